@@ -1,0 +1,54 @@
+"""The Chalice application: routes live in blueprints, work in services, AWS in adapters."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from chalice import Chalice
+
+from chalicelib.api import callbacks, collecting, ops, pages, public, reimbursing
+from chalicelib.bootstrap import deps
+
+
+
+class FiscalChalice(Chalice):
+    """Chalice, with HTTP's rule for a request without Accept: it accepts any media type.
+
+    Every response may be binary (bill PDFs and XML), so ``binary_types`` is ``*/*``: API Gateway
+    then decodes every base64 body whatever Accept header the client sent. Chalice alone would
+    refuse a binary response to a request with no Accept header (urllib sends none).
+    """
+
+    def __call__(self, event: dict, context: object) -> dict:
+        headers = event.get("headers") or {}
+        if not any(name.lower() == "accept" for name in headers):
+            event["headers"] = {**headers, "accept": "*/*"}
+        return super().__call__(event, context)
+
+
+app = FiscalChalice(app_name="fiscal-bills", configure_logs=False)
+app.api.binary_types = ["*/*"]
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+
+for blueprint in (collecting, public, pages, callbacks, reimbursing, ops):
+    app.register_blueprint(blueprint.bp)
+
+
+@app.on_sqs_message(queue="fiscal-issue-bill", batch_size=1)
+def issue_bill(event) -> None:
+    """Issue the bill of each paid note named in the batch (idempotent; SQS retries failures)."""
+    from chalicelib.services.issuance import issue_bill as issue
+
+    for record in event:
+        issue(deps(), json.loads(record.body)["payment_code"])
+
+
+@app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)
+def send_sms(event) -> None:
+    """Text the payer the link to the bill (exactly once per bill)."""
+    from chalicelib.services.sms import send_bill_sms
+
+    for record in event:
+        body = json.loads(record.body)
+        send_bill_sms(deps(), body["bill_code"], body["bill_number"])

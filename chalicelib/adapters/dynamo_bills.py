@@ -1,0 +1,183 @@
+"""Bills, bill numbers and signing keys in DynamoDB.
+
+Taking a bill number is one transaction that moves the number counter from n to n+1, writes the
+reservation onto the note and creates the bill as ``pending``: a number is consumed only together
+with the note it belongs to, so numbers are neither used twice nor skipped. Concurrent issuers
+retry on conflict; a second issuer for the same note finds the reservation and reuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo_models import (
+    BillModel,
+    CounterModel,
+    NoteModel,
+    SigningKeyModel,
+    is_conditional_failure,
+)
+from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.codes import format_bill_number
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.notes import Item, Note, NoteStatus
+from chalicelib.domain.units import SigningKey
+from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
+
+MAX_RESERVE_ATTEMPTS = 50
+SMS_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def bill_to_doc(bill: Bill) -> dict:
+    doc = asdict(bill)
+    doc["items"] = [asdict(i) for i in bill.items]
+    return doc
+
+
+def bill_from_doc(doc: dict) -> Bill:
+    return Bill(**{**doc, "items": tuple(Item(**i) for i in doc["items"]),
+                   "total_fen": int(doc["total_fen"])})
+
+
+def _record(row: BillModel) -> BillRecord:
+    files = row.files.as_dict() if row.files is not None else {}
+
+    def archived(name: str) -> ArchivedFile:
+        f = files.get(name) or {"key": "", "sha256": "", "size": 0}
+        return ArchivedFile(key=f["key"], sha256=f["sha256"], size=int(f["size"]))
+
+    return BillRecord(bill=bill_from_doc(row.doc), status=BillStatus(row.status),
+                      payer_phone=row.payer_phone, xml=archived("xml"), pdf=archived("pdf"),
+                      check_count=int(row.check_count or 0),
+                      first_checked_at=row.first_checked_at, last_checked_at=row.last_checked_at,
+                      sms_status=row.sms_status)
+
+
+class DynamoBills:
+    """BillRepository."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _conn(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=BillModel.Meta.region, host=BillModel.Meta.host)
+        return self._connection
+
+    def reserve(self, note: Note, *, bill_code: str, check_code: str,
+                issued_at: str) -> Reservation | None:
+        for _ in range(MAX_RESERVE_ATTEMPTS):
+            row = NoteModel.get(note.payment_code, consistent_read=True)
+            if row.reservation is not None:
+                return Reservation(**row.reservation.as_dict())
+            if row.status != NoteStatus.PAID.value:
+                return None
+            counter_id = f"bill-number#{bill_code}"
+            try:
+                current = int(CounterModel.get(counter_id, consistent_read=True).value)
+            except DoesNotExist:
+                current = 0
+            number = format_bill_number(current + 1)
+            reservation = Reservation(bill_code=bill_code, bill_number=number,
+                                      check_code=check_code, issued_at=issued_at)
+            counter_guard = (CounterModel.value == current) if current else \
+                (CounterModel.value.does_not_exist() | (CounterModel.value == 0))
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    tx.update(CounterModel(counter_id), actions=[CounterModel.value.set(current + 1)],
+                              condition=counter_guard)
+                    tx.update(NoteModel(note.payment_code),
+                              actions=[NoteModel.reservation.set(asdict(reservation))],
+                              condition=(NoteModel.status == NoteStatus.PAID.value)
+                              & NoteModel.reservation.does_not_exist())
+                    tx.save(BillModel(bill_code + number, status="pending",
+                                      payment_code=note.payment_code),
+                            condition=BillModel.bill_id.does_not_exist())
+                return reservation
+            except TransactWriteError as exc:
+                if not exc.cancellation_reasons:
+                    raise
+                continue  # another issuer moved the counter or reserved this note: look again
+        raise ServiceUnavailable("could not take a bill number: too much contention")
+
+    def save_issued(self, record: BillRecord) -> None:
+        bill = record.bill
+        files = {"xml": asdict(record.xml), "pdf": asdict(record.pdf)}
+        BillModel(bill.bill_id).update(actions=[
+            BillModel.status.set(record.status.value), BillModel.doc.set(bill_to_doc(bill)),
+            BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone),
+        ], condition=BillModel.status.is_in("pending", record.status.value))
+
+    def get(self, bill_code: str, bill_number: str) -> BillRecord | None:
+        try:
+            row = BillModel.get(bill_code + bill_number, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if row.doc is None:  # number reserved, bill not finished yet
+            return None
+        return _record(row)
+
+    def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord:
+        row = BillModel(bill_code + bill_number)
+        try:
+            row.update(actions=[BillModel.check_count.add(1), BillModel.last_checked_at.set(now),
+                                BillModel.first_checked_at.set(
+                                    BillModel.first_checked_at | now)],
+                       condition=BillModel.doc.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound("票据不存在") from exc
+            raise
+        return _record(row)
+
+    def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool:
+        stale = (now - SMS_CLAIM_TIMEOUT).isoformat()
+        try:
+            BillModel(bill_code + bill_number).update(
+                actions=[BillModel.sms_status.set("sending"),
+                         BillModel.sms_claimed_at.set(now.isoformat())],
+                condition=BillModel.doc.exists() & (
+                    BillModel.sms_status.does_not_exist()
+                    | ((BillModel.sms_status == "sending") & (BillModel.sms_claimed_at < stale))))
+            return True
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+
+    def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None:
+        row = BillModel(bill_code + bill_number)
+        if status == "released":
+            row.update(actions=[BillModel.sms_status.remove()],
+                       condition=BillModel.sms_status == "sending")
+        else:
+            row.update(actions=[BillModel.sms_status.set(status)])
+
+
+class DynamoKeys:
+    """KeyRegistry: public keys (and where their private halves are) by key id."""
+
+    def all(self) -> list[SigningKey]:
+        return sorted((self._key(r) for r in SigningKeyModel.scan()), key=lambda k: k.kid)
+
+    def get(self, kid: str) -> SigningKey | None:
+        try:
+            return self._key(SigningKeyModel.get(kid))
+        except DoesNotExist:
+            return None
+
+    def put(self, key: SigningKey) -> None:
+        SigningKeyModel(key.kid, alg=key.alg, use=key.use, owner=key.owner,
+                        public_key_pem=key.public_key_pem, not_before=key.not_before,
+                        not_after=key.not_after, key_ref=key.key_ref).save()
+
+    @staticmethod
+    def _key(row: SigningKeyModel) -> SigningKey:
+        return SigningKey(kid=row.kid, alg=row.alg, use=row.use, owner=row.owner,
+                          public_key_pem=row.public_key_pem, not_before=row.not_before,
+                          not_after=row.not_after, key_ref=row.key_ref)

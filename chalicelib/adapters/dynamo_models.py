@@ -1,0 +1,172 @@
+"""pynamodb models of the DynamoDB tables declared in ``infra/resources.json``.
+
+The tables are defined once, in the CloudFormation template; these models name the attributes the
+code reads and writes. ``configure`` binds each model to its table name and endpoint before first
+use (pynamodb caches a connection per model class). Models never leave ``adapters/dynamo_*``.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class UnitsByKey(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "api_key_hash-index"
+        projection = AllProjection()
+
+    api_key_hash = UnicodeAttribute(hash_key=True)
+
+
+class UnitModel(Model):
+    class Meta:
+        table_name = "units"
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    api_key_hash = UnicodeAttribute(null=True)
+    by_key = UnitsByKey()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    region_code = UnicodeAttribute(default="")
+    bill_kind = UnicodeAttribute(default="0301")
+    signing_kid = UnicodeAttribute(null=True)
+    handling_person = UnicodeAttribute(default="")
+    checker = UnicodeAttribute(default="")
+
+
+class FeeItemModel(Model):
+    class Meta:
+        table_name = "fee_items"
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    item_code = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+
+
+class NoteModel(Model):
+    class Meta:
+        table_name = "notes"
+
+    payment_code = UnicodeAttribute(hash_key=True)
+    unit_code = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    doc = JSONAttribute()  # the note's content as created; never changes
+    payment = MapAttribute(null=True)  # type: ignore[var-annotated]
+    reservation = MapAttribute(null=True)  # type: ignore[var-annotated]
+    bill = MapAttribute(null=True)  # type: ignore[var-annotated]
+
+
+class IdempotencyModel(Model):
+    class Meta:
+        table_name = "idempotency"
+
+    idempotency_id = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    state = UnicodeAttribute()  # in_progress | completed
+    result = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute()
+    expires_epoch = NumberAttribute()
+
+
+class ChannelOrderModel(Model):
+    class Meta:
+        table_name = "channel_orders"
+
+    out_trade_no = UnicodeAttribute(hash_key=True)
+    payment_code = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+
+
+class PaymentModel(Model):
+    class Meta:
+        table_name = "payments"
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    payment_code = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    channel_txn_id = UnicodeAttribute()
+    out_trade_no = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    paid_at = UnicodeAttribute()
+    notification_id = UnicodeAttribute(default="")
+    status = UnicodeAttribute()  # applied | exception
+    reason = UnicodeAttribute(null=True)
+
+
+class BillModel(Model):
+    class Meta:
+        table_name = "bills"
+
+    bill_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()  # pending | normal | reversed | voided
+    payment_code = UnicodeAttribute()
+    doc = JSONAttribute(null=True)
+    payer_phone = UnicodeAttribute(null=True)
+    files = MapAttribute(null=True)  # type: ignore[var-annotated]
+    check_count = NumberAttribute(default=0)
+    first_checked_at = UnicodeAttribute(null=True)
+    last_checked_at = UnicodeAttribute(null=True)
+    sms_status = UnicodeAttribute(null=True)
+    sms_claimed_at = UnicodeAttribute(null=True)
+
+
+class CounterModel(Model):
+    class Meta:
+        table_name = "counters"
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+    expires_epoch = NumberAttribute(null=True)  # TTL: rate-limit windows clean themselves up
+
+
+class SigningKeyModel(Model):
+    class Meta:
+        table_name = "signing_keys"
+
+    kid = UnicodeAttribute(hash_key=True)
+    alg = UnicodeAttribute()
+    use = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    public_key_pem = UnicodeAttribute()
+    not_before = UnicodeAttribute()
+    not_after = UnicodeAttribute(null=True)
+    key_ref = UnicodeAttribute(default="")
+
+
+MODELS: dict[str, type[Model]] = {
+    "UNITS": UnitModel, "FEE_ITEMS": FeeItemModel, "NOTES": NoteModel,
+    "IDEMPOTENCY": IdempotencyModel, "CHANNEL_ORDERS": ChannelOrderModel,
+    "PAYMENTS": PaymentModel, "BILLS": BillModel, "COUNTERS": CounterModel,
+    "SIGNING_KEYS": SigningKeyModel,
+}
+
+# The CloudFormation logical id of each table (infra/resources.json).
+LOGICAL_IDS = {name: "".join(p.title() for p in name.split("_")) + "Table" for name in MODELS}
+
+
+def configure(settings: Settings) -> None:
+    """Point every model at its table, region and (locally) endpoint; drop cached connections."""
+    for name, model in MODELS.items():
+        model.Meta.table_name = settings.table(name)
+        model.Meta.region = settings.region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    """True when a pynamodb write failed only because its condition did not hold."""
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"

@@ -1,0 +1,153 @@
+"""Notes, channel orders, idempotency records and counters in DynamoDB."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.adapters.dynamo_models import (
+    ChannelOrderModel,
+    CounterModel,
+    IdempotencyModel,
+    NoteModel,
+    is_conditional_failure,
+)
+from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
+from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
+from chalicelib.domain.payments import ChannelOrder
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
+
+
+def note_to_doc(note: Note) -> dict:
+    return {
+        "unit_code": note.unit_code, "region_code": note.region_code,
+        "payer": asdict(note.payer), "items": [asdict(i) for i in note.items],
+        "total_fen": note.total_fen, "bill_kind": note.bill_kind, "due_date": note.due_date,
+        "expires_at": note.expires_at, "remark": note.remark, "created_at": note.created_at,
+    }
+
+
+def note_from_model(row: NoteModel) -> Note:
+    doc = row.doc
+    payment = row.payment.as_dict() if row.payment is not None else None
+    bill = row.bill.as_dict() if row.bill is not None else None
+    return Note(
+        payment_code=row.payment_code, unit_code=doc["unit_code"],
+        region_code=doc["region_code"], payer=Payer(**doc["payer"]),
+        items=tuple(Item(**i) for i in doc["items"]), total_fen=int(doc["total_fen"]),
+        bill_kind=doc["bill_kind"], created_at=doc["created_at"], status=NoteStatus(row.status),
+        due_date=doc.get("due_date"), expires_at=doc.get("expires_at"), remark=doc.get("remark"),
+        payment=PaymentRef(**{**payment, "amount_fen": int(payment["amount_fen"])})
+        if payment else None,
+        bill=BillRef(**bill) if bill else None,
+        extra={"reservation": row.reservation.as_dict() if row.reservation is not None else None},
+    )
+
+
+class DynamoNotes:
+    """NoteRepository over the notes and channel-orders tables."""
+
+    def add(self, note: Note) -> None:
+        row = NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
+                        status=note.status.value, doc=note_to_doc(note))
+        try:
+            row.save(condition=NoteModel.payment_code.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict("payment code already in use", code="duplicate_payment_code") from exc
+            raise
+
+    def get(self, payment_code: str) -> Note | None:
+        try:
+            return note_from_model(NoteModel.get(payment_code, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def cancel(self, payment_code: str) -> Note:
+        row = NoteModel(payment_code)
+        try:
+            row.update(actions=[NoteModel.status.set(NoteStatus.CANCELLED.value)],
+                       condition=NoteModel.status == NoteStatus.UNPAID.value)
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            current = self.get(payment_code)
+            if current is None:
+                raise NotFound("缴款书不存在") from exc
+            raise IllegalTransition(f"只有未缴款的缴款书可以撤销（当前状态：{current.status}）",
+                                    code="note_not_cancellable") from exc
+        note = self.get(payment_code)
+        assert note is not None
+        return note
+
+    def mark_issued(self, payment_code: str, bill: BillRef) -> None:
+        row = NoteModel(payment_code)
+        try:
+            row.update(actions=[NoteModel.status.set(NoteStatus.ISSUED.value),
+                                NoteModel.bill.set(asdict(bill))],
+                       condition=NoteModel.status.is_in(NoteStatus.PAID.value,
+                                                        NoteStatus.ISSUED.value))
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise IllegalTransition("note is not paid", code="note_not_paid") from exc
+            raise
+
+    def add_order(self, order: ChannelOrder) -> None:
+        row = ChannelOrderModel(order.out_trade_no, payment_code=order.payment_code,
+                                channel=order.channel, amount_fen=order.amount_fen,
+                                created_at=order.created_at, expires_at=order.expires_at)
+        row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
+
+    def get_order(self, out_trade_no: str) -> ChannelOrder | None:
+        try:
+            row = ChannelOrderModel.get(out_trade_no, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return ChannelOrder(out_trade_no=row.out_trade_no, payment_code=row.payment_code,
+                            channel=row.channel, amount_fen=int(row.amount_fen),
+                            created_at=row.created_at, expires_at=row.expires_at)
+
+
+class DynamoCounters:
+    def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int:
+        row = CounterModel(counter_id)
+        actions = [CounterModel.value.add(1)]
+        if expires_epoch is not None:
+            actions.append(CounterModel.expires_epoch.set(expires_epoch))
+        row.update(actions=actions)
+        return int(row.value)
+
+
+class DynamoIdempotency:
+    """Idempotency by conditional write: claim (in progress) → complete, or release on failure."""
+
+    def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+        row = IdempotencyModel(idempotency_id, request_hash=request_hash, state="in_progress",
+                               claimed_at=now.isoformat(),
+                               expires_epoch=int((now + IDEMPOTENCY_TTL).timestamp()))
+        stale = (now - IN_PROGRESS_TIMEOUT).isoformat()
+        try:
+            row.save(condition=IdempotencyModel.idempotency_id.does_not_exist()
+                     | ((IdempotencyModel.state == "in_progress")
+                        & (IdempotencyModel.claimed_at < stale)))
+            return None
+        except PutError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        try:
+            existing = IdempotencyModel.get(idempotency_id, consistent_read=True)
+        except DoesNotExist:  # released between our write and read: let the caller retry
+            return {"state": "in_progress", "request_hash": request_hash, "result": None}
+        return {"state": existing.state, "request_hash": existing.request_hash,
+                "result": existing.result}
+
+    def complete(self, idempotency_id: str, result: str) -> None:
+        IdempotencyModel(idempotency_id).update(actions=[
+            IdempotencyModel.state.set("completed"), IdempotencyModel.result.set(result)])
+
+    def release(self, idempotency_id: str) -> None:
+        IdempotencyModel(idempotency_id).delete(condition=IdempotencyModel.state == "in_progress")

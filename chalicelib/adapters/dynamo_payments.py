@@ -1,0 +1,113 @@
+"""Recording a channel's payment exactly once, in one DynamoDB transaction.
+
+The happy path is ONE call (TransactWriteItems):
+
+1. condition check: the channel order exists, belongs to the note and has this amount;
+2. put the payment, keyed ``{channel}#{channel_txn_id}``, only if it does not exist yet;
+3. update the note unpaid → paid, only if it is unpaid.
+
+A repeated notification fails step 2 and changes nothing. When step 1 or 3 fails, the money
+still arrived: the payment is written as an *exception* (a second call), for a refund.
+pynamodb sends condition checks, then puts, then updates; cancellation reasons come in that order.
+"""
+
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+
+from chalicelib.adapters.dynamo_models import (
+    ChannelOrderModel,
+    NoteModel,
+    PaymentModel,
+    is_conditional_failure,
+)
+from chalicelib.domain.notes import NoteStatus
+from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+
+_CHECK, _PUT, _UPDATE = 0, 1, 2
+
+
+def _failed(reasons: list, index: int) -> bool:
+    return (index < len(reasons) and reasons[index] is not None
+            and reasons[index].code == "ConditionalCheckFailed")
+
+
+class DynamoPaymentRecorder:
+    """PaymentRecorder: one transaction per payment; exceptions recorded separately."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _conn(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=NoteModel.Meta.region, host=NoteModel.Meta.host)
+        return self._connection
+
+    def record(self, payment: Payment) -> PaymentOutcome:
+        row = self._row(payment, status="applied")
+        try:
+            from pynamodb.transactions import TransactWrite
+
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.condition_check(
+                    ChannelOrderModel, payment.out_trade_no,
+                    condition=(ChannelOrderModel.payment_code == payment.payment_code)
+                    & (ChannelOrderModel.amount_fen == payment.amount_fen)
+                    & (ChannelOrderModel.channel == payment.channel))
+                tx.save(row, condition=PaymentModel.payment_id.does_not_exist())
+                tx.update(NoteModel(payment.payment_code), actions=[
+                    NoteModel.status.set(NoteStatus.PAID.value),
+                    NoteModel.payment.set({
+                        "channel": payment.channel, "channel_txn_id": payment.channel_txn_id,
+                        "amount_fen": payment.amount_fen, "paid_at": payment.paid_at,
+                        "out_trade_no": payment.out_trade_no}),
+                ], condition=NoteModel.status == NoteStatus.UNPAID.value)
+            return PaymentOutcome.RECORDED
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            if not reasons:
+                raise
+            if _failed(reasons, _PUT):
+                return PaymentOutcome.DUPLICATE
+            if _failed(reasons, _CHECK):
+                order = self._order(payment.out_trade_no)
+                if order is None or order.payment_code != payment.payment_code \
+                        or order.channel != payment.channel:
+                    return PaymentOutcome.ORDER_UNKNOWN
+                return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
+            if _failed(reasons, _UPDATE):
+                return self._exception(payment, PaymentOutcome.NOTE_NOT_PAYABLE)
+            raise
+
+    @staticmethod
+    def _row(payment: Payment, *, status: str, reason: str | None = None) -> PaymentModel:
+        return PaymentModel(
+            payment.payment_id, payment_code=payment.payment_code, channel=payment.channel,
+            channel_txn_id=payment.channel_txn_id, out_trade_no=payment.out_trade_no,
+            amount_fen=payment.amount_fen, paid_at=payment.paid_at,
+            notification_id=payment.notification_id, status=status, reason=reason)
+
+    def _exception(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
+        try:
+            self._row(payment, status="exception", reason=outcome.value).save(
+                condition=PaymentModel.payment_id.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                return PaymentOutcome.DUPLICATE
+            raise
+        return outcome
+
+    @staticmethod
+    def _order(out_trade_no: str) -> ChannelOrder | None:
+        from chalicelib.adapters.dynamo_notes import DynamoNotes
+
+        return DynamoNotes().get_order(out_trade_no)
+
+    @staticmethod
+    def get(payment_id: str) -> dict | None:
+        try:
+            row = PaymentModel.get(payment_id, consistent_read=True)
+        except PaymentModel.DoesNotExist:
+            return None
+        return row.attribute_values

@@ -1,0 +1,42 @@
+"""Units (collecting and reimbursing) and their fee items in DynamoDB."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel
+from chalicelib.domain.units import Unit, UnitKind
+
+
+def _unit(row: UnitModel) -> Unit:
+    return Unit(unit_code=row.unit_code, name=row.name, kind=UnitKind(row.kind),
+                region_code=row.region_code, bill_kind=row.bill_kind,
+                signing_kid=row.signing_kid, handling_person=row.handling_person,
+                checker=row.checker)
+
+
+class DynamoUnits:
+    """UnitRepository."""
+
+    def by_api_key_hash(self, key_hash: str) -> Unit | None:
+        for row in UnitModel.by_key.query(key_hash, limit=1):
+            return _unit(row)
+        return None
+
+    def get(self, unit_code: str) -> Unit | None:
+        try:
+            return _unit(UnitModel.get(unit_code))
+        except DoesNotExist:
+            return None
+
+    def fee_items(self, unit_code: str) -> dict[str, str]:
+        return {row.item_code: row.name for row in FeeItemModel.query(unit_code)}
+
+    def put(self, unit: Unit, api_key_hash: str | None) -> None:
+        UnitModel(unit.unit_code, api_key_hash=api_key_hash, name=unit.name,
+                  kind=unit.kind.value, region_code=unit.region_code, bill_kind=unit.bill_kind,
+                  signing_kid=unit.signing_kid, handling_person=unit.handling_person,
+                  checker=unit.checker).save()
+
+    def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None:
+        FeeItemModel(unit_code, item_code, name=name).save()

@@ -1,0 +1,49 @@
+"""The bill archive in S3: write once, never overwrite.
+
+Each file is written with ``If-None-Match: *``, so an existing key is never replaced; in
+production the bucket also has versioning and Object Lock in compliance mode (infra/), so no
+version can be deleted or changed before its retention date. The SHA-256 of every file is stored
+in its metadata and returned, for the bill record and the integrity job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.services.ports import ArchivedFile
+
+
+class S3Archive:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def put_once(self, key: str, body: bytes, content_type: str) -> ArchivedFile:
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, IfNoneMatch="*",
+                                ContentType=content_type, Metadata={"sha256": digest},
+                                ChecksumAlgorithm="SHA256")
+            return ArchivedFile(key=key, sha256=digest, size=len(body))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise ServiceUnavailable(f"archive write failed: {code}") from exc
+        head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        return ArchivedFile(key=key, sha256=head.get("Metadata", {}).get("sha256", ""),
+                            size=int(head["ContentLength"]))
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise NotFound(f"archived file missing: {key}") from exc
+            raise ServiceUnavailable("archive read failed") from exc
+
+    def ping(self) -> None:
+        self._s3.head_bucket(Bucket=self._bucket)

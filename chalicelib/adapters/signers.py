@@ -1,0 +1,78 @@
+"""Signing bills: ECDSA P-256 with SHA-256, the private key in KMS (production) or on disk (local).
+
+Both adapters return DER-encoded signatures over the message (KMS ``MessageType=RAW``: KMS hashes
+with SHA-256 itself). The algorithm is a property of the key (``SigningKey.alg``); an SM2 adapter
+would be a third class with the same ``sign``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ALG_ES256 = "ES256"
+
+
+class KmsSigner:
+    def __init__(self, client: Any) -> None:
+        self._kms = client
+
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        response = self._kms.sign(KeyId=key_ref, Message=message, MessageType="RAW",
+                                  SigningAlgorithm="ECDSA_SHA_256")
+        return bytes(response["Signature"])
+
+    def public_key_pem(self, key_ref: str) -> str:
+        der = self._kms.get_public_key(KeyId=key_ref)["PublicKey"]
+        key = serialization.load_der_public_key(der)
+        return key.public_bytes(serialization.Encoding.PEM,
+                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+class LocalSigner:
+    """Private keys as PEM files in one folder; for the local stack and tests only."""
+
+    def __init__(self, keys_dir: str | Path) -> None:
+        self._dir = Path(keys_dir)
+        self._cache: dict[str, ec.EllipticCurvePrivateKey] = {}
+
+    def _key(self, key_ref: str) -> ec.EllipticCurvePrivateKey:
+        if key_ref not in self._cache:
+            if "/" in key_ref or key_ref.startswith("."):
+                raise ValueError("key_ref must be a plain file name")
+            key = serialization.load_pem_private_key((self._dir / key_ref).read_bytes(), None)
+            assert isinstance(key, ec.EllipticCurvePrivateKey)
+            self._cache[key_ref] = key
+        return self._cache[key_ref]
+
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        return self._key(key_ref).sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def create_key(self, key_ref: str) -> str:
+        """Generate a key pair saved as ``key_ref``; return the public key PEM."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        path = self._dir / key_ref
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        path.chmod(0o600)
+        return key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def verify_es256(public_key_pem: str, message: bytes, signature: bytes) -> bool:
+    """True when ``signature`` (DER) is a valid ECDSA P-256/SHA-256 signature of ``message``."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return False
+    try:
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False

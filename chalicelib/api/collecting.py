@@ -1,0 +1,62 @@
+"""Routes for collecting units' systems: create, read and cancel payment notes."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.errors import handles_errors
+from chalicelib.api.http import caller, header, json_body
+from chalicelib.bootstrap import deps
+from chalicelib.domain.units import UnitKind
+from chalicelib.services import notes as notes_service
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/v1/notes", methods=["POST"])
+@handles_errors
+def create_note() -> Response:
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.COLLECTING)
+    note, created = notes_service.create_note(d, unit, json_body(request),
+                                              header(request, "idempotency-key"))
+    view = notes_service.note_view(d, note, public=False)
+    return Response(body=view, status_code=201,
+                    headers={"Location": f"/v1/notes/{note.payment_code}",
+                             "Idempotent-Replayed": "false" if created else "true"})
+
+
+@bp.route("/v1/notes/{payment_code}", methods=["GET"])
+@handles_errors
+def get_note(payment_code: str) -> dict:
+    d = deps()
+    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
+    return notes_service.note_view(d, notes_service.get_unit_note(d, unit, payment_code),
+                                   public=False)
+
+
+@bp.route("/v1/notes/{payment_code}/cancel", methods=["POST"], content_types=[
+    "application/json", "text/plain", "application/x-www-form-urlencoded"])
+@handles_errors
+def cancel_note(payment_code: str) -> dict:
+    d = deps()
+    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
+    return notes_service.note_view(d, notes_service.cancel_note(d, unit, payment_code),
+                                   public=False)
+
+
+@bp.route("/v1/notes/{payment_code}/notice.pdf", methods=["GET"])
+@handles_errors
+def notice_pdf(payment_code: str) -> Response:
+    d = deps()
+    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
+    note = notes_service.get_unit_note(d, unit, payment_code)
+    from chalicelib.adapters.pdf_notice import render_notice_pdf
+
+    pdf = render_notice_pdf(note, unit_name=unit.name, region_name=d.settings.region_name,
+                            pay_url=f"{d.settings.public_base_url}/pay/{payment_code}",
+                            font_path=d.settings.font_path)
+    return Response(body=pdf, status_code=200, headers={
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'inline; filename="notice-{payment_code}.pdf"'})

@@ -1,0 +1,50 @@
+"""Small helpers every view uses: the JSON body, the caller's unit, the client's address."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.app import Request
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFailed
+from chalicelib.domain.units import Unit, UnitKind, hash_api_key
+
+
+def json_body(request: Request) -> Any:
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise ValidationFailed("请求体不能为空", {"body": "a JSON body is required"})
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed("请求体不是有效的 JSON", {"body": f"invalid JSON: {exc}"}) from None
+
+
+def header(request: Request, name: str) -> str | None:
+    value = request.headers.get(name)  # Chalice headers are case-insensitive
+    return value if value else None
+
+
+def caller(request: Request, deps: Deps, kind: UnitKind) -> Unit:
+    """The unit whose API key authorises this request; it must be of ``kind``."""
+    auth = header(request, "authorization") or ""
+    scheme, _, key = auth.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthenticated("缺少 API 密钥（Authorization: Bearer <api_key>）",
+                              code="missing_credential")
+    unit = deps.units.by_api_key_hash(hash_api_key(key.strip()))
+    if unit is None:
+        raise Unauthenticated("API 密钥无效", code="unknown_credential")
+    if unit.kind is not kind:
+        raise Forbidden("该 API 密钥不能用于此接口", code="wrong_kind_of_unit")
+    return unit
+
+
+def client_address(request: Request) -> str:
+    forwarded = header(request, "x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")

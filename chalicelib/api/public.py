@@ -1,0 +1,97 @@
+"""Public routes (no credential): the note and bill as JSON, bill files, keys, channel orders."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.errors import handles_errors
+from chalicelib.api.http import client_address, json_body
+from chalicelib.bootstrap import deps
+from chalicelib.domain.codes import check_payment_code
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.services import bills as bills_service
+from chalicelib.services import notes as notes_service
+
+bp = Blueprint(__name__)
+
+FILE_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+
+
+@bp.route("/v1/public/notes/{payment_code}", methods=["GET"], cors=True)
+@handles_errors
+def public_note(payment_code: str) -> dict:
+    d = deps()
+    check_payment_code(payment_code)
+    return notes_service.note_view(d, notes_service.get_public_note(d, payment_code),
+                                   public=True)
+
+
+@bp.route("/v1/public/notes/{payment_code}/pay", methods=["POST"], content_types=[
+    "application/json", "application/x-www-form-urlencoded"])
+@handles_errors
+def open_order(payment_code: str) -> Response:
+    d = deps()
+    request = bp.current_request
+    check_payment_code(payment_code)
+    if (request.headers.get("content-type") or "").startswith("application/x-www-form"):
+        from urllib.parse import parse_qs
+
+        form = parse_qs((request.raw_body or b"").decode("utf-8", "replace"))
+        body: object = {"channel": (form.get("channel") or [None])[0]}
+    else:
+        body = json_body(request)
+    order = notes_service.open_order(d, payment_code, body)
+    cashier = channel_cashier_url(d, order)
+    view = {"channel": order.channel, "out_trade_no": order.out_trade_no,
+            "amount_fen": order.amount_fen, "expires_at": order.expires_at, "pay_url": cashier}
+    if (request.headers.get("accept") or "").startswith("text/html"):
+        return Response(body="", status_code=303, headers={"Location": cashier})
+    return Response(body=view, status_code=201)
+
+
+def channel_cashier_url(d, order) -> str:
+    """Where the payer's browser goes to pay (the channel's H5 cashier; locally, the simulator)."""
+    from urllib.parse import urlencode
+
+    query = urlencode({"out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
+                       "return_url": f"{d.settings.public_base_url}/pay/{order.payment_code}"})
+    return f"{d.settings.wechatpay_h5_base}?{query}"
+
+
+def _check_code() -> str:
+    params = bp.current_request.query_params or {}
+    code = params.get("check_code")
+    if not code:
+        raise ValidationFailed("缺少校验码", {"check_code": "is required"})
+    return code
+
+
+@bp.route("/v1/public/bills/{bill_code}/{bill_number}", methods=["GET"], cors=True)
+@handles_errors
+def public_bill(bill_code: str, bill_number: str) -> dict:
+    d = deps()
+    record = bills_service.find_bill(d, bill_code, bill_number, _check_code(),
+                                     client_address(bp.current_request))
+    return bills_service.bill_view(d, record)
+
+
+@bp.route("/v1/public/bills/{bill_code}/{bill_number}/{kind}", methods=["GET"])
+@handles_errors
+def bill_file(bill_code: str, bill_number: str, kind: str) -> Response:
+    d = deps()
+    if kind not in FILE_TYPES:
+        raise ValidationFailed("文件类型只能是 pdf 或 xml", {"kind": "pdf or xml"})
+    record = bills_service.find_bill(d, bill_code, bill_number, _check_code(),
+                                     client_address(bp.current_request))
+    body = bills_service.bill_file(d, record, kind)
+    name = f"{bill_code}-{bill_number}.{kind}"
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": FILE_TYPES[kind], "Content-Disposition": f'inline; filename="{name}"',
+        "Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/v1/public/keys", methods=["GET"], cors=True)
+@handles_errors
+def keys() -> Response:
+    return Response(body=bills_service.public_keys(deps()), status_code=200,
+                    headers={"Cache-Control": "public, max-age=300"})

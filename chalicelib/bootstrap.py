@@ -1,0 +1,156 @@
+"""Wiring: builds the real adapters once, lazily, on first use (cold starts stay cheap).
+
+Tests build a ``Deps`` with fakes instead (``tests/fakes.py``) or with these adapters on moto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+from chalicelib.config import Settings, load_settings
+from chalicelib.services.ports import Clock
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Deps:
+    """Everything a service may need. Each adapter is built on first access."""
+
+    settings: Settings
+    clock: Clock = utc_now
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def _get(self, name: str, build) -> Any:
+        if name not in self.overrides:
+            self.overrides[name] = build()
+        return self.overrides[name]
+
+    @cached_property
+    def _dynamo(self) -> bool:
+        from chalicelib.adapters import dynamo_models
+
+        dynamo_models.configure(self.settings)
+        return True
+
+    def _client(self, service: str) -> Any:
+        from chalicelib.adapters.aws import client
+
+        return client(service, self.settings)
+
+    @property
+    def units(self):
+        from chalicelib.adapters.dynamo_units import DynamoUnits
+
+        return self._get("units", lambda: self._dynamo and DynamoUnits())
+
+    @property
+    def notes(self):
+        from chalicelib.adapters.dynamo_notes import DynamoNotes
+
+        return self._get("notes", lambda: self._dynamo and DynamoNotes())
+
+    @property
+    def counters(self):
+        from chalicelib.adapters.dynamo_notes import DynamoCounters
+
+        return self._get("counters", lambda: self._dynamo and DynamoCounters())
+
+    @property
+    def idempotency(self):
+        from chalicelib.adapters.dynamo_notes import DynamoIdempotency
+
+        return self._get("idempotency", lambda: self._dynamo and DynamoIdempotency())
+
+    @property
+    def payments(self):
+        from chalicelib.adapters.dynamo_payments import DynamoPaymentRecorder
+
+        return self._get("payments", lambda: self._dynamo and DynamoPaymentRecorder())
+
+    @property
+    def bills(self):
+        from chalicelib.adapters.dynamo_bills import DynamoBills
+
+        return self._get("bills", lambda: self._dynamo and DynamoBills())
+
+    @property
+    def keys(self):
+        from chalicelib.adapters.dynamo_bills import DynamoKeys
+
+        return self._get("keys", lambda: self._dynamo and DynamoKeys())
+
+    @property
+    def archive(self):
+        from chalicelib.adapters.s3_archive import S3Archive
+
+        return self._get("archive", lambda: S3Archive(self._client("s3"),
+                                                       self.settings.archive_bucket))
+
+    @property
+    def jobs(self):
+        from chalicelib.adapters.sqs_jobs import SqsJobs
+
+        return self._get("jobs", lambda: SqsJobs(self._client("sqs"),
+                                                 self.settings.issue_queue_url,
+                                                 self.settings.sms_queue_url))
+
+    @property
+    def sms(self):
+        from chalicelib.adapters.sns_sms import SnsSms
+
+        return self._get("sms", lambda: SnsSms(self._client("sns"), self.settings.sms_sender))
+
+    @property
+    def signer(self):
+        from chalicelib.adapters.signers import KmsSigner, LocalSigner
+
+        def build():
+            if self.settings.signer == "local":
+                if not self.settings.local_keys_dir:
+                    raise RuntimeError("SIGNER=local needs LOCAL_KEYS_DIR")
+                return LocalSigner(self.settings.local_keys_dir)
+            return KmsSigner(self._client("kms"))
+
+        return self._get("signer", build)
+
+    @property
+    def secrets(self):
+        from chalicelib.adapters.secrets import Secrets
+
+        return self._get("secrets", lambda: Secrets(self._client("secretsmanager")))
+
+    def wechatpay(self):
+        """The WeChat Pay configuration (credentials from Secrets Manager, cached)."""
+        from chalicelib.adapters.wechatpay import WechatPayConfig
+
+        if "wechatpay" in self.overrides:
+            return self.overrides["wechatpay"]
+        data = self.secrets.json(self.settings.wechatpay_secret_id)
+        cached = self.overrides.get("_wechatpay_cfg")
+        if cached is None or cached[0] is not data:
+            cached = (data, WechatPayConfig.from_secret(data))
+            self.overrides["_wechatpay_cfg"] = cached
+        return cached[1]
+
+
+_deps: Deps | None = None
+
+
+def deps() -> Deps:
+    """The process-wide dependencies, built on first call."""
+    global _deps
+    if _deps is None:
+        _deps = Deps(settings=load_settings())
+    return _deps
+
+
+def use(replacement: Deps | None) -> None:
+    """Install ``replacement`` as the process-wide dependencies (tests, local stack)."""
+    global _deps
+    _deps = replacement

@@ -1,0 +1,80 @@
+"""Settings: the one place that reads the environment.
+
+Every value comes from an environment variable set by the Chalice stage (``.chalice/config.json``),
+the CloudFormation merge template (``infra/resources.json``) or the local stack. Secrets are not
+here: they are fetched from Secrets Manager by name, lazily (``adapters/secrets.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
+          "COUNTERS", "SIGNING_KEYS")
+_DEFAULT_FONTS = (
+    Path(__file__).parent / "fonts" / "wqy-microhei.ttc",
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    aws_endpoint_url: str | None
+    public_base_url: str
+    tables: dict[str, str]
+    archive_bucket: str
+    issue_queue_url: str
+    sms_queue_url: str
+    signer: str  # "kms" | "local"
+    local_keys_dir: str | None
+    wechatpay_secret_id: str
+    wechatpay_h5_base: str
+    font_path: str
+    region_name: str  # printed in bill titles, e.g. 安徽省
+    supervisor_name: str  # the finance department, e.g. 安徽省财政厅
+    enabled_channels: tuple[str, ...] = ("wechatpay",)
+    note_default_kind: str = "0301"
+    sms_sender: str = field(default="财政电子票据")
+
+    def table(self, name: str) -> str:
+        return self.tables[name]
+
+
+def _font_path() -> str:
+    configured = os.environ.get("CJK_FONT_PATH")
+    if configured:
+        return configured
+    for candidate in _DEFAULT_FONTS:
+        if candidate.exists():
+            return str(candidate)
+    return str(_DEFAULT_FONTS[-1])
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    prefix = env.get("TABLE_PREFIX", "fiscal-")
+    tables = {name: env.get(f"TABLE_{name}", f"{prefix}{name.lower().replace('_', '-')}")
+              for name in TABLES}
+    stage = env.get("STAGE", "local")
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "cn-north-1")),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        tables=tables,
+        archive_bucket=env.get("ARCHIVE_BUCKET", "fiscal-bill-archive"),
+        issue_queue_url=env.get("ISSUE_QUEUE_URL", "fiscal-issue-bill"),
+        sms_queue_url=env.get("SMS_QUEUE_URL", "fiscal-send-sms"),
+        signer=env.get("SIGNER", "kms"),
+        local_keys_dir=env.get("LOCAL_KEYS_DIR") or None,
+        wechatpay_secret_id=env.get("WECHATPAY_SECRET_ID", "fiscal/channels/wechatpay"),
+        wechatpay_h5_base=env.get("WECHATPAY_H5_BASE", "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
+        font_path=_font_path(),
+        region_name=env.get("REGION_NAME", "安徽省"),
+        supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
+        enabled_channels=tuple(env.get("ENABLED_CHANNELS", "wechatpay").split(",")),
+    )

@@ -1,0 +1,206 @@
+"""The bill as signed XML: the legal carrier of a fiscal bill.
+
+Shape (field names as MoF implementations use them, reference/fiscal-bills.md §2–3)::
+
+    <EInvoice>
+      <Header>EInvoiceID, EInvoiceTag, Version</Header>
+      <EInvoiceData><Main>…</Main><Details><Item>…</Item>…</Details></EInvoiceData>
+      <EInvoiceSignature>
+        <Signature Role="unit">KeyId, Algorithm, SignTime, SignatureValue</Signature>
+        <Signature Role="supervisor">…</Signature>
+      </EInvoiceSignature>
+    </EInvoice>
+
+What each signature covers: the canonical form (C14N 2.0) of the whole document as it stood when
+that signature was made, with the signature's own ``SignatureValue`` left out. So the issuing
+unit's signature covers the bill data and its own key id, algorithm and time; the finance
+department's (supervisor's) signature covers all that *and* the unit's signature. Documents are
+written compact (no indentation), so no whitespace is ever in question.
+
+Pure: standard library only. The cryptography itself sits behind the signer port.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from chalicelib.domain.bills import Bill
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+from chalicelib.domain.notes import Item
+
+VERSION = "1.0"
+ROLES = ("unit", "supervisor")
+MAX_XML_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    role: str
+    kid: str
+    alg: str
+    sign_time: str
+    value_b64: str
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, tag)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def einvoice_id(bill_code: str, bill_number: str) -> str:
+    return f"{bill_code}-{bill_number}"[::-1]
+
+
+def build_document(bill: Bill) -> ET.Element:
+    """The unsigned ``EInvoice`` element for a bill (with an empty ``EInvoiceSignature``)."""
+    root = ET.Element("EInvoice")
+    header = _sub(root, "Header")
+    _sub(header, "EInvoiceID", einvoice_id(bill.bill_code, bill.bill_number))
+    _sub(header, "EInvoiceTag", f"CZ-EI-{bill.region_code[:2]}")
+    _sub(header, "Version", VERSION)
+    data = _sub(root, "EInvoiceData")
+    main = _sub(data, "Main")
+    issued_date, issued_time = bill.issued_at[:10], bill.issued_at[11:19]
+    for tag, value in (
+        ("EInvoiceName", bill.title), ("EInvoiceCode", bill.bill_code),
+        ("EInvoiceNumber", bill.bill_number), ("RandomNumber", bill.check_code),
+        ("EInvoiceSpecimenCode", bill.kind_code), ("SupervisorAreaCode", bill.region_code),
+        ("TotalAmount", fen_to_yuan(bill.total_fen)),
+        ("IssueDate", issued_date.replace("-", "")), ("IssueTime", issued_time),
+    ):
+        _sub(main, tag, value)
+    party = _sub(main, "InvoicingParty")
+    _sub(party, "InvoicingPartyCode", bill.issuing_unit_code)
+    _sub(party, "InvoicingPartyName", bill.issuing_unit_name)
+    payer = _sub(main, "PayerParty")
+    _sub(payer, "PayerPartyType", "1" if bill.payer_type == "individual" else "2")
+    _sub(payer, "PayerPartyCode", bill.payer_credit_code or "")
+    _sub(payer, "PayerPartyName", bill.payer_name)
+    _sub(main, "PayMode", bill.payment_channel)
+    _sub(main, "BizCode", bill.channel_txn_id)
+    _sub(main, "CurrencyType", "CNY")
+    _sub(main, "Remark", bill.remark or "")
+    _sub(main, "HandlingPerson", bill.handling_person)
+    _sub(main, "Checker", bill.checker)
+    ext = _sub(main, "MainExt")
+    _sub(ext, "PayCode", bill.payment_code)
+    _sub(ext, "IssuedAt", bill.issued_at)
+    details = _sub(data, "Details")
+    for item in bill.items:
+        el = _sub(details, "Item")
+        _sub(el, "ItemCode", item.item_code)
+        _sub(el, "ItemName", item.name)
+        _sub(el, "ItemUnit", item.unit or "")
+        _sub(el, "ItemQuantity", item.quantity)
+        _sub(el, "ItemStd", fen_to_yuan(item.standard_fen))
+        _sub(el, "ItemAmount", fen_to_yuan(item.amount_fen))
+    _sub(root, "EInvoiceSignature")
+    return root
+
+
+def _canonical(root: ET.Element) -> bytes:
+    return ET.canonicalize(ET.tostring(root, encoding="unicode")).encode("utf-8")
+
+
+def signing_input(root: ET.Element, role: str, kid: str, alg: str, sign_time: str) -> bytes:
+    """The exact bytes the signer of ``role`` signs, given the signatures already present."""
+    draft = ET.fromstring(ET.tostring(root))
+    sigs = draft.find("EInvoiceSignature")
+    assert sigs is not None
+    pending = _sub(sigs, "Signature")
+    pending.set("Role", role)
+    _sub(pending, "KeyId", kid)
+    _sub(pending, "Algorithm", alg)
+    _sub(pending, "SignTime", sign_time)
+    return _canonical(draft)
+
+
+def append_signature(root: ET.Element, info: SignatureInfo) -> None:
+    sigs = root.find("EInvoiceSignature")
+    assert sigs is not None
+    el = _sub(sigs, "Signature")
+    el.set("Role", info.role)
+    _sub(el, "KeyId", info.kid)
+    _sub(el, "Algorithm", info.alg)
+    _sub(el, "SignTime", info.sign_time)
+    _sub(el, "SignatureValue", info.value_b64)
+
+
+def serialize(root: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8",
+                                                                     xml_declaration=False)
+
+
+@dataclass(frozen=True)
+class ParsedBill:
+    bill: Bill
+    signatures: tuple[SignatureInfo, ...]
+    signed_inputs: tuple[bytes, ...]  # what each signature, in order, must verify over
+
+
+def _text(el: ET.Element | None, path: str) -> str:
+    found = el.find(path) if el is not None else None
+    if found is None:
+        raise ValidationFailed(f"票据文件缺少 {path}", {"file": f"missing {path}"})
+    return found.text or ""
+
+
+def parse_document(data: bytes) -> ParsedBill:
+    """Read a bill XML back; raise ``ValidationFailed`` when it is not one of ours in shape."""
+    if len(data) > MAX_XML_BYTES:
+        raise ValidationFailed("票据文件过大", {"file": "too large"})
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ValidationFailed("不是有效的 XML 票据文件", {"file": f"not XML: {exc}"}) from None
+    if root.tag != "EInvoice":
+        raise ValidationFailed("不是电子票据 XML", {"file": "root element is not EInvoice"})
+    main = root.find("EInvoiceData/Main")
+    try:
+        items = tuple(
+            Item(item_code=_text(el, "ItemCode"), name=_text(el, "ItemName"),
+                 unit=_text(el, "ItemUnit") or None, quantity=_text(el, "ItemQuantity"),
+                 standard_fen=yuan_to_fen(_text(el, "ItemStd")),
+                 amount_fen=yuan_to_fen(_text(el, "ItemAmount")))
+            for el in root.findall("EInvoiceData/Details/Item"))
+        bill = Bill(
+            bill_code=_text(main, "EInvoiceCode"), bill_number=_text(main, "EInvoiceNumber"),
+            check_code=_text(main, "RandomNumber"), kind_code=_text(main, "EInvoiceSpecimenCode"),
+            title=_text(main, "EInvoiceName"), region_code=_text(main, "SupervisorAreaCode"),
+            issued_at=_text(main, "MainExt/IssuedAt"),
+            issuing_unit_code=_text(main, "InvoicingParty/InvoicingPartyCode"),
+            issuing_unit_name=_text(main, "InvoicingParty/InvoicingPartyName"),
+            payer_name=_text(main, "PayerParty/PayerPartyName"),
+            payer_type="individual" if _text(main, "PayerParty/PayerPartyType") == "1"
+            else "organization",
+            payer_credit_code=_text(main, "PayerParty/PayerPartyCode") or None,
+            items=items, total_fen=yuan_to_fen(_text(main, "TotalAmount")),
+            payment_code=_text(main, "MainExt/PayCode"),
+            payment_channel=_text(main, "PayMode"), channel_txn_id=_text(main, "BizCode"),
+            handling_person=_text(main, "HandlingPerson"), checker=_text(main, "Checker"),
+            remark=_text(main, "Remark") or None)
+    except ValidationFailed as exc:
+        if "amount" in exc.fields:
+            raise ValidationFailed("票据金额格式不正确", {"file": "bad amount"}) from None
+        raise
+    sigs_el = root.find("EInvoiceSignature")
+    if sigs_el is None:
+        raise ValidationFailed("票据文件缺少签名", {"file": "missing EInvoiceSignature"})
+    signatures, inputs = [], []
+    for el in list(sigs_el):
+        info = SignatureInfo(role=el.get("Role", ""), kid=_text(el, "KeyId"),
+                             alg=_text(el, "Algorithm"), sign_time=_text(el, "SignTime"),
+                             value_b64=_text(el, "SignatureValue"))
+        # The document as it stood when this signature was made: earlier signatures only.
+        draft = ET.fromstring(ET.tostring(root))
+        draft_sigs = draft.find("EInvoiceSignature")
+        assert draft_sigs is not None
+        for later in list(draft_sigs)[len(signatures):]:
+            draft_sigs.remove(later)
+        inputs.append(signing_input(draft, info.role, info.kid, info.alg, info.sign_time))
+        signatures.append(info)
+    return ParsedBill(bill=bill, signatures=tuple(signatures), signed_inputs=tuple(inputs))

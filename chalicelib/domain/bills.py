@@ -1,0 +1,102 @@
+"""Fiscal bills (财政电子票据): their kinds, their content and their status.
+
+A bill is issued once per paid note. Its identity is (bill_code, bill_number); its check_code is
+a secret printed on it. The legal carrier is the signed XML (``bill_xml``); the PDF renders it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from chalicelib.domain.notes import CHINA_TZ, Item, Note
+
+
+@dataclass(frozen=True)
+class BillKind:
+    code: str  # 分类 (2) + 种类 (2)
+    name: str
+    title: str  # printed title; "{region}" is replaced by the region's name
+
+
+BILL_KINDS: dict[str, BillKind] = {k.code: k for k in (
+    BillKind("0101", "非税收入通用票据", "{region}非税收入统一票据（电子）"),
+    BillKind("0201", "非税收入专用票据", "{region}非税收入专用票据（电子）"),
+    BillKind("0301", "非税收入一般缴款书", "{region}非税收入一般缴款书（电子）"),
+    BillKind("0401", "资金往来结算票据", "行政事业单位资金往来结算票据（电子）"),
+    BillKind("0501", "公益事业捐赠票据", "公益事业捐赠统一票据（电子）"),
+    BillKind("0601", "医疗收费票据", "{region}医疗门诊收费票据（电子）"),
+    BillKind("0701", "社会团体会费票据", "社会团体会费统一票据（电子）"),
+)}
+
+
+class BillStatus(StrEnum):
+    NORMAL = "normal"
+    REVERSED = "reversed"
+    VOIDED = "voided"
+
+
+@dataclass(frozen=True)
+class Bill:
+    """Everything printed on and signed into a bill."""
+
+    bill_code: str
+    bill_number: str
+    check_code: str
+    kind_code: str
+    title: str
+    region_code: str  # 6-digit supervising region (财政区划)
+    issued_at: str  # ISO 8601, +08:00
+    issuing_unit_code: str
+    issuing_unit_name: str
+    payer_name: str
+    payer_type: str
+    payer_credit_code: str | None
+    items: tuple[Item, ...]
+    total_fen: int
+    payment_code: str
+    payment_channel: str
+    channel_txn_id: str
+    handling_person: str
+    checker: str
+    remark: str | None = None
+
+    @property
+    def bill_id(self) -> str:
+        return self.bill_code + self.bill_number
+
+    @property
+    def issue_date(self) -> str:
+        return self.issued_at[:10]
+
+
+def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: str,
+                   issued_at: datetime, region_name: str, unit_name: str,
+                   handling_person: str, checker: str) -> Bill:
+    """Compose the bill for a paid note. Pure: the same inputs give the same bill."""
+    if note.payment is None:
+        raise ValueError("a bill is issued only for a paid note")
+    kind = BILL_KINDS[note.bill_kind]
+    remark_parts = [f"缴款码：{note.payment_code}"]
+    if note.remark:
+        remark_parts.append(note.remark)
+    return Bill(
+        bill_code=bill_code, bill_number=bill_number, check_code=check_code,
+        kind_code=kind.code, title=kind.title.format(region=region_name),
+        region_code=note.region_code,
+        issued_at=issued_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
+        issuing_unit_code=note.unit_code, issuing_unit_name=unit_name,
+        payer_name=note.payer.name, payer_type=note.payer.type,
+        payer_credit_code=note.payer.credit_code, items=note.items,
+        total_fen=note.total_fen, payment_code=note.payment_code,
+        payment_channel=note.payment.channel, channel_txn_id=note.payment.channel_txn_id,
+        handling_person=handling_person, checker=checker, remark="；".join(remark_parts),
+    )
+
+
+def make_bill_code_for(region_code: str, kind_code: str, year: int) -> str:
+    """The bill code of a region, kind and code year (see ``codes.make_bill_code``)."""
+    from chalicelib.domain.codes import make_bill_code
+
+    return make_bill_code(region_code, kind_code, year)

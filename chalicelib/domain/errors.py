@@ -1,0 +1,96 @@
+"""The exceptions the domain and services raise, and nothing else.
+
+    DomainError
+    ├── ValidationFailed      bad input: a field-by-field explanation (HTTP 400)
+    ├── Unauthenticated       no credential, or one we do not know (401)
+    ├── Forbidden             a known credential acting outside its unit (403)
+    ├── NotFound              the thing asked for does not exist, or is not yours (404)
+    ├── Conflict              the request clashes with the current state (409)
+    │   └── IllegalTransition a note or bill cannot move to the state asked for
+    ├── RateLimited           too many attempts; ``retry_after`` seconds (429)
+    ├── SignatureInvalid      a channel notification or a bill failed verification
+    └── ServiceUnavailable    an outside system we depend on failed (503)
+
+The API maps each to HTTP in one table (``chalicelib.api.errors``); channel callbacks map
+``SignatureInvalid`` to the channel's own failure answer.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error this application raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """Raised when input is malformed; ``fields`` maps each bad field to why."""
+
+    code = "validation_failed"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None,
+                 *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.fields = dict(fields or {})
+
+
+class Unauthenticated(DomainError):
+    """Raised when a request carries no credential or one we do not recognise."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """Raised when a valid credential asks for something its unit may not do."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Raised when the requested resource does not exist (or belongs to another unit)."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """Raised when the request cannot be applied to the resource's current state."""
+
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    """Raised when a state machine is asked for a move its rules forbid."""
+
+    code = "illegal_transition"
+
+
+class RateLimited(DomainError):
+    """Raised when a client or a resource exceeded its allowance; retry after ``retry_after`` s."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignatureInvalid(DomainError):
+    """Raised when a signature, certificate, timestamp or identity check fails.
+
+    The message says precisely which check failed; nothing was changed.
+    """
+
+    code = "signature_invalid"
+
+
+class ServiceUnavailable(DomainError):
+    """Raised by adapters when the outside system they wrap fails in a way we cannot fix."""
+
+    code = "service_unavailable"

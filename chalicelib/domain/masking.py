@@ -1,0 +1,32 @@
+"""Masking personal data for public pages and log lines."""
+
+from __future__ import annotations
+
+import re
+
+_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*; 欧阳娜娜 → 欧**娜; an organization keeps its first and last two characters."""
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    if len(name) <= 4:
+        return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name[:2] + "*" * (len(name) - 4) + name[-2:]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """13812345678 → 138****5678."""
+    if not phone:
+        return phone
+    if len(phone) >= 7:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    return "*" * len(phone)
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every mainland mobile number inside a free text (for log lines)."""
+    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

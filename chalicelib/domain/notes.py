@@ -1,0 +1,293 @@
+"""Payment notes (电子非税收入一般缴款书) and the rules of their life.
+
+States and the moves between them::
+
+    unpaid ──pay──▶ paid ──issue──▶ issued
+      │  └─cancel─▶ cancelled        │
+      └──(due date passed)─▶ expired paid/issued ──refund──▶ refunded
+
+``expired`` is derived: an unpaid note whose ``expires_at`` has passed reads as expired and can no
+longer open a channel order. A channel order opened before expiry may still complete (channels
+close their orders at the note's expiry at the latest).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.errors import IllegalTransition, ValidationFailed
+from chalicelib.domain.money import check_fen
+
+CHINA_TZ = timezone(timedelta(hours=8))
+MAX_ITEMS = 50
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_ITEM_CODE = re.compile(r"^[0-9A-Za-z]{1,20}$")
+
+
+class NoteStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+_MOVES: dict[NoteStatus, frozenset[NoteStatus]] = {
+    NoteStatus.UNPAID: frozenset({NoteStatus.PAID, NoteStatus.CANCELLED, NoteStatus.EXPIRED}),
+    NoteStatus.PAID: frozenset({NoteStatus.ISSUED, NoteStatus.REFUNDED}),
+    NoteStatus.ISSUED: frozenset({NoteStatus.REFUNDED}),
+    NoteStatus.CANCELLED: frozenset(),
+    NoteStatus.EXPIRED: frozenset(),
+    NoteStatus.REFUNDED: frozenset(),
+}
+
+
+def can_move(src: NoteStatus, dst: NoteStatus) -> bool:
+    return dst in _MOVES[src]
+
+
+@dataclass(frozen=True)
+class Payer:
+    name: str
+    type: str  # individual | organization
+    phone: str | None = None
+    credit_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    item_code: str
+    name: str
+    quantity: str  # a decimal in text, exactly as given ("1", "0.3")
+    standard_fen: int
+    amount_fen: int
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRef:
+    channel: str
+    channel_txn_id: str
+    amount_fen: int
+    paid_at: str
+    out_trade_no: str | None = None
+
+
+@dataclass(frozen=True)
+class BillRef:
+    bill_code: str
+    bill_number: str
+    check_code: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
+class Note:
+    payment_code: str
+    unit_code: str
+    region_code: str
+    payer: Payer
+    items: tuple[Item, ...]
+    total_fen: int
+    bill_kind: str
+    created_at: str
+    status: NoteStatus = NoteStatus.UNPAID
+    due_date: str | None = None
+    expires_at: str | None = None
+    remark: str | None = None
+    payment: PaymentRef | None = None
+    bill: BillRef | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def status_at(self, now: datetime) -> NoteStatus:
+        """The status a reader sees at ``now``: an unpaid note past its expiry reads expired."""
+        if self.status is NoteStatus.UNPAID and self.expires_at:
+            if now >= datetime.fromisoformat(self.expires_at):
+                return NoteStatus.EXPIRED
+        return self.status
+
+    def cancelled(self, now: datetime) -> Note:
+        current = self.status_at(now)
+        if not can_move(current, NoteStatus.CANCELLED):
+            raise IllegalTransition(f"只有未缴款的缴款书可以撤销（当前状态：{current.value}）",
+                                    code="note_not_cancellable")
+        return replace(self, status=NoteStatus.CANCELLED)
+
+    def ensure_payable(self, now: datetime) -> None:
+        current = self.status_at(now)
+        if current is not NoteStatus.UNPAID:
+            raise IllegalTransition(f"该缴款书当前不可缴款（状态：{current.value}）",
+                                    code="note_not_payable")
+
+
+@dataclass(frozen=True)
+class NoteDraft:
+    """A validated request to create a note, before it has a payment code."""
+
+    payer: Payer
+    items: tuple[Item, ...]
+    total_fen: int
+    bill_kind: str | None
+    due_date: str | None
+    remark: str | None
+
+
+def _text(body: dict, key: str, fields: dict, where: str, *, required: bool, limit: int):
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            fields[where] = "is required"
+        return None
+    if not isinstance(value, str):
+        fields[where] = "must be a string"
+        return None
+    value = value.strip()
+    if not value and required:
+        fields[where] = "is required"
+        return None
+    if len(value) > limit:
+        fields[where] = f"must be at most {limit} characters"
+        return None
+    return value or None
+
+
+def _payer(raw: object, fields: dict) -> Payer | None:
+    if not isinstance(raw, dict):
+        fields["payer"] = "is required and must be an object"
+        return None
+    name = _text(raw, "name", fields, "payer.name", required=True, limit=100)
+    ptype = raw.get("type")
+    if ptype not in ("individual", "organization"):
+        fields["payer.type"] = "must be individual or organization"
+    phone = _text(raw, "phone", fields, "payer.phone", required=False, limit=20)
+    if phone is not None:
+        phone = phone.removeprefix("+86").replace(" ", "").replace("-", "")
+        if not _CN_MOBILE.match(phone):
+            fields["payer.phone"] = "must be a mainland China mobile number (11 digits, 1[3-9]…)"
+    credit = _text(raw, "credit_code", fields, "payer.credit_code", required=False, limit=18)
+    if credit is not None:
+        credit = credit.upper()
+        if ptype == "organization" and not _CREDIT_CODE.match(credit):
+            fields["payer.credit_code"] = "must be an 18-character unified social credit code"
+    if ptype == "organization" and credit is None and "payer.credit_code" not in fields:
+        fields["payer.credit_code"] = "is required for an organization"
+    if name is None or ptype not in ("individual", "organization"):
+        return None
+    return Payer(name=name, type=str(ptype), phone=phone, credit_code=credit)
+
+
+def _quantity(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        return None
+    try:
+        q = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not q.is_finite() or q <= 0 or q > 10**9 or q.as_tuple().exponent < -6:  # type: ignore[operator]
+        return None
+    return q
+
+
+def _items(raw: object, fields: dict, known_items: dict[str, str] | None) -> list[Item]:
+    if not isinstance(raw, list) or not raw:
+        fields["items"] = "must be a non-empty list"
+        return []
+    if len(raw) > MAX_ITEMS:
+        fields["items"] = f"at most {MAX_ITEMS} items"
+        return []
+    out = []
+    for i, entry in enumerate(raw):
+        at = f"items[{i}]"
+        if not isinstance(entry, dict):
+            fields[at] = "must be an object"
+            continue
+        before = len(fields)
+        code = entry.get("item_code")
+        if not isinstance(code, str) or not _ITEM_CODE.match(code):
+            fields[f"{at}.item_code"] = "must be 1-20 letters or digits"
+        elif known_items is not None and code not in known_items:
+            fields[f"{at}.item_code"] = "is not a fee item of this unit"
+        name = _text(entry, "name", fields, f"{at}.name", required=True, limit=100)
+        unit = _text(entry, "unit", fields, f"{at}.unit", required=False, limit=20)
+        qty = _quantity(entry.get("quantity"))
+        if qty is None:
+            fields[f"{at}.quantity"] = "must be a positive number with at most 6 decimals"
+        std = amount = None
+        for key in ("standard_fen", "amount_fen"):
+            try:
+                value = check_fen(entry.get(key), f"{at}.{key}")
+            except ValidationFailed as exc:
+                fields.update(exc.fields)
+                continue
+            if key == "standard_fen":
+                std = value
+            else:
+                amount = value
+        if qty is not None and std is not None and amount is not None:
+            expected = (qty * std).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            if expected != amount:
+                fields[f"{at}.amount_fen"] = f"must equal quantity × standard_fen = {expected}"
+        if len(fields) == before:
+            assert name is not None and qty is not None and std is not None and amount is not None
+            out.append(Item(item_code=str(code), name=name, unit=unit,
+                            quantity=format(qty.normalize(), "f"),
+                            standard_fen=std, amount_fen=amount))
+    return out
+
+
+def validate_new_note(body: object, *, today: date, known_items: dict[str, str] | None,
+                      bill_kinds: frozenset[str]) -> NoteDraft:
+    """Check a create-note request field by field; raise one ``ValidationFailed`` naming all."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
+    fields: dict[str, str] = {}
+    payer = _payer(body.get("payer"), fields)
+    items = _items(body.get("items"), fields, known_items)
+    total = body.get("total_fen")
+    try:
+        check_fen(total, "total_fen")
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    else:
+        if items and len(items) == len(body["items"]) and sum(i.amount_fen for i in items) != total:
+            fields["total_fen"] = "must equal the sum of the items' amount_fen"
+    due = _text(body, "due_date", fields, "due_date", required=False, limit=10)
+    if due is not None:
+        try:
+            if date.fromisoformat(due) < today or len(due) != 10:
+                fields["due_date"] = "must be today or later (YYYY-MM-DD)"
+        except ValueError:
+            fields["due_date"] = "must be a date YYYY-MM-DD"
+    remark = _text(body, "remark", fields, "remark", required=False, limit=200)
+    kind = body.get("bill_kind")
+    if kind is not None and kind not in bill_kinds:
+        fields["bill_kind"] = f"must be one of {', '.join(sorted(bill_kinds))}"
+    if fields:
+        raise ValidationFailed("请求参数有误", fields)
+    assert payer is not None and isinstance(total, int)
+    return NoteDraft(payer=payer, items=tuple(items), total_fen=total, bill_kind=kind,
+                     due_date=due, remark=remark)
+
+
+def expiry_of(due_date: str | None) -> str | None:
+    """A note is payable until the end of its due date, China time."""
+    if due_date is None:
+        return None
+    end = datetime.combine(date.fromisoformat(due_date) + timedelta(days=1), time(), CHINA_TZ)
+    return end.isoformat()
+
+
+def new_note(draft: NoteDraft, *, payment_code: str, unit_code: str, region_code: str,
+             bill_kind: str, now: datetime) -> Note:
+    return Note(payment_code=payment_code, unit_code=unit_code, region_code=region_code,
+                payer=draft.payer, items=draft.items, total_fen=draft.total_fen,
+                bill_kind=bill_kind, created_at=now.astimezone(CHINA_TZ).isoformat(),
+                due_date=draft.due_date, expires_at=expiry_of(draft.due_date),
+                remark=draft.remark)

@@ -1,0 +1,51 @@
+"""Channel orders and payments, and what a channel's word about money means for a note."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
+ORDER_CHANNELS = ("wechatpay", "alipay", "unionpay")
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    """An order opened with a channel for one note; the channel's notification names it."""
+
+    out_trade_no: str
+    payment_code: str
+    channel: str
+    amount_fen: int
+    created_at: str
+    expires_at: str
+
+
+class PaymentOutcome(StrEnum):
+    RECORDED = "recorded"  # first word of this payment; the note is now paid
+    DUPLICATE = "duplicate"  # we had recorded this channel transaction already
+    AMOUNT_MISMATCH = "amount_mismatch"  # recorded as an exception; the note stays as it was
+    NOTE_NOT_PAYABLE = "note_not_payable"  # paid twice, or cancelled: recorded as an exception
+    ORDER_UNKNOWN = "order_unknown"  # not an order of ours: nothing recorded
+    IGNORED = "ignored"  # a genuine notification that records no payment (e.g. not a success)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Money a channel says it received: keyed by (channel, channel transaction id)."""
+
+    channel: str
+    channel_txn_id: str
+    out_trade_no: str
+    amount_fen: int
+    paid_at: str
+    notification_id: str = ""
+
+    @property
+    def payment_id(self) -> str:
+        return f"{self.channel}#{self.channel_txn_id}"
+
+    @property
+    def payment_code(self) -> str:
+        # Our out_trade_no starts with the note's payment code (codes.new_out_trade_no).
+        return self.out_trade_no[:20]

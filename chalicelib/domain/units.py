@@ -1,0 +1,52 @@
+"""Units that use the system: collecting units (执收单位) and reimbursing units (报销单位)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    COLLECTING = "collecting"
+    REIMBURSING = "reimbursing"
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit_code: str
+    name: str
+    kind: UnitKind
+    region_code: str = ""
+    bill_kind: str = "0301"
+    signing_kid: str | None = None
+    handling_person: str = ""
+    checker: str = ""
+
+
+def hash_api_key(api_key: str) -> str:
+    """API keys are stored only as their SHA-256; the key itself is shown once, at creation.
+
+    Keys are 32+ random characters, so a plain hash (no salt, no stretching) cannot be reversed
+    by guessing, and it allows the one-read lookup a request needs.
+    """
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A public key that verifies bills; the private half stays in KMS (or on disk, locally)."""
+
+    kid: str
+    alg: str  # e.g. ES256 (ECDSA P-256 / SHA-256)
+    use: str  # unit | finance
+    owner: str
+    public_key_pem: str
+    not_before: str
+    not_after: str | None = None
+    key_ref: str = ""  # where the private key is: a KMS key id, or a local file name
+
+    def public(self) -> dict:
+        return {"kid": self.kid, "alg": self.alg, "use": self.use, "owner": self.owner,
+                "public_key_pem": self.public_key_pem, "not_before": self.not_before,
+                "not_after": self.not_after}

@@ -1,0 +1,135 @@
+"""Demo data for the local stack and the tests: a region, units, fee items, keys, channel keys.
+
+Everything random (API keys, signing keys, channel keys) is made once and kept under the state
+folder, so a restart of the local stack finds the same world. Calling ``seed`` again is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chalicelib.adapters.signers import LocalSigner
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.units import SigningKey, Unit, UnitKind, hash_api_key
+
+REGION_CODE = "340100"
+KEYS_VALID_FROM = "2026-01-01T00:00:00+08:00"
+
+COLLECTING = (
+    (Unit("340100001", "合肥市不动产登记中心", UnitKind.COLLECTING, REGION_CODE, "0101",
+          "unit-340100001-2026a", "王敏", "李强"),
+     (("103040100101", "不动产登记费（住宅）"), ("103040100102", "不动产登记费（非住宅）"),
+      ("103040100103", "不动产权证书工本费"))),
+    (Unit("340100002", "合肥市公安局交通警察支队", UnitKind.COLLECTING, REGION_CODE, "0301",
+          "unit-340100002-2026a", "陈静", "赵磊"),
+     (("103050101001", "公安交警罚没收入"), ("103050101002", "机动车驾驶证工本费"))),
+)
+REIMBURSING = (
+    Unit("340100901", "皖江科技有限公司财务部", UnitKind.REIMBURSING, REGION_CODE),
+    Unit("340100902", "合肥滨湖学院财务处", UnitKind.REIMBURSING, REGION_CODE),
+)
+FINANCE_KID = "finance-34-2026a"
+WECHAT_SERIAL = "PUB_KEY_ID_0114232026112200000000000001"
+
+
+@dataclass
+class Seeded:
+    state: dict[str, Any]  # api keys and channel settings; paths of PEM files
+
+    def unit_key(self, unit_code: str) -> str:
+        return self.state["api_keys"][unit_code]
+
+
+def _random(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def _rsa_pem(path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+
+
+def public_pem_of(private_pem_path: str) -> str:
+    key = serialization.load_pem_private_key(Path(private_pem_path).read_bytes(), None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
+    path = state_dir / "world.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    channels = state_dir / "channels"
+    channels.mkdir(parents=True, exist_ok=True)
+    _rsa_pem(channels / "wechatpay_platform_private.pem")
+    state = {
+        "api_keys": {u.unit_code: "ck_" + _random(40) for u, _ in COLLECTING}
+        | {u.unit_code: "rk_" + _random(40) for u in REIMBURSING},
+        "wechatpay": {"mchid": "1900009191", "appid": "wx8888888888888888",
+                      "apiv3_key": _random(32), "platform_serial": WECHAT_SERIAL,
+                      "platform_private_key_pem": str(channels / "wechatpay_platform_private.pem")},
+    }
+    path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
+    path.chmod(0o600)
+    return state
+
+
+def wechatpay_secret(state: dict[str, Any]) -> dict[str, Any]:
+    """The Secrets Manager value of the WeChat Pay credentials (README: 'Channel secrets')."""
+    wx = state["wechatpay"]
+    return {"mchid": wx["mchid"], "appid": wx["appid"], "apiv3_key": wx["apiv3_key"],
+            "platform_public_keys": {wx["platform_serial"]:
+                                     public_pem_of(wx["platform_private_key_pem"])}}
+
+
+def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
+    """Write the demo world into the stores behind ``deps`` (idempotent)."""
+    state = _load_or_create_state(state_dir)
+    signer = LocalSigner(keys_dir)
+    for kid, use, owner in [(FINANCE_KID, "finance", "安徽省财政厅")] + [
+            (u.signing_kid, "unit", u.unit_code) for u, _ in COLLECTING]:
+        assert kid is not None
+        if not (keys_dir / f"{kid}.pem").exists():
+            signer.create_key(f"{kid}.pem")
+        pem = _public_of_ec(keys_dir / f"{kid}.pem")
+        deps.keys.put(SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
+                                 not_before=KEYS_VALID_FROM, key_ref=f"{kid}.pem"))
+    for unit, items in COLLECTING:
+        deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+        for code, name in items:
+            deps.units.put_fee_item(unit.unit_code, code, name)
+    for unit in REIMBURSING:
+        deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+    return Seeded(state=state)
+
+
+def _public_of_ec(path: Path) -> str:
+    return public_pem_of(str(path))
+
+
+def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict[str, Any]:
+    """``.local/stack.json`` as CONTRACT.md describes it."""
+    keys = seeded.state["api_keys"]
+    wx = seeded.state["wechatpay"]
+    return {
+        "base_url": base_url, "aws_endpoint_url": aws_endpoint_url,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "units": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
+                   "fee_items": [{"item_code": c, "name": n} for c, n in items]}
+                  for u, items in COLLECTING],
+        "reimbursers": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code]}
+                        for u in REIMBURSING],
+        "channels": {"wechatpay": dict(wx)},
+    }

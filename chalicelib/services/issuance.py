@@ -1,0 +1,112 @@
+"""Issuing the fiscal bill of a paid note: number, check code, two signatures, PDF, archive.
+
+Runs as an SQS job and is idempotent: a second run for the same note finds the number reserved
+and the files archived (keys are never overwritten), and converges on the same bill.
+
+Steps: reserve number → compose bill → unit signs → finance signs → XML → PDF (XML attached) →
+archive both → bill record → note issued → enqueue SMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import datetime
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain import bill_xml
+from chalicelib.domain.bills import Bill, BillStatus, bill_from_note, make_bill_code_for
+from chalicelib.domain.codes import new_check_code
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
+from chalicelib.domain.units import SigningKey
+from chalicelib.services.notes import bill_url
+from chalicelib.services.ports import BillRecord
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_ALG = "ES256"
+
+
+def current_finance_key(deps: Deps, now: str) -> SigningKey:
+    """The finance department's signing key in force at ``now`` (the newest, after rotation)."""
+    candidates = [k for k in deps.keys.all() if k.use == "finance" and k.not_before <= now
+                  and (k.not_after is None or k.not_after > now)]
+    if not candidates:
+        raise NotFound("no finance department signing key in force")
+    return max(candidates, key=lambda k: k.not_before)
+
+
+def sign_document(deps: Deps, bill: Bill, unit_key: SigningKey, finance_key: SigningKey) -> bytes:
+    """Build the XML and add the unit's then the finance department's signature."""
+    root = bill_xml.build_document(bill)
+    sign_time = bill.issued_at
+    for role, key in (("unit", unit_key), ("supervisor", finance_key)):
+        message = bill_xml.signing_input(root, role, key.kid, key.alg, sign_time)
+        value = deps.signer.sign(key.key_ref, message)
+        bill_xml.append_signature(root, bill_xml.SignatureInfo(
+            role=role, kid=key.kid, alg=key.alg, sign_time=sign_time,
+            value_b64=base64.b64encode(value).decode()))
+    return bill_xml.serialize(root)
+
+
+def archive_key(bill: Bill, ext: str) -> str:
+    return f"bills/{bill.bill_code}/{bill.bill_number}/{bill.bill_code}-{bill.bill_number}.{ext}"
+
+
+def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
+    """Issue the bill of a paid note (or finish an issuance that stopped midway)."""
+    note = deps.notes.get(payment_code)
+    if note is None:
+        log.warning("issue job for unknown note %s", payment_code)
+        return None
+    if note.status is NoteStatus.ISSUED and note.bill is not None:
+        deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
+        return note.bill
+    if note.status is not NoteStatus.PAID:
+        log.info("note %s is %s: nothing to issue", payment_code, note.status.value)
+        return None
+    unit = deps.units.get(note.unit_code)
+    if unit is None or not unit.signing_kid:
+        raise NotFound(f"unit {note.unit_code} has no signing key")
+    now = deps.clock()
+    bill_code = make_bill_code_for(note.region_code, note.bill_kind, now.astimezone(CHINA_TZ).year)
+    reservation = deps.bills.reserve(
+        note, bill_code=bill_code, check_code=new_check_code(),
+        issued_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
+    if reservation is None:
+        return None
+    bill = bill_from_note(
+        note, bill_code=reservation.bill_code, bill_number=reservation.bill_number,
+        check_code=reservation.check_code,
+        issued_at=datetime.fromisoformat(reservation.issued_at),
+        region_name=deps.settings.region_name, unit_name=unit.name,
+        handling_person=unit.handling_person or unit.name, checker=unit.checker or "系统复核")
+    unit_key = deps.keys.get(unit.signing_kid)
+    if unit_key is None:
+        raise NotFound(f"signing key {unit.signing_kid} not registered")
+    xml_file = deps.archive.put_once(archive_key(bill, "xml"),
+                                     sign_document(deps, bill, unit_key,
+                                                   current_finance_key(deps, bill.issued_at)),
+                                     "application/xml")
+    # If an earlier run archived the XML first, render the PDF from what was archived.
+    xml_bytes = deps.archive.get(xml_file.key)
+    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), render_pdf(deps, bill, xml_bytes),
+                                     "application/pdf")
+    deps.bills.save_issued(BillRecord(bill=bill, status=BillStatus.NORMAL,
+                                      payer_phone=note.payer.phone, xml=xml_file, pdf=pdf_file))
+    ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,
+                  check_code=bill.check_code, issued_at=bill.issued_at)
+    deps.notes.mark_issued(payment_code, ref)
+    deps.jobs.send_sms(bill.bill_code, bill.bill_number)
+    log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
+    return ref
+
+
+def render_pdf(deps: Deps, bill: Bill, xml_bytes: bytes, status_text: str | None = None) -> bytes:
+    from chalicelib.adapters.pdf_bill import render_bill_pdf
+
+    return render_bill_pdf(bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number,
+                                                      bill.check_code),
+                           xml_bytes=xml_bytes, font_path=deps.settings.font_path,
+                           supervisor_name=deps.settings.supervisor_name, status_text=status_text)

@@ -1,0 +1,152 @@
+"""Use cases of collecting units and payers around payment notes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.codes import make_payment_code, new_out_trade_no
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.masking import mask_name, mask_phone
+from chalicelib.domain.notes import CHINA_TZ, Note, NoteStatus, new_note, validate_new_note
+from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
+from chalicelib.domain.units import Unit
+
+ORDER_LIFETIME = timedelta(hours=2)
+
+
+def _request_hash(body: object) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def create_note(deps: Deps, unit: Unit, body: object,
+                idempotency_key: str | None = None) -> tuple[Note, bool]:
+    """Create a note for ``unit``; with an idempotency key a retry returns the same note.
+
+    Returns the note and whether it was created now (False: an earlier identical request).
+    """
+    now = deps.clock()
+    draft = validate_new_note(body, today=now.astimezone(CHINA_TZ).date(),
+                              known_items=deps.units.fee_items(unit.unit_code),
+                              bill_kinds=frozenset(BILL_KINDS))
+    claim_id = None
+    if idempotency_key is not None:
+        if not (1 <= len(idempotency_key) <= 128) or not idempotency_key.isprintable():
+            raise ValidationFailed("Idempotency-Key 格式不正确",
+                                   {"Idempotency-Key": "1-128 printable characters"})
+        claim_id = f"{unit.unit_code}#{idempotency_key}"
+        earlier = deps.idempotency.claim(claim_id, _request_hash(body), now)
+        if earlier is not None:
+            if earlier["request_hash"] != _request_hash(body):
+                raise Conflict("同一 Idempotency-Key 已用于另一内容的请求",
+                               code="idempotency_key_reused")
+            if earlier["state"] != "completed" or not earlier["result"]:
+                raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
+            note = deps.notes.get(earlier["result"])
+            if note is None:
+                raise Conflict("idempotency record points nowhere", code="request_in_progress")
+            return note, False
+    try:
+        year = now.astimezone(CHINA_TZ).year
+        counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
+        note = new_note(draft, payment_code=make_payment_code(unit.region_code, year, counter),
+                        unit_code=unit.unit_code, region_code=unit.region_code,
+                        bill_kind=draft.bill_kind or unit.bill_kind, now=now)
+        deps.notes.add(note)
+    except Exception:
+        if claim_id is not None:
+            deps.idempotency.release(claim_id)
+        raise
+    if claim_id is not None:
+        deps.idempotency.complete(claim_id, note.payment_code)
+    return note, True
+
+
+def get_unit_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
+    note = deps.notes.get(payment_code)
+    if note is None or note.unit_code != unit.unit_code:
+        # Another unit's note is reported as absent: a unit learns nothing of others' notes.
+        raise NotFound("缴款书不存在", code="note_not_found")
+    return note
+
+
+def cancel_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
+    note = get_unit_note(deps, unit, payment_code)
+    note.cancelled(deps.clock())  # raises when the rules forbid it
+    return deps.notes.cancel(payment_code)
+
+
+def get_public_note(deps: Deps, payment_code: str) -> Note:
+    note = deps.notes.get(payment_code)
+    if note is None:
+        raise NotFound("未找到该缴款码对应的缴款书，请核对缴款码", code="note_not_found")
+    return note
+
+
+def open_order(deps: Deps, payment_code: str, body: object) -> ChannelOrder:
+    """Open a channel order for a payer; the channel's notification will name it."""
+    channel = body.get("channel") if isinstance(body, dict) else None
+    if channel not in ORDER_CHANNELS:
+        raise ValidationFailed("请选择支付方式", {"channel": f"must be one of {ORDER_CHANNELS}"})
+    if channel not in deps.settings.enabled_channels:
+        raise ValidationFailed("该支付方式暂未开通，请选择其他方式",
+                               {"channel": f"{channel} is not enabled here"},
+                               code="channel_unavailable")
+    note = get_public_note(deps, payment_code)
+    now = deps.clock()
+    note.ensure_payable(now)
+    expires = now + ORDER_LIFETIME
+    if note.expires_at:
+        expires = min(expires, datetime.fromisoformat(note.expires_at))
+    order = ChannelOrder(out_trade_no=new_out_trade_no(payment_code), payment_code=payment_code,
+                         channel=str(channel), amount_fen=note.total_fen,
+                         created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
+                         expires_at=expires.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
+    deps.notes.add_order(order)
+    return order
+
+
+def bill_url(deps: Deps, bill_code: str, bill_number: str, check_code: str) -> str:
+    base = deps.settings.public_base_url
+    return f"{base}/bills/{bill_code}/{bill_number}?check_code={check_code}"
+
+
+def note_view(deps: Deps, note: Note, *, public: bool) -> dict:
+    """The note as the API shows it; ``public`` masks the payer."""
+    base = deps.settings.public_base_url
+    status = note.status_at(deps.clock())
+    payer = asdict(note.payer)
+    if public:
+        payer = {"name": mask_name(note.payer.name), "type": note.payer.type,
+                 "phone": mask_phone(note.payer.phone)}
+    view: dict = {
+        "payment_code": note.payment_code, "status": status.value, "unit_code": note.unit_code,
+        "payer": payer, "items": [asdict(i) for i in note.items], "total_fen": note.total_fen,
+        "bill_kind": note.bill_kind, "due_date": note.due_date, "remark": note.remark,
+        "created_at": note.created_at, "expires_at": note.expires_at,
+        "pay_url": f"{base}/pay/{note.payment_code}",
+        "payment": None, "bill": None,
+    }
+    if not public:
+        view["notice_pdf_url"] = f"{base}/v1/notes/{note.payment_code}/notice.pdf"
+    if note.payment is not None:
+        view["payment"] = {"channel": note.payment.channel, "amount_fen": note.payment.amount_fen,
+                           "paid_at": note.payment.paid_at}
+        if not public:
+            view["payment"]["channel_txn_id"] = note.payment.channel_txn_id
+    if note.bill is not None and status is NoteStatus.ISSUED:
+        bill = asdict(note.bill)
+        bill["url"] = bill_url(deps, note.bill.bill_code, note.bill.bill_number,
+                               note.bill.check_code)
+        view["bill"] = bill
+    return view
+
+
+def require_collecting(unit: Unit) -> Unit:
+    if unit.kind.value != "collecting":
+        raise Forbidden("该密钥不是执收单位密钥", code="not_a_collecting_unit")
+    return unit

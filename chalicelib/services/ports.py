@@ -1,0 +1,125 @@
+"""The ports: what the services need from the outside world, as protocols.
+
+Adapters in ``chalicelib/adapters`` implement them against AWS; ``tests/fakes.py`` implements
+them in memory. Services see only domain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.notes import BillRef, Note
+from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.units import SigningKey, Unit
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A bill number taken for a note, with the check code and time the bill will carry."""
+
+    bill_code: str
+    bill_number: str
+    check_code: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    key: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class BillRecord:
+    """A bill as stored: its content, where its files are, and what happened to it since."""
+
+    bill: Bill
+    status: BillStatus
+    payer_phone: str | None
+    xml: ArchivedFile
+    pdf: ArchivedFile
+    check_count: int = 0
+    first_checked_at: str | None = None
+    last_checked_at: str | None = None
+    sms_status: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class UnitRepository(Protocol):
+    def by_api_key_hash(self, key_hash: str) -> Unit | None: ...
+    def get(self, unit_code: str) -> Unit | None: ...
+    def fee_items(self, unit_code: str) -> dict[str, str]: ...
+    def put(self, unit: Unit, api_key_hash: str | None) -> None: ...
+    def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None: ...
+
+
+class CounterRepository(Protocol):
+    def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int: ...
+
+
+class IdempotencyStore(Protocol):
+    def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+        """Claim the key; return the earlier record if one exists (nothing claimed then)."""
+
+    def complete(self, idempotency_id: str, result: str) -> None: ...
+    def release(self, idempotency_id: str) -> None: ...
+
+
+class NoteRepository(Protocol):
+    def add(self, note: Note) -> None: ...
+    def get(self, payment_code: str) -> Note | None: ...
+    def cancel(self, payment_code: str) -> Note: ...
+    def mark_issued(self, payment_code: str, bill: BillRef) -> None: ...
+    def add_order(self, order: ChannelOrder) -> None: ...
+
+
+class PaymentRecorder(Protocol):
+    def record(self, payment: Payment) -> PaymentOutcome:
+        """Record a channel's payment exactly once, and mark its note paid when it applies."""
+
+
+class BillRepository(Protocol):
+    def reserve(self, note: Note, *, bill_code: str, check_code: str,
+                issued_at: str) -> Reservation | None:
+        """Take the next number of ``bill_code`` for the note, once; None if not paid."""
+
+    def save_issued(self, record: BillRecord) -> None: ...
+    def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
+    def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord: ...
+    def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...
+    def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None: ...
+
+
+class KeyRegistry(Protocol):
+    def all(self) -> list[SigningKey]: ...
+    def get(self, kid: str) -> SigningKey | None: ...
+    def put(self, key: SigningKey) -> None: ...
+
+
+class Archive(Protocol):
+    def put_once(self, key: str, body: bytes, content_type: str) -> ArchivedFile:
+        """Store ``body`` under ``key`` unless something is there already; return what is."""
+
+    def get(self, key: str) -> bytes: ...
+
+
+class JobQueue(Protocol):
+    def issue_bill(self, payment_code: str) -> None: ...
+    def send_sms(self, bill_code: str, bill_number: str) -> None: ...
+
+
+class SmsSender(Protocol):
+    def send(self, phone: str, text: str) -> str:
+        """Send one text message; return the provider's message id."""
+
+
+class Signer(Protocol):
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""

@@ -1,0 +1,83 @@
+"""Checking a bill file (XML, or PDF with the XML attached) against the public keys.
+
+Used offline (``python -m chalicelib.cli verify-bill``) and by verification by upload. The checks,
+in order, each with its own message: the file holds a bill; it carries exactly the unit's and
+then the finance department's signature; each key id is known, is of the right use and was in
+force at signing time; each signature holds over what it covers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from chalicelib.domain import bill_xml
+from chalicelib.domain.errors import ValidationFailed
+
+ROLE_USE = {"unit": "unit", "supervisor": "finance"}
+
+
+@dataclass
+class FileReport:
+    ok: bool
+    bill: bill_xml.ParsedBill | None = None
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, passed, detail)
+
+    def failed(self) -> list[str]:
+        return [f"{name}: {detail}" for name, passed, detail in self.checks if not passed]
+
+
+def xml_of(data: bytes) -> bytes:
+    """The bill XML inside ``data``: the data itself, or the XML attached to a PDF."""
+    if data[:5] == b"%PDF-":
+        from chalicelib.adapters.pdf_bill import extract_attached_xml
+
+        xml = extract_attached_xml(data)
+        if xml is None:
+            raise ValidationFailed("PDF 中没有附带票据 XML", {"file": "no XML attached to the PDF"})
+        return xml
+    return data
+
+
+def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
+    """Verify ``data`` with ``keys`` (kid → the public key entry of ``GET /v1/public/keys``)."""
+    from chalicelib.adapters.signers import verify_es256
+
+    report = FileReport(ok=False)
+    try:
+        parsed = bill_xml.parse_document(xml_of(data))
+    except ValidationFailed as exc:
+        report.checks.append(("file", False, exc.message))
+        return report
+    report.bill = parsed
+    roles = [s.role for s in parsed.signatures]
+    if roles != ["unit", "supervisor"]:
+        report.checks.append(("signatures", False,
+                              f"expected the unit's then the supervisor's signature, found {roles}"))
+        return report
+    all_ok = True
+    for sig, message in zip(parsed.signatures, parsed.signed_inputs, strict=True):
+        name = f"{sig.role} signature ({sig.kid})"
+        key = keys.get(sig.kid)
+        problem = None
+        if key is None:
+            problem = "unknown key id"
+        elif key.get("use") != ROLE_USE[sig.role]:
+            problem = f"key is for use {key.get('use')!r}, not {ROLE_USE[sig.role]!r}"
+        elif key.get("alg") != sig.alg or sig.alg != "ES256":
+            problem = f"algorithm {sig.alg!r} does not match the key ({key.get('alg')!r})"
+        elif sig.sign_time < key["not_before"] or (key.get("not_after")
+                                                   and sig.sign_time >= key["not_after"]):
+            problem = "signed outside the key's validity period"
+        else:
+            try:
+                value = base64.b64decode(sig.value_b64, validate=True)
+            except (binascii.Error, ValueError):
+                value = b""
+            if not value or not verify_es256(key["public_key_pem"], message, value):
+                problem = "signature does not match the content (altered or wrong key)"
+        report.checks.append((name, problem is None, problem or "valid"))
+        all_ok = all_ok and problem is None
+    report.ok = all_ok
+    return report
