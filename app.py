@@ -11,7 +11,6 @@ from chalicelib.api import callbacks, collecting, ops, pages, public, reimbursin
 from chalicelib.bootstrap import deps
 
 
-
 class FiscalChalice(Chalice):
     """Chalice, with HTTP's rule for a request without Accept: it accepts any media type.
 

@@ -6,7 +6,7 @@ Tests build a ``Deps`` with fakes instead (``tests/fakes.py``) or with these ada
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -15,7 +15,7 @@ from chalicelib.services.ports import Clock
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -24,6 +24,7 @@ class Settings:
     stage: str
     region: str
     aws_endpoint_url: str | None
+    dynamodb_endpoint_url: str | None
     public_base_url: str
     tables: dict[str, str]
     archive_bucket: str
@@ -64,6 +65,8 @@ def load_settings() -> Settings:
         stage=stage,
         region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "cn-north-1")),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        dynamodb_endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB")
+        or env.get("AWS_ENDPOINT_URL") or None,
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         tables=tables,
         archive_bucket=env.get("ARCHIVE_BUCKET", "fiscal-bill-archive"),

@@ -16,4 +16,6 @@ def _client(service: str, region: str, endpoint: str | None) -> Any:
 
 
 def client(service: str, settings: Settings) -> Any:
-    return _client(service, settings.region, settings.aws_endpoint_url)
+    endpoint = settings.dynamodb_endpoint_url if service == "dynamodb" \
+        else settings.aws_endpoint_url
+    return _client(service, settings.region, endpoint)

@@ -66,7 +66,8 @@ class DynamoBills:
 
     def _conn(self) -> Connection:
         if self._connection is None:
-            self._connection = Connection(region=BillModel.Meta.region, host=BillModel.Meta.host)
+            self._connection = Connection(region=getattr(BillModel.Meta, 'region', None),
+                                          host=getattr(BillModel.Meta, 'host', None))
         return self._connection
 
     def reserve(self, note: Note, *, bill_code: str, check_code: str,
@@ -110,7 +111,7 @@ class DynamoBills:
         files = {"xml": asdict(record.xml), "pdf": asdict(record.pdf)}
         BillModel(bill.bill_id).update(actions=[
             BillModel.status.set(record.status.value), BillModel.doc.set(bill_to_doc(bill)),
-            BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone),
+            BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone or ""),
         ], condition=BillModel.status.is_in("pending", record.status.value))
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None:

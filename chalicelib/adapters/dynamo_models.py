@@ -162,7 +162,7 @@ def configure(settings: Settings) -> None:
     for name, model in MODELS.items():
         model.Meta.table_name = settings.table(name)
         model.Meta.region = settings.region
-        model.Meta.host = settings.aws_endpoint_url
+        model.Meta.host = settings.dynamodb_endpoint_url
         model._connection = None
 
 

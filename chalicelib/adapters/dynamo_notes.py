@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -115,7 +116,7 @@ class DynamoNotes:
 class DynamoCounters:
     def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int:
         row = CounterModel(counter_id)
-        actions = [CounterModel.value.add(1)]
+        actions: list[Any] = [CounterModel.value.add(1)]
         if expires_epoch is not None:
             actions.append(CounterModel.expires_epoch.set(expires_epoch))
         row.update(actions=actions)

@@ -41,7 +41,8 @@ class DynamoPaymentRecorder:
 
     def _conn(self) -> Connection:
         if self._connection is None:
-            self._connection = Connection(region=NoteModel.Meta.region, host=NoteModel.Meta.host)
+            self._connection = Connection(region=getattr(NoteModel.Meta, 'region', None),
+                                          host=getattr(NoteModel.Meta, 'host', None))
         return self._connection
 
     def record(self, payment: Payment) -> PaymentOutcome:

@@ -6,6 +6,7 @@ import logging
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http import raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.errors import DomainError, ServiceUnavailable, SignatureInvalid
 from chalicelib.domain.payments import PaymentOutcome
@@ -24,7 +25,7 @@ def _wechat_fail(status: int, message: str) -> Response:
 def wechatpay() -> Response:
     request = bp.current_request
     try:
-        outcome = payments_service.record_wechatpay(deps(), request.raw_body or b"",
+        outcome = payments_service.record_wechatpay(deps(), raw_body(request),
                                                     dict(request.headers))
     except SignatureInvalid as exc:
         log.warning("wechatpay notification rejected: %s", exc.message)

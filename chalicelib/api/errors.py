@@ -52,7 +52,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def error_response(exc: DomainError) -> Response:
-    headers = {"Content-Type": "application/json"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):

@@ -12,8 +12,19 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFaile
 from chalicelib.domain.units import Unit, UnitKind, hash_api_key
 
 
-def json_body(request: Request) -> Any:
+def raw_body(request: Request) -> bytes:
     raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
+
+
+def query_param(request: Request, name: str) -> str | None:
+    params: Any = request.query_params or {}
+    value = params.get(name)
+    return str(value) if value else None
+
+
+def json_body(request: Request) -> Any:
+    raw = raw_body(request)
     if not raw.strip():
         raise ValidationFailed("请求体不能为空", {"body": "a JSON body is required"})
     try:

@@ -6,7 +6,7 @@ from functools import cache
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import client_address
+from chalicelib.api.http import client_address, query_param
 from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
@@ -83,7 +83,7 @@ def pay_page(payment_code: str) -> Response:
 def bill_page(bill_code: str, bill_number: str) -> Response:
     d = deps()
     request = bp.current_request
-    check_code = (request.query_params or {}).get("check_code", "")
+    check_code = query_param(request, "check_code") or ""
     try:
         record = bills_service.find_bill(d, bill_code, bill_number, check_code,
                                          client_address(request))

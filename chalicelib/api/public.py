@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import client_address, json_body
+from chalicelib.api.http import client_address, json_body, query_param, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import ValidationFailed
@@ -36,8 +36,8 @@ def open_order(payment_code: str) -> Response:
     if (request.headers.get("content-type") or "").startswith("application/x-www-form"):
         from urllib.parse import parse_qs
 
-        form = parse_qs((request.raw_body or b"").decode("utf-8", "replace"))
-        body: object = {"channel": (form.get("channel") or [None])[0]}
+        form = parse_qs(raw_body(request).decode("utf-8", "replace"))
+        body: object = {"channel": (form.get("channel") or [""])[0] or None}
     else:
         body = json_body(request)
     order = notes_service.open_order(d, payment_code, body)
@@ -59,8 +59,7 @@ def channel_cashier_url(d, order) -> str:
 
 
 def _check_code() -> str:
-    params = bp.current_request.query_params or {}
-    code = params.get("check_code")
+    code = query_param(bp.current_request, "check_code")
     if not code:
         raise ValidationFailed("缺少校验码", {"check_code": "is required"})
     return code

@@ -58,7 +58,7 @@ def fen_to_yuan_grouped(fen: int) -> str:
 
 def _four_digits(n: int) -> str:
     """Capitals for 1 ≤ n ≤ 9999 within one 万 group; inner zeros collapse to one 零."""
-    out = []
+    out: list[str] = []
     pending_zero = False
     for unit, div in (("仟", 1000), ("佰", 100), ("拾", 10), ("", 1)):
         digit = n // div % 10

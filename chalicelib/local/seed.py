@@ -10,7 +10,7 @@ import json
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict
     wx = seeded.state["wechatpay"]
     return {
         "base_url": base_url, "aws_endpoint_url": aws_endpoint_url,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "units": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
                    "fee_items": [{"item_code": c, "name": n} for c, n in items]}
                   for u, items in COLLECTING],

@@ -97,9 +97,10 @@ def start_dynamodb_local(jar_dir: Path, data_dir: Path, port: int) -> subprocess
             return proc
         except Exception:  # noqa: BLE001 - not up yet (refused, reset, 5xx)
             time.sleep(0.1)
-    code = stop_process_group(proc, timeout=5)
-    raise RuntimeError(f"DynamoDB Local on port {port} did not answer within 30 s (exit {code}):"
-                       f"\n{log_path.read_text(errors='replace')[-2000:]}")
+    why = f"exited with {proc.returncode}" if proc.poll() is not None else "silent for 30 s"
+    stop_process_group(proc, timeout=5)
+    raise RuntimeError(f"DynamoDB Local on port {port} {why}:\n"
+                       f"{log_path.read_text(errors='replace')[-2000:]}")
 
 
 def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_client: Any

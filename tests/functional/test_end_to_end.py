@@ -3,8 +3,8 @@
 import json
 import xml.etree.ElementTree as ET
 
+from chalicelib.local.simulator import wechatpay_notification
 from chalicelib.services.verify_file import verify_bill_file
-from tests.channels import wechatpay_notification
 
 NOTE = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
         "items": [{"item_code": "103040100101", "name": "不动产登记费（住宅）", "unit": "件",
@@ -29,7 +29,7 @@ def create_and_open(world, client):
 def notify(world, client, order, amount=None, **kw):
     body, headers = wechatpay_notification(world.stack, order["out_trade_no"],
                                            amount if amount is not None else order["amount_fen"],
-                                           world.clock(), **kw)
+                                           now=world.clock(), **kw)
     return client.http.post("/callbacks/wechatpay", headers=headers, body=body)
 
 
@@ -80,7 +80,7 @@ def test_a_paid_note_gets_a_signed_bill_archived_and_texted(world, client):
 def test_the_same_notification_twenty_times_gives_one_payment_one_bill_one_sms(world, client):
     code, order = create_and_open(world, client)
     body, headers = wechatpay_notification(world.stack, order["out_trade_no"], 10000,
-                                           world.clock())
+                                           now=world.clock())
     statuses = {client.http.post("/callbacks/wechatpay", headers=headers, body=body).status_code
                 for _ in range(20)}
     assert statuses == {204}

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ def assert_archive(s3: Any, objects: dict[str, dict[str, Any]]) -> None:
         assert got["Metadata"] == spec["Metadata"]
         assert got["ObjectLockMode"] == "COMPLIANCE"
         until = got["ObjectLockRetainUntilDate"]
-        assert timedelta(hours=23) < until - datetime.now(timezone.utc) <= timedelta(days=1)
+        assert timedelta(hours=23) < until - datetime.now(UTC) <= timedelta(days=1)
         with pytest.raises(ClientError) as refused:
             s3.delete_object(Bucket="archive", Key=key, VersionId=got["VersionId"])
         assert refused.value.response["Error"]["Code"] == "AccessDenied"
@@ -240,13 +240,15 @@ threading.Event().wait()
 
 def test_moto_s3_survives_hard_kill(moto_dir: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", MOTO_PROCESS, str(port), str(moto_dir)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, start_new_session=True)
+    log = moto_dir.parent / "moto-process.log"
+    with open(log, "wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", MOTO_PROCESS, str(port), str(moto_dir)],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                start_new_session=True)
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
-        assert ready.startswith(f"ready http://127.0.0.1:{port}"), ready
+        assert ready.startswith(f"ready http://127.0.0.1:{port}"), log.read_text()[-2000:]
         s3 = client("s3", f"http://127.0.0.1:{port}")
         objects = make_archive(s3)
         time.sleep(1.5)  # three flush intervals

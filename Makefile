@@ -1,0 +1,72 @@
+# Two entry points for a fresh machine: `make run` (the product on the local stack) and
+# `make test` (every test tier, ruff and mypy). Each installs what it needs by itself.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell ls $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1 || true)
+ifeq ($(strip $(PYTHON)),)
+PYTHON := $(shell command -v python3.12 || command -v python3)
+endif
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+APT_PACKAGES := chromium fonts-wqy-microhei poppler-utils zbar-tools
+export AWS_DEFAULT_REGION ?= cn-north-1
+
+.PHONY: run test unit functional integration lint bench package system venv clean-local
+
+run: system venv
+	$(PY) -m chalicelib.local.stack
+
+test: system venv lint
+	$(PY) -m pytest -q tests/unit tests/functional tests/integration
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+functional: venv
+	$(PY) -m pytest -q tests/functional
+
+integration: system venv
+	$(PY) -m pytest -q tests/integration
+
+lint: venv
+	$(VENV)/bin/ruff check --line-length 100 --target-version py312 \
+	  --select E,F,W,I,B,UP,S,BLE,N --ignore S101,S311,S603,S607,S608,B008,E501,N818 \
+	  --config "lint.per-file-ignores = {'chalicelib/local/*' = ['S106', 'S310'], 'tests/*' = ['S105', 'S106', 'S310', 'S314'], 'bench/*' = ['S105', 'S106']}" \
+	  app.py chalicelib tests bench
+	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.12 --no-error-summary \
+	  --exclude 'tests/' app.py chalicelib
+
+bench: system venv
+	$(PY) -m bench.wechat_notification
+
+# Production artefact: the CloudFormation template Chalice generates, merged with infra/.
+package: venv
+	rm -rf build/package && mkdir -p chalicelib/fonts
+	cp /usr/share/fonts/truetype/wqy/wqy-microhei.ttc chalicelib/fonts/
+	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
+	$(VENV)/bin/cfn-lint build/package/sam.json
+
+# Debian packages the tests and the local stack need (Chromium, CJK font, poppler, zbar,
+# Java for DynamoDB Local, node/npm to install it). Installs only what is missing.
+system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean-local:
+	rm -rf .local

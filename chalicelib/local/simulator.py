@@ -1,0 +1,176 @@
+"""The local payment-channel simulator: plays WeChat Pay for the local stack.
+
+As a page: ``GET /wechatpay?out_trade_no=…&amount_fen=…&return_url=…`` shows a cashier a person
+clicks through; paying sends a correctly signed APIv3 notification to the app's callback, then
+returns the payer to the pay page. As a command::
+
+    python -m chalicelib.local.simulator pay PAYMENT_CODE      # open an order, pay it
+    python -m chalicelib.local.simulator notify OUT_TRADE_NO AMOUNT_FEN
+
+Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack').
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import secrets
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from cryptography.hazmat.primitives import serialization
+
+from chalicelib.adapters.wechatpay import sign_notification, transaction_resource
+from chalicelib.domain.money import fen_to_yuan_grouped
+
+
+def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
+                           now: datetime | None = None, transaction_id: str | None = None,
+                           **overrides: object) -> tuple[bytes, dict[str, str]]:
+    """A WeChat Pay payment notification for one of our orders, signed as WeChat signs it.
+
+    ``overrides`` replace fields of the decrypted resource (tests use them to forge mistakes).
+    """
+    wx = stack["channels"]["wechatpay"]
+    key = serialization.load_pem_private_key(
+        Path(wx["platform_private_key_pem"]).read_bytes(), None)
+    now = now or datetime.now(UTC)
+    resource = transaction_resource(
+        mchid=wx["mchid"], appid=wx["appid"], out_trade_no=out_trade_no,
+        transaction_id=transaction_id or "4200" + now.strftime("%Y%m%d") + secrets.token_hex(8),
+        amount_fen=amount_fen, success_time=now.astimezone().isoformat(timespec="seconds"))
+    resource.update(overrides)
+    return sign_notification(resource, config_apiv3_key=wx["apiv3_key"].encode(),
+                             platform_private_key=key,  # type: ignore[arg-type]
+                             serial=wx["platform_serial"], now=int(now.timestamp()))
+
+
+def send(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def pay_wechat(stack: dict, out_trade_no: str, amount_fen: int) -> int:
+    body, headers = wechatpay_notification(stack, out_trade_no, amount_fen)
+    return send(f"{stack['base_url']}/callbacks/wechatpay", body, headers)
+
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信支付（本地模拟）</title>
+<style>body{{margin:0;font:16px/1.6 sans-serif;background:#ededed;color:#111}}
+header{{background:#07a35a;color:#fff;padding:14px 16px;font-weight:600}}
+main{{max-width:420px;margin:0 auto;padding:16px}}.card{{background:#fff;border-radius:12px;padding:20px;text-align:center}}
+.amt{{font-size:40px;font-weight:700;margin:8px 0}}button{{width:100%;padding:14px;border:0;border-radius:8px;
+background:#07a35a;color:#fff;font-size:18px;margin-top:16px}}a{{display:block;margin-top:14px;color:#576b95}}
+.note{{color:#555;font-size:13px;margin-top:16px}}</style></head><body><header>微信支付 · 本地模拟收银台</header>
+<main><div class="card">{body}</div><p class="note">这是本地开发环境的支付模拟器，不会产生真实扣款。</p></main></body></html>"""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    stack_path: Path
+
+    def _stack(self) -> dict:
+        return json.loads(self.stack_path.read_text())
+
+    def _reply(self, status: int, body: str, location: str | None = None) -> None:
+        data = _PAGE.format(body=body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlparse(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path != "/wechatpay" or "out_trade_no" not in q:
+            self._reply(404, "<p>未知的模拟支付请求</p>")
+            return
+        amount = int(q.get("amount_fen", "0"))
+        e = html.escape
+        self._reply(200, (
+            f"<div>财政非税收入缴款</div><div class='amt'>¥{fen_to_yuan_grouped(amount)}</div>"
+            f"<div style='color:#555;font-size:13px'>订单号 {e(q['out_trade_no'])}</div>"
+            f"<form method='post' action='/wechatpay/pay'>"
+            f"<input type='hidden' name='out_trade_no' value='{e(q['out_trade_no'])}'>"
+            f"<input type='hidden' name='amount_fen' value='{amount}'>"
+            f"<input type='hidden' name='return_url' value='{e(q.get('return_url', ''))}'>"
+            f"<button type='submit'>确认支付</button></form>"
+            f"<a href='{e(q.get('return_url', '/'))}'>取消支付</a>"))
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        if self.path != "/wechatpay/pay" or "out_trade_no" not in form:
+            self._reply(404, "<p>未知的模拟支付请求</p>")
+            return
+        status = pay_wechat(self._stack(), form["out_trade_no"], int(form["amount_fen"]))
+        back = form.get("return_url") or "/"
+        if status in (200, 204):
+            self._reply(303, f"<p>支付成功</p><a href='{html.escape(back)}'>返回</a>", back)
+        else:
+            self._reply(502, f"<p>通知商户失败（HTTP {status}）</p>"
+                             f"<a href='{html.escape(back)}'>返回</a>")
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+def serve(stack_path: Path, host: str, port: int) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"stack_path": stack_path})
+    server = ThreadingHTTPServer((host, port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
+    return server
+
+
+def _open_order(stack: dict, payment_code: str) -> dict:
+    request = urllib.request.Request(
+        f"{stack['base_url']}/v1/public/notes/{payment_code}/pay",
+        data=json.dumps({"channel": "wechatpay"}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.simulator")
+    parser.add_argument("--stack", default=".local/stack.json")
+    sub = parser.add_subparsers(dest="command", required=True)
+    pay = sub.add_parser("pay", help="open a WeChat order for a note and pay it")
+    pay.add_argument("payment_code")
+    notify = sub.add_parser("notify", help="send a payment notification for an order")
+    notify.add_argument("out_trade_no")
+    notify.add_argument("amount_fen", type=int)
+    args = parser.parse_args(argv)
+    stack = json.loads(Path(args.stack).read_text())
+    if args.command == "pay":
+        try:
+            order = _open_order(stack, args.payment_code)
+        except urllib.error.HTTPError as exc:
+            print(f"cannot open an order: HTTP {exc.code} {exc.read().decode()}", file=sys.stderr)
+            return 1
+        out_trade_no, amount = order["out_trade_no"], order["amount_fen"]
+    else:
+        out_trade_no, amount = args.out_trade_no, args.amount_fen
+    status = pay_wechat(stack, out_trade_no, amount)
+    print(f"wechatpay notification for {out_trade_no} ({amount} fen): HTTP {status}")
+    time.sleep(0)
+    return 0 if status in (200, 204) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

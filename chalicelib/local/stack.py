@@ -1,0 +1,202 @@
+"""``make run``: the whole product on this machine, on real AWS APIs running locally.
+
+Starts DynamoDB Local (data in ``.local/dynamodb``), a moto server for S3, SQS, SNS, KMS and
+Secrets Manager (S3 journalled to ``.local/s3``), creates the tables from ``infra/resources.json``,
+the archive bucket with Object Lock, the queues and the channel secret; seeds the demo world;
+serves the app on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker
+that feeds queued jobs to the same handlers Lambda would call; serves the payment-channel
+simulator on $SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("localstack")
+ROOT = Path(__file__).resolve().parents[2]
+QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
+          ("fiscal-send-sms", "send_sms", "SMS_QUEUE_URL"))
+
+
+class Worker:
+    """Long-polls each queue and calls the Chalice SQS handler, as Lambda's trigger would."""
+
+    def __init__(self, app: Any, sqs: Any, queues: dict[str, str]) -> None:
+        self._app, self._sqs, self._queues = app, sqs, queues
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(name, url), daemon=True,
+                                          name=f"worker-{name}") for name, url in queues.items()]
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def _run(self, handler: str, url: str) -> None:
+        from chalice.local import LambdaContext
+
+        while not self._stop.is_set():
+            try:
+                got = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
+                                                WaitTimeSeconds=1, AttributeNames=["All"])
+            except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
+                time.sleep(0.5)
+                continue
+            for msg in got.get("Messages", []):
+                event = {"Records": [{
+                    "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
+                    "body": msg["Body"], "attributes": msg.get("Attributes", {}),
+                    "messageAttributes": {}, "md5OfBody": msg.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs", "awsRegion": "cn-north-1",
+                    "eventSourceARN": f"arn:aws:sqs:cn-north-1:123456789012:{handler}"}]}
+                try:
+                    self._app.handler_map[handler](event, LambdaContext(handler, 1024))
+                except Exception:  # noqa: BLE001 - as Lambda: the message comes back later
+                    log.exception("%s failed; SQS will deliver it again", handler)
+                    continue
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+
+
+def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> None:
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "cn-north-1", "AWS_REGION": "cn-north-1",
+        "AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_DYNAMODB": ddb_url,
+        "STAGE": "local", "SIGNER": "local", "LOCAL_KEYS_DIR": str(local / "keys"),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "WECHATPAY_H5_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
+    })
+
+
+def provision(deps: Any, local: Path) -> dict[str, str]:
+    """Tables, bucket, queues and secret (idempotent); returns queue name → URL."""
+    from chalicelib.adapters.dynamo_models import LOGICAL_IDS
+    from chalicelib.local.services import create_tables
+
+    settings = deps.settings
+    create_tables(ROOT / "infra" / "resources.json",
+                  {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS},
+                  deps._client("dynamodb"))
+    s3 = deps._client("s3")
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if settings.archive_bucket not in existing:
+        s3.create_bucket(Bucket=settings.archive_bucket, ObjectLockEnabledForBucket=True,
+                         CreateBucketConfiguration={"LocationConstraint": settings.region})
+        s3.put_object_lock_configuration(Bucket=settings.archive_bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 30}}})
+    sqs = deps._client("sqs")
+    urls = {}
+    for name, handler, _ in QUEUES:
+        dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        urls[handler] = sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": "10",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
+        })["QueueUrl"]
+    return urls
+
+
+def run() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    local = Path(os.environ.get("LOCAL_DIR", ROOT / ".local")).resolve()
+    port = int(os.environ.get("PORT", "8000"))
+    sim_port = int(os.environ.get("SIMULATOR_PORT", "8001"))
+    moto_port = int(os.environ.get("MOTO_PORT", "8002"))
+    ddb_port = int(os.environ.get("DYNAMODB_PORT", "8003"))
+    local.mkdir(parents=True, exist_ok=True)
+
+    from chalicelib.local import services
+
+    started = time.monotonic()
+    jar_dir = services.install_dynamodb_local(local / "node")
+    ddb = services.start_dynamodb_local(jar_dir, local / "dynamodb", ddb_port)
+    moto = services.start_moto(moto_port, local)
+    stoppers: list = [lambda: services.stop_process_group(ddb), moto.stop]
+    try:
+        _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
+        from chalicelib import bootstrap
+        from chalicelib.config import load_settings
+        from chalicelib.local.seed import seed, stack_document, wechatpay_secret
+
+        deps = bootstrap.Deps(settings=load_settings())
+        urls = provision(deps, local)
+        for _, handler, env_name in QUEUES:
+            os.environ[env_name] = urls[handler]
+        deps = bootstrap.Deps(settings=load_settings())
+        bootstrap.use(deps)
+        seeded = seed(deps, local, local / "keys")
+        secret = json.dumps(wechatpay_secret(seeded.state))
+        sm = deps._client("secretsmanager")
+        try:
+            sm.create_secret(Name=deps.settings.wechatpay_secret_id, SecretString=secret)
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=deps.settings.wechatpay_secret_id, SecretString=secret)
+        stack = stack_document(seeded, deps.settings.public_base_url, moto.endpoint_url)
+        stack["dynamodb_endpoint_url"] = f"http://127.0.0.1:{ddb_port}"
+        stack["simulator_url"] = f"http://127.0.0.1:{sim_port}"
+        (local / "stack.json").write_text(json.dumps(stack, ensure_ascii=False, indent=2))
+
+        from chalice.local import LocalDevServer  # noqa: F401 - fail early if missing
+
+        import app as application
+        from chalicelib.local.simulator import serve
+
+        server = _serve_app(application.app, port)
+        stoppers.insert(0, server.shutdown)
+        worker = Worker(application.app, deps._client("sqs"), urls)
+        worker.start()
+        stoppers.insert(0, worker.stop)
+        sim = serve(local / "stack.json", "127.0.0.1", sim_port)
+        stoppers.insert(0, sim.shutdown)
+        log.info("ready in %.1f s: app %s, simulator http://127.0.0.1:%d, stack %s",
+                 time.monotonic() - started, deps.settings.public_base_url, sim_port,
+                 local / "stack.json")
+        print(f"\n  App:        {deps.settings.public_base_url}\n"
+              f"  Simulator:  http://127.0.0.1:{sim_port}\n"
+              f"  Stack file: {local / 'stack.json'}\n  Stop:       Ctrl-C\n", flush=True)
+        _wait_for_signal()
+        return 0
+    finally:
+        log.info("stopping")
+        for stop in stoppers:
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - stop the rest regardless
+                log.exception("while stopping")
+
+
+def _serve_app(app: Any, port: int) -> Any:
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    config = Config.create(chalice_stage="local", app_name="fiscal-bills",
+                           environment_variables={})
+    server = create_local_server(app, config, "127.0.0.1", port)
+    threading.Thread(target=server.serve_forever, daemon=True, name="app").start()
+    return server
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(1)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
