@@ -17,7 +17,7 @@ export AWS_DEFAULT_REGION ?= cn-north-1
 run: system venv
 	$(PY) -m chalicelib.local.stack
 
-test: system venv lint
+test: system venv lint package
 	$(PY) -m pytest -q tests/unit tests/functional tests/integration
 
 unit: venv

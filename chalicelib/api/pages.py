@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 from chalice import Blueprint, Response
@@ -11,6 +12,7 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
+from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import bills as bills_service
 from chalicelib.services import notes as notes_service
 
@@ -30,8 +32,18 @@ CHANNELS = (("wechatpay", "微信支付", "#07a35a", "微"), ("alipay", "支付�
 def _env():
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("chalicelib", "templates"),
-                       autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("chalicelib", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    env.filters["china_time"] = china_time
+    return env
+
+
+def china_time(iso: str) -> str:
+    """An ISO 8601 time shown as Beijing time, to the second: 2026-11-23 01:56:35."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
 
 
 def render(name: str, status: int = 200, **context) -> Response:

