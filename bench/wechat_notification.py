@@ -20,6 +20,7 @@ from bench.harness import CallCounter, local_world, summary
 
 def main(n: int = 150) -> None:
     from chalice.test import Client
+
     import app as application
     from chalicelib.adapters.wechatpay import verify_notification
     from chalicelib.domain.units import UnitKind
