@@ -86,6 +86,18 @@ class Deps:
         return self._get("keys", lambda: self._dynamo and DynamoKeys())
 
     @property
+    def reimbursements(self):
+        from chalicelib.adapters.dynamo_reimbursements import DynamoReimbursements
+
+        return self._get("reimbursements", lambda: self._dynamo and DynamoReimbursements())
+
+    @property
+    def audit(self):
+        from chalicelib.adapters.dynamo_reimbursements import DynamoAudit
+
+        return self._get("audit", lambda: self._dynamo and DynamoAudit())
+
+    @property
     def archive(self):
         from chalicelib.adapters.s3_archive import S3Archive
 

@@ -170,3 +170,55 @@ def is_conditional_failure(exc: Exception) -> bool:
     """True when a pynamodb write failed only because its condition did not hold."""
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
+
+
+class ReimbursementModel(Model):
+    class Meta:
+        table_name = "reimbursements"
+
+    bill_id = UnicodeAttribute(hash_key=True)
+    unit_code = UnicodeAttribute()
+    unit_name = UnicodeAttribute()
+    voucher_no = UnicodeAttribute(null=True)
+    recorded_at = UnicodeAttribute()
+
+
+class AuditByUnit(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unit_code-event_id-index"
+        projection = AllProjection()
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+
+
+class AuditByDay(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "day-event_id-index"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+
+
+class AuditModel(Model):
+    """One row per verification, reimbursement record or release: who, when, what, from where."""
+
+    class Meta:
+        table_name = "audit"
+
+    bill_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)  # time + random: sorts by time
+    unit_code = UnicodeAttribute()
+    day = UnicodeAttribute()
+    by_unit = AuditByUnit()
+    by_day = AuditByDay()
+    action = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    client = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+
+
+MODELS.update({"REIMBURSEMENTS": ReimbursementModel, "AUDIT": AuditModel})
+LOGICAL_IDS.update({name: "".join(p.title() for p in name.split("_")) + "Table"
+                    for name in ("REIMBURSEMENTS", "AUDIT")})

@@ -57,8 +57,9 @@ def error_response(exc: DomainError) -> Response:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return Response(body=error_body(exc.code, exc.message, getattr(exc, "fields", None)),
-                    status_code=status_of(exc), headers=headers)
+    body = error_body(exc.code, exc.message, getattr(exc, "fields", None))
+    body["error"].update(exc.details)
+    return Response(body=body, status_code=status_of(exc), headers=headers)
 
 
 def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,14 +1,15 @@
-"""Routes for reimbursing units (报销单位): verification."""
+"""Routes for reimbursing units (报销单位): verification and reimbursement recording."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.http import caller, client_address, json_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import UnitKind
 from chalicelib.services import bills as bills_service
+from chalicelib.services import reimbursements as reimbursement_service
 
 bp = Blueprint(__name__)
 
@@ -19,5 +20,29 @@ def verify() -> dict:
     d = deps()
     request = bp.current_request
     unit = caller(request, d, UnitKind.REIMBURSING)
-    return bills_service.verify_elements(d, json_body(request),
+    return bills_service.verify_elements(d, unit, json_body(request),
                                          f"{unit.unit_code}@{client_address(request)}")
+
+
+@bp.route("/v1/reimbursements", methods=["POST"])
+@handles_errors
+def record_reimbursement() -> Response:
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.REIMBURSING)
+    record, created = reimbursement_service.record_reimbursement(
+        d, unit, json_body(request), f"{unit.unit_code}@{client_address(request)}")
+    body = {"bill_code": record.bill_id[:8], "bill_number": record.bill_id[8:],
+            **record.public()}
+    return Response(body=body, status_code=201 if created else 200)
+
+
+@bp.route("/v1/reimbursements/{bill_code}/{bill_number}", methods=["DELETE"])
+@handles_errors
+def release_reimbursement(bill_code: str, bill_number: str) -> Response:
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.REIMBURSING)
+    reimbursement_service.release_reimbursement(d, unit, bill_code, bill_number,
+                                                f"{unit.unit_code}@{client_address(request)}")
+    return Response(body=b"", status_code=204)

@@ -23,9 +23,11 @@ class DomainError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 details: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details = dict(details or {})  # extra members of the error object, e.g. a holder
         if code is not None:
             self.code = code
 

@@ -16,6 +16,7 @@ from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
 from chalicelib.domain.money import check_fen, fen_to_capitals, fen_to_yuan
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services.notes import bill_url
+from chalicelib.domain.units import Unit
 from chalicelib.services.ports import BillRecord
 
 WRONG_CODES_PER_BILL_PER_DAY = 10
@@ -83,7 +84,7 @@ def public_keys(deps: Deps) -> dict:
     return {"keys": [k.public() for k in deps.keys.all()]}
 
 
-def verify_elements(deps: Deps, body: object, client: str) -> dict:
+def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
     """Verification by a reimbursing unit: code, number and check code; date, amount if given."""
     if not isinstance(body, dict):
         raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
@@ -103,9 +104,13 @@ def verify_elements(deps: Deps, body: object, client: str) -> dict:
             fields.update(exc.fields)
     if fields:
         raise ValidationFailed("请求参数有误", fields)
+    from chalicelib.services.reimbursements import audit
+
+    bill_id = f"{code}{number}"
     try:
         record = find_bill(deps, str(code), str(number), str(check), client)
     except NotFound:
+        audit(deps, bill_id, unit, "verify", "not_found", client)
         return {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
                 "check_count": 0}
     mismatched = {}
@@ -116,7 +121,11 @@ def verify_elements(deps: Deps, body: object, client: str) -> dict:
     now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
     counted = deps.bills.count_check(record.bill.bill_code, record.bill.bill_number, now)
     view = bill_view(deps, counted)
-    return {"result": "mismatch" if mismatched else "authentic", "mismatched_fields": mismatched,
-            "status": counted.status.value, "bill": view, "reimbursement": None,
+    result = "mismatch" if mismatched else "authentic"
+    audit(deps, bill_id, unit, "verify", result, client, mismatched or None)
+    held = deps.reimbursements.get(bill_id)
+    return {"result": result, "mismatched_fields": mismatched,
+            "status": counted.status.value, "bill": view,
+            "reimbursement": held.public() if held else None,
             "check_count": counted.check_count, "first_checked_at": counted.first_checked_at,
             "last_checked_at": counted.last_checked_at}

@@ -52,6 +52,44 @@ class BillRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reimbursement:
+    bill_id: str
+    unit_code: str
+    unit_name: str
+    voucher_no: str | None
+    recorded_at: str
+
+    def public(self) -> dict[str, Any]:
+        return {"unit_code": self.unit_code, "unit_name": self.unit_name,
+                "voucher_no": self.voucher_no, "recorded_at": self.recorded_at}
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    bill_id: str
+    unit_code: str
+    action: str  # verify | reimburse | release
+    outcome: str
+    client: str
+    at: str  # ISO 8601, China time
+    detail: dict[str, Any] | None = None
+
+
+class ReimbursementRepository(Protocol):
+    def add(self, record: Reimbursement) -> Reimbursement | None:
+        """Record; None when new, else the record that already holds the bill."""
+
+    def get(self, bill_id: str) -> Reimbursement | None: ...
+    def release(self, bill_id: str, unit_code: str) -> bool: ...
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> None: ...
+    def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
+              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]: ...
+
+
 class UnitRepository(Protocol):
     def by_api_key_hash(self, key_hash: str) -> Unit | None: ...
     def get(self, unit_code: str) -> Unit | None: ...

@@ -1,0 +1,269 @@
+"""Alipay asynchronous notifications (异步通知, RSA2): verify and (for tests) build them.
+
+The seam: ``verify_notification(raw_body, content_type, config, now)`` is a pure function. It
+reads the notice's own ``charset`` from the raw bytes, parses the form once (one value per key),
+and checks the RSA2 ``sign`` over the V1 signing string (payment-channels.md §2.3: drop ``sign``
+and ``sign_type``, skip empty values, sort by key, ``k=v&…``, encode in ``charset``). Only then
+does it look at the fields: ``app_id`` and ``seller_id`` must be ours, ``total_amount`` (yuan) is
+converted to fen exactly, ``trade_status`` must be a known one. Every authenticity failure raises
+``SignatureInvalid`` with a message naming the check; a correctly signed but malformed notice
+raises ``ValidationFailed``. Matching the order and its amount is the service's job.
+
+Alipay's notices carry no signed timestamp, so ``now`` is unused: replays are absorbed by the
+idempotent write keyed on ``trade_no``/``notify_id``. ``sign_notification`` builds a form body as
+Alipay posts it; the local channel simulator and the tests use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlencode
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
+
+from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+
+SIGN_TYPE = "RSA2"
+SUCCESS_BODY = b"success"
+FORM_TYPE = "application/x-www-form-urlencoded"
+# The declared charset → the codec that reads it; GB2312 text is a subset of GBK.
+CHARSETS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
+TRADE_STATUSES = ("WAIT_BUYER_PAY", "TRADE_CLOSED", "TRADE_SUCCESS", "TRADE_FINISHED")
+PAID_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
+_UNSIGNED = ("sign", "sign_type")
+_CHINA = timezone(timedelta(hours=8))
+_ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True, repr=False)
+class AlipayConfig:
+    """Our application and seller ids, and Alipay's public key (never our own app key)."""
+
+    app_id: str
+    seller_id: str
+    alipay_public_key: RSAPublicKey
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alipay_public_key, RSAPublicKey):
+            raise ValueError("the Alipay public key must be an RSA public key")
+
+    def __repr__(self) -> str:
+        return (f"AlipayConfig(app_id={self.app_id!r}, seller_id={self.seller_id!r}, "
+                f"alipay_public_key=<RSA-{self.alipay_public_key.key_size}>)")
+
+    @classmethod
+    def from_secret(cls, data: Mapping[str, Any]) -> AlipayConfig:
+        """Build from the secret's JSON: app_id, seller_id, alipay_public_key_pem.
+
+        The key may be a PEM public key, the bare base64 SPKI Alipay's console shows, or the
+        ``alipayCertPublicKey_RSA2.crt`` certificate (公钥证书 mode).
+        """
+        return cls(app_id=data["app_id"], seller_id=data["seller_id"],
+                   alipay_public_key=load_alipay_public_key(data["alipay_public_key_pem"]))
+
+
+def load_alipay_public_key(text: str) -> Any:
+    """Alipay's public key from PEM, a certificate, or bare base64 SPKI."""
+    raw = text.strip().encode("ascii")
+    if b"BEGIN CERTIFICATE" in raw:
+        return x509.load_pem_x509_certificate(raw).public_key()
+    if b"-----BEGIN" in raw:
+        return load_pem_public_key(raw)
+    return load_der_public_key(base64.b64decode(b"".join(raw.split()), validate=True))
+
+
+@dataclass(frozen=True)
+class AlipayTrade:
+    """A verified notification; amounts are int fen, times Alipay's Beijing ``yyyy-MM-dd HH:mm:ss``."""
+
+    notify_id: str
+    app_id: str
+    seller_id: str
+    out_trade_no: str
+    trade_no: str
+    trade_status: str
+    total_amount_fen: int
+    gmt_payment: str | None
+    refund_fee_fen: int | None
+    out_biz_no: str | None
+    raw: dict[str, str] = field(repr=False, compare=False)
+
+    @property
+    def paid(self) -> bool:
+        """True for TRADE_SUCCESS and TRADE_FINISHED, the two statuses that mean money arrived."""
+        return self.trade_status in PAID_STATUSES
+
+    @property
+    def paid_at(self) -> str | None:
+        """``gmt_payment`` as ISO 8601 with the +08:00 offset, or None."""
+        if self.gmt_payment is None:
+            return None
+        moment = datetime.strptime(self.gmt_payment, _ALIPAY_TIME).replace(tzinfo=_CHINA)
+        return moment.isoformat(timespec="seconds")
+
+
+def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig,
+                        now: datetime | None = None) -> AlipayTrade:
+    """Verify the RSA2 ``sign`` over the received fields, then check and return the trade."""
+    del now  # see the module docstring: nothing in the notice is signed time
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise SignatureInvalid(f"Content-Type {content_type!r} is not {FORM_TYPE}")
+    charset = _declared_charset(raw_body)
+    codec = CHARSETS.get(charset.lower())
+    if codec is None:
+        raise SignatureInvalid(f"charset {charset!r} is not one of utf-8, gbk, gb2312")
+    try:
+        pairs = parse_qsl(raw_body.decode(codec), keep_blank_values=True, encoding=codec,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise SignatureInvalid(f"body is not valid {charset} form data") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise SignatureInvalid(f"field {key!r} appears more than once")
+        fields[key] = value
+    sign_type = fields.get("sign_type")
+    if sign_type != SIGN_TYPE:
+        raise SignatureInvalid("sign_type is missing" if sign_type is None
+                               else f"sign_type {sign_type!r} is not {SIGN_TYPE}")
+    sign = fields.get("sign")
+    if not sign:
+        raise SignatureInvalid("sign is missing")
+    if " " in sign:
+        raise SignatureInvalid("sign contains a space: a '+' was sent without percent-encoding")
+    try:
+        signature = base64.b64decode(sign, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureInvalid("sign is not valid base64") from None
+    try:
+        config.alipay_public_key.verify(signature, signing_string(fields).encode(codec),
+                                        PKCS1v15(), SHA256())
+    except InvalidSignature:
+        raise SignatureInvalid("sign does not match the fields for Alipay's public key") from None
+    # Authentic from here on: Alipay said it, but was it said to us, and is it well formed?
+    for name, ours in (("app_id", config.app_id), ("seller_id", config.seller_id)):
+        theirs = fields.get(name)
+        if theirs != ours:
+            raise SignatureInvalid(f"{name} {theirs!r} is not ours")
+    trade_status = _required(fields, "trade_status")
+    if trade_status not in TRADE_STATUSES:
+        raise ValidationFailed(f"unknown trade_status {trade_status!r}",
+                               {"trade_status": "not a known status"})
+    refund_fee = fields.get("refund_fee")
+    return AlipayTrade(
+        notify_id=_required(fields, "notify_id"), app_id=fields["app_id"],
+        seller_id=fields["seller_id"], out_trade_no=_required(fields, "out_trade_no"),
+        trade_no=_required(fields, "trade_no"), trade_status=trade_status,
+        total_amount_fen=_fen(fields, "total_amount"), gmt_payment=_time(fields, "gmt_payment"),
+        refund_fee_fen=_fen(fields, "refund_fee") if refund_fee else None,
+        out_biz_no=fields.get("out_biz_no") or None, raw=fields)
+
+
+def signing_string(fields: Mapping[str, str]) -> str:
+    """The V1 string: without sign/sign_type and empty values, sorted by key, ``k=v&…``."""
+    return "&".join(f"{key}={value}" for key, value in sorted(fields.items())
+                    if key not in _UNSIGNED and value != "")
+
+
+def _declared_charset(raw_body: bytes) -> str:
+    """The ``charset`` field, read from the raw bytes: its name and value are ASCII."""
+    found = [unquote_plus(part.partition(b"=")[2].decode("ascii", "replace"))
+             for part in raw_body.split(b"&") if part.partition(b"=")[0] == b"charset"]
+    if len(found) > 1:
+        raise SignatureInvalid("field 'charset' appears more than once")
+    return found[0] if found else "utf-8"  # documented as always sent; utf-8 is the default
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise ValidationFailed(f"{name} is missing", {name: "missing"})
+    return value
+
+
+def _fen(fields: Mapping[str, str], name: str) -> int:
+    text = _required(fields, name)
+    try:
+        return yuan_to_fen(text)
+    except ValidationFailed:
+        raise ValidationFailed(f"{name} {text!r} is not a yuan amount",
+                               {name: "not a yuan amount"}) from None
+
+
+def _time(fields: Mapping[str, str], name: str) -> str | None:
+    text = fields.get(name) or None
+    if text is not None:
+        try:
+            datetime.strptime(text, _ALIPAY_TIME)
+        except ValueError:
+            raise ValidationFailed(f"{name} {text!r} is not yyyy-MM-dd HH:mm:ss",
+                                   {name: "not yyyy-MM-dd HH:mm:ss"}) from None
+    return text
+
+
+def trade_fields(*, app_id: str, seller_id: str, out_trade_no: str, total_fen: int, now: datetime,
+                 trade_no: str | None = None, trade_status: str = "TRADE_SUCCESS",
+                 charset: str = "utf-8", subject: str = "非税收入缴款 水&电费",
+                 notify_id: str | None = None) -> dict[str, str]:
+    """The fields of a realistic payment notice (payment-channels.md §2.1), without sign."""
+    paid = now.astimezone(_CHINA)
+    yuan = fen_to_yuan(total_fen)
+    return {
+        "gmt_create": (paid - timedelta(seconds=17)).strftime(_ALIPAY_TIME),
+        "charset": charset,
+        "gmt_payment": paid.strftime(_ALIPAY_TIME),
+        "notify_time": (paid + timedelta(seconds=1)).strftime(_ALIPAY_TIME),
+        "subject": subject,
+        "buyer_id": "2088102177846875",
+        "buyer_logon_id": "csq***@sandbox.com",
+        "invoice_amount": yuan,
+        "version": "1.0",
+        "notify_id": notify_id or secrets.token_hex(16) + "rg",
+        "fund_bill_list": json.dumps([{"amount": yuan, "fundChannel": "ALIPAYACCOUNT"}],
+                                     separators=(",", ":")),
+        "notify_type": "trade_status_sync",
+        "out_trade_no": out_trade_no,
+        "total_amount": yuan,
+        "trade_status": trade_status,
+        "trade_no": trade_no or paid.strftime("%Y%m%d") + "22001" + str(
+            secrets.randbelow(10**15)).zfill(15),
+        "auth_app_id": app_id,
+        "receipt_amount": yuan,
+        "point_amount": "0.00",
+        "app_id": app_id,
+        "buyer_pay_amount": yuan,
+        "seller_id": seller_id,
+    }
+
+
+def sign_notification(fields: Mapping[str, str], private_key: RSAPrivateKey,
+                      charset: str = "utf-8") -> bytes:
+    """A form body as Alipay posts it: the fields, ``sign`` (V1, RSA2) and ``sign_type``.
+
+    Values are percent-encoded in ``charset`` (space as ``+``, so ``+``/``/``/``=`` of the
+    signature as ``%2B``/``%2F``/``%3D``).
+    """
+    codec = CHARSETS[charset.lower()]
+    if any(key in fields for key in _UNSIGNED):
+        raise ValueError("fields must not contain sign or sign_type")
+    if fields.get("charset", charset) != charset:
+        raise ValueError(f"fields say charset {fields['charset']!r}, not {charset!r}")
+    data = {"charset": charset, **fields}
+    sign = private_key.sign(signing_string(data).encode(codec), PKCS1v15(), SHA256())
+    data["sign"] = base64.b64encode(sign).decode("ascii")
+    data["sign_type"] = SIGN_TYPE
+    return urlencode(data, encoding=codec).encode("ascii")

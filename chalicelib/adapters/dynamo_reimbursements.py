@@ -1,0 +1,76 @@
+"""Reimbursement records (报销入账), one per bill across all units, and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+
+from chalicelib.adapters.dynamo_models import AuditModel, ReimbursementModel, is_conditional_failure
+from chalicelib.services.ports import AuditEvent, Reimbursement
+
+
+def _record(row: ReimbursementModel) -> Reimbursement:
+    return Reimbursement(bill_id=row.bill_id, unit_code=row.unit_code, unit_name=row.unit_name,
+                         voucher_no=row.voucher_no, recorded_at=row.recorded_at)
+
+
+class DynamoReimbursements:
+    """ReimbursementRepository: a conditional put makes the first unit the only holder."""
+
+    def add(self, record: Reimbursement) -> Reimbursement | None:
+        """Record it; None if it was new, else the record that already holds the bill."""
+        row = ReimbursementModel(record.bill_id, unit_code=record.unit_code,
+                                 unit_name=record.unit_name, voucher_no=record.voucher_no,
+                                 recorded_at=record.recorded_at)
+        try:
+            row.save(condition=ReimbursementModel.bill_id.does_not_exist())
+            return None
+        except PutError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        holder = self.get(record.bill_id)
+        assert holder is not None  # it existed a moment ago; records are released, not lost
+        return holder
+
+    def get(self, bill_id: str) -> Reimbursement | None:
+        try:
+            return _record(ReimbursementModel.get(bill_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def release(self, bill_id: str, unit_code: str) -> bool:
+        """Delete the record if ``unit_code`` holds it; False if it does not."""
+        try:
+            ReimbursementModel(bill_id).delete(
+                condition=ReimbursementModel.unit_code == unit_code)
+            return True
+        except DeleteError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+
+
+class DynamoAudit:
+    """AuditLog: append-only rows, queryable by bill, by unit and by day."""
+
+    def append(self, event: AuditEvent) -> None:
+        AuditModel(event.bill_id, f"{event.at}#{secrets.token_hex(4)}", unit_code=event.unit_code,
+                   day=event.at[:10], action=event.action, outcome=event.outcome,
+                   client=event.client, detail=event.detail).save()
+
+    def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
+              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first, by bill, by unit (optionally one day) or by day."""
+        if bill_id:
+            rows = AuditModel.query(bill_id, scan_index_forward=False, limit=limit)
+        elif unit_code:
+            condition = AuditModel.event_id.startswith(day) if day else None
+            rows = AuditModel.by_unit.query(unit_code, condition, scan_index_forward=False,
+                                            limit=limit)
+        elif day:
+            rows = AuditModel.by_day.query(day, scan_index_forward=False, limit=limit)
+        else:
+            raise ValueError("query the audit log by bill, unit or day")
+        return [r.attribute_values for r in rows]
