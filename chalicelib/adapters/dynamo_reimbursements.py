@@ -7,7 +7,11 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from chalicelib.adapters.dynamo_models import AuditModel, ReimbursementModel, is_conditional_failure
+from chalicelib.adapters.dynamo_models import (
+    AuditModel,
+    ReimbursementModel,
+    is_conditional_failure,
+)
 from chalicelib.services.ports import AuditEvent, Reimbursement
 
 

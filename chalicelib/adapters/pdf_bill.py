@@ -222,7 +222,9 @@ def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path:
 def extract_attached_xml(pdf_bytes: bytes) -> bytes | None:
     """The XML attached to a bill PDF, or None if the bytes are not a readable PDF or carry no
     ``.xml`` attachment."""
-    from pypdf import PdfReader  # only verification needs it: keep it off the render path
+    from pypdf import (
+        PdfReader,  # only verification needs it: keep it off the render path
+    )
     from pypdf.errors import PyPdfError
 
     try:

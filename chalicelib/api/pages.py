@@ -10,7 +10,12 @@ from chalice import Blueprint, Response
 from chalicelib.api.http import client_address, query_param
 from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code
-from chalicelib.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
+from chalicelib.domain.errors import (
+    DomainError,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import bills as bills_service

@@ -15,8 +15,8 @@ from chalicelib.domain.codes import check_bill_reference
 from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
 from chalicelib.domain.money import check_fen, fen_to_capitals, fen_to_yuan
 from chalicelib.domain.notes import CHINA_TZ
-from chalicelib.services.notes import bill_url
 from chalicelib.domain.units import Unit
+from chalicelib.services.notes import bill_url
 from chalicelib.services.ports import BillRecord
 
 WRONG_CODES_PER_BILL_PER_DAY = 10

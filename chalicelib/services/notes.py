@@ -12,7 +12,13 @@ from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.codes import make_payment_code, new_out_trade_no
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.masking import mask_name, mask_phone
-from chalicelib.domain.notes import CHINA_TZ, Note, NoteStatus, new_note, validate_new_note
+from chalicelib.domain.notes import (
+    CHINA_TZ,
+    Note,
+    NoteStatus,
+    new_note,
+    validate_new_note,
+)
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
 from chalicelib.domain.units import Unit
 
