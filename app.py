@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib.api import callbacks, collecting, ops, pages, public, reimbursing
 from chalicelib.bootstrap import deps
@@ -41,6 +41,16 @@ def issue_bill(event) -> None:
 
     for record in event:
         issue(deps(), json.loads(record.body)["payment_code"])
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def repair_pending_bills(event) -> None:
+    """Complete, or record as void, bill numbers whose issuance stopped midway."""
+    from chalicelib.services.ranges import range_report
+    from chalicelib.services.ranges import repair_pending_bills as repair
+
+    repair(deps())
+    range_report(deps())  # logs a warning for every range running low
 
 
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)

@@ -80,6 +80,12 @@ class Deps:
         return self._get("bills", lambda: self._dynamo and DynamoBills())
 
     @property
+    def ranges(self):
+        from chalicelib.adapters.dynamo_ranges import DynamoRanges
+
+        return self._get("ranges", lambda: self._dynamo and DynamoRanges())
+
+    @property
     def keys(self):
         from chalicelib.adapters.dynamo_bills import DynamoKeys
 

@@ -1,7 +1,9 @@
-"""Command line: ``python -m chalicelib.cli verify-bill [--keys-url URL | --keys-file F] FILE``.
+"""Command line.
 
-Exit 0 only when both signatures hold over intact content; 1 when a check fails; 2 when the
-file or the keys cannot be read.
+``verify-bill [--keys-url URL | --keys-file F] FILE``: exit 0 only when both signatures hold
+over intact content; 1 when a check fails; 2 when the file or the keys cannot be read.
+``allocate-range --unit U --kind K --count N`` and ``range-report``: the finance department's
+number ranges (``--stack .local/stack.json`` points them at the local stack).
 """
 
 from __future__ import annotations
@@ -46,6 +48,46 @@ def verify_bill(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _use_stack(path: str | None) -> None:
+    """Point this process at the local stack described by ``path`` (``.local/stack.json``)."""
+    if not path:
+        return
+    import os
+
+    stack = json.loads(Path(path).read_text(encoding="utf-8"))
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "cn-north-1")
+    os.environ["AWS_ENDPOINT_URL"] = stack["aws_endpoint_url"]
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = stack.get("dynamodb_endpoint_url",
+                                                        stack["aws_endpoint_url"])
+
+
+def allocate_range(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.ranges import allocate_range as allocate
+
+    _use_stack(args.stack)
+    allocated = allocate(deps(), args.unit, args.kind, args.count, args.year)
+    print(json.dumps(allocated.report(), ensure_ascii=False))
+    return 0
+
+
+def range_report(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.ranges import range_report as report
+
+    _use_stack(args.stack)
+    rows = report(deps())
+    print(f"{'bill code':<10}{'unit':<11}{'kind':<6}{'start':>12}{'end':>12}"
+          f"{'used':>8}{'void':>6}{'left':>8}  low")
+    for r in rows:
+        print(f"{r['bill_code']:<10}{r['unit_code']:<11}{r['kind_code']:<6}{r['start']:>12}"
+              f"{r['end']:>12}{r['used']:>8}{r['void']:>6}{r['left']:>8}  "
+              f"{'LOW' if r['low'] else ''}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,10 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--keys-url", default="http://127.0.0.1:8000/v1/public/keys")
     source.add_argument("--keys-file")
     verify.add_argument("file")
+    allocate = commands.add_parser("allocate-range",
+                                   help="finance: give a unit a block of bill numbers")
+    allocate.add_argument("--unit", required=True)
+    allocate.add_argument("--kind", required=True, help="4-digit 分类+种类 code, e.g. 0301")
+    allocate.add_argument("--count", type=int, required=True)
+    allocate.add_argument("--year", type=int, help="the bill code's year (default: this year)")
+    report = commands.add_parser("range-report", help="used, void and left per number range")
+    for sub in (allocate, report):
+        sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
-    if args.command == "verify-bill":
-        return verify_bill(args)
-    return 2  # pragma: no cover
+    handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
+                "range-report": range_report}
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
-          "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT")
+          "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
+          "NUMBER_RANGES")
 _DEFAULT_FONTS = (
     Path(__file__).parent / "fonts" / "wqy-microhei.ttc",
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),

@@ -139,6 +139,8 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
         if key in fields:
             raise SignatureInvalid(f"field {key!r} appears more than once")
         fields[key] = value
+    if fields.get("charset", charset) != charset:  # a percent-encoded name hid it from the raw scan
+        raise SignatureInvalid("field 'charset' is not where the raw body declares it")
     sign_type = fields.get("sign_type")
     if sign_type != SIGN_TYPE:
         raise SignatureInvalid("sign_type is missing" if sign_type is None

@@ -1,6 +1,6 @@
 """Bills, bill numbers and signing keys in DynamoDB.
 
-Taking a bill number is one transaction that moves the number counter from n to n+1, writes the
+Taking a bill number is one transaction that moves the range's next number from n to n+1, writes the
 reservation onto the note and creates the bill as ``pending``: a number is consumed only together
 with the note it belongs to, so numbers are neither used twice nor skipped. Concurrent issuers
 retry on conflict; a second issuer for the same note finds the reservation and reuses it.
@@ -9,7 +9,7 @@ retry on conflict; a second issuer for the same note finds the reservation and r
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -17,8 +17,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo_models import (
     BillModel,
-    CounterModel,
     NoteModel,
+    NumberRangeModel,
     SigningKeyModel,
     is_conditional_failure,
 )
@@ -29,7 +29,18 @@ from chalicelib.domain.notes import Item, Note, NoteStatus
 from chalicelib.domain.units import SigningKey
 from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
 
-MAX_RESERVE_ATTEMPTS = 50
+MAX_RESERVE_ATTEMPTS = 200
+
+
+def utc_text(iso: str) -> str:
+    """An ISO time in UTC, so that index keys compare as times whatever offset they came in."""
+    return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
+
+
+class NoNumberRange(ServiceUnavailable):
+    """Raised when a unit has no open number range for a bill kind; issuance waits for one."""
+
+    code = "no_number_range"
 SMS_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
@@ -70,40 +81,45 @@ class DynamoBills:
                                           host=getattr(BillModel.Meta, 'host', None))
         return self._connection
 
-    def reserve(self, note: Note, *, bill_code: str, check_code: str,
-                issued_at: str) -> Reservation | None:
+    def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
+        """Take the next number of the unit's oldest open range for the note's bill kind."""
+        range_key = f"{note.unit_code}#{note.bill_kind}"
         for _ in range(MAX_RESERVE_ATTEMPTS):
             row = NoteModel.get(note.payment_code, consistent_read=True)
             if row.reservation is not None:
                 return Reservation(**row.reservation.as_dict())
             if row.status != NoteStatus.PAID.value:
                 return None
-            counter_id = f"bill-number#{bill_code}"
-            try:
-                current = int(CounterModel.get(counter_id, consistent_read=True).value)
-            except DoesNotExist:
-                current = 0
-            number = format_bill_number(current + 1)
-            reservation = Reservation(bill_code=bill_code, bill_number=number,
+            ranges = [r for r in NumberRangeModel.query(range_key, consistent_read=True)
+                      if int(r.next) <= int(r.end)]
+            if not ranges:
+                raise NoNumberRange(f"unit {note.unit_code} has no open number range for bill "
+                                    f"kind {note.bill_kind}: the finance department must "
+                                    f"allocate one")
+            taken = ranges[0]
+            current = int(taken.next)
+            number = format_bill_number(current)
+            reservation = Reservation(bill_code=taken.bill_code, bill_number=number,
                                       check_code=check_code, issued_at=issued_at)
-            counter_guard = (CounterModel.value == current) if current else \
-                (CounterModel.value.does_not_exist() | (CounterModel.value == 0))
             try:
                 with TransactWrite(connection=self._conn()) as tx:
-                    tx.update(CounterModel(counter_id), actions=[CounterModel.value.set(current + 1)],
-                              condition=counter_guard)
+                    tx.update(NumberRangeModel(taken.range_key, taken.range_start),
+                              actions=[NumberRangeModel.next.set(current + 1)],
+                              condition=NumberRangeModel.next == current)
                     tx.update(NoteModel(note.payment_code),
                               actions=[NoteModel.reservation.set(asdict(reservation))],
                               condition=(NoteModel.status == NoteStatus.PAID.value)
                               & NoteModel.reservation.does_not_exist())
-                    tx.save(BillModel(bill_code + number, status="pending",
+                    tx.save(BillModel(taken.bill_code + number, status="pending",
+                                      pending="pending", reserved_at=utc_text(issued_at),
+                                      range_pk=taken.range_key, range_sk=taken.range_start,
                                       payment_code=note.payment_code),
                             condition=BillModel.bill_id.does_not_exist())
                 return reservation
             except TransactWriteError as exc:
                 if not exc.cancellation_reasons:
                     raise
-                continue  # another issuer moved the counter or reserved this note: look again
+                continue  # another issuer took this number or reserved this note: look again
         raise ServiceUnavailable("could not take a bill number: too much contention")
 
     def save_issued(self, record: BillRecord) -> None:
@@ -112,6 +128,7 @@ class DynamoBills:
         BillModel(bill.bill_id).update(actions=[
             BillModel.status.set(record.status.value), BillModel.doc.set(bill_to_doc(bill)),
             BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone or ""),
+            BillModel.pending.remove(),
         ], condition=BillModel.status.is_in("pending", record.status.value))
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None:

@@ -106,12 +106,30 @@ class PaymentModel(Model):
     reason = UnicodeAttribute(null=True)
 
 
+class PendingBills(GlobalSecondaryIndex):
+    """Sparse: only bills whose number is taken but whose issuance has not finished."""
+
+    class Meta:
+        index_name = "pending-index"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    reserved_at = UnicodeAttribute(range_key=True)
+
+
 class BillModel(Model):
     class Meta:
         table_name = "bills"
 
     bill_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()  # pending | normal | reversed | voided
+    pending = UnicodeAttribute(null=True)  # "pending" while pending (sparse index key)
+    reserved_at = UnicodeAttribute(null=True)
+    range_pk = UnicodeAttribute(null=True)  # the number range the number came from
+    range_sk = UnicodeAttribute(null=True)
+    void_reason = UnicodeAttribute(null=True)
+    by_pending = PendingBills()
+    links = MapAttribute(null=True)  # type: ignore[var-annotated]  # reversal links
     payment_code = UnicodeAttribute()
     doc = JSONAttribute(null=True)
     payer_phone = UnicodeAttribute(null=True)
@@ -222,3 +240,23 @@ class AuditModel(Model):
 MODELS.update({"REIMBURSEMENTS": ReimbursementModel, "AUDIT": AuditModel})
 LOGICAL_IDS.update({name: "".join(p.title() for p in name.split("_")) + "Table"
                     for name in ("REIMBURSEMENTS", "AUDIT")})
+
+
+class NumberRangeModel(Model):
+    class Meta:
+        table_name = "number_ranges"
+
+    range_key = UnicodeAttribute(hash_key=True)  # unit_code#kind_code
+    range_start = UnicodeAttribute(range_key=True)  # bill_code#start: oldest code first
+    unit_code = UnicodeAttribute()
+    kind_code = UnicodeAttribute()
+    bill_code = UnicodeAttribute()
+    start = NumberAttribute()
+    end = NumberAttribute()
+    next = NumberAttribute()
+    voided = NumberAttribute(default=0)
+    allocated_at = UnicodeAttribute()
+
+
+MODELS["NUMBER_RANGES"] = NumberRangeModel
+LOGICAL_IDS["NUMBER_RANGES"] = "NumberRangesTable"

@@ -94,9 +94,3 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
         handling_person=handling_person, checker=checker, remark="；".join(remark_parts),
     )
 
-
-def make_bill_code_for(region_code: str, kind_code: str, year: int) -> str:
-    """The bill code of a region, kind and code year (see ``codes.make_bill_code``)."""
-    from chalicelib.domain.codes import make_bill_code
-
-    return make_bill_code(region_code, kind_code, year)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
+from chalicelib.domain.codes import make_bill_code
 from chalicelib.domain.units import SigningKey, Unit, UnitKind, hash_api_key
 
 REGION_CODE = "340100"
@@ -38,6 +39,7 @@ REIMBURSING = (
     Unit("340100902", "合肥滨湖学院财务处", UnitKind.REIMBURSING, REGION_CODE),
 )
 FINANCE_KID = "finance-34-2026a"
+RANGE_SIZE = 5000
 WECHAT_SERIAL = "PUB_KEY_ID_0114232026112200000000000001"
 
 
@@ -112,6 +114,13 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
             deps.units.put_fee_item(unit.unit_code, code, name)
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+    now = datetime.now(UTC)
+    for unit, _ in COLLECTING:
+        for kind in sorted({unit.bill_kind, "0301"}):
+            if not deps.ranges.for_unit(unit.unit_code, kind):
+                deps.ranges.allocate(unit.unit_code, kind,
+                                     make_bill_code(REGION_CODE, kind, now.year),
+                                     RANGE_SIZE, now.isoformat(timespec="seconds"))
     return Seeded(state=state)
 
 

@@ -86,9 +86,9 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
     from chalicelib.local.services import create_tables
 
     settings = deps.settings
-    create_tables(ROOT / "infra" / "resources.json",
-                  {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS},
-                  deps._client("dynamodb"))
+    names = {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS}
+    create_tables(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
+    add_missing_indexes(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
     s3 = deps._client("s3")
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if settings.archive_bucket not in existing:
@@ -108,6 +108,26 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
         })["QueueUrl"]
     return urls
+
+
+def add_missing_indexes(template: Path, names: dict[str, str], dynamodb: Any) -> list[str]:
+    """Tables kept from an older run get the indexes the template has added since."""
+    resources = json.loads(template.read_text())["Resources"]
+    added = []
+    for logical_id, table in names.items():
+        wanted = resources[logical_id]["Properties"].get("GlobalSecondaryIndexes", [])
+        have = {g["IndexName"] for g in dynamodb.describe_table(TableName=table)["Table"].get(
+            "GlobalSecondaryIndexes", [])}
+        definitions = resources[logical_id]["Properties"]["AttributeDefinitions"]
+        for index in wanted:
+            if index["IndexName"] in have:
+                continue
+            dynamodb.update_table(TableName=table, AttributeDefinitions=definitions,
+                                  GlobalSecondaryIndexUpdates=[{"Create": index}])
+            added.append(f"{table}.{index['IndexName']}")
+    if added:
+        log.info("added indexes %s", ", ".join(added))
+    return added
 
 
 def run() -> int:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain import bill_xml
-from chalicelib.domain.bills import Bill, BillStatus, bill_from_note, make_bill_code_for
+from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
@@ -70,9 +70,8 @@ def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
     if unit is None or not unit.signing_kid:
         raise NotFound(f"unit {note.unit_code} has no signing key")
     now = deps.clock()
-    bill_code = make_bill_code_for(note.region_code, note.bill_kind, now.astimezone(CHINA_TZ).year)
     reservation = deps.bills.reserve(
-        note, bill_code=bill_code, check_code=new_check_code(),
+        note, check_code=new_check_code(),
         issued_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
     if reservation is None:
         return None

@@ -39,6 +39,10 @@ def create_note(deps: Deps, unit: Unit, body: object,
     draft = validate_new_note(body, today=now.astimezone(CHINA_TZ).date(),
                               known_items=deps.units.fee_items(unit.unit_code),
                               bill_kinds=frozenset(BILL_KINDS))
+    kind = draft.bill_kind or unit.bill_kind
+    if not deps.ranges.for_unit(unit.unit_code, kind):
+        raise ValidationFailed("本单位没有该票据种类的号段", {
+            "bill_kind": f"no number range for kind {kind}: ask the finance department"})
     claim_id = None
     if idempotency_key is not None:
         if not (1 <= len(idempotency_key) <= 128) or not idempotency_key.isprintable():
@@ -61,7 +65,7 @@ def create_note(deps: Deps, unit: Unit, body: object,
         counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
         note = new_note(draft, payment_code=make_payment_code(unit.region_code, year, counter),
                         unit_code=unit.unit_code, region_code=unit.region_code,
-                        bill_kind=draft.bill_kind or unit.bill_kind, now=now)
+                        bill_kind=kind, now=now)
         deps.notes.add(note)
     except Exception:
         if claim_id is not None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.units import SigningKey, Unit
 
 Clock = Callable[[], datetime]
@@ -124,15 +125,23 @@ class PaymentRecorder(Protocol):
 
 
 class BillRepository(Protocol):
-    def reserve(self, note: Note, *, bill_code: str, check_code: str,
-                issued_at: str) -> Reservation | None:
-        """Take the next number of ``bill_code`` for the note, once; None if not paid."""
+    def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
+        """Take the next number of the unit's number range for the note, once; None if unpaid."""
 
     def save_issued(self, record: BillRecord) -> None: ...
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
     def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord: ...
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...
     def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None: ...
+
+
+class RangeRepository(Protocol):
+    def allocate(self, unit_code: str, kind_code: str, bill_code: str, count: int,
+                 now: str) -> NumberRange: ...
+    def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]: ...
+    def all(self) -> list[NumberRange]: ...
+    def pending_bills(self, reserved_before: str) -> list[dict]: ...
+    def void_number(self, bill_id: str, reason: str) -> bool: ...
 
 
 class KeyRegistry(Protocol):

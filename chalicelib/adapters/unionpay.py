@@ -1,0 +1,299 @@
+"""UnionPay ACP 5.1.0 back notifications (后台通知, signMethod 01): verify and build them.
+
+``verify_notification(raw_body, content_type, config, now)`` is a pure function. It parses the
+form once (one value per key, in the notice's ``encoding``), then checks in order (payment-
+channels.md §3.2, §3.3): ``signMethod`` 01, ``version`` 5.1.0; the certificate in
+``signPubKeyCert`` chains leaf ← our middle ← our root (by hand: real UnionPay certificates are
+SHA-1 signed, which ``verify_directly_issued_by`` refuses); leaf and middle are valid at ``now``;
+the leaf's CN names 中国银联股份有限公司; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over the
+lower-hex SHA-256 of every other field sorted ``k=v&…`` (``signPubKeyCert`` exactly as received,
+CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen. Authenticity
+failures raise ``SignatureInvalid``, a signed but malformed notice ``ValidationFailed``; a
+``respCode`` other than 00/A6 comes back with ``succeeded=False``. Acknowledge: HTTP 200, ``ok``.
+``sign_notification`` and ``make_test_chain`` serve the local simulator and the tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlencode
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+
+SIGN_METHOD = "01"
+VERSION = "5.1.0"
+ACK_BODY = b"ok"
+FORM_TYPE = "application/x-www-form-urlencoded"
+UNIONPAY_CN = "中国银联股份有限公司"
+TEST_CN = "00040000:SIGN"  # the test environment's third CN field, accepted without validate_cn
+SUCCESS_CODES = ("00", "A6")
+ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030"}
+_TXN_AMT = re.compile(r"^[0-9]{1,12}$")
+_TIME = "%Y%m%d%H%M%S"
+_CHINA = timezone(timedelta(hours=8))
+
+
+def load_certificate(data: bytes | str) -> x509.Certificate:
+    """A certificate from PEM or DER (UnionPay ships ``.cer`` files in either form)."""
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    if b"-----BEGIN CERTIFICATE" in raw:
+        return x509.load_pem_x509_certificate(raw)
+    return x509.load_der_x509_certificate(raw)
+
+
+def _cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+@dataclass(frozen=True, repr=False)
+class UnionPayConfig:
+    """Our merId and UnionPay's middle and root certificates (acp_*_middle/root.cer);
+    ``validate_cn=False`` (SDKs' ``ifValidateCNName``) also accepts the test CN ``00040000:SIGN``.
+    """
+
+    mer_id: str
+    middle_cert: x509.Certificate
+    root_cert: x509.Certificate
+    validate_cn: bool = True
+
+    def __repr__(self) -> str:
+        return (f"UnionPayConfig(mer_id={self.mer_id!r}, middle={_cn(self.middle_cert)!r}, "
+                f"root={_cn(self.root_cert)!r}, validate_cn={self.validate_cn!r})")
+
+    @classmethod
+    def from_secret(cls, data: Mapping[str, Any]) -> UnionPayConfig:
+        """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?"""
+        return cls(mer_id=data["mer_id"], middle_cert=load_certificate(data["middle_cert_pem"]),
+                   root_cert=load_certificate(data["root_cert_pem"]),
+                   validate_cn=bool(data.get("validate_cn", True)))
+
+
+@dataclass(frozen=True)
+class UnionPayTxn:
+    """A verified back notification; ``txn_amt_fen`` is int fen, ``txn_time`` Beijing time."""
+
+    order_id: str
+    mer_id: str
+    txn_time: str
+    query_id: str
+    txn_amt_fen: int
+    resp_code: str
+    txn_type: str
+    txn_sub_type: str | None
+    trace_no: str | None
+    succeeded: bool
+    raw: dict[str, str] = field(repr=False, compare=False)
+
+    @property
+    def paid_at(self) -> str:
+        """``txnTime`` (YYYYMMDDhhmmss, Beijing) as ISO 8601 with the +08:00 offset."""
+        moment = datetime.strptime(self.txn_time, _TIME).replace(tzinfo=_CHINA)
+        return moment.isoformat(timespec="seconds")
+
+
+def verify_notification(raw_body: bytes, content_type: str, config: UnionPayConfig,
+                        now: datetime) -> UnionPayTxn:
+    """Verify the certificate chain and the signature of a notice, then check and return it."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise SignatureInvalid(f"Content-Type {content_type!r} is not {FORM_TYPE}")
+    fields, codec = _parse(raw_body)
+    for name, expected in (("signMethod", SIGN_METHOD), ("version", VERSION)):
+        if fields.get(name) != expected:
+            raise SignatureInvalid(f"{name} {fields.get(name)!r} is not {expected}")
+    signature_text = fields.get("signature")
+    if not signature_text:
+        raise SignatureInvalid("signature is missing")
+    try:
+        signature = base64.b64decode(signature_text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureInvalid("signature is not valid base64") from None
+    pem = fields.get("signPubKeyCert")
+    if not pem:
+        raise SignatureInvalid("signPubKeyCert is missing")
+    try:
+        leaf = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SignatureInvalid("signPubKeyCert is not a PEM certificate") from None
+    _check_issued(leaf, config.middle_cert, "signing certificate", "middle certificate")
+    _check_issued(config.middle_cert, config.root_cert, "middle certificate", "root certificate")
+    for cert, what in ((leaf, "signing certificate"), (config.middle_cert, "middle certificate")):
+        if now < cert.not_valid_before_utc:
+            raise SignatureInvalid(f"{what} is not valid before "
+                                   f"{cert.not_valid_before_utc.isoformat()}")
+        if now > cert.not_valid_after_utc:
+            raise SignatureInvalid(f"{what} expired on {cert.not_valid_after_utc.isoformat()}")
+    cn = _cn(leaf)
+    parts = cn.split("@")
+    accepted = (UNIONPAY_CN,) if config.validate_cn else (UNIONPAY_CN, TEST_CN)
+    if len(parts) < 3 or parts[2] not in accepted:
+        raise SignatureInvalid(f"signing certificate CN {cn!r} does not name {UNIONPAY_CN}")
+    public_key = leaf.public_key()
+    if not isinstance(public_key, RSAPublicKey):
+        raise SignatureInvalid("signing certificate does not hold an RSA key")
+    try:
+        public_key.verify(signature, signed_digest(fields, codec), PKCS1v15(), SHA256())
+    except InvalidSignature:
+        raise SignatureInvalid("signature does not match the fields for the signing "
+                               f"certificate {leaf.serial_number:x}") from None
+    # Authentic from here on: UnionPay said it, but was it said to us, and is it well formed?
+    if fields.get("merId") != config.mer_id:
+        raise SignatureInvalid(f"merId {fields.get('merId')!r} is not ours")
+    txn_amt = _required(fields, "txnAmt", _TXN_AMT.match, "an integer of fen")
+    txn_time = _required(fields, "txnTime", _is_txn_time, "YYYYMMDDhhmmss")
+    resp_code = _required(fields, "respCode")
+    return UnionPayTxn(
+        order_id=_required(fields, "orderId"), mer_id=fields["merId"], txn_time=txn_time,
+        query_id=_required(fields, "queryId"), txn_amt_fen=int(txn_amt), resp_code=resp_code,
+        txn_type=_required(fields, "txnType"), txn_sub_type=fields.get("txnSubType") or None,
+        trace_no=fields.get("traceNo") or None, succeeded=resp_code in SUCCESS_CODES, raw=fields)
+
+
+def signing_string(fields: Mapping[str, str]) -> str:
+    """Every field but ``signature`` (empties included), sorted by key, ``k=v&…``."""
+    return "&".join(f"{key}={value}" for key, value in sorted(fields.items())
+                    if key != "signature")
+
+
+def signed_digest(fields: Mapping[str, str], codec: str = "utf-8") -> bytes:
+    """The 64 lower-case hex ASCII bytes of SHA-256 over the signing string: what RSA signs."""
+    return hashlib.sha256(signing_string(fields).encode(codec)).hexdigest().encode("ascii")
+
+
+def _parse(raw_body: bytes) -> tuple[dict[str, str], str]:
+    declared = [unquote_plus(part.partition(b"=")[2].decode("ascii", "replace"))
+                for part in raw_body.split(b"&") if part.partition(b"=")[0] == b"encoding"]
+    if len(declared) > 1:
+        raise SignatureInvalid("field 'encoding' appears more than once")
+    encoding = declared[0] if declared else "utf-8"
+    codec = ENCODINGS.get(encoding.lower())
+    if codec is None:
+        raise SignatureInvalid(f"encoding {encoding!r} is not one of utf-8, gbk")
+    try:
+        pairs = parse_qsl(raw_body.decode(codec), keep_blank_values=True, encoding=codec,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise SignatureInvalid(f"body is not valid {encoding} form data") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise SignatureInvalid(f"field {key!r} appears more than once")
+        fields[key] = value
+    if fields.get("encoding", encoding) != encoding:  # a percent-encoded name hid it from the raw scan
+        raise SignatureInvalid("field 'encoding' is not where the raw body declares it")
+    return fields, codec
+
+
+def _check_issued(cert: x509.Certificate, issuer: x509.Certificate, what: str,
+                  by: str) -> None:
+    if cert.issuer != issuer.subject:
+        raise SignatureInvalid(f"{what} was issued by {cert.issuer.rfc4514_string()!r}, "
+                               f"not by the {by} {issuer.subject.rfc4514_string()!r}")
+    key = issuer.public_key()
+    if not isinstance(key, RSAPublicKey) or cert.signature_hash_algorithm is None:
+        raise SignatureInvalid(f"{what} is not RSA-signed by the {by}")
+    try:
+        key.verify(cert.signature, cert.tbs_certificate_bytes, PKCS1v15(),
+                   cert.signature_hash_algorithm)
+    except (InvalidSignature, UnsupportedAlgorithm):
+        raise SignatureInvalid(f"{what} signature does not verify with the {by}") from None
+
+
+def _required(fields: Mapping[str, str], name: str,
+              valid: Callable[[str], object] | None = None, form: str = "") -> str:
+    value = fields.get(name)
+    if not value:
+        raise ValidationFailed(f"{name} is missing", {name: "missing"})
+    if valid is not None and not valid(value):
+        raise ValidationFailed(f"{name} {value!r} is not {form}", {name: f"not {form}"})
+    return value
+
+
+def _is_txn_time(text: str) -> bool:
+    try:
+        return len(text) == 14 and text.isdigit() and bool(datetime.strptime(text, _TIME))
+    except ValueError:
+        return False
+
+
+def crlf_pem(cert: x509.Certificate) -> str:
+    """The certificate's PEM with CRLF line breaks, as UnionPay puts it in ``signPubKeyCert``."""
+    return cert.public_bytes(Encoding.PEM).decode("ascii").replace("\n", "\r\n")
+
+
+def sign_notification(fields: Mapping[str, str], leaf_private_key: RSAPrivateKey,
+                      leaf_cert_pem_crlf: str) -> bytes:
+    """A form body as UnionPay posts it: keys sorted, ``signPubKeyCert`` unchanged (see
+    ``crlf_pem``), percent-encoded in ``encoding`` (space as ``+``), ``signature`` last."""
+    if "signature" in fields or "signPubKeyCert" in fields:
+        raise ValueError("fields must not contain signature or signPubKeyCert")
+    data = {"signMethod": SIGN_METHOD, "version": VERSION, "encoding": "utf-8", **fields,
+            "signPubKeyCert": leaf_cert_pem_crlf}
+    codec = ENCODINGS[data["encoding"].lower()]
+    signature = leaf_private_key.sign(signed_digest(data, codec), PKCS1v15(), SHA256())
+    items = sorted(data.items()) + [("signature", base64.b64encode(signature).decode("ascii"))]
+    return urlencode(items, encoding=codec).encode("ascii")
+
+
+def txn_fields(*, mer_id: str, order_id: str, txn_amt_fen: int, now: datetime,
+               resp_code: str = "00", query_id: str = "951807261002324791038",
+               trace_no: str = "479103") -> dict[str, str]:
+    """The fields of a consumption (消费) back notice shaped like the real sample (§3.1)."""
+    at = now.astimezone(_CHINA)
+    return {"accNo": "6221558812340000", "accessType": "0", "bizType": "000201",
+            "currencyCode": "156", "encoding": "utf-8", "merId": mer_id, "orderId": order_id,
+            "queryId": query_id, "respCode": resp_code,
+            "respMsg": "成功[0000000]" if resp_code == "00" else f"交易失败[{resp_code}]",
+            "settleAmt": str(txn_amt_fen), "settleCurrencyCode": "156",
+            "settleDate": at.strftime("%m%d"), "signMethod": SIGN_METHOD, "traceNo": trace_no,
+            "traceTime": at.strftime("%m%d%H%M%S"), "txnAmt": str(txn_amt_fen),
+            "txnSubType": "01", "txnTime": at.strftime(_TIME), "txnType": "01",
+            "version": VERSION}
+
+
+def _issue(subject: x509.Name, key: RSAPrivateKey, issuer: x509.Name, issuer_key: RSAPrivateKey,
+           start: datetime, days: int, ca: bool) -> x509.Certificate:
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key, SHA256()))
+
+
+def make_test_chain(cn_org: str = UNIONPAY_CN, *,
+                    valid_from: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+                    leaf_days: int = 1826, middle_days: int = 3652,
+                    ) -> tuple[x509.Certificate, x509.Certificate, x509.Certificate,
+                               RSAPrivateKey]:
+    """``(root, middle, leaf, leaf_key)``: a SHA-256 stand-in for UnionPay's chain (cryptography
+    cannot create SHA-1 certificates), leaf CN like UnionPay's ``041@Z12345678@<cn_org>@00000001``.
+    """
+    root_key, middle_key, leaf_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
+    root_name, middle_name = (x509.Name.from_rfc4514_string(f"CN={cn},O=Local Test CA,C=CN")
+                              for cn in ("Local Test Root CA", "Local Test OCA1"))
+    root = _issue(root_name, root_key, root_name, root_key, valid_from, 7305, True)
+    middle = _issue(middle_name, middle_key, root_name, root_key, valid_from, middle_days, True)
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "cn"), x509.NameAttribute(
+        NameOID.COMMON_NAME, f"041@Z12345678@{cn_org}@00000001")])
+    leaf = _issue(leaf_name, leaf_key, middle_name, middle_key, valid_from, leaf_days, False)
+    return root, middle, leaf, leaf_key

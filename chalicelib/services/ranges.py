@@ -1,0 +1,71 @@
+"""Number ranges: allocation, the report per range, and the repair of unfinished issuances.
+
+Every number of a range ends as used (an issued bill), void (its issuance could not complete)
+or left. The repair job finds numbers taken more than ``STALE`` ago whose bill is still pending:
+if the note is still paid and reserved that number, issuance is enqueued again and completes it;
+otherwise the number is recorded as void, with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.codes import make_bill_code
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.ranges import NumberRange
+
+log = logging.getLogger(__name__)
+STALE = timedelta(minutes=10)
+
+
+def allocate_range(deps: Deps, unit_code: str, kind_code: str, count: int,
+                   year: int | None = None) -> NumberRange:
+    """The finance department gives a unit ``count`` more numbers of a bill kind."""
+    unit = deps.units.get(unit_code)
+    if unit is None:
+        raise NotFound(f"unknown unit {unit_code}")
+    if kind_code not in BILL_KINDS:
+        raise ValidationFailed("unknown bill kind", {"kind": f"one of {sorted(BILL_KINDS)}"})
+    now = deps.clock().astimezone(CHINA_TZ)
+    bill_code = make_bill_code(unit.region_code, kind_code, year or now.year)
+    allocated = deps.ranges.allocate(unit_code, kind_code, bill_code, count,
+                                     now.isoformat(timespec="seconds"))
+    log.info("range %s %010d-%010d allocated to %s", bill_code, allocated.start, allocated.end,
+             unit_code)
+    return allocated
+
+
+def range_report(deps: Deps) -> list[dict]:
+    """Used, void and left per range; ``low`` when a unit should be given more numbers."""
+    report = [r.report() for r in deps.ranges.all()]
+    for row in report:
+        if row["low"]:
+            log.warning("number range %s %s of unit %s is running low: %d left",
+                        row["bill_code"], row["start"], row["unit_code"], row["left"])
+    return report
+
+
+def repair_pending_bills(deps: Deps) -> dict[str, int]:
+    """Complete or void every number taken long ago whose bill never finished."""
+    cutoff = (deps.clock() - STALE).astimezone(UTC).isoformat(timespec="seconds")
+    outcome = {"requeued": 0, "voided": 0}
+    for pending in deps.ranges.pending_bills(cutoff):
+        bill_id, payment_code = pending["bill_id"], pending["payment_code"]
+        note = deps.notes.get(payment_code)
+        reservation = (note.extra or {}).get("reservation") if note else None
+        still_ours = (note is not None and note.status is NoteStatus.PAID and reservation
+                      and reservation["bill_code"] + reservation["bill_number"] == bill_id)
+        if still_ours:
+            deps.jobs.issue_bill(payment_code)
+            outcome["requeued"] += 1
+            continue
+        reason = "note not found" if note is None else \
+            f"note {payment_code} is {note.status.value} and does not hold this number"
+        if deps.ranges.void_number(bill_id, reason):
+            log.warning("bill number %s recorded void: %s", bill_id, reason)
+            outcome["voided"] += 1
+    return outcome
