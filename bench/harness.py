@@ -32,7 +32,7 @@ def local_world():
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
         from chalicelib.local import stack
-        from chalicelib.local.seed import seed, wechatpay_secret
+        from chalicelib.local.seed import put_channel_secrets, seed
 
         stack._env(tmp, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", 8000, 8001)
         deps = bootstrap.Deps(settings=load_settings())
@@ -42,11 +42,7 @@ def local_world():
         deps = bootstrap.Deps(settings=load_settings())
         bootstrap.use(deps)
         seeded = seed(deps, tmp, tmp / "keys")
-        import json
-
-        deps._client("secretsmanager").create_secret(
-            Name=deps.settings.wechatpay_secret_id,
-            SecretString=json.dumps(wechatpay_secret(seeded.state)))
+        put_channel_secrets(deps, seeded.state)
         yield deps, seeded
     finally:
         moto.stop()

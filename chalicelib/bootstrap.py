@@ -143,18 +143,23 @@ class Deps:
 
         return self._get("secrets", lambda: Secrets(self._client("secretsmanager")))
 
-    def wechatpay(self):
-        """The WeChat Pay configuration (credentials from Secrets Manager, cached)."""
-        from chalicelib.adapters.wechatpay import WechatPayConfig
+    def channel(self, name: str) -> Any:
+        """A channel's verified configuration, from its secret (cached with the secret)."""
+        from chalicelib.adapters import alipay, bank, unionpay, wechatpay
 
-        if "wechatpay" in self.overrides:
-            return self.overrides["wechatpay"]
-        data = self.secrets.json(self.settings.wechatpay_secret_id)
-        cached = self.overrides.get("_wechatpay_cfg")
+        if name in self.overrides:
+            return self.overrides[name]
+        builders: dict[str, Any] = {"wechatpay": wechatpay.WechatPayConfig, "alipay": alipay.AlipayConfig,
+                    "unionpay": unionpay.UnionPayConfig, "bank": bank.BankConfig}
+        data = self.secrets.json(self.settings.channel_secret_ids[name])
+        cached = self.overrides.get(f"_{name}_cfg")
         if cached is None or cached[0] is not data:
-            cached = (data, WechatPayConfig.from_secret(data))
-            self.overrides["_wechatpay_cfg"] = cached
+            cached = (data, builders[name].from_secret(data))
+            self.overrides[f"_{name}_cfg"] = cached
         return cached[1]
+
+    def wechatpay(self) -> Any:
+        return self.channel("wechatpay")
 
 
 _deps: Deps | None = None

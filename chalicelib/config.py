@@ -34,11 +34,13 @@ class Settings:
     signer: str  # "kms" | "local"
     local_keys_dir: str | None
     wechatpay_secret_id: str
-    wechatpay_h5_base: str
+    wechatpay_h5_base: str  # where a payer's browser pays: the channels' cashiers, by channel
+    cashier_urls: dict[str, str]
+    channel_secret_ids: dict[str, str]
     font_path: str
     region_name: str  # printed in bill titles, e.g. 安徽省
     supervisor_name: str  # the finance department, e.g. 安徽省财政厅
-    enabled_channels: tuple[str, ...] = ("wechatpay",)
+    enabled_channels: tuple[str, ...] = ("wechatpay", "alipay", "unionpay", "bank")
     note_default_kind: str = "0301"
     sms_sender: str = field(default="财政电子票据")
 
@@ -76,9 +78,20 @@ def load_settings() -> Settings:
         signer=env.get("SIGNER", "kms"),
         local_keys_dir=env.get("LOCAL_KEYS_DIR") or None,
         wechatpay_secret_id=env.get("WECHATPAY_SECRET_ID", "fiscal/channels/wechatpay"),
-        wechatpay_h5_base=env.get("WECHATPAY_H5_BASE", "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
+        wechatpay_h5_base=env.get("WECHATPAY_H5_BASE",
+                                  "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
+        cashier_urls={
+            "wechatpay": env.get("WECHATPAY_H5_BASE",
+                                 "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
+            "alipay": env.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+            "unionpay": env.get("UNIONPAY_FRONT_URL",
+                                "https://gateway.95516.com/gateway/api/frontTransReq.do"),
+        },
+        channel_secret_ids={c: env.get(f"{c.upper()}_SECRET_ID", f"fiscal/channels/{c}")
+                            for c in ("wechatpay", "alipay", "unionpay", "bank")},
         font_path=_font_path(),
         region_name=env.get("REGION_NAME", "安徽省"),
         supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
-        enabled_channels=tuple(env.get("ENABLED_CHANNELS", "wechatpay").split(",")),
+        enabled_channels=tuple(env.get("ENABLED_CHANNELS",
+                                       "wechatpay,alipay,unionpay,bank").split(",")),
     )

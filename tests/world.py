@@ -8,7 +8,6 @@ the way Lambda would.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +91,7 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
     from chalicelib.config import load_settings
-    from chalicelib.local.seed import seed, wechatpay_secret
+    from chalicelib.local.seed import put_channel_secrets, seed
     from chalicelib.local.services import create_tables
 
     os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
@@ -115,8 +114,7 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     settings = load_settings()
     deps.settings = settings
     seeded = seed(deps, tmp / "state", tmp / "keys")
-    deps._client("secretsmanager").create_secret(
-        Name=settings.wechatpay_secret_id, SecretString=json.dumps(wechatpay_secret(seeded.state)))
+    put_channel_secrets(deps, seeded.state)
     bootstrap.use(deps)
     return World(deps=deps, seeded=seeded, clock=clock, issue_queue_url=issue_url,
                  sms_queue_url=sms_url, tmp=tmp)

@@ -90,7 +90,7 @@ def load_alipay_public_key(text: str) -> Any:
 
 @dataclass(frozen=True)
 class AlipayTrade:
-    """A verified notification; amounts are int fen, times Alipay's Beijing ``yyyy-MM-dd HH:mm:ss``."""
+    """A verified notification; amounts in int fen, times as Alipay's Beijing-time strings."""
 
     notify_id: str
     app_id: str
@@ -139,8 +139,8 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
         if key in fields:
             raise SignatureInvalid(f"field {key!r} appears more than once")
         fields[key] = value
-    if fields.get("charset", charset) != charset:  # a percent-encoded name hid it from the raw scan
-        raise SignatureInvalid("field 'charset' is not where the raw body declares it")
+    if fields.get("charset", charset) != charset:  # its name was percent-encoded
+        raise SignatureInvalid("field 'charset' was sent under a percent-encoded name")
     sign_type = fields.get("sign_type")
     if sign_type != SIGN_TYPE:
         raise SignatureInvalid("sign_type is missing" if sign_type is None

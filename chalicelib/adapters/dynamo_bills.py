@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -66,7 +67,9 @@ def _record(row: BillModel) -> BillRecord:
                       payer_phone=row.payer_phone, xml=archived("xml"), pdf=archived("pdf"),
                       check_count=int(row.check_count or 0),
                       first_checked_at=row.first_checked_at, last_checked_at=row.last_checked_at,
-                      sms_status=row.sms_status)
+                      sms_status=row.sms_status,
+                      links=row.links.as_dict() if row.links is not None else {},
+                      void_reason=row.void_reason)
 
 
 class DynamoBills:
@@ -122,14 +125,75 @@ class DynamoBills:
                 continue  # another issuer took this number or reserved this note: look again
         raise ServiceUnavailable("could not take a bill number: too much contention")
 
+    def reserve_reversal(self, original: BillRecord, *, check_code: str,
+                         issued_at: str) -> Reservation | None:
+        """Take a number for the red bill of ``original``, once; None if it is not normal."""
+        bill = original.bill
+        range_key = f"{bill.issuing_unit_code}#{bill.kind_code}"
+        for _ in range(MAX_RESERVE_ATTEMPTS):
+            row = BillModel.get(bill.bill_id, consistent_read=True)
+            if row.reversal is not None:
+                return Reservation(**row.reversal.as_dict())
+            if row.status != BillStatus.NORMAL.value:
+                return None
+            ranges = [r for r in NumberRangeModel.query(range_key, consistent_read=True)
+                      if int(r.next) <= int(r.end)]
+            if not ranges:
+                raise NoNumberRange(f"unit {bill.issuing_unit_code} has no open number range "
+                                    f"for bill kind {bill.kind_code}")
+            taken, current = ranges[0], int(ranges[0].next)
+            reservation = Reservation(bill_code=taken.bill_code,
+                                      bill_number=format_bill_number(current),
+                                      check_code=check_code, issued_at=issued_at)
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    tx.update(NumberRangeModel(taken.range_key, taken.range_start),
+                              actions=[NumberRangeModel.next.set(current + 1)],
+                              condition=NumberRangeModel.next == current)
+                    tx.update(BillModel(bill.bill_id),
+                              actions=[BillModel.reversal.set(asdict(reservation))],
+                              condition=(BillModel.status == BillStatus.NORMAL.value)
+                              & BillModel.reversal.does_not_exist())
+                    tx.save(BillModel(reservation.bill_code + reservation.bill_number,
+                                      status="pending", pending="pending",
+                                      reserved_at=utc_text(issued_at), range_pk=taken.range_key,
+                                      range_sk=taken.range_start, payment_code=bill.payment_code),
+                            condition=BillModel.bill_id.does_not_exist())
+                return reservation
+            except TransactWriteError as exc:
+                if not exc.cancellation_reasons:
+                    raise
+        raise ServiceUnavailable("could not take a bill number: too much contention")
+
+    def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
+                   links: dict | None = None, reason: str | None = None) -> bool:
+        """Move a bill from ``expected`` to ``status``; False if it was not ``expected``."""
+        actions: list[Any] = [BillModel.status.set(status.value)]
+        if links:
+            actions.append(BillModel.links.set(links))
+        if reason:
+            actions.append(BillModel.void_reason.set(reason))
+        try:
+            BillModel(bill_id).update(actions=actions,
+                                      condition=BillModel.status == expected.value)
+            return True
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+
     def save_issued(self, record: BillRecord) -> None:
         bill = record.bill
         files = {"xml": asdict(record.xml), "pdf": asdict(record.pdf)}
-        BillModel(bill.bill_id).update(actions=[
+        actions: list[Any] = [
             BillModel.status.set(record.status.value), BillModel.doc.set(bill_to_doc(bill)),
             BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone or ""),
             BillModel.pending.remove(),
-        ], condition=BillModel.status.is_in("pending", record.status.value))
+        ]
+        if record.links:
+            actions.append(BillModel.links.set(record.links))
+        BillModel(bill.bill_id).update(
+            actions=actions, condition=BillModel.status.is_in("pending", record.status.value))
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None:
         try:

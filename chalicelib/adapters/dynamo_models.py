@@ -60,6 +60,7 @@ class NoteModel(Model):
     unit_code = UnicodeAttribute()
     created_at = UnicodeAttribute()
     status = UnicodeAttribute()
+    total_fen = NumberAttribute(null=True)  # top level, so a condition can check an amount
     doc = JSONAttribute()  # the note's content as created; never changes
     payment = MapAttribute(null=True)  # type: ignore[var-annotated]
     reservation = MapAttribute(null=True)  # type: ignore[var-annotated]
@@ -129,7 +130,8 @@ class BillModel(Model):
     range_sk = UnicodeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)
     by_pending = PendingBills()
-    links = MapAttribute(null=True)  # type: ignore[var-annotated]  # reversal links
+    links = MapAttribute(null=True)  # type: ignore[var-annotated]  # reversed_by / reverses
+    reversal = MapAttribute(null=True)  # type: ignore[var-annotated]  # the red bill's number
     payment_code = UnicodeAttribute()
     doc = JSONAttribute(null=True)
     payer_phone = UnicodeAttribute(null=True)

@@ -2,7 +2,8 @@
 
 The happy path is ONE call (TransactWriteItems):
 
-1. condition check: the channel order exists, belongs to the note and has this amount;
+1. condition check: the channel order exists, belongs to the note and has this amount
+   (agent-bank counter payments have no channel order: the note's own total is checked in 3);
 2. put the payment, keyed ``{channel}#{channel_txn_id}``, only if it does not exist yet;
 3. update the note unpaid → paid, only if it is unpaid.
 
@@ -47,15 +48,20 @@ class DynamoPaymentRecorder:
 
     def record(self, payment: Payment) -> PaymentOutcome:
         row = self._row(payment, status="applied")
+        by_order = payment.channel != "bank"
+        payable = NoteModel.status == NoteStatus.UNPAID.value
+        if not by_order:
+            payable = payable & (NoteModel.total_fen == payment.amount_fen)
         try:
             from pynamodb.transactions import TransactWrite
 
             with TransactWrite(connection=self._conn()) as tx:
-                tx.condition_check(
-                    ChannelOrderModel, payment.out_trade_no,
-                    condition=(ChannelOrderModel.payment_code == payment.payment_code)
-                    & (ChannelOrderModel.amount_fen == payment.amount_fen)
-                    & (ChannelOrderModel.channel == payment.channel))
+                if by_order:
+                    tx.condition_check(
+                        ChannelOrderModel, payment.out_trade_no,
+                        condition=(ChannelOrderModel.payment_code == payment.payment_code)
+                        & (ChannelOrderModel.amount_fen == payment.amount_fen)
+                        & (ChannelOrderModel.channel == payment.channel))
                 tx.save(row, condition=PaymentModel.payment_id.does_not_exist())
                 tx.update(NoteModel(payment.payment_code), actions=[
                     NoteModel.status.set(NoteStatus.PAID.value),
@@ -63,14 +69,18 @@ class DynamoPaymentRecorder:
                         "channel": payment.channel, "channel_txn_id": payment.channel_txn_id,
                         "amount_fen": payment.amount_fen, "paid_at": payment.paid_at,
                         "out_trade_no": payment.out_trade_no}),
-                ], condition=NoteModel.status == NoteStatus.UNPAID.value)
+                ], condition=payable)
             return PaymentOutcome.RECORDED
         except TransactWriteError as exc:
             reasons = list(exc.cancellation_reasons or [])
             if not reasons:
                 raise
+            if not by_order:  # no condition check was sent: put, then update
+                reasons = [None, *reasons]
             if _failed(reasons, _PUT):
                 return PaymentOutcome.DUPLICATE
+            if not by_order and _failed(reasons, _UPDATE):
+                return self._bank_refusal(payment)
             if _failed(reasons, _CHECK):
                 order = self._order(payment.out_trade_no)
                 if order is None or order.payment_code != payment.payment_code \
@@ -80,6 +90,16 @@ class DynamoPaymentRecorder:
             if _failed(reasons, _UPDATE):
                 return self._exception(payment, PaymentOutcome.NOTE_NOT_PAYABLE)
             raise
+
+    def _bank_refusal(self, payment: Payment) -> PaymentOutcome:
+        """A counter payment the note did not take: unknown note, wrong amount, or not payable."""
+        try:
+            note = NoteModel.get(payment.payment_code, consistent_read=True)
+        except NoteModel.DoesNotExist:
+            return PaymentOutcome.ORDER_UNKNOWN
+        if note.status == NoteStatus.UNPAID.value and note.total_fen != payment.amount_fen:
+            return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
+        return self._exception(payment, PaymentOutcome.NOTE_NOT_PAYABLE)
 
     @staticmethod
     def _row(payment: Payment, *, status: str, reason: str | None = None) -> PaymentModel:

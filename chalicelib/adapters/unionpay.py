@@ -198,8 +198,8 @@ def _parse(raw_body: bytes) -> tuple[dict[str, str], str]:
         if key in fields:
             raise SignatureInvalid(f"field {key!r} appears more than once")
         fields[key] = value
-    if fields.get("encoding", encoding) != encoding:  # a percent-encoded name hid it from the raw scan
-        raise SignatureInvalid("field 'encoding' is not where the raw body declares it")
+    if fields.get("encoding", encoding) != encoding:  # its name was percent-encoded
+        raise SignatureInvalid("field 'encoding' was sent under a percent-encoded name")
     return fields, codec
 
 

@@ -1,19 +1,39 @@
-"""Payment channels' notifications. Each answers exactly as its channel expects."""
+"""Payment channels' notifications. Each answers exactly as its channel expects.
+
+| channel   | recorded (or already recorded)  | verification failed          |
+|-----------|---------------------------------|------------------------------|
+| wechatpay | 204, no body                    | 401 {"code":"FAIL",…}        |
+| alipay    | 200, body exactly ``success``   | 400, body ``fail``           |
+| unionpay  | 200, body ``ok``                | 400, body ``fail``           |
+| bank      | 200 {"result": …}               | 401 contract error object    |
+
+A notification that fails verification changes nothing. A temporary failure of our stores is a
+5xx, so the channel sends the notification again.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.errors import error_response
 from chalicelib.api.http import raw_body
 from chalicelib.bootstrap import deps
-from chalicelib.domain.errors import DomainError, ServiceUnavailable, SignatureInvalid
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    ServiceUnavailable,
+    SignatureInvalid,
+)
 from chalicelib.domain.payments import PaymentOutcome
 from chalicelib.services import payments as payments_service
 
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
 
 
 def _wechat_fail(status: int, message: str) -> Response:
@@ -21,24 +41,79 @@ def _wechat_fail(status: int, message: str) -> Response:
                     headers={"Content-Type": "application/json"})
 
 
+def _text(status: int, body: str) -> Response:
+    return Response(body=body.encode(), status_code=status,
+                    headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _handle(channel: str, record: Callable[[], PaymentOutcome],
+            fail: Callable[[int, str], Response]) -> PaymentOutcome | Response:
+    try:
+        return record()
+    except SignatureInvalid as exc:
+        log.warning("%s notification rejected: %s", channel, exc.message)
+        return fail(401, f"签名验证失败: {exc.message}")
+    except ServiceUnavailable as exc:
+        log.error("%s notification not recorded: %s", channel, exc.message)
+        return fail(503, "暂时无法处理，请重试")
+    except DomainError as exc:
+        log.warning("%s notification refused: %s", channel, exc.message)
+        return fail(400, exc.message)
+    except Exception:
+        log.exception("%s notification failed", channel)
+        return fail(500, "处理失败，请重试")
+
+
 @bp.route("/callbacks/wechatpay", methods=["POST"], content_types=["application/json"])
 def wechatpay() -> Response:
     request = bp.current_request
-    try:
-        outcome = payments_service.record_wechatpay(deps(), raw_body(request),
-                                                    dict(request.headers))
-    except SignatureInvalid as exc:
-        log.warning("wechatpay notification rejected: %s", exc.message)
-        return _wechat_fail(401, f"签名验证失败: {exc.message}")
-    except ServiceUnavailable as exc:
-        log.error("wechatpay notification not recorded: %s", exc.message)
-        return _wechat_fail(503, "暂时无法处理，请重试")
-    except DomainError as exc:
-        log.warning("wechatpay notification refused: %s", exc.message)
-        return _wechat_fail(400, exc.message)
-    except Exception:
-        log.exception("wechatpay notification failed")
-        return _wechat_fail(500, "处理失败，请重试")
+    outcome = _handle("wechatpay", lambda: payments_service.record_wechatpay(
+        deps(), raw_body(request), dict(request.headers)), _wechat_fail)
+    if isinstance(outcome, Response):
+        return outcome
     if outcome is PaymentOutcome.ORDER_UNKNOWN:
         return _wechat_fail(404, "订单不存在")
     return Response(body="", status_code=204)
+
+
+def _form_channel(channel: str, record, ack: str) -> Response:
+    request = bp.current_request
+    content_type = request.headers.get("content-type", "")
+    outcome = _handle(channel, lambda: record(deps(), raw_body(request), content_type),
+                      lambda status, _message: _text(400 if status < 500 else status, "fail"))
+    if isinstance(outcome, Response):
+        return outcome
+    if outcome is PaymentOutcome.ORDER_UNKNOWN:
+        return _text(404, "fail")
+    return _text(200, ack)
+
+
+@bp.route("/callbacks/alipay", methods=["POST"], content_types=FORM)
+def alipay() -> Response:
+    return _form_channel("alipay", payments_service.record_alipay, "success")
+
+
+@bp.route("/callbacks/unionpay", methods=["POST"], content_types=FORM)
+def unionpay() -> Response:
+    return _form_channel("unionpay", payments_service.record_unionpay, "ok")
+
+
+@bp.route("/callbacks/bank", methods=["POST"], content_types=["application/json"])
+def bank() -> Response:
+    request = bp.current_request
+    try:
+        outcome = payments_service.record_bank(deps(), raw_body(request), dict(request.headers))
+    except DomainError as exc:  # SignatureInvalid → 401, ValidationFailed → 400, …
+        log.warning("bank notification refused: %s", exc.message)
+        return error_response(exc)
+    except Exception:
+        log.exception("bank notification failed")
+        return error_response(ServiceUnavailable("暂时无法处理，请重试"))
+    if outcome is PaymentOutcome.ORDER_UNKNOWN:
+        return error_response(NotFound("缴款码不存在", code="note_not_found"))
+    if outcome in (PaymentOutcome.AMOUNT_MISMATCH, PaymentOutcome.NOTE_NOT_PAYABLE):
+        return error_response(Conflict(
+            "缴款金额与缴款书不符，已登记为异常待退款" if outcome is PaymentOutcome.AMOUNT_MISMATCH
+            else "该缴款书已缴款或不可缴款，已登记为异常待退款", code=outcome.value,
+            details={"result": outcome.value}))
+    return Response(body={"result": outcome.value}, status_code=200)

@@ -60,3 +60,33 @@ def notice_pdf(payment_code: str) -> Response:
     return Response(body=pdf, status_code=200, headers={
         "Content-Type": "application/pdf",
         "Content-Disposition": f'inline; filename="notice-{payment_code}.pdf"'})
+
+
+@bp.route("/v1/bills/{bill_code}/{bill_number}/reversal", methods=["POST"])
+@handles_errors
+def reverse_bill(bill_code: str, bill_number: str) -> Response:
+    """冲红: issue the red bill of one of this unit's bills."""
+    from chalicelib.services import lifecycle
+
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.COLLECTING)
+    red, created = lifecycle.reverse_bill(d, unit, bill_code, bill_number, json_body(request))
+    body = {"bill_code": red.bill_code, "bill_number": red.bill_number,
+            "check_code": red.check_code, "issued_at": red.issued_at,
+            "url": notes_service.bill_url(d, red.bill_code, red.bill_number, red.check_code),
+            "reverses": {"bill_code": bill_code, "bill_number": bill_number}}
+    return Response(body=body, status_code=201 if created else 200)
+
+
+@bp.route("/v1/bills/{bill_code}/{bill_number}/void", methods=["POST"])
+@handles_errors
+def void_bill(bill_code: str, bill_number: str) -> dict:
+    """作废: void one of this unit's bills issued in error (not once reimbursed)."""
+    from chalicelib.services import lifecycle
+
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.COLLECTING)
+    status = lifecycle.void_bill(d, unit, bill_code, bill_number, json_body(request))
+    return {"bill_code": bill_code, "bill_number": bill_number, "status": status}

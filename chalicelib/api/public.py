@@ -55,7 +55,7 @@ def channel_cashier_url(d, order) -> str:
 
     query = urlencode({"out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
                        "return_url": f"{d.settings.public_base_url}/pay/{order.payment_code}"})
-    return f"{d.settings.wechatpay_h5_base}?{query}"
+    return f"{d.settings.cashier_urls[order.channel]}?{query}"
 
 
 def _check_code() -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+from chalicelib.domain.money import fen_to_yuan, signed_yuan_to_fen
 from chalicelib.domain.notes import Item
 
 VERSION = "1.0"
@@ -89,6 +89,9 @@ def build_document(bill: Bill) -> ET.Element:
     ext = _sub(main, "MainExt")
     _sub(ext, "PayCode", bill.payment_code)
     _sub(ext, "IssuedAt", bill.issued_at)
+    if bill.related_bill:
+        _sub(ext, "RelatedInvoiceCode", bill.related_bill[:8])
+        _sub(ext, "RelatedInvoiceNumber", bill.related_bill[8:])
     details = _sub(data, "Details")
     for item in bill.items:
         el = _sub(details, "Item")
@@ -167,8 +170,8 @@ def parse_document(data: bytes) -> ParsedBill:
         items = tuple(
             Item(item_code=_text(el, "ItemCode"), name=_text(el, "ItemName"),
                  unit=_text(el, "ItemUnit") or None, quantity=_text(el, "ItemQuantity"),
-                 standard_fen=yuan_to_fen(_text(el, "ItemStd")),
-                 amount_fen=yuan_to_fen(_text(el, "ItemAmount")))
+                 standard_fen=signed_yuan_to_fen(_text(el, "ItemStd")),
+                 amount_fen=signed_yuan_to_fen(_text(el, "ItemAmount")))
             for el in root.findall("EInvoiceData/Details/Item"))
         bill = Bill(
             bill_code=_text(main, "EInvoiceCode"), bill_number=_text(main, "EInvoiceNumber"),
@@ -181,11 +184,14 @@ def parse_document(data: bytes) -> ParsedBill:
             payer_type="individual" if _text(main, "PayerParty/PayerPartyType") == "1"
             else "organization",
             payer_credit_code=_text(main, "PayerParty/PayerPartyCode") or None,
-            items=items, total_fen=yuan_to_fen(_text(main, "TotalAmount")),
+            items=items, total_fen=signed_yuan_to_fen(_text(main, "TotalAmount")),
             payment_code=_text(main, "MainExt/PayCode"),
             payment_channel=_text(main, "PayMode"), channel_txn_id=_text(main, "BizCode"),
             handling_person=_text(main, "HandlingPerson"), checker=_text(main, "Checker"),
-            remark=_text(main, "Remark") or None)
+            remark=_text(main, "Remark") or None,
+            related_bill=(main.findtext("MainExt/RelatedInvoiceCode") or "")
+            + (main.findtext("MainExt/RelatedInvoiceNumber") or "") or None
+            if main is not None else None)
     except ValidationFailed as exc:
         if "amount" in exc.fields:
             raise ValidationFailed("票据金额格式不正确", {"file": "bad amount"}) from None

@@ -6,7 +6,7 @@ a secret printed on it. The legal carrier is the signed XML (``bill_xml``); the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,6 +61,11 @@ class Bill:
     handling_person: str
     checker: str
     remark: str | None = None
+    related_bill: str | None = None  # a red bill names the bill it reverses (code + number)
+
+    @property
+    def is_red(self) -> bool:
+        return self.total_fen < 0
 
     @property
     def bill_id(self) -> str:
@@ -94,3 +99,14 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
         handling_person=handling_person, checker=checker, remark="；".join(remark_parts),
     )
 
+
+
+def red_bill_of(original: Bill, *, bill_code: str, bill_number: str, check_code: str,
+                issued_at: datetime, reason: str) -> Bill:
+    """The red bill (红字票据) that reverses ``original``: same items, amounts negated."""
+    items = tuple(replace(i, amount_fen=-i.amount_fen) for i in original.items)
+    remark = f"冲红：原票据代码{original.bill_code}，号码{original.bill_number}；原因：{reason}"
+    return replace(original, bill_code=bill_code, bill_number=bill_number,
+                   check_code=check_code, items=items, total_fen=-original.total_fen,
+                   issued_at=issued_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
+                   remark=remark, related_bill=original.bill_id)

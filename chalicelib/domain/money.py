@@ -40,6 +40,13 @@ def yuan_to_fen(text: str) -> int:
     return int(whole) * 100 + int((frac + "00")[:2])
 
 
+def signed_yuan_to_fen(text: str) -> int:
+    """Like ``yuan_to_fen``, also accepting a leading minus (the amounts of a red bill)."""
+    if isinstance(text, str) and text.startswith("-"):
+        return -yuan_to_fen(text[1:])
+    return yuan_to_fen(text)
+
+
 def fen_to_yuan(fen: int) -> str:
     """Format fen as a yuan string with two decimals: ``12345`` → ``"123.45"``."""
     if isinstance(fen, bool) or not isinstance(fen, int):
@@ -90,8 +97,11 @@ def fen_to_capitals(fen: int) -> str:
     """The amount in Chinese financial capitals (人民币大写), as accountants write it.
 
     ``15000`` → ``壹佰伍拾元整``; ``2005`` → ``贰拾元零伍分``; ``110`` → ``壹元壹角整``;
-    ``0`` → ``零元整``. Amounts ending at 元 or 角 end in 整; amounts with 分 do not.
+    ``0`` → ``零元整``; ``-8000`` (a red bill) → ``负捌拾元整``. Amounts ending at 元 or 角
+    end in 整; amounts with 分 do not.
     """
+    if isinstance(fen, int) and not isinstance(fen, bool) and fen < 0:
+        return "负" + fen_to_capitals(-fen)
     check_fen(fen, allow_zero=True)
     yuan, rest = divmod(fen, 100)
     jiao, fen_digit = divmod(rest, 10)

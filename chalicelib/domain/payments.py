@@ -47,5 +47,6 @@ class Payment:
 
     @property
     def payment_code(self) -> str:
-        # Our out_trade_no starts with the note's payment code (codes.new_out_trade_no).
+        # Our out_trade_no starts with the note's payment code (codes.new_out_trade_no); an
+        # agent bank's counter payment has no channel order and carries the payment code itself.
         return self.out_trade_no[:20]

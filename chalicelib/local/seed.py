@@ -70,30 +70,80 @@ def public_pem_of(private_pem_path: str) -> str:
 
 
 def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
+    """The demo world's secrets, made once; entries added by newer versions are filled in."""
     path = state_dir / "world.json"
-    if path.exists():
-        return json.loads(path.read_text())
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     channels = state_dir / "channels"
     channels.mkdir(parents=True, exist_ok=True)
-    _rsa_pem(channels / "wechatpay_platform_private.pem")
-    state = {
-        "api_keys": {u.unit_code: "ck_" + _random(40) for u, _ in COLLECTING}
-        | {u.unit_code: "rk_" + _random(40) for u in REIMBURSING},
-        "wechatpay": {"mchid": "1900009191", "appid": "wx8888888888888888",
-                      "apiv3_key": _random(32), "platform_serial": WECHAT_SERIAL,
-                      "platform_private_key_pem": str(channels / "wechatpay_platform_private.pem")},
-    }
+    state.setdefault("api_keys", {u.unit_code: "ck_" + _random(40) for u, _ in COLLECTING}
+                     | {u.unit_code: "rk_" + _random(40) for u in REIMBURSING})
+    if "wechatpay" not in state:
+        _rsa_pem(channels / "wechatpay_platform_private.pem")
+        state["wechatpay"] = {
+            "mchid": "1900009191", "appid": "wx8888888888888888", "apiv3_key": _random(32),
+            "platform_serial": WECHAT_SERIAL,
+            "platform_private_key_pem": str(channels / "wechatpay_platform_private.pem")}
+    if "alipay" not in state:
+        _rsa_pem(channels / "alipay_private.pem")
+        state["alipay"] = {"app_id": "2021004100000001", "seller_id": "2088621900000001",
+                           "alipay_private_key_pem": str(channels / "alipay_private.pem")}
+    if "unionpay" not in state:
+        state["unionpay"] = _unionpay_chain(channels)
+    if "bank" not in state:
+        state["bank"] = {"bank_code": "ABC34010001", "secret": _random(40)}
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
     path.chmod(0o600)
     return state
 
 
+def _unionpay_chain(channels: Path) -> dict[str, str]:
+    from chalicelib.adapters.unionpay import crlf_pem, make_test_chain
+
+    root, middle, leaf, leaf_key = make_test_chain()
+    files = {"root_cert_pem": "unionpay_root.pem", "middle_cert_pem": "unionpay_middle.pem",
+             "sign_cert_pem": "unionpay_sign_cert.pem", "sign_key_pem": "unionpay_sign_key.pem"}
+    for cert, name in ((root, "root_cert_pem"), (middle, "middle_cert_pem"),
+                       (leaf, "sign_cert_pem")):
+        (channels / files[name]).write_text(crlf_pem(cert) if name == "sign_cert_pem" else
+                                            crlf_pem(cert).replace("\r\n", "\n"))
+    (channels / files["sign_key_pem"]).write_bytes(leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (channels / files["sign_key_pem"]).chmod(0o600)
+    return {"mer_id": "777290058110097", **{k: str(channels / v) for k, v in files.items()}}
+
+
 def wechatpay_secret(state: dict[str, Any]) -> dict[str, Any]:
-    """The Secrets Manager value of the WeChat Pay credentials (README: 'Channel secrets')."""
+    """The Secrets Manager value of the WeChat Pay credentials."""
     wx = state["wechatpay"]
     return {"mchid": wx["mchid"], "appid": wx["appid"], "apiv3_key": wx["apiv3_key"],
             "platform_public_keys": {wx["platform_serial"]:
                                      public_pem_of(wx["platform_private_key_pem"])}}
+
+
+def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each channel's Secrets Manager value (README: 'Payment channel credentials')."""
+    alipay, unionpay, bank = state["alipay"], state["unionpay"], state["bank"]
+    return {
+        "wechatpay": wechatpay_secret(state),
+        "alipay": {"app_id": alipay["app_id"], "seller_id": alipay["seller_id"],
+                   "alipay_public_key_pem": public_pem_of(alipay["alipay_private_key_pem"])},
+        "unionpay": {"mer_id": unionpay["mer_id"], "validate_cn": True,
+                     "middle_cert_pem": Path(unionpay["middle_cert_pem"]).read_text(),
+                     "root_cert_pem": Path(unionpay["root_cert_pem"]).read_text()},
+        "bank": {"banks": {bank["bank_code"]: bank["secret"]}},
+    }
+
+
+def put_channel_secrets(deps: Deps, state: dict[str, Any]) -> None:
+    """Create or update every channel's secret in Secrets Manager."""
+    sm = deps._client("secretsmanager")
+    for channel, value in channel_secrets(state).items():
+        name, text = deps.settings.channel_secret_ids[channel], json.dumps(value)
+        try:
+            sm.create_secret(Name=name, SecretString=text)
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=name, SecretString=text)
 
 
 def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
@@ -140,5 +190,7 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict
                   for u, items in COLLECTING],
         "reimbursers": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code]}
                         for u in REIMBURSING],
-        "channels": {"wechatpay": dict(wx)},
+        "channels": {"wechatpay": dict(wx), "alipay": dict(seeded.state["alipay"]),
+                     "unionpay": dict(seeded.state["unionpay"]),
+                     "bank": dict(seeded.state["bank"])},
     }

@@ -1,11 +1,12 @@
-"""The local payment-channel simulator: plays WeChat Pay for the local stack.
+"""The local payment-channel simulator: plays WeChat Pay, Alipay, UnionPay and an agent bank.
 
-As a page: ``GET /wechatpay?out_trade_no=…&amount_fen=…&return_url=…`` shows a cashier a person
-clicks through; paying sends a correctly signed APIv3 notification to the app's callback, then
-returns the payer to the pay page. As a command::
+As a page: ``GET /{wechatpay|alipay|unionpay}?out_trade_no=…&amount_fen=…&return_url=…`` shows
+a cashier a person clicks through; paying sends that channel's correctly signed notification to
+the app's callback, then returns the payer to the pay page. As a command::
 
-    python -m chalicelib.local.simulator pay PAYMENT_CODE      # open an order, pay it
-    python -m chalicelib.local.simulator notify OUT_TRADE_NO AMOUNT_FEN
+    python -m chalicelib.local.simulator pay PAYMENT_CODE [--channel alipay]
+    python -m chalicelib.local.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
+    python -m chalicelib.local.simulator bank PAYMENT_CODE AMOUNT_FEN
 
 Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack').
 """
@@ -18,9 +19,9 @@ import json
 import secrets
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +54,59 @@ def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
                              serial=wx["platform_serial"], now=int(now.timestamp()))
 
 
+def alipay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
+                        now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
+    """An Alipay asynchronous notification (RSA2), form-encoded as Alipay posts it."""
+    from chalicelib.adapters.alipay import sign_notification, trade_fields
+
+    ali = stack["channels"]["alipay"]
+    key = serialization.load_pem_private_key(
+        Path(ali["alipay_private_key_pem"]).read_bytes(), None)
+    fields = trade_fields(app_id=ali["app_id"], seller_id=ali["seller_id"],
+                          out_trade_no=out_trade_no, total_fen=amount_fen,
+                          now=now or datetime.now(UTC))
+    fields.update(overrides)
+    return (sign_notification(fields, key),  # type: ignore[arg-type]
+            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+
+
+def unionpay_notification(stack: dict, order_id: str, amount_fen: int, *,
+                          now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
+    """A UnionPay ACP 5.1.0 back notification signed with the stack's UnionPay leaf key."""
+    from chalicelib.adapters.unionpay import sign_notification, txn_fields
+
+    up = stack["channels"]["unionpay"]
+    key = serialization.load_pem_private_key(Path(up["sign_key_pem"]).read_bytes(), None)
+    fields = txn_fields(mer_id=up["mer_id"], order_id=order_id, txn_amt_fen=amount_fen,
+                        now=now or datetime.now(UTC),
+                        query_id="95" + secrets.token_hex(10)[:19])
+    fields.update(overrides)
+    cert = Path(up["sign_cert_pem"]).read_bytes().decode()
+    return (sign_notification(fields, key, cert),  # type: ignore[arg-type]
+            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+
+
+def bank_notification(stack: dict, payment_code: str, amount_fen: int, *,
+                      now: datetime | None = None, bank_txn_id: str | None = None
+                      ) -> tuple[bytes, dict]:
+    """An agent bank's counter payment, signed with the bank's HMAC secret."""
+    from chalicelib.adapters.bank import sign_notification
+
+    bank = stack["channels"]["bank"]
+    now = now or datetime.now(UTC)
+    body = {"bank_code": bank["bank_code"], "payment_code": payment_code,
+            "amount_fen": amount_fen, "bank_txn_id": bank_txn_id or secrets.token_hex(8),
+            "paid_at": now.astimezone().isoformat(timespec="seconds")}
+    return sign_notification(body, bank["bank_code"], bank["secret"].encode(),
+                             int(now.timestamp()))
+
+
+NOTIFIERS: dict[str, Callable[..., tuple[bytes, dict]]] = {"wechatpay": wechatpay_notification, "alipay": alipay_notification,
+             "unionpay": unionpay_notification}
+BRANDS = {"wechatpay": ("微信支付", "#07a35a"), "alipay": ("支付宝", "#1677ff"),
+          "unionpay": ("云闪付", "#d81e06")}
+
+
 def send(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -62,20 +116,27 @@ def send(url: str, body: bytes, headers: dict[str, str]) -> int:
         return exc.code
 
 
-def pay_wechat(stack: dict, out_trade_no: str, amount_fen: int) -> int:
-    body, headers = wechatpay_notification(stack, out_trade_no, amount_fen)
-    return send(f"{stack['base_url']}/callbacks/wechatpay", body, headers)
+def pay(stack: dict, channel: str, out_trade_no: str, amount_fen: int) -> int:
+    """Play the channel: send its payment notification for an order; the HTTP status."""
+    body, headers = NOTIFIERS[channel](stack, out_trade_no, amount_fen)
+    return send(f"{stack['base_url']}/callbacks/{channel}", body, headers)
+
+
+def pay_at_bank(stack: dict, payment_code: str, amount_fen: int) -> int:
+    body, headers = bank_notification(stack, payment_code, amount_fen)
+    return send(f"{stack['base_url']}/callbacks/bank", body, headers)
 
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信支付（本地模拟）</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{brand}（本地模拟）</title>
 <style>body{{margin:0;font:16px/1.6 sans-serif;background:#ededed;color:#111}}
-header{{background:#07a35a;color:#fff;padding:14px 16px;font-weight:600}}
+header{{background:{colour};color:#fff;padding:14px 16px;font-weight:600}}
 main{{max-width:420px;margin:0 auto;padding:16px}}.card{{background:#fff;border-radius:12px;padding:20px;text-align:center}}
 .amt{{font-size:40px;font-weight:700;margin:8px 0}}button{{width:100%;padding:14px;border:0;border-radius:8px;
-background:#07a35a;color:#fff;font-size:18px;margin-top:16px}}a{{display:block;margin-top:14px;color:#576b95}}
-.note{{color:#555;font-size:13px;margin-top:16px}}</style></head><body><header>微信支付 · 本地模拟收银台</header>
+background:{colour};color:#fff;font-size:18px;margin-top:16px}}a{{display:block;margin-top:14px;color:#576b95}}
+.note{{color:#555;font-size:13px;margin-top:16px}}</style></head><body><header>{brand} · 本地模拟收银台</header>
 <main><div class="card">{body}</div><p class="note">这是本地开发环境的支付模拟器，不会产生真实扣款。</p></main></body></html>"""
+_BRAND_HEADER = "{brand} · 本地模拟收银台"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,8 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _stack(self) -> dict:
         return json.loads(self.stack_path.read_text())
 
-    def _reply(self, status: int, body: str, location: str | None = None) -> None:
-        data = _PAGE.format(body=body).encode()
+    def _reply(self, status: int, body: str, location: str | None = None,
+               channel: str = "wechatpay") -> None:
+        brand, colour = BRANDS.get(channel, BRANDS["wechatpay"])
+        data = _PAGE.format(body=body, brand=brand, colour=colour).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         if location:
@@ -97,7 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if url.path != "/wechatpay" or "out_trade_no" not in q:
+        channel = url.path.strip("/")
+        if channel not in NOTIFIERS or "out_trade_no" not in q:
             self._reply(404, "<p>未知的模拟支付请求</p>")
             return
         amount = int(q.get("amount_fen", "0"))
@@ -105,26 +169,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, (
             f"<div>财政非税收入缴款</div><div class='amt'>¥{fen_to_yuan_grouped(amount)}</div>"
             f"<div style='color:#555;font-size:13px'>订单号 {e(q['out_trade_no'])}</div>"
-            f"<form method='post' action='/wechatpay/pay'>"
+            f"<form method='post' action='/{channel}/pay'>"
             f"<input type='hidden' name='out_trade_no' value='{e(q['out_trade_no'])}'>"
             f"<input type='hidden' name='amount_fen' value='{amount}'>"
             f"<input type='hidden' name='return_url' value='{e(q.get('return_url', ''))}'>"
             f"<button type='submit'>确认支付</button></form>"
-            f"<a href='{e(q.get('return_url', '/'))}'>取消支付</a>"))
+            f"<a href='{e(q.get('return_url', '/'))}'>取消支付</a>"), channel=channel)
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        if self.path != "/wechatpay/pay" or "out_trade_no" not in form:
+        channel = self.path.removesuffix("/pay").strip("/")
+        if channel not in NOTIFIERS or "out_trade_no" not in form:
             self._reply(404, "<p>未知的模拟支付请求</p>")
             return
-        status = pay_wechat(self._stack(), form["out_trade_no"], int(form["amount_fen"]))
+        status = pay(self._stack(), channel, form["out_trade_no"], int(form["amount_fen"]))
         back = form.get("return_url") or "/"
         if status in (200, 204):
-            self._reply(303, f"<p>支付成功</p><a href='{html.escape(back)}'>返回</a>", back)
+            self._reply(303, f"<p>支付成功</p><a href='{html.escape(back)}'>返回</a>", back,
+                        channel)
         else:
             self._reply(502, f"<p>通知商户失败（HTTP {status}）</p>"
-                             f"<a href='{html.escape(back)}'>返回</a>")
+                             f"<a href='{html.escape(back)}'>返回</a>", channel=channel)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass
@@ -137,10 +203,10 @@ def serve(stack_path: Path, host: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def _open_order(stack: dict, payment_code: str) -> dict:
+def _open_order(stack: dict, payment_code: str, channel: str) -> dict:
     request = urllib.request.Request(
         f"{stack['base_url']}/v1/public/notes/{payment_code}/pay",
-        data=json.dumps({"channel": "wechatpay"}).encode(),
+        data=json.dumps({"channel": channel}).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -150,25 +216,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.local.simulator")
     parser.add_argument("--stack", default=".local/stack.json")
     sub = parser.add_subparsers(dest="command", required=True)
-    pay = sub.add_parser("pay", help="open a WeChat order for a note and pay it")
-    pay.add_argument("payment_code")
+    pay_cmd = sub.add_parser("pay", help="open a channel order for a note and pay it")
+    pay_cmd.add_argument("payment_code")
+    pay_cmd.add_argument("--channel", choices=sorted(NOTIFIERS), default="wechatpay")
     notify = sub.add_parser("notify", help="send a payment notification for an order")
     notify.add_argument("out_trade_no")
     notify.add_argument("amount_fen", type=int)
+    notify.add_argument("--channel", choices=sorted(NOTIFIERS), default="wechatpay")
+    bank = sub.add_parser("bank", help="pay a note at an agent bank's counter")
+    bank.add_argument("payment_code")
+    bank.add_argument("amount_fen", type=int)
     args = parser.parse_args(argv)
     stack = json.loads(Path(args.stack).read_text())
+    if args.command == "bank":
+        status = pay_at_bank(stack, args.payment_code, args.amount_fen)
+        print(f"bank counter payment of {args.payment_code} ({args.amount_fen} fen): "
+              f"HTTP {status}")
+        return 0 if status == 200 else 1
     if args.command == "pay":
         try:
-            order = _open_order(stack, args.payment_code)
+            order = _open_order(stack, args.payment_code, args.channel)
         except urllib.error.HTTPError as exc:
             print(f"cannot open an order: HTTP {exc.code} {exc.read().decode()}", file=sys.stderr)
             return 1
         out_trade_no, amount = order["out_trade_no"], order["amount_fen"]
     else:
         out_trade_no, amount = args.out_trade_no, args.amount_fen
-    status = pay_wechat(stack, out_trade_no, amount)
-    print(f"wechatpay notification for {out_trade_no} ({amount} fen): HTTP {status}")
-    time.sleep(0)
+    status = pay(stack, args.channel, out_trade_no, amount)
+    print(f"{args.channel} notification for {out_trade_no} ({amount} fen): HTTP {status}")
     return 0 if status in (200, 204) else 1
 
 

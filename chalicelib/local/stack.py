@@ -77,6 +77,8 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
         "STAGE": "local", "SIGNER": "local", "LOCAL_KEYS_DIR": str(local / "keys"),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "WECHATPAY_H5_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
+        "ALIPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/alipay",
+        "UNIONPAY_FRONT_URL": f"http://127.0.0.1:{sim_port}/unionpay",
     })
 
 
@@ -150,7 +152,7 @@ def run() -> int:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
-        from chalicelib.local.seed import seed, stack_document, wechatpay_secret
+        from chalicelib.local.seed import put_channel_secrets, seed, stack_document
 
         deps = bootstrap.Deps(settings=load_settings())
         urls = provision(deps, local)
@@ -159,12 +161,7 @@ def run() -> int:
         deps = bootstrap.Deps(settings=load_settings())
         bootstrap.use(deps)
         seeded = seed(deps, local, local / "keys")
-        secret = json.dumps(wechatpay_secret(seeded.state))
-        sm = deps._client("secretsmanager")
-        try:
-            sm.create_secret(Name=deps.settings.wechatpay_secret_id, SecretString=secret)
-        except sm.exceptions.ResourceExistsException:
-            sm.put_secret_value(SecretId=deps.settings.wechatpay_secret_id, SecretString=secret)
+        put_channel_secrets(deps, seeded.state)
         stack = stack_document(seeded, deps.settings.public_base_url, moto.endpoint_url)
         stack["dynamodb_endpoint_url"] = f"http://127.0.0.1:{ddb_port}"
         stack["simulator_url"] = f"http://127.0.0.1:{sim_port}"

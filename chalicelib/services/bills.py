@@ -72,7 +72,14 @@ def bill_view(deps: Deps, record: BillRecord) -> dict:
         "url": bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
         "pdf_url": f"{api}/pdf?{query}", "xml_url": f"{api}/xml?{query}",
         "files": {"pdf_sha256": record.pdf.sha256, "xml_sha256": record.xml.sha256},
+        "reversed_by": _split(record.links.get("reversed_by")),
+        "reverses": _split(record.links.get("reverses")),
+        "void_reason": record.void_reason,
     }
+
+
+def _split(bill_id: str | None) -> dict | None:
+    return {"bill_code": bill_id[:8], "bill_number": bill_id[8:]} if bill_id else None
 
 
 def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:

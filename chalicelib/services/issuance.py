@@ -10,6 +10,7 @@ archive both → bill record → note issued → enqueue SMS.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from datetime import datetime
 
@@ -19,9 +20,9 @@ from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
-from chalicelib.domain.units import SigningKey
+from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.notes import bill_url
-from chalicelib.services.ports import BillRecord
+from chalicelib.services.ports import ArchivedFile, BillRecord
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,24 @@ def archive_key(bill: Bill, ext: str) -> str:
     return f"bills/{bill.bill_code}/{bill.bill_number}/{bill.bill_code}-{bill.bill_number}.{ext}"
 
 
+def archive_bill(deps: Deps, bill: Bill, unit: Unit) -> tuple[ArchivedFile, ArchivedFile]:
+    """Sign the bill twice, render its PDF and archive both; safe to run again for one bill.
+
+    If an earlier run archived the XML already (with other signature bytes: ECDSA is not
+    deterministic), that XML is kept and the PDF is rendered from it.
+    """
+    unit_key = deps.keys.get(unit.signing_kid or "")
+    if unit_key is None:
+        raise NotFound(f"signing key {unit.signing_kid} not registered")
+    signed = sign_document(deps, bill, unit_key, current_finance_key(deps, bill.issued_at))
+    xml_file = deps.archive.put_once(archive_key(bill, "xml"), signed, "application/xml")
+    xml_bytes = signed if xml_file.sha256 == hashlib.sha256(signed).hexdigest() \
+        else deps.archive.get(xml_file.key)
+    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), render_pdf(deps, bill, xml_bytes),
+                                     "application/pdf")
+    return xml_file, pdf_file
+
+
 def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
     """Issue the bill of a paid note (or finish an issuance that stopped midway)."""
     note = deps.notes.get(payment_code)
@@ -81,17 +100,7 @@ def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
         issued_at=datetime.fromisoformat(reservation.issued_at),
         region_name=deps.settings.region_name, unit_name=unit.name,
         handling_person=unit.handling_person or unit.name, checker=unit.checker or "系统复核")
-    unit_key = deps.keys.get(unit.signing_kid)
-    if unit_key is None:
-        raise NotFound(f"signing key {unit.signing_kid} not registered")
-    xml_file = deps.archive.put_once(archive_key(bill, "xml"),
-                                     sign_document(deps, bill, unit_key,
-                                                   current_finance_key(deps, bill.issued_at)),
-                                     "application/xml")
-    # If an earlier run archived the XML first, render the PDF from what was archived.
-    xml_bytes = deps.archive.get(xml_file.key)
-    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), render_pdf(deps, bill, xml_bytes),
-                                     "application/pdf")
+    xml_file, pdf_file = archive_bill(deps, bill, unit)
     deps.bills.save_issued(BillRecord(bill=bill, status=BillStatus.NORMAL,
                                       payer_phone=note.payer.phone, xml=xml_file, pdf=pdf_file))
     ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,

@@ -34,7 +34,7 @@ def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) ->
     """Verify a WeChat Pay APIv3 notification and record its payment."""
     from chalicelib.adapters.wechatpay import verify_notification
 
-    config = deps.wechatpay()
+    config = deps.channel("wechatpay")
     txn = verify_notification(raw_body, headers, config, int(deps.clock().timestamp()))
     if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
         log.info("wechatpay %s for %s ignored", txn.event_type, txn.out_trade_no)
@@ -42,3 +42,46 @@ def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) ->
     return record_payment(deps, Payment(
         channel="wechatpay", channel_txn_id=txn.transaction_id, out_trade_no=txn.out_trade_no,
         amount_fen=txn.amount_fen, paid_at=txn.success_time, notification_id=txn.event_id))
+
+
+def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
+    """Verify an Alipay asynchronous notification (RSA2) and record its payment.
+
+    ``TRADE_SUCCESS`` and ``TRADE_FINISHED`` are payments; the second of the two for one
+    ``trade_no`` is the same payment (a duplicate). Other statuses record nothing.
+    """
+    from chalicelib.adapters.alipay import verify_notification
+
+    trade = verify_notification(raw_body, content_type, deps.channel("alipay"), None)
+    if not trade.paid:
+        log.info("alipay %s for %s ignored", trade.trade_status, trade.out_trade_no)
+        return PaymentOutcome.IGNORED
+    return record_payment(deps, Payment(
+        channel="alipay", channel_txn_id=trade.trade_no, out_trade_no=trade.out_trade_no,
+        amount_fen=trade.total_amount_fen, paid_at=trade.paid_at or "",
+        notification_id=trade.notify_id))
+
+
+def record_unionpay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
+    """Verify a UnionPay ACP 5.1.0 back notification (signMethod 01) and record its payment."""
+    from chalicelib.adapters.unionpay import verify_notification
+
+    txn = verify_notification(raw_body, content_type, deps.channel("unionpay"), deps.clock())
+    if not txn.succeeded or txn.txn_type != "01":
+        log.info("unionpay %s/%s for %s ignored", txn.txn_type, txn.resp_code, txn.order_id)
+        return PaymentOutcome.IGNORED
+    return record_payment(deps, Payment(
+        channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
+        amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id))
+
+
+def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
+    """Verify an agent bank's counter payment (HMAC, ±300 s) and record it against the note."""
+    from chalicelib.adapters.bank import verify_notification
+
+    paid = verify_notification(raw_body, headers, deps.channel("bank"),
+                               int(deps.clock().timestamp()))
+    return record_payment(deps, Payment(
+        channel="bank", channel_txn_id=f"{paid.bank_code}-{paid.bank_txn_id}",
+        out_trade_no=paid.payment_code, amount_fen=paid.amount_fen, paid_at=paid.paid_at,
+        notification_id=paid.bank_txn_id))

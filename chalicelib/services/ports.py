@@ -50,6 +50,8 @@ class BillRecord:
     first_checked_at: str | None = None
     last_checked_at: str | None = None
     sms_status: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # reversed_by / reverses: bill ids
+    void_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,6 +131,10 @@ class BillRepository(Protocol):
         """Take the next number of the unit's number range for the note, once; None if unpaid."""
 
     def save_issued(self, record: BillRecord) -> None: ...
+    def reserve_reversal(self, original: BillRecord, *, check_code: str,
+                         issued_at: str) -> Reservation | None: ...
+    def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
+                   links: dict | None = None, reason: str | None = None) -> bool: ...
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
     def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord: ...
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def bill_issued_text(deps: Deps, bill, link: str) -> str:
+    if bill.is_red:
+        return (f"【{deps.settings.sms_sender}】您在{bill.issuing_unit_name}的票据"
+                f"（代码{bill.related_bill[:8]}，号码{bill.related_bill[8:]}）已冲红，"
+                f"红字票据代码{bill.bill_code}，号码{bill.bill_number}，"
+                f"校验码{bill.check_code}。查看：{link}")
     return (f"【{deps.settings.sms_sender}】您缴纳的{bill.issuing_unit_name}款项"
             f"{fen_to_yuan(bill.total_fen)}元已开具电子票据，"
             f"票据代码{bill.bill_code}，号码{bill.bill_number}，校验码{bill.check_code}。"

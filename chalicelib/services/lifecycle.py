@@ -1,0 +1,95 @@
+"""A bill's life after issue: reversal (冲红) and void (作废), by the issuing unit only.
+
+Reversal issues a red bill — its own number from the unit's range, the same items with negated
+amounts, both signatures — links the two both ways and marks the original ``reversed``. It is
+idempotent: the red bill's number is reserved on the original, so a retried request finishes
+the same red bill. Void is for a bill issued in error that nobody has reimbursed.
+The archive is never rewritten: status lives in the bill record, shown by the pages and the
+verification, and texted to the payer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.bills import BillStatus, red_bill_of
+from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.notes import CHINA_TZ, BillRef
+from chalicelib.domain.units import Unit
+from chalicelib.services.issuance import archive_bill
+from chalicelib.services.ports import BillRecord
+
+log = logging.getLogger(__name__)
+
+
+def _own_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str) -> BillRecord:
+    if not is_bill_code(bill_code) or not is_bill_number(bill_number):
+        raise ValidationFailed("票据信息格式不正确",
+                               {"bill_code": "8 digits", "bill_number": "10 digits"})
+    record = deps.bills.get(bill_code, bill_number)
+    if record is None or record.bill.issuing_unit_code != unit.unit_code:
+        raise NotFound("票据不存在", code="bill_not_found")
+    return record
+
+
+def _reason(body: object) -> str:
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
+        raise ValidationFailed("请填写原因", {"reason": "1-200 characters"})
+    return reason.strip()
+
+
+def _ref(record_bill) -> BillRef:
+    return BillRef(bill_code=record_bill.bill_code, bill_number=record_bill.bill_number,
+                   check_code=record_bill.check_code, issued_at=record_bill.issued_at)
+
+
+def reverse_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
+                 body: object) -> tuple[BillRef, bool]:
+    """Issue the red bill of a normal bill; returns it and whether it was made now."""
+    reason = _reason(body)
+    original = _own_bill(deps, unit, bill_code, bill_number)
+    red_id = original.links.get("reversed_by")
+    if original.status is BillStatus.REVERSED and red_id:
+        red = deps.bills.get(red_id[:8], red_id[8:])
+        assert red is not None
+        return _ref(red.bill), False
+    if original.status is not BillStatus.NORMAL:
+        raise Conflict(f"该票据状态为{original.status.value}，不能冲红", code="bill_not_normal")
+    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    reservation = deps.bills.reserve_reversal(original, check_code=new_check_code(),
+                                              issued_at=now)
+    if reservation is None:
+        raise Conflict("该票据正在冲红或已不能冲红", code="bill_not_normal")
+    red = red_bill_of(original.bill, bill_code=reservation.bill_code,
+                      bill_number=reservation.bill_number, check_code=reservation.check_code,
+                      issued_at=datetime.fromisoformat(reservation.issued_at), reason=reason)
+    xml_file, pdf_file = archive_bill(deps, red, unit)
+    deps.bills.save_issued(BillRecord(bill=red, status=BillStatus.NORMAL,
+                                      payer_phone=original.payer_phone, xml=xml_file,
+                                      pdf=pdf_file, links={"reverses": original.bill.bill_id}))
+    deps.bills.set_status(original.bill.bill_id, BillStatus.REVERSED,
+                          expected=BillStatus.NORMAL, links={"reversed_by": red.bill_id})
+    deps.jobs.send_sms(red.bill_code, red.bill_number)
+    log.info("bill %s reversed by red bill %s: %s", original.bill.bill_id, red.bill_id, reason)
+    return _ref(red), True
+
+
+def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: object) -> str:
+    """Void a bill issued in error; refused once it has been reimbursed or reversed."""
+    reason = _reason(body)
+    record = _own_bill(deps, unit, bill_code, bill_number)
+    if record.status is BillStatus.VOIDED:
+        return record.status.value
+    holder = deps.reimbursements.get(record.bill.bill_id)
+    if holder is not None:
+        raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能作废", code="already_reimbursed",
+                       details={"holder": holder.public()})
+    if not deps.bills.set_status(record.bill.bill_id, BillStatus.VOIDED,
+                                 expected=BillStatus.NORMAL, reason=reason):
+        raise Conflict(f"该票据状态为{record.status.value}，不能作废", code="bill_not_normal")
+    log.info("bill %s voided: %s", record.bill.bill_id, reason)
+    return BillStatus.VOIDED.value
