@@ -5,11 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import caller, client_address, json_body
+from chalicelib.api.http import caller, client_address, json_body, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import UnitKind
-from chalicelib.services import bills as bills_service
 from chalicelib.services import reimbursements as reimbursement_service
+from chalicelib.services import verification
 
 bp = Blueprint(__name__)
 
@@ -20,8 +20,31 @@ def verify() -> dict:
     d = deps()
     request = bp.current_request
     unit = caller(request, d, UnitKind.REIMBURSING)
-    return bills_service.verify_elements(d, unit, json_body(request),
-                                         f"{unit.unit_code}@{client_address(request)}")
+    return verification.verify_elements(d, unit, json_body(request),
+                                        f"{unit.unit_code}@{client_address(request)}")
+
+
+@bp.route("/v1/verifications/batch", methods=["POST"])
+@handles_errors
+def verify_batch() -> dict:
+    """Up to 500 bills in one request; each result stands on its own."""
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.REIMBURSING)
+    return verification.verify_batch(d, unit, json_body(request),
+                                     f"{unit.unit_code}@{client_address(request)}")
+
+
+@bp.route("/v1/verifications/file", methods=["POST"], content_types=[
+    "application/xml", "text/xml", "application/pdf", "application/octet-stream"])
+@handles_errors
+def verify_file() -> dict:
+    """The bill file itself as the body (XML, or PDF with the XML attached)."""
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.REIMBURSING)
+    return verification.verify_file(d, unit, raw_body(request),
+                                    f"{unit.unit_code}@{client_address(request)}")
 
 
 @bp.route("/v1/reimbursements", methods=["POST"])

@@ -30,22 +30,27 @@ def _limit(deps: Deps, counter_id: str, limit: int, window: timedelta, message: 
         raise RateLimited(message, retry_after=int(window.total_seconds()))
 
 
-def _refuse_guess(deps: Deps, bill_id: str, client: str) -> None:
+def _refuse_guess(deps: Deps, bill_id: str, client: str, per_hour: int) -> None:
     now = deps.clock().astimezone(CHINA_TZ)
     _limit(deps, f"wrong-check#{bill_id}#{now:%Y%m%d}", WRONG_CODES_PER_BILL_PER_DAY,
            timedelta(days=1), "该票据今日校验码错误次数过多，请明日再试")
-    _limit(deps, f"wrong-lookup#{client}#{now:%Y%m%d%H}", WRONG_LOOKUPS_PER_CLIENT_PER_HOUR,
+    _limit(deps, f"wrong-lookup#{client}#{now:%Y%m%d%H}", per_hour,
            timedelta(hours=1), "查询过于频繁，请一小时后再试")
 
 
 def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
-              client: str = "unknown") -> BillRecord:
-    """The bill, if the three elements match; NotFound otherwise (wrong codes are counted)."""
+              client: str = "unknown",
+              wrong_per_hour: int = WRONG_LOOKUPS_PER_CLIENT_PER_HOUR) -> BillRecord:
+    """The bill, if the three elements match; NotFound otherwise (wrong codes are counted).
+
+    ``wrong_per_hour`` is the client's allowance of failed lookups: small for anonymous
+    clients, larger for an authenticated reimbursing unit checking a batch.
+    """
     check_bill_reference(bill_code, bill_number, check_code)
     record = deps.bills.get(bill_code, bill_number)
     if record is None or not hmac.compare_digest(record.bill.check_code.encode(),
                                                  check_code.encode()):
-        _refuse_guess(deps, bill_code + bill_number, client)
+        _refuse_guess(deps, bill_code + bill_number, client, wrong_per_hour)
         raise NotFound("未查询到该票据，请核对票据代码、号码和校验码", code="bill_not_found")
     return record
 
@@ -89,50 +94,3 @@ def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
 
 def public_keys(deps: Deps) -> dict:
     return {"keys": [k.public() for k in deps.keys.all()]}
-
-
-def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
-    """Verification by a reimbursing unit: code, number and check code; date, amount if given."""
-    if not isinstance(body, dict):
-        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
-    code, number, check = body.get("bill_code"), body.get("bill_number"), body.get("check_code")
-    check_bill_reference(code, number, check)
-    issue_date, total = body.get("issue_date"), body.get("total_fen")
-    fields = {}
-    if issue_date is not None:
-        try:
-            datetime.strptime(str(issue_date), "%Y-%m-%d")
-        except ValueError:
-            fields["issue_date"] = "must be a date YYYY-MM-DD"
-    if total is not None:
-        try:
-            check_fen(total, "total_fen")
-        except ValidationFailed as exc:
-            fields.update(exc.fields)
-    if fields:
-        raise ValidationFailed("请求参数有误", fields)
-    from chalicelib.services.reimbursements import audit
-
-    bill_id = f"{code}{number}"
-    try:
-        record = find_bill(deps, str(code), str(number), str(check), client)
-    except NotFound:
-        audit(deps, bill_id, unit, "verify", "not_found", client)
-        return {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
-                "check_count": 0}
-    mismatched = {}
-    if issue_date is not None and issue_date != record.bill.issue_date:
-        mismatched["issue_date"] = "does not match the bill"
-    if total is not None and total != record.bill.total_fen:
-        mismatched["total_fen"] = "does not match the bill"
-    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
-    counted = deps.bills.count_check(record.bill.bill_code, record.bill.bill_number, now)
-    view = bill_view(deps, counted)
-    result = "mismatch" if mismatched else "authentic"
-    audit(deps, bill_id, unit, "verify", result, client, mismatched or None)
-    held = deps.reimbursements.get(bill_id)
-    return {"result": result, "mismatched_fields": mismatched,
-            "status": counted.status.value, "bill": view,
-            "reimbursement": held.public() if held else None,
-            "check_count": counted.check_count, "first_checked_at": counted.first_checked_at,
-            "last_checked_at": counted.last_checked_at}

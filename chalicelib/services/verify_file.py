@@ -27,6 +27,10 @@ class FileReport:
     def failed(self) -> list[str]:
         return [f"{name}: {detail}" for name, passed, detail in self.checks if not passed]
 
+    def checks_view(self) -> list[dict]:
+        return [{"check": name, "ok": passed, "detail": detail}
+                for name, passed, detail in self.checks]
+
 
 def xml_of(data: bytes) -> bytes:
     """The bill XML inside ``data``: the data itself, or the XML attached to a PDF."""

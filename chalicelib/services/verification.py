@@ -1,0 +1,130 @@
+"""Verification (查验) for reimbursing units: by the elements, in batches, or by the bill file.
+
+Results: ``authentic`` (it is our bill and all given elements match), ``mismatch`` (it is our bill
+but the date or amount given differs: the fields are named), ``tampered`` (a file whose
+signatures fail, or whose content differs from our record), ``not_found``. With every found bill
+come its status (normal, reversed, voided), how often it was checked and its reimbursement.
+Every verification is audited. A wrong check code reveals nothing of the bill.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.codes import check_bill_reference
+from chalicelib.domain.errors import (
+    DomainError,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
+from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.domain.units import Unit
+from chalicelib.services.bills import bill_view, find_bill
+from chalicelib.services.ports import BillRecord
+from chalicelib.services.reimbursements import audit
+
+MAX_BATCH = 500
+UNIT_WRONG_PER_HOUR = 600  # an authenticated unit's allowance of failed lookups
+NOT_FOUND = {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
+             "check_count": 0}
+
+
+def _elements(body: object) -> tuple[str, str, str, str | None, int | None]:
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
+    code, number, check = body.get("bill_code"), body.get("bill_number"), body.get("check_code")
+    check_bill_reference(code, number, check)
+    issue_date, total = body.get("issue_date"), body.get("total_fen")
+    fields = {}
+    if issue_date is not None:
+        try:
+            datetime.strptime(str(issue_date), "%Y-%m-%d")
+        except ValueError:
+            fields["issue_date"] = "must be a date YYYY-MM-DD"
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+        fields["total_fen"] = "must be an integer number of fen"
+    if fields:
+        raise ValidationFailed("请求参数有误", fields)
+    return str(code), str(number), str(check), issue_date, total
+
+
+def _found(deps: Deps, unit: Unit, record: BillRecord, result: str, client: str,
+           detail: dict | None = None) -> dict:
+    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    counted = deps.bills.count_check(record.bill.bill_code, record.bill.bill_number, now)
+    audit(deps, record.bill.bill_id, unit, "verify", result, client, detail)
+    held = deps.reimbursements.get(record.bill.bill_id)
+    return {"result": result, "status": counted.status.value, "bill": bill_view(deps, counted),
+            "reimbursement": held.public() if held else None,
+            "check_count": counted.check_count, "first_checked_at": counted.first_checked_at,
+            "last_checked_at": counted.last_checked_at}
+
+
+def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
+    """By code, number and check code; the issue date and total are compared when given."""
+    code, number, check, issue_date, total = _elements(body)
+    try:
+        record = find_bill(deps, code, number, check, client, UNIT_WRONG_PER_HOUR)
+    except NotFound:
+        audit(deps, code + number, unit, "verify", "not_found", client)
+        return dict(NOT_FOUND)
+    mismatched = {}
+    if issue_date is not None and issue_date != record.bill.issue_date:
+        mismatched["issue_date"] = "does not match the bill"
+    if total is not None and total != record.bill.total_fen:
+        mismatched["total_fen"] = "does not match the bill"
+    out = _found(deps, unit, record, "mismatch" if mismatched else "authentic", client,
+                 mismatched or None)
+    out["mismatched_fields"] = mismatched
+    return out
+
+
+def verify_batch(deps: Deps, unit: Unit, body: object, client: str) -> dict:
+    """Up to 500 bills at once; each item succeeds or fails on its own."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+        raise ValidationFailed(f"items 应为 1 到 {MAX_BATCH} 张票据",
+                               {"items": f"a list of 1 to {MAX_BATCH} bills"})
+    results = []
+    for index, item in enumerate(items):
+        try:
+            results.append({"index": index, **verify_elements(deps, unit, item, client)})
+        except RateLimited as exc:
+            results.append({"index": index, "result": "rate_limited",
+                            "error": {"code": exc.code, "message": exc.message}})
+        except DomainError as exc:
+            results.append({"index": index, "result": "invalid", "error": {
+                "code": exc.code, "message": exc.message,
+                "fields": getattr(exc, "fields", {})}})
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["result"]] = counts.get(r["result"], 0) + 1
+    return {"results": results, "summary": counts}
+
+
+def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
+    """By the bill file itself (XML, or PDF with the XML attached)."""
+    from chalicelib.adapters.dynamo_bills import bill_to_doc
+    from chalicelib.services.verify_file import verify_bill_file
+
+    if not data:
+        raise ValidationFailed("请上传票据文件", {"file": "empty"})
+    keys = {k.kid: k.public() for k in deps.keys.all()}
+    report = verify_bill_file(data, keys)
+    if report.bill is None:
+        raise ValidationFailed("无法读取票据文件", {"file": "; ".join(report.failed())})
+    bill = report.bill.bill
+    record = deps.bills.get(bill.bill_code, bill.bill_number)
+    if record is None:
+        audit(deps, bill.bill_id, unit, "verify_file", "not_found", client)
+        return {**NOT_FOUND, "signatures": report.checks_view()}
+    if not report.ok:
+        out = _found(deps, unit, record, "tampered", client, {"failed": report.failed()})
+        return {**out, "signatures": report.checks_view(), "differences": []}
+    ours, theirs = bill_to_doc(record.bill), bill_to_doc(bill)
+    differences = sorted(k for k in ours if ours[k] != theirs.get(k))
+    out = _found(deps, unit, record, "tampered" if differences else "authentic", client,
+                 {"differences": differences} if differences else None)
+    return {**out, "signatures": report.checks_view(), "differences": differences}
