@@ -8,14 +8,13 @@ constant time. Wrong check codes are counted per bill and per client, so guessin
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference
-from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
-from chalicelib.domain.money import check_fen, fen_to_capitals, fen_to_yuan
+from chalicelib.domain.errors import NotFound, RateLimited
+from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
 from chalicelib.domain.notes import CHINA_TZ
-from chalicelib.domain.units import Unit
 from chalicelib.services.notes import bill_url
 from chalicelib.services.ports import BillRecord
 
