@@ -91,12 +91,36 @@ class ChannelOrderModel(Model):
     expires_at = UnicodeAttribute()
 
 
+class PaymentsByNote(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "payment_code-index"
+        projection = AllProjection()
+
+    payment_code = UnicodeAttribute(hash_key=True)
+
+
+class ExceptionsByUnit(GlobalSecondaryIndex):
+    """Sparse: only payment exceptions, by the collecting unit that must see them."""
+
+    class Meta:
+        index_name = "exception_unit-paid_at-index"
+        projection = AllProjection()
+
+    exception_unit = UnicodeAttribute(hash_key=True)
+    paid_at = UnicodeAttribute(range_key=True)
+
+
 class PaymentModel(Model):
     class Meta:
         table_name = "payments"
 
     payment_id = UnicodeAttribute(hash_key=True)
     payment_code = UnicodeAttribute()
+    by_note = PaymentsByNote()
+    by_exception_unit = ExceptionsByUnit()
+    exception_unit = UnicodeAttribute(null=True)
+    refund_status = UnicodeAttribute(null=True)  # pending | requested | succeeded | failed
+    refund_id = UnicodeAttribute(null=True)
     channel = UnicodeAttribute()
     channel_txn_id = UnicodeAttribute()
     out_trade_no = UnicodeAttribute()

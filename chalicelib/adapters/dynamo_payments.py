@@ -110,9 +110,15 @@ class DynamoPaymentRecorder:
             notification_id=payment.notification_id, status=status, reason=reason)
 
     def _exception(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
+        """Money arrived that no bill will cover: record it for the unit to see and refund."""
+        row = self._row(payment, status="exception", reason=outcome.value)
         try:
-            self._row(payment, status="exception", reason=outcome.value).save(
-                condition=PaymentModel.payment_id.does_not_exist())
+            row.exception_unit = NoteModel.get(payment.payment_code).unit_code
+        except NoteModel.DoesNotExist:
+            row.exception_unit = "unknown"
+        row.refund_status = "pending"
+        try:
+            row.save(condition=PaymentModel.payment_id.does_not_exist())
         except PutError as exc:
             if is_conditional_failure(exc):
                 return PaymentOutcome.DUPLICATE
@@ -124,6 +130,18 @@ class DynamoPaymentRecorder:
         from chalicelib.adapters.dynamo_notes import DynamoNotes
 
         return DynamoNotes().get_order(out_trade_no)
+
+    @staticmethod
+    def for_note(payment_code: str) -> list[dict]:
+        """Every payment recorded for a note (applied and exceptions), oldest first."""
+        rows = [r.attribute_values for r in PaymentModel.by_note.query(payment_code)]
+        return sorted(rows, key=lambda r: r["paid_at"])
+
+    @staticmethod
+    def exceptions_for_unit(unit_code: str, limit: int = 200) -> list[dict]:
+        """A unit's payment exceptions, newest first."""
+        return [r.attribute_values for r in PaymentModel.by_exception_unit.query(
+            unit_code, scan_index_forward=False, limit=limit)]
 
     @staticmethod
     def get(payment_id: str) -> dict | None:

@@ -46,6 +46,18 @@ def cancel_note(payment_code: str) -> dict:
                                    public=False)
 
 
+@bp.route("/v1/payment-exceptions", methods=["GET"])
+@handles_errors
+def payment_exceptions() -> dict:
+    """Money this unit received that no bill covers (paid twice, wrong amount, cancelled note),
+    newest first, with the state of its refund."""
+    from chalicelib.services.payments import unit_exceptions
+
+    d = deps()
+    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
+    return {"exceptions": unit_exceptions(d, unit.unit_code)}
+
+
 @bp.route("/v1/notes/{payment_code}/notice.pdf", methods=["GET"])
 @handles_errors
 def notice_pdf(payment_code: str) -> Response:

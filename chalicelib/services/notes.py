@@ -142,7 +142,10 @@ def note_view(deps: Deps, note: Note, *, public: bool) -> dict:
         "payment": None, "bill": None,
     }
     if not public:
+        from chalicelib.services.payments import note_exceptions
+
         view["notice_pdf_url"] = f"{base}/v1/notes/{note.payment_code}/notice.pdf"
+        view["exceptions"] = note_exceptions(deps, note.payment_code)
     if note.payment is not None:
         view["payment"] = {"channel": note.payment.channel, "amount_fen": note.payment.amount_fen,
                            "paid_at": note.payment.paid_at}

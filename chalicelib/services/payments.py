@@ -85,3 +85,20 @@ def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> Paym
         channel="bank", channel_txn_id=f"{paid.bank_code}-{paid.bank_txn_id}",
         out_trade_no=paid.payment_code, amount_fen=paid.amount_fen, paid_at=paid.paid_at,
         notification_id=paid.bank_txn_id))
+
+
+def exception_view(row: dict) -> dict:
+    """A payment exception as a collecting unit sees it: money to give back."""
+    return {"channel": row["channel"], "channel_txn_id": row["channel_txn_id"],
+            "payment_code": row["payment_code"], "amount_fen": int(row["amount_fen"]),
+            "paid_at": row["paid_at"], "reason": row.get("reason"),
+            "refund_status": row.get("refund_status")}
+
+
+def note_exceptions(deps: Deps, payment_code: str) -> list[dict]:
+    return [exception_view(r) for r in deps.payments.for_note(payment_code)
+            if r.get("status") == "exception"]
+
+
+def unit_exceptions(deps: Deps, unit_code: str) -> list[dict]:
+    return [exception_view(r) for r in deps.payments.exceptions_for_unit(unit_code)]

@@ -125,6 +125,9 @@ class PaymentRecorder(Protocol):
     def record(self, payment: Payment) -> PaymentOutcome:
         """Record a channel's payment exactly once, and mark its note paid when it applies."""
 
+    def for_note(self, payment_code: str) -> list[dict]: ...
+    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[dict]: ...
+
 
 class BillRepository(Protocol):
     def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:

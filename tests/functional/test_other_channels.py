@@ -128,3 +128,19 @@ def test_a_replayed_or_forged_counter_payment_is_refused(world, client):
                                          now=world.clock())
     assert post(client, "bank", unknown, headers).status_code in (400, 404)
     assert payments(world) == []
+
+
+def test_payment_exceptions_are_shown_to_the_unit_that_must_refund_them(world, client):
+    code = new_note(world, client)
+    order = open_order(client, code, "wechatpay")
+    notify(world, client, order)
+    body, headers = bank_notification(world.stack, code, 10000, now=world.clock(),
+                                      bank_txn_id="ABC-SECOND")
+    post(client, "bank", body, headers)
+    note = note_of(world, client, code)
+    assert [(e["channel"], e["reason"], e["refund_status"]) for e in note["exceptions"]] == [
+        ("bank", "note_not_payable", "pending")]
+    listed = json.loads(client.http.get("/v1/payment-exceptions", headers=world.auth()).body)
+    assert [e["payment_code"] for e in listed["exceptions"]] == [code]
+    other = json.loads(client.http.get("/v1/payment-exceptions", headers=world.auth(1)).body)
+    assert other["exceptions"] == []
