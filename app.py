@@ -7,7 +7,15 @@ import logging
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import callbacks, collecting, ops, pages, public, reimbursing
+from chalicelib.api import (
+    callbacks,
+    collecting,
+    ops,
+    pages,
+    public,
+    reimbursing,
+    verify_pages,
+)
 from chalicelib.bootstrap import deps
 
 
@@ -30,17 +38,21 @@ app = FiscalChalice(app_name="fiscal-bills", configure_logs=False)
 app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
-for blueprint in (collecting, public, pages, callbacks, reimbursing, ops):
+for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages, ops):
     app.register_blueprint(blueprint.bp)
 
 
 @app.on_sqs_message(queue="fiscal-issue-bill", batch_size=1)
 def issue_bill(event) -> None:
     """Issue the bill of each paid note named in the batch (idempotent; SQS retries failures)."""
+    from chalicelib.services.intake import keep
     from chalicelib.services.issuance import issue_bill as issue
 
     for record in event:
-        issue(deps(), json.loads(record.body)["payment_code"])
+        job = json.loads(record.body)
+        if job.get("intake"):
+            keep(deps(), job["intake"])  # the notification that paid the note, kept first
+        issue(deps(), job["payment_code"])
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

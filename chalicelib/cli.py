@@ -88,6 +88,15 @@ def range_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay_intake(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.intake import replay
+
+    _use_stack(args.stack)
+    print(replay(deps(), args.key))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     allocate.add_argument("--count", type=int, required=True)
     allocate.add_argument("--year", type=int, help="the bill code's year (default: this year)")
     report = commands.add_parser("range-report", help="used, void and left per number range")
-    for sub in (allocate, report):
+    replay_cmd = commands.add_parser(
+        "replay-intake", help="run a kept channel notification through its handler again")
+    replay_cmd.add_argument("key", help="its archive key, intake/{channel}/{day}/….json")
+    for sub in (allocate, report, replay_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
-                "range-report": range_report}
+                "range-report": range_report, "replay-intake": replay_intake}
     return handlers[args.command](args)
 
 

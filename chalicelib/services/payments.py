@@ -1,47 +1,75 @@
 """Recording what the payment channels tell us: verify, then record exactly once, then enqueue.
 
 The acknowledgement path makes at most two AWS calls: one conditional write (a transaction) and
-one enqueue. It never renders, signs or sends texts; the issuance job does that.
+one enqueue, which also carries the notification's intake record (``services/intake.py``). It
+never renders, signs or sends texts; the issuance job does that.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import is_out_trade_no
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import Payment, PaymentOutcome
+from chalicelib.services.intake import Intake, keep
 
 log = logging.getLogger(__name__)
 
 
-def record_payment(deps: Deps, payment: Payment) -> PaymentOutcome:
+def record_payment(deps: Deps, payment: Payment,
+                   intake: Intake | None = None) -> PaymentOutcome:
     """Record a verified payment; enqueue issuance when the note may now be issued."""
     if not is_out_trade_no(payment.out_trade_no) or not payment.out_trade_no[:20].isdigit():
-        return PaymentOutcome.ORDER_UNKNOWN
-    outcome = deps.payments.record(payment)
+        outcome = PaymentOutcome.ORDER_UNKNOWN
+    else:
+        outcome = deps.payments.record(payment)
     if outcome in (PaymentOutcome.RECORDED, PaymentOutcome.DUPLICATE):
         # On a duplicate we enqueue again: if the first delivery's enqueue failed after the
-        # write, this is how issuance still happens. Issuing is idempotent.
-        deps.jobs.issue_bill(payment.payment_code)
+        # write, this is how issuance still happens. Issuing is idempotent. The intake record
+        # rides along, so the acknowledgement stays at two AWS calls.
+        deps.jobs.issue_bill(payment.payment_code, intake=intake.record(
+            outcome.value, payment_code=payment.payment_code) if intake else None)
+    elif intake is not None:
+        keep(deps, intake.record(outcome.value, payment_code=payment.payment_code))
     log.info("payment %s %s on %s: %s", payment.channel, payment.channel_txn_id,
              payment.payment_code, outcome.value)
     return outcome
+
+
+@contextmanager
+def _kept_if_refused(deps: Deps, intake: Intake):
+    """A notification that fails verification is kept, with why, and still refused."""
+    try:
+        yield
+    except DomainError as exc:
+        keep(deps, intake.record("rejected", f"{type(exc).__name__}: {exc.message}"))
+        raise
+
+
+def _ignored(deps: Deps, intake: Intake, detail: str) -> PaymentOutcome:
+    log.info("%s notification ignored: %s", intake.channel, detail)
+    keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
+    return PaymentOutcome.IGNORED
 
 
 def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
     """Verify a WeChat Pay APIv3 notification and record its payment."""
     from chalicelib.adapters.wechatpay import verify_notification
 
-    config = deps.channel("wechatpay")
-    txn = verify_notification(raw_body, headers, config, int(deps.clock().timestamp()))
+    intake = Intake.receive(deps, "wechatpay", raw_body, headers)
+    with _kept_if_refused(deps, intake):
+        config = deps.channel("wechatpay")
+        txn = verify_notification(raw_body, headers, config, int(deps.clock().timestamp()))
     if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
-        log.info("wechatpay %s for %s ignored", txn.event_type, txn.out_trade_no)
-        return PaymentOutcome.IGNORED
+        return _ignored(deps, intake, f"{txn.event_type}/{txn.trade_state} {txn.out_trade_no}")
     return record_payment(deps, Payment(
         channel="wechatpay", channel_txn_id=txn.transaction_id, out_trade_no=txn.out_trade_no,
-        amount_fen=txn.amount_fen, paid_at=txn.success_time, notification_id=txn.event_id))
+        amount_fen=txn.amount_fen, paid_at=txn.success_time, notification_id=txn.event_id),
+        intake)
 
 
 def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
@@ -52,39 +80,44 @@ def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutc
     """
     from chalicelib.adapters.alipay import verify_notification
 
-    trade = verify_notification(raw_body, content_type, deps.channel("alipay"), None)
+    intake = Intake.receive(deps, "alipay", raw_body, {"Content-Type": content_type})
+    with _kept_if_refused(deps, intake):
+        trade = verify_notification(raw_body, content_type, deps.channel("alipay"), None)
     if not trade.paid:
-        log.info("alipay %s for %s ignored", trade.trade_status, trade.out_trade_no)
-        return PaymentOutcome.IGNORED
+        return _ignored(deps, intake, f"{trade.trade_status} {trade.out_trade_no}")
     return record_payment(deps, Payment(
         channel="alipay", channel_txn_id=trade.trade_no, out_trade_no=trade.out_trade_no,
         amount_fen=trade.total_amount_fen, paid_at=trade.paid_at or "",
-        notification_id=trade.notify_id))
+        notification_id=trade.notify_id), intake)
 
 
 def record_unionpay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
     """Verify a UnionPay ACP 5.1.0 back notification (signMethod 01) and record its payment."""
     from chalicelib.adapters.unionpay import verify_notification
 
-    txn = verify_notification(raw_body, content_type, deps.channel("unionpay"), deps.clock())
+    intake = Intake.receive(deps, "unionpay", raw_body, {"Content-Type": content_type})
+    with _kept_if_refused(deps, intake):
+        txn = verify_notification(raw_body, content_type, deps.channel("unionpay"),
+                                  deps.clock())
     if not txn.succeeded or txn.txn_type != "01":
-        log.info("unionpay %s/%s for %s ignored", txn.txn_type, txn.resp_code, txn.order_id)
-        return PaymentOutcome.IGNORED
+        return _ignored(deps, intake, f"{txn.txn_type}/{txn.resp_code} {txn.order_id}")
     return record_payment(deps, Payment(
         channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
-        amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id))
+        amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id), intake)
 
 
 def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
     """Verify an agent bank's counter payment (HMAC, ±300 s) and record it against the note."""
     from chalicelib.adapters.bank import verify_notification
 
-    paid = verify_notification(raw_body, headers, deps.channel("bank"),
-                               int(deps.clock().timestamp()))
+    intake = Intake.receive(deps, "bank", raw_body, headers)
+    with _kept_if_refused(deps, intake):
+        paid = verify_notification(raw_body, headers, deps.channel("bank"),
+                                   int(deps.clock().timestamp()))
     return record_payment(deps, Payment(
         channel="bank", channel_txn_id=f"{paid.bank_code}-{paid.bank_txn_id}",
         out_trade_no=paid.payment_code, amount_fen=paid.amount_fen, paid_at=paid.paid_at,
-        notification_id=paid.bank_txn_id))
+        notification_id=paid.bank_txn_id), intake)
 
 
 def exception_view(row: dict) -> dict:

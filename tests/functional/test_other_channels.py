@@ -144,3 +144,32 @@ def test_payment_exceptions_are_shown_to_the_unit_that_must_refund_them(world, c
     assert [e["payment_code"] for e in listed["exceptions"]] == [code]
     other = json.loads(client.http.get("/v1/payment-exceptions", headers=world.auth(1)).body)
     assert other["exceptions"] == []
+
+
+def intake_keys(world):
+    s3 = world.deps._client("s3")
+    listing = s3.list_objects_v2(Bucket=world.deps.settings.archive_bucket, Prefix="intake/")
+    return sorted(o["Key"] for o in listing.get("Contents", []))
+
+
+def test_every_notification_is_kept_as_received_with_its_outcome(world, client):
+    from chalicelib.services.intake import replay
+
+    code = new_note(world, client)
+    order = open_order(client, code, "alipay")
+    body, headers = alipay_notification(world.stack, order["out_trade_no"], 10000,
+                                        now=world.clock())
+    post(client, "alipay", body.replace(b"total_amount=100.00", b"total_amount=9.00"), headers)
+    post(client, "alipay", body, headers)
+    assert len(intake_keys(world)) == 1  # the accepted one rides on the issuance job
+    world.drain()
+    keys = intake_keys(world)
+    records = [json.loads(world.deps.archive.get(k)) for k in keys]
+    assert sorted(r["outcome"] for r in records) == ["recorded", "rejected"]
+    accepted = next(r for r in records if r["outcome"] == "recorded")
+    import base64
+
+    assert base64.b64decode(accepted["body_b64"]) == body
+    key = keys[[r["outcome"] for r in records].index("recorded")]
+    world.clock.now += timedelta(days=3)
+    assert replay(world.deps, key) == "duplicate"
