@@ -65,6 +65,14 @@ def repair_pending_bills(event) -> None:
     range_report(deps())  # logs a warning for every range running low
 
 
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def check_archive(event) -> None:
+    """Re-read every archived bill file and report any whose SHA-256 differs."""
+    from chalicelib.services.integrity import check_archive as check
+
+    check(deps())
+
+
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)
 def send_sms(event) -> None:
     """Text the payer the link to the bill (exactly once per bill)."""

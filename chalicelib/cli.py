@@ -97,6 +97,18 @@ def replay_intake(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_archive(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.integrity import check_archive as check
+
+    _use_stack(args.stack)
+    report = check(deps())
+    for problem in report.problems:
+        print(f"FAIL {problem['bill_id']} {problem['file']}: {problem['problem']}")
+    print(f"{report.checked} files checked, {len(report.problems)} problems")
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -115,11 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd = commands.add_parser(
         "replay-intake", help="run a kept channel notification through its handler again")
     replay_cmd.add_argument("key", help="its archive key, intake/{channel}/{day}/….json")
-    for sub in (allocate, report, replay_cmd):
+    integrity = commands.add_parser("check-archive",
+                                    help="re-read archived bill files and compare SHA-256")
+    for sub in (allocate, report, replay_cmd, integrity):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
-                "range-report": range_report, "replay-intake": replay_intake}
+                "range-report": range_report, "replay-intake": replay_intake,
+                "check-archive": check_archive}
     return handlers[args.command](args)
 
 

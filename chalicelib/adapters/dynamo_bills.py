@@ -241,6 +241,12 @@ class DynamoBills:
             row.update(actions=[BillModel.sms_status.set(status)])
 
 
+def archived_files(limit: int | None = None):
+    """(bill_id, {"xml": {...}, "pdf": {...}}) of every issued bill, as the table holds them."""
+    for row in BillModel.scan(BillModel.files.exists(), limit=limit):
+        yield row.bill_id, row.files.as_dict()
+
+
 class DynamoKeys:
     """KeyRegistry: public keys (and where their private halves are) by key id."""
 
