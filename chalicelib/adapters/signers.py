@@ -76,3 +76,10 @@ def verify_es256(public_key_pem: str, message: bytes, signature: bytes) -> bool:
         return True
     except InvalidSignature:
         return False
+
+
+# The verifier of each signing algorithm, by the ``alg`` its keys carry. An SM2/SM3 adapter
+# (GB/T 32918, as KMS offers in its China regions) would add "SM2SM3" here and a signer class
+# beside KmsSigner; nothing else changes. Not added yet: no maintained SM2 library installs
+# here (gmssl-python needs the GmSSL C library, which no package registry we reach provides).
+VERIFIERS = {ALG_ES256: verify_es256}

@@ -46,7 +46,7 @@ def xml_of(data: bytes) -> bytes:
 
 def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
     """Verify ``data`` with ``keys`` (kid → the public key entry of ``GET /v1/public/keys``)."""
-    from chalicelib.adapters.signers import verify_es256
+    from chalicelib.adapters.signers import VERIFIERS
 
     report = FileReport(ok=False)
     try:
@@ -69,8 +69,10 @@ def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
             problem = "unknown key id"
         elif key.get("use") != ROLE_USE[sig.role]:
             problem = f"key is for use {key.get('use')!r}, not {ROLE_USE[sig.role]!r}"
-        elif key.get("alg") != sig.alg or sig.alg != "ES256":
+        elif key.get("alg") != sig.alg:
             problem = f"algorithm {sig.alg!r} does not match the key ({key.get('alg')!r})"
+        elif sig.alg not in VERIFIERS:
+            problem = f"algorithm {sig.alg!r} is not supported by this verifier"
         elif sig.sign_time < key["not_before"] or (key.get("not_after")
                                                    and sig.sign_time >= key["not_after"]):
             problem = "signed outside the key's validity period"
@@ -79,7 +81,7 @@ def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
                 value = base64.b64decode(sig.value_b64, validate=True)
             except (binascii.Error, ValueError):
                 value = b""
-            if not value or not verify_es256(key["public_key_pem"], message, value):
+            if not value or not VERIFIERS[sig.alg](key["public_key_pem"], message, value):
                 problem = "signature does not match the content (altered or wrong key)"
         report.checks.append((name, problem is None, problem or "valid"))
         all_ok = all_ok and problem is None
