@@ -109,6 +109,17 @@ def check_archive(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def rotate_key(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.keys import rotate_key as rotate
+
+    _use_stack(args.stack)
+    key = rotate(deps(), kid=args.kid, use=args.use, owner=args.owner,
+                 kms_key_id=args.kms_key_id)
+    print(json.dumps(key.public(), ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,12 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument("key", help="its archive key, intake/{channel}/{day}/….json")
     integrity = commands.add_parser("check-archive",
                                     help="re-read archived bill files and compare SHA-256")
-    for sub in (allocate, report, replay_cmd, integrity):
+    rotate = commands.add_parser("rotate-key", help="bring a new signing key into force")
+    rotate.add_argument("--kid", required=True)
+    rotate.add_argument("--use", required=True, choices=("unit", "finance"))
+    rotate.add_argument("--owner", required=True, help="unit code, or the finance department")
+    rotate.add_argument("--kms-key-id", help="an ECC_NIST_P256 SIGN_VERIFY key in KMS")
+    for sub in (allocate, report, replay_cmd, integrity, rotate):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
-                "check-archive": check_archive}
+                "check-archive": check_archive, "rotate-key": rotate_key}
     return handlers[args.command](args)
 
 

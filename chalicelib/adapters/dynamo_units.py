@@ -38,5 +38,9 @@ class DynamoUnits:
                   signing_kid=unit.signing_kid, handling_person=unit.handling_person,
                   checker=unit.checker).save()
 
+    def set_signing_kid(self, unit_code: str, kid: str) -> None:
+        UnitModel(unit_code).update(actions=[UnitModel.signing_kid.set(kid)],
+                                    condition=UnitModel.unit_code.exists())
+
     def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None:
         FeeItemModel(unit_code, item_code, name=name).save()

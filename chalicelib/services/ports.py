@@ -99,6 +99,7 @@ class UnitRepository(Protocol):
     def fee_items(self, unit_code: str) -> dict[str, str]: ...
     def put(self, unit: Unit, api_key_hash: str | None) -> None: ...
     def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None: ...
+    def set_signing_kid(self, unit_code: str, kid: str) -> None: ...
 
 
 class CounterRepository(Protocol):
@@ -169,13 +170,85 @@ class Archive(Protocol):
 class JobQueue(Protocol):
     def issue_bill(self, payment_code: str, intake: dict | None = None) -> None: ...
     def send_sms(self, bill_code: str, bill_number: str) -> None: ...
+    def sms_event(self, event: str, data: dict[str, Any]) -> None:
+        """Queue a text for an event: ``{"event": event, **data}`` on the SMS queue."""
+
+    def retry_sms_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        """Hide a failed SMS job for ``delay_seconds`` before SQS delivers it again."""
 
 
 class SmsSender(Protocol):
+    """A text message provider (SNS now). Raises ``ServiceUnavailable`` when it fails."""
+
+    name: str
+
     def send(self, phone: str, text: str) -> str:
-        """Send one text message; return the provider's message id."""
+        """Send one text message to an 11-digit mainland mobile; return the message id."""
 
 
 class Signer(Protocol):
     def sign(self, key_ref: str, message: bytes) -> bytes:
         """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""
+
+
+@dataclass(frozen=True)
+class PayerBill:
+    """A bill as "my bills" lists it: content, status and links to its red bill or original."""
+
+    bill: Bill
+    status: BillStatus
+    links: dict[str, str] = field(default_factory=dict)
+
+
+class PayerBillIndex(Protocol):
+    """The bills table's index by payer: the HMAC of the payer's phone, never the number."""
+
+    def index(self, bill_id: str, phone_key: str, sort_key: str) -> None:
+        """Put an issued bill under ``phone_key`` (idempotent)."""
+
+    def bills_of(self, phone_key: str, limit: int = 100) -> list[PayerBill]:
+        """The bills under ``phone_key``, newest first."""
+
+
+@dataclass(frozen=True)
+class OtpCheck:
+    """What one verification attempt found: ``ok`` (counted; compare ``code_hash``),
+    ``missing``, ``expired`` or ``locked`` (no attempts left)."""
+
+    state: str
+    code_hash: str | None = None
+    attempts_left: int = 0
+
+
+class OtpStore(Protocol):
+    """One-time codes by phone key, stored as hashes, with an expiry and an attempt count."""
+
+    def issue(self, phone_key: str, code_hash: str, now_epoch: int, expires_epoch: int,
+              cooldown: int) -> int:
+        """Replace the phone's code unless one was issued less than ``cooldown`` s ago.
+
+        Returns 0 when stored, else the seconds left before a new code may be issued."""
+
+    def attempt(self, phone_key: str, now_epoch: int, max_attempts: int) -> OtpCheck:
+        """Count one attempt atomically (never more than ``max_attempts``)."""
+
+    def consume(self, phone_key: str, code_hash: str) -> bool:
+        """Delete the code if it is still ``code_hash``; False if another request did first."""
+
+
+class SmsLog(Protocol):
+    """One record per SMS event: the claim that makes it exactly-once, and delivery status."""
+
+    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> bool:
+        """Claim an event for sending: True if new, failed before, or claimed > 5 min ago."""
+
+    def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
+               message_id: str | None = None, error: str | None = None) -> None:
+        """Record the outcome of a claimed event: sent | failed | skipped."""
+
+    def record(self, event_id: str, event: str, phone_masked: str, status: str, now: datetime, *,
+               provider: str | None = None, message_id: str | None = None,
+               error: str | None = None) -> None:
+        """Record the delivery status of a text sent under another claim (bills)."""
+
+    def get(self, event_id: str) -> dict[str, Any] | None: ...

@@ -1,0 +1,34 @@
+"""After a key rotation, new bills use the new keys and old bills still verify."""
+
+import json
+from datetime import timedelta
+
+from chalicelib.services.keys import rotate_key
+from chalicelib.services.verify_file import verify_bill_file
+from tests.functional.test_reimbursements_api import issued_bill
+
+
+def xml(client, bill):
+    return client.http.get(f"/v1/public/bills/{bill['bill_code']}/{bill['bill_number']}/xml"
+                           f"?check_code={bill['check_code']}").body
+
+
+def test_old_bills_verify_after_both_keys_rotate(world, client):
+    old = issued_bill(world, client)
+    world.clock.now += timedelta(days=1)
+    rotate_key(world.deps, kid="finance-34-2026b", use="finance", owner="安徽省财政厅")
+    rotate_key(world.deps, kid="unit-340100001-2026b", use="unit", owner="340100001")
+    world.clock.now += timedelta(seconds=1)
+    new = issued_bill(world, client)
+    keys = {k["kid"]: k for k in json.loads(client.http.get("/v1/public/keys").body)["keys"]}
+    assert keys["finance-34-2026a"]["not_after"] is not None
+    assert keys["finance-34-2026b"]["not_after"] is None
+    old_report = verify_bill_file(xml(client, old), keys)
+    new_report = verify_bill_file(xml(client, new), keys)
+    assert old_report.ok and new_report.ok
+    assert [s.kid for s in new_report.bill.signatures] == ["unit-340100001-2026b",
+                                                           "finance-34-2026b"]
+    assert [s.kid for s in old_report.bill.signatures] == ["unit-340100001-2026a",
+                                                           "finance-34-2026a"]
+    # The API key of the unit still works after its signing key changed.
+    assert client.http.get("/v1/payment-exceptions", headers=world.auth()).status_code == 200
