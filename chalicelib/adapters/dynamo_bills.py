@@ -8,6 +8,7 @@ retry on conflict; a second issuer for the same note finds the reservation and r
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.notes import Item, Note, NoteStatus
-from chalicelib.domain.units import SigningKey
+from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
 
 MAX_RESERVE_ATTEMPTS = 200
@@ -248,12 +249,25 @@ def archived_files(limit: int | None = None):
 
 
 class DynamoKeys:
-    """KeyRegistry: public keys (and where their private halves are) by key id."""
+    """KeyRegistry: public keys (and where their private halves are) by key id.
+
+    The list is read once a minute per process, not once per bill: keys change only by rotation,
+    which keeps the old key valid long enough for every process to have seen the new one.
+    """
+
+    def __init__(self) -> None:
+        self._cache: tuple[float, list[SigningKey]] | None = None
 
     def all(self) -> list[SigningKey]:
-        return sorted((self._key(r) for r in SigningKeyModel.scan()), key=lambda k: k.kid)
+        if self._cache is None or time.monotonic() - self._cache[0] > KEY_CACHE_SECONDS:
+            keys = sorted((self._key(r) for r in SigningKeyModel.scan()), key=lambda k: k.kid)
+            self._cache = (time.monotonic(), keys)
+        return self._cache[1]
 
     def get(self, kid: str) -> SigningKey | None:
+        cached = next((k for k in self.all() if k.kid == kid), None)
+        if cached is not None:
+            return cached
         try:
             return self._key(SigningKeyModel.get(kid))
         except DoesNotExist:
@@ -263,6 +277,7 @@ class DynamoKeys:
         SigningKeyModel(key.kid, alg=key.alg, use=key.use, owner=key.owner,
                         public_key_pem=key.public_key_pem, not_before=key.not_before,
                         not_after=key.not_after, key_ref=key.key_ref).save()
+        self._cache = None
 
     @staticmethod
     def _key(row: SigningKeyModel) -> SigningKey:

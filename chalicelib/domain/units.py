@@ -33,6 +33,10 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
+KEY_CACHE_SECONDS = 60  # how long a process may use its copy of the key list; rotation
+                        # keeps the old key valid for twice this (services/keys.py)
+
+
 @dataclass(frozen=True)
 class SigningKey:
     """A public key that verifies bills; the private half stays in KMS (or on disk, locally)."""

@@ -1,20 +1,22 @@
 """Signing keys: registration and rotation.
 
 A key is registered with its id, algorithm, use (``unit`` or ``finance``), owner, public key and
-the time it comes into force. Rotating closes the old key's validity at the moment the new one
-starts: bills signed before that still verify with the old key (verification checks that a
-signature was made within its key's validity), bills issued after are signed with the new one.
+the time it comes into force. Rotating brings the new key into force now and closes the old
+key's validity two minutes later (processes cache the key list for one): bills signed before
+still verify with the old key (verification checks that a signature was made within its key's
+validity), bills issued after are signed with the new one, the newest key in force.
 Private keys stay in KMS (``--kms-key-id``) or, on the local stack, in the keys folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ
-from chalicelib.domain.units import SigningKey
+from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 
 
 def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | None = None,
@@ -29,7 +31,11 @@ def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | 
         unit = deps.units.get(owner)
         if unit is None:
             raise NotFound(f"unknown unit {owner}")
-    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    moment = deps.clock().astimezone(CHINA_TZ)
+    now = moment.isoformat(timespec="seconds")
+    # The old key stays valid a little longer than processes cache the key list, so a bill
+    # signed by a process that has not yet seen the new key still verifies.
+    retire = (moment + timedelta(seconds=2 * KEY_CACHE_SECONDS)).isoformat(timespec="seconds")
     if kms_key_id:
         from chalicelib.adapters.signers import KmsSigner
 
@@ -47,7 +53,7 @@ def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | 
                      not_before=now, key_ref=key_ref)
     for old in deps.keys.all():
         if old.use == use and old.owner == owner and old.not_after is None:
-            deps.keys.put(replace(old, not_after=now))
+            deps.keys.put(replace(old, not_after=retire))
     deps.keys.put(new)
     if unit is not None:
         deps.units.set_signing_kid(unit.unit_code, kid)
