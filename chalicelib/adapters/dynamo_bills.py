@@ -27,7 +27,7 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
-from chalicelib.domain.notes import Item, Note, NoteStatus
+from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
 
@@ -88,11 +88,15 @@ class DynamoBills:
     def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
         """Take the next number of the unit's oldest open range for the note's bill kind."""
         range_key = f"{note.unit_code}#{note.bill_kind}"
-        for _ in range(MAX_RESERVE_ATTEMPTS):
-            row = NoteModel.get(note.payment_code, consistent_read=True)
-            if row.reservation is not None:
-                return Reservation(**row.reservation.as_dict())
-            if row.status != NoteStatus.PAID.value:
+        known = (note.extra or {}).get("reservation"), note.status.value
+        for attempt in range(MAX_RESERVE_ATTEMPTS):
+            if attempt:  # the caller's copy of the note was fresh for the first try only
+                row = NoteModel.get(note.payment_code, consistent_read=True)
+                known = (row.reservation.as_dict() if row.reservation is not None else None,
+                         row.status)
+            if known[0] is not None:
+                return Reservation(**known[0])
+            if known[1] != NoteStatus.PAID.value:
                 return None
             ranges = [r for r in NumberRangeModel.query(range_key, consistent_read=True)
                       if int(r.next) <= int(r.end)]
@@ -183,18 +187,32 @@ class DynamoBills:
                 return False
             raise
 
-    def save_issued(self, record: BillRecord) -> None:
+    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
+        """Save the issued bill and mark its note issued, in one transaction."""
         bill = record.bill
+        with TransactWrite(connection=self._conn()) as tx:
+            tx.update(BillModel(bill.bill_id), actions=self._issued_actions(record),
+                      condition=BillModel.status.is_in("pending", record.status.value))
+            tx.update(NoteModel(bill.payment_code), actions=[
+                NoteModel.status.set(NoteStatus.ISSUED.value), NoteModel.bill.set(asdict(ref))],
+                condition=NoteModel.status.is_in(NoteStatus.PAID.value,
+                                                 NoteStatus.ISSUED.value))
+
+    @staticmethod
+    def _issued_actions(record: BillRecord) -> list[Any]:
         files = {"xml": asdict(record.xml), "pdf": asdict(record.pdf)}
         actions: list[Any] = [
-            BillModel.status.set(record.status.value), BillModel.doc.set(bill_to_doc(bill)),
-            BillModel.files.set(files), BillModel.payer_phone.set(record.payer_phone or ""),
-            BillModel.pending.remove(),
-        ]
+            BillModel.status.set(record.status.value),
+            BillModel.doc.set(bill_to_doc(record.bill)), BillModel.files.set(files),
+            BillModel.payer_phone.set(record.payer_phone or ""), BillModel.pending.remove()]
         if record.links:
             actions.append(BillModel.links.set(record.links))
-        BillModel(bill.bill_id).update(
-            actions=actions, condition=BillModel.status.is_in("pending", record.status.value))
+        return actions
+
+    def save_issued(self, record: BillRecord) -> None:
+        BillModel(record.bill.bill_id).update(
+            actions=self._issued_actions(record),
+            condition=BillModel.status.is_in("pending", record.status.value))
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None:
         try:

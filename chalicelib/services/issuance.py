@@ -101,11 +101,11 @@ def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
         region_name=deps.settings.region_name, unit_name=unit.name,
         handling_person=unit.handling_person or unit.name, checker=unit.checker or "系统复核")
     xml_file, pdf_file = archive_bill(deps, bill, unit)
-    deps.bills.save_issued(BillRecord(bill=bill, status=BillStatus.NORMAL,
-                                      payer_phone=note.payer.phone, xml=xml_file, pdf=pdf_file))
     ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,
                   check_code=bill.check_code, issued_at=bill.issued_at)
-    deps.notes.mark_issued(payment_code, ref)
+    deps.bills.complete_issue(BillRecord(bill=bill, status=BillStatus.NORMAL,
+                                         payer_phone=note.payer.phone, xml=xml_file,
+                                         pdf=pdf_file), ref)
     deps.jobs.send_sms(bill.bill_code, bill.bill_number)
     log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
     return ref

@@ -135,6 +135,8 @@ class BillRepository(Protocol):
         """Take the next number of the unit's number range for the note, once; None if unpaid."""
 
     def save_issued(self, record: BillRecord) -> None: ...
+    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
+        """Save the issued bill and mark its note issued, together."""
     def reserve_reversal(self, original: BillRecord, *, check_code: str,
                          issued_at: str) -> Reservation | None: ...
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,

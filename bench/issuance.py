@@ -1,0 +1,122 @@
+"""Benchmark: bills issued per second on one core, against the bare minimum, with a step split.
+
+Full path: ``issue_bill`` on the local stack (DynamoDB Local + moto S3/SQS): read the note, take
+the number (transaction), compose, build the XML, sign twice, render the PDF, archive XML and
+PDF, save the bill, mark the note issued, enqueue the SMS.
+Bare minimum: the same PDF drawn once and two signatures (no storage at all).
+
+    .venv/bin/python -m bench.issuance [N]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+
+from bench.harness import local_world
+
+TIMINGS: dict[str, float] = defaultdict(float)
+
+
+class Timed:
+    """Wraps an adapter so that the time spent in each of its methods is added up."""
+
+    def __init__(self, inner, label: str) -> None:
+        self._inner, self._label = inner, label
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                TIMINGS[f"{self._label}.{name}"] += time.perf_counter() - start
+        return timed
+
+
+def main(n: int = 100) -> None:
+    from chalicelib.domain.payments import Payment
+    from chalicelib.services import issuance
+    from chalicelib.services import notes as notes_service
+
+    with local_world() as (deps, _):
+        unit = deps.units.get("340100001")
+        assert unit is not None
+        body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
+                "items": [{"item_code": "103040100101", "name": "不动产登记费（住宅）",
+                           "quantity": 1, "standard_fen": 8000, "amount_fen": 8000},
+                          {"item_code": "103040100103", "name": "不动产权证书工本费",
+                           "quantity": 2, "standard_fen": 1000, "amount_fen": 2000}],
+                "total_fen": 10000}
+        codes = []
+        for i in range(n + 5):
+            note, _ = notes_service.create_note(deps, unit, body)
+            order = notes_service.open_order(deps, note.payment_code, {"channel": "wechatpay"})
+            deps.payments.record(Payment(channel="wechatpay", channel_txn_id=f"bench{i}",
+                                         out_trade_no=order.out_trade_no, amount_fen=10000,
+                                         paid_at="2026-11-22T10:00:00+08:00"))
+            codes.append(note.payment_code)
+        for name in ("signer", "archive", "bills", "notes", "jobs", "units", "keys"):
+            deps.overrides[name] = Timed(getattr(deps, name), name)
+        original_render = issuance.render_pdf
+
+        def render(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original_render(*args, **kwargs)
+            finally:
+                TIMINGS["render_pdf"] += time.perf_counter() - start
+        issuance.render_pdf = render
+        for code in codes[:5]:  # warm: fonts, connections, key cache
+            issuance.issue_bill(deps, code)
+        TIMINGS.clear()
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        for code in codes[5:]:
+            assert issuance.issue_bill(deps, code) is not None
+        full = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        issuance.render_pdf = original_render
+
+        # The bare minimum: the same PDF once and two signatures, nothing stored.
+        record = deps.bills.get(*_bill_of(deps, codes[-1]))
+        xml = deps.archive.get(record.xml.key)
+        signer = deps.signer
+        unit_key = deps.keys.get(unit.signing_kid)
+        finance_key = issuance.current_finance_key(deps, record.bill.issued_at)
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        for _ in range(n):
+            signer.sign(unit_key.key_ref, xml)
+            signer.sign(finance_key.key_ref, xml)
+            issuance.render_pdf(deps, record.bill, xml)
+        bare = time.perf_counter() - started
+        bare_cpu = time.process_time() - cpu_started
+
+    per_bill = {k: v / n * 1000 for k, v in TIMINGS.items()}
+    print(f"\nBill issuance, {n} bills, one thread, DynamoDB Local + moto\n")
+    print(f"{'path':<34}{'bills/s':>9}{'ms/bill':>9}")
+    print(f"{'full issue_bill (wall)':<34}{n / full:>9.1f}{full / n * 1000:>9.2f}")
+    print(f"{'full issue_bill (CPU of this proc)':<34}{n / cpu:>9.1f}{cpu / n * 1000:>9.2f}")
+    print(f"{'bare minimum (PDF + 2 signatures)':<34}{n / bare:>9.1f}{bare / n * 1000:>9.2f}")
+    print(f"\nratio full/bare, CPU per core: {bare_cpu / cpu:.2f}   (aim ≥ 0.8)")
+    print(f"ratio full/bare, wall:         {bare / full:.2f}   (the rest is waiting on the "
+          f"local DynamoDB and S3)")
+    print("\nper-step split (ms per bill, wall):")
+    for step, ms in sorted(per_bill.items(), key=lambda kv: -kv[1]):
+        print(f"  {step:<26}{ms:>8.2f}")
+    print(f"  {'(compose, XML, rest)':<26}{full / n * 1000 - sum(per_bill.values()):>8.2f}")
+
+
+def _bill_of(deps, code):
+    note = deps.notes.get(code)
+    return note.bill.bill_code, note.bill.bill_number
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
