@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
-import statistics
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path

@@ -120,9 +120,45 @@ class Deps:
 
     @property
     def sms(self):
-        from chalicelib.adapters.sns_sms import SnsSms
+        """The text message provider named by ``SMS_PROVIDER`` (only ``sns`` so far)."""
 
-        return self._get("sms", lambda: SnsSms(self._client("sns"), self.settings.sms_sender))
+        def build():
+            if self.settings.sms_provider != "sns":
+                raise RuntimeError(f"unknown SMS_PROVIDER {self.settings.sms_provider!r}")
+            from chalicelib.adapters.sns_sms import SnsSms
+
+            return SnsSms(self._client("sns"), self.settings.sms_sender)
+
+        return self._get("sms", build)
+
+    @property
+    def sms_log(self):
+        from chalicelib.adapters.dynamo_sms_log import DynamoSmsLog
+
+        return self._get("sms_log", lambda: self._dynamo and DynamoSmsLog())
+
+    @property
+    def otp(self):
+        from chalicelib.adapters.dynamo_otp import DynamoOtp
+
+        return self._get("otp", lambda: self._dynamo and DynamoOtp())
+
+    @property
+    def payer_bills(self):
+        from chalicelib.adapters.dynamo_payer_bills import DynamoPayerBills
+
+        return self._get("payer_bills", lambda: self._dynamo and DynamoPayerBills())
+
+    @property
+    def payer_pepper(self) -> str:
+        """The secret behind phone keys, OTP hashes and payer sessions; never the local
+        default outside the local and test stages."""
+        from chalicelib.config import LOCAL_PAYER_PEPPER
+
+        pepper = self.settings.payer_pepper
+        if pepper == LOCAL_PAYER_PEPPER and self.settings.stage not in ("local", "test"):
+            raise RuntimeError("PAYER_PEPPER is not set: the payer features need a secret")
+        return pepper
 
     @property
     def signer(self):

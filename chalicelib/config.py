@@ -13,7 +13,16 @@ from pathlib import Path
 
 TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
           "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
-          "NUMBER_RANGES")
+          "NUMBER_RANGES", "OTP", "SMS_LOG")
+
+# PAYER_PEPPER: a server-side secret (32+ random bytes, e.g. ``openssl rand -base64 32``) that
+# keys the HMAC of payers' phone numbers in the bills index and the OTP table, the OTP hashes and
+# the payer session cookies. An 11-digit number is guessable from a plain hash; not from an HMAC
+# whose key stays out of the database. Set it in production (the payer features refuse to run
+# on this local default outside the local and test stages); changing it logs every payer out
+# and leaves bills indexed under the old key unlisted until they are indexed again.
+LOCAL_PAYER_PEPPER = "local-only-payer-pepper-not-secret"
+
 _DEFAULT_FONTS = (
     Path(__file__).parent / "fonts" / "wqy-microhei.ttc",
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
@@ -41,8 +50,13 @@ class Settings:
     region_name: str  # printed in bill titles, e.g. 安徽省
     supervisor_name: str  # the finance department, e.g. 安徽省财政厅
     enabled_channels: tuple[str, ...] = ("wechatpay", "alipay", "unionpay", "bank")
+    payment_code_key: bytes = field(default=b"", repr=False)
     note_default_kind: str = "0301"
     sms_sender: str = field(default="财政电子票据")
+    sms_provider: str = "sns"  # who delivers texts: "sns" (room for another provider)
+    # Keys the payer features derive from (phone index, OTP hashes, session cookies): see
+    # LOCAL_PAYER_PEPPER. Never in repr, so never in a log line that prints the settings.
+    payer_pepper: str = field(default=LOCAL_PAYER_PEPPER, repr=False)
 
     def table(self, name: str) -> str:
         return self.tables[name]
@@ -92,6 +106,9 @@ def load_settings() -> Settings:
         font_path=_font_path(),
         region_name=env.get("REGION_NAME", "安徽省"),
         supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
+        sms_provider=env.get("SMS_PROVIDER", "sns"),
+        payer_pepper=env.get("PAYER_PEPPER") or LOCAL_PAYER_PEPPER,
+        payment_code_key=env.get("PAYMENT_CODE_KEY", "local-payment-code-key").encode(),
         enabled_channels=tuple(env.get("ENABLED_CHANNELS",
                                        "wechatpay,alipay,unionpay,bank").split(",")),
     )

@@ -1,9 +1,10 @@
 """In-memory implementations of every port in ``chalicelib/services/ports.py``.
 
 Each fake mirrors one adapter (named in its docstring) closely enough that a service test against
-the fake says something about the service against AWS: conditional writes become ``if`` checks on
-a dict, and a failed condition has the same visible outcome as the adapter's. Nothing here reaches
-the network. ``fake_deps`` wires them all into a ``Deps``, seeded like the local stack.
+the fake says something about the service against AWS: a conditional write becomes an ``if`` on a
+dict, and a failed condition has the adapter's visible outcome. Adapters that write to the same
+DynamoDB tables share one ``Tables``. Nothing here reaches the network. ``fake_deps`` wires them
+all into a ``Deps``, seeded like the local stack.
 """
 
 from __future__ import annotations
@@ -11,20 +12,31 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from chalicelib.adapters.dynamo_bills import NoNumberRange
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
-from chalicelib.config import TABLES, Settings, load_settings
+from chalicelib.config import Settings, load_settings
 from chalicelib.domain.bills import Bill, BillStatus
-from chalicelib.domain.codes import format_bill_number
+from chalicelib.domain.codes import format_bill_number, make_bill_code
 from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound, ServiceUnavailable
-from chalicelib.domain.notes import BillRef, Note, NoteStatus, PaymentRef
+from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.units import SigningKey, Unit
-from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
+from chalicelib.services.ports import (
+    ArchivedFile,
+    AuditEvent,
+    BillRecord,
+    OtpCheck,
+    PayerBill,
+    Reimbursement,
+    Reservation,
+)
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -44,6 +56,53 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+@dataclass
+class BillRow:
+    """One row of the bills table: the number is reserved first, the bill written later."""
+
+    status: str  # pending | normal | reversed | voided
+    payment_code: str
+    reserved_at: str  # UTC, as the pending index sorts it
+    range_key: tuple[str, str] | None = None
+    bill: Bill | None = None
+    payer_phone: str | None = None
+    xml: ArchivedFile | None = None
+    pdf: ArchivedFile | None = None
+    check_count: int = 0
+    first_checked_at: str | None = None
+    last_checked_at: str | None = None
+    sms_status: str | None = None
+    sms_claimed_at: datetime | None = None
+    void_reason: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # reversed_by / reverses
+    reversal: Reservation | None = None  # the red bill's number, once taken
+
+    def record(self) -> BillRecord:
+        assert self.bill is not None and self.xml is not None and self.pdf is not None
+        return BillRecord(bill=self.bill, status=BillStatus(self.status),
+                          payer_phone=self.payer_phone, xml=self.xml, pdf=self.pdf,
+                          check_count=self.check_count, first_checked_at=self.first_checked_at,
+                          last_checked_at=self.last_checked_at, sms_status=self.sms_status,
+                          links=dict(self.links), void_reason=self.void_reason)
+
+
+@dataclass
+class Tables:
+    """The DynamoDB tables that several adapters write to, as dicts the fakes share."""
+
+    notes: dict[str, Note] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=dict)  # on the note row
+    orders: dict[str, ChannelOrder] = field(default_factory=dict)
+    payments: dict[str, dict] = field(default_factory=dict)
+    bills: dict[str, BillRow] = field(default_factory=dict)
+    ranges: dict[tuple[str, str], NumberRange] = field(default_factory=dict)  # (pk, sk) → range
+    marks: dict[str, int] = field(default_factory=dict)  # bill code → last number allocated
+
+
+def _range_key(r: NumberRange) -> tuple[str, str]:
+    return f"{r.unit_code}#{r.kind_code}", f"{r.bill_code}#{r.start:010d}"
 
 
 class FakeUnits:
@@ -72,6 +131,11 @@ class FakeUnits:
 
     def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None:
         self.items.setdefault(unit_code, {})[item_code] = name
+
+    def set_signing_kid(self, unit_code: str, kid: str) -> None:
+        if unit_code not in self.units:
+            raise NotFound(f"unknown unit {unit_code}")
+        self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
 
 
 class FakeCounters:
@@ -122,14 +186,12 @@ class FakeIdempotency:
 class FakeNotes:
     """NoteRepository (with ``get_order``); mirrors ``DynamoNotes`` over notes and orders.
 
-    Holds the note rows the payment recorder and the bill repository also write to, as the
-    adapters share DynamoDB tables: a note's payment and its bill-number reservation.
+    ``get`` shows the bill-number reservation in ``extra`` as the adapter does.
     """
 
-    def __init__(self) -> None:
-        self.rows: dict[str, Note] = {}
-        self.reservations: dict[str, Reservation] = {}
-        self.orders: dict[str, ChannelOrder] = {}
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.rows, self.orders = self.tables.notes, self.tables.orders
 
     def add(self, note: Note) -> None:
         if note.payment_code in self.rows:
@@ -140,7 +202,7 @@ class FakeNotes:
         note = self.rows.get(payment_code)
         if note is None:
             return None
-        reservation = self.reservations.get(payment_code)
+        reservation = self.tables.reservations.get(payment_code)
         return replace(note, extra={"reservation": dataclasses.asdict(reservation)
                                     if reservation else None})
 
@@ -172,31 +234,39 @@ class FakeNotes:
 class FakePayments:
     """PaymentRecorder; mirrors ``adapters/dynamo_payments.DynamoPaymentRecorder``.
 
-    The adapter's transaction (order check, payment put, note unpaid → paid) either applies
-    whole or not at all. When it does not, the outcome is chosen in the adapter's order: a known
-    payment id is DUPLICATE; an order that is missing or names another note or channel is
-    ORDER_UNKNOWN (nothing written); a wrong amount is AMOUNT_MISMATCH and a note that is not
-    unpaid is NOTE_NOT_PAYABLE, both kept as ``exception`` payments for a refund.
+    The adapter's transaction (order check, payment put, note unpaid → paid) applies whole or not
+    at all. When it does not, the outcome is chosen in the adapter's order: a known payment id is
+    DUPLICATE; an order that is missing or names another note or channel is ORDER_UNKNOWN
+    (nothing written); a wrong amount is AMOUNT_MISMATCH and a note that is not unpaid is
+    NOTE_NOT_PAYABLE, both kept as ``exception`` payments of the note's unit, for a refund.
+    An agent bank's payment has no order: it names the note, whose total it must equal.
     """
 
-    def __init__(self, notes: FakeNotes) -> None:
-        self._notes = notes
-        self.rows: dict[str, dict] = {}  # payment id → the stored payment
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.rows = self.tables.payments  # payment id → the stored payment
 
     def record(self, payment: Payment) -> PaymentOutcome:
         if payment.payment_id in self.rows:
             return PaymentOutcome.DUPLICATE
-        order = self._notes.get_order(payment.out_trade_no)
-        if order is None or order.payment_code != payment.payment_code \
-                or order.channel != payment.channel:
-            return PaymentOutcome.ORDER_UNKNOWN
-        if order.amount_fen != payment.amount_fen:
+        note = self.tables.notes.get(payment.payment_code)
+        unpaid = note is not None and note.status is NoteStatus.UNPAID  # stored, not status_at
+        if payment.channel == "bank":  # no order: the note's own total is the condition
+            if note is None:
+                return PaymentOutcome.ORDER_UNKNOWN
+            wrong_amount = unpaid and payment.amount_fen != note.total_fen
+        else:
+            order = self.tables.orders.get(payment.out_trade_no)
+            if order is None or order.payment_code != payment.payment_code \
+                    or order.channel != payment.channel:
+                return PaymentOutcome.ORDER_UNKNOWN
+            wrong_amount = payment.amount_fen != order.amount_fen
+        if wrong_amount:
             return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
-        note = self._notes.rows.get(payment.payment_code)
-        if note is None or note.status is not NoteStatus.UNPAID:  # stored status, not status_at
+        if note is None or not unpaid:
             return self._exception(payment, PaymentOutcome.NOTE_NOT_PAYABLE)
         self.rows[payment.payment_id] = self._row(payment, status="applied")
-        self._notes.rows[note.payment_code] = replace(
+        self.tables.notes[note.payment_code] = replace(
             note, status=NoteStatus.PAID,
             payment=PaymentRef(channel=payment.channel, channel_txn_id=payment.channel_txn_id,
                                amount_fen=payment.amount_fen, paid_at=payment.paid_at,
@@ -204,8 +274,10 @@ class FakePayments:
         return PaymentOutcome.RECORDED
 
     def _exception(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
-        self.rows[payment.payment_id] = self._row(payment, status="exception",
-                                                  reason=outcome.value)
+        note = self.tables.notes.get(payment.payment_code)
+        self.rows[payment.payment_id] = {
+            **self._row(payment, status="exception", reason=outcome.value),
+            "exception_unit": note.unit_code if note else "unknown", "refund_status": "pending"}
         return outcome
 
     @staticmethod
@@ -216,70 +288,109 @@ class FakePayments:
     def get(self, payment_id: str) -> dict | None:
         return self.rows.get(payment_id)
 
+    def for_note(self, payment_code: str) -> list[dict]:
+        return sorted((r for r in self.rows.values() if r["payment_code"] == payment_code),
+                      key=lambda r: r["paid_at"])
 
-@dataclass
-class _BillRow:
-    """One row of the bills table: the number is reserved first, the bill written later."""
-
-    status: str  # pending | normal | reversed | voided
-    payment_code: str
-    bill: Bill | None = None
-    payer_phone: str | None = None
-    xml: ArchivedFile | None = None
-    pdf: ArchivedFile | None = None
-    check_count: int = 0
-    first_checked_at: str | None = None
-    last_checked_at: str | None = None
-    sms_status: str | None = None
-    sms_claimed_at: datetime | None = None
-
-    def record(self) -> BillRecord:
-        assert self.bill is not None and self.xml is not None and self.pdf is not None
-        return BillRecord(bill=self.bill, status=BillStatus(self.status),
-                          payer_phone=self.payer_phone, xml=self.xml, pdf=self.pdf,
-                          check_count=self.check_count, first_checked_at=self.first_checked_at,
-                          last_checked_at=self.last_checked_at, sms_status=self.sms_status)
+    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[dict]:
+        mine = [r for r in self.rows.values() if r.get("exception_unit") == unit_code]
+        return sorted(mine, key=lambda r: r["paid_at"], reverse=True)[:limit]
 
 
 class FakeBills:
     """BillRepository; mirrors ``adapters/dynamo_bills.DynamoBills``.
 
-    ``reserve`` moves the number counter, writes the reservation onto the note and creates the
-    pending bill together, so a number is taken only with its note: never twice, never skipped.
-    A note that already has a reservation gets it back; a note that is not paid gets None.
+    ``reserve`` moves the ``next`` of the unit's oldest open range for the note's kind, writes
+    the reservation onto the note and creates the pending bill together, so a number is taken
+    only with its note: never twice, never skipped. A note that already has a reservation gets it
+    back; a note that is not paid gets None; a unit without an open range gets ``NoNumberRange``.
     """
 
-    def __init__(self, notes: FakeNotes) -> None:
-        self._notes = notes
-        self.counters: dict[str, int] = {}  # bill code → last number taken
-        self.rows: dict[str, _BillRow] = {}  # bill id → row
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.rows = self.tables.bills  # bill id → row
 
-    def reserve(self, note: Note, *, bill_code: str, check_code: str,
-                issued_at: str) -> Reservation | None:
-        if note.payment_code in self._notes.reservations:
-            return self._notes.reservations[note.payment_code]
-        stored = self._notes.rows.get(note.payment_code)
+    def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
+        if note.payment_code in self.tables.reservations:
+            return self.tables.reservations[note.payment_code]
+        stored = self.tables.notes.get(note.payment_code)
         if stored is None or stored.status is not NoteStatus.PAID:
             return None
-        number = self.counters.get(bill_code, 0) + 1
-        reservation = Reservation(bill_code=bill_code, bill_number=format_bill_number(number),
-                                  check_code=check_code, issued_at=issued_at)
-        bill_id = bill_code + reservation.bill_number
-        if bill_id in self.rows:
-            raise Conflict(f"bill {bill_id} exists already")
-        self.counters[bill_code] = number
-        self._notes.reservations[note.payment_code] = reservation
-        self.rows[bill_id] = _BillRow(status="pending", payment_code=note.payment_code)
+        reservation = self._take(note.unit_code, note.bill_kind, note.payment_code,
+                                 check_code=check_code, issued_at=issued_at)
+        self.tables.reservations[note.payment_code] = reservation
         return reservation
 
+    def reserve_reversal(self, original: BillRecord, *, check_code: str,
+                         issued_at: str) -> Reservation | None:
+        bill = original.bill
+        row = self.rows[bill.bill_id]
+        if row.reversal is not None:
+            return row.reversal
+        if row.status != BillStatus.NORMAL.value:
+            return None
+        row.reversal = self._take(bill.issuing_unit_code, bill.kind_code, bill.payment_code,
+                                  check_code=check_code, issued_at=issued_at)
+        return row.reversal
+
+    def _take(self, unit_code: str, kind_code: str, payment_code: str, *, check_code: str,
+              issued_at: str) -> Reservation:
+        """The next number of the oldest open range, and its pending bill row."""
+        pk = f"{unit_code}#{kind_code}"
+        open_ranges = sorted(k for k, r in self.tables.ranges.items()
+                             if k[0] == pk and r.next <= r.end)
+        if not open_ranges:
+            raise NoNumberRange(f"unit {unit_code} has no open number range for bill kind "
+                                f"{kind_code}")
+        taken = self.tables.ranges[open_ranges[0]]
+        reservation = Reservation(bill_code=taken.bill_code,
+                                  bill_number=format_bill_number(taken.next),
+                                  check_code=check_code, issued_at=issued_at)
+        bill_id = taken.bill_code + reservation.bill_number
+        if bill_id in self.rows:
+            raise Conflict(f"bill {bill_id} exists already")
+        self.tables.ranges[open_ranges[0]] = replace(taken, next=taken.next + 1)
+        self.rows[bill_id] = BillRow(
+            status="pending", payment_code=payment_code, range_key=open_ranges[0],
+            reserved_at=datetime.fromisoformat(issued_at).astimezone(UTC)
+            .isoformat(timespec="seconds"))
+        return reservation
+
+    def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
+                   links: dict | None = None, reason: str | None = None) -> bool:
+        row = self.rows.get(bill_id)
+        if row is None or row.status != expected.value:
+            return False
+        row.status = status.value
+        if links:
+            row.links = dict(links)
+        if reason:
+            row.void_reason = reason
+        return True
+
     def save_issued(self, record: BillRecord) -> None:
+        row = self._pending_or_same(record)
+        row.status, row.bill, row.payer_phone = record.status.value, record.bill, record.payer_phone
+        row.xml, row.pdf = record.xml, record.pdf
+        if record.links:
+            row.links = dict(record.links)
+
+    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
+        """Save the bill and mark its note issued: both or neither, as the transaction."""
+        self._pending_or_same(record)
+        note = self.tables.notes.get(record.bill.payment_code)
+        if note is None or note.status not in (NoteStatus.PAID, NoteStatus.ISSUED):
+            raise IllegalTransition("note is not paid", code="note_not_paid")
+        self.save_issued(record)
+        self.tables.notes[note.payment_code] = replace(note, status=NoteStatus.ISSUED, bill=ref)
+
+    def _pending_or_same(self, record: BillRecord) -> BillRow:
         row = self.rows.get(record.bill.bill_id)
         if row is None or row.status not in ("pending", record.status.value):
             raise Conflict(f"bill {record.bill.bill_id} is not pending")
-        row.status, row.bill, row.payer_phone = record.status.value, record.bill, record.payer_phone
-        row.xml, row.pdf = record.xml, record.pdf
+        return row
 
-    def _written(self, bill_code: str, bill_number: str) -> _BillRow | None:
+    def _written(self, bill_code: str, bill_number: str) -> BillRow | None:
         row = self.rows.get(bill_code + bill_number)
         return row if row is not None and row.bill is not None else None
 
@@ -315,6 +426,100 @@ class FakeBills:
             row.sms_status = None
         else:
             row.sms_status = status
+
+
+class FakeRanges:
+    """RangeRepository; mirrors ``adapters/dynamo_ranges.DynamoRanges``.
+
+    Allocation moves a per-bill-code high-water mark, so ranges of one code never overlap.
+    """
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+
+    def allocate(self, unit_code: str, kind_code: str, bill_code: str, count: int,
+                 now: str) -> NumberRange:
+        check_allocation(count)
+        high = self.tables.marks.get(bill_code, 0)
+        if high + count >= 10**10:
+            raise ValueError(f"bill code {bill_code} has no {count} numbers left")
+        allocated = NumberRange(unit_code=unit_code, kind_code=kind_code, bill_code=bill_code,
+                                start=high + 1, end=high + count, next=high + 1,
+                                allocated_at=now)
+        self.tables.marks[bill_code] = high + count
+        self.tables.ranges[_range_key(allocated)] = allocated
+        return allocated
+
+    def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]:
+        return [r for k, r in sorted(self.tables.ranges.items())
+                if k[0] == f"{unit_code}#{kind_code}"]
+
+    def all(self) -> list[NumberRange]:
+        return sorted(self.tables.ranges.values(), key=lambda r: (r.bill_code, r.start))
+
+    def pending_bills(self, reserved_before: str) -> list[dict]:
+        return [{"bill_id": bill_id, "status": row.status, "pending": "pending",
+                 "payment_code": row.payment_code, "reserved_at": row.reserved_at}
+                for bill_id, row in sorted(self.tables.bills.items(),
+                                           key=lambda kv: kv[1].reserved_at)
+                if row.status == "pending" and row.reserved_at < reserved_before]
+
+    def void_number(self, bill_id: str, reason: str) -> bool:
+        row = self.tables.bills.get(bill_id)
+        if row is None or row.status != "pending" or row.range_key is None:
+            return False
+        row.status, row.void_reason = "voided", reason
+        taken = self.tables.ranges[row.range_key]
+        self.tables.ranges[row.range_key] = replace(taken, voided=taken.voided + 1)
+        return True
+
+
+class FakeReimbursements:
+    """ReimbursementRepository; mirrors ``DynamoReimbursements``: the first unit holds a bill."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Reimbursement] = {}
+
+    def add(self, record: Reimbursement) -> Reimbursement | None:
+        if record.bill_id in self.records:
+            return self.records[record.bill_id]
+        self.records[record.bill_id] = record
+        return None
+
+    def get(self, bill_id: str) -> Reimbursement | None:
+        return self.records.get(bill_id)
+
+    def release(self, bill_id: str, unit_code: str) -> bool:
+        holder = self.records.get(bill_id)
+        if holder is None or holder.unit_code != unit_code:
+            return False
+        del self.records[bill_id]
+        return True
+
+
+class FakeAudit:
+    """AuditLog; mirrors ``DynamoAudit``: append-only, queried newest first."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
+              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        if bill_id:
+            found = [e for e in self.events if e.bill_id == bill_id]
+        elif unit_code:
+            found = [e for e in self.events if e.unit_code == unit_code
+                     and (not day or e.at.startswith(day))]
+        elif day:
+            found = [e for e in self.events if e.at[:10] == day]
+        else:
+            raise ValueError("query the audit log by bill, unit or day")
+        newest_first = sorted(found, key=lambda e: e.at, reverse=True)[:limit]
+        return [{**dataclasses.asdict(e), "day": e.at[:10], "event_id": e.at}
+                for e in newest_first]
 
 
 class FakeKeys:
@@ -374,13 +579,23 @@ class FakeJobs:
 
     def __init__(self) -> None:
         self.issue: list[str] = []  # payment codes
+        self.intakes: list[dict | None] = []  # the intake record riding on each issue job
         self.sms: list[tuple[str, str]] = []  # (bill code, bill number)
+        self.events: list[dict] = []  # SMS event jobs: {"event": ..., ...}
+        self.delays: list[tuple[str, int]] = []  # (receipt handle, seconds) of failed SMS jobs
 
-    def issue_bill(self, payment_code: str) -> None:
+    def issue_bill(self, payment_code: str, intake: dict | None = None) -> None:
         self.issue.append(payment_code)
+        self.intakes.append(intake)
 
     def send_sms(self, bill_code: str, bill_number: str) -> None:
         self.sms.append((bill_code, bill_number))
+
+    def sms_event(self, event: str, data: dict[str, Any]) -> None:
+        self.events.append({**data, "event": event})
+
+    def retry_sms_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        self.delays.append((receipt_handle, delay_seconds))
 
 
 class FakeSms:
@@ -388,6 +603,8 @@ class FakeSms:
 
     ``fail_next(n)`` makes the next ``n`` sends raise ``error`` (by default a provider error).
     """
+
+    name = "fake"
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -405,39 +622,147 @@ class FakeSms:
         return f"fake-message-{len(self.sent)}"
 
 
+class FakeSmsLog:
+    """SmsLog; mirrors ``adapters/dynamo_sms_log.DynamoSmsLog`` (claims are taken over after
+    five minutes, or after a failure)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> bool:
+        row = self.rows.get(event_id)
+        if row is not None and not (row["status"] == "failed" or (
+                row["status"] == "sending" and row["claimed_at"] < now - SMS_CLAIM_TIMEOUT)):
+            return False
+        attempts = row["attempts"] + 1 if row else 1
+        self.rows[event_id] = {**(row or {}), "event_id": event_id, "event": event,
+                               "phone": phone_masked, "status": "sending", "claimed_at": now,
+                               "attempts": attempts}
+        return True
+
+    def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
+               message_id: str | None = None, error: str | None = None) -> None:
+        self.rows.setdefault(event_id, {"event_id": event_id, "attempts": 0}).update(
+            status=status, updated_at=now, provider=provider, message_id=message_id,
+            error=error)
+
+    def record(self, event_id: str, event: str, phone_masked: str, status: str, now: datetime, *,
+               provider: str | None = None, message_id: str | None = None,
+               error: str | None = None) -> None:
+        row = self.rows.setdefault(event_id, {"event_id": event_id, "attempts": 0})
+        row.update(event=event, phone=phone_masked, attempts=row["attempts"] + 1)
+        self.finish(event_id, status, now, provider=provider, message_id=message_id,
+                    error=error)
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        return self.rows.get(event_id)
+
+
+class FakeOtp:
+    """OtpStore; mirrors ``adapters/dynamo_otp.DynamoOtp``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def issue(self, phone_key: str, code_hash: str, now_epoch: int, expires_epoch: int,
+              cooldown: int) -> int:
+        row = self.rows.get(phone_key)
+        if row is not None and row["created_epoch"] > now_epoch - cooldown:
+            return max(1, row["created_epoch"] + cooldown - now_epoch)
+        self.rows[phone_key] = {"code_hash": code_hash, "created_epoch": now_epoch,
+                                "expires_epoch": expires_epoch, "attempts": 0}
+        return 0
+
+    def attempt(self, phone_key: str, now_epoch: int, max_attempts: int) -> OtpCheck:
+        row = self.rows.get(phone_key)
+        if row is None:
+            return OtpCheck("missing")
+        if row["expires_epoch"] <= now_epoch:
+            return OtpCheck("expired")
+        if row["attempts"] >= max_attempts:
+            return OtpCheck("locked")
+        row["attempts"] += 1
+        return OtpCheck("ok", row["code_hash"], max_attempts - row["attempts"])
+
+    def consume(self, phone_key: str, code_hash: str) -> bool:
+        row = self.rows.get(phone_key)
+        if row is None or row["code_hash"] != code_hash:
+            return False
+        del self.rows[phone_key]
+        return True
+
+
+class FakePayerBills:
+    """PayerBillIndex; mirrors ``adapters/dynamo_payer_bills.DynamoPayerBills`` over the bills
+    the fake bill repository holds (status read live, as the index projects it)."""
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.keys: dict[str, tuple[str, str]] = {}  # bill id → (phone key, sort key)
+
+    def index(self, bill_id: str, phone_key: str, sort_key: str) -> None:
+        row = self.tables.bills.get(bill_id)
+        if row is not None and row.bill is not None:
+            self.keys[bill_id] = (phone_key, sort_key)
+
+    def bills_of(self, phone_key: str, limit: int = 100) -> list[PayerBill]:
+        mine = sorted(((sort, bill_id) for bill_id, (key, sort) in self.keys.items()
+                       if key == phone_key), reverse=True)[:limit]
+        out = []
+        for _, bill_id in mine:
+            row = self.tables.bills[bill_id]
+            assert row.bill is not None
+            out.append(PayerBill(bill=row.bill, status=BillStatus(row.status),
+                                 links=dict(row.links)))
+        return out
+
+
 def make_settings(keys_dir: Path | str | None = None) -> Settings:
-    """Settings that read nothing from the environment but the CJK font's location."""
-    return Settings(
-        stage="test", region="cn-north-1", aws_endpoint_url=None, dynamodb_endpoint_url=None,
-        public_base_url="http://testserver",
-        tables={name: f"test-{name.lower().replace('_', '-')}" for name in TABLES},
-        archive_bucket="test-archive", issue_queue_url="test-issue", sms_queue_url="test-sms",
-        signer="local", local_keys_dir=str(keys_dir) if keys_dir else None,
-        wechatpay_secret_id="test/wechatpay", wechatpay_h5_base="https://wx.example.invalid/h5",
-        font_path=load_settings().font_path, region_name="安徽省", supervisor_name="安徽省财政厅")
+    """The settings ``load_settings`` gives, with everything a unit test depends on pinned."""
+    return replace(
+        load_settings(), stage="test", aws_endpoint_url=None, dynamodb_endpoint_url=None,
+        public_base_url="http://testserver", signer="local",
+        local_keys_dir=str(keys_dir) if keys_dir else None, region_name="安徽省",
+        supervisor_name="安徽省财政厅", sms_sender="财政电子票据",
+        enabled_channels=("wechatpay", "alipay", "unionpay", "bank"))
+
+
+def fake_overrides(keys_dir: Path) -> dict[str, Any]:
+    """A fresh fake behind every port, sharing one set of tables; the signer is ``LocalSigner``."""
+    tables = Tables()
+    return {"units": FakeUnits(), "notes": FakeNotes(tables), "counters": FakeCounters(),
+            "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
+            "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
+            "reimbursements": FakeReimbursements(), "audit": FakeAudit(),
+            "archive": FakeArchive(), "jobs": FakeJobs(), "sms": FakeSms(),
+            "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
+            "signer": LocalSigner(keys_dir)}
 
 
 def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | None = None,
               **settings: object) -> Deps:
     """A ``Deps`` wired with fakes and seeded like the local stack (``chalicelib.local.seed``):
-    two collecting units with fee items and signing keys, the finance key, reimbursing units.
+    two collecting units with fee items, signing keys and number ranges, the finance key, and
+    the reimbursing units.
 
     ``deps.clock`` is a ``FakeClock``; ``settings`` replace fields of the test settings.
     ``seed_from`` is the ``tmp_path`` of an earlier ``fake_deps``: its key files and seed state
-    are copied, so the keys are not generated again (seeding is idempotent over them).
+    are copied, so keys are not generated again (seeding is idempotent over them).
     """
-    from chalicelib.local.seed import seed
+    from chalicelib.local.seed import COLLECTING, RANGE_SIZE, seed
 
     if seed_from is not None:
         for folder in ("keys", "state"):
             shutil.copytree(seed_from / folder, tmp_path / folder, dirs_exist_ok=True)
     keys_dir = tmp_path / "keys"
-    notes = FakeNotes()
-    overrides = {"units": FakeUnits(), "notes": notes, "counters": FakeCounters(),
-                 "idempotency": FakeIdempotency(), "payments": FakePayments(notes),
-                 "bills": FakeBills(notes), "keys": FakeKeys(), "archive": FakeArchive(),
-                 "jobs": FakeJobs(), "sms": FakeSms(), "signer": LocalSigner(keys_dir)}
     deps = Deps(settings=replace(make_settings(keys_dir), **settings),  # type: ignore[arg-type]
-                clock=FakeClock(now), overrides=overrides)
+                clock=FakeClock(now), overrides=fake_overrides(keys_dir))
+    # The ranges seed() would allocate, but in the year of the injected clock, not the wall's.
+    china_now = now.astimezone(CHINA_TZ)
+    for unit, _ in COLLECTING:
+        for kind in sorted({unit.bill_kind, "0301"}):
+            deps.ranges.allocate(unit.unit_code, kind,
+                                 make_bill_code(unit.region_code, kind, china_now.year),
+                                 RANGE_SIZE, china_now.isoformat(timespec="seconds"))
     seed(deps, tmp_path / "state", keys_dir)
     return deps

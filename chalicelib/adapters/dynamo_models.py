@@ -13,7 +13,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -166,6 +166,21 @@ class BillModel(Model):
     sms_status = UnicodeAttribute(null=True)
     sms_claimed_at = UnicodeAttribute(null=True)
 
+    class ByPayer(GlobalSecondaryIndex):
+        """Sparse: a payer's bills by the HMAC of their phone, newest first ("my bills")."""
+
+        class Meta:
+            index_name = "payer-index"
+            projection = IncludeProjection(["doc", "status", "links"])
+
+        payer_phone_hash = UnicodeAttribute(hash_key=True)
+        payer_sort = UnicodeAttribute(range_key=True)
+
+    # HMAC-SHA256 of the payer's phone under PAYER_PEPPER; never the number itself.
+    payer_phone_hash = UnicodeAttribute(null=True)
+    payer_sort = UnicodeAttribute(null=True)  # issued_at (UTC) + "#" + bill_id
+    by_payer = ByPayer()
+
 
 class CounterModel(Model):
     class Meta:
@@ -286,3 +301,39 @@ class NumberRangeModel(Model):
 
 MODELS["NUMBER_RANGES"] = NumberRangeModel
 LOGICAL_IDS["NUMBER_RANGES"] = "NumberRangesTable"
+
+
+class OtpModel(Model):
+    """One-time codes for "my bills": one row per phone (HMAC), replaced by each new code."""
+
+    class Meta:
+        table_name = "otp"
+
+    otp_id = UnicodeAttribute(hash_key=True)  # HMAC of the phone number
+    code_hash = UnicodeAttribute()  # HMAC of the code; the code itself is never stored
+    created_epoch = NumberAttribute()
+    expires_epoch = NumberAttribute()  # TTL, and the code's own expiry
+    attempts = NumberAttribute(default=0)
+
+
+class SmsLogModel(Model):
+    """One row per text message event: the dedup claim and its delivery status."""
+
+    class Meta:
+        table_name = "sms_log"
+
+    event_id = UnicodeAttribute(hash_key=True)  # e.g. note_created#<payment_code>
+    event = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)  # masked: 138****5678
+    status = UnicodeAttribute()  # sending | sent | failed | skipped
+    provider = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    claimed_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)  # numbers masked
+    expires_epoch = NumberAttribute(null=True)  # TTL
+
+
+MODELS.update({"OTP": OtpModel, "SMS_LOG": SmsLogModel})
+LOGICAL_IDS.update({"OTP": "OtpTable", "SMS_LOG": "SmsLogTable"})

@@ -14,7 +14,6 @@ from chalicelib.domain.errors import (
     DomainError,
     NotFound,
     RateLimited,
-    ValidationFailed,
 )
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
@@ -80,8 +79,8 @@ def pay_page(payment_code: str) -> Response:
     d = deps()
     try:
         check_payment_code(payment_code)
-        note = notes_service.get_public_note(d, payment_code)
-    except (ValidationFailed, NotFound) as exc:
+        note = notes_service.get_public_note(d, payment_code, client_address(bp.current_request))
+    except DomainError as exc:
         return error_page(exc)
     view = notes_service.note_view(d, note, public=True)
     unit = d.units.get(note.unit_code)

@@ -22,8 +22,8 @@ FILE_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
 def public_note(payment_code: str) -> dict:
     d = deps()
     check_payment_code(payment_code)
-    return notes_service.note_view(d, notes_service.get_public_note(d, payment_code),
-                                   public=True)
+    note = notes_service.get_public_note(d, payment_code, client_address(bp.current_request))
+    return notes_service.note_view(d, note, public=True)
 
 
 @bp.route("/v1/public/notes/{payment_code}/pay", methods=["POST"], content_types=[

@@ -156,11 +156,15 @@ def parse_document(data: bytes) -> ParsedBill:
     """Read a bill XML back; raise ``ValidationFailed`` when it is not one of ours in shape."""
     if len(data) > MAX_XML_BYTES:
         raise ValidationFailed("票据文件过大", {"file": "too large"})
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    try:
+        text = data.decode("utf-8")  # our bills are UTF-8; other encodings could hide a DTD
+    except UnicodeDecodeError:
+        raise ValidationFailed("票据文件应为 UTF-8 编码的 XML", {"file": "must be UTF-8"}) from None
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
         # Our bills never carry a DTD; refusing one removes entity expansion attacks entirely.
         raise ValidationFailed("票据文件含有不允许的 DTD", {"file": "DTDs are not allowed"})
     try:
-        root = ET.fromstring(data)  # noqa: S314 - size-capped, DTD refused above
+        root = ET.fromstring(data)  # noqa: S314 - size-capped, UTF-8, DTD refused above
     except ET.ParseError as exc:
         raise ValidationFailed("不是有效的 XML 票据文件", {"file": f"not XML: {exc}"}) from None
     if root.tag != "EInvoice":

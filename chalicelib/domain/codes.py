@@ -5,9 +5,10 @@ payment_code (缴款码), 20 digits::
     RRRRRR YY SSSSSSSSSSS C
     region year sequence   check digit (Damm)
 
-The 11-digit sequence is a counter run through a fixed permutation of 0..10^11-1, so that
-consecutive notes do not carry consecutive codes; the Damm check digit catches every single-digit
-typo and every swap of two adjacent digits.
+The 11-digit sequence is a counter run through a keyed permutation of 0..10^11-1 (an 8-round
+Feistel network with HMAC-SHA256 rounds over 10^12, cycle-walked into 10^11): codes stay unique,
+yet nobody without the key can tell the next or the previous note's code from one code. The Damm
+check digit catches every single-digit typo and every swap of two adjacent digits.
 
 bill_code (票据代码), 8 digits ``RRCCKKYY``: the supervising region (2), the bill 分类 (2) and
 种类 (2), and the code's year (2) — which is the year of the code, not of the issue date.
@@ -17,6 +18,8 @@ characters from ``[0-9A-Za-z]``, case-sensitive; it is a secret that gates publi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import string
@@ -26,9 +29,8 @@ from chalicelib.domain.errors import ValidationFailed
 
 PAYMENT_CODE_LENGTH = 20
 _SEQ_SPACE = 10**11
-# Odd and not a multiple of 5, so multiplication is a bijection modulo 10^11.
-_SEQ_MULTIPLIER = 61_803_398_875
-_SEQ_OFFSET = 27_182_818_284
+_HALF = 10**6  # the Feistel network works on 10^12 = 10^6 × 10^6
+_ROUNDS = 8
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -59,13 +61,29 @@ def damm_digit(digits: str) -> int:
     return interim
 
 
-def make_payment_code(region_code: str, year: int, counter: int) -> str:
-    """Build the payment code for the ``counter``-th note of a region and year (counter ≥ 1)."""
+def permute_sequence(counter: int, key: bytes) -> int:
+    """A keyed bijection of 0..10^11-1 onto itself (format-preserving, by cycle walking)."""
+    x = counter
+    while True:
+        left, right = divmod(x, _HALF)
+        for round_no in range(_ROUNDS):
+            digest = hmac.new(key, f"{round_no}:{right}".encode(), hashlib.sha256).digest()
+            left, right = right, (left + int.from_bytes(digest[:8], "big")) % _HALF
+        x = left * _HALF + right
+        if x < _SEQ_SPACE:
+            return x
+
+
+def make_payment_code(region_code: str, year: int, counter: int, key: bytes = b"") -> str:
+    """Build the payment code for the ``counter``-th note of a region and year (counter ≥ 1).
+
+    ``key`` is the deployment's secret payment-code key (``PAYMENT_CODE_KEY``).
+    """
     if not _REGION.match(region_code):
         raise ValueError(f"region code must be 6 digits: {region_code!r}")
     if not 0 < counter < _SEQ_SPACE:
         raise ValueError("payment code counter exhausted for this region and year")
-    seq = (counter * _SEQ_MULTIPLIER + _SEQ_OFFSET) % _SEQ_SPACE
+    seq = permute_sequence(counter, key)
     body = f"{region_code}{year % 100:02d}{seq:011d}"
     return body + str(damm_digit(body))
 

@@ -34,7 +34,7 @@ def yuan_to_fen(text: str) -> int:
     Accepts only plain decimal notation with at most two decimals: no sign, exponent, spaces,
     separators or leading zeros. Anything else raises ``ValidationFailed``.
     """
-    if not isinstance(text, str) or not _YUAN.match(text):
+    if not isinstance(text, str) or not _YUAN.fullmatch(text):
         raise ValidationFailed(f"not a yuan amount: {text!r}", {"amount": "not a yuan amount"})
     whole, _, frac = text.partition(".")
     return int(whole) * 100 + int((frac + "00")[:2])

@@ -14,6 +14,7 @@ close their orders at the note's expiry at the latest).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -28,6 +29,7 @@ MAX_ITEMS = 50
 _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _ITEM_CODE = re.compile(r"^[0-9A-Za-z]{1,20}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class NoteStatus(StrEnum):
@@ -47,6 +49,20 @@ _MOVES: dict[NoteStatus, frozenset[NoteStatus]] = {
     NoteStatus.EXPIRED: frozenset(),
     NoteStatus.REFUNDED: frozenset(),
 }
+
+
+def china_time(iso: str) -> str:
+    """An ISO 8601 time with an offset, re-expressed in Beijing time (+08:00), to the second.
+
+    Text that is not such a time is returned unchanged (it is kept as the channel sent it).
+    """
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    if moment.tzinfo is None:
+        return iso
+    return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
 def can_move(src: NoteStatus, dst: NoteStatus) -> bool:
@@ -155,6 +171,10 @@ def _text(body: dict, key: str, fields: dict, where: str, *, required: bool, lim
     if len(value) > limit:
         fields[where] = f"must be at most {limit} characters"
         return None
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        # Control characters cannot be carried by the bill's XML (XML 1.0) nor printed.
+        fields[where] = "must not contain control characters"
+        return None
     return value or None
 
 
@@ -261,13 +281,15 @@ def validate_new_note(body: object, *, today: date, known_items: dict[str, str] 
     due = _text(body, "due_date", fields, "due_date", required=False, limit=10)
     if due is not None:
         try:
-            if date.fromisoformat(due) < today or len(due) != 10:
+            if not _DATE.fullmatch(due):
+                raise ValueError(due)
+            if date.fromisoformat(due) < today:
                 fields["due_date"] = "must be today or later (YYYY-MM-DD)"
         except ValueError:
             fields["due_date"] = "must be a date YYYY-MM-DD"
     remark = _text(body, "remark", fields, "remark", required=False, limit=200)
     kind = body.get("bill_kind")
-    if kind is not None and kind not in bill_kinds:
+    if kind is not None and (not isinstance(kind, str) or kind not in bill_kinds):
         fields["bill_kind"] = f"must be one of {', '.join(sorted(bill_kinds))}"
     if fields:
         raise ValidationFailed("请求参数有误", fields)

@@ -128,7 +128,8 @@ def pay_at_bank(stack: dict, payment_code: str, amount_fen: int) -> int:
 
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{brand}（本地模拟）</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<title>{brand}（本地模拟）</title>
 <style>body{{margin:0;font:16px/1.6 sans-serif;background:#ededed;color:#111}}
 header{{background:{colour};color:#fff;padding:14px 16px;font-weight:600}}
 main{{max-width:420px;margin:0 auto;padding:16px}}.card{{background:#fff;border-radius:12px;padding:20px;text-align:center}}
@@ -198,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve(stack_path: Path, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"stack_path": stack_path})
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer((host, port), handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
     return server

@@ -197,9 +197,12 @@ def run() -> int:
 
 
 def _serve_app(app: Any, port: int) -> Any:
+    import chalice.local
     from chalice.config import Config
     from chalice.local import create_local_server
 
+    # A channel may send many notifications at once; the default backlog of 5 resets them.
+    chalice.local.ThreadedHTTPServer.request_queue_size = 128
     config = Config.create(chalice_stage="local", app_name="fiscal-bills",
                            environment_variables={})
     server = create_local_server(app, config, "127.0.0.1", port)

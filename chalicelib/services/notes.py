@@ -39,6 +39,7 @@ def create_note(deps: Deps, unit: Unit, body: object,
     draft = validate_new_note(body, today=now.astimezone(CHINA_TZ).date(),
                               known_items=deps.units.fee_items(unit.unit_code),
                               bill_kinds=frozenset(BILL_KINDS))
+    notify = _notify_payer(body, draft.payer.phone)
     kind = draft.bill_kind or unit.bill_kind
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
@@ -59,21 +60,51 @@ def create_note(deps: Deps, unit: Unit, body: object,
             note = deps.notes.get(earlier["result"])
             if note is None:
                 raise Conflict("idempotency record points nowhere", code="request_in_progress")
+            if notify:  # again: the first enqueue may have failed; the SMS dedups itself
+                _text_payer(deps, note)
             return note, False
     try:
         year = now.astimezone(CHINA_TZ).year
-        counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
-        note = new_note(draft, payment_code=make_payment_code(unit.region_code, year, counter),
-                        unit_code=unit.unit_code, region_code=unit.region_code,
-                        bill_kind=kind, now=now)
-        deps.notes.add(note)
+        for attempt in range(5):
+            counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
+            code = make_payment_code(unit.region_code, year, counter,
+                                     deps.settings.payment_code_key)
+            note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
+                            region_code=unit.region_code, bill_kind=kind, now=now)
+            try:
+                deps.notes.add(note)
+                break
+            except Conflict:  # only after a change of PAYMENT_CODE_KEY: take the next one
+                if attempt == 4:
+                    raise
     except Exception:
         if claim_id is not None:
             deps.idempotency.release(claim_id)
         raise
     if claim_id is not None:
         deps.idempotency.complete(claim_id, note.payment_code)
+    if notify:
+        _text_payer(deps, note)
     return note, True
+
+
+def _notify_payer(body: object, phone: str | None) -> bool:
+    """The optional ``notify_payer`` flag: text the payer the pay link once the note exists."""
+    value = body.get("notify_payer", False) if isinstance(body, dict) else False
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValidationFailed("请求参数有误", {"notify_payer": "must be true or false"})
+    if value and not phone:
+        raise ValidationFailed("请求参数有误",
+                               {"payer.phone": "is required when notify_payer is true"})
+    return value
+
+
+def _text_payer(deps: Deps, note: Note) -> None:
+    from chalicelib.services.sms import request_note_created_sms
+
+    request_note_created_sms(deps, note)
 
 
 def get_unit_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
@@ -90,9 +121,21 @@ def cancel_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
     return deps.notes.cancel(payment_code)
 
 
-def get_public_note(deps: Deps, payment_code: str) -> Note:
+UNKNOWN_CODES_PER_CLIENT_PER_HOUR = 30
+
+
+def get_public_note(deps: Deps, payment_code: str, client: str | None = None) -> Note:
+    """A note by its payment code; a client that keeps asking for codes that do not exist is
+    stopped (429), so codes cannot be harvested by guessing."""
     note = deps.notes.get(payment_code)
     if note is None:
+        if client is not None:
+            from chalicelib.services.bills import _limit
+
+            hour = deps.clock().astimezone(CHINA_TZ)
+            _limit(deps, f"unknown-note#{client}#{hour:%Y%m%d%H}",
+                   UNKNOWN_CODES_PER_CLIENT_PER_HOUR, timedelta(hours=1),
+                   "查询过于频繁，请一小时后再试")
         raise NotFound("未找到该缴款码对应的缴款书，请核对缴款码", code="note_not_found")
     return note
 

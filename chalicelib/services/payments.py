@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import is_out_trade_no
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
 from chalicelib.services.intake import Intake, keep
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 def record_payment(deps: Deps, payment: Payment,
                    intake: Intake | None = None) -> PaymentOutcome:
     """Record a verified payment; enqueue issuance when the note may now be issued."""
+    payment = replace(payment, paid_at=china_time(payment.paid_at))
     if not is_out_trade_no(payment.out_trade_no) or not payment.out_trade_no[:20].isdigit():
         outcome = PaymentOutcome.ORDER_UNKNOWN
     else:

@@ -1,53 +1,221 @@
-"""Texting the payer the link to their bill: exactly one message per bill.
+"""Texting payers: one message per event, exactly once, and never a phone number in the logs.
 
-The bill record is claimed (``sending``) by a conditional write before the text goes out and
-marked ``sent`` after; a failed send releases the claim so the job's retry can send. A job that
-runs twice finds the claim and sends nothing. A claim older than five minutes (a crash between
-send and mark) is taken over: at-least-once wins over at-most-once only after that pause.
+Events (``sms_templates``): ``note_created`` (only when the collecting unit asks for it),
+``bill_issued`` and ``bill_reversed`` (the red bill's text), ``refund``, and ``login_code``
+(sent at once by the "my bills" page, never queued: the code must not sit in a queue).
+
+Every queued text is an SQS job. A bill's text is claimed on the bill record (``sending``) by a
+conditional write before it goes out and marked ``sent`` after; any other event is claimed the
+same way in the SMS log under one key per event (``note_created#<payment_code>``,
+``refund#<refund_id>``). A job that runs twice finds the claim and sends nothing; a failed send
+releases the claim so the retry can send, and the retry waits 30 s, 60 s, 120 s, 240 s before
+the dead-letter queue takes the job. A claim older than five minutes (a crash between send and
+mark) is taken over: at-least-once wins over at-most-once only after that pause. Every outcome
+(provider, message id, sent/failed/skipped) is written to the SMS log.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.bootstrap import Deps
+from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
-from chalicelib.domain.money import fen_to_yuan
+from chalicelib.domain.notes import NoteStatus
+from chalicelib.services import sms_templates as templates
 from chalicelib.services.notes import bill_url
+from chalicelib.services.phones import cn_mobile, phone_key, scrub
+from chalicelib.services.ports import BillRecord
 
 log = logging.getLogger(__name__)
 
+FIRST_RETRY_SECONDS = 30
+LAST_RETRY_SECONDS = 900
+
 
 def bill_issued_text(deps: Deps, bill, link: str) -> str:
+    sender = deps.settings.sms_sender
     if bill.is_red:
-        return (f"【{deps.settings.sms_sender}】您在{bill.issuing_unit_name}的票据"
-                f"（代码{bill.related_bill[:8]}，号码{bill.related_bill[8:]}）已冲红，"
-                f"红字票据代码{bill.bill_code}，号码{bill.bill_number}，"
-                f"校验码{bill.check_code}。查看：{link}")
-    return (f"【{deps.settings.sms_sender}】您缴纳的{bill.issuing_unit_name}款项"
-            f"{fen_to_yuan(bill.total_fen)}元已开具电子票据，"
-            f"票据代码{bill.bill_code}，号码{bill.bill_number}，校验码{bill.check_code}。"
-            f"查看下载：{link}")
+        return templates.bill_reversed(sender, bill, link)
+    return templates.bill_issued(sender, bill, link)
 
 
 def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
-    """Text the payer once; returns what happened: sent | already | no_phone | missing."""
+    """Text the payer once; returns what happened: sent | already | no_phone | invalid_phone |
+    missing."""
     record = deps.bills.get(bill_code, bill_number)
     if record is None:
         log.warning("sms job for unknown bill %s-%s", bill_code, bill_number)
         return "missing"
     if not record.payer_phone:
         return "no_phone"
+    bill = record.bill
+    _index_for_payer(deps, record)
+    event = "bill_reversed" if bill.is_red else "bill_issued"
+    log_id = f"bill#{bill.bill_id}"
+    phone = cn_mobile(record.payer_phone)
+    if phone is None:
+        _note_delivery(deps, log_id, event, record.payer_phone, "skipped",
+                       error="not a mainland mobile number")
+        return "invalid_phone"
     if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
         return "already"
-    bill = record.bill
     text = bill_issued_text(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
                                                  bill.check_code))
     try:
-        deps.sms.send(record.payer_phone, text)
-    except Exception:
+        message_id = deps.sms.send(phone, text)
+    except Exception as exc:  # noqa: BLE001 - raised again, without the number
         deps.bills.finish_sms(bill_code, bill_number, "released")
-        log.exception("sms to %s failed; released for retry", mask_phone(record.payer_phone))
-        raise
+        _note_delivery(deps, log_id, event, phone, "failed", error=scrub(str(exc)))
+        raise _failure(log_id, phone, exc) from None
     deps.bills.finish_sms(bill_code, bill_number, "sent")
+    _note_delivery(deps, log_id, event, phone, "sent", message_id=message_id)
     return "sent"
+
+
+def send_event(deps: Deps, job: dict[str, Any]) -> str:
+    """Send the text of a queued event once; returns sent | already | what stopped it."""
+    event = job.get("event")
+    if event == "note_created":
+        prepared = _note_created(deps, job)
+    elif event == "refund":
+        prepared = _refund(deps, job)
+    else:
+        log.error("sms job for unknown event %r dropped", event)
+        return "unknown_event"
+    if isinstance(prepared, str):
+        return prepared
+    event_id, raw_phone, text = prepared
+    phone = cn_mobile(raw_phone)
+    if phone is None:
+        _note_delivery(deps, event_id, str(event), raw_phone, "skipped",
+                       error="not a mainland mobile number")
+        return "invalid_phone"
+    if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
+        return "already"
+    try:
+        message_id = deps.sms.send(phone, text)
+    except Exception as exc:  # noqa: BLE001 - raised again, without the number
+        _quietly(deps.sms_log.finish, event_id, "failed", deps.clock(), error=scrub(str(exc)))
+        raise _failure(event_id, phone, exc) from None
+    _quietly(deps.sms_log.finish, event_id, "sent", deps.clock(),
+             provider=_provider(deps), message_id=message_id)
+    log.info("sms %s sent to %s", event_id, mask_phone(phone))
+    return "sent"
+
+
+def send_now(deps: Deps, event: str, event_id: str, phone: str, text: str) -> str:
+    """Send a text at once, outside the queue (login codes); returns the message id."""
+    try:
+        message_id = deps.sms.send(phone, text)
+    except Exception as exc:  # noqa: BLE001 - raised again, without the number
+        _note_delivery(deps, event_id, event, phone, "failed", error=scrub(str(exc)))
+        raise _failure(event_id, phone, exc) from None
+    _note_delivery(deps, event_id, event, phone, "sent", message_id=message_id)
+    return message_id
+
+
+def run_sms_job(deps: Deps, body: dict[str, Any]) -> str:
+    """One message of the SMS queue: a bill's text (``{bill_code, bill_number}``, with or
+    without ``event``) or another event's (``{"event": ..., ...}``)."""
+    if body.get("event") in (None, "bill_issued", "bill_reversed"):
+        return send_bill_sms(deps, body["bill_code"], body["bill_number"])
+    return send_event(deps, body)
+
+
+def handle_sms_record(deps: Deps, record: Any) -> str:
+    """Run one SQS record; when it fails, hide it for a growing delay before SQS retries."""
+    try:
+        return run_sms_job(deps, json.loads(record.body))
+    except Exception:
+        attributes = record.to_dict().get("attributes") or {}
+        received = int(attributes.get("ApproximateReceiveCount") or 1)
+        deps.jobs.retry_sms_later(record.receipt_handle, retry_delay(received))
+        raise
+
+
+def retry_delay(received: int) -> int:
+    """30 s after the first failure, doubling, at most 15 minutes."""
+    return min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, received - 1))
+
+
+def request_note_created_sms(deps: Deps, note) -> bool:
+    """Queue the note's text to its payer (the unit asked for it); False without a phone."""
+    if not note.payer.phone:
+        return False
+    deps.jobs.sms_event("note_created", {"payment_code": note.payment_code})
+    return True
+
+
+def request_refund_sms(deps: Deps, payment_code: str, refund_id: str, amount_fen: int) -> None:
+    """Queue the refund's text; ``refund_id`` makes it one text per refund."""
+    deps.jobs.sms_event("refund", {"payment_code": payment_code, "refund_id": refund_id,
+                                   "amount_fen": amount_fen})
+
+
+def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, str] | str:
+    note = deps.notes.get(str(job.get("payment_code")))
+    if note is None:
+        return "missing"
+    if not note.payer.phone:
+        return "no_phone"
+    if note.status_at(deps.clock()) is not NoteStatus.UNPAID:
+        return "stale"  # paid or cancelled before the text went out: nothing to ask for
+    unit = deps.units.get(note.unit_code)
+    link = f"{deps.settings.public_base_url}/pay/{note.payment_code}"
+    text = templates.note_created(deps.settings.sms_sender, note,
+                                  unit.name if unit else note.unit_code, link)
+    return f"note_created#{note.payment_code}", note.payer.phone, text
+
+
+def _refund(deps: Deps, job: dict[str, Any]) -> tuple[str, str, str] | str:
+    note = deps.notes.get(str(job.get("payment_code")))
+    if note is None:
+        return "missing"
+    if not note.payer.phone:
+        return "no_phone"
+    unit = deps.units.get(note.unit_code)
+    text = templates.refund(deps.settings.sms_sender, note,
+                            unit.name if unit else note.unit_code, int(job["amount_fen"]))
+    return f"refund#{job['refund_id']}", note.payer.phone, text
+
+
+def _index_for_payer(deps: Deps, record: BillRecord) -> None:
+    """Put the bill under its payer's phone key, for "my bills" (idempotent)."""
+    bill = record.bill
+    issued = datetime.fromisoformat(bill.issued_at).astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        key = phone_key(deps.payer_pepper, record.payer_phone or "")
+    except RuntimeError as exc:  # no pepper in production: the text still goes out
+        log.error("bill %s not indexed for its payer: %s", bill.bill_id, exc)
+        return
+    deps.payer_bills.index(bill.bill_id, key, f"{issued}#{bill.bill_id}")
+
+
+def _provider(deps: Deps) -> str:
+    return str(getattr(deps.sms, "name", "sms"))
+
+
+def _note_delivery(deps: Deps, event_id: str, event: str, phone: str, status: str, *,
+                   message_id: str | None = None, error: str | None = None) -> None:
+    _quietly(deps.sms_log.record, event_id, event, mask_phone(phone) or "", status,
+             deps.clock(), provider=_provider(deps), message_id=message_id, error=error)
+
+
+def _quietly(write, *args: Any, **kwargs: Any) -> None:
+    """Write a delivery record; its failure is logged, never worth a second text."""
+    try:
+        write(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the status record is not the message
+        log.warning("sms log write failed: %s", scrub(str(exc)))
+
+
+def _failure(event_id: str, phone: str, exc: Exception) -> ServiceUnavailable:
+    """Log the failed send with the number masked; the error to raise carries no number."""
+    reason = scrub(str(exc))
+    log.warning("sms %s to %s failed (%s); released for retry", event_id, mask_phone(phone),
+                reason)
+    return ServiceUnavailable(f"sms {event_id} failed: {reason}", code="sms_unavailable")

@@ -62,7 +62,7 @@ def jar_dir() -> Path:
 def template_tables() -> dict[str, dict[str, Any]]:
     resources = json.loads(TEMPLATE.read_text())["Resources"]
     return {lid: r["Properties"] for lid, r in resources.items()
-            if r["Type"] == "AWS::DynamoDB::Table"}
+            if r.get("Type") == "AWS::DynamoDB::Table"}
 
 
 def test_dynamodb_local_tables_and_persistence(jar_dir: Path, tmp_path: Path) -> None:

@@ -53,3 +53,8 @@ def paid_note(deps: Deps, txn: str = "4200000001202603020000000001", **changes: 
     paid = deps.notes.get(note.payment_code)
     assert paid is not None
     return paid
+
+
+def numbers_taken(deps: Deps) -> int:
+    """How many bill numbers have left the number ranges, all units and kinds together."""
+    return sum(r.taken for r in deps.ranges.all())

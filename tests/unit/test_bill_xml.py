@@ -1,0 +1,225 @@
+"""The signed bill XML: built, signed twice, written, and read back to the same bill."""
+
+from __future__ import annotations
+
+import base64
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.adapters.signers import LocalSigner, verify_es256
+from chalicelib.domain import bill_xml
+from chalicelib.domain.bills import Bill
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.money import MAX_FEN, fen_to_yuan, yuan_to_fen
+from chalicelib.domain.notes import Item
+
+SIGN_TIME = "2026-03-02T10:05:00+08:00"
+BILL = Bill(
+    bill_code="34010126", bill_number="0000000001", check_code="aB3dE9", kind_code="0101",
+    title="安徽省非税收入统一票据（电子）", region_code="340100",
+    issued_at="2026-03-02T10:05:00+08:00", issuing_unit_code="340100001",
+    issuing_unit_name="合肥市不动产登记中心", payer_name="张三", payer_type="individual",
+    payer_credit_code=None,
+    items=(Item("103040100101", "不动产登记费（住宅）", "1", 8000, 8000, "件"),
+           Item("103040100103", "不动产权证书工本费", "0.3", 200000, 60000)),
+    total_fen=68000, payment_code="34010026123456789012", payment_channel="wechatpay",
+    channel_txn_id="4200000001202603020000000001", handling_person="王敏", checker="李强",
+    remark="缴款码：34010026123456789012；测试")
+
+
+class Signers:
+    """The unit's and the finance department's keys, and every message they were asked to sign."""
+
+    def __init__(self, signer: LocalSigner) -> None:
+        self.signer = signer
+        self.public = {ref: signer.create_key(ref) for ref in ("unit.pem", "finance.pem")}
+        self.signed: list[bytes] = []
+
+    def sign(self, key_ref: str, message: bytes) -> bytes:
+        self.signed.append(message)
+        return self.signer.sign(key_ref, message)
+
+
+@pytest.fixture(scope="module")
+def signers(tmp_path_factory) -> Signers:
+    return Signers(LocalSigner(tmp_path_factory.mktemp("keys")))
+
+
+def signed_xml(bill: Bill, signers: Signers) -> bytes:
+    root = bill_xml.build_document(bill)
+    for role, ref in (("unit", "unit.pem"), ("supervisor", "finance.pem")):
+        message = bill_xml.signing_input(root, role, ref, "ES256", SIGN_TIME)
+        value = base64.b64encode(signers.sign(ref, message)).decode()
+        bill_xml.append_signature(root, bill_xml.SignatureInfo(role, ref, "ES256", SIGN_TIME,
+                                                               value))
+    return bill_xml.serialize(root)
+
+
+def refused(data: bytes) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as exc:
+        bill_xml.parse_document(data)
+    return exc.value
+
+
+# Text an XML 1.0 document carries unchanged: no control characters (a carriage return would be
+# read back as a line feed), no surrogates or non-characters.
+texts = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cn")), max_size=30)
+present = texts.filter(bool)
+fens = st.integers(min_value=1, max_value=MAX_FEN)
+items = st.builds(Item, item_code=st.from_regex(r"^[0-9A-Za-z]{1,20}$", fullmatch=True),
+                  name=present, quantity=st.from_regex(r"^[1-9][0-9]{0,3}(\.[0-9]{1,6})?$",
+                                                       fullmatch=True),
+                  standard_fen=fens, amount_fen=fens, unit=st.none() | present)
+bills = st.builds(
+    replace, st.just(BILL), title=texts, issuing_unit_name=texts, payer_name=texts,
+    payer_type=st.sampled_from(["individual", "organization"]),
+    payer_credit_code=st.none() | present, items=st.lists(items, max_size=5).map(tuple),
+    total_fen=fens, payment_channel=st.sampled_from(["wechatpay", "alipay", "unionpay", "bank"]),
+    channel_txn_id=present, handling_person=texts, checker=texts, remark=st.none() | present)
+
+
+def test_a_signed_bill_reads_back_as_the_same_bill(signers):
+    parsed = bill_xml.parse_document(signed_xml(BILL, signers))
+    assert parsed.bill == BILL
+    assert [(s.role, s.kid, s.alg, s.sign_time) for s in parsed.signatures] == [
+        ("unit", "unit.pem", "ES256", SIGN_TIME), ("supervisor", "finance.pem", "ES256", SIGN_TIME)]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bills)
+def test_any_bill_reads_back_as_the_same_bill(signers, bill):
+    assert bill_xml.parse_document(signed_xml(bill, signers)).bill == bill
+
+
+def test_the_parsed_document_names_exactly_the_bytes_that_were_signed(signers):
+    signers.signed.clear()
+    parsed = bill_xml.parse_document(signed_xml(BILL, signers))
+    assert list(parsed.signed_inputs) == signers.signed
+    for sig, message, ref in zip(parsed.signatures, parsed.signed_inputs,
+                                 ("unit.pem", "finance.pem"), strict=True):
+        assert verify_es256(signers.public[ref], message, base64.b64decode(sig.value_b64))
+
+
+def test_the_finance_signature_covers_the_unit_signature_but_not_the_reverse(signers):
+    parsed = bill_xml.parse_document(signed_xml(BILL, signers))
+    unit_value = parsed.signatures[0].value_b64.encode()
+    assert unit_value in parsed.signed_inputs[1]
+    assert unit_value not in parsed.signed_inputs[0]
+    assert b"<SignatureValue>" not in parsed.signed_inputs[0]
+
+
+def test_the_document_is_written_compact_in_utf8(signers):
+    data = signed_xml(BILL, signers)
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?><EInvoice>')
+    assert b"\n" not in data and "合肥市不动产登记中心".encode() in data
+
+
+def _leaf_paths(root: ET.Element) -> list[str]:
+    out = []
+
+    def walk(el: ET.Element, path: str) -> None:
+        children = list(el)
+        if not children:
+            out.append(path)
+        for tag in dict.fromkeys(c.tag for c in children):
+            same = [c for c in children if c.tag == tag]
+            for i, child in enumerate(same, start=1):
+                walk(child, f"{path}/{tag}[{i}]")
+
+    for section in ("Header", "EInvoiceData"):
+        walk(root.find(section), f"./{section}")  # type: ignore[arg-type]
+    return out
+
+
+def _changed(text: str | None) -> str:
+    try:
+        return fen_to_yuan(yuan_to_fen(text or "") + 1)  # an amount stays an amount
+    except ValidationFailed:
+        return (text or "") + "X"
+
+
+def test_changing_any_one_field_changes_what_the_unit_signed(signers):
+    data = signed_xml(BILL, signers)
+    original = bill_xml.parse_document(data)
+    root = ET.fromstring(data)
+    paths = _leaf_paths(root)
+    assert len(paths) > 30
+    for path in paths:
+        edited = ET.fromstring(data)
+        leaf = edited.find(path)
+        assert leaf is not None, path
+        leaf.text = _changed(leaf.text)
+        parsed = bill_xml.parse_document(bill_xml.serialize(edited))
+        assert parsed.signed_inputs[0] != original.signed_inputs[0], path
+        assert not verify_es256(signers.public["unit.pem"], parsed.signed_inputs[0],
+                                base64.b64decode(parsed.signatures[0].value_b64)), path
+
+
+@pytest.mark.parametrize("tag", ["KeyId", "Algorithm", "SignTime"])
+def test_changing_what_a_signature_says_of_itself_changes_what_it_covers(signers, tag):
+    data = signed_xml(BILL, signers)
+    original = bill_xml.parse_document(data)
+    edited = ET.fromstring(data)
+    leaf = edited.find(f"./EInvoiceSignature/Signature[1]/{tag}")
+    assert leaf is not None
+    leaf.text = (leaf.text or "") + "X"
+    parsed = bill_xml.parse_document(bill_xml.serialize(edited))
+    assert parsed.signed_inputs[0] != original.signed_inputs[0]
+
+
+def test_einvoice_id_is_the_reversed_bill_reference():
+    assert bill_xml.einvoice_id("34010126", "0000000001") == "1000000000-62101043"
+
+
+@pytest.mark.parametrize("doctype", [
+    b'<!DOCTYPE EInvoice [<!ENTITY a "b">]>',
+    b'<!DOCTYPE EInvoice SYSTEM "http://example.invalid/e.dtd">',
+    b'<!DOCTYPE EInvoice>',
+])
+def test_refuses_a_document_with_a_dtd(signers, doctype):
+    data = signed_xml(BILL, signers).replace(b"?><EInvoice>", b"?>" + doctype + b"<EInvoice>")
+    assert refused(data).fields == {"file": "DTDs are not allowed"}
+
+
+def test_refuses_a_dtd_in_a_utf16_document(signers):
+    text = signed_xml(BILL, signers).decode()
+    text = text.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                        '<?xml version="1.0" encoding="UTF-16"?>'
+                        '<!DOCTYPE EInvoice [<!ENTITY r "expanded">]>')
+    text = text.replace(f"<Remark>{BILL.remark}</Remark>", "<Remark>&r;</Remark>")
+    with pytest.raises(ValidationFailed):
+        bill_xml.parse_document(text.encode("utf-16"))  # today: parsed, remark == "expanded"
+
+
+@pytest.mark.parametrize("data", [b"", b"not xml", b"%PDF-1.7", b"<EInvoice>", b"{}",
+                                  b"<EInvoice></Other>"])
+def test_refuses_what_is_not_xml(data):
+    assert refused(data).message == "不是有效的 XML 票据文件"
+
+
+def test_refuses_xml_that_is_not_an_einvoice():
+    assert refused(b"<Invoice/>").fields == {"file": "root element is not EInvoice"}
+
+
+def test_refuses_a_file_larger_than_the_limit():
+    assert refused(b" " * (bill_xml.MAX_XML_BYTES + 1)).fields == {"file": "too large"}
+
+
+def test_names_a_missing_element(signers):
+    data = signed_xml(BILL, signers).replace(b"<Checker>\xe6\x9d\x8e\xe5\xbc\xba</Checker>", b"")
+    assert refused(data).fields == {"file": "missing Checker"}
+
+
+def test_refuses_an_amount_that_is_not_plain_yuan(signers):
+    data = signed_xml(BILL, signers).replace(b"<TotalAmount>680.00<", b"<TotalAmount>6.8e2<")
+    assert refused(data).fields == {"file": "bad amount"}
+
+
+def test_refuses_a_document_without_its_signature_block(signers):
+    root = ET.fromstring(signed_xml(BILL, signers))
+    root.remove(root.find("EInvoiceSignature"))  # type: ignore[arg-type]
+    assert refused(bill_xml.serialize(root)).fields == {"file": "missing EInvoiceSignature"}
