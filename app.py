@@ -12,6 +12,7 @@ from chalicelib.api import (
     collecting,
     ops,
     pages,
+    payer_pages,
     public,
     reimbursing,
     verify_pages,
@@ -38,7 +39,8 @@ app = FiscalChalice(app_name="fiscal-bills", configure_logs=False)
 app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
-for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages, ops):
+for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
+                  payer_pages, ops):
     app.register_blueprint(blueprint.bp)
 
 
@@ -75,9 +77,8 @@ def check_archive(event) -> None:
 
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)
 def send_sms(event) -> None:
-    """Text the payer the link to the bill (exactly once per bill)."""
-    from chalicelib.services.sms import send_bill_sms
+    """Text the payer: a bill's link, or another event's message (exactly once each)."""
+    from chalicelib.services.sms import handle_sms_record
 
     for record in event:
-        body = json.loads(record.body)
-        send_bill_sms(deps(), body["bill_code"], body["bill_number"])
+        handle_sms_record(deps(), record)

@@ -54,8 +54,20 @@ def caller(request: Request, deps: Deps, kind: UnitKind) -> Unit:
 
 
 def client_address(request: Request) -> str:
+    """The caller's address for rate limits: API Gateway's ``sourceIp`` (the peer it saw).
+
+    ``X-Forwarded-For`` is used only as a fallback, and then its LAST entry (the one our own
+    proxy appended): the first entries are whatever the client chose to send.
+    """
+    identity = (request.context or {}).get("identity") or {}
+    source = str(identity.get("sourceIp") or "")
+    if source and source not in _LOOPBACK:
+        return source
+    # Locally (Chalice's gateway reports every caller as 127.0.0.1), trust the proxy's entry.
     forwarded = header(request, "x-forwarded-for")
     if forwarded:
-        return forwarded.split(",")[0].strip()
-    identity = (request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+        return forwarded.split(",")[-1].strip()
+    return source or "unknown"
+
+
+_LOOPBACK = ("127.0.0.1", "::1")

@@ -1,4 +1,4 @@
-""""My bills": a payer proves a mobile number with a texted code and sees its bills.
+"""The "my bills" use cases: a payer proves a mobile number by a texted code, sees its bills.
 
 Code: 6 digits from ``secrets``, stored only as an HMAC, valid 5 minutes, 5 attempts (counted
 atomically before the comparison), spent on first use. Limits: a new code for a number once per
@@ -91,7 +91,8 @@ def verify_login_code(deps: Deps, phone_text: object, code_text: object,
     phone = _phone(phone_text)
     code = "".join(code_text.split()) if isinstance(code_text, str) else ""
     if not _CODE.match(code):
-        raise ValidationFailed("请输入短信中的6位数字验证码", {"code": "请输入短信中的6位数字验证码"})
+        message = "请输入短信中的6位数字验证码"
+        raise ValidationFailed(message, {"code": message})
     now = deps.clock()
     key = phone_key(deps.payer_pepper, phone)
     check = deps.otp.attempt(key, int(now.timestamp()), MAX_ATTEMPTS)
