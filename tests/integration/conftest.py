@@ -30,6 +30,7 @@ READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 RESERVED_PORTS = range(8000, 8004)  # `make run`'s app, simulator, moto and DynamoDB Local
 PORT_NAMES = ("PORT", "SIMULATOR_PORT", "MOTO_PORT", "DYNAMODB_PORT")
+RUNNING: list[StackProcess] = []  # started and not yet stopped by us
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,6 +98,7 @@ class StackProcess:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.doc = self._wait_until_ready(launched)
+        RUNNING.append(self)
         return self.doc
 
     def _wait_until_ready(self, launched_ns: int) -> dict[str, Any]:
@@ -128,6 +130,17 @@ class StackProcess:
         self._fail(f"the stack was not ready within {READY_TIMEOUT:.0f} s ({why})")
         raise AssertionError("unreachable")
 
+    def stopped_early(self) -> str | None:
+        """Why a stack this session still counts on no longer serves, or None."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return f"exited with code {self.proc.returncode}"
+        if "localstack stopping" in self.output(tail=10**9):
+            return ("received SIGINT or SIGTERM from outside the tests (did something stop "
+                    "stacks by name, e.g. pkill -f chalicelib.local.stack?)")
+        return None
+
     def output(self, tail: int = 6000) -> str:
         if self.log_path is None or not self.log_path.exists():
             return "(no output)"
@@ -140,6 +153,8 @@ class StackProcess:
     def stop(self) -> int | None:
         """SIGINT (as Ctrl-C), wait; SIGKILL if it hangs. Returns the exit code."""
         proc, self.proc = self.proc, None
+        if self in RUNNING:
+            RUNNING.remove(self)
         if proc is None:
             return None
         if proc.poll() is None:
@@ -172,6 +187,20 @@ class StackProcess:
 
 def new_ports() -> dict[str, int]:
     return dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+
+
+@pytest.fixture(autouse=True)
+def _stacks_keep_running() -> Iterator[None]:
+    """Fail clearly, before and after a test, when a stack stopped under it."""
+
+    def check(when: str) -> None:
+        for run in RUNNING:
+            if (why := run.stopped_early()) is not None:
+                run._fail(f"the local stack stopped {when} this test: {why}")
+
+    check("before")
+    yield
+    check("during")
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,8 @@ def pay_with_simulator(stack: dict[str, Any], payment_code: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "chalicelib.local.simulator", "--stack", stack["stack_path"],
          "pay", payment_code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, f"simulator pay failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, (f"simulator pay failed:\n{done.stdout}\n{done.stderr}\n"
+                                  f"{last_errors(stack)}")
     return done.stdout
 
 
@@ -69,8 +70,22 @@ def wait_until_issued(stack: dict[str, Any], payment_code: str, unit: int = 0,
     while note["status"] != "issued" and time.monotonic() < deadline:
         time.sleep(0.3)
         note = get_note(stack, payment_code, unit)
-    assert note["status"] == "issued", f"not issued within {timeout:.0f} s: {note}"
+    assert note["status"] == "issued", (f"not issued within {timeout:.0f} s: {note}\n"
+                                        f"{last_errors(stack)}")
     return note
+
+
+def last_errors(stack: dict[str, Any], limit: int = 3000) -> str:
+    """The end of the stack's latest log from its last traceback, to explain a failure."""
+    logs = sorted(Path(stack["local_dir"]).glob("stack-run-*.log"),
+                  key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return "(no stack log)"
+    text = logs[-1].read_text(errors="replace")
+    at = text.rfind("Traceback")
+    if at < 0:
+        return f"(no traceback in {logs[-1]})"
+    return f"--- last traceback in {logs[-1]} ---\n{text[at:at + limit]}"
 
 
 def issue_a_bill(stack: dict[str, Any], unit: int = 0) -> dict[str, Any]:
@@ -114,6 +129,7 @@ def wait_for_sms(stack: dict[str, Any], phone: str, timeout: float = ISSUE_TIMEO
     while not texts and time.monotonic() < deadline:
         time.sleep(0.3)
         texts = sms_to(stack, phone)
+    assert texts, f"no SMS to {phone} within {timeout:.0f} s\n{last_errors(stack)}"
     return texts
 
 
