@@ -120,6 +120,39 @@ def rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def create_unit(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.units import create_unit as create
+
+    _use_stack(args.stack)
+    unit, key = create(deps(), unit_code=args.code, name=args.name, kind=args.kind,
+                       region_code=args.region, bill_kind=args.bill_kind)
+    print(json.dumps({"unit_code": unit.unit_code, "name": unit.name, "kind": unit.kind.value,
+                      "api_key": key}, ensure_ascii=False))
+    print("The API key is shown only now; store it safely.", file=sys.stderr)
+    return 0
+
+
+def new_api_key(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.units import rotate_api_key
+
+    _use_stack(args.stack)
+    print(json.dumps({"unit_code": args.code, "api_key": rotate_api_key(deps(), args.code)}))
+    return 0
+
+
+def audit_log(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+
+    _use_stack(args.stack)
+    rows = deps().audit.query(bill_id=args.bill, unit_code=args.unit, day=args.day,
+                              limit=args.limit)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,12 +178,26 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--use", required=True, choices=("unit", "finance"))
     rotate.add_argument("--owner", required=True, help="unit code, or the finance department")
     rotate.add_argument("--kms-key-id", help="an ECC_NIST_P256 SIGN_VERIFY key in KMS")
-    for sub in (allocate, report, replay_cmd, integrity, rotate):
+    unit_cmd = commands.add_parser("create-unit", help="create a collecting or reimbursing unit")
+    unit_cmd.add_argument("--code", required=True)
+    unit_cmd.add_argument("--name", required=True)
+    unit_cmd.add_argument("--kind", required=True, choices=("collecting", "reimbursing"))
+    unit_cmd.add_argument("--region", required=True, help="6-digit region code")
+    unit_cmd.add_argument("--bill-kind", default="0301")
+    key_cmd = commands.add_parser("new-api-key", help="replace a unit's API key")
+    key_cmd.add_argument("--code", required=True)
+    audit = commands.add_parser("audit", help="the finance department's audit log")
+    audit.add_argument("--bill", help="bill code + number (18 digits)")
+    audit.add_argument("--unit", help="a unit code")
+    audit.add_argument("--day", help="YYYY-MM-DD (with --unit, or alone)")
+    audit.add_argument("--limit", type=int, default=200)
+    for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
-                "check-archive": check_archive, "rotate-key": rotate_key}
+                "check-archive": check_archive, "rotate-key": rotate_key,
+                "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log}
     return handlers[args.command](args)
 
 

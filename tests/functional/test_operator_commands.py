@@ -1,0 +1,37 @@
+"""Operator commands: units with API keys, and the finance department's audit log."""
+
+import json
+
+import pytest
+
+from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.services.units import create_unit, rotate_api_key
+from tests.functional.test_reimbursements_api import issued_bill
+
+
+def test_a_new_reimbursing_unit_can_verify_with_the_key_it_was_given(world, client):
+    bill = issued_bill(world, client)
+    unit, key = create_unit(world.deps, unit_code="340100903", name="合肥某医院财务科",
+                            kind="reimbursing", region_code="340100")
+    body = {k: bill[k] for k in ("bill_code", "bill_number", "check_code")}
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    r = client.http.post("/v1/verifications", headers=headers, body=json.dumps(body))
+    assert r.status_code == 200 and json.loads(r.body)["result"] == "authentic"
+    assert client.http.post("/v1/notes", headers=headers, body="{}").status_code == 403
+    new_key = rotate_api_key(world.deps, unit.unit_code)
+    assert client.http.post("/v1/verifications", headers=headers,
+                            body=json.dumps(body)).status_code == 401
+    headers["Authorization"] = f"Bearer {new_key}"
+    assert client.http.post("/v1/verifications", headers=headers,
+                            body=json.dumps(body)).status_code == 200
+    events = world.deps.audit.query(unit_code="340100903")
+    assert [e["outcome"] for e in events] == ["authentic", "authentic"]
+
+
+def test_bad_or_duplicate_units_are_refused(world):
+    with pytest.raises(ValidationFailed) as bad:
+        create_unit(world.deps, unit_code="x", name="", kind="other", region_code="1")
+    assert set(bad.value.fields) == {"unit_code", "name", "kind", "region_code"}
+    with pytest.raises(Conflict):
+        create_unit(world.deps, unit_code="340100901", name="重复", kind="reimbursing",
+                    region_code="340100")
