@@ -38,7 +38,7 @@ lint: venv
 	  --exclude 'tests/' app.py chalicelib
 
 bench: system venv
-	$(PY) -m bench.wechat_notification
+	$(PY) -m bench
 
 # Production artefact: the CloudFormation template Chalice generates, merged with infra/.
 package: venv

@@ -108,7 +108,10 @@ def load_settings() -> Settings:
         supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
         sms_provider=env.get("SMS_PROVIDER", "sns"),
         payer_pepper=env.get("PAYER_PEPPER") or LOCAL_PAYER_PEPPER,
-        payment_code_key=env.get("PAYMENT_CODE_KEY", "local-payment-code-key").encode(),
+        # The key of the payment-code permutation (domain/codes.py): a deployment secret. Only
+        # the local and test stages have a default; elsewhere creating a note fails without it.
+        payment_code_key=env.get("PAYMENT_CODE_KEY", "local-payment-code-key"
+                                 if stage in ("local", "test") else "").encode(),
         enabled_channels=tuple(env.get("ENABLED_CHANNELS",
                                        "wechatpay,alipay,unionpay,bank").split(",")),
     )

@@ -10,7 +10,13 @@ from datetime import datetime, timedelta
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.codes import make_payment_code, new_out_trade_no
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from chalicelib.domain.masking import mask_name, mask_phone
 from chalicelib.domain.notes import (
     CHINA_TZ,
@@ -40,6 +46,8 @@ def create_note(deps: Deps, unit: Unit, body: object,
                               known_items=deps.units.fee_items(unit.unit_code),
                               bill_kinds=frozenset(BILL_KINDS))
     notify = _notify_payer(body, draft.payer.phone)
+    if not deps.settings.payment_code_key:
+        raise ServiceUnavailable("PAYMENT_CODE_KEY is not configured for this stage")
     kind = draft.bill_kind or unit.bill_kind
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
