@@ -62,7 +62,8 @@ def _record(row: BillModel) -> BillRecord:
 
     def archived(name: str) -> ArchivedFile:
         f = files.get(name) or {"key": "", "sha256": "", "size": 0}
-        return ArchivedFile(key=f["key"], sha256=f["sha256"], size=int(f["size"]))
+        return ArchivedFile(key=f["key"], sha256=f["sha256"], size=int(f["size"]),
+                            version_id=f.get("version_id", "") or "")
 
     return BillRecord(bill=bill_from_doc(row.doc), status=BillStatus(row.status),
                       payer_phone=row.payer_phone, xml=archived("xml"), pdf=archived("pdf"),

@@ -25,21 +25,24 @@ class S3Archive:
     def put_once(self, key: str, body: bytes, content_type: str) -> ArchivedFile:
         digest = hashlib.sha256(body).hexdigest()
         try:
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, IfNoneMatch="*",
-                                ContentType=content_type, Metadata={"sha256": digest},
-                                ChecksumAlgorithm="SHA256")
-            return ArchivedFile(key=key, sha256=digest, size=len(body))
+            written = self._s3.put_object(Bucket=self._bucket, Key=key, Body=body,
+                                          IfNoneMatch="*", ContentType=content_type,
+                                          Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256")
+            return ArchivedFile(key=key, sha256=digest, size=len(body),
+                                version_id=written.get("VersionId", "") or "")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise ServiceUnavailable(f"archive write failed: {code}") from exc
         head = self._s3.head_object(Bucket=self._bucket, Key=key)
         return ArchivedFile(key=key, sha256=head.get("Metadata", {}).get("sha256", ""),
-                            size=int(head["ContentLength"]))
+                            size=int(head["ContentLength"]),
+                            version_id=head.get("VersionId", "") or "")
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, version_id: str = "") -> bytes:
+        extra = {"VersionId": version_id} if version_id else {}
         try:
-            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            return self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise NotFound(f"archived file missing: {key}") from exc

@@ -10,7 +10,8 @@ lower-hex SHA-256 of every other field sorted ``k=v&…`` (``signPubKeyCert`` ex
 CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen. Authenticity
 failures raise ``SignatureInvalid``, a signed but malformed notice ``ValidationFailed``; a
 ``respCode`` other than 00/A6 comes back with ``succeeded=False``. Acknowledge: HTTP 200, ``ok``.
-``sign_notification`` and ``make_test_chain`` serve the local simulator and the tests.
+``verify_fields`` checks any message UnionPay signed (API answers too). ``sign_notification`` and
+``make_test_chain`` (``unionpay_builders``) serve the local simulator and the tests.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode
+from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import NameOID
 
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
@@ -66,23 +66,32 @@ def _cn(cert: x509.Certificate) -> str:
 class UnionPayConfig:
     """Our merId and UnionPay's middle and root certificates (acp_*_middle/root.cer);
     ``validate_cn=False`` (SDKs' ``ifValidateCNName``) also accepts the test CN ``00040000:SIGN``.
+    Our signing certificate and key (acp_*_sign.pfx; optional: only requests need them) sign
+    what we send, named by the certificate's serial (``certId``).
     """
 
     mer_id: str
     middle_cert: x509.Certificate
     root_cert: x509.Certificate
     validate_cn: bool = True
+    merchant_sign_key: RSAPrivateKey | None = None
+    merchant_sign_cert: x509.Certificate | None = None
 
     def __repr__(self) -> str:
         return (f"UnionPayConfig(mer_id={self.mer_id!r}, middle={_cn(self.middle_cert)!r}, "
-                f"root={_cn(self.root_cert)!r}, validate_cn={self.validate_cn!r})")
+                f"root={_cn(self.root_cert)!r}, validate_cn={self.validate_cn!r}"
+                f"{', merchant_sign_key=<redacted>' if self.merchant_sign_key else ''})")
 
     @classmethod
     def from_secret(cls, data: Mapping[str, Any]) -> UnionPayConfig:
-        """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?"""
+        """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?,
+        and for requests merchant_sign_key_pem with merchant_sign_cert_pem."""
+        key, cert = data.get("merchant_sign_key_pem"), data.get("merchant_sign_cert_pem")
         return cls(mer_id=data["mer_id"], middle_cert=load_certificate(data["middle_cert_pem"]),
                    root_cert=load_certificate(data["root_cert_pem"]),
-                   validate_cn=bool(data.get("validate_cn", True)))
+                   validate_cn=bool(data.get("validate_cn", True)),
+                   merchant_sign_key=load_pem_private_key(key.encode(), None)  # type: ignore
+                   if key else None, merchant_sign_cert=load_certificate(cert) if cert else None)
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,23 @@ def verify_notification(raw_body: bytes, content_type: str, config: UnionPayConf
     if media_type != FORM_TYPE:
         raise SignatureInvalid(f"Content-Type {content_type!r} is not {FORM_TYPE}")
     fields, codec = _parse(raw_body)
+    verify_fields(fields, codec, config, now)
+    # Authentic from here on: UnionPay said it, but was it said to us, and is it well formed?
+    if fields.get("merId") != config.mer_id:
+        raise SignatureInvalid(f"merId {fields.get('merId')!r} is not ours")
+    txn_amt = _required(fields, "txnAmt", _TXN_AMT.match, "an integer of fen")
+    txn_time = _required(fields, "txnTime", _is_txn_time, "YYYYMMDDhhmmss")
+    resp_code = _required(fields, "respCode")
+    return UnionPayTxn(
+        order_id=_required(fields, "orderId"), mer_id=fields["merId"], txn_time=txn_time,
+        query_id=_required(fields, "queryId"), txn_amt_fen=int(txn_amt), resp_code=resp_code,
+        txn_type=_required(fields, "txnType"), txn_sub_type=fields.get("txnSubType") or None,
+        trace_no=fields.get("traceNo") or None, succeeded=resp_code in SUCCESS_CODES, raw=fields)
+
+
+def verify_fields(fields: Mapping[str, str], codec: str, config: UnionPayConfig,
+                  now: datetime) -> None:
+    """The certificate chain and signature of a message UnionPay signed (notice or answer)."""
     for name, expected in (("signMethod", SIGN_METHOD), ("version", VERSION)):
         if fields.get(name) != expected:
             raise SignatureInvalid(f"{name} {fields.get(name)!r} is not {expected}")
@@ -155,17 +181,6 @@ def verify_notification(raw_body: bytes, content_type: str, config: UnionPayConf
     except InvalidSignature:
         raise SignatureInvalid("signature does not match the fields for the signing "
                                f"certificate {leaf.serial_number:x}") from None
-    # Authentic from here on: UnionPay said it, but was it said to us, and is it well formed?
-    if fields.get("merId") != config.mer_id:
-        raise SignatureInvalid(f"merId {fields.get('merId')!r} is not ours")
-    txn_amt = _required(fields, "txnAmt", _TXN_AMT.match, "an integer of fen")
-    txn_time = _required(fields, "txnTime", _is_txn_time, "YYYYMMDDhhmmss")
-    resp_code = _required(fields, "respCode")
-    return UnionPayTxn(
-        order_id=_required(fields, "orderId"), mer_id=fields["merId"], txn_time=txn_time,
-        query_id=_required(fields, "queryId"), txn_amt_fen=int(txn_amt), resp_code=resp_code,
-        txn_type=_required(fields, "txnType"), txn_sub_type=fields.get("txnSubType") or None,
-        trace_no=fields.get("traceNo") or None, succeeded=resp_code in SUCCESS_CODES, raw=fields)
 
 
 def signing_string(fields: Mapping[str, str]) -> str:
@@ -235,65 +250,15 @@ def _is_txn_time(text: str) -> bool:
         return False
 
 
-def crlf_pem(cert: x509.Certificate) -> str:
-    """The certificate's PEM with CRLF line breaks, as UnionPay puts it in ``signPubKeyCert``."""
-    return cert.public_bytes(Encoding.PEM).decode("ascii").replace("\n", "\r\n")
+# The builders of test messages and certificates live next door; re-exported for the simulator
+# and the tests.
+from chalicelib.adapters.unionpay_builders import (  # noqa: E402
+    crlf_pem,
+    make_test_chain,
+    sign_notification,
+    txn_fields,
+)
 
-
-def sign_notification(fields: Mapping[str, str], leaf_private_key: RSAPrivateKey,
-                      leaf_cert_pem_crlf: str) -> bytes:
-    """A form body as UnionPay posts it: keys sorted, ``signPubKeyCert`` unchanged (see
-    ``crlf_pem``), percent-encoded in ``encoding`` (space as ``+``), ``signature`` last."""
-    if "signature" in fields or "signPubKeyCert" in fields:
-        raise ValueError("fields must not contain signature or signPubKeyCert")
-    data = {"signMethod": SIGN_METHOD, "version": VERSION, "encoding": "utf-8", **fields,
-            "signPubKeyCert": leaf_cert_pem_crlf}
-    codec = ENCODINGS[data["encoding"].lower()]
-    signature = leaf_private_key.sign(signed_digest(data, codec), PKCS1v15(), SHA256())
-    items = sorted(data.items()) + [("signature", base64.b64encode(signature).decode("ascii"))]
-    return urlencode(items, encoding=codec).encode("ascii")
-
-
-def txn_fields(*, mer_id: str, order_id: str, txn_amt_fen: int, now: datetime,
-               resp_code: str = "00", query_id: str = "951807261002324791038",
-               trace_no: str = "479103") -> dict[str, str]:
-    """The fields of a consumption (消费) back notice shaped like the real sample (§3.1)."""
-    at = now.astimezone(_CHINA)
-    return {"accNo": "6221558812340000", "accessType": "0", "bizType": "000201",
-            "currencyCode": "156", "encoding": "utf-8", "merId": mer_id, "orderId": order_id,
-            "queryId": query_id, "respCode": resp_code,
-            "respMsg": "成功[0000000]" if resp_code == "00" else f"交易失败[{resp_code}]",
-            "settleAmt": str(txn_amt_fen), "settleCurrencyCode": "156",
-            "settleDate": at.strftime("%m%d"), "signMethod": SIGN_METHOD, "traceNo": trace_no,
-            "traceTime": at.strftime("%m%d%H%M%S"), "txnAmt": str(txn_amt_fen),
-            "txnSubType": "01", "txnTime": at.strftime(_TIME), "txnType": "01",
-            "version": VERSION}
-
-
-def _issue(subject: x509.Name, key: RSAPrivateKey, issuer: x509.Name, issuer_key: RSAPrivateKey,
-           start: datetime, days: int, ca: bool) -> x509.Certificate:
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .sign(issuer_key, SHA256()))
-
-
-def make_test_chain(cn_org: str = UNIONPAY_CN, *,
-                    valid_from: datetime = datetime(2024, 1, 1, tzinfo=UTC),
-                    leaf_days: int = 1826, middle_days: int = 3652,
-                    ) -> tuple[x509.Certificate, x509.Certificate, x509.Certificate,
-                               RSAPrivateKey]:
-    """``(root, middle, leaf, leaf_key)``: a SHA-256 stand-in for UnionPay's chain (cryptography
-    cannot create SHA-1 certificates), leaf CN like UnionPay's ``041@Z12345678@<cn_org>@00000001``.
-    """
-    root_key, middle_key, leaf_key = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
-    root_name, middle_name = (x509.Name.from_rfc4514_string(f"CN={cn},O=Local Test CA,C=CN")
-                              for cn in ("Local Test Root CA", "Local Test OCA1"))
-    root = _issue(root_name, root_key, root_name, root_key, valid_from, 7305, True)
-    middle = _issue(middle_name, middle_key, root_name, root_key, valid_from, middle_days, True)
-    leaf_name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "cn"), x509.NameAttribute(
-        NameOID.COMMON_NAME, f"041@Z12345678@{cn_org}@00000001")])
-    leaf = _issue(leaf_name, leaf_key, middle_name, middle_key, valid_from, leaf_days, False)
-    return root, middle, leaf, leaf_key
+__all__ = ["UnionPayConfig", "UnionPayTxn", "crlf_pem", "load_certificate", "make_test_chain",
+           "sign_notification", "signed_digest", "signing_string", "txn_fields",
+           "verify_fields", "verify_notification"]

@@ -7,8 +7,9 @@ to our ``mchid``/``appid``. Every authenticity failure raises ``SignatureInvalid
 message naming the check; a correctly signed but malformed body raises ``ValidationFailed``.
 Matching the order and its amount against our records is the service's job, not this one.
 
-``sign_notification`` builds a notification byte for byte as WeChat sends it (see
-payment-channels.md §1.7); the local channel simulator and the tests use it.
+``verify_event`` also takes refund notifications (REFUND.*); ``verify_signature`` checks WeChat's
+signature on any message, API answers included. ``sign_notification`` (``wechatpay_builders``)
+builds a notification byte for byte as WeChat sends it, for the simulator and the tests.
 No network, no boto3, no chalice: only the standard library and ``cryptography``.
 """
 
@@ -17,10 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -30,7 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    load_pem_private_key,
+    load_pem_public_key,
+)
 
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 
@@ -50,13 +53,17 @@ class WechatPayConfig:
     """Our merchant identity, the APIv3 key, and every platform key WeChat may sign with.
 
     ``platform_keys`` maps a platform-certificate serial or a ``PUB_KEY_ID_…`` to its key;
-    keep the old and the new one during a rotation so that neither is rejected.
+    keep the old and the new one during a rotation so that neither is rejected. The merchant
+    API key and its certificate serial (optional: only calls to WeChat need them) sign our
+    requests (``wechatpay_api``).
     """
 
     mchid: str
     appid: str
     apiv3_key: bytes
     platform_keys: Mapping[str, RSAPublicKey]
+    merchant_private_key: RSAPrivateKey | None = None
+    merchant_serial: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.apiv3_key) != 32:
@@ -66,15 +73,21 @@ class WechatPayConfig:
         for serial, key in self.platform_keys.items():
             if not isinstance(key, RSAPublicKey):
                 raise ValueError(f"platform key {serial!r} is not an RSA public key")
+        if self.merchant_private_key is not None and (
+                not isinstance(self.merchant_private_key, RSAPrivateKey)
+                or not self.merchant_serial):
+            raise ValueError("the merchant key must be an RSA private key, with its serial")
         object.__setattr__(self, "platform_keys", MappingProxyType(dict(self.platform_keys)))
 
     def __repr__(self) -> str:
         return (f"WechatPayConfig(mchid={self.mchid!r}, appid={self.appid!r}, "
-                f"apiv3_key=<redacted>, platform_keys={sorted(self.platform_keys)!r})")
+                f"apiv3_key=<redacted>, platform_keys={sorted(self.platform_keys)!r}, "
+                f"merchant_serial={self.merchant_serial!r})")
 
     @classmethod
     def from_secret(cls, data: Mapping[str, Any]) -> WechatPayConfig:
-        """Build from the secret's JSON: mchid, appid, apiv3_key, platform_public_keys."""
+        """Build from the secret's JSON: mchid, appid, apiv3_key, platform_public_keys, and
+        optionally merchant_private_key_pem (PKCS#8, apiclient_key.pem) with merchant_serial."""
         keys: dict[str, RSAPublicKey] = {}
         for serial, pem in data["platform_public_keys"].items():
             raw = pem.encode("ascii")
@@ -83,8 +96,12 @@ class WechatPayConfig:
             else:
                 key = load_pem_public_key(raw)
             keys[serial] = key
+        merchant = data.get("merchant_private_key_pem")
         return cls(mchid=data["mchid"], appid=data["appid"],
-                   apiv3_key=data["apiv3_key"].encode("utf-8"), platform_keys=keys)
+                   apiv3_key=data["apiv3_key"].encode("utf-8"), platform_keys=keys,
+                   merchant_private_key=load_pem_private_key(merchant.encode("ascii"), None)
+                   if merchant else None,  # type: ignore[arg-type]
+                   merchant_serial=data.get("merchant_serial"))
 
 
 @dataclass(frozen=True)
@@ -105,9 +122,25 @@ class WechatTransaction:
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
-def verify_notification(raw_body: bytes, headers: Mapping[str, str],
-                        config: WechatPayConfig, now: int) -> WechatTransaction:
-    """Verify a notification's signature over ``raw_body``, then decrypt and check it."""
+@dataclass(frozen=True)
+class WechatRefund:
+    """A verified, decrypted refund notification (REFUND.*); amounts are int fen."""
+
+    event_id: str
+    event_type: str
+    out_trade_no: str
+    transaction_id: str
+    out_refund_no: str
+    refund_id: str
+    refund_status: str  # SUCCESS | CLOSED | ABNORMAL
+    refund_fen: int
+    mchid: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+def verify_signature(raw_body: bytes, headers: Mapping[str, str],
+                     platform_keys: Mapping[str, RSAPublicKey], now: int) -> None:
+    """Check a message WeChat signed (notification or API answer): headers, time, signature."""
     lowered = {name.lower(): value for name, value in headers.items()}
     missing = [name for name in _REQUIRED_HEADERS if not lowered.get(name.lower())]
     if missing:
@@ -131,7 +164,7 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str],
     if -age >= TOLERANCE_SECONDS:
         raise SignatureInvalid(f"Wechatpay-Timestamp is in the future ({-age} s >= "
                                f"{TOLERANCE_SECONDS} s)")
-    public_key = config.platform_keys.get(serial)
+    public_key = platform_keys.get(serial)
     if public_key is None:
         raise SignatureInvalid(f"unknown Wechatpay-Serial {serial!r}")
     try:
@@ -143,6 +176,44 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str],
         public_key.verify(signature_bytes, message, PKCS1v15(), SHA256())
     except InvalidSignature:
         raise SignatureInvalid(f"signature does not match the body for key {serial!r}") from None
+
+
+def verify_event(raw_body: bytes, headers: Mapping[str, str], config: WechatPayConfig,
+                 now: int) -> WechatTransaction | WechatRefund:
+    """Verify any notification: a payment (every check of ``verify_notification``) or a refund.
+
+    A refund is told by its signed outer body: ``event_type`` REFUND.* and ``original_type``
+    ``refund``, both or neither. Its resource has no ``appid``; its ``mchid`` must be ours.
+    """
+    body, data = _verified(raw_body, headers, config, now)
+    event_type = _get(body, "event_type", str)
+    is_refund = body["resource"].get("original_type") == "refund"
+    if event_type.startswith("REFUND.") != is_refund:
+        raise SignatureInvalid(f"event_type {event_type!r} does not match original_type "
+                               f"{body['resource'].get('original_type')!r}")
+    if not is_refund:
+        return parse_transaction(data, config, _get(body, "id", str), event_type)
+    _ours(data, config, ("mchid",))
+    amount = _get(data, "amount", dict)
+    return WechatRefund(
+        event_id=_get(body, "id", str), event_type=event_type,
+        out_trade_no=_get(data, "out_trade_no", str),
+        transaction_id=_get(data, "transaction_id", str),
+        out_refund_no=_get(data, "out_refund_no", str), refund_id=_get(data, "refund_id", str),
+        refund_status=_get(data, "refund_status", str), refund_fen=_get(amount, "refund", int),
+        mchid=data["mchid"], raw=data)
+
+
+def verify_notification(raw_body: bytes, headers: Mapping[str, str],
+                        config: WechatPayConfig, now: int) -> WechatTransaction:
+    """Verify a notification's signature over ``raw_body``, then decrypt and check it."""
+    body, data = _verified(raw_body, headers, config, now)
+    return parse_transaction(data, config, _get(body, "id", str), _get(body, "event_type", str))
+
+
+def _verified(raw_body: bytes, headers: Mapping[str, str], config: WechatPayConfig,
+              now: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    verify_signature(raw_body, headers, config.platform_keys, now)
     # Authentic from here on: a malformed body is WeChat's mistake, not an attack.
     body = _json_object(raw_body, "body")
     resource = _get(body, "resource", dict)
@@ -161,11 +232,20 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str],
             str(associated_data).encode("utf-8"))
     except InvalidTag:
         raise SignatureInvalid("resource could not be decrypted with the APIv3 key") from None
-    data = _json_object(plain, "resource")
-    for name, ours in (("mchid", config.mchid), ("appid", config.appid)):
+    return body, _json_object(plain, "resource")
+
+
+def _ours(data: Mapping[str, Any], config: WechatPayConfig, names: tuple[str, ...]) -> None:
+    for name in names:
         theirs = _get(data, name, str)
-        if theirs != ours:
+        if theirs != getattr(config, name):
             raise SignatureInvalid(f"{name} {theirs!r} is not ours")
+
+
+def parse_transaction(data: dict[str, Any], config: WechatPayConfig, event_id: str,
+                      event_type: str) -> WechatTransaction:
+    """A transaction (a notification's resource, or the order-query answer) paid to us."""
+    _ours(data, config, ("mchid", "appid"))
     amount = _get(data, "amount", dict)
     total = _get(amount, "total", int)
     payer_total = _get(amount, "payer_total", int) if "payer_total" in amount else total
@@ -173,7 +253,7 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str],
     if currency != "CNY":
         raise ValidationFailed(f"currency {currency!r} is not CNY", {"amount.currency": currency})
     return WechatTransaction(
-        event_id=_get(body, "id", str), event_type=_get(body, "event_type", str),
+        event_id=event_id, event_type=event_type,
         out_trade_no=_get(data, "out_trade_no", str),
         transaction_id=_get(data, "transaction_id", str),
         amount_fen=total, payer_total_fen=payer_total, currency=currency,
@@ -199,52 +279,14 @@ def _get(obj: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-def transaction_resource(*, mchid: str, appid: str, out_trade_no: str, transaction_id: str,
-                         amount_fen: int, success_time: str) -> dict[str, Any]:
-    """The decrypted ``resource`` of a TRANSACTION.SUCCESS notice (payment-channels.md §1.3)."""
-    return {
-        "appid": appid, "mchid": mchid, "out_trade_no": out_trade_no,
-        "transaction_id": transaction_id, "trade_type": "NATIVE", "trade_state": "SUCCESS",
-        "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "",
-        "success_time": success_time, "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-        "amount": {"total": amount_fen, "payer_total": amount_fen, "currency": "CNY",
-                   "payer_currency": "CNY"},
-    }
+# The builders of test notifications live next door; re-exported for the simulator and tests.
+from chalicelib.adapters.wechatpay_builders import (  # noqa: E402
+    refund_resource,
+    sign_notification,
+    sign_response,
+    transaction_resource,
+)
 
-
-def _compact(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def sign_notification(resource: dict[str, Any], *, event_type: str = "TRANSACTION.SUCCESS",
-                      config_apiv3_key: bytes, platform_private_key: RSAPrivateKey,
-                      serial: str, now: int, nonce: str | None = None,
-                      event_id: str | None = None) -> tuple[bytes, dict[str, str]]:
-    """Build ``(body, headers)`` exactly as WeChat sends them; ``nonce`` is the header nonce.
-
-    The body is serialised once, compact, UTF-8 unescaped; send those bytes unchanged.
-    """
-    original_type = "refund" if event_type.startswith("REFUND.") else "transaction"
-    resource_nonce = secrets.token_hex(6)  # 12 characters, as WeChat's
-    ciphertext = AESGCM(config_apiv3_key).encrypt(
-        resource_nonce.encode("ascii"), _compact(resource), original_type.encode("ascii"))
-    body = _compact({
-        "id": event_id or f"EV-{secrets.token_hex(16)}",
-        "create_time": datetime.fromtimestamp(now, _CHINA).isoformat(timespec="seconds"),
-        "resource_type": "encrypt-resource", "event_type": event_type,
-        "summary": "支付成功" if event_type == "TRANSACTION.SUCCESS" else event_type,
-        "resource": {"original_type": original_type, "algorithm": ALGORITHM,
-                     "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-                     "associated_data": original_type, "nonce": resource_nonce},
-    })
-    header_nonce = nonce or secrets.token_hex(16).upper()
-    message = b"%d\n%s\n%s\n" % (now, header_nonce.encode("utf-8"), body)
-    signature = platform_private_key.sign(message, PKCS1v15(), SHA256())
-    return body, {
-        "Wechatpay-Serial": serial,
-        "Wechatpay-Signature": base64.b64encode(signature).decode("ascii"),
-        "Wechatpay-Timestamp": str(now),
-        "Wechatpay-Nonce": header_nonce,
-        "Wechatpay-Signature-Type": SIGNATURE_TYPE,
-        "Content-Type": "application/json",
-    }
+__all__ = ["WechatPayConfig", "WechatRefund", "WechatTransaction", "parse_transaction",
+           "refund_resource", "sign_notification", "sign_response", "transaction_resource",
+           "verify_event", "verify_notification", "verify_signature"]

@@ -29,7 +29,7 @@ def json_body(request: Request) -> Any:
         raise ValidationFailed("请求体不能为空", {"body": "a JSON body is required"})
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValidationFailed("请求体不是有效的 JSON", {"body": f"invalid JSON: {exc}"}) from None
 
 

@@ -63,8 +63,10 @@ def render(name: str, status: int = 200, **context) -> Response:
 def error_page(exc: DomainError) -> Response:
     if isinstance(exc, RateLimited):
         minutes = max(1, exc.retry_after // 60)
-        return render("message.html", 429, heading="查询过于频繁",
+        page = render("message.html", 429, heading="查询过于频繁",
                       message=f"{exc.message}（约 {minutes} 分钟后可再试）。")
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     status = 404 if isinstance(exc, NotFound) else 400
     heading = "未找到" if isinstance(exc, NotFound) else "信息有误"
     return render("message.html", status, heading=heading, message=exc.message)

@@ -171,8 +171,9 @@ def _text(body: dict, key: str, fields: dict, where: str, *, required: bool, lim
     if len(value) > limit:
         fields[where] = f"must be at most {limit} characters"
         return None
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        # Control characters cannot be carried by the bill's XML (XML 1.0) nor printed.
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in value):
+        # Control characters, lone surrogates and non-characters cannot be carried by the
+        # bill's XML (XML 1.0) nor printed.
         fields[where] = "must not contain control characters"
         return None
     return value or None

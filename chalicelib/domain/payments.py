@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
@@ -50,3 +52,45 @@ class Payment:
         # Our out_trade_no starts with the note's payment code (codes.new_out_trade_no); an
         # agent bank's counter payment has no channel order and carries the payment code itself.
         return self.out_trade_no[:20]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where the payer's browser goes to pay an order; UnionPay's is a form that posts itself."""
+
+    pay_url: str
+    form_html: str | None = None
+
+
+REFUND_STATUSES = ("pending", "requested", "succeeded", "failed", "manual")
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Money to give back for an exception payment, asked of the channel that took it."""
+
+    payment_id: str
+    channel: str
+    channel_txn_id: str
+    out_trade_no: str
+    amount_fen: int
+    out_refund_no: str
+    requested_at: datetime  # first asked; UnionPay's txnTime of the refund order
+    notify_url: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What the channel said: ``succeeded``, ``requested`` (still under way) or ``failed``."""
+
+    status: str
+    refund_id: str | None = None
+    detail: str = ""
+
+
+def out_refund_no(payment_id: str) -> str:
+    """The refund's number at the channel, derived from the payment: a retry is the same refund.
+
+    32 letters and digits, which every channel accepts (UnionPay's orderId: 8–40, no ``-``/``_``).
+    """
+    return "R" + hashlib.sha256(payment_id.encode("utf-8")).hexdigest()[:31]

@@ -7,17 +7,20 @@ constant time. Wrong check codes are counted per bill and per client, so guessin
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import logging
 from datetime import timedelta
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference
-from chalicelib.domain.errors import NotFound, RateLimited
+from chalicelib.domain.errors import NotFound, RateLimited, ServiceUnavailable
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services.notes import bill_url
 from chalicelib.services.ports import BillRecord
 
+log = logging.getLogger(__name__)
 WRONG_CODES_PER_BILL_PER_DAY = 10
 WRONG_LOOKUPS_PER_CLIENT_PER_HOUR = 30
 
@@ -87,8 +90,13 @@ def _split(bill_id: str | None) -> dict | None:
 
 
 def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
+    """The archived file, exactly as issued: its first version, checked against its digest."""
     archived = record.pdf if kind == "pdf" else record.xml
-    return deps.archive.get(archived.key)
+    body = deps.archive.get(archived.key, archived.version_id)
+    if hashlib.sha256(body).hexdigest() != archived.sha256:
+        log.error("archive integrity: %s differs from its recorded SHA-256", archived.key)
+        raise ServiceUnavailable("票据文件暂时无法提供，请稍后再试")
+    return body
 
 
 def public_keys(deps: Deps) -> dict:

@@ -35,7 +35,7 @@ def check_archive(deps: Deps, limit: int | None = None) -> IntegrityReport:
         for kind, meta in sorted(files.items()):
             report.checked += 1
             try:
-                data = deps.archive.get(meta["key"])
+                data = deps.archive.get(meta["key"], meta.get("version_id", ""))
             except DomainError as exc:
                 report.problems.append({"bill_id": bill_id, "file": kind, "key": meta["key"],
                                         "problem": f"unreadable: {exc.message}"})

@@ -35,6 +35,7 @@ class ArchivedFile:
     key: str
     sha256: str
     size: int
+    version_id: str = ""  # the S3 version written first: what is served, whatever came later
 
 
 @dataclass
@@ -166,7 +167,7 @@ class Archive(Protocol):
     def put_once(self, key: str, body: bytes, content_type: str) -> ArchivedFile:
         """Store ``body`` under ``key`` unless something is there already; return what is."""
 
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str, version_id: str = "") -> bytes: ...
 
 
 class JobQueue(Protocol):

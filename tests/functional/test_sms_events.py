@@ -9,7 +9,13 @@ from chalice.local import LambdaContext
 
 import app as application
 from chalicelib.services.sms import request_refund_sms
-from tests.functional.support import NOTE, assert_error, create_note, issued_bill, queued
+from tests.functional.support import (
+    NOTE,
+    assert_error,
+    create_note,
+    issued_bill,
+    queued,
+)
 
 PHONE = "13812345678"
 

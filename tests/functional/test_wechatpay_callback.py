@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.adapters.wechatpay import sign_notification, transaction_resource
 from tests.functional.support import (
-    body_of,
     bills_count,
+    body_of,
     counting_aws_calls,
     create_note,
     get_note,

@@ -1,0 +1,168 @@
+"""Alipay open API (gateway ``…/gateway.do``), the calls we make: wap pay, trade query, refund.
+
+A request is the common parameters (``app_id``, ``method``, ``format`` JSON, ``charset`` utf-8,
+``sign_type`` RSA2, ``timestamp``, ``version`` 1.0, optional ``notify_url``/``return_url``) and
+``biz_content`` (JSON), signed with OUR application key: RSA PKCS#1 v1.5 SHA-256 over every
+non-empty parameter but ``sign`` (``sign_type`` included), sorted by key, ``k=v&…``.
+
+``alipay.trade.wap.pay`` is a page: its signed GET URL is where the payer's browser goes. The
+others are server-to-server: the synchronous answer ``{"<method>_response": {…}, "sign": "…"}``
+is verified with ALIPAY's public key over the exact text of the ``…_response`` value before it
+is read. Errors: the transport raises ``ServiceUnavailable`` for the network; a 5xx, an answer
+that fails verification, or Alipay's code 20000 (service unavailable) is ``ServiceUnavailable``
+too; a business refusal (40004) is answered per call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.alipay import PAID_STATUSES, AlipayConfig
+from chalicelib.adapters.channel_http import Transport
+from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
+from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+from chalicelib.domain.payments import (
+    ChannelOrder,
+    Checkout,
+    Payment,
+    RefundRequest,
+    RefundResult,
+)
+
+_CHINA = timezone(timedelta(hours=8))
+_TIME = "%Y-%m-%d %H:%M:%S"
+FORM = "application/x-www-form-urlencoded;charset=utf-8"
+NOT_FOUND = "ACQ.TRADE_NOT_EXIST"
+RETRY_LATER = ("ACQ.SYSTEM_ERROR", "ACQ.SELLER_BALANCE_NOT_ENOUGH", "aop.ACQ.SYSTEM_ERROR")
+
+
+def request_signing_string(params: Mapping[str, str]) -> str:
+    """Every non-empty parameter but ``sign``, sorted by key, ``k=v&…`` (not encoded)."""
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
+
+
+def sign_request(params: Mapping[str, str], private_key: RSAPrivateKey) -> dict[str, str]:
+    """``params`` with their ``sign`` (RSA2, our application key)."""
+    sign = private_key.sign(request_signing_string(params).encode("utf-8"), PKCS1v15(), SHA256())
+    return {**params, "sign": base64.b64encode(sign).decode("ascii")}
+
+
+def response_text(raw: str, response_key: str) -> str:
+    """The exact text of the ``response_key`` value in a synchronous answer: what Alipay signed."""
+    at = raw.find(f'"{response_key}"')
+    if at < 0:
+        raise ValueError(f"no {response_key} in the answer")
+    start = raw.index(":", at + len(response_key) + 2) + 1
+    while raw[start] in " \t\r\n":
+        start += 1
+    _, end = json.JSONDecoder().raw_decode(raw, start)
+    return raw[start:end]
+
+
+class AlipayApi:
+    """The channel client: ``checkout``, ``query``, ``refund`` (ChannelApi in ports)."""
+
+    channel = "alipay"
+
+    def __init__(self, config: AlipayConfig, gateway: str, transport: Transport,
+                 clock: Callable[[], datetime]) -> None:
+        if config.app_private_key is None:
+            raise ServiceUnavailable("Alipay application key is not configured")
+        self.config, self.gateway, self.transport, self.clock = config, gateway, transport, clock
+
+    def params(self, method: str, biz_content: dict[str, Any], **extra: str) -> dict[str, str]:
+        """The signed parameters of one request."""
+        assert self.config.app_private_key is not None
+        params = {"app_id": self.config.app_id, "method": method, "format": "JSON",
+                  "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
+                  "timestamp": self.clock().astimezone(_CHINA).strftime(_TIME),
+                  "biz_content": json.dumps(biz_content, ensure_ascii=False,
+                                            separators=(",", ":")), **extra}
+        return sign_request(params, self.config.app_private_key)
+
+    def call(self, method: str, biz_content: dict[str, Any]) -> dict[str, Any]:
+        """A server-to-server call; the verified ``…_response`` object."""
+        body = urlencode(self.params(method, biz_content)).encode("ascii")
+        reply = self.transport("POST", self.gateway, {"Content-Type": FORM,
+                                                      "Accept": "application/json"}, body)
+        if reply.status != 200:
+            raise ServiceUnavailable(f"Alipay {method}: HTTP {reply.status}")
+        key = method.replace(".", "_") + "_response"
+        try:
+            raw = reply.body.decode("utf-8")
+            sign = json.loads(raw).get("sign")
+            text = response_text(raw, key)
+            self.config.alipay_public_key.verify(base64.b64decode(sign or "", validate=True),
+                                                 text.encode("utf-8"), PKCS1v15(), SHA256())
+            data = json.loads(text)
+        except (ValueError, AttributeError, binascii.Error, InvalidSignature) as exc:
+            raise ServiceUnavailable(f"Alipay {method}: answer not authentic "
+                                     f"({type(exc).__name__})") from None
+        if not isinstance(data, dict):
+            raise ServiceUnavailable(f"Alipay {method}: answer is not an object")
+        if data.get("code") == "20000" or data.get("sub_code") in RETRY_LATER:
+            raise ServiceUnavailable(f"Alipay {method}: {_why(data)}")
+        return data
+
+    def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
+                 return_url: str, client_ip: str) -> Checkout:
+        """``alipay.trade.wap.pay``: the signed gateway URL the payer's browser opens."""
+        del client_ip  # Alipay sees the browser itself
+        left = datetime.fromisoformat(order.expires_at) - self.clock()
+        minutes = max(1, min(15 * 24 * 60, math.floor(left.total_seconds() / 60)))
+        params = self.params("alipay.trade.wap.pay", {
+            "out_trade_no": order.out_trade_no, "total_amount": fen_to_yuan(order.amount_fen),
+            "subject": description[:256], "product_code": "QUICK_WAP_WAY",
+            "timeout_express": f"{minutes}m", "quit_url": return_url},
+            notify_url=notify_url, return_url=return_url)
+        return Checkout(pay_url=f"{self.gateway}?{urlencode(params)}")
+
+    def query(self, order: ChannelOrder) -> Payment | None:
+        """``alipay.trade.query``: the payment, if the trade is paid (TRADE_SUCCESS/FINISHED)."""
+        data = self.call("alipay.trade.query", {"out_trade_no": order.out_trade_no})
+        if data.get("code") != "10000":
+            if data.get("sub_code") == NOT_FOUND:
+                return None  # the payer never reached the cashier
+            raise ServiceUnavailable(f"Alipay trade query failed: {_why(data)}")
+        if data.get("trade_status") not in PAID_STATUSES:
+            return None
+        if data.get("out_trade_no") != order.out_trade_no or not data.get("trade_no"):
+            raise ServiceUnavailable("Alipay answered about another trade")
+        try:
+            amount = yuan_to_fen(str(data.get("total_amount")))
+            paid = datetime.strptime(str(data.get("send_pay_date")), _TIME)
+        except (ValidationFailed, ValueError):
+            raise ServiceUnavailable("Alipay trade query: malformed amount or time") from None
+        return Payment(channel=self.channel, channel_txn_id=str(data["trade_no"]),
+                       out_trade_no=order.out_trade_no, amount_fen=amount,
+                       paid_at=paid.replace(tzinfo=_CHINA).isoformat(timespec="seconds"),
+                       notification_id="query")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """``alipay.trade.refund``, synchronous; the same out_request_no is the same refund."""
+        data = self.call("alipay.trade.refund", {
+            "trade_no": request.channel_txn_id, "out_trade_no": request.out_trade_no,
+            "refund_amount": fen_to_yuan(request.amount_fen),
+            "out_request_no": request.out_refund_no, "refund_reason": "非税收入异常缴款退款"})
+        if data.get("code") == "10000":
+            if data.get("trade_no") not in (None, request.channel_txn_id):
+                raise ServiceUnavailable("Alipay answered about another trade")
+            return RefundResult("succeeded", request.out_refund_no,
+                                f"fund_change={data.get('fund_change', '')}")
+        return RefundResult("failed", None, _why(data))
+
+
+def _why(data: Mapping[str, Any]) -> str:
+    return " ".join(str(data.get(k, "")) for k in ("code", "msg", "sub_code", "sub_msg")).strip()

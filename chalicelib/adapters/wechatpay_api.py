@@ -1,0 +1,148 @@
+"""WeChat Pay APIv3, the calls we make: H5 prepay, order query, refund.
+
+Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",
+signature="…",timestamp="…",serial_no="…"``, the signature being RSA PKCS#1 v1.5 SHA-256 with
+the MERCHANT's API key over ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` (URL = path and query,
+no host). Every answer is signed by the PLATFORM key like a notification and is verified
+(``wechatpay.verify_signature``, ±300 s) before its body is read.
+
+Errors become ours here: the transport raises ``ServiceUnavailable`` for the network; a 5xx,
+a 429 or an answer that fails verification is ``ServiceUnavailable`` too (try again later); a
+4xx is the channel's refusal and each call says what it means.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.channel_http import HttpReply, Transport
+from chalicelib.adapters.wechatpay import (
+    SIGNATURE_TYPE,
+    WechatPayConfig,
+    parse_transaction,
+    verify_signature,
+)
+from chalicelib.domain.errors import DomainError, ServiceUnavailable
+from chalicelib.domain.payments import (
+    ChannelOrder,
+    Checkout,
+    Payment,
+    RefundRequest,
+    RefundResult,
+)
+
+REFUND_STATUSES = {"SUCCESS": "succeeded", "PROCESSING": "requested", "CLOSED": "failed",
+                   "ABNORMAL": "failed"}
+
+
+def authorization(method: str, url: str, body: bytes, *, mchid: str, serial: str,
+                  private_key: RSAPrivateKey, timestamp: int, nonce: str) -> str:
+    """The ``Authorization`` header of one request (``url``: path and query only)."""
+    message = b"%s\n%s\n%d\n%s\n%s\n" % (method.encode(), url.encode(), timestamp,
+                                        nonce.encode(), body)
+    signature = base64.b64encode(private_key.sign(message, PKCS1v15(), SHA256())).decode()
+    return (f'{SIGNATURE_TYPE} mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",'
+            f'timestamp="{timestamp}",serial_no="{serial}"')
+
+
+class WechatPayApi:
+    """The channel client: ``checkout``, ``query``, ``refund`` (ChannelApi in ports)."""
+
+    channel = "wechatpay"
+
+    def __init__(self, config: WechatPayConfig, base_url: str, transport: Transport,
+                 clock: Callable[[], datetime]) -> None:
+        if config.merchant_private_key is None or not config.merchant_serial:
+            raise ServiceUnavailable("WeChat Pay merchant key is not configured")
+        self.config, self.base_url = config, base_url.rstrip("/")
+        self.transport, self.clock = transport, clock
+
+    def call(self, method: str, url: str, payload: dict[str, Any] | None = None
+             ) -> tuple[int, dict[str, Any]]:
+        """One signed request; the verified answer as (status, JSON object)."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() \
+            if payload is not None else b""
+        assert self.config.merchant_private_key is not None and self.config.merchant_serial
+        header = authorization(method, url, body, mchid=self.config.mchid,
+                               serial=self.config.merchant_serial,
+                               private_key=self.config.merchant_private_key,
+                               timestamp=int(self.clock().timestamp()),
+                               nonce=secrets.token_hex(16).upper())
+        headers = {"Authorization": header, "Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        reply = self.transport(method, self.base_url + url, headers, body or None)
+        return reply.status, self._verified(reply, url)
+
+    def _verified(self, reply: HttpReply, url: str) -> dict[str, Any]:
+        if reply.status >= 500 or reply.status == 429:
+            raise ServiceUnavailable(f"WeChat Pay {url}: HTTP {reply.status}")
+        try:
+            verify_signature(reply.body, reply.headers, self.config.platform_keys,
+                             int(self.clock().timestamp()))
+            data = json.loads(reply.body.decode("utf-8")) if reply.body else {}
+        except (DomainError, ValueError) as exc:
+            why = exc.message if isinstance(exc, DomainError) else "not JSON"
+            raise ServiceUnavailable(f"WeChat Pay {url}: answer not authentic: {why}") from None
+        if not isinstance(data, dict):
+            raise ServiceUnavailable(f"WeChat Pay {url}: answer is not a JSON object")
+        return data
+
+    def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
+                 return_url: str, client_ip: str) -> Checkout:
+        """H5 prepay (``POST /v3/pay/transactions/h5``): the ``h5_url`` the browser opens."""
+        status, data = self.call("POST", "/v3/pay/transactions/h5", {
+            "appid": self.config.appid, "mchid": self.config.mchid,
+            "description": description[:127], "out_trade_no": order.out_trade_no,
+            "time_expire": order.expires_at, "notify_url": notify_url,
+            "amount": {"total": order.amount_fen, "currency": "CNY"},
+            "scene_info": {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}})
+        h5_url = data.get("h5_url")
+        if status != 200 or not isinstance(h5_url, str):
+            raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
+        # After paying, WeChat sends the browser to redirect_url (our pay page).
+        return Checkout(pay_url=f"{h5_url}&redirect_url={quote(return_url, safe='')}")
+
+    def query(self, order: ChannelOrder) -> Payment | None:
+        """``GET /v3/pay/transactions/out-trade-no/{no}``: the payment, if the order is paid."""
+        url = (f"/v3/pay/transactions/out-trade-no/{order.out_trade_no}?"
+               + urlencode({"mchid": self.config.mchid}))
+        status, data = self.call("GET", url)
+        if status == 404 or (status == 200 and data.get("trade_state") != "SUCCESS"):
+            return None  # ORDER_NOT_EXIST: never opened at the cashier; or NOTPAY, CLOSED…
+        if status != 200:
+            raise ServiceUnavailable(f"WeChat Pay order query failed: {_why(status, data)}")
+        txn = parse_transaction(data, self.config, "", "TRANSACTION.SUCCESS")
+        if txn.out_trade_no != order.out_trade_no:
+            raise ServiceUnavailable("WeChat Pay answered about another order")
+        return Payment(channel=self.channel, channel_txn_id=txn.transaction_id,
+                       out_trade_no=txn.out_trade_no, amount_fen=txn.amount_fen,
+                       paid_at=txn.success_time, notification_id="query")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """``POST /v3/refund/domestic/refunds``; the same out_refund_no is the same refund."""
+        status, data = self.call("POST", "/v3/refund/domestic/refunds", {
+            "transaction_id": request.channel_txn_id, "out_refund_no": request.out_refund_no,
+            "reason": "非税收入异常缴款退款", "notify_url": request.notify_url,
+            "amount": {"refund": request.amount_fen, "total": request.amount_fen,
+                       "currency": "CNY"}})
+        if status == 200 and data.get("out_refund_no") == request.out_refund_no:
+            state = REFUND_STATUSES.get(str(data.get("status")), "requested")
+            return RefundResult(state, data.get("refund_id"), str(data.get("status")))
+        if status == 200:
+            raise ServiceUnavailable("WeChat Pay answered about another refund")
+        return RefundResult("failed", None, _why(status, data))
+
+
+def _why(status: int, data: dict[str, Any]) -> str:
+    return f"HTTP {status} {data.get('code', '')} {data.get('message', '')}".strip()
