@@ -197,6 +197,32 @@ class Deps:
     def wechatpay(self) -> Any:
         return self.channel("wechatpay")
 
+    @property
+    def refunds(self):
+        from chalicelib.adapters.dynamo_refunds import DynamoRefunds
+
+        return self._get("refunds", lambda: self._dynamo and DynamoRefunds())
+
+    @property
+    def channel_http(self):
+        """How we reach the channels' servers (tests put the simulator here, in-process)."""
+        from chalicelib.adapters.channel_http import UrllibTransport
+
+        return self._get("channel_http",
+                         lambda: UrllibTransport(self.settings.channel_timeout))
+
+    def channel_api(self, name: str) -> Any:
+        """The client of a channel's server (ChannelApi), from its current secret."""
+        if f"{name}_api" in self.overrides:
+            return self.overrides[f"{name}_api"]
+        from chalicelib.adapters import alipay_api, unionpay_api, wechatpay_api
+
+        clients: dict[str, Any] = {"wechatpay": wechatpay_api.WechatPayApi,
+                                   "alipay": alipay_api.AlipayApi,
+                                   "unionpay": unionpay_api.UnionPayApi}
+        return clients[name](self.channel(name), self.settings.channel_api_urls[name],
+                             self.channel_http, self.clock)
+
 
 _deps: Deps | None = None
 

@@ -43,8 +43,9 @@ class Settings:
     signer: str  # "kms" | "local"
     local_keys_dir: str | None
     wechatpay_secret_id: str
-    wechatpay_h5_base: str  # where a payer's browser pays: the channels' cashiers, by channel
-    cashier_urls: dict[str, str]
+    # The channels' API servers (locally: the simulator): WeChat Pay's API base, Alipay's
+    # gateway.do, UnionPay's gateway host (its /gateway/api/… paths are fixed).
+    channel_api_urls: dict[str, str]
     channel_secret_ids: dict[str, str]
     font_path: str
     region_name: str  # printed in bill titles, e.g. 安徽省
@@ -57,6 +58,7 @@ class Settings:
     # Keys the payer features derive from (phone index, OTP hashes, session cookies): see
     # LOCAL_PAYER_PEPPER. Never in repr, so never in a log line that prints the settings.
     payer_pepper: str = field(default=LOCAL_PAYER_PEPPER, repr=False)
+    channel_timeout: float = 10.0  # seconds a channel's server may take to answer
 
     def table(self, name: str) -> str:
         return self.tables[name]
@@ -92,15 +94,12 @@ def load_settings() -> Settings:
         signer=env.get("SIGNER", "kms"),
         local_keys_dir=env.get("LOCAL_KEYS_DIR") or None,
         wechatpay_secret_id=env.get("WECHATPAY_SECRET_ID", "fiscal/channels/wechatpay"),
-        wechatpay_h5_base=env.get("WECHATPAY_H5_BASE",
-                                  "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
-        cashier_urls={
-            "wechatpay": env.get("WECHATPAY_H5_BASE",
-                                 "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb"),
+        channel_api_urls={
+            "wechatpay": env.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com"),
             "alipay": env.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
-            "unionpay": env.get("UNIONPAY_FRONT_URL",
-                                "https://gateway.95516.com/gateway/api/frontTransReq.do"),
+            "unionpay": env.get("UNIONPAY_GATEWAY", "https://gateway.95516.com"),
         },
+        channel_timeout=float(env.get("CHANNEL_TIMEOUT_SECONDS", "10")),
         channel_secret_ids={c: env.get(f"{c.upper()}_SECRET_ID", f"fiscal/channels/{c}")
                             for c in ("wechatpay", "alipay", "unionpay", "bank")},
         font_path=_font_path(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import caller, header, json_body
+from chalicelib.api.http import ANY_BODY, caller, header, json_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import UnitKind
 from chalicelib.services import notes as notes_service
@@ -13,7 +13,7 @@ from chalicelib.services import notes as notes_service
 bp = Blueprint(__name__)
 
 
-@bp.route("/v1/notes", methods=["POST"])
+@bp.route("/v1/notes", methods=["POST"], content_types=ANY_BODY)
 @handles_errors
 def create_note() -> Response:
     d = deps()
@@ -74,7 +74,8 @@ def notice_pdf(payment_code: str) -> Response:
         "Content-Disposition": f'inline; filename="notice-{payment_code}.pdf"'})
 
 
-@bp.route("/v1/bills/{bill_code}/{bill_number}/reversal", methods=["POST"])
+@bp.route("/v1/bills/{bill_code}/{bill_number}/reversal", methods=["POST"],
+          content_types=ANY_BODY)
 @handles_errors
 def reverse_bill(bill_code: str, bill_number: str) -> Response:
     """冲红: issue the red bill of one of this unit's bills."""
@@ -91,7 +92,8 @@ def reverse_bill(bill_code: str, bill_number: str) -> Response:
     return Response(body=body, status_code=201 if created else 200)
 
 
-@bp.route("/v1/bills/{bill_code}/{bill_number}/void", methods=["POST"])
+@bp.route("/v1/bills/{bill_code}/{bill_number}/void", methods=["POST"],
+          content_types=ANY_BODY)
 @handles_errors
 def void_bill(bill_code: str, bill_number: str) -> dict:
     """作废: void one of this unit's bills issued in error (not once reimbursed)."""

@@ -11,6 +11,11 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFailed
 from chalicelib.domain.units import Unit, UnitKind, hash_api_key
 
+# Content types a JSON route accepts, so that a wrong one is answered by our own 400 (in the
+# contract's error shape) rather than by the framework's 415.
+ANY_BODY = ["application/json", "text/plain", "application/x-www-form-urlencoded",
+            "multipart/form-data", "application/octet-stream", "text/json"]
+
 
 def raw_body(request: Request) -> bytes:
     raw = request.raw_body or b""

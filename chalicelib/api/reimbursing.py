@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import caller, client_address, json_body, raw_body
+from chalicelib.api.http import ANY_BODY, caller, client_address, json_body, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import UnitKind
 from chalicelib.services import reimbursements as reimbursement_service
@@ -14,7 +14,7 @@ from chalicelib.services import verification
 bp = Blueprint(__name__)
 
 
-@bp.route("/v1/verifications", methods=["POST"])
+@bp.route("/v1/verifications", methods=["POST"], content_types=ANY_BODY)
 @handles_errors
 def verify() -> dict:
     d = deps()
@@ -24,7 +24,7 @@ def verify() -> dict:
                                         f"{unit.unit_code}@{client_address(request)}")
 
 
-@bp.route("/v1/verifications/batch", methods=["POST"])
+@bp.route("/v1/verifications/batch", methods=["POST"], content_types=ANY_BODY)
 @handles_errors
 def verify_batch() -> dict:
     """Up to 500 bills in one request; each result stands on its own."""
@@ -47,7 +47,7 @@ def verify_file() -> dict:
                                     f"{unit.unit_code}@{client_address(request)}")
 
 
-@bp.route("/v1/reimbursements", methods=["POST"])
+@bp.route("/v1/reimbursements", methods=["POST"], content_types=ANY_BODY)
 @handles_errors
 def record_reimbursement() -> Response:
     d = deps()

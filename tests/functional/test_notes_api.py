@@ -262,3 +262,10 @@ def test_the_notice_is_a_pdf(world, client, accept):
 def test_the_notice_needs_the_units_credential(world, client):
     code = create_note(world, client)["payment_code"]
     assert_error(client.http.get(f"/v1/notes/{code}/notice.pdf"), 401)
+
+
+def test_a_body_that_is_not_json_gets_the_contract_error_shape(world, client):
+    headers = dict(world.auth(), **{"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.http.post("/v1/notes", headers=headers, body="payer=x")
+    assert r.status_code == 400
+    assert json.loads(r.body)["error"]["fields"]["body"].startswith("invalid JSON")

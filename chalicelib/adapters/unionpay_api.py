@@ -1,0 +1,193 @@
+"""UnionPay ACP 5.1.0 gateway, the calls we make: front consumption, query, refund (退货).
+
+A request is a form signed with OUR signing certificate (signMethod 01): ``certId`` is that
+certificate's serial number in decimal; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over the
+lower-hex SHA-256 of every other field sorted ``k=v&…`` (``unionpay.signed_digest``).
+
+Front consumption (``/gateway/api/frontTransReq.do``) is the payer's browser posting a form
+that submits itself; the result comes to ``backUrl`` as a notice. Query
+(``/gateway/api/queryTrans.do``, txnType 00) and refund (``/gateway/api/backTransReq.do``,
+txnType 04) are server-to-server: the synchronous answer is ``k=v&…`` (not percent-encoded; a
+value in braces may hold ``&``), signed by UnionPay like a notice and verified the same way
+(``unionpay.verify_fields``: chain to our middle/root, CN, signature) before it is read.
+Errors: the transport raises ``ServiceUnavailable`` for the network; a non-200, an answer that
+fails verification, or a respCode asking to try later (03/04/05) is ``ServiceUnavailable``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.channel_http import Transport
+from chalicelib.adapters.unionpay import (
+    SIGN_METHOD,
+    VERSION,
+    UnionPayConfig,
+    signed_digest,
+    verify_fields,
+)
+from chalicelib.domain.errors import DomainError, ServiceUnavailable
+from chalicelib.domain.payments import (
+    ChannelOrder,
+    Checkout,
+    Payment,
+    RefundRequest,
+    RefundResult,
+)
+
+_CHINA = timezone(timedelta(hours=8))
+_TIME = "%Y%m%d%H%M%S"
+FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
+                      "/gateway/api/queryTrans.do")
+LATER = ("03", "04", "05")  # 交易状态未明: ask again later
+NOT_FOUND = "34"
+DUPLICATE = "12"
+
+
+def txn_time(moment: datetime) -> str:
+    """``YYYYMMDDhhmmss`` in Beijing time."""
+    return moment.astimezone(_CHINA).strftime(_TIME)
+
+
+def sign_request(fields: Mapping[str, str], key: RSAPrivateKey) -> dict[str, str]:
+    """``fields`` with their ``signature`` (signMethod 01, our signing key)."""
+    signature = key.sign(signed_digest(fields), PKCS1v15(), SHA256())
+    return {**fields, "signature": base64.b64encode(signature).decode("ascii")}
+
+
+def parse_answer(text: str) -> dict[str, str]:
+    """A synchronous answer ``k=v&k=v`` into fields; ``&`` inside ``{…}`` stays in the value."""
+    fields: dict[str, str] = {}
+    depth, start = 0, 0
+    for i, ch in enumerate(text + "&"):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif ch == "&" and depth == 0:
+            key, sep, value = text[start:i].partition("=")
+            if sep:
+                fields[key] = value
+            start = i + 1
+    return fields
+
+
+def form_page(action: str, fields: Mapping[str, str]) -> str:
+    """A small page whose form posts itself to UnionPay (with a button if scripts are off)."""
+    e = html.escape
+    inputs = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">'
+                     for k, v in fields.items())
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<title>正在前往银联支付…</title></head><body>'
+            f'<form id="pay" action="{e(action)}" method="post">{inputs}'
+            '<p>正在前往银联支付…</p><button type="submit">继续支付</button></form>'
+            '<script>document.getElementById("pay").submit()</script></body></html>')
+
+
+class UnionPayApi:
+    """The channel client: ``checkout``, ``query``, ``refund`` (ChannelApi in ports)."""
+
+    channel = "unionpay"
+
+    def __init__(self, config: UnionPayConfig, gateway: str, transport: Transport,
+                 clock: Callable[[], datetime]) -> None:
+        if config.merchant_sign_key is None or config.merchant_sign_cert is None:
+            raise ServiceUnavailable("UnionPay signing certificate is not configured")
+        self.config, self.gateway = config, gateway.rstrip("/")
+        self.transport, self.clock = transport, clock
+
+    def signed(self, **fields: str) -> dict[str, str]:
+        assert self.config.merchant_sign_key is not None and self.config.merchant_sign_cert
+        common = {"version": VERSION, "encoding": "utf-8", "signMethod": SIGN_METHOD,
+                  "accessType": "0", "merId": self.config.mer_id,
+                  "certId": str(self.config.merchant_sign_cert.serial_number)}
+        return sign_request({**common, **fields}, self.config.merchant_sign_key)
+
+    def call(self, path: str, fields: dict[str, str]) -> dict[str, str]:
+        """A back request; the verified answer's fields."""
+        reply = self.transport("POST", self.gateway + path, {
+            "Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            urlencode(fields).encode("ascii"))
+        if reply.status != 200:
+            raise ServiceUnavailable(f"UnionPay {path}: HTTP {reply.status}")
+        try:
+            answer = parse_answer(reply.body.decode("utf-8"))
+            verify_fields(answer, "utf-8", self.config, self.clock())
+        except (DomainError, UnicodeDecodeError) as exc:
+            why = exc.message if isinstance(exc, DomainError) else "not utf-8"
+            raise ServiceUnavailable(f"UnionPay {path}: answer not authentic: {why}") from None
+        if answer.get("merId") != self.config.mer_id:
+            raise ServiceUnavailable(f"UnionPay {path}: answer for merId {answer.get('merId')}")
+        if answer.get("respCode") in LATER:
+            raise ServiceUnavailable(f"UnionPay {path}: {_why(answer)}")
+        return answer
+
+    def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
+                 return_url: str, client_ip: str) -> Checkout:
+        """Front consumption: the self-submitting form (and the gateway it posts to)."""
+        del description, client_ip
+        fields = self.signed(
+            txnType="01", txnSubType="01", bizType="000201", channelType="08",
+            orderId=order.out_trade_no, txnTime=order_txn_time(order),
+            txnAmt=str(order.amount_fen), currencyCode="156", frontUrl=return_url,
+            backUrl=notify_url, payTimeout=txn_time(datetime.fromisoformat(order.expires_at)))
+        action = self.gateway + FRONT
+        return Checkout(pay_url=action, form_html=form_page(action, fields))
+
+    def _query(self, order_id: str, at: str) -> dict[str, str] | None:
+        answer = self.call(QUERY, self.signed(txnType="00", txnSubType="00", bizType="000000",
+                                              orderId=order_id, txnTime=at))
+        if answer.get("respCode") == NOT_FOUND:
+            return None
+        if answer.get("respCode") != "00" or answer.get("orderId") != order_id:
+            raise ServiceUnavailable(f"UnionPay query of {order_id} failed: {_why(answer)}")
+        return answer
+
+    def query(self, order: ChannelOrder) -> Payment | None:
+        """queryTrans (txnType 00): the payment, if the consumption succeeded."""
+        at = order_txn_time(order)
+        answer = self._query(order.out_trade_no, at)
+        if answer is None or answer.get("origRespCode") != "00":
+            return None  # not found, under way (03/04/05) or failed
+        amount, query_id = answer.get("txnAmt", ""), answer.get("queryId", "")
+        if not amount.isdigit() or not query_id:
+            raise ServiceUnavailable("UnionPay query: malformed txnAmt or queryId")
+        paid = datetime.strptime(answer.get("txnTime") or at, _TIME).replace(tzinfo=_CHINA)
+        return Payment(channel=self.channel, channel_txn_id=query_id,
+                       out_trade_no=order.out_trade_no, amount_fen=int(amount),
+                       paid_at=paid.isoformat(timespec="seconds"), notification_id="query")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """退货 (txnType 04), made idempotent: ask first whether this refund order exists."""
+        at = txn_time(request.requested_at)
+        known = self._query(request.out_refund_no, at)
+        if known is not None:
+            code = known.get("origRespCode", "")
+            status = "succeeded" if code == "00" else "requested" if code in LATER else "failed"
+            return RefundResult(status, known.get("queryId") or None,
+                                f"{code} {known.get('origRespMsg', '')}".strip())
+        answer = self.call(BACK, self.signed(
+            txnType="04", txnSubType="00", bizType="000201", channelType="07",
+            orderId=request.out_refund_no, txnTime=at, txnAmt=str(request.amount_fen),
+            currencyCode="156", origQryId=request.channel_txn_id, backUrl=request.notify_url))
+        if answer.get("respCode") in ("00", DUPLICATE):
+            return RefundResult("requested", answer.get("queryId") or None, _why(answer))
+        return RefundResult("failed", None, _why(answer))
+
+
+def order_txn_time(order: ChannelOrder) -> str:
+    """The order's ``txnTime``: when it was opened (with merId and orderId, it names the trade)."""
+    return txn_time(datetime.fromisoformat(order.created_at))
+
+
+def _why(answer: Mapping[str, str]) -> str:
+    return f"{answer.get('respCode', '')} {answer.get('respMsg', '')}".strip()
