@@ -23,11 +23,16 @@ from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings, load_settings
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
-from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound, ServiceUnavailable
+from chalicelib.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    NotFound,
+    ServiceUnavailable,
+)
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.ranges import NumberRange, check_allocation
-from chalicelib.domain.units import SigningKey, Unit
+from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from chalicelib.services.ports import (
     ArchivedFile,
     AuditEvent,
@@ -111,7 +116,7 @@ class FakeUnits:
     def __init__(self) -> None:
         self.units: dict[str, Unit] = {}
         self.key_hashes: dict[str, str] = {}  # api key hash → unit code
-        self.items: dict[str, dict[str, str]] = {}
+        self.items: dict[str, dict[str, FeeItem]] = {}
 
     def by_api_key_hash(self, key_hash: str) -> Unit | None:
         code = self.key_hashes.get(key_hash)
@@ -120,7 +125,7 @@ class FakeUnits:
     def get(self, unit_code: str) -> Unit | None:
         return self.units.get(unit_code)
 
-    def fee_items(self, unit_code: str) -> dict[str, str]:
+    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
         return dict(self.items.get(unit_code, {}))
 
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
@@ -129,8 +134,9 @@ class FakeUnits:
         if api_key_hash:
             self.key_hashes[api_key_hash] = unit.unit_code
 
-    def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None:
-        self.items.setdefault(unit_code, {})[item_code] = name
+    def put_fee_item(self, unit_code: str, item_code: str, name: str,
+                     bill_kind: str | None = None) -> None:
+        self.items.setdefault(unit_code, {})[item_code] = FeeItem(name, bill_kind)
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         if unit_code not in self.units:

@@ -50,6 +50,7 @@ class FeeItemModel(Model):
     unit_code = UnicodeAttribute(hash_key=True)
     item_code = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
+    bill_kind = UnicodeAttribute(null=True)  # the bill kind this item is billed on
 
 
 class NoteModel(Model):
@@ -79,6 +80,17 @@ class IdempotencyModel(Model):
     expires_epoch = NumberAttribute()
 
 
+class OpenOrders(GlobalSecondaryIndex):
+    """Sparse: orders not yet settled, oldest first, for the active query (主动查询)."""
+
+    class Meta:
+        index_name = "open_key-created_at-index"
+        projection = AllProjection()
+
+    open_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class ChannelOrderModel(Model):
     class Meta:
         table_name = "channel_orders"
@@ -89,6 +101,8 @@ class ChannelOrderModel(Model):
     amount_fen = NumberAttribute()
     created_at = UnicodeAttribute()
     expires_at = UnicodeAttribute()
+    open_key = UnicodeAttribute(null=True)  # "open" until settled; removed by the query job
+    by_open = OpenOrders()
 
 
 class PaymentsByNote(GlobalSecondaryIndex):
@@ -110,6 +124,17 @@ class ExceptionsByUnit(GlobalSecondaryIndex):
     paid_at = UnicodeAttribute(range_key=True)
 
 
+class RefundsDue(GlobalSecondaryIndex):
+    """Sparse: exception payments whose refund is pending or under way, oldest first."""
+
+    class Meta:
+        index_name = "refund_due-paid_at-index"
+        projection = AllProjection()
+
+    refund_due = UnicodeAttribute(hash_key=True)
+    paid_at = UnicodeAttribute(range_key=True)
+
+
 class PaymentModel(Model):
     class Meta:
         table_name = "payments"
@@ -118,9 +143,16 @@ class PaymentModel(Model):
     payment_code = UnicodeAttribute()
     by_note = PaymentsByNote()
     by_exception_unit = ExceptionsByUnit()
+    by_refund_due = RefundsDue()
     exception_unit = UnicodeAttribute(null=True)
-    refund_status = UnicodeAttribute(null=True)  # pending | requested | succeeded | failed
-    refund_id = UnicodeAttribute(null=True)
+    # pending | requested | succeeded | failed | manual (agent bank: the unit refunds by hand)
+    refund_status = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)  # the channel's refund id, once known
+    refund_due = UnicodeAttribute(null=True)  # "due" while pending or requested (sparse key)
+    out_refund_no = UnicodeAttribute(null=True)  # ours, derived from payment_id
+    refund_requested_at = UnicodeAttribute(null=True)
+    refund_checked_at = UnicodeAttribute(null=True)
+    refund_detail = UnicodeAttribute(null=True)  # the channel's last word, for people
     channel = UnicodeAttribute()
     channel_txn_id = UnicodeAttribute()
     out_trade_no = UnicodeAttribute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel
-from chalicelib.domain.units import Unit, UnitKind
+from chalicelib.domain.units import FeeItem, Unit, UnitKind
 
 
 def _unit(row: UnitModel) -> Unit:
@@ -29,8 +29,9 @@ class DynamoUnits:
         except DoesNotExist:
             return None
 
-    def fee_items(self, unit_code: str) -> dict[str, str]:
-        return {row.item_code: row.name for row in FeeItemModel.query(unit_code)}
+    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
+        return {row.item_code: FeeItem(row.name, row.bill_kind)
+                for row in FeeItemModel.query(unit_code)}
 
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
         UnitModel(unit.unit_code, api_key_hash=api_key_hash, name=unit.name,
@@ -42,5 +43,6 @@ class DynamoUnits:
         UnitModel(unit_code).update(actions=[UnitModel.signing_kid.set(kid)],
                                     condition=UnitModel.unit_code.exists())
 
-    def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None:
-        FeeItemModel(unit_code, item_code, name=name).save()
+    def put_fee_item(self, unit_code: str, item_code: str, name: str,
+                     bill_kind: str | None = None) -> None:
+        FeeItemModel(unit_code, item_code, name=name, bill_kind=bill_kind).save()

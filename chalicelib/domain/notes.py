@@ -299,6 +299,20 @@ def validate_new_note(body: object, *, today: date, known_items: dict[str, str] 
                      due_date=due, remark=remark)
 
 
+def bill_kind_for(draft: NoteDraft, item_kinds: dict[str, str | None], default: str) -> str:
+    """The note's bill kind: as asked; else the kind its fee items map to; else the unit's.
+
+    Items of two different kinds cannot share one bill: that is a field error.
+    """
+    if draft.bill_kind:
+        return draft.bill_kind
+    kinds = {kind for i in draft.items if (kind := item_kinds.get(i.item_code))}
+    if len(kinds) > 1:
+        raise ValidationFailed("收费项目属于不同的票据种类，请分开开具",
+                               {"items": f"items map to different bill kinds: {sorted(kinds)}"})
+    return kinds.pop() if kinds else default
+
+
 def expiry_of(due_date: str | None) -> str | None:
     """A note is payable until the end of its due date, China time."""
     if due_date is None:

@@ -33,6 +33,14 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class FeeItem:
+    """A unit's fee item (收费项目) and, when it has one, the bill kind it is billed on."""
+
+    name: str
+    bill_kind: str | None = None
+
+
 KEY_CACHE_SECONDS = 60  # how long a process may use its copy of the key list; rotation
                         # keeps the old key valid for twice this (services/keys.py)
 

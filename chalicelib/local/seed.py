@@ -161,7 +161,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     for unit, items in COLLECTING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name in items:
-            deps.units.put_fee_item(unit.unit_code, code, name)
+            deps.units.put_fee_item(unit.unit_code, code, name, unit.bill_kind)
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
     now = datetime.now(UTC)

@@ -22,6 +22,7 @@ from chalicelib.domain.notes import (
     CHINA_TZ,
     Note,
     NoteStatus,
+    bill_kind_for,
     new_note,
     validate_new_note,
 )
@@ -42,13 +43,14 @@ def create_note(deps: Deps, unit: Unit, body: object,
     Returns the note and whether it was created now (False: an earlier identical request).
     """
     now = deps.clock()
+    fee_items = deps.units.fee_items(unit.unit_code)
     draft = validate_new_note(body, today=now.astimezone(CHINA_TZ).date(),
-                              known_items=deps.units.fee_items(unit.unit_code),
-                              bill_kinds=frozenset(BILL_KINDS))
+                              known_items=fee_items, bill_kinds=frozenset(BILL_KINDS))
     notify = _notify_payer(body, draft.payer.phone)
     if not deps.settings.payment_code_key:
         raise ServiceUnavailable("PAYMENT_CODE_KEY is not configured for this stage")
-    kind = draft.bill_kind or unit.bill_kind
+    kind = bill_kind_for(draft, {code: item.bill_kind for code, item in fee_items.items()},
+                         unit.bill_kind)
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
             "bill_kind": f"no number range for kind {kind}: ask the finance department"})

@@ -13,9 +13,16 @@ from typing import Any, Protocol
 
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.notes import BillRef, Note
-from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.payments import (
+    ChannelOrder,
+    Checkout,
+    Payment,
+    PaymentOutcome,
+    RefundRequest,
+    RefundResult,
+)
 from chalicelib.domain.ranges import NumberRange
-from chalicelib.domain.units import SigningKey, Unit
+from chalicelib.domain.units import FeeItem, SigningKey, Unit
 
 Clock = Callable[[], datetime]
 
@@ -97,9 +104,10 @@ class AuditLog(Protocol):
 class UnitRepository(Protocol):
     def by_api_key_hash(self, key_hash: str) -> Unit | None: ...
     def get(self, unit_code: str) -> Unit | None: ...
-    def fee_items(self, unit_code: str) -> dict[str, str]: ...
+    def fee_items(self, unit_code: str) -> dict[str, FeeItem]: ...
     def put(self, unit: Unit, api_key_hash: str | None) -> None: ...
-    def put_fee_item(self, unit_code: str, item_code: str, name: str) -> None: ...
+    def put_fee_item(self, unit_code: str, item_code: str, name: str,
+                     bill_kind: str | None = None) -> None: ...
     def set_signing_kid(self, unit_code: str, kid: str) -> None: ...
 
 
@@ -121,6 +129,9 @@ class NoteRepository(Protocol):
     def cancel(self, payment_code: str) -> Note: ...
     def mark_issued(self, payment_code: str, bill: BillRef) -> None: ...
     def add_order(self, order: ChannelOrder) -> None: ...
+    def open_orders(self, created_before: str, limit: int = 100) -> list[ChannelOrder]:
+        """Orders not yet settled (sparse index), oldest first, opened before the time."""
+    def close_order(self, out_trade_no: str) -> None: ...
 
 
 class PaymentRecorder(Protocol):
@@ -255,3 +266,26 @@ class SmsLog(Protocol):
         """Record the delivery status of a text sent under another claim (bills)."""
 
     def get(self, event_id: str) -> dict[str, Any] | None: ...
+
+
+class ChannelApi(Protocol):
+    """A payment channel's server: open an order, ask about it, give money back."""
+
+    def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
+                 return_url: str, client_ip: str) -> Checkout: ...
+    def query(self, order: ChannelOrder) -> Payment | None:
+        """The payment if the channel says the order is paid; None if not (yet)."""
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Idempotent by ``request.out_refund_no``: asking again is the same refund."""
+
+
+class RefundStore(Protocol):
+    """The refund state of exception payments (pending → requested → succeeded | failed;
+    pending → manual). Forward only: each move is a conditional write."""
+
+    def due(self, limit: int = 100) -> list[dict]: ...
+    def get(self, payment_id: str) -> dict | None: ...
+    def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool: ...
+    def checked(self, payment_id: str, now: str) -> None: ...
+    def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
+               detail: str = "") -> bool: ...

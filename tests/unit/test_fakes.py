@@ -62,11 +62,13 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
 
 
 def test_fake_deps_seeds_the_world_of_the_local_stack(deps):
+    from chalicelib.domain.units import FeeItem
     from chalicelib.local.seed import COLLECTING, FINANCE_KID, RANGE_SIZE, REIMBURSING
 
     for unit, items in COLLECTING:
         assert deps.units.get(unit.unit_code) == unit
-        assert deps.units.fee_items(unit.unit_code) == dict(items)
+        assert deps.units.fee_items(unit.unit_code) == {
+            code: FeeItem(name, unit.bill_kind) for code, name in items}
         assert deps.keys.get(unit.signing_kid).use == "unit"
         for kind in {unit.bill_kind, "0301"}:
             [allocated] = deps.ranges.for_unit(unit.unit_code, kind)

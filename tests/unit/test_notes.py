@@ -291,3 +291,23 @@ def test_any_fee_item_is_accepted_when_the_unit_list_is_not_given():
     draft = validate_new_note(body(items=[item(item_code="ANY1")]), today=TODAY,
                               known_items=None, bill_kinds=KINDS)
     assert draft.items[0].item_code == "ANY1"
+
+
+def test_a_notes_bill_kind_follows_its_fee_items_unless_asked():
+    from chalicelib.domain.notes import bill_kind_for
+
+    body = {"payer": {"name": "张三", "type": "individual"},
+            "items": [{"item_code": "A1", "name": "甲", "quantity": 1, "standard_fen": 100,
+                       "amount_fen": 100},
+                      {"item_code": "B1", "name": "乙", "quantity": 1, "standard_fen": 100,
+                       "amount_fen": 100}], "total_fen": 200}
+    draft = validate_new_note(body, today=date(2026, 11, 22), known_items=None,
+                              bill_kinds=frozenset({"0101", "0301"}))
+    assert bill_kind_for(draft, {"A1": "0301", "B1": None}, "0101") == "0301"
+    assert bill_kind_for(draft, {}, "0101") == "0101"
+    with pytest.raises(ValidationFailed) as mixed:
+        bill_kind_for(draft, {"A1": "0301", "B1": "0101"}, "0101")
+    assert "items" in mixed.value.fields
+    asked = validate_new_note({**body, "bill_kind": "0101"}, today=date(2026, 11, 22),
+                              known_items=None, bill_kinds=frozenset({"0101", "0301"}))
+    assert bill_kind_for(asked, {"A1": "0301"}, "0301") == "0101"
