@@ -88,65 +88,63 @@ class DynamoBills:
 
     def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
         """Take the next number of the unit's oldest open range for the note's bill kind."""
-        range_key = f"{note.unit_code}#{note.bill_kind}"
-        known = (note.extra or {}).get("reservation"), note.status.value
-        for attempt in range(MAX_RESERVE_ATTEMPTS):
-            if attempt:  # the caller's copy of the note was fresh for the first try only
-                row = NoteModel.get(note.payment_code, consistent_read=True)
-                known = (row.reservation.as_dict() if row.reservation is not None else None,
-                         row.status)
-            if known[0] is not None:
-                return Reservation(**known[0])
-            if known[1] != NoteStatus.PAID.value:
-                return None
-            ranges = [r for r in NumberRangeModel.query(range_key, consistent_read=True)
-                      if int(r.next) <= int(r.end)]
-            if not ranges:
-                raise NoNumberRange(f"unit {note.unit_code} has no open number range for bill "
-                                    f"kind {note.bill_kind}: the finance department must "
-                                    f"allocate one")
-            taken = ranges[0]
-            current = int(taken.next)
-            number = format_bill_number(current)
-            reservation = Reservation(bill_code=taken.bill_code, bill_number=number,
-                                      check_code=check_code, issued_at=issued_at)
-            try:
-                with TransactWrite(connection=self._conn()) as tx:
-                    tx.update(NumberRangeModel(taken.range_key, taken.range_start),
-                              actions=[NumberRangeModel.next.set(current + 1)],
-                              condition=NumberRangeModel.next == current)
-                    tx.update(NoteModel(note.payment_code),
-                              actions=[NoteModel.reservation.set(asdict(reservation))],
-                              condition=(NoteModel.status == NoteStatus.PAID.value)
-                              & NoteModel.reservation.does_not_exist())
-                    tx.save(BillModel(taken.bill_code + number, status="pending",
-                                      pending="pending", reserved_at=utc_text(issued_at),
-                                      range_pk=taken.range_key, range_sk=taken.range_start,
-                                      payment_code=note.payment_code),
-                            condition=BillModel.bill_id.does_not_exist())
-                return reservation
-            except TransactWriteError as exc:
-                if not exc.cancellation_reasons:
-                    raise
-                continue  # another issuer took this number or reserved this note: look again
-        raise ServiceUnavailable("could not take a bill number: too much contention")
+        first = (note.extra or {}).get("reservation"), note.status.value
+
+        def owner_state(attempt: int) -> tuple[dict | None, bool]:
+            if not attempt:  # the caller's copy of the note is fresh for the first try only
+                return first[0], first[1] == NoteStatus.PAID.value
+            row = NoteModel.get(note.payment_code, consistent_read=True)
+            held = row.reservation.as_dict() if row.reservation is not None else None
+            return held, row.status == NoteStatus.PAID.value
+
+        def claim(tx: TransactWrite, reservation: Reservation) -> None:
+            tx.update(NoteModel(note.payment_code),
+                      actions=[NoteModel.reservation.set(asdict(reservation))],
+                      condition=(NoteModel.status == NoteStatus.PAID.value)
+                      & NoteModel.reservation.does_not_exist())
+
+        return self._take_number(note.unit_code, note.bill_kind, note.payment_code,
+                                 check_code, issued_at, owner_state, claim)
 
     def reserve_reversal(self, original: BillRecord, *, check_code: str,
                          issued_at: str) -> Reservation | None:
         """Take a number for the red bill of ``original``, once; None if it is not normal."""
         bill = original.bill
-        range_key = f"{bill.issuing_unit_code}#{bill.kind_code}"
-        for _ in range(MAX_RESERVE_ATTEMPTS):
+
+        def owner_state(_attempt: int) -> tuple[dict | None, bool]:
             row = BillModel.get(bill.bill_id, consistent_read=True)
-            if row.reversal is not None:
-                return Reservation(**row.reversal.as_dict())
-            if row.status != BillStatus.NORMAL.value:
+            held = row.reversal.as_dict() if row.reversal is not None else None
+            return held, row.status == BillStatus.NORMAL.value
+
+        def claim(tx: TransactWrite, reservation: Reservation) -> None:
+            tx.update(BillModel(bill.bill_id),
+                      actions=[BillModel.reversal.set(asdict(reservation))],
+                      condition=(BillModel.status == BillStatus.NORMAL.value)
+                      & BillModel.reversal.does_not_exist())
+
+        return self._take_number(bill.issuing_unit_code, bill.kind_code, bill.payment_code,
+                                 check_code, issued_at, owner_state, claim)
+
+    def _take_number(self, unit_code: str, kind_code: str, payment_code: str, check_code: str,
+                     issued_at: str, owner_state, claim) -> Reservation | None:
+        """The one transaction that takes a number: the range moves on by one, the owner (a note,
+        or the bill a red bill reverses) records the reservation, the bill is created pending.
+
+        ``owner_state(attempt)`` gives (the reservation it already holds, whether it may take
+        one); ``claim(tx, reservation)`` adds the owner's conditional update.
+        """
+        for attempt in range(MAX_RESERVE_ATTEMPTS):
+            held, may_take = owner_state(attempt)
+            if held is not None:
+                return Reservation(**held)
+            if not may_take:
                 return None
-            ranges = [r for r in NumberRangeModel.query(range_key, consistent_read=True)
+            ranges = [r for r in NumberRangeModel.query(f"{unit_code}#{kind_code}",
+                                                        consistent_read=True)
                       if int(r.next) <= int(r.end)]
             if not ranges:
-                raise NoNumberRange(f"unit {bill.issuing_unit_code} has no open number range "
-                                    f"for bill kind {bill.kind_code}")
+                raise NoNumberRange(f"unit {unit_code} has no open number range for bill kind "
+                                    f"{kind_code}: the finance department must allocate one")
             taken, current = ranges[0], int(ranges[0].next)
             reservation = Reservation(bill_code=taken.bill_code,
                                       bill_number=format_bill_number(current),
@@ -156,19 +154,17 @@ class DynamoBills:
                     tx.update(NumberRangeModel(taken.range_key, taken.range_start),
                               actions=[NumberRangeModel.next.set(current + 1)],
                               condition=NumberRangeModel.next == current)
-                    tx.update(BillModel(bill.bill_id),
-                              actions=[BillModel.reversal.set(asdict(reservation))],
-                              condition=(BillModel.status == BillStatus.NORMAL.value)
-                              & BillModel.reversal.does_not_exist())
+                    claim(tx, reservation)
                     tx.save(BillModel(reservation.bill_code + reservation.bill_number,
                                       status="pending", pending="pending",
                                       reserved_at=utc_text(issued_at), range_pk=taken.range_key,
-                                      range_sk=taken.range_start, payment_code=bill.payment_code),
+                                      range_sk=taken.range_start, payment_code=payment_code),
                             condition=BillModel.bill_id.does_not_exist())
                 return reservation
             except TransactWriteError as exc:
                 if not exc.cancellation_reasons:
                     raise
+                # another issuer took this number or reserved for this owner: look again
         raise ServiceUnavailable("could not take a bill number: too much contention")
 
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,

@@ -104,3 +104,17 @@ def void_bill(bill_code: str, bill_number: str) -> dict:
     unit = caller(request, d, UnitKind.COLLECTING)
     status = lifecycle.void_bill(d, unit, bill_code, bill_number, json_body(request))
     return {"bill_code": bill_code, "bill_number": bill_number, "status": status}
+
+
+@bp.route("/v1/bills/{bill_code}/{bill_number}/paper", methods=["POST"],
+          content_types=ANY_BODY)
+@handles_errors
+def exchange_to_paper(bill_code: str, bill_number: str) -> dict:
+    """换开: record the paper bill issued for one of this unit's e-bills."""
+    from chalicelib.services import lifecycle
+
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.COLLECTING)
+    result = lifecycle.exchange_to_paper(d, unit, bill_code, bill_number, json_body(request))
+    return {"bill_code": bill_code, "bill_number": bill_number, **result}

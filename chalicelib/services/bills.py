@@ -81,6 +81,7 @@ def bill_view(deps: Deps, record: BillRecord) -> dict:
         "files": {"pdf_sha256": record.pdf.sha256, "xml_sha256": record.xml.sha256},
         "reversed_by": _split(record.links.get("reversed_by")),
         "reverses": _split(record.links.get("reverses")),
+        "paper": _split(record.links.get("paper")),
         "void_reason": record.void_reason,
     }
 

@@ -93,3 +93,40 @@ def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: ob
         raise Conflict(f"该票据状态为{record.status.value}，不能作废", code="bill_not_normal")
     log.info("bill %s voided: %s", record.bill.bill_id, reason)
     return BillStatus.VOIDED.value
+
+
+def exchange_to_paper(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
+                      body: object) -> dict:
+    """换开: the payer took a paper bill instead; the e-bill is marked and no longer reimbursed.
+
+    The paper bill's own code and number (a separate paper series) are recorded with it.
+    """
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
+    paper_code, paper_number = body.get("paper_bill_code"), body.get("paper_bill_number")
+    fields = {}
+    if not is_bill_code(paper_code):
+        fields["paper_bill_code"] = "8 digits"
+    if not is_bill_number(paper_number):
+        fields["paper_bill_number"] = "10 digits"
+    if fields:
+        raise ValidationFailed("纸质票据信息格式不正确", fields)
+    record = _own_bill(deps, unit, bill_code, bill_number)
+    paper = f"{paper_code}{paper_number}"
+    if record.links.get("paper") == paper:
+        return {"status": record.status.value, "paper": _split_id(paper)}
+    if record.bill.is_red or record.status is not BillStatus.NORMAL or record.links:
+        raise Conflict("只有正常状态的票据可以换开纸质票据", code="bill_not_normal")
+    holder = deps.reimbursements.get(record.bill.bill_id)
+    if holder is not None:
+        raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能换开", code="already_reimbursed",
+                       details={"holder": holder.public()})
+    if not deps.bills.set_status(record.bill.bill_id, BillStatus.NORMAL,
+                                 expected=BillStatus.NORMAL, links={"paper": paper}):
+        raise Conflict("该票据状态已改变，请重试", code="bill_not_normal")
+    log.info("bill %s exchanged to paper %s", record.bill.bill_id, paper)
+    return {"status": BillStatus.NORMAL.value, "paper": _split_id(paper)}
+
+
+def _split_id(bill_id: str) -> dict:
+    return {"bill_code": bill_id[:8], "bill_number": bill_id[8:]}

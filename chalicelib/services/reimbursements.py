@@ -44,6 +44,9 @@ def record_reimbursement(deps: Deps, unit: Unit, body: object,
         audit(deps, bill_id, unit, "reimburse", f"refused_{record.status.value}", client)
         raise Conflict(f"该票据状态为{record.status.value}，不能报销入账",
                        code=f"bill_{record.status.value}")
+    if record.links.get("paper"):
+        audit(deps, bill_id, unit, "reimburse", "refused_paper", client)
+        raise Conflict("该电子票据已换开纸质票据，请凭纸质票据报销", code="bill_exchanged_to_paper")
     mine = Reimbursement(bill_id=bill_id, unit_code=unit.unit_code, unit_name=unit.name,
                          voucher_no=voucher, recorded_at=_now(deps))
     holder = deps.reimbursements.add(mine)

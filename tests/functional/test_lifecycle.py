@@ -90,3 +90,24 @@ def test_void_marks_the_bill_and_is_refused_once_reimbursed(world, client):
     r = client.http.post(path(held, "void"), headers=world.auth(),
                          body=json.dumps({"reason": "错误"}))
     assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "already_reimbursed"
+
+
+def test_a_bill_exchanged_to_paper_is_marked_and_no_longer_reimbursed(world, client):
+    bill = issued_bill(world, client)
+    paper = {"paper_bill_code": "34012126", "paper_bill_number": "0000000007"}
+    r = client.http.post(path(bill, "paper"), headers=world.auth(), body=json.dumps(paper))
+    assert r.status_code == 200 and json.loads(r.body)["paper"]["bill_number"] == "0000000007"
+    again = client.http.post(path(bill, "paper"), headers=world.auth(), body=json.dumps(paper))
+    assert again.status_code == 200
+    result = verify(world, client, bill)
+    assert result["status"] == "normal" and result["bill"]["paper"]["bill_code"] == "34012126"
+    r = reimburse(world, client, bill)
+    assert r.status_code == 409
+    assert json.loads(r.body)["error"]["code"] == "bill_exchanged_to_paper"
+    bad = client.http.post(path(bill, "paper"), headers=world.auth(),
+                           body=json.dumps({"paper_bill_code": "1"}))
+    assert bad.status_code == 400
+    held = issued_bill(world, client)
+    reimburse(world, client, held)
+    assert client.http.post(path(held, "paper"), headers=world.auth(),
+                            body=json.dumps(paper)).status_code == 409
