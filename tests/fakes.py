@@ -138,6 +138,11 @@ class FakeUnits:
                      bill_kind: str | None = None) -> None:
         self.items.setdefault(unit_code, {})[item_code] = FeeItem(name, bill_kind)
 
+    def set_seal_key(self, unit_code: str, key: str) -> None:
+        if unit_code not in self.units:
+            raise NotFound(f"unknown unit {unit_code}")
+        self.units[unit_code] = replace(self.units[unit_code], seal_key=key)
+
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")

@@ -41,6 +41,7 @@ class UnitModel(Model):
     signing_kid = UnicodeAttribute(null=True)
     handling_person = UnicodeAttribute(default="")
     checker = UnicodeAttribute(default="")
+    seal_key = UnicodeAttribute(null=True)
 
 
 class FeeItemModel(Model):

@@ -12,7 +12,7 @@ def _unit(row: UnitModel) -> Unit:
     return Unit(unit_code=row.unit_code, name=row.name, kind=UnitKind(row.kind),
                 region_code=row.region_code, bill_kind=row.bill_kind,
                 signing_kid=row.signing_kid, handling_person=row.handling_person,
-                checker=row.checker)
+                checker=row.checker, seal_key=row.seal_key)
 
 
 class DynamoUnits:
@@ -37,7 +37,11 @@ class DynamoUnits:
         UnitModel(unit.unit_code, api_key_hash=api_key_hash, name=unit.name,
                   kind=unit.kind.value, region_code=unit.region_code, bill_kind=unit.bill_kind,
                   signing_kid=unit.signing_kid, handling_person=unit.handling_person,
-                  checker=unit.checker).save()
+                  checker=unit.checker, seal_key=unit.seal_key).save()
+
+    def set_seal_key(self, unit_code: str, key: str) -> None:
+        UnitModel(unit_code).update(actions=[UnitModel.seal_key.set(key)],
+                                    condition=UnitModel.unit_code.exists())
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         UnitModel(unit_code).update(actions=[UnitModel.signing_kid.set(kid)],

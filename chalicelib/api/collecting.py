@@ -118,3 +118,16 @@ def exchange_to_paper(bill_code: str, bill_number: str) -> dict:
     unit = caller(request, d, UnitKind.COLLECTING)
     result = lifecycle.exchange_to_paper(d, unit, bill_code, bill_number, json_body(request))
     return {"bill_code": bill_code, "bill_number": bill_number, **result}
+
+
+@bp.route("/v1/units/me/seal", methods=["PUT"], content_types=["image/png"])
+@handles_errors
+def upload_seal() -> dict:
+    """The unit's own seal image (PNG, square, ≤ 256 KB), printed on its bills from now on."""
+    from chalicelib.api.http import raw_body
+    from chalicelib.services.units import upload_seal as upload
+
+    d = deps()
+    request = bp.current_request
+    unit = caller(request, d, UnitKind.COLLECTING)
+    return {"unit_code": unit.unit_code, "seal_key": upload(d, unit, raw_body(request))}

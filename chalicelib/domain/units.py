@@ -22,6 +22,28 @@ class Unit:
     signing_kid: str | None = None
     handling_person: str = ""
     checker: str = ""
+    seal_key: str | None = None  # the archive key of the unit's uploaded seal image (PNG)
+
+
+MAX_SEAL_BYTES = 256 * 1024
+
+
+def check_seal_png(data: bytes) -> tuple[int, int]:
+    """Width and height of an acceptable seal image, else ``ValidationFailed``.
+
+    A PNG of at most 256 KB, between 120 and 2000 pixels a side, roughly square (a round seal).
+    """
+    from chalicelib.domain.errors import ValidationFailed
+
+    if len(data) > MAX_SEAL_BYTES:
+        raise ValidationFailed("印章图片不能超过 256 KB", {"file": "at most 256 KB"})
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValidationFailed("印章图片应为 PNG 格式", {"file": "must be a PNG image"})
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if not (120 <= width <= 2000 and 120 <= height <= 2000) or abs(width - height) > width // 10:
+        raise ValidationFailed("印章图片应为近似正方形，边长 120 至 2000 像素",
+                               {"file": f"{width}×{height} px: need a square of 120-2000 px"})
+    return width, height
 
 
 def hash_api_key(api_key: str) -> str:

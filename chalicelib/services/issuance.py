@@ -68,7 +68,9 @@ def archive_bill(deps: Deps, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arch
     xml_file = deps.archive.put_once(archive_key(bill, "xml"), signed, "application/xml")
     xml_bytes = signed if xml_file.sha256 == hashlib.sha256(signed).hexdigest() \
         else deps.archive.get(xml_file.key)
-    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), render_pdf(deps, bill, xml_bytes),
+    seal = deps.archive.get(unit.seal_key) if unit.seal_key else None
+    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"),
+                                     render_pdf(deps, bill, xml_bytes, unit_seal_png=seal),
                                      "application/pdf")
     return xml_file, pdf_file
 
@@ -111,10 +113,12 @@ def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
     return ref
 
 
-def render_pdf(deps: Deps, bill: Bill, xml_bytes: bytes, status_text: str | None = None) -> bytes:
+def render_pdf(deps: Deps, bill: Bill, xml_bytes: bytes, status_text: str | None = None,
+               unit_seal_png: bytes | None = None) -> bytes:
     from chalicelib.adapters.pdf_bill import render_bill_pdf
 
     return render_bill_pdf(bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number,
                                                       bill.check_code),
                            xml_bytes=xml_bytes, font_path=deps.settings.font_path,
-                           supervisor_name=deps.settings.supervisor_name, status_text=status_text)
+                           supervisor_name=deps.settings.supervisor_name, status_text=status_text,
+                           unit_seal_png=unit_seal_png)

@@ -53,3 +53,16 @@ def rotate_api_key(deps: Deps, unit_code: str) -> str:
     key = new_api_key(unit.kind)
     deps.units.put(unit, hash_api_key(key))
     return key
+
+
+def upload_seal(deps: Deps, unit: Unit, data: bytes) -> str:
+    """Keep a unit's seal image (PNG) in the archive; later bills carry it. Returns its key."""
+    import hashlib
+
+    from chalicelib.domain.units import check_seal_png
+
+    check_seal_png(data)
+    key = f"seals/{unit.unit_code}/{hashlib.sha256(data).hexdigest()}.png"
+    deps.archive.put_once(key, data, "image/png")
+    deps.units.set_seal_key(unit.unit_code, key)
+    return key
