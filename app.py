@@ -75,6 +75,22 @@ def check_archive(event) -> None:
     check(deps())
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def query_open_orders(event) -> None:
+    """Active query: ask the channels about orders whose notification has not come."""
+    from chalicelib.services.order_query import query_open_orders as query
+
+    query(deps())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def refund_exceptions(event) -> None:
+    """Request, and follow, the refund of every exception payment that is due one."""
+    from chalicelib.services.refunds import refund_exceptions as refund
+
+    refund(deps())
+
+
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)
 def send_sms(event) -> None:
     """Text the payer: a bill's link, or another event's message (exactly once each)."""

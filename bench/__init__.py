@@ -1,0 +1,1 @@
+"""Benchmarks on the local stack; run them all with ``.venv/bin/python -m bench``."""

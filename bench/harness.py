@@ -78,13 +78,42 @@ def summary(samples: list[float]) -> tuple[float, float]:
 
 
 class CallCounter:
-    """Counts AWS API calls made through botocore clients it is attached to."""
+    """Counts AWS API calls made through botocore clients it is attached to.
+
+    ``calls`` holds each operation's name; ``detailed`` the same with its table, when it names
+    one (``GetItem fiscal-bills``).
+    """
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.detailed: list[str] = []
+        self._attached: set[int] = set()
 
     def attach(self, client) -> None:
-        client.meta.events.register("before-call", self._count)
+        if id(client) in self._attached:
+            return
+        self._attached.add(id(client))
+        # once per API call (not per HTTP retry), with the call's own parameters
+        client.meta.events.register("before-parameter-build", self._count)
 
-    def _count(self, model, **_) -> None:
+    def attach_pynamodb(self, deps) -> None:
+        """Attach to every botocore client pynamodb holds for us: one per model's connection
+        and one per adapter that opens its own ``Connection`` for transactions."""
+        from chalicelib.adapters.dynamo_models import MODELS
+
+        deps._dynamo  # noqa: B018 - points the models at their tables first
+        for model in MODELS.values():
+            self.attach(model._get_connection().connection.client)
+        for name in ("payments", "bills", "ranges"):
+            adapter = getattr(deps, name)
+            if hasattr(adapter, "_conn"):
+                self.attach(adapter._conn().client)
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.detailed.clear()
+
+    def _count(self, model, params=None, **_) -> None:
         self.calls.append(model.name)
+        table = params.get("TableName") if isinstance(params, dict) else None
+        self.detailed.append(f"{model.name} {table}" if table else model.name)

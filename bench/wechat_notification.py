@@ -6,7 +6,7 @@ Bare minimum, with the same clients: verify + decrypt (the same verifier), one c
 ``PutItem`` and one ``SendMessage``. Both run interleaved on DynamoDB Local and moto.
 Prints per-notification latency, the ratio, and the AWS calls each path makes.
 
-    .venv/bin/python -m bench.wechat_notification [N]
+    .venv/bin/python -m bench.wechat_notification [N]      (all of them: python -m bench)
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def main(n: int = 150) -> None:
         with Client(application.app) as client:
             # pynamodb has its own botocore client: count its calls too.
             counter.attach(deps.payments._conn().client)
-            warm = [wechatpay_notification(stack, o.out_trade_no, o.amount_fen) for o in orders[:10]]
+            warm = [wechatpay_notification(stack, o.out_trade_no, o.amount_fen)
+                    for o in orders[:10]]
             for raw, headers in warm:  # warm caches, connections, secrets
                 client.http.post("/callbacks/wechatpay", headers=headers, body=raw)
                 bare(*wechatpay_notification(stack, orders[-1].out_trade_no, 8000))

@@ -42,6 +42,7 @@ from chalicelib.services.ports import (
     Reimbursement,
     Reservation,
 )
+from tests.fakes_channels import FakeChannelApi, FakeRefunds
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -156,6 +157,9 @@ class FakeCounters:
         self.values: dict[str, int] = {}
         self.expires: dict[str, int] = {}
 
+    def value(self, counter_id: str) -> int:
+        return self.values.get(counter_id, 0)
+
     def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int:
         self.values[counter_id] = self.values.get(counter_id, 0) + 1
         if expires_epoch is not None:
@@ -203,6 +207,7 @@ class FakeNotes:
     def __init__(self, tables: Tables | None = None) -> None:
         self.tables = tables or Tables()
         self.rows, self.orders = self.tables.notes, self.tables.orders
+        self.open: set[str] = set()  # the sparse "open" index of channel orders
 
     def add(self, note: Note) -> None:
         if note.payment_code in self.rows:
@@ -237,9 +242,19 @@ class FakeNotes:
         if order.out_trade_no in self.orders:
             raise Conflict("out_trade_no already in use")
         self.orders[order.out_trade_no] = order
+        self.open.add(order.out_trade_no)
 
     def get_order(self, out_trade_no: str) -> ChannelOrder | None:
         return self.orders.get(out_trade_no)
+
+    def open_orders(self, created_before: str, limit: int = 100) -> list[ChannelOrder]:
+        found = sorted((self.orders[n] for n in self.open
+                        if self.orders[n].created_at < created_before),
+                       key=lambda o: o.created_at)
+        return found[:limit]
+
+    def close_order(self, out_trade_no: str) -> None:
+        self.open.discard(out_trade_no)
 
 
 class FakePayments:
@@ -288,7 +303,8 @@ class FakePayments:
         note = self.tables.notes.get(payment.payment_code)
         self.rows[payment.payment_id] = {
             **self._row(payment, status="exception", reason=outcome.value),
-            "exception_unit": note.unit_code if note else "unknown", "refund_status": "pending"}
+            "exception_unit": note.unit_code if note else "unknown", "refund_status": "pending",
+            "refund_due": "due"}
         return outcome
 
     @staticmethod
@@ -748,7 +764,8 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "reimbursements": FakeReimbursements(), "audit": FakeAudit(),
             "archive": FakeArchive(), "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
-            "signer": LocalSigner(keys_dir)}
+            "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
+            **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")}}
 
 
 def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "resources.json"
+CHANNELS_URL = "http://channels.test"  # where the in-process channels' servers answer
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "cn-north-1", "AWS_REGION": "cn-north-1",
@@ -41,6 +42,7 @@ class World:
     sms_queue_url: str
     tmp: Path
     sent: list = field(default_factory=list)
+    channels: Any = None  # the channels' servers, played in-process (local/channel_servers.py)
 
     def api_key(self, index: int = 0, kind: str = "units") -> str:
         units = self.stack["units" if kind == "units" else "reimbursers"]
@@ -95,7 +97,10 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     from chalicelib.local.services import create_tables
 
     os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
-                       "PUBLIC_BASE_URL": "http://testserver"})
+                       "PUBLIC_BASE_URL": "http://testserver",
+                       "WECHATPAY_API_BASE": f"{CHANNELS_URL}/wechatpay",
+                       "ALIPAY_GATEWAY": f"{CHANNELS_URL}/alipay/gateway.do",
+                       "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay"})
     settings = load_settings()
     clock = clock or Clock()
     deps = bootstrap.Deps(settings=settings, clock=clock)
@@ -115,6 +120,14 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     deps.settings = settings
     seeded = seed(deps, tmp / "state", tmp / "keys")
     put_channel_secrets(deps, seeded.state)
+    from chalicelib.local.channel_servers import ChannelServers, InProcessTransport
+    from chalicelib.local.seed import stack_document
+
+    # The channels' servers answer in-process; their notifications go nowhere until a test
+    # sets ``world.channels.deliver`` (e.g. to post through the test client).
+    channels = ChannelServers(stack_document(seeded, "http://testserver", "moto"), CHANNELS_URL,
+                              clock=clock, deliver=lambda url, body, headers: 0)
+    deps.overrides["channel_http"] = InProcessTransport(channels)
     bootstrap.use(deps)
     return World(deps=deps, seeded=seeded, clock=clock, issue_queue_url=issue_url,
-                 sms_queue_url=sms_url, tmp=tmp)
+                 sms_queue_url=sms_url, tmp=tmp, channels=channels)

@@ -60,7 +60,9 @@ class UrllibTransport:
     def __call__(self, method: str, url: str, headers: Mapping[str, str],
                  body: bytes | None) -> HttpReply:
         host = urlsplit(url).netloc or url
-        request = urllib.request.Request(url, data=body, method=method,
+        if not url.startswith(("https://", "http://")):  # never file: or a custom scheme
+            raise ServiceUnavailable(f"{url[:40]!r} is not an http(s) URL")
+        request = urllib.request.Request(url, data=body, method=method,  # noqa: S310
                                          headers={"User-Agent": USER_AGENT, **headers})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

@@ -101,7 +101,8 @@ class DynamoNotes:
     def add_order(self, order: ChannelOrder) -> None:
         row = ChannelOrderModel(order.out_trade_no, payment_code=order.payment_code,
                                 channel=order.channel, amount_fen=order.amount_fen,
-                                created_at=order.created_at, expires_at=order.expires_at)
+                                created_at=order.created_at, expires_at=order.expires_at,
+                                open_key="open")
         row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
 
     def get_order(self, out_trade_no: str) -> ChannelOrder | None:
@@ -109,12 +110,35 @@ class DynamoNotes:
             row = ChannelOrderModel.get(out_trade_no, consistent_read=True)
         except DoesNotExist:
             return None
-        return ChannelOrder(out_trade_no=row.out_trade_no, payment_code=row.payment_code,
-                            channel=row.channel, amount_fen=int(row.amount_fen),
-                            created_at=row.created_at, expires_at=row.expires_at)
+        return _order(row)
+
+    @staticmethod
+    def open_orders(created_before: str, limit: int = 100) -> list[ChannelOrder]:
+        """Orders still open (the sparse index), oldest first, opened before ``created_before``."""
+        return [_order(row) for row in ChannelOrderModel.by_open.query(
+            "open", ChannelOrderModel.created_at < created_before, limit=limit)]
+
+    @staticmethod
+    def close_order(out_trade_no: str) -> None:
+        """Take the order out of the open index (settled, or past querying)."""
+        ChannelOrderModel(out_trade_no).update(actions=[ChannelOrderModel.open_key.remove()],
+                                               condition=ChannelOrderModel.out_trade_no.exists())
+
+
+def _order(row: ChannelOrderModel) -> ChannelOrder:
+    return ChannelOrder(out_trade_no=row.out_trade_no, payment_code=row.payment_code,
+                        channel=row.channel, amount_fen=int(row.amount_fen),
+                        created_at=row.created_at, expires_at=row.expires_at)
 
 
 class DynamoCounters:
+    def value(self, counter_id: str) -> int:
+        """The counter as it stands (0 when it was never counted); a consistent read."""
+        try:
+            return int(CounterModel.get(counter_id, consistent_read=True).value)
+        except DoesNotExist:
+            return 0
+
     def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int:
         row = CounterModel(counter_id)
         actions: list[Any] = [CounterModel.value.add(1)]

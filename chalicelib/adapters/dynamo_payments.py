@@ -116,7 +116,7 @@ class DynamoPaymentRecorder:
             row.exception_unit = NoteModel.get(payment.payment_code).unit_code
         except NoteModel.DoesNotExist:
             row.exception_unit = "unknown"
-        row.refund_status = "pending"
+        row.refund_status, row.refund_due = "pending", "due"
         try:
             row.save(condition=PaymentModel.payment_id.does_not_exist())
         except PutError as exc:

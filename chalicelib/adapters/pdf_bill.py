@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from chalicelib.adapters.pdf_render import (
+    SAVE_LOCK,
     SEAL_RED,
     attach_file,
     draw_fit,
@@ -215,7 +216,8 @@ def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path:
         c.showPage()
     attach_file(c, f"{bill.bill_code}-{bill.bill_number}.xml", xml_bytes, "application/xml",
                 "财政电子票据（签名 XML）")
-    c.save()
+    with SAVE_LOCK:
+        c.save()
     return out.getvalue()
 
 

@@ -17,6 +17,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from chalicelib.adapters.pdf_render import (
+    SAVE_LOCK,
     draw_fit,
     draw_qr,
     draw_round_seal,
@@ -233,5 +234,6 @@ def render_notice_pdf(note: Note, *, unit_name: str, region_name: str, pay_url: 
         c.drawString(LEFT, 258 * mm, "缴款码：" + group_payment_code(note.payment_code))
         _items(c, items, font, 250 * mm, 220 * mm, None)
     c.showPage()
-    c.save()
+    with SAVE_LOCK:
+        c.save()
     return out.getvalue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import os
+import threading
 from collections.abc import Sequence
 from functools import cache
 
@@ -35,6 +36,11 @@ SEAL_ALPHA = 0.88  # translucent ink: whatever lies under a seal stays readable
 _registered: list[str] = []
 # Streams stay binary (zlib only): ASCII85 on top makes them 25 % larger and costs ~3 ms a page.
 rl_config.useA85 = 0
+
+
+# reportlab subsets a shared TTF font while saving a document, keeping a read position on the
+# one font object: two threads saving at once corrupt each other's subset. One save at a time.
+SAVE_LOCK = threading.Lock()
 
 
 @cache

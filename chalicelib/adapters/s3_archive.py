@@ -40,6 +40,17 @@ class S3Archive:
                             version_id=head.get("VersionId", "") or "")
 
     def get(self, key: str, version_id: str = "") -> bytes:
+        """The object, at ``version_id`` when given. If that version is unknown (a restored
+        local archive has new version ids), the key's FIRST version: what was archived."""
+        if version_id:
+            try:
+                return self._s3.get_object(Bucket=self._bucket, Key=key,
+                                           VersionId=version_id)["Body"].read()
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code not in ("NoSuchVersion", "InvalidArgument", "404", "400"):
+                    raise ServiceUnavailable("archive read failed") from exc
+                version_id = self._first_version(key)
         extra = {"VersionId": version_id} if version_id else {}
         try:
             return self._s3.get_object(Bucket=self._bucket, Key=key, **extra)["Body"].read()
@@ -47,6 +58,13 @@ class S3Archive:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise NotFound(f"archived file missing: {key}") from exc
             raise ServiceUnavailable("archive read failed") from exc
+
+    def _first_version(self, key: str) -> str:
+        listing = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key)
+        versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
+        if not versions:
+            return ""
+        return str(min(versions, key=lambda v: v["LastModified"])["VersionId"])
 
     def ping(self) -> None:
         self._s3.head_bucket(Bucket=self._bucket)

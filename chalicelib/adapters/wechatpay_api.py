@@ -41,6 +41,7 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 
+RETRY_LATER = ("NOT_ENOUGH", "SYSTEM_ERROR", "FREQUENCY_LIMITED")  # 余额不足 etc.: ask again
 REFUND_STATUSES = {"SUCCESS": "succeeded", "PROCESSING": "requested", "CLOSED": "failed",
                    "ABNORMAL": "failed"}
 
@@ -122,7 +123,10 @@ class WechatPayApi:
             return None  # ORDER_NOT_EXIST: never opened at the cashier; or NOTPAY, CLOSED…
         if status != 200:
             raise ServiceUnavailable(f"WeChat Pay order query failed: {_why(status, data)}")
-        txn = parse_transaction(data, self.config, "", "TRANSACTION.SUCCESS")
+        try:
+            txn = parse_transaction(data, self.config, "", "TRANSACTION.SUCCESS")
+        except DomainError as exc:
+            raise ServiceUnavailable(f"WeChat Pay order query refused: {exc.message}") from None
         if txn.out_trade_no != order.out_trade_no:
             raise ServiceUnavailable("WeChat Pay answered about another order")
         return Payment(channel=self.channel, channel_txn_id=txn.transaction_id,
@@ -141,6 +145,8 @@ class WechatPayApi:
             return RefundResult(state, data.get("refund_id"), str(data.get("status")))
         if status == 200:
             raise ServiceUnavailable("WeChat Pay answered about another refund")
+        if data.get("code") in RETRY_LATER:
+            raise ServiceUnavailable(f"WeChat Pay refund: {_why(status, data)}")
         return RefundResult("failed", None, _why(status, data))
 
 

@@ -7,9 +7,10 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.http import client_address, json_body, query_param, raw_body
 from chalicelib.bootstrap import deps
-from chalicelib.domain.codes import check_payment_code
+from chalicelib.domain.codes import check_payment_code, is_out_trade_no
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import bills as bills_service
+from chalicelib.services import checkout as checkout_service
 from chalicelib.services import notes as notes_service
 
 bp = Blueprint(__name__)
@@ -40,22 +41,38 @@ def open_order(payment_code: str) -> Response:
         body: object = {"channel": (form.get("channel") or [""])[0] or None}
     else:
         body = json_body(request)
-    order = notes_service.open_order(d, payment_code, body)
-    cashier = channel_cashier_url(d, order)
+    order, opened = checkout_service.pay(d, payment_code, body, client_address(request))
     view = {"channel": order.channel, "out_trade_no": order.out_trade_no,
-            "amount_fen": order.amount_fen, "expires_at": order.expires_at, "pay_url": cashier}
+            "amount_fen": order.amount_fen, "expires_at": order.expires_at,
+            "pay_url": opened.pay_url}
+    if opened.form_html is not None:
+        view["form_html"] = opened.form_html
     if (request.headers.get("accept") or "").startswith("text/html"):
-        return Response(body="", status_code=303, headers={"Location": cashier})
+        return Response(body="", status_code=303, headers={"Location": opened.pay_url})
     return Response(body=view, status_code=201)
 
 
-def channel_cashier_url(d, order) -> str:
-    """Where the payer's browser goes to pay (the channel's H5 cashier; locally, the simulator)."""
-    from urllib.parse import urlencode
+@bp.route("/v1/public/orders/{out_trade_no}/form", methods=["GET"])
+@handles_errors
+def order_form(out_trade_no: str) -> Response:
+    """UnionPay's front consumption: a page whose form posts itself to UnionPay's gateway."""
+    if not is_out_trade_no(out_trade_no):
+        raise ValidationFailed("订单号格式不正确", {"out_trade_no": "8-32 letters or digits"})
+    page = checkout_service.unionpay_form(deps(), out_trade_no)
+    return Response(body=page.encode("utf-8"), status_code=200, headers={
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
-    query = urlencode({"out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
-                       "return_url": f"{d.settings.public_base_url}/pay/{order.payment_code}"})
-    return f"{d.settings.cashier_urls[order.channel]}?{query}"
+
+@bp.route("/pay/{payment_code}", methods=["POST"], content_types=[
+    "application/x-www-form-urlencoded"])
+@handles_errors
+def back_from_channel(payment_code: str) -> Response:
+    """A channel sending the payer back by a form post (UnionPay's frontUrl): to the pay page.
+
+    What the form says is not trusted: the page shows the note as our records have it."""
+    check_payment_code(payment_code)
+    page = f"{deps().settings.public_base_url}/pay/{payment_code}"
+    return Response(body="", status_code=303, headers={"Location": page})
 
 
 def _check_code() -> str:

@@ -91,9 +91,45 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
         state["unionpay"] = _unionpay_chain(channels)
     if "bank" not in state:
         state["bank"] = {"bank_code": "ABC34010001", "secret": _random(40)}
+    _add_merchant_keys(state, channels)
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
     path.chmod(0o600)
     return state
+
+
+def _add_merchant_keys(state: dict[str, Any], channels: Path) -> None:
+    """Our side's keys, with which we sign requests to the channels (filled in if missing)."""
+    wx, ali, up = state["wechatpay"], state["alipay"], state["unionpay"]
+    if "merchant_private_key_pem" not in wx:
+        _rsa_pem(channels / "wechatpay_merchant_private.pem")
+        wx["merchant_private_key_pem"] = str(channels / "wechatpay_merchant_private.pem")
+        wx["merchant_serial"] = secrets.token_hex(20).upper()  # 商户API证书序列号
+    if "app_private_key_pem" not in ali:
+        _rsa_pem(channels / "alipay_app_private.pem")
+        ali["app_private_key_pem"] = str(channels / "alipay_app_private.pem")
+    if "merchant_sign_key_pem" not in up:
+        _rsa_pem(channels / "unionpay_merchant_sign_key.pem")
+        up["merchant_sign_key_pem"] = str(channels / "unionpay_merchant_sign_key.pem")
+        up["merchant_sign_cert_pem"] = str(channels / "unionpay_merchant_sign_cert.pem")
+        _self_signed(channels / "unionpay_merchant_sign_key.pem",
+                     channels / "unionpay_merchant_sign_cert.pem", up["mer_id"])
+
+
+def _self_signed(key_path: Path, cert_path: Path, mer_id: str) -> None:
+    """A stand-in for the signing certificate UnionPay issues a merchant (acp_test_sign.pfx)."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    key: Any = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    name = x509.Name.from_rfc4514_string(f"CN=041@Z{mer_id}@{mer_id}@00000001,O=Local Test,C=CN")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + timedelta(days=3652))
+            .sign(key, SHA256()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _unionpay_chain(channels: Path) -> dict[str, str]:
@@ -118,7 +154,9 @@ def wechatpay_secret(state: dict[str, Any]) -> dict[str, Any]:
     wx = state["wechatpay"]
     return {"mchid": wx["mchid"], "appid": wx["appid"], "apiv3_key": wx["apiv3_key"],
             "platform_public_keys": {wx["platform_serial"]:
-                                     public_pem_of(wx["platform_private_key_pem"])}}
+                                     public_pem_of(wx["platform_private_key_pem"])},
+            "merchant_private_key_pem": Path(wx["merchant_private_key_pem"]).read_text(),
+            "merchant_serial": wx["merchant_serial"]}
 
 
 def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -127,10 +165,14 @@ def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         "wechatpay": wechatpay_secret(state),
         "alipay": {"app_id": alipay["app_id"], "seller_id": alipay["seller_id"],
-                   "alipay_public_key_pem": public_pem_of(alipay["alipay_private_key_pem"])},
+                   "alipay_public_key_pem": public_pem_of(alipay["alipay_private_key_pem"]),
+                   "app_private_key_pem": Path(alipay["app_private_key_pem"]).read_text()},
         "unionpay": {"mer_id": unionpay["mer_id"], "validate_cn": True,
                      "middle_cert_pem": Path(unionpay["middle_cert_pem"]).read_text(),
-                     "root_cert_pem": Path(unionpay["root_cert_pem"]).read_text()},
+                     "root_cert_pem": Path(unionpay["root_cert_pem"]).read_text(),
+                     "merchant_sign_key_pem": Path(unionpay["merchant_sign_key_pem"]).read_text(),
+                     "merchant_sign_cert_pem":
+                         Path(unionpay["merchant_sign_cert_pem"]).read_text()},
         "bank": {"banks": {bank["bank_code"]: bank["secret"]}},
     }
 

@@ -1,8 +1,9 @@
 """The local payment-channel simulator: plays WeChat Pay, Alipay, UnionPay and an agent bank.
 
-As a page: ``GET /{wechatpay|alipay|unionpay}?out_trade_no=…&amount_fen=…&return_url=…`` shows
-a cashier a person clicks through; paying sends that channel's correctly signed notification to
-the app's callback, then returns the payer to the pay page. As a command::
+As a server (``serve``): each channel's API as the app calls it, and a cashier page per order
+a person clicks through; paying sends that channel's correctly signed notification to the
+order's notify URL, then returns the payer to the pay page (``channel_servers.py``). As a
+command::
 
     python -m chalicelib.local.simulator pay PAYMENT_CODE [--channel alipay]
     python -m chalicelib.local.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
@@ -14,7 +15,6 @@ Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import secrets
 import sys
@@ -25,12 +25,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from chalicelib.adapters.wechatpay import sign_notification, transaction_resource
-from chalicelib.domain.money import fen_to_yuan_grouped
+from chalicelib.local.channel_servers import ChannelServers
 
 
 def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
@@ -103,10 +103,6 @@ def bank_notification(stack: dict, payment_code: str, amount_fen: int, *,
 
 NOTIFIERS: dict[str, Callable[..., tuple[bytes, dict]]] = {"wechatpay": wechatpay_notification, "alipay": alipay_notification,
              "unionpay": unionpay_notification}
-BRANDS = {"wechatpay": ("微信支付", "#07a35a"), "alipay": ("支付宝", "#1677ff"),
-          "unionpay": ("云闪付", "#d81e06")}
-
-
 def send(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -127,80 +123,37 @@ def pay_at_bank(stack: dict, payment_code: str, amount_fen: int) -> int:
     return send(f"{stack['base_url']}/callbacks/bank", body, headers)
 
 
-_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
-<title>{brand}（本地模拟）</title>
-<style>body{{margin:0;font:16px/1.6 sans-serif;background:#ededed;color:#111}}
-header{{background:{colour};color:#fff;padding:14px 16px;font-weight:600}}
-main{{max-width:420px;margin:0 auto;padding:16px}}.card{{background:#fff;border-radius:12px;padding:20px;text-align:center}}
-.amt{{font-size:40px;font-weight:700;margin:8px 0}}button{{width:100%;padding:14px;border:0;border-radius:8px;
-background:{colour};color:#fff;font-size:18px;margin-top:16px}}a{{display:block;margin-top:14px;color:#576b95}}
-.note{{color:#555;font-size:13px;margin-top:16px}}</style></head><body><header>{brand} · 本地模拟收银台</header>
-<main><div class="card">{body}</div><p class="note">这是本地开发环境的支付模拟器，不会产生真实扣款。</p></main></body></html>"""
-_BRAND_HEADER = "{brand} · 本地模拟收银台"
-
-
 class _Handler(BaseHTTPRequestHandler):
-    stack_path: Path
+    """Every request goes to the channels' servers (``channel_servers.ChannelServers``)."""
 
-    def _stack(self) -> dict:
-        return json.loads(self.stack_path.read_text())
+    channels: ChannelServers
 
-    def _reply(self, status: int, body: str, location: str | None = None,
-               channel: str = "wechatpay") -> None:
-        brand, colour = BRANDS.get(channel, BRANDS["wechatpay"])
-        data = _PAGE.format(body=body, brand=brand, colour=colour).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        if location:
-            self.send_header("Location", location)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        url = urlparse(self.path)
-        q = {k: v[0] for k, v in parse_qs(url.query).items()}
-        channel = url.path.strip("/")
-        if channel not in NOTIFIERS or "out_trade_no" not in q:
-            self._reply(404, "<p>未知的模拟支付请求</p>")
-            return
-        amount = int(q.get("amount_fen", "0"))
-        e = html.escape
-        self._reply(200, (
-            f"<div>财政非税收入缴款</div><div class='amt'>¥{fen_to_yuan_grouped(amount)}</div>"
-            f"<div style='color:#555;font-size:13px'>订单号 {e(q['out_trade_no'])}</div>"
-            f"<form method='post' action='/{channel}/pay'>"
-            f"<input type='hidden' name='out_trade_no' value='{e(q['out_trade_no'])}'>"
-            f"<input type='hidden' name='amount_fen' value='{amount}'>"
-            f"<input type='hidden' name='return_url' value='{e(q.get('return_url', ''))}'>"
-            f"<button type='submit'>确认支付</button></form>"
-            f"<a href='{e(q.get('return_url', '/'))}'>取消支付</a>"), channel=channel)
-
-    def do_POST(self) -> None:  # noqa: N802
+    def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        channel = self.path.removesuffix("/pay").strip("/")
-        if channel not in NOTIFIERS or "out_trade_no" not in form:
-            self._reply(404, "<p>未知的模拟支付请求</p>")
-            return
-        status = pay(self._stack(), channel, form["out_trade_no"], int(form["amount_fen"]))
-        back = form.get("return_url") or "/"
-        if status in (200, 204):
-            self._reply(303, f"<p>支付成功</p><a href='{html.escape(back)}'>返回</a>", back,
-                        channel)
-        else:
-            self._reply(502, f"<p>通知商户失败（HTTP {status}）</p>"
-                             f"<a href='{html.escape(back)}'>返回</a>", channel=channel)
+        body = self.rfile.read(length) if length else b""
+        reply = self.channels.handle(self.command, self.path, dict(self.headers.items()), body)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = _serve  # noqa: N815 - http.server's naming
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass
 
 
 def serve(stack_path: Path, host: str, port: int) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"stack_path": stack_path})
+    """The channels' servers over HTTP (``port`` 0: any free one); ``.channels`` holds them."""
     ThreadingHTTPServer.request_queue_size = 128
+    handler: Any = type("Handler", (_Handler,), {})
     server = ThreadingHTTPServer((host, port), handler)
+    base = f"http://{host}:{server.server_address[1]}"
+    handler.channels = ChannelServers(json.loads(stack_path.read_text()), base,
+                                      auto_complete_refunds=True)
+    server.channels = handler.channels  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
     return server
 

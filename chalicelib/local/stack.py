@@ -69,6 +69,38 @@ class Worker:
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
 
 
+class Scheduler:
+    """Calls the channel jobs (active query, refunds) every ``every`` seconds, as EventBridge
+    calls them in production (there, every five minutes)."""
+
+    HANDLERS = ("query_open_orders", "refund_exceptions")
+
+    def __init__(self, app: Any, every: float = 60.0) -> None:
+        self._app, self._every = app, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="scheduler")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from chalice.local import LambdaContext
+
+        event = {"version": "0", "id": "local", "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": "000000000000", "time": "",
+                 "region": "cn-north-1", "resources": [], "detail": {}}
+        while not self._stop.wait(self._every):
+            for name in self.HANDLERS:
+                try:
+                    self._app.handler_map[name](event, LambdaContext(name, 1024))
+                except Exception:  # noqa: BLE001 - as Lambda: the next run tries again
+                    log.exception("%s failed", name)
+
+
 def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
@@ -76,9 +108,10 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
         "AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_DYNAMODB": ddb_url,
         "STAGE": "local", "SIGNER": "local", "LOCAL_KEYS_DIR": str(local / "keys"),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "WECHATPAY_H5_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
-        "ALIPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/alipay",
-        "UNIONPAY_FRONT_URL": f"http://127.0.0.1:{sim_port}/unionpay",
+        # The channels' servers: the simulator plays them (channel_servers.py).
+        "WECHATPAY_API_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
+        "ALIPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/alipay/gateway.do",
+        "UNIONPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/unionpay",
     })
 
 
@@ -179,6 +212,10 @@ def run() -> int:
         stoppers.insert(0, worker.stop)
         sim = serve(local / "stack.json", "127.0.0.1", sim_port)
         stoppers.insert(0, sim.shutdown)
+        scheduler = Scheduler(application.app,
+                              float(os.environ.get("SCHEDULE_EVERY_SECONDS", "60")))
+        scheduler.start()
+        stoppers.insert(0, scheduler.stop)
         log.info("ready in %.1f s: app %s, simulator http://127.0.0.1:%d, stack %s",
                  time.monotonic() - started, deps.settings.public_base_url, sim_port,
                  local / "stack.json")

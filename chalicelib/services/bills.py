@@ -49,6 +49,13 @@ def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
     clients, larger for an authenticated reimbursing unit checking a batch.
     """
     check_bill_reference(bill_code, bill_number, check_code)
+    day = deps.clock().astimezone(CHINA_TZ)
+    if deps.counters.value(f"wrong-check#{bill_code}{bill_number}#{day:%Y%m%d}") \
+            >= WRONG_CODES_PER_BILL_PER_DAY:
+        # Once the day's wrong guesses are used up, no answer may tell a right code from a
+        # wrong one: even the right check code waits until tomorrow.
+        raise RateLimited("该票据今日校验码错误次数过多，请明日再试",
+                          retry_after=int(timedelta(days=1).total_seconds()))
     record = deps.bills.get(bill_code, bill_number)
     if record is None or not hmac.compare_digest(record.bill.check_code.encode(),
                                                  check_code.encode()):

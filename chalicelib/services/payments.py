@@ -60,13 +60,17 @@ def _ignored(deps: Deps, intake: Intake, detail: str) -> PaymentOutcome:
 
 
 def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
-    """Verify a WeChat Pay APIv3 notification and record its payment."""
-    from chalicelib.adapters.wechatpay import verify_notification
+    """Verify a WeChat Pay APIv3 notification; record its payment, or close its refund."""
+    from chalicelib.adapters.wechatpay import WechatRefund, verify_event
 
     intake = Intake.receive(deps, "wechatpay", raw_body, headers)
     with _kept_if_refused(deps, intake):
         config = deps.channel("wechatpay")
-        txn = verify_notification(raw_body, headers, config, int(deps.clock().timestamp()))
+        txn = verify_event(raw_body, headers, config, int(deps.clock().timestamp()))
+    if isinstance(txn, WechatRefund):
+        from chalicelib.services.refunds import record_wechatpay_refund
+
+        return record_wechatpay_refund(deps, txn, intake)
     if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
         return _ignored(deps, intake, f"{txn.event_type}/{txn.trade_state} {txn.out_trade_no}")
     return record_payment(deps, Payment(
@@ -128,7 +132,8 @@ def exception_view(row: dict) -> dict:
     return {"channel": row["channel"], "channel_txn_id": row["channel_txn_id"],
             "payment_code": row["payment_code"], "amount_fen": int(row["amount_fen"]),
             "paid_at": row["paid_at"], "reason": row.get("reason"),
-            "refund_status": row.get("refund_status")}
+            "refund_status": row.get("refund_status"), "refund_id": row.get("refund_id"),
+            "out_refund_no": row.get("out_refund_no"), "refund_detail": row.get("refund_detail")}
 
 
 def note_exceptions(deps: Deps, payment_code: str) -> list[dict]:

@@ -114,6 +114,7 @@ class UnitRepository(Protocol):
 
 class CounterRepository(Protocol):
     def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int: ...
+    def value(self, counter_id: str) -> int: ...
 
 
 class IdempotencyStore(Protocol):

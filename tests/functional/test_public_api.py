@@ -135,7 +135,9 @@ def test_the_pay_pages_button_redirects_the_browser_to_the_cashier(world, client
     r = client.http.post(f"/v1/public/notes/{code}/pay", body="channel=wechatpay", headers={
         "Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
     assert r.status_code == 303, r.body
-    assert "out_trade_no=" in r.headers["Location"]
+    location = r.headers["Location"]  # WeChat's h5_url, sending the payer back to the pay page
+    assert location.startswith("http://channels.test/wechatpay?prepay_id=")
+    assert location.endswith(f"&redirect_url=http%3A%2F%2Ftestserver%2Fpay%2F{code}")
 
 
 # --- the pay page ----------------------------------------------------------------------------

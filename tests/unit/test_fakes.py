@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.services import ports
-from tests import fakes
+from tests import fakes, fakes_channels
 
 PAIRS = [
     (ports.UnitRepository, fakes.FakeUnits), (ports.CounterRepository, fakes.FakeCounters),
@@ -20,6 +20,8 @@ PAIRS = [
     (ports.JobQueue, fakes.FakeJobs), (ports.SmsSender, fakes.FakeSms),
     (ports.SmsLog, fakes.FakeSmsLog), (ports.OtpStore, fakes.FakeOtp),
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
+    (ports.ChannelApi, fakes_channels.FakeChannelApi),
+    (ports.RefundStore, fakes_channels.FakeRefunds),
 ]
 
 
@@ -56,7 +58,8 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "reimbursements": fakes.FakeReimbursements, "audit": fakes.FakeAudit,
              "archive": fakes.FakeArchive, "jobs": fakes.FakeJobs, "sms": fakes.FakeSms,
              "sms_log": fakes.FakeSmsLog, "otp": fakes.FakeOtp,
-             "payer_bills": fakes.FakePayerBills, "signer": LocalSigner}
+             "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
+             "refunds": fakes_channels.FakeRefunds}
     for name, kind in wired.items():
         assert isinstance(getattr(deps, name), kind), name
 

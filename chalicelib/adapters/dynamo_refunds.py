@@ -1,0 +1,70 @@
+"""The refund state of exception payments, on their rows of the payments table.
+
+Forward only, each move one conditional update (never read-then-write):
+
+    pending ──claim──▶ requested ──finish──▶ succeeded | failed      (failed ──▶ succeeded too:
+    pending ──finish──▶ manual (agent bank: no refund API)             money back is the truth)
+
+``refund_due`` ("due") is set while a refund is pending or requested, so the sparse index
+``refund_due-paid_at-index`` lists exactly the refunds the job still has to push.
+"""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters.dynamo_models import PaymentModel, is_conditional_failure
+
+_FROM = {"requested": ("pending", "requested"), "manual": ("pending",), "failed": ("requested",),
+         "succeeded": ("requested", "failed")}
+
+
+class DynamoRefunds:
+    """RefundStore over the payments table."""
+
+    @staticmethod
+    def due(limit: int = 100) -> list[dict]:
+        """Exception payments whose refund is pending or requested, oldest first."""
+        return [r.attribute_values for r in PaymentModel.by_refund_due.query("due", limit=limit)]
+
+    @staticmethod
+    def get(payment_id: str) -> dict | None:
+        try:
+            return PaymentModel.get(payment_id, consistent_read=True).attribute_values
+        except DoesNotExist:
+            return None
+
+    @staticmethod
+    def _update(payment_id: str, actions: list, condition) -> bool:
+        try:
+            PaymentModel(payment_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool:
+        """pending → requested, with the refund's number; False if someone else moved it."""
+        return self._update(payment_id, [
+            PaymentModel.refund_status.set("requested"),
+            PaymentModel.out_refund_no.set(out_refund_no),
+            PaymentModel.refund_requested_at.set(now), PaymentModel.refund_checked_at.set(now),
+        ], (PaymentModel.refund_status == "pending") & (PaymentModel.status == "exception"))
+
+    def checked(self, payment_id: str, now: str) -> None:
+        """The channel was asked again about a requested refund (the job waits before the next)."""
+        self._update(payment_id, [PaymentModel.refund_checked_at.set(now)],
+                     PaymentModel.refund_status == "requested")
+
+    def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
+               detail: str = "") -> bool:
+        """Move to ``status`` if the rules allow it from the current one; False otherwise."""
+        actions = [PaymentModel.refund_status.set(status),
+                   PaymentModel.refund_detail.set(detail[:500] or status)]
+        if refund_id:
+            actions.append(PaymentModel.refund_id.set(refund_id))
+        if status != "requested":
+            actions.append(PaymentModel.refund_due.remove())
+        return self._update(payment_id, actions,
+                            PaymentModel.refund_status.is_in(*_FROM[status]))

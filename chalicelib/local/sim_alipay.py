@@ -1,0 +1,155 @@
+"""Alipay's gateway (``/alipay/gateway.do``), played locally: wap pay, trade query, refund.
+
+Every request's ``sign`` (RSA2 over the sorted parameters, ``sign_type`` included) is checked
+with the public half of our application key from the stack's state. ``alipay.trade.wap.pay``
+is the browser arriving at the cashier; the others answer ``{"<method>_response": …, "sign"}``
+signed with Alipay's key over the exact text of the response, as Alipay signs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.alipay_api import request_signing_string
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+from chalicelib.local.channel_servers import (
+    ChannelServers,
+    Reply,
+    SimOrder,
+    SimRefund,
+    new_id,
+    page,
+)
+
+_CHINA = timezone(timedelta(hours=8))
+_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+class AlipayServer:
+    channel = "alipay"
+
+    def __init__(self, servers: ChannelServers) -> None:
+        self.s = servers
+        self.ali = servers.stack["channels"]["alipay"]
+        self.alipay_key: Any = serialization.load_pem_private_key(
+            Path(self.ali["alipay_private_key_pem"]).read_bytes(), None)
+        app: Any = serialization.load_pem_private_key(
+            Path(self.ali["app_private_key_pem"]).read_bytes(), None)
+        self.app_public = app.public_key()
+
+    def signed(self, params: dict[str, str]) -> bool:
+        try:
+            self.app_public.verify(base64.b64decode(params.get("sign", ""), validate=True),
+                                   request_signing_string(params).encode("utf-8"),
+                                   PKCS1v15(), SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return params.get("sign_type") == "RSA2" and params.get("app_id") == self.ali["app_id"]
+
+    def respond(self, method: str, data: dict[str, Any]) -> Reply:
+        key = method.replace(".", "_") + "_response"
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        sign = base64.b64encode(self.alipay_key.sign(text.encode(), PKCS1v15(), SHA256()))
+        body = f'{{"{key}":{text},"sign":"{sign.decode()}"}}'
+        return Reply(200, {"Content-Type": "application/json;charset=utf-8"}, body.encode())
+
+    def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> Reply:
+        if url.split("?", 1)[0] != "/gateway.do":
+            return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
+        params = dict(query)
+        if method == "POST":
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        name = params.get("method", "")
+        ok = self.signed(params)
+        biz = json.loads(params.get("biz_content") or "{}")
+        if name == "alipay.trade.wap.pay":  # the payer's browser
+            if not ok:
+                return page(self.channel, 400, "<p>验签失败（isv.invalid-signature）</p>")
+            order = self.s.remember(SimOrder(
+                self.channel, biz["out_trade_no"], yuan_to_fen(biz["total_amount"]),
+                params.get("notify_url", ""), params.get("return_url", ""),
+                extra={"timeout_express": biz.get("timeout_express", "")}))
+            return self.s.cashier(order)
+        failing = self.s.record(self.channel, name, biz)
+        if failing:
+            return Reply(failing, {"Content-Type": "text/plain"}, b"service unavailable")
+        if not ok:
+            return self.respond(name, {"code": "40002", "msg": "Invalid Arguments",
+                                       "sub_code": "isv.invalid-signature",
+                                       "sub_msg": "验签出错"})
+        if name == "alipay.trade.query":
+            return self.query(name, biz)
+        if name == "alipay.trade.refund":
+            return self.refund(name, biz)
+        return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                   "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
+
+    def _paid(self, biz: dict[str, Any]) -> SimOrder | None:
+        order = self.s.order(self.channel, str(biz.get("out_trade_no")))
+        if order is None and biz.get("trade_no"):
+            order = self.s.by_txn(self.channel, str(biz["trade_no"]))
+        return order if order is not None and order.txn_id else None
+
+    def query(self, name: str, biz: dict[str, Any]) -> Reply:
+        order = self._paid(biz)
+        if order is None:  # not paid yet: Alipay has no trade until the payer logs in
+            return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                       "sub_code": "ACQ.TRADE_NOT_EXIST",
+                                       "sub_msg": "交易不存在"})
+        assert order.paid_at is not None
+        yuan = fen_to_yuan(order.amount_fen)
+        return self.respond(name, {
+            "code": "10000", "msg": "Success", "trade_no": order.txn_id,
+            "out_trade_no": order.out_trade_no, "buyer_logon_id": "csq***@sandbox.com",
+            "trade_status": "TRADE_SUCCESS", "total_amount": yuan, "buyer_pay_amount": yuan,
+            "receipt_amount": yuan, "send_pay_date": order.paid_at.astimezone(_CHINA).strftime(
+                _TIME), "buyer_user_id": "2088102177846875"})
+
+    def refund(self, name: str, biz: dict[str, Any]) -> Reply:
+        order = self._paid(biz)
+        if order is None:
+            return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                       "sub_code": "ACQ.TRADE_NOT_EXIST",
+                                       "sub_msg": "交易不存在"})
+        number = str(biz.get("out_request_no") or order.out_trade_no)
+        try:
+            amount = yuan_to_fen(str(biz.get("refund_amount")))
+        except ValidationFailed:
+            amount = 0
+        with self.s.lock:
+            known = self.s.refunds.get((self.channel, number))
+            if known is None:
+                if not 0 < amount <= order.amount_fen:
+                    return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                               "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                                               "sub_msg": "退款金额超限"})
+                self.s.refunds[(self.channel, number)] = SimRefund(
+                    self.channel, number, order, amount, number, "SUCCESS")
+        return self.respond(name, {
+            "code": "10000", "msg": "Success", "trade_no": order.txn_id,
+            "out_trade_no": order.out_trade_no, "buyer_logon_id": "csq***@sandbox.com",
+            "fund_change": "N" if known else "Y", "refund_fee": fen_to_yuan(
+                known.amount_fen if known else amount),
+            "gmt_refund_pay": self.s.clock().astimezone(_CHINA).strftime(_TIME)})
+
+    def new_txn_id(self, now: datetime) -> str:
+        return now.astimezone(_CHINA).strftime("%Y%m%d") + "22001" + new_id("", 15)
+
+    def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
+        from chalicelib.local.simulator import alipay_notification
+
+        return alipay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
+                                   now=order.paid_at or self.s.clock(),
+                                   trade_no=order.txn_id or "")

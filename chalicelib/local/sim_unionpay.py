@@ -1,0 +1,139 @@
+"""UnionPay's ACP gateway (``/unionpay/gateway/api/…``), played locally.
+
+``frontTransReq.do`` is the payer's browser posting our signed form (the cashier);
+``queryTrans.do`` and ``backTransReq.do`` (refund, txnType 04) answer ``k=v&…`` signed with
+UnionPay's signing key, its certificate in ``signPubKeyCert``, as UnionPay answers. Our requests'
+``certId`` must name our signing certificate (from the stack's state) and their ``signature``
+verify with it.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.unionpay import SIGN_METHOD, VERSION, load_certificate, signed_digest
+from chalicelib.local.channel_servers import (
+    ChannelServers,
+    Reply,
+    SimOrder,
+    SimRefund,
+    new_id,
+    page,
+)
+
+_CHINA = timezone(timedelta(hours=8))
+FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
+                      "/gateway/api/queryTrans.do")
+
+
+class UnionPayServer:
+    channel = "unionpay"
+
+    def __init__(self, servers: ChannelServers) -> None:
+        self.s = servers
+        self.up = servers.stack["channels"]["unionpay"]
+        self.sign_key: Any = serialization.load_pem_private_key(
+            Path(self.up["sign_key_pem"]).read_bytes(), None)
+        self.sign_cert_pem = Path(self.up["sign_cert_pem"]).read_bytes().decode()  # CRLF kept
+        self.merchant_cert = load_certificate(
+            Path(self.up["merchant_sign_cert_pem"]).read_bytes())
+
+    def verified(self, fields: dict[str, str]) -> bool:
+        if fields.get("certId") != str(self.merchant_cert.serial_number) \
+                or fields.get("merId") != self.up["mer_id"]:
+            return False
+        try:
+            self.merchant_cert.public_key().verify(  # type: ignore[call-arg,union-attr]
+                base64.b64decode(fields.get("signature", ""), validate=True),
+                signed_digest(fields), PKCS1v15(), SHA256())  # type: ignore[arg-type]
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def answer(self, fields: dict[str, str]) -> Reply:
+        data = {"version": VERSION, "encoding": "utf-8", "signMethod": SIGN_METHOD,
+                "merId": self.up["mer_id"], **fields, "signPubKeyCert": self.sign_cert_pem}
+        signature = self.sign_key.sign(signed_digest(data), PKCS1v15(), SHA256())
+        text = "&".join(f"{k}={v}" for k, v in sorted(data.items()))
+        text += "&signature=" + base64.b64encode(signature).decode()
+        return Reply(200, {"Content-Type": "text/plain;charset=utf-8"}, text.encode("utf-8"))
+
+    def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> Reply:
+        path = url.split("?", 1)[0]
+        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        if method == "POST" and path == FRONT:  # the payer's browser
+            if not self.verified(fields):
+                return page(self.channel, 400, "<p>验证签名失败[11]</p>")
+            order = self.s.remember(SimOrder(
+                self.channel, fields["orderId"], int(fields["txnAmt"]), fields["backUrl"],
+                fields.get("frontUrl", ""), txn_time=fields["txnTime"],
+                extra={"payTimeout": fields.get("payTimeout", "")}))
+            return self.s.cashier(order)
+        if method != "POST" or path not in (BACK, QUERY):
+            return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
+        failing = self.s.record(self.channel, path, fields)
+        if failing:
+            return Reply(failing, {"Content-Type": "text/plain"}, b"")
+        echo = {k: fields.get(k, "") for k in ("orderId", "txnTime", "txnType", "txnSubType",
+                                                  "bizType", "accessType")}
+        if not self.verified(fields):
+            return self.answer({**echo, "respCode": "11", "respMsg": "验证签名失败"})
+        return self.query(fields, echo) if path == QUERY else self.refund(fields, echo)
+
+    def query(self, fields: dict[str, str], echo: dict[str, str]) -> Reply:
+        key = (self.channel, fields.get("orderId", ""))
+        order, refund = self.s.orders.get(key), self.s.refunds.get(key)
+        if order is not None and order.txn_id and order.txn_time == fields.get("txnTime"):
+            assert order.paid_at is not None
+            at = order.paid_at.astimezone(_CHINA)
+            return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
+                                "origRespCode": "00", "origRespMsg": "成功[0000000]",
+                                "queryId": order.txn_id, "txnAmt": str(order.amount_fen),
+                                "txnType": "01", "currencyCode": "156", "traceNo": "479103",
+                                "traceTime": at.strftime("%m%d%H%M%S"),
+                                "settleDate": at.strftime("%m%d")})
+        if refund is not None and refund.txn_time == fields.get("txnTime"):
+            return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
+                                "origRespCode": "00", "origRespMsg": "成功[0000000]",
+                                "queryId": refund.refund_id, "txnType": "04",
+                                "txnAmt": str(refund.amount_fen)})
+        return self.answer({**echo, "respCode": "34", "respMsg": "查无此交易"})
+
+    def refund(self, fields: dict[str, str], echo: dict[str, str]) -> Reply:
+        original = self.s.by_txn(self.channel, fields.get("origQryId", ""))
+        number = fields.get("orderId", "")
+        amount = int(fields["txnAmt"]) if fields.get("txnAmt", "").isdigit() else 0
+        if fields.get("txnType") != "04" or original is None:
+            return self.answer({**echo, "respCode": "35", "respMsg": "原交易不存在或状态不正确"})
+        with self.s.lock:
+            if (self.channel, number) in self.s.refunds:
+                return self.answer({**echo, "respCode": "12", "respMsg": "重复交易"})
+            if not 0 < amount <= original.amount_fen:
+                return self.answer({**echo, "respCode": "30", "respMsg": "退货金额超限"})
+            refund = SimRefund(self.channel, number, original, amount,
+                               self.new_txn_id(self.s.clock()), "SUCCESS",
+                               fields.get("backUrl", ""), fields.get("txnTime", ""))
+            self.s.refunds[(self.channel, number)] = refund
+        return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
+                            "queryId": refund.refund_id, "origQryId": fields["origQryId"],
+                            "txnAmt": str(amount)})
+
+    def new_txn_id(self, now: datetime) -> str:
+        return "95" + now.astimezone(_CHINA).strftime("%m%d%H%M%S") + new_id("", 9)
+
+    def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
+        from chalicelib.local.simulator import unionpay_notification
+
+        return unionpay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
+                                     now=order.paid_at or self.s.clock(),
+                                     queryId=order.txn_id or "", txnTime=order.txn_time)

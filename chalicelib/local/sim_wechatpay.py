@@ -1,0 +1,198 @@
+"""WeChat Pay APIv3, played locally: H5 prepay, order query, refund, and their notifications.
+
+Every API request must carry our ``Authorization`` (WECHATPAY2-SHA256-RSA2048), checked with the
+public half of our merchant key from the stack's state; every answer is signed with the
+platform key, as WeChat signs them. ``GET /wechatpay?prepay_id=…`` is the H5 cashier page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from chalicelib.adapters.wechatpay_builders import (
+    compact,
+    refund_resource,
+    sign_notification,
+    sign_response,
+    transaction_resource,
+)
+from chalicelib.local.channel_servers import (
+    ChannelServers,
+    Reply,
+    SimOrder,
+    SimRefund,
+    new_id,
+    page,
+)
+
+_PARAM = re.compile(r'(\w+)="([^"]*)"')
+H5 = "/v3/pay/transactions/h5"
+QUERY = "/v3/pay/transactions/out-trade-no/"
+REFUNDS = "/v3/refund/domestic/refunds"
+
+
+class WechatPayServer:
+    channel = "wechatpay"
+
+    def __init__(self, servers: ChannelServers) -> None:
+        self.s = servers
+        self.wx = servers.stack["channels"]["wechatpay"]
+        self.platform_key: Any = serialization.load_pem_private_key(
+            Path(self.wx["platform_private_key_pem"]).read_bytes(), None)
+        merchant: Any = serialization.load_pem_private_key(
+            Path(self.wx["merchant_private_key_pem"]).read_bytes(), None)
+        self.merchant_public = merchant.public_key()
+
+    def answer(self, status: int, data: dict[str, Any] | None) -> Reply:
+        body = compact(data) if data is not None else b""
+        headers = sign_response(body, platform_private_key=self.platform_key,
+                                serial=self.wx["platform_serial"],
+                                now=int(self.s.clock().timestamp()))
+        return Reply(status, headers, body)
+
+    def error(self, status: int, code: str, message: str) -> Reply:
+        return self.answer(status, {"code": code, "message": message})
+
+    def refused(self, method: str, url: str, headers: dict[str, str], body: bytes) -> str | None:
+        """Why our request's Authorization does not hold, or None."""
+        scheme, _, rest = headers.get("authorization", "").partition(" ")
+        params = dict(_PARAM.findall(rest))
+        if scheme != "WECHATPAY2-SHA256-RSA2048":
+            return f"scheme {scheme!r}"
+        if params.get("mchid") != self.wx["mchid"]:
+            return "mchid"
+        if params.get("serial_no") != self.wx["merchant_serial"]:
+            return "serial_no is not our merchant certificate"
+        timestamp = params.get("timestamp", "")
+        if not timestamp.isdigit() or abs(self.s.clock().timestamp() - int(timestamp)) > 300:
+            return "timestamp"
+        message = b"%s\n%s\n%s\n%s\n%s\n" % (method.encode(), url.encode(), timestamp.encode(),
+                                            params.get("nonce_str", "").encode(), body)
+        try:
+            self.merchant_public.verify(base64.b64decode(params.get("signature", "")), message,
+                                        PKCS1v15(), SHA256())
+        except (InvalidSignature, ValueError):
+            return "signature"
+        return None
+
+    def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
+               body: bytes) -> Reply:
+        path = url.split("?", 1)[0]
+        if method == "GET" and path == "/":
+            order = next((o for o in self.s.orders.values()
+                          if o.extra.get("prepay_id") == query.get("prepay_id")), None)
+            if order is None:
+                return page(self.channel, 404, "<p>订单不存在或已过期</p>")
+            return self.s.cashier(order, query.get("redirect_url"))
+        why = self.refused(method, url, headers, body)
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            data = {}
+        failing = self.s.record(self.channel, path, data)
+        if why is not None:
+            return self.error(401, "SIGN_ERROR", f"签名错误: {why}")
+        if failing:
+            return self.error(failing, "SYSTEM_ERROR", "系统错误")
+        if method == "POST" and path == H5:
+            return self.prepay(data)
+        if method == "GET" and path.startswith(QUERY):
+            return self.query(path.removeprefix(QUERY), query)
+        if method == "POST" and path == REFUNDS:
+            return self.refund(data)
+        return self.error(404, "NOT_FOUND", "接口不存在")
+
+    def prepay(self, data: dict[str, Any]) -> Reply:
+        if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]):
+            return self.error(400, "PARAM_ERROR", "mchid 或 appid 不正确")
+        prepay_id = "wx" + secrets.token_hex(15)
+        order = self.s.remember(SimOrder(
+            self.channel, data["out_trade_no"], int(data["amount"]["total"]), data["notify_url"],
+            "", extra={"prepay_id": prepay_id, "time_expire": data.get("time_expire", "")}))
+        if order.txn_id:
+            return self.error(400, "ORDERPAID", "该订单已支付")
+        return self.answer(200, {"h5_url": f"{self.s.base_url}/wechatpay?prepay_id={prepay_id}"
+                                           f"&package={secrets.randbelow(10**10)}"})
+
+    def transaction(self, order: SimOrder) -> dict[str, Any]:
+        assert order.txn_id and order.paid_at
+        return transaction_resource(
+            mchid=self.wx["mchid"], appid=self.wx["appid"], out_trade_no=order.out_trade_no,
+            transaction_id=order.txn_id, amount_fen=order.amount_fen,
+            success_time=order.paid_at.astimezone().isoformat(timespec="seconds"))
+
+    def query(self, out_trade_no: str, query: dict[str, str]) -> Reply:
+        order = self.s.order(self.channel, out_trade_no)
+        if order is None or query.get("mchid") != self.wx["mchid"]:
+            return self.error(404, "ORDER_NOT_EXIST", "订单不存在")
+        if order.txn_id is None:
+            return self.answer(200, {"appid": self.wx["appid"], "mchid": self.wx["mchid"],
+                                     "out_trade_no": out_trade_no, "trade_state": "NOTPAY",
+                                     "trade_state_desc": "订单未支付",
+                                     "amount": {"payer_currency": "CNY"}})
+        return self.answer(200, self.transaction(order))
+
+    def refund(self, data: dict[str, Any]) -> Reply:
+        order = self.s.by_txn(self.channel, str(data.get("transaction_id")))
+        if order is None:
+            return self.error(404, "RESOURCE_NOT_EXISTS", "订单不存在")
+        number = str(data.get("out_refund_no"))
+        with self.s.lock:
+            refund = self.s.refunds.get((self.channel, number))
+            if refund is None:
+                amount = data.get("amount") or {}
+                if amount.get("total") != order.amount_fen or not \
+                        0 < int(amount.get("refund", 0)) <= order.amount_fen:
+                    return self.error(400, "INVALID_REQUEST", "退款金额不正确")
+                refund = SimRefund(self.channel, number, order, int(amount["refund"]),
+                                   new_id("50", 27), "PROCESSING", str(data.get("notify_url")))
+                self.s.refunds[(self.channel, number)] = refund
+                if self.s.auto_complete_refunds:
+                    self.s.later(lambda: self.complete_refund(number))
+        return self.answer(200, {
+            "refund_id": refund.refund_id, "out_refund_no": number,
+            "transaction_id": order.txn_id, "out_trade_no": order.out_trade_no,
+            "channel": "ORIGINAL", "user_received_account": "支付用户零钱",
+            "create_time": self.s.clock().astimezone().isoformat(timespec="seconds"),
+            "status": refund.status, "funds_account": "AVAILABLE",
+            "amount": {"total": order.amount_fen, "refund": refund.amount_fen,
+                       "payer_total": order.amount_fen, "payer_refund": refund.amount_fen,
+                       "currency": "CNY"}})
+
+    def complete_refund(self, out_refund_no: str, status: str = "SUCCESS") -> int:
+        """The money reached the payer (or not): REFUND.* to the refund's notify URL."""
+        refund = self.s.refunds[(self.channel, out_refund_no)]
+        refund.status = status
+        now = self.s.clock()
+        resource = refund_resource(
+            mchid=self.wx["mchid"], out_trade_no=refund.order.out_trade_no,
+            transaction_id=refund.order.txn_id or "", out_refund_no=out_refund_no,
+            refund_id=refund.refund_id, refund_fen=refund.amount_fen,
+            total_fen=refund.order.amount_fen, refund_status=status,
+            success_time=now.astimezone().isoformat(timespec="seconds"))
+        body, headers = sign_notification(
+            resource, event_type=f"REFUND.{status}", config_apiv3_key=self.wx["apiv3_key"].encode(),
+            platform_private_key=self.platform_key, serial=self.wx["platform_serial"],
+            now=int(now.timestamp()))
+        return self.s.deliver(refund.notify_url, body, headers)
+
+    def new_txn_id(self, now: datetime) -> str:
+        return "4200" + now.strftime("%Y%m%d") + new_id("", 16)
+
+    def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
+        body, headers = sign_notification(
+            self.transaction(order), config_apiv3_key=self.wx["apiv3_key"].encode(),
+            platform_private_key=self.platform_key, serial=self.wx["platform_serial"],
+            now=int(self.s.clock().timestamp()))
+        return body, headers

@@ -1,0 +1,95 @@
+"""Giving back exception payments (money no bill covers): the refund job and refund notices.
+
+The job (``refund_exceptions``, scheduled) takes each exception whose refund is pending or
+requested (``deps.refunds.due``). An agent bank's counter payment has no refund API: it becomes
+``manual``, for the collecting unit to refund by hand. Any other is first claimed (pending →
+requested, a conditional write, with ``out_refund_no`` derived from the payment id) and only
+then asked of its channel, so a crash or a timeout leaves a refund that the next run asks for
+again under the same number: the channels treat it as the same refund. A requested refund is
+asked about again after ``RECHECK_AFTER`` until the channel gives a final answer (WeChat also
+notifies: ``record_wechatpay_refund``; Alipay answers at once; UnionPay is asked by query).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from chalicelib.bootstrap import Deps
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.payments import PaymentOutcome, RefundRequest, out_refund_no
+
+log = logging.getLogger(__name__)
+RECHECK_AFTER = timedelta(minutes=10)
+BATCH = 50
+MANUAL_DETAIL = "代理银行柜台缴款没有退款接口，请执收单位线下退款"
+WECHAT_REFUND_STATUSES = {"SUCCESS": "succeeded", "CLOSED": "failed", "ABNORMAL": "failed"}
+
+
+def refund_exceptions(deps: Deps, limit: int = BATCH) -> dict[str, int]:
+    """Push every due refund one step; how many ended in each state (for the log)."""
+    now = deps.clock()
+    counts: Counter[str] = Counter()
+    for row in deps.refunds.due(limit):
+        counts[_push(deps, row, now)] += 1
+    if counts:
+        log.info("refunds: %s", dict(counts))
+    return dict(counts)
+
+
+def _push(deps: Deps, row: dict, now: datetime) -> str:
+    payment_id, channel = row["payment_id"], row["channel"]
+    if channel == "bank":
+        deps.refunds.finish(payment_id, "manual", detail=MANUAL_DETAIL)
+        return "manual"
+    stamp = now.isoformat(timespec="seconds")
+    if row.get("refund_status") == "pending":
+        number = out_refund_no(payment_id)
+        if not deps.refunds.claim(payment_id, number, stamp):
+            return "skipped"  # another run took it
+        requested_at = now
+    else:
+        last = row.get("refund_checked_at") or row.get("refund_requested_at")
+        if last and datetime.fromisoformat(last) > now - RECHECK_AFTER:
+            return "waiting"
+        deps.refunds.checked(payment_id, stamp)
+        number = row.get("out_refund_no") or out_refund_no(payment_id)
+        requested_at = datetime.fromisoformat(row.get("refund_requested_at") or stamp)
+    request = RefundRequest(
+        payment_id=payment_id, channel=channel, channel_txn_id=row["channel_txn_id"],
+        out_trade_no=row["out_trade_no"], amount_fen=int(row["amount_fen"]),
+        out_refund_no=number, requested_at=requested_at,
+        notify_url=f"{deps.settings.public_base_url}/callbacks/{channel}")
+    try:
+        result = deps.channel_api(channel).refund(request)
+    except DomainError as exc:  # ServiceUnavailable mostly: the channel is asked again
+        log.warning("refund %s of %s not answered, asked again later: %s", number, payment_id,
+                    exc.message)
+        return "unavailable"
+    deps.refunds.finish(payment_id, result.status, refund_id=result.refund_id,
+                        detail=result.detail)
+    log.info("refund %s of %s (%s fen): %s %s", number, payment_id, request.amount_fen,
+             result.status, result.detail)
+    return result.status
+
+
+def record_wechatpay_refund(deps: Deps, refund, intake) -> PaymentOutcome:
+    """A verified WeChat refund notice (REFUND.*) closes the refund it names, once."""
+    from chalicelib.services.intake import keep
+
+    payment_id = f"wechatpay#{refund.transaction_id}"
+    row = deps.refunds.get(payment_id)
+    detail = f"{refund.event_type} {refund.refund_status} {refund.out_refund_no}"
+    if row is None or row.get("out_refund_no") != refund.out_refund_no \
+            or refund.refund_fen != int(row["amount_fen"]):
+        log.warning("wechatpay refund notice for no refund of ours: %s", detail)
+        keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
+        return PaymentOutcome.IGNORED
+    status = WECHAT_REFUND_STATUSES.get(refund.refund_status)
+    changed = status is not None and deps.refunds.finish(
+        payment_id, status, refund_id=refund.refund_id, detail=detail)
+    outcome = PaymentOutcome.RECORDED if changed else PaymentOutcome.DUPLICATE
+    keep(deps, intake.record(outcome.value, detail, payment_code=row["payment_code"]))
+    log.info("wechatpay refund %s of %s: %s", refund.out_refund_no, payment_id, outcome.value)
+    return outcome
