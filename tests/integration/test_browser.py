@@ -8,9 +8,7 @@ Chromium is Debian's (/usr/bin/chromium): Playwright's own browser download cann
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +18,6 @@ from tests.integration.stack_client import REPO, create_note, fetch, get_note
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 WIDTH, HEIGHT = 390, 844
 # tests/output/bill.png is already the PDF rendering saved by tests/unit/test_pdf_rendering.py:
 # the screenshots get a folder of their own so that neither overwrites the other.
@@ -31,19 +25,6 @@ OUTPUT = REPO / "tests" / "output" / "browser"
 MAX_PAGE_BYTES = 100 * 1024
 ISSUE_TIMEOUT_MS = 30_000
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium fonts-wqy-microhei")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture()

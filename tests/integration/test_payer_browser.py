@@ -9,7 +9,10 @@ import pytest
 
 from chalicelib.local.simulator import pay_at_bank
 from tests.integration.stack_client import create_note, wait_for_sms, wait_until_issued
-from tests.integration.test_browser import OUTPUT, browser, phone  # noqa: F401 - fixtures
+from tests.integration.test_browser import (  # noqa: F401 - the phone fixture
+    OUTPUT,
+    phone,
+)
 
 pytestmark = pytest.mark.integration
 
