@@ -13,6 +13,8 @@ from typing import Any
 from chalicelib.config import Settings, load_settings
 from chalicelib.services.ports import Clock
 
+MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -151,14 +153,30 @@ class Deps:
 
     @property
     def payer_pepper(self) -> str:
-        """The secret behind phone keys, OTP hashes and payer sessions; never the local
-        default outside the local and test stages."""
-        from chalicelib.config import LOCAL_PAYER_PEPPER
+        """The secret behind phone keys, OTP hashes and payer sessions: outside the local and
+        test stages, the secret ``PAYER_PEPPER_SECRET_ID`` in Secrets Manager, never a default."""
+        return self._stage_secret("PAYER_PEPPER", self.settings.payer_pepper,
+                                  self.settings.payer_pepper_secret_id)
 
-        pepper = self.settings.payer_pepper
-        if pepper == LOCAL_PAYER_PEPPER and self.settings.stage not in ("local", "test"):
-            raise RuntimeError("PAYER_PEPPER is not set: the payer features need a secret")
-        return pepper
+    @property
+    def payment_code_key(self) -> bytes:
+        """The key of the payment-code permutation; outside the local and test stages, the
+        secret ``PAYMENT_CODE_KEY_SECRET_ID`` in Secrets Manager."""
+        return self._stage_secret("PAYMENT_CODE_KEY", self.settings.payment_code_key.decode(),
+                                  self.settings.payment_code_key_secret_id).encode()
+
+    def _stage_secret(self, name: str, local_value: str, secret_id: str) -> str:
+        from chalicelib.config import LOCAL_STAGES
+        from chalicelib.domain.errors import ServiceUnavailable
+
+        if self.settings.stage in LOCAL_STAGES:
+            return local_value
+        if not secret_id:
+            raise ServiceUnavailable(f"{name}_SECRET_ID is not configured for this stage")
+        value = self.secrets.text(secret_id)
+        if len(value) < MIN_SECRET_CHARS:  # an empty or placeholder secret: refuse, not guess
+            raise ServiceUnavailable(f"{name} secret is shorter than {MIN_SECRET_CHARS} chars")
+        return value
 
     @property
     def signer(self):

@@ -58,6 +58,7 @@ def _use_stack(path: str | None) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "cn-north-1")
+    os.environ.setdefault("STAGE", "local")  # the local stack is the local stage
     os.environ["AWS_ENDPOINT_URL"] = stack["aws_endpoint_url"]
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = stack.get("dynamodb_endpoint_url",
                                                         stack["aws_endpoint_url"])

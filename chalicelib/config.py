@@ -8,6 +8,7 @@ here: they are fetched from Secrets Manager by name, lazily (``adapters/secrets.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,11 @@ TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYME
 # on this local default outside the local and test stages); changing it logs every payer out
 # and leaves bills indexed under the old key unlisted until they are indexed again.
 LOCAL_PAYER_PEPPER = "local-only-payer-pepper-not-secret"
+
+# The stages that run on this machine (the local stack, the tests): only they may take
+# PAYER_PEPPER and PAYMENT_CODE_KEY from the environment or fall back to public defaults.
+# Every other stage reads both from Secrets Manager (``*_SECRET_ID``), lazily (bootstrap.py).
+LOCAL_STAGES = ("local", "test")
 
 _DEFAULT_FONTS = (
     Path(__file__).parent / "fonts" / "wqy-microhei.ttc",
@@ -59,6 +65,9 @@ class Settings:
     # LOCAL_PAYER_PEPPER. Never in repr, so never in a log line that prints the settings.
     payer_pepper: str = field(default=LOCAL_PAYER_PEPPER, repr=False)
     channel_timeout: float = 10.0  # seconds a channel's server may take to answer
+    # Outside LOCAL_STAGES: the Secrets Manager ids of the two keys above (plain-text secrets).
+    payer_pepper_secret_id: str = ""
+    payment_code_key_secret_id: str = ""
 
     def table(self, name: str) -> str:
         return self.tables[name]
@@ -74,12 +83,33 @@ def _font_path() -> str:
     return str(_DEFAULT_FONTS[-1])
 
 
-def load_settings() -> Settings:
-    env = os.environ
+class SettingsError(RuntimeError):
+    """Raised by ``load_settings`` when the environment cannot run safely: no STAGE, or a key
+    that belongs in Secrets Manager set as a plain environment variable."""
+
+
+def _stage(env: Mapping[str, str]) -> str:
+    # Fail closed: without STAGE we cannot tell production from a developer's machine, and
+    # guessing "local" would run production on the public default keys.
+    stage = env.get("STAGE", "").strip()
+    if not stage:
+        raise SettingsError("STAGE is not set: set it to local, test or the deployed stage "
+                            "(prod); refusing to guess")
+    if stage not in LOCAL_STAGES:
+        for name in ("PAYER_PEPPER", "PAYMENT_CODE_KEY"):
+            if env.get(name):
+                raise SettingsError(f"{name} is set in the environment of stage {stage}: "
+                                    f"it belongs in Secrets Manager ({name}_SECRET_ID)")
+    return stage
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    stage = _stage(env)
+    local = stage in LOCAL_STAGES
     prefix = env.get("TABLE_PREFIX", "fiscal-")
     tables = {name: env.get(f"TABLE_{name}", f"{prefix}{name.lower().replace('_', '-')}")
               for name in TABLES}
-    stage = env.get("STAGE", "local")
     return Settings(
         stage=stage,
         region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "cn-north-1")),
@@ -106,11 +136,14 @@ def load_settings() -> Settings:
         region_name=env.get("REGION_NAME", "安徽省"),
         supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
         sms_provider=env.get("SMS_PROVIDER", "sns"),
-        payer_pepper=env.get("PAYER_PEPPER") or LOCAL_PAYER_PEPPER,
+        payer_pepper=(env.get("PAYER_PEPPER") or LOCAL_PAYER_PEPPER) if local else "",
         # The key of the payment-code permutation (domain/codes.py): a deployment secret. Only
-        # the local and test stages have a default; elsewhere creating a note fails without it.
-        payment_code_key=env.get("PAYMENT_CODE_KEY", "local-payment-code-key"
-                                 if stage in ("local", "test") else "").encode(),
-        enabled_channels=tuple(env.get("ENABLED_CHANNELS",
-                                       "wechatpay,alipay,unionpay,bank").split(",")),
+        # the local and test stages take it from here (with a default); every other stage reads
+        # it from Secrets Manager (bootstrap.Deps.payment_code_key).
+        payment_code_key=(env.get("PAYMENT_CODE_KEY") or "local-payment-code-key").encode()
+        if local else b"",
+        payer_pepper_secret_id=env.get("PAYER_PEPPER_SECRET_ID", ""),
+        payment_code_key_secret_id=env.get("PAYMENT_CODE_KEY_SECRET_ID", ""),
+        enabled_channels=tuple(c.strip() for c in env.get(
+            "ENABLED_CHANNELS", "wechatpay,alipay,unionpay,bank").split(",") if c.strip()),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -748,7 +749,7 @@ class FakePayerBills:
 def make_settings(keys_dir: Path | str | None = None) -> Settings:
     """The settings ``load_settings`` gives, with everything a unit test depends on pinned."""
     return replace(
-        load_settings(), stage="test", aws_endpoint_url=None, dynamodb_endpoint_url=None,
+        load_settings({**os.environ, "STAGE": "test"}), stage="test", aws_endpoint_url=None, dynamodb_endpoint_url=None,
         public_base_url="http://testserver", signer="local",
         local_keys_dir=str(keys_dir) if keys_dir else None, region_name="安徽省",
         supervisor_name="安徽省财政厅", sms_sender="财政电子票据",

@@ -20,6 +20,7 @@ CHANNELS_URL = "http://channels.test"  # where the in-process channels' servers 
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "cn-north-1", "AWS_REGION": "cn-north-1",
+    "STAGE": "test",
 }
 
 

@@ -8,7 +8,8 @@
 | bank      | 200 {"result": …}               | 401 contract error object    |
 
 A notification that fails verification changes nothing. A temporary failure of our stores is a
-5xx, so the channel sends the notification again.
+5xx, so the channel sends the notification again. A channel not in ``ENABLED_CHANNELS`` is
+refused first (403, in that channel's failure form), before its body is read or anything is kept.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     NotFound,
     ServiceUnavailable,
     SignatureInvalid,
@@ -46,6 +48,17 @@ def _text(status: int, body: str) -> Response:
                     headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
+DISABLED = "支付渠道未启用"
+
+
+def _disabled(channel: str) -> bool:
+    """True (and logged) when this deployment does not take ``channel``'s notifications."""
+    if channel in deps().settings.enabled_channels:
+        return False
+    log.warning("%s notification refused: channel not enabled", channel)
+    return True
+
+
 def _handle(channel: str, record: Callable[[], PaymentOutcome],
             fail: Callable[[int, str], Response]) -> PaymentOutcome | Response:
     try:
@@ -66,6 +79,8 @@ def _handle(channel: str, record: Callable[[], PaymentOutcome],
 
 @bp.route("/callbacks/wechatpay", methods=["POST"], content_types=["application/json"])
 def wechatpay() -> Response:
+    if _disabled("wechatpay"):
+        return _wechat_fail(403, DISABLED)
     request = bp.current_request
     outcome = _handle("wechatpay", lambda: payments_service.record_wechatpay(
         deps(), raw_body(request), dict(request.headers)), _wechat_fail)
@@ -77,6 +92,8 @@ def wechatpay() -> Response:
 
 
 def _form_channel(channel: str, record, ack: str) -> Response:
+    if _disabled(channel):
+        return _text(403, "fail")
     request = bp.current_request
     content_type = request.headers.get("content-type", "")
     outcome = _handle(channel, lambda: record(deps(), raw_body(request), content_type),
@@ -100,6 +117,8 @@ def unionpay() -> Response:
 
 @bp.route("/callbacks/bank", methods=["POST"], content_types=["application/json"])
 def bank() -> Response:
+    if _disabled("bank"):
+        return error_response(Forbidden(DISABLED, code="channel_disabled"))
     request = bp.current_request
     try:
         outcome = payments_service.record_bank(deps(), raw_body(request), dict(request.headers))

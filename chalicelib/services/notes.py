@@ -47,7 +47,8 @@ def create_note(deps: Deps, unit: Unit, body: object,
     draft = validate_new_note(body, today=now.astimezone(CHINA_TZ).date(),
                               known_items=fee_items, bill_kinds=frozenset(BILL_KINDS))
     notify = _notify_payer(body, draft.payer.phone)
-    if not deps.settings.payment_code_key:
+    code_key = deps.payment_code_key  # ServiceUnavailable when this stage has none
+    if not code_key:
         raise ServiceUnavailable("PAYMENT_CODE_KEY is not configured for this stage")
     kind = bill_kind_for(draft, {code: item.bill_kind for code, item in fee_items.items()},
                          unit.bill_kind)
@@ -78,7 +79,7 @@ def create_note(deps: Deps, unit: Unit, body: object,
         for attempt in range(5):
             counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
             code = make_payment_code(unit.region_code, year, counter,
-                                     deps.settings.payment_code_key)
+                                     code_key)
             note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
                             region_code=unit.region_code, bill_kind=kind, now=now)
             try:

@@ -128,7 +128,7 @@ def rows_by_note(stack: dict[str, Any], table: str, codes: set[str]
 
     rows: dict[str, list[dict[str, Any]]] = {code: [] for code in codes}
     pages = dynamodb(stack).get_paginator("scan").paginate(
-        TableName=load_settings().table(table))
+        TableName=load_settings({**os.environ, "STAGE": "local"}).table(table))
     for page in pages:
         for item in page["Items"]:
             code = item.get("payment_code", {}).get("S")
