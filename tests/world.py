@@ -24,11 +24,16 @@ ENV = {
 }
 
 
+# Functional tests run at a pinned instant, never today's date: 10:00 in China on a mid-June
+# day, so no test crosses a day, month or year boundary by accident (keys are valid since 2026).
+PINNED_NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+
+
 class Clock:
-    """A clock tests can set and move."""
+    """A clock tests can set and move; it starts at ``PINNED_NOW``."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime.now(UTC)
+        self.now = now or PINNED_NOW
 
     def __call__(self) -> datetime:
         return self.now
@@ -95,7 +100,7 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
     from chalicelib.config import load_settings
     from chalicelib.local.seed import put_channel_secrets, seed
-    from chalicelib.local.services import create_tables
+    from chalicelib.local.services import create_lifecycle_bucket, create_tables
 
     os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
                        "PUBLIC_BASE_URL": "http://testserver",
@@ -113,6 +118,8 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     s3.put_object_lock_configuration(Bucket=settings.archive_bucket, ObjectLockConfiguration={
         "ObjectLockEnabled": "Enabled",
         "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 30}}})
+    create_lifecycle_bucket(TEMPLATE, "RejectedIntakeBucket", settings.rejected_intake_bucket,
+                            s3, settings.region)
     sqs = deps._client("sqs")
     issue_url = sqs.create_queue(QueueName="fiscal-issue-bill")["QueueUrl"]
     sms_url = sqs.create_queue(QueueName="fiscal-send-sms")["QueueUrl"]

@@ -91,10 +91,28 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
         state["unionpay"] = _unionpay_chain(channels)
     if "bank" not in state:
         state["bank"] = {"bank_code": "ABC34010001", "secret": _random(40)}
+    _add_sms_account(state)
     _add_merchant_keys(state, channels)
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
     path.chmod(0o600)
     return state
+
+
+def _add_sms_account(state: dict[str, Any]) -> None:
+    """The Alibaba Cloud SMS account the simulator plays: an AccessKey pair, the approved sign
+    and one approved template code per template of ``sms_templates`` (added when new)."""
+    from chalicelib.services.sms_templates import TEMPLATES
+
+    sms = state.setdefault("aliyun_sms", {
+        "access_key_id": "LTAI5t" + _random(18), "access_key_secret": _random(30),
+        "sign_name": "财政电子票据", "template_codes": {}})
+    for n, key in enumerate(sorted(TEMPLATES)):
+        sms["template_codes"].setdefault(key, f"SMS_46{n + 1:07d}")
+
+
+def sms_secret(state: dict[str, Any]) -> dict[str, Any]:
+    """The Secrets Manager value of the Alibaba Cloud SMS account (README: 'SMS in China')."""
+    return dict(state["aliyun_sms"])
 
 
 def _add_merchant_keys(state: dict[str, Any], channels: Path) -> None:
@@ -178,7 +196,7 @@ def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def put_channel_secrets(deps: Deps, state: dict[str, Any]) -> None:
-    """Create or update every channel's secret in Secrets Manager."""
+    """Create or update every channel's secret, and the SMS provider's, in Secrets Manager."""
     sm = deps._client("secretsmanager")
     for channel, value in channel_secrets(state).items():
         name, text = deps.settings.channel_secret_ids[channel], json.dumps(value)
@@ -186,6 +204,11 @@ def put_channel_secrets(deps: Deps, state: dict[str, Any]) -> None:
             sm.create_secret(Name=name, SecretString=text)
         except sm.exceptions.ResourceExistsException:
             sm.put_secret_value(SecretId=name, SecretString=text)
+    name, text = deps.settings.sms_secret_id, json.dumps(sms_secret(state), ensure_ascii=False)
+    try:
+        sm.create_secret(Name=name, SecretString=text)
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId=name, SecretString=text)
 
 
 def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
@@ -206,7 +229,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
             deps.units.put_fee_item(unit.unit_code, code, name, unit.bill_kind)
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
-    now = datetime.now(UTC)
+    now = deps.clock()
     for unit, _ in COLLECTING:
         for kind in sorted({unit.bill_kind, "0301"}):
             if not deps.ranges.for_unit(unit.unit_code, kind):
@@ -234,5 +257,6 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict
                         for u in REIMBURSING],
         "channels": {"wechatpay": dict(wx), "alipay": dict(seeded.state["alipay"]),
                      "unionpay": dict(seeded.state["unionpay"]),
-                     "bank": dict(seeded.state["bank"])},
+                     "bank": dict(seeded.state["bank"]),
+                     "aliyun_sms": dict(seeded.state["aliyun_sms"])},
     }
