@@ -37,7 +37,9 @@ from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from chalicelib.services.ports import (
     ArchivedFile,
     AuditEvent,
+    BillNotReimbursable,
     BillRecord,
+    BillReimbursed,
     OtpCheck,
     PayerBill,
     Reimbursement,
@@ -106,6 +108,7 @@ class Tables:
     bills: dict[str, BillRow] = field(default_factory=dict)
     ranges: dict[tuple[str, str], NumberRange] = field(default_factory=dict)  # (pk, sk) → range
     marks: dict[str, int] = field(default_factory=dict)  # bill code → last number allocated
+    reimbursements: dict[str, Reimbursement] = field(default_factory=dict)  # bill id → holder
 
 
 def _range_key(r: NumberRange) -> tuple[str, str]:
@@ -171,8 +174,9 @@ class FakeCounters:
 class FakeIdempotency:
     """IdempotencyStore; mirrors ``DynamoIdempotency``.
 
-    A claim succeeds when no record exists or an ``in_progress`` one is older than 60 s;
-    otherwise the earlier record comes back and nothing changes.
+    A claim succeeds when no record exists; a record of the same request hash that is
+    ``released``, or ``in_progress`` for more than 60 s, is taken over keeping its attached
+    result (``taken_over``); otherwise the earlier record comes back and nothing changes.
     """
 
     def __init__(self) -> None:
@@ -180,23 +184,39 @@ class FakeIdempotency:
 
     def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
         existing = self.records.get(idempotency_id)
-        stale = existing is not None and existing["state"] == "in_progress" \
-            and existing["claimed_at"] < now - IN_PROGRESS_TIMEOUT
-        if existing is None or stale:
+        if existing is None:
             self.records[idempotency_id] = {"state": "in_progress", "request_hash": request_hash,
                                             "result": None, "claimed_at": now}
             return None
+        stale = existing["state"] == "in_progress" \
+            and existing["claimed_at"] < now - IN_PROGRESS_TIMEOUT
+        if existing["request_hash"] == request_hash and (stale or existing["state"] == "released"):
+            existing.update(state="in_progress", claimed_at=now)
+            return {"state": "taken_over", "request_hash": request_hash,
+                    "result": existing["result"]}
         return {k: existing[k] for k in ("state", "request_hash", "result")}
+
+    def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
+        record = self.records.get(idempotency_id)
+        if record is None or record["state"] != "in_progress" \
+                or record["claimed_at"] != claimed_at:
+            return False
+        record["result"] = result
+        return True
 
     def complete(self, idempotency_id: str, result: str) -> None:
         record = self.records.setdefault(idempotency_id, {"request_hash": "", "claimed_at": None})
         record.update(state="completed", result=result)
 
-    def release(self, idempotency_id: str) -> None:
+    def release(self, idempotency_id: str, claimed_at: datetime) -> None:
         record = self.records.get(idempotency_id)
-        if record is None or record["state"] != "in_progress":
-            raise Conflict("only an in-progress claim can be released")
-        del self.records[idempotency_id]
+        if record is None or record["state"] != "in_progress" \
+                or record["claimed_at"] != claimed_at:
+            return
+        if record["result"] is None:
+            del self.records[idempotency_id]
+        else:
+            record["state"] = "released"
 
 
 class FakeNotes:
@@ -385,9 +405,14 @@ class FakeBills:
         return reservation
 
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
-                   links: dict | None = None, reason: str | None = None) -> bool:
+                   links: dict | None = None, reason: str | None = None,
+                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+        """As the adapter's transaction: a held reimbursement refuses first (``BillReimbursed``),
+        then a status other than ``expected`` (or links, with ``unlinked``) gives False."""
+        if unreimbursed and bill_id in self.tables.reimbursements:
+            raise BillReimbursed("该票据已报销入账")
         row = self.rows.get(bill_id)
-        if row is None or row.status != expected.value:
+        if row is None or row.status != expected.value or (unlinked and row.links):
             return False
         row.status = status.value
         if links:
@@ -503,14 +528,21 @@ class FakeRanges:
 
 
 class FakeReimbursements:
-    """ReimbursementRepository; mirrors ``DynamoReimbursements``: the first unit holds a bill."""
+    """ReimbursementRepository; mirrors ``DynamoReimbursements``: the first unit holds a bill,
+    and only a bill that is normal, not exchanged to paper and not being reversed (the
+    transaction's condition on the bill row). A holder answers before the bill's condition."""
 
-    def __init__(self) -> None:
-        self.records: dict[str, Reimbursement] = {}
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.records = self.tables.reimbursements
 
     def add(self, record: Reimbursement) -> Reimbursement | None:
         if record.bill_id in self.records:
             return self.records[record.bill_id]
+        row = self.tables.bills.get(record.bill_id)
+        if row is None or row.status != BillStatus.NORMAL.value or "paper" in row.links \
+                or row.reversal is not None:
+            raise BillNotReimbursable("该票据当前不能报销入账")
         self.records[record.bill_id] = record
         return None
 
@@ -762,7 +794,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     return {"units": FakeUnits(), "notes": FakeNotes(tables), "counters": FakeCounters(),
             "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
-            "reimbursements": FakeReimbursements(), "audit": FakeAudit(),
+            "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(),
             "archive": FakeArchive(), "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),

@@ -29,7 +29,12 @@ from chalicelib.domain.codes import format_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
-from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
+from chalicelib.services.ports import (
+    ArchivedFile,
+    BillRecord,
+    BillReimbursed,
+    Reservation,
+)
 
 MAX_RESERVE_ATTEMPTS = 200
 
@@ -37,6 +42,12 @@ MAX_RESERVE_ATTEMPTS = 200
 def utc_text(iso: str) -> str:
     """An ISO time in UTC, so that index keys compare as times whatever offset they came in."""
     return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _check_failed(reasons: list, index: int) -> bool:
+    """Whether item ``index`` of a cancelled transaction failed its condition."""
+    return (index < len(reasons) and reasons[index] is not None
+            and reasons[index].code == "ConditionalCheckFailed")
 
 
 class NoNumberRange(ServiceUnavailable):
@@ -168,19 +179,49 @@ class DynamoBills:
         raise ServiceUnavailable("could not take a bill number: too much contention")
 
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
-                   links: dict | None = None, reason: str | None = None) -> bool:
-        """Move a bill from ``expected`` to ``status``; False if it was not ``expected``."""
+                   links: dict | None = None, reason: str | None = None,
+                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+        """Move a bill from ``expected`` to ``status``; False if it was not ``expected`` (or,
+        with ``unlinked``, has links already).
+
+        With ``unreimbursed`` it is one transaction with a condition check that no
+        reimbursement record exists (``BillReimbursed`` if one does): recording a
+        reimbursement checks the bill in its own transaction, so only one of the two wins.
+        """
         actions: list[Any] = [BillModel.status.set(status.value)]
         if links:
             actions.append(BillModel.links.set(links))
         if reason:
             actions.append(BillModel.void_reason.set(reason))
+        condition = BillModel.status == expected.value
+        if unlinked:
+            condition = condition & BillModel.links.does_not_exist()
+        if unreimbursed:
+            return self._set_status_unreimbursed(bill_id, actions, condition)
         try:
-            BillModel(bill_id).update(actions=actions,
-                                      condition=BillModel.status == expected.value)
+            BillModel(bill_id).update(actions=actions, condition=condition)
             return True
         except UpdateError as exc:
             if is_conditional_failure(exc):
+                return False
+            raise
+
+    def _set_status_unreimbursed(self, bill_id: str, actions: list[Any], condition) -> bool:
+        from chalicelib.adapters.dynamo_models import ReimbursementModel
+
+        try:
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.condition_check(ReimbursementModel, bill_id,
+                                   condition=ReimbursementModel.bill_id.does_not_exist())
+                tx.update(BillModel(bill_id), actions=actions, condition=condition)
+            return True
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            if not reasons:
+                raise
+            if _check_failed(reasons, 0):  # condition checks come first in the request
+                raise BillReimbursed("该票据已报销入账") from exc
+            if _check_failed(reasons, 1):
                 return False
             raise
 

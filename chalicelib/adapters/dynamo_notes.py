@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters.dynamo_models import (
     ChannelOrderModel,
@@ -152,16 +152,28 @@ class DynamoIdempotency:
     """Idempotency by conditional write: claim (in progress) → complete, or release on failure."""
 
     def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+        expires = int((now + IDEMPOTENCY_TTL).timestamp())
         row = IdempotencyModel(idempotency_id, request_hash=request_hash, state="in_progress",
-                               claimed_at=now.isoformat(),
-                               expires_epoch=int((now + IDEMPOTENCY_TTL).timestamp()))
-        stale = (now - IN_PROGRESS_TIMEOUT).isoformat()
+                               claimed_at=now.isoformat(), expires_epoch=expires)
         try:
-            row.save(condition=IdempotencyModel.idempotency_id.does_not_exist()
-                     | ((IdempotencyModel.state == "in_progress")
-                        & (IdempotencyModel.claimed_at < stale)))
+            row.save(condition=IdempotencyModel.idempotency_id.does_not_exist())
             return None
         except PutError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        stale = (now - IN_PROGRESS_TIMEOUT).isoformat()
+        taken = IdempotencyModel(idempotency_id)
+        try:
+            taken.update(actions=[IdempotencyModel.state.set("in_progress"),
+                                  IdempotencyModel.claimed_at.set(now.isoformat()),
+                                  IdempotencyModel.expires_epoch.set(expires)],
+                         condition=(IdempotencyModel.request_hash == request_hash)
+                         & ((IdempotencyModel.state == "released")
+                            | ((IdempotencyModel.state == "in_progress")
+                               & (IdempotencyModel.claimed_at < stale))))
+            return {"state": "taken_over", "request_hash": request_hash,
+                    "result": taken.result}
+        except UpdateError as exc:
             if not is_conditional_failure(exc):
                 raise
         try:
@@ -171,9 +183,35 @@ class DynamoIdempotency:
         return {"state": existing.state, "request_hash": existing.request_hash,
                 "result": existing.result}
 
+    def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
+        try:
+            IdempotencyModel(idempotency_id).update(
+                actions=[IdempotencyModel.result.set(result)],
+                condition=(IdempotencyModel.state == "in_progress")
+                & (IdempotencyModel.claimed_at == claimed_at.isoformat()))
+            return True
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+
     def complete(self, idempotency_id: str, result: str) -> None:
         IdempotencyModel(idempotency_id).update(actions=[
             IdempotencyModel.state.set("completed"), IdempotencyModel.result.set(result)])
 
-    def release(self, idempotency_id: str) -> None:
-        IdempotencyModel(idempotency_id).delete(condition=IdempotencyModel.state == "in_progress")
+    def release(self, idempotency_id: str, claimed_at: datetime) -> None:
+        mine = (IdempotencyModel.state == "in_progress") \
+            & (IdempotencyModel.claimed_at == claimed_at.isoformat())
+        try:
+            IdempotencyModel(idempotency_id).delete(
+                condition=mine & IdempotencyModel.result.does_not_exist())
+            return
+        except DeleteError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        try:  # a result is attached: it may exist; the next attempt looks for it first
+            IdempotencyModel(idempotency_id).update(
+                actions=[IdempotencyModel.state.set("released")], condition=mine)
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise

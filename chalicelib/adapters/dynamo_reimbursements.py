@@ -5,14 +5,23 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo_models import (
     AuditModel,
+    BillModel,
     ReimbursementModel,
     is_conditional_failure,
 )
-from chalicelib.services.ports import AuditEvent, Reimbursement
+from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
+
+
+def _failed(reasons: list, index: int) -> bool:
+    return (index < len(reasons) and reasons[index] is not None
+            and reasons[index].code == "ConditionalCheckFailed")
 
 
 def _record(row: ReimbursementModel) -> Reimbursement:
@@ -21,22 +30,49 @@ def _record(row: ReimbursementModel) -> Reimbursement:
 
 
 class DynamoReimbursements:
-    """ReimbursementRepository: a conditional put makes the first unit the only holder."""
+    """ReimbursementRepository: one transaction makes the first unit the only holder, and only
+    of a bill that is normal, not exchanged to paper and not being reversed at that instant.
+
+    The request carries the bill's condition check first, then the put, so the cancellation
+    reasons come in that order. Void and exchange to paper condition on this record's absence
+    (``DynamoBills.set_status(..., unreimbursed=True)``): whichever commits first wins.
+    """
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _conn(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=getattr(ReimbursementModel.Meta, "region", None),
+                                          host=getattr(ReimbursementModel.Meta, "host", None))
+        return self._connection
 
     def add(self, record: Reimbursement) -> Reimbursement | None:
         """Record it; None if it was new, else the record that already holds the bill."""
-        row = ReimbursementModel(record.bill_id, unit_code=record.unit_code,
-                                 unit_name=record.unit_name, voucher_no=record.voucher_no,
-                                 recorded_at=record.recorded_at)
-        try:
-            row.save(condition=ReimbursementModel.bill_id.does_not_exist())
-            return None
-        except PutError as exc:
-            if not is_conditional_failure(exc):
+        reimbursable = ((BillModel.status == "normal") & BillModel.links["paper"].does_not_exist()
+                        & BillModel.reversal.does_not_exist())
+        for _ in range(3):
+            row = ReimbursementModel(record.bill_id, unit_code=record.unit_code,
+                                     unit_name=record.unit_name, voucher_no=record.voucher_no,
+                                     recorded_at=record.recorded_at)
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    tx.condition_check(BillModel, record.bill_id, condition=reimbursable)
+                    tx.save(row, condition=ReimbursementModel.bill_id.does_not_exist())
+                return None
+            except TransactWriteError as exc:
+                reasons = list(exc.cancellation_reasons or [])
+                if not reasons:
+                    raise
+                if _failed(reasons, 1):  # held already: the holder answers, whatever the bill
+                    holder = self.get(record.bill_id)
+                    if holder is not None:
+                        return holder
+                    continue  # released in between: try again
+                if _failed(reasons, 0):
+                    raise BillNotReimbursable("该票据当前不能报销入账") from exc
                 raise
-        holder = self.get(record.bill_id)
-        assert holder is not None  # it existed a moment ago; records are released, not lost
-        return holder
+        raise ServiceUnavailable("could not record the reimbursement: too much contention")
 
     def get(self, bill_id: str) -> Reimbursement | None:
         try:

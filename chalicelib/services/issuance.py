@@ -18,7 +18,7 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
 from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.notes import bill_url
@@ -29,13 +29,47 @@ log = logging.getLogger(__name__)
 SIGNATURE_ALG = "ES256"
 
 
+class BillNotVerified(ServiceUnavailable):
+    """Raised when a freshly signed bill does not verify with the published keys: nothing is
+    archived, and the issuance job fails so that it runs again."""
+
+    code = "bill_not_verified"
+
+
+def _in_force(key: SigningKey, at: str) -> bool:
+    moment = datetime.fromisoformat(at)
+    return datetime.fromisoformat(key.not_before) <= moment and (
+        key.not_after is None or moment < datetime.fromisoformat(key.not_after))
+
+
 def current_finance_key(deps: Deps, now: str) -> SigningKey:
     """The finance department's signing key in force at ``now`` (the newest, after rotation)."""
-    candidates = [k for k in deps.keys.all() if k.use == "finance" and k.not_before <= now
-                  and (k.not_after is None or k.not_after > now)]
+    candidates = [k for k in deps.keys.all() if k.use == "finance" and _in_force(k, now)]
     if not candidates:
         raise NotFound("no finance department signing key in force")
     return max(candidates, key=lambda k: k.not_before)
+
+
+def unit_key_at(deps: Deps, unit: Unit, sign_time: str) -> SigningKey:
+    """The unit's signing key in force at ``sign_time`` (the bill's time, taken with its number).
+
+    Not simply the unit's current key: a rotation between the reservation and the signing would
+    otherwise sign with a key that was not yet in force at ``SignTime``, which never verifies.
+    """
+    candidates = [k for k in deps.keys.all()
+                  if k.use == "unit" and k.owner == unit.unit_code and _in_force(k, sign_time)]
+    if not candidates:
+        raise NotFound(f"unit {unit.unit_code} had no signing key in force at {sign_time}")
+    return max(candidates, key=lambda k: k.not_before)
+
+
+def check_signatures(deps: Deps, xml: bytes) -> None:
+    """Both signatures of ``xml`` must hold with the published keys, else ``BillNotVerified``."""
+    from chalicelib.services.verify_file import verify_bill_file
+
+    report = verify_bill_file(xml, {k.kid: k.public() for k in deps.keys.all()})
+    if not report.ok:
+        raise BillNotVerified("signed bill does not verify: " + "; ".join(report.failed()))
 
 
 def sign_document(deps: Deps, bill: Bill, unit_key: SigningKey, finance_key: SigningKey) -> bytes:
@@ -59,12 +93,13 @@ def archive_bill(deps: Deps, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arch
     """Sign the bill twice, render its PDF and archive both; safe to run again for one bill.
 
     If an earlier run archived the XML already (with other signature bytes: ECDSA is not
-    deterministic), that XML is kept and the PDF is rendered from it.
+    deterministic), that XML is kept and the PDF is rendered from it. The unit signs with its
+    key in force at the bill's time, and both signatures are verified with the published keys
+    before anything is archived (``BillNotVerified`` otherwise, so the job runs again).
     """
-    unit_key = deps.keys.get(unit.signing_kid or "")
-    if unit_key is None:
-        raise NotFound(f"signing key {unit.signing_kid} not registered")
-    signed = sign_document(deps, bill, unit_key, current_finance_key(deps, bill.issued_at))
+    signed = sign_document(deps, bill, unit_key_at(deps, unit, bill.issued_at),
+                           current_finance_key(deps, bill.issued_at))
+    check_signatures(deps, signed)  # before anything is archived: the archive is write-once
     xml_file = deps.archive.put_once(archive_key(bill, "xml"), signed, "application/xml")
     xml_bytes = signed if xml_file.sha256 == hashlib.sha256(signed).hexdigest() \
         else deps.archive.get(xml_file.key)

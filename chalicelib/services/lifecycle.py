@@ -20,7 +20,7 @@ from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, BillRef
 from chalicelib.domain.units import Unit
 from chalicelib.services.issuance import archive_bill
-from chalicelib.services.ports import BillRecord
+from chalicelib.services.ports import BillRecord, BillReimbursed
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,25 @@ def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: ob
     record = _own_bill(deps, unit, bill_code, bill_number)
     if record.status is BillStatus.VOIDED:
         return record.status.value
-    holder = deps.reimbursements.get(record.bill.bill_id)
-    if holder is not None:
-        raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能作废", code="already_reimbursed",
-                       details={"holder": holder.public()})
-    if not deps.bills.set_status(record.bill.bill_id, BillStatus.VOIDED,
-                                 expected=BillStatus.NORMAL, reason=reason):
+    _refuse_if_reimbursed(deps, record, "作废")
+    try:
+        changed = deps.bills.set_status(record.bill.bill_id, BillStatus.VOIDED,
+                                        expected=BillStatus.NORMAL, reason=reason,
+                                        unreimbursed=True)
+    except BillReimbursed:  # recorded since the read above: the write's condition refused
+        _refuse_if_reimbursed(deps, record, "作废")
+        raise
+    if not changed:
         raise Conflict(f"该票据状态为{record.status.value}，不能作废", code="bill_not_normal")
     log.info("bill %s voided: %s", record.bill.bill_id, reason)
     return BillStatus.VOIDED.value
+
+
+def _refuse_if_reimbursed(deps: Deps, record: BillRecord, action: str) -> None:
+    holder = deps.reimbursements.get(record.bill.bill_id)
+    if holder is not None:
+        raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能{action}",
+                       code="already_reimbursed", details={"holder": holder.public()})
 
 
 def exchange_to_paper(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
@@ -117,12 +127,15 @@ def exchange_to_paper(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
         return {"status": record.status.value, "paper": _split_id(paper)}
     if record.bill.is_red or record.status is not BillStatus.NORMAL or record.links:
         raise Conflict("只有正常状态的票据可以换开纸质票据", code="bill_not_normal")
-    holder = deps.reimbursements.get(record.bill.bill_id)
-    if holder is not None:
-        raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能换开", code="already_reimbursed",
-                       details={"holder": holder.public()})
-    if not deps.bills.set_status(record.bill.bill_id, BillStatus.NORMAL,
-                                 expected=BillStatus.NORMAL, links={"paper": paper}):
+    _refuse_if_reimbursed(deps, record, "换开")
+    try:
+        changed = deps.bills.set_status(record.bill.bill_id, BillStatus.NORMAL,
+                                        expected=BillStatus.NORMAL, links={"paper": paper},
+                                        unreimbursed=True, unlinked=True)
+    except BillReimbursed:
+        _refuse_if_reimbursed(deps, record, "换开")
+        raise
+    if not changed:
         raise Conflict("该票据状态已改变，请重试", code="bill_not_normal")
     log.info("bill %s exchanged to paper %s", record.bill.bill_id, paper)
     return {"status": BillStatus.NORMAL.value, "paper": _split_id(paper)}

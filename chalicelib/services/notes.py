@@ -21,6 +21,7 @@ from chalicelib.domain.masking import mask_name, mask_phone
 from chalicelib.domain.notes import (
     CHINA_TZ,
     Note,
+    NoteDraft,
     NoteStatus,
     bill_kind_for,
     new_note,
@@ -55,7 +56,7 @@ def create_note(deps: Deps, unit: Unit, body: object,
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
             "bill_kind": f"no number range for kind {kind}: ask the finance department"})
-    claim_id = None
+    claim_id, attached = None, None
     if idempotency_key is not None:
         if not (1 <= len(idempotency_key) <= 128) or not idempotency_key.isprintable():
             raise ValidationFailed("Idempotency-Key 格式不正确",
@@ -66,37 +67,76 @@ def create_note(deps: Deps, unit: Unit, body: object,
             if earlier["request_hash"] != _request_hash(body):
                 raise Conflict("同一 Idempotency-Key 已用于另一内容的请求",
                                code="idempotency_key_reused")
-            if earlier["state"] != "completed" or not earlier["result"]:
+            if earlier["state"] == "taken_over":  # an earlier attempt died or failed midway
+                attached = earlier["result"]
+            elif earlier["state"] != "completed" or not earlier["result"]:
                 raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
-            note = deps.notes.get(earlier["result"])
-            if note is None:
-                raise Conflict("idempotency record points nowhere", code="request_in_progress")
-            if notify:  # again: the first enqueue may have failed; the SMS dedups itself
-                _text_payer(deps, note)
-            return note, False
+            else:
+                note = deps.notes.get(earlier["result"])
+                if note is None:
+                    raise Conflict("idempotency record points nowhere",
+                                   code="request_in_progress")
+                if notify:  # again: the first enqueue may have failed; the SMS dedups itself
+                    _text_payer(deps, note)
+                return note, False
     try:
-        year = now.astimezone(CHINA_TZ).year
-        for attempt in range(5):
-            counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
-            code = make_payment_code(unit.region_code, year, counter,
-                                     code_key)
-            note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
-                            region_code=unit.region_code, bill_kind=kind, now=now)
-            try:
-                deps.notes.add(note)
-                break
-            except Conflict:  # only after a change of PAYMENT_CODE_KEY: take the next one
-                if attempt == 4:
-                    raise
+        note, created = _add_note(deps, unit, draft, kind, code_key, now, claim_id, attached)
     except Exception:
         if claim_id is not None:
-            deps.idempotency.release(claim_id)
+            deps.idempotency.release(claim_id, now)
         raise
     if claim_id is not None:
         deps.idempotency.complete(claim_id, note.payment_code)
     if notify:
         _text_payer(deps, note)
-    return note, True
+    return note, created
+
+
+def _add_note(deps: Deps, unit: Unit, draft: NoteDraft, kind: str, code_key: bytes,
+              now: datetime, claim_id: str | None, attached: str | None) -> tuple[Note, bool]:
+    """Write the note under a new payment code; returns it and whether it was written now.
+
+    Under an idempotency claim the code is attached to the claim before the note is written, so
+    an attempt that takes over the claim of one that died (``attached``) looks for that note and
+    writes it under the same code if it is missing: one key never gives two notes.
+    """
+    year = now.astimezone(CHINA_TZ).year
+    for attempt in range(5):
+        if attempt == 0 and attached is not None:
+            code = attached
+            earlier = _same_request(deps.notes.get(code), unit, draft)
+            if earlier is not None:
+                return earlier, False
+        else:
+            counter = deps.counters.next_value(f"payment-code#{unit.region_code}#{year}")
+            code = make_payment_code(unit.region_code, year, counter, code_key)
+            if claim_id is not None and not deps.idempotency.attach(claim_id, code, now):
+                raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
+        note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
+                        region_code=unit.region_code, bill_kind=kind, now=now)
+        try:
+            deps.notes.add(note)
+            return note, True
+        except Conflict:
+            # The attempt we took over wrote it just now; or, only after a change of
+            # PAYMENT_CODE_KEY, the code is another note's: take the next one.
+            earlier = _same_request(deps.notes.get(code), unit, draft) \
+                if attempt == 0 and attached is not None else None
+            if earlier is not None:
+                return earlier, False
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _same_request(note: Note | None, unit: Unit, draft: NoteDraft) -> Note | None:
+    """``note`` if it is what this request creates (a code attached to a claim, then taken by
+    another note after a change of PAYMENT_CODE_KEY, is not ours)."""
+    if note is None or note.unit_code != unit.unit_code:
+        return None
+    mine = (draft.payer, tuple(draft.items), draft.total_fen, draft.due_date, draft.remark)
+    theirs = (note.payer, tuple(note.items), note.total_fen, note.due_date, note.remark)
+    return note if mine == theirs else None
 
 
 def _notify_payer(body: object, phone: str | None) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
     ChannelOrder,
@@ -87,9 +88,28 @@ class AuditEvent:
     detail: dict[str, Any] | None = None
 
 
+class BillNotReimbursable(Conflict):
+    """Raised by ``ReimbursementRepository.add`` when, at the instant of the write, the bill is
+    not normal, was exchanged to paper, or its reversal has begun."""
+
+    code = "bill_not_normal"
+
+
+class BillReimbursed(Conflict):
+    """Raised by ``BillRepository.set_status(..., unreimbursed=True)`` when, at the instant of
+    the write, a unit holds the bill's reimbursement."""
+
+    code = "already_reimbursed"
+
+
 class ReimbursementRepository(Protocol):
     def add(self, record: Reimbursement) -> Reimbursement | None:
-        """Record; None when new, else the record that already holds the bill."""
+        """Record; None when new, else the record that already holds the bill.
+
+        One transaction with a condition on the bill too (normal, not exchanged to paper, no
+        reversal begun): else ``BillNotReimbursable`` and nothing is written. A void or an
+        exchange to paper conditions on the record's absence in the same way, so the two can
+        never both succeed."""
 
     def get(self, bill_id: str) -> Reimbursement | None: ...
     def release(self, bill_id: str, unit_code: str) -> bool: ...
@@ -118,11 +138,25 @@ class CounterRepository(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    """Claims of idempotency keys: in_progress → completed; released on failure.
+
+    A claim that is in progress for more than 60 s (its holder died), or was released after its
+    holder attached a result, is taken over by a request with the same body: the claim answers
+    ``{"state": "taken_over", "request_hash", "result"}`` with the result the earlier holder
+    attached (None if it attached none), so the new holder finishes that result, not another.
+    """
+
     def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
-        """Claim the key; return the earlier record if one exists (nothing claimed then)."""
+        """Claim the key (None); else the earlier record, or ``taken_over`` as above."""
+
+    def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
+        """Record the result the claim taken at ``claimed_at`` is about to create, before it
+        creates it; False if that claim is no longer held (taken over)."""
 
     def complete(self, idempotency_id: str, result: str) -> None: ...
-    def release(self, idempotency_id: str) -> None: ...
+    def release(self, idempotency_id: str, claimed_at: datetime) -> None:
+        """Give up the claim taken at ``claimed_at``: deleted if it has no result attached,
+        else marked ``released`` (the retry looks for that result first); no-op otherwise."""
 
 
 class NoteRepository(Protocol):
@@ -154,7 +188,12 @@ class BillRepository(Protocol):
     def reserve_reversal(self, original: BillRecord, *, check_code: str,
                          issued_at: str) -> Reservation | None: ...
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
-                   links: dict | None = None, reason: str | None = None) -> bool: ...
+                   links: dict | None = None, reason: str | None = None,
+                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+        """Move a bill from ``expected`` to ``status``; False if it was not ``expected`` (or,
+        with ``unlinked``, it has links already). With ``unreimbursed``, one transaction that
+        also requires no reimbursement record: else ``BillReimbursed``."""
+
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
     def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord: ...
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...

@@ -2,7 +2,10 @@
 
 The first unit to record a bill holds it (a conditional write): 201. The same unit again gets
 200 and the same record; any other unit 409, told who holds it. Only the holder can release it.
-A reversed or voided bill cannot be recorded. Every record, release and verification is audited.
+A reversed or voided bill cannot be recorded: the record is written in one transaction with a
+condition on the bill (normal, not exchanged to paper, no reversal begun), and void and exchange
+to paper write with a condition on the record's absence, so a bill never ends both voided (or
+exchanged) and reimbursed. Every record, release and verification is audited.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFa
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import find_bill
-from chalicelib.services.ports import AuditEvent, Reimbursement
+from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
 
 
 def _now(deps: Deps) -> str:
@@ -49,7 +52,14 @@ def record_reimbursement(deps: Deps, unit: Unit, body: object,
         raise Conflict("该电子票据已换开纸质票据，请凭纸质票据报销", code="bill_exchanged_to_paper")
     mine = Reimbursement(bill_id=bill_id, unit_code=unit.unit_code, unit_name=unit.name,
                          voucher_no=voucher, recorded_at=_now(deps))
-    holder = deps.reimbursements.add(mine)
+    try:
+        holder = deps.reimbursements.add(mine)
+    except BillNotReimbursable:
+        # The bill changed between the read above and the write (voided, exchanged to paper,
+        # its reversal begun): the write's own condition refused it, so nothing was recorded.
+        audit(deps, bill_id, unit, "reimburse", "refused_changed", client)
+        raise Conflict("该票据状态已改变（作废、冲红或换开），不能报销入账",
+                       code="bill_not_normal") from None
     if holder is None:
         audit(deps, bill_id, unit, "reimburse", "recorded", client, {"voucher_no": voucher})
         return mine, True

@@ -216,6 +216,42 @@ def test_idempotency_keys_of_two_units_do_not_collide(world, client):
     assert body_of(a)["payment_code"] != body_of(b)["payment_code"]
 
 
+class _DiesBeforeCompleting:
+    """The idempotency store of a process that dies after writing the note, before completing
+    the claim (a Lambda timeout, say)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def complete(self, idempotency_id, result):
+        raise SystemExit("the process died")
+
+
+def test_a_retry_after_a_crash_takes_over_the_claim_and_returns_the_first_note(world, client):
+    from chalicelib.adapters.dynamo_models import NoteModel
+    from chalicelib.services.notes import create_note as create
+
+    store = world.deps.idempotency
+    world.deps.overrides["idempotency"] = _DiesBeforeCompleting(store)
+    with pytest.raises(SystemExit):
+        create(world.deps, world.deps.units.get("340100001"), NOTE, "crash-2026-0001")
+    world.deps.overrides["idempotency"] = store
+    [left] = [row.payment_code for row in NoteModel.scan()]
+    busy = post_note(world, client, NOTE, **{"Idempotency-Key": "crash-2026-0001"})
+    assert assert_error(busy, 409)["code"] == "request_in_progress"
+    world.clock.now += timedelta(seconds=61)  # the claim is stale: a retry takes it over
+
+    again = post_note(world, client, NOTE, **{"Idempotency-Key": "crash-2026-0001"})
+
+    assert again.status_code == 201 and body_of(again)["payment_code"] == left
+    assert [row.payment_code for row in NoteModel.scan()] == [left]
+    replay = post_note(world, client, NOTE, **{"Idempotency-Key": "crash-2026-0001"})
+    assert body_of(replay)["payment_code"] == left
+
+
 def test_without_an_idempotency_key_each_post_creates_a_new_note(world, client):
     codes = {create_note(world, client)["payment_code"] for _ in range(3)}
     assert len(codes) == 3

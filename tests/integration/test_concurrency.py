@@ -43,6 +43,7 @@ NOTES, COPIES = 100, 10
 ISSUERS = 12
 BILLS_FROM_ONE_RANGE = 500
 RACES = 50
+RECORD_VOID_RACES = 40
 WRONG_CODES = 10_000
 PDF_RENDERS = 3000
 
@@ -182,6 +183,87 @@ def test_two_units_recording_one_bill_at_the_same_instant_leave_exactly_one_hold
         assert lost[0].code == "already_reimbursed"
         assert lost[0].details["holder"]["unit_code"] == record.unit_code
         assert world.reimbursements.get(bill.bill_code + bill.bill_number) == record
+
+
+def _paid_without_checkout(deps: Any, unit_code: str, count: int) -> list[str]:
+    """Paid notes, their WeChat orders written straight to the store (no checkout page)."""
+    import secrets
+
+    from chalicelib.domain.codes import new_out_trade_no
+    from chalicelib.domain.payments import ChannelOrder, Payment
+    from chalicelib.services import notes as notes_service
+    from tests.integration.concurrency_support import ITEMS
+
+    unit = deps.units.get(unit_code)
+    item_code, name = ITEMS[unit_code]
+    body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
+            "items": [{"item_code": item_code, "name": name, "quantity": 1,
+                       "standard_fen": 8000, "amount_fen": 8000}], "total_fen": 8000}
+
+    def one() -> str:
+        note, _ = notes_service.create_note(deps, unit, body)
+        order = ChannelOrder(out_trade_no=new_out_trade_no(note.payment_code),
+                             payment_code=note.payment_code, channel="wechatpay",
+                             amount_fen=8000, created_at=note.created_at,
+                             expires_at="2099-01-01T00:00:00+08:00")
+        deps.notes.add_order(order)
+        deps.payments.record(Payment(
+            channel="wechatpay", channel_txn_id=secrets.token_hex(12),
+            out_trade_no=order.out_trade_no, amount_fen=8000, paid_at=note.created_at))
+        return note.payment_code
+
+    codes = run_all([one] * count, workers=8)
+    assert not failures(codes), failures(codes)
+    return codes
+
+
+def test_recording_and_voiding_or_exchanging_one_bill_at_once_never_both_succeed(
+        world: Any) -> None:
+    """Each bill: one unit records its reimbursement while its issuing unit voids it (even
+    bills) or exchanges it to paper (odd bills), released by one barrier. Every bill ends
+    reimbursed and still normal, or voided/exchanged and unreimbursed; never both."""
+    from chalicelib.services.lifecycle import exchange_to_paper, void_bill
+    from chalicelib.services.reimbursements import record_reimbursement
+
+    refs = run_all([lambda c=c: issue(world, c)
+                    for c in _paid_without_checkout(world, "340100002", RECORD_VOID_RACES)],
+                   workers=4)
+    assert not failures(refs), failures(refs)
+    reimburser, issuer = world.units.get("340100901"), world.units.get("340100002")
+
+    def record(bill: Any, start: threading.Barrier) -> Any:
+        body = {"bill_code": bill.bill_code, "bill_number": bill.bill_number,
+                "check_code": bill.check_code}
+        start.wait(timeout=60)
+        return record_reimbursement(world, reimburser, body, "race")
+
+    def change(i: int, bill: Any, start: threading.Barrier) -> Any:
+        start.wait(timeout=60)
+        if i % 2 == 0:
+            return void_bill(world, issuer, bill.bill_code, bill.bill_number, {"reason": "开错"})
+        return exchange_to_paper(world, issuer, bill.bill_code, bill.bill_number,
+                                 {"paper_bill_code": "34012126",
+                                  "paper_bill_number": f"{i + 1:010d}"})
+
+    work = [job for i, bill in enumerate(refs) for s in [threading.Barrier(2)]
+            for job in (lambda b=bill, s=s: record(b, s), lambda i=i, b=bill, s=s: change(i, b, s))]
+    outcomes = run_all(work, workers=8)
+
+    ends: Counter[str] = Counter()
+    for i, bill in enumerate(refs):
+        recorded, changed = outcomes[2 * i], outcomes[2 * i + 1]
+        assert isinstance(recorded, tuple | Conflict), recorded
+        assert isinstance(changed, str | dict | Conflict), changed
+        stored = world.bills.get(bill.bill_code, bill.bill_number)
+        held = world.reimbursements.get(bill.bill_code + bill.bill_number)
+        altered = stored.status.value == "voided" or "paper" in stored.links
+        assert (held is None) == altered, (bill.bill_number, stored.status, stored.links, held)
+        assert (held is not None) == isinstance(recorded, tuple), (recorded, held)
+        assert altered == (not isinstance(changed, Conflict)), (changed, stored.status)
+        ends["reimbursed" if held else "voided" if i % 2 == 0 else "exchanged"] += 1
+    print(f"\n{RECORD_VOID_RACES} races of record vs void/paper: {dict(ends)}; "
+          f"voided or exchanged and reimbursed: 0")
+    assert sum(ends.values()) == RECORD_VOID_RACES
 
 
 def test_ten_thousand_wrong_check_codes_are_all_refused_and_reveal_nothing(

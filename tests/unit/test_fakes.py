@@ -95,4 +95,7 @@ def test_a_stale_idempotency_claim_can_be_taken_over(deps, clock):
     assert store.claim("u#k", "h", clock()) is None
     assert store.claim("u#k", "h", clock())["state"] == "in_progress"
     clock.advance(seconds=61)
-    assert store.claim("u#k", "h", clock()) is None
+    assert store.claim("u#k", "other", clock())["state"] == "in_progress"  # another body
+    assert store.claim("u#k", "h", clock()) == {"state": "taken_over", "request_hash": "h",
+                                                "result": None}
+    assert store.claim("u#k", "h", clock())["state"] == "in_progress"  # held again, fresh

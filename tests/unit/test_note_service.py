@@ -296,3 +296,60 @@ def test_only_a_collecting_unit_may_act_on_notes():
     assert service.require_collecting(UNIT) is UNIT
     with pytest.raises(Forbidden):
         service.require_collecting(REIMBURSING[0])
+
+
+class CrashAfterWriting:
+    """Idempotency store whose ``complete`` never happens: the process died after the note was
+    written and before the claim was completed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def complete(self, idempotency_id: str, result: str) -> None:
+        raise SystemExit("the process died")
+
+
+def test_a_retry_that_takes_over_a_crashed_claim_returns_the_note_the_crash_left(deps, clock):
+    store = deps.idempotency
+    deps.overrides["idempotency"] = CrashAfterWriting(store)
+    with pytest.raises(SystemExit):
+        service.create_note(deps, UNIT, note_body(), "crash-1")
+    deps.overrides["idempotency"] = store
+    [left] = deps.notes.rows
+    with pytest.raises(Conflict):  # still in progress for a minute
+        service.create_note(deps, UNIT, note_body(), "crash-1")
+    clock.advance(seconds=61)
+
+    note, created = service.create_note(deps, UNIT, note_body(), "crash-1")
+
+    assert (note.payment_code, created) == (left, False)
+    assert list(deps.notes.rows) == [left]
+    again, created_again = service.create_note(deps, UNIT, note_body(), "crash-1")
+    assert (again.payment_code, created_again) == (left, False)
+
+
+def test_a_retry_that_takes_over_a_claim_whose_note_was_never_written_writes_it_once(deps, clock):
+    deps.overrides["notes"] = NotesThatFailOnce()  # the write fails: the claim is released
+    with pytest.raises(ServiceUnavailable):
+        service.create_note(deps, UNIT, note_body(), "crash-2")
+    attached = deps.idempotency.records[f"{UNIT.unit_code}#crash-2"]["result"]
+
+    note, created = service.create_note(deps, UNIT, note_body(), "crash-2")
+
+    assert created and note.payment_code == attached
+    assert list(deps.notes.rows) == [attached]
+
+
+def test_a_stale_claim_is_not_taken_over_by_another_body(deps, clock):
+    deps.overrides["idempotency"] = CrashAfterWriting(deps.idempotency)
+    with pytest.raises(SystemExit):
+        service.create_note(deps, UNIT, note_body(), "crash-3")
+    deps.overrides["idempotency"] = deps.idempotency.inner
+    clock.advance(seconds=61)
+    with pytest.raises(Conflict) as refused:
+        service.create_note(deps, UNIT, note_body(remark="另一笔"), "crash-3")
+    assert refused.value.code == "idempotency_key_reused"
+    assert len(deps.notes.rows) == 1
