@@ -113,6 +113,14 @@ class Deps:
                                                        self.settings.archive_bucket))
 
     @property
+    def rejected_intake(self):
+        """Refused channel notifications: a bucket whose lifecycle expires them (intake.py)."""
+        from chalicelib.adapters.s3_archive import S3Archive
+
+        return self._get("rejected_intake", lambda: S3Archive(
+            self._client("s3"), self.settings.rejected_intake_bucket))
+
+    @property
     def jobs(self):
         from chalicelib.adapters.sqs_jobs import SqsJobs
 

@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("range-report", help="used, void and left per number range")
     replay_cmd = commands.add_parser(
         "replay-intake", help="run a kept channel notification through its handler again")
-    replay_cmd.add_argument("key", help="its archive key, intake/{channel}/{day}/….json")
+    replay_cmd.add_argument("key", help="intake/{channel}/{day}/….json (archive: verified) or "
+                            "rejected/{channel}/{day}/….json (short-lived store: refused, "
+                            "kept 7 days)")
     integrity = commands.add_parser("check-archive",
                                     help="re-read archived bill files and compare SHA-256")
     rotate = commands.add_parser("rotate-key", help="bring a new signing key into force")

@@ -68,6 +68,9 @@ class Settings:
     # Outside LOCAL_STAGES: the Secrets Manager ids of the two keys above (plain-text secrets).
     payer_pepper_secret_id: str = ""
     payment_code_key_secret_id: str = ""
+    # Refused channel notifications (services/intake.py): a bucket without Object Lock whose
+    # lifecycle expires them after days; the write-once archive keeps verified ones only.
+    rejected_intake_bucket: str = "fiscal-rejected-intake"
 
     def table(self, name: str) -> str:
         return self.tables[name]
@@ -119,6 +122,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         tables=tables,
         archive_bucket=env.get("ARCHIVE_BUCKET", "fiscal-bill-archive"),
+        rejected_intake_bucket=env.get("REJECTED_INTAKE_BUCKET", "fiscal-rejected-intake"),
         issue_queue_url=env.get("ISSUE_QUEUE_URL", "fiscal-issue-bill"),
         sms_queue_url=env.get("SMS_QUEUE_URL", "fiscal-send-sms"),
         signer=env.get("SIGNER", "kms"),

@@ -795,7 +795,8 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(),
-            "archive": FakeArchive(), "jobs": FakeJobs(), "sms": FakeSms(),
+            "archive": FakeArchive(), "rejected_intake": FakeArchive(),
+            "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")}}

@@ -1,15 +1,17 @@
 """Payment channels' notifications. Each answers exactly as its channel expects.
 
-| channel   | recorded (or already recorded)  | verification failed          |
-|-----------|---------------------------------|------------------------------|
-| wechatpay | 204, no body                    | 401 {"code":"FAIL",…}        |
-| alipay    | 200, body exactly ``success``   | 400, body ``fail``           |
-| unionpay  | 200, body ``ok``                | 400, body ``fail``           |
-| bank      | 200 {"result": …}               | 401 contract error object    |
+| channel   | recorded (or already recorded) | verification failed       | body too large        |
+|-----------|--------------------------------|---------------------------|-----------------------|
+| wechatpay | 204, no body                   | 401 {"code":"FAIL",…}     | 413 {"code":"FAIL",…} |
+| alipay    | 200, body exactly ``success``  | 400, body ``fail``        | 413, body ``fail``    |
+| unionpay  | 200, body ``ok``               | 400, body ``fail``        | 413, body ``fail``    |
+| bank      | 200 {"result": …}              | 401 contract error object | 413 contract error    |
 
-A notification that fails verification changes nothing. A temporary failure of our stores is a
-5xx, so the channel sends the notification again. A channel not in ``ENABLED_CHANNELS`` is
-refused first (403, in that channel's failure form), before its body is read or anything is kept.
+A notification that fails verification changes nothing; it is kept only in the short-lived store
+(``services/intake.py``), within per-client caps. A body over its channel's cap (16 KB; UnionPay
+32 KB) is refused before any verification work. A temporary failure of our stores is a 5xx, so
+the channel sends the notification again. A channel not in ``ENABLED_CHANNELS`` is refused first
+(403, in that channel's failure form), before its body is read or anything is kept.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from collections.abc import Callable
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import error_response
-from chalicelib.api.http import raw_body
+from chalicelib.api.http import client_address, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     ServiceUnavailable,
     SignatureInvalid,
 )
@@ -63,6 +66,9 @@ def _handle(channel: str, record: Callable[[], PaymentOutcome],
             fail: Callable[[int, str], Response]) -> PaymentOutcome | Response:
     try:
         return record()
+    except PayloadTooLarge as exc:
+        log.warning("%s notification refused: %s", channel, exc.message)
+        return fail(413, exc.message)
     except SignatureInvalid as exc:
         log.warning("%s notification rejected: %s", channel, exc.message)
         return fail(401, f"签名验证失败: {exc.message}")
@@ -83,7 +89,8 @@ def wechatpay() -> Response:
         return _wechat_fail(403, DISABLED)
     request = bp.current_request
     outcome = _handle("wechatpay", lambda: payments_service.record_wechatpay(
-        deps(), raw_body(request), dict(request.headers)), _wechat_fail)
+        deps(), raw_body(request), dict(request.headers), client_address(request)),
+        _wechat_fail)
     if isinstance(outcome, Response):
         return outcome
     if outcome is PaymentOutcome.ORDER_UNKNOWN:
@@ -96,8 +103,10 @@ def _form_channel(channel: str, record, ack: str) -> Response:
         return _text(403, "fail")
     request = bp.current_request
     content_type = request.headers.get("content-type", "")
-    outcome = _handle(channel, lambda: record(deps(), raw_body(request), content_type),
-                      lambda status, _message: _text(400 if status < 500 else status, "fail"))
+    outcome = _handle(channel, lambda: record(deps(), raw_body(request), content_type,
+                                              client_address(request)),
+                      lambda status, _message: _text(status if status == 413 or status >= 500
+                                                     else 400, "fail"))
     if isinstance(outcome, Response):
         return outcome
     if outcome is PaymentOutcome.ORDER_UNKNOWN:
@@ -121,8 +130,9 @@ def bank() -> Response:
         return error_response(Forbidden(DISABLED, code="channel_disabled"))
     request = bp.current_request
     try:
-        outcome = payments_service.record_bank(deps(), raw_body(request), dict(request.headers))
-    except DomainError as exc:  # SignatureInvalid → 401, ValidationFailed → 400, …
+        outcome = payments_service.record_bank(deps(), raw_body(request), dict(request.headers),
+                                               client_address(request))
+    except DomainError as exc:  # SignatureInvalid → 401, PayloadTooLarge → 413, …
         log.warning("bank notification refused: %s", exc.message)
         return error_response(exc)
     except Exception:

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import (
     DomainError,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
     SignatureInvalid,
@@ -28,6 +29,7 @@ from chalicelib.domain.errors import (
 log = logging.getLogger(__name__)
 
 STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (PayloadTooLarge, 413),
     (ValidationFailed, 400),
     (Unauthenticated, 401),
     (SignatureInvalid, 401),

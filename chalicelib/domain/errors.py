@@ -2,6 +2,7 @@
 
     DomainError
     ├── ValidationFailed      bad input: a field-by-field explanation (HTTP 400)
+    │   └── PayloadTooLarge   a body over the size its route accepts (413)
     ├── Unauthenticated       no credential, or one we do not know (401)
     ├── Forbidden             a known credential acting outside its unit (403)
     ├── NotFound              the thing asked for does not exist, or is not yours (404)
@@ -41,6 +42,12 @@ class ValidationFailed(DomainError):
                  *, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.fields = dict(fields or {})
+
+
+class PayloadTooLarge(ValidationFailed):
+    """Raised when a request body is larger than its route accepts; nothing was read from it."""
+
+    code = "payload_too_large"
 
 
 class Unauthenticated(DomainError):

@@ -140,6 +140,32 @@ def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_cli
     return created
 
 
+def create_lifecycle_bucket(template_path: Path, logical_id: str, name: str, s3_client: Any,
+                            region: str) -> bool:
+    """Create the template's bucket ``logical_id`` (no Object Lock) as ``name`` if it is
+    missing, and give it the template's lifecycle rules (every time: a restored local S3 keeps
+    buckets, not their lifecycle). Returns True when the bucket was created. moto stores the
+    rules but expires nothing; AWS applies them."""
+    props = json.loads(template_path.read_text())["Resources"][logical_id]["Properties"]
+    rules = []
+    for rule in props["LifecycleConfiguration"]["Rules"]:
+        api: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"],
+                               "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "ExpirationInDays" in rule:
+            api["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        if "AbortIncompleteMultipartUpload" in rule:
+            api["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+        rules.append(api)
+    existing = {b["Name"] for b in s3_client.list_buckets().get("Buckets", [])}
+    created = name not in existing
+    if created:
+        s3_client.create_bucket(Bucket=name,
+                                CreateBucketConfiguration={"LocationConstraint": region})
+    s3_client.put_bucket_lifecycle_configuration(Bucket=name,
+                                                 LifecycleConfiguration={"Rules": rules})
+    return created
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)

@@ -2,10 +2,11 @@
 
 Starts DynamoDB Local (data in ``.local/dynamodb``), a moto server for S3, SQS, SNS, KMS and
 Secrets Manager (S3 journalled to ``.local/s3``), creates the tables from ``infra/resources.json``,
-the archive bucket with Object Lock, the queues and the channel secret; seeds the demo world;
-serves the app on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker
-that feeds queued jobs to the same handlers Lambda would call; serves the payment-channel
-simulator on $SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
+the archive bucket with Object Lock, the short-lived bucket of refused notifications (with the
+template's lifecycle), the queues and the channel secret; seeds the demo world; serves the app
+on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker that feeds
+queued jobs to the same handlers Lambda would call; serves the payment-channel simulator on
+$SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -116,9 +117,9 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
 
 
 def provision(deps: Any, local: Path) -> dict[str, str]:
-    """Tables, bucket, queues and secret (idempotent); returns queue name → URL."""
+    """Tables, buckets, queues and secret (idempotent); returns queue name → URL."""
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
-    from chalicelib.local.services import create_tables
+    from chalicelib.local.services import create_lifecycle_bucket, create_tables
 
     settings = deps.settings
     names = {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS}
@@ -132,6 +133,8 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
         s3.put_object_lock_configuration(Bucket=settings.archive_bucket, ObjectLockConfiguration={
             "ObjectLockEnabled": "Enabled",
             "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 30}}})
+    create_lifecycle_bucket(ROOT / "infra" / "resources.json", "RejectedIntakeBucket",
+                            settings.rejected_intake_bucket, s3, settings.region)
     sqs = deps._client("sqs")
     urls = {}
     for name, handler, _ in QUEUES:

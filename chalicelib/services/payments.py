@@ -17,7 +17,7 @@ from chalicelib.domain.codes import is_out_trade_no
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
-from chalicelib.services.intake import Intake, keep
+from chalicelib.services.intake import Intake, keep, keep_rejected
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,13 @@ def record_payment(deps: Deps, payment: Payment,
 
 @contextmanager
 def _kept_if_refused(deps: Deps, intake: Intake):
-    """A notification that fails verification is kept, with why, and still refused."""
+    """Refuse a body over its channel's cap before any verification work; a notification that
+    is refused is kept, with why, in the short-lived store (never the write-once archive)."""
     try:
+        intake.check_size()
         yield
     except DomainError as exc:
-        keep(deps, intake.record("rejected", f"{type(exc).__name__}: {exc.message}"))
+        keep_rejected(deps, intake, f"{type(exc).__name__}: {exc.message}")
         raise
 
 
@@ -59,11 +61,12 @@ def _ignored(deps: Deps, intake: Intake, detail: str) -> PaymentOutcome:
     return PaymentOutcome.IGNORED
 
 
-def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
+def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str],
+                     client: str = "unknown") -> PaymentOutcome:
     """Verify a WeChat Pay APIv3 notification; record its payment, or close its refund."""
     from chalicelib.adapters.wechatpay import WechatRefund, verify_event
 
-    intake = Intake.receive(deps, "wechatpay", raw_body, headers)
+    intake = Intake.receive(deps, "wechatpay", raw_body, headers, client)
     with _kept_if_refused(deps, intake):
         config = deps.channel("wechatpay")
         txn = verify_event(raw_body, headers, config, int(deps.clock().timestamp()))
@@ -79,7 +82,8 @@ def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) ->
         intake)
 
 
-def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
+def record_alipay(deps: Deps, raw_body: bytes, content_type: str,
+                  client: str = "unknown") -> PaymentOutcome:
     """Verify an Alipay asynchronous notification (RSA2) and record its payment.
 
     ``TRADE_SUCCESS`` and ``TRADE_FINISHED`` are payments; the second of the two for one
@@ -87,7 +91,7 @@ def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutc
     """
     from chalicelib.adapters.alipay import verify_notification
 
-    intake = Intake.receive(deps, "alipay", raw_body, {"Content-Type": content_type})
+    intake = Intake.receive(deps, "alipay", raw_body, {"Content-Type": content_type}, client)
     with _kept_if_refused(deps, intake):
         trade = verify_notification(raw_body, content_type, deps.channel("alipay"), None)
     if not trade.paid:
@@ -98,11 +102,13 @@ def record_alipay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutc
         notification_id=trade.notify_id), intake)
 
 
-def record_unionpay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOutcome:
+def record_unionpay(deps: Deps, raw_body: bytes, content_type: str,
+                    client: str = "unknown") -> PaymentOutcome:
     """Verify a UnionPay ACP 5.1.0 back notification (signMethod 01) and record its payment."""
     from chalicelib.adapters.unionpay import verify_notification
 
-    intake = Intake.receive(deps, "unionpay", raw_body, {"Content-Type": content_type})
+    intake = Intake.receive(deps, "unionpay", raw_body, {"Content-Type": content_type},
+                            client)
     with _kept_if_refused(deps, intake):
         txn = verify_notification(raw_body, content_type, deps.channel("unionpay"),
                                   deps.clock())
@@ -113,11 +119,12 @@ def record_unionpay(deps: Deps, raw_body: bytes, content_type: str) -> PaymentOu
         amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id), intake)
 
 
-def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str]) -> PaymentOutcome:
+def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str],
+                client: str = "unknown") -> PaymentOutcome:
     """Verify an agent bank's counter payment (HMAC, ±300 s) and record it against the note."""
     from chalicelib.adapters.bank import verify_notification
 
-    intake = Intake.receive(deps, "bank", raw_body, headers)
+    intake = Intake.receive(deps, "bank", raw_body, headers, client)
     with _kept_if_refused(deps, intake):
         paid = verify_notification(raw_body, headers, deps.channel("bank"),
                                    int(deps.clock().timestamp()))

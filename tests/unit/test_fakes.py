@@ -56,7 +56,8 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "idempotency": fakes.FakeIdempotency, "payments": fakes.FakePayments,
              "bills": fakes.FakeBills, "ranges": fakes.FakeRanges, "keys": fakes.FakeKeys,
              "reimbursements": fakes.FakeReimbursements, "audit": fakes.FakeAudit,
-             "archive": fakes.FakeArchive, "jobs": fakes.FakeJobs, "sms": fakes.FakeSms,
+             "archive": fakes.FakeArchive, "rejected_intake": fakes.FakeArchive,
+             "jobs": fakes.FakeJobs, "sms": fakes.FakeSms,
              "sms_log": fakes.FakeSmsLog, "otp": fakes.FakeOtp,
              "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
              "refunds": fakes_channels.FakeRefunds}
