@@ -40,12 +40,15 @@ lint: venv
 bench: system venv
 	$(PY) -m bench
 
-# Production artefact: the CloudFormation template Chalice generates, merged with infra/.
+# Production artefact: the CloudFormation template Chalice generates, merged with infra/,
+# linted for both China regions (Beijing, Ningxia), then checked by tests/package: REGIONAL
+# endpoint, no arn:aws:, nothing the China regions lack, least privilege, PITR, TLS, alarms.
 package: venv
 	rm -rf build/package && mkdir -p chalicelib/fonts
 	cp /usr/share/fonts/truetype/wqy/wqy-microhei.ttc chalicelib/fonts/
 	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
-	$(VENV)/bin/cfn-lint build/package/sam.json
+	$(VENV)/bin/cfn-lint --regions cn-north-1 cn-northwest-1 -- build/package/sam.json
+	PACKAGED_TEMPLATE=build/package/sam.json $(PY) -m pytest -q -p no:cacheprovider tests/package
 
 # Debian packages the tests and the local stack need (Chromium, CJK font, poppler, zbar,
 # Java for DynamoDB Local, node/npm to install it). Installs only what is missing.

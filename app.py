@@ -98,3 +98,34 @@ def send_sms(event) -> None:
 
     for record in event:
         handle_sms_record(deps(), record)
+
+
+# Two routes run in functions of their own (infra/resources.json points API Gateway at them):
+# the channels' callbacks, with reserved concurrency so no burst of page views can starve them,
+# and the reversal of a bill, which signs (only the issuing role may use the signing keys).
+# Each serves API Gateway proxy events through the same app, for its own routes only.
+CALLBACK_ROUTES = ("/callbacks/wechatpay", "/callbacks/alipay", "/callbacks/unionpay",
+                   "/callbacks/bank")
+REVERSAL_ROUTES = ("/v1/bills/{bill_code}/{bill_number}/reversal",)
+
+
+def _serve_routes(routes: tuple[str, ...], event: dict, context: object) -> dict:
+    resource = (event.get("requestContext") or {}).get("resourcePath") or event.get("resource")
+    if resource not in routes:  # a mis-wired integration must not widen this function's reach
+        return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
+                "isBase64Encoded": False,
+                "body": json.dumps({"error": {"code": "not_found", "message": "路径不存在",
+                                              "fields": {}}}, ensure_ascii=False)}
+    return app(event, context)
+
+
+@app.lambda_function(name="callbacks")
+def callbacks_function(event, context) -> dict:
+    """The channels' notifications (/callbacks/*), apart from every other route."""
+    return _serve_routes(CALLBACK_ROUTES, event, context)
+
+
+@app.lambda_function(name="reverse_bill")
+def reverse_bill_function(event, context) -> dict:
+    """POST /v1/bills/{code}/{number}/reversal: the one route that signs (a red bill)."""
+    return _serve_routes(REVERSAL_ROUTES, event, context)
