@@ -15,6 +15,7 @@ from chalicelib.api import (
     payer_pages,
     public,
     reimbursing,
+    short_links,
     verify_pages,
 )
 from chalicelib.bootstrap import deps
@@ -40,7 +41,7 @@ app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
-                  payer_pages, ops):
+                  payer_pages, short_links, ops):
     app.register_blueprint(blueprint.bp)
 
 

@@ -130,9 +130,19 @@ class Deps:
 
     @property
     def sms(self):
-        """The text message provider named by ``SMS_PROVIDER`` (only ``sns`` so far)."""
+        """The text message provider named by ``SMS_PROVIDER``: ``sns`` (Amazon SNS) or
+        ``aliyun`` (Alibaba Cloud SMS, for the China regions, where SNS cannot text)."""
 
         def build():
+            if self.settings.sms_provider == "aliyun":
+                from chalicelib.adapters.aliyun_sms import AliyunSms, AliyunSmsConfig
+
+                def config() -> AliyunSmsConfig:  # read on each send: a rotated key is used
+                    return AliyunSmsConfig.from_secret(
+                        self.secrets.json(self.settings.sms_secret_id))
+
+                return AliyunSms(config, self.settings.sms_api_url, self.channel_http,
+                                 self.clock)
             if self.settings.sms_provider != "sns":
                 raise RuntimeError(f"unknown SMS_PROVIDER {self.settings.sms_provider!r}")
             from chalicelib.adapters.sns_sms import SnsSms

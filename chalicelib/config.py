@@ -60,7 +60,11 @@ class Settings:
     payment_code_key: bytes = field(default=b"", repr=False)
     note_default_kind: str = "0301"
     sms_sender: str = field(default="财政电子票据")
-    sms_provider: str = "sns"  # who delivers texts: "sns" (room for another provider)
+    # Who delivers texts: "sns" (Amazon SNS; not in the China regions) or "aliyun" (Alibaba
+    # Cloud SMS: its AccessKey, sign name and template codes in the secret ``sms_secret_id``).
+    sms_provider: str = "sns"
+    sms_secret_id: str = "fiscal/sms/aliyun"  # noqa: S105 - the secret's name, not a secret
+    sms_api_url: str = "https://dysmsapi.aliyuncs.com"  # locally: the simulator
     # Keys the payer features derive from (phone index, OTP hashes, session cookies): see
     # LOCAL_PAYER_PEPPER. Never in repr, so never in a log line that prints the settings.
     payer_pepper: str = field(default=LOCAL_PAYER_PEPPER, repr=False)
@@ -140,6 +144,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         region_name=env.get("REGION_NAME", "安徽省"),
         supervisor_name=env.get("SUPERVISOR_NAME", "安徽省财政厅"),
         sms_provider=env.get("SMS_PROVIDER", "sns"),
+        sms_secret_id=env.get("SMS_SECRET_ID", "fiscal/sms/aliyun"),
+        sms_api_url=env.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
         payer_pepper=(env.get("PAYER_PEPPER") or LOCAL_PAYER_PEPPER) if local else "",
         # The key of the payment-code permutation (domain/codes.py): a deployment secret. Only
         # the local and test stages take it from here (with a default); every other stage reads

@@ -660,7 +660,8 @@ class FakeJobs:
 
 
 class FakeSms:
-    """SmsSender; mirrors ``adapters/sns_sms.SnsSms`` by recording ``(phone, text)``.
+    """SmsSender; mirrors ``adapters/sns_sms.SnsSms`` by recording ``(phone, text)``, and keeps
+    each ``SmsMessage`` (template, parameters, reference) in ``messages``.
 
     ``fail_next(n)`` makes the next ``n`` sends raise ``error`` (by default a provider error).
     """
@@ -669,17 +670,19 @@ class FakeSms:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.messages: list[Any] = []
         self.attempts = 0
         self._failures: list[Exception] = []
 
     def fail_next(self, n: int = 1, error: Exception | None = None) -> None:
         self._failures.extend([error or ServiceUnavailable("sms provider failed")] * n)
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, message: Any) -> str:
         self.attempts += 1
         if self._failures:
             raise self._failures.pop(0)
-        self.sent.append((phone, text))
+        self.sent.append((phone, message.text))
+        self.messages.append(message)
         return f"fake-message-{len(self.sent)}"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 _PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
+# "+8613812345678" or "008613812345678": mask_phones_in wants the number to stand alone.
+_PREFIXED = re.compile(r"(?<![0-9])(?:\+|00)?86[ -]?(?=1[3-9][0-9]{9}(?![0-9]))")
 
 
 def mask_name(name: str) -> str:
@@ -30,3 +32,8 @@ def mask_phone(phone: str | None) -> str | None:
 def mask_phones_in(text: str) -> str:
     """Mask every mainland mobile number inside a free text (for log lines)."""
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def scrub_phones(text: str) -> str:
+    """``text`` with every mainland mobile number masked, with or without +86 (for logs)."""
+    return mask_phones_in(_PREFIXED.sub("+86 ", text))

@@ -1,4 +1,6 @@
-"""The payment channels' servers, played locally: WeChat Pay, Alipay and UnionPay.
+"""The payment channels' servers, played locally: WeChat Pay, Alipay and UnionPay; and the SMS
+provider of the China regions, Alibaba Cloud SMS (``sim_aliyun_sms.py``: ``/dysmsapi/``, its
+sent messages at ``GET /_sim/sms``).
 
 ``ChannelServers.handle(method, path, headers, body)`` answers a request as the channel would,
 under one path prefix per channel (``/wechatpay/v3/…``, ``/alipay/gateway.do``,
@@ -117,10 +119,18 @@ class ChannelServers:
         self.servers: dict[str, Any] = {"wechatpay": WechatPayServer(self),
                                         "alipay": AlipayServer(self),
                                         "unionpay": UnionPayServer(self)}
+        self.sms: Any = None  # the SMS provider, when the stack has its credentials
+        if "aliyun_sms" in stack.get("channels", {}):
+            from chalicelib.local.sim_aliyun_sms import AliyunSmsServer
+
+            self.sms = AliyunSmsServer(self, stack)
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         parts = urlsplit(path)
         channel, _, rest = parts.path.lstrip("/").partition("/")
+        if channel in ("dysmsapi", "_sim") and self.sms is not None:  # signed over the full path
+            return self.sms.handle(method, parts.path, parts.query,
+                                   {k.lower(): v for k, v in headers.items()}, body)
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if channel not in self.servers:
             return page("wechatpay", 404, "<p>未知的模拟支付请求</p>")

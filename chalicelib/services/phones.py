@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from chalicelib.domain.masking import mask_phones_in
+from chalicelib.domain.masking import scrub_phones
 
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
-# "+8613812345678" or "008613812345678": mask_phones_in wants the number to stand alone.
-_PREFIXED = re.compile(r"(?<![0-9])(?:\+|00)?86[ -]?(?=1[3-9][0-9]{9}(?![0-9]))")
 
 
 def cn_mobile(text: object) -> str | None:
@@ -51,4 +48,4 @@ def phone_key(pepper: str, phone: str) -> str:
 
 def scrub(text: str) -> str:
     """``text`` with every mainland mobile number masked, with or without +86 (for logs)."""
-    return mask_phones_in(_PREFIXED.sub("+86 ", text))
+    return scrub_phones(text)

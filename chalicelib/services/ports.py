@@ -23,6 +23,7 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 
 Clock = Callable[[], datetime]
@@ -233,11 +234,13 @@ class JobQueue(Protocol):
 
 
 class SmsSender(Protocol):
-    """A text message provider (SNS now). Raises ``ServiceUnavailable`` when it fails."""
+    """A text message provider: Amazon SNS sends ``message.text``, Alibaba Cloud SMS the approved
+    template ``message.template`` with ``message.params``. Raises ``SmsRejected`` when the
+    provider refuses the message for good, ``ServiceUnavailable`` when it fails otherwise."""
 
     name: str
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, message: SmsMessage) -> str:
         """Send one text message to an 11-digit mainland mobile; return the message id."""
 
 

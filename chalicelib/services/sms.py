@@ -4,20 +4,25 @@ Events (``sms_templates``): ``note_created`` (only when the collecting unit asks
 ``bill_issued`` and ``bill_reversed`` (the red bill's text), ``refund``, and ``login_code``
 (sent at once by the "my bills" page, never queued: the code must not sit in a queue).
 
-Every queued text is an SQS job. A bill's text is claimed on the bill record (``sending``) by a
+Each event's message (``sms_templates``) carries both the full text (Amazon SNS) and the approved
+template with its parameters (Alibaba Cloud SMS, in the mainland regions); ``SMS_PROVIDER``
+chooses the provider. Every queued text is an SQS job. A bill's text is claimed on the bill record (``sending``) by a
 conditional write before it goes out and marked ``sent`` after; any other event is claimed the
 same way in the SMS log under one key per event (``note_created#<payment_code>``,
 ``refund#<refund_id>``). A job that runs twice finds the claim and sends nothing; a failed send
 releases the claim so the retry can send, and the retry waits 30 s, 60 s, 120 s, 240 s before
-the dead-letter queue takes the job. A claim older than five minutes (a crash between send and
+the dead-letter queue takes the job. A message the provider refuses for good (``SmsRejected``:
+a number it will not text, parameters it does not accept) is recorded ``rejected`` and never
+sent again. A claim older than five minutes (a crash between send and
 mark) is taken over: at-least-once wins over at-most-once only after that pause. Every outcome
-(provider, message id, sent/failed/skipped) is written to the SMS log.
+(provider, message id, sent/failed/rejected/skipped) is written to the SMS log.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +30,7 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.notes import NoteStatus
+from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
 from chalicelib.services.notes import bill_url
 from chalicelib.services.phones import cn_mobile, phone_key, scrub
@@ -36,7 +42,7 @@ FIRST_RETRY_SECONDS = 30
 LAST_RETRY_SECONDS = 900
 
 
-def bill_issued_text(deps: Deps, bill, link: str) -> str:
+def bill_message(deps: Deps, bill, link: str) -> SmsMessage:
     sender = deps.settings.sms_sender
     if bill.is_red:
         return templates.bill_reversed(sender, bill, link)
@@ -44,8 +50,8 @@ def bill_issued_text(deps: Deps, bill, link: str) -> str:
 
 
 def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
-    """Text the payer once; returns what happened: sent | already | no_phone | invalid_phone |
-    missing."""
+    """Text the payer once; returns what happened: sent | already | rejected | no_phone |
+    invalid_phone | missing."""
     record = deps.bills.get(bill_code, bill_number)
     if record is None:
         log.warning("sms job for unknown bill %s-%s", bill_code, bill_number)
@@ -63,10 +69,15 @@ def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
         return "invalid_phone"
     if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
         return "already"
-    text = bill_issued_text(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
-                                                 bill.check_code))
+    message = replace(bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
+                                                        bill.check_code)), reference=log_id)
     try:
-        message_id = deps.sms.send(phone, text)
+        message_id = deps.sms.send(phone, message)
+    except SmsRejected as exc:
+        deps.bills.finish_sms(bill_code, bill_number, "rejected")
+        _note_delivery(deps, log_id, event, phone, "rejected", error=scrub(str(exc)))
+        log.error("sms %s to %s rejected: %s", log_id, mask_phone(phone), scrub(str(exc)))
+        return "rejected"
     except Exception as exc:  # noqa: BLE001 - raised again, without the number
         deps.bills.finish_sms(bill_code, bill_number, "released")
         _note_delivery(deps, log_id, event, phone, "failed", error=scrub(str(exc)))
@@ -77,7 +88,8 @@ def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
 
 
 def send_event(deps: Deps, job: dict[str, Any]) -> str:
-    """Send the text of a queued event once; returns sent | already | what stopped it."""
+    """Send the text of a queued event once; returns sent | already | rejected | what stopped
+    it."""
     event = job.get("event")
     if event == "note_created":
         prepared = _note_created(deps, job)
@@ -88,7 +100,7 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
         return "unknown_event"
     if isinstance(prepared, str):
         return prepared
-    event_id, raw_phone, text = prepared
+    event_id, raw_phone, message = prepared
     phone = cn_mobile(raw_phone)
     if phone is None:
         _note_delivery(deps, event_id, str(event), raw_phone, "skipped",
@@ -97,7 +109,12 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
     if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
         return "already"
     try:
-        message_id = deps.sms.send(phone, text)
+        message_id = deps.sms.send(phone, replace(message, reference=event_id))
+    except SmsRejected as exc:
+        _quietly(deps.sms_log.finish, event_id, "rejected", deps.clock(),
+                 provider=_provider(deps), error=scrub(str(exc)))
+        log.error("sms %s to %s rejected: %s", event_id, mask_phone(phone), scrub(str(exc)))
+        return "rejected"
     except Exception as exc:  # noqa: BLE001 - raised again, without the number
         _quietly(deps.sms_log.finish, event_id, "failed", deps.clock(), error=scrub(str(exc)))
         raise _failure(event_id, phone, exc) from None
@@ -107,10 +124,10 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
     return "sent"
 
 
-def send_now(deps: Deps, event: str, event_id: str, phone: str, text: str) -> str:
+def send_now(deps: Deps, event: str, event_id: str, phone: str, message: SmsMessage) -> str:
     """Send a text at once, outside the queue (login codes); returns the message id."""
     try:
-        message_id = deps.sms.send(phone, text)
+        message_id = deps.sms.send(phone, replace(message, reference=event_id))
     except Exception as exc:  # noqa: BLE001 - raised again, without the number
         _note_delivery(deps, event_id, event, phone, "failed", error=scrub(str(exc)))
         raise _failure(event_id, phone, exc) from None
@@ -156,7 +173,7 @@ def request_refund_sms(deps: Deps, payment_code: str, refund_id: str, amount_fen
                                    "amount_fen": amount_fen})
 
 
-def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, str] | str:
+def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
     note = deps.notes.get(str(job.get("payment_code")))
     if note is None:
         return "missing"
@@ -165,22 +182,21 @@ def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, str] | str
     if note.status_at(deps.clock()) is not NoteStatus.UNPAID:
         return "stale"  # paid or cancelled before the text went out: nothing to ask for
     unit = deps.units.get(note.unit_code)
-    link = f"{deps.settings.public_base_url}/pay/{note.payment_code}"
-    text = templates.note_created(deps.settings.sms_sender, note,
-                                  unit.name if unit else note.unit_code, link)
-    return f"note_created#{note.payment_code}", note.payer.phone, text
+    message = templates.note_created(deps.settings.sms_sender, deps.settings.public_base_url,
+                                     note, unit.name if unit else note.unit_code)
+    return f"note_created#{note.payment_code}", note.payer.phone, message
 
 
-def _refund(deps: Deps, job: dict[str, Any]) -> tuple[str, str, str] | str:
+def _refund(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
     note = deps.notes.get(str(job.get("payment_code")))
     if note is None:
         return "missing"
     if not note.payer.phone:
         return "no_phone"
     unit = deps.units.get(note.unit_code)
-    text = templates.refund(deps.settings.sms_sender, note,
-                            unit.name if unit else note.unit_code, int(job["amount_fen"]))
-    return f"refund#{job['refund_id']}", note.payer.phone, text
+    message = templates.refund(deps.settings.sms_sender, note,
+                               unit.name if unit else note.unit_code, int(job["amount_fen"]))
+    return f"refund#{job['refund_id']}", note.payer.phone, message
 
 
 def _index_for_payer(deps: Deps, record: BillRecord) -> None:

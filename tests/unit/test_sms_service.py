@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.sms import SmsRejected
 from chalicelib.services.issuance import issue_bill
 from chalicelib.services.sms import send_bill_sms
 from tests.unit.scenario import PHONE, paid_note
@@ -148,3 +149,41 @@ def test_the_sms_log_keeps_each_delivery_with_the_number_masked(deps):
     assert (entry["status"], entry["provider"], entry["message_id"]) == (
         "sent", "fake", "fake-message-1")
     assert PHONE not in repr(deps.sms_log.rows)
+
+
+def test_the_provider_gets_the_approved_template_its_parameters_and_our_reference(deps):
+    ref = issued(deps)
+    send_bill_sms(deps, ref.bill_code, ref.bill_number)
+    [message] = deps.sms.messages
+    assert message.template == "bill_issued"
+    assert message.reference == f"bill#{ref.bill_code}{ref.bill_number}"
+    assert message.params == {
+        "unit": "合肥市不动产登记中心", "amount": "80.00", "bill_code": "34010126",
+        "bill_number": "0000000001", "check_code": ref.check_code,
+        "path": f"b/340101260000000001{ref.check_code}"}
+
+
+def test_a_message_the_provider_refuses_for_good_is_recorded_and_never_sent_again(deps, caplog):
+    caplog.set_level(logging.DEBUG)
+    ref = issued(deps)
+    deps.sms.fail_next(1, SmsRejected(f"isv.MOBILE_NUMBER_ILLEGAL: +86{PHONE}"))
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "rejected"
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
+    assert deps.sms.attempts == 1 and deps.sms.sent == []
+    assert deps.bills.get(ref.bill_code, ref.bill_number).sms_status == "rejected"
+    entry = deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}")
+    assert entry["status"] == "rejected" and "MOBILE_NUMBER_ILLEGAL" in entry["error"]
+    assert unmasked_phones_in_logs(caplog) == []
+
+
+def test_a_refused_event_text_is_not_retried_either(deps):
+    from chalicelib.services.sms import send_event
+
+    ref = issued(deps)
+    code = deps.bills.get(ref.bill_code, ref.bill_number).bill.payment_code
+    job = {"event": "refund", "payment_code": code, "refund_id": "RF1", "amount_fen": 100}
+    deps.sms.fail_next(1, SmsRejected("isv.TEMPLATE_PARAMS_ILLEGAL"))
+    assert send_event(deps, job) == "rejected"
+    assert send_event(deps, job) == "already"
+    assert deps.sms_log.get("refund#RF1")["status"] == "rejected"
+    assert deps.sms.attempts == 1
