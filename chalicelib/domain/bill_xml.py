@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from xml.parsers import expat
 
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.errors import ValidationFailed
@@ -31,8 +32,15 @@ from chalicelib.domain.money import fen_to_yuan, signed_yuan_to_fen
 from chalicelib.domain.notes import Item
 
 VERSION = "1.0"
-ROLES = ("unit", "supervisor")
-MAX_XML_BYTES = 512 * 1024
+ROLES = ("unit", "supervisor")  # the signatures every bill carries, in this order, and no other
+# Limits on what reading a bill file may cost, all checked in the one streaming pass that builds
+# the tree, before any canonicalisation. A bill of 50 items with the longest names and remark
+# is about 30 KB, has about 420 elements, is 5 deep (EInvoice/EInvoiceData/Main/MainExt/PayCode)
+# and its longest text (a name, the remark, a signature value) is a few hundred characters.
+MAX_XML_BYTES = 128 * 1024
+MAX_ELEMENTS = 1_000
+MAX_DEPTH = 8
+MAX_TEXT_CHARS = 1_000
 
 
 @dataclass(frozen=True)
@@ -152,21 +160,94 @@ def _text(el: ET.Element | None, path: str) -> str:
     return found.text or ""
 
 
-def parse_document(data: bytes) -> ParsedBill:
-    """Read a bill XML back; raise ``ValidationFailed`` when it is not one of ours in shape."""
-    if len(data) > MAX_XML_BYTES:
-        raise ValidationFailed("票据文件过大", {"file": "too large"})
-    try:
-        text = data.decode("utf-8")  # our bills are UTF-8; other encodings could hide a DTD
-    except UnicodeDecodeError:
-        raise ValidationFailed("票据文件应为 UTF-8 编码的 XML", {"file": "must be UTF-8"}) from None
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+def _refused(message: str, why: str, code: str | None = None) -> ValidationFailed:
+    return ValidationFailed(message, {"file": why}, code=code)
+
+
+def _read_tree(data: bytes) -> ET.Element:
+    """The element tree of ``data``, read in one pass that stops at the first limit exceeded.
+
+    The parser is told the document is UTF-8 whatever it declares, and a declaration of any other
+    encoding is refused: the declared name would otherwise pick a codec (an unknown one was a
+    500). DTDs (hence entities), namespaces, more than two signatures, and anything deeper,
+    larger or longer than a bill can be are refused as soon as they are seen.
+    """
+    parser = expat.ParserCreate(encoding="UTF-8")
+    builder = ET.TreeBuilder()
+    path: list[str] = []
+    counts = {"elements": 0, "signatures": 0, "text": 0}
+
+    def declaration(_version: str, encoding: str | None, _standalone: int) -> None:
+        if encoding is not None and encoding.upper() not in ("UTF-8", "UTF8"):
+            raise _refused("票据文件应为 UTF-8 编码的 XML", "must be UTF-8",
+                           code="unsupported_encoding")
+
+    def doctype(*_: object) -> None:
         # Our bills never carry a DTD; refusing one removes entity expansion attacks entirely.
-        raise ValidationFailed("票据文件含有不允许的 DTD", {"file": "DTDs are not allowed"})
+        raise _refused("票据文件含有不允许的 DTD", "DTDs are not allowed")
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        counts["elements"] += 1
+        counts["text"] = 0
+        if counts["elements"] > MAX_ELEMENTS:
+            raise _refused("票据文件元素过多", f"more than {MAX_ELEMENTS} elements",
+                           code="bill_file_too_complex")
+        if len(path) >= MAX_DEPTH:
+            raise _refused("票据文件嵌套过深", f"nested deeper than {MAX_DEPTH} elements",
+                           code="bill_file_too_complex")
+        if ":" in tag or (attrs and (tag != "Signature" or list(attrs) != ["Role"]
+                                     or len(attrs["Role"]) > 20)):
+            # Only Signature carries an attribute (Role); no namespaces, no xml:* attributes.
+            raise _refused("票据文件含有不允许的命名空间或属性",
+                           f"unexpected namespace or attributes on {tag[:40]}")
+        if path == ["EInvoice", "EInvoiceSignature"]:
+            counts["signatures"] += 1
+            if counts["signatures"] > len(ROLES):
+                raise _refused("票据文件的签名多于开票单位和财政部门两个",
+                               f"more than {len(ROLES)} signatures",
+                               code="unexpected_signatures")
+        path.append(tag)
+        builder.start(tag, attrs)
+
+    def end(tag: str) -> None:
+        path.pop()
+        counts["text"] = 0
+        builder.end(tag)
+
+    def text(chunk: str) -> None:
+        counts["text"] += len(chunk)
+        if counts["text"] > MAX_TEXT_CHARS:
+            raise _refused("票据文件中的内容过长", f"a text longer than {MAX_TEXT_CHARS} characters",
+                           code="bill_file_too_complex")
+        builder.data(chunk)
+
+    parser.XmlDeclHandler = declaration
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     try:
-        root = ET.fromstring(data)  # noqa: S314 - size-capped, UTF-8, DTD refused above
-    except ET.ParseError as exc:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
         raise ValidationFailed("不是有效的 XML 票据文件", {"file": f"not XML: {exc}"}) from None
+    return builder.close()
+
+
+def parse_document(data: bytes) -> ParsedBill:
+    """Read a bill XML back; raise ``ValidationFailed`` when it is not one of ours in shape.
+
+    Its cost is linear in the size of ``data`` and bounded: the size, depth, element count, text
+    lengths and number of signatures are checked while reading, before the (comparatively
+    expensive) canonical forms of the two signed states are computed.
+    """
+    if len(data) > MAX_XML_BYTES:
+        raise _refused("票据文件过大", "too large", code="file_too_large")
+    try:
+        data.decode("utf-8")  # our bills are UTF-8; other encodings could hide a DTD
+    except UnicodeDecodeError:
+        raise _refused("票据文件应为 UTF-8 编码的 XML", "must be UTF-8",
+                       code="unsupported_encoding") from None
+    root = _read_tree(data)
     if root.tag != "EInvoice":
         raise ValidationFailed("不是电子票据 XML", {"file": "root element is not EInvoice"})
     main = root.find("EInvoiceData/Main")
@@ -200,9 +281,16 @@ def parse_document(data: bytes) -> ParsedBill:
         if "amount" in exc.fields:
             raise ValidationFailed("票据金额格式不正确", {"file": "bad amount"}) from None
         raise
-    sigs_el = root.find("EInvoiceSignature")
-    if sigs_el is None:
+    blocks = root.findall("EInvoiceSignature")
+    if not blocks:
         raise ValidationFailed("票据文件缺少签名", {"file": "missing EInvoiceSignature"})
+    found = [(el.tag, el.get("Role")) for block in blocks for el in block]
+    if len(blocks) > 1 or found != [("Signature", role) for role in ROLES]:
+        raise _refused("票据文件应恰有开票单位和财政部门的签名各一个",
+                       "expected the unit's then the supervisor's signature, found "
+                       f"{[role for _, role in found]}",
+                       code="unexpected_signatures")
+    sigs_el = blocks[0]
     signatures: list[SignatureInfo] = []
     inputs: list[bytes] = []
     for el in list(sigs_el):

@@ -223,3 +223,102 @@ def test_refuses_a_document_without_its_signature_block(signers):
     root = ET.fromstring(signed_xml(BILL, signers))
     root.remove(root.find("EInvoiceSignature"))  # type: ignore[arg-type]
     assert refused(bill_xml.serialize(root)).fields == {"file": "missing EInvoiceSignature"}
+
+
+# Hostile files: each refused with a 400's error while the file is being read, before the canonical
+# forms are computed. The proof that a refusal comes from the reading pass: the same file cut off
+# right after the offending part (no longer well-formed XML) is refused for the same reason, not
+# as "not XML", so reading stopped there.
+
+def _supervisor_signature(data: bytes) -> bytes:
+    return data[data.index(b'<Signature Role="supervisor"'):data.index(b"</EInvoiceSignature>")]
+
+
+def _refused_while_reading(data: bytes, cut_after: bytes, start: int = 0) -> ValidationFailed:
+    whole = refused(data)
+    cut = refused(data[:data.index(cut_after, start) + len(cut_after)])
+    assert (cut.code, cut.fields) == (whole.code, whole.fields)
+    return whole
+
+
+def test_refuses_a_signature_bomb_at_the_third_signature(signers):
+    data = signed_xml(BILL, signers)
+    extra = _supervisor_signature(data)
+    bomb = data.replace(b"</EInvoiceSignature>", extra * 400 + b"</EInvoiceSignature>")
+    third = data.index(b"</EInvoiceSignature>")  # where the first extra signature starts
+    error = _refused_while_reading(bomb, b'<Signature Role="supervisor">', start=third)
+    assert error.code == "unexpected_signatures"
+    assert error.fields == {"file": "more than 2 signatures"}
+
+
+@pytest.mark.parametrize("roles", [("unit",), ("supervisor", "unit"), ("unit", "unit"), ()])
+def test_refuses_any_signatures_but_the_units_then_the_supervisors(signers, roles):
+    data = signed_xml(BILL, signers)
+    start, end = data.index(b"<EInvoiceSignature>"), data.index(b"</EInvoiceSignature>")
+    unit = data[start + len(b"<EInvoiceSignature>"):data.index(b'<Signature Role="supervisor"')]
+    by_role = {"unit": unit, "supervisor": _supervisor_signature(data)}
+    forged = data[:start] + b"<EInvoiceSignature>" + b"".join(by_role[r] for r in roles) + data[end:]
+    assert refused(forged).code == "unexpected_signatures"
+
+
+def test_refuses_a_second_signature_block(signers):
+    data = signed_xml(BILL, signers)
+    block = data[data.index(b"<EInvoiceSignature>"):data.index(b"</EInvoice>")]
+    assert refused(data.replace(b"</EInvoice>", block + b"</EInvoice>")).code == \
+        "unexpected_signatures"
+
+
+@pytest.mark.parametrize("encoding", [b"x-unknown", b"UTF-16", b"GBK", b"latin-1"])
+def test_refuses_a_declared_encoding_other_than_utf8(signers, encoding):
+    data = signed_xml(BILL, signers).replace(b'encoding="UTF-8"', b'encoding="' + encoding + b'"')
+    error = refused(data)  # an unknown name was a LookupError (500)
+    assert (error.code, error.fields) == ("unsupported_encoding", {"file": "must be UTF-8"})
+
+
+@pytest.mark.parametrize("declaration", [b'<?xml version="1.0" encoding="utf-8"?>',
+                                         b'<?xml version="1.0"?>', b""])
+def test_reads_a_utf8_declaration_in_any_case_or_none(signers, declaration):
+    data = signed_xml(BILL, signers).replace(b'<?xml version="1.0" encoding="UTF-8"?>',
+                                             declaration)
+    assert bill_xml.parse_document(data).bill == BILL
+
+
+def test_refuses_ten_thousand_nested_elements_in_a_field(signers):
+    data = signed_xml(BILL, signers).replace(b"<Checker>", b"<Checker>" + b"<a>" * 10_000
+                                             + b"</a>" * 10_000)
+    error = _refused_while_reading(data, b"<Checker>" + b"<a>" * 5)  # was a RecursionError (500)
+    assert error.code == "bill_file_too_complex"
+    assert error.fields == {"file": f"nested deeper than {bill_xml.MAX_DEPTH} elements"}
+
+
+def test_refuses_more_elements_than_a_bill_can_have(signers):
+    data = signed_xml(BILL, signers).replace(b"<Checker>", b"<Checker>" + b"<a/>" * 5_000)
+    error = _refused_while_reading(data, b"<a/>" * (bill_xml.MAX_ELEMENTS + 1))
+    assert error.fields == {"file": f"more than {bill_xml.MAX_ELEMENTS} elements"}
+
+
+def test_refuses_a_text_longer_than_any_field(signers):
+    data = signed_xml(BILL, signers).replace(b"<Checker>", b"<Checker>" + b"x" * 100_000)
+    error = _refused_while_reading(data, b"<Checker>" + b"x" * (bill_xml.MAX_TEXT_CHARS + 1))
+    assert error.fields == {"file": f"a text longer than {bill_xml.MAX_TEXT_CHARS} characters"}
+
+
+@pytest.mark.parametrize("change", [
+    (b"<Checker>", b'<Checker xmlns="urn:x">'),
+    (b"<Checker>", b'<x:Checker xmlns:x="urn:x">'),
+    (b'<Signature Role="unit">', b'<Signature Role="unit" Id="a">'),
+    (b'<Signature Role="unit">', b'<Signature Role="unit" xml:lang="zh">'),
+    (b"<Checker>", b'<Checker Role="unit">'),
+])
+def test_refuses_namespaces_and_attributes_a_bill_does_not_have(signers, change):
+    data = signed_xml(BILL, signers).replace(*change, 1)
+    assert refused(data).message == "票据文件含有不允许的命名空间或属性"
+
+
+def test_a_bill_of_fifty_items_with_the_longest_fields_is_within_every_limit(signers):
+    long = "长" * 100
+    bill = replace(BILL, payer_name=long, remark="备" * 200, total_fen=50 * 8000, items=tuple(
+        Item(f"1030401001{k:02d}", long, "1", 8000, 8000, "件" * 20) for k in range(50)))
+    data = signed_xml(bill, signers)
+    assert len(data) < bill_xml.MAX_XML_BYTES / 3
+    assert bill_xml.parse_document(data).bill == bill
