@@ -26,11 +26,13 @@ from typing import Any
 
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.json_text import parse_json
 from chalicelib.domain.money import check_fen
 
 TOLERANCE_SECONDS = 300
 _REQUIRED_HEADERS = ("X-Bank-Code", "X-Timestamp", "X-Signature")
 _MAX_TXN_ID = 64
+_MAX_TIMESTAMP_DIGITS = 12  # epoch seconds: 10 digits until the year 2286
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,8 +82,9 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str], config: Ban
         raise SignatureInvalid(f"missing header(s): {', '.join(missing)}")
     bank_code = lowered["x-bank-code"]
     timestamp = lowered["x-timestamp"]
-    if not (timestamp.isascii() and timestamp.isdigit()):
-        raise SignatureInvalid(f"X-Timestamp {timestamp!r} is not an integer")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+        raise SignatureInvalid(f"X-Timestamp {timestamp[:20]!r} is not an integer of at most "
+                               f"{_MAX_TIMESTAMP_DIGITS} digits")
     age = now - int(timestamp)
     if age > TOLERANCE_SECONDS:
         raise SignatureInvalid(f"X-Timestamp is too old ({age} s > {TOLERANCE_SECONDS} s)")
@@ -99,9 +102,10 @@ def verify_notification(raw_body: bytes, headers: Mapping[str, str], config: Ban
         raise SignatureInvalid(f"X-Signature does not match the body for bank {bank_code!r}")
     # Authentic from here on: the bank said it; is it well formed and about itself?
     try:
-        body = json.loads(raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"body is not JSON: {exc}", {"body": "not JSON"}) from None
+        body = parse_json(raw_body, "body")
+    except ValidationFailed as exc:  # also: too long a number, too deep
+        raise ValidationFailed(f"body is not JSON: {exc.fields['body']}",
+                               {"body": "not JSON"}) from None
     if not isinstance(body, dict):
         raise ValidationFailed("body is not a JSON object", {"body": "not an object"})
     if body.get("bank_code") != bank_code:

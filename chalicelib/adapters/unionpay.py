@@ -173,7 +173,10 @@ def verify_fields(fields: Mapping[str, str], codec: str, config: UnionPayConfig,
     accepted = (UNIONPAY_CN,) if config.validate_cn else (UNIONPAY_CN, TEST_CN)
     if len(parts) < 3 or parts[2] not in accepted:
         raise SignatureInvalid(f"signing certificate CN {cn!r} does not name {UNIONPAY_CN}")
-    public_key = leaf.public_key()
+    try:
+        public_key = leaf.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise SignatureInvalid("signing certificate holds a key of an unknown type") from None
     if not isinstance(public_key, RSAPublicKey):
         raise SignatureInvalid("signing certificate does not hold an RSA key")
     try:
@@ -224,11 +227,15 @@ def _check_issued(cert: x509.Certificate, issuer: x509.Certificate, what: str,
         raise SignatureInvalid(f"{what} was issued by {cert.issuer.rfc4514_string()!r}, "
                                f"not by the {by} {issuer.subject.rfc4514_string()!r}")
     key = issuer.public_key()
-    if not isinstance(key, RSAPublicKey) or cert.signature_hash_algorithm is None:
+    try:
+        hash_algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:  # an OID cryptography does not know: made up, or exotic
+        raise SignatureInvalid(f"{what} has an unknown signature algorithm "
+                               f"{cert.signature_algorithm_oid.dotted_string}") from None
+    if not isinstance(key, RSAPublicKey) or hash_algorithm is None:
         raise SignatureInvalid(f"{what} is not RSA-signed by the {by}")
     try:
-        key.verify(cert.signature, cert.tbs_certificate_bytes, PKCS1v15(),
-                   cert.signature_hash_algorithm)
+        key.verify(cert.signature, cert.tbs_certificate_bytes, PKCS1v15(), hash_algorithm)
     except (InvalidSignature, UnsupportedAlgorithm):
         raise SignatureInvalid(f"{what} signature does not verify with the {by}") from None
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.json_text import parse_json
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 PROBE_PREFIX = "WECHATPAY/SIGNTEST/"
@@ -46,6 +46,8 @@ _REQUIRED_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-No
                      "Wechatpay-Serial")
 _CHINA = timezone(timedelta(hours=8))
 _KINDS: dict[type, str] = {int: "an integer", str: "a string", dict: "an object"}
+_MAX_TIMESTAMP_DIGITS = 12  # epoch seconds: 10 digits until the year 2286
+NONCE_LENGTH = 12  # APIv3's resource nonce: 12 characters, the 96-bit AES-GCM nonce
 
 
 @dataclass(frozen=True, repr=False)
@@ -155,8 +157,9 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str],
                                f"{SIGNATURE_TYPE}")
     if signature.startswith(PROBE_PREFIX):
         raise SignatureInvalid("Wechatpay-Signature is a WECHATPAY/SIGNTEST/ probe")
-    if not (timestamp.isascii() and timestamp.isdigit()):
-        raise SignatureInvalid(f"Wechatpay-Timestamp {timestamp!r} is not an integer")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+        raise SignatureInvalid(f"Wechatpay-Timestamp {timestamp[:20]!r} is not an integer of "
+                               f"at most {_MAX_TIMESTAMP_DIGITS} digits")
     age = now - int(timestamp)
     if age >= TOLERANCE_SECONDS:
         raise SignatureInvalid(f"Wechatpay-Timestamp is too old ({age} s >= "
@@ -226,10 +229,12 @@ def _verified(raw_body: bytes, headers: Mapping[str, str], config: WechatPayConf
         raise ValidationFailed("resource ciphertext is not base64",
                                {"resource.ciphertext": "not base64"}) from None
     associated_data = resource.get("associated_data") or ""
+    nonce = _get(resource, "nonce", str).encode("utf-8")
+    if len(nonce) != NONCE_LENGTH:
+        raise SignatureInvalid(f"resource nonce is {len(nonce)} bytes, not {NONCE_LENGTH}")
     try:
-        plain = AESGCM(config.apiv3_key).decrypt(
-            _get(resource, "nonce", str).encode("utf-8"), ciphertext,
-            str(associated_data).encode("utf-8"))
+        plain = AESGCM(config.apiv3_key).decrypt(nonce, ciphertext,
+                                                 str(associated_data).encode("utf-8"))
     except InvalidTag:
         raise SignatureInvalid("resource could not be decrypted with the APIv3 key") from None
     return body, _json_object(plain, "resource")
@@ -263,9 +268,10 @@ def parse_transaction(data: dict[str, Any], config: WechatPayConfig, event_id: s
 
 def _json_object(raw: bytes, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"{where} is not JSON: {exc}", {where: "not JSON"}) from None
+        value = parse_json(raw, where)
+    except ValidationFailed as exc:  # also: too long a number, too deep
+        raise ValidationFailed(f"{where} is not JSON: {exc.fields[where]}",
+                               {where: "not JSON"}) from None
     if not isinstance(value, dict):
         raise ValidationFailed(f"{where} is not a JSON object", {where: "not an object"})
     return value

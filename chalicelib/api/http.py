@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice.app import Request
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFailed
+from chalicelib.domain.json_text import parse_json
 from chalicelib.domain.units import Unit, UnitKind, hash_api_key
 
 # Content types a JSON route accepts, so that a wrong one is answered by our own 400 (in the
@@ -33,9 +33,9 @@ def json_body(request: Request) -> Any:
     if not raw.strip():
         raise ValidationFailed("请求体不能为空", {"body": "a JSON body is required"})
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValidationFailed("请求体不是有效的 JSON", {"body": f"invalid JSON: {exc}"}) from None
+        return parse_json(raw, "body")
+    except ValidationFailed as exc:  # too long a number, too deep, not UTF-8, not JSON
+        raise ValidationFailed("请求体不是有效的 JSON", exc.fields) from None
 
 
 def header(request: Request, name: str) -> str | None:

@@ -226,3 +226,32 @@ def test_config_from_secret_and_a_repr_without_secrets():
 def test_config_refuses_a_short_secret():
     with pytest.raises(ValueError, match="at least 16 bytes"):
         BankConfig(banks={BANK: b"short"})
+
+
+# --- hostile sizes: each a refusal the bank is told about, never an unexpected exception ----
+
+
+@pytest.mark.parametrize("digits", [13, 4_301, 5_000])
+def test_rejects_a_timestamp_of_too_many_digits_signed_or_not(digits):
+    body, _ = notify()
+    timestamp = "1" * digits
+    signature = base64.b64encode(signature_for(SECRET, timestamp, body)).decode()
+    for_signature = {"X-Bank-Code": BANK, "X-Timestamp": timestamp, "X-Signature": signature}
+    unsigned = {**for_signature, "X-Signature": "AAAA"}
+    for headers in (for_signature, unsigned):
+        with pytest.raises(SignatureInvalid, match="is not an integer of at most 12 digits"):
+            verify_notification(body, headers, CONFIG, NOW)
+
+
+@pytest.mark.parametrize("amount", ["1" + "0" * 14, "9" * 30, "9" * 5_000])
+def test_a_signed_amount_beyond_the_bound_is_a_validation_failure(amount):
+    body = json.dumps(payment(amount_fen=0)).replace('"amount_fen": 0', f'"amount_fen": {amount}')
+    with pytest.raises(ValidationFailed) as refused:
+        verify_notification(*raw(body.encode()), CONFIG, NOW)
+    assert set(refused.value.fields) <= {"amount_fen", "body"}
+
+
+def test_a_signed_deeply_nested_body_is_a_validation_failure():
+    deep = json.dumps(payment())[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ValidationFailed, match="body is not JSON: invalid JSON: nested"):
+        verify_notification(*raw(deep.encode()), CONFIG, NOW)

@@ -372,3 +372,33 @@ def test_load_certificate_reads_pem_and_der(vector_config):
 def test_sign_notification_refuses_fields_that_carry_a_signature(chain):
     with pytest.raises(ValueError, match="signature or signPubKeyCert"):
         sign_notification({"signature": "x"}, chain[3], crlf_pem(chain[2]))
+
+
+def _with_signature_oid(cert: x509.Certificate, oid_der: bytes) -> x509.Certificate:
+    """``cert`` with its signature algorithm OID (in the TBS and outside it) replaced."""
+    sha256_rsa = bytes.fromhex("06092a864886f70d01010b")  # 1.2.840.113549.1.1.11
+    der = cert.public_bytes(Encoding.DER)
+    assert der.count(sha256_rsa) == 2 and len(oid_der) == len(sha256_rsa)
+    return x509.load_der_x509_certificate(der.replace(sha256_rsa, oid_der))
+
+
+@pytest.mark.parametrize("oid_der", [
+    bytes.fromhex("06092a864886f70d010163"),  # 1.2.840.113549.1.1.99: no such algorithm
+    bytes.fromhex("06092b0601040182370a02"),  # 1.3.6.1.4.1.311.10.2: not a signature algorithm
+], ids=["made-up-rsa-oid", "unrelated-oid"])
+def test_rejects_a_leaf_whose_signature_algorithm_is_unknown(chain, config, oid_der):
+    leaf = _with_signature_oid(chain[2], oid_der)
+    with pytest.raises(SignatureInvalid, match="signing certificate .*signature algorithm"):
+        verify_notification(notify(chain, leaf=leaf), FORM, config, NOW)
+
+
+def test_rejects_a_leaf_signed_with_ed25519(chain, config):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    leaf = (x509.CertificateBuilder().subject_name(chain[2].subject)
+            .issuer_name(chain[1].subject).public_key(chain[2].public_key())
+            .serial_number(7).not_valid_before(chain[2].not_valid_before_utc)
+            .not_valid_after(chain[2].not_valid_after_utc).sign(key, None))
+    with pytest.raises(SignatureInvalid, match="signing certificate is not RSA-signed"):
+        verify_notification(notify(chain, leaf=leaf), FORM, config, NOW)

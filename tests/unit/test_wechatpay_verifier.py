@@ -351,3 +351,58 @@ def test_builds_the_config_from_a_platform_certificate_in_the_secret(keys):
         "platform_public_keys": {CERT_SERIAL: cert.public_bytes(Encoding.PEM).decode()}})
     body, headers = notify(keys, key=keys.old, serial=CERT_SERIAL)
     assert verify_notification(body, headers, config, NOW).appid == APPID
+
+
+# --- hostile sizes: each a 4xx-class refusal, never an unexpected exception ---------------
+
+
+@pytest.mark.parametrize("digits", [13, 4_301, 5_000])
+def test_rejects_a_timestamp_of_too_many_digits(keys, config, digits):
+    body, headers = notify(keys)
+    headers = resign(body, {**headers, "Wechatpay-Timestamp": "1" * digits}, keys.new)
+    with pytest.raises(SignatureInvalid, match="is not an integer of at most 12 digits"):
+        verify_notification(body, headers, config, NOW)
+
+
+def encrypted(keys: Keys, plain: bytes, nonce: str) -> tuple[bytes, dict[str, str]]:
+    """A notification signed by the platform whose resource is ``plain`` under ``nonce``."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    body, headers = notify(keys)
+    outer = json.loads(body)
+    sealed = AESGCM(APIV3_KEY).encrypt(nonce.encode() if len(nonce) == 12 else b"0" * 12, plain,
+                                       b"transaction")
+    outer["resource"].update(ciphertext=base64.b64encode(sealed).decode(), nonce=nonce)
+    new_body = json.dumps(outer, ensure_ascii=False, separators=(",", ":")).encode()
+    return new_body, resign(new_body, headers, keys.new)
+
+
+@pytest.mark.parametrize("nonce", ["", "abc", "0123456789a", "0123456789abc", "n" * 200],
+                         ids=["empty", "3", "11", "13", "200"])
+def test_rejects_a_resource_nonce_that_is_not_twelve_bytes_before_decrypting(keys, config,
+                                                                           nonce):
+    body, headers = encrypted(keys, json.dumps(resource()).encode(), nonce)
+    with pytest.raises(SignatureInvalid, match=f"resource nonce is {len(nonce)} bytes, not 12"):
+        verify_notification(body, headers, config, NOW)
+
+
+def test_rejects_a_five_thousand_digit_integer_inside_the_decrypted_resource(keys, config):
+    plain = json.dumps(resource()).replace('"total": 2000', '"total": ' + "9" * 5000).encode()
+    assert b"9" * 5000 in plain
+    body, headers = encrypted(keys, plain, "0123456789ab")
+    with pytest.raises(ValidationFailed, match="resource is not JSON: invalid JSON: an integer"):
+        verify_notification(body, headers, config, NOW)
+
+
+def test_rejects_a_five_thousand_digit_integer_in_the_signed_outer_body(keys, config):
+    body, headers = edited(keys, lambda o: o.update(create_time=0))
+    huge = body.replace(b'"create_time":0', b'"create_time":' + b"7" * 5000)
+    with pytest.raises(ValidationFailed, match="body is not JSON"):
+        verify_notification(huge, resign(huge, headers, keys.new), config, NOW)
+
+
+def test_rejects_a_deeply_nested_signed_body_as_a_validation_failure(keys, config):
+    body, headers = notify(keys)
+    deep = body[:-1] + b',"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(ValidationFailed, match="body is not JSON: invalid JSON: nested"):
+        verify_notification(deep, resign(deep, headers, keys.new), config, NOW)
