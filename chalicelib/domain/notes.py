@@ -14,19 +14,19 @@ close their orders at the note's expiry at the latest).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.credit_code import credit_code_problem
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
 from chalicelib.domain.money import check_fen
+from chalicelib.domain.text import clean_text
 
 CHINA_TZ = timezone(timedelta(hours=8))
 MAX_ITEMS = 50
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _ITEM_CODE = re.compile(r"^[0-9A-Za-z]{1,20}$")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -156,27 +156,11 @@ class NoteDraft:
 
 
 def _text(body: dict, key: str, fields: dict, where: str, *, required: bool, limit: int):
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            fields[where] = "is required"
-        return None
-    if not isinstance(value, str):
-        fields[where] = "must be a string"
-        return None
-    value = value.strip()
-    if not value and required:
-        fields[where] = "is required"
-        return None
-    if len(value) > limit:
-        fields[where] = f"must be at most {limit} characters"
-        return None
-    if any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in value):
-        # Control characters, lone surrogates and non-characters cannot be carried by the
-        # bill's XML (XML 1.0) nor printed.
-        fields[where] = "must not contain control characters"
-        return None
-    return value or None
+    # One rule for every text field of every route (chalicelib.domain.text).
+    value, problem = clean_text(body.get(key), limit=limit, required=required)
+    if problem:
+        fields[where] = problem
+    return value
 
 
 def _payer(raw: object, fields: dict) -> Payer | None:
@@ -195,8 +179,8 @@ def _payer(raw: object, fields: dict) -> Payer | None:
     credit = _text(raw, "credit_code", fields, "payer.credit_code", required=False, limit=18)
     if credit is not None:
         credit = credit.upper()
-        if ptype == "organization" and not _CREDIT_CODE.match(credit):
-            fields["payer.credit_code"] = "must be an 18-character unified social credit code"
+        if problem := credit_code_problem(credit):  # GB 32100-2015, check character included
+            fields["payer.credit_code"] = f"unified social credit code: {problem}"
     if ptype == "organization" and credit is None and "payer.credit_code" not in fields:
         fields["payer.credit_code"] = "is required for an organization"
     if name is None or ptype not in ("individual", "organization"):

@@ -23,7 +23,7 @@ from tests.functional.support import (
 )
 
 ORGANIZATION = {**NOTE, "payer": {"name": "合肥某某科技有限公司", "type": "organization",
-                                  "credit_code": "91340100MA2XXXXX1X", "phone": "13912345678"}}
+                                  "credit_code": "91340100MA2XXXXX1F", "phone": "13912345678"}}
 
 
 def wrong_check_digit(code: str) -> str:
@@ -62,7 +62,7 @@ def test_the_public_note_hides_an_organizations_credit_code(world, client):
     code = create_note(world, client, ORGANIZATION)["payment_code"]
     note = body_of(client.http.get(f"/v1/public/notes/{code}"))
     shown = json.dumps(note, ensure_ascii=False)
-    assert "91340100MA2XXXXX1X" not in shown and "13912345678" not in shown
+    assert "91340100MA2XXXXX1F" not in shown and "13912345678" not in shown
     assert note["payer"]["name"] != "合肥某某科技有限公司"
 
 
