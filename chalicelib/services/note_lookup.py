@@ -19,6 +19,7 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, Note
+from chalicelib.domain.text import clean_text
 from chalicelib.services.bills import _limit
 from chalicelib.services.notes import note_view
 
@@ -46,7 +47,7 @@ def lookup_note(deps: Deps, payment_code: object, payer_name: object, client: st
     code = plain_code(payment_code)
     check_payment_code(code)
     name = plain_name(payer_name)
-    if not name or len(name) > 100:
+    if not name or clean_text(payer_name, limit=100, required=True)[1] is not None:
         raise ValidationFailed("请填写缴款人姓名或单位全称",
                                {"payer_name": "请填写缴款人姓名或单位全称"})
     now = deps.clock().astimezone(CHINA_TZ)

@@ -15,6 +15,7 @@ from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import find_bill
 from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
@@ -38,9 +39,8 @@ def record_reimbursement(deps: Deps, unit: Unit, body: object,
         raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
     code, number, check = body.get("bill_code"), body.get("bill_number"), body.get("check_code")
     check_bill_reference(code, number, check)
-    voucher = body.get("voucher_no")
-    if voucher is not None and (not isinstance(voucher, str) or not 0 < len(voucher) <= 64):
-        raise ValidationFailed("凭证号格式不正确", {"voucher_no": "1-64 characters"})
+    voucher = check_text(body.get("voucher_no"), "voucher_no", limit=64, required=False,
+                         message="凭证号格式不正确")
     record = find_bill(deps, str(code), str(number), str(check), client)
     bill_id = record.bill.bill_id
     if record.status is not BillStatus.NORMAL:
