@@ -240,17 +240,11 @@ def run() -> int:
 
 
 def _serve_app(app: Any, port: int) -> Any:
-    import chalice.local
-    from chalice.config import Config
-    from chalice.local import create_local_server
+    # Chalice's local server, answering unknown routes as production does and timing out
+    # connections whose body never arrives (chalicelib/local/gateway.py).
+    from chalicelib.local.gateway import serve_app
 
-    # A channel may send many notifications at once; the default backlog of 5 resets them.
-    chalice.local.ThreadedHTTPServer.request_queue_size = 128
-    config = Config.create(chalice_stage="local", app_name="fiscal-bills",
-                           environment_variables={})
-    server = create_local_server(app, config, "127.0.0.1", port)
-    threading.Thread(target=server.serve_forever, daemon=True, name="app").start()
-    return server
+    return serve_app(app, "127.0.0.1", port)
 
 
 def _wait_for_signal() -> None:

@@ -38,9 +38,8 @@ def world(tmp_path, monkeypatch, seed_cache):
 
 @pytest.fixture
 def client(world):
-    from chalice.test import Client
-
     import app as application
+    from chalicelib.local.gateway import ContractClient  # chalice.test.Client, as deployed
 
-    with Client(application.app) as c:
+    with ContractClient(application.app) as c:
         yield c
