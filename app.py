@@ -53,6 +53,11 @@ def issue_bill(event) -> None:
 
     for record in event:
         job = json.loads(record.body)
+        if job.get("reversal"):  # a reversal the repair job found stopped midway
+            from chalicelib.services.lifecycle import finish_reversal_job
+
+            finish_reversal_job(deps(), job["reversal"])
+            continue
         if job.get("intake"):
             keep(deps(), job["intake"])  # the notification that paid the note, kept first
         issue(deps(), job["payment_code"])
@@ -74,6 +79,14 @@ def check_archive(event) -> None:
     from chalicelib.services.integrity import check_archive as check
 
     check(deps())
+
+
+@app.schedule(Rate(10, unit=Rate.MINUTES))
+def sweep_unissued_notes(event) -> None:
+    """Enqueue again the issuance of paid notes still without a bill (a lost issuance job)."""
+    from chalicelib.services.recovery import sweep_unissued_notes as sweep
+
+    sweep(deps())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -16,6 +16,9 @@ from chalicelib.services.ports import Clock
 MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
 
 
+MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -150,6 +153,13 @@ class Deps:
             return SnsSms(self._client("sns"), self.settings.sms_sender)
 
         return self._get("sms", build)
+
+    @property
+    def job_state(self):
+        """Where scheduled jobs keep their progress between invocations (the counters table)."""
+        from chalicelib.adapters.dynamo_job_state import DynamoJobState
+
+        return self._get("job_state", lambda: DynamoJobState(self.settings))
 
     @property
     def sms_log(self):

@@ -154,6 +154,16 @@ def audit_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def redrive_dlq(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.recovery import redrive_dead_letters
+
+    _use_stack(args.stack)
+    for queue, count in redrive_dead_letters(deps(), args.limit).items():
+        print(f"{queue}: {count} messages moved back from its dead-letter queue")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -194,13 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--unit", help="a unit code")
     audit.add_argument("--day", help="YYYY-MM-DD (with --unit, or alone)")
     audit.add_argument("--limit", type=int, default=200)
-    for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit):
+    redrive = commands.add_parser("redrive-dlq",
+                                  help="move each queue's dead letters back to the queue")
+    redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
+    for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit,
+                redrive):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
                 "check-archive": check_archive, "rotate-key": rotate_key,
-                "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log}
+                "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
+                "redrive-dlq": redrive_dlq}
     return handlers[args.command](args)
 
 

@@ -87,6 +87,9 @@ class BillRow:
     void_reason: str | None = None
     links: dict[str, str] = field(default_factory=dict)  # reversed_by / reverses
     reversal: Reservation | None = None  # the red bill's number, once taken
+    purpose: str | None = None  # what the number was taken for: note | reversal | direct
+    reverses: str | None = None  # a red bill's original
+    reversal_reason: str | None = None
 
     def record(self) -> BillRecord:
         assert self.bill is not None and self.xml is not None and self.pdf is not None
@@ -277,6 +280,15 @@ class FakeNotes:
     def close_order(self, out_trade_no: str) -> None:
         self.open.discard(out_trade_no)
 
+    def awaiting_bill(self, paid_before: str, limit: int = 500) -> list[str]:
+        """As the adapter's sparse index: paid (not yet issued) notes by the payment's UTC time."""
+        def utc(iso: str) -> str:
+            return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
+
+        paid = sorted((utc(n.payment.paid_at), code) for code, n in self.rows.items()
+                      if n.status is NoteStatus.PAID and n.payment is not None)
+        return [code for since, code in paid if since < paid_before][:limit]
+
 
 class FakePayments:
     """PaymentRecorder; mirrors ``adapters/dynamo_payments.DynamoPaymentRecorder``.
@@ -367,6 +379,7 @@ class FakeBills:
         reservation = self._take(note.unit_code, note.bill_kind, note.payment_code,
                                  check_code=check_code, issued_at=issued_at)
         self.tables.reservations[note.payment_code] = reservation
+        self.rows[reservation.bill_code + reservation.bill_number].purpose = "note"
         return reservation
 
     def reserve_reversal(self, original: BillRecord, *, check_code: str,
@@ -379,6 +392,8 @@ class FakeBills:
             return None
         row.reversal = self._take(bill.issuing_unit_code, bill.kind_code, bill.payment_code,
                                   check_code=check_code, issued_at=issued_at)
+        red = self.rows[row.reversal.bill_code + row.reversal.bill_number]
+        red.purpose, red.reverses, red.reversal_reason = "reversal", bill.bill_id, reason or None
         return row.reversal
 
     def _take(self, unit_code: str, kind_code: str, payment_code: str, *, check_code: str,
@@ -512,7 +527,9 @@ class FakeRanges:
 
     def pending_bills(self, reserved_before: str) -> list[dict]:
         return [{"bill_id": bill_id, "status": row.status, "pending": "pending",
-                 "payment_code": row.payment_code, "reserved_at": row.reserved_at}
+                 "payment_code": row.payment_code, "reserved_at": row.reserved_at,
+                 **{k: v for k, v in (("purpose", row.purpose), ("reverses", row.reverses),
+                                      ("reversal_reason", row.reversal_reason)) if v}}
                 for bill_id, row in sorted(self.tables.bills.items(),
                                            key=lambda kv: kv[1].reserved_at)
                 if row.status == "pending" and row.reserved_at < reserved_before]
@@ -642,12 +659,18 @@ class FakeJobs:
         self.issue: list[str] = []  # payment codes
         self.intakes: list[dict | None] = []  # the intake record riding on each issue job
         self.sms: list[tuple[str, str]] = []  # (bill code, bill number)
+        self.reversals: list[dict] = []  # reversals to finish: {red_bill_id, original, reason}
+        self.dead: list[str] = []  # the issue queue's dead letters (payment codes)
         self.events: list[dict] = []  # SMS event jobs: {"event": ..., ...}
         self.delays: list[tuple[str, int]] = []  # (receipt handle, seconds) of failed SMS jobs
 
     def issue_bill(self, payment_code: str, intake: dict | None = None) -> None:
         self.issue.append(payment_code)
         self.intakes.append(intake)
+
+    def finish_reversal(self, red_bill_id: str, original_id: str, reason: str) -> None:
+        self.reversals.append({"red_bill_id": red_bill_id, "original": original_id,
+                               "reason": reason})
 
     def send_sms(self, bill_code: str, bill_number: str) -> None:
         self.sms.append((bill_code, bill_number))
@@ -657,6 +680,13 @@ class FakeJobs:
 
     def retry_sms_later(self, receipt_handle: str, delay_seconds: int) -> None:
         self.delays.append((receipt_handle, delay_seconds))
+
+    def redrive_dead_letters(self, limit: int = 10_000) -> dict[str, int]:
+        """Move ``dead`` (payment codes whose issue job failed five times) back to ``issue``."""
+        moved, self.dead = self.dead[:limit], self.dead[limit:]
+        self.issue.extend(moved)
+        self.intakes.extend([None] * len(moved))
+        return {"fiscal-issue-bill": len(moved), "fiscal-send-sms": 0}
 
 
 class FakeSms:

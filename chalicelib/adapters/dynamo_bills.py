@@ -115,11 +115,14 @@ class DynamoBills:
                       & NoteModel.reservation.does_not_exist())
 
         return self._take_number(note.unit_code, note.bill_kind, note.payment_code,
-                                 check_code, issued_at, owner_state, claim)
+                                 check_code, issued_at, owner_state, claim, {"purpose": "note"})
 
-    def reserve_reversal(self, original: BillRecord, *, check_code: str,
-                         issued_at: str) -> Reservation | None:
-        """Take a number for the red bill of ``original``, once; None if it is not normal."""
+    def reserve_reversal(self, original: BillRecord, *, check_code: str, issued_at: str,
+                         reason: str = "") -> Reservation | None:
+        """Take a number for the red bill of ``original``, once; None if it is not normal.
+
+        The pending row records that it is the red bill of ``original`` and why, so the repair
+        job can finish a reversal that stopped after this."""
         bill = original.bill
 
         def owner_state(_attempt: int) -> tuple[dict | None, bool]:
@@ -134,10 +137,13 @@ class DynamoBills:
                       & BillModel.reversal.does_not_exist())
 
         return self._take_number(bill.issuing_unit_code, bill.kind_code, bill.payment_code,
-                                 check_code, issued_at, owner_state, claim)
+                                 check_code, issued_at, owner_state, claim,
+                                 {"purpose": "reversal", "reverses": bill.bill_id,
+                                  "reversal_reason": reason or None})
 
     def _take_number(self, unit_code: str, kind_code: str, payment_code: str, check_code: str,
-                     issued_at: str, owner_state, claim) -> Reservation | None:
+                     issued_at: str, owner_state, claim,
+                     purpose: dict[str, Any]) -> Reservation | None:
         """The one transaction that takes a number: the range moves on by one, the owner (a note,
         or the bill a red bill reverses) records the reservation, the bill is created pending.
 
@@ -169,7 +175,8 @@ class DynamoBills:
                     tx.save(BillModel(reservation.bill_code + reservation.bill_number,
                                       status="pending", pending="pending",
                                       reserved_at=utc_text(issued_at), range_pk=taken.range_key,
-                                      range_sk=taken.range_start, payment_code=payment_code),
+                                      range_sk=taken.range_start, payment_code=payment_code,
+                                      **purpose),
                             condition=BillModel.bill_id.does_not_exist())
                 return reservation
             except TransactWriteError as exc:
@@ -232,7 +239,8 @@ class DynamoBills:
             tx.update(BillModel(bill.bill_id), actions=self._issued_actions(record),
                       condition=BillModel.status.is_in("pending", record.status.value))
             tx.update(NoteModel(bill.payment_code), actions=[
-                NoteModel.status.set(NoteStatus.ISSUED.value), NoteModel.bill.set(asdict(ref))],
+                NoteModel.status.set(NoteStatus.ISSUED.value), NoteModel.bill.set(asdict(ref)),
+                NoteModel.awaiting_bill.remove(), NoteModel.awaiting_since.remove()],
                 condition=NoteModel.status.is_in(NoteStatus.PAID.value,
                                                  NoteStatus.ISSUED.value))
 

@@ -13,7 +13,12 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -54,6 +59,17 @@ class FeeItemModel(Model):
     bill_kind = UnicodeAttribute(null=True)  # the bill kind this item is billed on
 
 
+class NotesAwaitingBill(GlobalSecondaryIndex):
+    """Sparse: paid notes whose bill is not issued yet, oldest payment first (the sweeper)."""
+
+    class Meta:
+        index_name = "awaiting_bill-awaiting_since-index"
+        projection = KeysOnlyProjection()
+
+    awaiting_bill = UnicodeAttribute(hash_key=True)
+    awaiting_since = UnicodeAttribute(range_key=True)
+
+
 class NoteModel(Model):
     class Meta:
         table_name = "notes"
@@ -67,6 +83,11 @@ class NoteModel(Model):
     payment = MapAttribute(null=True)  # type: ignore[var-annotated]
     reservation = MapAttribute(null=True)  # type: ignore[var-annotated]
     bill = MapAttribute(null=True)  # type: ignore[var-annotated]
+    # "paid" from the payment until the bill is issued (sparse index key), with the payment's
+    # time in UTC: the sweeper finds notes whose issuance job was lost.
+    awaiting_bill = UnicodeAttribute(null=True)
+    awaiting_since = UnicodeAttribute(null=True)
+    by_awaiting_bill = NotesAwaitingBill()
 
 
 class IdempotencyModel(Model):
@@ -186,6 +207,11 @@ class BillModel(Model):
     range_pk = UnicodeAttribute(null=True)  # the number range the number came from
     range_sk = UnicodeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)
+    # What a pending number was taken for, so the repair job can finish it: "note" (its note's
+    # bill), "reversal" (the red bill of ``reverses``, for ``reversal_reason``) or "direct".
+    purpose = UnicodeAttribute(null=True)
+    reverses = UnicodeAttribute(null=True)
+    reversal_reason = UnicodeAttribute(null=True)
     by_pending = PendingBills()
     links = MapAttribute(null=True)  # type: ignore[var-annotated]  # reversed_by / reverses
     reversal = MapAttribute(null=True)  # type: ignore[var-annotated]  # the red bill's number

@@ -90,7 +90,9 @@ class DynamoNotes:
         row = NoteModel(payment_code)
         try:
             row.update(actions=[NoteModel.status.set(NoteStatus.ISSUED.value),
-                                NoteModel.bill.set(asdict(bill))],
+                                NoteModel.bill.set(asdict(bill)),
+                                NoteModel.awaiting_bill.remove(),
+                                NoteModel.awaiting_since.remove()],
                        condition=NoteModel.status.is_in(NoteStatus.PAID.value,
                                                         NoteStatus.ISSUED.value))
         except UpdateError as exc:
@@ -117,6 +119,13 @@ class DynamoNotes:
         """Orders still open (the sparse index), oldest first, opened before ``created_before``."""
         return [_order(row) for row in ChannelOrderModel.by_open.query(
             "open", ChannelOrderModel.created_at < created_before, limit=limit)]
+
+    @staticmethod
+    def awaiting_bill(paid_before: str, limit: int = 500) -> list[str]:
+        """Payment codes of paid notes still without a bill, paid before ``paid_before`` (UTC
+        ISO), oldest first: one query of a sparse, keys-only index."""
+        return [row.payment_code for row in NoteModel.by_awaiting_bill.query(
+            "paid", NoteModel.awaiting_since < paid_before, limit=limit)]
 
     @staticmethod
     def close_order(out_trade_no: str) -> None:

@@ -5,7 +5,8 @@ The happy path is ONE call (TransactWriteItems):
 1. condition check: the channel order exists, belongs to the note and has this amount
    (agent-bank counter payments have no channel order: the note's own total is checked in 3);
 2. put the payment, keyed ``{channel}#{channel_txn_id}``, only if it does not exist yet;
-3. update the note unpaid → paid, only if it is unpaid.
+3. update the note unpaid → paid, only if it is unpaid (and put it in the sparse index of notes
+   awaiting their bill, which the sweeper reads if the issuance job is lost).
 
 A repeated notification fails step 2 and changes nothing. When step 1 or 3 fails, the money
 still arrived: the payment is written as an *exception* (a second call), for a refund.
@@ -27,6 +28,16 @@ from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
 
 _CHECK, _PUT, _UPDATE = 0, 1, 2
+
+
+def _utc(iso: str) -> str:
+    """The payment's time in UTC (index keys compare as text), or now if it is not a time."""
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
+    except ValueError:
+        return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _failed(reasons: list, index: int) -> bool:
@@ -69,6 +80,8 @@ class DynamoPaymentRecorder:
                         "channel": payment.channel, "channel_txn_id": payment.channel_txn_id,
                         "amount_fen": payment.amount_fen, "paid_at": payment.paid_at,
                         "out_trade_no": payment.out_trade_no}),
+                    NoteModel.awaiting_bill.set("paid"),
+                    NoteModel.awaiting_since.set(_utc(payment.paid_at)),
                 ], condition=payable)
             return PaymentOutcome.RECORDED
         except TransactWriteError as exc:

@@ -28,6 +28,11 @@ class SqsJobs:
         self._sqs.send_message(QueueUrl=self._issue,
                                MessageBody=json.dumps(body, ensure_ascii=False))
 
+    def finish_reversal(self, red_bill_id: str, original_id: str, reason: str) -> None:
+        self._sqs.send_message(QueueUrl=self._issue, MessageBody=json.dumps(
+            {"reversal": {"red_bill_id": red_bill_id, "original": original_id,
+                          "reason": reason}}, ensure_ascii=False))
+
     def send_sms(self, bill_code: str, bill_number: str) -> None:
         self._sqs.send_message(QueueUrl=self._sms, MessageBody=json.dumps(
             {"bill_code": bill_code, "bill_number": bill_number}))
@@ -35,6 +40,40 @@ class SqsJobs:
     def sms_event(self, event: str, data: dict[str, Any]) -> None:
         self._sqs.send_message(QueueUrl=self._sms, MessageBody=json.dumps(
             {**data, "event": event}, ensure_ascii=False))
+
+    def redrive_dead_letters(self, limit: int = 10_000) -> dict[str, int]:
+        """Move each queue's dead-letter messages back to it (send, then delete: a crash in
+        between leaves a copy in both, and every job is idempotent). The DLQ is the queue's
+        ``RedrivePolicy`` target; receives long-poll a second so an emptied queue is empty."""
+        moved: dict[str, int] = {}
+        for url in (self._issue, self._sms):
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+            if "RedrivePolicy" not in attributes:
+                moved[name] = 0
+                continue
+            arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].split(":")
+            dlq = self._sqs.get_queue_url(QueueName=arn[5],
+                                          QueueOwnerAWSAccountId=arn[4])["QueueUrl"]
+            count = 0
+            while count < limit:
+                got = self._sqs.receive_message(
+                    QueueUrl=dlq, MaxNumberOfMessages=min(10, limit - count),
+                    VisibilityTimeout=60, WaitTimeSeconds=1, MessageAttributeNames=["All"])
+                messages = got.get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    resend: dict[str, Any] = {"QueueUrl": url, "MessageBody": message["Body"]}
+                    if message.get("MessageAttributes"):
+                        resend["MessageAttributes"] = message["MessageAttributes"]
+                    self._sqs.send_message(**resend)
+                    self._sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+                    count += 1
+            moved[name] = count
+            log.info("redrove %d messages from %s to %s", count, arn[5], name)
+        return moved
 
     def retry_sms_later(self, receipt_handle: str, delay_seconds: int) -> None:
         try:

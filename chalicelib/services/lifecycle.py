@@ -3,7 +3,8 @@
 Reversal issues a red bill — its own number from the unit's range, the same items with negated
 amounts, both signatures — links the two both ways and marks the original ``reversed``. It is
 idempotent: the red bill's number is reserved on the original, so a retried request finishes
-the same red bill. Void is for a bill issued in error that nobody has reimbursed.
+the same red bill, and so does the repair job (``complete_reversal``) when nobody retries.
+Void is for a bill issued in error that nobody has reimbursed.
 The archive is never rewritten: status lives in the bill record, shown by the pages and the
 verification, and texted to the payer.
 """
@@ -14,13 +15,13 @@ import logging
 from datetime import datetime
 
 from chalicelib.bootstrap import Deps
-from chalicelib.domain.bills import BillStatus, red_bill_of
+from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, BillRef
 from chalicelib.domain.units import Unit
 from chalicelib.services.issuance import archive_bill
-from chalicelib.services.ports import BillRecord, BillReimbursed
+from chalicelib.services.ports import BillRecord, BillReimbursed, Reservation
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,15 @@ def reverse_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
         raise Conflict(f"该票据状态为{original.status.value}，不能冲红", code="bill_not_normal")
     now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
     reservation = deps.bills.reserve_reversal(original, check_code=new_check_code(),
-                                              issued_at=now)
+                                              issued_at=now, reason=reason)
     if reservation is None:
         raise Conflict("该票据正在冲红或已不能冲红", code="bill_not_normal")
+    return _ref(_finish_reversal(deps, unit, original, reservation, reason)), True
+
+
+def _finish_reversal(deps: Deps, unit: Unit, original: BillRecord, reservation: Reservation,
+                     reason: str) -> Bill:
+    """Sign, archive and save the red bill under its reserved number; mark the original."""
     red = red_bill_of(original.bill, bill_code=reservation.bill_code,
                       bill_number=reservation.bill_number, check_code=reservation.check_code,
                       issued_at=datetime.fromisoformat(reservation.issued_at), reason=reason)
@@ -75,7 +82,43 @@ def reverse_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
                           expected=BillStatus.NORMAL, links={"reversed_by": red.bill_id})
     deps.jobs.send_sms(red.bill_code, red.bill_number)
     log.info("bill %s reversed by red bill %s: %s", original.bill.bill_id, red.bill_id, reason)
-    return _ref(red), True
+    return red
+
+
+def finish_reversal_job(deps: Deps, job: dict) -> None:
+    """The issuing queue's job ``{"red_bill_id", "original", "reason"}`` (from the repair job):
+    finish that reversal, or record the red bill's number void if it can no longer be."""
+    red_bill_id = str(job["red_bill_id"])
+    problem = complete_reversal(deps, red_bill_id, str(job["original"]), str(job.get("reason")
+                                                                             or ""))
+    if problem is not None and deps.ranges.void_number(red_bill_id, problem):
+        log.warning("red bill number %s recorded void: %s", red_bill_id, problem)
+
+
+def complete_reversal(deps: Deps, red_bill_id: str, original_id: str, reason: str) -> str | None:
+    """Finish the reversal whose red bill number ``red_bill_id`` was taken but never issued.
+    Returns None when done (or done already), else why the number cannot be completed.
+
+    The reservation on the original is read back (taking a number again is a no-op once one is
+    held); only if it is this number, and the original is still normal, is the red bill made.
+    """
+    original = deps.bills.get(original_id[:8], original_id[8:])
+    if original is None:
+        return f"original bill {original_id} not found"
+    if original.links.get("reversed_by") == red_bill_id:
+        return None  # finished by a retried request meanwhile
+    if original.status is not BillStatus.NORMAL:
+        return f"original bill {original_id} is {original.status.value}"
+    unit = deps.units.get(original.bill.issuing_unit_code)
+    if unit is None:
+        return f"unit {original.bill.issuing_unit_code} not found"
+    reservation = deps.bills.reserve_reversal(original, check_code=new_check_code(),
+                                              issued_at=deps.clock().astimezone(CHINA_TZ)
+                                              .isoformat(timespec="seconds"), reason=reason)
+    if reservation is None or reservation.bill_code + reservation.bill_number != red_bill_id:
+        return f"original bill {original_id} does not hold this number"
+    _finish_reversal(deps, unit, original, reservation, reason or "冲红")
+    return None
 
 
 def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: object) -> str:

@@ -169,6 +169,9 @@ class NoteRepository(Protocol):
     def open_orders(self, created_before: str, limit: int = 100) -> list[ChannelOrder]:
         """Orders not yet settled (sparse index), oldest first, opened before the time."""
     def close_order(self, out_trade_no: str) -> None: ...
+    def awaiting_bill(self, paid_before: str, limit: int = 500) -> list[str]:
+        """Payment codes of paid notes without a bill yet, paid before ``paid_before`` (an ISO
+        time in UTC), oldest first."""
 
 
 class PaymentRecorder(Protocol):
@@ -186,8 +189,10 @@ class BillRepository(Protocol):
     def save_issued(self, record: BillRecord) -> None: ...
     def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
         """Save the issued bill and mark its note issued, together."""
-    def reserve_reversal(self, original: BillRecord, *, check_code: str,
-                         issued_at: str) -> Reservation | None: ...
+    def reserve_reversal(self, original: BillRecord, *, check_code: str, issued_at: str,
+                         reason: str = "") -> Reservation | None:
+        """The red bill's number, taken once (the same one again after); None if the bill is
+        not normal. The pending row says ``purpose: reversal``, ``reverses`` and ``reason``."""
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
                    links: dict | None = None, reason: str | None = None,
                    unreimbursed: bool = False, unlinked: bool = False) -> bool:
@@ -206,7 +211,10 @@ class RangeRepository(Protocol):
                  now: str) -> NumberRange: ...
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]: ...
     def all(self) -> list[NumberRange]: ...
-    def pending_bills(self, reserved_before: str) -> list[dict]: ...
+    def pending_bills(self, reserved_before: str) -> list[dict]:
+        """Numbers taken before the time whose bill is unfinished: ``bill_id``,
+        ``payment_code``, ``reserved_at`` and what the number is for: ``purpose`` (note,
+        reversal, direct; absent on rows older than it), ``reverses``, ``reversal_reason``."""
     def void_number(self, bill_id: str, reason: str) -> bool: ...
 
 
@@ -226,11 +234,19 @@ class Archive(Protocol):
 class JobQueue(Protocol):
     def issue_bill(self, payment_code: str, intake: dict | None = None) -> None: ...
     def send_sms(self, bill_code: str, bill_number: str) -> None: ...
+    def finish_reversal(self, red_bill_id: str, original_id: str, reason: str) -> None:
+        """Queue the completion of a reversal that stopped after taking its red bill's number
+        (on the issuing queue: its function may sign)."""
+
     def sms_event(self, event: str, data: dict[str, Any]) -> None:
         """Queue a text for an event: ``{"event": event, **data}`` on the SMS queue."""
 
     def retry_sms_later(self, receipt_handle: str, delay_seconds: int) -> None:
         """Hide a failed SMS job for ``delay_seconds`` before SQS delivers it again."""
+
+    def redrive_dead_letters(self, limit: int = 10_000) -> dict[str, int]:
+        """Move the messages of each queue's dead-letter queue back to the queue (at most
+        ``limit`` per queue); returns how many moved, by queue name."""
 
 
 class SmsSender(Protocol):

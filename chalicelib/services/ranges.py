@@ -2,8 +2,9 @@
 
 Every number of a range ends as used (an issued bill), void (its issuance could not complete)
 or left. The repair job finds numbers taken more than ``STALE`` ago whose bill is still pending:
-if the note is still paid and reserved that number, issuance is enqueued again and completes it;
-otherwise the number is recorded as void, with the reason.
+a note's number whose note is still paid and reserved it is enqueued again; a red bill's number
+has its reversal enqueued, to be finished; otherwise the number is recorded as void, with the
+reason.
 """
 
 from __future__ import annotations
@@ -50,22 +51,47 @@ def range_report(deps: Deps) -> list[dict]:
 
 
 def repair_pending_bills(deps: Deps) -> dict[str, int]:
-    """Complete or void every number taken long ago whose bill never finished."""
+    """Complete or void every number taken long ago whose bill never finished.
+
+    Each pending number says what it was taken for (``purpose``): a note's bill is enqueued
+    again if the note still holds the number; a red bill's (``reversal``) reversal is enqueued
+    to be finished on the issuing queue (whose function may sign), which voids the number only
+    if the original no longer holds it; numbers of purposes this job does not know (``direct``,
+    until direct bills exist) are left pending and counted as ``skipped``. Rows from before
+    ``purpose`` existed are notes' numbers.
+    """
     cutoff = (deps.clock() - STALE).astimezone(UTC).isoformat(timespec="seconds")
-    outcome = {"requeued": 0, "voided": 0}
+    outcome = {"requeued": 0, "reversals": 0, "voided": 0, "skipped": 0}
     for pending in deps.ranges.pending_bills(cutoff):
-        bill_id, payment_code = pending["bill_id"], pending["payment_code"]
-        note = deps.notes.get(payment_code)
-        reservation = (note.extra or {}).get("reservation") if note else None
-        still_ours = (note is not None and note.status is NoteStatus.PAID and reservation
-                      and reservation["bill_code"] + reservation["bill_number"] == bill_id)
-        if still_ours:
-            deps.jobs.issue_bill(payment_code)
-            outcome["requeued"] += 1
+        bill_id, purpose = pending["bill_id"], pending.get("purpose") or "note"
+        if purpose == "reversal" and pending.get("reverses"):
+            deps.jobs.finish_reversal(bill_id, pending["reverses"],
+                                      pending.get("reversal_reason") or "")
+            outcome["reversals"] += 1
             continue
-        reason = "note not found" if note is None else \
-            f"note {payment_code} is {note.status.value} and does not hold this number"
-        if deps.ranges.void_number(bill_id, reason):
+        if purpose not in ("note", "reversal"):
+            log.warning("pending bill number %s is for %s: left for its own repair", bill_id,
+                        purpose)
+            outcome["skipped"] += 1
+            continue
+        reason = _repair_note_number(deps, pending) if purpose == "note" \
+            else "red bill number without its original"
+        if reason is None:
+            outcome["requeued"] += 1
+        elif deps.ranges.void_number(bill_id, reason):
             log.warning("bill number %s recorded void: %s", bill_id, reason)
             outcome["voided"] += 1
     return outcome
+
+
+def _repair_note_number(deps: Deps, pending: dict) -> str | None:
+    """Enqueue the note's issuance again if it still holds the number (None); else why not."""
+    bill_id, payment_code = pending["bill_id"], pending["payment_code"]
+    note = deps.notes.get(payment_code)
+    reservation = (note.extra or {}).get("reservation") if note else None
+    if (note is not None and note.status is NoteStatus.PAID and reservation
+            and reservation["bill_code"] + reservation["bill_number"] == bill_id):
+        deps.jobs.issue_bill(payment_code)
+        return None
+    return "note not found" if note is None else \
+        f"note {payment_code} is {note.status.value} and does not hold this number"
