@@ -14,6 +14,7 @@ from chalicelib.api import (
     pages,
     payer_pages,
     public,
+    refusals,
     reimbursing,
     short_links,
     verify_pages,
@@ -43,6 +44,7 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
                   payer_pages, short_links, ops):
     app.register_blueprint(blueprint.bp)
+app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 
 @app.on_sqs_message(queue="fiscal-issue-bill", batch_size=1)

@@ -19,6 +19,7 @@ from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, BillRef
+from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.issuance import archive_bill
 from chalicelib.services.ports import BillRecord, BillReimbursed, Reservation
@@ -37,10 +38,10 @@ def _own_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str) -> BillR
 
 
 def _reason(body: object) -> str:
-    reason = body.get("reason") if isinstance(body, dict) else None
-    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
-        raise ValidationFailed("请填写原因", {"reason": "1-200 characters"})
-    return reason.strip()
+    reason = check_text(body.get("reason") if isinstance(body, dict) else None, "reason",
+                        limit=200, message="请填写原因（1-200个字符，不含控制字符）")
+    assert reason is not None  # required
+    return reason
 
 
 def _ref(record_bill) -> BillRef:
