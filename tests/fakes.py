@@ -382,8 +382,8 @@ class FakeBills:
         self.rows[reservation.bill_code + reservation.bill_number].purpose = "note"
         return reservation
 
-    def reserve_reversal(self, original: BillRecord, *, check_code: str,
-                         issued_at: str) -> Reservation | None:
+    def reserve_reversal(self, original: BillRecord, *, check_code: str, issued_at: str,
+                         reason: str = "") -> Reservation | None:
         bill = original.bill
         row = self.rows[bill.bill_id]
         if row.reversal is not None:

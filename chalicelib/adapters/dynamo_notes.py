@@ -158,7 +158,9 @@ class DynamoCounters:
 
 
 class DynamoIdempotency:
-    """Idempotency by conditional write: claim (in progress) → complete, or release on failure."""
+    """IdempotencyStore by conditional writes: claim (in progress) → attach the result about to
+    be created → complete; release on failure. A stale or released claim is taken over by an
+    update that keeps the attached result (see the port)."""
 
     def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
         expires = int((now + IDEMPOTENCY_TTL).timestamp())

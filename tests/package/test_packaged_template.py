@@ -37,12 +37,14 @@ TABLE_ACCESS = {
     "QueryOpenOrdersRole": {"ChannelOrdersTable": "rw", "NotesTable": "rw", "PaymentsTable": "rw",
                             "CountersTable": "rw"},
     "RefundExceptionsRole": {"PaymentsTable": "rw", "ChannelOrdersTable": "r", "NotesTable": "r"},
+    "SweepUnissuedNotesRole": {"NotesTable": "query"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
 WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 LEVELS = {"rw": READ | WRITE, "r": READ, "append": {"dynamodb:PutItem", "dynamodb:Query"},
-          "state": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}}
+          "state": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+          "query": {"dynamodb:Query"}}  # one index, nothing else (the sweeper)
 
 
 @pytest.fixture(scope="module")
