@@ -173,6 +173,12 @@ class FakeCounters:
             self.expires[counter_id] = expires_epoch
         return self.values[counter_id]
 
+    def hold(self, counter_id: str, now_epoch: int, until_epoch: int) -> int:
+        if counter_id in self.values and self.expires.get(counter_id, 0) > now_epoch:
+            return self.expires[counter_id]
+        self.values[counter_id], self.expires[counter_id] = 1, until_epoch
+        return 0
+
 
 class FakeIdempotency:
     """IdempotencyStore; mirrors ``DynamoIdempotency``.
@@ -271,10 +277,15 @@ class FakeNotes:
     def get_order(self, out_trade_no: str) -> ChannelOrder | None:
         return self.orders.get(out_trade_no)
 
-    def open_orders(self, created_before: str, limit: int = 100) -> list[ChannelOrder]:
+    def open_orders(self, created_before: str, limit: int = 100,
+                    after: ChannelOrder | None = None) -> list[ChannelOrder]:
+        self.open_order_pages = getattr(self, "open_order_pages", 0) + 1
         found = sorted((self.orders[n] for n in self.open
                         if self.orders[n].created_at < created_before),
-                       key=lambda o: o.created_at)
+                       key=lambda o: (o.created_at, o.out_trade_no))
+        if after is not None:
+            found = [o for o in found
+                     if (o.created_at, o.out_trade_no) > (after.created_at, after.out_trade_no)]
         return found[:limit]
 
     def close_order(self, out_trade_no: str) -> None:

@@ -115,10 +115,17 @@ class DynamoNotes:
         return _order(row)
 
     @staticmethod
-    def open_orders(created_before: str, limit: int = 100) -> list[ChannelOrder]:
-        """Orders still open (the sparse index), oldest first, opened before ``created_before``."""
+    def open_orders(created_before: str, limit: int = 100,
+                    after: ChannelOrder | None = None) -> list[ChannelOrder]:
+        """Orders still open (the sparse index), oldest first, opened before ``created_before``;
+        one page, after ``after`` (the index's exclusive start key: it need not be open still)."""
+        start = None
+        if after is not None:
+            start = {"open_key": {"S": "open"}, "created_at": {"S": after.created_at},
+                     "out_trade_no": {"S": after.out_trade_no}}
         return [_order(row) for row in ChannelOrderModel.by_open.query(
-            "open", ChannelOrderModel.created_at < created_before, limit=limit)]
+            "open", ChannelOrderModel.created_at < created_before, limit=limit,
+            last_evaluated_key=start)]
 
     @staticmethod
     def awaiting_bill(paid_before: str, limit: int = 500) -> list[str]:
@@ -155,6 +162,23 @@ class DynamoCounters:
             actions.append(CounterModel.expires_epoch.set(expires_epoch))
         row.update(actions=actions)
         return int(row.value)
+
+    @staticmethod
+    def hold(counter_id: str, now_epoch: int, until_epoch: int) -> int:
+        """A lease on a counter row: taken when absent or expired (``expires_epoch``)."""
+        row = CounterModel(counter_id, value=1, expires_epoch=until_epoch)
+        try:
+            row.save(condition=CounterModel.counter_id.does_not_exist()
+                     | (CounterModel.expires_epoch <= now_epoch))
+            return 0
+        except PutError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        try:
+            held = CounterModel.get(counter_id, consistent_read=True)
+        except DoesNotExist:  # expired and removed between the write and the read
+            return now_epoch + 1
+        return max(now_epoch + 1, int(held.expires_epoch or now_epoch + 1))
 
 
 class DynamoIdempotency:

@@ -19,6 +19,7 @@ from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import bills as bills_service
 from chalicelib.services import notes as notes_service
+from chalicelib.services.limits import Guesser
 
 bp = Blueprint(__name__)
 
@@ -104,7 +105,7 @@ def bill_page(bill_code: str, bill_number: str) -> Response:
     check_code = query_param(request, "check_code") or ""
     try:
         record = bills_service.find_bill(d, bill_code, bill_number, check_code,
-                                         client_address(request))
+                                         Guesser.client(client_address(request)))
     except DomainError as exc:
         return error_page(exc)
     view = bills_service.bill_view(d, record)

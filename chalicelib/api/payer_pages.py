@@ -4,6 +4,8 @@
 digit's message; a wrong name a neutral 未找到). ``/my-bills``: mobile number → texted code →
 every bill issued to that number, newest first, for 15 minutes (an HttpOnly cookie). Forms
 are plain POSTs; every answer is a whole page (400/404/429/503 with the reason in Chinese).
+The my-bills forms (request a code, sign in, sign out) carry a CSRF token (``csrf``): a post
+without it is a 403 page and changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import csrf
 from chalicelib.api.http import client_address, header, raw_body
 from chalicelib.api.pages import BILL_STATUS, NOTE_STATUS, render
 from chalicelib.bootstrap import deps
@@ -101,10 +104,26 @@ def _session_token() -> str | None:
 
 
 def _my_page(status: int = 200, **context: Any) -> Response:
+    """A my-bills page; every form in it carries the CSRF token (its cookie set when new)."""
+    d = deps()
     context.setdefault("step", "phone")
-    return render("my_bills.html", status, status_labels=BILL_STATUS,
-                  code_minutes=my_bills_service.CODE_MINUTES,
-                  session_minutes=my_bills_service.SESSION_MINUTES, **context)
+    token, fresh = csrf.token_for(d, bp.current_request)
+    response = render("my_bills.html", status, status_labels=BILL_STATUS,
+                      code_minutes=my_bills_service.CODE_MINUTES,
+                      session_minutes=my_bills_service.SESSION_MINUTES, csrf_token=token,
+                      **context)
+    if fresh:
+        _add_cookie(response, csrf.set_cookie(d, token, COOKIE_PATH))
+    return response
+
+
+def _add_cookie(response: Response, cookie: str) -> None:
+    earlier = response.headers.get("Set-Cookie")
+    if earlier is None:
+        response.headers["Set-Cookie"] = cookie
+    else:
+        response.headers["Set-Cookie"] = [*(earlier if isinstance(earlier, list) else [earlier]),
+                                          cookie]
 
 
 def _code_step(status: int, phone: str, **context: Any) -> Response:
@@ -119,7 +138,7 @@ def my_bills() -> Response:
     if session is None:
         response = _my_page(expired=bool(token))
         if token:
-            response.headers["Set-Cookie"] = _cookie("", 0)
+            _add_cookie(response, _cookie("", 0))
         return response
     bills = my_bills_service.list_bills(d, session)
     return _my_page(step="list", bills=bills, masked=session.masked_phone)
@@ -128,7 +147,9 @@ def my_bills() -> Response:
 @bp.route("/my-bills/code", methods=["POST"], content_types=FORM)
 def send_code() -> Response:
     d = deps()
-    form = _form("phone")
+    form = _form("phone", csrf.FIELD)
+    if not csrf.accepted(d, bp.current_request, form[csrf.FIELD]):
+        return csrf.refused()
     try:
         phone = my_bills_service.send_login_code(d, form["phone"],
                                                  client_address(bp.current_request))
@@ -147,7 +168,9 @@ def send_code() -> Response:
 @bp.route("/my-bills/verify", methods=["POST"], content_types=FORM)
 def verify_code() -> Response:
     d = deps()
-    form = _form("phone", "code")
+    form = _form("phone", "code", csrf.FIELD)
+    if not csrf.accepted(d, bp.current_request, form[csrf.FIELD]):
+        return csrf.refused()
     try:
         session = my_bills_service.verify_login_code(d, form["phone"], form["code"],
                                                      client_address(bp.current_request))
@@ -167,5 +190,8 @@ def verify_code() -> Response:
 
 @bp.route("/my-bills/logout", methods=["POST"], content_types=FORM)
 def logout() -> Response:
+    d = deps()
+    if not csrf.accepted(d, bp.current_request, _form(csrf.FIELD)[csrf.FIELD]):
+        return csrf.refused()
     return Response(body="", status_code=303, headers={
         "Location": COOKIE_PATH, "Cache-Control": "no-store", "Set-Cookie": _cookie("", 0)})

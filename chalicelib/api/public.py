@@ -11,7 +11,9 @@ from chalicelib.domain.codes import check_payment_code, is_out_trade_no
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import bills as bills_service
 from chalicelib.services import checkout as checkout_service
+from chalicelib.services import limits
 from chalicelib.services import notes as notes_service
+from chalicelib.services.limits import Guesser
 
 bp = Blueprint(__name__)
 
@@ -58,7 +60,8 @@ def order_form(out_trade_no: str) -> Response:
     """UnionPay's front consumption: a page whose form posts itself to UnionPay's gateway."""
     if not is_out_trade_no(out_trade_no):
         raise ValidationFailed("订单号格式不正确", {"out_trade_no": "8-32 letters or digits"})
-    page = checkout_service.unionpay_form(deps(), out_trade_no)
+    page = checkout_service.unionpay_form(deps(), out_trade_no,
+                                          client_address(bp.current_request))
     return Response(body=page.encode("utf-8"), status_code=200, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
@@ -69,9 +72,13 @@ def order_form(out_trade_no: str) -> Response:
 def back_from_channel(payment_code: str) -> Response:
     """A channel sending the payer back by a form post (UnionPay's frontUrl): to the pay page.
 
-    What the form says is not trusted: the page shows the note as our records have it."""
+    What the form says is not trusted: the page shows the note as our records have it. Nothing
+    is looked up, so the answer tells nothing of the code; a client whose guessing budget is
+    used up is still refused, as on every route that takes a code."""
+    d = deps()
     check_payment_code(payment_code)
-    page = f"{deps().settings.public_base_url}/pay/{payment_code}"
+    limits.guard(d, Guesser.client(client_address(bp.current_request)))
+    page = f"{d.settings.public_base_url}/pay/{payment_code}"
     return Response(body="", status_code=303, headers={"Location": page})
 
 
@@ -87,7 +94,7 @@ def _check_code() -> str:
 def public_bill(bill_code: str, bill_number: str) -> dict:
     d = deps()
     record = bills_service.find_bill(d, bill_code, bill_number, _check_code(),
-                                     client_address(bp.current_request))
+                                     Guesser.client(client_address(bp.current_request)))
     return bills_service.bill_view(d, record)
 
 
@@ -98,7 +105,7 @@ def bill_file(bill_code: str, bill_number: str, kind: str) -> Response:
     if kind not in FILE_TYPES:
         raise ValidationFailed("文件类型只能是 pdf 或 xml", {"kind": "pdf or xml"})
     record = bills_service.find_bill(d, bill_code, bill_number, _check_code(),
-                                     client_address(bp.current_request))
+                                     Guesser.client(client_address(bp.current_request)))
     body = bills_service.bill_file(d, record, kind)
     name = f"{bill_code}-{bill_number}.{kind}"
     return Response(body=body, status_code=200, headers={

@@ -29,6 +29,15 @@ def mask_phone(phone: str | None) -> str | None:
     return "*" * len(phone)
 
 
+def mask_credit_code(code: str | None) -> str | None:
+    """91340100MA2XXXXX1X → 9134**********XX1X: the first four and the last four are kept."""
+    if not code:
+        return code
+    if len(code) <= 8:
+        return "*" * len(code)
+    return code[:4] + "*" * (len(code) - 8) + code[-4:]
+
+
 def mask_phones_in(text: str) -> str:
     """Mask every mainland mobile number inside a free text (for log lines)."""
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

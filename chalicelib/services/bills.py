@@ -1,8 +1,9 @@
 """Looking bills up: the public bill page and files, the keys, and verification by units.
 
 A bill is found by (bill_code, bill_number) and shown only with its check code, compared in
-constant time. Wrong check codes are counted per bill and per client, so guessing is stopped
-(429) long before a 62^6 space could be searched.
+constant time. Wrong check codes are counted per guesser (a client's address, or an
+authenticated unit), overall and per bill (``limits``), so guessing is stopped (429) long
+before a 62^6 space could be searched, without locking the bill's rightful holders out.
 """
 
 from __future__ import annotations
@@ -10,56 +11,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference
-from chalicelib.domain.errors import NotFound, RateLimited, ServiceUnavailable
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
-from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.services import limits
+from chalicelib.services.limits import Guesser
 from chalicelib.services.notes import bill_url
 from chalicelib.services.ports import BillRecord
 
 log = logging.getLogger(__name__)
-WRONG_CODES_PER_BILL_PER_DAY = 10
-WRONG_LOOKUPS_PER_CLIENT_PER_HOUR = 30
-
-
-def _limit(deps: Deps, counter_id: str, limit: int, window: timedelta, message: str) -> None:
-    expires = int((deps.clock() + window).timestamp())
-    count = deps.counters.next_value(counter_id, expires)
-    if count > limit:
-        raise RateLimited(message, retry_after=int(window.total_seconds()))
-
-
-def _refuse_guess(deps: Deps, bill_id: str, client: str, per_hour: int) -> None:
-    now = deps.clock().astimezone(CHINA_TZ)
-    _limit(deps, f"wrong-check#{bill_id}#{now:%Y%m%d}", WRONG_CODES_PER_BILL_PER_DAY,
-           timedelta(days=1), "该票据今日校验码错误次数过多，请明日再试")
-    _limit(deps, f"wrong-lookup#{client}#{now:%Y%m%d%H}", per_hour,
-           timedelta(hours=1), "查询过于频繁，请一小时后再试")
 
 
 def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
-              client: str = "unknown",
-              wrong_per_hour: int = WRONG_LOOKUPS_PER_CLIENT_PER_HOUR) -> BillRecord:
-    """The bill, if the three elements match; NotFound otherwise (wrong codes are counted).
+              guesser: Guesser) -> BillRecord:
+    """The bill, if the three elements match; NotFound otherwise.
 
-    ``wrong_per_hour`` is the client's allowance of failed lookups: small for anonymous
-    clients, larger for an authenticated reimbursing unit checking a batch.
+    Wrong codes are counted against the guesser (``limits``), never against the bill: a storm
+    of wrong guesses stops its sender only, and whoever holds the right code still gets in.
     """
     check_bill_reference(bill_code, bill_number, check_code)
-    day = deps.clock().astimezone(CHINA_TZ)
-    if deps.counters.value(f"wrong-check#{bill_code}{bill_number}#{day:%Y%m%d}") \
-            >= WRONG_CODES_PER_BILL_PER_DAY:
-        # Once the day's wrong guesses are used up, no answer may tell a right code from a
-        # wrong one: even the right check code waits until tomorrow.
-        raise RateLimited("该票据今日校验码错误次数过多，请明日再试",
-                          retry_after=int(timedelta(days=1).total_seconds()))
+    bill_id = bill_code + bill_number
+    limits.guard(deps, guesser, bill_id)
     record = deps.bills.get(bill_code, bill_number)
     if record is None or not hmac.compare_digest(record.bill.check_code.encode(),
                                                  check_code.encode()):
-        _refuse_guess(deps, bill_code + bill_number, client, wrong_per_hour)
+        limits.count_miss(deps, guesser, bill_id)
         raise NotFound("未查询到该票据，请核对票据代码、号码和校验码", code="bill_not_found")
     return record
 

@@ -14,13 +14,14 @@ from dataclasses import replace
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.payments import ChannelOrder, Checkout
+from chalicelib.services import limits
 from chalicelib.services.notes import open_order
 
 
 def pay(deps: Deps, payment_code: str, body: object,
         client_ip: str) -> tuple[ChannelOrder, Checkout]:
     """Open an order for the note and with its channel; where the payer goes next."""
-    order = open_order(deps, payment_code, body)
+    order = open_order(deps, payment_code, body, client_ip)
     return order, checkout(deps, order, client_ip)
 
 
@@ -36,10 +37,16 @@ def checkout(deps: Deps, order: ChannelOrder, client_ip: str) -> Checkout:
     return opened
 
 
-def unionpay_form(deps: Deps, out_trade_no: str) -> str:
-    """The self-submitting form of a UnionPay order (the same signed fields every time)."""
+def unionpay_form(deps: Deps, out_trade_no: str, client: str) -> str:
+    """The self-submitting form of a UnionPay order (the same signed fields every time).
+
+    The form names the note and its amount, so an unknown order number spends the client's
+    guessing budget like an unknown payment code."""
+    guesser = limits.Guesser.client(client)
+    limits.guard(deps, guesser)
     order = deps.notes.get_order(out_trade_no)
     if order is None or order.channel != "unionpay":
+        limits.count_miss(deps, guesser)
         raise NotFound("订单不存在", code="order_not_found")
     opened = checkout(deps, order, "")
     assert opened.form_html is not None

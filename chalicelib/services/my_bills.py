@@ -2,7 +2,9 @@
 
 Code: 6 digits from ``secrets``, stored only as an HMAC, valid 5 minutes, 5 attempts (counted
 atomically before the comparison), spent on first use. Limits: a new code for a number once per
-60 s and 5 times a day; 20 codes per client per hour; 30 wrong codes per client per hour.
+60 s and 5 times a day; 20 requests per client per hour; 30 wrong codes per client per hour.
+Every limit is checked before anything changes: a refused request leaves the pending code (and
+its attempts) as they were, so a stranger cannot kill the code its owner is about to type.
 Session: an HMAC-signed token of the phone key, the masked number and an expiry 15 minutes on,
 kept in an HttpOnly cookie; nothing is stored server-side and the number itself is not in it.
 """
@@ -23,8 +25,7 @@ from chalicelib.domain.errors import RateLimited, ValidationFailed
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
-from chalicelib.services import sms_templates
-from chalicelib.services.bills import _limit
+from chalicelib.services import limits, sms_templates
 from chalicelib.services.notes import bill_url
 from chalicelib.services.phones import cn_mobile, derive_key, phone_key
 from chalicelib.services.sms import send_now
@@ -60,13 +61,22 @@ def _code_hash(deps: Deps, key: str, code: str) -> str:
 
 
 def send_login_code(deps: Deps, phone_text: object, client: str) -> str:
-    """Text a fresh code to the number; returns the number (11 digits)."""
+    """Text a fresh code to the number; returns the number (11 digits).
+
+    Every cap is checked BEFORE a code is issued: a refused request never replaces the code
+    the number's owner is waiting for. The number's daily allowance is spent only by a code
+    actually issued (issuing is serialised by the 60 s cooldown, a conditional write).
+    """
     phone = _phone(phone_text)
     now = deps.clock()
     epoch, china = int(now.timestamp()), now.astimezone(CHINA_TZ)
-    _limit(deps, f"login-code-client#{client}#{china:%Y%m%d%H}", CODES_PER_CLIENT_PER_HOUR,
-           timedelta(hours=1), "获取验证码过于频繁，请一小时后再试")
+    limits.limit(deps, f"login-code-client#{limits.client_key(client)}#{china:%Y%m%d%H}",
+                 CODES_PER_CLIENT_PER_HOUR, timedelta(hours=1), "获取验证码过于频繁，请一小时后再试")
     key = phone_key(deps.payer_pepper, phone)
+    per_number = f"login-code#{key}#{china:%Y%m%d}"
+    limits.refuse_when_used_up(deps, per_number, CODES_PER_NUMBER_PER_DAY,
+                               limits.seconds_to_midnight(now),
+                               "该手机号今日获取验证码次数过多，请明日再试")
     code = f"{secrets.randbelow(10**6):06d}"
     code_hash = _code_hash(deps, key, code)
     wait = deps.otp.issue(key, code_hash, epoch, epoch + CODE_MINUTES * 60, RESEND_AFTER_SECONDS)
@@ -74,8 +84,7 @@ def send_login_code(deps: Deps, phone_text: object, client: str) -> str:
         limited = RateLimited(f"验证码已发送，请{wait}秒后再重新获取", retry_after=wait)
         limited.code = "code_sent_recently"
         raise limited
-    _limit(deps, f"login-code#{key}#{china:%Y%m%d}", CODES_PER_NUMBER_PER_DAY,
-           timedelta(days=1), "该手机号今日获取验证码次数过多，请明日再试")
+    deps.counters.next_value(per_number, epoch + limits.seconds_to_midnight(now) + 3600)
     text = sms_templates.login_code(deps.settings.sms_sender, code, CODE_MINUTES)
     try:
         send_now(deps, "login_code", f"login_code#{key[:16]}#{epoch}", phone, text)
@@ -95,6 +104,11 @@ def verify_login_code(deps: Deps, phone_text: object, code_text: object,
         raise ValidationFailed(message, {"code": message})
     now = deps.clock()
     key = phone_key(deps.payer_pepper, phone)
+    wrong = f"login-wrong#{limits.client_key(client)}#{now.astimezone(CHINA_TZ):%Y%m%d%H}"
+    # Before the attempt is counted: a client out of guesses must not use up the attempts of
+    # the code the number's owner is about to type.
+    limits.refuse_when_used_up(deps, wrong, WRONG_CODES_PER_CLIENT_PER_HOUR, 3600,
+                               "验证码错误次数过多，请一小时后再试")
     check = deps.otp.attempt(key, int(now.timestamp()), MAX_ATTEMPTS)
     if check.state == "locked":
         raise RateLimited("验证码错误次数过多，已失效，请重新获取验证码",
@@ -103,9 +117,8 @@ def verify_login_code(deps: Deps, phone_text: object, code_text: object,
         message = "验证码已过期，请重新获取" if check.state == "expired" else "请先获取验证码"
         raise ValidationFailed(message, {"code": message}, code=f"code_{check.state}")
     if not hmac.compare_digest(check.code_hash, _code_hash(deps, key, code)):
-        _limit(deps, f"login-wrong#{client}#{now.astimezone(CHINA_TZ):%Y%m%d%H}",
-               WRONG_CODES_PER_CLIENT_PER_HOUR, timedelta(hours=1),
-               "验证码错误次数过多，请一小时后再试")
+        limits.limit(deps, wrong, WRONG_CODES_PER_CLIENT_PER_HOUR, timedelta(hours=1),
+                     "验证码错误次数过多，请一小时后再试")
         message = (f"验证码不正确，还可再试{check.attempts_left}次" if check.attempts_left
                    else "验证码不正确，错误次数过多，请重新获取验证码")
         raise ValidationFailed(message, {"code": message}, code="wrong_code")

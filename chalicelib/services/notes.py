@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from chalicelib.domain.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -29,6 +31,7 @@ from chalicelib.domain.notes import (
 )
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
 from chalicelib.domain.units import Unit
+from chalicelib.services import limits
 
 ORDER_LIFETIME = timedelta(hours=2)
 
@@ -172,27 +175,35 @@ def cancel_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
     return deps.notes.cancel(payment_code)
 
 
-UNKNOWN_CODES_PER_CLIENT_PER_HOUR = 30
+OPEN_ORDERS_PER_NOTE = 5
 
 
-def get_public_note(deps: Deps, payment_code: str, client: str | None = None) -> Note:
-    """A note by its payment code; a client that keeps asking for codes that do not exist is
-    stopped (429), so codes cannot be harvested by guessing."""
+def get_public_note(deps: Deps, payment_code: str, client: str) -> Note:
+    """A note by its payment code, for a client that does not prove who it is.
+
+    Codes are guessable in principle, so every unknown code spends the client's guessing budget
+    (``limits``); once it is used up the client gets 429 for known codes too, so a right guess
+    cannot be told from a wrong one until the hour is over.
+    """
+    guesser = limits.Guesser.client(client)
+    limits.guard(deps, guesser)
     note = deps.notes.get(payment_code)
     if note is None:
-        if client is not None:
-            from chalicelib.services.bills import _limit
-
-            hour = deps.clock().astimezone(CHINA_TZ)
-            _limit(deps, f"unknown-note#{client}#{hour:%Y%m%d%H}",
-                   UNKNOWN_CODES_PER_CLIENT_PER_HOUR, timedelta(hours=1),
-                   "查询过于频繁，请一小时后再试")
+        limits.count_miss(deps, guesser)
         raise NotFound("未找到该缴款码对应的缴款书，请核对缴款码", code="note_not_found")
     return note
 
 
-def open_order(deps: Deps, payment_code: str, body: object) -> ChannelOrder:
-    """Open a channel order for a payer; the channel's notification will name it."""
+def open_order(deps: Deps, payment_code: str, body: object,
+               client: str = "unknown") -> ChannelOrder:
+    """Open a channel order for a payer; the channel's notification will name it. ``client``
+    is the payer's address (the API always gives it; jobs and benchmarks count as one).
+
+    A note has at most ``OPEN_ORDERS_PER_NOTE`` unexpired orders: each takes a slot (a lease
+    that ends when the order expires) by a conditional write, so the open-order index, and the
+    active query's work, stay bounded whoever knows the code. Five covers a payer trying each of
+    the three channels and coming back twice; an order lives ``ORDER_LIFETIME`` at most.
+    """
     channel = body.get("channel") if isinstance(body, dict) else None
     if channel not in ORDER_CHANNELS:
         raise ValidationFailed("请选择支付方式", {"channel": f"must be one of {ORDER_CHANNELS}"})
@@ -200,18 +211,35 @@ def open_order(deps: Deps, payment_code: str, body: object) -> ChannelOrder:
         raise ValidationFailed("该支付方式暂未开通，请选择其他方式",
                                {"channel": f"{channel} is not enabled here"},
                                code="channel_unavailable")
-    note = get_public_note(deps, payment_code)
+    note = get_public_note(deps, payment_code, client)
     now = deps.clock()
     note.ensure_payable(now)
     expires = now + ORDER_LIFETIME
     if note.expires_at:
         expires = min(expires, datetime.fromisoformat(note.expires_at))
+    _take_order_slot(deps, payment_code, now, expires)
     order = ChannelOrder(out_trade_no=new_out_trade_no(payment_code), payment_code=payment_code,
                          channel=str(channel), amount_fen=note.total_fen,
                          created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                          expires_at=expires.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
     deps.notes.add_order(order)
     return order
+
+
+def _take_order_slot(deps: Deps, payment_code: str, now: datetime, expires: datetime) -> None:
+    now_epoch, until = int(now.timestamp()), math.ceil(expires.timestamp())
+    free_at = []
+    for slot in range(OPEN_ORDERS_PER_NOTE):
+        held_until = deps.counters.hold(f"order-slot#{payment_code}#{slot}", now_epoch, until)
+        if not held_until:
+            return
+        free_at.append(held_until)
+    wait = max(1, min(free_at) - now_epoch)
+    refused = RateLimited(f"该缴款书已有{OPEN_ORDERS_PER_NOTE}笔未完成的支付订单，请在已打开的"
+                          f"支付页面完成支付，或约{math.ceil(wait / 60)}分钟后再试",
+                          retry_after=wait)
+    refused.code = "too_many_open_orders"
+    raise refused
 
 
 def bill_url(deps: Deps, bill_code: str, bill_number: str, check_code: str) -> str:

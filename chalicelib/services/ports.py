@@ -136,6 +136,9 @@ class UnitRepository(Protocol):
 class CounterRepository(Protocol):
     def next_value(self, counter_id: str, expires_epoch: int | None = None) -> int: ...
     def value(self, counter_id: str) -> int: ...
+    def hold(self, counter_id: str, now_epoch: int, until_epoch: int) -> int:
+        """Take the lease ``counter_id`` until ``until_epoch`` if nobody holds it at
+        ``now_epoch`` (one conditional write): 0 if taken, else when the holder's lease ends."""
 
 
 class IdempotencyStore(Protocol):
@@ -166,8 +169,10 @@ class NoteRepository(Protocol):
     def cancel(self, payment_code: str) -> Note: ...
     def mark_issued(self, payment_code: str, bill: BillRef) -> None: ...
     def add_order(self, order: ChannelOrder) -> None: ...
-    def open_orders(self, created_before: str, limit: int = 100) -> list[ChannelOrder]:
-        """Orders not yet settled (sparse index), oldest first, opened before the time."""
+    def open_orders(self, created_before: str, limit: int = 100,
+                    after: ChannelOrder | None = None) -> list[ChannelOrder]:
+        """Orders not yet settled (sparse index), oldest first, opened before the time; one
+        page of ``limit``, starting after the order ``after`` (the last of the previous page)."""
     def close_order(self, out_trade_no: str) -> None: ...
     def awaiting_bill(self, paid_before: str, limit: int = 500) -> list[str]:
         """Payment codes of paid notes without a bill yet, paid before ``paid_before`` (an ISO

@@ -4,27 +4,29 @@ Anyone may ask, without a credential, so the answer is deliberately small: the i
 the title, the issue date, the total and the status. Never the payer, the payer's credit code or
 phone, the items or the check count.
 
-Every lookup is counted per client per day and per bill per day (China time), before the bill is
-read; ``find_bill`` adds its own limits on wrong check codes and compares them in constant time.
-A client over a limit gets ``RateLimited`` whose ``retry_after`` runs to the next midnight.
+Every lookup is counted per client per day, and per client and bill per day (China time),
+before the bill is read; ``find_bill`` adds the guessing budget (``limits``) and compares check
+codes in constant time. A client over a limit gets ``RateLimited`` whose ``retry_after`` runs to
+the next midnight. No limit is per bill alone: one asker cannot lock a bill out for the others.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import is_bill_code, is_bill_number, is_check_code
-from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import MAX_FEN, fen_to_yuan_grouped, signed_yuan_to_fen
 from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.services import limits
 from chalicelib.services.bills import find_bill
+from chalicelib.services.limits import Guesser
 
 LOOKUPS_PER_CLIENT_PER_DAY = 100
 LOOKUPS_PER_BILL_PER_DAY = 20
@@ -116,35 +118,24 @@ def parse_query(form: Mapping[str, str]) -> PublicQuery:
     return PublicQuery(code, number, check, issue_date, total)
 
 
-def _seconds_to_midnight(now: datetime) -> int:
-    local = now.astimezone(CHINA_TZ)
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, math.ceil((midnight - local).total_seconds()))
-
-
-def _count(deps: Deps, counter_id: str, limit: int, message: str) -> None:
-    now = deps.clock()
-    retry_after = _seconds_to_midnight(now)
-    count = deps.counters.next_value(counter_id, int(now.timestamp()) + retry_after + 3600)
-    if count > limit:
-        raise RateLimited(message, retry_after=retry_after)
-
-
 def count_lookup(deps: Deps, query: PublicQuery, client: str) -> None:
-    """Count one lookup for the client and for the bill; ``RateLimited`` past either limit."""
+    """Count one lookup for the client, and for the client on that bill; ``RateLimited`` past
+    either. Both are the asker's own allowances: nobody can use up a bill's lookups for others."""
     day = f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d}"
-    _count(deps, f"public-verify-client#{client}#{day}", LOOKUPS_PER_CLIENT_PER_DAY,
-           f"您今日的查验次数已达上限（每日 {LOOKUPS_PER_CLIENT_PER_DAY} 次）")
-    _count(deps, f"public-verify-bill#{query.bill_code}{query.bill_number}#{day}",
-           LOOKUPS_PER_BILL_PER_DAY,
-           f"该票据今日的查验次数已达上限（每张票据每日 {LOOKUPS_PER_BILL_PER_DAY} 次）")
+    key = limits.client_key(client)
+    limits.limit_today(deps, f"public-verify-client#{key}#{day}", LOOKUPS_PER_CLIENT_PER_DAY,
+                       f"您今日的查验次数已达上限（每日 {LOOKUPS_PER_CLIENT_PER_DAY} 次）")
+    bill_id = query.bill_code + query.bill_number
+    limits.limit_today(deps, f"public-verify-bill#{key}#{bill_id}#{day}", LOOKUPS_PER_BILL_PER_DAY,
+                       f"该票据今日的查验次数已达上限（同一张票据每日 {LOOKUPS_PER_BILL_PER_DAY} 次）")
 
 
 def verify_publicly(deps: Deps, query: PublicQuery, client: str) -> dict:
     """``{result: authentic | mismatch | not_found, ...}`` with nothing personal in it."""
     count_lookup(deps, query, client)
     try:
-        record = find_bill(deps, query.bill_code, query.bill_number, query.check_code, client)
+        record = find_bill(deps, query.bill_code, query.bill_number, query.check_code,
+                           Guesser.client(client))
     except NotFound:
         return {"result": "not_found", "mismatched": []}
     bill = record.bill

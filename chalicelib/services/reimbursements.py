@@ -18,6 +18,7 @@ from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import find_bill
+from chalicelib.services.limits import Guesser
 from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
 
 
@@ -41,7 +42,8 @@ def record_reimbursement(deps: Deps, unit: Unit, body: object,
     check_bill_reference(code, number, check)
     voucher = check_text(body.get("voucher_no"), "voucher_no", limit=64, required=False,
                          message="凭证号格式不正确")
-    record = find_bill(deps, str(code), str(number), str(check), client)
+    record = find_bill(deps, str(code), str(number), str(check),
+                       Guesser.unit(unit.unit_code))
     bill_id = record.bill.bill_id
     if record.status is not BillStatus.NORMAL:
         audit(deps, bill_id, unit, "reimburse", f"refused_{record.status.value}", client)

@@ -4,7 +4,9 @@ Results: ``authentic`` (it is our bill and all given elements match), ``mismatch
 but the date or amount given differs: the fields are named), ``tampered`` (a file whose
 signatures fail, or whose content differs from our record), ``not_found``. With every found bill
 come its status (normal, reversed, voided), how often it was checked and its reimbursement.
-Every verification is audited. A wrong check code reveals nothing of the bill.
+Every verification is audited. A wrong check code reveals nothing of the bill. Wrong codes are
+counted against the unit that sent them (``limits.Guesser.unit``), never against the bill or
+an address another caller shares.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import bill_view, find_bill
+from chalicelib.services.limits import Guesser
 from chalicelib.services.ports import BillRecord
 from chalicelib.services.reimbursements import audit
 
 MAX_BATCH = 500
-UNIT_WRONG_PER_HOUR = 600  # an authenticated unit's allowance of failed lookups
 NOT_FOUND = {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
              "check_count": 0}
 
@@ -66,7 +68,7 @@ def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
     """By code, number and check code; the issue date and total are compared when given."""
     code, number, check, issue_date, total = _elements(body)
     try:
-        record = find_bill(deps, code, number, check, client, UNIT_WRONG_PER_HOUR)
+        record = find_bill(deps, code, number, check, Guesser.unit(unit.unit_code))
     except NotFound:
         audit(deps, code + number, unit, "verify", "not_found", client)
         return dict(NOT_FOUND)

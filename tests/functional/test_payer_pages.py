@@ -15,11 +15,31 @@ PHONE = "13812345678"
 OTHER_PHONE = "13987654321"
 
 
+def csrf_pair(client, client_ip: str = "198.51.100.7") -> tuple[str, str]:
+    """The CSRF cookie ("csrf_token=…") a my-bills page sets, and the token its forms carry."""
+    r = client.http.get("/my-bills", headers={"X-Forwarded-For": client_ip})
+    cookie = next(c for c in set_cookies(r) if c.startswith("csrf_token="))
+    field = re.search(r'name="csrf_token" value="([^"]+)"', page(r))
+    assert field, page(r)
+    return cookie.split(";")[0], field.group(1)
+
+
+def set_cookies(response) -> list[str]:
+    value = response.headers.get("Set-Cookie") or []
+    return value if isinstance(value, list) else [value]
+
+
 def post(client, path: str, fields: dict[str, str], client_ip: str = "198.51.100.7",
-         cookie: str | None = None):
+         cookie: str | None = None, csrf: bool = True):
+    """A form post; to a my-bills form it carries a valid CSRF token unless ``csrf`` is False."""
     headers = {"Content-Type": FORM, "X-Forwarded-For": client_ip}
-    if cookie:
-        headers["Cookie"] = cookie
+    cookies = [cookie] if cookie else []
+    if csrf and path.startswith("/my-bills/") and "csrf_token" not in fields:
+        csrf_cookie, token = csrf_pair(client, client_ip)
+        cookies.append(csrf_cookie)
+        fields = {**fields, "csrf_token": token}
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
     return client.http.post(path, headers=headers, body=urlencode(fields))
 
 
@@ -59,16 +79,16 @@ def test_a_mistyped_or_swapped_payment_code_gets_the_check_digit_message(world, 
     assert r.status_code == 400 and "缴款码应为20位数字，您输入了19位" in page(r)
 
 
-def test_the_right_code_and_name_show_the_note_unmasked(world, client):
+def test_the_right_code_and_name_show_the_note_with_the_phone_masked(world, client):
     code = create_note(world, client)["payment_code"]
     printed = f"{code[:6]} {code[6:8]} {code[8:14]} {code[14:]}"  # as the notice groups it
     r = post(client, "/lookup", {"payment_code": printed, "payer_name": " 张 三 "})
     assert r.status_code == 200, page(r)
     html = page(r)
-    for shown in ("张三", "13812345678", "不动产登记费（住宅）", "不动产权证书工本费", "¥100.00",
+    for shown in ("张三", "138****5678", "不动产登记费（住宅）", "不动产权证书工本费", "¥100.00",
                   "待缴款", f'href="/pay/{code}"'):
         assert shown in html, shown
-    assert "138****5678" not in html and "张*" not in html
+    assert "13812345678" not in html and "张*" not in html
 
 
 def test_an_issued_note_links_to_its_bill(world, client):
@@ -257,7 +277,7 @@ def test_the_session_lasts_fifteen_minutes_and_cannot_be_forged(world, client):
     payload, _, mac = token.partition(".")
     forged = f"{name}={payload}.{mac[:-2]}{'AA' if mac[-2:] != 'AA' else 'BB'}"
     r = client.http.get("/my-bills", headers={"Cookie": forged})
-    assert "登录已过期" in page(r) and "Max-Age=0" in r.headers["Set-Cookie"]
+    assert "登录已过期" in page(r) and "Max-Age=0" in " ".join(set_cookies(r))
     world.clock.now += timedelta(minutes=14)
     assert "共1张" in page(client.http.get("/my-bills", headers={"Cookie": cookie}))
     world.clock.now += timedelta(minutes=1, seconds=1)
@@ -283,3 +303,53 @@ def test_the_pages_are_small_chinese_and_need_no_script(world, client):
         assert not re.search(r'(src|href)="(https?:)?//', html), "nothing from another host"
         assert r.headers["Cache-Control"] == "no-store"
         assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+# ---- CSRF on the my-bills forms -----------------------------------------------------------
+
+def test_every_my_bills_form_carries_the_token_its_strict_cookie_holds(world, client):
+    r = client.http.get("/my-bills", headers={"X-Forwarded-For": "198.51.100.7"})
+    cookie = next(c for c in set_cookies(r) if c.startswith("csrf_token="))
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/my-bills"):
+        assert attribute in cookie
+    token = cookie.split(";")[0].partition("=")[2]
+    assert page(r).count(f'name="csrf_token" value="{token}"') == 1  # the one form: phone
+    step = post(client, "/my-bills/code", {"phone": PHONE})
+    assert page(step).count('name="csrf_token"') == 2  # verify, and ask again
+
+
+def test_a_sign_in_form_posted_without_its_token_is_refused_and_sends_nothing(world, client):
+    r = post(client, "/my-bills/code", {"phone": PHONE}, csrf=False)
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
+    assert "页面已失效" in page(r) and not texts_to(PHONE)
+    cookie, token = csrf_pair(client)
+    other_cookie, _ = csrf_pair(client)
+    for fields, cookies in (({"phone": PHONE, "csrf_token": token}, None),  # no cookie
+                            ({"phone": PHONE, "csrf_token": token}, other_cookie),  # another's
+                            ({"phone": PHONE, "csrf_token": "x.y"}, "csrf_token=x.y"),  # forged
+                            ({"phone": PHONE}, cookie)):  # no field
+        r = post(client, "/my-bills/code", fields, cookie=cookies, csrf=False)
+        assert r.status_code == 403, fields
+    assert not texts_to(PHONE)
+    assert post(client, "/my-bills/code", {"phone": PHONE, "csrf_token": token},
+                cookie=cookie, csrf=False).status_code == 200
+
+
+def test_verifying_a_code_without_the_token_opens_no_session_and_spends_no_attempt(world,
+                                                                                 client):
+    assert request_code(client, PHONE).status_code == 200
+    code = last_code(PHONE)
+    for _ in range(6):
+        r = post(client, "/my-bills/verify", {"phone": PHONE, "code": "000000"}, csrf=False)
+        assert r.status_code == 403 and "payer_session" not in " ".join(set_cookies(r))
+    r = post(client, "/my-bills/verify", {"phone": PHONE, "code": code})
+    assert r.status_code == 303
+
+
+def test_signing_out_needs_the_token(world, client):
+    session = log_in(client, PHONE)
+    r = post(client, "/my-bills/logout", {}, cookie=session, csrf=False)
+    assert r.status_code == 403 and "payer_session" not in " ".join(set_cookies(r))
+    assert "退出" in page(client.http.get("/my-bills", headers={"Cookie": session}))
+    out = post(client, "/my-bills/logout", {}, cookie=session)
+    assert out.status_code == 303 and "Max-Age=0" in " ".join(set_cookies(out))

@@ -114,4 +114,4 @@ def test_the_form_page_is_for_unionpay_orders_only(deps):
     note = create_note(deps)
     order, _ = pay(deps, note.payment_code, {"channel": "alipay"}, "")
     with pytest.raises(NotFound):
-        unionpay_form(deps, order.out_trade_no)
+        unionpay_form(deps, order.out_trade_no, "203.0.113.9")
