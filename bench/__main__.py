@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("channels", "wechat_notification", "issuance", "verification", "pages")
+BENCHMARKS = ("channels", "wechat_notification", "issuance", "verification", "pages",
+              "archive_check")
 
 
 def main(names: list[str]) -> int:
