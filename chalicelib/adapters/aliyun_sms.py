@@ -26,7 +26,9 @@ The answer is JSON ``{"Code", "Message", "BizId", "RequestId"}``; errors map her
     no JSON answer, a 5xx, a timeout       → ServiceUnavailable
 
 SendSms is not idempotent ("不支持幂等"): a timeout may still have sent the text. No retry here;
-the caller's exactly-once claim decides. Neither the number nor the secret is ever logged.
+the caller's exactly-once claim decides, and before it sends a retry it asks ``find_sent``
+(``QuerySendDetails``, as Alibaba advises after a timeout) whether the earlier attempt went out.
+Neither the number nor the secret is ever logged.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 ACTION, VERSION = "SendSms", "2017-05-25"
+QUERY_ACTION = "QuerySendDetails"
 ENDPOINT = "https://dysmsapi.aliyuncs.com"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 # Refusals of this message itself (community list of dysmsapi codes): sending it again fails too.
@@ -154,7 +157,7 @@ class AliyunSms:
         self._clock, self._nonce = clock, nonce
 
     def request(self, phone: str, message: SmsMessage) -> tuple[str, dict[str, str]]:
-        """The signed request for one message: (url, headers); the body is empty."""
+        """The signed SendSms request for one message: (url, headers); the body is empty."""
         config = self._config()
         code = config.template_codes.get(message.template)
         if code is None:  # configuration, not this message: the job retries after a fix
@@ -165,8 +168,12 @@ class AliyunSms:
                                              separators=(",", ":"))}
         if message.reference:  # OutId (< 256 characters) comes back in delivery receipts
             query["OutId"] = message.reference[:255]
+        return self._signed(config, ACTION, query)
+
+    def _signed(self, config: AliyunSmsConfig, action: str, query: dict[str, str]
+                ) -> tuple[str, dict[str, str]]:
         parts = urlsplit(self._endpoint)
-        headers = {"host": parts.netloc, "x-acs-action": ACTION, "x-acs-version": VERSION,
+        headers = {"host": parts.netloc, "x-acs-action": action, "x-acs-version": VERSION,
                    "x-acs-date": self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                    "x-acs-signature-nonce": self._nonce(),
                    "x-acs-content-sha256": EMPTY_SHA256, "accept": "application/json"}
@@ -174,8 +181,7 @@ class AliyunSms:
                                                  "POST", parts.path or "/", query, headers)
         return f"{self._endpoint}?{canonical_query(query)}", headers
 
-    def send(self, phone: str, message: SmsMessage) -> str:
-        url, headers = self.request(phone, message)
+    def _call(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any], str]:
         reply = self._transport("POST", url, headers, b"")
         try:
             answer = json.loads(reply.body)
@@ -183,12 +189,46 @@ class AliyunSms:
         except (ValueError, AttributeError):
             raise ServiceUnavailable(f"Alibaba Cloud SMS answered HTTP {reply.status} without "
                                      "a JSON result", code="sms_unavailable") from None
-        if reply.status == 200 and code == "OK" and answer.get("BizId"):
+        return reply.status, answer, code
+
+    def send(self, phone: str, message: SmsMessage) -> str:
+        status, answer, code = self._call(*self.request(phone, message))
+        if status == 200 and code == "OK" and answer.get("BizId"):
             log.info("sms %s sent to %s biz_id=%s", message.template, mask_phone(phone),
                      answer["BizId"])
             return str(answer["BizId"])
-        reason = scrub_phones(f"{code or 'no code'}: {str(answer.get('Message') or '')[:200]} "
-                              f"(HTTP {reply.status}, request {answer.get('RequestId', '')})")
+        reason = _reason(status, answer, code)
         if code in REJECTED:
             raise SmsRejected(f"Alibaba Cloud SMS refused the message: {reason}")
         raise ServiceUnavailable(f"Alibaba Cloud SMS failed: {reason}", code="sms_unavailable")
+
+    def find_sent(self, phone: str, reference: str, days: Iterable[date]) -> str | None:
+        """Whether an earlier attempt of ``reference`` (our OutId) reached the provider after all:
+        ``QuerySendDetails`` of the number on each China date in ``days`` (first page of 50).
+        SendSms is not idempotent, and after a timeout Alibaba asks to query before retrying.
+        Returns ``outid:<reference>`` when a record waits for its receipt or was delivered
+        (SendStatus 1 or 3), None when there is none or it failed (2); raises
+        ``ServiceUnavailable`` when it cannot tell, so nothing is sent blind."""
+        config = self._config()
+        for day in days:
+            query = {"PhoneNumber": phone, "SendDate": day.strftime("%Y%m%d"),
+                     "PageSize": "50", "CurrentPage": "1"}
+            status, answer, code = self._call(*self._signed(config, QUERY_ACTION, query))
+            if status != 200 or code != "OK":
+                raise ServiceUnavailable("Alibaba Cloud SMS could not say whether the text "
+                                         f"went out: {_reason(status, answer, code)}",
+                                         code="sms_unavailable")
+            details = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+            for detail in details if isinstance(details, list) else []:
+                if isinstance(detail, dict) and detail.get("OutId") == reference[:255] \
+                        and int(detail.get("SendStatus") or 0) in (1, 3):
+                    log.info("sms %s to %s found sent (status %s)", reference,
+                             mask_phone(phone), detail.get("SendStatus"))
+                    return f"outid:{reference}"
+        return None
+
+
+def _reason(status: int, answer: Mapping[str, Any], code: str) -> str:
+    """The provider's refusal for a log line: code, message (numbers masked), status, request."""
+    return scrub_phones(f"{code or 'no code'}: {str(answer.get('Message') or '')[:200]} "
+                        f"(HTTP {status}, request {answer.get('RequestId', '')})")

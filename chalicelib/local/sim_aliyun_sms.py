@@ -9,12 +9,14 @@ a fresh nonce (``SignatureNonceUsed``), the body's hash; then the message: one m
 (``isv.SMS_TEMPLATE_ILLEGAL``), ``TemplateParam`` a JSON object with exactly the template's
 variables (``isv.TEMPLATE_MISSING_PARAMETERS``), each 1–35 characters, a code 4–6 digits
 (``isv.TEMPLATE_PARAMS_ILLEGAL``), and the documented flow control of verification codes per
-number: 1 a minute, 5 an hour, 10 a day (``isv.BUSINESS_LIMIT_CONTROL``).
+number: 1 a minute, 5 an hour, 10 a day (``isv.BUSINESS_LIMIT_CONTROL``). ``QuerySendDetails``
+lists a number's messages of one date (with their ``OutId``), as Alibaba's does.
 
 The "approved" templates are ours (``services/sms_templates.TEMPLATES``) under the codes of the
 stack's state; a sent message is rendered from its template as the payer would read it and kept
 in ``messages`` (tests read it; people read ``GET /_sim/sms``). ``fail_next(code)`` makes the
-next send answer with that error code.
+next send answer with that error code; ``lose_next_answer()`` sends the next message but answers
+504, as a timeout after the provider accepted it would look.
 """
 
 from __future__ import annotations
@@ -24,11 +26,17 @@ import hmac
 import json
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.adapters.aliyun_sms import ACTION, VERSION, canonical_request, signature
+from chalicelib.adapters.aliyun_sms import (
+    ACTION,
+    QUERY_ACTION,
+    VERSION,
+    canonical_request,
+    signature,
+)
 from chalicelib.local.channel_servers import ChannelServers, Reply
 from chalicelib.services.phones import cn_mobile
 from chalicelib.services.sms_templates import TEMPLATES, VARIABLE_MAX
@@ -38,6 +46,7 @@ _AUTH = re.compile(r"^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),
 _MANDATORY = ("host", "x-acs-action", "x-acs-content-sha256", "x-acs-date",
               "x-acs-signature-nonce", "x-acs-version")
 CODE_LIMITS = ((timedelta(minutes=1), 1), (timedelta(hours=1), 5), (timedelta(days=1), 10))
+_CHINA = timezone(timedelta(hours=8))
 
 
 class AliyunSmsServer:
@@ -54,11 +63,16 @@ class AliyunSmsServer:
         self.messages: list[dict[str, Any]] = []
         self.nonces: set[str] = set()
         self.failures: list[str] = []
+        self.lost_answers = 0
 
     def fail_next(self, code: str, n: int = 1) -> None:
         self.failures.extend([code] * n)
 
-    def answer(self, status: int, code: str, message: str, **extra: str) -> Reply:
+    def lose_next_answer(self) -> None:
+        """The next message is sent but its answer is lost (the caller sees a 504)."""
+        self.lost_answers += 1
+
+    def answer(self, status: int, code: str, message: str, **extra: Any) -> Reply:
         body = {"Code": code, "Message": message,
                 "RequestId": secrets.token_hex(16).upper(), **extra}
         return Reply(status, {"Content-Type": "application/json;charset=utf-8"},
@@ -73,10 +87,34 @@ class AliyunSmsServer:
         refused = self.authenticate(method, path, query, headers, body)
         if refused is not None:
             return refused
-        if headers.get("x-acs-action") != ACTION or headers.get("x-acs-version") != VERSION:
+        action = headers.get("x-acs-action")
+        if action not in (ACTION, QUERY_ACTION) or headers.get("x-acs-version") != VERSION:
             return self.answer(400, "InvalidAction.NotFound", "Specified api is not found")
         with self.s.lock:
-            return self.send(query)
+            if action == QUERY_ACTION:
+                return self.details(query)
+            reply = self.send(query)
+            if self.lost_answers and json.loads(reply.body)["Code"] == "OK":
+                self.lost_answers -= 1  # sent, but the answer never arrives: a gateway timeout
+                return Reply(504, {"Content-Type": "text/html"}, b"<html>504 Gateway Time-out")
+            return reply
+
+    def details(self, query: dict[str, str]) -> Reply:
+        """``QuerySendDetails``: the number's messages of one China date (SendStatus 3, as the
+        simulator delivers at once), 50 a page."""
+        phone, day = query.get("PhoneNumber", ""), query.get("SendDate", "")
+        if cn_mobile(phone) != phone or not re.fullmatch(r"[0-9]{8}", day):
+            return self.answer(200, "isv.INVALID_PARAMETERS", "参数异常")
+        size = min(50, max(1, int(query.get("PageSize") or 10)))
+        page = max(1, int(query.get("CurrentPage") or 1))
+        found = [m for m in self.messages if m["phone"] == phone
+                 and datetime.fromisoformat(m["at"]).astimezone(_CHINA).strftime("%Y%m%d") == day]
+        dtos = [{"PhoneNum": m["phone"], "SendStatus": 3, "ErrCode": "DELIVERED",
+                 "TemplateCode": m["template_code"], "Content": m["text"], "OutId": m["out_id"],
+                 "SendDate": m["at"], "ReceiveDate": m["at"]}
+                for m in found[(page - 1) * size:page * size]]
+        return self.answer(200, "OK", "OK", TotalCount=str(len(found)),
+                           SmsSendDetailDTOs={"SmsSendDetailDTO": dtos})
 
     def authenticate(self, method: str, path: str, query: dict[str, str],
                      headers: dict[str, str], body: bytes) -> Reply | None:

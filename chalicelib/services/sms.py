@@ -14,7 +14,9 @@ releases the claim so the retry can send, and the retry waits 30 s, 60 s, 120 s,
 the dead-letter queue takes the job. A message the provider refuses for good (``SmsRejected``:
 a number it will not text, parameters it does not accept) is recorded ``rejected`` and never
 sent again. A claim older than five minutes (a crash between send and
-mark) is taken over: at-least-once wins over at-most-once only after that pause. Every outcome
+mark) is taken over: at-least-once wins over at-most-once only after that pause. Before a retry
+or a takeover sends, a provider that can tell (Alibaba Cloud: ``QuerySendDetails`` by our
+``OutId``) is asked whether the earlier attempt went out after all; if so it is not sent again. Every outcome
 (provider, message id, sent/failed/rejected/skipped) is written to the SMS log.
 """
 
@@ -23,13 +25,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
-from chalicelib.domain.notes import NoteStatus
+from chalicelib.domain.notes import CHINA_TZ, NoteStatus
 from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
 from chalicelib.services.notes import bill_url
@@ -67,12 +69,15 @@ def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
         _note_delivery(deps, log_id, event, record.payer_phone, "skipped",
                        error="not a mainland mobile number")
         return "invalid_phone"
+    # An earlier attempt (a failure on record, or a claim being taken over) may have reached
+    # the provider after all: ask before sending again.
+    earlier = deps.sms_log.get(log_id) or ({} if record.sms_status == "sending" else None)
     if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
         return "already"
     message = replace(bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
                                                         bill.check_code)), reference=log_id)
     try:
-        message_id = deps.sms.send(phone, message)
+        message_id = _sent_before(deps, phone, log_id, earlier) or deps.sms.send(phone, message)
     except SmsRejected as exc:
         deps.bills.finish_sms(bill_code, bill_number, "rejected")
         _note_delivery(deps, log_id, event, phone, "rejected", error=scrub(str(exc)))
@@ -106,10 +111,12 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
         _note_delivery(deps, event_id, str(event), raw_phone, "skipped",
                        error="not a mainland mobile number")
         return "invalid_phone"
+    earlier = deps.sms_log.get(event_id)  # a failed or abandoned attempt, if any
     if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
         return "already"
     try:
-        message_id = deps.sms.send(phone, replace(message, reference=event_id))
+        message_id = (_sent_before(deps, phone, event_id, earlier)
+                      or deps.sms.send(phone, replace(message, reference=event_id)))
     except SmsRejected as exc:
         _quietly(deps.sms_log.finish, event_id, "rejected", deps.clock(),
                  provider=_provider(deps), error=scrub(str(exc)))
@@ -209,6 +216,26 @@ def _index_for_payer(deps: Deps, record: BillRecord) -> None:
         log.error("bill %s not indexed for its payer: %s", bill.bill_id, exc)
         return
     deps.payer_bills.index(bill.bill_id, key, f"{issued}#{bill.bill_id}")
+
+
+def _sent_before(deps: Deps, phone: str, event_id: str,
+                 earlier: dict[str, Any] | None) -> str | None:
+    """On a retry, whether the earlier attempt's text went out after all: the provider's id
+    for it, or None. Only providers that can tell (``find_sent``: Alibaba Cloud's
+    QuerySendDetails) are asked; SNS cannot, so its retries send again."""
+    find = getattr(deps.sms, "find_sent", None)
+    if find is None or earlier is None:
+        return None
+    now = deps.clock()
+    when = earlier.get("claimed_at") or earlier.get("updated_at") or now - timedelta(days=1)
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    days = sorted({when.astimezone(CHINA_TZ).date(), now.astimezone(CHINA_TZ).date()})
+    found = find(phone, event_id, days)
+    if found:
+        log.warning("sms %s to %s had gone out on an earlier attempt; not sent again",
+                    event_id, mask_phone(phone))
+    return found
 
 
 def _provider(deps: Deps) -> str:

@@ -141,3 +141,17 @@ def test_a_wrong_access_key_secret_is_refused_by_the_provider_and_nothing_is_sen
     with pytest.raises(Exception, match="SignatureDoesNotMatch"):
         run_sms_job(world, 1)
     assert sms.messages == []
+
+
+def test_a_text_whose_answer_was_lost_is_found_on_the_retry_and_not_sent_twice(
+        world, client, sms):
+    code = create_note(world, client, note_body(notify_payer=True))["payment_code"]
+    sms.lose_next_answer()  # the provider sends it, but we see a 504
+    with pytest.raises(Exception, match="HTTP 504"):
+        run_sms_job(world, 1)
+    assert len(sms.messages) == 1
+    world.deps.jobs.sms_event("note_created", {"payment_code": code})
+    run_sms_job(world, 2)
+    assert len(sms.messages) == 1
+    record = world.deps.sms_log.get(f"note_created#{code}")
+    assert (record["status"], record["message_id"]) == ("sent", f"outid:note_created#{code}")

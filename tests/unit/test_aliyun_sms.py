@@ -241,3 +241,35 @@ def test_the_simulator_applies_the_documented_flow_control_to_verification_codes
     sim.s.clock.now = NOW + timedelta(minutes=1)
     sender.send(PHONE, login_code("财政电子票据", "654321", 5))
     assert [m["params"] for m in sim.messages] == [{"code": "123456"}, {"code": "654321"}]
+
+
+def test_find_sent_sees_a_message_whose_answer_was_lost_and_nothing_else(sim):
+    from datetime import date
+
+    sender = client(through(sim))
+    sim.lose_next_answer()
+    with pytest.raises(ServiceUnavailable, match="HTTP 504"):
+        sender.send(PHONE, REFUND)
+    assert len(sim.messages) == 1  # it went out all the same
+    today = [date(2026, 6, 15)]
+    assert sender.find_sent(PHONE, "refund#RF1", today) == "outid:refund#RF1"
+    assert sender.find_sent(PHONE, "refund#RF2", today) is None
+    assert sender.find_sent("13912345678", "refund#RF1", today) is None
+    assert sender.find_sent(PHONE, "refund#RF1", [date(2026, 6, 14)]) is None
+
+
+def test_find_sent_that_cannot_tell_raises_rather_than_answer_no(sim):
+    from datetime import date
+
+    failed = b'{"Code":"isp.SYSTEM_ERROR","Message":"busy","RequestId":"R"}'
+    with pytest.raises(ServiceUnavailable, match="could not say"):
+        client(answering(200, failed)).find_sent(PHONE, "refund#RF1", [date(2026, 6, 15)])
+
+
+def test_find_sent_ignores_a_record_the_carrier_failed(sim):
+    from datetime import date
+
+    body = json.dumps({"Code": "OK", "RequestId": "R", "SmsSendDetailDTOs": {
+        "SmsSendDetailDTO": [{"OutId": "refund#RF1", "SendStatus": 2, "ErrCode": "MK:0001"}]}})
+    assert client(answering(200, body.encode())).find_sent(
+        PHONE, "refund#RF1", [date(2026, 6, 15)]) is None

@@ -10,6 +10,7 @@ from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.sms import SmsRejected
 from chalicelib.services.issuance import issue_bill
 from chalicelib.services.sms import send_bill_sms
+from tests.fakes import FakeSms
 from tests.unit.scenario import PHONE, paid_note
 
 
@@ -187,3 +188,44 @@ def test_a_refused_event_text_is_not_retried_either(deps):
     assert send_event(deps, job) == "already"
     assert deps.sms_log.get("refund#RF1")["status"] == "rejected"
     assert deps.sms.attempts == 1
+
+
+class AskingSms(FakeSms):
+    """A provider that can say whether an earlier attempt went out (like QuerySendDetails)."""
+
+    def __init__(self, went_out: set[str]) -> None:
+        super().__init__()
+        self.went_out, self.asked = went_out, []
+
+    def find_sent(self, phone, reference, days):
+        self.asked.append((reference, [d.isoformat() for d in days]))
+        return f"outid:{reference}" if reference in self.went_out else None
+
+
+def test_a_retry_asks_the_provider_first_and_does_not_send_a_text_that_went_out(deps):
+    ref = issued(deps)
+    log_id = f"bill#{ref.bill_code}{ref.bill_number}"
+    deps.overrides["sms"] = sms = AskingSms({log_id})
+    sms.fail_next(1)  # e.g. a timeout after the provider had accepted the message
+    with pytest.raises(ServiceUnavailable):
+        send_bill_sms(deps, ref.bill_code, ref.bill_number)
+    assert sms.asked == []  # a first attempt asks nobody
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
+    assert [reference for reference, _ in sms.asked] == [log_id]
+    assert sms.sent == [] and sms.attempts == 1
+    assert deps.sms_log.get(log_id)["message_id"] == f"outid:{log_id}"
+
+
+def test_a_retry_sends_when_the_provider_has_no_record_of_the_earlier_attempt(deps):
+    from chalicelib.services.sms import send_event
+
+    ref = issued(deps)
+    code = deps.bills.get(ref.bill_code, ref.bill_number).bill.payment_code
+    deps.overrides["sms"] = sms = AskingSms(set())
+    job = {"event": "refund", "payment_code": code, "refund_id": "RF9", "amount_fen": 100}
+    sms.fail_next(1)
+    with pytest.raises(ServiceUnavailable):
+        send_event(deps, job)
+    assert send_event(deps, job) == "sent"
+    assert [reference for reference, _ in sms.asked] == ["refund#RF9"]
+    assert len(sms.sent) == 1
