@@ -49,27 +49,32 @@ def _constant(name: str) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """How deeply ``value`` nests arrays and objects (0 for a scalar), without recursion."""
-    deepest = 0
-    stack = [(value, 0)]
+    """How deeply ``value`` nests arrays and objects (0 for a scalar), without recursion; the
+    walk stops as soon as it passes ``MAX_DEPTH``."""
+    if not isinstance(value, dict | list):
+        return 0
+    deepest = 1
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            depth += 1
-            deepest = max(deepest, depth)
-            if depth > MAX_DEPTH:
-                return depth
-            stack.extend((child, depth) for child in item)
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
     return deepest
+
+
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
 
 
 def parse_json(raw: bytes | str, where: str = "body") -> Any:
     """Parse ``raw`` (UTF-8 bytes or text) strictly; ``ValidationFailed`` naming ``where``."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = _DECODER.decode(text)
     except UnicodeDecodeError:
         raise ValidationFailed(f"{where} 不是 UTF-8 编码的 JSON",
                                {where: "invalid JSON: not UTF-8"}) from None
