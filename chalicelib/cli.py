@@ -25,7 +25,7 @@ def _load_keys(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def verify_bill(args: argparse.Namespace) -> int:
-    from chalicelib.services.verify_file import verify_bill_file
+    from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
 
     try:
         keys = _load_keys(args)
@@ -33,7 +33,8 @@ def verify_bill(args: argparse.Namespace) -> int:
         print(f"cannot load keys: {exc}", file=sys.stderr)
         return 2
     try:
-        data = Path(args.file).read_bytes()
+        with Path(args.file).open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # one byte over the limit is enough to refuse it
     except OSError as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2

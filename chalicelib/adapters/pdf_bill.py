@@ -221,19 +221,62 @@ def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path:
     return out.getvalue()
 
 
-def extract_attached_xml(pdf_bytes: bytes) -> bytes | None:
-    """The XML attached to a bill PDF, or None if the bytes are not a readable PDF or carry no
-    ``.xml`` attachment."""
-    from pypdf import (
-        PdfReader,  # only verification needs it: keep it off the render path
-    )
-    from pypdf.errors import PyPdfError
+# Reading an uploaded PDF is bounded before pypdf sees it (the size) and while it reads (every
+# decoder's output, the filters per stream, the size of arrays and dictionaries). A bill PDF is
+# 37 KB with 2 items, 46 KB with 50, about 300 KB with a 256 KB seal image that does not
+# compress; its XML attachment is at most about 30 KB.
+MAX_PDF_BYTES = 1024 * 1024
+MAX_DECODED_BYTES = 1024 * 1024  # per stream: nothing we need to read is larger
+MAX_ATTACHMENTS = 8  # our PDFs carry one; stop looking after this many
 
+
+def _reading_limits() -> dict:
+    return {
+        "maximum_declared_stream_length": MAX_PDF_BYTES,
+        "array_based_stream_maximum_output_length": MAX_DECODED_BYTES,
+        "array_maximum_element_count": 10_000,
+        "dictionary_maximum_element_count": 10_000,
+        "jbig2_maximum_output_length": MAX_DECODED_BYTES,
+        "lzw_maximum_output_length": MAX_DECODED_BYTES,
+        "run_length_maximum_output_length": MAX_DECODED_BYTES,
+        "zlib_maximum_output_length": MAX_DECODED_BYTES,
+        "zlib_maximum_recovery_input_length": MAX_PDF_BYTES,
+        "brotli_maximum_output_length": MAX_DECODED_BYTES,
+        "image_maximum_buffer_size": MAX_DECODED_BYTES,
+        "stream_filters_maximum_length": 2,
+        "stream_decoding_work_maximum_length": 4 * MAX_DECODED_BYTES,
+        "stream_parsing_work_maximum_count": 100_000,
+        "jbig2dec_binary": None,  # never start an outside decoder for an upload
+        "disable_legacy_handling": True,
+    }
+
+
+def extract_attached_xml(pdf_bytes: bytes) -> bytes | None:
+    """The first ``.xml`` file attached to a bill PDF, or None if it carries none.
+
+    Raises ``ValidationFailed`` when the bytes are larger than ``MAX_PDF_BYTES`` (before pypdf
+    reads anything) or when pypdf cannot read them: every error pypdf raises, whatever its type
+    (a malformed object, a circular ``/Prev``, a decoder over its limit), is bad input here.
+    """
+    from pypdf import (  # only verification needs it: keep it off the render path
+        PdfReader,
+        apply_configuration,
+    )
+
+    from chalicelib.domain.errors import ValidationFailed
+
+    if len(pdf_bytes) > MAX_PDF_BYTES:
+        raise ValidationFailed("PDF 文件过大", {"file": f"a PDF of at most {MAX_PDF_BYTES} bytes"},
+                               code="file_too_large")
     try:
-        attachments = PdfReader(io.BytesIO(pdf_bytes)).attachments
-        for name in attachments:
-            if name.lower().endswith(".xml"):
-                return attachments[name][0]
-    except (PyPdfError, ValueError, KeyError, TypeError):
-        return None
+        with apply_configuration(**_reading_limits()):
+            reader = PdfReader(io.BytesIO(pdf_bytes))
+            for index, attachment in enumerate(reader.attachment_list):
+                if index >= MAX_ATTACHMENTS:
+                    break
+                if attachment.name.lower().endswith(".xml"):
+                    return attachment.content
+    except Exception as exc:  # noqa: BLE001 - any failure inside pypdf is a malformed upload
+        raise ValidationFailed("PDF 文件无法读取", {"file": f"unreadable PDF ({type(exc).__name__})"},
+                               code="unreadable_pdf") from None
     return None

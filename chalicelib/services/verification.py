@@ -2,7 +2,8 @@
 
 Results: ``authentic`` (it is our bill and all given elements match), ``mismatch`` (it is our bill
 but the date or amount given differs: the fields are named), ``tampered`` (a file whose
-signatures fail, or whose content differs from our record), ``not_found``. With every found bill
+signatures fail, whose check code is not the bill's, or whose content differs from our record;
+``reason`` says which), ``not_found``. With every found bill
 come its status (normal, reversed, voided), how often it was checked and its reimbursement.
 Every verification is audited. A wrong check code reveals nothing of the bill. Wrong codes are
 counted against the unit that sent them (``limits.Guesser.unit``), never against the bill or
@@ -11,10 +12,11 @@ an address another caller shares.
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from chalicelib.bootstrap import Deps
-from chalicelib.domain.codes import check_bill_reference
+from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
     DomainError,
     NotFound,
@@ -106,8 +108,23 @@ def verify_batch(deps: Deps, unit: Unit, body: object, client: str) -> dict:
     return {"results": results, "summary": counts}
 
 
+def _reveals_nothing(result: str, reason: str | None, checks: list[dict]) -> dict:
+    """The answer about a file that does not prove itself: what failed, nothing of any bill."""
+    out = {**NOT_FOUND, "result": result, "signatures": checks, "differences": []}
+    if reason:
+        out["reason"] = reason
+    return out
+
+
 def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
-    """By the bill file itself (XML, or PDF with the XML attached)."""
+    """By the bill file itself (XML, or PDF with the XML attached).
+
+    A stored bill is revealed only when both signatures hold AND the check code in the file is
+    the stored one: the file then proves its holder was given that bill. Otherwise the answer
+    says what failed (``reason``: ``signature_invalid`` or ``check_code_mismatch``) and carries
+    no check code, payer, items, status or count of any stored bill, so that a forged file
+    naming a real bill's code and number learns nothing; nor does it count as a check of it.
+    """
     from chalicelib.adapters.dynamo_bills import bill_to_doc
     from chalicelib.services.verify_file import verify_bill_file
 
@@ -116,17 +133,29 @@ def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
     keys = {k.kid: k.public() for k in deps.keys.all()}
     report = verify_bill_file(data, keys)
     if report.bill is None:
-        raise ValidationFailed("无法读取票据文件", {"file": "; ".join(report.failed())})
+        # Not a bill, or refused before any signature was checked (size, encoding, shape).
+        raise report.error or ValidationFailed("无法读取票据文件", {"file": "unreadable"})
     bill = report.bill.bill
+    checks = report.checks_view()
+    well_formed = is_bill_code(bill.bill_code) and is_bill_number(bill.bill_number)
+    audit_id = bill.bill_code + bill.bill_number if well_formed else "malformed"
+    if not report.ok:
+        audit(deps, audit_id, unit, "verify_file", "tampered", client,
+              {"reason": "signature_invalid", "failed": report.failed()})
+        return _reveals_nothing("tampered", "signature_invalid", checks)
     record = deps.bills.get(bill.bill_code, bill.bill_number)
     if record is None:
-        audit(deps, bill.bill_id, unit, "verify_file", "not_found", client)
-        return {**NOT_FOUND, "signatures": report.checks_view()}
-    if not report.ok:
-        out = _found(deps, unit, record, "tampered", client, {"failed": report.failed()})
-        return {**out, "signatures": report.checks_view(), "differences": []}
+        audit(deps, audit_id, unit, "verify_file", "not_found", client)
+        return _reveals_nothing("not_found", None, checks)
+    if not hmac.compare_digest(record.bill.check_code.encode(), bill.check_code.encode()):
+        # Signed by our keys yet not the stored bill's check code: never reveal the stored one.
+        audit(deps, audit_id, unit, "verify_file", "tampered", client,
+              {"reason": "check_code_mismatch"})
+        return _reveals_nothing("tampered", "check_code_mismatch", checks)
     ours, theirs = bill_to_doc(record.bill), bill_to_doc(bill)
     differences = sorted(k for k in ours if ours[k] != theirs.get(k))
     out = _found(deps, unit, record, "tampered" if differences else "authentic", client,
                  {"differences": differences} if differences else None)
-    return {**out, "signatures": report.checks_view(), "differences": differences}
+    if differences:
+        out["reason"] = "content_differs"
+    return {**out, "signatures": checks, "differences": differences}
