@@ -148,6 +148,10 @@ class Deps:
                                  self.clock)
             if self.settings.sms_provider != "sns":
                 raise RuntimeError(f"unknown SMS_PROVIDER {self.settings.sms_provider!r}")
+            if self.settings.region.startswith("cn-") and self.settings.stage not in (
+                    "local", "test"):  # fail loudly rather than lose every payer's text
+                raise RuntimeError("Amazon SNS cannot send SMS in the China regions: set "
+                                   "SMS_PROVIDER=aliyun")
             from chalicelib.adapters.sns_sms import SnsSms
 
             return SnsSms(self._client("sns"), self.settings.sms_sender)
