@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from chalice import Blueprint, Response
 
+from chalicelib.adapters.aws import is_unavailable
 from chalicelib.api.errors import error_response
 from chalicelib.api.http import client_address, raw_body
 from chalicelib.bootstrap import deps
@@ -78,7 +79,10 @@ def _handle(channel: str, record: Callable[[], PaymentOutcome],
     except DomainError as exc:
         log.warning("%s notification refused: %s", channel, exc.message)
         return fail(400, exc.message)
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):  # AWS failed us: the channel sends it again
+            log.warning("%s notification not recorded, AWS unavailable: %s", channel, exc)
+            return fail(503, "暂时无法处理，请重试")
         log.exception("%s notification failed", channel)
         return fail(500, "处理失败，请重试")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.adapters.aws import is_unavailable
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
@@ -71,7 +72,10 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except DomainError as exc:
             return error_response(exc)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):  # AWS throttled, failed or timed out: worth a retry
+                log.warning("AWS unavailable in %s: %s", view.__name__, exc)
+                return error_response(ServiceUnavailable("服务暂时不可用，请稍后重试"))
             log.exception("unexpected error in %s", view.__name__)
             return Response(body=error_body("internal_error", "服务暂时不可用，请稍后重试"),
                             status_code=500, headers={"Content-Type": "application/json"})

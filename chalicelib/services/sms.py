@@ -73,6 +73,9 @@ def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
     # the provider after all: ask before sending again.
     earlier = deps.sms_log.get(log_id) or ({} if record.sms_status == "sending" else None)
     if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
+        held = deps.bills.get(bill_code, bill_number)
+        if held is not None and held.sms_status == "sending":
+            raise _in_flight(log_id)
         return "already"
     message = replace(bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
                                                         bill.check_code)), reference=log_id)
@@ -113,6 +116,8 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
         return "invalid_phone"
     earlier = deps.sms_log.get(event_id)  # a failed or abandoned attempt, if any
     if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
+        if (deps.sms_log.get(event_id) or {}).get("status") == "sending":
+            raise _in_flight(event_id)
         return "already"
     try:
         message_id = (_sent_before(deps, phone, event_id, earlier)
@@ -159,6 +164,14 @@ def handle_sms_record(deps: Deps, record: Any) -> str:
         received = int(attributes.get("ApproximateReceiveCount") or 1)
         deps.jobs.retry_sms_later(record.receipt_handle, retry_delay(received))
         raise
+
+
+def _in_flight(event_id: str) -> ServiceUnavailable:
+    """Another attempt holds the claim: it may be sending now, or it died (its claim written,
+    its answer lost). Not "already": that would end the job and, if the other attempt died, no
+    text would ever go out. The job fails; SQS delivers it again, and once the claim is stale
+    (five minutes) the retry takes it over, or finds the text sent."""
+    return ServiceUnavailable(f"sms {event_id}: another attempt holds the claim; retry later")
 
 
 def retry_delay(received: int) -> int:

@@ -138,34 +138,49 @@ class AwsCalls:
 
 @contextmanager
 def counting_aws_calls(monkeypatch) -> Iterator[AwsCalls]:
-    """Count the AWS calls of a block, through botocore's own ``before-call`` event.
+    """Count the AWS calls of a block, through botocore's own ``before-call`` event."""
+    counter = AwsCalls()
+    with botocore_hooks(monkeypatch, {"before-call": counter}):
+        yield counter
 
-    Every botocore client already alive (boto3's cached clients, pynamodb's connections) gets
-    the hook on its event emitter; a client created inside the block comes from a new botocore
-    session, which registers ``BUILTIN_HANDLERS``, so the hook is added there too. A client
-    created from an older session inside the block would escape: the block fails if one appears.
+
+@contextmanager
+def botocore_hooks(monkeypatch, hooks: dict[str, Any]) -> Iterator[None]:
+    """Register ``{event: handler}`` on every botocore client for the length of a block.
+
+    Every client already alive (boto3's cached clients, pynamodb's connections) gets the hooks on
+    its event emitter, and so does every live botocore session, whose emitter a client created
+    inside the block copies; a new session registers ``BUILTIN_HANDLERS``, so the hooks are
+    added there too. The block fails if a client escaped anyway.
     """
     import botocore.handlers
+    import botocore.session
     from botocore.client import BaseClient
 
-    counter = AwsCalls()
+    # First, so that a ``before-send`` hook answers before moto's own stub does.
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
-                        [*botocore.handlers.BUILTIN_HANDLERS, ("before-call", counter)])
+                        [*hooks.items(), *botocore.handlers.BUILTIN_HANDLERS])
     before = [o for o in gc.get_objects() if isinstance(o, BaseClient)]
-    for live in before:
-        live.meta.events.register("before-call", counter)
+    emitters = [c.meta.events for c in before] + [
+        s.get_component("event_emitter") for s in gc.get_objects()
+        if isinstance(s, botocore.session.Session)]
+    for emitter in emitters:
+        for event, handler in hooks.items():
+            emitter.register_first(event, handler)
     try:
-        yield counter
+        yield
     finally:
-        for live in before:
-            live.meta.events.unregister("before-call", counter)
+        for emitter in emitters:
+            for event, handler in hooks.items():
+                emitter.unregister(event, handler)
     after = [o for o in gc.get_objects() if isinstance(o, BaseClient)]
     known = {id(o) for o in before}
     for new in after:
         if id(new) not in known:
-            assert any(h is counter for h in _handlers_of(new)), \
-                f"a {new.meta.service_model.service_name} client escaped the count"
+            for event, handler in hooks.items():
+                assert any(h is handler for h in _handlers_of(new, event)), \
+                    f"a {new.meta.service_model.service_name} client escaped the {event} hook"
 
 
-def _handlers_of(client) -> list:
-    return list(client.meta.events._emitter._handlers.prefix_search("before-call"))  # noqa: SLF001
+def _handlers_of(client, event: str) -> list:
+    return list(client.meta.events._emitter._handlers.prefix_search(event))  # noqa: SLF001

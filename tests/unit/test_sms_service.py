@@ -89,7 +89,10 @@ def test_a_claim_left_by_a_crash_blocks_for_five_minutes_then_is_taken_over(deps
     ref = issued(deps)
     assert deps.bills.claim_sms(ref.bill_code, ref.bill_number, clock())  # then the job died
     clock.advance(minutes=4, seconds=59)
-    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
+    # Not "already": the job must fail, so that SQS delivers it again after the claim expires.
+    with pytest.raises(ServiceUnavailable, match="holds the claim"):
+        send_bill_sms(deps, ref.bill_code, ref.bill_number)
+    assert deps.sms.sent == []
     clock.advance(seconds=2)
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
     assert len(deps.sms.sent) == 1
