@@ -15,7 +15,7 @@ import sys
 import time
 
 BENCHMARKS = ("channels", "wechat_notification", "issuance", "verification", "pages",
-              "archive_check")
+              "archive_check", "uploads")
 
 
 def main(names: list[str]) -> int:

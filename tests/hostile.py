@@ -133,3 +133,22 @@ def hostile_pdfs() -> dict[str, bytes]:
         "only a header": b"%PDF-1.7\n",
         "garbage after the header": b"%PDF-1.7\n" + bytes(range(256)) * 64,
     }
+
+
+def one_megabyte_pdfs(limit: int = 1024 * 1024) -> dict[str, bytes]:
+    """Hostile PDFs of ``limit`` bytes (the upload limit): the most work one upload can ask."""
+    pages = b"<< /Type /Pages /Kids [] /Count 0 >>"
+    bomb = attachment_pdf(b"<< /Type /EmbeddedFile /Filter /FlateDecode >>",
+                          flate_bomb(1000 * 1024 * 1024))  # 1 GB of zeros, about 1 MB deflated
+    depth = (limit - 200) // 2
+    nested = pdf_with({1: b"<< /Type /Catalog /Pages 2 0 R /Names " + b"[" * depth
+                       + b"]" * depth + b" >>", 2: pages})
+    soup = b"%PDF-1.7\n" + b"".join(f"{n} 0 obj\n<< /A {n} 0 R >>\nendobj\n".encode()
+                                    for n in range(1, 40_000))
+    tail = b"\nstartxref\n0\n%%EOF\n"
+    garbage = b"%PDF-1.7\n" + bytes(range(256)) * (limit // 256)
+    out = {"1 GB Flate bomb attached": bomb, "arrays nested 500,000 deep": nested,
+           "objects without xref or %%EOF": soup,
+           "objects without xref, ending in %%EOF": soup[:limit - len(tail)] + tail,
+           "garbage": garbage}
+    return {name: data[:limit] if len(data) > limit else data for name, data in out.items()}

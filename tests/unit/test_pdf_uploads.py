@@ -18,7 +18,7 @@ from pypdf.filters import LZWDecode
 from chalicelib.adapters.pdf_bill import MAX_PDF_BYTES, extract_attached_xml
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
-from tests.hostile import attachment_pdf, hostile_pdfs, lzw_zeros
+from tests.hostile import attachment_pdf, hostile_pdfs, lzw_zeros, one_megabyte_pdfs
 from tests.unit.test_pdf_rendering import XML, _bill
 
 
@@ -85,6 +85,43 @@ def test_the_real_bill_pdf_still_gives_its_xml(bill_pdf):
     assert extract_attached_xml(bill_pdf) == XML
 
 
+def test_a_bill_of_many_pages_with_a_seal_and_a_stamp_is_read_strictly():
+    from dataclasses import replace
+
+    from chalicelib.domain.notes import Item
+    from tests.functional.test_unit_seal import seal_png
+    from tests.unit.test_pdf_rendering import BILL
+
+    items = tuple(Item(f"1030401001{k:02d}", "收费项目" * 25, "1", 100, 100, "件")
+                  for k in range(50))
+    bill = replace(BILL, items=items, total_fen=5000)
+    pdf = _bill(bill=bill, unit_seal_png=seal_png(600), status_text="已冲红")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) > 1
+    assert extract_attached_xml(pdf) == XML
+
+
+def test_each_hostile_pdf_at_the_size_limit_is_refused():
+    for name, data in one_megabyte_pdfs(MAX_PDF_BYTES).items():
+        assert len(data) <= MAX_PDF_BYTES, name
+        assert refused(data).code == "unreadable_pdf", name
+
+
+def test_a_pdf_without_eof_at_its_end_is_refused_before_pypdf_searches_for_it():
+    """pypdf looks for %%EOF line by line from the end: 1.5 s through 1 MB of short lines."""
+    pdf = attachment_pdf(b"<< /Type /EmbeddedFile >>", b"<a/>")
+    assert extract_attached_xml(pdf + b"%" * 1000) == b"<a/>"  # within the last 1024 bytes
+    error = refused(pdf + b"\n" * 1024)
+    assert error.fields == {"file": "unreadable PDF (no %%EOF at the end)"}
+
+
+def test_a_broken_cross_reference_table_is_refused_not_rebuilt():
+    """Rebuilding it reads every object of the file: 2.5 s for 1 MB of small objects."""
+    pdf = attachment_pdf(b"<< /Type /EmbeddedFile >>", b"<a/>")
+    start = pdf.rindex(b"startxref\n") + len(b"startxref\n")
+    broken = pdf[:start] + b"20" + pdf[pdf.index(b"\n", start):]
+    assert refused(broken).fields == {"file": "unreadable PDF (PdfReadError)"}
+
+
 def test_bytes_that_are_not_a_pdf_are_refused():
     assert refused(b"not a pdf").code == "unreadable_pdf"
 
@@ -120,7 +157,7 @@ def test_every_pypdf_error_type_is_a_refusal(monkeypatch):
         def broken(*_args, _error=error, **_kwargs):
             raise _error
         monkeypatch.setattr(pypdf, "PdfReader", broken)
-        assert refused(b"%PDF-1.7\n").fields == {
+        assert refused(b"%PDF-1.7\n%%EOF\n").fields == {
             "file": f"unreadable PDF ({type(error).__name__})"}
 
 
