@@ -74,9 +74,9 @@ def main(n: int = 5) -> None:
                     code = out["error"]["code"] if status != 200 else \
                         f"{out['result']} {out.get('reason', '')}".strip()
                 rows.append((name, len(body), status, code, statistics.median(times), max(times)))
-    print(f"{'upload':<46}{'bytes':>9} {'status':>6}  {'answer':<28}{'median':>9}{'max':>9}")
+    print(f"{'upload':<50}{'bytes':>9} {'status':>6}  {'answer':<28}{'median':>9}{'max':>9}")
     for name, size, status, code, median, worst in rows:
-        print(f"{name:<46}{size:>9} {status:>6}  {code:<28}{median * 1000:>7.1f}ms"
+        print(f"{name:<50}{size:>9} {status:>6}  {code:<28}{median * 1000:>7.1f}ms"
               f"{worst * 1000:>7.1f}ms")
     refused = [r for r in rows if r[2] == 400]
     slowest = max(refused, key=lambda r: r[5])
