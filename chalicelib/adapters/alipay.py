@@ -187,11 +187,16 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
         raise ValidationFailed(f"unknown trade_status {trade_status!r}",
                                {"trade_status": "not a known status"})
     refund_fee = fields.get("refund_fee")
+    gmt_payment = _time(fields, "gmt_payment")
+    if gmt_payment is None and trade_status in PAID_STATUSES:
+        # A payment is recorded with its time (an index key: it cannot be empty).
+        raise ValidationFailed("gmt_payment is missing from a paid trade",
+                               {"gmt_payment": "required when the trade is paid"})
     return AlipayTrade(
         notify_id=_required(fields, "notify_id"), app_id=fields["app_id"],
         seller_id=fields["seller_id"], out_trade_no=_required(fields, "out_trade_no"),
         trade_no=_required(fields, "trade_no"), trade_status=trade_status,
-        total_amount_fen=_fen(fields, "total_amount"), gmt_payment=_time(fields, "gmt_payment"),
+        total_amount_fen=_fen(fields, "total_amount"), gmt_payment=gmt_payment,
         refund_fee_fen=_fen(fields, "refund_fee") if refund_fee else None,
         out_biz_no=fields.get("out_biz_no") or None, raw=fields)
 

@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -262,8 +262,22 @@ def parse_transaction(data: dict[str, Any], config: WechatPayConfig, event_id: s
         out_trade_no=_get(data, "out_trade_no", str),
         transaction_id=_get(data, "transaction_id", str),
         amount_fen=total, payer_total_fen=payer_total, currency=currency,
-        trade_state=_get(data, "trade_state", str), success_time=_get(data, "success_time", str),
+        trade_state=_get(data, "trade_state", str), success_time=_success_time(data),
         mchid=data["mchid"], appid=data["appid"], raw=data)
+
+
+def _success_time(data: Mapping[str, Any]) -> str:
+    """``success_time``: RFC 3339 with an offset, as WeChat writes it; a payment is recorded
+    with its time (an index key, so never empty), so anything else is refused."""
+    text = _get(data, "success_time", str)
+    try:
+        moment = datetime.fromisoformat(text) if len(text) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationFailed(f"success_time {text[:40]!r} is not a time with an offset",
+                               {"success_time": "RFC 3339 with an offset"})
+    return text
 
 
 def _json_object(raw: bytes, where: str) -> dict[str, Any]:

@@ -158,6 +158,10 @@ SIGNED_BUT_WRONG: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("no total_amount", {"total_amount": None}, ValidationFailed, "total_amount is missing"),
     ("a malformed gmt_payment", {"gmt_payment": "2025/10/09"}, ValidationFailed,
      "gmt_payment '2025/10/09' is not yyyy-MM-dd HH:mm:ss"),
+    ("a paid trade without gmt_payment", {"gmt_payment": None}, ValidationFailed,
+     "gmt_payment is missing from a paid trade"),
+    ("a paid trade with an empty gmt_payment", {"gmt_payment": ""}, ValidationFailed,
+     "gmt_payment is missing from a paid trade"),
 ] + [(f"total_amount {amount!r}", {"total_amount": amount}, ValidationFailed,
       "total_amount .* is not a yuan amount")
      for amount in ("20.005", "1e3", "-1.00", "20,00", " 20.00", "020.00")]
