@@ -1,0 +1,504 @@
+"""One request strategy per route of the app, grouped in families.
+
+``ROUTES`` maps each ``(path template, method)`` the app serves to ``(family, kind, builder)``;
+``builder(targets)`` gives a strategy of ``Request``. ``test_every_route_has_a_strategy`` fails
+when the app gains a route this table does not name, so no new route escapes the fuzz.
+
+``kind`` says which refusals a route may give besides the contract's JSON error: ``page`` (an
+HTML page), or a channel's own acknowledgement (``wechatpay``, ``alipay``, ``unionpay``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from hypothesis import strategies as st
+
+from tests.functional.support import NOTE
+from tests.fuzz import hostile as h
+from tests.fuzz.targets import Targets
+
+# OPTIONS never reaches the app: API Gateway answers it (chalice's local gateway too, with a
+# body ``chalice.test`` cannot read), so it is not sent.
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+
+
+@dataclass(frozen=True)
+class Request:
+    family: str
+    kind: str
+    route: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def __repr__(self) -> str:  # what a failure prints: enough to replay it by hand
+        body = self.body if len(self.body) <= 400 else self.body[:400] + b"...(%d bytes)" % len(
+            self.body)
+        path = self.path if len(self.path) <= 300 else self.path[:300] + f"...({len(self.path)})"
+        return (f"Request({self.method} {path!r}\n  headers={ {k: v[:200] for k, v in self.headers.items()} !r}"
+                f"\n  body={body!r})")
+
+
+Builder = Callable[[Targets], st.SearchStrategy[Request]]
+ROUTES: dict[tuple[str, str], tuple[str, str, Builder]] = {}
+
+
+def route(template: str, method: str, family: str, kind: str = "api"):
+    def register(builder: Builder) -> Builder:
+        ROUTES[(template, method)] = (family, kind, builder)
+        return builder
+    return register
+
+
+@st.composite
+def _request(draw: st.DrawFn, t: Targets, family: str, kind: str, template: str, method: str,
+             params: dict[str, st.SearchStrategy[str]], headers: st.SearchStrategy[dict],
+             body: st.SearchStrategy[bytes] | None = None,
+             query: st.SearchStrategy[str] | None = None) -> Request:
+    path = template
+    for name, strategy in params.items():
+        path = path.replace("{" + name + "}", draw(strategy))
+    if query is not None:
+        path += draw(query)
+    if draw(_ONE_IN_12) == 0:  # now and then, a method this route does not serve
+        other = draw(_METHOD)
+        method = other if other != method else "PATCH"
+    return Request(family, kind, template, method, path, draw(headers),
+                   draw(body) if body is not None else draw(_NO_BODY))
+
+
+_ONE_IN_12 = st.integers(0, 11)
+_METHOD = st.sampled_from(METHODS)
+_NO_BODY = st.sampled_from([b"", b"", b"", b"{}", b"\x00", b"x" * 5000])
+
+
+def _key(t: Targets, who: str) -> str:
+    return t.keys[who]
+
+
+def codes(t: Targets) -> st.SearchStrategy[str]:
+    return h.path_param(*t.codes())
+
+
+def bill_refs(t: Targets, *bills: Any) -> tuple[st.SearchStrategy[str], st.SearchStrategy[str]]:
+    chosen = bills or t.bills()
+    return (h.path_param(*(b.bill_code for b in chosen)),
+            h.path_param(*(b.bill_number for b in chosen)))
+
+
+JSON_TYPES = ["application/json"] * 6 + [None, "text/plain", "application/xml", "garbage",
+                                         "application/x-www-form-urlencoded", "image/png"]
+FORM_TYPES = ["application/x-www-form-urlencoded"] * 6 + [None, "application/json",
+                                                          "multipart/form-data; boundary=x",
+                                                          "text/plain"]
+
+
+# ---- collecting units: notes ---------------------------------------------------------------
+
+@route("/v1/notes", "POST", "collecting_notes")
+def create_note(t: Targets):
+    return _request(t, "collecting_notes", "api", "/v1/notes", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "unit0")), h.json_bodies(NOTE))
+
+
+@route("/v1/notes/{payment_code}", "GET", "collecting_notes")
+def get_note(t: Targets):
+    return _request(t, "collecting_notes", "api", "/v1/notes/{payment_code}", "GET",
+                    {"payment_code": codes(t)}, h.headers(t.keys, wanted_key=_key(t, "unit0")))
+
+
+@route("/v1/notes/{payment_code}/cancel", "POST", "collecting_notes")
+def cancel_note(t: Targets):
+    # Aimed at codes that must stay as they are (another unit's, issued, paid): a valid cancel
+    # of ``unpaid`` may happen once, after which it is a 409 too.
+    return _request(t, "collecting_notes", "api", "/v1/notes/{payment_code}/cancel", "POST",
+                    {"payment_code": h.path_param(t.other_unit, t.issued, t.unpaid)},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "unit0")),
+                    st.one_of(h.raw_bodies(), h.json_bodies({})))
+
+
+@route("/v1/notes/{payment_code}/notice.pdf", "GET", "collecting_notes")
+def notice_pdf(t: Targets):
+    return _request(t, "collecting_notes", "api", "/v1/notes/{payment_code}/notice.pdf", "GET",
+                    {"payment_code": codes(t)}, h.headers(t.keys, wanted_key=_key(t, "unit1")))
+
+
+@route("/v1/payment-exceptions", "GET", "collecting_notes")
+def payment_exceptions(t: Targets):
+    return _request(t, "collecting_notes", "api", "/v1/payment-exceptions", "GET", {},
+                    h.headers(t.keys, wanted_key=_key(t, "unit0")),
+                    query=h.query(limit=["1", "0", "-1", "100000"], cursor=["abc"]))
+
+
+# ---- collecting units: bills and seal ---------------------------------------------------------
+
+REASON = {"reason": "收费项目填写错误"}
+PAPER = {"paper_bill_code": "34010199", "paper_bill_number": "0000000001"}
+
+
+def _lifecycle(template: str, body: dict):
+    def build(t: Targets):
+        code, number = bill_refs(t, t.spare, t.reimbursed, t.bill)
+        return _request(t, "collecting_bills", "api", template, "POST",
+                        {"bill_code": code, "bill_number": number},
+                        h.headers(t.keys, JSON_TYPES, _key(t, "unit0")), h.json_bodies(body))
+    return build
+
+
+route("/v1/bills/{bill_code}/{bill_number}/reversal", "POST", "collecting_bills")(
+    _lifecycle("/v1/bills/{bill_code}/{bill_number}/reversal", REASON))
+route("/v1/bills/{bill_code}/{bill_number}/void", "POST", "collecting_bills")(
+    _lifecycle("/v1/bills/{bill_code}/{bill_number}/void", REASON))
+route("/v1/bills/{bill_code}/{bill_number}/paper", "POST", "collecting_bills")(
+    _lifecycle("/v1/bills/{bill_code}/{bill_number}/paper", PAPER))
+
+
+def _png(width: int, height: int, extra: bytes = b"") -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 5)) + chunk(b"IEND", b""))
+
+
+SEALS = [_png(1, 1), _png(2**31 - 1, 2**31 - 1), _png(100000, 100000), _png(0, 0), _png(3, 2),
+         _png(1, 1)[:30], b"\x89PNG\r\n\x1a\n", _png(1, 1) + b"\x00" * 300_000]
+
+
+@route("/v1/units/me/seal", "PUT", "collecting_bills")
+def upload_seal(t: Targets):
+    return _request(t, "collecting_bills", "api", "/v1/units/me/seal", "PUT", {},
+                    h.headers(t.keys, ["image/png"] * 6 + [None, "application/json", "image/jpeg"],
+                              _key(t, "unit1")),
+                    st.one_of(st.sampled_from(SEALS), h.raw_bodies()))
+
+
+# ---- public API -------------------------------------------------------------------------------
+
+@route("/v1/public/notes/{payment_code}", "GET", "public")
+def public_note(t: Targets):
+    return _request(t, "public", "api", "/v1/public/notes/{payment_code}", "GET",
+                    {"payment_code": codes(t)}, h.headers(t.keys))
+
+
+@route("/v1/public/notes/{payment_code}/pay", "POST", "public")
+def open_order(t: Targets):
+    body = st.one_of(h.json_bodies({"channel": "wechatpay"}),
+                     h.form_bodies({"channel": "alipay"}))
+    return _request(t, "public", "api", "/v1/public/notes/{payment_code}/pay", "POST",
+                    {"payment_code": h.path_param(t.issued, t.other_unit, t.unpaid)},
+                    h.headers(t.keys, JSON_TYPES + FORM_TYPES), body)
+
+
+@route("/v1/public/orders/{out_trade_no}/form", "GET", "public")
+def order_form(t: Targets):
+    return _request(t, "public", "api", "/v1/public/orders/{out_trade_no}/form", "GET",
+                    {"out_trade_no": h.path_param(*(o.get("out_trade_no", "")
+                                                    for o in t.orders.values()))},
+                    h.headers(t.keys))
+
+
+def _check_codes(t: Targets) -> list[str]:
+    return [b.check_code for b in t.bills()] + ["AAAAAA", "aosuvp", ""]
+
+
+@route("/v1/public/bills/{bill_code}/{bill_number}", "GET", "public")
+def public_bill(t: Targets):
+    code, number = bill_refs(t)
+    return _request(t, "public", "api", "/v1/public/bills/{bill_code}/{bill_number}", "GET",
+                    {"bill_code": code, "bill_number": number}, h.headers(t.keys),
+                    query=h.query(check_code=_check_codes(t)))
+
+
+@route("/v1/public/bills/{bill_code}/{bill_number}/{kind}", "GET", "public")
+def public_bill_file(t: Targets):
+    code, number = bill_refs(t)
+    return _request(t, "public", "api", "/v1/public/bills/{bill_code}/{bill_number}/{kind}",
+                    "GET", {"bill_code": code, "bill_number": number,
+                            "kind": h.path_param("pdf", "xml", "ofd", "PDF")},
+                    h.headers(t.keys), query=h.query(check_code=_check_codes(t)))
+
+
+@route("/v1/public/keys", "GET", "public")
+def public_keys(t: Targets):
+    return _request(t, "public", "api", "/v1/public/keys", "GET", {}, h.headers(t.keys),
+                    query=h.query(kid=["x"]))
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+@route("/pay/{payment_code}", "GET", "pages", "page")
+def pay_page(t: Targets):
+    return _request(t, "pages", "page", "/pay/{payment_code}", "GET", {"payment_code": codes(t)},
+                    h.headers(t.keys))
+
+
+@route("/pay/{payment_code}", "POST", "pages", "page")
+def back_from_channel(t: Targets):
+    return _request(t, "pages", "page", "/pay/{payment_code}", "POST",
+                    {"payment_code": codes(t)}, h.headers(t.keys, FORM_TYPES),
+                    h.form_bodies({"orderId": "x", "respCode": "00"}))
+
+
+@route("/bills/{bill_code}/{bill_number}", "GET", "pages", "page")
+def bill_page(t: Targets):
+    code, number = bill_refs(t)
+    return _request(t, "pages", "page", "/bills/{bill_code}/{bill_number}", "GET",
+                    {"bill_code": code, "bill_number": number}, h.headers(t.keys),
+                    query=h.query(check_code=_check_codes(t)))
+
+
+def _verify_fields(t: Targets) -> dict[str, list[str]]:
+    return {"bill_code": [t.bill.bill_code], "bill_number": [t.bill.bill_number],
+            "check_code": _check_codes(t), "issue_date": ["2026-06-15", "2026-02-30"],
+            "total": ["100.00", "1e9", "-1"], "qr": ["1"]}
+
+
+@route("/verify", "GET", "pages", "page")
+def verify_get(t: Targets):
+    return _request(t, "pages", "page", "/verify", "GET", {}, h.headers(t.keys),
+                    query=h.query(**_verify_fields(t)))
+
+
+@route("/verify", "POST", "pages", "page")
+def verify_post(t: Targets):
+    fields = {k: v[0] for k, v in _verify_fields(t).items()}
+    return _request(t, "pages", "page", "/verify", "POST", {}, h.headers(t.keys, FORM_TYPES),
+                    h.form_bodies(fields))
+
+
+@route("/reimburse", "GET", "pages", "page")
+def reimburse_page(t: Targets):
+    return _request(t, "pages", "page", "/reimburse", "GET", {}, h.headers(t.keys),
+                    query=h.query(bill_code=[t.bill.bill_code]))
+
+
+@route("/lookup", "GET", "pages", "page")
+def lookup_get(t: Targets):
+    return _request(t, "pages", "page", "/lookup", "GET", {}, h.headers(t.keys),
+                    query=h.query(payment_code=t.codes()))
+
+
+@route("/lookup", "POST", "pages", "page")
+def lookup_post(t: Targets):
+    return _request(t, "pages", "page", "/lookup", "POST", {}, h.headers(t.keys, FORM_TYPES),
+                    h.form_bodies({"payment_code": t.unpaid, "payer_name": "张三"}))
+
+
+def _with_csrf(t: Targets, headers: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
+    """Headers carrying the CSRF cookie (or a hostile one) most of the time."""
+    cookies = [t.csrf_cookie] * 4 + ["", "csrf_token=", "csrf_token=a.b",
+                                     "csrf_token=" + "x" * 5000, "payer_session=a.b"]
+    return st.tuples(headers, st.sampled_from(cookies)).map(
+        lambda pair: {**pair[0], "Cookie": pair[1]} if pair[1] else pair[0])
+
+
+def _my_bills_form(t: Targets, fields: dict[str, str]) -> st.SearchStrategy[bytes]:
+    return h.form_bodies({**fields, "csrf_token": t.csrf_token})
+
+
+@route("/my-bills", "GET", "pages", "page")
+def my_bills(t: Targets):
+    return _request(t, "pages", "page", "/my-bills", "GET", {},
+                    _with_csrf(t, h.headers(t.keys)))
+
+
+@route("/my-bills/code", "POST", "pages", "page")
+def my_bills_code(t: Targets):
+    return _request(t, "pages", "page", "/my-bills/code", "POST", {},
+                    _with_csrf(t, h.headers(t.keys, FORM_TYPES)),
+                    _my_bills_form(t, {"phone": "13812345678"}))
+
+
+@route("/my-bills/verify", "POST", "pages", "page")
+def my_bills_verify(t: Targets):
+    return _request(t, "pages", "page", "/my-bills/verify", "POST", {},
+                    _with_csrf(t, h.headers(t.keys, FORM_TYPES)),
+                    _my_bills_form(t, {"phone": "13812345678", "code": "123456"}))
+
+
+@route("/my-bills/logout", "POST", "pages", "page")
+def my_bills_logout(t: Targets):
+    return _request(t, "pages", "page", "/my-bills/logout", "POST", {},
+                    _with_csrf(t, h.headers(t.keys, FORM_TYPES)), _my_bills_form(t, {}))
+
+
+@route("/b/{ref}", "GET", "pages", "page")
+def short_link(t: Targets):
+    good = f"{t.bill.bill_code}{t.bill.bill_number}{t.bill.check_code}"
+    return _request(t, "pages", "page", "/b/{ref}", "GET", {"ref": h.path_param(good)},
+                    h.headers(t.keys))
+
+
+# ---- reimbursing units ----------------------------------------------------------------------
+
+def _elements(t: Targets) -> dict:
+    b = t.bill
+    return {"bill_code": b.bill_code, "bill_number": b.bill_number, "check_code": b.check_code,
+            "issue_date": "2026-06-15", "total_fen": 10000}
+
+
+@route("/v1/verifications", "POST", "reimbursing")
+def verifications(t: Targets):
+    return _request(t, "reimbursing", "api", "/v1/verifications", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "reimb1")), h.json_bodies(_elements(t)))
+
+
+@route("/v1/verifications/batch", "POST", "reimbursing")
+def verifications_batch(t: Targets):
+    body = {"items": [_elements(t), {**_elements(t), "check_code": "AAAAAA"}]}
+    return _request(t, "reimbursing", "api", "/v1/verifications/batch", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "reimb1")),
+                    st.one_of(h.json_bodies(body), st.just(h.to_bytes(h.encode(
+                        {"items": [_elements(t)] * 501})))))
+
+
+@st.composite
+def _bill_files(draw: st.DrawFn, t: Targets) -> bytes:
+    """The genuine XML, altered a little (a byte flipped, a value changed), or junk."""
+    xml = t.bill_xml
+    kind = draw(st.sampled_from(["genuine", "flip", "replace", "cut", "junk", "xml"]))
+    if kind == "genuine":
+        return xml
+    if kind == "flip":
+        at = draw(st.integers(0, len(xml) - 1))
+        return xml[:at] + bytes([xml[at] ^ draw(st.integers(1, 255))]) + xml[at + 1:]
+    if kind == "replace":
+        old = draw(st.sampled_from([t.bill.check_code.encode(), b"10000", b"2026", b"<", b"UTF-8",
+                                    b"xmlns", t.bill.bill_number.encode()]))
+        new = h.to_bytes(draw(h.text()))[:5000]
+        return xml.replace(old, new, 1)
+    if kind == "cut":
+        return xml[:draw(st.integers(0, len(xml)))]
+    if kind == "xml":
+        return draw(st.sampled_from(XML_BOMBS))
+    return draw(h.raw_bodies())
+
+
+XML_BOMBS = [
+    b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bbbb"><!ENTITY c "&b;&b;&b;&b;">]><a>&c;</a>',
+    b'<?xml version="1.0" encoding="x-unknown"?><a/>',
+    b'<?xml version="1.0" encoding="UTF-16"?><a/>',
+    b'<?xml version="1.0"?><!DOCTYPE a SYSTEM "file:///etc/passwd"><a/>',
+    b"<a>" * 100_000 + b"</a>" * 100_000,
+    b'<?xml version="1.0"?><EInvoice xmlns="x"><a b="' + b"c" * 100_000 + b'"/></EInvoice>',
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Names 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF",
+    b"%PDF-1.4\n" + b"0" * 200_000,
+]
+
+
+@route("/v1/verifications/file", "POST", "reimbursing")
+def verifications_file(t: Targets):
+    return _request(t, "reimbursing", "api", "/v1/verifications/file", "POST", {},
+                    h.headers(t.keys, ["application/xml"] * 4 + ["application/pdf", "text/xml",
+                              "application/octet-stream", None, "application/json"],
+                              _key(t, "reimb1")), _bill_files(t))
+
+
+@route("/v1/reimbursements", "POST", "reimbursing")
+def reimbursements(t: Targets):
+    # Aimed at the bill another unit holds: a valid request is a 409 that must change nothing.
+    b = t.reimbursed
+    body = {"bill_code": b.bill_code, "bill_number": b.bill_number, "check_code": b.check_code,
+            "voucher_no": "记-2026-06-001"}
+    return _request(t, "reimbursing", "api", "/v1/reimbursements", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "reimb1")), h.json_bodies(body))
+
+
+@route("/v1/reimbursements/{bill_code}/{bill_number}", "DELETE", "reimbursing")
+def release(t: Targets):
+    code, number = bill_refs(t, t.reimbursed, t.bill)
+    return _request(t, "reimbursing", "api", "/v1/reimbursements/{bill_code}/{bill_number}",
+                    "DELETE", {"bill_code": code, "bill_number": number},
+                    h.headers(t.keys, wanted_key=_key(t, "reimb1")))
+
+
+# ---- operations ---------------------------------------------------------------------------
+
+@route("/healthz", "GET", "other")
+def healthz(t: Targets):
+    return _request(t, "other", "api", "/healthz", "GET", {}, h.headers(t.keys))
+
+
+@st.composite
+def unknown_paths(draw: st.DrawFn, t: Targets) -> Request:
+    """Paths no route serves (or serves with other parameters): the gateway's refusal."""
+    path = draw(st.one_of(
+        st.sampled_from(["/", "/v1", "/v1/", "/v2/notes", "/v1/notes/a/b/c", "/callbacks",
+                         "/callbacks/paypal", "/v1/admin/units", "/console", "/pay",
+                         "/bills/1", "/%2e%2e/%2e%2e/etc/passwd", "//", "/v1/public/keys/x",
+                         "/" + "a" * 3000, "/\x00", "/🙂", "/v1/notes/%00/cancel/x"]),
+        st.text(max_size=30).map(lambda s: "/" + quote(h.to_bytes(s), safe="/%"))))
+    return Request("other", "api", "(unknown)", draw(st.sampled_from(METHODS)), path,
+                   draw(h.headers(t.keys)), draw(h.raw_bodies()))
+
+
+# ---- callbacks ------------------------------------------------------------------------------
+
+CALLBACK_TYPES = {"wechatpay": "application/json", "alipay": "application/x-www-form-urlencoded",
+                  "unionpay": "application/x-www-form-urlencoded", "bank": "application/json"}
+
+
+@st.composite
+def junk_callback(draw: st.DrawFn, t: Targets, channel: str) -> Request:
+    """Unsigned, or signed with nonsense: whatever anyone can post to a notification URL."""
+    base = draw(h.headers(t.keys, [CALLBACK_TYPES[channel]] * 4 + h.CONTENT_TYPES))
+    junk = {"Wechatpay-Serial": [t.stack["channels"]["wechatpay"]["platform_serial"], "x", ""],
+            "Wechatpay-Signature": ["YWJj", "WECHATPAY/SIGNTEST/abc", "!!", "A" * 5000],
+            "Wechatpay-Timestamp": ["0", "1" * 30, "-1", "１２３", "1781488800"],
+            "Wechatpay-Nonce": ["n", "", "\x00"],
+            "Wechatpay-Signature-Type": ["WECHATPAY2-SHA256-RSA2048", "X"],
+            "X-Bank-Code": [t.stack["channels"]["bank"]["bank_code"], "", "x" * 300],
+            "X-Timestamp": ["1781488800", "9" * 400, "-1", "1e9", ""],
+            "X-Signature": ["YWJj", "", "=" * 3]}
+    for name, choices in junk.items():
+        if draw(st.booleans()):
+            base[name] = draw(st.sampled_from(choices))
+    body = draw(st.one_of(h.raw_bodies(), h.json_bodies({"id": "x", "resource": {}}),
+                          h.form_bodies({"sign": "x", "out_trade_no": "x", "signature": "x"})))
+    return Request("callbacks_junk", channel, f"/callbacks/{channel}",
+                   draw(st.sampled_from(["POST"] * 11 + ["GET"])), f"/callbacks/{channel}",
+                   base, body)
+
+
+def _callback_route(channel: str):
+    """Correctly signed notifications with hostile contents (``signed.py``); the unsigned junk
+    of every channel is the ``callbacks_junk`` family."""
+    def build(t: Targets):
+        from tests.fuzz import signed
+
+        return signed.SIGNED[channel](t)
+    route(f"/callbacks/{channel}", "POST", f"callbacks_{channel}", channel)(build)
+
+
+for _channel in ("wechatpay", "alipay", "unionpay", "bank"):
+    _callback_route(_channel)
+
+
+def family_strategy(family: str, t: Targets) -> st.SearchStrategy[Request]:
+    """Every route of ``family``, each as likely as the others."""
+    builders = [builder(t) for (_, _), (fam, _, builder) in ROUTES.items() if fam == family]
+    if family == "other":
+        builders.append(unknown_paths(t))
+    if family == "callbacks_junk":
+        builders = [junk_callback(t, c) for c in CALLBACK_TYPES]
+    return st.one_of(builders)
+
+
+def hmac_b64(secret: bytes, message: bytes) -> str:
+    return base64.b64encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
+
+
+__all__ = ["ROUTES", "Request", "family_strategy", "hmac_b64", "quote_plus"]

@@ -1,0 +1,219 @@
+"""Channel notifications correctly signed with the stack's channel keys, carrying hostile contents.
+
+A signature only proves who sent a message: everything behind it (amounts, ids, times, nesting,
+encodings, the decrypted WeChat resource) must still be refused in the channel's way, never with
+a 5xx. Each strategy starts from the genuine notification for one of our open orders (or a note,
+for the bank), mutates a few of its fields, and signs the result as the channel would. Time is
+the world's pinned clock; ids come from the draw, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import quote_plus
+
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from hypothesis import strategies as st
+
+from tests.fuzz import hostile as h
+from tests.fuzz.routes import Request, hmac_b64
+from tests.fuzz.targets import Targets
+from tests.world import PINNED_NOW
+
+
+def _now(t: Targets) -> datetime:
+    return t.clock() if t.clock else PINNED_NOW
+
+
+@cache
+def _timestamps(now: int) -> st.SearchStrategy[str]:
+    good = str(now)
+    return st.sampled_from([good] * 18 + [
+        str(now - 299), str(now + 299), str(now - 300), str(now + 300), str(now - 10**6), "0",
+        "-1", "1" * 30, "9" * 5000, "1e9", " " + good, good + " ", "１２３", "", "0x10", "+" + good,
+        good + ".5", "-" + "9" * 400])
+
+
+@cache
+def _order(t: Targets, channel: str) -> st.SearchStrategy[tuple[str, int]]:
+    order = t.orders[channel]
+    mine = (order["out_trade_no"], order["amount_fen"])
+    others = [(o.get("out_trade_no", ""), o["amount_fen"]) for o in t.orders.values()]
+    return st.one_of(st.sampled_from([mine] * 4 + others),
+                     st.tuples(h.text(), st.integers(-10, 10**12)))
+
+
+@st.composite
+def _text_values(draw: st.DrawFn, fields: dict[str, str]) -> dict[str, str]:
+    """Form fields with a few values replaced by hostile text, removed, or added."""
+    out = dict(fields)
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(st.sampled_from(sorted(out) or ["x"]))
+        action = draw(st.sampled_from(["replace", "replace", "number", "delete", "add"]))
+        if action == "delete":
+            out.pop(name, None)
+        elif action == "add":
+            out[draw(h.text())] = draw(h.text())
+        elif action == "number":
+            out[name] = draw(st.sampled_from(
+                ["0", "-1", "0.001", "1e10", "1" * 5000, "100.005", "NaN", "-0.00",
+                 "99999999999999999999.99", "１００.00", " 100.00", "100.00\x00", "0x10"]))
+        else:
+            out[name] = draw(h.text())
+    return out
+
+
+# ---- WeChat Pay ---------------------------------------------------------------------------
+
+@st.composite
+def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
+    from chalicelib.adapters.wechatpay_builders import refund_resource, transaction_resource
+
+    wx = t.stack["channels"]["wechatpay"]
+    now = _now(t)
+    stamp = int(now.timestamp())
+    out_trade_no, amount = draw(_order(t, "wechatpay"))
+    txn = "4200" + draw(st.text(alphabet="0123456789", min_size=20, max_size=20))
+    refund = draw(st.integers(0, 5)) == 0
+    if refund:
+        resource: dict[str, Any] = refund_resource(
+            mchid=wx["mchid"], out_trade_no=str(out_trade_no), transaction_id=txn,
+            out_refund_no="R" + "0" * 31, refund_id="5030" + txn[4:], refund_fen=amount,
+            total_fen=amount, success_time=now.isoformat(timespec="seconds"))
+    else:
+        resource = transaction_resource(
+            mchid=wx["mchid"], appid=wx["appid"], out_trade_no=str(out_trade_no),
+            transaction_id=txn, amount_fen=amount,
+            success_time=now.astimezone().isoformat(timespec="seconds"))
+    plain = h.to_bytes(h.encode(h.mutate(draw, resource), ascii_only=draw(st.booleans())))
+    if draw(st.integers(0, 9)) == 0:
+        plain = draw(h.raw_bodies())
+    original_type = "refund" if refund else "transaction"
+    aad = draw(st.sampled_from([original_type] * 5 + ["", "x" * 1000, "\x00"]))
+    resource_nonce = draw(st.sampled_from(["a1b2c3d4e5f6"] * 5 + [
+        "", "short", "a" * 13, "a" * 5000, "çççççç", "\x00" * 12, "🙂🙂🙂"]))
+    key = wx["apiv3_key"].encode()
+    nonce_bytes = resource_nonce.encode("utf-8")
+    usable = nonce_bytes if 8 <= len(nonce_bytes) <= 128 else b"a1b2c3d4e5f6"
+    ciphertext = base64.b64encode(AESGCM(key).encrypt(usable, plain, aad.encode())).decode()
+    outer: dict[str, Any] = {
+        "id": "EV-" + txn, "create_time": now.isoformat(timespec="seconds"),
+        "resource_type": "encrypt-resource",
+        "event_type": "REFUND.SUCCESS" if refund else "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
+                     "ciphertext": ciphertext, "associated_data": aad, "nonce": resource_nonce}}
+    body = h.to_bytes(h.encode(h.mutate(draw, outer, max_changes=2)))
+    timestamp = draw(_timestamps(stamp))
+    nonce = draw(st.sampled_from(["5K8264ILTKCH16CQ2502SI8ZNMTM67VS"] * 4 + ["", "\x00", "n" * 5000,
+                                                                             "随机串"]))
+    message = b"%s\n%s\n%s\n" % (h.to_bytes(timestamp), h.to_bytes(nonce), body)
+    signature = base64.b64encode(t.wechat_key.sign(message, PKCS1v15(), SHA256())).decode()
+    headers = {"Wechatpay-Serial": wx["platform_serial"], "Wechatpay-Signature": signature,
+               "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
+               "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+               "Content-Type": "application/json"}
+    if draw(st.integers(0, 7)) == 0:
+        name = draw(st.sampled_from(sorted(headers)))
+        headers[name] = draw(st.sampled_from(["", "x", "\x00", "a" * 3000]))
+    return Request("callbacks_wechatpay", "wechatpay", "/callbacks/wechatpay", "POST",
+                   "/callbacks/wechatpay", headers, body)
+
+
+# ---- Alipay -------------------------------------------------------------------------------
+
+@st.composite
+def alipay(draw: st.DrawFn, t: Targets) -> Request:
+    from chalicelib.adapters.alipay import signing_string, trade_fields
+
+    ali = t.stack["channels"]["alipay"]
+    out_trade_no, amount = draw(_order(t, "alipay"))
+    charset = draw(st.sampled_from(["utf-8"] * 4 + ["gbk", "gb2312"]))
+    try:
+        fields = trade_fields(app_id=ali["app_id"], seller_id=ali["seller_id"],
+                              out_trade_no=str(out_trade_no), total_fen=max(0, amount),
+                              now=_now(t), charset=charset,
+                              trade_no="2026061522001" + "0" * 15,
+                              notify_id=draw(st.text(alphabet="0123456789abcdef", min_size=8,
+                                                     max_size=34)))
+    except (ValueError, TypeError):
+        fields = {"out_trade_no": str(out_trade_no), "charset": charset}
+    fields = draw(_text_values(fields))
+    codec = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}[charset]
+    data = {"charset": charset, **fields} if "charset" in fields else dict(fields)
+    signed = signing_string(data).encode(codec, "replace")
+    sign = base64.b64encode(t.alipay_key.sign(signed, PKCS1v15(), SHA256())).decode()
+    pairs = {**data, "sign": sign, "sign_type": draw(st.sampled_from(["RSA2"] * 5 + ["RSA", ""]))}
+    body = "&".join(f"{quote_plus(str(k).encode(codec, 'replace'))}="
+                    f"{quote_plus(str(v).encode(codec, 'replace'))}" for k, v in pairs.items())
+    content_type = draw(st.sampled_from([f"application/x-www-form-urlencoded; charset={charset}"]
+                                        * 4 + ["application/x-www-form-urlencoded",
+                                               "application/x-www-form-urlencoded; charset=x"]))
+    return Request("callbacks_alipay", "alipay", "/callbacks/alipay", "POST", "/callbacks/alipay",
+                   {"Content-Type": content_type}, body.encode("ascii"))
+
+
+# ---- UnionPay -----------------------------------------------------------------------------
+
+@st.composite
+def unionpay(draw: st.DrawFn, t: Targets) -> Request:
+    from chalicelib.adapters.unionpay import signing_string
+    from chalicelib.adapters.unionpay_builders import txn_fields
+
+    up = t.stack["channels"]["unionpay"]
+    order_id, amount = draw(_order(t, "unionpay"))
+    fields = txn_fields(mer_id=up["mer_id"], order_id=str(order_id), txn_amt_fen=amount,
+                        now=_now(t), query_id="95" + draw(st.text(alphabet="0123456789",
+                                                                  min_size=19, max_size=19)),
+                        resp_code=draw(st.sampled_from(["00"] * 5 + ["01", "A6", ""])))
+    encoding = draw(st.sampled_from(["utf-8"] * 4 + ["gbk", "gb18030", "UTF-8"]))
+    data = {"signMethod": "01", "version": "5.1.0", **fields, "encoding": encoding}
+    data = draw(_text_values(data))
+    cert = draw(st.sampled_from([t.unionpay_cert] * 6 + t.hostile_certs))
+    data["signPubKeyCert"] = cert
+    codec = {"utf-8": "utf-8", "gbk": "gbk", "gb18030": "gb18030"}.get(
+        str(data.get("encoding", "utf-8")).lower(), "utf-8")
+    import hashlib
+
+    digest = hashlib.sha256(signing_string(data).encode(codec, "replace")).hexdigest()
+    signature = base64.b64encode(t.unionpay_key.sign(digest.encode(), PKCS1v15(),
+                                                     SHA256())).decode()
+    items = sorted(data.items()) + [("signature", signature)]
+    body = "&".join(f"{quote_plus(str(k).encode(codec, 'replace'))}="
+                    f"{quote_plus(str(v).encode(codec, 'replace'))}" for k, v in items)
+    return Request("callbacks_unionpay", "unionpay", "/callbacks/unionpay", "POST",
+                   "/callbacks/unionpay",
+                   {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                   body.encode("ascii"))
+
+
+# ---- agent bank ---------------------------------------------------------------------------
+
+@st.composite
+def bank(draw: st.DrawFn, t: Targets) -> Request:
+    cfg = t.stack["channels"]["bank"]
+    now = _now(t)
+    code = draw(st.sampled_from([t.orders["bank"]["payment_code"]] * 3 + t.codes()))
+    body = {"bank_code": cfg["bank_code"], "payment_code": code,
+            "amount_fen": t.orders["bank"]["amount_fen"],
+            "bank_txn_id": "B" + draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
+            "paid_at": now.astimezone().isoformat(timespec="seconds")}
+    raw = h.to_bytes(h.encode(h.mutate(draw, body), ascii_only=draw(st.booleans())))
+    if draw(st.integers(0, 9)) == 0:
+        raw = draw(h.raw_bodies())
+    timestamp = draw(_timestamps(int(now.timestamp())))
+    signature = hmac_b64(cfg["secret"].encode(), h.to_bytes(timestamp) + b"\n" + raw)
+    headers = {"Content-Type": "application/json", "X-Bank-Code": cfg["bank_code"],
+               "X-Timestamp": timestamp, "X-Signature": signature}
+    if draw(st.integers(0, 7)) == 0:
+        headers["X-Bank-Code"] = draw(st.sampled_from(["", "x", "\x00", "9" * 3000]))
+    return Request("callbacks_bank", "bank", "/callbacks/bank", "POST", "/callbacks/bank",
+                   headers, raw)
+
+
+SIGNED = {"wechatpay": wechatpay, "alipay": alipay, "unionpay": unionpay, "bank": bank}
