@@ -138,3 +138,18 @@ def test_the_lookup_by_code_and_name_masks_the_phone_and_credit_code(world, clie
     assert r.status_code == 200 and "合肥某某科技有限公司" in html
     assert "13912345678" not in html and "139****5678" in html
     assert "91340100MA2TGXJ81Y" not in html and "9134**********J81Y" in html
+
+
+def test_the_active_query_pages_through_the_dynamodb_index_of_open_orders(world, client):
+    from datetime import timedelta
+
+    from chalicelib.services.order_query import query_open_orders
+
+    for n in range(3):
+        code = create_note(world, client)["payment_code"]
+        for channel in ("wechatpay", "alipay"):  # six orders opened in the same second
+            assert pay(client, code, f"203.0.113.{n + 20}", channel).status_code == 201
+    world.clock.now += timedelta(minutes=4)
+    counts = query_open_orders(world.deps, limit=4)  # two pages: 4, then the 2 after the 4th
+    assert sum(counts.values()) == 6, counts
+    assert len(world.deps.notes.open_orders("9999", 100)) == 6  # all still open and unpaid
