@@ -12,13 +12,16 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 APT_PACKAGES := chromium fonts-wqy-microhei poppler-utils zbar-tools
 export AWS_DEFAULT_REGION ?= cn-north-1
 
-.PHONY: run test unit functional faults integration lint bench package system venv clean-local
+.PHONY: run test unit functional fuzz faults integration lint bench package system venv clean-local
 
 run: system venv
 	$(PY) -m chalicelib.local.stack
 
 test: system venv lint package
-	$(PY) -m pytest -q tests/unit tests/functional tests/faults tests/integration
+	$(PY) -m pytest -q tests/unit tests/functional tests/fuzz tests/faults tests/integration
+
+fuzz: venv
+	$(PY) -m pytest -q tests/fuzz
 
 faults: venv
 	$(PY) -m pytest -q tests/faults
