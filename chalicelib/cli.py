@@ -1,7 +1,8 @@
 """Command line.
 
-``verify-bill [--keys-url URL | --keys-file F] FILE``: exit 0 only when both signatures hold
-over intact content; 1 when a check fails; 2 when the file or the keys cannot be read.
+``verify-bill [--keys-url URL | --keys-file F] [--root-fingerprint HEX] FILE``: exit 0 only when
+both signatures hold over intact content, by keys the pinned finance root key endorses; 1 when a
+check fails; 2 when the file or the keys cannot be read.
 ``allocate-range --unit U --kind K --count N`` and ``range-report``: the finance department's
 number ranges (``--stack .local/stack.json`` points them at the local stack).
 """
@@ -14,31 +15,95 @@ import sys
 import urllib.request
 from pathlib import Path
 
+MAX_KEYS_BYTES = 1024 * 1024  # a key list is a few KB; more is not a key list
+KEYS_TIMEOUT_SECONDS = 10
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+ROOT_FINGERPRINT_FILE = Path(__file__).parent / "trust" / "root_fingerprint.txt"
+ROOT_FINGERPRINT_ENV = "BILL_ROOT_FINGERPRINT"
 
-def _load_keys(args: argparse.Namespace) -> dict[str, dict]:
+
+def check_keys_url(url: str) -> None:
+    """A key list is fetched over HTTPS, or plain HTTP from this machine only; else ValueError."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise ValueError(f"{url!r}: the key list must come over https (plain http only from "
+                     "127.0.0.1, ::1 or localhost)")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead from https to anywhere: refuse it, the URL must be the list's own."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise ValueError(f"the key list URL redirects ({code}) to {newurl}: give that URL")
+
+
+def _load_keys_document(args: argparse.Namespace) -> dict:
     if args.keys_file:
-        doc = json.loads(Path(args.keys_file).read_text(encoding="utf-8"))
+        with Path(args.keys_file).open("rb") as f:
+            raw = f.read(MAX_KEYS_BYTES + 1)
     else:
-        with urllib.request.urlopen(args.keys_url, timeout=10) as response:  # noqa: S310
-            doc = json.loads(response.read().decode("utf-8"))
-    return {k["kid"]: k for k in doc["keys"]}
+        check_keys_url(args.keys_url)
+        opener = urllib.request.build_opener(_NoRedirect)
+        with opener.open(args.keys_url, timeout=KEYS_TIMEOUT_SECONDS) as response:
+            raw = response.read(MAX_KEYS_BYTES + 1)
+    if len(raw) > MAX_KEYS_BYTES:
+        raise ValueError(f"the key list is larger than {MAX_KEYS_BYTES} bytes")
+    doc = json.loads(raw.decode("utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list) or not all(
+            isinstance(k, dict) and isinstance(k.get("kid"), str) for k in doc["keys"]):
+        raise ValueError("not a key list: expected {root, keys: [{kid, ...}]}")
+    return doc
+
+
+def pinned_root_fingerprint(args: argparse.Namespace) -> str:
+    """The finance root fingerprint to trust: --root-fingerprint, else $BILL_ROOT_FINGERPRINT,
+    else the one shipped in chalicelib/trust/root_fingerprint.txt (set when building)."""
+    import os
+
+    from chalicelib.domain.key_trust import normalise_fingerprint
+
+    given = args.root_fingerprint or os.environ.get(ROOT_FINGERPRINT_ENV)
+    if given is None and ROOT_FINGERPRINT_FILE.exists():
+        lines = ROOT_FINGERPRINT_FILE.read_text(encoding="utf-8").splitlines()
+        given = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), None)
+    if given is None:
+        raise ValueError("no finance root fingerprint is pinned: give --root-fingerprint, set "
+                         f"{ROOT_FINGERPRINT_ENV} or write {ROOT_FINGERPRINT_FILE}")
+    if not normalise_fingerprint(given):
+        raise ValueError(f"{given.strip()!r} is not a SHA-256 fingerprint (64 hex digits)")
+    return normalise_fingerprint(given)
 
 
 def verify_bill(args: argparse.Namespace) -> int:
+    from chalicelib.adapters.signers import verify_es256
+    from chalicelib.domain.key_trust import trust_of
     from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
 
     try:
-        keys = _load_keys(args)
+        pinned = pinned_root_fingerprint(args)
+        doc = _load_keys_document(args)
     except Exception as exc:  # noqa: BLE001 - any failure: say it and exit 2
         print(f"cannot load keys: {exc}", file=sys.stderr)
         return 2
+    try:
+        trust = trust_of(doc, pinned, verify_es256)
+    except ValueError as exc:
+        print(f"FAIL finance root key: {exc}")
+        print("INVALID")
+        return 1
+    keys = {k["kid"]: k for k in doc["keys"]}
     try:
         with Path(args.file).open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)  # one byte over the limit is enough to refuse it
     except OSError as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    report = verify_bill_file(data, keys)
+    report = verify_bill_file(data, keys, trust)
     if report.bill is not None:
         bill = report.bill.bill
         print(f"bill {bill.bill_code}-{bill.bill_number} ({bill.title}), "
@@ -122,6 +187,17 @@ def rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def root_fingerprint(args: argparse.Namespace) -> int:
+    """Print the finance root key in force and its fingerprint, the value verifiers pin."""
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.keys import root_view
+
+    _use_stack(args.stack)
+    root = root_view(deps())
+    print(f"{root['fingerprint']}  {root['kid']}")
+    return 0
+
+
 def create_unit(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import deps
     from chalicelib.services.units import create_unit as create
@@ -172,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     source = verify.add_mutually_exclusive_group()
     source.add_argument("--keys-url", default="http://127.0.0.1:8000/v1/public/keys")
     source.add_argument("--keys-file")
+    verify.add_argument("--root-fingerprint",
+                        help="SHA-256 of the finance root key to trust (default: "
+                             f"${ROOT_FINGERPRINT_ENV}, else {ROOT_FINGERPRINT_FILE.name})")
     verify.add_argument("file")
     allocate = commands.add_parser("allocate-range",
                                    help="finance: give a unit a block of bill numbers")
@@ -189,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
                                     help="re-read archived bill files and compare SHA-256")
     rotate = commands.add_parser("rotate-key", help="bring a new signing key into force")
     rotate.add_argument("--kid", required=True)
-    rotate.add_argument("--use", required=True, choices=("unit", "finance"))
+    rotate.add_argument("--use", required=True, choices=("unit", "finance", "root"),
+                        help="root: a new finance root key, which endorses every key")
     rotate.add_argument("--owner", required=True, help="unit code, or the finance department")
     rotate.add_argument("--kms-key-id", help="an ECC_NIST_P256 SIGN_VERIFY key in KMS")
+    fingerprint_cmd = commands.add_parser(
+        "root-fingerprint", help="the finance root key's fingerprint, for verifiers to pin")
     unit_cmd = commands.add_parser("create-unit", help="create a collecting or reimbursing unit")
     unit_cmd.add_argument("--code", required=True)
     unit_cmd.add_argument("--name", required=True)
@@ -209,13 +291,13 @@ def main(argv: list[str] | None = None) -> int:
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
     for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit,
-                redrive):
+                redrive, fingerprint_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
                 "check-archive": check_archive, "rotate-key": rotate_key,
-                "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
+                "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
                 "redrive-dlq": redrive_dlq}
     return handlers[args.command](args)
 

@@ -340,11 +340,13 @@ class DynamoKeys:
     def put(self, key: SigningKey) -> None:
         SigningKeyModel(key.kid, alg=key.alg, use=key.use, owner=key.owner,
                         public_key_pem=key.public_key_pem, not_before=key.not_before,
-                        not_after=key.not_after, key_ref=key.key_ref).save()
+                        not_after=key.not_after, key_ref=key.key_ref,
+                        endorsement=key.endorsement).save()
         self._cache = None
 
     @staticmethod
     def _key(row: SigningKeyModel) -> SigningKey:
         return SigningKey(kid=row.kid, alg=row.alg, use=row.use, owner=row.owner,
                           public_key_pem=row.public_key_pem, not_before=row.not_before,
-                          not_after=row.not_after, key_ref=row.key_ref)
+                          not_after=row.not_after, key_ref=row.key_ref,
+                          endorsement=row.endorsement)

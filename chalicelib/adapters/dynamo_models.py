@@ -262,6 +262,7 @@ class SigningKeyModel(Model):
     not_before = UnicodeAttribute()
     not_after = UnicodeAttribute(null=True)
     key_ref = UnicodeAttribute(default="")
+    endorsement = UnicodeAttribute(null=True)  # the finance root key's signature (key_trust)
 
 
 MODELS: dict[str, type[Model]] = {

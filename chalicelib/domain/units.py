@@ -79,8 +79,9 @@ class SigningKey:
     not_before: str
     not_after: str | None = None
     key_ref: str = ""  # where the private key is: a KMS key id, or a local file name
+    endorsement: str | None = None  # the finance root key's signature of the entry (key_trust)
 
     def public(self) -> dict:
         return {"kid": self.kid, "alg": self.alg, "use": self.use, "owner": self.owner,
                 "public_key_pem": self.public_key_pem, "not_before": self.not_before,
-                "not_after": self.not_after}
+                "not_after": self.not_after, "endorsement": self.endorsement}

@@ -39,6 +39,8 @@ REIMBURSING = (
     Unit("340100902", "合肥滨湖学院财务处", UnitKind.REIMBURSING, REGION_CODE),
 )
 FINANCE_KID = "finance-34-2026a"
+ROOT_KID = "finance-root-34-2026a"  # endorses the signing keys (domain/key_trust); signs no bill
+FINANCE_OWNER = "安徽省财政厅"
 RANGE_SIZE = 5000
 WECHAT_SERIAL = "PUB_KEY_ID_0114232026112200000000000001"
 
@@ -46,6 +48,7 @@ WECHAT_SERIAL = "PUB_KEY_ID_0114232026112200000000000001"
 @dataclass
 class Seeded:
     state: dict[str, Any]  # api keys and channel settings; paths of PEM files
+    root_fingerprint: str = ""  # what offline verifiers pin (domain/key_trust.fingerprint)
 
     def unit_key(self, unit_code: str) -> str:
         return self.state["api_keys"][unit_code]
@@ -214,15 +217,20 @@ def put_channel_secrets(deps: Deps, state: dict[str, Any]) -> None:
 def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     """Write the demo world into the stores behind ``deps`` (idempotent)."""
     state = _load_or_create_state(state_dir)
+    from chalicelib.domain.key_trust import ROOT_USE, fingerprint
+    from chalicelib.services.keys import endorsed
+
     signer = LocalSigner(keys_dir)
-    for kid, use, owner in [(FINANCE_KID, "finance", "安徽省财政厅")] + [
+    for kid, use, owner in [(ROOT_KID, ROOT_USE, FINANCE_OWNER),
+                            (FINANCE_KID, "finance", FINANCE_OWNER)] + [
             (u.signing_kid, "unit", u.unit_code) for u, _ in COLLECTING]:
         assert kid is not None
         if not (keys_dir / f"{kid}.pem").exists():
             signer.create_key(f"{kid}.pem")
         pem = _public_of_ec(keys_dir / f"{kid}.pem")
-        deps.keys.put(SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
-                                 not_before=KEYS_VALID_FROM, key_ref=f"{kid}.pem"))
+        key = SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
+                         not_before=KEYS_VALID_FROM, key_ref=f"{kid}.pem")
+        deps.keys.put(key if use == ROOT_USE else endorsed(key, signer, f"{ROOT_KID}.pem"))
     for unit, items in COLLECTING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name in items:
@@ -236,7 +244,8 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
                 deps.ranges.allocate(unit.unit_code, kind,
                                      make_bill_code(REGION_CODE, kind, now.year),
                                      RANGE_SIZE, now.isoformat(timespec="seconds"))
-    return Seeded(state=state)
+    return Seeded(state=state,
+                  root_fingerprint=fingerprint(_public_of_ec(keys_dir / f"{ROOT_KID}.pem")))
 
 
 def _public_of_ec(path: Path) -> str:
@@ -249,6 +258,7 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict
     wx = seeded.state["wechatpay"]
     return {
         "base_url": base_url, "aws_endpoint_url": aws_endpoint_url,
+        "root_fingerprint": seeded.root_fingerprint,  # verify-bill --root-fingerprint
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "units": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
                    "fee_items": [{"item_code": c, "name": n} for c, n in items]}

@@ -86,4 +86,9 @@ def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
 
 
 def public_keys(deps: Deps) -> dict:
-    return {"keys": [k.public() for k in deps.keys.all()]}
+    """The finance root key and every signing key, each endorsed by the root (key_trust)."""
+    from chalicelib.domain.key_trust import ROOT_USE
+    from chalicelib.services.keys import root_view
+
+    return {"root": root_view(deps),
+            "keys": [k.public() for k in deps.keys.all() if k.use != ROOT_USE]}

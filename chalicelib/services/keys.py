@@ -6,15 +6,23 @@ key's validity two minutes later (processes cache the key list for one): bills s
 still verify with the old key (verification checks that a signature was made within its key's
 validity), bills issued after are signed with the new one, the newest key in force.
 Private keys stay in KMS (``--kms-key-id``) or, on the local stack, in the keys folder.
+
+Every key entry carries the finance root key's endorsement (``domain/key_trust``), made here
+whenever an entry is written: the new key's, and the old key's again since its validity changed.
+The root key (use ``root``) is itself a key record whose private half only the operator may use;
+``rotate-key --use root`` brings a new root into force and endorses every key with it (offline
+verifiers must then pin the new fingerprint).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.key_trust import ROOT_USE, endorsement_message, fingerprint
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 
@@ -22,8 +30,9 @@ from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | None = None,
                ) -> SigningKey:
     """Bring a new key into force now for ``use``/``owner`` and retire the one it replaces."""
-    if use not in ("unit", "finance"):
-        raise ValidationFailed("use must be unit or finance", {"use": "unit | finance"})
+    if use not in ("unit", "finance", ROOT_USE):
+        raise ValidationFailed("use must be unit, finance or root",
+                               {"use": "unit | finance | root"})
     if deps.keys.get(kid) is not None:
         raise Conflict(f"key id {kid} is taken", code="kid_taken")
     unit = None
@@ -51,10 +60,47 @@ def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | 
                                {"kms_key_id": "required with SIGNER=kms"})
     new = SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
                      not_before=now, key_ref=key_ref)
+    if use == ROOT_USE:
+        for old in deps.keys.all():
+            if old.use == ROOT_USE and old.not_after is None:
+                deps.keys.put(replace(old, not_after=now))
+        deps.keys.put(new)
+        for key in deps.keys.all():
+            if key.use != ROOT_USE:
+                deps.keys.put(endorse(deps, key))
+        return new
     for old in deps.keys.all():
         if old.use == use and old.owner == owner and old.not_after is None:
-            deps.keys.put(replace(old, not_after=retire))
-    deps.keys.put(new)
+            deps.keys.put(endorse(deps, replace(old, not_after=retire)))
+    deps.keys.put(endorse(deps, new))
     if unit is not None:
         deps.units.set_signing_kid(unit.unit_code, kid)
     return new
+
+
+def root_key(deps: Deps) -> SigningKey:
+    """The finance root key in force, else ``NotFound``."""
+    roots = [k for k in deps.keys.all() if k.use == ROOT_USE and k.not_after is None]
+    if not roots:
+        raise NotFound("no finance root key: create one with rotate-key --use root")
+    return max(roots, key=lambda k: k.not_before)
+
+
+def endorse(deps: Deps, key: SigningKey) -> SigningKey:
+    """``key`` with the signature of the root key in force over its public entry."""
+    return endorsed(key, deps.signer, root_key(deps).key_ref)
+
+
+def endorsed(key: SigningKey, signer: Any, root_key_ref: str) -> SigningKey:
+    """``key`` with ``signer``'s signature by ``root_key_ref`` over its public entry."""
+    import base64
+
+    signature = signer.sign(root_key_ref, endorsement_message(key.public()))
+    return replace(key, endorsement=base64.b64encode(signature).decode("ascii"))
+
+
+def root_view(deps: Deps) -> dict:
+    """The root key as ``GET /v1/public/keys`` publishes it, with its fingerprint."""
+    root = root_key(deps)
+    return {"kid": root.kid, "alg": root.alg, "public_key_pem": root.public_key_pem,
+            "fingerprint": fingerprint(root.public_key_pem)}

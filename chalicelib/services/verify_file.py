@@ -4,7 +4,9 @@ Used offline (``python -m chalicelib.cli verify-bill``) and by verification by u
 in order, each with its own message: the file is within the size limit and holds a bill that
 carries exactly the unit's and then the finance department's signature (refused while reading,
 before any canonical form is computed: ``bill_xml.parse_document``); each key id is known, is of
-the right use and was in force at signing time; each signature holds over what it covers.
+the right use (a unit key of the issuing unit), is endorsed by the finance root key when the
+keys come from outside, and was in force at signing time; each signature holds over what it
+covers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.key_trust import KeyTrust
 
 ROLE_USE = {"unit": "unit", "supervisor": "finance"}
 
@@ -55,8 +58,14 @@ def xml_of(data: bytes) -> bytes:
     return data
 
 
-def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
-    """Verify ``data`` with ``keys`` (kid → the public key entry of ``GET /v1/public/keys``)."""
+def verify_bill_file(data: bytes, keys: dict[str, dict], trust: KeyTrust | None = None,
+                     ) -> FileReport:
+    """Verify ``data`` with ``keys`` (kid → the public key entry of ``GET /v1/public/keys``).
+
+    A unit key must belong to the bill's issuing unit. With ``trust`` (a key list from outside,
+    checked against a pinned root: ``domain/key_trust``) each key used must carry the root's
+    endorsement; without it the keys are our own registry's.
+    """
     from chalicelib.adapters.signers import VERIFIERS
 
     report = FileReport(ok=False)
@@ -76,6 +85,11 @@ def verify_bill_file(data: bytes, keys: dict[str, dict]) -> FileReport:
             problem = "unknown key id"
         elif key.get("use") != ROLE_USE[sig.role]:
             problem = f"key is for use {key.get('use')!r}, not {ROLE_USE[sig.role]!r}"
+        elif sig.role == "unit" and key.get("owner") != parsed.bill.issuing_unit_code:
+            problem = (f"key belongs to {key.get('owner')!r}, not to the issuing unit "
+                       f"{parsed.bill.issuing_unit_code!r}")
+        elif trust is not None and (untrusted := trust.problem(key)):
+            problem = untrusted
         elif key.get("alg") != sig.alg:
             problem = f"algorithm {sig.alg!r} does not match the key ({key.get('alg')!r})"
         elif sig.alg not in VERIFIERS:

@@ -3,6 +3,8 @@
 import json
 from datetime import timedelta
 
+from chalicelib.adapters.signers import verify_es256
+from chalicelib.domain.key_trust import trust_of
 from chalicelib.services.keys import rotate_key
 from chalicelib.services.verify_file import verify_bill_file
 from tests.functional.test_reimbursements_api import issued_bill
@@ -20,11 +22,15 @@ def test_old_bills_verify_after_both_keys_rotate(world, client):
     rotate_key(world.deps, kid="unit-340100001-2026b", use="unit", owner="340100001")
     world.clock.now += timedelta(seconds=1)
     new = issued_bill(world, client)
-    keys = {k["kid"]: k for k in json.loads(client.http.get("/v1/public/keys").body)["keys"]}
+    doc = json.loads(client.http.get("/v1/public/keys").body)
+    keys = {k["kid"]: k for k in doc["keys"]}
     assert keys["finance-34-2026a"]["not_after"] is not None
     assert keys["finance-34-2026b"]["not_after"] is None
-    old_report = verify_bill_file(xml(client, old), keys)
-    new_report = verify_bill_file(xml(client, new), keys)
+    # Every key, the retired ones re-endorsed with their new end, holds under the pinned root.
+    trust = trust_of(doc, world.seeded.root_fingerprint, verify_es256)
+    assert {kid: trust.problem(k) for kid, k in keys.items()} == dict.fromkeys(keys)
+    old_report = verify_bill_file(xml(client, old), keys, trust)
+    new_report = verify_bill_file(xml(client, new), keys, trust)
     assert old_report.ok and new_report.ok
     assert [s.kid for s in new_report.bill.signatures] == ["unit-340100001-2026b",
                                                            "finance-34-2026b"]

@@ -291,3 +291,8 @@ def test_the_keys_list_the_finance_key_and_unit_keys_with_the_contract_fields(wo
         assert "private" not in json.dumps(key).lower()
     assert [k for k in keys if k["use"] == "finance"]
     assert {k["owner"] for k in keys if k["use"] == "unit"} >= {"340100001", "340100002"}
+    # The finance root key that endorses them, and each key's endorsement (domain/key_trust).
+    root = body_of(r)["root"]
+    assert set(root) == {"kid", "alg", "public_key_pem", "fingerprint"}
+    assert root["fingerprint"] == world.seeded.root_fingerprint
+    assert all(isinstance(k["endorsement"], str) and k["endorsement"] for k in keys)

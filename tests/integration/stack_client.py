@@ -108,7 +108,8 @@ def fetch(url: str, **params: str) -> requests.Response:
 def verify_offline(stack: dict[str, Any], path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chalicelib.cli", "verify-bill", "--keys-url",
-         f"{stack['base_url']}/v1/public/keys", str(path)],
+         f"{stack['base_url']}/v1/public/keys", "--root-fingerprint", stack["root_fingerprint"],
+         str(path)],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
 
 

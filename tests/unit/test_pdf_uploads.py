@@ -7,6 +7,7 @@ size limit is refused before pypdf reads a byte; a real bill PDF still gives its
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -16,7 +17,9 @@ from pypdf import PdfReader
 from pypdf.filters import LZWDecode
 
 from chalicelib.adapters.pdf_bill import MAX_PDF_BYTES, extract_attached_xml
+from chalicelib.adapters.signers import LocalSigner
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.key_trust import fingerprint
 from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
 from tests.hostile import attachment_pdf, hostile_pdfs, lzw_zeros, one_megabyte_pdfs
 from tests.unit.test_pdf_rendering import XML, _bill
@@ -167,7 +170,9 @@ def test_the_offline_check_refuses_a_file_over_the_limit(tmp_path, capsys):
     big = tmp_path / "big.xml"
     big.write_bytes(b"<EInvoice>" + b" " * (MAX_FILE_BYTES * 4))
     keys = tmp_path / "keys.json"
-    keys.write_text('{"keys": []}')
-    assert main(["verify-bill", "--keys-file", str(keys), str(big)]) == 1
+    root = LocalSigner(tmp_path).create_key("root.pem")
+    keys.write_text(json.dumps({"root": {"public_key_pem": root}, "keys": []}))
+    assert main(["verify-bill", "--keys-file", str(keys), "--root-fingerprint",
+                 fingerprint(root), str(big)]) == 1
     assert "FAIL file: 票据文件过大" in capsys.readouterr().out
     assert verify_bill_file(big.read_bytes(), {}).error.code == "file_too_large"  # type: ignore[union-attr]
