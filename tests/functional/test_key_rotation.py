@@ -38,3 +38,11 @@ def test_old_bills_verify_after_both_keys_rotate(world, client):
                                                            "finance-34-2026a"]
     # The API key of the unit still works after its signing key changed.
     assert client.http.get("/v1/payment-exceptions", headers=world.auth()).status_code == 200
+
+
+def test_the_operator_prints_the_root_fingerprint_that_verifiers_pin(world, client, capsys):
+    from chalicelib import cli
+    from chalicelib.local.seed import ROOT_KID
+
+    assert cli.main(["root-fingerprint"]) == 0
+    assert capsys.readouterr().out.split() == [world.seeded.root_fingerprint, ROOT_KID]
