@@ -154,11 +154,27 @@ def _footer(c: Canvas, bill: Bill, font: str, unit_seal_png: bytes | None) -> No
     if unit_seal_png is None:
         draw_round_seal(c, cx, cy, r, bill.issuing_unit_name, bottom="票据专用章", font=font)
     else:
-        c.drawImage(ImageReader(io.BytesIO(unit_seal_png)), cx - r, cy - r, 2 * r, 2 * r,
+        c.drawImage(_seal_image(unit_seal_png), cx - r, cy - r, 2 * r, 2 * r,
                     mask="auto", preserveAspectRatio=True, anchor="c")
     _label_value(c, LEFT, y, label, bill.issuing_unit_name, font)
     _label_value(c, LEFT + 118 * mm, y, "复核人：", bill.checker, font)
     _label_value(c, LEFT + 156 * mm, y, "收款人：", bill.handling_person, font)
+
+
+# The seal is printed 27 mm across: 320 pixels is 300 dpi. An upload may be up to 2000 pixels a
+# side, which embedded as it is made a 21 KB PNG into a 9.6 MB bill (over the upload limit of
+# POST /v1/verifications/file); it is scaled down first, the same way every time.
+SEAL_PIXELS = 320
+
+
+def _seal_image(png: bytes) -> ImageReader:
+    from PIL import Image  # reportlab's own dependency, loaded only for uploaded seals
+
+    image = Image.open(io.BytesIO(png))
+    if max(image.size) > SEAL_PIXELS:
+        image = image.convert("RGBA")
+        image.thumbnail((SEAL_PIXELS, SEAL_PIXELS), Image.Resampling.LANCZOS)
+    return ImageReader(image)
 
 
 def _status(c: Canvas, status_text: str, font: str) -> None:

@@ -232,6 +232,26 @@ def test_a_bill_uses_the_unit_seal_image_when_given(tmp_path: Path) -> None:
     assert UNIT in _text(pdf, tmp_path)
 
 
+def test_a_large_seal_image_is_scaled_down_so_the_bill_stays_small() -> None:
+    big = _smooth_png(2000)
+    assert len(big) <= 256 * 1024  # an acceptable upload (domain/units.check_seal_png)
+    pdf = _bill(unit_seal_png=big)
+    # Embedded at full size this seal made a 320 KB bill (another 2000-pixel one, 9.6 MB).
+    assert len(pdf) < 200 * 1024, len(pdf)
+
+
+def _smooth_png(size: int) -> bytes:
+    """A square RGBA PNG that PNG's filters shrink well and a PDF's plain Flate does not."""
+    import io
+
+    from PIL import Image
+
+    image = Image.radial_gradient("L").resize((size, size)).convert("RGBA")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def test_notice_text_carries_payer_amount_code_and_ways_to_pay(notice_pdf: bytes,
                                                                tmp_path: Path) -> None:
     text = _text(notice_pdf, tmp_path)
