@@ -52,12 +52,8 @@ Check = Callable[[], object]
 def wechatpay() -> tuple[Check, Check]:
     from wechatpayv3 import utils  # type: ignore[import-untyped]
 
-    from chalicelib.adapters.wechatpay import (
-        WechatPayConfig,
-        sign_notification,
-        transaction_resource,
-        verify_notification,
-    )
+    from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
+    from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     apiv3 = "0123456789abcdefABCDEF0123456789"

@@ -299,14 +299,5 @@ def _get(obj: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-# The builders of test notifications live next door; re-exported for the simulator and tests.
-from chalicelib.adapters.wechatpay_builders import (  # noqa: E402
-    refund_resource,
-    sign_notification,
-    sign_response,
-    transaction_resource,
-)
-
 __all__ = ["WechatPayConfig", "WechatRefund", "WechatTransaction", "parse_transaction",
-           "refund_resource", "sign_notification", "sign_response", "transaction_resource",
            "verify_event", "verify_notification", "verify_signature"]

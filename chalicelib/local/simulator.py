@@ -29,7 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib.adapters.wechatpay import sign_notification, transaction_resource
+from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 from chalicelib.local.channel_servers import ChannelServers
 
 

@@ -122,7 +122,7 @@ def test_a_bank_counter_exception_is_left_to_the_unit_as_manual(world, client):
 
 def test_a_refund_notice_for_a_refund_we_did_not_ask_for_changes_nothing(world, client):
     code, row = paid_twice(world, client, "wechatpay")
-    from chalicelib.adapters.wechatpay import refund_resource, sign_notification
+    from chalicelib.adapters.wechatpay_builders import refund_resource, sign_notification
 
     wx = world.stack["channels"]["wechatpay"]
     from pathlib import Path

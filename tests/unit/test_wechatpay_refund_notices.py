@@ -14,10 +14,12 @@ from chalicelib.adapters.wechatpay import (
     WechatPayConfig,
     WechatRefund,
     WechatTransaction,
+    verify_event,
+)
+from chalicelib.adapters.wechatpay_builders import (
     refund_resource,
     sign_notification,
     transaction_resource,
-    verify_event,
 )
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 

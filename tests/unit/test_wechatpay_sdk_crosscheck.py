@@ -21,12 +21,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from wechatpayv3 import WeChatPay, WeChatPayType, utils  # type: ignore[import-untyped]
 
-from chalicelib.adapters.wechatpay import (
-    WechatPayConfig,
-    sign_notification,
-    transaction_resource,
-    verify_notification,
-)
+from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
+from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 from chalicelib.domain.errors import SignatureInvalid
 
 NOW = 1_760_000_000

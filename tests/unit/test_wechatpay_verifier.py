@@ -25,10 +25,9 @@ from chalicelib.adapters.wechatpay import (
     FAIL_BODY,
     WechatPayConfig,
     WechatTransaction,
-    sign_notification,
-    transaction_resource,
     verify_notification,
 )
+from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 
 NOW = 1_760_000_000
