@@ -16,9 +16,6 @@ from chalicelib.services.ports import Clock
 MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
 
 
-MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -312,6 +312,16 @@ def archived_files(limit: int | None = None):
         yield row.bill_id, row.files.as_dict()
 
 
+def archived_files_page(after: str | None, limit: int) -> tuple[list[tuple[str, dict]], str | None]:
+    """Up to ``limit`` of ``archived_files``, resuming after the bill id ``after``; returns them
+    and the bill id to resume after next time (None once the table has been read through)."""
+    rows = BillModel.scan(BillModel.files.exists(), limit=limit, page_size=limit,
+                          last_evaluated_key={"bill_id": {"S": after}} if after else None)
+    page = [(row.bill_id, row.files.as_dict()) for row in rows]
+    key = rows.last_evaluated_key
+    return page, (key["bill_id"]["S"] if key else None)
+
+
 class DynamoKeys:
     """KeyRegistry: public keys (and where their private halves are) by key id.
 
