@@ -170,7 +170,7 @@ SEAL_PIXELS = 320
 def _seal_image(png: bytes) -> ImageReader:
     from PIL import Image  # reportlab's own dependency, loaded only for uploaded seals
 
-    image = Image.open(io.BytesIO(png))
+    image: Image.Image = Image.open(io.BytesIO(png))
     if max(image.size) > SEAL_PIXELS:
         image = image.convert("RGBA")
         image.thumbnail((SEAL_PIXELS, SEAL_PIXELS), Image.Resampling.LANCZOS)

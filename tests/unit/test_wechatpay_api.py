@@ -19,8 +19,8 @@ from wechatpayv3 import utils  # type: ignore[import-untyped]
 
 from chalicelib.adapters.channel_http import HttpReply
 from chalicelib.adapters.wechatpay import WechatPayConfig
-from chalicelib.adapters.wechatpay_builders import sign_response, transaction_resource
 from chalicelib.adapters.wechatpay_api import WechatPayApi, authorization
+from chalicelib.adapters.wechatpay_builders import sign_response, transaction_resource
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
 
