@@ -139,8 +139,11 @@ def bank() -> Response:
     except DomainError as exc:  # SignatureInvalid → 401, PayloadTooLarge → 413, …
         log.warning("bank notification refused: %s", exc.message)
         return error_response(exc)
-    except Exception:
-        log.exception("bank notification failed")
+    except Exception as exc:
+        if is_unavailable(exc):  # AWS failed us: the bank sends it again
+            log.warning("bank notification not recorded, AWS unavailable: %s", exc)
+        else:
+            log.exception("bank notification failed")
         return error_response(ServiceUnavailable("暂时无法处理，请重试"))
     if outcome is PaymentOutcome.ORDER_UNKNOWN:
         return error_response(NotFound("缴款码不存在", code="note_not_found"))

@@ -84,6 +84,25 @@ class Faults:
 REFUSED = "fault_refused"
 
 
+class SdkBackoff:
+    """Stands in for the ``time`` module botocore's endpoint sleeps with between retries: the
+    back-off is counted, not slept (exponential, up to 20 s each: a storm of faults would
+    otherwise spend its time asleep). The product's own clock is the world's, not this."""
+
+    slept = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+
+
+def skip_sdk_backoff(monkeypatch) -> SdkBackoff:
+    import botocore.endpoint
+
+    backoff = SdkBackoff()
+    monkeypatch.setattr(botocore.endpoint, "time", backoff)
+    return backoff
+
+
 def moto_honours_refusals(monkeypatch) -> None:
     """botocore calls every ``before-send`` handler and takes the first answer: moto's stub
     would still carry out a request our hook refused. Make it skip those (once each: a retry

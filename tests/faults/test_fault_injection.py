@@ -29,7 +29,13 @@ from chalicelib.local.simulator import (
     unionpay_notification,
     wechatpay_notification,
 )
-from tests.faults.injector import Crash, CrashAt, Faults, moto_honours_refusals
+from tests.faults.injector import (
+    Crash,
+    CrashAt,
+    Faults,
+    moto_honours_refusals,
+    skip_sdk_backoff,
+)
 from tests.functional.channel_support import run_job
 from tests.functional.support import JSON, NOTE, body_of, botocore_hooks
 
@@ -168,6 +174,7 @@ def test_two_hundred_notes_paid_through_every_channel_while_a_fifth_of_aws_calls
         world, client, monkeypatch):
     faults = Faults(rate=0.2)
     moto_honours_refusals(monkeypatch)
+    backoff = skip_sdk_backoff(monkeypatch)
     with botocore_hooks(monkeypatch, faults.hooks()):
         codes = [create_note(world, client, faults, i) for i in range(NOTES)]
         for i, code in enumerate(codes):
@@ -180,7 +187,8 @@ def test_two_hundred_notes_paid_through_every_channel_while_a_fifth_of_aws_calls
         deliver_jobs(world, faults)
 
     print(f"\nfault storm: {faults.requests} AWS requests by the product, injected "
-          f"{faults.injected}, {faults.waited_for_claims} waits for a stale idempotency claim")
+          f"{faults.injected}, {faults.waited_for_claims} waits for a stale idempotency claim, "
+          f"{backoff.slept:.0f} s of SDK back-off not slept")
     assert sum(faults.injected.values()) > 0.15 * faults.requests  # the storm really happened
     assert set(faults.injected) == {"refusal", "connect_timeout", "read_timeout_after_work"}
     assert len(set(codes)) == NOTES
