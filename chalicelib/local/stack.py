@@ -173,6 +173,11 @@ def add_missing_indexes(template: Path, names: dict[str, str], dynamodb: Any) ->
 
 def run() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if os.environ.get("VERBOSE") != "1":
+        # The moto server logs every request (the worker polls SQS twice a second) and botocore
+        # every credential lookup: quiet unless VERBOSE=1. What the product logs stays.
+        for noisy in ("werkzeug", "botocore.credentials", "pynamodb.settings"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     local = Path(os.environ.get("LOCAL_DIR", ROOT / ".local")).resolve()
     port = int(os.environ.get("PORT", "8000"))
     sim_port = int(os.environ.get("SIMULATOR_PORT", "8001"))
