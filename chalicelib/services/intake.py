@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import logging
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import DomainError, PayloadTooLarge, ServiceUnavailable
+from chalicelib.services.limits import client_key
 
 log = logging.getLogger(__name__)
 _DROPPED_HEADERS = {"authorization", "cookie", "x-amz-security-token"}
@@ -146,21 +146,6 @@ def keep(deps: Deps, record: dict) -> str:
     key = key_of(record)
     deps.archive.put_once(key, _encode(record), "application/json")
     return key
-
-
-def client_key(address: str) -> str:
-    """Who a refusal is counted against: an IPv4 address as is, an IPv6 address by its /64
-    (one subscriber routinely holds a whole /64); anything else trimmed and bounded."""
-    text = (address or "").strip()
-    try:
-        ip = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return text[:64] or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 def _within_caps(deps: Deps, intake: Intake) -> bool:
