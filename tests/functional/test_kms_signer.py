@@ -24,6 +24,10 @@ def test_a_kms_key_can_be_rotated_in_as_the_finance_key(world):
     kms = world.deps._client("kms")
     key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
     deps = replace(world.deps, overrides=dict(world.deps.overrides, signer=KmsSigner(kms)))
+    # With every key in KMS, the finance root that endorses keys is in KMS too: the operator
+    # brings it in first (README, "Trust in keys"), as in production.
+    root_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    rotate_key(deps, kid="finance-root-34-kms1", use="root", owner="安徽省财政厅", kms_key_id=root_id)
     key = rotate_key(deps, kid="finance-34-kms1", use="finance", owner="安徽省财政厅",
                      kms_key_id=key_id)
     assert key.key_ref == key_id and "BEGIN PUBLIC KEY" in key.public_key_pem
