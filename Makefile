@@ -18,7 +18,8 @@ run: system venv
 	$(PY) -m chalicelib.local.stack
 
 test: system venv lint package
-	$(PY) -m pytest -q tests/unit tests/functional tests/fuzz tests/faults tests/integration
+	$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/faults
+	$(PY) -m pytest -q tests/fuzz tests/integration
 
 fuzz: venv
 	$(PY) -m pytest -q tests/fuzz
