@@ -209,9 +209,13 @@ def failures(results: list[Any]) -> Counter[str]:
 # --- in process, on local_world ---------------------------------------------------------
 
 
-def paid_notes(deps: Any, unit_code: str, count: int) -> list[str]:
-    """``count`` notes of one unit, each paid through a WeChat order; their payment codes."""
-    from chalicelib.domain.payments import Payment
+def paid_notes(deps: Any, unit_code: str, count: int, *, checkout: bool = True) -> list[str]:
+    """``count`` notes of one unit, each paid through a WeChat order; their payment codes.
+
+    The order is opened as the pay page opens it, or with ``checkout=False`` written straight
+    to the store (no guessing budget or open-order slot spent: only the payment matters)."""
+    from chalicelib.domain.codes import new_out_trade_no
+    from chalicelib.domain.payments import ChannelOrder, Payment
     from chalicelib.services import notes as notes_service
 
     unit = deps.units.get(unit_code)
@@ -222,11 +226,17 @@ def paid_notes(deps: Any, unit_code: str, count: int) -> list[str]:
 
     def one() -> str:
         note, _ = notes_service.create_note(deps, unit, body)
-        order = notes_service.open_order(deps, note.payment_code, {"channel": "wechatpay"})
+        if checkout:
+            order = notes_service.open_order(deps, note.payment_code, {"channel": "wechatpay"})
+        else:
+            order = ChannelOrder(out_trade_no=new_out_trade_no(note.payment_code),
+                                 payment_code=note.payment_code, channel="wechatpay",
+                                 amount_fen=8000, created_at=note.created_at,
+                                 expires_at="2099-01-01T00:00:00+08:00")
+            deps.notes.add_order(order)
         deps.payments.record(Payment(
             channel="wechatpay", channel_txn_id=secrets.token_hex(12),
-            out_trade_no=order.out_trade_no, amount_fen=8000,
-            paid_at="2026-11-22T10:00:00+08:00"))
+            out_trade_no=order.out_trade_no, amount_fen=8000, paid_at=note.created_at))
         return note.payment_code
 
     codes = run_all([one] * count, workers=8)

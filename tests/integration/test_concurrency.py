@@ -185,38 +185,6 @@ def test_two_units_recording_one_bill_at_the_same_instant_leave_exactly_one_hold
         assert world.reimbursements.get(bill.bill_code + bill.bill_number) == record
 
 
-def _paid_without_checkout(deps: Any, unit_code: str, count: int) -> list[str]:
-    """Paid notes, their WeChat orders written straight to the store (no checkout page)."""
-    import secrets
-
-    from chalicelib.domain.codes import new_out_trade_no
-    from chalicelib.domain.payments import ChannelOrder, Payment
-    from chalicelib.services import notes as notes_service
-    from tests.integration.concurrency_support import ITEMS
-
-    unit = deps.units.get(unit_code)
-    item_code, name = ITEMS[unit_code]
-    body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
-            "items": [{"item_code": item_code, "name": name, "quantity": 1,
-                       "standard_fen": 8000, "amount_fen": 8000}], "total_fen": 8000}
-
-    def one() -> str:
-        note, _ = notes_service.create_note(deps, unit, body)
-        order = ChannelOrder(out_trade_no=new_out_trade_no(note.payment_code),
-                             payment_code=note.payment_code, channel="wechatpay",
-                             amount_fen=8000, created_at=note.created_at,
-                             expires_at="2099-01-01T00:00:00+08:00")
-        deps.notes.add_order(order)
-        deps.payments.record(Payment(
-            channel="wechatpay", channel_txn_id=secrets.token_hex(12),
-            out_trade_no=order.out_trade_no, amount_fen=8000, paid_at=note.created_at))
-        return note.payment_code
-
-    codes = run_all([one] * count, workers=8)
-    assert not failures(codes), failures(codes)
-    return codes
-
-
 def test_recording_and_voiding_or_exchanging_one_bill_at_once_never_both_succeed(
         world: Any) -> None:
     """Each bill: one unit records its reimbursement while its issuing unit voids it (even
@@ -226,7 +194,8 @@ def test_recording_and_voiding_or_exchanging_one_bill_at_once_never_both_succeed
     from chalicelib.services.reimbursements import record_reimbursement
 
     refs = run_all([lambda c=c: issue(world, c)
-                    for c in _paid_without_checkout(world, "340100002", RECORD_VOID_RACES)],
+                    for c in paid_notes(world, "340100002", RECORD_VOID_RACES,
+                                          checkout=False)],
                    workers=4)
     assert not failures(refs), failures(refs)
     reimburser, issuer = world.units.get("340100901"), world.units.get("340100002")
