@@ -18,33 +18,33 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.dynamo_bills import NoNumberRange
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings, load_settings
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
 from chalicelib.domain.errors import (
+    BillNotReimbursable,
+    BillReimbursed,
     Conflict,
     IllegalTransition,
+    NoNumberRange,
     NotFound,
     ServiceUnavailable,
 )
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.ranges import NumberRange, check_allocation
-from chalicelib.domain.units import FeeItem, SigningKey, Unit
-from chalicelib.services.ports import (
+from chalicelib.domain.records import (
     ArchivedFile,
     AuditEvent,
-    BillNotReimbursable,
     BillRecord,
-    BillReimbursed,
     OtpCheck,
     PayerBill,
     Reimbursement,
     Reservation,
 )
+from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakeRefunds
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).

@@ -26,15 +26,10 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.errors import BillReimbursed, NoNumberRange, NotFound, ServiceUnavailable
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus
+from chalicelib.domain.records import ArchivedFile, BillRecord, Reservation
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
-from chalicelib.services.ports import (
-    ArchivedFile,
-    BillRecord,
-    BillReimbursed,
-    Reservation,
-)
 
 MAX_RESERVE_ATTEMPTS = 200
 
@@ -50,10 +45,6 @@ def _check_failed(reasons: list, index: int) -> bool:
             and reasons[index].code == "ConditionalCheckFailed")
 
 
-class NoNumberRange(ServiceUnavailable):
-    """Raised when a unit has no open number range for a bill kind; issuance waits for one."""
-
-    code = "no_number_range"
 SMS_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters.dynamo_models import OtpModel, is_conditional_failure
-from chalicelib.services.ports import OtpCheck
+from chalicelib.domain.records import OtpCheck
 
 
 class DynamoOtp:

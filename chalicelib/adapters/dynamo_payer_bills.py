@@ -11,7 +11,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.adapters.dynamo_bills import bill_from_doc
 from chalicelib.adapters.dynamo_models import BillModel, is_conditional_failure
 from chalicelib.domain.bills import BillStatus
-from chalicelib.services.ports import PayerBill
+from chalicelib.domain.records import PayerBill
 
 
 class DynamoPayerBills:

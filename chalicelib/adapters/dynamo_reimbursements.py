@@ -15,8 +15,8 @@ from chalicelib.adapters.dynamo_models import (
     ReimbursementModel,
     is_conditional_failure,
 )
-from chalicelib.domain.errors import ServiceUnavailable
-from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
+from chalicelib.domain.errors import BillNotReimbursable, ServiceUnavailable
+from chalicelib.domain.records import AuditEvent, Reimbursement
 
 
 def _failed(reasons: list, index: int) -> bool:

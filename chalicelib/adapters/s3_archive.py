@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
-from chalicelib.services.ports import ArchivedFile
+from chalicelib.domain.records import ArchivedFile
 
 
 class S3Archive:

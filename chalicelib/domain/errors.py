@@ -7,10 +7,13 @@
     ├── Forbidden             a known credential acting outside its unit (403)
     ├── NotFound              the thing asked for does not exist, or is not yours (404)
     ├── Conflict              the request clashes with the current state (409)
-    │   └── IllegalTransition a note or bill cannot move to the state asked for
+    │   ├── IllegalTransition a note or bill cannot move to the state asked for
+    │   ├── BillNotReimbursable  the bill cannot be reimbursed now (not normal, paper, reversing)
+    │   └── BillReimbursed    a unit holds the bill's reimbursement
     ├── RateLimited           too many attempts; ``retry_after`` seconds (429)
     ├── SignatureInvalid      a channel notification or a bill failed verification
     └── ServiceUnavailable    an outside system we depend on failed (503)
+        └── NoNumberRange     a unit has no open number range for a bill kind
 
 The API maps each to HTTP in one table (``chalicelib.api.errors``); channel callbacks map
 ``SignatureInvalid`` to the channel's own failure answer.
@@ -80,6 +83,20 @@ class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
+class BillNotReimbursable(Conflict):
+    """Raised by ``ReimbursementRepository.add`` when, at the instant of the write, the bill is
+    not normal, was exchanged to paper, or its reversal has begun."""
+
+    code = "bill_not_normal"
+
+
+class BillReimbursed(Conflict):
+    """Raised by ``BillRepository.set_status(..., unreimbursed=True)`` when, at the instant of
+    the write, a unit holds the bill's reimbursement."""
+
+    code = "already_reimbursed"
+
+
 class RateLimited(DomainError):
     """Raised when a client or a resource exceeded its allowance; retry after ``retry_after`` s."""
 
@@ -103,3 +120,9 @@ class ServiceUnavailable(DomainError):
     """Raised by adapters when the outside system they wrap fails in a way we cannot fix."""
 
     code = "service_unavailable"
+
+
+class NoNumberRange(ServiceUnavailable):
+    """Raised when a unit has no open number range for a bill kind; issuance waits for one."""
+
+    code = "no_number_range"

@@ -16,10 +16,10 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
+from chalicelib.domain.records import BillRecord
 from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
 from chalicelib.services.notes import bill_url
-from chalicelib.services.ports import BillRecord
 
 log = logging.getLogger(__name__)
 

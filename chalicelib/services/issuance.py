@@ -20,9 +20,9 @@ from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
+from chalicelib.domain.records import ArchivedFile, BillRecord
 from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.notes import bill_url
-from chalicelib.services.ports import ArchivedFile, BillRecord
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from datetime import datetime
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import BillReimbursed, Conflict, NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, BillRef
+from chalicelib.domain.records import BillRecord, Reservation
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.issuance import archive_bill
-from chalicelib.services.ports import BillRecord, BillReimbursed, Reservation
 
 log = logging.getLogger(__name__)
 

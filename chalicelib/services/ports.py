@@ -1,18 +1,18 @@
 """The ports: what the services need from the outside world, as protocols.
 
 Adapters in ``chalicelib/adapters`` implement them against AWS; ``tests/fakes.py`` implements
-them in memory. Services see only domain objects.
+them in memory. Services see only domain objects: what the ports take and give is defined in the
+domain (``chalicelib/domain/records.py`` and the domain modules), never here, so an adapter
+needs nothing from this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.domain.bills import Bill, BillStatus
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
     ChannelOrder,
@@ -23,84 +23,19 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.domain.records import (
+    ArchivedFile,
+    AuditEvent,
+    BillRecord,
+    OtpCheck,
+    PayerBill,
+    Reimbursement,
+    Reservation,
+)
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A bill number taken for a note, with the check code and time the bill will carry."""
-
-    bill_code: str
-    bill_number: str
-    check_code: str
-    issued_at: str
-
-
-@dataclass(frozen=True)
-class ArchivedFile:
-    key: str
-    sha256: str
-    size: int
-    version_id: str = ""  # the S3 version written first: what is served, whatever came later
-
-
-@dataclass
-class BillRecord:
-    """A bill as stored: its content, where its files are, and what happened to it since."""
-
-    bill: Bill
-    status: BillStatus
-    payer_phone: str | None
-    xml: ArchivedFile
-    pdf: ArchivedFile
-    check_count: int = 0
-    first_checked_at: str | None = None
-    last_checked_at: str | None = None
-    sms_status: str | None = None
-    links: dict[str, str] = field(default_factory=dict)  # reversed_by / reverses: bill ids
-    void_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reimbursement:
-    bill_id: str
-    unit_code: str
-    unit_name: str
-    voucher_no: str | None
-    recorded_at: str
-
-    def public(self) -> dict[str, Any]:
-        return {"unit_code": self.unit_code, "unit_name": self.unit_name,
-                "voucher_no": self.voucher_no, "recorded_at": self.recorded_at}
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    bill_id: str
-    unit_code: str
-    action: str  # verify | reimburse | release
-    outcome: str
-    client: str
-    at: str  # ISO 8601, China time
-    detail: dict[str, Any] | None = None
-
-
-class BillNotReimbursable(Conflict):
-    """Raised by ``ReimbursementRepository.add`` when, at the instant of the write, the bill is
-    not normal, was exchanged to paper, or its reversal has begun."""
-
-    code = "bill_not_normal"
-
-
-class BillReimbursed(Conflict):
-    """Raised by ``BillRepository.set_status(..., unreimbursed=True)`` when, at the instant of
-    the write, a unit holds the bill's reimbursement."""
-
-    code = "already_reimbursed"
 
 
 class ReimbursementRepository(Protocol):
@@ -270,15 +205,6 @@ class Signer(Protocol):
         """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""
 
 
-@dataclass(frozen=True)
-class PayerBill:
-    """A bill as "my bills" lists it: content, status and links to its red bill or original."""
-
-    bill: Bill
-    status: BillStatus
-    links: dict[str, str] = field(default_factory=dict)
-
-
 class PayerBillIndex(Protocol):
     """The bills table's index by payer: the HMAC of the payer's phone, never the number."""
 
@@ -287,16 +213,6 @@ class PayerBillIndex(Protocol):
 
     def bills_of(self, phone_key: str, limit: int = 100) -> list[PayerBill]:
         """The bills under ``phone_key``, newest first."""
-
-
-@dataclass(frozen=True)
-class OtpCheck:
-    """What one verification attempt found: ``ok`` (counted; compare ``code_hash``),
-    ``missing``, ``expired`` or ``locked`` (no attempts left)."""
-
-    state: str
-    code_hash: str | None = None
-    attempts_left: int = 0
 
 
 class OtpStore(Protocol):

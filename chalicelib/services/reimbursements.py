@@ -13,13 +13,19 @@ from __future__ import annotations
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    BillNotReimbursable,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.domain.records import AuditEvent, Reimbursement
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import find_bill
 from chalicelib.services.limits import Guesser
-from chalicelib.services.ports import AuditEvent, BillNotReimbursable, Reimbursement
 
 
 def _now(deps: Deps) -> str:

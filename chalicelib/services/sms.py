@@ -32,11 +32,11 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.records import BillRecord
 from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
 from chalicelib.services.notes import bill_url
 from chalicelib.services.phones import cn_mobile, phone_key, scrub
-from chalicelib.services.ports import BillRecord
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.domain.records import BillRecord
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import bill_view, find_bill
 from chalicelib.services.limits import Guesser
-from chalicelib.services.ports import BillRecord
 from chalicelib.services.reimbursements import audit
 
 MAX_BATCH = 500

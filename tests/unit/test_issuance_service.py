@@ -6,9 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.adapters.dynamo_bills import NoNumberRange
 from chalicelib.domain.bills import BillStatus
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.errors import NoNumberRange, NotFound, ServiceUnavailable
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.local.seed import FINANCE_KID
 from chalicelib.services import notes as note_service
