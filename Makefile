@@ -18,7 +18,7 @@ run: system venv
 	$(PY) -m chalicelib.local.stack
 
 test: system venv lint package
-	$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/faults
+	$(PY) -m pytest -q -n 2 tests/unit tests/contracts tests/functional tests/faults
 	$(PY) -m pytest -q tests/fuzz tests/integration
 
 fuzz: venv

@@ -105,7 +105,12 @@ class DynamoNotes:
                                 channel=order.channel, amount_fen=order.amount_fen,
                                 created_at=order.created_at, expires_at=order.expires_at,
                                 open_key="open")
-        row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
+        try:
+            row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict("out_trade_no already in use") from exc
+            raise
 
     def get_order(self, out_trade_no: str) -> ChannelOrder | None:
         try:
@@ -136,9 +141,15 @@ class DynamoNotes:
 
     @staticmethod
     def close_order(out_trade_no: str) -> None:
-        """Take the order out of the open index (settled, or past querying)."""
-        ChannelOrderModel(out_trade_no).update(actions=[ChannelOrderModel.open_key.remove()],
-                                               condition=ChannelOrderModel.out_trade_no.exists())
+        """Take the order out of the open index (settled, or past querying); an unknown order
+        is left alone (the condition keeps the update from creating one)."""
+        try:
+            ChannelOrderModel(out_trade_no).update(
+                actions=[ChannelOrderModel.open_key.remove()],
+                condition=ChannelOrderModel.out_trade_no.exists())
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
 
 
 def _order(row: ChannelOrderModel) -> ChannelOrder:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist
+from typing import Any
 
-from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel, is_conditional_failure
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.units import FeeItem, Unit, UnitKind
 
 
@@ -40,12 +43,21 @@ class DynamoUnits:
                   checker=unit.checker, seal_key=unit.seal_key).save()
 
     def set_seal_key(self, unit_code: str, key: str) -> None:
-        UnitModel(unit_code).update(actions=[UnitModel.seal_key.set(key)],
-                                    condition=UnitModel.unit_code.exists())
+        self._set(unit_code, UnitModel.seal_key.set(key))
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
-        UnitModel(unit_code).update(actions=[UnitModel.signing_kid.set(kid)],
-                                    condition=UnitModel.unit_code.exists())
+        self._set(unit_code, UnitModel.signing_kid.set(kid))
+
+    @staticmethod
+    def _set(unit_code: str, action: Any) -> None:
+        """Change one attribute of an existing unit (the condition keeps an update from
+        creating a unit); NotFound when there is no such unit."""
+        try:
+            UnitModel(unit_code).update(actions=[action], condition=UnitModel.unit_code.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound(f"unknown unit {unit_code}") from exc
+            raise
 
     def put_fee_item(self, unit_code: str, item_code: str, name: str,
                      bill_kind: str | None = None) -> None:

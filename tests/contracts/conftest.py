@@ -1,0 +1,264 @@
+"""Fixtures of the contract tier: each port's tests run once on its fake, once on its adapter.
+
+A port's test class asks for ``stores`` (or ``archive``, ``jobs``, ...), a fixture parametrized
+over ``fake`` and ``dynamo``/``moto``: the same test body then runs against ``tests/fakes.py``
+and against the real adapter on in-process moto, so a fake that drifts from its adapter fails
+here, not in production. The AWS side is cheap: one ``mock_aws`` per test (its state starts
+empty), only the tables a test touches, created from ``infra/resources.json`` on first use, and
+boto3 clients built once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache, cached_property
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters import dynamo_models
+from chalicelib.config import Settings, load_settings
+from tests.fakes import (
+    FakeAudit,
+    FakeBills,
+    FakeCounters,
+    FakeIdempotency,
+    FakeKeys,
+    FakeNotes,
+    FakeOtp,
+    FakePayerBills,
+    FakePayments,
+    FakeRanges,
+    FakeReimbursements,
+    FakeSmsLog,
+    FakeUnits,
+    Tables,
+)
+from tests.fakes_channels import FakeRefunds
+from tests.world import ENV, TEMPLATE
+
+SETTINGS: Settings = load_settings(ENV)
+
+
+@cache
+def client(service: str) -> Any:
+    """One boto3 client per service for the whole process; moto answers it inside a test."""
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=SETTINGS.region)
+
+
+def _bind_models() -> None:
+    """Point the pynamodb models at this tier's tables, unless they point there already
+    (another tier in the same process may have pointed them elsewhere)."""
+    wanted = [(m.Meta.table_name, getattr(m.Meta, "host", None), getattr(m.Meta, "region", None))
+              for m in dynamo_models.MODELS.values()]
+    if wanted != [(SETTINGS.table(n), SETTINGS.dynamodb_endpoint_url, SETTINGS.region)
+                  for n in dynamo_models.MODELS]:
+        dynamo_models.configure(SETTINGS)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for one test: every AWS service in memory, empty at the start."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws():
+        _bind_models()
+        yield
+
+
+class FakeStores:
+    """The fakes of the DynamoDB ports, sharing one ``Tables`` as their adapters share tables."""
+
+    kind = "fake"
+
+    def __init__(self) -> None:
+        self.tables = Tables()
+
+    @cached_property
+    def units(self) -> FakeUnits:
+        return FakeUnits()
+
+    @cached_property
+    def counters(self) -> FakeCounters:
+        return FakeCounters()
+
+    @cached_property
+    def idempotency(self) -> FakeIdempotency:
+        return FakeIdempotency()
+
+    @cached_property
+    def notes(self) -> FakeNotes:
+        return FakeNotes(self.tables)
+
+    @cached_property
+    def payments(self) -> FakePayments:
+        return FakePayments(self.tables)
+
+    @cached_property
+    def bills(self) -> FakeBills:
+        return FakeBills(self.tables)
+
+    @cached_property
+    def ranges(self) -> FakeRanges:
+        return FakeRanges(self.tables)
+
+    @cached_property
+    def keys(self) -> FakeKeys:
+        return FakeKeys()
+
+    @cached_property
+    def reimbursements(self) -> FakeReimbursements:
+        return FakeReimbursements(self.tables)
+
+    @cached_property
+    def audit(self) -> FakeAudit:
+        return FakeAudit()
+
+    @cached_property
+    def otp(self) -> FakeOtp:
+        return FakeOtp()
+
+    @cached_property
+    def sms_log(self) -> FakeSmsLog:
+        return FakeSmsLog()
+
+    @cached_property
+    def payer_bills(self) -> FakePayerBills:
+        return FakePayerBills(self.tables)
+
+    @cached_property
+    def refunds(self) -> FakeRefunds:
+        return FakeRefunds(self.tables.payments)
+
+
+class DynamoStores:
+    """The DynamoDB adapters on moto; each creates the tables it reads or writes on first use."""
+
+    kind = "dynamo"
+
+    def __init__(self) -> None:
+        self._made: set[str] = set()
+
+    def _tables(self, *names: str) -> None:
+        from chalicelib.local.services import create_tables
+
+        missing = [n for n in names if n not in self._made]
+        if missing:
+            create_tables(TEMPLATE, {dynamo_models.LOGICAL_IDS[n]: SETTINGS.table(n)
+                                     for n in missing}, client("dynamodb"))
+            self._made.update(missing)
+
+    @cached_property
+    def units(self) -> Any:
+        from chalicelib.adapters.dynamo_units import DynamoUnits
+
+        self._tables("UNITS", "FEE_ITEMS")
+        return DynamoUnits()
+
+    @cached_property
+    def counters(self) -> Any:
+        from chalicelib.adapters.dynamo_notes import DynamoCounters
+
+        self._tables("COUNTERS")
+        return DynamoCounters()
+
+    @cached_property
+    def idempotency(self) -> Any:
+        from chalicelib.adapters.dynamo_notes import DynamoIdempotency
+
+        self._tables("IDEMPOTENCY")
+        return DynamoIdempotency()
+
+    @cached_property
+    def notes(self) -> Any:
+        from chalicelib.adapters.dynamo_notes import DynamoNotes
+
+        self._tables("NOTES", "CHANNEL_ORDERS")
+        return DynamoNotes()
+
+    @cached_property
+    def payments(self) -> Any:
+        from chalicelib.adapters.dynamo_payments import DynamoPaymentRecorder
+
+        self._tables("NOTES", "CHANNEL_ORDERS", "PAYMENTS")
+        return DynamoPaymentRecorder()
+
+    @cached_property
+    def bills(self) -> Any:
+        from chalicelib.adapters.dynamo_bills import DynamoBills
+
+        self._tables("NOTES", "BILLS", "NUMBER_RANGES", "REIMBURSEMENTS")
+        return DynamoBills()
+
+    @cached_property
+    def ranges(self) -> Any:
+        from chalicelib.adapters.dynamo_ranges import DynamoRanges
+
+        self._tables("COUNTERS", "NUMBER_RANGES", "BILLS")
+        return DynamoRanges()
+
+    @cached_property
+    def keys(self) -> Any:
+        from chalicelib.adapters.dynamo_bills import DynamoKeys
+
+        self._tables("SIGNING_KEYS")
+        return DynamoKeys()
+
+    @cached_property
+    def reimbursements(self) -> Any:
+        from chalicelib.adapters.dynamo_reimbursements import DynamoReimbursements
+
+        self._tables("BILLS", "REIMBURSEMENTS")
+        return DynamoReimbursements()
+
+    @cached_property
+    def audit(self) -> Any:
+        from chalicelib.adapters.dynamo_reimbursements import DynamoAudit
+
+        self._tables("AUDIT")
+        return DynamoAudit()
+
+    @cached_property
+    def otp(self) -> Any:
+        from chalicelib.adapters.dynamo_otp import DynamoOtp
+
+        self._tables("OTP")
+        return DynamoOtp()
+
+    @cached_property
+    def sms_log(self) -> Any:
+        from chalicelib.adapters.dynamo_sms_log import DynamoSmsLog
+
+        self._tables("SMS_LOG")
+        return DynamoSmsLog()
+
+    @cached_property
+    def payer_bills(self) -> Any:
+        from chalicelib.adapters.dynamo_payer_bills import DynamoPayerBills
+
+        self._tables("BILLS")
+        return DynamoPayerBills()
+
+    @cached_property
+    def refunds(self) -> Any:
+        from chalicelib.adapters.dynamo_refunds import DynamoRefunds
+
+        self._tables("PAYMENTS")
+        return DynamoRefunds()
+
+
+Stores = FakeStores | DynamoStores
+
+
+@pytest.fixture(params=["fake", "dynamo"])
+def stores(request: pytest.FixtureRequest) -> Stores:
+    """Every DynamoDB port, as fakes over one ``Tables`` or as adapters over moto's tables."""
+    if request.param == "fake":
+        return FakeStores()
+    request.getfixturevalue("aws")
+    return DynamoStores()

@@ -1,0 +1,110 @@
+"""PaymentRecorder: FakePayments against DynamoPaymentRecorder (one transaction per payment)."""
+
+from __future__ import annotations
+
+from chalicelib.domain.notes import NoteStatus, PaymentRef
+from chalicelib.domain.payments import PaymentOutcome
+from tests.contracts.builders import UNIT, at, code, note, order, payment
+
+# What services and operators read of a stored payment (refunds, the unit's exception list).
+SEEN = ("payment_id", "payment_code", "channel", "channel_txn_id", "out_trade_no", "amount_fen",
+        "paid_at", "notification_id", "status")
+
+
+def seen(row: dict) -> dict:
+    return {k: row.get(k) for k in (*SEEN, "reason", "exception_unit", "refund_status",
+                                    "refund_due")}
+
+
+def opened(stores, n: int = 1, **order_fields) -> None:
+    stores.notes.add(note(n))
+    stores.notes.add_order(order(n, **order_fields))
+
+
+class TestPaymentRecorder:
+    def test_a_payment_of_an_open_order_pays_its_note(self, stores):
+        opened(stores)
+        paid = payment(1)
+        assert stores.payments.record(paid) is PaymentOutcome.RECORDED
+        stored = stores.notes.get(code(1))
+        assert stored.status is NoteStatus.PAID
+        assert stored.payment == PaymentRef(channel="wechatpay", channel_txn_id="TXN1A",
+                                            amount_fen=2000, paid_at=at(1),
+                                            out_trade_no=code(1) + "A")
+        [row] = stores.payments.for_note(code(1))
+        assert seen(row) == {
+            "payment_id": "wechatpay#TXN1A", "payment_code": code(1), "channel": "wechatpay",
+            "channel_txn_id": "TXN1A", "out_trade_no": code(1) + "A", "amount_fen": 2000,
+            "paid_at": at(1), "notification_id": "N1A", "status": "applied", "reason": None,
+            "exception_unit": None, "refund_status": None, "refund_due": None}
+
+    def test_the_same_payment_again_is_a_duplicate_and_changes_nothing(self, stores):
+        opened(stores)
+        stores.payments.record(payment(1))
+        assert stores.payments.record(payment(1)) is PaymentOutcome.DUPLICATE
+        assert len(stores.payments.for_note(code(1))) == 1
+
+    def test_a_payment_of_no_order_of_ours_is_unknown_and_leaves_no_trace(self, stores):
+        opened(stores)
+        for stray in (payment(1, suffix="B"), payment(2), payment(1, channel="alipay")):
+            assert stores.payments.record(stray) is PaymentOutcome.ORDER_UNKNOWN
+        assert stores.payments.for_note(code(1)) == []
+        assert stores.notes.get(code(1)).status is NoteStatus.UNPAID
+
+    def test_a_wrong_amount_is_kept_as_an_exception_of_the_notes_unit_for_a_refund(self, stores):
+        opened(stores)
+        assert stores.payments.record(payment(1, amount_fen=1999)) \
+            is PaymentOutcome.AMOUNT_MISMATCH
+        assert stores.notes.get(code(1)).status is NoteStatus.UNPAID
+        [row] = stores.payments.exceptions_for_unit(UNIT)
+        assert seen(row) == {**seen(row), "status": "exception", "reason": "amount_mismatch",
+                             "exception_unit": UNIT, "refund_status": "pending",
+                             "refund_due": "due", "amount_fen": 1999}
+
+    def test_a_second_payment_of_a_paid_note_is_an_exception_not_a_second_payment(self, stores):
+        opened(stores)
+        stores.notes.add_order(order(1, suffix="B"))
+        stores.payments.record(payment(1))
+        assert stores.payments.record(payment(1, suffix="B")) is PaymentOutcome.NOTE_NOT_PAYABLE
+        assert stores.notes.get(code(1)).payment.channel_txn_id == "TXN1A"
+        assert [(r["status"], r.get("reason")) for r in stores.payments.for_note(code(1))] == [
+            ("applied", None), ("exception", "note_not_payable")]
+
+    def test_a_payment_of_a_cancelled_note_is_an_exception(self, stores):
+        opened(stores)
+        stores.notes.cancel(code(1))
+        assert stores.payments.record(payment(1)) is PaymentOutcome.NOTE_NOT_PAYABLE
+        assert stores.notes.get(code(1)).status is NoteStatus.CANCELLED
+
+    def test_an_exception_recorded_twice_is_a_duplicate(self, stores):
+        opened(stores)
+        stores.payments.record(payment(1, amount_fen=1))
+        assert stores.payments.record(payment(1, amount_fen=1)) is PaymentOutcome.DUPLICATE
+        assert len(stores.payments.exceptions_for_unit(UNIT)) == 1
+
+    def test_an_agent_banks_payment_names_the_note_and_must_equal_its_total(self, stores):
+        stores.notes.add(note(1))
+        stores.notes.add(note(2))
+        assert stores.payments.record(payment(1, channel="bank")) is PaymentOutcome.RECORDED
+        assert stores.notes.get(code(1)).payment.out_trade_no == code(1)
+        assert stores.payments.record(payment(2, channel="bank", amount_fen=5)) \
+            is PaymentOutcome.AMOUNT_MISMATCH
+        assert stores.payments.record(payment(1, channel="bank", txn="T2")) \
+            is PaymentOutcome.NOTE_NOT_PAYABLE
+        assert stores.payments.record(payment(3, channel="bank")) is PaymentOutcome.ORDER_UNKNOWN
+        assert stores.payments.for_note(code(3)) == []
+
+    def test_payments_of_a_note_come_oldest_first_and_exceptions_newest_first(self, stores):
+        opened(stores)
+        for suffix in "BC":
+            stores.notes.add_order(order(1, suffix=suffix))
+        stores.payments.record(payment(1, suffix="B", minutes=3))
+        stores.payments.record(payment(1, suffix="A", minutes=5))
+        stores.payments.record(payment(1, suffix="C", minutes=4))
+        assert [r["channel_txn_id"] for r in stores.payments.for_note(code(1))] == [
+            "TXN1B", "TXN1C", "TXN1A"]
+        assert [r["channel_txn_id"] for r in stores.payments.exceptions_for_unit(UNIT)] == [
+            "TXN1A", "TXN1C"]
+        assert [r["channel_txn_id"] for r in stores.payments.exceptions_for_unit(UNIT, 1)] == [
+            "TXN1A"]
+        assert stores.payments.exceptions_for_unit("999999999") == []
