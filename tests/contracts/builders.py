@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.notes import BillRef, Item, Note, Payer
 from chalicelib.domain.payments import ChannelOrder, Payment
-from chalicelib.services.ports import ArchivedFile, BillRecord, Reservation
+from chalicelib.domain.records import ArchivedFile, BillRecord, Reservation
 
 UNIT = "110101001"
 KIND = "0301"
