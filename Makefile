@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= cn-north-1
 .PHONY: run test unit functional fuzz faults integration lint bench package system venv clean-local
 
 run: system venv
-	$(PY) -m chalicelib.local.stack
+	$(PY) -m devstack.stack
 
 test: system venv lint package
 	$(PY) -m pytest -q -n 2 tests/unit tests/contracts tests/functional tests/faults
@@ -39,10 +39,10 @@ integration: system venv
 lint: venv
 	$(VENV)/bin/ruff check --line-length 100 --target-version py312 \
 	  --select E,F,W,I,B,UP,S,BLE,N --ignore S101,S311,S603,S607,S608,B008,E501,N818 \
-	  --config "lint.per-file-ignores = {'chalicelib/local/*' = ['S106', 'S310'], 'tests/*' = ['S105', 'S106', 'S310', 'S314'], 'bench/*' = ['S105', 'S106', 'S310']}" \
-	  app.py chalicelib tests bench
+	  --config "lint.per-file-ignores = {'devstack/*' = ['S106', 'S310'], 'tests/*' = ['S105', 'S106', 'S310', 'S314'], 'bench/*' = ['S105', 'S106', 'S310']}" \
+	  app.py chalicelib devstack tests bench
 	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.12 --no-error-summary \
-	  --exclude 'tests/' app.py chalicelib
+	  --exclude 'tests/' app.py chalicelib devstack
 
 bench: system venv
 	$(PY) -m bench

@@ -53,7 +53,7 @@ def wechatpay() -> tuple[Check, Check]:
     from wechatpayv3 import utils  # type: ignore[import-untyped]
 
     from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
-    from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
+    from devstack.builders.wechatpay import sign_notification, transaction_resource
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     apiv3 = "0123456789abcdefABCDEF0123456789"
@@ -87,12 +87,8 @@ def wechatpay() -> tuple[Check, Check]:
 def alipay() -> tuple[Check, Check]:
     from alipay import AliPay  # type: ignore[import-untyped]
 
-    from chalicelib.adapters.alipay import (
-        AlipayConfig,
-        sign_notification,
-        trade_fields,
-        verify_notification,
-    )
+    from chalicelib.adapters.alipay import AlipayConfig, verify_notification
+    from devstack.builders.alipay import sign_notification, trade_fields
 
     alipay_key, app_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
                            for _ in range(2))
@@ -155,7 +151,8 @@ def unionpay() -> tuple[Check, Check]:
 
 
 def bank() -> tuple[Check, Check]:
-    from chalicelib.adapters.bank import BankConfig, sign_notification, verify_notification
+    from chalicelib.adapters.bank import BankConfig, verify_notification
+    from devstack.builders.bank import sign_notification
 
     secret = b"local-bank-secret-0123456789abcdef"
     now = int(NOW.timestamp())

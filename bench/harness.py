@@ -21,7 +21,7 @@ def free_port() -> int:
 @contextmanager
 def local_world():
     """Yield the ``Deps`` of a freshly provisioned local stack (no HTTP server, no worker)."""
-    from chalicelib.local import services
+    from devstack import services
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     node = Path(os.environ.get("DYNAMODB_LOCAL_NODE_PREFIX",
@@ -38,8 +38,8 @@ def local_world():
     try:
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
-        from chalicelib.local import stack
-        from chalicelib.local.seed import put_channel_secrets, seed
+        from devstack import stack
+        from devstack.seed import put_channel_secrets, seed
 
         stack._env(tmp, moto_url, f"http://127.0.0.1:{ddb_port}", 8000, 8001)
         deps = bootstrap.Deps(settings=load_settings())

@@ -24,9 +24,9 @@ def main(n: int = 150) -> None:
     import app as application
     from chalicelib.adapters.wechatpay import verify_notification
     from chalicelib.domain.units import UnitKind
-    from chalicelib.local.seed import stack_document
-    from chalicelib.local.simulator import wechatpay_notification
     from chalicelib.services import notes as notes_service
+    from devstack.seed import stack_document
+    from devstack.simulator import wechatpay_notification
 
     with local_world() as (deps, seeded):
         stack = stack_document(seeded, "http://bench", "local")

@@ -848,7 +848,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
 
 def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | None = None,
               **settings: object) -> Deps:
-    """A ``Deps`` wired with fakes and seeded like the local stack (``chalicelib.local.seed``):
+    """A ``Deps`` wired with fakes and seeded like the local stack (``devstack.seed``):
     two collecting units with fee items, signing keys and number ranges, the finance key, and
     the reimbursing units.
 
@@ -856,7 +856,7 @@ def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | 
     ``seed_from`` is the ``tmp_path`` of an earlier ``fake_deps``: its key files and seed state
     are copied, so keys are not generated again (seeding is idempotent over them).
     """
-    from chalicelib.local.seed import COLLECTING, RANGE_SIZE, seed
+    from devstack.seed import COLLECTING, RANGE_SIZE, seed
 
     if seed_from is not None:
         for folder in ("keys", "state"):

@@ -56,7 +56,7 @@ class World:
 
     @property
     def stack(self) -> dict:
-        from chalicelib.local.seed import stack_document
+        from devstack.seed import stack_document
 
         return stack_document(self.seeded, "http://testserver", "moto")
 
@@ -99,8 +99,8 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
     from chalicelib.config import load_settings
-    from chalicelib.local.seed import put_channel_secrets, seed
-    from chalicelib.local.services import create_lifecycle_bucket, create_tables
+    from devstack.seed import put_channel_secrets, seed
+    from devstack.services import create_lifecycle_bucket, create_tables
 
     os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
                        "PUBLIC_BASE_URL": "http://testserver",
@@ -128,8 +128,8 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     deps.settings = settings
     seeded = seed(deps, tmp / "state", tmp / "keys")
     put_channel_secrets(deps, seeded.state)
-    from chalicelib.local.channel_servers import ChannelServers, InProcessTransport
-    from chalicelib.local.seed import stack_document
+    from devstack.channel_servers import ChannelServers, InProcessTransport
+    from devstack.seed import stack_document
 
     # The channels' servers answer in-process; their notifications go nowhere until a test
     # sets ``world.channels.deliver`` (e.g. to post through the test client).

@@ -1,4 +1,4 @@
-"""Alipay asynchronous notifications (异步通知, RSA2): verify and (for tests) build them.
+"""Alipay asynchronous notifications (异步通知, RSA2): verify them.
 
 The seam: ``verify_notification(raw_body, content_type, config, now)`` is a pure function. It
 reads the notice's own ``charset`` from the raw bytes, parses the form once (one value per key),
@@ -10,21 +10,19 @@ converted to fen exactly, ``trade_status`` must be a known one. Every authentici
 raises ``ValidationFailed``. Matching the order and its amount is the service's job.
 
 Alipay's notices carry no signed timestamp, so ``now`` is unused: replays are absorbed by the
-idempotent write keyed on ``trade_no``/``notify_id``. ``sign_notification`` builds a form body as
-Alipay posts it; the local channel simulator and the tests use it.
+idempotent write keyed on ``trade_no``/``notify_id``. Building a notice as Alipay posts it is the
+local stack's business (``devstack.builders.alipay``), never production's.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode
+from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -39,7 +37,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
-from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
+from chalicelib.domain.money import yuan_to_fen
 
 SIGN_TYPE = "RSA2"
 SUCCESS_BODY = b"success"
@@ -242,56 +240,3 @@ def _time(fields: Mapping[str, str], name: str) -> str | None:
                                    {name: "not yyyy-MM-dd HH:mm:ss"}) from None
     return text
 
-
-def trade_fields(*, app_id: str, seller_id: str, out_trade_no: str, total_fen: int, now: datetime,
-                 trade_no: str | None = None, trade_status: str = "TRADE_SUCCESS",
-                 charset: str = "utf-8", subject: str = "非税收入缴款 水&电费",
-                 notify_id: str | None = None) -> dict[str, str]:
-    """The fields of a realistic payment notice (payment-channels.md §2.1), without sign."""
-    paid = now.astimezone(_CHINA)
-    yuan = fen_to_yuan(total_fen)
-    return {
-        "gmt_create": (paid - timedelta(seconds=17)).strftime(_ALIPAY_TIME),
-        "charset": charset,
-        "gmt_payment": paid.strftime(_ALIPAY_TIME),
-        "notify_time": (paid + timedelta(seconds=1)).strftime(_ALIPAY_TIME),
-        "subject": subject,
-        "buyer_id": "2088102177846875",
-        "buyer_logon_id": "csq***@sandbox.com",
-        "invoice_amount": yuan,
-        "version": "1.0",
-        "notify_id": notify_id or secrets.token_hex(16) + "rg",
-        "fund_bill_list": json.dumps([{"amount": yuan, "fundChannel": "ALIPAYACCOUNT"}],
-                                     separators=(",", ":")),
-        "notify_type": "trade_status_sync",
-        "out_trade_no": out_trade_no,
-        "total_amount": yuan,
-        "trade_status": trade_status,
-        "trade_no": trade_no or paid.strftime("%Y%m%d") + "22001" + str(
-            secrets.randbelow(10**15)).zfill(15),
-        "auth_app_id": app_id,
-        "receipt_amount": yuan,
-        "point_amount": "0.00",
-        "app_id": app_id,
-        "buyer_pay_amount": yuan,
-        "seller_id": seller_id,
-    }
-
-
-def sign_notification(fields: Mapping[str, str], private_key: RSAPrivateKey,
-                      charset: str = "utf-8") -> bytes:
-    """A form body as Alipay posts it: the fields, ``sign`` (V1, RSA2) and ``sign_type``.
-
-    Values are percent-encoded in ``charset`` (space as ``+``, so ``+``/``/``/``=`` of the
-    signature as ``%2B``/``%2F``/``%3D``).
-    """
-    codec = CHARSETS[charset.lower()]
-    if any(key in fields for key in _UNSIGNED):
-        raise ValueError("fields must not contain sign or sign_type")
-    if fields.get("charset", charset) != charset:
-        raise ValueError(f"fields say charset {fields['charset']!r}, not {charset!r}")
-    data = {"charset": charset, **fields}
-    sign = private_key.sign(signing_string(data).encode(codec), PKCS1v15(), SHA256())
-    data["sign"] = base64.b64encode(sign).decode("ascii")
-    data["sign_type"] = SIGN_TYPE
-    return urlencode(data, encoding=codec).encode("ascii")

@@ -1,4 +1,4 @@
-"""Agent-bank counter payments (银行柜台缴款): verify and (for tests) build the notification.
+"""Agent-bank counter payments (银行柜台缴款): verify the notification.
 
 No national standard exists, so the contract is ours (CONTRACT.md, ``POST /callbacks/bank``): a
 JSON body ``{bank_code, payment_code, amount_fen, bank_txn_id, paid_at}`` with the headers
@@ -8,7 +8,8 @@ the bank's secret over ``timestamp + "\\n" + raw body``; a ±300 s window stops 
 The seam: ``verify_notification(raw_body, headers, config, now)`` is a pure function. It checks
 the headers, the timestamp window and the HMAC over the *raw bytes received* (constant-time) first
 and only then parses the JSON. Authenticity failures raise ``SignatureInvalid`` with a message
-naming the check; a correctly signed but malformed body raises ``ValidationFailed``.
+naming the check; a correctly signed but malformed body raises ``ValidationFailed``. The local
+stack builds notifications with ``signature_for`` (``devstack.builders.bank``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,15 +137,3 @@ def _check_paid_at(value: object) -> str:
         raise ValidationFailed(f"paid_at {value!r} has no offset", {"paid_at": problem})
     return value
 
-
-def sign_notification(body: Mapping[str, Any], bank_code: str, secret: bytes,
-                      now: int) -> tuple[bytes, dict[str, str]]:
-    """Build ``(raw body, headers)`` as an agent bank sends them; send the bytes unchanged."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    timestamp = str(now)
-    return raw, {
-        "Content-Type": "application/json",
-        "X-Bank-Code": bank_code,
-        "X-Timestamp": timestamp,
-        "X-Signature": base64.b64encode(signature_for(secret, timestamp, raw)).decode("ascii"),
-    }

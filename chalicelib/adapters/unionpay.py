@@ -1,4 +1,4 @@
-"""UnionPay ACP 5.1.0 back notifications (后台通知, signMethod 01): verify and build them.
+"""UnionPay ACP 5.1.0 back notifications (后台通知, signMethod 01): verify them.
 
 ``verify_notification(raw_body, content_type, config, now)`` is a pure function. It parses the
 form once (one value per key, in the notice's ``encoding``), then checks in order (payment-
@@ -11,7 +11,7 @@ CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen.
 failures raise ``SignatureInvalid``, a signed but malformed notice ``ValidationFailed``; a
 ``respCode`` other than 00/A6 comes back with ``succeeded=False``. Acknowledge: HTTP 200, ``ok``.
 ``verify_fields`` checks any message UnionPay signed (API answers too). ``sign_notification`` and
-``make_test_chain`` (``unionpay_builders``) serve the local simulator and the tests.
+``make_test_chain`` (``devstack.builders.unionpay``) serve the local simulator and the tests.
 """
 
 from __future__ import annotations
@@ -256,16 +256,3 @@ def _is_txn_time(text: str) -> bool:
     except ValueError:
         return False
 
-
-# The builders of test messages and certificates live next door; re-exported for the simulator
-# and the tests.
-from chalicelib.adapters.unionpay_builders import (  # noqa: E402
-    crlf_pem,
-    make_test_chain,
-    sign_notification,
-    txn_fields,
-)
-
-__all__ = ["UnionPayConfig", "UnionPayTxn", "crlf_pem", "load_certificate", "make_test_chain",
-           "sign_notification", "signed_digest", "signing_string", "txn_fields",
-           "verify_fields", "verify_notification"]

@@ -1,4 +1,4 @@
-"""WeChat Pay APIv3 payment notifications: verify, decrypt, and (for tests) build them.
+"""WeChat Pay APIv3 payment notifications: verify and decrypt them.
 
 The seam: ``verify_notification(raw_body, headers, config, now)`` is a pure function. It
 checks the headers and the RSA signature over the *raw bytes received* first, and only then
@@ -8,7 +8,7 @@ message naming the check; a correctly signed but malformed body raises ``Validat
 Matching the order and its amount against our records is the service's job, not this one.
 
 ``verify_event`` also takes refund notifications (REFUND.*); ``verify_signature`` checks WeChat's
-signature on any message, API answers included. ``sign_notification`` (``wechatpay_builders``)
+signature on any message, API answers included. ``sign_notification`` (``devstack.builders.wechatpay``)
 builds a notification byte for byte as WeChat sends it, for the simulator and the tests.
 No network, no boto3, no chalice: only the standard library and ``cryptography``.
 """

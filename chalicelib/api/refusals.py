@@ -8,7 +8,7 @@ except the unknown route: 404), or, for people, a page:
 
 - ``contract_refusals`` is HTTP middleware: it refuses malformed path parameters before any
   view (so before any credential or store is read), and rewrites the framework's answers;
-- ``unknown_route`` words the local gateway's answer (``chalicelib.local.gateway``); in
+- ``unknown_route`` words the local gateway's answer (``devstack.gateway``); in
   production API Gateway's gateway responses (``infra/resources.json``) say the same.
 
 A request wants a page when its path is a page's (``PAGE_ROOTS``), or when a browser form posts

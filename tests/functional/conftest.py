@@ -39,7 +39,7 @@ def world(tmp_path, monkeypatch, seed_cache):
 @pytest.fixture
 def client(world):
     import app as application
-    from chalicelib.local.gateway import ContractClient  # chalice.test.Client, as deployed
+    from devstack.gateway import ContractClient  # chalice.test.Client, as deployed
 
     with ContractClient(application.app) as c:
         yield c

@@ -6,9 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-# wechatpay and wechatpay_builders import each other: run alone, this module must import
-# wechatpay first, as the app does (importing the builders first fails half-way).
-import chalicelib.adapters.wechatpay  # noqa: F401
 from chalicelib.adapters.dynamo_models import BillModel
 from chalicelib.domain.errors import Conflict
 from chalicelib.services import integrity

@@ -1,6 +1,6 @@
 """Opening orders with the channels for real, and the active query (主动查询).
 
-The channels' servers are ``chalicelib.local.channel_servers`` in-process (``world.channels``):
+The channels' servers are ``devstack.channel_servers`` in-process (``world.channels``):
 they check our requests' signatures with our merchant keys and answer signed, as the channels.
 """
 
@@ -143,7 +143,7 @@ def test_the_simulator_over_http_plays_the_channels_for_the_real_transport(world
     from dataclasses import replace
 
     from chalicelib.adapters.channel_http import UrllibTransport
-    from chalicelib.local.simulator import serve
+    from devstack.simulator import serve
 
     stack_path = tmp_path / "stack.json"
     stack_path.write_text(json.dumps(world.stack))

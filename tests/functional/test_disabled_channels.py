@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.local.simulator import (
+from devstack.simulator import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.local.simulator import bank_notification, wechatpay_notification
 from chalicelib.services.intake import (
     MAX_BODY_BYTES,
     REJECTED_BODY_PREFIX,
@@ -15,6 +14,7 @@ from chalicelib.services.intake import (
     REJECTED_RETENTION_DAYS,
     replay,
 )
+from devstack.simulator import bank_notification, wechatpay_notification
 from tests.functional.test_end_to_end import create_and_open, notify
 from tests.world import TEMPLATE
 

@@ -42,7 +42,7 @@ def test_old_bills_verify_after_both_keys_rotate(world, client):
 
 def test_the_operator_prints_the_root_fingerprint_that_verifiers_pin(world, client, capsys):
     from chalicelib import cli
-    from chalicelib.local.seed import ROOT_KID
+    from devstack.seed import ROOT_KID
 
     assert cli.main(["root-fingerprint"]) == 0
     assert capsys.readouterr().out.split() == [world.seeded.root_fingerprint, ROOT_KID]

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from chalicelib.local.gateway import serve_app
+from devstack.gateway import serve_app
 from tests.functional import support  # noqa: F401 - imports the channel adapters in order
 
 

@@ -3,7 +3,7 @@
 import json
 from datetime import timedelta
 
-from chalicelib.local.simulator import (
+from devstack.simulator import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.domain.payments import out_refund_no
-from chalicelib.local.simulator import bank_notification, wechatpay_notification
+from devstack.simulator import bank_notification, wechatpay_notification
 from tests.functional.channel_support import (
     at_cashier,
     deliver_through,
@@ -122,7 +122,7 @@ def test_a_bank_counter_exception_is_left_to_the_unit_as_manual(world, client):
 
 def test_a_refund_notice_for_a_refund_we_did_not_ask_for_changes_nothing(world, client):
     code, row = paid_twice(world, client, "wechatpay")
-    from chalicelib.adapters.wechatpay_builders import refund_resource, sign_notification
+    from devstack.builders.wechatpay import refund_resource, sign_notification
 
     wx = world.stack["channels"]["wechatpay"]
     from pathlib import Path

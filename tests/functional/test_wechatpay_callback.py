@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
+from devstack.builders.wechatpay import sign_notification, transaction_resource
 from tests.functional.support import (
     bills_count,
     body_of,

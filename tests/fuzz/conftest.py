@@ -17,7 +17,7 @@ def fuzz_world(tmp_path_factory):
     import app as application
     from chalicelib import bootstrap
     from chalicelib.adapters import aws
-    from chalicelib.local.gateway import ContractClient  # chalice.test.Client, as deployed
+    from devstack.gateway import ContractClient  # chalice.test.Client, as deployed
     from tests.fuzz.targets import make_targets
     from tests.fuzz.writes import WriteRecorder
 

@@ -72,7 +72,7 @@ def _text_values(draw: st.DrawFn, fields: dict[str, str]) -> dict[str, str]:
 
 @st.composite
 def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
-    from chalicelib.adapters.wechatpay_builders import refund_resource, transaction_resource
+    from devstack.builders.wechatpay import refund_resource, transaction_resource
 
     wx = t.stack["channels"]["wechatpay"]
     now = _now(t)
@@ -129,7 +129,8 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
 
 @st.composite
 def alipay(draw: st.DrawFn, t: Targets) -> Request:
-    from chalicelib.adapters.alipay import signing_string, trade_fields
+    from chalicelib.adapters.alipay import signing_string
+    from devstack.builders.alipay import trade_fields
 
     ali = t.stack["channels"]["alipay"]
     out_trade_no, amount = draw(_order(t, "alipay"))
@@ -163,7 +164,7 @@ def alipay(draw: st.DrawFn, t: Targets) -> Request:
 @st.composite
 def unionpay(draw: st.DrawFn, t: Targets) -> Request:
     from chalicelib.adapters.unionpay import signing_string
-    from chalicelib.adapters.unionpay_builders import txn_fields
+    from devstack.builders.unionpay import txn_fields
 
     up = t.stack["channels"]["unionpay"]
     order_id, amount = draw(_order(t, "unionpay"))

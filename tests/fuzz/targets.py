@@ -90,7 +90,7 @@ def make_targets(world, client) -> Targets:
     stack = world.stack
     up = stack["channels"]["unionpay"]
     from chalicelib.adapters.unionpay import load_certificate
-    from chalicelib.adapters.unionpay_builders import crlf_pem
+    from devstack.builders.unionpay import crlf_pem
 
     return Targets(
         unpaid=unpaid, other_unit=other["payment_code"], issued=issued, bill=the_bill,

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import requests
 
-from chalicelib.local.simulator import (
+from devstack.simulator import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

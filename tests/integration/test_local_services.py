@@ -1,4 +1,4 @@
-"""Integration tests of the local stack's building blocks (chalicelib/local/services.py).
+"""Integration tests of the local stack's building blocks (devstack/services.py).
 
 They run real DynamoDB Local (Java, from npm) and a real moto server; nothing is skipped: a
 missing npm or java fails with a message saying what to install.
@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.local import services
+from devstack import services
 
 pytestmark = pytest.mark.integration
 
@@ -231,7 +231,7 @@ def test_moto_s3_survives_clean_restart(moto_dir: Path) -> None:
 MOTO_PROCESS = """
 import sys, threading
 from pathlib import Path
-from chalicelib.local.services import start_moto
+from devstack.services import start_moto
 handle = start_moto(int(sys.argv[1]), Path(sys.argv[2]))
 print("ready", handle.endpoint_url, flush=True)
 threading.Event().wait()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.local.simulator import pay_at_bank
+from devstack.simulator import pay_at_bank
 from tests.integration.stack_client import create_note, wait_for_sms, wait_until_issued
 from tests.integration.test_browser import (  # noqa: F401 - the phone fixture
     OUTPUT,

@@ -7,9 +7,9 @@ from typing import Any
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.notes import Note
 from chalicelib.domain.payments import Payment, PaymentOutcome
-from chalicelib.local.seed import COLLECTING
 from chalicelib.services import notes as note_service
 from chalicelib.services.payments import record_payment
+from devstack.seed import COLLECTING
 
 UNIT, UNIT_ITEMS = COLLECTING[0]  # 合肥市不动产登记中心, bill kind 0101
 OTHER_UNIT, OTHER_ITEMS = COLLECTING[1]

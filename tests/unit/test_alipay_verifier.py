@@ -33,12 +33,11 @@ from hypothesis import strategies as st
 from chalicelib.adapters.alipay import (
     SUCCESS_BODY,
     AlipayConfig,
-    sign_notification,
     signing_string,
-    trade_fields,
     verify_notification,
 )
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from devstack.builders.alipay import sign_notification, trade_fields
 
 NOW = datetime(2025, 10, 9, 8, 53, 20, tzinfo=UTC)
 APP_ID = "2021000117650139"

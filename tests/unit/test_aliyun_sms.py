@@ -25,8 +25,8 @@ from chalicelib.adapters.aliyun_sms import (
 from chalicelib.adapters.channel_http import HttpReply
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.sms import SmsMessage, SmsRejected
-from chalicelib.local.sim_aliyun_sms import AliyunSmsServer
 from chalicelib.services.sms_templates import TEMPLATES, login_code
+from devstack.sim_aliyun_sms import AliyunSmsServer
 
 PHONE = "13812345678"
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)

@@ -15,12 +15,12 @@ import pytest
 from chalicelib.adapters.bank import (
     BankConfig,
     BankPayment,
-    sign_notification,
     signature_for,
     verify_notification,
 )
 from chalicelib.domain.codes import make_payment_code
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from devstack.builders.bank import sign_notification
 
 NOW = 1_760_000_000
 BANK = "ICBC5301"

@@ -67,7 +67,7 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
 
 def test_fake_deps_seeds_the_world_of_the_local_stack(deps):
     from chalicelib.domain.units import FeeItem
-    from chalicelib.local.seed import COLLECTING, FINANCE_KID, RANGE_SIZE, REIMBURSING
+    from devstack.seed import COLLECTING, FINANCE_KID, RANGE_SIZE, REIMBURSING
 
     for unit, items in COLLECTING:
         assert deps.units.get(unit.unit_code) == unit

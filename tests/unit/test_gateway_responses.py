@@ -1,6 +1,6 @@
 """Production's API Gateway answers its own refusals in the contract's error shape too.
 
-Chalice's local gateway is made to answer like these (``chalicelib.local.gateway``); here the
+Chalice's local gateway is made to answer like these (``devstack.gateway``); here the
 template that configures the real one is read: every gateway response a client can meet has a
 JSON body of the contract's shape, and an unknown route is a 404 as locally.
 """

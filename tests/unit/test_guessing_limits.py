@@ -8,7 +8,6 @@ import pytest
 
 from chalicelib.domain.errors import NotFound, RateLimited, ValidationFailed
 from chalicelib.domain.masking import mask_credit_code
-from chalicelib.local.seed import REIMBURSING
 from chalicelib.services import limits, my_bills
 from chalicelib.services import notes as note_service
 from chalicelib.services.bills import find_bill
@@ -18,6 +17,7 @@ from chalicelib.services.limits import GUESSES_PER_BILL_PER_DAY, Guesser, client
 from chalicelib.services.note_lookup import lookup_note, lookup_view
 from chalicelib.services.order_query import query_open_orders
 from chalicelib.services.verification import verify_elements
+from devstack.seed import REIMBURSING
 from tests.unit.scenario import create_note, paid_note
 
 BUDGET = limits.GUESSES_PER_CLIENT_PER_HOUR

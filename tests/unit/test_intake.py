@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.adapters.bank import BankConfig, sign_notification
+from chalicelib.adapters.bank import BankConfig
 from chalicelib.domain.errors import PayloadTooLarge, SignatureInvalid
 from chalicelib.domain.payments import PaymentOutcome
 from chalicelib.services import intake as intake_service
@@ -30,6 +30,7 @@ from chalicelib.services.payments import (
     record_unionpay,
     record_wechatpay,
 )
+from devstack.builders.bank import sign_notification
 from tests.unit.scenario import create_note
 
 BANK, SECRET = "ABC34010001", b"s" * 32

@@ -20,11 +20,11 @@ from chalicelib.adapters.signers import LocalSigner, verify_es256
 from chalicelib.cli import MAX_KEYS_BYTES, check_keys_url, main
 from chalicelib.domain import bill_xml
 from chalicelib.domain.key_trust import endorsement_message, fingerprint, trust_of
-from chalicelib.local.seed import FINANCE_KID, ROOT_KID
 from chalicelib.services.bills import public_keys
 from chalicelib.services.issuance import issue_bill
 from chalicelib.services.keys import rotate_key
 from chalicelib.services.verify_file import verify_bill_file
+from devstack.seed import FINANCE_KID, ROOT_KID
 from tests.fakes import fake_deps
 from tests.unit.scenario import UNIT, paid_note
 

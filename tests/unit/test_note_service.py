@@ -17,9 +17,9 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.notes import NoteStatus
-from chalicelib.local.seed import REIMBURSING
 from chalicelib.services import notes as service
 from chalicelib.services.notes import _request_hash
+from devstack.seed import REIMBURSING
 from tests.fakes import FakeNotes
 from tests.unit.scenario import (
     OTHER_ITEMS,

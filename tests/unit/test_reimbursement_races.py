@@ -15,10 +15,10 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.records import BillRecord
 from chalicelib.domain.units import Unit
-from chalicelib.local.seed import REIMBURSING
 from chalicelib.services.issuance import issue_bill
 from chalicelib.services.lifecycle import exchange_to_paper, void_bill
 from chalicelib.services.reimbursements import record_reimbursement
+from devstack.seed import REIMBURSING
 from tests.unit.scenario import UNIT, create_note, payment
 
 PAPER = {"paper_bill_code": "34012126", "paper_bill_number": "0000000007"}

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import HttpReply
-from chalicelib.adapters.unionpay import UnionPayConfig, crlf_pem, make_test_chain
+from chalicelib.adapters.unionpay import UnionPayConfig
 from chalicelib.adapters.unionpay_api import BACK, FRONT, QUERY, UnionPayApi, parse_answer
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
+from devstack.builders.unionpay import crlf_pem, make_test_chain
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 MER_ID = "777290058110097"

@@ -24,16 +24,13 @@ from cryptography.x509.oid import NameOID
 from chalicelib.adapters.unionpay import (
     ACK_BODY,
     UnionPayConfig,
-    crlf_pem,
     load_certificate,
-    make_test_chain,
-    sign_notification,
     signed_digest,
     signing_string,
-    txn_fields,
     verify_notification,
 )
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from devstack.builders.unionpay import crlf_pem, make_test_chain, sign_notification, txn_fields
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "unionpay"
 FORM = "application/x-www-form-urlencoded; charset=UTF-8"

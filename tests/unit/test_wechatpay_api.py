@@ -20,9 +20,9 @@ from wechatpayv3 import utils  # type: ignore[import-untyped]
 from chalicelib.adapters.channel_http import HttpReply
 from chalicelib.adapters.wechatpay import WechatPayConfig
 from chalicelib.adapters.wechatpay_api import WechatPayApi, authorization
-from chalicelib.adapters.wechatpay_builders import sign_response, transaction_resource
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
+from devstack.builders.wechatpay import sign_response, transaction_resource
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 MCHID, APPID, SERIAL = "1900009191", "wx8888888888888888", "PUB_KEY_ID_0114232026112200000000000001"

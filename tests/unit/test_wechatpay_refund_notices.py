@@ -16,12 +16,12 @@ from chalicelib.adapters.wechatpay import (
     WechatTransaction,
     verify_event,
 )
-from chalicelib.adapters.wechatpay_builders import (
+from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from devstack.builders.wechatpay import (
     refund_resource,
     sign_notification,
     transaction_resource,
 )
-from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 
 NOW = 1_772_416_800
 MCHID, APPID, KEY = "1900009191", "wx8888888888888888", b"0123456789abcdefABCDEF0123456789"

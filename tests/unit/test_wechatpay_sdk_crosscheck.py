@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.serialization import (
 from wechatpayv3 import WeChatPay, WeChatPayType, utils  # type: ignore[import-untyped]
 
 from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
-from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 from chalicelib.domain.errors import SignatureInvalid
+from devstack.builders.wechatpay import sign_notification, transaction_resource
 
 NOW = 1_760_000_000
 MCHID = "1230000109"

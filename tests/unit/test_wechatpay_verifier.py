@@ -27,8 +27,8 @@ from chalicelib.adapters.wechatpay import (
     WechatTransaction,
     verify_notification,
 )
-from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from devstack.builders.wechatpay import sign_notification, transaction_resource
 
 NOW = 1_760_000_000
 MCHID = "1230000109"

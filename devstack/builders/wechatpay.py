@@ -1,7 +1,7 @@
 """Building WeChat Pay messages as WeChat sends them: notifications and signed API answers.
 
 For the local channel simulator and the tests only (payment-channels.md §1.7): the production
-path verifies (``wechatpay.py``) and never builds.
+path verifies (``chalicelib/adapters/wechatpay.py``) and never builds.
 """
 
 from __future__ import annotations

@@ -104,9 +104,9 @@ class ChannelServers:
                  clock: Callable[[], datetime] | None = None,
                  deliver: Callable[[str, bytes, Mapping[str, str]], int] = post,
                  auto_complete_refunds: bool = False) -> None:
-        from chalicelib.local.sim_alipay import AlipayServer
-        from chalicelib.local.sim_unionpay import UnionPayServer
-        from chalicelib.local.sim_wechatpay import WechatPayServer
+        from devstack.sim_alipay import AlipayServer
+        from devstack.sim_unionpay import UnionPayServer
+        from devstack.sim_wechatpay import WechatPayServer
 
         self.stack, self.base_url = stack, base_url.rstrip("/")
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -121,7 +121,7 @@ class ChannelServers:
                                         "unionpay": UnionPayServer(self)}
         self.sms: Any = None  # the SMS provider, when the stack has its credentials
         if "aliyun_sms" in stack.get("channels", {}):
-            from chalicelib.local.sim_aliyun_sms import AliyunSmsServer
+            from devstack.sim_aliyun_sms import AliyunSmsServer
 
             self.sms = AliyunSmsServer(self, stack)
 

@@ -1,7 +1,7 @@
 """Building UnionPay ACP messages and a stand-in certificate chain, as UnionPay makes them.
 
 For the local channel simulator and the tests only (payment-channels.md §3.3): the production
-path verifies (``unionpay.py``) and never builds.
+path verifies (``chalicelib/adapters/unionpay.py``) and never builds.
 """
 
 from __future__ import annotations

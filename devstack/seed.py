@@ -154,7 +154,7 @@ def _self_signed(key_path: Path, cert_path: Path, mer_id: str) -> None:
 
 
 def _unionpay_chain(channels: Path) -> dict[str, str]:
-    from chalicelib.adapters.unionpay import crlf_pem, make_test_chain
+    from devstack.builders.unionpay import crlf_pem, make_test_chain
 
     root, middle, leaf, leaf_key = make_test_chain()
     files = {"root_cert_pem": "unionpay_root.pem", "middle_cert_pem": "unionpay_middle.pem",

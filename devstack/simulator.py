@@ -5,9 +5,9 @@ a person clicks through; paying sends that channel's correctly signed notificati
 order's notify URL, then returns the payer to the pay page (``channel_servers.py``). As a
 command::
 
-    python -m chalicelib.local.simulator pay PAYMENT_CODE [--channel alipay]
-    python -m chalicelib.local.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
-    python -m chalicelib.local.simulator bank PAYMENT_CODE AMOUNT_FEN
+    python -m devstack.simulator pay PAYMENT_CODE [--channel alipay]
+    python -m devstack.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
+    python -m devstack.simulator bank PAYMENT_CODE AMOUNT_FEN
 
 Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack').
 """
@@ -29,8 +29,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib.adapters.wechatpay_builders import sign_notification, transaction_resource
-from chalicelib.local.channel_servers import ChannelServers
+from devstack.builders.wechatpay import sign_notification, transaction_resource
+from devstack.channel_servers import ChannelServers
 
 
 def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
@@ -57,7 +57,7 @@ def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
 def alipay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
                         now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
     """An Alipay asynchronous notification (RSA2), form-encoded as Alipay posts it."""
-    from chalicelib.adapters.alipay import sign_notification, trade_fields
+    from devstack.builders.alipay import sign_notification, trade_fields
 
     ali = stack["channels"]["alipay"]
     key = serialization.load_pem_private_key(
@@ -73,7 +73,7 @@ def alipay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
 def unionpay_notification(stack: dict, order_id: str, amount_fen: int, *,
                           now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
     """A UnionPay ACP 5.1.0 back notification signed with the stack's UnionPay leaf key."""
-    from chalicelib.adapters.unionpay import sign_notification, txn_fields
+    from devstack.builders.unionpay import sign_notification, txn_fields
 
     up = stack["channels"]["unionpay"]
     key = serialization.load_pem_private_key(Path(up["sign_key_pem"]).read_bytes(), None)
@@ -90,7 +90,7 @@ def bank_notification(stack: dict, payment_code: str, amount_fen: int, *,
                       now: datetime | None = None, bank_txn_id: str | None = None
                       ) -> tuple[bytes, dict]:
     """An agent bank's counter payment, signed with the bank's HMAC secret."""
-    from chalicelib.adapters.bank import sign_notification
+    from devstack.builders.bank import sign_notification
 
     bank = stack["channels"]["bank"]
     now = now or datetime.now(UTC)
@@ -168,7 +168,7 @@ def _open_order(stack: dict, payment_code: str, channel: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chalicelib.local.simulator")
+    parser = argparse.ArgumentParser(prog="python -m devstack.simulator")
     parser.add_argument("--stack", default=".local/stack.json")
     sub = parser.add_subparsers(dest="command", required=True)
     pay_cmd = sub.add_parser("pay", help="open a channel order for a note and pay it")

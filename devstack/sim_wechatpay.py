@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.wechatpay_builders import (
+from devstack.builders.wechatpay import (
     compact,
     refund_resource,
     sign_notification,
     sign_response,
     transaction_resource,
 )
-from chalicelib.local.channel_servers import (
+from devstack.channel_servers import (
     ChannelServers,
     Reply,
     SimOrder,

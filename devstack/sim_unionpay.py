@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay import SIGN_METHOD, VERSION, load_certificate, signed_digest
-from chalicelib.local.channel_servers import (
+from devstack.channel_servers import (
     ChannelServers,
     Reply,
     SimOrder,
@@ -132,7 +132,7 @@ class UnionPayServer:
         return "95" + now.astimezone(_CHINA).strftime("%m%d%H%M%S") + new_id("", 9)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
-        from chalicelib.local.simulator import unionpay_notification
+        from devstack.simulator import unionpay_notification
 
         return unionpay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                      now=order.paid_at or self.s.clock(),

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.alipay_api import request_signing_string
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
-from chalicelib.local.channel_servers import (
+from devstack.channel_servers import (
     ChannelServers,
     Reply,
     SimOrder,
@@ -148,7 +148,7 @@ class AlipayServer:
         return now.astimezone(_CHINA).strftime("%Y%m%d") + "22001" + new_id("", 15)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
-        from chalicelib.local.simulator import alipay_notification
+        from devstack.simulator import alipay_notification
 
         return alipay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                    now=order.paid_at or self.s.clock(),

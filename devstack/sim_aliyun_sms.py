@@ -37,9 +37,9 @@ from chalicelib.adapters.aliyun_sms import (
     canonical_request,
     signature,
 )
-from chalicelib.local.channel_servers import ChannelServers, Reply
 from chalicelib.services.phones import cn_mobile
 from chalicelib.services.sms_templates import TEMPLATES, VARIABLE_MAX
+from devstack.channel_servers import ChannelServers, Reply
 
 _AUTH = re.compile(r"^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),"
                    r"Signature=([0-9a-f]{64})$")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("localstack")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
           ("fiscal-send-sms", "send_sms", "SMS_QUEUE_URL"))
 
@@ -122,7 +122,7 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
 def provision(deps: Any, local: Path) -> dict[str, str]:
     """Tables, buckets, queues and secret (idempotent); returns queue name → URL."""
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
-    from chalicelib.local.services import create_lifecycle_bucket, create_tables
+    from devstack.services import create_lifecycle_bucket, create_tables
 
     settings = deps.settings
     names = {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS}
@@ -185,7 +185,7 @@ def run() -> int:
     ddb_port = int(os.environ.get("DYNAMODB_PORT", "8003"))
     local.mkdir(parents=True, exist_ok=True)
 
-    from chalicelib.local import services
+    from devstack import services
 
     started = time.monotonic()
     jar_dir = services.install_dynamodb_local(local / "node")
@@ -196,7 +196,7 @@ def run() -> int:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
-        from chalicelib.local.seed import put_channel_secrets, seed, stack_document
+        from devstack.seed import put_channel_secrets, seed, stack_document
 
         deps = bootstrap.Deps(settings=load_settings())
         urls = provision(deps, local)
@@ -214,7 +214,7 @@ def run() -> int:
         from chalice.local import LocalDevServer  # noqa: F401 - fail early if missing
 
         import app as application
-        from chalicelib.local.simulator import serve
+        from devstack.simulator import serve
 
         server = _serve_app(application.app, port)
         stoppers.insert(0, server.shutdown)
@@ -246,8 +246,8 @@ def run() -> int:
 
 def _serve_app(app: Any, port: int) -> Any:
     # Chalice's local server, answering unknown routes as production does and timing out
-    # connections whose body never arrives (chalicelib/local/gateway.py).
-    from chalicelib.local.gateway import serve_app
+    # connections whose body never arrives (devstack/gateway.py).
+    from devstack.gateway import serve_app
 
     return serve_app(app, "127.0.0.1", port)
 
