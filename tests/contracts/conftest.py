@@ -145,7 +145,7 @@ class DynamoStores:
         self._made: set[str] = set()
 
     def _tables(self, *names: str) -> None:
-        from chalicelib.local.services import create_tables
+        from devstack.services import create_tables
 
         missing = [n for n in names if n not in self._made]
         if missing:
