@@ -25,8 +25,8 @@ def main(n: int = 150) -> None:
     from chalicelib.adapters.wechatpay import verify_notification
     from chalicelib.domain.units import UnitKind
     from chalicelib.services import notes as notes_service
+    from devstack.notifications import wechatpay_notification
     from devstack.seed import stack_document
-    from devstack.simulator import wechatpay_notification
 
     with local_world() as (deps, seeded):
         stack = stack_document(seeded, "http://bench", "local")

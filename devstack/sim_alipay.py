@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.alipay_api import request_signing_string
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
-from devstack.channel_servers import (
-    ChannelServers,
+from devstack.notifications import alipay_notification
+from devstack.sim_common import (
+    ChannelState,
     Reply,
     SimOrder,
     SimRefund,
@@ -39,7 +40,7 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 class AlipayServer:
     channel = "alipay"
 
-    def __init__(self, servers: ChannelServers) -> None:
+    def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.ali = servers.stack["channels"]["alipay"]
         self.alipay_key: Any = serialization.load_pem_private_key(
@@ -148,8 +149,6 @@ class AlipayServer:
         return now.astimezone(_CHINA).strftime("%Y%m%d") + "22001" + new_id("", 15)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
-        from devstack.simulator import alipay_notification
-
         return alipay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                    now=order.paid_at or self.s.clock(),
                                    trade_no=order.txn_id or "")

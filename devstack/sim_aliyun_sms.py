@@ -39,7 +39,7 @@ from chalicelib.adapters.aliyun_sms import (
 )
 from chalicelib.services.phones import cn_mobile
 from chalicelib.services.sms_templates import TEMPLATES, VARIABLE_MAX
-from devstack.channel_servers import ChannelServers, Reply
+from devstack.sim_common import ChannelState, Reply
 
 _AUTH = re.compile(r"^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),"
                    r"Signature=([0-9a-f]{64})$")
@@ -52,7 +52,7 @@ _CHINA = timezone(timedelta(hours=8))
 class AliyunSmsServer:
     """The SMS provider's API and its record of the messages it sent."""
 
-    def __init__(self, servers: ChannelServers, stack: dict) -> None:
+    def __init__(self, servers: ChannelState, stack: dict) -> None:
         self.s = servers
         state = stack["channels"]["aliyun_sms"]
         self.access_key_id, self.secret = state["access_key_id"], state["access_key_secret"]

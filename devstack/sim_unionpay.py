@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay import SIGN_METHOD, VERSION, load_certificate, signed_digest
-from devstack.channel_servers import (
-    ChannelServers,
+from devstack.notifications import unionpay_notification
+from devstack.sim_common import (
+    ChannelState,
     Reply,
     SimOrder,
     SimRefund,
@@ -38,7 +39,7 @@ FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransRe
 class UnionPayServer:
     channel = "unionpay"
 
-    def __init__(self, servers: ChannelServers) -> None:
+    def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.up = servers.stack["channels"]["unionpay"]
         self.sign_key: Any = serialization.load_pem_private_key(
@@ -132,8 +133,6 @@ class UnionPayServer:
         return "95" + now.astimezone(_CHINA).strftime("%m%d%H%M%S") + new_id("", 9)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
-        from devstack.simulator import unionpay_notification
-
         return unionpay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                      now=order.paid_at or self.s.clock(),
                                      queryId=order.txn_id or "", txnTime=order.txn_time)

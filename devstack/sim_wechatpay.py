@@ -27,8 +27,8 @@ from devstack.builders.wechatpay import (
     sign_response,
     transaction_resource,
 )
-from devstack.channel_servers import (
-    ChannelServers,
+from devstack.sim_common import (
+    ChannelState,
     Reply,
     SimOrder,
     SimRefund,
@@ -45,7 +45,7 @@ REFUNDS = "/v3/refund/domestic/refunds"
 class WechatPayServer:
     channel = "wechatpay"
 
-    def __init__(self, servers: ChannelServers) -> None:
+    def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.wx = servers.stack["channels"]["wechatpay"]
         self.platform_key: Any = serialization.load_pem_private_key(

@@ -3,7 +3,7 @@
 As a server (``serve``): each channel's API as the app calls it, and a cashier page per order
 a person clicks through; paying sends that channel's correctly signed notification to the
 order's notify URL, then returns the payer to the pay page (``channel_servers.py``). As a
-command::
+command (the notifications themselves: ``notifications.py``)::
 
     python -m devstack.simulator pay PAYMENT_CODE [--channel alipay]
     python -m devstack.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
@@ -16,93 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-
-from devstack.builders.wechatpay import sign_notification, transaction_resource
 from devstack.channel_servers import ChannelServers
+from devstack.notifications import NOTIFIERS, bank_notification
 
 
-def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
-                           now: datetime | None = None, transaction_id: str | None = None,
-                           **overrides: object) -> tuple[bytes, dict[str, str]]:
-    """A WeChat Pay payment notification for one of our orders, signed as WeChat signs it.
-
-    ``overrides`` replace fields of the decrypted resource (tests use them to forge mistakes).
-    """
-    wx = stack["channels"]["wechatpay"]
-    key = serialization.load_pem_private_key(
-        Path(wx["platform_private_key_pem"]).read_bytes(), None)
-    now = now or datetime.now(UTC)
-    resource = transaction_resource(
-        mchid=wx["mchid"], appid=wx["appid"], out_trade_no=out_trade_no,
-        transaction_id=transaction_id or "4200" + now.strftime("%Y%m%d") + secrets.token_hex(8),
-        amount_fen=amount_fen, success_time=now.astimezone().isoformat(timespec="seconds"))
-    resource.update(overrides)
-    return sign_notification(resource, config_apiv3_key=wx["apiv3_key"].encode(),
-                             platform_private_key=key,  # type: ignore[arg-type]
-                             serial=wx["platform_serial"], now=int(now.timestamp()))
-
-
-def alipay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
-                        now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
-    """An Alipay asynchronous notification (RSA2), form-encoded as Alipay posts it."""
-    from devstack.builders.alipay import sign_notification, trade_fields
-
-    ali = stack["channels"]["alipay"]
-    key = serialization.load_pem_private_key(
-        Path(ali["alipay_private_key_pem"]).read_bytes(), None)
-    fields = trade_fields(app_id=ali["app_id"], seller_id=ali["seller_id"],
-                          out_trade_no=out_trade_no, total_fen=amount_fen,
-                          now=now or datetime.now(UTC))
-    fields.update(overrides)
-    return (sign_notification(fields, key),  # type: ignore[arg-type]
-            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-
-
-def unionpay_notification(stack: dict, order_id: str, amount_fen: int, *,
-                          now: datetime | None = None, **overrides: str) -> tuple[bytes, dict]:
-    """A UnionPay ACP 5.1.0 back notification signed with the stack's UnionPay leaf key."""
-    from devstack.builders.unionpay import sign_notification, txn_fields
-
-    up = stack["channels"]["unionpay"]
-    key = serialization.load_pem_private_key(Path(up["sign_key_pem"]).read_bytes(), None)
-    fields = txn_fields(mer_id=up["mer_id"], order_id=order_id, txn_amt_fen=amount_fen,
-                        now=now or datetime.now(UTC),
-                        query_id="95" + secrets.token_hex(10)[:19])
-    fields.update(overrides)
-    cert = Path(up["sign_cert_pem"]).read_bytes().decode()
-    return (sign_notification(fields, key, cert),  # type: ignore[arg-type]
-            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-
-
-def bank_notification(stack: dict, payment_code: str, amount_fen: int, *,
-                      now: datetime | None = None, bank_txn_id: str | None = None
-                      ) -> tuple[bytes, dict]:
-    """An agent bank's counter payment, signed with the bank's HMAC secret."""
-    from devstack.builders.bank import sign_notification
-
-    bank = stack["channels"]["bank"]
-    now = now or datetime.now(UTC)
-    body = {"bank_code": bank["bank_code"], "payment_code": payment_code,
-            "amount_fen": amount_fen, "bank_txn_id": bank_txn_id or secrets.token_hex(8),
-            "paid_at": now.astimezone().isoformat(timespec="seconds")}
-    return sign_notification(body, bank["bank_code"], bank["secret"].encode(),
-                             int(now.timestamp()))
-
-
-NOTIFIERS: dict[str, Callable[..., tuple[bytes, dict]]] = {"wechatpay": wechatpay_notification, "alipay": alipay_notification,
-             "unionpay": unionpay_notification}
 def send(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamo_notes import IN_PROGRESS_TIMEOUT
-from devstack.simulator import (
+from devstack.notifications import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from devstack.simulator import wechatpay_notification
+from devstack.notifications import wechatpay_notification
 
 JSON = {"Content-Type": "application/json"}
 NOTE: dict[str, Any] = {

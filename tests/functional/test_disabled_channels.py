@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from devstack.simulator import (
+from devstack.notifications import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

@@ -4,7 +4,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from chalicelib.services.verify_file import verify_bill_file
-from devstack.simulator import wechatpay_notification
+from devstack.notifications import wechatpay_notification
 
 NOTE = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
         "items": [{"item_code": "103040100101", "name": "不动产登记费（住宅）", "unit": "件",

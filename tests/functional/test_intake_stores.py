@@ -14,7 +14,7 @@ from chalicelib.services.intake import (
     REJECTED_RETENTION_DAYS,
     replay,
 )
-from devstack.simulator import bank_notification, wechatpay_notification
+from devstack.notifications import bank_notification, wechatpay_notification
 from tests.functional.test_end_to_end import create_and_open, notify
 from tests.world import TEMPLATE
 

@@ -3,7 +3,7 @@
 import json
 from datetime import timedelta
 
-from devstack.simulator import (
+from devstack.notifications import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

@@ -7,7 +7,7 @@ empty string is refused by DynamoDB itself.
 
 from __future__ import annotations
 
-from devstack.simulator import alipay_notification
+from devstack.notifications import alipay_notification
 from tests.functional.channel_support import opened
 from tests.functional.support import notification, payments, post_notification
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.domain.payments import out_refund_no
-from devstack.simulator import bank_notification, wechatpay_notification
+from devstack.notifications import bank_notification, wechatpay_notification
 from tests.functional.channel_support import (
     at_cashier,
     deliver_through,

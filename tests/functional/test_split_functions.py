@@ -5,7 +5,7 @@ import base64
 import json
 
 import app as application
-from devstack.simulator import alipay_notification
+from devstack.notifications import alipay_notification
 from tests.functional.test_other_channels import new_note, open_order, payments
 
 

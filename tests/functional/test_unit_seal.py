@@ -3,7 +3,7 @@
 import io
 import json
 
-from devstack.simulator import bank_notification
+from devstack.notifications import bank_notification
 from tests.functional.test_end_to_end import NOTE
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import requests
 
-from devstack.simulator import (
+from devstack.notifications import (
     alipay_notification,
     bank_notification,
     unionpay_notification,

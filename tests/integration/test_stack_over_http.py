@@ -176,7 +176,7 @@ def post_at_once(url: str, body: bytes, headers: dict[str, str], times: int = 20
 
 def test_the_same_wechat_notification_twenty_times_at_once_gives_one_of_each(
         stack: dict[str, Any]) -> None:
-    from devstack.simulator import wechatpay_notification
+    from devstack.notifications import wechatpay_notification
 
     note, order = open_wechat_order(stack)
     code = note["payment_code"]
@@ -201,7 +201,7 @@ def test_the_same_wechat_notification_twenty_times_at_once_gives_one_of_each(
 
 def test_every_one_of_twenty_simultaneous_notifications_gets_an_answer(
         stack: dict[str, Any]) -> None:
-    from devstack.simulator import wechatpay_notification
+    from devstack.notifications import wechatpay_notification
 
     _, order = open_wechat_order(stack)
     body, headers = wechatpay_notification(stack, order["out_trade_no"], order["amount_fen"])

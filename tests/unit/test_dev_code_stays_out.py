@@ -3,11 +3,15 @@
 ``chalicelib/`` and ``app.py`` are what ``chalice package`` puts in the deployment zip; ``devstack/``
 (the local stack, the channel simulators, the message builders) and ``tests/`` are not in it, so
 an import of either from production would fail on Lambda, and only there. The zip's contents are
-checked after ``make package`` by ``tests/package/test_deployment_zip.py``.
+checked after ``make package`` by ``tests/package/test_deployment_zip.py``. Within ``devstack``
+the modules import one way: ``simulator`` → ``channel_servers`` → ``sim_*`` → ``sim_common``, and
+``notifications`` → ``builders``.
 """
 
 from __future__ import annotations
 
+import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -44,3 +48,44 @@ def test_the_check_sees_dev_imports_inside_functions():
               "import devstacked\n")
     assert {m for m in imported_modules(source) if reaches_outside(m)} == {
         "devstack.builders.wechatpay", "tests.fakes", "devstack.seed"}
+
+
+def devstack_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module → the modules of ``sources`` it imports anywhere (``from a import b`` names ``a.b``
+    when that is a module); ``__init__`` modules are left out: they import nothing."""
+    graph: dict[str, set[str]] = {}
+    for name, source in sources.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.update(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}"
+                             in sources else node.module for alias in node.names)
+        graph[name] = {m for m in found if m in sources and m != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[str]:
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        return list(exc.args[1])
+    return []
+
+
+def test_the_modules_of_devstack_import_one_way():
+    sources = {".".join(p.relative_to(ROOT).with_suffix("").parts): p.read_text(encoding="utf-8")
+               for p in sorted((ROOT / "devstack").rglob("*.py")) if p.stem != "__init__"}
+    graph = devstack_graph(sources)
+    assert "devstack.sim_common" in graph["devstack.sim_alipay"]
+    assert "devstack.builders.wechatpay" in graph["devstack.notifications"]
+    assert circles(graph) == []
+
+
+def test_a_circle_through_a_function_level_import_is_found():
+    graph = devstack_graph({
+        "devstack.channel_servers": "def f():\n    from devstack.sim_alipay import AlipayServer\n",
+        "devstack.sim_alipay": "from devstack import channel_servers\n",
+        "devstack.sim_common": "import json\n"})
+    assert sorted(set(circles(graph))) == ["devstack.channel_servers", "devstack.sim_alipay"]
