@@ -353,8 +353,10 @@ class FakePayments:
 
     @staticmethod
     def _row(payment: Payment, *, status: str, reason: str | None = None) -> dict:
+        """The stored attributes; as in DynamoDB, an applied payment has no ``reason`` at all."""
         return {**dataclasses.asdict(payment), "payment_id": payment.payment_id,
-                "payment_code": payment.payment_code, "status": status, "reason": reason}
+                "payment_code": payment.payment_code, "status": status,
+                **({"reason": reason} if reason else {})}
 
     def get(self, payment_id: str) -> dict | None:
         return self.rows.get(payment_id)
@@ -606,8 +608,16 @@ class FakeAudit:
         else:
             raise ValueError("query the audit log by bill, unit or day")
         newest_first = sorted(found, key=lambda e: e.at, reverse=True)[:limit]
-        return [{**dataclasses.asdict(e), "day": e.at[:10], "event_id": e.at}
-                for e in newest_first]
+        return [self._row(e, n) for n, e in enumerate(newest_first)]
+
+    @staticmethod
+    def _row(event: AuditEvent, n: int) -> dict[str, Any]:
+        """The row as the table holds it: the time only inside ``event_id`` (time + a random
+        suffix), ``detail`` only when there is one."""
+        row = {"bill_id": event.bill_id, "event_id": f"{event.at}#{n:08x}",
+               "unit_code": event.unit_code, "day": event.at[:10], "action": event.action,
+               "outcome": event.outcome, "client": event.client}
+        return {**row, "detail": event.detail} if event.detail is not None else row
 
 
 class FakeKeys:
@@ -729,38 +739,48 @@ class FakeSms:
 
 class FakeSmsLog:
     """SmsLog; mirrors ``adapters/dynamo_sms_log.DynamoSmsLog`` (claims are taken over after
-    five minutes, or after a failure)."""
+    five minutes, or after a failure). Rows hold what the table holds: times as ISO text, a
+    provider or message id kept until a later outcome names another, and ``get`` answers the
+    adapter's fields (None where the row has nothing)."""
+
+    FIELDS = ("event_id", "event", "phone", "status", "provider", "message_id", "attempts",
+              "claimed_at", "updated_at", "error")
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
     def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> bool:
         row = self.rows.get(event_id)
-        if row is not None and not (row["status"] == "failed" or (
-                row["status"] == "sending" and row["claimed_at"] < now - SMS_CLAIM_TIMEOUT)):
+        stale = (now - SMS_CLAIM_TIMEOUT).isoformat()
+        if row is not None and not (row.get("status") == "failed" or (
+                row.get("status") == "sending" and (row.get("claimed_at") or "") < stale)):
             return False
-        attempts = row["attempts"] + 1 if row else 1
-        self.rows[event_id] = {**(row or {}), "event_id": event_id, "event": event,
-                               "phone": phone_masked, "status": "sending", "claimed_at": now,
-                               "attempts": attempts}
+        row = self.rows.setdefault(event_id, {"event_id": event_id})
+        row.update(event=event, phone=phone_masked, status="sending",
+                   claimed_at=now.isoformat(), updated_at=now.isoformat(),
+                   attempts=row.get("attempts", 0) + 1)
         return True
 
     def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
                message_id: str | None = None, error: str | None = None) -> None:
-        self.rows.setdefault(event_id, {"event_id": event_id, "attempts": 0}).update(
-            status=status, updated_at=now, provider=provider, message_id=message_id,
-            error=error)
+        row = self.rows.setdefault(event_id, {"event_id": event_id})
+        row.update(status=status, updated_at=now.isoformat(), error=error[:500] if error else None)
+        if provider:
+            row["provider"] = provider
+        if message_id:
+            row["message_id"] = message_id
 
     def record(self, event_id: str, event: str, phone_masked: str, status: str, now: datetime, *,
                provider: str | None = None, message_id: str | None = None,
                error: str | None = None) -> None:
-        row = self.rows.setdefault(event_id, {"event_id": event_id, "attempts": 0})
-        row.update(event=event, phone=phone_masked, attempts=row["attempts"] + 1)
         self.finish(event_id, status, now, provider=provider, message_id=message_id,
                     error=error)
+        row = self.rows[event_id]
+        row.update(event=event, phone=phone_masked, attempts=row.get("attempts", 0) + 1)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
-        return self.rows.get(event_id)
+        row = self.rows.get(event_id)
+        return None if row is None else {name: row.get(name) for name in self.FIELDS}
 
 
 class FakeOtp:

@@ -26,7 +26,14 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number
-from chalicelib.domain.errors import BillReimbursed, NoNumberRange, NotFound, ServiceUnavailable
+from chalicelib.domain.errors import (
+    BillReimbursed,
+    Conflict,
+    IllegalTransition,
+    NoNumberRange,
+    NotFound,
+    ServiceUnavailable,
+)
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus
 from chalicelib.domain.records import ArchivedFile, BillRecord, Reservation
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
@@ -226,14 +233,23 @@ class DynamoBills:
     def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
         """Save the issued bill and mark its note issued, in one transaction."""
         bill = record.bill
-        with TransactWrite(connection=self._conn()) as tx:
-            tx.update(BillModel(bill.bill_id), actions=self._issued_actions(record),
-                      condition=BillModel.status.is_in("pending", record.status.value))
-            tx.update(NoteModel(bill.payment_code), actions=[
-                NoteModel.status.set(NoteStatus.ISSUED.value), NoteModel.bill.set(asdict(ref)),
-                NoteModel.awaiting_bill.remove(), NoteModel.awaiting_since.remove()],
-                condition=NoteModel.status.is_in(NoteStatus.PAID.value,
-                                                 NoteStatus.ISSUED.value))
+        try:
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.update(BillModel(bill.bill_id), actions=self._issued_actions(record),
+                          condition=BillModel.status.is_in("pending", record.status.value))
+                tx.update(NoteModel(bill.payment_code), actions=[
+                    NoteModel.status.set(NoteStatus.ISSUED.value),
+                    NoteModel.bill.set(asdict(ref)),
+                    NoteModel.awaiting_bill.remove(), NoteModel.awaiting_since.remove()],
+                    condition=NoteModel.status.is_in(NoteStatus.PAID.value,
+                                                     NoteStatus.ISSUED.value))
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            if _check_failed(reasons, 0):  # the bill's update was sent first
+                raise Conflict(f"bill {bill.bill_id} is not pending") from exc
+            if _check_failed(reasons, 1):
+                raise IllegalTransition("note is not paid", code="note_not_paid") from exc
+            raise
 
     @staticmethod
     def _issued_actions(record: BillRecord) -> list[Any]:
@@ -241,15 +257,23 @@ class DynamoBills:
         actions: list[Any] = [
             BillModel.status.set(record.status.value),
             BillModel.doc.set(bill_to_doc(record.bill)), BillModel.files.set(files),
-            BillModel.payer_phone.set(record.payer_phone or ""), BillModel.pending.remove()]
+            BillModel.payer_phone.set(record.payer_phone) if record.payer_phone
+            else BillModel.payer_phone.remove(), BillModel.pending.remove()]
         if record.links:
             actions.append(BillModel.links.set(record.links))
         return actions
 
     def save_issued(self, record: BillRecord) -> None:
-        BillModel(record.bill.bill_id).update(
-            actions=self._issued_actions(record),
-            condition=BillModel.status.is_in("pending", record.status.value))
+        """Write the bill onto its pending number (or over itself); Conflict if no number was
+        taken for it, or it has moved on to another status."""
+        try:
+            BillModel(record.bill.bill_id).update(
+                actions=self._issued_actions(record),
+                condition=BillModel.status.is_in("pending", record.status.value))
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(f"bill {record.bill.bill_id} is not pending") from exc
+            raise
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None:
         try:
@@ -291,8 +315,13 @@ class DynamoBills:
     def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None:
         row = BillModel(bill_code + bill_number)
         if status == "released":
-            row.update(actions=[BillModel.sms_status.remove()],
-                       condition=BillModel.sms_status == "sending")
+            try:
+                row.update(actions=[BillModel.sms_status.remove()],
+                           condition=BillModel.sms_status == "sending")
+            except UpdateError as exc:
+                if is_conditional_failure(exc):
+                    raise Conflict("only a claim in progress can be released") from exc
+                raise
         else:
             row.update(actions=[BillModel.sms_status.set(status)])
 

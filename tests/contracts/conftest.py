@@ -10,6 +10,7 @@ boto3 clients built once per process.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import cache, cached_property
 from typing import Any
@@ -47,6 +48,35 @@ def client(service: str) -> Any:
     import boto3
 
     return boto3.session.Session().client(service, region_name=SETTINGS.region)
+
+
+@cache
+def table_definitions() -> dict[str, dict[str, Any]]:
+    """CreateTable's arguments of each table, by its name in ``dynamo_models.MODELS``: keys,
+    indexes and billing as ``infra/resources.json`` declares them (as ``create_tables`` of the
+    local stack takes them; moto's tables are ACTIVE at once and TTL never expires an item
+    there, so neither a waiter nor UpdateTimeToLive is needed)."""
+    resources = json.loads(TEMPLATE.read_text())["Resources"]
+    keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes", "BillingMode", "ProvisionedThroughput")
+    return {name: {k: v for k, v in resources[logical_id]["Properties"].items() if k in keep}
+            for name, logical_id in dynamo_models.LOGICAL_IDS.items()}
+
+
+@cache
+def shared_connection() -> Any:
+    """One pynamodb connection for the transactions of every adapter in this process: each new
+    one builds a botocore session and loads DynamoDB's service model again (about 0.3 s of CPU,
+    more than a test)."""
+    from pynamodb.connection import Connection
+
+    return Connection(region=SETTINGS.region, host=SETTINGS.dynamodb_endpoint_url)
+
+
+def _shared(adapter: Any) -> Any:
+    if hasattr(adapter, "_connection"):
+        adapter._connection = shared_connection()
+    return adapter
 
 
 def _bind_models() -> None:
@@ -145,111 +175,109 @@ class DynamoStores:
         self._made: set[str] = set()
 
     def _tables(self, *names: str) -> None:
-        from devstack.services import create_tables
-
-        missing = [n for n in names if n not in self._made]
-        if missing:
-            create_tables(TEMPLATE, {dynamo_models.LOGICAL_IDS[n]: SETTINGS.table(n)
-                                     for n in missing}, client("dynamodb"))
-            self._made.update(missing)
+        for name in names:
+            if name not in self._made:
+                client("dynamodb").create_table(TableName=SETTINGS.table(name),
+                                                **table_definitions()[name])
+                self._made.add(name)
 
     @cached_property
     def units(self) -> Any:
         from chalicelib.adapters.dynamo_units import DynamoUnits
 
         self._tables("UNITS", "FEE_ITEMS")
-        return DynamoUnits()
+        return _shared(DynamoUnits())
 
     @cached_property
     def counters(self) -> Any:
         from chalicelib.adapters.dynamo_notes import DynamoCounters
 
         self._tables("COUNTERS")
-        return DynamoCounters()
+        return _shared(DynamoCounters())
 
     @cached_property
     def idempotency(self) -> Any:
         from chalicelib.adapters.dynamo_notes import DynamoIdempotency
 
         self._tables("IDEMPOTENCY")
-        return DynamoIdempotency()
+        return _shared(DynamoIdempotency())
 
     @cached_property
     def notes(self) -> Any:
         from chalicelib.adapters.dynamo_notes import DynamoNotes
 
         self._tables("NOTES", "CHANNEL_ORDERS")
-        return DynamoNotes()
+        return _shared(DynamoNotes())
 
     @cached_property
     def payments(self) -> Any:
         from chalicelib.adapters.dynamo_payments import DynamoPaymentRecorder
 
         self._tables("NOTES", "CHANNEL_ORDERS", "PAYMENTS")
-        return DynamoPaymentRecorder()
+        return _shared(DynamoPaymentRecorder())
 
     @cached_property
     def bills(self) -> Any:
         from chalicelib.adapters.dynamo_bills import DynamoBills
 
         self._tables("NOTES", "BILLS", "NUMBER_RANGES", "REIMBURSEMENTS")
-        return DynamoBills()
+        return _shared(DynamoBills())
 
     @cached_property
     def ranges(self) -> Any:
         from chalicelib.adapters.dynamo_ranges import DynamoRanges
 
         self._tables("COUNTERS", "NUMBER_RANGES", "BILLS")
-        return DynamoRanges()
+        return _shared(DynamoRanges())
 
     @cached_property
     def keys(self) -> Any:
         from chalicelib.adapters.dynamo_bills import DynamoKeys
 
         self._tables("SIGNING_KEYS")
-        return DynamoKeys()
+        return _shared(DynamoKeys())
 
     @cached_property
     def reimbursements(self) -> Any:
         from chalicelib.adapters.dynamo_reimbursements import DynamoReimbursements
 
         self._tables("BILLS", "REIMBURSEMENTS")
-        return DynamoReimbursements()
+        return _shared(DynamoReimbursements())
 
     @cached_property
     def audit(self) -> Any:
         from chalicelib.adapters.dynamo_reimbursements import DynamoAudit
 
         self._tables("AUDIT")
-        return DynamoAudit()
+        return _shared(DynamoAudit())
 
     @cached_property
     def otp(self) -> Any:
         from chalicelib.adapters.dynamo_otp import DynamoOtp
 
         self._tables("OTP")
-        return DynamoOtp()
+        return _shared(DynamoOtp())
 
     @cached_property
     def sms_log(self) -> Any:
         from chalicelib.adapters.dynamo_sms_log import DynamoSmsLog
 
         self._tables("SMS_LOG")
-        return DynamoSmsLog()
+        return _shared(DynamoSmsLog())
 
     @cached_property
     def payer_bills(self) -> Any:
         from chalicelib.adapters.dynamo_payer_bills import DynamoPayerBills
 
         self._tables("BILLS")
-        return DynamoPayerBills()
+        return _shared(DynamoPayerBills())
 
     @cached_property
     def refunds(self) -> Any:
         from chalicelib.adapters.dynamo_refunds import DynamoRefunds
 
         self._tables("PAYMENTS")
-        return DynamoRefunds()
+        return _shared(DynamoRefunds())
 
 
 Stores = FakeStores | DynamoStores
@@ -261,4 +289,4 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "fake":
         return FakeStores()
     request.getfixturevalue("aws")
-    return DynamoStores()
+    return _shared(DynamoStores())

@@ -108,3 +108,13 @@ class TestPaymentRecorder:
         assert [r["channel_txn_id"] for r in stores.payments.exceptions_for_unit(UNIT, 1)] == [
             "TXN1A"]
         assert stores.payments.exceptions_for_unit("999999999") == []
+
+    def test_a_stored_payment_holds_exactly_the_fields_of_its_state(self, stores):
+        opened(stores)
+        stores.notes.add_order(order(1, suffix="B"))
+        stores.payments.record(payment(1))
+        stores.payments.record(payment(1, suffix="B"))
+        applied, exception = stores.payments.for_note(code(1))
+        assert set(applied) == set(SEEN)
+        assert set(exception) == {*SEEN, "reason", "exception_unit", "refund_status",
+                                  "refund_due"}

@@ -1,0 +1,248 @@
+"""BillRepository: FakeBills against DynamoBills (numbers taken in one transaction with their
+note, bills written once, verification counts, the SMS claim)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.bills import BillStatus
+from chalicelib.domain.errors import BillReimbursed, Conflict, IllegalTransition, NoNumberRange
+from chalicelib.domain.notes import NoteStatus
+from chalicelib.domain.records import Reimbursement, Reservation
+from tests.contracts.builders import (
+    BILL_CODE,
+    T0,
+    allocate,
+    at,
+    bill_of,
+    code,
+    issue,
+    note,
+    pay,
+    record_of,
+    red_of,
+    ref_of,
+)
+
+
+def reimbursement(bill_id: str) -> Reimbursement:
+    return Reimbursement(bill_id=bill_id, unit_code="R1", unit_name="报销单位",
+                         voucher_no="记-1", recorded_at=at(10))
+
+
+class TestBillRepository:
+    def test_numbers_are_taken_in_order_once_per_note(self, stores):
+        allocate(stores)
+        first, second = pay(stores, 1), pay(stores, 2)
+        taken = stores.bills.reserve(first, check_code="11111111", issued_at=at(2))
+        assert taken == Reservation(bill_code=BILL_CODE, bill_number="0000000001",
+                                    check_code="11111111", issued_at=at(2))
+        assert stores.bills.reserve(second, check_code="22222222", issued_at=at(3)) \
+            .bill_number == "0000000002"
+        again = stores.bills.reserve(stores.notes.get(code(1)), check_code="33333333",
+                                     issued_at=at(4))
+        assert again == taken
+        assert stores.notes.get(code(1)).extra["reservation"] == {
+            "bill_code": BILL_CODE, "bill_number": "0000000001", "check_code": "11111111",
+            "issued_at": at(2)}
+
+    def test_a_stale_copy_of_the_note_gets_the_number_already_taken_for_it(self, stores):
+        allocate(stores)
+        paid = pay(stores, 1)
+        taken = stores.bills.reserve(paid, check_code="11111111", issued_at=at(2))
+        assert stores.bills.reserve(paid, check_code="22222222", issued_at=at(3)) == taken
+        assert [r.next for r in stores.ranges.for_unit(paid.unit_code, paid.bill_kind)] == [2]
+
+    def test_an_unpaid_note_gets_no_number(self, stores):
+        allocate(stores)
+        stores.notes.add(note(1))
+        assert stores.bills.reserve(stores.notes.get(code(1)), check_code="1",
+                                    issued_at=at(2)) is None
+        assert [r.next for r in stores.ranges.all()] == [1]
+
+    def test_without_an_open_range_no_number_is_taken(self, stores):
+        allocate(stores, 1)
+        stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
+        with pytest.raises(NoNumberRange):
+            stores.bills.reserve(pay(stores, 2), check_code="2", issued_at=at(2))
+        assert stores.notes.get(code(2)).extra["reservation"] is None
+
+    def test_the_oldest_open_range_is_used_up_before_the_next(self, stores):
+        allocate(stores, 1, bill_code="34030125")
+        allocate(stores, 5)
+        numbers = [stores.bills.reserve(pay(stores, n), check_code="1", issued_at=at(2))
+                   for n in (1, 2)]
+        assert [(r.bill_code, r.bill_number) for r in numbers] == [
+            ("34030125", "0000000001"), (BILL_CODE, "0000000001")]
+
+    def test_a_taken_number_has_no_bill_until_it_is_complete(self, stores):
+        allocate(stores)
+        taken = stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
+        assert stores.bills.get(taken.bill_code, taken.bill_number) is None
+        with pytest.raises(Exception):  # noqa: B017 - NotFound, asserted below
+            stores.bills.count_check(taken.bill_code, taken.bill_number, at(5))
+        assert stores.bills.claim_sms(taken.bill_code, taken.bill_number, T0) is False
+
+    def test_completing_an_issue_saves_the_bill_and_marks_its_note_issued(self, stores):
+        allocate(stores)
+        stored = issue(stores, 1)
+        bill = stored.bill
+        assert stored == record_of(bill)
+        note_now = stores.notes.get(code(1))
+        assert (note_now.status, note_now.bill) == (NoteStatus.ISSUED, ref_of(bill))
+        assert stores.notes.awaiting_bill(at(60, china=False)) == []
+
+    def test_completing_the_same_issue_again_is_harmless(self, stores):
+        allocate(stores)
+        stored = issue(stores, 1)
+        stores.bills.complete_issue(record_of(stored.bill), ref_of(stored.bill))
+        assert stores.bills.get(stored.bill.bill_code, stored.bill.bill_number) == stored
+
+    def test_a_bill_without_a_phone_is_stored_without_one(self, stores):
+        allocate(stores)
+        assert issue(stores, 1, phone=None).payer_phone is None
+
+    def test_an_issue_of_a_note_that_is_not_paid_writes_nothing(self, stores):
+        allocate(stores)
+        paid = pay(stores, 1)
+        taken = stores.bills.reserve(paid, check_code="1", issued_at=at(2))
+        bill = bill_of(paid, taken)
+        stores.notes.add(note(2))
+        other = replace(bill, payment_code=code(2))
+        with pytest.raises(IllegalTransition):
+            stores.bills.complete_issue(record_of(other), ref_of(other))
+        assert stores.bills.get(bill.bill_code, bill.bill_number) is None
+        assert stores.notes.get(code(2)).status is NoteStatus.UNPAID
+
+    def test_a_bill_no_number_was_taken_for_cannot_be_saved(self, stores):
+        allocate(stores)
+        paid = pay(stores, 1)
+        taken = stores.bills.reserve(paid, check_code="1", issued_at=at(2))
+        stray = replace(bill_of(paid, taken), bill_number="0000000009")
+        with pytest.raises(Conflict):
+            stores.bills.save_issued(record_of(stray))
+        with pytest.raises(Conflict):
+            stores.bills.complete_issue(record_of(stray), ref_of(stray))
+        assert stores.bills.get(stray.bill_code, stray.bill_number) is None
+        assert stores.notes.get(code(1)).status is NoteStatus.PAID
+
+    def test_verifications_are_counted_keeping_the_first_time(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        stores.bills.count_check(bill.bill_code, bill.bill_number, at(5))
+        counted = stores.bills.count_check(bill.bill_code, bill.bill_number, at(6))
+        assert (counted.check_count, counted.first_checked_at, counted.last_checked_at) == (
+            2, at(5), at(6))
+        assert stores.bills.get(bill.bill_code, bill.bill_number) == counted
+
+    def test_counting_a_verification_of_an_unknown_bill_is_not_found(self, stores):
+        from chalicelib.domain.errors import NotFound
+
+        allocate(stores)
+        with pytest.raises(NotFound):
+            stores.bills.count_check(BILL_CODE, "0000000009", at(5))
+        assert stores.bills.get(BILL_CODE, "0000000009") is None
+
+    def test_a_status_moves_only_from_the_one_expected(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        assert stores.bills.set_status(bill.bill_id, BillStatus.VOIDED,
+                                       expected=BillStatus.REVERSED) is False
+        assert stores.bills.set_status(bill.bill_id, BillStatus.VOIDED,
+                                       expected=BillStatus.NORMAL, reason="开错了") is True
+        stored = stores.bills.get(bill.bill_code, bill.bill_number)
+        assert (stored.status, stored.void_reason) == (BillStatus.VOIDED, "开错了")
+        assert stores.bills.set_status("34030126" + "0000000009", BillStatus.VOIDED,
+                                       expected=BillStatus.NORMAL) is False
+
+    def test_links_are_set_with_a_status_and_unlinked_refuses_a_linked_bill(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        assert stores.bills.set_status(bill.bill_id, BillStatus.NORMAL,
+                                       expected=BillStatus.NORMAL,
+                                       links={"paper": "P-1"}, unlinked=True) is True
+        assert stores.bills.set_status(bill.bill_id, BillStatus.NORMAL,
+                                       expected=BillStatus.NORMAL,
+                                       links={"paper": "P-2"}, unlinked=True) is False
+        assert stores.bills.get(bill.bill_code, bill.bill_number).links == {"paper": "P-1"}
+
+    def test_a_reimbursed_bill_refuses_a_move_that_requires_it_unreimbursed(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        assert stores.reimbursements.add(reimbursement(bill.bill_id)) is None
+        with pytest.raises(BillReimbursed):
+            stores.bills.set_status(bill.bill_id, BillStatus.VOIDED,
+                                    expected=BillStatus.NORMAL, unreimbursed=True)
+        assert stores.bills.get(bill.bill_code, bill.bill_number).status is BillStatus.NORMAL
+        stores.reimbursements.release(bill.bill_id, "R1")
+        assert stores.bills.set_status(bill.bill_id, BillStatus.VOIDED,
+                                       expected=BillStatus.NORMAL, unreimbursed=True) is True
+        assert stores.bills.set_status(bill.bill_id, BillStatus.VOIDED,
+                                       expected=BillStatus.NORMAL, unreimbursed=True) is False
+
+    def test_a_reversal_takes_its_red_number_once_and_only_of_a_normal_bill(self, stores):
+        allocate(stores)
+        original = issue(stores, 1)
+        red = stores.bills.reserve_reversal(original, check_code="99999999", issued_at=at(9),
+                                            reason="退费")
+        assert red == Reservation(bill_code=BILL_CODE, bill_number="0000000002",
+                                  check_code="99999999", issued_at=at(9))
+        assert stores.bills.reserve_reversal(original, check_code="0", issued_at=at(10)) == red
+        [pending] = stores.ranges.pending_bills(at(60, china=False))
+        assert {k: pending.get(k) for k in ("bill_id", "purpose", "reverses",
+                                            "reversal_reason")} == {
+            "bill_id": BILL_CODE + "0000000002", "purpose": "reversal",
+            "reverses": original.bill.bill_id, "reversal_reason": "退费"}
+        red_bill = red_of(original.bill, red)
+        stores.bills.save_issued(record_of(red_bill, phone=None))
+        assert stores.bills.get(red.bill_code, red.bill_number).bill == red_bill
+
+    def test_a_bill_that_is_not_normal_gets_no_red_number(self, stores):
+        allocate(stores)
+        original = issue(stores, 1)
+        stores.bills.set_status(original.bill.bill_id, BillStatus.VOIDED,
+                                expected=BillStatus.NORMAL)
+        assert stores.bills.reserve_reversal(original, check_code="1", issued_at=at(9)) is None
+
+    def test_a_bill_being_reversed_cannot_be_reimbursed(self, stores):
+        from chalicelib.domain.errors import BillNotReimbursable
+
+        allocate(stores)
+        original = issue(stores, 1)
+        stores.bills.reserve_reversal(original, check_code="1", issued_at=at(9))
+        with pytest.raises(BillNotReimbursable):
+            stores.reimbursements.add(reimbursement(original.bill.bill_id))
+
+    def test_the_sms_of_a_bill_is_claimed_once(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number, T0) is True
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number, T0) is False
+        assert stores.bills.get(bill.bill_code, bill.bill_number).sms_status == "sending"
+        stores.bills.finish_sms(bill.bill_code, bill.bill_number, "sent")
+        later = T0 + timedelta(hours=1)
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number, later) is False
+        assert stores.bills.get(bill.bill_code, bill.bill_number).sms_status == "sent"
+
+    def test_an_abandoned_sms_claim_is_taken_over_after_five_minutes(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        stores.bills.claim_sms(bill.bill_code, bill.bill_number, T0)
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number,
+                                      T0 + timedelta(minutes=5)) is False
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number,
+                                      T0 + timedelta(minutes=5, seconds=1)) is True
+
+    def test_a_released_sms_claim_may_be_claimed_again_and_only_a_claim_is_released(
+            self, stores):
+        allocate(stores)
+        bill = issue(stores, 1).bill
+        with pytest.raises(Conflict):
+            stores.bills.finish_sms(bill.bill_code, bill.bill_number, "released")
+        stores.bills.claim_sms(bill.bill_code, bill.bill_number, T0)
+        stores.bills.finish_sms(bill.bill_code, bill.bill_number, "released")
+        assert stores.bills.get(bill.bill_code, bill.bill_number).sms_status is None
+        assert stores.bills.claim_sms(bill.bill_code, bill.bill_number, T0) is True
