@@ -1,7 +1,9 @@
 """Signing bills: ECDSA P-256 with SHA-256, the private key in KMS (production) or on disk (local).
 
-Both adapters return DER-encoded signatures over the message (KMS ``MessageType=RAW``: KMS hashes
-with SHA-256 itself). The algorithm is a property of the key (``SigningKey.alg``); an SM2 adapter
+Both adapters return DER-encoded signatures over the message. KMS takes a RAW message of at most
+4096 bytes and hashes it with SHA-256 itself; a longer one (the XML of a bill of some fifteen
+items or more) is sent as its SHA-256 digest (``MessageType=DIGEST``), which KMS signs as it
+is: the same signature over the same message either way. The algorithm is a property of the key (``SigningKey.alg``); an SM2 adapter
 would be a third class with the same ``sign``.
 """
 
@@ -16,12 +18,21 @@ from cryptography.hazmat.primitives.asymmetric import ec
 ALG_ES256 = "ES256"
 
 
+KMS_RAW_LIMIT = 4096  # bytes of a RAW message KMS Sign accepts (its API reference)
+
+
 class KmsSigner:
     def __init__(self, client: Any) -> None:
         self._kms = client
 
     def sign(self, key_ref: str, message: bytes) -> bytes:
-        response = self._kms.sign(KeyId=key_ref, Message=message, MessageType="RAW",
+        if len(message) <= KMS_RAW_LIMIT:
+            kind, payload = "RAW", message
+        else:
+            digest = hashes.Hash(hashes.SHA256())
+            digest.update(message)
+            kind, payload = "DIGEST", digest.finalize()
+        response = self._kms.sign(KeyId=key_ref, Message=payload, MessageType=kind,
                                   SigningAlgorithm="ECDSA_SHA_256")
         return bytes(response["Signature"])
 

@@ -1,0 +1,58 @@
+"""Archive: FakeArchive against S3Archive on a versioned, Object Lock bucket (moto), as the
+bill archive is in production: write once, never overwrite, read what was written first."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from chalicelib.domain.errors import NotFound
+from tests.contracts.conftest import SETTINGS, client
+
+
+@pytest.fixture(params=["fake", "s3"])
+def archive(request: pytest.FixtureRequest):
+    if request.param == "fake":
+        from tests.fakes import FakeArchive
+
+        return FakeArchive()
+    request.getfixturevalue("aws")
+    from chalicelib.adapters.s3_archive import S3Archive
+
+    s3 = client("s3")
+    s3.create_bucket(Bucket=SETTINGS.archive_bucket, ObjectLockEnabledForBucket=True,
+                     CreateBucketConfiguration={"LocationConstraint": SETTINGS.region})
+    return S3Archive(s3, SETTINGS.archive_bucket)
+
+
+class TestArchive:
+    def test_a_file_is_stored_with_its_digest_and_size_and_read_back(self, archive):
+        body = "<bill>缴款</bill>".encode()
+        stored = archive.put_once("bills/1.xml", body, "application/xml")
+        assert (stored.key, stored.sha256, stored.size) == (
+            "bills/1.xml", hashlib.sha256(body).hexdigest(), len(body))
+        assert archive.get("bills/1.xml") == body
+        assert archive.get("bills/1.xml", stored.version_id) == body
+
+    def test_a_key_is_written_once_and_a_second_write_answers_with_the_first(self, archive):
+        first = archive.put_once("bills/1.pdf", b"first", "application/pdf")
+        second = archive.put_once("bills/1.pdf", b"second, longer", "application/pdf")
+        assert second == first
+        assert archive.get("bills/1.pdf") == b"first"
+
+    def test_an_unknown_version_reads_the_first_version_written(self, archive):
+        archive.put_once("bills/1.pdf", b"first", "application/pdf")
+        assert archive.get("bills/1.pdf", "no-such-version") == b"first"
+
+    def test_a_missing_file_is_not_found(self, archive):
+        with pytest.raises(NotFound):
+            archive.get("bills/9.pdf")
+        archive.put_once("bills/1.pdf", b"x", "application/pdf")
+        with pytest.raises(NotFound):
+            archive.get("bills/1.pd")
+
+    def test_an_empty_file_is_a_file(self, archive):
+        stored = archive.put_once("intake/empty", b"", "application/octet-stream")
+        assert (stored.size, stored.sha256) == (0, hashlib.sha256(b"").hexdigest())
+        assert archive.get("intake/empty") == b""
