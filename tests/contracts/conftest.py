@@ -53,9 +53,9 @@ def client(service: str) -> Any:
 @cache
 def table_definitions() -> dict[str, dict[str, Any]]:
     """CreateTable's arguments of each table, by its name in ``dynamo_models.MODELS``: keys,
-    indexes and billing as ``infra/resources.json`` declares them (as ``create_tables`` of the
-    local stack takes them; moto's tables are ACTIVE at once and TTL never expires an item
-    there, so neither a waiter nor UpdateTimeToLive is needed)."""
+    indexes and billing as ``infra/resources.json`` declares them, as ``devstack.services.
+    create_tables`` takes them for the local stack. moto's tables are ACTIVE at once and TTL
+    never expires an item there, so neither a waiter nor UpdateTimeToLive is needed."""
     resources = json.loads(TEMPLATE.read_text())["Resources"]
     keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
             "LocalSecondaryIndexes", "BillingMode", "ProvisionedThroughput")

@@ -44,8 +44,8 @@ class FlakySns:
 def aliyun() -> tuple[Any, Any]:
     from chalicelib.adapters.aliyun_sms import AliyunSms, AliyunSmsConfig
     from chalicelib.adapters.channel_http import HttpReply
-    from chalicelib.local.sim_aliyun_sms import AliyunSmsServer
     from chalicelib.services.sms_templates import TEMPLATES
+    from devstack.sim_aliyun_sms import AliyunSmsServer
 
     state = {"access_key_id": "LTAI5tTestKeyId000000000", "access_key_secret": "s3cr3t-not-real",
              "sign_name": "财政电子票据",
