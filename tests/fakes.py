@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass, field, replace
@@ -842,6 +843,23 @@ class FakePayerBills:
         return out
 
 
+class FakeJobState:
+    """JobState; mirrors ``adapters/dynamo_job_state.DynamoJobState``: a save must name the
+    version it loaded, and the state is kept as JSON (what is saved is read back, not shared)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, int]] = {}  # job → (state as JSON, version)
+
+    def load(self, job: str) -> tuple[dict[str, Any], int]:
+        text, version = self.rows.get(job, ("{}", 0))
+        return json.loads(text), version
+
+    def save(self, job: str, state: dict[str, Any], version: int) -> None:
+        if self.rows.get(job, ("{}", 0))[1] != version:
+            raise Conflict(f"job {job} state moved under us", code="job_state_moved")
+        self.rows[job] = (json.dumps(state, sort_keys=True), version + 1)
+
+
 def make_settings(keys_dir: Path | str | None = None) -> Settings:
     """The settings ``load_settings`` gives, with everything a unit test depends on pinned."""
     return replace(
@@ -863,6 +881,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
+            "job_state": FakeJobState(),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")}}
 
 

@@ -270,3 +270,16 @@ class RefundStore(Protocol):
     def checked(self, payment_id: str, now: str) -> None: ...
     def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
                detail: str = "") -> bool: ...
+
+
+class JobState(Protocol):
+    """Where a scheduled job keeps its progress between invocations (the archive check's
+    cursor). Saves are conditional on the version loaded, so overlapping runs cannot both move
+    it."""
+
+    def load(self, job: str) -> tuple[dict[str, Any], int]:
+        """The job's saved state and its version: ``({}, 0)`` before the first save."""
+
+    def save(self, job: str, state: dict[str, Any], version: int) -> None:
+        """Save ``state`` as version ``version + 1``; ``Conflict`` (``job_state_moved``) if
+        another run saved since the load of ``version``."""

@@ -21,7 +21,7 @@ PAIRS = [
     (ports.SmsLog, fakes.FakeSmsLog), (ports.OtpStore, fakes.FakeOtp),
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
-    (ports.RefundStore, fakes_channels.FakeRefunds),
+    (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
 ]
 
 
@@ -60,7 +60,7 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "jobs": fakes.FakeJobs, "sms": fakes.FakeSms,
              "sms_log": fakes.FakeSmsLog, "otp": fakes.FakeOtp,
              "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
-             "refunds": fakes_channels.FakeRefunds}
+             "refunds": fakes_channels.FakeRefunds, "job_state": fakes.FakeJobState}
     for name, kind in wired.items():
         assert isinstance(getattr(deps, name), kind), name
 
