@@ -385,6 +385,13 @@ class FakeBills:
         self.rows = self.tables.bills  # bill id → row
 
     def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
+        # The adapter trusts the caller's copy of the note first (it saves a read): a copy that
+        # holds a reservation gets it back, a copy that is not paid gets None.
+        held = (note.extra or {}).get("reservation")
+        if held is not None:
+            return Reservation(**held)
+        if note.status is not NoteStatus.PAID:
+            return None
         if note.payment_code in self.tables.reservations:
             return self.tables.reservations[note.payment_code]
         stored = self.tables.notes.get(note.payment_code)

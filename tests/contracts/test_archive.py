@@ -11,8 +11,10 @@ from chalicelib.domain.errors import NotFound
 from tests.contracts.conftest import SETTINGS, client
 
 
-@pytest.fixture(params=["fake", "s3"])
+@pytest.fixture(params=["fake", "s3", "s3-unversioned"])
 def archive(request: pytest.FixtureRequest):
+    """The fake; the bill archive (versioned, Object Lock); the refused-intake bucket (neither:
+    its objects expire), which ``S3Archive`` also serves."""
     if request.param == "fake":
         from tests.fakes import FakeArchive
 
@@ -21,9 +23,12 @@ def archive(request: pytest.FixtureRequest):
     from chalicelib.adapters.s3_archive import S3Archive
 
     s3 = client("s3")
-    s3.create_bucket(Bucket=SETTINGS.archive_bucket, ObjectLockEnabledForBucket=True,
-                     CreateBucketConfiguration={"LocationConstraint": SETTINGS.region})
-    return S3Archive(s3, SETTINGS.archive_bucket)
+    where = {"CreateBucketConfiguration": {"LocationConstraint": SETTINGS.region}}
+    if request.param == "s3":
+        s3.create_bucket(Bucket=SETTINGS.archive_bucket, ObjectLockEnabledForBucket=True, **where)
+        return S3Archive(s3, SETTINGS.archive_bucket)
+    s3.create_bucket(Bucket=SETTINGS.rejected_intake_bucket, **where)
+    return S3Archive(s3, SETTINGS.rejected_intake_bucket)
 
 
 class TestArchive:

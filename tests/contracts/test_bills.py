@@ -21,7 +21,9 @@ from tests.contracts.builders import (
     code,
     issue,
     note,
+    order,
     pay,
+    payment,
     record_of,
     red_of,
     ref_of,
@@ -62,6 +64,16 @@ class TestBillRepository:
         assert stores.bills.reserve(stores.notes.get(code(1)), check_code="1",
                                     issued_at=at(2)) is None
         assert [r.next for r in stores.ranges.all()] == [1]
+
+    def test_a_copy_of_the_note_from_before_its_payment_gets_no_number(self, stores):
+        allocate(stores)
+        stores.notes.add(note(1))
+        unpaid_copy = stores.notes.get(code(1))
+        stores.notes.add_order(order(1))
+        stores.payments.record(payment(1))
+        assert stores.bills.reserve(unpaid_copy, check_code="1", issued_at=at(2)) is None
+        assert stores.bills.reserve(stores.notes.get(code(1)), check_code="1",
+                                    issued_at=at(2)).bill_number == "0000000001"
 
     def test_without_an_open_range_no_number_is_taken(self, stores):
         allocate(stores, 1)
