@@ -9,7 +9,14 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.bills import BillStatus
-from chalicelib.domain.errors import BillReimbursed, Conflict, IllegalTransition, NoNumberRange
+from chalicelib.domain.errors import (
+    BillNotReimbursable,
+    BillReimbursed,
+    Conflict,
+    IllegalTransition,
+    NoNumberRange,
+    NotFound,
+)
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.records import Reimbursement, Reservation
 from tests.contracts.builders import (
@@ -94,7 +101,7 @@ class TestBillRepository:
         allocate(stores)
         taken = stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
         assert stores.bills.get(taken.bill_code, taken.bill_number) is None
-        with pytest.raises(Exception):  # noqa: B017 - NotFound, asserted below
+        with pytest.raises(NotFound):
             stores.bills.count_check(taken.bill_code, taken.bill_number, at(5))
         assert stores.bills.claim_sms(taken.bill_code, taken.bill_number, T0) is False
 
@@ -151,8 +158,6 @@ class TestBillRepository:
         assert stores.bills.get(bill.bill_code, bill.bill_number) == counted
 
     def test_counting_a_verification_of_an_unknown_bill_is_not_found(self, stores):
-        from chalicelib.domain.errors import NotFound
-
         allocate(stores)
         with pytest.raises(NotFound):
             stores.bills.count_check(BILL_CODE, "0000000009", at(5))
@@ -220,8 +225,6 @@ class TestBillRepository:
         assert stores.bills.reserve_reversal(original, check_code="1", issued_at=at(9)) is None
 
     def test_a_bill_being_reversed_cannot_be_reimbursed(self, stores):
-        from chalicelib.domain.errors import BillNotReimbursable
-
         allocate(stores)
         original = issue(stores, 1)
         stores.bills.reserve_reversal(original, check_code="1", issued_at=at(9))

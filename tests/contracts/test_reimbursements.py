@@ -8,7 +8,7 @@ import pytest
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.errors import BillNotReimbursable
 from chalicelib.domain.records import AuditEvent, Reimbursement
-from tests.contracts.builders import BILL_CODE, allocate, at, issue
+from tests.contracts.builders import BILL_CODE, allocate, at, issue, pay
 
 
 def held_by(bill_id: str, unit: str = "R1") -> Reimbursement:
@@ -33,8 +33,6 @@ class TestReimbursementRepository:
 
     def test_an_unknown_or_unfinished_bill_cannot_be_reimbursed(self, stores):
         allocate(stores)
-        from tests.contracts.builders import pay
-
         taken = stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
         for bill_id in (BILL_CODE + "0000000099", taken.bill_code + taken.bill_number):
             with pytest.raises(BillNotReimbursable):
