@@ -5,9 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import ANY_BODY, caller, header, json_body
+from chalicelib.api.http import ANY_BODY, authenticated, header, json_body
 from chalicelib.bootstrap import deps
-from chalicelib.domain.units import UnitKind
+from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services import notes as notes_service
 
 bp = Blueprint(__name__)
@@ -15,10 +15,10 @@ bp = Blueprint(__name__)
 
 @bp.route("/v1/notes", methods=["POST"], content_types=ANY_BODY)
 @handles_errors
-def create_note() -> Response:
+@authenticated(bp, UnitKind.COLLECTING)
+def create_note(unit: Unit) -> Response:
     d = deps()
     request = bp.current_request
-    unit = caller(request, d, UnitKind.COLLECTING)
     note, created = notes_service.create_note(d, unit, json_body(request),
                                               header(request, "idempotency-key"))
     view = notes_service.note_view(d, note, public=False)
@@ -29,9 +29,9 @@ def create_note() -> Response:
 
 @bp.route("/v1/notes/{payment_code}", methods=["GET"])
 @handles_errors
-def get_note(payment_code: str) -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def get_note(unit: Unit, payment_code: str) -> dict:
     d = deps()
-    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
     return notes_service.note_view(d, notes_service.get_unit_note(d, unit, payment_code),
                                    public=False)
 
@@ -39,30 +39,30 @@ def get_note(payment_code: str) -> dict:
 @bp.route("/v1/notes/{payment_code}/cancel", methods=["POST"], content_types=[
     "application/json", "text/plain", "application/x-www-form-urlencoded"])
 @handles_errors
-def cancel_note(payment_code: str) -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def cancel_note(unit: Unit, payment_code: str) -> dict:
     d = deps()
-    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
     return notes_service.note_view(d, notes_service.cancel_note(d, unit, payment_code),
                                    public=False)
 
 
 @bp.route("/v1/payment-exceptions", methods=["GET"])
 @handles_errors
-def payment_exceptions() -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def payment_exceptions(unit: Unit) -> dict:
     """Money this unit received that no bill covers (paid twice, wrong amount, cancelled note),
     newest first, with the state of its refund."""
     from chalicelib.services.payments import unit_exceptions
 
     d = deps()
-    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
     return {"exceptions": unit_exceptions(d, unit.unit_code)}
 
 
 @bp.route("/v1/notes/{payment_code}/notice.pdf", methods=["GET"])
 @handles_errors
-def notice_pdf(payment_code: str) -> Response:
+@authenticated(bp, UnitKind.COLLECTING)
+def notice_pdf(unit: Unit, payment_code: str) -> Response:
     d = deps()
-    unit = caller(bp.current_request, d, UnitKind.COLLECTING)
     note = notes_service.get_unit_note(d, unit, payment_code)
     from chalicelib.adapters.pdf_notice import render_notice_pdf
 
@@ -77,13 +77,13 @@ def notice_pdf(payment_code: str) -> Response:
 @bp.route("/v1/bills/{bill_code}/{bill_number}/reversal", methods=["POST"],
           content_types=ANY_BODY)
 @handles_errors
-def reverse_bill(bill_code: str, bill_number: str) -> Response:
+@authenticated(bp, UnitKind.COLLECTING)
+def reverse_bill(unit: Unit, bill_code: str, bill_number: str) -> Response:
     """冲红: issue the red bill of one of this unit's bills."""
     from chalicelib.services import lifecycle
 
     d = deps()
     request = bp.current_request
-    unit = caller(request, d, UnitKind.COLLECTING)
     red, created = lifecycle.reverse_bill(d, unit, bill_code, bill_number, json_body(request))
     body = {"bill_code": red.bill_code, "bill_number": red.bill_number,
             "check_code": red.check_code, "issued_at": red.issued_at,
@@ -95,13 +95,13 @@ def reverse_bill(bill_code: str, bill_number: str) -> Response:
 @bp.route("/v1/bills/{bill_code}/{bill_number}/void", methods=["POST"],
           content_types=ANY_BODY)
 @handles_errors
-def void_bill(bill_code: str, bill_number: str) -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def void_bill(unit: Unit, bill_code: str, bill_number: str) -> dict:
     """作废: void one of this unit's bills issued in error (not once reimbursed)."""
     from chalicelib.services import lifecycle
 
     d = deps()
     request = bp.current_request
-    unit = caller(request, d, UnitKind.COLLECTING)
     status = lifecycle.void_bill(d, unit, bill_code, bill_number, json_body(request))
     return {"bill_code": bill_code, "bill_number": bill_number, "status": status}
 
@@ -109,25 +109,25 @@ def void_bill(bill_code: str, bill_number: str) -> dict:
 @bp.route("/v1/bills/{bill_code}/{bill_number}/paper", methods=["POST"],
           content_types=ANY_BODY)
 @handles_errors
-def exchange_to_paper(bill_code: str, bill_number: str) -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def exchange_to_paper(unit: Unit, bill_code: str, bill_number: str) -> dict:
     """换开: record the paper bill issued for one of this unit's e-bills."""
     from chalicelib.services import lifecycle
 
     d = deps()
     request = bp.current_request
-    unit = caller(request, d, UnitKind.COLLECTING)
     result = lifecycle.exchange_to_paper(d, unit, bill_code, bill_number, json_body(request))
     return {"bill_code": bill_code, "bill_number": bill_number, **result}
 
 
 @bp.route("/v1/units/me/seal", methods=["PUT"], content_types=["image/png"])
 @handles_errors
-def upload_seal() -> dict:
+@authenticated(bp, UnitKind.COLLECTING)
+def upload_seal(unit: Unit) -> dict:
     """The unit's own seal image (PNG, square, ≤ 256 KB), printed on its bills from now on."""
     from chalicelib.api.http import raw_body
     from chalicelib.services.units import upload_seal as upload
 
     d = deps()
     request = bp.current_request
-    unit = caller(request, d, UnitKind.COLLECTING)
     return {"unit_code": unit.unit_code, "seal_key": upload(d, unit, raw_body(request))}
