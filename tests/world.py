@@ -65,11 +65,12 @@ class World:
                 "Content-Type": "application/json"}
 
     def drain(self, handler_client=None) -> int:
-        """Run every queued job through its handler, as Lambda's SQS trigger would."""
-        from chalice.local import LambdaContext
+        """Run every queued job through its handler, as Lambda's SQS trigger would (on
+        Chalice's own SQS events, ``tests/lambda_events.py``)."""
+        from tests.lambda_events import handler_client as new_client
+        from tests.lambda_events import run_sqs_message
 
-        import app as application
-
+        handlers = handler_client or new_client()
         sqs = self.deps._client("sqs")
         handled = 0
         for _ in range(100):
@@ -78,12 +79,7 @@ class World:
                               (self.sms_queue_url, "send_sms")):
                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
                 for msg in got.get("Messages", []):
-                    event = {"Records": [{"messageId": msg["MessageId"],
-                                          "receiptHandle": msg["ReceiptHandle"],
-                                          "body": msg["Body"], "attributes": {},
-                                          "messageAttributes": {}, "eventSource": "aws:sqs",
-                                          "eventSourceARN": f"arn:aws:sqs:cn-north-1:1:{name}"}]}
-                    application.app.handler_map[name](event, LambdaContext(name, 128))
+                    run_sqs_message(handlers, name, msg)
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
                     handled += 1
                     progressed = True

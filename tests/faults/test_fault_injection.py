@@ -38,6 +38,7 @@ from tests.faults.injector import (
 )
 from tests.functional.channel_support import run_job
 from tests.functional.support import JSON, NOTE, body_of, botocore_hooks
+from tests.lambda_events import handler_client, run_sqs_message
 
 CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
 NOTES = int(os.environ.get("FAULT_NOTES", "200"))
@@ -106,10 +107,7 @@ def pay(world, client, faults, code: str, channel: str) -> None:
 
 def deliver_jobs(world, faults) -> Counter:
     """SQS's promise: each message is delivered again until its handler succeeds."""
-    from chalice.local import LambdaContext
-
-    import app as application
-
+    handlers = handler_client()
     sqs = world.deps._client("sqs")
     received: Counter = Counter()
     last_error: dict[str, str] = {}
@@ -123,14 +121,9 @@ def deliver_jobs(world, faults) -> Counter:
                 received[msg["MessageId"]] += 1
                 assert received[msg["MessageId"]] <= JOB_TRIES, \
                     f"{name} never succeeds: {last_error.get(msg['MessageId'])}"
-                event = {"Records": [{
-                    "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
-                    "body": msg["Body"], "attributes": msg.get("Attributes", {}),
-                    "messageAttributes": {}, "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws-cn:sqs:cn-north-1:123456789012:{name}"}]}
                 try:
-                    with_faults(faults, lambda name=name, event=event:
-                                application.app.handler_map[name](event, LambdaContext(name, 128)))
+                    with_faults(faults, lambda name=name, msg=msg:
+                                run_sqs_message(handlers, name, msg))
                 except Exception as exc:  # noqa: BLE001 - any failure: SQS delivers it again
                     last_error[msg["MessageId"]] = repr(exc)
                     world.clock.now += SQS_RETRY_DELAY  # the message is hidden for a while
@@ -219,21 +212,14 @@ def run_issue_job(world, hook: CrashAt) -> str | None:
     When the process crashes, the message is taken off the queue and its body returned, so the
     harness can deliver it again later, as SQS would once its visibility timeout ends.
     """
-    from chalice.local import LambdaContext
-
-    import app as application
-
     sqs = world.deps._client("sqs")
     [msg] = sqs.receive_message(QueueUrl=world.issue_queue_url,
                                 MaxNumberOfMessages=10)["Messages"]
     sqs.delete_message(QueueUrl=world.issue_queue_url, ReceiptHandle=msg["ReceiptHandle"])
-    event = {"Records": [{"messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
-                          "body": msg["Body"], "attributes": {}, "messageAttributes": {},
-                          "eventSource": "aws:sqs",
-                          "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:123456789012:issue"}]}
+    handlers = handler_client()
     hook.active = True
     try:
-        application.app.handler_map["issue_bill"](event, LambdaContext("issue_bill", 128))
+        run_sqs_message(handlers, "issue_bill", msg)
     except Crash:
         return msg["Body"]
     finally:

@@ -69,14 +69,10 @@ def press_pay(world, channel: str, out_trade_no: str):
 
 
 def run_job(name: str) -> None:
-    """A scheduled handler, called as EventBridge calls it."""
-    from chalice.local import LambdaContext
+    """A scheduled handler, called as EventBridge calls it (``tests/lambda_events.py``)."""
+    from tests.lambda_events import handler_client, run_schedule
 
-    import app as application
-
-    event = {"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events",
-             "account": "1", "time": "", "region": "cn-north-1", "resources": [], "detail": {}}
-    application.app.handler_map[name](event, LambdaContext(name, 128))
+    run_schedule(handler_client(), name)
 
 
 def later(world, minutes: float) -> None:

@@ -8,13 +8,12 @@ import json
 from dataclasses import replace
 
 import pytest
-from chalice.local import LambdaContext
 
-import app as application
 from chalicelib.services.my_bills import send_login_code
 from chalicelib.services.sms import request_refund_sms
 from tests.functional.support import create_note, issued_bill, queued
 from tests.functional.test_sms_events import PHONE, note_body, texts
+from tests.lambda_events import handler_client, run_sqs_message
 from tests.world import CHANNELS_URL
 
 
@@ -99,11 +98,8 @@ def test_a_login_code_uses_the_verification_template(world, sms):
 def run_sms_job(world, attempt: int) -> None:
     sqs = world.deps._client("sqs")
     [msg] = sqs.receive_message(QueueUrl=world.sms_queue_url, VisibilityTimeout=0)["Messages"]
-    application.app.handler_map["send_sms"]({"Records": [{
-        "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
-        "body": msg["Body"], "attributes": {"ApproximateReceiveCount": str(attempt)},
-        "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:cn-north-1:1:send_sms"}]}, LambdaContext("send_sms", 128))
+    run_sqs_message(handler_client(), "send_sms",
+                    {**msg, "Attributes": {"ApproximateReceiveCount": str(attempt)}})
     sqs.delete_message(QueueUrl=world.sms_queue_url, ReceiptHandle=msg["ReceiptHandle"])
 
 

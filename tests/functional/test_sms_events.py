@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from chalice.local import LambdaContext
-
-import app as application
 from chalicelib.services.sms import request_refund_sms
 from tests.functional.support import (
     NOTE,
@@ -16,6 +13,7 @@ from tests.functional.support import (
     issued_bill,
     queued,
 )
+from tests.lambda_events import run_sqs_message
 
 PHONE = "13812345678"
 
@@ -185,21 +183,16 @@ def test_a_failed_send_backs_off_then_sends_once_and_logs_no_number(world, clien
     sqs = world.deps._client("sqs")
     [message] = sqs.receive_message(QueueUrl=world.sms_queue_url,
                                     AttributeNames=["ApproximateReceiveCount"])["Messages"]
-    record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-              "body": message["Body"], "attributes": message["Attributes"],
-              "messageAttributes": {}, "eventSource": "aws:sqs",
-              "eventSourceARN": "arn:aws:sqs:cn-north-1:1:send_sms"}
-    handler = application.app.handler_map["send_sms"]
     try:
-        handler({"Records": [record]}, LambdaContext("send_sms", 128))
+        run_sqs_message(client, "send_sms", message)
         raise AssertionError("the failed send should fail the job")
     except Exception as exc:  # noqa: BLE001 - whatever Lambda would see
         assert PHONE not in str(exc)
     assert jobs.delays == [30]
     assert world.deps.sms_log.get(f"note_created#{code}")["status"] == "failed"
-    handler({"Records": [{**record, "attributes": {"ApproximateReceiveCount": "2"}}]},
-            LambdaContext("send_sms", 128))
-    handler({"Records": [record]}, LambdaContext("send_sms", 128))
+    run_sqs_message(client, "send_sms",
+                    {**message, "Attributes": {"ApproximateReceiveCount": "2"}})
+    run_sqs_message(client, "send_sms", message)
     assert len(texts_to(PHONE)) == 1
     logged = "\n".join(r.getMessage() for r in caplog.records
                        if r.name.startswith("chalicelib"))
