@@ -19,7 +19,9 @@ from chalicelib.api import (
     short_links,
     verify_pages,
 )
+from chalicelib.api.errors import STATUS
 from chalicelib.bootstrap import deps
+from chalicelib.domain.errors import NotFound
 
 
 class FiscalChalice(Chalice):
@@ -138,7 +140,7 @@ REVERSAL_ROUTES = ("/v1/bills/{bill_code}/{bill_number}/reversal",)
 def _serve_routes(routes: tuple[str, ...], event: dict, context: object) -> dict:
     resource = (event.get("requestContext") or {}).get("resourcePath") or event.get("resource")
     if resource not in routes:  # a mis-wired integration must not widen this function's reach
-        return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
+        return {"statusCode": STATUS[NotFound], "headers": {"Content-Type": "application/json"},
                 "isBase64Encoded": False,
                 "body": json.dumps({"error": {"code": "not_found", "message": "路径不存在",
                                               "fields": {}}}, ensure_ascii=False)}

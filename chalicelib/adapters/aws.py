@@ -1,11 +1,28 @@
-"""boto3 clients, built once per process on first use, pointed at the local stack when asked."""
+"""boto3 clients, built once per process on first use, pointed at the local stack when asked;
+and the boundary every AWS adapter sits behind.
+
+``aws_boundary`` decorates an adapter class (every public method) or a function: AWS failing
+(throttling, a 5xx, a timeout, a lost connection; see ``is_unavailable``), as botocore raises it
+or as pynamodb wraps it, leaves the adapter as ``ServiceUnavailable``, which the edge answers
+503 (``api/errors.py``) and jobs let fail so that they run again. Everything else passes
+unchanged: our own errors (``DomainError``), and the botocore or pynamodb errors an adapter
+is expected to catch itself, a refused condition above all (``ConditionalCheckFailed`` is how
+a write learns it was a duplicate; the adapters turn it into an outcome or a domain error).
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.errors import DomainError, ServiceUnavailable
+
+UNAVAILABLE = "服务暂时不可用，请稍后重试"
 
 
 @cache
@@ -47,3 +64,50 @@ def is_unavailable(exc: BaseException) -> bool:
             return error.get("Code") in _RETRYABLE_CODES or int(status or 0) >= 500
         current = getattr(current, "cause", None) or current.__cause__  # pynamodb keeps botocore's
     return False
+
+
+@contextmanager
+def unavailable_on_aws_failure() -> Iterator[None]:
+    """AWS failing inside the block is raised as ``ServiceUnavailable`` (the cause kept)."""
+    try:
+        yield
+    except DomainError:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise ServiceUnavailable(UNAVAILABLE) from exc
+        raise
+
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isgeneratorfunction(function):  # fails while iterated, not when called
+        @functools.wraps(function)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            with unavailable_on_aws_failure():
+                yield from function(*args, **kwargs)
+        return generator
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with unavailable_on_aws_failure():
+            return function(*args, **kwargs)
+    return guarded
+
+
+def aws_boundary[T](target: T) -> T:
+    """Decorate an adapter class (each public method, static and class methods included) or
+    a function, so that AWS failing leaves it as ``ServiceUnavailable`` (module docstring)."""
+    if not inspect.isclass(target):
+        return _guarded(target)  # type: ignore[arg-type, return-value]
+    for name, member in list(vars(target).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(member, staticmethod):
+            setattr(target, name, staticmethod(_guarded(member.__func__)))
+        elif isinstance(member, classmethod):
+            setattr(target, name, classmethod(_guarded(member.__func__)))
+        elif inspect.isfunction(member):
+            setattr(target, name, _guarded(member))
+    target.__aws_boundary__ = True  # type: ignore[attr-defined]  # checked by a test
+    return target

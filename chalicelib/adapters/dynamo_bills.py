@@ -17,6 +17,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     BillModel,
     NoteModel,
@@ -83,6 +84,7 @@ def _record(row: BillModel) -> BillRecord:
                       void_reason=row.void_reason)
 
 
+@aws_boundary
 class DynamoBills:
     """BillRepository."""
 
@@ -326,12 +328,14 @@ class DynamoBills:
             row.update(actions=[BillModel.sms_status.set(status)])
 
 
+@aws_boundary
 def archived_files(limit: int | None = None):
     """(bill_id, {"xml": {...}, "pdf": {...}}) of every issued bill, as the table holds them."""
     for row in BillModel.scan(BillModel.files.exists(), limit=limit):
         yield row.bill_id, row.files.as_dict()
 
 
+@aws_boundary
 def archived_files_page(after: str | None, limit: int) -> tuple[list[tuple[str, dict]], str | None]:
     """Up to ``limit`` of ``archived_files``, resuming after the bill id ``after``; returns them
     and the bill id to resume after next time (None once the table has been read through)."""
@@ -342,6 +346,7 @@ def archived_files_page(after: str | None, limit: int) -> tuple[list[tuple[str, 
     return page, (key["bill_id"]["S"] if key else None)
 
 
+@aws_boundary
 class DynamoKeys:
     """KeyRegistry: public keys (and where their private halves are) by key id.
 

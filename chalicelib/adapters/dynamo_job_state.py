@@ -15,6 +15,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.models import Model
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import is_conditional_failure
 from chalicelib.config import Settings
 from chalicelib.domain.errors import Conflict
@@ -31,6 +32,7 @@ class JobStateModel(Model):
     version = NumberAttribute()
 
 
+@aws_boundary
 class DynamoJobState:
     def __init__(self, settings: Settings) -> None:
         JobStateModel.Meta.table_name = settings.table("COUNTERS")

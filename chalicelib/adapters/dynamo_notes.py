@@ -8,6 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     ChannelOrderModel,
     CounterModel,
@@ -49,6 +50,7 @@ def note_from_model(row: NoteModel) -> Note:
     )
 
 
+@aws_boundary
 class DynamoNotes:
     """NoteRepository over the notes and channel-orders tables."""
 
@@ -158,6 +160,7 @@ def _order(row: ChannelOrderModel) -> ChannelOrder:
                         created_at=row.created_at, expires_at=row.expires_at)
 
 
+@aws_boundary
 class DynamoCounters:
     def value(self, counter_id: str) -> int:
         """The counter as it stands (0 when it was never counted); a consistent read."""
@@ -192,6 +195,7 @@ class DynamoCounters:
         return max(now_epoch + 1, int(held.expires_epoch or now_epoch + 1))
 
 
+@aws_boundary
 class DynamoIdempotency:
     """IdempotencyStore by conditional writes: claim (in progress) → attach the result about to
     be created → complete; release on failure. A stale or released claim is taken over by an

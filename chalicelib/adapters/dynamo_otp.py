@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import OtpModel, is_conditional_failure
 from chalicelib.domain.records import OtpCheck
 
 
+@aws_boundary
 class DynamoOtp:
     """OtpStore."""
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_bills import bill_from_doc
 from chalicelib.adapters.dynamo_models import BillModel, is_conditional_failure
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.records import PayerBill
 
 
+@aws_boundary
 class DynamoPayerBills:
     """PayerBillIndex."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     ChannelOrderModel,
     NoteModel,
@@ -45,6 +46,7 @@ def _failed(reasons: list, index: int) -> bool:
             and reasons[index].code == "ConditionalCheckFailed")
 
 
+@aws_boundary
 class DynamoPaymentRecorder:
     """PaymentRecorder: one transaction per payment; exceptions recorded separately."""
 

@@ -6,6 +6,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     BillModel,
     CounterModel,
@@ -21,6 +22,7 @@ def range_from_model(row: NumberRangeModel) -> NumberRange:
                        voided=int(row.voided or 0))
 
 
+@aws_boundary
 class DynamoRanges:
     def __init__(self) -> None:
         self._connection: Connection | None = None

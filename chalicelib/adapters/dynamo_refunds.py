@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PaymentModel, is_conditional_failure
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",), "failed": ("requested",),
          "succeeded": ("requested", "failed")}
 
 
+@aws_boundary
 class DynamoRefunds:
     """RefundStore over the payments table."""
 

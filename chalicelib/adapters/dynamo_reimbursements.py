@@ -9,6 +9,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     AuditModel,
     BillModel,
@@ -29,6 +30,7 @@ def _record(row: ReimbursementModel) -> Reimbursement:
                          voucher_no=row.voucher_no, recorded_at=row.recorded_at)
 
 
+@aws_boundary
 class DynamoReimbursements:
     """ReimbursementRepository: one transaction makes the first unit the only holder, and only
     of a bill that is normal, not exchanged to paper and not being reversed at that instant.
@@ -92,6 +94,7 @@ class DynamoReimbursements:
             raise
 
 
+@aws_boundary
 class DynamoAudit:
     """AuditLog: append-only rows, queryable by bill, by unit and by day."""
 

@@ -12,12 +12,14 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import SmsLogModel, is_conditional_failure
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 KEEP_FOR = timedelta(days=180)
 
 
+@aws_boundary
 class DynamoSmsLog:
     """SmsLog."""
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel, is_conditional_failure
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.units import FeeItem, Unit, UnitKind
@@ -18,6 +19,7 @@ def _unit(row: UnitModel) -> Unit:
                 checker=row.checker, seal_key=row.seal_key)
 
 
+@aws_boundary
 class DynamoUnits:
     """UnitRepository."""
 

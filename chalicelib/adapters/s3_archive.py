@@ -13,10 +13,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.records import ArchivedFile
 
 
+@aws_boundary
 class S3Archive:
     def __init__(self, client: Any, bucket: str) -> None:
         self._s3 = client

@@ -7,11 +7,13 @@ import json
 import time
 from typing import Any
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.domain.errors import ServiceUnavailable
 
 CACHE_SECONDS = 300
 
 
+@aws_boundary
 class Secrets:
     def __init__(self, client: Any) -> None:
         self._sm = client

@@ -15,12 +15,15 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from chalicelib.adapters.aws import aws_boundary
+
 ALG_ES256 = "ES256"
 
 
 KMS_RAW_LIMIT = 4096  # bytes of a RAW message KMS Sign accepts (its API reference)
 
 
+@aws_boundary
 class KmsSigner:
     def __init__(self, client: Any) -> None:
         self._kms = client

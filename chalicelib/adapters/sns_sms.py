@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chalicelib.adapters.aws import aws_boundary
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone, scrub_phones
 from chalicelib.domain.sms import SmsMessage
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 TRANSACTIONAL = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
 
 
+@aws_boundary
 class SnsSms:
     """SmsSender over SNS ``Publish``."""
 

@@ -11,9 +11,12 @@ import json
 import logging
 from typing import Any
 
+from chalicelib.adapters.aws import aws_boundary
+
 log = logging.getLogger(__name__)
 
 
+@aws_boundary
 class SqsJobs:
     def __init__(self, client: Any, issue_queue_url: str, sms_queue_url: str) -> None:
         self._sqs = client

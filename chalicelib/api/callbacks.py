@@ -12,6 +12,10 @@ A notification that fails verification changes nothing; it is kept only in the s
 32 KB) is refused before any verification work. A temporary failure of our stores is a 5xx, so
 the channel sends the notification again. A channel not in ``ENABLED_CHANNELS`` is refused first
 (403, in that channel's failure form), before its body is read or anything is kept.
+
+Each status comes from the one table (``api/errors.py``: ``status_of(exc, channel)``, where
+Alipay's and UnionPay's 400 for a failed verification is written); a callback words only
+its body.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ from collections.abc import Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.aws import is_unavailable
-from chalicelib.api.errors import error_response
+from chalicelib.api.errors import error_response, status_of
 from chalicelib.api.http import client_address, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.errors import (
@@ -40,6 +43,8 @@ from chalicelib.services import payments as payments_service
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
+DISABLED = "支付渠道未启用"
+RETRY = "暂时无法处理，请重试"
 
 
 def _wechat_fail(status: int, message: str) -> Response:
@@ -52,69 +57,78 @@ def _text(status: int, body: str) -> Response:
                     headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-DISABLED = "支付渠道未启用"
-
-
-def _disabled(channel: str) -> bool:
-    """True (and logged) when this deployment does not take ``channel``'s notifications."""
+def _disabled(channel: str) -> Forbidden | None:
+    """The refusal (logged) when this deployment does not take ``channel``'s notifications."""
     if channel in deps().settings.enabled_channels:
-        return False
+        return None
     log.warning("%s notification refused: channel not enabled", channel)
-    return True
+    return Forbidden(DISABLED, code="channel_disabled")
 
 
-def _handle(channel: str, record: Callable[[], PaymentOutcome],
-            fail: Callable[[int, str], Response]) -> PaymentOutcome | Response:
+def _order_unknown(outcome: PaymentOutcome) -> NotFound | None:
+    if outcome is PaymentOutcome.ORDER_UNKNOWN:
+        return NotFound("订单不存在", code="note_not_found")
+    return None
+
+
+def _record(channel: str, record: Callable[[], PaymentOutcome]) -> PaymentOutcome | Exception:
+    """What the channel's notification came to: its outcome, or why it was not recorded (the
+    status of the answer is ``status_of`` that exception; the callback words only the body)."""
     try:
         return record()
     except PayloadTooLarge as exc:
         log.warning("%s notification refused: %s", channel, exc.message)
-        return fail(413, exc.message)
+        return exc
     except SignatureInvalid as exc:
         log.warning("%s notification rejected: %s", channel, exc.message)
-        return fail(401, f"签名验证失败: {exc.message}")
-    except ServiceUnavailable as exc:
-        log.error("%s notification not recorded: %s", channel, exc.message)
-        return fail(503, "暂时无法处理，请重试")
+        return exc
+    except ServiceUnavailable as exc:  # AWS or a secret failed us: the channel sends it again
+        log.error("%s notification not recorded: %s (%r)", channel, exc.message, exc.__cause__)
+        return exc
     except DomainError as exc:
         log.warning("%s notification refused: %s", channel, exc.message)
-        return fail(400, exc.message)
+        return exc
     except Exception as exc:
-        if is_unavailable(exc):  # AWS failed us: the channel sends it again
-            log.warning("%s notification not recorded, AWS unavailable: %s", channel, exc)
-            return fail(503, "暂时无法处理，请重试")
         log.exception("%s notification failed", channel)
-        return fail(500, "处理失败，请重试")
+        return exc
+
+
+def _reason(exc: Exception) -> str:
+    """What a WeChat failure answer says of ``exc``."""
+    if isinstance(exc, SignatureInvalid):
+        return f"签名验证失败: {exc.message}"
+    if isinstance(exc, ServiceUnavailable):
+        return RETRY
+    if isinstance(exc, DomainError):
+        return exc.message
+    return "处理失败，请重试"
 
 
 @bp.route("/callbacks/wechatpay", methods=["POST"], content_types=["application/json"])
 def wechatpay() -> Response:
-    if _disabled("wechatpay"):
-        return _wechat_fail(403, DISABLED)
+    refused = _disabled("wechatpay")
+    if refused:
+        return _wechat_fail(status_of(refused), DISABLED)
     request = bp.current_request
-    outcome = _handle("wechatpay", lambda: payments_service.record_wechatpay(
-        deps(), raw_body(request), dict(request.headers), client_address(request)),
-        _wechat_fail)
-    if isinstance(outcome, Response):
-        return outcome
-    if outcome is PaymentOutcome.ORDER_UNKNOWN:
-        return _wechat_fail(404, "订单不存在")
+    outcome = _record("wechatpay", lambda: payments_service.record_wechatpay(
+        deps(), raw_body(request), dict(request.headers), client_address(request)))
+    failure = outcome if isinstance(outcome, Exception) else _order_unknown(outcome)
+    if failure is not None:
+        return _wechat_fail(status_of(failure, "wechatpay"), _reason(failure))
     return Response(body="", status_code=204)
 
 
 def _form_channel(channel: str, record, ack: str) -> Response:
-    if _disabled(channel):
-        return _text(403, "fail")
+    refused = _disabled(channel)
+    if refused:
+        return _text(status_of(refused, channel), "fail")
     request = bp.current_request
     content_type = request.headers.get("content-type", "")
-    outcome = _handle(channel, lambda: record(deps(), raw_body(request), content_type,
-                                              client_address(request)),
-                      lambda status, _message: _text(status if status == 413 or status >= 500
-                                                     else 400, "fail"))
-    if isinstance(outcome, Response):
-        return outcome
-    if outcome is PaymentOutcome.ORDER_UNKNOWN:
-        return _text(404, "fail")
+    outcome = _record(channel, lambda: record(deps(), raw_body(request), content_type,
+                                              client_address(request)))
+    failure = outcome if isinstance(outcome, Exception) else _order_unknown(outcome)
+    if failure is not None:
+        return _text(status_of(failure, channel), "fail")
     return _text(200, ack)
 
 
@@ -130,21 +144,16 @@ def unionpay() -> Response:
 
 @bp.route("/callbacks/bank", methods=["POST"], content_types=["application/json"])
 def bank() -> Response:
-    if _disabled("bank"):
-        return error_response(Forbidden(DISABLED, code="channel_disabled"))
+    refused = _disabled("bank")
+    if refused:
+        return error_response(refused)
     request = bp.current_request
-    try:
-        outcome = payments_service.record_bank(deps(), raw_body(request), dict(request.headers),
-                                               client_address(request))
-    except DomainError as exc:  # SignatureInvalid → 401, PayloadTooLarge → 413, …
-        log.warning("bank notification refused: %s", exc.message)
-        return error_response(exc)
-    except Exception as exc:
-        if is_unavailable(exc):  # AWS failed us: the bank sends it again
-            log.warning("bank notification not recorded, AWS unavailable: %s", exc)
-        else:
-            log.exception("bank notification failed")
-        return error_response(ServiceUnavailable("暂时无法处理，请重试"))
+    outcome = _record("bank", lambda: payments_service.record_bank(
+        deps(), raw_body(request), dict(request.headers), client_address(request)))
+    if isinstance(outcome, Exception):
+        if isinstance(outcome, DomainError) and not isinstance(outcome, ServiceUnavailable):
+            return error_response(outcome)  # SignatureInvalid → 401, PayloadTooLarge → 413, …
+        return error_response(ServiceUnavailable(RETRY))  # ours, whatever it was: sent again
     if outcome is PaymentOutcome.ORDER_UNKNOWN:
         return error_response(NotFound("缴款码不存在", code="note_not_found"))
     if outcome in (PaymentOutcome.AMOUNT_MISMATCH, PaymentOutcome.NOTE_NOT_PAYABLE):

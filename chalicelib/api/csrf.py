@@ -21,6 +21,7 @@ from chalice.app import Request
 
 from chalicelib.api.http import header
 from chalicelib.bootstrap import Deps
+from chalicelib.domain.errors import Forbidden
 from chalicelib.services.phones import derive_key
 
 COOKIE = "csrf_token"
@@ -77,7 +78,8 @@ def accepted(deps: Deps, request: Request, form_token: str) -> bool:
 
 def refused() -> Response:
     """The page a post without a valid token gets: 403, nothing changed."""
+    from chalicelib.api.errors import status_of
     from chalicelib.api.pages import render
 
-    return render("message.html", 403, heading="页面已失效",
-                  message="为保护您的安全，请返回并刷新页面后重新提交。")
+    stale = Forbidden("为保护您的安全，请返回并刷新页面后重新提交。", code="csrf_token_invalid")
+    return render("message.html", status_of(stale), heading="页面已失效", message=stale.message)

@@ -6,7 +6,9 @@ import logging
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.errors import STATUS
 from chalicelib.bootstrap import deps
+from chalicelib.domain.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
@@ -21,5 +23,5 @@ def healthz() -> Response:
         d.archive.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means: not healthy
         log.error("health check failed: %s", exc)
-        return Response(body={"status": "unavailable"}, status_code=503)
+        return Response(body={"status": "unavailable"}, status_code=STATUS[ServiceUnavailable])
     return Response(body={"status": "ok"}, status_code=200)

@@ -7,6 +7,7 @@ from functools import cache
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, query_param
 from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code
@@ -14,6 +15,7 @@ from chalicelib.domain.errors import (
     DomainError,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
 )
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
@@ -62,15 +64,16 @@ def render(name: str, status: int = 200, **context) -> Response:
 
 
 def error_page(exc: DomainError) -> Response:
+    """The payer's page for ``exc``: its status from the one table, a heading for its kind."""
     if isinstance(exc, RateLimited):
         minutes = max(1, exc.retry_after // 60)
-        page = render("message.html", 429, heading="查询过于频繁",
+        page = render("message.html", status_of(exc), heading="查询过于频繁",
                       message=f"{exc.message}（约 {minutes} 分钟后可再试）。")
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    status = 404 if isinstance(exc, NotFound) else 400
-    heading = "未找到" if isinstance(exc, NotFound) else "信息有误"
-    return render("message.html", status, heading=heading, message=exc.message)
+    heading = ("未找到" if isinstance(exc, NotFound) else
+               "暂时无法办理" if isinstance(exc, ServiceUnavailable) else "信息有误")
+    return render("message.html", status_of(exc), heading=heading, message=exc.message)
 
 
 def _items(items: list[dict]) -> list[dict]:
@@ -78,6 +81,7 @@ def _items(items: list[dict]) -> list[dict]:
 
 
 @bp.route("/pay/{payment_code}", methods=["GET"])
+@handles_errors
 def pay_page(payment_code: str) -> Response:
     d = deps()
     try:
@@ -99,6 +103,7 @@ def pay_page(payment_code: str) -> Response:
 
 
 @bp.route("/bills/{bill_code}/{bill_number}", methods=["GET"])
+@handles_errors
 def bill_page(bill_code: str, bill_number: str) -> Response:
     d = deps()
     request = bp.current_request

@@ -3,7 +3,8 @@
 ``/lookup``: payment code + payer name → the note unmasked (a typo in the code gets the check
 digit's message; a wrong name a neutral 未找到). ``/my-bills``: mobile number → texted code →
 every bill issued to that number, newest first, for 15 minutes (an HttpOnly cookie). Forms
-are plain POSTs; every answer is a whole page (400/404/429/503 with the reason in Chinese).
+are plain POSTs; every answer is a whole page (400/404/429/503 with the reason in Chinese; the
+status from ``api/errors.py``).
 The my-bills forms (request a code, sign in, sign out) carry a CSRF token (``csrf``): a post
 without it is a 403 page and changes nothing.
 """
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 
 from chalicelib.api import csrf
+from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, header, raw_body
 from chalicelib.api.pages import BILL_STATUS, NOTE_STATUS, render
 from chalicelib.bootstrap import deps
@@ -56,11 +58,13 @@ def _lookup_page(status: int = 200, **context: Any) -> Response:
 
 
 @bp.route("/lookup", methods=["GET"])
+@handles_errors
 def lookup_form() -> Response:
     return _lookup_page()
 
 
 @bp.route("/lookup", methods=["POST"], content_types=FORM)
+@handles_errors
 def lookup_submit() -> Response:
     d = deps()
     form = _form("payment_code", "payer_name")
@@ -71,11 +75,11 @@ def lookup_submit() -> Response:
         problems = exc.fields or {"payment_code": exc.message}
         if "payment_code" in problems:  # the check digit's own message, in Chinese
             problems["payment_code"] = exc.message
-        return _lookup_page(400, form=form, problems=problems)
+        return _lookup_page(status_of(exc), form=form, problems=problems)
     except NotFound as exc:
-        return _lookup_page(404, form=form, not_found=exc.message)
+        return _lookup_page(status_of(exc), form=form, not_found=exc.message)
     except RateLimited as exc:
-        return _limited(_lookup_page(429, form=form, limited=exc.message), exc)
+        return _limited(_lookup_page(status_of(exc), form=form, limited=exc.message), exc)
     view = note_lookup.lookup_view(d, note)
     code = view["payment_code"]
     items = [{**i, "amount_yuan": fen_to_yuan_grouped(i["amount_fen"])} for i in view["items"]]
@@ -131,6 +135,7 @@ def _code_step(status: int, phone: str, **context: Any) -> Response:
 
 
 @bp.route("/my-bills", methods=["GET"])
+@handles_errors
 def my_bills() -> Response:
     d = deps()
     token = _session_token()
@@ -145,6 +150,7 @@ def my_bills() -> Response:
 
 
 @bp.route("/my-bills/code", methods=["POST"], content_types=FORM)
+@handles_errors
 def send_code() -> Response:
     d = deps()
     form = _form("phone", csrf.FIELD)
@@ -154,18 +160,19 @@ def send_code() -> Response:
         phone = my_bills_service.send_login_code(d, form["phone"],
                                                  client_address(bp.current_request))
     except ValidationFailed as exc:
-        return _my_page(400, form=form, problems=exc.fields)
+        return _my_page(status_of(exc), form=form, problems=exc.fields)
     except RateLimited as exc:
         if exc.code == "code_sent_recently":
-            return _limited(_code_step(429, cn_mobile(form["phone"]) or "", notice=exc.message),
-                            exc)
-        return _limited(_my_page(429, form=form, limited=exc.message), exc)
-    except ServiceUnavailable:
-        return _my_page(503, form=form, limited="短信发送失败，请稍后再试")
+            return _limited(_code_step(status_of(exc), cn_mobile(form["phone"]) or "",
+                                       notice=exc.message), exc)
+        return _limited(_my_page(status_of(exc), form=form, limited=exc.message), exc)
+    except ServiceUnavailable as exc:
+        return _my_page(status_of(exc), form=form, limited="短信发送失败，请稍后再试")
     return _code_step(200, phone)
 
 
 @bp.route("/my-bills/verify", methods=["POST"], content_types=FORM)
+@handles_errors
 def verify_code() -> Response:
     d = deps()
     form = _form("phone", "code", csrf.FIELD)
@@ -176,12 +183,12 @@ def verify_code() -> Response:
                                                      client_address(bp.current_request))
     except ValidationFailed as exc:
         if exc.code in ("code_missing", "code_expired"):
-            return _my_page(400, form=form, limited=exc.message)
+            return _my_page(status_of(exc), form=form, limited=exc.message)
         if "phone" in exc.fields:
-            return _my_page(400, form=form, problems=exc.fields)
-        return _code_step(400, cn_mobile(form["phone"]) or "", problems=exc.fields)
+            return _my_page(status_of(exc), form=form, problems=exc.fields)
+        return _code_step(status_of(exc), cn_mobile(form["phone"]) or "", problems=exc.fields)
     except RateLimited as exc:
-        return _limited(_my_page(429, form=form, limited=exc.message), exc)
+        return _limited(_my_page(status_of(exc), form=form, limited=exc.message), exc)
     token = my_bills_service.session_token(d, session)
     return Response(body="", status_code=303, headers={
         "Location": COOKIE_PATH, "Cache-Control": "no-store",
@@ -189,6 +196,7 @@ def verify_code() -> Response:
 
 
 @bp.route("/my-bills/logout", methods=["POST"], content_types=FORM)
+@handles_errors
 def logout() -> Response:
     d = deps()
     if not csrf.accepted(d, bp.current_request, _form(csrf.FIELD)[csrf.FIELD]):

@@ -24,13 +24,14 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.errors import error_body
+from chalicelib.api.errors import STATUS, error_body, error_response
 from chalicelib.domain.codes import (
     is_bill_code,
     is_bill_number,
     is_out_trade_no,
     payment_code_problem,
 )
+from chalicelib.domain.errors import NotFound, ValidationFailed
 
 bp = Blueprint(__name__)
 
@@ -91,12 +92,13 @@ def page(status: int, message: str, headers: Mapping[str, Any] | None = None) ->
 
 def unknown_route(path: str, method: str, headers: Mapping[str, str]) -> tuple[int, dict, bytes]:
     """(status, headers, body) for a path no route serves: 404, as a page or the contract's."""
+    status = STATUS[NotFound]
     if wants_page(path, method, headers):
-        answer = page(404, "页面不存在，请核对地址")
-        return 404, dict(answer.headers), answer.body
+        answer = page(status, "页面不存在，请核对地址")
+        return status, dict(answer.headers), answer.body
     body = error_body("route_not_found", "接口不存在，请核对地址和请求方法",
                       {"path": "no such route"})
-    return 404, {"Content-Type": "application/json"}, json.dumps(
+    return status, {"Content-Type": "application/json"}, json.dumps(
         body, ensure_ascii=False).encode("utf-8")
 
 
@@ -105,8 +107,7 @@ def _path_refusal(request: Any) -> Response | None:
         problem = path_problem(name, value or "")
         if problem:
             code = "invalid_payment_code" if name == "payment_code" else "invalid_path_parameter"
-            return Response(body=error_body(code, problem, {name: problem}), status_code=400,
-                            headers={"Content-Type": "application/json"})
+            return error_response(ValidationFailed(problem, {name: problem}, code=code))
     return None
 
 

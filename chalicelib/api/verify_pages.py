@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, raw_body
 from chalicelib.api.pages import BILL_STATUS, render
 from chalicelib.bootstrap import deps
@@ -49,11 +50,13 @@ def _page(status: int = 200, headers: dict[str, str] | None = None, **context: A
 
 
 @bp.route("/verify", methods=["GET"])
+@handles_errors
 def verify_page() -> Response:
     return _answer(_form())
 
 
 @bp.route("/verify", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+@handles_errors
 def verify_form() -> Response:
     return _answer(_form())
 
@@ -66,15 +69,16 @@ def _answer(form: dict[str, str]) -> Response:
         query = service.parse_query(form)
         answer = service.verify_publicly(d, query, client_address(bp.current_request))
     except ValidationFailed as exc:
-        return _page(400, form=form, problems=exc.fields)
+        return _page(status_of(exc), form=form, problems=exc.fields)
     except RateLimited as exc:
         retry_at = (d.clock() + timedelta(seconds=exc.retry_after)).astimezone(CHINA_TZ)
-        return _page(429, {"Retry-After": str(exc.retry_after)}, form=form, limited=exc.message,
+        return _page(status_of(exc), {"Retry-After": str(exc.retry_after)}, form=form, limited=exc.message,
                      retry_at=f"{retry_at:%Y-%m-%d %H:%M}")
     return _page(form=form, answer=answer)
 
 
 @bp.route("/reimburse", methods=["GET"])
+@handles_errors
 def reimburse_page() -> Response:
     nonce = secrets.token_urlsafe(16)
     response = render("reimburse.html", nonce=nonce, status_labels=BILL_STATUS)

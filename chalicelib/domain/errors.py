@@ -13,10 +13,14 @@
     ├── RateLimited           too many attempts; ``retry_after`` seconds (429)
     ├── SignatureInvalid      a channel notification or a bill failed verification
     └── ServiceUnavailable    an outside system we depend on failed (503)
-        └── NoNumberRange     a unit has no open number range for a bill kind
+        ├── NoNumberRange     a unit has no open number range for a bill kind
+        └── BillNotVerified   a bill just signed does not verify with the published keys
 
-The API maps each to HTTP in one table (``chalicelib.api.errors``); channel callbacks map
-``SignatureInvalid`` to the channel's own failure answer.
+The API maps each to HTTP in one table (``chalicelib.api.errors.STATUS``, with a test that
+every subclass is in it); callbacks and pages take their status from it and word only the
+body. AWS failing (throttling, timeouts, 5xx) is ``ServiceUnavailable`` once it leaves an
+adapter (``chalicelib.adapters.aws.aws_boundary``). ``SmsRejected`` (``domain/sms.py``) is a
+``ServiceUnavailable`` too.
 """
 
 from __future__ import annotations
@@ -126,3 +130,10 @@ class NoNumberRange(ServiceUnavailable):
     """Raised when a unit has no open number range for a bill kind; issuance waits for one."""
 
     code = "no_number_range"
+
+
+class BillNotVerified(ServiceUnavailable):
+    """Raised when a freshly signed bill does not verify with the published keys: nothing is
+    archived, and the issuance job fails so that it runs again."""
+
+    code = "bill_not_verified"

@@ -18,7 +18,7 @@ from chalicelib.bootstrap import Deps
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.errors import BillNotVerified, NotFound
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
 from chalicelib.domain.records import ArchivedFile, BillRecord
 from chalicelib.domain.units import SigningKey, Unit
@@ -27,13 +27,6 @@ from chalicelib.services.notes import bill_url
 log = logging.getLogger(__name__)
 
 SIGNATURE_ALG = "ES256"
-
-
-class BillNotVerified(ServiceUnavailable):
-    """Raised when a freshly signed bill does not verify with the published keys: nothing is
-    archived, and the issuance job fails so that it runs again."""
-
-    code = "bill_not_verified"
 
 
 def _in_force(key: SigningKey, at: str) -> bool:

@@ -21,6 +21,7 @@ from chalicelib.domain.errors import (
     DomainError,
     NotFound,
     RateLimited,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.domain.notes import CHINA_TZ
@@ -98,6 +99,8 @@ def verify_batch(deps: Deps, unit: Unit, body: object, client: str) -> dict:
         except RateLimited as exc:
             results.append({"index": index, "result": "rate_limited",
                             "error": {"code": exc.code, "message": exc.message}})
+        except ServiceUnavailable:  # our stores failed, not this bill: the batch is sent again
+            raise
         except DomainError as exc:
             results.append({"index": index, "result": "invalid", "error": {
                 "code": exc.code, "message": exc.message,
