@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.api import errors
 from chalicelib.domain.codes import make_payment_code
 from chalicelib.domain.errors import NotFound, SignatureInvalid, ValidationFailed
-from chalicelib.local.simulator import alipay_notification, bank_notification
+from devstack.notifications import alipay_notification, bank_notification
 from tests.faults.injector import REFUSED, moto_honours_refusals, refusal, skip_sdk_backoff
 from tests.functional.support import (
     JSON,

@@ -19,14 +19,12 @@ from chalicelib.domain.errors import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_ONLY = ("chalicelib.local",)  # the local stack and simulators: never deployed
 
 
 def every_domain_error() -> set[type[DomainError]]:
     """Every subclass of ``DomainError`` the application defines, wherever it is defined."""
     for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
-        if not module.name.startswith(DEV_ONLY):
-            importlib.import_module(module.name)
+        importlib.import_module(module.name)
     found: set[type[DomainError]] = set()
     pending: list[type[DomainError]] = [DomainError]
     while pending:
