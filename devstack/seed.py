@@ -252,14 +252,17 @@ def _public_of_ec(path: Path) -> str:
     return public_pem_of(str(path))
 
 
-def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str) -> dict[str, Any]:
-    """``.local/stack.json`` as CONTRACT.md describes it."""
+def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """``.local/stack.json`` as CONTRACT.md describes it, generated ``now`` (the wall clock's)."""
+    from chalicelib.adapters.wall_clock import utc_now
+
     keys = seeded.state["api_keys"]
     wx = seeded.state["wechatpay"]
     return {
         "base_url": base_url, "aws_endpoint_url": aws_endpoint_url,
         "root_fingerprint": seeded.root_fingerprint,  # verify-bill --root-fingerprint
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": (now or utc_now()).isoformat(timespec="seconds"),
         "units": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
                    "fee_items": [{"item_code": c, "name": n} for c, n in items]}
                   for u, items in COLLECTING],

@@ -11,19 +11,17 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay_api import request_signing_string
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
-from devstack.notifications import alipay_notification
+from devstack.notifications import alipay_notification, own_private_key
 from devstack.sim_common import (
     ChannelState,
     Reply,
@@ -43,10 +41,8 @@ class AlipayServer:
     def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.ali = servers.stack["channels"]["alipay"]
-        self.alipay_key: Any = serialization.load_pem_private_key(
-            Path(self.ali["alipay_private_key_pem"]).read_bytes(), None)
-        app: Any = serialization.load_pem_private_key(
-            Path(self.ali["app_private_key_pem"]).read_bytes(), None)
+        self.alipay_key: Any = own_private_key(self.ali["alipay_private_key_pem"])
+        app: Any = own_private_key(self.ali["app_private_key_pem"])
         self.app_public = app.public_key()
 
     def signed(self, params: dict[str, str]) -> bool:

@@ -18,9 +18,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
+from chalicelib.adapters.wall_clock import utc_now
 from chalicelib.domain.money import fen_to_yuan_grouped
 
 
@@ -103,7 +104,7 @@ class ChannelState:
                  deliver: Callable[[str, bytes, Mapping[str, str]], int] = post,
                  auto_complete_refunds: bool = False) -> None:
         self.stack, self.base_url = stack, base_url.rstrip("/")
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or utc_now
         self.deliver, self.auto_complete_refunds = deliver, auto_complete_refunds
         self.orders: dict[tuple[str, str], SimOrder] = {}
         self.refunds: dict[tuple[str, str], SimRefund] = {}

@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay import SIGN_METHOD, VERSION, load_certificate, signed_digest
-from devstack.notifications import unionpay_notification
+from devstack.notifications import own_private_key, unionpay_notification
 from devstack.sim_common import (
     ChannelState,
     Reply,
@@ -42,8 +41,7 @@ class UnionPayServer:
     def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.up = servers.stack["channels"]["unionpay"]
-        self.sign_key: Any = serialization.load_pem_private_key(
-            Path(self.up["sign_key_pem"]).read_bytes(), None)
+        self.sign_key: Any = own_private_key(self.up["sign_key_pem"])
         self.sign_cert_pem = Path(self.up["sign_cert_pem"]).read_bytes().decode()  # CRLF kept
         self.merchant_cert = load_certificate(
             Path(self.up["merchant_sign_cert_pem"]).read_bytes())

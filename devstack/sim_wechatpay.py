@@ -12,11 +12,9 @@ import json
 import re
 import secrets
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
@@ -27,6 +25,7 @@ from devstack.builders.wechatpay import (
     sign_response,
     transaction_resource,
 )
+from devstack.notifications import own_private_key
 from devstack.sim_common import (
     ChannelState,
     Reply,
@@ -48,10 +47,8 @@ class WechatPayServer:
     def __init__(self, servers: ChannelState) -> None:
         self.s = servers
         self.wx = servers.stack["channels"]["wechatpay"]
-        self.platform_key: Any = serialization.load_pem_private_key(
-            Path(self.wx["platform_private_key_pem"]).read_bytes(), None)
-        merchant: Any = serialization.load_pem_private_key(
-            Path(self.wx["merchant_private_key_pem"]).read_bytes(), None)
+        self.platform_key: Any = own_private_key(self.wx["platform_private_key_pem"])
+        merchant: Any = own_private_key(self.wx["merchant_private_key_pem"])
         self.merchant_public = merchant.public_key()
 
     def answer(self, status: int, data: dict[str, Any] | None) -> Reply:

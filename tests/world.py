@@ -4,11 +4,20 @@ Builds the AWS resources from the same definitions the local stack and productio
 from ``infra/resources.json``, the archive bucket with Object Lock, the queues, the channel
 secret; seeds the demo units and keys; and drains the job queues by calling the Chalice handlers
 the way Lambda would.
+
+Building and seeding takes seconds (clients, tables, keys), most of a functional test. So a test
+process builds it once (``ProcessWorlds``): one moto mock and one set of boto3/pynamodb clients
+for the whole process, the seeded AWS state kept as a snapshot of moto's backends, and each test
+gets that state back (``fresh``) with a world of its own around it: its own clock, ``Deps``,
+keys folder and channel servers. Nothing a test writes reaches the next one.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +67,7 @@ class World:
     def stack(self) -> dict:
         from devstack.seed import stack_document
 
-        return stack_document(self.seeded, "http://testserver", "moto")
+        return stack_document(self.seeded, "http://testserver", "moto", self.clock())
 
     def auth(self, index: int = 0, kind: str = "units") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key(index, kind)}",
@@ -88,21 +97,25 @@ class World:
         return handled
 
 
-def build_world(tmp: Path, clock: Clock | None = None) -> World:
-    """Create resources and seed; must run inside ``moto.mock_aws()`` (or against a server)."""
+def _point_env_at(tmp: Path) -> None:
     for key, value in ENV.items():
         os.environ.setdefault(key, value)
+    os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
+                       "PUBLIC_BASE_URL": "http://testserver",
+                       "WECHATPAY_API_BASE": f"{CHANNELS_URL}/wechatpay",
+                       "ALIPAY_GATEWAY": f"{CHANNELS_URL}/alipay/gateway.do",
+                       "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay"})
+
+
+def build_world(tmp: Path, clock: Clock | None = None) -> World:
+    """Create resources and seed; must run inside ``moto.mock_aws()`` (or against a server)."""
+    _point_env_at(tmp)
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
     from chalicelib.config import load_settings
     from devstack.seed import put_channel_secrets, seed
     from devstack.services import create_lifecycle_bucket, create_tables
 
-    os.environ.update({"SIGNER": "local", "LOCAL_KEYS_DIR": str(tmp / "keys"),
-                       "PUBLIC_BASE_URL": "http://testserver",
-                       "WECHATPAY_API_BASE": f"{CHANNELS_URL}/wechatpay",
-                       "ALIPAY_GATEWAY": f"{CHANNELS_URL}/alipay/gateway.do",
-                       "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay"})
     settings = load_settings()
     clock = clock or Clock()
     deps = bootstrap.Deps(settings=settings, clock=clock)
@@ -120,18 +133,121 @@ def build_world(tmp: Path, clock: Clock | None = None) -> World:
     issue_url = sqs.create_queue(QueueName="fiscal-issue-bill")["QueueUrl"]
     sms_url = sqs.create_queue(QueueName="fiscal-send-sms")["QueueUrl"]
     os.environ.update({"ISSUE_QUEUE_URL": issue_url, "SMS_QUEUE_URL": sms_url})
-    settings = load_settings()
-    deps.settings = settings
+    deps.settings = load_settings()
     seeded = seed(deps, tmp / "state", tmp / "keys")
     put_channel_secrets(deps, seeded.state)
+    return _around(deps, seeded, issue_url, sms_url, tmp)
+
+
+def _around(deps: Any, seeded: Any, issue_url: str, sms_url: str, tmp: Path) -> World:
+    """The world around ``deps``'s AWS state, installed as the process's dependencies."""
+    from chalicelib import bootstrap
     from devstack.channel_servers import ChannelServers, InProcessTransport
     from devstack.seed import stack_document
 
     # The channels' servers answer in-process; their notifications go nowhere until a test
     # sets ``world.channels.deliver`` (e.g. to post through the test client).
-    channels = ChannelServers(stack_document(seeded, "http://testserver", "moto"), CHANNELS_URL,
-                              clock=clock, deliver=lambda url, body, headers: 0)
+    channels = ChannelServers(stack_document(seeded, "http://testserver", "moto", deps.clock()),
+                              CHANNELS_URL, clock=deps.clock, deliver=lambda url, body, headers: 0)
     deps.overrides["channel_http"] = InProcessTransport(channels)
     bootstrap.use(deps)
-    return World(deps=deps, seeded=seeded, clock=clock, issue_queue_url=issue_url,
+    return World(deps=deps, seeded=seeded, clock=deps.clock, issue_queue_url=issue_url,
                  sms_queue_url=sms_url, tmp=tmp, channels=channels)
+
+
+LOCKS = (type(threading.Lock()), type(threading.RLock()), threading.Condition)
+
+
+class MotoSnapshot:
+    """Every moto backend's state at one moment, to be given back as often as asked.
+
+    A backend is restored in place (its ``__dict__`` replaced by a deep copy of the saved one),
+    so whatever holds the backend object keeps working; a backend made after the snapshot (a
+    service or region first used by a test) is reset to empty.
+    """
+
+    def __init__(self) -> None:
+        self.saved = {id(b): (b, self._copy(b, b.__dict__)) for b in self._backends()}
+
+    @staticmethod
+    def _backends() -> list[Any]:
+        from moto.core.base_backend import BackendDict
+
+        return [backend for service in list(BackendDict._instances)
+                for per_account in list(service.values()) for backend in list(per_account.values())]
+
+    @staticmethod
+    def _copy(backend: Any, state: dict) -> dict:
+        """A deep copy of ``state``: not of the backend itself, and with new locks (a lock
+        cannot be copied; moto keeps one per SQS queue)."""
+        memo: dict[int, Any] = {id(backend): backend}
+        for value in state.values():
+            for model in value.values() if isinstance(value, dict) else ():
+                for attr in getattr(model, "__dict__", {}).values():
+                    if isinstance(attr, LOCKS):
+                        memo[id(attr)] = type(attr)()
+        return copy.deepcopy(state, memo)
+
+    def restore(self) -> None:
+        from moto.core.model_instances import reset_model_data
+
+        for backend in self._backends():
+            if id(backend) in self.saved and self.saved[id(backend)][0] is backend:
+                backend.__dict__ = self._copy(backend, self.saved[id(backend)][1])
+            else:
+                backend.reset()
+        reset_model_data()  # moto keeps every model it made for its dashboard: let them go
+
+
+class ProcessWorlds:
+    """One seeded world's AWS state per test process, and fresh worlds over it.
+
+    ``start`` opens one moto mock for the process, builds and seeds a world under ``tmp`` and
+    snapshots moto's state. ``fresh`` restores that state and returns a new world over it; the
+    boto3 and pynamodb clients are the process's (``adapters/aws.py`` caches them), so a test
+    pays for no client, no table and no key.
+    """
+
+    def __init__(self) -> None:
+        self.base: World | None = None
+        self.snapshot: MotoSnapshot | None = None
+        self._mock: Any = None
+
+    def start(self, tmp: Path) -> World:
+        if self.base is None:
+            from moto import mock_aws
+
+            from chalicelib.adapters import aws
+
+            self._mock = mock_aws()
+            self._mock.start()
+            aws._client.cache_clear()
+            self.base = build_world(tmp)
+            self.snapshot = MotoSnapshot()
+        return self.base
+
+    def fresh(self, tmp: Path) -> World:
+        """The seeded world again, as if just built under ``tmp``, at ``PINNED_NOW``."""
+        from chalicelib import bootstrap
+        from chalicelib.config import load_settings
+
+        base, snapshot = self.base, self.snapshot
+        assert base is not None and snapshot is not None, "start() first"
+        snapshot.restore()
+        shutil.copytree(base.tmp / "keys", tmp / "keys")  # a test may add keys of its own
+        _point_env_at(tmp)
+        os.environ.update({"ISSUE_QUEUE_URL": base.issue_queue_url,
+                           "SMS_QUEUE_URL": base.sms_queue_url})
+        deps = bootstrap.Deps(settings=load_settings(), clock=Clock())
+        return _around(deps, base.seeded, base.issue_queue_url, base.sms_queue_url, tmp)
+
+    def stop(self) -> None:
+        from chalicelib import bootstrap
+
+        if self._mock is not None:
+            self._mock.stop()
+        self._mock, self.base, self.snapshot = None, None, None
+        bootstrap.use(None)
+
+
+PROCESS_WORLDS = ProcessWorlds()

@@ -1,39 +1,30 @@
-import shutil
-
 import pytest
-from moto import mock_aws
 
-from tests.world import ENV, build_world
+from tests.world import ENV, PROCESS_WORLDS
 
 
 @pytest.fixture(scope="session")
-def seed_cache(tmp_path_factory):
-    """Keys and channel credentials made once per session (RSA key generation is slow)."""
-    return tmp_path_factory.mktemp("seed-cache")
+def process_world(tmp_path_factory):
+    """The seeded AWS state this test process starts every world from (``ProcessWorlds``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in ENV.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_ENDPOINT_URL", raising=False)
+        try:
+            yield PROCESS_WORLDS.start(tmp_path_factory.mktemp("process-world"))
+        finally:
+            PROCESS_WORLDS.stop()
 
 
 @pytest.fixture
-def world(tmp_path, monkeypatch, seed_cache):
+def world(tmp_path, monkeypatch, process_world):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    cached = (seed_cache / "state" / "world.json").exists()
-    if cached:
-        for part in ("state", "keys"):
-            shutil.copytree(seed_cache / part, tmp_path / part)
-    with mock_aws():
-        from chalicelib.adapters import aws
+    yield PROCESS_WORLDS.fresh(tmp_path)
+    from chalicelib import bootstrap
 
-        aws._client.cache_clear()
-        w = build_world(tmp_path)
-        if not cached:
-            for part in ("state", "keys"):
-                shutil.copytree(tmp_path / part, seed_cache / part, dirs_exist_ok=True)
-        yield w
-        aws._client.cache_clear()
-        from chalicelib import bootstrap
-
-        bootstrap.use(None)
+    bootstrap.use(None)
 
 
 @pytest.fixture

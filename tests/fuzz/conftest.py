@@ -1,22 +1,27 @@
-"""Fixtures of the fuzz tier: one application world on moto for the whole module, with the
-things a fuzzed request can aim at (notes, a bill, open orders) made once, and a recorder of
-every AWS write each request makes."""
+"""Fixtures of the fuzz tier: one application world on moto per test process, with the things a
+fuzzed request can aim at (notes, a bill, open orders) made once, and a recorder of every AWS
+write each request makes.
+
+The world is built over the process's seeded AWS state (``tests/world.py``, ``ProcessWorlds``),
+so the fuzz tier shares a test process with the functional tier. Once the targets are made,
+their state is kept (``MotoSnapshot``) and given back before each fuzz test: a family starts
+from the same stores whichever tests ran before it in the process.
+"""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
-from moto import mock_aws
 
-from tests.world import ENV, build_world
+from tests.functional.conftest import process_world  # noqa: F401  (fixture)
+from tests.world import ENV, PROCESS_WORLDS, MotoSnapshot
 
 
 @pytest.fixture(scope="session")
-def fuzz_world(tmp_path_factory):
+def _fuzz_world(tmp_path_factory, process_world):  # noqa: F811
     import app as application
     from chalicelib import bootstrap
-    from chalicelib.adapters import aws
     from devstack.gateway import ContractClient  # chalice.test.Client, as deployed
     from tests.fuzz.targets import make_targets
     from tests.fuzz.writes import WriteRecorder
@@ -27,16 +32,26 @@ def fuzz_world(tmp_path_factory):
             mp.setenv(key, value)
         mp.delenv("AWS_ENDPOINT_URL", raising=False)
         recorder = WriteRecorder.install(mp)
-        with mock_aws():
-            aws._client.cache_clear()
-            world = build_world(tmp)
-            with ContractClient(application.app) as client:
-                targets = make_targets(world, client)
-                recorder.adopt_live_clients()
-                yield world, client, targets, recorder
-            aws._client.cache_clear()
-            bootstrap.use(None)
+        world = PROCESS_WORLDS.fresh(tmp)
+        with ContractClient(application.app) as client:
+            targets = make_targets(world, client)
+            recorder.adopt_live_clients()
+            yield (world, client, targets, recorder), MotoSnapshot(), world.clock()
+        bootstrap.use(None)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def fuzz_world(_fuzz_world):
+    """``(world, client, targets, recorder)``, with the stores as the targets left them."""
+    from chalicelib import bootstrap
+
+    (world, client, targets, recorder), snapshot, now = _fuzz_world
+    snapshot.restore()
+    world.clock.now = now
+    bootstrap.use(world.deps)
+    yield world, client, targets, recorder
+    bootstrap.use(None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
