@@ -6,18 +6,16 @@ Tests build a ``Deps`` with fakes instead (``tests/fakes.py``) or with these ada
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from chalicelib.adapters.wall_clock import utc_now
 from chalicelib.config import Settings, load_settings
 from chalicelib.services.ports import Clock
 
 MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

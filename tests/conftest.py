@@ -3,10 +3,79 @@
 Hypothesis measures time: on a shared 2-core machine (and in CI, with two test processes) a
 slow example is the machine, not the code. No deadline, no "too slow" health check; what each
 test asserts is unchanged.
+
+No test reads the wall clock. Every clock the product has defaults to
+``chalicelib.adapters.wall_clock.utc_now``; here it fails, for the whole session, so a test that
+computes a date without pinning its clock (``tests/world.py``'s ``Clock``, ``tests/fakes.py``'s
+``FakeClock``, ``now=`` of the simulator's notifications) fails on every day instead of on the
+days its arithmetic crosses a month or a year. A test that really needs the time of day says so
+with ``@pytest.mark.wall_clock`` (every test of the integration tier does: its stack runs on real
+time); the fixtures it uses may then read the wall clock too.
 """
 
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("shared-machine", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shared-machine")
+
+WALL_CLOCK_READS: list[str] = []  # where the current test read the wall clock
+_RUNNING: list[pytest.Item] = []  # the test being set up, run or torn down
+
+
+class WallClockRead(AssertionError):
+    """A test reached the product's wall clock: pin the clock (see this module's docstring)."""
+
+
+def _guarded_wall_clock() -> datetime:
+    from chalicelib.adapters import wall_clock
+
+    if _RUNNING and _RUNNING[0].get_closest_marker("wall_clock"):
+        return wall_clock.real_read()
+    WALL_CLOCK_READS.append("".join(traceback.format_stack(limit=8)[:-1]))
+    raise WallClockRead(
+        "this test reads the wall clock (chalicelib.adapters.wall_clock.utc_now): pass the "
+        "world's or a FakeClock (or now=world.clock()) so that it does not depend on today's "
+        "date, or mark it @pytest.mark.wall_clock if it truly needs the time of day")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from chalicelib.adapters import wall_clock
+
+    config.addinivalue_line("markers", "wall_clock: the test may read the real time of day")
+    wall_clock._read = _guarded_wall_clock
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from chalicelib.adapters import wall_clock
+
+    wall_clock._read = wall_clock.real_read
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Know which test runs (its fixtures' reads count as its own), and start it with no read."""
+    _RUNNING[:] = [item]
+    del WALL_CLOCK_READS[:]
+    try:
+        return (yield)
+    finally:
+        _RUNNING.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail a test that read the wall clock (in its fixtures or body), even where the product
+    caught the error."""
+    result = yield
+    if WALL_CLOCK_READS:
+        pytest.fail("the test read the wall clock; pin its clock. First read:\n"
+                    + WALL_CLOCK_READS[0], pytrace=False)
+    return result

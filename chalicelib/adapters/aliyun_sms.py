@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from chalicelib.adapters.channel_http import Transport
+from chalicelib.adapters.wall_clock import utc_now
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone, scrub_phones
 from chalicelib.domain.sms import SmsMessage, SmsRejected
@@ -140,8 +141,6 @@ class AliyunSmsConfig:
                    template_codes=dict(data.get("template_codes") or {}))
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AliyunSms:
@@ -150,7 +149,7 @@ class AliyunSms:
     name = "aliyun"
 
     def __init__(self, config: Callable[[], AliyunSmsConfig], endpoint: str,
-                 transport: Transport, clock: Callable[[], datetime] = _utc_now,
+                 transport: Transport, clock: Callable[[], datetime] = utc_now,
                  nonce: Callable[[], str] = lambda: secrets.token_hex(16)) -> None:
         self._config, self._transport = config, transport
         self._endpoint = endpoint.rstrip("/") + "/"

@@ -35,10 +35,12 @@ def _utc(iso: str) -> str:
     """The payment's time in UTC (index keys compare as text), or now if it is not a time."""
     from datetime import UTC, datetime
 
+    from chalicelib.adapters.wall_clock import utc_now
+
     try:
         return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
     except ValueError:
-        return datetime.now(UTC).isoformat(timespec="seconds")
+        return utc_now().isoformat(timespec="seconds")
 
 
 def _failed(reasons: list, index: int) -> bool:

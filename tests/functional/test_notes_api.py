@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,10 +46,19 @@ def test_a_created_note_carries_every_field_of_the_contract(world, client):
 
 
 def test_a_note_with_a_due_date_expires_at_the_end_of_that_day_china_time(world, client):
-    due = (world.clock() + timedelta(days=30)).date().isoformat()
-    note = create_note(world, client, {**NOTE, "due_date": due})
-    assert note["due_date"] == due
-    assert note["expires_at"].startswith(due[:4]) and iso_with_offset(note["expires_at"])
+    due = (world.clock() + timedelta(days=30)).date()
+    note = create_note(world, client, {**NOTE, "due_date": due.isoformat()})
+    assert note["due_date"] == due.isoformat()
+    assert note["expires_at"] == f"{due + timedelta(days=1)}T00:00:00+08:00"
+    assert iso_with_offset(note["expires_at"])
+
+
+def test_a_note_due_on_new_years_eve_expires_at_the_first_moment_of_the_next_year(world, client):
+    # 1 December 2026, 10:00 in China: the day a due date 30 days on first crossed a year.
+    world.clock.now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    note = create_note(world, client, {**NOTE, "due_date": "2026-12-31"})
+    assert note["due_date"] == "2026-12-31"
+    assert note["expires_at"] == "2027-01-01T00:00:00+08:00"
 
 
 def test_get_returns_the_note_as_created(world, client):

@@ -39,6 +39,14 @@ def pytest_configure(config: pytest.Config) -> None:
                    "Chromium); nothing is skipped")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The stack runs on real time, so every test here may read it (tests/conftest.py)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.wall_clock)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free TCP ports on 127.0.0.1, never 8000-8003."""
     ports: list[int] = []

@@ -39,6 +39,7 @@ MER_ID = "777290058110048"
 ORDER_ID = "53010025000000000017Ab3xQ9"
 VECTOR_MER_ID = "700000000000001"
 IN_VECTOR_LEAF_LIFE = datetime(2019, 1, 1, tzinfo=UTC)
+AFTER_VECTOR_LEAF_EXPIRED = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)  # the functional tier's day
 
 
 Chain = tuple[x509.Certificate, x509.Certificate, x509.Certificate, RSAPrivateKey]
@@ -110,10 +111,10 @@ def test_the_real_notice_verifies_within_its_leaf_certificate_life(vector, vecto
     assert txn.paid_at == "2018-07-26T10:02:32+08:00"
 
 
-def test_the_real_notice_fails_today_because_its_leaf_expired(vector, vector_config):
+def test_the_real_notice_fails_once_its_leaf_expired(vector, vector_config):
     with pytest.raises(SignatureInvalid,
                        match=r"signing certificate expired on 2020-11-01T07:24:08\+00:00"):
-        verify_notification(vector, FORM, vector_config, datetime.now(UTC))
+        verify_notification(vector, FORM, vector_config, AFTER_VECTOR_LEAF_EXPIRED)
 
 
 def test_the_real_notice_fails_with_txn_amt_changed(vector, vector_config):
