@@ -18,8 +18,8 @@ run: system venv
 	$(PY) -m devstack.stack
 
 test: system venv lint package
-	$(PY) -m pytest -q -n 2 tests/unit tests/contracts tests/functional tests/faults
-	$(PY) -m pytest -q tests/fuzz tests/integration
+	$(PY) -m pytest -q -n 2 tests/unit tests/contracts tests/functional tests/faults tests/fuzz
+	$(PY) -m pytest -q tests/integration
 
 fuzz: venv
 	$(PY) -m pytest -q tests/fuzz

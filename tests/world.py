@@ -162,25 +162,20 @@ class MotoSnapshot:
     """Every moto backend's state at one moment, to be given back as often as asked.
 
     A backend is restored in place (its ``__dict__`` replaced by a deep copy of the saved one),
-    so whatever holds the backend object keeps working; a backend made after the snapshot (a
-    service or region first used by a test) is reset to empty.
+    so whatever holds the backend object keeps working; one that moto dropped since (its reset
+    clears every backend) is made again; one made after the snapshot (a service or region a
+    test used first) is emptied.
     """
 
     def __init__(self) -> None:
-        self.saved = {id(b): (b, self._copy(b, b.__dict__)) for b in self._backends()}
+        self.saved = {(service, account, region): (backend, self._copy(backend, backend.__dict__))
+                      for service, account, region, backend in _backends()}
 
     @staticmethod
-    def _backends() -> list[Any]:
-        from moto.core.base_backend import BackendDict
-
-        return [backend for service in list(BackendDict._instances)
-                for per_account in list(service.values()) for backend in list(per_account.values())]
-
-    @staticmethod
-    def _copy(backend: Any, state: dict) -> dict:
-        """A deep copy of ``state``: not of the backend itself, and with new locks (a lock
-        cannot be copied; moto keeps one per SQS queue)."""
-        memo: dict[int, Any] = {id(backend): backend}
+    def _copy(backend: Any, state: dict, into: Any = None) -> dict:
+        """A deep copy of ``state``: the backend's references to itself point to ``into``,
+        and locks are new ones (a lock cannot be copied; moto keeps one per SQS queue)."""
+        memo: dict[int, Any] = {id(backend): into if into is not None else backend}
         for value in state.values():
             for model in value.values() if isinstance(value, dict) else ():
                 for attr in getattr(model, "__dict__", {}).values():
@@ -191,12 +186,32 @@ class MotoSnapshot:
     def restore(self) -> None:
         from moto.core.model_instances import reset_model_data
 
-        for backend in self._backends():
-            if id(backend) in self.saved and self.saved[id(backend)][0] is backend:
-                backend.__dict__ = self._copy(backend, self.saved[id(backend)][1])
-            else:
-                backend.reset()
+        for (service, account, region), (backend, state) in self.saved.items():
+            live = service[account][region]  # made again if moto dropped it
+            live.__dict__ = self._copy(backend, state, into=live)
+        for key in {(s, a, r) for s, a, r, _ in _backends()} - self.saved.keys():
+            service, account, region = key
+            service[account][region].reset()
         reset_model_data()  # moto keeps every model it made for its dashboard: let them go
+
+
+def _backends() -> list[tuple[Any, str, str, Any]]:
+    """``(BackendDict, account, region, backend)`` of every moto backend made so far."""
+    from moto.core.base_backend import BackendDict
+
+    return [(service, account, region, backend) for service in list(BackendDict._instances)
+            for account, per_account in list(service.items())
+            for region, backend in list(per_account.items())]
+
+
+def empty_moto() -> None:
+    """Every moto backend emptied in place, as a new ``mock_aws()`` would find them (inside the
+    process's mock, a nested ``mock_aws()`` keeps the state it finds)."""
+    from moto.core.model_instances import reset_model_data
+
+    for _, _, _, backend in _backends():
+        backend.reset()
+    reset_model_data()
 
 
 class ProcessWorlds:

@@ -37,7 +37,7 @@ from tests.fakes import (
     Tables,
 )
 from tests.fakes_channels import FakeRefunds
-from tests.world import ENV, TEMPLATE
+from tests.world import ENV, TEMPLATE, empty_moto
 
 SETTINGS: Settings = load_settings(ENV)
 
@@ -97,6 +97,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(key, raising=False)
     with mock_aws():
+        empty_moto()  # inside the process's mock (tests/world.py) the state is not new
         _bind_models()
         yield
 

@@ -54,6 +54,26 @@ def fuzz_world(_fuzz_world):
     bootstrap.use(None)
 
 
+def pytest_sessionfinish(session):
+    """In an xdist worker: hand this process's tally to the controller, which prints it."""
+    from tests.fuzz.checks import TALLY
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["fuzz_tally"] = {
+            "sent": list(TALLY.sent.items()), "statuses": list(TALLY.statuses.items()),
+            "server_errors": list(TALLY.server_errors.items())}
+
+
+def pytest_testnodedown(node, error):
+    """In the xdist controller: add up the workers' tallies."""
+    from tests.fuzz.checks import TALLY
+
+    tally = getattr(node, "workeroutput", {}).get("fuzz_tally", {})
+    for name in ("sent", "statuses", "server_errors"):
+        getattr(TALLY, name).update({(tuple(k) if isinstance(k, list) else k): n
+                                     for k, n in tally.get(name, [])})
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The figures of the closing note: requests sent by family, and 5xx seen."""
     from tests.fuzz.checks import TALLY
