@@ -52,7 +52,7 @@ def served(channel: str, state: dict[str, Any]) -> Channel:
     from devstack.channel_servers import ChannelServers, InProcessTransport
     from devstack.seed import Seeded, channel_secrets, stack_document
 
-    stack = stack_document(Seeded(state), "http://testserver", "moto")
+    stack = stack_document(Seeded(state), "http://testserver", "moto", NOW)
     servers = ChannelServers(stack, CHANNELS_URL, clock=lambda: NOW,
                              deliver=lambda url, body, headers: 0)
     secret = channel_secrets(state)[channel]
