@@ -52,7 +52,8 @@ Check = Callable[[], object]
 def wechatpay() -> tuple[Check, Check]:
     from wechatpayv3 import utils  # type: ignore[import-untyped]
 
-    from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
+    from chalicelib.adapters.wechatpay.config import WechatPayConfig
+    from chalicelib.adapters.wechatpay.verify import verify_notification
     from devstack.builders.wechatpay import sign_notification, transaction_resource
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -87,7 +88,8 @@ def wechatpay() -> tuple[Check, Check]:
 def alipay() -> tuple[Check, Check]:
     from alipay import AliPay  # type: ignore[import-untyped]
 
-    from chalicelib.adapters.alipay import AlipayConfig, verify_notification
+    from chalicelib.adapters.alipay.config import AlipayConfig
+    from chalicelib.adapters.alipay.verify import verify_notification
     from devstack.builders.alipay import sign_notification, trade_fields
 
     alipay_key, app_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -118,12 +120,8 @@ def alipay() -> tuple[Check, Check]:
 def unionpay() -> tuple[Check, Check]:
     from cryptography import x509
 
-    from chalicelib.adapters.unionpay import (
-        UnionPayConfig,
-        load_certificate,
-        signed_digest,
-        verify_notification,
-    )
+    from chalicelib.adapters.unionpay.config import UnionPayConfig, load_certificate
+    from chalicelib.adapters.unionpay.verify import signed_digest, verify_notification
 
     vector = (EVENTS / "back-notification.txt").read_bytes().rstrip(b"\r\n")
     middle, root = (load_certificate((EVENTS / f"acp_test_{n}.cer").read_bytes())

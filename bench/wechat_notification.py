@@ -22,7 +22,7 @@ def main(n: int = 150) -> None:
     from chalice.test import Client
 
     import app as application
-    from chalicelib.adapters.wechatpay import verify_notification
+    from chalicelib.adapters.wechatpay.verify import verify_notification
     from chalicelib.domain.units import UnitKind
     from chalicelib.services import notes as notes_service
     from devstack.notifications import wechatpay_notification

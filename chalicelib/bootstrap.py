@@ -260,11 +260,11 @@ class Deps:
         """The client of a channel's server (ChannelApi), from its current secret."""
         if f"{name}_api" in self.overrides:
             return self.overrides[f"{name}_api"]
-        from chalicelib.adapters import alipay_api, unionpay_api, wechatpay_api
+        from chalicelib.adapters import alipay, unionpay, wechatpay
 
-        clients: dict[str, Any] = {"wechatpay": wechatpay_api.WechatPayApi,
-                                   "alipay": alipay_api.AlipayApi,
-                                   "unionpay": unionpay_api.UnionPayApi}
+        clients: dict[str, Any] = {"wechatpay": wechatpay.WechatPayApi,
+                                   "alipay": alipay.AlipayApi,
+                                   "unionpay": unionpay.UnionPayApi}
         return clients[name](self.channel(name), self.settings.channel_api_urls[name],
                              self.channel_http, self.clock)
 

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.alipay_api import request_signing_string
+from chalicelib.adapters.alipay.api import request_signing_string
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from devstack.notifications import alipay_notification, own_private_key

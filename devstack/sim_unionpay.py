@@ -19,7 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.unionpay import SIGN_METHOD, VERSION, load_certificate, signed_digest
+from chalicelib.adapters.unionpay.config import load_certificate
+from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest
 from devstack.notifications import own_private_key, unionpay_notification
 from devstack.sim_common import (
     ChannelState,

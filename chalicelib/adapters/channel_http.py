@@ -8,7 +8,7 @@
     ConnectionError / OSError        ├→ ServiceUnavailable("<host> …: <why>")
     http.client.HTTPException        ┘
 
-The channel clients (``wechatpay_api``, ``alipay_api``, ``unionpay_api``) take any callable
+The channel clients (``wechatpay.api``, ``alipay.api``, ``unionpay.api``) take any callable
 ``transport(method, url, headers, body) -> HttpReply``: ``UrllibTransport`` in production, the
 local channel simulator called in-process in tests.
 """

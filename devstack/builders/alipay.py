@@ -1,7 +1,7 @@
 """Building Alipay asynchronous notifications (异步通知, RSA2) as Alipay posts them.
 
 For the local channel simulator and the tests only (payment-channels.md §2.1): the production
-path verifies (``chalicelib/adapters/alipay.py``) and never builds.
+path verifies (``chalicelib/adapters/alipay/verify.py``) and never builds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.alipay import (
+from chalicelib.adapters.alipay.verify import (
     _ALIPAY_TIME,
     _CHINA,
     _UNSIGNED,

@@ -1,7 +1,7 @@
 """Building UnionPay ACP messages and a stand-in certificate chain, as UnionPay makes them.
 
 For the local channel simulator and the tests only (payment-channels.md §3.3): the production
-path verifies (``chalicelib/adapters/unionpay.py``) and never builds.
+path verifies (``chalicelib/adapters/unionpay/verify.py``) and never builds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.unionpay import (
+from chalicelib.adapters.unionpay.verify import (
     _CHINA,
     _TIME,
     ENCODINGS,

@@ -1,7 +1,7 @@
 """Building WeChat Pay messages as WeChat sends them: notifications and signed API answers.
 
 For the local channel simulator and the tests only (payment-channels.md §1.7): the production
-path verifies (``chalicelib/adapters/wechatpay.py``) and never builds.
+path verifies (``chalicelib/adapters/wechatpay/verify.py``) and never builds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.wechatpay import _CHINA, ALGORITHM, SIGNATURE_TYPE
+from chalicelib.adapters.wechatpay.verify import _CHINA, ALGORITHM, SIGNATURE_TYPE
 
 
 def transaction_resource(*, mchid: str, appid: str, out_trade_no: str, transaction_id: str,

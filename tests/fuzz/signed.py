@@ -129,7 +129,7 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
 
 @st.composite
 def alipay(draw: st.DrawFn, t: Targets) -> Request:
-    from chalicelib.adapters.alipay import signing_string
+    from chalicelib.adapters.alipay.verify import signing_string
     from devstack.builders.alipay import trade_fields
 
     ali = t.stack["channels"]["alipay"]
@@ -163,7 +163,7 @@ def alipay(draw: st.DrawFn, t: Targets) -> Request:
 
 @st.composite
 def unionpay(draw: st.DrawFn, t: Targets) -> Request:
-    from chalicelib.adapters.unionpay import signing_string
+    from chalicelib.adapters.unionpay.verify import signing_string
     from devstack.builders.unionpay import txn_fields
 
     up = t.stack["channels"]["unionpay"]

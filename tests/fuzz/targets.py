@@ -89,7 +89,7 @@ def make_targets(world, client) -> Targets:
     assert xml.status_code == 200, xml.body
     stack = world.stack
     up = stack["channels"]["unionpay"]
-    from chalicelib.adapters.unionpay import load_certificate
+    from chalicelib.adapters.unionpay.config import load_certificate
     from devstack.builders.unionpay import crlf_pem
 
     return Targets(

@@ -21,13 +21,13 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from chalicelib.adapters.alipay import AlipayConfig
-from chalicelib.adapters.alipay_api import (
+from chalicelib.adapters.alipay.api import (
     AlipayApi,
     request_signing_string,
     response_text,
     sign_request,
 )
+from chalicelib.adapters.alipay.config import AlipayConfig
 from chalicelib.adapters.channel_http import HttpReply
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest

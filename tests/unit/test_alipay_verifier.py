@@ -30,12 +30,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.adapters.alipay import (
-    SUCCESS_BODY,
-    AlipayConfig,
-    signing_string,
-    verify_notification,
-)
+from chalicelib.adapters.alipay.config import AlipayConfig
+from chalicelib.adapters.alipay.verify import SUCCESS_BODY, signing_string, verify_notification
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from devstack.builders.alipay import sign_notification, trade_fields
 

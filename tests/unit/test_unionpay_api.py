@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import HttpReply
-from chalicelib.adapters.unionpay import UnionPayConfig
-from chalicelib.adapters.unionpay_api import BACK, FRONT, QUERY, UnionPayApi, parse_answer
+from chalicelib.adapters.unionpay.api import BACK, FRONT, QUERY, UnionPayApi, parse_answer
+from chalicelib.adapters.unionpay.config import UnionPayConfig
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from devstack.builders.unionpay import crlf_pem, make_test_chain

@@ -21,10 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.unionpay import (
+from chalicelib.adapters.unionpay.config import UnionPayConfig, load_certificate
+from chalicelib.adapters.unionpay.verify import (
     ACK_BODY,
-    UnionPayConfig,
-    load_certificate,
     signed_digest,
     signing_string,
     verify_notification,

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from wechatpayv3 import utils  # type: ignore[import-untyped]
 
 from chalicelib.adapters.channel_http import HttpReply
-from chalicelib.adapters.wechatpay import WechatPayConfig
-from chalicelib.adapters.wechatpay_api import WechatPayApi, authorization
+from chalicelib.adapters.wechatpay.api import WechatPayApi, authorization
+from chalicelib.adapters.wechatpay.config import WechatPayConfig
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from devstack.builders.wechatpay import sign_response, transaction_resource

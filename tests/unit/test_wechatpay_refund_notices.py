@@ -10,12 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.wechatpay import (
-    WechatPayConfig,
-    WechatRefund,
-    WechatTransaction,
-    verify_event,
-)
+from chalicelib.adapters.wechatpay.config import WechatPayConfig
+from chalicelib.adapters.wechatpay.verify import WechatRefund, WechatTransaction, verify_event
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from devstack.builders.wechatpay import (
     refund_resource,

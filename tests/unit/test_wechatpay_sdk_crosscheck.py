@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from wechatpayv3 import WeChatPay, WeChatPayType, utils  # type: ignore[import-untyped]
 
-from chalicelib.adapters.wechatpay import WechatPayConfig, verify_notification
+from chalicelib.adapters.wechatpay.config import WechatPayConfig
+from chalicelib.adapters.wechatpay.verify import verify_notification
 from chalicelib.domain.errors import SignatureInvalid
 from devstack.builders.wechatpay import sign_notification, transaction_resource
 

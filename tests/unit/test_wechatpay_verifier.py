@@ -21,12 +21,8 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from chalicelib.adapters.wechatpay import (
-    FAIL_BODY,
-    WechatPayConfig,
-    WechatTransaction,
-    verify_notification,
-)
+from chalicelib.adapters.wechatpay.config import WechatPayConfig
+from chalicelib.adapters.wechatpay.verify import FAIL_BODY, WechatTransaction, verify_notification
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from devstack.builders.wechatpay import sign_notification, transaction_resource
 

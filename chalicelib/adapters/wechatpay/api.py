@@ -4,7 +4,7 @@ Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",non
 signature="…",timestamp="…",serial_no="…"``, the signature being RSA PKCS#1 v1.5 SHA-256 with
 the MERCHANT's API key over ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` (URL = path and query,
 no host). Every answer is signed by the PLATFORM key like a notification and is verified
-(``wechatpay.verify_signature``, ±300 s) before its body is read.
+(``verify.verify_signature``, ±300 s) before its body is read.
 
 Errors become ours here: the transport raises ``ServiceUnavailable`` for the network; a 5xx,
 a 429 or an answer that fails verification is ``ServiceUnavailable`` too (try again later); a
@@ -26,12 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import HttpReply, Transport
-from chalicelib.adapters.wechatpay import (
-    SIGNATURE_TYPE,
-    WechatPayConfig,
-    parse_transaction,
-    verify_signature,
-)
+from chalicelib.adapters.wechatpay.config import WechatPayConfig
+from chalicelib.adapters.wechatpay.verify import SIGNATURE_TYPE, parse_transaction, verify_signature
 from chalicelib.domain.errors import DomainError, ServiceUnavailable
 from chalicelib.domain.payments import (
     ChannelOrder,

@@ -23,17 +23,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from cryptography.x509.oid import NameOID
 
+from chalicelib.adapters.unionpay.config import UnionPayConfig, common_name
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 
 SIGN_METHOD = "01"
@@ -47,51 +45,6 @@ ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb1803
 _TXN_AMT = re.compile(r"^[0-9]{1,12}$")
 _TIME = "%Y%m%d%H%M%S"
 _CHINA = timezone(timedelta(hours=8))
-
-
-def load_certificate(data: bytes | str) -> x509.Certificate:
-    """A certificate from PEM or DER (UnionPay ships ``.cer`` files in either form)."""
-    raw = data.encode("ascii") if isinstance(data, str) else data
-    if b"-----BEGIN CERTIFICATE" in raw:
-        return x509.load_pem_x509_certificate(raw)
-    return x509.load_der_x509_certificate(raw)
-
-
-def _cn(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else ""
-
-
-@dataclass(frozen=True, repr=False)
-class UnionPayConfig:
-    """Our merId and UnionPay's middle and root certificates (acp_*_middle/root.cer);
-    ``validate_cn=False`` (SDKs' ``ifValidateCNName``) also accepts the test CN ``00040000:SIGN``.
-    Our signing certificate and key (acp_*_sign.pfx; optional: only requests need them) sign
-    what we send, named by the certificate's serial (``certId``).
-    """
-
-    mer_id: str
-    middle_cert: x509.Certificate
-    root_cert: x509.Certificate
-    validate_cn: bool = True
-    merchant_sign_key: RSAPrivateKey | None = None
-    merchant_sign_cert: x509.Certificate | None = None
-
-    def __repr__(self) -> str:
-        return (f"UnionPayConfig(mer_id={self.mer_id!r}, middle={_cn(self.middle_cert)!r}, "
-                f"root={_cn(self.root_cert)!r}, validate_cn={self.validate_cn!r}"
-                f"{', merchant_sign_key=<redacted>' if self.merchant_sign_key else ''})")
-
-    @classmethod
-    def from_secret(cls, data: Mapping[str, Any]) -> UnionPayConfig:
-        """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?,
-        and for requests merchant_sign_key_pem with merchant_sign_cert_pem."""
-        key, cert = data.get("merchant_sign_key_pem"), data.get("merchant_sign_cert_pem")
-        return cls(mer_id=data["mer_id"], middle_cert=load_certificate(data["middle_cert_pem"]),
-                   root_cert=load_certificate(data["root_cert_pem"]),
-                   validate_cn=bool(data.get("validate_cn", True)),
-                   merchant_sign_key=load_pem_private_key(key.encode(), None)  # type: ignore
-                   if key else None, merchant_sign_cert=load_certificate(cert) if cert else None)
 
 
 @dataclass(frozen=True)
@@ -168,7 +121,7 @@ def verify_fields(fields: Mapping[str, str], codec: str, config: UnionPayConfig,
                                    f"{cert.not_valid_before_utc.isoformat()}")
         if now > cert.not_valid_after_utc:
             raise SignatureInvalid(f"{what} expired on {cert.not_valid_after_utc.isoformat()}")
-    cn = _cn(leaf)
+    cn = common_name(leaf)
     parts = cn.split("@")
     accepted = (UNIONPAY_CN,) if config.validate_cn else (UNIONPAY_CN, TEST_CN)
     if len(parts) < 3 or parts[2] not in accepted:

@@ -2,14 +2,14 @@
 
 A request is a form signed with OUR signing certificate (signMethod 01): ``certId`` is that
 certificate's serial number in decimal; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over the
-lower-hex SHA-256 of every other field sorted ``k=v&…`` (``unionpay.signed_digest``).
+lower-hex SHA-256 of every other field sorted ``k=v&…`` (``verify.signed_digest``).
 
 Front consumption (``/gateway/api/frontTransReq.do``) is the payer's browser posting a form
 that submits itself; the result comes to ``backUrl`` as a notice. Query
 (``/gateway/api/queryTrans.do``, txnType 00) and refund (``/gateway/api/backTransReq.do``,
 txnType 04) are server-to-server: the synchronous answer is ``k=v&…`` (not percent-encoded; a
 value in braces may hold ``&``), signed by UnionPay like a notice and verified the same way
-(``unionpay.verify_fields``: chain to our middle/root, CN, signature) before it is read.
+(``verify.verify_fields``: chain to our middle/root, CN, signature) before it is read.
 Errors: the transport raises ``ServiceUnavailable`` for the network; a non-200, an answer that
 fails verification, or a respCode asking to try later (03/04/05) is ``ServiceUnavailable``.
 """
@@ -27,13 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import Transport
-from chalicelib.adapters.unionpay import (
-    SIGN_METHOD,
-    VERSION,
-    UnionPayConfig,
-    signed_digest,
-    verify_fields,
-)
+from chalicelib.adapters.unionpay.config import UnionPayConfig
+from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest, verify_fields
 from chalicelib.domain.errors import DomainError, ServiceUnavailable
 from chalicelib.domain.payments import (
     ChannelOrder,

@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.alipay import PAID_STATUSES, AlipayConfig
+from chalicelib.adapters.alipay.config import AlipayConfig
+from chalicelib.adapters.alipay.verify import PAID_STATUSES
 from chalicelib.adapters.channel_http import Transport
 from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen

@@ -1,0 +1,64 @@
+"""UnionPay ACP 5.1.0: our merchant's configuration, read from its secret.
+
+Our ``merId``, UnionPay's middle and root certificates (``acp_*_middle.cer``/``root.cer``, PEM or
+DER) that every signing certificate must chain to, whether the test environment's CN is
+accepted, and, for requests, our signing key and certificate (``acp_*_sign.pfx``). Never logged:
+``repr`` redacts the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.x509.oid import NameOID
+
+
+def load_certificate(data: bytes | str) -> x509.Certificate:
+    """A certificate from PEM or DER (UnionPay ships ``.cer`` files in either form)."""
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    if b"-----BEGIN CERTIFICATE" in raw:
+        return x509.load_pem_x509_certificate(raw)
+    return x509.load_der_x509_certificate(raw)
+
+
+def common_name(cert: x509.Certificate) -> str:
+    """The subject's CN, or "" when it has none."""
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+@dataclass(frozen=True, repr=False)
+class UnionPayConfig:
+    """Our merId and UnionPay's middle and root certificates (acp_*_middle/root.cer);
+    ``validate_cn=False`` (SDKs' ``ifValidateCNName``) also accepts the test CN ``00040000:SIGN``.
+    Our signing certificate and key (acp_*_sign.pfx; optional: only requests need them) sign
+    what we send, named by the certificate's serial (``certId``).
+    """
+
+    mer_id: str
+    middle_cert: x509.Certificate
+    root_cert: x509.Certificate
+    validate_cn: bool = True
+    merchant_sign_key: RSAPrivateKey | None = None
+    merchant_sign_cert: x509.Certificate | None = None
+
+    def __repr__(self) -> str:
+        return (f"UnionPayConfig(mer_id={self.mer_id!r}, middle={common_name(self.middle_cert)!r}, "
+                f"root={common_name(self.root_cert)!r}, validate_cn={self.validate_cn!r}"
+                f"{', merchant_sign_key=<redacted>' if self.merchant_sign_key else ''})")
+
+    @classmethod
+    def from_secret(cls, data: Mapping[str, Any]) -> UnionPayConfig:
+        """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?,
+        and for requests merchant_sign_key_pem with merchant_sign_cert_pem."""
+        key, cert = data.get("merchant_sign_key_pem"), data.get("merchant_sign_cert_pem")
+        return cls(mer_id=data["mer_id"], middle_cert=load_certificate(data["middle_cert_pem"]),
+                   root_cert=load_certificate(data["root_cert_pem"]),
+                   validate_cn=bool(data.get("validate_cn", True)),
+                   merchant_sign_key=load_pem_private_key(key.encode(), None)  # type: ignore
+                   if key else None, merchant_sign_cert=load_certificate(cert) if cert else None)
