@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from chalicelib.adapters.wall_clock import utc_now
+from chalicelib.domain.china_time import china_iso
 from devstack.builders import alipay, bank, unionpay, wechatpay
 
 
@@ -42,7 +43,7 @@ def wechatpay_notification(stack: dict, out_trade_no: str, amount_fen: int, *,
     resource = wechatpay.transaction_resource(
         mchid=wx["mchid"], appid=wx["appid"], out_trade_no=out_trade_no,
         transaction_id=transaction_id or "4200" + now.strftime("%Y%m%d") + secrets.token_hex(8),
-        amount_fen=amount_fen, success_time=now.astimezone().isoformat(timespec="seconds"))
+        amount_fen=amount_fen, success_time=china_iso(now))
     resource.update(overrides)
     return wechatpay.sign_notification(resource, config_apiv3_key=wx["apiv3_key"].encode(),
                                        platform_private_key=key,  # type: ignore[arg-type]
@@ -84,7 +85,7 @@ def bank_notification(stack: dict, payment_code: str, amount_fen: int, *,
     now = now or utc_now()
     body = {"bank_code": bank_state["bank_code"], "payment_code": payment_code,
             "amount_fen": amount_fen, "bank_txn_id": bank_txn_id or secrets.token_hex(8),
-            "paid_at": now.astimezone().isoformat(timespec="seconds")}
+            "paid_at": china_iso(now)}
     return bank.sign_notification(body, bank_state["bank_code"], bank_state["secret"].encode(),
                                   int(now.timestamp()))
 

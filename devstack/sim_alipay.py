@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay.api import request_signing_string
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from devstack.notifications import alipay_notification, own_private_key
@@ -31,7 +32,6 @@ from devstack.sim_common import (
     page,
 )
 
-_CHINA = timezone(timedelta(hours=8))
 _TIME = "%Y-%m-%d %H:%M:%S"
 
 
@@ -111,7 +111,7 @@ class AlipayServer:
             "code": "10000", "msg": "Success", "trade_no": order.txn_id,
             "out_trade_no": order.out_trade_no, "buyer_logon_id": "csq***@sandbox.com",
             "trade_status": "TRADE_SUCCESS", "total_amount": yuan, "buyer_pay_amount": yuan,
-            "receipt_amount": yuan, "send_pay_date": order.paid_at.astimezone(_CHINA).strftime(
+            "receipt_amount": yuan, "send_pay_date": order.paid_at.astimezone(CHINA_TZ).strftime(
                 _TIME), "buyer_user_id": "2088102177846875"})
 
     def refund(self, name: str, biz: dict[str, Any]) -> Reply:
@@ -139,10 +139,10 @@ class AlipayServer:
             "out_trade_no": order.out_trade_no, "buyer_logon_id": "csq***@sandbox.com",
             "fund_change": "N" if known else "Y", "refund_fee": fen_to_yuan(
                 known.amount_fen if known else amount),
-            "gmt_refund_pay": self.s.clock().astimezone(_CHINA).strftime(_TIME)})
+            "gmt_refund_pay": self.s.clock().astimezone(CHINA_TZ).strftime(_TIME)})
 
     def new_txn_id(self, now: datetime) -> str:
-        return now.astimezone(_CHINA).strftime("%Y%m%d") + "22001" + new_id("", 15)
+        return now.astimezone(CHINA_TZ).strftime("%Y%m%d") + "22001" + new_id("", 15)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
         return alipay_notification(self.s.stack, order.out_trade_no, order.amount_fen,

@@ -26,7 +26,7 @@ import hmac
 import json
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -37,6 +37,7 @@ from chalicelib.adapters.aliyun_sms import (
     canonical_request,
     signature,
 )
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.services.phones import cn_mobile
 from chalicelib.services.sms_templates import TEMPLATES, VARIABLE_MAX
 from devstack.sim_common import ChannelState, Reply
@@ -46,7 +47,6 @@ _AUTH = re.compile(r"^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),
 _MANDATORY = ("host", "x-acs-action", "x-acs-content-sha256", "x-acs-date",
               "x-acs-signature-nonce", "x-acs-version")
 CODE_LIMITS = ((timedelta(minutes=1), 1), (timedelta(hours=1), 5), (timedelta(days=1), 10))
-_CHINA = timezone(timedelta(hours=8))
 
 
 class AliyunSmsServer:
@@ -108,7 +108,7 @@ class AliyunSmsServer:
         size = min(50, max(1, int(query.get("PageSize") or 10)))
         page = max(1, int(query.get("CurrentPage") or 1))
         found = [m for m in self.messages if m["phone"] == phone
-                 and datetime.fromisoformat(m["at"]).astimezone(_CHINA).strftime("%Y%m%d") == day]
+                 and datetime.fromisoformat(m["at"]).astimezone(CHINA_TZ).strftime("%Y%m%d") == day]
         dtos = [{"PhoneNum": m["phone"], "SendStatus": 3, "ErrCode": "DELIVERED",
                  "TemplateCode": m["template_code"], "Content": m["text"], "OutId": m["out_id"],
                  "SendDate": m["at"], "ReceiveDate": m["at"]}

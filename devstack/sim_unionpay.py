@@ -10,7 +10,7 @@ verify with it.
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay.config import load_certificate
 from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest
+from chalicelib.domain.china_time import CHINA_TZ
 from devstack.notifications import own_private_key, unionpay_notification
 from devstack.sim_common import (
     ChannelState,
@@ -31,7 +32,6 @@ from devstack.sim_common import (
     page,
 )
 
-_CHINA = timezone(timedelta(hours=8))
 FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
                       "/gateway/api/queryTrans.do")
 
@@ -95,7 +95,7 @@ class UnionPayServer:
         order, refund = self.s.orders.get(key), self.s.refunds.get(key)
         if order is not None and order.txn_id and order.txn_time == fields.get("txnTime"):
             assert order.paid_at is not None
-            at = order.paid_at.astimezone(_CHINA)
+            at = order.paid_at.astimezone(CHINA_TZ)
             return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
                                 "origRespCode": "00", "origRespMsg": "成功[0000000]",
                                 "queryId": order.txn_id, "txnAmt": str(order.amount_fen),
@@ -129,7 +129,7 @@ class UnionPayServer:
                             "txnAmt": str(amount)})
 
     def new_txn_id(self, now: datetime) -> str:
-        return "95" + now.astimezone(_CHINA).strftime("%m%d%H%M%S") + new_id("", 9)
+        return "95" + now.astimezone(CHINA_TZ).strftime("%m%d%H%M%S") + new_id("", 9)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
         return unionpay_notification(self.s.stack, order.out_trade_no, order.amount_fen,

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
+from chalicelib.domain.china_time import china_iso
 from devstack.builders.wechatpay import (
     compact,
     refund_resource,
@@ -127,7 +128,7 @@ class WechatPayServer:
         return transaction_resource(
             mchid=self.wx["mchid"], appid=self.wx["appid"], out_trade_no=order.out_trade_no,
             transaction_id=order.txn_id, amount_fen=order.amount_fen,
-            success_time=order.paid_at.astimezone().isoformat(timespec="seconds"))
+            success_time=china_iso(order.paid_at))
 
     def query(self, out_trade_no: str, query: dict[str, str]) -> Reply:
         order = self.s.order(self.channel, out_trade_no)
@@ -161,7 +162,7 @@ class WechatPayServer:
             "refund_id": refund.refund_id, "out_refund_no": number,
             "transaction_id": order.txn_id, "out_trade_no": order.out_trade_no,
             "channel": "ORIGINAL", "user_received_account": "支付用户零钱",
-            "create_time": self.s.clock().astimezone().isoformat(timespec="seconds"),
+            "create_time": china_iso(self.s.clock()),
             "status": refund.status, "funds_account": "AVAILABLE",
             "amount": {"total": order.amount_fen, "refund": refund.amount_fen,
                        "payer_total": order.amount_fen, "payer_refund": refund.amount_fen,
@@ -177,7 +178,7 @@ class WechatPayServer:
             transaction_id=refund.order.txn_id or "", out_refund_no=out_refund_no,
             refund_id=refund.refund_id, refund_fen=refund.amount_fen,
             total_fen=refund.order.amount_fen, refund_status=status,
-            success_time=now.astimezone().isoformat(timespec="seconds"))
+            success_time=china_iso(now))
         body, headers = sign_notification(
             resource, event_type=f"REFUND.{status}", config_apiv3_key=self.wx["apiv3_key"].encode(),
             platform_private_key=self.platform_key, serial=self.wx["platform_serial"],

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.credit_code import credit_code_problem
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
 from chalicelib.domain.money import check_fen
 from chalicelib.domain.text import clean_text
 
-CHINA_TZ = timezone(timedelta(hours=8))
 MAX_ITEMS = 50
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _ITEM_CODE = re.compile(r"^[0-9A-Za-z]{1,20}$")

@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay.verify import (
     _ALIPAY_TIME,
-    _CHINA,
     _UNSIGNED,
     CHARSETS,
     SIGN_TYPE,
     signing_string,
 )
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.money import fen_to_yuan
 
 
@@ -33,7 +33,7 @@ def trade_fields(*, app_id: str, seller_id: str, out_trade_no: str, total_fen: i
                  charset: str = "utf-8", subject: str = "非税收入缴款 水&电费",
                  notify_id: str | None = None) -> dict[str, str]:
     """The fields of a realistic payment notice (payment-channels.md §2.1), without sign."""
-    paid = now.astimezone(_CHINA)
+    paid = now.astimezone(CHINA_TZ)
     yuan = fen_to_yuan(total_fen)
     return {
         "gmt_create": (paid - timedelta(seconds=17)).strftime(_ALIPAY_TIME),

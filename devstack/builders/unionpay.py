@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from chalicelib.adapters.unionpay.verify import (
-    _CHINA,
     _TIME,
     ENCODINGS,
     SIGN_METHOD,
@@ -28,6 +27,7 @@ from chalicelib.adapters.unionpay.verify import (
     VERSION,
     signed_digest,
 )
+from chalicelib.domain.china_time import CHINA_TZ
 
 
 def crlf_pem(cert: x509.Certificate) -> str:
@@ -53,7 +53,7 @@ def txn_fields(*, mer_id: str, order_id: str, txn_amt_fen: int, now: datetime,
                resp_code: str = "00", query_id: str = "951807261002324791038",
                trace_no: str = "479103") -> dict[str, str]:
     """The fields of a consumption (消费) back notice shaped like the real sample (§3.1)."""
-    at = now.astimezone(_CHINA)
+    at = now.astimezone(CHINA_TZ)
     return {"accNo": "6221558812340000", "accessType": "0", "bizType": "000201",
             "currencyCode": "156", "encoding": "utf-8", "merId": mer_id, "orderId": order_id,
             "queryId": query_id, "respCode": resp_code,

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from chalicelib.adapters.wechatpay.verify import _CHINA, ALGORITHM, SIGNATURE_TYPE
+from chalicelib.adapters.wechatpay.verify import ALGORITHM, SIGNATURE_TYPE
+from chalicelib.domain.china_time import CHINA_TZ
 
 
 def transaction_resource(*, mchid: str, appid: str, out_trade_no: str, transaction_id: str,
@@ -51,7 +52,7 @@ def sign_notification(resource: dict[str, Any], *, event_type: str = "TRANSACTIO
         resource_nonce.encode("ascii"), compact(resource), original_type.encode("ascii"))
     body = compact({
         "id": event_id or f"EV-{secrets.token_hex(16)}",
-        "create_time": datetime.fromtimestamp(now, _CHINA).isoformat(timespec="seconds"),
+        "create_time": datetime.fromtimestamp(now, CHINA_TZ).isoformat(timespec="seconds"),
         "resource_type": "encrypt-resource", "event_type": event_type,
         "summary": "支付成功" if event_type == "TRANSACTION.SUCCESS" else event_type,
         "resource": {"original_type": original_type, "algorithm": ALGORITHM,

@@ -22,7 +22,7 @@ def at(minutes: float = 0, *, china: bool = True) -> str:
     """An ISO time ``minutes`` after T0, in China time (as notes carry) or UTC."""
     moment = T0 + timedelta(minutes=minutes)
     if china:
-        from chalicelib.domain.notes import CHINA_TZ
+        from chalicelib.domain.china_time import CHINA_TZ
 
         moment = moment.astimezone(CHINA_TZ)
     return moment.isoformat(timespec="seconds")

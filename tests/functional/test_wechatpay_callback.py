@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from chalicelib.domain.china_time import china_iso
 from devstack.builders.wechatpay import sign_notification, transaction_resource
 from tests.functional.support import (
     bills_count,
@@ -108,7 +109,7 @@ def test_a_notification_built_from_the_saved_real_shaped_event_is_accepted(world
                     out_trade_no=order["out_trade_no"],
                     amount={**event["resource"]["amount"], "total": order["amount_fen"],
                             "payer_total": order["amount_fen"]},
-                    success_time=world.clock().astimezone().isoformat(timespec="seconds"))
+                    success_time=china_iso(world.clock()))
     key = serialization.load_pem_private_key(Path(wx["platform_private_key_pem"]).read_bytes(),
                                              None)
     body, headers = sign_notification(resource, config_apiv3_key=wx["apiv3_key"].encode(),

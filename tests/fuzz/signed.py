@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from hypothesis import strategies as st
 
+from chalicelib.domain.china_time import china_iso
 from tests.fuzz import hostile as h
 from tests.fuzz.routes import Request, hmac_b64
 from tests.fuzz.targets import Targets
@@ -89,7 +90,7 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
         resource = transaction_resource(
             mchid=wx["mchid"], appid=wx["appid"], out_trade_no=str(out_trade_no),
             transaction_id=txn, amount_fen=amount,
-            success_time=now.astimezone().isoformat(timespec="seconds"))
+            success_time=china_iso(now))
     plain = h.to_bytes(h.encode(h.mutate(draw, resource), ascii_only=draw(st.booleans())))
     if draw(st.integers(0, 9)) == 0:
         plain = draw(h.raw_bodies())
@@ -203,7 +204,7 @@ def bank(draw: st.DrawFn, t: Targets) -> Request:
     body = {"bank_code": cfg["bank_code"], "payment_code": code,
             "amount_fen": t.orders["bank"]["amount_fen"],
             "bank_txn_id": "B" + draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
-            "paid_at": now.astimezone().isoformat(timespec="seconds")}
+            "paid_at": china_iso(now)}
     raw = h.to_bytes(h.encode(h.mutate(draw, body), ascii_only=draw(st.booleans())))
     if draw(st.integers(0, 9)) == 0:
         raw = draw(h.raw_bodies())

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
 from chalicelib.domain.notes import (
-    CHINA_TZ,
     Note,
     NoteStatus,
     Payer,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.notes import NoteStatus
 from chalicelib.services.lifecycle import finish_reversal_job, void_bill
 from chalicelib.services.ranges import repair_pending_bills
 from chalicelib.services.recovery import redrive_dead_letters, sweep_unissued_notes

@@ -20,7 +20,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.alipay.config import AlipayConfig
 from chalicelib.adapters.alipay.verify import PAID_STATUSES
 from chalicelib.adapters.channel_http import Transport
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from chalicelib.domain.payments import (
@@ -42,7 +43,6 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 
-_CHINA = timezone(timedelta(hours=8))
 _TIME = "%Y-%m-%d %H:%M:%S"
 FORM = "application/x-www-form-urlencoded;charset=utf-8"
 NOT_FOUND = "ACQ.TRADE_NOT_EXIST"
@@ -88,7 +88,7 @@ class AlipayApi:
         assert self.config.app_private_key is not None
         params = {"app_id": self.config.app_id, "method": method, "format": "JSON",
                   "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
-                  "timestamp": self.clock().astimezone(_CHINA).strftime(_TIME),
+                  "timestamp": self.clock().astimezone(CHINA_TZ).strftime(_TIME),
                   "biz_content": json.dumps(biz_content, ensure_ascii=False,
                                             separators=(",", ":")), **extra}
         return sign_request(params, self.config.app_private_key)
@@ -148,7 +148,7 @@ class AlipayApi:
             raise ServiceUnavailable("Alipay trade query: malformed amount or time") from None
         return Payment(channel=self.channel, channel_txn_id=str(data["trade_no"]),
                        out_trade_no=order.out_trade_no, amount_fen=amount,
-                       paid_at=paid.replace(tzinfo=_CHINA).isoformat(timespec="seconds"),
+                       paid_at=paid.replace(tzinfo=CHINA_TZ).isoformat(timespec="seconds"),
                        notification_id="query")
 
     def refund(self, request: RefundRequest) -> RefundResult:

@@ -20,7 +20,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay.config import AlipayConfig
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from chalicelib.domain.money import yuan_to_fen
 
@@ -39,7 +40,6 @@ CHARSETS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
 TRADE_STATUSES = ("WAIT_BUYER_PAY", "TRADE_CLOSED", "TRADE_SUCCESS", "TRADE_FINISHED")
 PAID_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
 _UNSIGNED = ("sign", "sign_type")
-_CHINA = timezone(timedelta(hours=8))
 _ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
 
 
@@ -69,7 +69,7 @@ class AlipayTrade:
         """``gmt_payment`` as ISO 8601 with the +08:00 offset, or None."""
         if self.gmt_payment is None:
             return None
-        moment = datetime.strptime(self.gmt_payment, _ALIPAY_TIME).replace(tzinfo=_CHINA)
+        moment = datetime.strptime(self.gmt_payment, _ALIPAY_TIME).replace(tzinfo=CHINA_TZ)
         return moment.isoformat(timespec="seconds")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.channel_http import Transport
 from chalicelib.adapters.unionpay.config import UnionPayConfig
 from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest, verify_fields
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import DomainError, ServiceUnavailable
 from chalicelib.domain.payments import (
     ChannelOrder,
@@ -38,7 +39,6 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 
-_CHINA = timezone(timedelta(hours=8))
 _TIME = "%Y%m%d%H%M%S"
 FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
                       "/gateway/api/queryTrans.do")
@@ -49,7 +49,7 @@ DUPLICATE = "12"
 
 def txn_time(moment: datetime) -> str:
     """``YYYYMMDDhhmmss`` in Beijing time."""
-    return moment.astimezone(_CHINA).strftime(_TIME)
+    return moment.astimezone(CHINA_TZ).strftime(_TIME)
 
 
 def sign_request(fields: Mapping[str, str], key: RSAPrivateKey) -> dict[str, str]:
@@ -156,7 +156,7 @@ class UnionPayApi:
         amount, query_id = answer.get("txnAmt", ""), answer.get("queryId", "")
         if not amount.isdigit() or not query_id:
             raise ServiceUnavailable("UnionPay query: malformed txnAmt or queryId")
-        paid = datetime.strptime(answer.get("txnTime") or at, _TIME).replace(tzinfo=_CHINA)
+        paid = datetime.strptime(answer.get("txnTime") or at, _TIME).replace(tzinfo=CHINA_TZ)
         return Payment(channel=self.channel, channel_txn_id=query_id,
                        out_trade_no=order.out_trade_no, amount_fen=int(amount),
                        paid_at=paid.isoformat(timespec="seconds"), notification_id="query")

@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography import x509
@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay.config import UnionPayConfig, common_name
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 
 SIGN_METHOD = "01"
@@ -44,7 +45,6 @@ SUCCESS_CODES = ("00", "A6")
 ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030"}
 _TXN_AMT = re.compile(r"^[0-9]{1,12}$")
 _TIME = "%Y%m%d%H%M%S"
-_CHINA = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class UnionPayTxn:
     @property
     def paid_at(self) -> str:
         """``txnTime`` (YYYYMMDDhhmmss, Beijing) as ISO 8601 with the +08:00 offset."""
-        moment = datetime.strptime(self.txn_time, _TIME).replace(tzinfo=_CHINA)
+        moment = datetime.strptime(self.txn_time, _TIME).replace(tzinfo=CHINA_TZ)
         return moment.isoformat(timespec="seconds")
 
 

@@ -19,7 +19,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -39,7 +39,6 @@ TOLERANCE_SECONDS = 300
 FAIL_BODY = {"code": "FAIL", "message": "失败"}
 _REQUIRED_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce",
                      "Wechatpay-Serial")
-_CHINA = timezone(timedelta(hours=8))
 _KINDS: dict[type, str] = {int: "an integer", str: "a string", dict: "an object"}
 _MAX_TIMESTAMP_DIGITS = 12  # epoch seconds: 10 digits until the year 2286
 NONCE_LENGTH = 12  # APIv3's resource nonce: 12 characters, the 96-bit AES-GCM nonce
