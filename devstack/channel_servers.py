@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.adapters.channel_http import HttpReply
+from chalicelib.domain.errors import SignatureInvalid
+from chalicelib.domain.forms import read_form
 from devstack.sim_alipay import AlipayServer
 from devstack.sim_aliyun_sms import AliyunSmsServer
 from devstack.sim_common import ChannelState, Reply, page, post
@@ -56,11 +58,15 @@ class ChannelServers(ChannelState):
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if channel not in self.servers:
             return page("wechatpay", 404, "<p>未知的模拟支付请求</p>")
-        if method == "POST" and rest == "pay":
-            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if method == "POST" and rest == "pay":  # the cashier page's button: a browser's form
+            try:
+                form, _ = read_form(body, lowered.get("content-type", ""),
+                                    charset_field="_charset_", codecs={"utf-8": "utf-8"})
+            except SignatureInvalid as exc:
+                return page(channel, 400, f"<p>请求格式错误：{html.escape(exc.message)}</p>")
             return self.cashier_paid(channel, form.get("out_trade_no", ""),
                                      form.get("return_url", ""))
-        lowered = {k.lower(): v for k, v in headers.items()}
         url = "/" + rest + (f"?{parts.query}" if parts.query else "")
         return self.servers[channel].handle(method, url, query, lowered, body)
 

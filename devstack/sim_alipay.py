@@ -9,18 +9,20 @@ signed with Alipay's key over the exact text of the response, as Alipay signs th
 from __future__ import annotations
 
 import base64
+import html
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay.api import request_signing_string
+from chalicelib.adapters.alipay.verify import CHARSETS
 from chalicelib.domain.china_time import CHINA_TZ
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.forms import read_form
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from devstack.notifications import alipay_notification, own_private_key
 from devstack.sim_common import (
@@ -67,7 +69,12 @@ class AlipayServer:
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
         params = dict(query)
         if method == "POST":
-            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            try:
+                form, _ = read_form(body, headers.get("content-type", ""), charset_field="charset",
+                                    codecs=CHARSETS)
+            except SignatureInvalid as exc:
+                return page(self.channel, 400, f"<p>请求格式错误：{html.escape(exc.message)}</p>")
+            params.update(form)
         name = params.get("method", "")
         ok = self.signed(params)
         biz = json.loads(params.get("biz_content") or "{}")

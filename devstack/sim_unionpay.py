@@ -10,18 +10,20 @@ verify with it.
 from __future__ import annotations
 
 import base64
+import html
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.unionpay.config import load_certificate
-from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest
+from chalicelib.adapters.unionpay.verify import ENCODINGS, SIGN_METHOD, VERSION, signed_digest
 from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.errors import SignatureInvalid
+from chalicelib.domain.forms import read_form
 from devstack.notifications import own_private_key, unionpay_notification
 from devstack.sim_common import (
     ChannelState,
@@ -70,7 +72,13 @@ class UnionPayServer:
     def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Reply:
         path = url.split("?", 1)[0]
-        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        fields: dict[str, str] = {}
+        if method == "POST":
+            try:
+                fields, _ = read_form(body, headers.get("content-type", ""),
+                                      charset_field="encoding", codecs=ENCODINGS)
+            except SignatureInvalid as exc:
+                return page(self.channel, 400, f"<p>报文格式错误：{html.escape(exc.message)}</p>")
         if method == "POST" and path == FRONT:  # the payer's browser
             if not self.verified(fields):
                 return page(self.channel, 400, "<p>验证签名失败[11]</p>")

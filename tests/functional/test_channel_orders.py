@@ -69,6 +69,23 @@ def test_a_unionpay_order_is_a_form_page_of_ours_that_posts_itself_to_the_gatewa
     assert get_note(world, client, code)["status"] == "issued"
 
 
+def test_the_simulated_gateway_refuses_a_form_with_a_field_sent_twice_as_unionpay_does(
+        world, client):
+    from urllib.parse import urlencode
+
+    from tests.functional.channel_support import PAY_FORM, form_fields
+
+    _, view = opened(world, client, "unionpay")
+    body = urlencode(form_fields(view["form_html"])).encode() + b"&txnAmt=1"
+    reply = world.channels.handle("POST", "/unionpay/gateway/api/frontTransReq.do", PAY_FORM, body)
+    assert reply.status == 400
+    assert "field &#x27;txnAmt&#x27; appears more than once" in reply.body.decode()
+    assert world.channels.order("unionpay", view["out_trade_no"]) is None
+    pressed = world.channels.handle("POST", "/unionpay/pay", PAY_FORM,
+                                    b"out_trade_no=a&out_trade_no=b")
+    assert pressed.status == 400  # the cashier's button, read the same strict way
+
+
 def test_the_form_page_is_only_for_unionpay_orders_that_exist(world, client):
     _, view = opened(world, client, "wechatpay")
     assert client.http.get(f"/v1/public/orders/{view['out_trade_no']}/form").status_code == 404

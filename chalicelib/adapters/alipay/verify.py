@@ -1,8 +1,8 @@
 """Alipay asynchronous notifications (异步通知, RSA2): verify them.
 
 The seam: ``verify_notification(raw_body, content_type, config, now)`` is a pure function. It
-reads the notice's own ``charset`` from the raw bytes, parses the form once (one value per key),
-and checks the RSA2 ``sign`` over the V1 signing string (payment-channels.md §2.3: drop ``sign``
+reads the form once, strictly, in the notice's own ``charset`` (``domain.forms.read_form``: one
+value per key), and checks the RSA2 ``sign`` over the V1 signing string (payment-channels.md §2.3: drop ``sign``
 and ``sign_type``, skip empty values, sort by key, ``k=v&…``, encode in ``charset``). Only then
 does it look at the fields: ``app_id`` and ``seller_id`` must be ours, ``total_amount`` (yuan) is
 converted to fen exactly, ``trade_status`` must be a known one. Every authenticity failure raises
@@ -21,7 +21,6 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -30,11 +29,11 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.alipay.config import AlipayConfig
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.forms import read_form
 from chalicelib.domain.money import yuan_to_fen
 
 SIGN_TYPE = "RSA2"
 SUCCESS_BODY = b"success"
-FORM_TYPE = "application/x-www-form-urlencoded"
 # The declared charset → the codec that reads it; GB2312 text is a subset of GBK.
 CHARSETS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
 TRADE_STATUSES = ("WAIT_BUYER_PAY", "TRADE_CLOSED", "TRADE_SUCCESS", "TRADE_FINISHED")
@@ -77,25 +76,7 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
                         now: datetime | None = None) -> AlipayTrade:
     """Verify the RSA2 ``sign`` over the received fields, then check and return the trade."""
     del now  # see the module docstring: nothing in the notice is signed time
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != FORM_TYPE:
-        raise SignatureInvalid(f"Content-Type {content_type!r} is not {FORM_TYPE}")
-    charset = _declared_charset(raw_body)
-    codec = CHARSETS.get(charset.lower())
-    if codec is None:
-        raise SignatureInvalid(f"charset {charset!r} is not one of utf-8, gbk, gb2312")
-    try:
-        pairs = parse_qsl(raw_body.decode(codec), keep_blank_values=True, encoding=codec,
-                          errors="strict")
-    except UnicodeDecodeError:
-        raise SignatureInvalid(f"body is not valid {charset} form data") from None
-    fields: dict[str, str] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise SignatureInvalid(f"field {key!r} appears more than once")
-        fields[key] = value
-    if fields.get("charset", charset) != charset:  # its name was percent-encoded
-        raise SignatureInvalid("field 'charset' was sent under a percent-encoded name")
+    fields, codec = read_form(raw_body, content_type, charset_field="charset", codecs=CHARSETS)
     sign_type = fields.get("sign_type")
     if sign_type != SIGN_TYPE:
         raise SignatureInvalid("sign_type is missing" if sign_type is None
@@ -142,15 +123,6 @@ def signing_string(fields: Mapping[str, str]) -> str:
     """The V1 string: without sign/sign_type and empty values, sorted by key, ``k=v&…``."""
     return "&".join(f"{key}={value}" for key, value in sorted(fields.items())
                     if key not in _UNSIGNED and value != "")
-
-
-def _declared_charset(raw_body: bytes) -> str:
-    """The ``charset`` field, read from the raw bytes: its name and value are ASCII."""
-    found = [unquote_plus(part.partition(b"=")[2].decode("ascii", "replace"))
-             for part in raw_body.split(b"&") if part.partition(b"=")[0] == b"charset"]
-    if len(found) > 1:
-        raise SignatureInvalid("field 'charset' appears more than once")
-    return found[0] if found else "utf-8"  # documented as always sent; utf-8 is the default
 
 
 def _required(fields: Mapping[str, str], name: str) -> str:

@@ -1,17 +1,18 @@
 """UnionPay ACP 5.1.0 back notifications (后台通知, signMethod 01): verify them.
 
-``verify_notification(raw_body, content_type, config, now)`` is a pure function. It parses the
-form once (one value per key, in the notice's ``encoding``), then checks in order (payment-
-channels.md §3.2, §3.3): ``signMethod`` 01, ``version`` 5.1.0; the certificate in
-``signPubKeyCert`` chains leaf ← our middle ← our root (by hand: real UnionPay certificates are
-SHA-1 signed, which ``verify_directly_issued_by`` refuses); leaf and middle are valid at ``now``;
-the leaf's CN names 中国银联股份有限公司; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over the
-lower-hex SHA-256 of every other field sorted ``k=v&…`` (``signPubKeyCert`` exactly as received,
-CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen. Authenticity
-failures raise ``SignatureInvalid``, a signed but malformed notice ``ValidationFailed``; a
-``respCode`` other than 00/A6 comes back with ``succeeded=False``. Acknowledge: HTTP 200, ``ok``.
-``verify_fields`` checks any message UnionPay signed (API answers too). ``sign_notification`` and
-``make_test_chain`` (``devstack.builders.unionpay``) serve the local simulator and the tests.
+``verify_notification(raw_body, content_type, config, now)`` is a pure function. It reads the form
+once, strictly, in the notice's ``encoding`` (``domain.forms.read_form``: one value per key), then
+checks in order (payment-channels.md §3.2, §3.3): ``signMethod`` 01, ``version`` 5.1.0; the
+certificate in ``signPubKeyCert`` chains leaf ← our middle ← our root (by hand: real UnionPay
+certificates are SHA-1 signed, which ``verify_directly_issued_by`` refuses); leaf and middle are
+valid at ``now``; the leaf's CN names 中国银联股份有限公司; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over
+the lower-hex SHA-256 of every other field sorted ``k=v&…`` (``signPubKeyCert`` exactly as
+received, CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen.
+Authenticity failures raise ``SignatureInvalid``, a signed but malformed notice
+``ValidationFailed``; a ``respCode`` other than 00/A6 comes back with ``succeeded=False``.
+Acknowledge: HTTP 200, ``ok``. ``verify_fields`` checks any message UnionPay signed (API answers
+too). ``sign_notification`` and ``make_test_chain`` (``devstack.builders.unionpay``) serve the
+local simulator and the tests.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.adapters.unionpay.config import UnionPayConfig, common_name
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.forms import read_form
 
 SIGN_METHOD = "01"
 VERSION = "5.1.0"
 ACK_BODY = b"ok"
-FORM_TYPE = "application/x-www-form-urlencoded"
 UNIONPAY_CN = "中国银联股份有限公司"
 TEST_CN = "00040000:SIGN"  # the test environment's third CN field, accepted without validate_cn
 SUCCESS_CODES = ("00", "A6")
@@ -75,10 +75,7 @@ def verify_notification(raw_body: bytes, content_type: str, config: UnionPayConf
     """Verify the certificate chain and the signature of a notice, then check and return it."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != FORM_TYPE:
-        raise SignatureInvalid(f"Content-Type {content_type!r} is not {FORM_TYPE}")
-    fields, codec = _parse(raw_body)
+    fields, codec = read_form(raw_body, content_type, charset_field="encoding", codecs=ENCODINGS)
     verify_fields(fields, codec, config, now)
     # Authentic from here on: UnionPay said it, but was it said to us, and is it well formed?
     if fields.get("merId") != config.mer_id:
@@ -148,30 +145,6 @@ def signing_string(fields: Mapping[str, str]) -> str:
 def signed_digest(fields: Mapping[str, str], codec: str = "utf-8") -> bytes:
     """The 64 lower-case hex ASCII bytes of SHA-256 over the signing string: what RSA signs."""
     return hashlib.sha256(signing_string(fields).encode(codec)).hexdigest().encode("ascii")
-
-
-def _parse(raw_body: bytes) -> tuple[dict[str, str], str]:
-    declared = [unquote_plus(part.partition(b"=")[2].decode("ascii", "replace"))
-                for part in raw_body.split(b"&") if part.partition(b"=")[0] == b"encoding"]
-    if len(declared) > 1:
-        raise SignatureInvalid("field 'encoding' appears more than once")
-    encoding = declared[0] if declared else "utf-8"
-    codec = ENCODINGS.get(encoding.lower())
-    if codec is None:
-        raise SignatureInvalid(f"encoding {encoding!r} is not one of utf-8, gbk")
-    try:
-        pairs = parse_qsl(raw_body.decode(codec), keep_blank_values=True, encoding=codec,
-                          errors="strict")
-    except UnicodeDecodeError:
-        raise SignatureInvalid(f"body is not valid {encoding} form data") from None
-    fields: dict[str, str] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise SignatureInvalid(f"field {key!r} appears more than once")
-        fields[key] = value
-    if fields.get("encoding", encoding) != encoding:  # its name was percent-encoded
-        raise SignatureInvalid("field 'encoding' was sent under a percent-encoded name")
-    return fields, codec
 
 
 def _check_issued(cert: x509.Certificate, issuer: x509.Certificate, what: str,
