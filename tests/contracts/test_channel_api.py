@@ -41,14 +41,7 @@ def channel_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def served(channel: str, state: dict[str, Any]) -> Channel:
-    from chalicelib.adapters import (
-        alipay,
-        alipay_api,
-        unionpay,
-        unionpay_api,
-        wechatpay,
-        wechatpay_api,
-    )
+    from chalicelib.adapters import alipay, unionpay, wechatpay
     from devstack.channel_servers import ChannelServers, InProcessTransport
     from devstack.seed import Seeded, channel_secrets, stack_document
 
@@ -57,13 +50,13 @@ def served(channel: str, state: dict[str, Any]) -> Channel:
                              deliver=lambda url, body, headers: 0)
     secret = channel_secrets(state)[channel]
     transport = InProcessTransport(servers)
-    api = {"wechatpay": lambda: wechatpay_api.WechatPayApi(
+    api = {"wechatpay": lambda: wechatpay.WechatPayApi(
                wechatpay.WechatPayConfig.from_secret(secret), f"{CHANNELS_URL}/wechatpay",
                transport, lambda: NOW),
-           "alipay": lambda: alipay_api.AlipayApi(
+           "alipay": lambda: alipay.AlipayApi(
                alipay.AlipayConfig.from_secret(secret), f"{CHANNELS_URL}/alipay/gateway.do",
                transport, lambda: NOW),
-           "unionpay": lambda: unionpay_api.UnionPayApi(
+           "unionpay": lambda: unionpay.UnionPayApi(
                unionpay.UnionPayConfig.from_secret(secret), f"{CHANNELS_URL}/unionpay",
                transport, lambda: NOW)}[channel]()
 
