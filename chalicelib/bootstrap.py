@@ -206,6 +206,13 @@ class Deps:
         return value
 
     @property
+    def notice_renderer(self):
+        """The payment notice's PDF, drawn with the deployment's CJK font."""
+        from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
+
+        return self._get("notice_renderer", lambda: PdfNoticeRenderer(self.settings.font_path))
+
+    @property
     def signer(self):
         from chalicelib.adapters.signers import KmsSigner, LocalSigner
 

@@ -4,7 +4,8 @@
 payer's own paper; the phone is masked), the 20-digit payment code large and grouped for reading,
 the amount in figures and capitals, the due date, the fee items, the pay QR code and the ways to
 pay (scan, agent bank counter, online). Up to 20 items fit on the first page; more continue on
-further pages.
+further pages. ``PdfNoticeRenderer`` is the ``NoticeRenderer`` port services reach it through
+(``services/notices.py``).
 """
 
 from __future__ import annotations
@@ -237,3 +238,14 @@ def render_notice_pdf(note: Note, *, unit_name: str, region_name: str, pay_url: 
     with SAVE_LOCK:
         c.save()
     return out.getvalue()
+
+
+class PdfNoticeRenderer:
+    """NoticeRenderer (``services/ports.py``): ``render_notice_pdf`` with one font file."""
+
+    def __init__(self, font_path: str) -> None:
+        self._font_path = font_path
+
+    def render(self, note: Note, *, unit_name: str, region_name: str, pay_url: str) -> bytes:
+        return render_notice_pdf(note, unit_name=unit_name, region_name=region_name,
+                                 pay_url=pay_url, font_path=self._font_path)

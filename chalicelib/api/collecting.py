@@ -9,6 +9,7 @@ from chalicelib.api.http import ANY_BODY, authenticated, header, json_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services import notes as notes_service
+from chalicelib.services import notices
 
 bp = Blueprint(__name__)
 
@@ -62,13 +63,7 @@ def payment_exceptions(unit: Unit) -> dict:
 @handles_errors
 @authenticated(bp, UnitKind.COLLECTING)
 def notice_pdf(unit: Unit, payment_code: str) -> Response:
-    d = deps()
-    note = notes_service.get_unit_note(d, unit, payment_code)
-    from chalicelib.adapters.pdf_notice import render_notice_pdf
-
-    pdf = render_notice_pdf(note, unit_name=unit.name, region_name=d.settings.region_name,
-                            pay_url=f"{d.settings.public_base_url}/pay/{payment_code}",
-                            font_path=d.settings.font_path)
+    pdf = notices.notice_pdf(deps(), unit, payment_code)
     return Response(body=pdf, status_code=200, headers={
         "Content-Type": "application/pdf",
         "Content-Disposition": f'inline; filename="notice-{payment_code}.pdf"'})

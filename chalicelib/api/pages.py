@@ -1,4 +1,9 @@
-"""HTML pages for payers (zh-CN, small screens): the pay page and the bill page."""
+"""HTML pages for payers (zh-CN, small screens): the pay page and the bill page.
+
+What the pay page shows is ``services/note_pages.py``'s; a view here finds the note (or answers
+the error page, its status from ``api/errors.py``) and renders. ``render`` and its security
+headers serve every page of the product.
+"""
 
 from __future__ import annotations
 
@@ -17,22 +22,15 @@ from chalicelib.domain.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import bills as bills_service
+from chalicelib.services import note_pages
 from chalicelib.services import notes as notes_service
 from chalicelib.services.limits import Guesser
 
 bp = Blueprint(__name__)
 
-NOTE_STATUS = {"unpaid": "待缴款", "paid": "已缴款 · 票据开具中", "issued": "已开票",
-               "cancelled": "已撤销", "expired": "已过期", "refunded": "已退款"}
 BILL_STATUS = {"normal": "正常", "reversed": "已冲红", "voided": "已作废"}
-_MARK = ('<svg width="32" height="32" viewBox="0 0 32 32" aria-hidden="true">'
-         '<rect width="32" height="32" rx="8" fill="{bg}"/>'
-         '<text x="16" y="22" font-size="15" text-anchor="middle" fill="#fff">{t}</text></svg>')
-CHANNELS = (("wechatpay", "微信支付", "#07a35a", "微"), ("alipay", "支付宝", "#1677ff", "支"),
-            ("unionpay", "云闪付", "#d81e06", "银"))
 
 
 @cache
@@ -76,10 +74,6 @@ def error_page(exc: DomainError) -> Response:
     return render("message.html", status_of(exc), heading=heading, message=exc.message)
 
 
-def _items(items: list[dict]) -> list[dict]:
-    return [{**i, "amount_yuan": fen_to_yuan_grouped(i["amount_fen"])} for i in items]
-
-
 @bp.route("/pay/{payment_code}", methods=["GET"])
 @handles_errors
 def pay_page(payment_code: str) -> Response:
@@ -89,17 +83,7 @@ def pay_page(payment_code: str) -> Response:
         note = notes_service.get_public_note(d, payment_code, client_address(bp.current_request))
     except DomainError as exc:
         return error_page(exc)
-    view = notes_service.note_view(d, note, public=True)
-    unit = d.units.get(note.unit_code)
-    code = note.payment_code
-    channels = [{"code": c, "name": n, "enabled": c in d.settings.enabled_channels,
-                 "svg": _MARK.format(bg=bg, t=t)} for c, n, bg, t in CHANNELS]
-    return render("pay.html", note=view, unit_name=unit.name if unit else note.unit_code,
-                  status_label=NOTE_STATUS[view["status"]], channels=channels,
-                  total_yuan=fen_to_yuan_grouped(note.total_fen),
-                  total_capitals=fen_to_capitals(note.total_fen), items=_items(view["items"]),
-                  grouped_code=f"{code[:6]} {code[6:8]} {code[8:14]} {code[14:]}",
-                  refresh=3 if view["status"] == "paid" else None)
+    return render("pay.html", **note_pages.pay_page(d, note))
 
 
 @bp.route("/bills/{bill_code}/{bill_number}", methods=["GET"])
@@ -114,5 +98,5 @@ def bill_page(bill_code: str, bill_number: str) -> Response:
     except DomainError as exc:
         return error_page(exc)
     view = bills_service.bill_view(d, record)
-    return render("bill.html", bill=view, items=_items(view["items"]),
+    return render("bill.html", bill=view, items=note_pages.items_in_yuan(view["items"]),
                   status_label=BILL_STATUS[view["status"]])

@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib.api import csrf
 from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, header, raw_body
-from chalicelib.api.pages import BILL_STATUS, NOTE_STATUS, render
+from chalicelib.api.pages import BILL_STATUS, render
 from chalicelib.bootstrap import deps
 from chalicelib.domain.errors import (
     NotFound,
@@ -28,9 +28,8 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.masking import mask_phone
-from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.services import my_bills as my_bills_service
-from chalicelib.services import note_lookup
+from chalicelib.services import note_lookup, note_pages
 from chalicelib.services.phones import cn_mobile
 
 bp = Blueprint(__name__)
@@ -80,15 +79,7 @@ def lookup_submit() -> Response:
         return _lookup_page(status_of(exc), form=form, not_found=exc.message)
     except RateLimited as exc:
         return _limited(_lookup_page(status_of(exc), form=form, limited=exc.message), exc)
-    view = note_lookup.lookup_view(d, note)
-    code = view["payment_code"]
-    items = [{**i, "amount_yuan": fen_to_yuan_grouped(i["amount_fen"])} for i in view["items"]]
-    unit = d.units.get(note.unit_code)
-    return _lookup_page(note=view, items=items, status_label=NOTE_STATUS[view["status"]],
-                        unit_name=unit.name if unit else note.unit_code,
-                        total_yuan=fen_to_yuan_grouped(note.total_fen),
-                        total_capitals=fen_to_capitals(note.total_fen),
-                        grouped_code=f"{code[:6]} {code[6:8]} {code[8:14]} {code[14:]}")
+    return _lookup_page(**note_pages.lookup_page(d, note))
 
 
 # ---- my bills -----------------------------------------------------------------------------

@@ -207,6 +207,13 @@ class Signer(Protocol):
         """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""
 
 
+class NoticeRenderer(Protocol):
+    """The paper payment notice (缴款通知书) a collecting unit prints and hands to the payer."""
+
+    def render(self, note: Note, *, unit_name: str, region_name: str, pay_url: str) -> bytes:
+        """The notice of ``note`` as a PDF, whose QR code opens ``pay_url``."""
+
+
 class PayerBillIndex(Protocol):
     """The bills table's index by payer: the HMAC of the payer's phone, never the number."""
 
