@@ -6,6 +6,7 @@ import inspect
 
 import pytest
 
+from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.services import ports
 from tests import fakes, fakes_channels
@@ -22,6 +23,7 @@ PAIRS = [
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
+    (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
 ]
 
 
