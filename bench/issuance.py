@@ -5,16 +5,24 @@ the number (transaction), compose, build the XML, sign twice, render the PDF, ar
 PDF, save the bill, mark the note issued, enqueue the SMS.
 Bare minimum: the same PDF drawn once and two signatures (no storage at all).
 
-    .venv/bin/python -m bench.issuance [N]      (all of them: python -m bench)
+    .venv/bin/python -m bench.issuance [N] [--profile]      (all of them: python -m bench)
+
+Also printed: the AWS calls one bill makes, by service and operation (a botocore hook on every
+client the job uses), and the peak memory (resident set) of this process, which is the issuing
+process plus the bench's own small bookkeeping. ``--profile`` prints cProfile's top functions of
+the full path.
 """
 
 from __future__ import annotations
 
+import cProfile
+import pstats
+import resource
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from bench.harness import local_world
+from bench.harness import CallCounter, local_world
 
 TIMINGS: dict[str, float] = defaultdict(float)
 
@@ -39,7 +47,7 @@ class Timed:
         return timed
 
 
-def main(n: int = 100) -> None:
+def main(n: int = 100, profile: bool = False) -> None:
     from chalicelib.domain.payments import Payment
     from chalicelib.services import issuance
     from chalicelib.services import notes as notes_service
@@ -72,15 +80,28 @@ def main(n: int = 100) -> None:
             finally:
                 TIMINGS["render_pdf"] += time.perf_counter() - start
         issuance.render_pdf = render
-        for code in codes[:5]:  # warm: fonts, connections, key cache
+        for code in codes[:4]:  # warm: fonts, connections, key cache
             issuance.issue_bill(deps, code)
+        counter = CallCounter()
+        for service in ("dynamodb", "s3", "sqs", "kms"):
+            counter.attach(deps._client(service))
+        counter.attach_pynamodb(deps)
+        counter.clear()
+        issuance.issue_bill(deps, codes[4])
+        one_bill = list(counter.detailed)
         TIMINGS.clear()
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
         cpu_started = time.process_time()
+        if profiler:
+            profiler.enable()
         for code in codes[5:]:
             assert issuance.issue_bill(deps, code) is not None
+        if profiler:
+            profiler.disable()
         full = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        calls_per_bill = len(counter.calls) / n
         issuance.render_pdf = original_render
         # before the bare run's own reads (bills.get, archive.get, keys.get) add to TIMINGS
         per_bill = {k: v / n * 1000 for k, v in TIMINGS.items()}
@@ -112,6 +133,14 @@ def main(n: int = 100) -> None:
     for step, ms in sorted(per_bill.items(), key=lambda kv: -kv[1]):
         print(f"  {step:<26}{ms:>8.2f}")
     print(f"  {'(compose, XML, rest)':<26}{full / n * 1000 - sum(per_bill.values()):>8.2f}")
+    print(f"\nAWS calls per bill: {calls_per_bill:.2f} on average over {n} bills; one bill:")
+    for call, count in sorted(Counter(one_bill).items()):
+        print(f"  {count} x {call}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory (max RSS) of this process: {peak_mb:.0f} MB   (aim ≤ 200)")
+    if profiler:
+        print()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
 
 
 def _bill_of(deps, code):
@@ -120,4 +149,5 @@ def _bill_of(deps, code):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    args = [a for a in sys.argv[1:] if a != "--profile"]
+    main(int(args[0]) if args else 100, profile="--profile" in sys.argv[1:])
