@@ -45,9 +45,10 @@ class Deps:
 
     @property
     def units(self):
+        from chalicelib.adapters.cached_units import CachedUnits
         from chalicelib.adapters.dynamo_units import DynamoUnits
 
-        return self._get("units", lambda: self._dynamo and DynamoUnits())
+        return self._get("units", lambda: self._dynamo and CachedUnits(DynamoUnits()))
 
     @property
     def notes(self):

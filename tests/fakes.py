@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.records import (
     ArchivedFile,
     AuditEvent,
+    BillLookup,
     BillRecord,
     OtpCheck,
     PayerBill,
@@ -113,6 +115,8 @@ class Tables:
     ranges: dict[tuple[str, str], NumberRange] = field(default_factory=dict)  # (pk, sk) → range
     marks: dict[str, int] = field(default_factory=dict)  # bill code → last number allocated
     reimbursements: dict[str, Reimbursement] = field(default_factory=dict)  # bill id → holder
+    counters: dict[str, int] = field(default_factory=dict)  # counter id → value
+    audit: list[AuditEvent] = field(default_factory=list)
 
 
 def _range_key(r: NumberRange) -> tuple[str, str]:
@@ -161,8 +165,8 @@ class FakeUnits:
 class FakeCounters:
     """CounterRepository; mirrors ``DynamoCounters`` (an atomic ADD 1 that starts from 0)."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.values: dict[str, int] = (tables or Tables()).counters
         self.expires: dict[str, int] = {}
 
     def value(self, counter_id: str) -> int:
@@ -487,14 +491,26 @@ class FakeBills:
         row = self._written(bill_code, bill_number)
         return row.record() if row is not None else None
 
-    def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord:
-        row = self._written(bill_code, bill_number)
+    def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
+               reimbursement: bool = False) -> BillLookup:
+        counters = self.tables.counters
+        return BillLookup(
+            record=self.get(bill_code, bill_number),
+            counters={c: counters[c] for c in counter_ids if c in counters},
+            reimbursement=self.tables.reimbursements.get(bill_code + bill_number)
+            if reimbursement else None)
+
+    def count_check(self, record: BillRecord, now: str, event: AuditEvent) -> BillRecord:
+        row = self._written(record.bill.bill_code, record.bill.bill_number)
         if row is None:
             raise NotFound("票据不存在")
         row.check_count += 1
         row.first_checked_at = row.first_checked_at or now
         row.last_checked_at = now
-        return row.record()
+        self.tables.audit.append(event)
+        return dataclasses.replace(record, check_count=record.check_count + 1,
+                                   first_checked_at=record.first_checked_at or now,
+                                   last_checked_at=now)
 
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool:
         row = self._written(bill_code, bill_number)
@@ -598,8 +614,8 @@ class FakeReimbursements:
 class FakeAudit:
     """AuditLog; mirrors ``DynamoAudit``: append-only, queried newest first."""
 
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.events: list[AuditEvent] = (tables or Tables()).audit
 
     def append(self, event: AuditEvent) -> None:
         self.events.append(event)
@@ -880,10 +896,10 @@ def make_settings(keys_dir: Path | str | None = None) -> Settings:
 def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     """A fresh fake behind every port, sharing one set of tables; the signer is ``LocalSigner``."""
     tables = Tables()
-    return {"units": FakeUnits(), "notes": FakeNotes(tables), "counters": FakeCounters(),
+    return {"units": FakeUnits(), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
             "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
-            "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(),
+            "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),
             "archive": FakeArchive(), "rejected_intake": FakeArchive(),
             "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),

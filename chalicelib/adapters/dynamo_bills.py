@@ -9,7 +9,8 @@ retry on conflict; a second issuer for the same note finds the reservation and r
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from chalicelib.adapters.dynamo_models import (
     SigningKeyModel,
     is_conditional_failure,
 )
+from chalicelib.adapters.dynamo_reimbursements import audit_row, reimbursement_record
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number
 from chalicelib.domain.errors import (
@@ -36,10 +38,17 @@ from chalicelib.domain.errors import (
     ServiceUnavailable,
 )
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus
-from chalicelib.domain.records import ArchivedFile, BillRecord, Reservation
+from chalicelib.domain.records import (
+    ArchivedFile,
+    AuditEvent,
+    BillLookup,
+    BillRecord,
+    Reservation,
+)
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 
 MAX_RESERVE_ATTEMPTS = 200
+MAX_BATCH_GET_ATTEMPTS = 5
 
 
 def utc_text(iso: str) -> str:
@@ -286,18 +295,57 @@ class DynamoBills:
             return None
         return _record(row)
 
-    def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord:
-        row = BillModel(bill_code + bill_number)
+    def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
+               reimbursement: bool = False) -> BillLookup:
+        """The bill, the counters and the reimbursement in one ``BatchGetItem`` (three
+        tables, consistent reads); keys DynamoDB leaves unprocessed are asked for again."""
+        from chalicelib.adapters.dynamo_models import CounterModel, ReimbursementModel
+
+        bill_id = bill_code + bill_number
+        wanted: dict[str, dict[str, Any]] = {
+            BillModel.Meta.table_name: {"Keys": [{"bill_id": {"S": bill_id}}]}}
+        if counter_ids:
+            wanted[CounterModel.Meta.table_name] = {
+                "Keys": [{"counter_id": {"S": c}} for c in dict.fromkeys(counter_ids)]}
+        if reimbursement:
+            wanted[ReimbursementModel.Meta.table_name] = {"Keys": [{"bill_id": {"S": bill_id}}]}
+        items: dict[str, list[dict]] = {}
+        for _ in range(MAX_BATCH_GET_ATTEMPTS):
+            answer = self._conn().client.batch_get_item(RequestItems={
+                table: {**request, "ConsistentRead": True} for table, request in wanted.items()})
+            for table, found in answer.get("Responses", {}).items():
+                items.setdefault(table, []).extend(found)
+            wanted = answer.get("UnprocessedKeys") or {}
+            if not wanted:
+                break
+        else:
+            raise ServiceUnavailable("bill lookup: DynamoDB left keys unprocessed")
+        bills = [BillModel.from_raw_data(i) for i in items.get(BillModel.Meta.table_name, [])]
+        held = items.get(ReimbursementModel.Meta.table_name, [])
+        return BillLookup(
+            record=_record(bills[0]) if bills and bills[0].doc is not None else None,
+            counters={i["counter_id"]["S"]: int(i.get("value", {}).get("N", "0"))
+                      for i in items.get(CounterModel.Meta.table_name, [])},
+            reimbursement=reimbursement_record(ReimbursementModel.from_raw_data(held[0]))
+            if held else None)
+
+    def count_check(self, record: BillRecord, now: str, event: AuditEvent) -> BillRecord:
+        """One transaction: the bill's check count and times, and the audit row."""
+        bill_id = record.bill.bill_id
         try:
-            row.update(actions=[BillModel.check_count.add(1), BillModel.last_checked_at.set(now),
-                                BillModel.first_checked_at.set(
-                                    BillModel.first_checked_at | now)],
-                       condition=BillModel.doc.exists())
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.update(BillModel(bill_id), actions=[
+                    BillModel.check_count.add(1), BillModel.last_checked_at.set(now),
+                    BillModel.first_checked_at.set(BillModel.first_checked_at | now)],
+                    condition=BillModel.doc.exists())
+                tx.save(audit_row(event))
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            if any(_check_failed(reasons, k) for k in range(len(reasons))):
                 raise NotFound("票据不存在") from exc
             raise
-        return _record(row)
+        return replace(record, check_count=record.check_count + 1,
+                       first_checked_at=record.first_checked_at or now, last_checked_at=now)
 
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool:
         stale = (now - SMS_CLAIM_TIMEOUT).isoformat()

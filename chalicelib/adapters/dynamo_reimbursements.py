@@ -25,9 +25,16 @@ def _failed(reasons: list, index: int) -> bool:
             and reasons[index].code == "ConditionalCheckFailed")
 
 
-def _record(row: ReimbursementModel) -> Reimbursement:
+def reimbursement_record(row: ReimbursementModel) -> Reimbursement:
     return Reimbursement(bill_id=row.bill_id, unit_code=row.unit_code, unit_name=row.unit_name,
                          voucher_no=row.voucher_no, recorded_at=row.recorded_at)
+
+
+def audit_row(event: AuditEvent) -> AuditModel:
+    """The audit table's row of ``event`` (also written inside ``DynamoBills.count_check``)."""
+    return AuditModel(event.bill_id, f"{event.at}#{secrets.token_hex(4)}",
+                      unit_code=event.unit_code, day=event.at[:10], action=event.action,
+                      outcome=event.outcome, client=event.client, detail=event.detail)
 
 
 @aws_boundary
@@ -78,7 +85,7 @@ class DynamoReimbursements:
 
     def get(self, bill_id: str) -> Reimbursement | None:
         try:
-            return _record(ReimbursementModel.get(bill_id, consistent_read=True))
+            return reimbursement_record(ReimbursementModel.get(bill_id, consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -99,9 +106,7 @@ class DynamoAudit:
     """AuditLog: append-only rows, queryable by bill, by unit and by day."""
 
     def append(self, event: AuditEvent) -> None:
-        AuditModel(event.bill_id, f"{event.at}#{secrets.token_hex(4)}", unit_code=event.unit_code,
-                   day=event.at[:10], action=event.action, outcome=event.outcome,
-                   client=event.client, detail=event.detail).save()
+        audit_row(event).save()
 
     def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
               day: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

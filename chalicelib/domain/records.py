@@ -75,6 +75,16 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class BillLookup:
+    """What a lookup by code reads in one request: the bill, the guessing counters, and the
+    bill's reimbursement when it was asked for."""
+
+    record: BillRecord | None
+    counters: dict[str, int] = field(default_factory=dict)
+    reimbursement: Reimbursement | None = None
+
+
+@dataclass(frozen=True)
 class PayerBill:
     """A bill as "my bills" lists it: content, status and links to its red bill or original."""
 

@@ -110,14 +110,39 @@ def _bill_counter(deps: Deps, guesser: Guesser, bill_id: str) -> str:
     return f"guess-bill#{guesser.key}#{bill_id}#{_day(deps)}"
 
 
+@dataclass(frozen=True)
+class Budget:
+    """One counter a guesser must not have used up: ``most`` misses, then 429 with
+    ``retry_after``."""
+
+    counter_id: str
+    most: int
+    retry_after: int
+    message: str
+
+
+def budgets(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> list[Budget]:
+    """The counters ``guard`` checks, for a caller that reads them itself (together with the
+    bill: ``BillRepository.lookup``) and then calls ``refuse_used_up``."""
+    found = [Budget(_guess_counter(deps, guesser), guesser.per_hour, 3600, GUESSING_MESSAGE)]
+    if bill_id is not None:
+        found.append(Budget(_bill_counter(deps, guesser, bill_id), GUESSES_PER_BILL_PER_DAY,
+                            seconds_to_midnight(deps.clock()), BILL_GUESSING_MESSAGE))
+    return found
+
+
+def refuse_used_up(checked: list[Budget], values: dict[str, int]) -> None:
+    """``RateLimited`` for the first budget whose counter (in ``values``) reached its limit."""
+    for budget in checked:
+        if values.get(budget.counter_id, 0) >= budget.most:
+            raise RateLimited(budget.message, retry_after=budget.retry_after)
+
+
 def guard(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> None:
     """Before a lookup by code: refuse a guesser whose budget is used up (right code or not)."""
-    refuse_when_used_up(deps, _guess_counter(deps, guesser), guesser.per_hour, 3600,
-                        GUESSING_MESSAGE)
-    if bill_id is not None:
-        refuse_when_used_up(deps, _bill_counter(deps, guesser, bill_id),
-                            GUESSES_PER_BILL_PER_DAY, seconds_to_midnight(deps.clock()),
-                            BILL_GUESSING_MESSAGE)
+    for budget in budgets(deps, guesser, bill_id):
+        refuse_when_used_up(deps, budget.counter_id, budget.most, budget.retry_after,
+                            budget.message)
 
 
 def count_miss(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> None:

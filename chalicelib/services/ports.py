@@ -8,7 +8,7 @@ needs nothing from this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.records import (
     ArchivedFile,
     AuditEvent,
+    BillLookup,
     BillRecord,
     OtpCheck,
     PayerBill,
@@ -143,7 +144,17 @@ class BillRepository(Protocol):
         also requires no reimbursement record: else ``BillReimbursed``."""
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
-    def count_check(self, bill_code: str, bill_number: str, now: str) -> BillRecord: ...
+
+    def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
+               reimbursement: bool = False) -> BillLookup:
+        """The bill (None until issued), with the values of ``counter_ids`` (0 when never
+        counted) and, when asked, its reimbursement: all read at once (one request)."""
+
+    def count_check(self, record: BillRecord, now: str, event: AuditEvent) -> BillRecord:
+        """Count one check of ``record`` at ``now`` and append ``event`` to the audit log, in
+        one write; ``NotFound`` if the bill is gone. Returns ``record`` as counted (from the
+        record read, so a concurrent check may be missing from the count it shows)."""
+
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...
     def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None: ...
 

@@ -32,11 +32,16 @@ def _now(deps: Deps) -> str:
     return deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
+def audit_event(deps: Deps, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
+                detail: dict | None = None) -> AuditEvent:
+    at = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="microseconds")
+    return AuditEvent(bill_id=bill_id, unit_code=unit.unit_code, action=action,
+                      outcome=outcome, client=client, at=at, detail=detail)
+
+
 def audit(deps: Deps, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
           detail: dict | None = None) -> None:
-    at = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="microseconds")
-    deps.audit.append(AuditEvent(bill_id=bill_id, unit_code=unit.unit_code, action=action,
-                                 outcome=outcome, client=client, at=at, detail=detail))
+    deps.audit.append(audit_event(deps, bill_id, unit, action, outcome, client, detail))
 
 
 def record_reimbursement(deps: Deps, unit: Unit, body: object,

@@ -46,7 +46,8 @@ def create_unit(deps: Deps, *, unit_code: str, name: str, kind: str, region_code
 
 
 def rotate_api_key(deps: Deps, unit_code: str) -> str:
-    """Give a unit a new API key; the old one stops working at once."""
+    """Give a unit a new API key; the old one stops working at once in this process and
+    within a minute in every other (``adapters.cached_units``)."""
     unit = deps.units.get(unit_code)
     if unit is None:
         raise NotFound(f"unknown unit {unit_code}")

@@ -25,11 +25,11 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.notes import CHINA_TZ
-from chalicelib.domain.records import BillRecord
+from chalicelib.domain.records import BillLookup
 from chalicelib.domain.units import Unit
-from chalicelib.services.bills import bill_view, find_bill
+from chalicelib.services.bills import bill_view, look_up_bill
 from chalicelib.services.limits import Guesser
-from chalicelib.services.reimbursements import audit
+from chalicelib.services.reimbursements import audit, audit_event
 
 MAX_BATCH = 500
 NOT_FOUND = {"result": "not_found", "status": None, "bill": None, "reimbursement": None,
@@ -55,12 +55,16 @@ def _elements(body: object) -> tuple[str, str, str, str | None, int | None]:
     return str(code), str(number), str(check), issue_date, total
 
 
-def _found(deps: Deps, unit: Unit, record: BillRecord, result: str, client: str,
+def _found(deps: Deps, unit: Unit, found: BillLookup, result: str, client: str,
            detail: dict | None = None) -> dict:
+    """The answer about a bill found: the check is counted and audited in one write, and the
+    reimbursement came with the bill's read (two DynamoDB requests in all)."""
+    record = found.record
+    assert record is not None
     now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
-    counted = deps.bills.count_check(record.bill.bill_code, record.bill.bill_number, now)
-    audit(deps, record.bill.bill_id, unit, "verify", result, client, detail)
-    held = deps.reimbursements.get(record.bill.bill_id)
+    counted = deps.bills.count_check(record, now, audit_event(
+        deps, record.bill.bill_id, unit, "verify", result, client, detail))
+    held = found.reimbursement
     return {"result": result, "status": counted.status.value, "bill": bill_view(deps, counted),
             "reimbursement": held.public() if held else None,
             "check_count": counted.check_count, "first_checked_at": counted.first_checked_at,
@@ -71,16 +75,19 @@ def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
     """By code, number and check code; the issue date and total are compared when given."""
     code, number, check, issue_date, total = _elements(body)
     try:
-        record = find_bill(deps, code, number, check, Guesser.unit(unit.unit_code))
+        found = look_up_bill(deps, code, number, check, Guesser.unit(unit.unit_code),
+                             reimbursement=True)
     except NotFound:
         audit(deps, code + number, unit, "verify", "not_found", client)
         return dict(NOT_FOUND)
+    assert found.record is not None
+    bill = found.record.bill
     mismatched = {}
-    if issue_date is not None and issue_date != record.bill.issue_date:
+    if issue_date is not None and issue_date != bill.issue_date:
         mismatched["issue_date"] = "does not match the bill"
-    if total is not None and total != record.bill.total_fen:
+    if total is not None and total != bill.total_fen:
         mismatched["total_fen"] = "does not match the bill"
-    out = _found(deps, unit, record, "mismatch" if mismatched else "authentic", client,
+    out = _found(deps, unit, found, "mismatch" if mismatched else "authentic", client,
                  mismatched or None)
     out["mismatched_fields"] = mismatched
     return out
@@ -146,7 +153,8 @@ def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
         audit(deps, audit_id, unit, "verify_file", "tampered", client,
               {"reason": "signature_invalid", "failed": report.failed()})
         return _reveals_nothing("tampered", "signature_invalid", checks)
-    record = deps.bills.get(bill.bill_code, bill.bill_number)
+    found = deps.bills.lookup(bill.bill_code, bill.bill_number, reimbursement=True)
+    record = found.record
     if record is None:
         audit(deps, audit_id, unit, "verify_file", "not_found", client)
         return _reveals_nothing("not_found", None, checks)
@@ -157,7 +165,7 @@ def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
         return _reveals_nothing("tampered", "check_code_mismatch", checks)
     ours, theirs = bill_to_doc(record.bill), bill_to_doc(bill)
     differences = sorted(k for k in ours if ours[k] != theirs.get(k))
-    out = _found(deps, unit, record, "tampered" if differences else "authentic", client,
+    out = _found(deps, unit, found, "tampered" if differences else "authentic", client,
                  {"differences": differences} if differences else None)
     if differences:
         out["reason"] = "content_differs"

@@ -116,7 +116,7 @@ class FakeStores:
 
     @cached_property
     def counters(self) -> FakeCounters:
-        return FakeCounters()
+        return FakeCounters(self.tables)
 
     @cached_property
     def idempotency(self) -> FakeIdempotency:
@@ -148,7 +148,7 @@ class FakeStores:
 
     @cached_property
     def audit(self) -> FakeAudit:
-        return FakeAudit()
+        return FakeAudit(self.tables)
 
     @cached_property
     def otp(self) -> FakeOtp:
@@ -221,7 +221,7 @@ class DynamoStores:
     def bills(self) -> Any:
         from chalicelib.adapters.dynamo_bills import DynamoBills
 
-        self._tables("NOTES", "BILLS", "NUMBER_RANGES", "REIMBURSEMENTS")
+        self._tables("NOTES", "BILLS", "NUMBER_RANGES", "REIMBURSEMENTS", "COUNTERS", "AUDIT")
         return _shared(DynamoBills())
 
     @cached_property

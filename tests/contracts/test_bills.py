@@ -18,7 +18,7 @@ from chalicelib.domain.errors import (
     NotFound,
 )
 from chalicelib.domain.notes import NoteStatus
-from chalicelib.domain.records import Reimbursement, Reservation
+from chalicelib.domain.records import AuditEvent, Reimbursement, Reservation
 from tests.contracts.builders import (
     BILL_CODE,
     T0,
@@ -35,6 +35,11 @@ from tests.contracts.builders import (
     red_of,
     ref_of,
 )
+
+
+def event(bill_id: str, when: str | None = None) -> AuditEvent:
+    return AuditEvent(bill_id=bill_id, unit_code="R1", action="verify", outcome="authentic",
+                      client="203.0.113.9", at=when or at(5))
 
 
 def reimbursement(bill_id: str) -> Reimbursement:
@@ -101,8 +106,10 @@ class TestBillRepository:
         allocate(stores)
         taken = stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
         assert stores.bills.get(taken.bill_code, taken.bill_number) is None
+        assert stores.bills.lookup(taken.bill_code, taken.bill_number).record is None
         with pytest.raises(NotFound):
-            stores.bills.count_check(taken.bill_code, taken.bill_number, at(5))
+            stores.bills.count_check(record_of(bill_of(stores.notes.get(code(1)), taken)),
+                                     at(5), event(taken.bill_code + taken.bill_number))
         assert stores.bills.claim_sms(taken.bill_code, taken.bill_number, T0) is False
 
     def test_completing_an_issue_saves_the_bill_and_marks_its_note_issued(self, stores):
@@ -150,18 +157,41 @@ class TestBillRepository:
 
     def test_verifications_are_counted_keeping_the_first_time(self, stores):
         allocate(stores)
-        bill = issue(stores, 1).bill
-        stores.bills.count_check(bill.bill_code, bill.bill_number, at(5))
-        counted = stores.bills.count_check(bill.bill_code, bill.bill_number, at(6))
+        stored = issue(stores, 1)
+        bill = stored.bill
+        once = stores.bills.count_check(stored, at(5), event(bill.bill_id, at(5)))
+        counted = stores.bills.count_check(once, at(6), event(bill.bill_id, at(6)))
         assert (counted.check_count, counted.first_checked_at, counted.last_checked_at) == (
             2, at(5), at(6))
         assert stores.bills.get(bill.bill_code, bill.bill_number) == counted
+        assert [e["outcome"] for e in stores.audit.query(bill_id=bill.bill_id)] == [
+            "authentic", "authentic"]
+
+    def test_a_lookup_reads_the_bill_its_counters_and_when_asked_its_reimbursement(self,
+                                                                                   stores):
+        allocate(stores)
+        stored = issue(stores, 1)
+        bill = stored.bill
+        stores.counters.next_value("guess#a")
+        stores.counters.next_value("guess#a")
+        stores.reimbursements.add(reimbursement(bill.bill_id))
+        found = stores.bills.lookup(bill.bill_code, bill.bill_number,
+                                    ["guess#a", "guess#never"], reimbursement=True)
+        assert found.record == stored
+        assert found.counters.get("guess#a") == 2
+        assert found.counters.get("guess#never", 0) == 0
+        assert found.reimbursement == reimbursement(bill.bill_id)
+        assert stores.bills.lookup(bill.bill_code, bill.bill_number).reimbursement is None
+        missing = stores.bills.lookup(BILL_CODE, "0000000009", ["guess#a"])
+        assert missing.record is None and missing.counters.get("guess#a") == 2
 
     def test_counting_a_verification_of_an_unknown_bill_is_not_found(self, stores):
         allocate(stores)
+        stray = replace(issue(stores, 1).bill, bill_number="0000000009")
         with pytest.raises(NotFound):
-            stores.bills.count_check(BILL_CODE, "0000000009", at(5))
+            stores.bills.count_check(record_of(stray), at(5), event(stray.bill_id))
         assert stores.bills.get(BILL_CODE, "0000000009") is None
+        assert stores.audit.query(bill_id=stray.bill_id) == []  # nothing, or both
 
     def test_a_status_moves_only_from_the_one_expected(self, stores):
         allocate(stores)

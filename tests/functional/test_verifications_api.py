@@ -117,3 +117,28 @@ def test_a_malformed_body_is_400(world, client):
     r = client.http.post("/v1/verifications", headers=world.auth(0, kind="reimbursers"),
                          body="{not json")
     assert_error(r, 400)
+
+
+def test_an_authentic_verification_makes_two_dynamodb_requests_once_the_key_is_known(
+        world, client, monkeypatch):
+    """One read (the bill, the guessing counters and the reimbursement together) and one write
+    (the count and the audit row together); the caller's API key is known from the first
+    request on."""
+    from botocore.client import BaseClient
+
+    _, bill = issued_bill(world, client)
+    assert body_of(verify(world, client, elements(bill)))["result"] == "authentic"
+    made: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counted(self, operation_name, params):
+        made.append(f"{self.meta.service_model.service_name} {operation_name}")
+        return original(self, operation_name, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    answer = body_of(verify(world, client, elements(bill)))
+    assert answer["result"] == "authentic" and answer["check_count"] == 2
+    assert made == ["dynamodb BatchGetItem", "dynamodb TransactWriteItems"]
+    assert [e["outcome"] for e in world.deps.audit.query(bill_id=bill["bill_code"]
+                                                         + bill["bill_number"])] \
+        == ["authentic", "authentic"]

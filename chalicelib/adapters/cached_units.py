@@ -1,0 +1,73 @@
+"""Units as a warm process sees them: each unit, and each API key's unit, read once a minute.
+
+Every request from a unit names its API key, and every issuance job its unit: without a copy,
+that is one DynamoDB request (a query on the key index, or a get) before any work. Units change
+rarely (a new API key, a seal, the signing key id), so ``CachedUnits`` answers ``get`` and
+``by_api_key_hash`` from what it read less than ``UNIT_CACHE_SECONDS`` ago. Writes through it
+forget every copy at once, so the process that rotates a key refuses the old one at once; other
+warm processes (other Lambda instances, other operators) refuse it within the minute, as they
+pick up a rotated signing key (``KEY_CACHE_SECONDS``). An unknown key is never remembered: a
+key just given out works at once everywhere, and guessed keys each cost a lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.domain.units import KEY_CACHE_SECONDS, FeeItem, Unit
+
+UNIT_CACHE_SECONDS = KEY_CACHE_SECONDS
+MAX_CACHED = 10_000  # units and keys; far more than there are, so a bound, not a policy
+
+
+class CachedUnits:
+    """UnitRepository over another one, with a per-process copy of recent answers."""
+
+    def __init__(self, inner: Any, now: Callable[[], float] = time.monotonic) -> None:
+        self._inner = inner
+        self._now = now
+        self._copies: dict[tuple[str, str], tuple[float, Unit]] = {}
+
+    def _cached(self, kind: str, key: str, read: Callable[[str], Unit | None]) -> Unit | None:
+        held = self._copies.get((kind, key))
+        now = self._now()
+        if held is not None and now - held[0] < UNIT_CACHE_SECONDS:
+            return held[1]
+        unit = read(key)
+        if unit is None:
+            self._copies.pop((kind, key), None)
+            return None
+        if len(self._copies) >= MAX_CACHED:
+            self._copies.clear()
+        self._copies[(kind, key)] = (now, unit)
+        return unit
+
+    def by_api_key_hash(self, key_hash: str) -> Unit | None:
+        return self._cached("key", key_hash, self._inner.by_api_key_hash)
+
+    def get(self, unit_code: str) -> Unit | None:
+        return self._cached("unit", unit_code, self._inner.get)
+
+    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
+        return self._inner.fee_items(unit_code)
+
+    def forget(self) -> None:
+        self._copies.clear()
+
+    def put(self, unit: Unit, api_key_hash: str | None) -> None:
+        self._inner.put(unit, api_key_hash)
+        self.forget()
+
+    def put_fee_item(self, unit_code: str, item_code: str, name: str,
+                     bill_kind: str | None = None) -> None:
+        self._inner.put_fee_item(unit_code, item_code, name, bill_kind)
+
+    def set_seal_key(self, unit_code: str, key: str) -> None:
+        self._inner.set_seal_key(unit_code, key)
+        self.forget()
+
+    def set_signing_kid(self, unit_code: str, kid: str) -> None:
+        self._inner.set_signing_kid(unit_code, kid)
+        self.forget()

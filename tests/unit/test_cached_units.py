@@ -1,0 +1,86 @@
+"""A warm process reads each unit and each API key's unit once a minute, not once a request."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.adapters.cached_units import UNIT_CACHE_SECONDS, CachedUnits
+from chalicelib.domain.units import Unit, UnitKind
+from tests.fakes import FakeUnits
+
+UNIT = Unit(unit_code="340100901", name="合肥某医院财务科", kind=UnitKind.REIMBURSING,
+            region_code="340100", bill_kind="0101")
+
+
+class CountingUnits(FakeUnits):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def by_api_key_hash(self, key_hash: str) -> Unit | None:
+        self.reads += 1
+        return super().by_api_key_hash(key_hash)
+
+    def get(self, unit_code: str) -> Unit | None:
+        self.reads += 1
+        return super().get(unit_code)
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _units() -> tuple[CountingUnits, CachedUnits, Monotonic]:
+    inner, clock = CountingUnits(), Monotonic()
+    inner.put(UNIT, "hash-old")
+    return inner, CachedUnits(inner, clock), clock
+
+
+def test_a_key_and_a_unit_are_read_once_then_answered_from_the_copy_for_a_minute():
+    inner, units, clock = _units()
+    for _ in range(5):
+        assert units.by_api_key_hash("hash-old") == UNIT
+        assert units.get(UNIT.unit_code) == UNIT
+    assert inner.reads == 2
+    clock.now += UNIT_CACHE_SECONDS
+    assert units.by_api_key_hash("hash-old") == UNIT
+    assert inner.reads == 3
+
+
+def test_a_key_rotated_in_this_process_stops_working_at_once():
+    _, units, _ = _units()
+    assert units.by_api_key_hash("hash-old") == UNIT
+    units.put(UNIT, "hash-new")
+    assert units.by_api_key_hash("hash-old") is None
+    assert units.by_api_key_hash("hash-new") == UNIT
+
+
+def test_a_key_rotated_by_another_process_stops_working_within_the_minute():
+    inner, units, clock = _units()
+    assert units.by_api_key_hash("hash-old") == UNIT
+    inner.put(UNIT, "hash-new")  # the operator's process, behind this one's back
+    clock.now += UNIT_CACHE_SECONDS - 1
+    assert units.by_api_key_hash("hash-old") == UNIT
+    clock.now += 1
+    assert units.by_api_key_hash("hash-old") is None
+
+
+def test_an_unknown_key_is_asked_for_every_time_so_a_new_key_works_at_once():
+    inner, units, _ = _units()
+    assert units.by_api_key_hash("hash-new") is None
+    inner.put(UNIT, "hash-new")
+    assert units.by_api_key_hash("hash-new") == UNIT
+    assert inner.reads == 2
+
+
+def test_a_new_seal_or_signing_key_written_here_is_seen_at_once():
+    _, units, _ = _units()
+    assert units.get(UNIT.unit_code) == UNIT
+    units.set_seal_key(UNIT.unit_code, "seals/x.png")
+    assert units.get(UNIT.unit_code) == replace(UNIT, seal_key="seals/x.png")
+    units.set_signing_kid(UNIT.unit_code, "unit-2")
+    assert units.get(UNIT.unit_code).signing_kid == "unit-2"
