@@ -9,6 +9,7 @@ would be a third class with the same ``sign``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,19 @@ class LocalSigner:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+@lru_cache(maxsize=256)
+def _public_key(public_key_pem: str) -> ec.EllipticCurvePublicKey | None:
+    """A published key, parsed once per process (every bill issued is checked with two)."""
+    key = serialization.load_pem_public_key(public_key_pem.encode())
+    return key if isinstance(key, ec.EllipticCurvePublicKey) else None
+
+
 def verify_es256(public_key_pem: str, message: bytes, signature: bytes) -> bool:
     """True when ``signature`` (DER) is a valid ECDSA P-256/SHA-256 signature of ``message``."""
     from cryptography.exceptions import InvalidSignature
 
-    key = serialization.load_pem_public_key(public_key_pem.encode())
-    if not isinstance(key, ec.EllipticCurvePublicKey):
+    key = _public_key(public_key_pem)
+    if key is None:
         return False
     try:
         key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
