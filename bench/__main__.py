@@ -15,7 +15,7 @@ import sys
 import time
 
 BENCHMARKS = ("channels", "wechat_notification", "issuance", "verification", "pages",
-              "archive_check", "uploads")
+              "archive_check", "uploads", "cost")
 
 
 def main(names: list[str]) -> int:

@@ -1,0 +1,280 @@
+"""Benchmark: what one paid note costs on AWS China (Beijing), in yuan per million paid notes.
+
+A real run, not a spreadsheet: for N notes the whole life of a paid note goes through the Chalice
+app on DynamoDB Local + moto, each step as the Lambda function that runs it in production:
+
+    POST /v1/notes (a unit)                      api_handler  (API Gateway + Lambda)
+    POST /v1/public/notes/{code}/pay (the payer) api_handler  (API Gateway + Lambda; the
+                                                 service it calls, without WeChat's API)
+    POST /callbacks/wechatpay (WeChat Pay)       callbacks    (API Gateway + Lambda)
+    the issuance job (SQS)                       issue_bill   (Lambda)
+    the SMS job (SQS)                            send_sms     (Lambda; the text itself excluded)
+
+Every AWS request any botocore client makes is counted by service and operation (a wrapper
+around ``BaseClient._make_api_call``); DynamoDB requests ask for ``ReturnConsumedCapacity`` and
+the units DynamoDB Local reports are added up, as read or write request units. Each step's wall
+time is its Lambda duration, times the memory the function is configured with
+(``.chalice/config.json``, prod stage) → GB-seconds. What the local run cannot see is modelled
+and said so: Lambda's own SQS polling (one ReceiveMessage and one DeleteMessage per message,
+batch size 1) and API Gateway's requests. Prices are in ``PRICES`` with their units and source.
+
+    .venv/bin/python -m bench.cost [N]      (all of them: python -m bench)
+
+Durations here are pessimistic: every request to DynamoDB Local or moto on this shared machine
+takes 5-30 ms where the same request in the region takes a few. The table shows both the
+measured figure and one with AWS latency (``AWS_LATENCY_MS`` per request) instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.harness import local_world
+
+# AWS China (Beijing) Region, operated by Sinnet: on-demand list prices in CNY, excluding VAT,
+# as the author knew them when writing this (2026-12-01), from the price pages under
+# https://www.amazonaws.cn/en/<service>/pricing/ . There is no network on the machine this was
+# written on, so NONE of these was re-read that day: re-check every figure against those pages
+# (or the AWS Price List API for cn-north-1) before a budget relies on it.
+PRICES = {
+    "lambda_requests": (1.36, "per million requests"),
+    "lambda_gb_seconds": (0.000113477, "per GB-second (x86)"),
+    "apigateway_requests": (28.92, "per million REST API calls (first 333 million a month)"),
+    "dynamodb_write_units": (9.50, "per million write request units (on-demand)"),
+    "dynamodb_read_units": (1.90, "per million read request units (on-demand)"),
+    "s3_put_requests": (0.00405, "per 1,000 PUT, COPY, POST or LIST requests (S3 Standard)"),
+    "s3_get_requests": (0.0135, "per 10,000 GET and other requests (S3 Standard)"),
+    "sqs_requests": (3.33, "per million requests (standard queue, 64 KB chunks)"),
+    "kms_requests": (0.2, "per 10,000 requests (asymmetric sign: ECC_NIST_P256)"),
+    "secretsmanager_requests": (0.34, "per 10,000 API calls"),
+}
+UNIT_OF = {"lambda_requests": 1e6, "apigateway_requests": 1e6, "dynamodb_write_units": 1e6,
+           "dynamodb_read_units": 1e6, "s3_put_requests": 1e3, "s3_get_requests": 1e4,
+           "sqs_requests": 1e6, "kms_requests": 1e4, "secretsmanager_requests": 1e4,
+           "lambda_gb_seconds": 1}
+AWS_LATENCY_MS = 8.0  # a DynamoDB, S3 or SQS request from Lambda in the same region, typical
+S3_PUT = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2",
+          "ListObjectVersions", "CreateMultipartUpload", "UploadPart",
+          "CompleteMultipartUpload"}
+DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+DDB_CAPACITY = DDB_READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                            "TransactWriteItems"}
+FUNCTIONS = ("api_handler", "callbacks", "issue_bill", "send_sms")
+
+
+class Meter:
+    """Every AWS request of this process, by service and operation, with DynamoDB's units."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.units: dict[str, float] = defaultdict(float)
+        self.units_by: dict[str, float] = defaultdict(float)  # "op table" → units
+        self.step_calls = 0
+        self.step_seconds = 0.0
+
+    @contextmanager
+    def installed(self):
+        from botocore.client import BaseClient
+
+        original = BaseClient._make_api_call
+        meter = self
+
+        def counted(client, operation_name, api_params):
+            service = client.meta.service_model.service_name
+            if service == "dynamodb" and operation_name in DDB_CAPACITY:
+                api_params = {**api_params, "ReturnConsumedCapacity": "TOTAL"}
+            t0 = time.perf_counter()
+            answer = original(client, operation_name, api_params)
+            meter.step_seconds += time.perf_counter() - t0
+            meter.calls[(service, operation_name)] += 1
+            meter.step_calls += 1
+            if service == "dynamodb":
+                consumed = answer.get("ConsumedCapacity") or []
+                if isinstance(consumed, dict):
+                    consumed = [consumed]
+                kind = "read" if operation_name in DDB_READS else "write"
+                total = sum(float(c.get("CapacityUnits", 0)) for c in consumed)
+                if not consumed:
+                    meter.units[f"{kind}_unreported"] += 1
+                meter.units[kind] += total
+                for c in consumed:
+                    table = str(c.get("TableName", "?")).rsplit("-", 1)[-1]
+                    meter.units_by[f"{operation_name} {table}"] += float(
+                        c.get("CapacityUnits", 0))
+            return answer
+
+        BaseClient._make_api_call = counted
+        try:
+            yield self
+        finally:
+            BaseClient._make_api_call = original
+
+
+def memory_mb() -> dict[str, int]:
+    """Each function's configured memory in the prod stage."""
+    config = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json")
+                        .read_text())
+    default = int(config.get("lambda_memory_size", 128))
+    prod = config["stages"]["prod"]
+    default = int(prod.get("lambda_memory_size", default))
+    functions = prod.get("lambda_functions", {})
+    return {name: int(functions.get(name, {}).get("lambda_memory_size", default))
+            for name in FUNCTIONS}
+
+
+def main(n: int = 40) -> None:
+    from chalice.test import Client
+
+    import app as application
+    from chalicelib.services import notes as notes_service
+    from devstack.notifications import wechatpay_notification
+    from devstack.seed import stack_document
+
+    meter = Meter()
+    durations: dict[str, list[float]] = defaultdict(list)
+    requests_of: dict[str, list[int]] = defaultdict(list)
+    waited: dict[str, list[float]] = defaultdict(list)
+    with local_world() as (deps, seeded), meter.installed():
+        stack = stack_document(seeded, "http://bench", "local")
+        sqs = deps._client("sqs")
+        unit_headers = {"Authorization": f"Bearer {seeded.unit_key('340100001')}",
+                        "Content-Type": "application/json"}
+        body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
+                "items": [{"item_code": "103040100101", "name": "不动产登记费（住宅）",
+                           "quantity": 1, "standard_fen": 8000, "amount_fen": 8000}],
+                "total_fen": 8000}
+
+        def step(function: str, run, record: bool):
+            meter.step_calls, meter.step_seconds = 0, 0.0
+            t0 = time.perf_counter()
+            out = run()
+            if record:
+                durations[function].append(time.perf_counter() - t0)
+                requests_of[function].append(meter.step_calls)
+                waited[function].append(meter.step_seconds)
+            return out
+
+        def drain(queue_url: str, handler: str, queue_name: str, record: bool, client) -> None:
+            got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                      WaitTimeSeconds=1)
+            for message in got.get("Messages", []):
+                event = client.events.generate_sqs_event(message_bodies=[message["Body"]],
+                                                         queue_name=queue_name)
+                step(handler, lambda e=event: client.lambda_.invoke(handler, e), record)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+        with Client(application.app, stage_name="local") as client:
+            warm = 3
+            for i in range(warm + n):
+                record = i >= warm
+                if i == warm:
+                    meter.calls.clear()
+                    meter.units.clear()
+                    meter.units_by.clear()
+                note = step("api_handler", lambda: client.http.post(
+                    "/v1/notes", headers=unit_headers, body=json.dumps(body)), record)
+                assert note.status_code == 201, note.body
+                code = json.loads(note.body)["payment_code"]
+                # the payer's POST /v1/public/notes/{code}/pay, without WeChat's own API
+                # (no simulator here): the order is opened by the service the route calls
+                order = step("api_handler", lambda c=code: notes_service.open_order(
+                    deps, c, {"channel": "wechatpay"}), record)
+                raw, headers = wechatpay_notification(stack, order.out_trade_no, 8000)
+                paid = step("callbacks", lambda r=raw, h=headers: client.http.post(
+                    "/callbacks/wechatpay", headers=h, body=r), record)
+                assert paid.status_code == 204, paid.body
+                drain(deps.settings.issue_queue_url, "issue_bill", "fiscal-issue-bill",
+                      record, client)
+                drain(deps.settings.sms_queue_url, "send_sms", "fiscal-send-sms", record,
+                      client)
+        # the bench's own receive/delete above stand for Lambda's poller: counted, as in AWS
+
+    report(n, meter, durations, requests_of, waited)
+
+
+def report(n: int, meter: Meter, durations: dict[str, list[float]],
+           requests_of: dict[str, list[int]], waited: dict[str, list[float]]) -> None:
+    memory = memory_mb()
+    per_note = {key: count / n for key, count in meter.calls.items()}
+    print(f"\nCost of a paid note on AWS China (Beijing), from {n} paid notes through the "
+          f"Chalice app on DynamoDB Local + moto\n")
+    print("AWS requests per paid note, by service and operation:")
+    by_service: Counter[str] = Counter()
+    for (service, op), count in sorted(per_note.items()):
+        by_service[service] += count
+        print(f"  {service:<16}{op:<24}{count:>6.2f}")
+    print("  " + ", ".join(f"{s} {c:.2f}" for s, c in sorted(by_service.items()))
+          + f"; all {sum(by_service.values()):.2f}")
+
+    print("\nLambda, per paid note:")
+    print(f"  {'function':<13}{'calls':>6}{'MB':>6}{'ms (here)':>11}{'AWS reqs':>9}"
+          f"{'ms (AWS)':>10}{'GB-s':>10}")
+    invocations = gb_s = gb_s_aws = 0.0
+    for function in FUNCTIONS:
+        times = durations.get(function, [])
+        if not times:
+            continue
+        calls = len(times) / n
+        ms = sum(times) / len(times) * 1000
+        reqs = sum(requests_of[function]) / len(times)
+        # the same run with each request at AWS latency instead of this machine's
+        waited_ms = sum(waited[function]) / len(times) * 1000
+        ms_aws = max(1.0, ms - waited_ms + reqs * AWS_LATENCY_MS)
+        gb = memory[function] / 1024
+        invocations += calls
+        gb_s += calls * gb * ms / 1000
+        gb_s_aws += calls * gb * ms_aws / 1000
+        print(f"  {function:<13}{calls:>6.2f}{memory[function]:>6}{ms:>11.1f}{reqs:>9.1f}"
+              f"{ms_aws:>10.1f}{calls * gb * ms_aws / 1000:>10.4f}")
+
+    ddb_read, ddb_write = meter.units["read"] / n, meter.units["write"] / n
+    unreported = meter.units["read_unreported"] + meter.units["write_unreported"]
+    s3_put = sum(c for (s, op), c in per_note.items() if s == "s3" and op in S3_PUT)
+    s3_get = sum(c for (s, op), c in per_note.items() if s == "s3" and op not in S3_PUT)
+    sqs = by_service["sqs"]
+    usage = {
+        "lambda_requests": invocations,
+        "lambda_gb_seconds": gb_s_aws,
+        "apigateway_requests": len(durations.get("api_handler", [])) / n
+        + len(durations.get("callbacks", [])) / n,
+        "dynamodb_write_units": ddb_write,
+        "dynamodb_read_units": ddb_read,
+        "s3_put_requests": s3_put,
+        "s3_get_requests": s3_get,
+        "sqs_requests": sqs,
+        "kms_requests": by_service["kms"] + 2 * _local_signatures(per_note),
+        "secretsmanager_requests": by_service["secretsmanager"],
+    }
+    print(f"\nDynamoDB request units per paid note: {ddb_read:.2f} read, {ddb_write:.2f} write"
+          + (f" ({unreported:.0f} requests reported no capacity)" if unreported else ""))
+    for key, units in sorted(meter.units_by.items(), key=lambda kv: -kv[1]):
+        print(f"  {key:<40}{units / n:>7.2f}")
+    print("KMS: the local stack signs with local keys; production signs twice per bill in KMS "
+          "(counted as 2 Sign requests per note).")
+    print("\nYuan per million paid notes (SMS excluded), AWS China (Beijing) list prices as of "
+          "2026-12-01, NOT re-checked (see PRICES):")
+    total = 0.0
+    for key, amount in usage.items():
+        price, unit = PRICES[key]
+        yuan = amount * 1e6 / UNIT_OF[key] * price
+        total += yuan
+        print(f"  {key:<26}{amount:>10.4f} /note  x ¥{price:<10g}{unit:<58} ¥{yuan:>9.2f}")
+    print(f"  {'total':<26}{'':>106}¥{total:>9.2f}   (aim ≤ ¥70)")
+    kms = usage["kms_requests"] * 1e6 / UNIT_OF["kms_requests"] * PRICES["kms_requests"][0]
+    print(f"  {'without KMS signing':<26}{'':>106}¥{total - kms:>9.2f}")
+    print(f"\nLambda GB-seconds at this machine's latency: {gb_s:.4f} per note "
+          f"(¥{gb_s * 1e6 * PRICES['lambda_gb_seconds'][0]:.2f} per million)")
+
+
+def _local_signatures(per_note: dict[tuple[str, str], float]) -> float:
+    """Bills signed locally per note (no KMS calls seen): one per issued bill."""
+    return 0.0 if any(s == "kms" for s, _ in per_note) else 1.0
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
