@@ -5,7 +5,8 @@ Secrets Manager (S3 journalled to ``.local/s3``), creates the tables from ``infr
 the archive bucket with Object Lock, the short-lived bucket of refused notifications (with the
 template's lifecycle), the queues and the channel secret; seeds the demo world; serves the app
 on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker that feeds
-queued jobs to the same handlers Lambda would call; serves the payment-channel simulator on
+queued jobs to the same handlers Lambda would call, several at a time as Lambda does
+($WORKER_CONCURRENCY per queue, default 4); serves the payment-channel simulator on
 $SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
 """
 
@@ -27,14 +28,24 @@ QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
           ("fiscal-send-sms", "send_sms", "SMS_QUEUE_URL"))
 
 
-class Worker:
-    """Long-polls each queue and calls the Chalice SQS handler, as Lambda's trigger would."""
+WORKER_CONCURRENCY = 4  # jobs of one queue at a time ($WORKER_CONCURRENCY)
 
-    def __init__(self, app: Any, sqs: Any, queues: dict[str, str]) -> None:
+
+class Worker:
+    """Long-polls each queue and calls the Chalice SQS handler, as Lambda's trigger would.
+
+    ``concurrency`` pollers per queue, each handling one message at a time: Lambda runs a
+    queue's jobs in as many instances at once as the queue holds work (up to the function's
+    reserved concurrency), so a payment does not wait behind the bill of the one before it.
+    """
+
+    def __init__(self, app: Any, sqs: Any, queues: dict[str, str],
+                 concurrency: int = WORKER_CONCURRENCY) -> None:
         self._app, self._sqs, self._queues = app, sqs, queues
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(name, url), daemon=True,
-                                          name=f"worker-{name}") for name, url in queues.items()]
+                                          name=f"worker-{name}-{k}")
+                         for name, url in queues.items() for k in range(max(1, concurrency))]
 
     def start(self) -> None:
         for t in self._threads:
@@ -218,7 +229,8 @@ def run() -> int:
 
         server = _serve_app(application.app, port)
         stoppers.insert(0, server.shutdown)
-        worker = Worker(application.app, deps._client("sqs"), urls)
+        worker = Worker(application.app, deps._client("sqs"), urls, int(
+            os.environ.get("WORKER_CONCURRENCY", str(WORKER_CONCURRENCY))))
         worker.start()
         stoppers.insert(0, worker.stop)
         sim = serve(local / "stack.json", "127.0.0.1", sim_port)

@@ -1,0 +1,75 @@
+"""The local stack's worker runs a queue's jobs several at a time, as Lambda does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+from devstack.stack import Worker
+
+
+class OneQueue:
+    """An SQS client holding ``count`` messages on one queue; deletes are remembered."""
+
+    def __init__(self, count: int) -> None:
+        self._left = [f"m{k}" for k in range(count)]
+        self._lock = threading.Lock()
+        self.deleted: list[str] = []
+
+    def receive_message(self, **_: object) -> dict:
+        with self._lock:
+            if self._left:
+                body = self._left.pop()
+                return {"Messages": [{"MessageId": body, "ReceiptHandle": body,
+                                      "Body": "{}"}]}
+        time.sleep(0.01)  # a long poll that found nothing
+        return {}
+
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:  # noqa: N803
+        with self._lock:
+            self.deleted.append(ReceiptHandle)
+
+
+def test_four_jobs_of_one_queue_run_at_the_same_time():
+    together = threading.Barrier(4, timeout=10)  # broken unless four handlers wait at once
+
+    def handler(event: dict, context: object) -> None:
+        together.wait()
+
+    sqs = OneQueue(4)
+    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
+                    {"issue_bill": "http://sqs/issue"}, concurrency=4)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(sqs.deleted) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert sorted(sqs.deleted) == ["m0", "m1", "m2", "m3"]
+    assert not together.broken
+
+
+def test_with_one_at_a_time_a_job_waits_for_the_one_before():
+    together = threading.Barrier(2, timeout=0.5)
+    failed: list[str] = []
+
+    def handler(event: dict, context: object) -> None:
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            failed.append(event["Records"][0]["body"])
+            raise
+
+    sqs = OneQueue(2)
+    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
+                    {"issue_bill": "http://sqs/issue"}, concurrency=1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(failed) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert failed and sqs.deleted == []
