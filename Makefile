@@ -17,8 +17,11 @@ export AWS_DEFAULT_REGION ?= cn-north-1
 run: system venv
 	$(PY) -m devstack.stack
 
+# Every in-process tier (moto or fakes) in one two-process run sharing each process's seeded
+# world (tests/world.py); the longest tests (fuzz families, fault storms) first, so that the
+# other worker steals the short ones at the end (--dist worksteal). Then the integration tier.
 test: system venv lint package
-	$(PY) -m pytest -q -n 2 tests/unit tests/contracts tests/functional tests/faults tests/fuzz
+	$(PY) -m pytest -q -n 2 --dist worksteal tests/fuzz tests/faults tests/functional tests/contracts tests/unit
 	$(PY) -m pytest -q tests/integration
 
 fuzz: venv
