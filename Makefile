@@ -44,7 +44,7 @@ lint: venv
 	  --select E,F,W,I,B,UP,S,BLE,N --ignore S101,S311,S603,S607,S608,B008,E501,N818 \
 	  --config "lint.per-file-ignores = {'devstack/*' = ['S106', 'S310'], 'tests/*' = ['S105', 'S106', 'S310', 'S314'], 'bench/*' = ['S105', 'S106', 'S310']}" \
 	  app.py chalicelib devstack tests bench
-	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.12 --no-error-summary \
+	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.12 --no-error-summary --check-untyped-defs \
 	  --exclude 'tests/' app.py chalicelib devstack
 
 bench: system venv

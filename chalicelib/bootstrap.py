@@ -5,14 +5,39 @@ Tests build a ``Deps`` with fakes instead (``tests/fakes.py``) or with these ada
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.adapters.wall_clock import utc_now
 from chalicelib.config import Settings, load_settings
-from chalicelib.services.ports import Clock
+from chalicelib.services.ports import (
+    Archive,
+    AuditLog,
+    BillRepository,
+    ChannelApi,
+    Clock,
+    CounterRepository,
+    IdempotencyStore,
+    JobQueue,
+    JobState,
+    KeyRegistry,
+    NoteRepository,
+    NoticeRenderer,
+    OtpStore,
+    PayerBillIndex,
+    PaymentRecorder,
+    RangeRepository,
+    RefundStore,
+    ReimbursementRepository,
+    Signer,
+    SmsLog,
+    SmsSender,
+    UnitRepository,
+)
 
+T = TypeVar("T")
 MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random characters
 
 
@@ -20,16 +45,26 @@ MIN_SECRET_CHARS = 32  # PAYER_PEPPER and PAYMENT_CODE_KEY: 32+ random character
 
 @dataclass
 class Deps:
-    """Everything a service may need. Each adapter is built on first access."""
+    """Everything a service may need (``services.ports.Ports``). Each adapter is built on first
+    access; ``overrides`` holds what is built, and what a test or the local stack put there
+    instead (by property name: ``"notes"``, ``"wechatpay_api"``, ...)."""
 
     settings: Settings
     clock: Clock = utc_now
     overrides: dict[str, Any] = field(default_factory=dict)
 
-    def _get(self, name: str, build) -> Any:
+    def at(self, clock: Clock) -> Deps:
+        """The same adapters (shared, not copied), with time read from ``clock``."""
+        return replace(self, clock=clock, overrides=self.overrides)
+
+    def _get(self, name: str, build: Callable[[], T]) -> T:
         if name not in self.overrides:
             self.overrides[name] = build()
         return self.overrides[name]
+
+    def _table(self, name: str, build: Callable[[], T]) -> T:
+        """A DynamoDB adapter, built once the tables are configured."""
+        return self._get(name, lambda: (self._dynamo, build())[1])
 
     @cached_property
     def _dynamo(self) -> bool:
@@ -44,75 +79,75 @@ class Deps:
         return client(service, self.settings)
 
     @property
-    def units(self):
+    def units(self) -> UnitRepository:
         from chalicelib.adapters.cached_units import CachedUnits
         from chalicelib.adapters.dynamo_units import DynamoUnits
 
-        return self._get("units", lambda: self._dynamo and CachedUnits(DynamoUnits()))
+        return self._table("units", lambda: CachedUnits(DynamoUnits()))
 
     @property
-    def notes(self):
+    def notes(self) -> NoteRepository:
         from chalicelib.adapters.dynamo_notes import DynamoNotes
 
-        return self._get("notes", lambda: self._dynamo and DynamoNotes())
+        return self._table("notes", DynamoNotes)
 
     @property
-    def counters(self):
+    def counters(self) -> CounterRepository:
         from chalicelib.adapters.dynamo_notes import DynamoCounters
 
-        return self._get("counters", lambda: self._dynamo and DynamoCounters())
+        return self._table("counters", DynamoCounters)
 
     @property
-    def idempotency(self):
+    def idempotency(self) -> IdempotencyStore:
         from chalicelib.adapters.dynamo_notes import DynamoIdempotency
 
-        return self._get("idempotency", lambda: self._dynamo and DynamoIdempotency())
+        return self._table("idempotency", DynamoIdempotency)
 
     @property
-    def payments(self):
+    def payments(self) -> PaymentRecorder:
         from chalicelib.adapters.dynamo_payments import DynamoPaymentRecorder
 
-        return self._get("payments", lambda: self._dynamo and DynamoPaymentRecorder())
+        return self._table("payments", DynamoPaymentRecorder)
 
     @property
-    def bills(self):
+    def bills(self) -> BillRepository:
         from chalicelib.adapters.dynamo_bills import DynamoBills
 
-        return self._get("bills", lambda: self._dynamo and DynamoBills())
+        return self._table("bills", DynamoBills)
 
     @property
-    def ranges(self):
+    def ranges(self) -> RangeRepository:
         from chalicelib.adapters.dynamo_ranges import DynamoRanges
 
-        return self._get("ranges", lambda: self._dynamo and DynamoRanges())
+        return self._table("ranges", DynamoRanges)
 
     @property
-    def keys(self):
+    def keys(self) -> KeyRegistry:
         from chalicelib.adapters.dynamo_bills import DynamoKeys
 
-        return self._get("keys", lambda: self._dynamo and DynamoKeys())
+        return self._table("keys", DynamoKeys)
 
     @property
-    def reimbursements(self):
+    def reimbursements(self) -> ReimbursementRepository:
         from chalicelib.adapters.dynamo_reimbursements import DynamoReimbursements
 
-        return self._get("reimbursements", lambda: self._dynamo and DynamoReimbursements())
+        return self._table("reimbursements", DynamoReimbursements)
 
     @property
-    def audit(self):
+    def audit(self) -> AuditLog:
         from chalicelib.adapters.dynamo_reimbursements import DynamoAudit
 
-        return self._get("audit", lambda: self._dynamo and DynamoAudit())
+        return self._table("audit", DynamoAudit)
 
     @property
-    def archive(self):
+    def archive(self) -> Archive:
         from chalicelib.adapters.s3_archive import S3Archive
 
         return self._get("archive", lambda: S3Archive(self._client("s3"),
                                                        self.settings.archive_bucket))
 
     @property
-    def rejected_intake(self):
+    def rejected_intake(self) -> Archive:
         """Refused channel notifications: a bucket whose lifecycle expires them (intake.py)."""
         from chalicelib.adapters.s3_archive import S3Archive
 
@@ -120,7 +155,7 @@ class Deps:
             self._client("s3"), self.settings.rejected_intake_bucket))
 
     @property
-    def jobs(self):
+    def jobs(self) -> JobQueue:
         from chalicelib.adapters.sqs_jobs import SqsJobs
 
         return self._get("jobs", lambda: SqsJobs(self._client("sqs"),
@@ -128,7 +163,7 @@ class Deps:
                                                  self.settings.sms_queue_url))
 
     @property
-    def sms(self):
+    def sms(self) -> SmsSender:
         """The text message provider named by ``SMS_PROVIDER``: ``sns`` (Amazon SNS) or
         ``aliyun`` (Alibaba Cloud SMS, for the China regions, where SNS cannot text)."""
 
@@ -155,29 +190,29 @@ class Deps:
         return self._get("sms", build)
 
     @property
-    def job_state(self):
+    def job_state(self) -> JobState:
         """Where scheduled jobs keep their progress between invocations (the counters table)."""
         from chalicelib.adapters.dynamo_job_state import DynamoJobState
 
         return self._get("job_state", lambda: DynamoJobState(self.settings))
 
     @property
-    def sms_log(self):
+    def sms_log(self) -> SmsLog:
         from chalicelib.adapters.dynamo_sms_log import DynamoSmsLog
 
-        return self._get("sms_log", lambda: self._dynamo and DynamoSmsLog())
+        return self._table("sms_log", DynamoSmsLog)
 
     @property
-    def otp(self):
+    def otp(self) -> OtpStore:
         from chalicelib.adapters.dynamo_otp import DynamoOtp
 
-        return self._get("otp", lambda: self._dynamo and DynamoOtp())
+        return self._table("otp", DynamoOtp)
 
     @property
-    def payer_bills(self):
+    def payer_bills(self) -> PayerBillIndex:
         from chalicelib.adapters.dynamo_payer_bills import DynamoPayerBills
 
-        return self._get("payer_bills", lambda: self._dynamo and DynamoPayerBills())
+        return self._table("payer_bills", DynamoPayerBills)
 
     @property
     def payer_pepper(self) -> str:
@@ -207,14 +242,14 @@ class Deps:
         return value
 
     @property
-    def notice_renderer(self):
+    def notice_renderer(self) -> NoticeRenderer:
         """The payment notice's PDF, drawn with the deployment's CJK font."""
         from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
 
         return self._get("notice_renderer", lambda: PdfNoticeRenderer(self.settings.font_path))
 
     @property
-    def signer(self):
+    def signer(self) -> Signer:
         from chalicelib.adapters.signers import KmsSigner, LocalSigner
 
         def build():
@@ -251,10 +286,10 @@ class Deps:
         return self.channel("wechatpay")
 
     @property
-    def refunds(self):
+    def refunds(self) -> RefundStore:
         from chalicelib.adapters.dynamo_refunds import DynamoRefunds
 
-        return self._get("refunds", lambda: self._dynamo and DynamoRefunds())
+        return self._table("refunds", DynamoRefunds)
 
     @property
     def channel_http(self):
@@ -264,7 +299,7 @@ class Deps:
         return self._get("channel_http",
                          lambda: UrllibTransport(self.settings.channel_timeout))
 
-    def channel_api(self, name: str) -> Any:
+    def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server (ChannelApi), from its current secret."""
         if f"{name}_api" in self.overrides:
             return self.overrides[f"{name}_api"]

@@ -14,6 +14,7 @@ close their orders at the note's expiry at the latest).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -200,7 +201,7 @@ def _quantity(value: object) -> Decimal | None:
     return q
 
 
-def _items(raw: object, fields: dict, known_items: dict[str, str] | None) -> list[Item]:
+def _items(raw: object, fields: dict, known_items: Collection[str] | None) -> list[Item]:
     if not isinstance(raw, list) or not raw:
         fields["items"] = "must be a non-empty list"
         return []
@@ -247,7 +248,7 @@ def _items(raw: object, fields: dict, known_items: dict[str, str] | None) -> lis
     return out
 
 
-def validate_new_note(body: object, *, today: date, known_items: dict[str, str] | None,
+def validate_new_note(body: object, *, today: date, known_items: Collection[str] | None,
                       bill_kinds: frozenset[str]) -> NoteDraft:
     """Check a create-note request field by field; raise one ``ValidationFailed`` naming all."""
     if not isinstance(body, dict):

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import logging
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference
 from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
@@ -20,11 +19,12 @@ from chalicelib.domain.records import BillLookup, BillRecord
 from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
 from chalicelib.services.notes import bill_url
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
 
-def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
+def find_bill(deps: Ports, bill_code: str, bill_number: str, check_code: str,
               guesser: Guesser) -> BillRecord:
     """The bill, if the three elements match; NotFound otherwise.
 
@@ -36,7 +36,7 @@ def find_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
     return found.record
 
 
-def look_up_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
+def look_up_bill(deps: Ports, bill_code: str, bill_number: str, check_code: str,
                  guesser: Guesser, *, reimbursement: bool = False) -> BillLookup:
     """``find_bill``, in one read: the guesser's counters and the bill (and, when asked, its
     reimbursement) come in one request, and the budget is checked before the bill is looked
@@ -55,7 +55,7 @@ def look_up_bill(deps: Deps, bill_code: str, bill_number: str, check_code: str,
     return found
 
 
-def bill_view(deps: Deps, record: BillRecord) -> dict:
+def bill_view(deps: Ports, record: BillRecord) -> dict:
     bill = record.bill
     base = deps.settings.public_base_url
     query = f"check_code={bill.check_code}"
@@ -88,7 +88,7 @@ def _split(bill_id: str | None) -> dict | None:
     return {"bill_code": bill_id[:8], "bill_number": bill_id[8:]} if bill_id else None
 
 
-def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
+def bill_file(deps: Ports, record: BillRecord, kind: str) -> bytes:
     """The archived file, exactly as issued: its first version, checked against its digest."""
     archived = record.pdf if kind == "pdf" else record.xml
     body = deps.archive.get(archived.key, archived.version_id)
@@ -98,7 +98,7 @@ def bill_file(deps: Deps, record: BillRecord, kind: str) -> bytes:
     return body
 
 
-def public_keys(deps: Deps) -> dict:
+def public_keys(deps: Ports) -> dict:
     """The finance root key and every signing key, each endorsed by the root (key_trust)."""
     from chalicelib.domain.key_trust import ROOT_USE
     from chalicelib.services.keys import root_view

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.payments import ChannelOrder, Checkout
 from chalicelib.services import limits
 from chalicelib.services.notes import open_order
+from chalicelib.services.ports import Ports
 
 
-def pay(deps: Deps, payment_code: str, body: object,
+def pay(deps: Ports, payment_code: str, body: object,
         client_ip: str) -> tuple[ChannelOrder, Checkout]:
     """Open an order for the note and with its channel; where the payer goes next."""
     order = open_order(deps, payment_code, body, client_ip)
     return order, checkout(deps, order, client_ip)
 
 
-def checkout(deps: Deps, order: ChannelOrder, client_ip: str) -> Checkout:
+def checkout(deps: Ports, order: ChannelOrder, client_ip: str) -> Checkout:
     """Ask the order's channel to open it (WeChat, UnionPay: deterministic, safe to repeat)."""
     base = deps.settings.public_base_url
     opened = deps.channel_api(order.channel).checkout(
@@ -37,7 +37,7 @@ def checkout(deps: Deps, order: ChannelOrder, client_ip: str) -> Checkout:
     return opened
 
 
-def unionpay_form(deps: Deps, out_trade_no: str, client: str) -> str:
+def unionpay_form(deps: Ports, out_trade_no: str, client: str) -> str:
     """The self-submitting form of a UnionPay order (the same signed fields every time).
 
     The form names the note and its amount, so an unknown order number spends the client's

@@ -33,12 +33,12 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import DomainError, PayloadTooLarge, ServiceUnavailable
 from chalicelib.services.limits import client_key
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 _DROPPED_HEADERS = {"authorization", "cookie", "x-amz-security-token"}
@@ -70,7 +70,7 @@ class Intake:
     body_size: int = -1  # the size of the body as received (-1: the size of body_b64's bytes)
 
     @classmethod
-    def receive(cls, deps: Deps, channel: str, raw_body: bytes, headers: Mapping[str, str],
+    def receive(cls, deps: Ports, channel: str, raw_body: bytes, headers: Mapping[str, str],
                 client: str = "unknown") -> Intake:
         """The notification as received. A body over its channel's cap is not even copied
         whole: only the prefix a refused record keeps."""
@@ -139,7 +139,7 @@ def _encode(record: dict) -> bytes:
     return json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
 
 
-def keep(deps: Deps, record: dict) -> str:
+def keep(deps: Ports, record: dict) -> str:
     """Archive one verified notification's record (idempotent: the key follows from it)."""
     if record.get("outcome") == "rejected":  # never: a refusal has no place in the archive
         raise ValueError("a refused notification is kept by keep_rejected, not archived")
@@ -148,7 +148,7 @@ def keep(deps: Deps, record: dict) -> str:
     return key
 
 
-def _within_caps(deps: Deps, intake: Intake) -> bool:
+def _within_caps(deps: Ports, intake: Intake) -> bool:
     """Count one refusal; False once its client's or its channel's hour is full."""
     now = deps.clock().astimezone(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -162,7 +162,7 @@ def _within_caps(deps: Deps, intake: Intake) -> bool:
                                     expires) <= REJECTED_PER_CHANNEL_PER_HOUR
 
 
-def keep_rejected(deps: Deps, intake: Intake, detail: str) -> str | None:
+def keep_rejected(deps: Ports, intake: Intake, detail: str) -> str | None:
     """Keep a refused notification in the short-lived store, within the caps.
 
     Returns its key, or None when a cap was reached or the store failed (both logged): keeping
@@ -182,7 +182,7 @@ def keep_rejected(deps: Deps, intake: Intake, detail: str) -> str | None:
         return None
 
 
-def replay(deps: Deps, key: str) -> str:
+def replay(deps: Ports, key: str) -> str:
     """Run a kept notification through its channel's handler again, as of its arrival.
 
     ``intake/…`` keys are read from the archive, ``rejected/…`` keys from the short-lived store
@@ -195,7 +195,7 @@ def replay(deps: Deps, key: str) -> str:
     record = json.loads(store.get(key))
     intake = Intake.of_record(record)
     arrived = datetime.fromisoformat(record["received_at"])
-    as_then = replace(deps, clock=lambda: arrived, overrides=deps.overrides)
+    as_then = deps.at(lambda: arrived)
     handlers = {"wechatpay": lambda: payments.record_wechatpay(
                     as_then, intake.raw_body, intake.headers, intake.client),
                 "alipay": lambda: payments.record_alipay(

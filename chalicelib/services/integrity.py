@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import DomainError
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class IntegrityReport:
         return not self.problems
 
 
-def _check_file(deps: Deps, bill_id: str, kind: str, meta: dict) -> dict | None:
+def _check_file(deps: Ports, bill_id: str, kind: str, meta: dict) -> dict | None:
     try:
         data = deps.archive.get(meta["key"], meta.get("version_id", ""))
     except DomainError as exc:
@@ -57,7 +57,7 @@ def _check_file(deps: Deps, bill_id: str, kind: str, meta: dict) -> dict | None:
     return None
 
 
-def _check(deps: Deps, bills: Iterable[tuple[str, dict]], report: IntegrityReport,
+def _check(deps: Ports, bills: Iterable[tuple[str, dict]], report: IntegrityReport,
            pool: ThreadPoolExecutor) -> None:
     files = [(bill_id, kind, meta) for bill_id, by_kind in bills
              for kind, meta in sorted(by_kind.items())]
@@ -68,7 +68,7 @@ def _check(deps: Deps, bills: Iterable[tuple[str, dict]], report: IntegrityRepor
             report.problems.append(problem)
 
 
-def check_archive(deps: Deps, limit: int | None = None) -> IntegrityReport:
+def check_archive(deps: Ports, limit: int | None = None) -> IntegrityReport:
     """Every archived file (or the first ``limit`` bills'), in this one process."""
     from chalicelib.adapters.dynamo_bills import archived_files_page
 
@@ -88,7 +88,7 @@ def check_archive(deps: Deps, limit: int | None = None) -> IntegrityReport:
     return report
 
 
-def check_archive_slice(deps: Deps, seconds_left: Callable[[], float],
+def check_archive_slice(deps: Ports, seconds_left: Callable[[], float],
                         page_bills: int = PAGE_BILLS) -> IntegrityReport:
     """One bounded run of the daily round, resumed where the last one stopped."""
     from chalicelib.adapters.dynamo_bills import archived_files_page

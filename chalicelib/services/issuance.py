@@ -14,7 +14,6 @@ import hashlib
 import logging
 from datetime import datetime
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.codes import new_check_code
@@ -23,6 +22,7 @@ from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
 from chalicelib.domain.records import ArchivedFile, BillRecord
 from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.notes import bill_url
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _in_force(key: SigningKey, at: str) -> bool:
         key.not_after is None or moment < datetime.fromisoformat(key.not_after))
 
 
-def current_finance_key(deps: Deps, now: str) -> SigningKey:
+def current_finance_key(deps: Ports, now: str) -> SigningKey:
     """The finance department's signing key in force at ``now`` (the newest, after rotation)."""
     candidates = [k for k in deps.keys.all() if k.use == "finance" and _in_force(k, now)]
     if not candidates:
@@ -43,7 +43,7 @@ def current_finance_key(deps: Deps, now: str) -> SigningKey:
     return max(candidates, key=lambda k: k.not_before)
 
 
-def unit_key_at(deps: Deps, unit: Unit, sign_time: str) -> SigningKey:
+def unit_key_at(deps: Ports, unit: Unit, sign_time: str) -> SigningKey:
     """The unit's signing key in force at ``sign_time`` (the bill's time, taken with its number).
 
     Not simply the unit's current key: a rotation between the reservation and the signing would
@@ -56,7 +56,7 @@ def unit_key_at(deps: Deps, unit: Unit, sign_time: str) -> SigningKey:
     return max(candidates, key=lambda k: k.not_before)
 
 
-def check_signatures(deps: Deps, xml: bytes) -> None:
+def check_signatures(deps: Ports, xml: bytes) -> None:
     """Both signatures of ``xml`` must hold with the published keys, else ``BillNotVerified``."""
     from chalicelib.services.verify_file import verify_bill_file
 
@@ -65,7 +65,7 @@ def check_signatures(deps: Deps, xml: bytes) -> None:
         raise BillNotVerified("signed bill does not verify: " + "; ".join(report.failed()))
 
 
-def sign_document(deps: Deps, bill: Bill, unit_key: SigningKey, finance_key: SigningKey) -> bytes:
+def sign_document(deps: Ports, bill: Bill, unit_key: SigningKey, finance_key: SigningKey) -> bytes:
     """Build the XML and add the unit's then the finance department's signature."""
     root = bill_xml.build_document(bill)
     sign_time = bill.issued_at
@@ -82,7 +82,7 @@ def archive_key(bill: Bill, ext: str) -> str:
     return f"bills/{bill.bill_code}/{bill.bill_number}/{bill.bill_code}-{bill.bill_number}.{ext}"
 
 
-def archive_bill(deps: Deps, bill: Bill, unit: Unit) -> tuple[ArchivedFile, ArchivedFile]:
+def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, ArchivedFile]:
     """Sign the bill twice, render its PDF and archive both; safe to run again for one bill.
 
     If an earlier run archived the XML already (with other signature bytes: ECDSA is not
@@ -103,7 +103,7 @@ def archive_bill(deps: Deps, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arch
     return xml_file, pdf_file
 
 
-def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
+def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
     """Issue the bill of a paid note (or finish an issuance that stopped midway)."""
     note = deps.notes.get(payment_code)
     if note is None:
@@ -141,7 +141,7 @@ def issue_bill(deps: Deps, payment_code: str) -> BillRef | None:
     return ref
 
 
-def render_pdf(deps: Deps, bill: Bill, xml_bytes: bytes, status_text: str | None = None,
+def render_pdf(deps: Ports, bill: Bill, xml_bytes: bytes, status_text: str | None = None,
                unit_seal_png: bytes | None = None) -> bytes:
     from chalicelib.adapters.pdf_bill import render_bill_pdf
 

@@ -20,14 +20,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.key_trust import ROOT_USE, endorsement_message, fingerprint
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
+from chalicelib.services.ports import Ports
 
 
-def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | None = None,
+def rotate_key(deps: Ports, *, kid: str, use: str, owner: str, kms_key_id: str | None = None,
                ) -> SigningKey:
     """Bring a new key into force now for ``use``/``owner`` and retire the one it replaces."""
     if use not in ("unit", "finance", ROOT_USE):
@@ -78,7 +78,7 @@ def rotate_key(deps: Deps, *, kid: str, use: str, owner: str, kms_key_id: str | 
     return new
 
 
-def root_key(deps: Deps) -> SigningKey:
+def root_key(deps: Ports) -> SigningKey:
     """The finance root key in force, else ``NotFound``."""
     roots = [k for k in deps.keys.all() if k.use == ROOT_USE and k.not_after is None]
     if not roots:
@@ -86,7 +86,7 @@ def root_key(deps: Deps) -> SigningKey:
     return max(roots, key=lambda k: k.not_before)
 
 
-def endorse(deps: Deps, key: SigningKey) -> SigningKey:
+def endorse(deps: Ports, key: SigningKey) -> SigningKey:
     """``key`` with the signature of the root key in force over its public entry."""
     return endorsed(key, deps.signer, root_key(deps).key_ref)
 
@@ -99,7 +99,7 @@ def endorsed(key: SigningKey, signer: Any, root_key_ref: str) -> SigningKey:
     return replace(key, endorsement=base64.b64encode(signature).decode("ascii"))
 
 
-def root_view(deps: Deps) -> dict:
+def root_view(deps: Ports) -> dict:
     """The root key as ``GET /v1/public/keys`` publishes it, with its fingerprint."""
     root = root_key(deps)
     return {"kid": root.kid, "alg": root.alg, "public_key_pem": root.public_key_pem,

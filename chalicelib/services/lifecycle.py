@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
 from chalicelib.domain.errors import BillReimbursed, Conflict, NotFound, ValidationFailed
@@ -23,11 +22,12 @@ from chalicelib.domain.records import BillRecord, Reservation
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.issuance import archive_bill
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
 
-def _own_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str) -> BillRecord:
+def _own_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str) -> BillRecord:
     if not is_bill_code(bill_code) or not is_bill_number(bill_number):
         raise ValidationFailed("票据信息格式不正确",
                                {"bill_code": "8 digits", "bill_number": "10 digits"})
@@ -49,7 +49,7 @@ def _ref(record_bill) -> BillRef:
                    check_code=record_bill.check_code, issued_at=record_bill.issued_at)
 
 
-def reverse_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
+def reverse_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
                  body: object) -> tuple[BillRef, bool]:
     """Issue the red bill of a normal bill; returns it and whether it was made now."""
     reason = _reason(body)
@@ -69,7 +69,7 @@ def reverse_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
     return _ref(_finish_reversal(deps, unit, original, reservation, reason)), True
 
 
-def _finish_reversal(deps: Deps, unit: Unit, original: BillRecord, reservation: Reservation,
+def _finish_reversal(deps: Ports, unit: Unit, original: BillRecord, reservation: Reservation,
                      reason: str) -> Bill:
     """Sign, archive and save the red bill under its reserved number; mark the original."""
     red = red_bill_of(original.bill, bill_code=reservation.bill_code,
@@ -86,7 +86,7 @@ def _finish_reversal(deps: Deps, unit: Unit, original: BillRecord, reservation: 
     return red
 
 
-def finish_reversal_job(deps: Deps, job: dict) -> None:
+def finish_reversal_job(deps: Ports, job: dict) -> None:
     """The issuing queue's job ``{"red_bill_id", "original", "reason"}`` (from the repair job):
     finish that reversal, or record the red bill's number void if it can no longer be."""
     red_bill_id = str(job["red_bill_id"])
@@ -96,7 +96,7 @@ def finish_reversal_job(deps: Deps, job: dict) -> None:
         log.warning("red bill number %s recorded void: %s", red_bill_id, problem)
 
 
-def complete_reversal(deps: Deps, red_bill_id: str, original_id: str, reason: str) -> str | None:
+def complete_reversal(deps: Ports, red_bill_id: str, original_id: str, reason: str) -> str | None:
     """Finish the reversal whose red bill number ``red_bill_id`` was taken but never issued.
     Returns None when done (or done already), else why the number cannot be completed.
 
@@ -122,7 +122,7 @@ def complete_reversal(deps: Deps, red_bill_id: str, original_id: str, reason: st
     return None
 
 
-def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: object) -> str:
+def void_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str, body: object) -> str:
     """Void a bill issued in error; refused once it has been reimbursed or reversed."""
     reason = _reason(body)
     record = _own_bill(deps, unit, bill_code, bill_number)
@@ -142,14 +142,14 @@ def void_bill(deps: Deps, unit: Unit, bill_code: str, bill_number: str, body: ob
     return BillStatus.VOIDED.value
 
 
-def _refuse_if_reimbursed(deps: Deps, record: BillRecord, action: str) -> None:
+def _refuse_if_reimbursed(deps: Ports, record: BillRecord, action: str) -> None:
     holder = deps.reimbursements.get(record.bill.bill_id)
     if holder is not None:
         raise Conflict(f"该票据已由{holder.unit_name}报销入账，不能{action}",
                        code="already_reimbursed", details={"holder": holder.public()})
 
 
-def exchange_to_paper(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
+def exchange_to_paper(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
                       body: object) -> dict:
     """换开: the payer took a paper bill instead; the e-bill is marked and no longer reimbursed.
 

@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import RateLimited
 from chalicelib.domain.notes import CHINA_TZ
+from chalicelib.services.ports import Ports
 
 GUESSES_PER_CLIENT_PER_HOUR = 30
 GUESSES_PER_UNIT_PER_HOUR = 600  # an authenticated reimbursing unit checking batches
@@ -50,15 +50,15 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
-def _hour(deps: Deps) -> str:
+def _hour(deps: Ports) -> str:
     return f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d%H}"
 
 
-def _day(deps: Deps) -> str:
+def _day(deps: Ports) -> str:
     return f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d}"
 
 
-def limit(deps: Deps, counter_id: str, most: int, window: timedelta, message: str) -> None:
+def limit(deps: Ports, counter_id: str, most: int, window: timedelta, message: str) -> None:
     """Count one event; ``RateLimited`` once more than ``most`` fell in the window."""
     expires = int((deps.clock() + window).timestamp())
     if deps.counters.next_value(counter_id, expires) > most:
@@ -71,7 +71,7 @@ def seconds_to_midnight(now: datetime) -> int:
     return max(1, math.ceil((midnight - local).total_seconds()))
 
 
-def limit_today(deps: Deps, counter_id: str, most: int, message: str) -> None:
+def limit_today(deps: Ports, counter_id: str, most: int, message: str) -> None:
     """Count one event today (China time); ``RateLimited`` until midnight once over ``most``."""
     now = deps.clock()
     retry_after = seconds_to_midnight(now)
@@ -79,7 +79,7 @@ def limit_today(deps: Deps, counter_id: str, most: int, message: str) -> None:
         raise RateLimited(message, retry_after=retry_after)
 
 
-def refuse_when_used_up(deps: Deps, counter_id: str, most: int, retry_after: int,
+def refuse_when_used_up(deps: Ports, counter_id: str, most: int, retry_after: int,
                         message: str) -> None:
     """``RateLimited`` when the counter already reached ``most``; counts nothing."""
     if deps.counters.value(counter_id) >= most:
@@ -102,11 +102,11 @@ class Guesser:
         return cls(f"unit:{unit_code}", GUESSES_PER_UNIT_PER_HOUR)
 
 
-def _guess_counter(deps: Deps, guesser: Guesser) -> str:
+def _guess_counter(deps: Ports, guesser: Guesser) -> str:
     return f"guess#{guesser.key}#{_hour(deps)}"
 
 
-def _bill_counter(deps: Deps, guesser: Guesser, bill_id: str) -> str:
+def _bill_counter(deps: Ports, guesser: Guesser, bill_id: str) -> str:
     return f"guess-bill#{guesser.key}#{bill_id}#{_day(deps)}"
 
 
@@ -121,7 +121,7 @@ class Budget:
     message: str
 
 
-def budgets(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> list[Budget]:
+def budgets(deps: Ports, guesser: Guesser, bill_id: str | None = None) -> list[Budget]:
     """The counters ``guard`` checks, for a caller that reads them itself (together with the
     bill: ``BillRepository.lookup``) and then calls ``refuse_used_up``."""
     found = [Budget(_guess_counter(deps, guesser), guesser.per_hour, 3600, GUESSING_MESSAGE)]
@@ -138,14 +138,14 @@ def refuse_used_up(checked: list[Budget], values: dict[str, int]) -> None:
             raise RateLimited(budget.message, retry_after=budget.retry_after)
 
 
-def guard(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> None:
+def guard(deps: Ports, guesser: Guesser, bill_id: str | None = None) -> None:
     """Before a lookup by code: refuse a guesser whose budget is used up (right code or not)."""
     for budget in budgets(deps, guesser, bill_id):
         refuse_when_used_up(deps, budget.counter_id, budget.most, budget.retry_after,
                             budget.message)
 
 
-def count_miss(deps: Deps, guesser: Guesser, bill_id: str | None = None) -> None:
+def count_miss(deps: Ports, guesser: Guesser, bill_id: str | None = None) -> None:
     """After a failed lookup: spend one guess (and one on that bill); ``RateLimited`` past it."""
     if bill_id is not None:
         limit_today(deps, _bill_counter(deps, guesser, bill_id), GUESSES_PER_BILL_PER_DAY,

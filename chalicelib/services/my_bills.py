@@ -20,7 +20,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import RateLimited, ValidationFailed
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_yuan_grouped
@@ -28,6 +27,7 @@ from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import limits, sms_templates
 from chalicelib.services.notes import bill_url
 from chalicelib.services.phones import cn_mobile, derive_key, phone_key
+from chalicelib.services.ports import Ports
 from chalicelib.services.sms import send_now
 
 CODE_MINUTES = 5
@@ -55,12 +55,12 @@ def _phone(text: object) -> str:
     return phone
 
 
-def _code_hash(deps: Deps, key: str, code: str) -> str:
+def _code_hash(deps: Ports, key: str, code: str) -> str:
     return hmac.new(derive_key(deps.payer_pepper, "login-code"), f"{key}:{code}".encode(),
                     hashlib.sha256).hexdigest()
 
 
-def send_login_code(deps: Deps, phone_text: object, client: str) -> str:
+def send_login_code(deps: Ports, phone_text: object, client: str) -> str:
     """Text a fresh code to the number; returns the number (11 digits).
 
     Every cap is checked BEFORE a code is issued: a refused request never replaces the code
@@ -94,7 +94,7 @@ def send_login_code(deps: Deps, phone_text: object, client: str) -> str:
     return phone
 
 
-def verify_login_code(deps: Deps, phone_text: object, code_text: object,
+def verify_login_code(deps: Ports, phone_text: object, code_text: object,
                       client: str) -> PayerSession:
     """Spend the code and open a session; ``ValidationFailed`` or ``RateLimited`` otherwise."""
     phone = _phone(phone_text)
@@ -134,18 +134,18 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _session_mac(deps: Deps, payload: str) -> str:
+def _session_mac(deps: Ports, payload: str) -> str:
     return _b64(hmac.new(derive_key(deps.payer_pepper, "payer-session"), payload.encode(),
                          hashlib.sha256).digest())
 
 
-def session_token(deps: Deps, session: PayerSession) -> str:
+def session_token(deps: Ports, session: PayerSession) -> str:
     payload = _b64(json.dumps({"k": session.phone_key, "m": session.masked_phone,
                                "e": session.expires_epoch}, separators=(",", ":")).encode())
     return f"{payload}.{_session_mac(deps, payload)}"
 
 
-def read_session(deps: Deps, token: str | None) -> PayerSession | None:
+def read_session(deps: Ports, token: str | None) -> PayerSession | None:
     """The session in ``token`` if its signature holds and it has not expired; else None."""
     if not token or token.count(".") != 1 or len(token) > 400:
         return None
@@ -163,7 +163,7 @@ def read_session(deps: Deps, token: str | None) -> PayerSession | None:
     return session
 
 
-def list_bills(deps: Deps, session: PayerSession) -> list[dict]:
+def list_bills(deps: Ports, session: PayerSession) -> list[dict]:
     """Every bill issued to the session's number, newest first, as the page shows them."""
     out = []
     for entry in deps.payer_bills.bills_of(session.phone_key, MAX_BILLS):

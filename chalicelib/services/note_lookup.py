@@ -16,7 +16,6 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.masking import mask_credit_code, mask_phone
@@ -24,6 +23,7 @@ from chalicelib.domain.notes import CHINA_TZ, Note
 from chalicelib.domain.text import clean_text
 from chalicelib.services import limits
 from chalicelib.services.notes import note_view
+from chalicelib.services.ports import Ports
 
 LOOKUPS_PER_NOTE_PER_DAY = 10
 LOOKUPS_PER_CLIENT_PER_HOUR = 30
@@ -44,7 +44,7 @@ def plain_name(text: object) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def lookup_note(deps: Deps, payment_code: object, payer_name: object, client: str) -> Note:
+def lookup_note(deps: Ports, payment_code: object, payer_name: object, client: str) -> Note:
     """The note whose code and payer both match; ``NotFound`` (neutral) otherwise."""
     code = plain_code(payment_code)
     check_payment_code(code)
@@ -67,7 +67,7 @@ def lookup_note(deps: Deps, payment_code: object, payer_name: object, client: st
     return note
 
 
-def lookup_view(deps: Deps, note: Note) -> dict:
+def lookup_view(deps: Ports, note: Note) -> dict:
     """The note as its payer sees it: the public view with the name the payer typed, and the
     phone and credit code masked as on every public page (a name is easily guessed)."""
     view = note_view(deps, note, public=True)

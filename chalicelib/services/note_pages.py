@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan_grouped
 from chalicelib.domain.notes import Note
 from chalicelib.services.note_lookup import lookup_view
 from chalicelib.services.notes import note_view
+from chalicelib.services.ports import Ports
 
 NOTE_STATUS = {"unpaid": "待缴款", "paid": "已缴款 · 票据开具中", "issued": "已开票",
                "cancelled": "已撤销", "expired": "已过期", "refunded": "已退款"}
@@ -36,7 +36,7 @@ def items_in_yuan(items: list[dict]) -> list[dict]:
     return [{**i, "amount_yuan": fen_to_yuan_grouped(i["amount_fen"])} for i in items]
 
 
-def _page(deps: Deps, note: Note, view: dict) -> dict[str, Any]:
+def _page(deps: Ports, note: Note, view: dict) -> dict[str, Any]:
     unit = deps.units.get(note.unit_code)
     return {"note": view, "items": items_in_yuan(view["items"]),
             "unit_name": unit.name if unit else note.unit_code,
@@ -46,7 +46,7 @@ def _page(deps: Deps, note: Note, view: dict) -> dict[str, Any]:
             "grouped_code": grouped_code(note.payment_code)}
 
 
-def pay_page(deps: Deps, note: Note) -> dict[str, Any]:
+def pay_page(deps: Ports, note: Note) -> dict[str, Any]:
     """The pay page of ``note`` (masked as every public view): the template's context."""
     view = note_view(deps, note, public=True)
     enabled = deps.settings.enabled_channels
@@ -57,6 +57,6 @@ def pay_page(deps: Deps, note: Note) -> dict[str, Any]:
             "refresh": PAID_REFRESH_SECONDS if view["status"] == "paid" else None}
 
 
-def lookup_page(deps: Deps, note: Note) -> dict[str, Any]:
+def lookup_page(deps: Ports, note: Note) -> dict[str, Any]:
     """The note its payer found by code and name (``note_lookup``): the template's context."""
     return _page(deps, note, lookup_view(deps, note))

@@ -8,7 +8,6 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.codes import make_payment_code, new_out_trade_no
 from chalicelib.domain.errors import (
@@ -32,6 +31,7 @@ from chalicelib.domain.notes import (
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
 from chalicelib.domain.units import Unit
 from chalicelib.services import limits
+from chalicelib.services.ports import Ports
 
 ORDER_LIFETIME = timedelta(hours=2)
 
@@ -40,7 +40,7 @@ def _request_hash(body: object) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def create_note(deps: Deps, unit: Unit, body: object,
+def create_note(deps: Ports, unit: Unit, body: object,
                 idempotency_key: str | None = None) -> tuple[Note, bool]:
     """Create a note for ``unit``; with an idempotency key a retry returns the same note.
 
@@ -95,7 +95,7 @@ def create_note(deps: Deps, unit: Unit, body: object,
     return note, created
 
 
-def _add_note(deps: Deps, unit: Unit, draft: NoteDraft, kind: str, code_key: bytes,
+def _add_note(deps: Ports, unit: Unit, draft: NoteDraft, kind: str, code_key: bytes,
               now: datetime, claim_id: str | None, attached: str | None) -> tuple[Note, bool]:
     """Write the note under a new payment code; returns it and whether it was written now.
 
@@ -155,13 +155,13 @@ def _notify_payer(body: object, phone: str | None) -> bool:
     return value
 
 
-def _text_payer(deps: Deps, note: Note) -> None:
+def _text_payer(deps: Ports, note: Note) -> None:
     from chalicelib.services.sms import request_note_created_sms
 
     request_note_created_sms(deps, note)
 
 
-def get_unit_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
+def get_unit_note(deps: Ports, unit: Unit, payment_code: str) -> Note:
     note = deps.notes.get(payment_code)
     if note is None or note.unit_code != unit.unit_code:
         # Another unit's note is reported as absent: a unit learns nothing of others' notes.
@@ -169,7 +169,7 @@ def get_unit_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
     return note
 
 
-def cancel_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
+def cancel_note(deps: Ports, unit: Unit, payment_code: str) -> Note:
     note = get_unit_note(deps, unit, payment_code)
     note.cancelled(deps.clock())  # raises when the rules forbid it
     return deps.notes.cancel(payment_code)
@@ -178,7 +178,7 @@ def cancel_note(deps: Deps, unit: Unit, payment_code: str) -> Note:
 OPEN_ORDERS_PER_NOTE = 5
 
 
-def get_public_note(deps: Deps, payment_code: str, client: str) -> Note:
+def get_public_note(deps: Ports, payment_code: str, client: str) -> Note:
     """A note by its payment code, for a client that does not prove who it is.
 
     Codes are guessable in principle, so every unknown code spends the client's guessing budget
@@ -194,7 +194,7 @@ def get_public_note(deps: Deps, payment_code: str, client: str) -> Note:
     return note
 
 
-def open_order(deps: Deps, payment_code: str, body: object,
+def open_order(deps: Ports, payment_code: str, body: object,
                client: str = "unknown") -> ChannelOrder:
     """Open a channel order for a payer; the channel's notification will name it. ``client``
     is the payer's address (the API always gives it; jobs and benchmarks count as one).
@@ -226,7 +226,7 @@ def open_order(deps: Deps, payment_code: str, body: object,
     return order
 
 
-def _take_order_slot(deps: Deps, payment_code: str, now: datetime, expires: datetime) -> None:
+def _take_order_slot(deps: Ports, payment_code: str, now: datetime, expires: datetime) -> None:
     now_epoch, until = int(now.timestamp()), math.ceil(expires.timestamp())
     free_at = []
     for slot in range(OPEN_ORDERS_PER_NOTE):
@@ -242,12 +242,12 @@ def _take_order_slot(deps: Deps, payment_code: str, now: datetime, expires: date
     raise refused
 
 
-def bill_url(deps: Deps, bill_code: str, bill_number: str, check_code: str) -> str:
+def bill_url(deps: Ports, bill_code: str, bill_number: str, check_code: str) -> str:
     base = deps.settings.public_base_url
     return f"{base}/bills/{bill_code}/{bill_number}?check_code={check_code}"
 
 
-def note_view(deps: Deps, note: Note, *, public: bool) -> dict:
+def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
     """The note as the API shows it; ``public`` masks the payer."""
     base = deps.settings.public_base_url
     status = note.status_at(deps.clock())

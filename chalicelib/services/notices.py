@@ -9,12 +9,12 @@ the QR code opens.
 
 from __future__ import annotations
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.units import Unit
 from chalicelib.services.notes import get_unit_note
+from chalicelib.services.ports import Ports
 
 
-def notice_pdf(deps: Deps, unit: Unit, payment_code: str) -> bytes:
+def notice_pdf(deps: Ports, unit: Unit, payment_code: str) -> bytes:
     """The notice of ``unit``'s note ``payment_code``, as a PDF."""
     note = get_unit_note(deps, unit, payment_code)
     return deps.notice_renderer.render(

@@ -19,11 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.services.payments import record_payment
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 QUERY_AFTER = timedelta(minutes=3)
@@ -34,7 +34,7 @@ BATCH = 100
 BUDGET_SECONDS = 18.0
 
 
-def query_open_orders(deps: Deps, limit: int = BATCH, budget: float = BUDGET_SECONDS,
+def query_open_orders(deps: Ports, limit: int = BATCH, budget: float = BUDGET_SECONDS,
                       timer: Callable[[], float] = time.monotonic) -> dict[str, int]:
     """Ask the channels about every open order, page after page of ``limit``, until the index
     is done or ``budget`` seconds have gone (the rest waits for the next run, oldest first);
@@ -62,7 +62,7 @@ def _logged(counts: Counter[str]) -> dict[str, int]:
     return dict(counts)
 
 
-def _ask(deps: Deps, order: ChannelOrder, now: datetime) -> str:
+def _ask(deps: Ports, order: ChannelOrder, now: datetime) -> str:
     if now > datetime.fromisoformat(order.expires_at) + QUERY_UNTIL:
         deps.notes.close_order(order.out_trade_no)
         return "expired"

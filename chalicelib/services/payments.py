@@ -12,17 +12,17 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import is_out_trade_no
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
 from chalicelib.services.intake import Intake, keep, keep_rejected
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
 
-def record_payment(deps: Deps, payment: Payment,
+def record_payment(deps: Ports, payment: Payment,
                    intake: Intake | None = None) -> PaymentOutcome:
     """Record a verified payment; enqueue issuance when the note may now be issued."""
     payment = replace(payment, paid_at=china_time(payment.paid_at))
@@ -44,7 +44,7 @@ def record_payment(deps: Deps, payment: Payment,
 
 
 @contextmanager
-def _kept_if_refused(deps: Deps, intake: Intake):
+def _kept_if_refused(deps: Ports, intake: Intake):
     """Refuse a body over its channel's cap before any verification work; a notification that
     is refused is kept, with why, in the short-lived store (never the write-once archive)."""
     try:
@@ -55,13 +55,13 @@ def _kept_if_refused(deps: Deps, intake: Intake):
         raise
 
 
-def _ignored(deps: Deps, intake: Intake, detail: str) -> PaymentOutcome:
+def _ignored(deps: Ports, intake: Intake, detail: str) -> PaymentOutcome:
     log.info("%s notification ignored: %s", intake.channel, detail)
     keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
     return PaymentOutcome.IGNORED
 
 
-def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str],
+def record_wechatpay(deps: Ports, raw_body: bytes, headers: Mapping[str, str],
                      client: str = "unknown") -> PaymentOutcome:
     """Verify a WeChat Pay APIv3 notification; record its payment, or close its refund."""
     from chalicelib.adapters.wechatpay import WechatRefund, verify_event
@@ -82,7 +82,7 @@ def record_wechatpay(deps: Deps, raw_body: bytes, headers: Mapping[str, str],
         intake)
 
 
-def record_alipay(deps: Deps, raw_body: bytes, content_type: str,
+def record_alipay(deps: Ports, raw_body: bytes, content_type: str,
                   client: str = "unknown") -> PaymentOutcome:
     """Verify an Alipay asynchronous notification (RSA2) and record its payment.
 
@@ -102,7 +102,7 @@ def record_alipay(deps: Deps, raw_body: bytes, content_type: str,
         notification_id=trade.notify_id), intake)
 
 
-def record_unionpay(deps: Deps, raw_body: bytes, content_type: str,
+def record_unionpay(deps: Ports, raw_body: bytes, content_type: str,
                     client: str = "unknown") -> PaymentOutcome:
     """Verify a UnionPay ACP 5.1.0 back notification (signMethod 01) and record its payment."""
     from chalicelib.adapters.unionpay import verify_notification
@@ -119,7 +119,7 @@ def record_unionpay(deps: Deps, raw_body: bytes, content_type: str,
         amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id), intake)
 
 
-def record_bank(deps: Deps, raw_body: bytes, headers: Mapping[str, str],
+def record_bank(deps: Ports, raw_body: bytes, headers: Mapping[str, str],
                 client: str = "unknown") -> PaymentOutcome:
     """Verify an agent bank's counter payment (HMAC, ±300 s) and record it against the note."""
     from chalicelib.adapters.bank import verify_notification
@@ -143,10 +143,10 @@ def exception_view(row: dict) -> dict:
             "out_refund_no": row.get("out_refund_no"), "refund_detail": row.get("refund_detail")}
 
 
-def note_exceptions(deps: Deps, payment_code: str) -> list[dict]:
+def note_exceptions(deps: Ports, payment_code: str) -> list[dict]:
     return [exception_view(r) for r in deps.payments.for_note(payment_code)
             if r.get("status") == "exception"]
 
 
-def unit_exceptions(deps: Deps, unit_code: str) -> list[dict]:
+def unit_exceptions(deps: Ports, unit_code: str) -> list[dict]:
     return [exception_view(r) for r in deps.payments.exceptions_for_unit(unit_code)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.notes import BillRef, Note
@@ -35,6 +35,9 @@ from chalicelib.domain.records import (
 )
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 Clock = Callable[[], datetime]
 
@@ -182,6 +185,8 @@ class Archive(Protocol):
         """Store ``body`` under ``key`` unless something is there already; return what is."""
 
     def get(self, key: str, version_id: str = "") -> bytes: ...
+    def ping(self) -> None:
+        """Raise unless the store can be reached (the health check)."""
 
 
 class JobQueue(Protocol):
@@ -303,3 +308,78 @@ class JobState(Protocol):
     def save(self, job: str, state: dict[str, Any], version: int) -> None:
         """Save ``state`` as version ``version + 1``; ``Conflict`` (``job_state_moved``) if
         another run saved since the load of ``version``."""
+
+
+class Ports(Protocol):
+    """Everything a service reaches beyond the domain: every port above, the settings, the
+    clock and the two stage secrets. A service function takes one as ``deps: Ports`` and uses
+    only what it names, so mypy checks each use against the port's protocol.
+
+    ``chalicelib/bootstrap.Deps`` implements it with the real adapters (built lazily, on first
+    access); ``tests/fakes.fake_deps`` builds the same ``Deps`` with a fake behind every port.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    def at(self, clock: Clock) -> Ports:
+        """The same ports, with time read from ``clock`` (a replay runs as of its arrival)."""
+
+    @property
+    def units(self) -> UnitRepository: ...
+    @property
+    def notes(self) -> NoteRepository: ...
+    @property
+    def counters(self) -> CounterRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def payments(self) -> PaymentRecorder: ...
+    @property
+    def bills(self) -> BillRepository: ...
+    @property
+    def ranges(self) -> RangeRepository: ...
+    @property
+    def keys(self) -> KeyRegistry: ...
+    @property
+    def reimbursements(self) -> ReimbursementRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def archive(self) -> Archive:
+        """The write-once archive: bills' files and verified notifications."""
+    @property
+    def rejected_intake(self) -> Archive:
+        """Refused channel notifications, in a bucket whose lifecycle expires them."""
+    @property
+    def jobs(self) -> JobQueue: ...
+    @property
+    def sms(self) -> SmsSender: ...
+    @property
+    def sms_log(self) -> SmsLog: ...
+    @property
+    def otp(self) -> OtpStore: ...
+    @property
+    def payer_bills(self) -> PayerBillIndex: ...
+    @property
+    def signer(self) -> Signer: ...
+    @property
+    def refunds(self) -> RefundStore: ...
+    @property
+    def job_state(self) -> JobState: ...
+    @property
+    def notice_renderer(self) -> NoticeRenderer: ...
+    @property
+    def payer_pepper(self) -> str:
+        """The secret behind phone keys, OTP hashes and payer sessions."""
+    @property
+    def payment_code_key(self) -> bytes:
+        """The key of the payment-code permutation."""
+
+    def channel(self, name: str) -> Any:
+        """A channel's verified configuration."""
+
+    def channel_api(self, name: str) -> ChannelApi:
+        """The client of a channel's server."""

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import is_bill_code, is_bill_number, is_check_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import MAX_FEN, fen_to_yuan_grouped, signed_yuan_to_fen
@@ -27,6 +26,7 @@ from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import limits
 from chalicelib.services.bills import find_bill
 from chalicelib.services.limits import Guesser
+from chalicelib.services.ports import Ports
 
 LOOKUPS_PER_CLIENT_PER_DAY = 100
 LOOKUPS_PER_BILL_PER_DAY = 20
@@ -118,7 +118,7 @@ def parse_query(form: Mapping[str, str]) -> PublicQuery:
     return PublicQuery(code, number, check, issue_date, total)
 
 
-def count_lookup(deps: Deps, query: PublicQuery, client: str) -> None:
+def count_lookup(deps: Ports, query: PublicQuery, client: str) -> None:
     """Count one lookup for the client, and for the client on that bill; ``RateLimited`` past
     either. Both are the asker's own allowances: nobody can use up a bill's lookups for others."""
     day = f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d}"
@@ -130,7 +130,7 @@ def count_lookup(deps: Deps, query: PublicQuery, client: str) -> None:
                        f"该票据今日的查验次数已达上限（同一张票据每日 {LOOKUPS_PER_BILL_PER_DAY} 次）")
 
 
-def verify_publicly(deps: Deps, query: PublicQuery, client: str) -> dict:
+def verify_publicly(deps: Ports, query: PublicQuery, client: str) -> dict:
     """``{result: authentic | mismatch | not_found, ...}`` with nothing personal in it."""
     count_lookup(deps, query, client)
     try:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import UTC, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.codes import make_bill_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 STALE = timedelta(minutes=10)
 
 
-def allocate_range(deps: Deps, unit_code: str, kind_code: str, count: int,
+def allocate_range(deps: Ports, unit_code: str, kind_code: str, count: int,
                    year: int | None = None) -> NumberRange:
     """The finance department gives a unit ``count`` more numbers of a bill kind."""
     unit = deps.units.get(unit_code)
@@ -40,7 +40,7 @@ def allocate_range(deps: Deps, unit_code: str, kind_code: str, count: int,
     return allocated
 
 
-def range_report(deps: Deps) -> list[dict]:
+def range_report(deps: Ports) -> list[dict]:
     """Used, void and left per range; ``low`` when a unit should be given more numbers."""
     report = [r.report() for r in deps.ranges.all()]
     for row in report:
@@ -50,7 +50,7 @@ def range_report(deps: Deps) -> list[dict]:
     return report
 
 
-def repair_pending_bills(deps: Deps) -> dict[str, int]:
+def repair_pending_bills(deps: Ports) -> dict[str, int]:
     """Complete or void every number taken long ago whose bill never finished.
 
     Each pending number says what it was taken for (``purpose``): a note's bill is enqueued
@@ -84,7 +84,7 @@ def repair_pending_bills(deps: Deps) -> dict[str, int]:
     return outcome
 
 
-def _repair_note_number(deps: Deps, pending: dict) -> str | None:
+def _repair_note_number(deps: Ports, pending: dict) -> str | None:
     """Enqueue the note's issuance again if it still holds the number (None); else why not."""
     bill_id, payment_code = pending["bill_id"], pending["payment_code"]
     note = deps.notes.get(payment_code)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, timedelta
 
-from chalicelib.bootstrap import Deps
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ SWEEP_AFTER = timedelta(minutes=5)  # an issuance normally finishes within secon
 SWEEP_LIMIT = 500  # notes per run: a bounded cost even after a long outage (oldest first)
 
 
-def sweep_unissued_notes(deps: Deps, limit: int = SWEEP_LIMIT) -> list[str]:
+def sweep_unissued_notes(deps: Ports, limit: int = SWEEP_LIMIT) -> list[str]:
     """Enqueue the issuance of every note paid more than ``SWEEP_AFTER`` ago without a bill."""
     cutoff = (deps.clock() - SWEEP_AFTER).astimezone(UTC).isoformat(timespec="seconds")
     codes = deps.notes.awaiting_bill(cutoff, limit)
@@ -34,7 +34,7 @@ def sweep_unissued_notes(deps: Deps, limit: int = SWEEP_LIMIT) -> list[str]:
     return codes
 
 
-def redrive_dead_letters(deps: Deps, limit: int = 10_000) -> dict[str, int]:
+def redrive_dead_letters(deps: Ports, limit: int = 10_000) -> dict[str, int]:
     """Move every queue's dead letters back to the queue; how many, by queue name."""
     moved = deps.jobs.redrive_dead_letters(limit)
     log.info("dead letters redriven: %s", moved)

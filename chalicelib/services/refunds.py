@@ -16,9 +16,9 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import PaymentOutcome, RefundRequest, out_refund_no
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 RECHECK_AFTER = timedelta(minutes=10)
@@ -27,7 +27,7 @@ MANUAL_DETAIL = "代理银行柜台缴款没有退款接口，请执收单位线
 WECHAT_REFUND_STATUSES = {"SUCCESS": "succeeded", "CLOSED": "failed", "ABNORMAL": "failed"}
 
 
-def refund_exceptions(deps: Deps, limit: int = BATCH) -> dict[str, int]:
+def refund_exceptions(deps: Ports, limit: int = BATCH) -> dict[str, int]:
     """Push every due refund one step; how many ended in each state (for the log)."""
     now = deps.clock()
     counts: Counter[str] = Counter()
@@ -38,7 +38,7 @@ def refund_exceptions(deps: Deps, limit: int = BATCH) -> dict[str, int]:
     return dict(counts)
 
 
-def _push(deps: Deps, row: dict, now: datetime) -> str:
+def _push(deps: Ports, row: dict, now: datetime) -> str:
     payment_id, channel = row["payment_id"], row["channel"]
     if channel == "bank":
         deps.refunds.finish(payment_id, "manual", detail=MANUAL_DETAIL)
@@ -74,7 +74,7 @@ def _push(deps: Deps, row: dict, now: datetime) -> str:
     return result.status
 
 
-def record_wechatpay_refund(deps: Deps, refund, intake) -> PaymentOutcome:
+def record_wechatpay_refund(deps: Ports, refund, intake) -> PaymentOutcome:
     """A verified WeChat refund notice (REFUND.*) closes the refund it names, once."""
     from chalicelib.services.intake import keep
 

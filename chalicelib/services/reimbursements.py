@@ -10,7 +10,6 @@ exchanged) and reimbursed. Every record, release and verification is audited.
 
 from __future__ import annotations
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
@@ -26,25 +25,26 @@ from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import find_bill
 from chalicelib.services.limits import Guesser
+from chalicelib.services.ports import Ports
 
 
-def _now(deps: Deps) -> str:
+def _now(deps: Ports) -> str:
     return deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
-def audit_event(deps: Deps, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
+def audit_event(deps: Ports, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
                 detail: dict | None = None) -> AuditEvent:
     at = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="microseconds")
     return AuditEvent(bill_id=bill_id, unit_code=unit.unit_code, action=action,
                       outcome=outcome, client=client, at=at, detail=detail)
 
 
-def audit(deps: Deps, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
+def audit(deps: Ports, bill_id: str, unit: Unit, action: str, outcome: str, client: str,
           detail: dict | None = None) -> None:
     deps.audit.append(audit_event(deps, bill_id, unit, action, outcome, client, detail))
 
 
-def record_reimbursement(deps: Deps, unit: Unit, body: object,
+def record_reimbursement(deps: Ports, unit: Unit, body: object,
                          client: str) -> tuple[Reimbursement, bool]:
     """Record that ``unit`` reimbursed a bill; returns the record and whether it is new."""
     if not isinstance(body, dict):
@@ -85,7 +85,7 @@ def record_reimbursement(deps: Deps, unit: Unit, body: object,
                    code="already_reimbursed", details={"holder": holder.public()})
 
 
-def release_reimbursement(deps: Deps, unit: Unit, bill_code: str, bill_number: str,
+def release_reimbursement(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
                           client: str) -> None:
     if not is_bill_code(bill_code) or not is_bill_number(bill_number):
         raise ValidationFailed("票据信息格式不正确",

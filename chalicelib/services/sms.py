@@ -28,7 +28,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
@@ -37,6 +36,7 @@ from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
 from chalicelib.services.notes import bill_url
 from chalicelib.services.phones import cn_mobile, phone_key, scrub
+from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,14 @@ FIRST_RETRY_SECONDS = 30
 LAST_RETRY_SECONDS = 900
 
 
-def bill_message(deps: Deps, bill, link: str) -> SmsMessage:
+def bill_message(deps: Ports, bill, link: str) -> SmsMessage:
     sender = deps.settings.sms_sender
     if bill.is_red:
         return templates.bill_reversed(sender, bill, link)
     return templates.bill_issued(sender, bill, link)
 
 
-def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
+def send_bill_sms(deps: Ports, bill_code: str, bill_number: str) -> str:
     """Text the payer once; returns what happened: sent | already | rejected | no_phone |
     invalid_phone | missing."""
     record = deps.bills.get(bill_code, bill_number)
@@ -95,7 +95,7 @@ def send_bill_sms(deps: Deps, bill_code: str, bill_number: str) -> str:
     return "sent"
 
 
-def send_event(deps: Deps, job: dict[str, Any]) -> str:
+def send_event(deps: Ports, job: dict[str, Any]) -> str:
     """Send the text of a queued event once; returns sent | already | rejected | what stopped
     it."""
     event = job.get("event")
@@ -136,7 +136,7 @@ def send_event(deps: Deps, job: dict[str, Any]) -> str:
     return "sent"
 
 
-def send_now(deps: Deps, event: str, event_id: str, phone: str, message: SmsMessage) -> str:
+def send_now(deps: Ports, event: str, event_id: str, phone: str, message: SmsMessage) -> str:
     """Send a text at once, outside the queue (login codes); returns the message id."""
     try:
         message_id = deps.sms.send(phone, replace(message, reference=event_id))
@@ -147,7 +147,7 @@ def send_now(deps: Deps, event: str, event_id: str, phone: str, message: SmsMess
     return message_id
 
 
-def run_sms_job(deps: Deps, body: dict[str, Any]) -> str:
+def run_sms_job(deps: Ports, body: dict[str, Any]) -> str:
     """One message of the SMS queue: a bill's text (``{bill_code, bill_number}``, with or
     without ``event``) or another event's (``{"event": ..., ...}``)."""
     if body.get("event") in (None, "bill_issued", "bill_reversed"):
@@ -155,7 +155,7 @@ def run_sms_job(deps: Deps, body: dict[str, Any]) -> str:
     return send_event(deps, body)
 
 
-def handle_sms_record(deps: Deps, record: Any) -> str:
+def handle_sms_record(deps: Ports, record: Any) -> str:
     """Run one SQS record; when it fails, hide it for a growing delay before SQS retries."""
     try:
         return run_sms_job(deps, json.loads(record.body))
@@ -179,7 +179,7 @@ def retry_delay(received: int) -> int:
     return min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, received - 1))
 
 
-def request_note_created_sms(deps: Deps, note) -> bool:
+def request_note_created_sms(deps: Ports, note) -> bool:
     """Queue the note's text to its payer (the unit asked for it); False without a phone."""
     if not note.payer.phone:
         return False
@@ -187,13 +187,13 @@ def request_note_created_sms(deps: Deps, note) -> bool:
     return True
 
 
-def request_refund_sms(deps: Deps, payment_code: str, refund_id: str, amount_fen: int) -> None:
+def request_refund_sms(deps: Ports, payment_code: str, refund_id: str, amount_fen: int) -> None:
     """Queue the refund's text; ``refund_id`` makes it one text per refund."""
     deps.jobs.sms_event("refund", {"payment_code": payment_code, "refund_id": refund_id,
                                    "amount_fen": amount_fen})
 
 
-def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
+def _note_created(deps: Ports, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
     note = deps.notes.get(str(job.get("payment_code")))
     if note is None:
         return "missing"
@@ -207,7 +207,7 @@ def _note_created(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage
     return f"note_created#{note.payment_code}", note.payer.phone, message
 
 
-def _refund(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
+def _refund(deps: Ports, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | str:
     note = deps.notes.get(str(job.get("payment_code")))
     if note is None:
         return "missing"
@@ -219,7 +219,7 @@ def _refund(deps: Deps, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | st
     return f"refund#{job['refund_id']}", note.payer.phone, message
 
 
-def _index_for_payer(deps: Deps, record: BillRecord) -> None:
+def _index_for_payer(deps: Ports, record: BillRecord) -> None:
     """Put the bill under its payer's phone key, for "my bills" (idempotent)."""
     bill = record.bill
     issued = datetime.fromisoformat(bill.issued_at).astimezone(UTC).isoformat(timespec="seconds")
@@ -231,7 +231,7 @@ def _index_for_payer(deps: Deps, record: BillRecord) -> None:
     deps.payer_bills.index(bill.bill_id, key, f"{issued}#{bill.bill_id}")
 
 
-def _sent_before(deps: Deps, phone: str, event_id: str,
+def _sent_before(deps: Ports, phone: str, event_id: str,
                  earlier: dict[str, Any] | None) -> str | None:
     """On a retry, whether the earlier attempt's text went out after all: the provider's id
     for it, or None. Only providers that can tell (``find_sent``: Alibaba Cloud's
@@ -251,11 +251,11 @@ def _sent_before(deps: Deps, phone: str, event_id: str,
     return found
 
 
-def _provider(deps: Deps) -> str:
+def _provider(deps: Ports) -> str:
     return str(getattr(deps.sms, "name", "sms"))
 
 
-def _note_delivery(deps: Deps, event_id: str, event: str, phone: str, status: str, *,
+def _note_delivery(deps: Ports, event_id: str, event: str, phone: str, status: str, *,
                    message_id: str | None = None, error: str | None = None) -> None:
     _quietly(deps.sms_log.record, event_id, event, mask_phone(phone) or "", status,
              deps.clock(), provider=_provider(deps), message_id=message_id, error=error)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 import secrets
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.units import Unit, UnitKind, hash_api_key
+from chalicelib.services.ports import Ports
 
 _UNIT_CODE = re.compile(r"^[0-9A-Za-z]{3,20}$")
 
@@ -20,7 +20,7 @@ def new_api_key(kind: UnitKind) -> str:
     return ("ck_" if kind is UnitKind.COLLECTING else "rk_") + secrets.token_urlsafe(32)
 
 
-def create_unit(deps: Deps, *, unit_code: str, name: str, kind: str, region_code: str,
+def create_unit(deps: Ports, *, unit_code: str, name: str, kind: str, region_code: str,
                 bill_kind: str = "0301") -> tuple[Unit, str]:
     """Create a unit; returns it and its API key (shown once, never stored)."""
     fields = {}
@@ -45,7 +45,7 @@ def create_unit(deps: Deps, *, unit_code: str, name: str, kind: str, region_code
     return unit, key
 
 
-def rotate_api_key(deps: Deps, unit_code: str) -> str:
+def rotate_api_key(deps: Ports, unit_code: str) -> str:
     """Give a unit a new API key; the old one stops working at once in this process and
     within a minute in every other (``adapters.cached_units``)."""
     unit = deps.units.get(unit_code)
@@ -56,7 +56,7 @@ def rotate_api_key(deps: Deps, unit_code: str) -> str:
     return key
 
 
-def upload_seal(deps: Deps, unit: Unit, data: bytes) -> str:
+def upload_seal(deps: Ports, unit: Unit, data: bytes) -> str:
     """Keep a unit's seal image (PNG) in the archive; later bills carry it. Returns its key."""
     import hashlib
 

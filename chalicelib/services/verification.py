@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
     DomainError,
@@ -29,6 +28,7 @@ from chalicelib.domain.records import BillLookup
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import bill_view, look_up_bill
 from chalicelib.services.limits import Guesser
+from chalicelib.services.ports import Ports
 from chalicelib.services.reimbursements import audit, audit_event
 
 MAX_BATCH = 500
@@ -55,7 +55,7 @@ def _elements(body: object) -> tuple[str, str, str, str | None, int | None]:
     return str(code), str(number), str(check), issue_date, total
 
 
-def _found(deps: Deps, unit: Unit, found: BillLookup, result: str, client: str,
+def _found(deps: Ports, unit: Unit, found: BillLookup, result: str, client: str,
            detail: dict | None = None) -> dict:
     """The answer about a bill found: the check is counted and audited in one write, and the
     reimbursement came with the bill's read (two DynamoDB requests in all)."""
@@ -71,7 +71,7 @@ def _found(deps: Deps, unit: Unit, found: BillLookup, result: str, client: str,
             "last_checked_at": counted.last_checked_at}
 
 
-def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
+def verify_elements(deps: Ports, unit: Unit, body: object, client: str) -> dict:
     """By code, number and check code; the issue date and total are compared when given."""
     code, number, check, issue_date, total = _elements(body)
     try:
@@ -93,7 +93,7 @@ def verify_elements(deps: Deps, unit: Unit, body: object, client: str) -> dict:
     return out
 
 
-def verify_batch(deps: Deps, unit: Unit, body: object, client: str) -> dict:
+def verify_batch(deps: Ports, unit: Unit, body: object, client: str) -> dict:
     """Up to 500 bills at once; each item succeeds or fails on its own."""
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
@@ -126,7 +126,7 @@ def _reveals_nothing(result: str, reason: str | None, checks: list[dict]) -> dic
     return out
 
 
-def verify_file(deps: Deps, unit: Unit, data: bytes, client: str) -> dict:
+def verify_file(deps: Ports, unit: Unit, data: bytes, client: str) -> dict:
     """By the bill file itself (XML, or PDF with the XML attached).
 
     A stored bill is revealed only when both signatures hold AND the check code in the file is
