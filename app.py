@@ -52,47 +52,28 @@ app.register_blueprint(refusals.bp)  # middleware: framework refusals in the con
 @app.on_sqs_message(queue="fiscal-issue-bill", batch_size=1)
 def issue_bill(event) -> None:
     """Issue the bill of each paid note named in the batch (idempotent; SQS retries failures)."""
-    from chalicelib.services.intake import keep
-    from chalicelib.services.issuance import issue_bill as issue
+    from chalicelib.services.issue_jobs import handle_issue_record
 
     for record in event:
-        job = json.loads(record.body)
-        if job.get("reversal"):  # a reversal the repair job found stopped midway
-            from chalicelib.services.lifecycle import finish_reversal_job
-
-            finish_reversal_job(deps(), job["reversal"])
-            continue
-        if job.get("intake"):
-            keep(deps(), job["intake"])  # the notification that paid the note, kept first
-        issue(deps(), job["payment_code"])
+        handle_issue_record(deps(), record)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def repair_pending_bills(event) -> None:
     """Complete, or record as void, bill numbers whose issuance stopped midway."""
-    from chalicelib.services.ranges import range_report
-    from chalicelib.services.ranges import repair_pending_bills as repair
+    from chalicelib.services.ranges import repair_job
 
-    repair(deps())
-    range_report(deps())  # logs a warning for every range running low
-
-
-class ArchiveIntegrityError(Exception):
-    """Raised by the check_archive job when a file differs from its record: the invocation
-    fails, so the IntegrityJobAlarm (Lambda Errors) fires."""
+    repair_job(deps())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def check_archive(event) -> None:
     """A slice of the daily archive check: resumes where the last one stopped, works while the
     invocation has time, saves where it stopped; between rounds it only reads its state."""
-    from chalicelib.services.integrity import check_archive_slice
+    from chalicelib.services.integrity import check_archive_job
 
     context = event.context
-    report = check_archive_slice(deps(), lambda: context.get_remaining_time_in_millis() / 1000)
-    if report.problems:
-        raise ArchiveIntegrityError(f"{len(report.problems)} archived files differ from their "
-                                    f"records: {report.problems[:3]}")
+    check_archive_job(deps(), lambda: context.get_remaining_time_in_millis() / 1000)
 
 
 @app.schedule(Rate(10, unit=Rate.MINUTES))

@@ -29,8 +29,8 @@ def main(n: int = 5) -> None:
 
     import app as application
     from bench.verification import _issue
+    from chalicelib.adapters.bill_files import MAX_FILE_BYTES
     from chalicelib.domain.bill_xml import MAX_XML_BYTES
-    from chalicelib.services.verify_file import MAX_FILE_BYTES
     from tests.hostile import hostile_pdfs, one_megabyte_pdfs
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)

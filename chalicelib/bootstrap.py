@@ -15,6 +15,8 @@ from chalicelib.config import Settings, load_settings
 from chalicelib.services.ports import (
     Archive,
     AuditLog,
+    BillFileChecker,
+    BillRenderer,
     BillRepository,
     ChannelApi,
     Clock,
@@ -25,6 +27,7 @@ from chalicelib.services.ports import (
     KeyRegistry,
     NoteRepository,
     NoticeRenderer,
+    NotificationVerifier,
     OtpStore,
     PayerBillIndex,
     PaymentRecorder,
@@ -284,6 +287,26 @@ class Deps:
 
     def wechatpay(self) -> Any:
         return self.channel("wechatpay")
+
+    def notices(self, channel: str) -> NotificationVerifier:
+        """The verifier of a channel's notifications; its configuration is read on use."""
+        from chalicelib.adapters.notices import NOTICES
+
+        return self._get(f"{channel}_notices",
+                         lambda: NOTICES[channel](lambda: self.channel(channel)))
+
+    @property
+    def bill_files(self) -> BillFileChecker:
+        from chalicelib.adapters.bill_files import BillFiles
+
+        return self._get("bill_files", BillFiles)
+
+    @property
+    def renderer(self) -> BillRenderer:
+        from chalicelib.adapters.pdf_bill import PdfBillRenderer
+
+        return self._get("renderer", lambda: PdfBillRenderer(self.settings.font_path,
+                                                             self.settings.supervisor_name))
 
     @property
     def refunds(self) -> RefundStore:

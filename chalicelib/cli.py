@@ -80,9 +80,9 @@ def pinned_root_fingerprint(args: argparse.Namespace) -> str:
 
 
 def verify_bill(args: argparse.Namespace) -> int:
+    from chalicelib.adapters.bill_files import MAX_FILE_BYTES, verify_bill_file
     from chalicelib.adapters.signers import verify_es256
     from chalicelib.domain.key_trust import trust_of
-    from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
 
     try:
         pinned = pinned_root_fingerprint(args)
@@ -157,7 +157,7 @@ def range_report(args: argparse.Namespace) -> int:
 
 def replay_intake(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import deps
-    from chalicelib.services.intake import replay
+    from chalicelib.services.payments import replay
 
     _use_stack(args.stack)
     print(replay(deps(), args.key))

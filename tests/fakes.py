@@ -532,6 +532,16 @@ class FakeBills:
         else:
             row.sms_status = status
 
+    def archived_files_page(self, after: str | None, limit: int,
+                            ) -> tuple[list[tuple[str, dict[str, ArchivedFile]]], str | None]:
+        """In bill id order (the adapter's scan order is DynamoDB's; any order that resumes
+        after ``after`` serves)."""
+        ids = sorted(i for i, row in self.rows.items()
+                     if row.xml is not None and row.pdf is not None and (after is None or i > after))
+        page = ids[:limit]
+        files = [(i, {"xml": self.rows[i].xml, "pdf": self.rows[i].pdf}) for i in page]
+        return files, (page[-1] if len(ids) > limit else None)
+
 
 class FakeRanges:
     """RangeRepository; mirrors ``adapters/dynamo_ranges.DynamoRanges``.

@@ -76,13 +76,17 @@ def bill_from_doc(doc: dict) -> Bill:
                    "total_fen": int(doc["total_fen"])})
 
 
+def _archived_file(f: dict | None) -> ArchivedFile:
+    f = f or {"key": "", "sha256": "", "size": 0}
+    return ArchivedFile(key=f["key"], sha256=f["sha256"], size=int(f["size"]),
+                        version_id=f.get("version_id", "") or "")
+
+
 def _record(row: BillModel) -> BillRecord:
     files = row.files.as_dict() if row.files is not None else {}
 
     def archived(name: str) -> ArchivedFile:
-        f = files.get(name) or {"key": "", "sha256": "", "size": 0}
-        return ArchivedFile(key=f["key"], sha256=f["sha256"], size=int(f["size"]),
-                            version_id=f.get("version_id", "") or "")
+        return _archived_file(files.get(name))
 
     return BillRecord(bill=bill_from_doc(row.doc), status=BillStatus(row.status),
                       payer_phone=row.payer_phone, xml=archived("xml"), pdf=archived("pdf"),
@@ -99,6 +103,12 @@ class DynamoBills:
 
     def __init__(self) -> None:
         self._connection: Connection | None = None
+
+    def archived_files_page(self, after: str | None, limit: int,
+                            ) -> tuple[list[tuple[str, dict[str, ArchivedFile]]], str | None]:
+        page, next_after = archived_files_page(after, limit)
+        return [(bill_id, {kind: _archived_file(meta) for kind, meta in files.items()})
+                for bill_id, files in page], next_after
 
     def _conn(self) -> Connection:
         if self._connection is None:

@@ -269,6 +269,21 @@ def _reading_limits() -> dict:
     }
 
 
+class PdfBillRenderer:
+    """BillRenderer: ``render_bill_pdf`` with the font and the supervisor of the settings."""
+
+    def __init__(self, font_path: str, supervisor_name: str) -> None:
+        self._font_path = font_path
+        self._supervisor_name = supervisor_name
+
+    def render(self, bill: Bill, *, verify_url: str, xml_bytes: bytes,
+               status_text: str | None = None, unit_seal_png: bytes | None = None) -> bytes:
+        return render_bill_pdf(bill, verify_url=verify_url, xml_bytes=xml_bytes,
+                               font_path=self._font_path,
+                               supervisor_name=self._supervisor_name, status_text=status_text,
+                               unit_seal_png=unit_seal_png)
+
+
 def extract_attached_xml(pdf_bytes: bytes) -> bytes | None:
     """The first ``.xml`` file attached to a bill PDF, or None if it carries none.
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.adapters.aws import aws_boundary
+from chalicelib.domain.errors import ValidationFailed
 
 ALG_ES256 = "ES256"
 
@@ -26,6 +27,10 @@ KMS_RAW_LIMIT = 4096  # bytes of a RAW message KMS Sign accepts (its API referen
 
 @aws_boundary
 class KmsSigner:
+    """Signer with keys in KMS: they are made there (an operator's act), never here."""
+
+    kind = "kms"
+
     def __init__(self, client: Any) -> None:
         self._kms = client
 
@@ -46,9 +51,15 @@ class KmsSigner:
         return key.public_bytes(serialization.Encoding.PEM,
                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
+    def create_key(self, key_ref: str) -> str:
+        raise ValidationFailed("production keys live in KMS: give --kms-key-id",
+                               {"kms_key_id": "required with SIGNER=kms"})
+
 
 class LocalSigner:
     """Private keys as PEM files in one folder; for the local stack and tests only."""
+
+    kind = "local"
 
     def __init__(self, keys_dir: str | Path) -> None:
         self._dir = Path(keys_dir)
@@ -65,6 +76,10 @@ class LocalSigner:
 
     def sign(self, key_ref: str, message: bytes) -> bytes:
         return self._key(key_ref).sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def public_key_pem(self, key_ref: str) -> str:
+        return self._key(key_ref).public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     def create_key(self, key_ref: str) -> str:
         """Generate a key pair saved as ``key_ref``; return the public key PEM."""

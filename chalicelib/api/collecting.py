@@ -8,8 +8,8 @@ from chalicelib.api.errors import handles_errors
 from chalicelib.api.http import ANY_BODY, authenticated, header, json_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.units import Unit, UnitKind
+from chalicelib.services import links, notices
 from chalicelib.services import notes as notes_service
-from chalicelib.services import notices
 
 bp = Blueprint(__name__)
 
@@ -82,7 +82,7 @@ def reverse_bill(unit: Unit, bill_code: str, bill_number: str) -> Response:
     red, created = lifecycle.reverse_bill(d, unit, bill_code, bill_number, json_body(request))
     body = {"bill_code": red.bill_code, "bill_number": red.bill_number,
             "check_code": red.check_code, "issued_at": red.issued_at,
-            "url": notes_service.bill_url(d, red.bill_code, red.bill_number, red.check_code),
+            "url": links.bill_url(d, red.bill_code, red.bill_number, red.check_code),
             "reverses": {"bill_code": bill_code, "bill_number": bill_number}}
     return Response(body=body, status_code=201 if created else 200)
 

@@ -94,3 +94,26 @@ def out_refund_no(payment_id: str) -> str:
     32 letters and digits, which every channel accepts (UnionPay's orderId: 8–40, no ``-``/``_``).
     """
     return "R" + hashlib.sha256(payment_id.encode("utf-8")).hexdigest()[:31]
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """A channel's verified word on a refund of ours (WeChat Pay's REFUND.* notification)."""
+
+    channel: str
+    event_type: str
+    channel_txn_id: str  # the payment the refund gives back
+    out_refund_no: str
+    refund_id: str
+    refund_status: str  # the channel's: SUCCESS | CLOSED | ABNORMAL
+    refund_fen: int
+
+
+@dataclass(frozen=True)
+class ChannelNotice:
+    """What one verified channel notification says: exactly one of a payment to record, a
+    refund notice to close a refund with, or (``ignored``) why it records nothing."""
+
+    payment: Payment | None = None
+    refund: RefundNotice | None = None
+    ignored: str | None = None

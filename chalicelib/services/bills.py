@@ -18,7 +18,7 @@ from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
 from chalicelib.domain.records import BillLookup, BillRecord
 from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
-from chalicelib.services.notes import bill_url
+from chalicelib.services.links import bill_url
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.payments import ChannelOrder, Checkout
 from chalicelib.services import limits
+from chalicelib.services.links import callback_url, order_form_url, pay_url
 from chalicelib.services.notes import open_order
 from chalicelib.services.ports import Ports
 
@@ -27,13 +28,12 @@ def pay(deps: Ports, payment_code: str, body: object,
 
 def checkout(deps: Ports, order: ChannelOrder, client_ip: str) -> Checkout:
     """Ask the order's channel to open it (WeChat, UnionPay: deterministic, safe to repeat)."""
-    base = deps.settings.public_base_url
     opened = deps.channel_api(order.channel).checkout(
         order, description=f"非税收入缴款 {order.payment_code}",
-        notify_url=f"{base}/callbacks/{order.channel}",
-        return_url=f"{base}/pay/{order.payment_code}", client_ip=client_ip)
+        notify_url=callback_url(deps, order.channel),
+        return_url=pay_url(deps, order.payment_code), client_ip=client_ip)
     if opened.form_html is not None:
-        opened = replace(opened, pay_url=f"{base}/v1/public/orders/{order.out_trade_no}/form")
+        opened = replace(opened, pay_url=order_form_url(deps, order.out_trade_no))
     return opened
 
 

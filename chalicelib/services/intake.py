@@ -21,9 +21,9 @@ Two stores, by whether the notification proved it came from the channel:
 A body larger than its channel's ``MAX_BODY_BYTES`` is refused before any verification work (no
 secret read, no signature checked, no parsing); real notifications are 0.2-2.5 KB.
 
-``replay`` runs a kept notification through its channel's handler again, with the clock set to
-when it arrived: a verified one from the archive (for ever), a refused one from the short-lived
-store only while it lives (and only if its whole body was kept).
+``payments.replay`` runs a kept notification through its channel's handler again, with the
+clock set to when it arrived: a verified one from the archive (for ever), a refused one from the
+short-lived store only while it lives (and only if its whole body was kept).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
-from chalicelib.domain.errors import DomainError, PayloadTooLarge, ServiceUnavailable
+from chalicelib.domain.errors import PayloadTooLarge
 from chalicelib.services.limits import client_key
 from chalicelib.services.ports import Ports
 
@@ -180,45 +180,3 @@ def keep_rejected(deps: Ports, intake: Intake, detail: str) -> str | None:
     except Exception:  # noqa: BLE001 - best effort: the refusal stands whatever happens here
         log.exception("%s notification refused; keeping its record failed", intake.channel)
         return None
-
-
-def replay(deps: Ports, key: str) -> str:
-    """Run a kept notification through its channel's handler again, as of its arrival.
-
-    ``intake/…`` keys are read from the archive, ``rejected/…`` keys from the short-lived store
-    (NotFound once its lifecycle has expired them). Returns the outcome; ``rejected`` when the
-    notification is refused again (why is logged).
-    """
-    from chalicelib.services import payments
-
-    store = deps.rejected_intake if key.startswith(f"{REJECTED_PREFIX}/") else deps.archive
-    record = json.loads(store.get(key))
-    intake = Intake.of_record(record)
-    arrived = datetime.fromisoformat(record["received_at"])
-    as_then = deps.at(lambda: arrived)
-    handlers = {"wechatpay": lambda: payments.record_wechatpay(
-                    as_then, intake.raw_body, intake.headers, intake.client),
-                "alipay": lambda: payments.record_alipay(
-                    as_then, intake.raw_body, _header(intake.headers, "content-type"),
-                    intake.client),
-                "unionpay": lambda: payments.record_unionpay(
-                    as_then, intake.raw_body, _header(intake.headers, "content-type"),
-                    intake.client),
-                "bank": lambda: payments.record_bank(as_then, intake.raw_body, intake.headers,
-                                                     intake.client)}
-    if record.get("body_truncated"):
-        log.warning("replayed %s: only a prefix of its body was kept", key)
-        return "rejected"
-    try:
-        outcome = handlers[intake.channel]().value
-    except ServiceUnavailable:
-        raise
-    except DomainError as exc:
-        log.warning("replayed %s: refused again (%s: %s)", key, type(exc).__name__, exc.message)
-        return "rejected"
-    log.info("replayed %s: %s", key, outcome)
-    return outcome
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name), "")

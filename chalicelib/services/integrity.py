@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.records import ArchivedFile
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ ROUND_EVERY = timedelta(days=1)
 PAGE_BILLS = 250  # bills per DynamoDB scan page (2 files each)
 READERS = 16  # archive reads in flight: S3 latency, not our CPU, bounds one reader
 RESERVE_SECONDS = 15.0  # stop starting pages when less than this is left of the invocation
+
+
+class ArchiveIntegrityError(Exception):
+    """Raised by the check_archive job when a file differs from its record: the invocation
+    fails, so the IntegrityJobAlarm (Lambda Errors) fires."""
 
 
 @dataclass
@@ -44,20 +50,20 @@ class IntegrityReport:
         return not self.problems
 
 
-def _check_file(deps: Ports, bill_id: str, kind: str, meta: dict) -> dict | None:
+def _check_file(deps: Ports, bill_id: str, kind: str, meta: ArchivedFile) -> dict | None:
     try:
-        data = deps.archive.get(meta["key"], meta.get("version_id", ""))
+        data = deps.archive.get(meta.key, meta.version_id)
     except DomainError as exc:
-        return {"bill_id": bill_id, "file": kind, "key": meta["key"],
+        return {"bill_id": bill_id, "file": kind, "key": meta.key,
                 "problem": f"unreadable: {exc.message}"}
     digest = hashlib.sha256(data).hexdigest()
-    if digest != meta["sha256"] or len(data) != int(meta["size"]):
-        return {"bill_id": bill_id, "file": kind, "key": meta["key"],
-                "problem": f"sha256 {digest} != recorded {meta['sha256']}"}
+    if digest != meta.sha256 or len(data) != meta.size:
+        return {"bill_id": bill_id, "file": kind, "key": meta.key,
+                "problem": f"sha256 {digest} != recorded {meta.sha256}"}
     return None
 
 
-def _check(deps: Ports, bills: Iterable[tuple[str, dict]], report: IntegrityReport,
+def _check(deps: Ports, bills: Iterable[tuple[str, dict[str, ArchivedFile]]], report: IntegrityReport,
            pool: ThreadPoolExecutor) -> None:
     files = [(bill_id, kind, meta) for bill_id, by_kind in bills
              for kind, meta in sorted(by_kind.items())]
@@ -70,15 +76,13 @@ def _check(deps: Ports, bills: Iterable[tuple[str, dict]], report: IntegrityRepo
 
 def check_archive(deps: Ports, limit: int | None = None) -> IntegrityReport:
     """Every archived file (or the first ``limit`` bills'), in this one process."""
-    from chalicelib.adapters.dynamo_bills import archived_files_page
-
     report, after, seen = IntegrityReport(), None, 0
     with ThreadPoolExecutor(READERS) as pool:
         while True:
             size = PAGE_BILLS if limit is None else min(PAGE_BILLS, limit - seen)
             if size <= 0:
                 break
-            bills, after = archived_files_page(after, size)
+            bills, after = deps.bills.archived_files_page(after, size)
             seen += len(bills)
             _check(deps, bills, report, pool)
             if after is None:
@@ -91,8 +95,6 @@ def check_archive(deps: Ports, limit: int | None = None) -> IntegrityReport:
 def check_archive_slice(deps: Ports, seconds_left: Callable[[], float],
                         page_bills: int = PAGE_BILLS) -> IntegrityReport:
     """One bounded run of the daily round, resumed where the last one stopped."""
-    from chalicelib.adapters.dynamo_bills import archived_files_page
-
     state, version = deps.job_state.load(JOB)
     now = deps.clock()
     if not state.get("in_round"):
@@ -105,7 +107,7 @@ def check_archive_slice(deps: Ports, seconds_left: Callable[[], float],
     after = state["after"]
     with ThreadPoolExecutor(READERS) as pool:
         while seconds_left() > RESERVE_SECONDS:
-            bills, after = archived_files_page(after, page_bills)
+            bills, after = deps.bills.archived_files_page(after, page_bills)
             _check(deps, bills, report, pool)
             if after is None:
                 report.round_finished = True
@@ -122,4 +124,14 @@ def check_archive_slice(deps: Ports, seconds_left: Callable[[], float],
     deps.job_state.save(JOB, state, version)
     log.info("archive integrity slice: %d files checked, %d problems, %s", report.checked,
              len(report.problems), "round done" if report.round_finished else f"next after {after}")
+    return report
+
+
+def check_archive_job(deps: Ports, seconds_left: Callable[[], float]) -> IntegrityReport:
+    """The scheduled job: one slice of the round; ``ArchiveIntegrityError`` when a file differs
+    from its record (the invocation fails, and the alarm on the function's errors fires)."""
+    report = check_archive_slice(deps, seconds_left)
+    if report.problems:
+        raise ArchiveIntegrityError(f"{len(report.problems)} archived files differ from their "
+                                    f"records: {report.problems[:3]}")
     return report

@@ -4,7 +4,7 @@ Runs as an SQS job and is idempotent: a second run for the same note finds the n
 and the files archived (keys are never overwritten), and converges on the same bill.
 
 Steps: reserve number → compose bill → unit signs → finance signs → XML → PDF (XML attached) →
-archive both → bill record → note issued → enqueue SMS.
+archive both → bill record → note issued → enqueue SMS → index under the payer's phone key.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
@@ -21,7 +21,8 @@ from chalicelib.domain.errors import BillNotVerified, NotFound
 from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
 from chalicelib.domain.records import ArchivedFile, BillRecord
 from chalicelib.domain.units import SigningKey, Unit
-from chalicelib.services.notes import bill_url
+from chalicelib.services.links import bill_url
+from chalicelib.services.phones import phone_key
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,7 @@ def unit_key_at(deps: Ports, unit: Unit, sign_time: str) -> SigningKey:
 
 def check_signatures(deps: Ports, xml: bytes) -> None:
     """Both signatures of ``xml`` must hold with the published keys, else ``BillNotVerified``."""
-    from chalicelib.services.verify_file import verify_bill_file
-
-    report = verify_bill_file(xml, {k.kid: k.public() for k in deps.keys.all()})
+    report = deps.bill_files.verify(xml, {k.kid: k.public() for k in deps.keys.all()})
     if not report.ok:
         raise BillNotVerified("signed bill does not verify: " + "; ".join(report.failed()))
 
@@ -110,7 +109,10 @@ def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
         log.warning("issue job for unknown note %s", payment_code)
         return None
     if note.status is NoteStatus.ISSUED and note.bill is not None:
+        # Issued by an earlier run, which may have stopped before its last two steps.
         deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
+        index_for_payer(deps, note.bill.bill_code + note.bill.bill_number, note.bill.issued_at,
+                        note.payer.phone)
         return note.bill
     if note.status is not NoteStatus.PAID:
         log.info("note %s is %s: nothing to issue", payment_code, note.status.value)
@@ -137,16 +139,29 @@ def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
                                          payer_phone=note.payer.phone, xml=xml_file,
                                          pdf=pdf_file), ref)
     deps.jobs.send_sms(bill.bill_code, bill.bill_number)
+    index_for_payer(deps, bill.bill_id, bill.issued_at, note.payer.phone)
     log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
     return ref
 
 
+def index_for_payer(deps: Ports, bill_id: str, issued_at: str, phone: str | None) -> None:
+    """Put an issued bill under its payer's phone key, for "my bills" (idempotent).
+
+    Issuance writes it (and a reversal, for its red bill), not the text message: a payer's
+    list shows a bill once it is issued, whether or not the text reaches them."""
+    if not phone:
+        return
+    issued = datetime.fromisoformat(issued_at).astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        key = phone_key(deps.payer_pepper, phone)
+    except RuntimeError as exc:  # no pepper: the bill stands, only the payer's list lacks it
+        log.error("bill %s not indexed for its payer: %s", bill_id, exc)
+        return
+    deps.payer_bills.index(bill_id, key, f"{issued}#{bill_id}")
+
+
 def render_pdf(deps: Ports, bill: Bill, xml_bytes: bytes, status_text: str | None = None,
                unit_seal_png: bytes | None = None) -> bytes:
-    from chalicelib.adapters.pdf_bill import render_bill_pdf
-
-    return render_bill_pdf(bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number,
-                                                      bill.check_code),
-                           xml_bytes=xml_bytes, font_path=deps.settings.font_path,
-                           supervisor_name=deps.settings.supervisor_name, status_text=status_text,
-                           unit_seal_png=unit_seal_png)
+    return deps.renderer.render(
+        bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
+        xml_bytes=xml_bytes, status_text=status_text, unit_seal_png=unit_seal_png)

@@ -45,19 +45,14 @@ def rotate_key(deps: Ports, *, kid: str, use: str, owner: str, kms_key_id: str |
     # The old key stays valid a little longer than processes cache the key list, so a bill
     # signed by a process that has not yet seen the new key still verifies.
     retire = (moment + timedelta(seconds=2 * KEY_CACHE_SECONDS)).isoformat(timespec="seconds")
+    signer = deps.signer
     if kms_key_id:
-        from chalicelib.adapters.signers import KmsSigner
-
-        signer = deps.signer
-        if not isinstance(signer, KmsSigner):
+        if signer.kind != "kms":
             raise ValidationFailed("KMS keys need SIGNER=kms", {"kms_key_id": "SIGNER is local"})
         pem, key_ref = signer.public_key_pem(kms_key_id), kms_key_id
-    elif hasattr(deps.signer, "create_key"):
-        key_ref = f"{kid}.pem"
-        pem = deps.signer.create_key(key_ref)
     else:
-        raise ValidationFailed("production keys live in KMS: give --kms-key-id",
-                               {"kms_key_id": "required with SIGNER=kms"})
+        key_ref = f"{kid}.pem"
+        pem = signer.create_key(key_ref)  # ValidationFailed with SIGNER=kms
     new = SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
                      not_before=now, key_ref=key_ref)
     if use == ROOT_USE:

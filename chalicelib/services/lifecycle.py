@@ -21,7 +21,7 @@ from chalicelib.domain.notes import CHINA_TZ, BillRef
 from chalicelib.domain.records import BillRecord, Reservation
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
-from chalicelib.services.issuance import archive_bill
+from chalicelib.services.issuance import archive_bill, index_for_payer
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def _finish_reversal(deps: Ports, unit: Unit, original: BillRecord, reservation:
     deps.bills.set_status(original.bill.bill_id, BillStatus.REVERSED,
                           expected=BillStatus.NORMAL, links={"reversed_by": red.bill_id})
     deps.jobs.send_sms(red.bill_code, red.bill_number)
+    index_for_payer(deps, red.bill_id, red.issued_at, original.payer_phone)
     log.info("bill %s reversed by red bill %s: %s", original.bill.bill_id, red.bill_id, reason)
     return red
 

@@ -25,7 +25,7 @@ from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_yuan_grouped
 from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import limits, sms_templates
-from chalicelib.services.notes import bill_url
+from chalicelib.services.links import bill_url
 from chalicelib.services.phones import cn_mobile, derive_key, phone_key
 from chalicelib.services.ports import Ports
 from chalicelib.services.sms import send_now

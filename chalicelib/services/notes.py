@@ -31,6 +31,7 @@ from chalicelib.domain.notes import (
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
 from chalicelib.domain.units import Unit
 from chalicelib.services import limits
+from chalicelib.services.links import bill_url, notice_url, pay_url
 from chalicelib.services.ports import Ports
 
 ORDER_LIFETIME = timedelta(hours=2)
@@ -242,14 +243,8 @@ def _take_order_slot(deps: Ports, payment_code: str, now: datetime, expires: dat
     raise refused
 
 
-def bill_url(deps: Ports, bill_code: str, bill_number: str, check_code: str) -> str:
-    base = deps.settings.public_base_url
-    return f"{base}/bills/{bill_code}/{bill_number}?check_code={check_code}"
-
-
 def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
     """The note as the API shows it; ``public`` masks the payer."""
-    base = deps.settings.public_base_url
     status = note.status_at(deps.clock())
     payer = asdict(note.payer)
     if public:
@@ -260,13 +255,13 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
         "payer": payer, "items": [asdict(i) for i in note.items], "total_fen": note.total_fen,
         "bill_kind": note.bill_kind, "due_date": note.due_date, "remark": note.remark,
         "created_at": note.created_at, "expires_at": note.expires_at,
-        "pay_url": f"{base}/pay/{note.payment_code}",
+        "pay_url": pay_url(deps, note.payment_code),
         "payment": None, "bill": None,
     }
     if not public:
         from chalicelib.services.payments import note_exceptions
 
-        view["notice_pdf_url"] = f"{base}/v1/notes/{note.payment_code}/notice.pdf"
+        view["notice_pdf_url"] = notice_url(deps, note.payment_code)
         view["exceptions"] = note_exceptions(deps, note.payment_code)
     if note.payment is not None:
         view["payment"] = {"channel": note.payment.channel, "amount_fen": note.payment.amount_fen,

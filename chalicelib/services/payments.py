@@ -7,17 +7,20 @@ never renders, signs or sends texts; the issuance job does that.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 
 from chalicelib.domain.codes import is_out_trade_no
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import DomainError, ServiceUnavailable
 from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
-from chalicelib.services.intake import Intake, keep, keep_rejected
+from chalicelib.services.intake import REJECTED_PREFIX, Intake, keep, keep_rejected
 from chalicelib.services.ports import Ports
+from chalicelib.services.refunds import record_refund_notice
 
 log = logging.getLogger(__name__)
 
@@ -61,77 +64,69 @@ def _ignored(deps: Ports, intake: Intake, detail: str) -> PaymentOutcome:
     return PaymentOutcome.IGNORED
 
 
+def record_notification(deps: Ports, channel: str, raw_body: bytes,
+                        headers: Mapping[str, str], client: str = "unknown") -> PaymentOutcome:
+    """Verify a channel's notification (``deps.notices``), then record its payment, hand its
+    refund notice to the refunds service, or keep it as ignored."""
+    intake = Intake.receive(deps, channel, raw_body, headers, client)
+    with _kept_if_refused(deps, intake):
+        notice = deps.notices(channel).verify(raw_body, headers, deps.clock())
+    if notice.refund is not None:
+        return record_refund_notice(deps, notice.refund, intake)
+    if notice.payment is None:
+        return _ignored(deps, intake, notice.ignored or "nothing to record")
+    return record_payment(deps, notice.payment, intake)
+
+
 def record_wechatpay(deps: Ports, raw_body: bytes, headers: Mapping[str, str],
                      client: str = "unknown") -> PaymentOutcome:
-    """Verify a WeChat Pay APIv3 notification; record its payment, or close its refund."""
-    from chalicelib.adapters.wechatpay import WechatRefund, verify_event
-
-    intake = Intake.receive(deps, "wechatpay", raw_body, headers, client)
-    with _kept_if_refused(deps, intake):
-        config = deps.channel("wechatpay")
-        txn = verify_event(raw_body, headers, config, int(deps.clock().timestamp()))
-    if isinstance(txn, WechatRefund):
-        from chalicelib.services.refunds import record_wechatpay_refund
-
-        return record_wechatpay_refund(deps, txn, intake)
-    if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
-        return _ignored(deps, intake, f"{txn.event_type}/{txn.trade_state} {txn.out_trade_no}")
-    return record_payment(deps, Payment(
-        channel="wechatpay", channel_txn_id=txn.transaction_id, out_trade_no=txn.out_trade_no,
-        amount_fen=txn.amount_fen, paid_at=txn.success_time, notification_id=txn.event_id),
-        intake)
+    """A WeChat Pay APIv3 notification: a payment, or the outcome of one of our refunds."""
+    return record_notification(deps, "wechatpay", raw_body, headers, client)
 
 
 def record_alipay(deps: Ports, raw_body: bytes, content_type: str,
                   client: str = "unknown") -> PaymentOutcome:
-    """Verify an Alipay asynchronous notification (RSA2) and record its payment.
-
-    ``TRADE_SUCCESS`` and ``TRADE_FINISHED`` are payments; the second of the two for one
-    ``trade_no`` is the same payment (a duplicate). Other statuses record nothing.
-    """
-    from chalicelib.adapters.alipay import verify_notification
-
-    intake = Intake.receive(deps, "alipay", raw_body, {"Content-Type": content_type}, client)
-    with _kept_if_refused(deps, intake):
-        trade = verify_notification(raw_body, content_type, deps.channel("alipay"), None)
-    if not trade.paid:
-        return _ignored(deps, intake, f"{trade.trade_status} {trade.out_trade_no}")
-    return record_payment(deps, Payment(
-        channel="alipay", channel_txn_id=trade.trade_no, out_trade_no=trade.out_trade_no,
-        amount_fen=trade.total_amount_fen, paid_at=trade.paid_at or "",
-        notification_id=trade.notify_id), intake)
+    """An Alipay asynchronous notification (RSA2)."""
+    return record_notification(deps, "alipay", raw_body, {"Content-Type": content_type}, client)
 
 
 def record_unionpay(deps: Ports, raw_body: bytes, content_type: str,
                     client: str = "unknown") -> PaymentOutcome:
-    """Verify a UnionPay ACP 5.1.0 back notification (signMethod 01) and record its payment."""
-    from chalicelib.adapters.unionpay import verify_notification
-
-    intake = Intake.receive(deps, "unionpay", raw_body, {"Content-Type": content_type},
-                            client)
-    with _kept_if_refused(deps, intake):
-        txn = verify_notification(raw_body, content_type, deps.channel("unionpay"),
-                                  deps.clock())
-    if not txn.succeeded or txn.txn_type != "01":
-        return _ignored(deps, intake, f"{txn.txn_type}/{txn.resp_code} {txn.order_id}")
-    return record_payment(deps, Payment(
-        channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
-        amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id), intake)
+    """A UnionPay ACP 5.1.0 back notification (signMethod 01)."""
+    return record_notification(deps, "unionpay", raw_body, {"Content-Type": content_type},
+                               client)
 
 
 def record_bank(deps: Ports, raw_body: bytes, headers: Mapping[str, str],
                 client: str = "unknown") -> PaymentOutcome:
-    """Verify an agent bank's counter payment (HMAC, ±300 s) and record it against the note."""
-    from chalicelib.adapters.bank import verify_notification
+    """An agent bank's counter payment (HMAC, ±300 s), recorded against the note."""
+    return record_notification(deps, "bank", raw_body, headers, client)
 
-    intake = Intake.receive(deps, "bank", raw_body, headers, client)
-    with _kept_if_refused(deps, intake):
-        paid = verify_notification(raw_body, headers, deps.channel("bank"),
-                                   int(deps.clock().timestamp()))
-    return record_payment(deps, Payment(
-        channel="bank", channel_txn_id=f"{paid.bank_code}-{paid.bank_txn_id}",
-        out_trade_no=paid.payment_code, amount_fen=paid.amount_fen, paid_at=paid.paid_at,
-        notification_id=paid.bank_txn_id), intake)
+
+def replay(deps: Ports, key: str) -> str:
+    """Run a kept notification through its channel's handler again, as of its arrival.
+
+    ``intake/…`` keys are read from the archive, ``rejected/…`` keys from the short-lived store
+    (NotFound once its lifecycle has expired them). Returns the outcome; ``rejected`` when the
+    notification is refused again (why is logged).
+    """
+    store = deps.rejected_intake if key.startswith(f"{REJECTED_PREFIX}/") else deps.archive
+    record = json.loads(store.get(key))
+    intake = Intake.of_record(record)
+    arrived = datetime.fromisoformat(record["received_at"])
+    if record.get("body_truncated"):
+        log.warning("replayed %s: only a prefix of its body was kept", key)
+        return "rejected"
+    try:
+        outcome = record_notification(deps.at(lambda: arrived), intake.channel,
+                                      intake.raw_body, intake.headers, intake.client).value
+    except ServiceUnavailable:
+        raise
+    except DomainError as exc:
+        log.warning("replayed %s: refused again (%s: %s)", key, type(exc).__name__, exc.message)
+        return "rejected"
+    log.info("replayed %s: %s", key, outcome)
+    return outcome
 
 
 def exception_view(row: dict) -> dict:

@@ -8,13 +8,16 @@ needs nothing from this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.domain.bills import BillStatus
+from chalicelib.domain.bill_files import FileReport
+from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.key_trust import KeyTrust
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
+    ChannelNotice,
     ChannelOrder,
     Checkout,
     Payment,
@@ -159,6 +162,10 @@ class BillRepository(Protocol):
         record read, so a concurrent check may be missing from the count it shows)."""
 
     def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...
+    def archived_files_page(self, after: str | None, limit: int,
+                            ) -> tuple[list[tuple[str, dict[str, ArchivedFile]]], str | None]:
+        """Up to ``limit`` bills' archived files (bill id → {kind: file}), resuming after the
+        bill id ``after``; and the bill id to resume after next (None once read through)."""
     def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None: ...
 
 
@@ -219,8 +226,44 @@ class SmsSender(Protocol):
 
 
 class Signer(Protocol):
+    """Where the private keys are: ``kind`` is ``kms`` (production) or ``local`` (files)."""
+
+    kind: str
+
     def sign(self, key_ref: str, message: bytes) -> bytes:
         """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""
+
+    def public_key_pem(self, key_ref: str) -> str:
+        """The public half of a key this signer signs with (PEM, SubjectPublicKeyInfo)."""
+
+    def create_key(self, key_ref: str) -> str:
+        """Generate a key pair kept as ``key_ref``; its public PEM. ``ValidationFailed`` where
+        keys are made outside this process (KMS)."""
+
+
+class NotificationVerifier(Protocol):
+    """One channel's notifications: verified over the raw bytes first, then read."""
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str],
+               now: datetime) -> ChannelNotice:
+        """What the notification says; ``SignatureInvalid`` (or another ``DomainError``) when
+        it does not prove it came from the channel, or the channel is not configured."""
+
+
+class BillFileChecker(Protocol):
+    """Checking a bill file (XML, or PDF with the XML attached) against public keys."""
+
+    def verify(self, data: bytes, keys: dict[str, dict],
+               trust: KeyTrust | None = None) -> FileReport:
+        """Each check and whether it held (``domain/bill_files.py``)."""
+
+
+class BillRenderer(Protocol):
+    """The printable bill: a PDF with the signed XML attached."""
+
+    def render(self, bill: Bill, *, verify_url: str, xml_bytes: bytes,
+               status_text: str | None = None, unit_seal_png: bytes | None = None) -> bytes:
+        """The PDF; ``status_text`` (已冲红, 已作废) is stamped across it."""
 
 
 class NoticeRenderer(Protocol):
@@ -372,14 +415,18 @@ class Ports(Protocol):
     @property
     def notice_renderer(self) -> NoticeRenderer: ...
     @property
+    def bill_files(self) -> BillFileChecker: ...
+    @property
+    def renderer(self) -> BillRenderer: ...
+    @property
     def payer_pepper(self) -> str:
         """The secret behind phone keys, OTP hashes and payer sessions."""
     @property
     def payment_code_key(self) -> bytes:
         """The key of the payment-code permutation."""
 
-    def channel(self, name: str) -> Any:
-        """A channel's verified configuration."""
+    def notices(self, channel: str) -> NotificationVerifier:
+        """The verifier of a channel's notifications."""
 
     def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server."""

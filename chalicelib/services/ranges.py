@@ -50,6 +50,13 @@ def range_report(deps: Ports) -> list[dict]:
     return report
 
 
+def repair_job(deps: Ports) -> dict[str, int]:
+    """The scheduled job: repair what stopped midway, then warn of every range running low."""
+    repaired = repair_pending_bills(deps)
+    range_report(deps)
+    return repaired
+
+
 def repair_pending_bills(deps: Ports) -> dict[str, int]:
     """Complete or void every number taken long ago whose bill never finished.
 

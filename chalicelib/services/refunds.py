@@ -7,7 +7,7 @@ requested, a conditional write, with ``out_refund_no`` derived from the payment 
 then asked of its channel, so a crash or a timeout leaves a refund that the next run asks for
 again under the same number: the channels treat it as the same refund. A requested refund is
 asked about again after ``RECHECK_AFTER`` until the channel gives a final answer (WeChat also
-notifies: ``record_wechatpay_refund``; Alipay answers at once; UnionPay is asked by query).
+notifies: ``record_refund_notice``; Alipay answers at once; UnionPay is asked by query).
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.payments import PaymentOutcome, RefundRequest, out_refund_no
+from chalicelib.domain.payments import (
+    PaymentOutcome,
+    RefundNotice,
+    RefundRequest,
+    out_refund_no,
+)
+from chalicelib.services.intake import Intake, keep
+from chalicelib.services.links import callback_url
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -60,7 +67,7 @@ def _push(deps: Ports, row: dict, now: datetime) -> str:
         payment_id=payment_id, channel=channel, channel_txn_id=row["channel_txn_id"],
         out_trade_no=row["out_trade_no"], amount_fen=int(row["amount_fen"]),
         out_refund_no=number, requested_at=requested_at,
-        notify_url=f"{deps.settings.public_base_url}/callbacks/{channel}")
+        notify_url=callback_url(deps, channel))
     try:
         result = deps.channel_api(channel).refund(request)
     except DomainError as exc:  # ServiceUnavailable mostly: the channel is asked again
@@ -74,16 +81,14 @@ def _push(deps: Ports, row: dict, now: datetime) -> str:
     return result.status
 
 
-def record_wechatpay_refund(deps: Ports, refund, intake) -> PaymentOutcome:
-    """A verified WeChat refund notice (REFUND.*) closes the refund it names, once."""
-    from chalicelib.services.intake import keep
-
-    payment_id = f"wechatpay#{refund.transaction_id}"
+def record_refund_notice(deps: Ports, refund: RefundNotice, intake: Intake) -> PaymentOutcome:
+    """A verified refund notice (WeChat's REFUND.*) closes the refund it names, once."""
+    payment_id = f"{refund.channel}#{refund.channel_txn_id}"
     row = deps.refunds.get(payment_id)
     detail = f"{refund.event_type} {refund.refund_status} {refund.out_refund_no}"
     if row is None or row.get("out_refund_no") != refund.out_refund_no \
             or refund.refund_fen != int(row["amount_fen"]):
-        log.warning("wechatpay refund notice for no refund of ours: %s", detail)
+        log.warning("%s refund notice for no refund of ours: %s", refund.channel, detail)
         keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
         return PaymentOutcome.IGNORED
     status = WECHAT_REFUND_STATUSES.get(refund.refund_status)
@@ -91,5 +96,6 @@ def record_wechatpay_refund(deps: Ports, refund, intake) -> PaymentOutcome:
         payment_id, status, refund_id=refund.refund_id, detail=detail)
     outcome = PaymentOutcome.RECORDED if changed else PaymentOutcome.DUPLICATE
     keep(deps, intake.record(outcome.value, detail, payment_code=row["payment_code"]))
-    log.info("wechatpay refund %s of %s: %s", refund.out_refund_no, payment_id, outcome.value)
+    log.info("%s refund %s of %s: %s", refund.channel, refund.out_refund_no, payment_id,
+             outcome.value)
     return outcome

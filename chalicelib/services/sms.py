@@ -25,17 +25,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
-from chalicelib.domain.records import BillRecord
 from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
-from chalicelib.services.notes import bill_url
-from chalicelib.services.phones import cn_mobile, phone_key, scrub
+from chalicelib.services.links import bill_url
+from chalicelib.services.phones import cn_mobile, scrub
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,6 @@ def send_bill_sms(deps: Ports, bill_code: str, bill_number: str) -> str:
     if not record.payer_phone:
         return "no_phone"
     bill = record.bill
-    _index_for_payer(deps, record)
     event = "bill_reversed" if bill.is_red else "bill_issued"
     log_id = f"bill#{bill.bill_id}"
     phone = cn_mobile(record.payer_phone)
@@ -217,18 +215,6 @@ def _refund(deps: Ports, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | s
     message = templates.refund(deps.settings.sms_sender, note,
                                unit.name if unit else note.unit_code, int(job["amount_fen"]))
     return f"refund#{job['refund_id']}", note.payer.phone, message
-
-
-def _index_for_payer(deps: Ports, record: BillRecord) -> None:
-    """Put the bill under its payer's phone key, for "my bills" (idempotent)."""
-    bill = record.bill
-    issued = datetime.fromisoformat(bill.issued_at).astimezone(UTC).isoformat(timespec="seconds")
-    try:
-        key = phone_key(deps.payer_pepper, record.payer_phone or "")
-    except RuntimeError as exc:  # no pepper in production: the text still goes out
-        log.error("bill %s not indexed for its payer: %s", bill.bill_id, exc)
-        return
-    deps.payer_bills.index(bill.bill_id, key, f"{issued}#{bill.bill_id}")
 
 
 def _sent_before(deps: Ports, phone: str, event_id: str,

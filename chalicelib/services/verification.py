@@ -13,6 +13,7 @@ an address another caller shares.
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
 from datetime import datetime
 
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
@@ -135,13 +136,10 @@ def verify_file(deps: Ports, unit: Unit, data: bytes, client: str) -> dict:
     no check code, payer, items, status or count of any stored bill, so that a forged file
     naming a real bill's code and number learns nothing; nor does it count as a check of it.
     """
-    from chalicelib.adapters.dynamo_bills import bill_to_doc
-    from chalicelib.services.verify_file import verify_bill_file
-
     if not data:
         raise ValidationFailed("请上传票据文件", {"file": "empty"})
     keys = {k.kid: k.public() for k in deps.keys.all()}
-    report = verify_bill_file(data, keys)
+    report = deps.bill_files.verify(data, keys)
     if report.bill is None:
         # Not a bill, or refused before any signature was checked (size, encoding, shape).
         raise report.error or ValidationFailed("无法读取票据文件", {"file": "unreadable"})
@@ -163,7 +161,7 @@ def verify_file(deps: Ports, unit: Unit, data: bytes, client: str) -> dict:
         audit(deps, audit_id, unit, "verify_file", "tampered", client,
               {"reason": "check_code_mismatch"})
         return _reveals_nothing("tampered", "check_code_mismatch", checks)
-    ours, theirs = bill_to_doc(record.bill), bill_to_doc(bill)
+    ours, theirs = asdict(record.bill), asdict(bill)
     differences = sorted(k for k in ours if ours[k] != theirs.get(k))
     out = _found(deps, unit, found, "tampered" if differences else "authentic", client,
                  {"differences": differences} if differences else None)

@@ -106,7 +106,7 @@ def test_the_scheduled_job_fails_its_invocation_when_a_file_differs(world, clien
         {**BillModel.get(bill_id).files.as_dict(), "pdf": {
             "key": f"bills/test/{bill_id}.pdf", "sha256": "1" * 64, "size": 3,
             "version_id": ""}})])
-    with pytest.raises(application.ArchiveIntegrityError, match="1 archived files differ"):
+    with pytest.raises(integrity.ArchiveIntegrityError, match="1 archived files differ"):
         # as Lambda calls it: a minute's timeout (the test client's context has 3 s)
         application.app.handler_map["check_archive"](
             client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",

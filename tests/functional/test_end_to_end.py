@@ -3,7 +3,7 @@
 import json
 import xml.etree.ElementTree as ET
 
-from chalicelib.services.verify_file import verify_bill_file
+from chalicelib.adapters.bill_files import verify_bill_file
 from devstack.notifications import wechatpay_notification
 
 NOTE = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},

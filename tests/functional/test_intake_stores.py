@@ -12,8 +12,8 @@ from chalicelib.services.intake import (
     REJECTED_BODY_PREFIX,
     REJECTED_PER_CLIENT_PER_HOUR,
     REJECTED_RETENTION_DAYS,
-    replay,
 )
+from chalicelib.services.payments import replay
 from devstack.notifications import bank_notification, wechatpay_notification
 from tests.functional.test_end_to_end import create_and_open, notify
 from tests.world import TEMPLATE

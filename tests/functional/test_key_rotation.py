@@ -3,10 +3,10 @@
 import json
 from datetime import timedelta
 
+from chalicelib.adapters.bill_files import verify_bill_file
 from chalicelib.adapters.signers import verify_es256
 from chalicelib.domain.key_trust import trust_of
 from chalicelib.services.keys import rotate_key
-from chalicelib.services.verify_file import verify_bill_file
 from tests.functional.test_reimbursements_api import issued_bill
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from chalicelib.services.verify_file import verify_bill_file
+from chalicelib.adapters.bill_files import verify_bill_file
 from tests.functional.test_reimbursements_api import issued_bill, reimburse
 
 

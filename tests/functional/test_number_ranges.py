@@ -82,7 +82,7 @@ def test_a_note_of_a_kind_the_unit_has_no_range_for_is_refused(world, client):
 
 def test_a_reversal_that_stalled_after_taking_its_number_is_finished_by_the_repair_job(
         world, client):
-    from chalicelib.services.verify_file import verify_bill_file
+    from chalicelib.adapters.bill_files import verify_bill_file
 
     code = paid_note(world, client)
     world.drain()

@@ -153,7 +153,7 @@ def intake_keys(world):
 
 
 def test_every_notification_is_kept_as_received_with_its_outcome(world, client):
-    from chalicelib.services.intake import replay
+    from chalicelib.services.payments import replay
 
     code = new_note(world, client)
     order = open_order(client, code, "alipay")

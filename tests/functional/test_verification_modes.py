@@ -126,8 +126,8 @@ def _signature_bomb(xml: bytes, extra: int) -> bytes:
 
 
 def test_hostile_uploads_are_each_a_400_in_the_error_shape(world, client):
+    from chalicelib.adapters.bill_files import MAX_FILE_BYTES
     from chalicelib.domain.bill_xml import MAX_XML_BYTES
-    from chalicelib.services.verify_file import MAX_FILE_BYTES
     from tests.hostile import attachment_pdf, hostile_pdfs
 
     bill = issued_bill(world, client)

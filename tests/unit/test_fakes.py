@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 
 import pytest
 
+from chalicelib.adapters.bill_files import BillFiles
+from chalicelib.adapters.notices import WechatPayNotices
+from chalicelib.adapters.pdf_bill import PdfBillRenderer
 from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.services import ports
@@ -24,6 +28,9 @@ PAIRS = [
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
+    # Pure adapters, no I/O: the fakes use them as they are.
+    (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
+    (ports.NotificationVerifier, WechatPayNotices),
 ]
 
 
@@ -49,8 +56,17 @@ def test_a_fake_has_every_method_of_its_port_with_the_same_parameters(port, fake
 def test_every_port_has_a_fake():
     protocols = {name for name, value in vars(ports).items()
                  if isinstance(value, type) and getattr(value, "_is_protocol", False)
-                 and name != "Protocol"}
+                 and name not in ("Protocol", "Ports")}
     assert protocols == {port.__name__ for port, _ in PAIRS}
+
+
+def test_the_deps_tests_build_offer_every_member_of_the_ports_container(deps):
+    members = [name for name in vars(ports.Ports) if not name.startswith("_")]
+    assert {"notes", "clock", "settings", "at", "notices", "channel_api"} <= set(members)
+    for name in members:
+        assert hasattr(deps, name), name
+    later = deps.at(lambda: deps.clock() + timedelta(days=1))
+    assert later.notes is deps.notes and later.clock() - deps.clock() == timedelta(days=1)
 
 
 def test_fake_deps_puts_a_fake_behind_every_port(deps):

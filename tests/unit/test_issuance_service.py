@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.adapters.bill_files import verify_bill_file
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.errors import NoNumberRange, NotFound, ServiceUnavailable
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.services import notes as note_service
 from chalicelib.services.issuance import archive_key, current_finance_key, issue_bill
 from chalicelib.services.ranges import allocate_range
-from chalicelib.services.verify_file import verify_bill_file
 from devstack.seed import FINANCE_KID
 from tests.unit.scenario import (
     OTHER_ITEMS,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.adapters.bill_files import verify_bill_file
 from chalicelib.adapters.signers import LocalSigner, verify_es256
 from chalicelib.cli import MAX_KEYS_BYTES, check_keys_url, main
 from chalicelib.domain import bill_xml
@@ -23,7 +24,6 @@ from chalicelib.domain.key_trust import endorsement_message, fingerprint, trust_
 from chalicelib.services.bills import public_keys
 from chalicelib.services.issuance import issue_bill
 from chalicelib.services.keys import rotate_key
-from chalicelib.services.verify_file import verify_bill_file
 from devstack.seed import FINANCE_KID, ROOT_KID
 from tests.fakes import fake_deps
 from tests.unit.scenario import UNIT, paid_note

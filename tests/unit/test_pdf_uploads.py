@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from pypdf.filters import LZWDecode
 
+from chalicelib.adapters.bill_files import MAX_FILE_BYTES, verify_bill_file
 from chalicelib.adapters.pdf_bill import MAX_PDF_BYTES, extract_attached_xml
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.key_trust import fingerprint
-from chalicelib.services.verify_file import MAX_FILE_BYTES, verify_bill_file
 from tests.hostile import attachment_pdf, hostile_pdfs, lzw_zeros, one_megabyte_pdfs
 from tests.unit.test_pdf_rendering import XML, _bill
 

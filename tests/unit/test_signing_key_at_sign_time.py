@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib.adapters.bill_files import verify_bill_file
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
 from chalicelib.services.issuance import BillNotVerified, issue_bill
 from chalicelib.services.keys import rotate_key
-from chalicelib.services.verify_file import verify_bill_file
 from devstack.seed import FINANCE_KID
 from tests.unit.scenario import UNIT
 from tests.unit.test_reimbursement_races import paid

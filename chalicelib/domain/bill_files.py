@@ -1,6 +1,10 @@
 """Checking a bill file (XML, or PDF with the XML attached) against the public keys.
 
-Used offline (``python -m chalicelib.cli verify-bill``) and by verification by upload. The checks,
+Used offline (``python -m chalicelib.cli verify-bill``), by verification by upload and by
+issuance (a freshly signed bill is checked before it is archived). The rules are here; the two
+things they need from outside the standard library, the XML attached to a PDF and the check of
+one signature with a public key, come in a ``BillFileTools`` (``adapters/bill_files.py``: pypdf
+and cryptography), which also offers the whole check as ``verify_bill_file``. The checks,
 in order, each with its own message: the file is within the size limit and holds a bill that
 carries exactly the unit's and then the finance department's signature (refused while reading,
 before any canonical form is computed: ``bill_xml.parse_document``); each key id is known, is of
@@ -14,12 +18,28 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.key_trust import KeyTrust
 
 ROLE_USE = {"unit": "unit", "supervisor": "finance"}
+
+
+class BillFileTools(Protocol):
+    """What checking a bill file needs from outside the standard library."""
+
+    def attached_xml(self, pdf: bytes) -> bytes | None:
+        """The bill XML attached to a PDF, None if it carries none; ``ValidationFailed`` when
+        the PDF cannot be read."""
+
+    def supports(self, alg: str) -> bool:
+        """Whether signatures of algorithm ``alg`` (``ES256``) can be checked."""
+
+    def signature_holds(self, alg: str, public_key_pem: str, message: bytes,
+                        signature: bytes) -> bool:
+        """Whether ``signature`` over ``message`` holds with the public key."""
 
 
 @dataclass
@@ -43,34 +63,30 @@ class FileReport:
 MAX_FILE_BYTES = 1024 * 1024
 
 
-def xml_of(data: bytes) -> bytes:
+def xml_of(data: bytes, tools: BillFileTools) -> bytes:
     """The bill XML inside ``data``: the data itself, or the XML attached to a PDF."""
     if len(data) > MAX_FILE_BYTES:
         raise ValidationFailed("票据文件过大", {"file": f"at most {MAX_FILE_BYTES} bytes"},
                                code="file_too_large")
     if data[:5] == b"%PDF-":
-        from chalicelib.adapters.pdf_bill import extract_attached_xml
-
-        xml = extract_attached_xml(data)
+        xml = tools.attached_xml(data)
         if xml is None:
             raise ValidationFailed("PDF 中没有附带票据 XML", {"file": "no XML attached to the PDF"})
         return xml
     return data
 
 
-def verify_bill_file(data: bytes, keys: dict[str, dict], trust: KeyTrust | None = None,
-                     ) -> FileReport:
+def check_bill_file(data: bytes, keys: dict[str, dict], tools: BillFileTools,
+                    trust: KeyTrust | None = None) -> FileReport:
     """Verify ``data`` with ``keys`` (kid → the public key entry of ``GET /v1/public/keys``).
 
     A unit key must belong to the bill's issuing unit. With ``trust`` (a key list from outside,
     checked against a pinned root: ``domain/key_trust``) each key used must carry the root's
     endorsement; without it the keys are our own registry's.
     """
-    from chalicelib.adapters.signers import VERIFIERS
-
     report = FileReport(ok=False)
     try:
-        parsed = bill_xml.parse_document(xml_of(data))
+        parsed = bill_xml.parse_document(xml_of(data, tools))
     except ValidationFailed as exc:
         report.checks.append(("file", False, f"{exc.message} ({exc.fields.get('file', '')})"))
         report.error = exc
@@ -92,7 +108,7 @@ def verify_bill_file(data: bytes, keys: dict[str, dict], trust: KeyTrust | None 
             problem = untrusted
         elif key.get("alg") != sig.alg:
             problem = f"algorithm {sig.alg!r} does not match the key ({key.get('alg')!r})"
-        elif sig.alg not in VERIFIERS:
+        elif not tools.supports(sig.alg):
             problem = f"algorithm {sig.alg!r} is not supported by this verifier"
         elif sig.sign_time < key["not_before"] or (key.get("not_after")
                                                    and sig.sign_time >= key["not_after"]):
@@ -102,7 +118,8 @@ def verify_bill_file(data: bytes, keys: dict[str, dict], trust: KeyTrust | None 
                 value = base64.b64decode(sig.value_b64, validate=True)
             except (binascii.Error, ValueError):
                 value = b""
-            if not value or not VERIFIERS[sig.alg](key["public_key_pem"], message, value):
+            if not value or not tools.signature_holds(sig.alg, key["public_key_pem"], message,
+                                                        value):
                 problem = "signature does not match the content (altered or wrong key)"
         report.checks.append((name, problem is None, problem or "valid"))
         all_ok = all_ok and problem is None

@@ -1,0 +1,102 @@
+"""The channels' notifications as the services read them: the ``NotificationVerifier`` port.
+
+Each channel's module verifies its own notification (raw bytes first, then parsing: STYLE.md
+rule 7) and returns its own type; this module turns that into the domain's ``ChannelNotice``: a
+``Payment`` to record, a ``RefundNotice`` to close a refund with, or why the notification
+records nothing. A channel's configuration is read at ``verify``, not before, so a missing or
+broken secret is refused like a bad signature (the refusal is kept, with why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters import alipay, bank, unionpay, wechatpay
+from chalicelib.domain.payments import ChannelNotice, Payment, RefundNotice
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "")
+
+
+class WechatPayNotices:
+    """WeChat Pay APIv3: payments (TRANSACTION.SUCCESS) and refund notices (REFUND.*)."""
+
+    def __init__(self, config: Callable[[], Any]) -> None:
+        self._config = config
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str],
+               now: datetime) -> ChannelNotice:
+        txn = wechatpay.verify_event(raw_body, headers, self._config(), int(now.timestamp()))
+        if isinstance(txn, wechatpay.WechatRefund):
+            return ChannelNotice(refund=RefundNotice(
+                channel="wechatpay", event_type=txn.event_type,
+                channel_txn_id=txn.transaction_id, out_refund_no=txn.out_refund_no,
+                refund_id=txn.refund_id, refund_status=txn.refund_status,
+                refund_fen=txn.refund_fen))
+        if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
+            return ChannelNotice(ignored=f"{txn.event_type}/{txn.trade_state} {txn.out_trade_no}")
+        return ChannelNotice(payment=Payment(
+            channel="wechatpay", channel_txn_id=txn.transaction_id,
+            out_trade_no=txn.out_trade_no, amount_fen=txn.amount_fen, paid_at=txn.success_time,
+            notification_id=txn.event_id))
+
+
+class AlipayNotices:
+    """Alipay asynchronous notifications (RSA2). ``TRADE_SUCCESS`` and ``TRADE_FINISHED`` are
+    payments (the second of the two for one ``trade_no`` is a duplicate); others record
+    nothing."""
+
+    def __init__(self, config: Callable[[], Any]) -> None:
+        self._config = config
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str],
+               now: datetime) -> ChannelNotice:
+        trade = alipay.verify_notification(raw_body, _header(headers, "content-type"),
+                                           self._config(), None)
+        if not trade.paid:
+            return ChannelNotice(ignored=f"{trade.trade_status} {trade.out_trade_no}")
+        return ChannelNotice(payment=Payment(
+            channel="alipay", channel_txn_id=trade.trade_no, out_trade_no=trade.out_trade_no,
+            amount_fen=trade.total_amount_fen, paid_at=trade.paid_at or "",
+            notification_id=trade.notify_id))
+
+
+class UnionPayNotices:
+    """UnionPay ACP 5.1.0 back notifications (signMethod 01); a payment is txnType 01, success."""
+
+    def __init__(self, config: Callable[[], Any]) -> None:
+        self._config = config
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str],
+               now: datetime) -> ChannelNotice:
+        txn = unionpay.verify_notification(raw_body, _header(headers, "content-type"),
+                                           self._config(), now)
+        if not txn.succeeded or txn.txn_type != "01":
+            return ChannelNotice(ignored=f"{txn.txn_type}/{txn.resp_code} {txn.order_id}")
+        return ChannelNotice(payment=Payment(
+            channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
+            amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id))
+
+
+class BankNotices:
+    """An agent bank's counter payments (HMAC, ±300 s), against the note's payment code."""
+
+    def __init__(self, config: Callable[[], Any]) -> None:
+        self._config = config
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str],
+               now: datetime) -> ChannelNotice:
+        paid = bank.verify_notification(raw_body, headers, self._config(),
+                                        int(now.timestamp()))
+        return ChannelNotice(payment=Payment(
+            channel="bank", channel_txn_id=f"{paid.bank_code}-{paid.bank_txn_id}",
+            out_trade_no=paid.payment_code, amount_fen=paid.amount_fen, paid_at=paid.paid_at,
+            notification_id=paid.bank_txn_id))
+
+
+NOTICES: dict[str, Callable[[Callable[[], Any]], Any]] = {
+    "wechatpay": WechatPayNotices, "alipay": AlipayNotices, "unionpay": UnionPayNotices,
+    "bank": BankNotices}
