@@ -22,13 +22,13 @@ from chalicelib.services.intake import (
     client_key,
     keep,
     keep_rejected,
-    replay,
 )
 from chalicelib.services.payments import (
     record_alipay,
     record_bank,
     record_unionpay,
     record_wechatpay,
+    replay,
 )
 from devstack.builders.bank import sign_notification
 from tests.unit.scenario import create_note
