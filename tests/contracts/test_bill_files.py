@@ -1,0 +1,80 @@
+"""BillFileChecker, BillRenderer and NotificationVerifier: adapters with no I/O of their own.
+
+The fakes use these adapters as they are (``tests/fakes.fake_deps``), so there is no fake to
+drift; the contract holds each to what the services rely on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.adapters.bank import BankConfig
+from chalicelib.adapters.bill_files import BillFiles
+from chalicelib.adapters.notices import BankNotices
+from chalicelib.adapters.pdf_bill import PdfBillRenderer, extract_attached_xml
+from chalicelib.domain.errors import SignatureInvalid
+from chalicelib.services.issuance import issue_bill
+from devstack.builders.bank import sign_notification
+from tests.fakes import fake_deps
+from tests.unit.scenario import paid_note
+
+BANK, SECRET = "ABC34010001", b"s" * 32
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def issued(tmp_path):
+    deps = fake_deps(tmp_path)
+    ref = issue_bill(deps, paid_note(deps).payment_code)
+    assert ref is not None
+    record = deps.bills.get(ref.bill_code, ref.bill_number)
+    assert record is not None
+    return deps, record
+
+
+class TestBillFileChecker:
+    def test_an_issued_bill_verifies_as_xml_and_as_its_pdf(self, issued):
+        deps, record = issued
+        keys = {k.kid: k.public() for k in deps.keys.all()}
+        for key in (record.xml.key, record.pdf.key):
+            report = BillFiles().verify(deps.archive.get(key), keys)
+            assert report.ok and report.bill is not None
+            assert report.bill.bill.bill_number == record.bill.bill_number
+
+    def test_an_altered_bill_fails_its_signatures(self, issued):
+        deps, record = issued
+        keys = {k.kid: k.public() for k in deps.keys.all()}
+        check = record.bill.check_code.encode()
+        xml = deps.archive.get(record.xml.key).replace(check, b"Z" * len(check))
+        report = BillFiles().verify(xml, keys)
+        assert not report.ok and report.failed()
+
+
+class TestBillRenderer:
+    def test_the_pdf_carries_the_signed_xml_it_was_given(self, issued):
+        deps, record = issued
+        xml = deps.archive.get(record.xml.key)
+        pdf = PdfBillRenderer(deps.settings.font_path, "安徽省财政厅").render(
+            record.bill, verify_url="http://testserver/b/x", xml_bytes=xml, status_text="已冲红")
+        assert pdf.startswith(b"%PDF-") and extract_attached_xml(pdf) == xml
+
+
+class TestNotificationVerifier:
+    def notice(self, secret: bytes = SECRET):
+        body = {"bank_code": BANK, "payment_code": "34010026000000000018", "amount_fen": 8000,
+                "bank_txn_id": "TXN-1", "paid_at": "2026-03-02T10:05:00+08:00"}
+        return sign_notification(body, BANK, secret, int(NOW.timestamp()))
+
+    def test_a_verified_notification_is_read_as_the_payment_it_reports(self):
+        raw, headers = self.notice()
+        seen = BankNotices(lambda: BankConfig(banks={BANK: SECRET})).verify(raw, headers, NOW)
+        assert seen.refund is None and seen.ignored is None and seen.payment is not None
+        assert (seen.payment.channel, seen.payment.out_trade_no, seen.payment.amount_fen) == (
+            "bank", "34010026000000000018", 8000)
+
+    def test_a_forged_notification_is_refused_before_it_is_read(self):
+        raw, headers = self.notice(secret=b"f" * 32)
+        with pytest.raises(SignatureInvalid):
+            BankNotices(lambda: BankConfig(banks={BANK: SECRET})).verify(raw, headers, NOW)
