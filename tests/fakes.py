@@ -42,10 +42,14 @@ from chalicelib.domain.records import (
     AuditEvent,
     BillLookup,
     BillRecord,
+    IdempotencyClaim,
     OtpCheck,
     PayerBill,
+    PaymentRecord,
+    PendingNumber,
     Reimbursement,
     Reservation,
+    SmsDelivery,
 )
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakeRefunds
@@ -196,7 +200,8 @@ class FakeIdempotency:
     def __init__(self) -> None:
         self.records: dict[str, dict] = {}
 
-    def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+    def claim(self, idempotency_id: str, request_hash: str,
+              now: datetime) -> IdempotencyClaim | None:
         existing = self.records.get(idempotency_id)
         if existing is None:
             self.records[idempotency_id] = {"state": "in_progress", "request_hash": request_hash,
@@ -206,9 +211,8 @@ class FakeIdempotency:
             and existing["claimed_at"] < now - IN_PROGRESS_TIMEOUT
         if existing["request_hash"] == request_hash and (stale or existing["state"] == "released"):
             existing.update(state="in_progress", claimed_at=now)
-            return {"state": "taken_over", "request_hash": request_hash,
-                    "result": existing["result"]}
-        return {k: existing[k] for k in ("state", "request_hash", "result")}
+            return IdempotencyClaim("taken_over", request_hash, existing["result"])
+        return IdempotencyClaim(existing["state"], existing["request_hash"], existing["result"])
 
     def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
         record = self.records.get(idempotency_id)
@@ -366,13 +370,15 @@ class FakePayments:
     def get(self, payment_id: str) -> dict | None:
         return self.rows.get(payment_id)
 
-    def for_note(self, payment_code: str) -> list[dict]:
-        return sorted((r for r in self.rows.values() if r["payment_code"] == payment_code),
-                      key=lambda r: r["paid_at"])
+    def for_note(self, payment_code: str) -> list[PaymentRecord]:
+        return [PaymentRecord.of_row(r) for r in sorted(
+            (r for r in self.rows.values() if r["payment_code"] == payment_code),
+            key=lambda r: r["paid_at"])]
 
-    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[dict]:
+    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[PaymentRecord]:
         mine = [r for r in self.rows.values() if r.get("exception_unit") == unit_code]
-        return sorted(mine, key=lambda r: r["paid_at"], reverse=True)[:limit]
+        return [PaymentRecord.of_row(r)
+                for r in sorted(mine, key=lambda r: r["paid_at"], reverse=True)[:limit]]
 
 
 class FakeBills:
@@ -572,11 +578,10 @@ class FakeRanges:
     def all(self) -> list[NumberRange]:
         return sorted(self.tables.ranges.values(), key=lambda r: (r.bill_code, r.start))
 
-    def pending_bills(self, reserved_before: str) -> list[dict]:
-        return [{"bill_id": bill_id, "status": row.status, "pending": "pending",
-                 "payment_code": row.payment_code, "reserved_at": row.reserved_at,
-                 **{k: v for k, v in (("purpose", row.purpose), ("reverses", row.reverses),
-                                      ("reversal_reason", row.reversal_reason)) if v}}
+    def pending_bills(self, reserved_before: str) -> list[PendingNumber]:
+        return [PendingNumber(bill_id=bill_id, payment_code=row.payment_code,
+                              reserved_at=row.reserved_at, purpose=row.purpose or "note",
+                              reverses=row.reverses, reversal_reason=row.reversal_reason)
                 for bill_id, row in sorted(self.tables.bills.items(),
                                            key=lambda kv: kv[1].reserved_at)
                 if row.status == "pending" and row.reserved_at < reserved_before]
@@ -631,7 +636,7 @@ class FakeAudit:
         self.events.append(event)
 
     def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
-              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+              day: str | None = None, limit: int = 200) -> list[AuditEvent]:
         if bill_id:
             found = [e for e in self.events if e.bill_id == bill_id]
         elif unit_code:
@@ -641,17 +646,7 @@ class FakeAudit:
             found = [e for e in self.events if e.at[:10] == day]
         else:
             raise ValueError("query the audit log by bill, unit or day")
-        newest_first = sorted(found, key=lambda e: e.at, reverse=True)[:limit]
-        return [self._row(e, n) for n, e in enumerate(newest_first)]
-
-    @staticmethod
-    def _row(event: AuditEvent, n: int) -> dict[str, Any]:
-        """The row as the table holds it: the time only inside ``event_id`` (time + a random
-        suffix), ``detail`` only when there is one."""
-        row = {"bill_id": event.bill_id, "event_id": f"{event.at}#{n:08x}",
-               "unit_code": event.unit_code, "day": event.at[:10], "action": event.action,
-               "outcome": event.outcome, "client": event.client}
-        return {**row, "detail": event.detail} if event.detail is not None else row
+        return sorted(found, key=lambda e: e.at, reverse=True)[:limit]
 
 
 class FakeKeys:
@@ -815,9 +810,13 @@ class FakeSmsLog:
         row = self.rows[event_id]
         row.update(event=event, phone=phone_masked, attempts=row.get("attempts", 0) + 1)
 
-    def get(self, event_id: str) -> dict[str, Any] | None:
+    def get(self, event_id: str) -> SmsDelivery | None:
         row = self.rows.get(event_id)
-        return None if row is None else {name: row.get(name) for name in self.FIELDS}
+        if row is None:
+            return None
+        times = {k: row[k].isoformat() for k in ("claimed_at", "updated_at") if row.get(k)}
+        return SmsDelivery(**{k: v for k, v in row.items()
+                              if k in SmsDelivery.__dataclass_fields__} | times)
 
 
 class FakeOtp:

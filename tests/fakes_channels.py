@@ -17,6 +17,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
+from chalicelib.domain.records import PaymentRecord
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",),
          "failed": ("requested",), "succeeded": ("requested", "failed")}
@@ -28,12 +29,13 @@ class FakeRefunds:
     def __init__(self, rows: dict[str, dict]) -> None:
         self.rows = rows  # the payments table, shared with FakePayments
 
-    def due(self, limit: int = 100) -> list[dict]:
+    def due(self, limit: int = 100) -> list[PaymentRecord]:
         due = [r for r in self.rows.values() if r.get("refund_due") == "due"]
-        return sorted(due, key=lambda r: r["paid_at"])[:limit]
+        return [PaymentRecord.of_row(r) for r in sorted(due, key=lambda r: r["paid_at"])[:limit]]
 
-    def get(self, payment_id: str) -> dict | None:
-        return self.rows.get(payment_id)
+    def get(self, payment_id: str) -> PaymentRecord | None:
+        row = self.rows.get(payment_id)
+        return PaymentRecord.of_row(row) if row is not None else None
 
     def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool:
         row = self.rows.get(payment_id)

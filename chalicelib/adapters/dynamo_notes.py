@@ -19,6 +19,7 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
 from chalicelib.domain.payments import ChannelOrder
+from chalicelib.domain.records import IdempotencyClaim
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -201,7 +202,8 @@ class DynamoIdempotency:
     be created → complete; release on failure. A stale or released claim is taken over by an
     update that keeps the attached result (see the port)."""
 
-    def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+    def claim(self, idempotency_id: str, request_hash: str,
+              now: datetime) -> IdempotencyClaim | None:
         expires = int((now + IDEMPOTENCY_TTL).timestamp())
         row = IdempotencyModel(idempotency_id, request_hash=request_hash, state="in_progress",
                                claimed_at=now.isoformat(), expires_epoch=expires)
@@ -221,17 +223,15 @@ class DynamoIdempotency:
                          & ((IdempotencyModel.state == "released")
                             | ((IdempotencyModel.state == "in_progress")
                                & (IdempotencyModel.claimed_at < stale))))
-            return {"state": "taken_over", "request_hash": request_hash,
-                    "result": taken.result}
+            return IdempotencyClaim("taken_over", request_hash, taken.result)
         except UpdateError as exc:
             if not is_conditional_failure(exc):
                 raise
         try:
             existing = IdempotencyModel.get(idempotency_id, consistent_read=True)
         except DoesNotExist:  # released between our write and read: let the caller retry
-            return {"state": "in_progress", "request_hash": request_hash, "result": None}
-        return {"state": existing.state, "request_hash": existing.request_hash,
-                "result": existing.result}
+            return IdempotencyClaim("in_progress", request_hash)
+        return IdempotencyClaim(existing.state, existing.request_hash, existing.result)
 
     def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
         try:

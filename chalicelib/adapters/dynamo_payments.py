@@ -27,6 +27,7 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.records import PaymentRecord
 
 _CHECK, _PUT, _UPDATE = 0, 1, 2
 
@@ -149,15 +150,16 @@ class DynamoPaymentRecorder:
         return DynamoNotes().get_order(out_trade_no)
 
     @staticmethod
-    def for_note(payment_code: str) -> list[dict]:
+    def for_note(payment_code: str) -> list[PaymentRecord]:
         """Every payment recorded for a note (applied and exceptions), oldest first."""
-        rows = [r.attribute_values for r in PaymentModel.by_note.query(payment_code)]
-        return sorted(rows, key=lambda r: r["paid_at"])
+        rows = [PaymentRecord.of_row(r.attribute_values)
+                for r in PaymentModel.by_note.query(payment_code)]
+        return sorted(rows, key=lambda r: r.paid_at)
 
     @staticmethod
-    def exceptions_for_unit(unit_code: str, limit: int = 200) -> list[dict]:
+    def exceptions_for_unit(unit_code: str, limit: int = 200) -> list[PaymentRecord]:
         """A unit's payment exceptions, newest first."""
-        return [r.attribute_values for r in PaymentModel.by_exception_unit.query(
+        return [PaymentRecord.of_row(r.attribute_values) for r in PaymentModel.by_exception_unit.query(
             unit_code, scan_index_forward=False, limit=limit)]
 
     @staticmethod

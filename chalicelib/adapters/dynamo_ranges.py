@@ -13,6 +13,7 @@ from chalicelib.adapters.dynamo_models import (
     NumberRangeModel,
 )
 from chalicelib.domain.ranges import NumberRange, check_allocation
+from chalicelib.domain.records import PendingNumber
 
 
 def range_from_model(row: NumberRangeModel) -> NumberRange:
@@ -69,9 +70,12 @@ class DynamoRanges:
         return sorted((range_from_model(r) for r in NumberRangeModel.scan()),
                       key=lambda r: (r.bill_code, r.start))
 
-    def pending_bills(self, reserved_before: str) -> list[dict]:
-        return [r.attribute_values for r in
-                BillModel.by_pending.query("pending", BillModel.reserved_at < reserved_before)]
+    def pending_bills(self, reserved_before: str) -> list[PendingNumber]:
+        return [PendingNumber(bill_id=r.bill_id, payment_code=r.payment_code or "",
+                              reserved_at=r.reserved_at or "", purpose=r.purpose or "note",
+                              reverses=r.reverses, reversal_reason=r.reversal_reason)
+                for r in BillModel.by_pending.query("pending",
+                                                    BillModel.reserved_at < reserved_before)]
 
     def void_number(self, bill_id: str, reason: str) -> bool:
         """Record a taken number as void (its issuance cannot complete); False if not pending."""

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PaymentModel, is_conditional_failure
+from chalicelib.domain.records import PaymentRecord
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",), "failed": ("requested",),
          "succeeded": ("requested", "failed")}
@@ -25,14 +26,16 @@ class DynamoRefunds:
     """RefundStore over the payments table."""
 
     @staticmethod
-    def due(limit: int = 100) -> list[dict]:
+    def due(limit: int = 100) -> list[PaymentRecord]:
         """Exception payments whose refund is pending or requested, oldest first."""
-        return [r.attribute_values for r in PaymentModel.by_refund_due.query("due", limit=limit)]
+        return [PaymentRecord.of_row(r.attribute_values)
+                for r in PaymentModel.by_refund_due.query("due", limit=limit)]
 
     @staticmethod
-    def get(payment_id: str) -> dict | None:
+    def get(payment_id: str) -> PaymentRecord | None:
         try:
-            return PaymentModel.get(payment_id, consistent_read=True).attribute_values
+            return PaymentRecord.of_row(
+                PaymentModel.get(payment_id, consistent_read=True).attribute_values)
         except DoesNotExist:
             return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
@@ -109,7 +108,7 @@ class DynamoAudit:
         audit_row(event).save()
 
     def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
-              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+              day: str | None = None, limit: int = 200) -> list[AuditEvent]:
         """Newest first, by bill, by unit (optionally one day) or by day."""
         if bill_id:
             rows = AuditModel.query(bill_id, scan_index_forward=False, limit=limit)
@@ -121,4 +120,6 @@ class DynamoAudit:
             rows = AuditModel.by_day.query(day, scan_index_forward=False, limit=limit)
         else:
             raise ValueError("query the audit log by bill, unit or day")
-        return [r.attribute_values for r in rows]
+        return [AuditEvent(bill_id=r.bill_id, unit_code=r.unit_code, action=r.action,
+                           outcome=r.outcome, client=r.client, at=r.event_id.split("#")[0],
+                           detail=r.detail) for r in rows]

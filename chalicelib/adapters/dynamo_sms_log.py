@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import SmsLogModel, is_conditional_failure
+from chalicelib.domain.records import SmsDelivery
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 KEEP_FOR = timedelta(days=180)
@@ -55,14 +56,15 @@ class DynamoSmsLog:
                     SmsLogModel.expires_epoch.set(int((now + KEEP_FOR).timestamp()))]
         SmsLogModel(event_id).update(actions=actions)
 
-    def get(self, event_id: str) -> dict[str, Any] | None:
+    def get(self, event_id: str) -> SmsDelivery | None:
         try:
             row = SmsLogModel.get(event_id, consistent_read=True)
         except DoesNotExist:
             return None
-        return {name: getattr(row, name) for name in (
-            "event_id", "event", "phone", "status", "provider", "message_id", "attempts",
-            "claimed_at", "updated_at", "error")}
+        return SmsDelivery(event_id=row.event_id, event=row.event, phone=row.phone,
+                           status=row.status, provider=row.provider, message_id=row.message_id,
+                           attempts=int(row.attempts or 0), claimed_at=row.claimed_at,
+                           updated_at=row.updated_at, error=row.error)
 
     @staticmethod
     def _outcome(status: str, now: datetime, provider: str | None, message_id: str | None,

@@ -8,6 +8,7 @@ importing the other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,3 +102,77 @@ class OtpCheck:
     state: str
     code_hash: str | None = None
     attempts_left: int = 0
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """What claiming an idempotency key found instead of a free key: the earlier record
+    (``in_progress``, ``completed`` or ``released``, with the hash of the request that made it)
+    or ``taken_over`` (this claim now holds a key whose holder died or gave up)."""
+
+    state: str
+    request_hash: str
+    result: str | None = None  # what the holder created (a payment code), once attached
+
+
+@dataclass(frozen=True)
+class PendingNumber:
+    """A bill number taken whose bill never finished, and what it was taken for: ``note`` (the
+    note ``payment_code``'s bill; also rows older than ``purpose``), ``reversal`` (the red bill
+    of ``reverses``, for ``reversal_reason``) or ``direct``."""
+
+    bill_id: str
+    payment_code: str
+    reserved_at: str  # UTC
+    purpose: str = "note"
+    reverses: str | None = None
+    reversal_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsDelivery:
+    """The record of one SMS event (``bill#…``, ``note_created#…``, ``refund#…``): its claim,
+    its outcome (sending | sent | failed | rejected | skipped) and the provider's answer."""
+
+    event_id: str
+    event: str | None = None
+    phone: str | None = None  # masked: 138****5678
+    status: str | None = None
+    provider: str | None = None
+    message_id: str | None = None
+    attempts: int = 0
+    claimed_at: str | None = None  # ISO 8601
+    updated_at: str | None = None
+    error: str | None = None  # numbers masked
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment as the payments table keeps it: ``applied`` to its note, or an ``exception``
+    (money no bill covers, ``reason`` says why) with the state of its refund (pending →
+    requested → succeeded | failed; pending → manual) while ``refund_due`` is ``due``."""
+
+    payment_id: str  # channel#channel_txn_id
+    payment_code: str
+    channel: str
+    channel_txn_id: str
+    out_trade_no: str
+    amount_fen: int
+    paid_at: str
+    status: str  # applied | exception
+    notification_id: str = ""
+    reason: str | None = None
+    exception_unit: str | None = None
+    refund_status: str | None = None
+    refund_due: str | None = None
+    refund_id: str | None = None
+    out_refund_no: str | None = None
+    refund_requested_at: str | None = None
+    refund_checked_at: str | None = None
+    refund_detail: str | None = None
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> PaymentRecord:
+        """From a stored row's attributes (others, such as index keys, are left out)."""
+        known = {k: v for k, v in row.items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, "amount_fen": int(row["amount_fen"])})

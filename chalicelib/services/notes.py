@@ -68,15 +68,15 @@ def create_note(deps: Ports, unit: Unit, body: object,
         claim_id = f"{unit.unit_code}#{idempotency_key}"
         earlier = deps.idempotency.claim(claim_id, _request_hash(body), now)
         if earlier is not None:
-            if earlier["request_hash"] != _request_hash(body):
+            if earlier.request_hash != _request_hash(body):
                 raise Conflict("同一 Idempotency-Key 已用于另一内容的请求",
                                code="idempotency_key_reused")
-            if earlier["state"] == "taken_over":  # an earlier attempt died or failed midway
-                attached = earlier["result"]
-            elif earlier["state"] != "completed" or not earlier["result"]:
+            if earlier.state == "taken_over":  # an earlier attempt died or failed midway
+                attached = earlier.result
+            elif earlier.state != "completed" or not earlier.result:
                 raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
             else:
-                note = deps.notes.get(earlier["result"])
+                note = deps.notes.get(earlier.result)
                 if note is None:
                     raise Conflict("idempotency record points nowhere",
                                    code="request_in_progress")

@@ -18,6 +18,7 @@ from chalicelib.domain.codes import is_out_trade_no
 from chalicelib.domain.errors import DomainError, ServiceUnavailable
 from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
+from chalicelib.domain.records import PaymentRecord
 from chalicelib.services.intake import REJECTED_PREFIX, Intake, keep, keep_rejected
 from chalicelib.services.ports import Ports
 from chalicelib.services.refunds import record_refund_notice
@@ -129,18 +130,18 @@ def replay(deps: Ports, key: str) -> str:
     return outcome
 
 
-def exception_view(row: dict) -> dict:
+def exception_view(row: PaymentRecord) -> dict:
     """A payment exception as a collecting unit sees it: money to give back."""
-    return {"channel": row["channel"], "channel_txn_id": row["channel_txn_id"],
-            "payment_code": row["payment_code"], "amount_fen": int(row["amount_fen"]),
-            "paid_at": row["paid_at"], "reason": row.get("reason"),
-            "refund_status": row.get("refund_status"), "refund_id": row.get("refund_id"),
-            "out_refund_no": row.get("out_refund_no"), "refund_detail": row.get("refund_detail")}
+    return {"channel": row.channel, "channel_txn_id": row.channel_txn_id,
+            "payment_code": row.payment_code, "amount_fen": row.amount_fen,
+            "paid_at": row.paid_at, "reason": row.reason, "refund_status": row.refund_status,
+            "refund_id": row.refund_id, "out_refund_no": row.out_refund_no,
+            "refund_detail": row.refund_detail}
 
 
 def note_exceptions(deps: Ports, payment_code: str) -> list[dict]:
     return [exception_view(r) for r in deps.payments.for_note(payment_code)
-            if r.get("status") == "exception"]
+            if r.status == "exception"]
 
 
 def unit_exceptions(deps: Ports, unit_code: str) -> list[dict]:

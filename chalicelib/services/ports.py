@@ -31,10 +31,14 @@ from chalicelib.domain.records import (
     AuditEvent,
     BillLookup,
     BillRecord,
+    IdempotencyClaim,
     OtpCheck,
     PayerBill,
+    PaymentRecord,
+    PendingNumber,
     Reimbursement,
     Reservation,
+    SmsDelivery,
 )
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
@@ -61,7 +65,8 @@ class ReimbursementRepository(Protocol):
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> None: ...
     def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
-              day: str | None = None, limit: int = 200) -> list[dict[str, Any]]: ...
+              day: str | None = None, limit: int = 200) -> list[AuditEvent]:
+        """Newest first, by bill, by unit (optionally of one day) or by day."""
 
 
 class UnitRepository(Protocol):
@@ -88,11 +93,12 @@ class IdempotencyStore(Protocol):
 
     A claim that is in progress for more than 60 s (its holder died), or was released after its
     holder attached a result, is taken over by a request with the same body: the claim answers
-    ``{"state": "taken_over", "request_hash", "result"}`` with the result the earlier holder
+    ``IdempotencyClaim("taken_over", request_hash, result)`` with the result the earlier holder
     attached (None if it attached none), so the new holder finishes that result, not another.
     """
 
-    def claim(self, idempotency_id: str, request_hash: str, now: datetime) -> dict | None:
+    def claim(self, idempotency_id: str, request_hash: str,
+              now: datetime) -> IdempotencyClaim | None:
         """Claim the key (None); else the earlier record, or ``taken_over`` as above."""
 
     def attach(self, idempotency_id: str, result: str, claimed_at: datetime) -> bool:
@@ -127,8 +133,10 @@ class PaymentRecorder(Protocol):
     def record(self, payment: Payment) -> PaymentOutcome:
         """Record a channel's payment exactly once, and mark its note paid when it applies."""
 
-    def for_note(self, payment_code: str) -> list[dict]: ...
-    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[dict]: ...
+    def for_note(self, payment_code: str) -> list[PaymentRecord]:
+        """Every payment recorded for a note (applied and exceptions), oldest first."""
+    def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[PaymentRecord]:
+        """A unit's payment exceptions, newest first."""
 
 
 class BillRepository(Protocol):
@@ -174,10 +182,8 @@ class RangeRepository(Protocol):
                  now: str) -> NumberRange: ...
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]: ...
     def all(self) -> list[NumberRange]: ...
-    def pending_bills(self, reserved_before: str) -> list[dict]:
-        """Numbers taken before the time whose bill is unfinished: ``bill_id``,
-        ``payment_code``, ``reserved_at`` and what the number is for: ``purpose`` (note,
-        reversal, direct; absent on rows older than it), ``reverses``, ``reversal_reason``."""
+    def pending_bills(self, reserved_before: str) -> list[PendingNumber]:
+        """Numbers taken before the time (UTC) whose bill is unfinished, oldest first."""
     def void_number(self, bill_id: str, reason: str) -> bool: ...
 
 
@@ -314,7 +320,7 @@ class SmsLog(Protocol):
                error: str | None = None) -> None:
         """Record the delivery status of a text sent under another claim (bills)."""
 
-    def get(self, event_id: str) -> dict[str, Any] | None: ...
+    def get(self, event_id: str) -> SmsDelivery | None: ...
 
 
 class ChannelApi(Protocol):
@@ -332,8 +338,9 @@ class RefundStore(Protocol):
     """The refund state of exception payments (pending → requested → succeeded | failed;
     pending → manual). Forward only: each move is a conditional write."""
 
-    def due(self, limit: int = 100) -> list[dict]: ...
-    def get(self, payment_id: str) -> dict | None: ...
+    def due(self, limit: int = 100) -> list[PaymentRecord]:
+        """Exception payments whose refund is pending or requested, oldest first."""
+    def get(self, payment_id: str) -> PaymentRecord | None: ...
     def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool: ...
     def checked(self, payment_id: str, now: str) -> None: ...
     def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,

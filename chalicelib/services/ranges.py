@@ -17,6 +17,7 @@ from chalicelib.domain.codes import make_bill_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.domain.records import PendingNumber
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,9 @@ def repair_pending_bills(deps: Ports) -> dict[str, int]:
     cutoff = (deps.clock() - STALE).astimezone(UTC).isoformat(timespec="seconds")
     outcome = {"requeued": 0, "reversals": 0, "voided": 0, "skipped": 0}
     for pending in deps.ranges.pending_bills(cutoff):
-        bill_id, purpose = pending["bill_id"], pending.get("purpose") or "note"
-        if purpose == "reversal" and pending.get("reverses"):
-            deps.jobs.finish_reversal(bill_id, pending["reverses"],
-                                      pending.get("reversal_reason") or "")
+        bill_id, purpose = pending.bill_id, pending.purpose
+        if purpose == "reversal" and pending.reverses:
+            deps.jobs.finish_reversal(bill_id, pending.reverses, pending.reversal_reason or "")
             outcome["reversals"] += 1
             continue
         if purpose not in ("note", "reversal"):
@@ -91,9 +91,9 @@ def repair_pending_bills(deps: Ports) -> dict[str, int]:
     return outcome
 
 
-def _repair_note_number(deps: Ports, pending: dict) -> str | None:
+def _repair_note_number(deps: Ports, pending: PendingNumber) -> str | None:
     """Enqueue the note's issuance again if it still holds the number (None); else why not."""
-    bill_id, payment_code = pending["bill_id"], pending["payment_code"]
+    bill_id, payment_code = pending.bill_id, pending.payment_code
     note = deps.notes.get(payment_code)
     reservation = (note.extra or {}).get("reservation") if note else None
     if (note is not None and note.status is NoteStatus.PAID and reservation

@@ -23,6 +23,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     out_refund_no,
 )
+from chalicelib.domain.records import PaymentRecord
 from chalicelib.services.intake import Intake, keep
 from chalicelib.services.links import callback_url
 from chalicelib.services.ports import Ports
@@ -45,27 +46,27 @@ def refund_exceptions(deps: Ports, limit: int = BATCH) -> dict[str, int]:
     return dict(counts)
 
 
-def _push(deps: Ports, row: dict, now: datetime) -> str:
-    payment_id, channel = row["payment_id"], row["channel"]
+def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
+    payment_id, channel = row.payment_id, row.channel
     if channel == "bank":
         deps.refunds.finish(payment_id, "manual", detail=MANUAL_DETAIL)
         return "manual"
     stamp = now.isoformat(timespec="seconds")
-    if row.get("refund_status") == "pending":
+    if row.refund_status == "pending":
         number = out_refund_no(payment_id)
         if not deps.refunds.claim(payment_id, number, stamp):
             return "skipped"  # another run took it
         requested_at = now
     else:
-        last = row.get("refund_checked_at") or row.get("refund_requested_at")
+        last = row.refund_checked_at or row.refund_requested_at
         if last and datetime.fromisoformat(last) > now - RECHECK_AFTER:
             return "waiting"
         deps.refunds.checked(payment_id, stamp)
-        number = row.get("out_refund_no") or out_refund_no(payment_id)
-        requested_at = datetime.fromisoformat(row.get("refund_requested_at") or stamp)
+        number = row.out_refund_no or out_refund_no(payment_id)
+        requested_at = datetime.fromisoformat(row.refund_requested_at or stamp)
     request = RefundRequest(
-        payment_id=payment_id, channel=channel, channel_txn_id=row["channel_txn_id"],
-        out_trade_no=row["out_trade_no"], amount_fen=int(row["amount_fen"]),
+        payment_id=payment_id, channel=channel, channel_txn_id=row.channel_txn_id,
+        out_trade_no=row.out_trade_no, amount_fen=row.amount_fen,
         out_refund_no=number, requested_at=requested_at,
         notify_url=callback_url(deps, channel))
     try:
@@ -86,8 +87,8 @@ def record_refund_notice(deps: Ports, refund: RefundNotice, intake: Intake) -> P
     payment_id = f"{refund.channel}#{refund.channel_txn_id}"
     row = deps.refunds.get(payment_id)
     detail = f"{refund.event_type} {refund.refund_status} {refund.out_refund_no}"
-    if row is None or row.get("out_refund_no") != refund.out_refund_no \
-            or refund.refund_fen != int(row["amount_fen"]):
+    if row is None or row.out_refund_no != refund.out_refund_no \
+            or refund.refund_fen != row.amount_fen:
         log.warning("%s refund notice for no refund of ours: %s", refund.channel, detail)
         keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
         return PaymentOutcome.IGNORED
@@ -95,7 +96,7 @@ def record_refund_notice(deps: Ports, refund: RefundNotice, intake: Intake) -> P
     changed = status is not None and deps.refunds.finish(
         payment_id, status, refund_id=refund.refund_id, detail=detail)
     outcome = PaymentOutcome.RECORDED if changed else PaymentOutcome.DUPLICATE
-    keep(deps, intake.record(outcome.value, detail, payment_code=row["payment_code"]))
+    keep(deps, intake.record(outcome.value, detail, payment_code=row.payment_code))
     log.info("%s refund %s of %s: %s", refund.channel, refund.out_refund_no, payment_id,
              outcome.value)
     return outcome

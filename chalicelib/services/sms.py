@@ -31,6 +31,7 @@ from typing import Any
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.records import SmsDelivery
 from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates
 from chalicelib.services.links import bill_url
@@ -69,7 +70,8 @@ def send_bill_sms(deps: Ports, bill_code: str, bill_number: str) -> str:
         return "invalid_phone"
     # An earlier attempt (a failure on record, or a claim being taken over) may have reached
     # the provider after all: ask before sending again.
-    earlier = deps.sms_log.get(log_id) or ({} if record.sms_status == "sending" else None)
+    earlier = deps.sms_log.get(log_id) or (
+        SmsDelivery(log_id) if record.sms_status == "sending" else None)
     if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
         held = deps.bills.get(bill_code, bill_number)
         if held is not None and held.sms_status == "sending":
@@ -114,7 +116,8 @@ def send_event(deps: Ports, job: dict[str, Any]) -> str:
         return "invalid_phone"
     earlier = deps.sms_log.get(event_id)  # a failed or abandoned attempt, if any
     if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
-        if (deps.sms_log.get(event_id) or {}).get("status") == "sending":
+        held = deps.sms_log.get(event_id)
+        if held is not None and held.status == "sending":
             raise _in_flight(event_id)
         return "already"
     try:
@@ -218,7 +221,7 @@ def _refund(deps: Ports, job: dict[str, Any]) -> tuple[str, str, SmsMessage] | s
 
 
 def _sent_before(deps: Ports, phone: str, event_id: str,
-                 earlier: dict[str, Any] | None) -> str | None:
+                 earlier: SmsDelivery | None) -> str | None:
     """On a retry, whether the earlier attempt's text went out after all: the provider's id
     for it, or None. Only providers that can tell (``find_sent``: Alibaba Cloud's
     QuerySendDetails) are asked; SNS cannot, so its retries send again."""
@@ -226,9 +229,8 @@ def _sent_before(deps: Ports, phone: str, event_id: str,
     if find is None or earlier is None:
         return None
     now = deps.clock()
-    when = earlier.get("claimed_at") or earlier.get("updated_at") or now - timedelta(days=1)
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
+    stamp = earlier.claimed_at or earlier.updated_at
+    when = datetime.fromisoformat(stamp) if stamp else now - timedelta(days=1)
     days = sorted({when.astimezone(CHINA_TZ).date(), now.astimezone(CHINA_TZ).date()})
     found = find(phone, event_id, days)
     if found:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.notes import NoteStatus, PaymentRef
 from chalicelib.domain.payments import PaymentOutcome
+from chalicelib.domain.records import PaymentRecord
 from tests.contracts.builders import UNIT, at, code, note, order, payment
 
 # What services and operators read of a stored payment (refunds, the unit's exception list).
@@ -11,9 +12,9 @@ SEEN = ("payment_id", "payment_code", "channel", "channel_txn_id", "out_trade_no
         "paid_at", "notification_id", "status")
 
 
-def seen(row: dict) -> dict:
-    return {k: row.get(k) for k in (*SEEN, "reason", "exception_unit", "refund_status",
-                                    "refund_due")}
+def seen(row: PaymentRecord) -> dict:
+    return {k: getattr(row, k) for k in (*SEEN, "reason", "exception_unit", "refund_status",
+                                         "refund_due")}
 
 
 def opened(stores, n: int = 1, **order_fields) -> None:
@@ -67,7 +68,7 @@ class TestPaymentRecorder:
         stores.payments.record(payment(1))
         assert stores.payments.record(payment(1, suffix="B")) is PaymentOutcome.NOTE_NOT_PAYABLE
         assert stores.notes.get(code(1)).payment.channel_txn_id == "TXN1A"
-        assert [(r["status"], r.get("reason")) for r in stores.payments.for_note(code(1))] == [
+        assert [(r.status, r.reason) for r in stores.payments.for_note(code(1))] == [
             ("applied", None), ("exception", "note_not_payable")]
 
     def test_a_payment_of_a_cancelled_note_is_an_exception(self, stores):
@@ -101,11 +102,11 @@ class TestPaymentRecorder:
         stores.payments.record(payment(1, suffix="B", minutes=3))
         stores.payments.record(payment(1, suffix="A", minutes=5))
         stores.payments.record(payment(1, suffix="C", minutes=4))
-        assert [r["channel_txn_id"] for r in stores.payments.for_note(code(1))] == [
+        assert [r.channel_txn_id for r in stores.payments.for_note(code(1))] == [
             "TXN1B", "TXN1C", "TXN1A"]
-        assert [r["channel_txn_id"] for r in stores.payments.exceptions_for_unit(UNIT)] == [
+        assert [r.channel_txn_id for r in stores.payments.exceptions_for_unit(UNIT)] == [
             "TXN1A", "TXN1C"]
-        assert [r["channel_txn_id"] for r in stores.payments.exceptions_for_unit(UNIT, 1)] == [
+        assert [r.channel_txn_id for r in stores.payments.exceptions_for_unit(UNIT, 1)] == [
             "TXN1A"]
         assert stores.payments.exceptions_for_unit("999999999") == []
 

@@ -25,7 +25,7 @@ def test_a_new_reimbursing_unit_can_verify_with_the_key_it_was_given(world, clie
     assert client.http.post("/v1/verifications", headers=headers,
                             body=json.dumps(body)).status_code == 200
     events = world.deps.audit.query(unit_code="340100903")
-    assert [e["outcome"] for e in events] == ["authentic", "authentic"]
+    assert [e.outcome for e in events] == ["authentic", "authentic"]
 
 
 def test_bad_or_duplicate_units_are_refused(world):

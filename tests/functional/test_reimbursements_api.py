@@ -62,9 +62,9 @@ def test_verification_shows_the_reimbursement_and_everything_is_audited(world, c
     assert result["result"] == "authentic"
     assert result["reimbursement"]["unit_code"] == "340100901"
     events = world.deps.audit.query(bill_id=bill["bill_code"] + bill["bill_number"])
-    assert [(e["action"], e["outcome"]) for e in events] == [("verify", "authentic"),
+    assert [(e.action, e.outcome) for e in events] == [("verify", "authentic"),
                                                              ("reimburse", "recorded")]
-    assert world.deps.audit.query(unit_code="340100902")[0]["action"] == "verify"
+    assert world.deps.audit.query(unit_code="340100902")[0].action == "verify"
 
 
 def test_a_wrong_check_code_records_nothing(world, client):

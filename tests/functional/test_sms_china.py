@@ -44,7 +44,7 @@ def test_a_bill_goes_out_as_its_approved_template_and_its_short_link_opens_the_b
     assert message["out_id"] == f"bill#{bill['bill_code']}{bill['bill_number']}"
     assert texts() == []  # nothing through SNS
     record = world.deps.sms_log.get(f"bill#{bill['bill_code']}{bill['bill_number']}")
-    assert (record["status"], record["provider"], record["message_id"]) == (
+    assert (record.status, record.provider, record.message_id) == (
         "sent", "aliyun", message["biz_id"])
     r = client.http.get(f"/b/{ref}")
     assert r.status_code == 302
@@ -109,11 +109,11 @@ def test_flow_control_fails_the_job_for_a_later_retry_which_sends_once(world, cl
     with pytest.raises(Exception, match="BUSINESS_LIMIT_CONTROL") as exc:
         run_sms_job(world, 1)
     assert PHONE not in str(exc.value)
-    assert world.deps.sms_log.get(f"note_created#{code}")["status"] == "failed"
+    assert world.deps.sms_log.get(f"note_created#{code}").status == "failed"
     world.deps.jobs.sms_event("note_created", {"payment_code": code})
     run_sms_job(world, 2)
     assert len(sms.messages) == 1
-    assert world.deps.sms_log.get(f"note_created#{code}")["status"] == "sent"
+    assert world.deps.sms_log.get(f"note_created#{code}").status == "sent"
 
 
 def test_a_number_the_provider_refuses_is_recorded_once_and_the_job_ends(world, client, sms):
@@ -122,7 +122,7 @@ def test_a_number_the_provider_refuses_is_recorded_once_and_the_job_ends(world, 
     world.drain()
     assert queued(world, world.sms_queue_url) == 0
     record = world.deps.sms_log.get(f"note_created#{code}")
-    assert record["status"] == "rejected" and "MOBILE_NUMBER_ILLEGAL" in record["error"]
+    assert record.status == "rejected" and "MOBILE_NUMBER_ILLEGAL" in record.error
     assert sms.messages == []
 
 
@@ -150,4 +150,4 @@ def test_a_text_whose_answer_was_lost_is_found_on_the_retry_and_not_sent_twice(
     run_sms_job(world, 2)
     assert len(sms.messages) == 1
     record = world.deps.sms_log.get(f"note_created#{code}")
-    assert (record["status"], record["message_id"]) == ("sent", f"outid:note_created#{code}")
+    assert (record.status, record.message_id) == ("sent", f"outid:note_created#{code}")

@@ -66,8 +66,8 @@ def test_a_note_is_texted_only_when_the_unit_asks(world, client):
                            "应缴金额100.00元")
     assert f"缴款码{code}" in text and text.endswith(f"http://testserver/pay/{code}")
     record = world.deps.sms_log.get(f"note_created#{code}")
-    assert record["status"] == "sent" and record["phone"] == "139****5678"
-    assert record["provider"] == "sns" and record["message_id"] in message_ids()
+    assert record.status == "sent" and record.phone == "139****5678"
+    assert record.provider == "sns" and record.message_id in message_ids()
 
 
 def test_notify_payer_is_a_boolean_and_needs_a_phone(world, client):
@@ -108,7 +108,7 @@ def test_a_bill_is_texted_once_with_its_delivery_recorded(world, client):
     world.drain()
     assert len(texts_to(PHONE)) == 1
     record = world.deps.sms_log.get(f"bill#{bill['bill_code']}{bill['bill_number']}")
-    assert record["status"] == "sent" and record["event"] == "bill_issued" and record["message_id"]
+    assert record.status == "sent" and record.event == "bill_issued" and record.message_id
 
 
 def test_a_red_bill_gets_the_reversal_text_once(world, client):
@@ -126,7 +126,7 @@ def test_a_red_bill_gets_the_reversal_text_once(world, client):
         f"校验码{red['check_code']}。查看：http://testserver/bills/{red['bill_code']}/"
         f"{red['bill_number']}?check_code={red['check_code']}")
     record = world.deps.sms_log.get(f"bill#{red['bill_code']}{red['bill_number']}")
-    assert record["event"] == "bill_reversed" and record["status"] == "sent"
+    assert record.event == "bill_reversed" and record.status == "sent"
 
 
 def test_a_refund_is_texted_once_per_refund(world, client):
@@ -189,7 +189,7 @@ def test_a_failed_send_backs_off_then_sends_once_and_logs_no_number(world, clien
     except Exception as exc:  # noqa: BLE001 - whatever Lambda would see
         assert PHONE not in str(exc)
     assert jobs.delays == [30]
-    assert world.deps.sms_log.get(f"note_created#{code}")["status"] == "failed"
+    assert world.deps.sms_log.get(f"note_created#{code}").status == "failed"
     run_sqs_message(client, "send_sms",
                     {**message, "Attributes": {"ApproximateReceiveCount": "2"}})
     run_sqs_message(client, "send_sms", message)

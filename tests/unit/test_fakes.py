@@ -12,6 +12,7 @@ from chalicelib.adapters.notices import WechatPayNotices
 from chalicelib.adapters.pdf_bill import PdfBillRenderer
 from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
 from chalicelib.adapters.signers import LocalSigner
+from chalicelib.domain.records import IdempotencyClaim
 from chalicelib.services import ports
 from tests import fakes, fakes_channels
 
@@ -112,9 +113,8 @@ def test_the_archive_never_overwrites_and_answers_with_what_it_holds():
 def test_a_stale_idempotency_claim_can_be_taken_over(deps, clock):
     store = fakes.FakeIdempotency()
     assert store.claim("u#k", "h", clock()) is None
-    assert store.claim("u#k", "h", clock())["state"] == "in_progress"
+    assert store.claim("u#k", "h", clock()).state == "in_progress"
     clock.advance(seconds=61)
-    assert store.claim("u#k", "other", clock())["state"] == "in_progress"  # another body
-    assert store.claim("u#k", "h", clock()) == {"state": "taken_over", "request_hash": "h",
-                                                "result": None}
-    assert store.claim("u#k", "h", clock())["state"] == "in_progress"  # held again, fresh
+    assert store.claim("u#k", "other", clock()).state == "in_progress"  # another body
+    assert store.claim("u#k", "h", clock()) == IdempotencyClaim("taken_over", "h", None)
+    assert store.claim("u#k", "h", clock()).state == "in_progress"  # held again, fresh

@@ -141,7 +141,7 @@ def test_an_agent_bank_payment_of_another_amount_is_kept_as_an_exception(deps):
     assert record_payment(deps, bank_payment(note, 8001)) is PaymentOutcome.AMOUNT_MISMATCH
     assert deps.notes.get(note.payment_code).status is NoteStatus.UNPAID
     [row] = deps.payments.exceptions_for_unit(UNIT.unit_code)
-    assert (row["reason"], row["refund_status"]) == ("amount_mismatch", "pending")
+    assert (row.reason, row.refund_status) == ("amount_mismatch", "pending")
 
 
 def test_an_agent_bank_payment_of_an_unknown_note_records_nothing(deps):
@@ -157,5 +157,5 @@ def test_every_payment_of_a_note_is_listed_oldest_first(deps):
     record_payment(deps, replace(payment(second.out_trade_no, 8000, TXN[:-1] + "2"),
                                  paid_at="2026-03-02T10:06:00+08:00"))
     rows = deps.payments.for_note(note.payment_code)
-    assert [(r["status"], r.get("reason")) for r in rows] == [("applied", None),
+    assert [(r.status, r.reason) for r in rows] == [("applied", None),
                                                            ("exception", "note_not_payable")]

@@ -147,10 +147,10 @@ def test_the_sms_log_keeps_each_delivery_with_the_number_masked(deps):
         send_bill_sms(deps, ref.bill_code, ref.bill_number)
     assert PHONE not in str(exc.value)
     entry = deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}")
-    assert (entry["status"], entry["phone"]) == ("failed", "138****5678")
+    assert (entry.status, entry.phone) == ("failed", "138****5678")
     send_bill_sms(deps, ref.bill_code, ref.bill_number)
     entry = deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}")
-    assert (entry["status"], entry["provider"], entry["message_id"]) == (
+    assert (entry.status, entry.provider, entry.message_id) == (
         "sent", "fake", "fake-message-1")
     assert PHONE not in repr(deps.sms_log.rows)
 
@@ -176,7 +176,7 @@ def test_a_message_the_provider_refuses_for_good_is_recorded_and_never_sent_agai
     assert deps.sms.attempts == 1 and deps.sms.sent == []
     assert deps.bills.get(ref.bill_code, ref.bill_number).sms_status == "rejected"
     entry = deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}")
-    assert entry["status"] == "rejected" and "MOBILE_NUMBER_ILLEGAL" in entry["error"]
+    assert entry.status == "rejected" and "MOBILE_NUMBER_ILLEGAL" in entry.error
     assert unmasked_phones_in_logs(caplog) == []
 
 
@@ -189,7 +189,7 @@ def test_a_refused_event_text_is_not_retried_either(deps):
     deps.sms.fail_next(1, SmsRejected("isv.TEMPLATE_PARAMS_ILLEGAL"))
     assert send_event(deps, job) == "rejected"
     assert send_event(deps, job) == "already"
-    assert deps.sms_log.get("refund#RF1")["status"] == "rejected"
+    assert deps.sms_log.get("refund#RF1").status == "rejected"
     assert deps.sms.attempts == 1
 
 
@@ -216,7 +216,7 @@ def test_a_retry_asks_the_provider_first_and_does_not_send_a_text_that_went_out(
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
     assert [reference for reference, _ in sms.asked] == [log_id]
     assert sms.sent == [] and sms.attempts == 1
-    assert deps.sms_log.get(log_id)["message_id"] == f"outid:{log_id}"
+    assert deps.sms_log.get(log_id).message_id == f"outid:{log_id}"
 
 
 def test_a_retry_sends_when_the_provider_has_no_record_of_the_earlier_attempt(deps):
