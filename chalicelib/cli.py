@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 import urllib.request
-from dataclasses import asdict
 from pathlib import Path
 
 MAX_KEYS_BYTES = 1024 * 1024  # a key list is a few KB; more is not a key list
@@ -228,7 +227,7 @@ def audit_log(args: argparse.Namespace) -> int:
     rows = deps().audit.query(bill_id=args.bill, unit_code=args.unit, day=args.day,
                               limit=args.limit)
     for row in rows:
-        print(json.dumps(asdict(row), ensure_ascii=False, default=str))
+        print(json.dumps(row.row(), ensure_ascii=False, default=str))
     return 0
 
 

@@ -646,7 +646,8 @@ class FakeAudit:
             found = [e for e in self.events if e.at[:10] == day]
         else:
             raise ValueError("query the audit log by bill, unit or day")
-        return sorted(found, key=lambda e: e.at, reverse=True)[:limit]
+        newest_first = sorted(found, key=lambda e: e.at, reverse=True)[:limit]
+        return [replace(e, event_id=f"{e.at}#{n:08x}") for n, e in enumerate(newest_first)]
 
 
 class FakeKeys:
@@ -814,9 +815,8 @@ class FakeSmsLog:
         row = self.rows.get(event_id)
         if row is None:
             return None
-        times = {k: row[k].isoformat() for k in ("claimed_at", "updated_at") if row.get(k)}
-        return SmsDelivery(**{k: v for k, v in row.items()
-                              if k in SmsDelivery.__dataclass_fields__} | times)
+        return SmsDelivery(**{k: row.get(k) for k in self.FIELDS} | {
+            "attempts": int(row.get("attempts") or 0)})
 
 
 class FakeOtp:

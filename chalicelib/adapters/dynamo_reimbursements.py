@@ -122,4 +122,4 @@ class DynamoAudit:
             raise ValueError("query the audit log by bill, unit or day")
         return [AuditEvent(bill_id=r.bill_id, unit_code=r.unit_code, action=r.action,
                            outcome=r.outcome, client=r.client, at=r.event_id.split("#")[0],
-                           detail=r.detail) for r in rows]
+                           detail=r.detail, event_id=r.event_id) for r in rows]

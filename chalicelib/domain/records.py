@@ -66,6 +66,9 @@ class Reimbursement:
 
 @dataclass(frozen=True)
 class AuditEvent:
+    """One verification, reimbursement or release, as appended; read back (``AuditLog.query``)
+    it also carries ``event_id``, the log's key of it (``at`` + ``#`` + a random suffix)."""
+
     bill_id: str
     unit_code: str
     action: str  # verify | reimburse | release
@@ -73,6 +76,15 @@ class AuditEvent:
     client: str
     at: str  # ISO 8601, China time
     detail: dict[str, Any] | None = None
+    event_id: str | None = None  # set by the log when read back
+
+    def row(self) -> dict[str, Any]:
+        """As the audit table holds it (what ``issue audit`` prints): the time only inside
+        ``event_id``, the day, and ``detail`` only when there is one."""
+        row = {"bill_id": self.bill_id, "event_id": self.event_id, "unit_code": self.unit_code,
+               "day": self.at[:10], "action": self.action, "outcome": self.outcome,
+               "client": self.client}
+        return {**row, "detail": self.detail} if self.detail is not None else row
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ class TestBillRepository:
         assert (counted.check_count, counted.first_checked_at, counted.last_checked_at) == (
             2, at(5), at(6))
         assert stores.bills.get(bill.bill_code, bill.bill_number) == counted
-        assert [e["outcome"] for e in stores.audit.query(bill_id=bill.bill_id)] == [
+        assert [e.outcome for e in stores.audit.query(bill_id=bill.bill_id)] == [
             "authentic", "authentic"]
 
     def test_a_lookup_reads_the_bill_its_counters_and_when_asked_its_reimbursement(self,
@@ -239,10 +239,8 @@ class TestBillRepository:
                                   check_code="99999999", issued_at=at(9))
         assert stores.bills.reserve_reversal(original, check_code="0", issued_at=at(10)) == red
         [pending] = stores.ranges.pending_bills(at(60, china=False))
-        assert {k: pending.get(k) for k in ("bill_id", "purpose", "reverses",
-                                            "reversal_reason")} == {
-            "bill_id": BILL_CODE + "0000000002", "purpose": "reversal",
-            "reverses": original.bill.bill_id, "reversal_reason": "退费"}
+        assert (pending.bill_id, pending.purpose, pending.reverses, pending.reversal_reason) == (
+            BILL_CODE + "0000000002", "reversal", original.bill.bill_id, "退费")
         red_bill = red_of(original.bill, red)
         stores.bills.save_issued(record_of(red_bill, phone=None))
         assert stores.bills.get(red.bill_code, red.bill_number).bill == red_bill

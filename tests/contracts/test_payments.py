@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from chalicelib.domain.notes import NoteStatus, PaymentRef
 from chalicelib.domain.payments import PaymentOutcome
 from chalicelib.domain.records import PaymentRecord
 from tests.contracts.builders import UNIT, at, code, note, order, payment
+
+
+def held(record: PaymentRecord) -> set[str]:
+    """The fields a payment record has a value for."""
+    return {k for k, v in asdict(record).items() if v is not None}
+
 
 # What services and operators read of a stored payment (refunds, the unit's exception list).
 SEEN = ("payment_id", "payment_code", "channel", "channel_txn_id", "out_trade_no", "amount_fen",
@@ -116,6 +124,6 @@ class TestPaymentRecorder:
         stores.payments.record(payment(1))
         stores.payments.record(payment(1, suffix="B"))
         applied, exception = stores.payments.for_note(code(1))
-        assert set(applied) == set(SEEN)
-        assert set(exception) == {*SEEN, "reason", "exception_unit", "refund_status",
-                                  "refund_due"}
+        assert held(applied) == set(SEEN)
+        assert held(exception) == {*SEEN, "reason", "exception_unit", "refund_status",
+                                   "refund_due"}

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.domain.records import PendingNumber
 from tests.contracts.builders import BILL_CODE, KIND, UNIT, allocate, at, code, issue, pay
 
 
@@ -47,14 +48,13 @@ class TestRangeRepository:
         late = stores.bills.reserve(pay(stores, 2), check_code="2", issued_at=at(7))
         early = stores.bills.reserve(pay(stores, 3), check_code="3", issued_at=at(5))
         pending = stores.ranges.pending_bills(at(60, china=False))
-        assert [{k: p.get(k) for k in ("bill_id", "status", "payment_code", "reserved_at",
-                                       "purpose")} for p in pending] == [
-            {"bill_id": BILL_CODE + late.bill_number, "status": "pending",
-             "payment_code": code(2), "reserved_at": at(7, china=False), "purpose": "note"},
-            {"bill_id": BILL_CODE + early.bill_number, "status": "pending",
-             "payment_code": code(3), "reserved_at": at(5, china=False), "purpose": "note"},
-        ][::-1]
-        assert [p["bill_id"] for p in stores.ranges.pending_bills(at(6, china=False))] == [
+        assert pending == [
+            PendingNumber(bill_id=BILL_CODE + early.bill_number, payment_code=code(3),
+                          reserved_at=at(5, china=False), purpose="note"),
+            PendingNumber(bill_id=BILL_CODE + late.bill_number, payment_code=code(2),
+                          reserved_at=at(7, china=False), purpose="note"),
+        ]
+        assert [p.bill_id for p in stores.ranges.pending_bills(at(6, china=False))] == [
             BILL_CODE + early.bill_number]
 
     def test_a_pending_number_is_voided_once_and_counted_on_its_range(self, stores):

@@ -22,10 +22,10 @@ def exceptions(stores, *minutes: float) -> list[str]:
 class TestRefundStore:
     def test_exception_payments_are_due_oldest_first(self, stores):
         first, second, third = exceptions(stores, 5, 1, 3)
-        assert [r["payment_id"] for r in stores.refunds.due()] == [second, third, first]
-        assert [r["payment_id"] for r in stores.refunds.due(limit=1)] == [second]
+        assert [r.payment_id for r in stores.refunds.due()] == [second, third, first]
+        assert [r.payment_id for r in stores.refunds.due(limit=1)] == [second]
         row = stores.refunds.get(first)
-        assert (row["refund_status"], row["refund_due"], row["amount_fen"]) == ("pending", "due", 1)
+        assert (row.refund_status, row.refund_due, row.amount_fen) == ("pending", "due", 1)
 
     def test_an_applied_payment_is_never_due_and_cannot_be_claimed(self, stores):
         stores.notes.add(note(2))
@@ -33,7 +33,7 @@ class TestRefundStore:
         stores.payments.record(payment(2))
         assert stores.refunds.due() == []
         assert stores.refunds.claim("wechatpay#TXN2A", "R-1", at(10)) is False
-        assert stores.refunds.get("wechatpay#TXN2A")["status"] == "applied"
+        assert stores.refunds.get("wechatpay#TXN2A").status == "applied"
         assert stores.refunds.get("wechatpay#NOPE") is None
 
     def test_a_refund_is_claimed_once_with_its_number_and_stays_due(self, stores):
@@ -41,18 +41,16 @@ class TestRefundStore:
         assert stores.refunds.claim(paid, "R-1", at(10)) is True
         assert stores.refunds.claim(paid, "R-2", at(11)) is False
         row = stores.refunds.get(paid)
-        assert {k: row.get(k) for k in ("refund_status", "out_refund_no", "refund_requested_at",
-                                        "refund_checked_at", "refund_due")} == {
-            "refund_status": "requested", "out_refund_no": "R-1",
-            "refund_requested_at": at(10), "refund_checked_at": at(10), "refund_due": "due"}
+        assert (row.refund_status, row.out_refund_no, row.refund_requested_at,
+                row.refund_checked_at, row.refund_due) == ("requested", "R-1", at(10), at(10), "due")
         stores.refunds.checked(paid, at(20))
-        assert stores.refunds.get(paid)["refund_checked_at"] == at(20)
+        assert stores.refunds.get(paid).refund_checked_at == at(20)
 
     def test_checking_a_refund_that_is_not_requested_changes_nothing(self, stores):
         [paid] = exceptions(stores, 1)
         stores.refunds.checked(paid, at(20))
         stores.refunds.checked("wechatpay#NOPE", at(20))
-        assert stores.refunds.get(paid).get("refund_checked_at") is None
+        assert stores.refunds.get(paid).refund_checked_at is None
         assert stores.refunds.get("wechatpay#NOPE") is None
 
     def test_a_requested_refund_finishes_and_leaves_the_due_list(self, stores):
@@ -63,10 +61,10 @@ class TestRefundStore:
         assert stores.refunds.finish(failed, "failed", detail="余额不足") is True
         assert stores.refunds.due() == []
         row = stores.refunds.get(done)
-        assert (row["refund_status"], row["refund_id"], row["refund_detail"]) == (
+        assert (row.refund_status, row.refund_id, row.refund_detail) == (
             "succeeded", "CH-1", "succeeded")
-        assert stores.refunds.get(failed)["refund_detail"] == "余额不足"
-        assert "refund_due" not in stores.refunds.get(failed)
+        assert stores.refunds.get(failed).refund_detail == "余额不足"
+        assert stores.refunds.get(failed).refund_due is None
 
     def test_states_move_forward_only(self, stores):
         paid, manual = exceptions(stores, 1, 2)
@@ -87,5 +85,5 @@ class TestRefundStore:
         [paid] = exceptions(stores, 1)
         stores.refunds.claim(paid, "R-1", at(10))
         stores.refunds.finish(paid, "requested", refund_id="CH-1")
-        assert [r["payment_id"] for r in stores.refunds.due()] == [paid]
-        assert stores.refunds.get(paid)["refund_id"] == "CH-1"
+        assert [r.payment_id for r in stores.refunds.due()] == [paid]
+        assert stores.refunds.get(paid).refund_id == "CH-1"

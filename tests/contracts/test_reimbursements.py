@@ -78,8 +78,8 @@ def event(bill: str, unit: str, minutes: float, action: str = "verify",
 SHOWN = ("bill_id", "unit_code", "action", "outcome", "client", "day", "detail")
 
 
-def shown(rows: list[dict]) -> list[tuple]:
-    return [tuple(r.get(k) for k in SHOWN) for r in rows]
+def shown(rows: list[AuditEvent]) -> list[tuple]:
+    return [tuple(r.row().get(k) for k in SHOWN) for r in rows]
 
 
 class TestAuditLog:
@@ -91,14 +91,14 @@ class TestAuditLog:
         assert shown(rows) == [
             ("B1", "R2", "reimburse", "ok", "203.0.113.9", "2026-06-15", {"voucher_no": "记-1"}),
             ("B1", "R1", "verify", "ok", "203.0.113.9", "2026-06-15", None)]
-        assert all(r["event_id"].startswith(at(m)) for r, m in zip(rows, (5, 0), strict=True))
+        assert all(r.event_id.startswith(at(m)) for r, m in zip(rows, (5, 0), strict=True))
 
     def test_events_of_a_unit_come_newest_first_optionally_of_one_day(self, stores):
         stores.audit.append(event("B1", "R1", 0))
         stores.audit.append(event("B2", "R1", 24 * 60))
         stores.audit.append(event("B3", "R2", 1))
-        assert [r["bill_id"] for r in stores.audit.query(unit_code="R1")] == ["B2", "B1"]
-        assert [r["bill_id"] for r in stores.audit.query(unit_code="R1",
+        assert [r.bill_id for r in stores.audit.query(unit_code="R1")] == ["B2", "B1"]
+        assert [r.bill_id for r in stores.audit.query(unit_code="R1",
                                                          day="2026-06-15")] == ["B1"]
         assert stores.audit.query(unit_code="R1", day="2026-06-17") == []
 
@@ -106,18 +106,20 @@ class TestAuditLog:
         for n in range(4):
             stores.audit.append(event(f"B{n}", "R1", n))
         stores.audit.append(event("B9", "R1", 24 * 60))
-        assert [r["bill_id"] for r in stores.audit.query(day="2026-06-15")] == [
+        assert [r.bill_id for r in stores.audit.query(day="2026-06-15")] == [
             "B3", "B2", "B1", "B0"]
-        assert [r["bill_id"] for r in stores.audit.query(day="2026-06-15", limit=2)] == [
+        assert [r.bill_id for r in stores.audit.query(day="2026-06-15", limit=2)] == [
             "B3", "B2"]
 
     def test_an_event_reads_back_as_the_table_holds_it(self, stores):
         stores.audit.append(event("B1", "R1", 0))
         stores.audit.append(event("B1", "R1", 1, "reimburse", {"voucher_no": "记-1"}))
         with_detail, without = stores.audit.query(bill_id="B1")
-        assert set(without) == {"bill_id", "event_id", "unit_code", "day", "action", "outcome",
-                                "client"}
-        assert set(with_detail) == {*without, "detail"}
+        assert set(without.row()) == {"bill_id", "event_id", "unit_code", "day", "action",
+                                      "outcome", "client"}
+        assert set(with_detail.row()) == {*without.row(), "detail"}
+        assert (with_detail.at, with_detail.detail, without.at, without.detail) == (
+            at(1), {"voucher_no": "记-1"}, at(0), None)
 
     def test_a_query_must_name_a_bill_a_unit_or_a_day(self, stores):
         with pytest.raises(ValueError):

@@ -139,6 +139,6 @@ def test_an_authentic_verification_makes_two_dynamodb_requests_once_the_key_is_k
     answer = body_of(verify(world, client, elements(bill)))
     assert answer["result"] == "authentic" and answer["check_count"] == 2
     assert made == ["dynamodb BatchGetItem", "dynamodb TransactWriteItems"]
-    assert [e["outcome"] for e in world.deps.audit.query(bill_id=bill["bill_code"]
+    assert [e.outcome for e in world.deps.audit.query(bill_id=bill["bill_code"]
                                                          + bill["bill_number"])] \
         == ["authentic", "authentic"]
