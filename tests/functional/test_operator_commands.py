@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from chalicelib.cli import main
 from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.records import AuditEvent
 from chalicelib.services.units import create_unit, rotate_api_key
 from tests.functional.test_reimbursements_api import issued_bill
 
@@ -26,6 +28,22 @@ def test_a_new_reimbursing_unit_can_verify_with_the_key_it_was_given(world, clie
                             body=json.dumps(body)).status_code == 200
     events = world.deps.audit.query(unit_code="340100903")
     assert [e.outcome for e in events] == ["authentic", "authentic"]
+
+
+def test_the_audit_command_prints_each_event_as_the_audit_table_holds_it(world, capsys):
+    for minute, detail in ((0, None), (1, {"voucher_no": "记-1"})):
+        world.deps.audit.append(AuditEvent(
+            bill_id="B1", unit_code="340100903", action="reimburse" if detail else "verify",
+            outcome="ok", client="203.0.113.9", at=f"2026-06-15T10:0{minute}:00+08:00",
+            detail=detail))
+    assert main(["audit", "--bill", "B1"]) == 0
+    newest, oldest = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert newest.pop("event_id").startswith("2026-06-15T10:01:00+08:00#")
+    assert oldest.pop("event_id").startswith("2026-06-15T10:00:00+08:00#")
+    row = {"bill_id": "B1", "unit_code": "340100903", "day": "2026-06-15",
+           "outcome": "ok", "client": "203.0.113.9"}
+    assert newest == {**row, "action": "reimburse", "detail": {"voucher_no": "记-1"}}
+    assert oldest == {**row, "action": "verify"}
 
 
 def test_bad_or_duplicate_units_are_refused(world):
