@@ -15,6 +15,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, query_param
 from chalicelib.bootstrap import deps
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import (
     DomainError,
@@ -22,7 +23,6 @@ from chalicelib.domain.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import bills as bills_service
 from chalicelib.services import note_pages
 from chalicelib.services import notes as notes_service

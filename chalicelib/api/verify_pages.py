@@ -19,8 +19,8 @@ from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, raw_body
 from chalicelib.api.pages import BILL_STATUS, render
 from chalicelib.bootstrap import deps
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import RateLimited, ValidationFailed
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import public_verification as service
 
 bp = Blueprint(__name__)

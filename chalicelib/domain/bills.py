@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from chalicelib.domain.notes import CHINA_TZ, Item, Note
+from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.notes import Item, Note
 
 
 @dataclass(frozen=True)

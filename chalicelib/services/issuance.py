@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import new_check_code
 from chalicelib.domain.errors import BillNotVerified, NotFound
-from chalicelib.domain.notes import CHINA_TZ, BillRef, NoteStatus
+from chalicelib.domain.notes import BillRef, NoteStatus
 from chalicelib.domain.records import ArchivedFile, BillRecord
 from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.links import bill_url

@@ -20,9 +20,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.key_trust import ROOT_USE, endorsement_message, fingerprint
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 from chalicelib.services.ports import Ports
 

@@ -15,9 +15,10 @@ import logging
 from datetime import datetime
 
 from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
 from chalicelib.domain.errors import BillReimbursed, Conflict, NotFound, ValidationFailed
-from chalicelib.domain.notes import CHINA_TZ, BillRef
+from chalicelib.domain.notes import BillRef
 from chalicelib.domain.records import BillRecord, Reservation
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit

@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import RateLimited
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services.ports import Ports
 
 GUESSES_PER_CLIENT_PER_HOUR = 30

@@ -20,10 +20,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import RateLimited, ValidationFailed
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_yuan_grouped
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import limits, sms_templates
 from chalicelib.services.links import bill_url
 from chalicelib.services.phones import cn_mobile, derive_key, phone_key

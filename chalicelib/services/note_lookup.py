@@ -16,10 +16,11 @@ import re
 import unicodedata
 from datetime import timedelta
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_payment_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.masking import mask_credit_code, mask_phone
-from chalicelib.domain.notes import CHINA_TZ, Note
+from chalicelib.domain.notes import Note
 from chalicelib.domain.text import clean_text
 from chalicelib.services import limits
 from chalicelib.services.notes import note_view

@@ -19,8 +19,9 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.services.payments import record_payment
 from chalicelib.services.ports import Ports

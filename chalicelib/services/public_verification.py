@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import is_bill_code, is_bill_number, is_check_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import MAX_FEN, fen_to_yuan_grouped, signed_yuan_to_fen
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.services import limits
 from chalicelib.services.bills import find_bill
 from chalicelib.services.limits import Guesser

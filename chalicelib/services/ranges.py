@@ -13,9 +13,10 @@ import logging
 from datetime import UTC, timedelta
 
 from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import make_bill_code
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.records import PendingNumber
 from chalicelib.services.ports import Ports

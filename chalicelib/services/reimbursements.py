@@ -11,6 +11,7 @@ exchanged) and reimbursed. Every record, release and verification is audited.
 from __future__ import annotations
 
 from chalicelib.domain.bills import BillStatus
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
     BillNotReimbursable,
@@ -19,7 +20,6 @@ from chalicelib.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.records import AuditEvent, Reimbursement
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit

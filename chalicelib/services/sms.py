@@ -28,9 +28,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.masking import mask_phone
-from chalicelib.domain.notes import CHINA_TZ, NoteStatus
+from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.records import SmsDelivery
 from chalicelib.domain.sms import SmsMessage, SmsRejected
 from chalicelib.services import sms_templates as templates

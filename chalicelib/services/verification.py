@@ -16,6 +16,7 @@ import hmac
 from dataclasses import asdict
 from datetime import datetime
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
     DomainError,
@@ -24,7 +25,6 @@ from chalicelib.domain.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from chalicelib.domain.notes import CHINA_TZ
 from chalicelib.domain.records import BillLookup
 from chalicelib.domain.units import Unit
 from chalicelib.services.bills import bill_view, look_up_bill
