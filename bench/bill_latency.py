@@ -36,10 +36,32 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[max(0, int(len(ordered) * q) - 1)] * 1000
 
 
-def main(payments: int = 60, payers: int = 4) -> None:
+def pay_and_wait(stack: dict, session: requests.Session, i: int) -> tuple[str, float, float]:
+    """Pay note ``i`` (channels in turn) with one signed notification, then poll its public view
+    until it is issued: (channel, seconds to the acknowledgement, seconds to the bill visible)."""
     from tests.integration.concurrency_support import CHANNELS, deliveries, open_order
-    from tests.integration.conftest import StackProcess, new_ports
     from tests.integration.stack_client import create_note
+
+    channel = CHANNELS[i % len(CHANNELS)]
+    note = create_note(stack)
+    code = note["payment_code"]
+    order = None if channel == "bank" else open_order(stack, code, channel)
+    (delivery,) = deliveries(stack, channel, code, note["total_fen"], 1, order)
+    t0 = time.perf_counter()
+    answer = session.post(f"{stack['base_url']}/callbacks/{channel}", data=delivery.body,
+                          headers=delivery.headers, timeout=30)
+    acked = time.perf_counter() - t0
+    assert answer.status_code in (200, 204), (channel, answer.status_code, answer.text)
+    while session.get(f"{stack['base_url']}/v1/public/notes/{code}",
+                      timeout=30).json()["status"] != "issued":
+        if time.perf_counter() - t0 > VISIBLE_TIMEOUT:
+            raise AssertionError(f"{code} not issued within {VISIBLE_TIMEOUT:.0f} s")
+        time.sleep(POLL_SECONDS)
+    return channel, acked, time.perf_counter() - t0
+
+
+def main(payments: int = 60, payers: int = 4) -> None:
+    from tests.integration.conftest import StackProcess, new_ports
 
     run = StackProcess(Path(tempfile.mkdtemp(prefix="bench-latency-")) / "local", new_ports())
     stack = run.start()
@@ -51,24 +73,10 @@ def main(payments: int = 60, payers: int = 4) -> None:
     def pay_one(i: int, measured: bool) -> None:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
-        channel = CHANNELS[i % len(CHANNELS)]
-        note = create_note(stack)
-        code = note["payment_code"]
-        order = None if channel == "bank" else open_order(stack, code, channel)
-        (delivery,) = deliveries(stack, channel, code, note["total_fen"], 1, order)
-        t0 = time.perf_counter()
-        answer = session.post(f"{stack['base_url']}/callbacks/{channel}", data=delivery.body,
-                              headers=delivery.headers, timeout=30)
-        acked = time.perf_counter() - t0
-        assert answer.status_code in (200, 204), (channel, answer.status_code, answer.text)
-        while session.get(f"{stack['base_url']}/v1/public/notes/{code}",
-                          timeout=30).json()["status"] != "issued":
-            if time.perf_counter() - t0 > VISIBLE_TIMEOUT:
-                raise AssertionError(f"{code} not issued within {VISIBLE_TIMEOUT:.0f} s")
-            time.sleep(POLL_SECONDS)
+        _, acked, seen = pay_and_wait(stack, session, i)
         if measured:
             with lock:
-                visible.append(time.perf_counter() - t0)
+                visible.append(seen)
                 acks.append(acked)
 
     try:

@@ -24,10 +24,8 @@ from pathlib import Path
 
 import requests
 
+from bench.bill_latency import POLL_SECONDS
 from bench.harness import local_world
-
-POLL_SECONDS = 0.02
-VISIBLE_TIMEOUT = 60.0
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -97,9 +95,9 @@ def pages(n: int) -> list[tuple[str, int, int, int, float, float]]:
 
 
 def notification_to_bill(payments: int) -> tuple[list[float], list[float], dict[str, list]]:
-    from tests.integration.concurrency_support import CHANNELS, deliveries, open_order
+    from bench.bill_latency import pay_and_wait
+    from tests.integration.concurrency_support import CHANNELS
     from tests.integration.conftest import StackProcess, new_ports
-    from tests.integration.stack_client import create_note
 
     run = StackProcess(Path(tempfile.mkdtemp(prefix="bench-pages-")) / "local", new_ports())
     stack = run.start()
@@ -108,25 +106,8 @@ def notification_to_bill(payments: int) -> tuple[list[float], list[float], dict[
     try:
         session = requests.Session()
         for i in range(payments + 4):
-            channel = CHANNELS[i % len(CHANNELS)]
-            note = create_note(stack)
-            code = note["payment_code"]
-            order = None if channel == "bank" else open_order(stack, code, channel)
-            (delivery,) = deliveries(stack, channel, code, note["total_fen"], 1, order)
-            t0 = time.perf_counter()
-            answer = session.post(f"{stack['base_url']}/callbacks/{channel}",
-                                  data=delivery.body, headers=delivery.headers, timeout=30)
-            acked = time.perf_counter() - t0
-            assert answer.status_code in (200, 204), (channel, answer.status_code, answer.text)
-            while True:
-                view = session.get(f"{stack['base_url']}/v1/public/notes/{code}", timeout=30)
-                if view.json()["status"] == "issued":
-                    break
-                if time.perf_counter() - t0 > VISIBLE_TIMEOUT:
-                    raise AssertionError(f"{code} not issued within {VISIBLE_TIMEOUT:.0f} s")
-                time.sleep(POLL_SECONDS)
+            channel, acked, seen = pay_and_wait(stack, session, i)
             if i >= 4:  # one warm-up per channel
-                seen = time.perf_counter() - t0
                 visible.append(seen)
                 acks.append(acked)
                 by_channel[channel].append(seen)
