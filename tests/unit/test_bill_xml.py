@@ -323,3 +323,65 @@ def test_a_bill_of_fifty_items_with_the_longest_fields_is_within_every_limit(sig
     data = signed_xml(bill, signers)
     assert len(data) < bill_xml.MAX_XML_BYTES / 3
     assert bill_xml.parse_document(data).bill == bill
+
+
+# Any tree the canonical form might be asked of. Plain trees: our tags and others, attributes,
+# tails, text with markup characters, tabs and line feeds, CJK and astral planes: what the fast
+# path writes itself. Any tree: now and then a carriage return, a control character, a
+# surrogate, a non-character, a namespace or a tag that is no XML name, which it leaves to the
+# standard library.
+def _reference_c14n(root: ET.Element) -> bytes | type[Exception]:
+    try:
+        return ET.canonicalize(ET.tostring(root, encoding="unicode")).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - the standard library refuses some trees
+        return type(exc)
+
+
+plain_text = st.none() | st.text(st.characters(blacklist_categories=("Cs",), min_codepoint=0x20)
+                                 | st.sampled_from("&<>\"'\t\n"), max_size=12)
+odd_text = st.sampled_from(["\r\n", "x\ry", "\x01", "\ud800", "\ufffe"])
+plain_tags = st.sampled_from(["EInvoice", "Item", "Signature", "a.b-c_d"])
+odd_tags = st.sampled_from(["{urn:x}Item", "p:q", "1bad", "has space"])
+
+
+@st.composite
+def trees(draw, odd: bool, depth: int = 0) -> ET.Element:
+    def text():
+        return draw(st.one_of(*[plain_text] * 30, odd_text) if odd else plain_text)
+
+    el = ET.Element(draw(st.one_of(*[plain_tags] * 30, odd_tags) if odd else plain_tags))
+    for name in draw(st.lists(st.sampled_from(["Role", "b", "A"] + ["x:y"] * odd),
+                              max_size=2, unique=True)):
+        el.set(name, text() or "")
+    el.text = text()
+    if depth < 3:
+        for _ in range(draw(st.integers(0, 3))):
+            child = draw(trees(odd, depth + 1))
+            child.tail = text()
+            el.append(child)
+    return el
+
+
+@settings(max_examples=150, deadline=None)
+@given(trees(odd=False))
+def test_the_canonical_form_of_a_plain_tree_is_the_standard_librarys(root):
+    assert bill_xml._canonical(root) == _reference_c14n(root)
+
+
+@settings(max_examples=150, deadline=None)
+@given(trees(odd=True))
+def test_the_canonical_form_of_any_tree_is_the_standard_librarys_or_its_refusal(root):
+    expected = _reference_c14n(root)
+    if isinstance(expected, bytes):
+        assert bill_xml._canonical(root) == expected
+    else:
+        with pytest.raises(expected):
+            bill_xml._canonical(root)
+
+
+def test_the_canonical_form_of_a_pretty_printed_bill_file_is_the_standard_librarys(signers):
+    root = ET.fromstring(signed_xml(replace(BILL, remark="a & b < c > d \"e\"\t𝄞"), signers))
+    ET.indent(root)
+    assert bill_xml._canonical(root) == _reference_c14n(root)
+    root.tail = "\n"
+    assert bill_xml._canonical(root) == _reference_c14n(root)
