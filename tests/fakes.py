@@ -104,6 +104,8 @@ class BillRow:
                           payer_phone=self.payer_phone, xml=self.xml, pdf=self.pdf,
                           check_count=self.check_count, first_checked_at=self.first_checked_at,
                           last_checked_at=self.last_checked_at, sms_status=self.sms_status,
+                          sms_claimed_at=self.sms_claimed_at.isoformat()
+                          if self.sms_claimed_at else None,
                           links=dict(self.links), void_reason=self.void_reason)
 
 
@@ -116,6 +118,8 @@ class Tables:
     orders: dict[str, ChannelOrder] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
     bills: dict[str, BillRow] = field(default_factory=dict)
+    # the bill rows' payer-index keys: bill id → (phone key, sort key)
+    payer_index: dict[str, tuple[str, str]] = field(default_factory=dict)
     ranges: dict[tuple[str, str], NumberRange] = field(default_factory=dict)  # (pk, sk) → range
     marks: dict[str, int] = field(default_factory=dict)  # bill code → last number allocated
     reimbursements: dict[str, Reimbursement] = field(default_factory=dict)  # bill id → holder
@@ -474,14 +478,18 @@ class FakeBills:
         if record.links:
             row.links = dict(record.links)
 
-    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
-        """Save the bill and mark its note issued: both or neither, as the transaction."""
+    def complete_issue(self, record: BillRecord, ref: BillRef,
+                       payer_index: tuple[str, str] | None = None) -> None:
+        """Save the bill and mark its note issued (and index it for its payer): all or
+        nothing, as the transaction."""
         self._pending_or_same(record)
         note = self.tables.notes.get(record.bill.payment_code)
         if note is None or note.status not in (NoteStatus.PAID, NoteStatus.ISSUED):
             raise IllegalTransition("note is not paid", code="note_not_paid")
         self.save_issued(record)
         self.tables.notes[note.payment_code] = replace(note, status=NoteStatus.ISSUED, bill=ref)
+        if payer_index is not None:
+            self.tables.payer_index[record.bill.bill_id] = payer_index
 
     def _pending_or_same(self, record: BillRecord) -> BillRow:
         row = self.rows.get(record.bill.bill_id)
@@ -517,26 +525,6 @@ class FakeBills:
         return dataclasses.replace(record, check_count=record.check_count + 1,
                                    first_checked_at=record.first_checked_at or now,
                                    last_checked_at=now)
-
-    def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool:
-        row = self._written(bill_code, bill_number)
-        if row is None:
-            return False
-        abandoned = row.sms_status == "sending" and row.sms_claimed_at is not None \
-            and row.sms_claimed_at < now - SMS_CLAIM_TIMEOUT
-        if row.sms_status is not None and not abandoned:
-            return False
-        row.sms_status, row.sms_claimed_at = "sending", now
-        return True
-
-    def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None:
-        row = self.rows[bill_code + bill_number]
-        if status == "released":
-            if row.sms_status != "sending":
-                raise Conflict("only a claim in progress can be released")
-            row.sms_status = None
-        else:
-            row.sms_status = status
 
     def archived_files_page(self, after: str | None, limit: int,
                             ) -> tuple[list[tuple[str, dict[str, ArchivedFile]]], str | None]:
@@ -859,7 +847,7 @@ class FakePayerBills:
 
     def __init__(self, tables: Tables | None = None) -> None:
         self.tables = tables or Tables()
-        self.keys: dict[str, tuple[str, str]] = {}  # bill id → (phone key, sort key)
+        self.keys = self.tables.payer_index  # bill id → (phone key, sort key), on the bill row
 
     def index(self, bill_id: str, phone_key: str, sort_key: str) -> None:
         row = self.tables.bills.get(bill_id)

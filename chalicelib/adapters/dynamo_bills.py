@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -62,9 +62,6 @@ def _check_failed(reasons: list, index: int) -> bool:
             and reasons[index].code == "ConditionalCheckFailed")
 
 
-SMS_CLAIM_TIMEOUT = timedelta(minutes=5)
-
-
 def bill_to_doc(bill: Bill) -> dict:
     doc = asdict(bill)
     doc["items"] = [asdict(i) for i in bill.items]
@@ -92,7 +89,7 @@ def _record(row: BillModel) -> BillRecord:
                       payer_phone=row.payer_phone, xml=archived("xml"), pdf=archived("pdf"),
                       check_count=int(row.check_count or 0),
                       first_checked_at=row.first_checked_at, last_checked_at=row.last_checked_at,
-                      sms_status=row.sms_status,
+                      sms_status=row.sms_status, sms_claimed_at=row.sms_claimed_at,
                       links=row.links.as_dict() if row.links is not None else {},
                       void_reason=row.void_reason)
 
@@ -251,12 +248,19 @@ class DynamoBills:
                 return False
             raise
 
-    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
-        """Save the issued bill and mark its note issued, in one transaction."""
+    def complete_issue(self, record: BillRecord, ref: BillRef,
+                       payer_index: tuple[str, str] | None = None) -> None:
+        """Save the issued bill and mark its note issued, in one transaction; with
+        ``payer_index`` (phone key, sort key) the bill's payer-index keys are set in the same
+        update (what ``DynamoPayerBills.index`` writes), not in a write of their own."""
         bill = record.bill
+        actions = self._issued_actions(record)
+        if payer_index is not None:
+            actions += [BillModel.payer_phone_hash.set(payer_index[0]),
+                        BillModel.payer_sort.set(payer_index[1])]
         try:
             with TransactWrite(connection=self._conn()) as tx:
-                tx.update(BillModel(bill.bill_id), actions=self._issued_actions(record),
+                tx.update(BillModel(bill.bill_id), actions=actions,
                           condition=BillModel.status.is_in("pending", record.status.value))
                 tx.update(NoteModel(bill.payment_code), actions=[
                     NoteModel.status.set(NoteStatus.ISSUED.value),
@@ -356,34 +360,6 @@ class DynamoBills:
             raise
         return replace(record, check_count=record.check_count + 1,
                        first_checked_at=record.first_checked_at or now, last_checked_at=now)
-
-    def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool:
-        stale = (now - SMS_CLAIM_TIMEOUT).isoformat()
-        try:
-            BillModel(bill_code + bill_number).update(
-                actions=[BillModel.sms_status.set("sending"),
-                         BillModel.sms_claimed_at.set(now.isoformat())],
-                condition=BillModel.doc.exists() & (
-                    BillModel.sms_status.does_not_exist()
-                    | ((BillModel.sms_status == "sending") & (BillModel.sms_claimed_at < stale))))
-            return True
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-
-    def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None:
-        row = BillModel(bill_code + bill_number)
-        if status == "released":
-            try:
-                row.update(actions=[BillModel.sms_status.remove()],
-                           condition=BillModel.sms_status == "sending")
-            except UpdateError as exc:
-                if is_conditional_failure(exc):
-                    raise Conflict("only a claim in progress can be released") from exc
-                raise
-        else:
-            row.update(actions=[BillModel.sms_status.set(status)])
 
 
 @aws_boundary

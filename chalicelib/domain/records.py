@@ -45,7 +45,10 @@ class BillRecord:
     check_count: int = 0
     first_checked_at: str | None = None
     last_checked_at: str | None = None
+    # A text claim left on the bill row by code before the SMS log held bills' claims (read
+    # only: "sending", "sent", "rejected"; nothing writes it any more) and when it was taken.
     sms_status: str | None = None
+    sms_claimed_at: str | None = None
     links: dict[str, str] = field(default_factory=dict)  # reversed_by / reverses: bill ids
     void_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,7 @@ Runs as an SQS job and is idempotent: a second run for the same note finds the n
 and the files archived (keys are never overwritten), and converges on the same bill.
 
 Steps: reserve number → compose bill → unit signs → finance signs → XML → PDF (XML attached) →
-archive both → bill record → note issued → enqueue SMS → index under the payer's phone key.
+archive both → bill record, note issued and the payer's index key in one write → enqueue SMS.
 """
 
 from __future__ import annotations
@@ -138,27 +138,40 @@ def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
                   check_code=bill.check_code, issued_at=bill.issued_at)
     deps.bills.complete_issue(BillRecord(bill=bill, status=BillStatus.NORMAL,
                                          payer_phone=note.payer.phone, xml=xml_file,
-                                         pdf=pdf_file), ref)
+                                         pdf=pdf_file), ref,
+                              payer_index=payer_index_keys(deps, bill.bill_id, bill.issued_at,
+                                                           note.payer.phone))
     deps.jobs.send_sms(bill.bill_code, bill.bill_number)
-    index_for_payer(deps, bill.bill_id, bill.issued_at, note.payer.phone)
     log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
     return ref
+
+
+def payer_index_keys(deps: Ports, bill_id: str, issued_at: str,
+                     phone: str | None) -> tuple[str, str] | None:
+    """The keys that put a bill under its payer's phone for "my bills": (HMAC of the phone,
+    issue time in UTC + ``#`` + bill id); None without a phone, or without the pepper (the bill
+    stands, only the payer's list lacks it)."""
+    if not phone:
+        return None
+    issued = datetime.fromisoformat(issued_at).astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        return phone_key(deps.payer_pepper, phone), f"{issued}#{bill_id}"
+    except RuntimeError as exc:
+        log.error("bill %s not indexed for its payer: %s", bill_id, exc)
+        return None
 
 
 def index_for_payer(deps: Ports, bill_id: str, issued_at: str, phone: str | None) -> None:
     """Put an issued bill under its payer's phone key, for "my bills" (idempotent).
 
-    Issuance writes it (and a reversal, for its red bill), not the text message: a payer's
-    list shows a bill once it is issued, whether or not the text reaches them."""
-    if not phone:
-        return
-    issued = datetime.fromisoformat(issued_at).astimezone(UTC).isoformat(timespec="seconds")
-    try:
-        key = phone_key(deps.payer_pepper, phone)
-    except RuntimeError as exc:  # no pepper: the bill stands, only the payer's list lacks it
-        log.error("bill %s not indexed for its payer: %s", bill_id, exc)
-        return
-    deps.payer_bills.index(bill_id, key, f"{issued}#{bill_id}")
+    Issuance writes it (in the transaction that completes the bill; this separate write is for
+    a reversal's red bill, and for a run that finds its bill issued already: it may have been
+    completed by older code that indexed in a second write and stopped before it), not the
+    text message: a payer's list shows a bill once it is issued, whether or not the text
+    reaches them."""
+    keys = payer_index_keys(deps, bill_id, issued_at, phone)
+    if keys is not None:
+        deps.payer_bills.index(bill_id, *keys)
 
 
 def render_pdf(deps: Ports, bill: Bill, xml_bytes: bytes, status_text: str | None = None,

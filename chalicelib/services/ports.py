@@ -144,8 +144,11 @@ class BillRepository(Protocol):
         """Take the next number of the unit's number range for the note, once; None if unpaid."""
 
     def save_issued(self, record: BillRecord) -> None: ...
-    def complete_issue(self, record: BillRecord, ref: BillRef) -> None:
-        """Save the issued bill and mark its note issued, together."""
+    def complete_issue(self, record: BillRecord, ref: BillRef,
+                       payer_index: tuple[str, str] | None = None) -> None:
+        """Save the issued bill and mark its note issued, together; with ``payer_index``
+        (phone key, sort key) the bill is put under its payer's key in the same write, as
+        ``PayerBillIndex.index`` would."""
     def reserve_reversal(self, original: BillRecord, *, check_code: str, issued_at: str,
                          reason: str = "") -> Reservation | None:
         """The red bill's number, taken once (the same one again after); None if the bill is
@@ -169,12 +172,10 @@ class BillRepository(Protocol):
         one write; ``NotFound`` if the bill is gone. Returns ``record`` as counted (from the
         record read, so a concurrent check may be missing from the count it shows)."""
 
-    def claim_sms(self, bill_code: str, bill_number: str, now: datetime) -> bool: ...
     def archived_files_page(self, after: str | None, limit: int,
                             ) -> tuple[list[tuple[str, dict[str, ArchivedFile]]], str | None]:
         """Up to ``limit`` bills' archived files (bill id → {kind: file}), resuming after the
         bill id ``after``; and the bill id to resume after next (None once read through)."""
-    def finish_sms(self, bill_code: str, bill_number: str, status: str) -> None: ...
 
 
 class RangeRepository(Protocol):
@@ -313,12 +314,13 @@ class SmsLog(Protocol):
 
     def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
                message_id: str | None = None, error: str | None = None) -> None:
-        """Record the outcome of a claimed event: sent | failed | skipped."""
+        """Record the outcome of a claimed event: sent | failed | rejected."""
 
     def record(self, event_id: str, event: str, phone_masked: str, status: str, now: datetime, *,
                provider: str | None = None, message_id: str | None = None,
                error: str | None = None) -> None:
-        """Record the delivery status of a text sent under another claim (bills)."""
+        """Record what happened to a text that was never claimed: skipped (not a mainland
+        mobile number), or a login code sent at once."""
 
     def get(self, event_id: str) -> SmsDelivery | None: ...
 

@@ -6,10 +6,11 @@ Events (``sms_templates``): ``note_created`` (only when the collecting unit asks
 
 Each event's message (``sms_templates``) carries both the full text (Amazon SNS) and the approved
 template with its parameters (Alibaba Cloud SMS, in the mainland regions); ``SMS_PROVIDER``
-chooses the provider. Every queued text is an SQS job. A bill's text is claimed on the bill record (``sending``) by a
-conditional write before it goes out and marked ``sent`` after; any other event is claimed the
-same way in the SMS log under one key per event (``note_created#<payment_code>``,
-``refund#<refund_id>``). A job that runs twice finds the claim and sends nothing; a failed send
+chooses the provider. Every queued text is an SQS job, claimed (``sending``) by a conditional
+write in the SMS log under one key per event (``bill#<bill_id>``, ``note_created#<payment_code>``,
+``refund#<refund_id>``) before it goes out, and marked ``sent`` on the same small row after: the
+bill row is not written (bills' claims once were kept on it; a claim found there is still
+honoured, so a text sent before that change is not sent again). A job that runs twice finds the claim and sends nothing; a failed send
 releases the claim so the retry can send, and the retry waits 30 s, 60 s, 120 s, 240 s before
 the dead-letter queue takes the job. A message the provider refuses for good (``SmsRejected``:
 a number it will not text, parameters it does not accept) is recorded ``rejected`` and never
@@ -42,6 +43,7 @@ from chalicelib.services.ports import Ports
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 30
+SMS_CLAIM_TIMEOUT = timedelta(minutes=5)  # as the SMS log's (and the bill rows' of old)
 LAST_RETRY_SECONDS = 900
 
 
@@ -69,31 +71,19 @@ def send_bill_sms(deps: Ports, bill_code: str, bill_number: str) -> str:
         _note_delivery(deps, log_id, event, record.payer_phone, "skipped",
                        error="not a mainland mobile number")
         return "invalid_phone"
-    # An earlier attempt (a failure on record, or a claim being taken over) may have reached
-    # the provider after all: ask before sending again.
-    earlier = deps.sms_log.get(log_id) or (
-        SmsDelivery(log_id) if record.sms_status == "sending" else None)
-    if not deps.bills.claim_sms(bill_code, bill_number, deps.clock()):
-        held = deps.bills.get(bill_code, bill_number)
-        if held is not None and held.sms_status == "sending":
-            raise _in_flight(log_id)
+    # Bills' claims were once written on the bill row itself: one left there is honoured.
+    legacy = record.sms_status
+    if legacy in ("sent", "rejected"):
         return "already"
-    message = replace(bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
-                                                        bill.check_code)), reference=log_id)
-    try:
-        message_id = _sent_before(deps, phone, log_id, earlier) or deps.sms.send(phone, message)
-    except SmsRejected as exc:
-        deps.bills.finish_sms(bill_code, bill_number, "rejected")
-        _note_delivery(deps, log_id, event, phone, "rejected", error=scrub(str(exc)))
-        log.error("sms %s to %s rejected: %s", log_id, mask_phone(phone), scrub(str(exc)))
-        return "rejected"
-    except Exception as exc:  # noqa: BLE001 - raised again, without the number
-        deps.bills.finish_sms(bill_code, bill_number, "released")
-        _note_delivery(deps, log_id, event, phone, "failed", error=scrub(str(exc)))
-        raise _failure(log_id, phone, exc) from None
-    deps.bills.finish_sms(bill_code, bill_number, "sent")
-    _note_delivery(deps, log_id, event, phone, "sent", message_id=message_id)
-    return "sent"
+    earlier = deps.sms_log.get(log_id)
+    if legacy == "sending":
+        claimed = record.sms_claimed_at or ""
+        if claimed >= (deps.clock() - SMS_CLAIM_TIMEOUT).isoformat():
+            raise _in_flight(log_id)
+        earlier = earlier or SmsDelivery(log_id, claimed_at=record.sms_claimed_at)
+    message = bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
+                                                bill.check_code))
+    return _send_once(deps, log_id, event, phone, message, earlier)
 
 
 def send_event(deps: Ports, job: dict[str, Any]) -> str:
@@ -116,7 +106,13 @@ def send_event(deps: Ports, job: dict[str, Any]) -> str:
                        error="not a mainland mobile number")
         return "invalid_phone"
     earlier = deps.sms_log.get(event_id)  # a failed or abandoned attempt, if any
-    if not deps.sms_log.claim(event_id, str(event), mask_phone(phone) or "", deps.clock()):
+    return _send_once(deps, event_id, str(event), phone, message, earlier)
+
+
+def _send_once(deps: Ports, event_id: str, event: str, phone: str, message: SmsMessage,
+               earlier: SmsDelivery | None) -> str:
+    """Claim ``event_id`` in the SMS log, send, record the outcome on the same row."""
+    if not deps.sms_log.claim(event_id, event, mask_phone(phone) or "", deps.clock()):
         held = deps.sms_log.get(event_id)
         if held is not None and held.status == "sending":
             raise _in_flight(event_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.records import PayerBill
-from tests.contracts.builders import allocate, at, issue, pay
+from tests.contracts.builders import allocate, at, bill_of, issue, pay, record_of, ref_of
 
 
 def sort_key(record, minutes: float) -> str:
@@ -42,3 +42,13 @@ class TestPayerBillIndex:
         stores.payer_bills.index("340301260000000099", "phone-1", "x")
         assert stores.payer_bills.bills_of("phone-1") == []
         assert stores.bills.get(taken.bill_code, "0000000099") is None
+
+    def test_a_bill_completed_with_its_payers_keys_is_listed_without_an_index_write(self, stores):
+        allocate(stores)
+        paid = pay(stores, 1)
+        reservation = stores.bills.reserve(paid, check_code="1", issued_at=at(2))
+        bill = bill_of(paid, reservation)
+        stores.bills.complete_issue(record_of(bill), ref_of(bill),
+                                    payer_index=("phone-1", f"{at(2, china=False)}#{bill.bill_id}"))
+        assert stores.payer_bills.bills_of("phone-1") == [
+            PayerBill(bill=bill, status=BillStatus.NORMAL)]

@@ -30,7 +30,7 @@ TABLE_ACCESS = {
                       "SigningKeysTable": "r", "ReimbursementsTable": "r"},
     "ReverseBillRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "CountersTable": "rw",
                         "UnitsTable": "r", "SigningKeysTable": "r", "ReimbursementsTable": "r"},
-    "SendSmsRole": {"BillsTable": "rw", "SmsLogTable": "rw", "UnitsTable": "r", "NotesTable": "r"},
+    "SendSmsRole": {"SmsLogTable": "rw", "BillsTable": "r", "UnitsTable": "r", "NotesTable": "r"},
     "RepairPendingBillsRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "UnitsTable": "r",
                                "NotesTable": "r"},
     "CheckArchiveRole": {"BillsTable": "r", "CountersTable": "state"},

@@ -46,7 +46,7 @@ def test_texts_the_payer_the_link_to_the_bill(deps):
         "【财政电子票据】您缴纳的合肥市不动产登记中心款项80.00元已开具电子票据，"
         f"票据代码34010126，号码0000000001，校验码{ref.check_code}。查看下载："
         f"http://testserver/bills/34010126/0000000001?check_code={ref.check_code}")
-    assert deps.bills.get(ref.bill_code, ref.bill_number).sms_status == "sent"
+    assert deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}").status == "sent"
 
 
 def test_a_job_that_runs_twice_sends_one_text(deps):
@@ -69,7 +69,7 @@ def test_a_failed_send_releases_the_claim_so_the_retry_sends_exactly_one(deps):
     with pytest.raises(ServiceUnavailable):
         send_bill_sms(deps, ref.bill_code, ref.bill_number)
     assert deps.sms.sent == []
-    assert deps.bills.get(ref.bill_code, ref.bill_number).sms_status is None
+    assert deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}").status == "failed"
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
     assert len(deps.sms.sent) == 1 and deps.sms.attempts == 2
@@ -87,7 +87,8 @@ def test_several_failed_sends_still_end_in_one_text(deps):
 
 def test_a_claim_left_by_a_crash_blocks_for_five_minutes_then_is_taken_over(deps, clock):
     ref = issued(deps)
-    assert deps.bills.claim_sms(ref.bill_code, ref.bill_number, clock())  # then the job died
+    assert deps.sms_log.claim(f"bill#{ref.bill_code}{ref.bill_number}", "bill_issued",
+                              "138****5678", clock())  # then the job died
     clock.advance(minutes=4, seconds=59)
     # Not "already": the job must fail, so that SQS delivers it again after the claim expires.
     with pytest.raises(ServiceUnavailable, match="holds the claim"):
@@ -174,7 +175,7 @@ def test_a_message_the_provider_refuses_for_good_is_recorded_and_never_sent_agai
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "rejected"
     assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
     assert deps.sms.attempts == 1 and deps.sms.sent == []
-    assert deps.bills.get(ref.bill_code, ref.bill_number).sms_status == "rejected"
+    assert deps.bills.rows[ref.bill_code + ref.bill_number].sms_status is None
     entry = deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}")
     assert entry.status == "rejected" and "MOBILE_NUMBER_ILLEGAL" in entry.error
     assert unmasked_phones_in_logs(caplog) == []
@@ -232,3 +233,37 @@ def test_a_retry_sends_when_the_provider_has_no_record_of_the_earlier_attempt(de
     assert send_event(deps, job) == "sent"
     assert [reference for reference, _ in sms.asked] == ["refund#RF9"]
     assert len(sms.sent) == 1
+
+
+def test_a_bill_text_writes_only_the_sms_log_never_the_bill_row(deps):
+    ref = issued(deps)
+    before = repr(deps.bills.rows[ref.bill_code + ref.bill_number])
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
+    assert repr(deps.bills.rows[ref.bill_code + ref.bill_number]) == before
+    assert deps.sms_log.get(f"bill#{ref.bill_code}{ref.bill_number}").attempts == 1
+
+
+@pytest.mark.parametrize("status", ["sent", "rejected"])
+def test_a_text_settled_on_the_bill_row_by_older_code_is_not_sent_again(deps, clock, status):
+    ref = issued(deps)
+    row = deps.bills.rows[ref.bill_code + ref.bill_number]
+    row.sms_status, row.sms_claimed_at = status, clock()
+    clock.advance(days=1)
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
+    assert deps.sms.attempts == 0
+
+
+def test_a_claim_on_the_bill_row_by_older_code_blocks_five_minutes_then_asks_first(deps, clock):
+    ref = issued(deps)
+    log_id = f"bill#{ref.bill_code}{ref.bill_number}"
+    row = deps.bills.rows[ref.bill_code + ref.bill_number]
+    row.sms_status, row.sms_claimed_at = "sending", clock()  # then that job died
+    deps.overrides["sms"] = sms = AskingSms({log_id})
+    clock.advance(minutes=4, seconds=59)
+    with pytest.raises(ServiceUnavailable, match="holds the claim"):
+        send_bill_sms(deps, ref.bill_code, ref.bill_number)
+    clock.advance(seconds=2)
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "sent"
+    assert [reference for reference, _ in sms.asked] == [log_id]  # it had gone out: not resent
+    assert sms.attempts == 0
+    assert send_bill_sms(deps, ref.bill_code, ref.bill_number) == "already"
