@@ -32,27 +32,50 @@ import sys
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from bench.harness import local_world
 
-# AWS China (Beijing) Region, operated by Sinnet: on-demand list prices in CNY, excluding VAT,
-# as the author knew them when writing this (2026-12-01), from the price pages under
-# https://www.amazonaws.cn/en/<service>/pricing/ . There is no network on the machine this was
-# written on, so NONE of these was re-read that day: re-check every figure against those pages
-# (or the AWS Price List API for cn-north-1) before a budget relies on it.
+# AWS China (Beijing) Region, operated by Sinnet: list prices in CNY, excluding VAT. Written on
+# 2026-12-01 from what the author knew of the price pages under
+# https://www.amazonaws.cn/en/<service>/pricing/ ; re-checked the same day as far as the search
+# tool's stored copies of those pages allowed (there is no network on this machine):
+#   - DynamoDB (amazonaws.cn/en/dynamodb/pricing, two stored copies, dates unknown): provisioned
+#     "¥ 0.058 for every 10 units of write capacity" and "for every 50 units of read capacity"
+#     (an hour), SEEN; on-demand "Write requests: ¥ 11.1538 for e[very million ...]", SEEN in one
+#     copy cut off mid-sentence (the ¥9.50 this table had could not be found anywhere: replaced);
+#     the on-demand read price was not in the excerpt: 1/5 of the write price, as in every
+#     region whose page was seen (an inference, NOT seen).
+#   - API Gateway: HTTP APIs exist in both China regions (endpoint tables of docs.amazonaws.cn
+#     list "API Gateway HTTP API" for cn-north-1 and cn-northwest-1); no China price was found
+#     for either kind: REST stays as written, HTTP is modelled (HTTP_API_PRICE below).
+#   - Lambda, S3, SQS, KMS, Secrets Manager: no China price page in the stored copies: NOT
+#     re-checked.
+# Re-check every figure against those pages (or the AWS Price List API for cn-north-1) before a
+# budget relies on it.
 PRICES = {
     "lambda_requests": (1.36, "per million requests"),
     "lambda_gb_seconds": (0.000113477, "per GB-second (x86)"),
     "apigateway_requests": (28.92, "per million REST API calls (first 333 million a month)"),
-    "dynamodb_write_units": (9.50, "per million write request units (on-demand)"),
-    "dynamodb_read_units": (1.90, "per million read request units (on-demand)"),
+    "dynamodb_write_units": (11.1538, "per million write request units (on-demand)"),
+    "dynamodb_read_units": (2.2308, "per million read request units (on-demand; inferred)"),
     "s3_put_requests": (0.00405, "per 1,000 PUT, COPY, POST or LIST requests (S3 Standard)"),
     "s3_get_requests": (0.0135, "per 10,000 GET and other requests (S3 Standard)"),
     "sqs_requests": (3.33, "per million requests (standard queue, 64 KB chunks)"),
     "kms_requests": (0.2, "per 10,000 requests (asymmetric sign: ECC_NIST_P256)"),
     "secretsmanager_requests": (0.34, "per 10,000 API calls"),
 }
+# Provisioned capacity (seen, above): per capacity unit and hour. One write capacity unit is one
+# 1 KB write a second, 3,600 an hour; paid whether used or not, so a unit of work costs the hourly
+# price over the share of the provisioned capacity the traffic uses (auto scaling keeps that
+# share near its target; daily peaks keep the average below it).
+PROVISIONED_WCU_HOUR = 0.058 / 10
+PROVISIONED_RCU_HOUR = 0.058 / 50
+UTILISATIONS = (0.3, 0.5, 0.7)
+# HTTP APIs cost 1.00 USD per million where REST APIs cost 3.50 (us-east-1, the global page);
+# no China price was found: modelled at the same ratio to the REST price. NOT a list price.
+HTTP_API_PRICE = PRICES["apigateway_requests"][0] * 1.00 / 3.50
 UNIT_OF = {"lambda_requests": 1e6, "apigateway_requests": 1e6, "dynamodb_write_units": 1e6,
            "dynamodb_read_units": 1e6, "s3_put_requests": 1e3, "s3_get_requests": 1e4,
            "sqs_requests": 1e6, "kms_requests": 1e4, "secretsmanager_requests": 1e4,
@@ -65,6 +88,7 @@ DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 DDB_CAPACITY = DDB_READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
                             "TransactWriteItems"}
 FUNCTIONS = ("api_handler", "callbacks", "issue_bill", "send_sms")
+SCHEDULED = ("query_open_orders",)
 
 
 class Meter:
@@ -74,6 +98,9 @@ class Meter:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.units: dict[str, float] = defaultdict(float)
         self.units_by: dict[str, float] = defaultdict(float)  # "op table" → units
+        # (function, op, table or table/index) → write units: where each unit goes
+        self.writes_by: dict[tuple[str, str, str], float] = defaultdict(float)
+        self.function = "?"
         self.step_calls = 0
         self.step_seconds = 0.0
 
@@ -87,7 +114,7 @@ class Meter:
         def counted(client, operation_name, api_params):
             service = client.meta.service_model.service_name
             if service == "dynamodb" and operation_name in DDB_CAPACITY:
-                api_params = {**api_params, "ReturnConsumedCapacity": "TOTAL"}
+                api_params = {**api_params, "ReturnConsumedCapacity": "INDEXES"}
             t0 = time.perf_counter()
             answer = original(client, operation_name, api_params)
             meter.step_seconds += time.perf_counter() - t0
@@ -106,6 +133,14 @@ class Meter:
                     table = str(c.get("TableName", "?")).rsplit("-", 1)[-1]
                     meter.units_by[f"{operation_name} {table}"] += float(
                         c.get("CapacityUnits", 0))
+                    if kind != "write":
+                        continue
+                    where = (meter.function, operation_name)
+                    meter.writes_by[(*where, table)] += float(
+                        (c.get("Table") or {}).get("CapacityUnits", c.get("CapacityUnits", 0)))
+                    for index, used in (c.get("GlobalSecondaryIndexes") or {}).items():
+                        meter.writes_by[(*where, f"{table}/{index}")] += float(
+                            used.get("CapacityUnits", 0))
             return answer
 
         BaseClient._make_api_call = counted
@@ -124,14 +159,16 @@ def memory_mb() -> dict[str, int]:
     default = int(prod.get("lambda_memory_size", default))
     functions = prod.get("lambda_functions", {})
     return {name: int(functions.get(name, {}).get("lambda_memory_size", default))
-            for name in FUNCTIONS}
+            for name in (*FUNCTIONS, *SCHEDULED)}
 
 
 def main(n: int = 40) -> None:
     from chalice.test import Client
 
     import app as application
+    from chalicelib.adapters.wall_clock import utc_now
     from chalicelib.services import notes as notes_service
+    from chalicelib.services.order_query import QUERY_AFTER, query_open_orders
     from devstack.notifications import wechatpay_notification
     from devstack.seed import stack_document
 
@@ -141,6 +178,10 @@ def main(n: int = 40) -> None:
     waited: dict[str, list[float]] = defaultdict(list)
     with local_world() as (deps, seeded), meter.installed():
         stack = stack_document(seeded, "http://bench", "local")
+
+        def later():  # the job's view: every order opened here is past QUERY_AFTER
+            return deps.at(lambda: utc_now() + QUERY_AFTER + timedelta(minutes=1))
+
         sqs = deps._client("sqs")
         unit_headers = {"Authorization": f"Bearer {seeded.unit_key('340100001')}",
                         "Content-Type": "application/json"}
@@ -149,7 +190,8 @@ def main(n: int = 40) -> None:
                            "quantity": 1, "standard_fen": 8000, "amount_fen": 8000}],
                 "total_fen": 8000}
 
-        def step(function: str, run, record: bool):
+        def step(function: str, run, record: bool, label: str | None = None):
+            meter.function = label or function  # which step the write units go to
             meter.step_calls, meter.step_seconds = 0, 0.0
             t0 = time.perf_counter()
             out = run()
@@ -173,9 +215,12 @@ def main(n: int = 40) -> None:
             for i in range(warm + n):
                 record = i >= warm
                 if i == warm:
+                    # the warm-up's paid orders leave the open-orders index first
+                    step("query_open_orders", lambda: query_open_orders(later()), False)
                     meter.calls.clear()
                     meter.units.clear()
                     meter.units_by.clear()
+                    meter.writes_by.clear()
                 note = step("api_handler", lambda: client.http.post(
                     "/v1/notes", headers=unit_headers, body=json.dumps(body)), record)
                 assert note.status_code == 201, note.body
@@ -183,7 +228,7 @@ def main(n: int = 40) -> None:
                 # the payer's POST /v1/public/notes/{code}/pay, without WeChat's own API
                 # (no simulator here): the order is opened by the service the route calls
                 order = step("api_handler", lambda c=code: notes_service.open_order(
-                    deps, c, {"channel": "wechatpay"}), record)
+                    deps, c, {"channel": "wechatpay"}), record, "open_order")
                 raw, headers = wechatpay_notification(stack, order.out_trade_no, 8000)
                 paid = step("callbacks", lambda r=raw, h=headers: client.http.post(
                     "/callbacks/wechatpay", headers=h, body=r), record)
@@ -192,9 +237,41 @@ def main(n: int = 40) -> None:
                       record, client)
                 drain(deps.settings.sms_queue_url, "send_sms", "fiscal-send-sms", record,
                       client)
+            # The scheduled active query (every 5 minutes) takes each paid order out of the
+            # open-orders index: per paid note, its share of that run.
+            step("query_open_orders", lambda: query_open_orders(later()), True)
         # the bench's own receive/delete above stand for Lambda's poller: counted, as in AWS
 
     report(n, meter, durations, requests_of, waited)
+
+
+# What each step of a paid note must write at the least, in this design (DynamoDB's rules: a
+# write costs one unit per started KB of the larger of the item before and after; each secondary
+# index whose entry is put, changed or removed costs one more; inside a transaction, twice
+# both). The rows are the ones the guarantees need: the note; exactly-once payment (the payment
+# and the note's move to paid in one transaction, the order checked in it); a bill number taken
+# with its note (range, note, pending bill in one transaction); the bill and the note issued
+# together; one text per bill (a claim and its outcome); the sparse indexes the sweeper, the
+# repair job, the active query and "my bills" read.
+FLOOR: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = (
+    ("POST /v1/notes", (("the note (<= 1 KB)", 1), ("the region's payment-code sequence", 1))),
+    ("open an order", (("the order-slot lease", 1), ("the order", 1),
+                       ("its open-orders index entry", 1))),
+    ("payment callback (tx)", (("the order, checked", 2), ("the payment", 2),
+                               ("its by-note index entry", 2), ("the note, paid", 2),
+                               ("its awaiting-bill index entry", 2))),
+    ("issue: take a number (tx)", (("the range, next + 1", 2), ("the note's reservation", 2),
+                                   ("the bill, pending", 2), ("its pending index entry", 2))),
+    ("issue: complete (tx)", (("the bill (if its row held <= 1 KB)", 2),
+                              ("its pending index entry, removed", 2),
+                              ("its payer index entry (<= 1 KB)", 2), ("the note, issued", 2),
+                              ("its awaiting-bill index entry, removed", 2))),
+    ("text the payer", (("the SMS log claim", 1), ("its outcome", 1))),
+    ("active query", (("the paid order leaves the open-orders index", 2),)),
+)
+STEP_OF = {"api_handler": "POST /v1/notes", "open_order": "open an order",
+           "callbacks": "payment callback (tx)", "issue_bill": "issue: take a number + complete",
+           "send_sms": "text the payer", "query_open_orders": "active query"}
 
 
 def report(n: int, meter: Meter, durations: dict[str, list[float]],
@@ -211,11 +288,12 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
     print("  " + ", ".join(f"{s} {c:.2f}" for s, c in sorted(by_service.items()))
           + f"; all {sum(by_service.values()):.2f}")
 
-    print("\nLambda, per paid note:")
-    print(f"  {'function':<13}{'calls':>6}{'MB':>6}{'ms (here)':>11}{'AWS reqs':>9}"
+    print("\nLambda, per paid note (query_open_orders runs every 5 minutes whatever the "
+          "traffic: its share of time only):")
+    print(f"  {'function':<18}{'calls':>6}{'MB':>6}{'ms (here)':>11}{'AWS reqs':>9}"
           f"{'ms (AWS)':>10}{'GB-s':>10}")
     invocations = gb_s = gb_s_aws = 0.0
-    for function in FUNCTIONS:
+    for function in (*FUNCTIONS, *SCHEDULED):
         times = durations.get(function, [])
         if not times:
             continue
@@ -226,10 +304,10 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
         waited_ms = sum(waited[function]) / len(times) * 1000
         ms_aws = max(1.0, ms - waited_ms + reqs * AWS_LATENCY_MS)
         gb = memory[function] / 1024
-        invocations += calls
+        invocations += calls if function in FUNCTIONS else 0.0
         gb_s += calls * gb * ms / 1000
         gb_s_aws += calls * gb * ms_aws / 1000
-        print(f"  {function:<13}{calls:>6.2f}{memory[function]:>6}{ms:>11.1f}{reqs:>9.1f}"
+        print(f"  {function:<18}{calls:>6.2f}{memory[function]:>6}{ms:>11.1f}{reqs:>9.1f}"
               f"{ms_aws:>10.1f}{calls * gb * ms_aws / 1000:>10.4f}")
 
     ddb_read, ddb_write = meter.units["read"] / n, meter.units["write"] / n
@@ -237,11 +315,11 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
     s3_put = sum(c for (s, op), c in per_note.items() if s == "s3" and op in S3_PUT)
     s3_get = sum(c for (s, op), c in per_note.items() if s == "s3" and op not in S3_PUT)
     sqs = by_service["sqs"]
+    api_calls = sum(len(durations.get(f, [])) for f in ("api_handler", "callbacks")) / n
     usage = {
         "lambda_requests": invocations,
         "lambda_gb_seconds": gb_s_aws,
-        "apigateway_requests": len(durations.get("api_handler", [])) / n
-        + len(durations.get("callbacks", [])) / n,
+        "apigateway_requests": api_calls,
         "dynamodb_write_units": ddb_write,
         "dynamodb_read_units": ddb_read,
         "s3_put_requests": s3_put,
@@ -254,21 +332,83 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
           + (f" ({unreported:.0f} requests reported no capacity)" if unreported else ""))
     for key, units in sorted(meter.units_by.items(), key=lambda kv: -kv[1]):
         print(f"  {key:<40}{units / n:>7.2f}")
+    print("\nWrite units per paid note, by step, table and index (a table/index line is what "
+          "the index entry cost):")
+    steps: dict[str, float] = defaultdict(float)
+    for (function, op, where), units in sorted(meter.writes_by.items()):
+        if units:
+            steps[function] += units / n
+            print(f"  {STEP_OF.get(function, function):<34}{op:<20}{where:<45}"
+                  f"{units / n:>6.2f}")
+    floor = {step: sum(u for _, u in writes) for step, writes in FLOOR}
+    floor_total = sum(floor.values())
+    print("\nThe floor of this design: what each step must write at the least "
+          "(see FLOOR), against what it wrote:")
+    measured_of = {STEP_OF.get(f, f): u for f, u in steps.items()}
+    issue = floor["issue: take a number (tx)"] + floor["issue: complete (tx)"]
+    for step, writes in FLOOR:
+        if step.startswith("issue: complete"):
+            continue
+        name = "issue: take a number + complete" if step.startswith("issue") else step
+        least = issue if step.startswith("issue") else floor[step]
+        print(f"  {name:<34}least {least:>4.0f}   wrote {measured_of.get(name, 0.0):>6.2f}")
+        for what, units in (writes if not step.startswith("issue") else
+                            dict(FLOOR)["issue: take a number (tx)"]
+                            + dict(FLOOR)["issue: complete (tx)"]):
+            print(f"      {units:>2}  {what}")
+    print(f"  {'all':<34}least {floor_total:>4.0f}   wrote {ddb_write:>6.2f}")
+
     print("KMS: the local stack signs with local keys; production signs twice per bill in KMS "
           "(counted as 2 Sign requests per note).")
-    print("\nYuan per million paid notes (SMS excluded), AWS China (Beijing) list prices as of "
-          "2026-12-01, NOT re-checked (see PRICES):")
-    total = 0.0
+    print("\nYuan per million paid notes (SMS excluded), AWS China (Beijing) list prices "
+          "(see PRICES: which were re-checked, which not):")
+    yuan_of: dict[str, float] = {}
     for key, amount in usage.items():
         price, unit = PRICES[key]
-        yuan = amount * 1e6 / UNIT_OF[key] * price
-        total += yuan
-        print(f"  {key:<26}{amount:>10.4f} /note  x ¥{price:<10g}{unit:<58} ¥{yuan:>9.2f}")
-    print(f"  {'total':<26}{'':>106}¥{total:>9.2f}   (aim ≤ ¥70)")
-    kms = usage["kms_requests"] * 1e6 / UNIT_OF["kms_requests"] * PRICES["kms_requests"][0]
-    print(f"  {'without KMS signing':<26}{'':>106}¥{total - kms:>9.2f}")
+        yuan_of[key] = amount * 1e6 / UNIT_OF[key] * price
+        print(f"  {key:<26}{amount:>10.4f} /note  x ¥{price:<11g}{unit:<62} "
+              f"¥{yuan_of[key]:>9.2f}")
+    total = sum(yuan_of.values())
+    print(f"  {'total':<111}¥{total:>9.2f}   (aim ≤ ¥70)")
+    print(f"  {'without KMS signing':<111}¥{total - yuan_of['kms_requests']:>9.2f}")
     print(f"\nLambda GB-seconds at this machine's latency: {gb_s:.4f} per note "
           f"(¥{gb_s * 1e6 * PRICES['lambda_gb_seconds'][0]:.2f} per million)")
+
+    options(usage, yuan_of, floor_total)
+
+
+def options(usage: dict[str, float], yuan_of: dict[str, float], floor_total: float) -> None:
+    """What else the bill could be, each figure modelled from this run's usage."""
+    write_price = PRICES["dynamodb_write_units"][0]
+    read_price = PRICES["dynamodb_read_units"][0]
+    total = sum(yuan_of.values())
+    ddb = yuan_of["dynamodb_write_units"] + yuan_of["dynamodb_read_units"]
+    http = usage["apigateway_requests"] * HTTP_API_PRICE
+    print("\nOptions, per million paid notes (modelled from this run; not list prices where "
+          "said):")
+    print(f"  HTTP API instead of REST (¥{HTTP_API_PRICE:.2f}/million, modelled): API Gateway "
+          f"¥{yuan_of['apigateway_requests']:.2f} -> ¥{http:.2f}; total ¥{total:.2f} -> "
+          f"¥{total - yuan_of['apigateway_requests'] + http:.2f}")
+    print(f"  DynamoDB writes at the floor ({floor_total:.0f} units, on-demand): "
+          f"¥{floor_total * write_price:.2f} alone; ¥70 buys "
+          f"{70 / write_price:.1f} on-demand write units")
+    for share in UTILISATIONS:
+        w = PROVISIONED_WCU_HOUR / (3600 * share) * 1e6
+        r = PROVISIONED_RCU_HOUR / (3600 * share) * 1e6
+        provisioned = usage["dynamodb_write_units"] * w + usage["dynamodb_read_units"] * r
+        print(f"  provisioned capacity used {share:.0%} on average: ¥{w:.2f} per million write "
+              f"units (on-demand ¥{write_price:g}), ¥{r:.2f} per million read (¥{read_price:g}):"
+              f" DynamoDB ¥{ddb:.2f} -> ¥{provisioned:.2f}; with HTTP APIs, total "
+              f"¥{total - ddb + provisioned - yuan_of['apigateway_requests'] + http:.2f}")
+    rest = {k: v for k, v in yuan_of.items()
+            if k not in ("dynamodb_write_units", "dynamodb_read_units", "apigateway_requests")}
+    print(f"  everything but DynamoDB and API Gateway (Lambda, KMS, SQS, S3, Secrets Manager): "
+          f"¥{sum(rest.values()):.2f}; KMS alone (two signatures a bill) "
+          f"¥{yuan_of['kms_requests']:.2f}")
+    floor_all = sum(rest.values()) + http + floor_total * PROVISIONED_WCU_HOUR / (3600 * 0.7) * 1e6
+    print(f"  so the least this design costs, at its floor of writes on provisioned capacity "
+          f"used 70 % and with HTTP APIs: ¥{floor_all:.2f} per million paid notes: ¥70 is "
+          f"{'below' if floor_all > 70 else 'within'} it")
 
 
 def _local_signatures(per_note: dict[tuple[str, str], float]) -> float:
