@@ -80,8 +80,10 @@ def pinned_root_fingerprint(args: argparse.Namespace) -> str:
 
 
 def verify_bill(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from chalicelib.adapters.bill_files import MAX_FILE_BYTES, verify_bill_file
-    from chalicelib.adapters.signers import verify_es256
+    from chalicelib.adapters.signers import verify_signature
     from chalicelib.domain.key_trust import trust_of
 
     try:
@@ -91,7 +93,11 @@ def verify_bill(args: argparse.Namespace) -> int:
         print(f"cannot load keys: {exc}", file=sys.stderr)
         return 2
     try:
-        trust = trust_of(doc, pinned, verify_es256)
+        # The root's algorithm as the list says; its key is the pinned one, so a false "alg"
+        # only makes every endorsement fail.
+        root = doc.get("root")
+        root_alg = str(root.get("alg") or "ES256") if isinstance(root, dict) else "ES256"
+        trust = trust_of(doc, pinned, partial(verify_signature, root_alg))
     except ValueError as exc:
         print(f"FAIL finance root key: {exc}")
         print("INVALID")
@@ -182,7 +188,7 @@ def rotate_key(args: argparse.Namespace) -> int:
 
     _use_stack(args.stack)
     key = rotate(deps(), kid=args.kid, use=args.use, owner=args.owner,
-                 kms_key_id=args.kms_key_id)
+                 kms_key_id=args.kms_key_id, alg=args.alg)
     print(json.dumps(key.public(), ensure_ascii=False))
     return 0
 
@@ -271,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--use", required=True, choices=("unit", "finance", "root"),
                         help="root: a new finance root key, which endorses every key")
     rotate.add_argument("--owner", required=True, help="unit code, or the finance department")
-    rotate.add_argument("--kms-key-id", help="an ECC_NIST_P256 SIGN_VERIFY key in KMS")
+    rotate.add_argument("--kms-key-id", help="a SIGN_VERIFY key in KMS: ECC_NIST_P256, or SM2 "
+                        "(China regions); the key's own algorithm is used")
+    rotate.add_argument("--alg", choices=("ES256", "SM2"),
+                        help="the new key's algorithm (default ES256; with --kms-key-id, the "
+                             "KMS key must be of it)")
     fingerprint_cmd = commands.add_parser(
         "root-fingerprint", help="the finance root key's fingerprint, for verifiers to pin")
     unit_cmd = commands.add_parser("create-unit", help="create a collecting or reimbursing unit")

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import make_bill_code
-from chalicelib.domain.units import SigningKey, Unit, UnitKind, hash_api_key
+from chalicelib.domain.units import ALG_ES256, ALG_SM2, SigningKey, Unit, UnitKind, hash_api_key
 
 REGION_CODE = "340100"
 KEYS_VALID_FROM = "2026-01-01T00:00:00+08:00"
@@ -31,7 +31,7 @@ COLLECTING = (
      (("103040100101", "不动产登记费（住宅）"), ("103040100102", "不动产登记费（非住宅）"),
       ("103040100103", "不动产权证书工本费"))),
     (Unit("340100002", "合肥市公安局交通警察支队", UnitKind.COLLECTING, REGION_CODE, "0301",
-          "unit-340100002-2026a", "陈静", "赵磊"),
+          "unit-340100002-sm2-2026a", "陈静", "赵磊"),
      (("103050101001", "公安交警罚没收入"), ("103050101002", "机动车驾驶证工本费"))),
 )
 REIMBURSING = (
@@ -39,6 +39,10 @@ REIMBURSING = (
     Unit("340100902", "合肥滨湖学院财务处", UnitKind.REIMBURSING, REGION_CODE),
 )
 FINANCE_KID = "finance-34-2026a"
+FINANCE_SM2_KID = "finance-34-sm2-2026a"  # countersigns the bills of units that sign with SM2
+# The algorithm each seeded signing key uses (ES256 when not named): the traffic police sign
+# with SM2 (国密), and the finance department keeps one key of each algorithm.
+KEY_ALGS = {"unit-340100002-sm2-2026a": ALG_SM2, FINANCE_SM2_KID: ALG_SM2}
 ROOT_KID = "finance-root-34-2026a"  # endorses the signing keys (domain/key_trust); signs no bill
 FINANCE_OWNER = "安徽省财政厅"
 RANGE_SIZE = 5000
@@ -222,13 +226,15 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
 
     signer = LocalSigner(keys_dir)
     for kid, use, owner in [(ROOT_KID, ROOT_USE, FINANCE_OWNER),
-                            (FINANCE_KID, "finance", FINANCE_OWNER)] + [
+                            (FINANCE_KID, "finance", FINANCE_OWNER),
+                            (FINANCE_SM2_KID, "finance", FINANCE_OWNER)] + [
             (u.signing_kid, "unit", u.unit_code) for u, _ in COLLECTING]:
         assert kid is not None
+        alg = KEY_ALGS.get(kid, ALG_ES256)
         if not (keys_dir / f"{kid}.pem").exists():
-            signer.create_key(f"{kid}.pem")
-        pem = _public_of_ec(keys_dir / f"{kid}.pem")
-        key = SigningKey(kid=kid, alg="ES256", use=use, owner=owner, public_key_pem=pem,
+            signer.create_key(f"{kid}.pem", alg)
+        pem = signer.public_key_pem(f"{kid}.pem")
+        key = SigningKey(kid=kid, alg=alg, use=use, owner=owner, public_key_pem=pem,
                          not_before=KEYS_VALID_FROM, key_ref=f"{kid}.pem")
         deps.keys.put(key if use == ROOT_USE else endorsed(key, signer, f"{ROOT_KID}.pem"))
     for unit, items in COLLECTING:

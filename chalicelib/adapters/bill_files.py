@@ -1,8 +1,10 @@
-"""Reading and checking bill files with pypdf and cryptography: the ``BillFileChecker`` port.
+"""Reading and checking bill files with pypdf, cryptography and tongsuopy (SM2): the
+``BillFileChecker`` port.
 
 The rules of the check are the domain's (``domain/bill_files.py``); this adapter lends them the
 two things they need from outside the standard library: the XML attached to a PDF (pypdf, via
-``pdf_bill.extract_attached_xml``) and the check of an ES256 signature (``signers.VERIFIERS``).
+``pdf_bill.extract_attached_xml``) and the check of an ES256 or SM2 signature
+(``signers.VERIFIERS``).
 ``verify_bill_file`` is the whole check, for the offline command and tests.
 """
 

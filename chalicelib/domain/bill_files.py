@@ -35,7 +35,7 @@ class BillFileTools(Protocol):
         the PDF cannot be read."""
 
     def supports(self, alg: str) -> bool:
-        """Whether signatures of algorithm ``alg`` (``ES256``) can be checked."""
+        """Whether signatures of algorithm ``alg`` (``ES256``, ``SM2``) can be checked."""
 
     def signature_holds(self, alg: str, public_key_pem: str, message: bytes,
                         signature: bytes) -> bool:

@@ -63,6 +63,10 @@ class FeeItem:
     bill_kind: str | None = None
 
 
+ALG_ES256 = "ES256"  # ECDSA P-256 with SHA-256
+ALG_SM2 = "SM2"  # SM2 with SM3 (GB/T 32918, 国密), Z computed with the default ID 1234567812345678
+SIGNING_ALGORITHMS = (ALG_ES256, ALG_SM2)
+
 KEY_CACHE_SECONDS = 60  # how long a process may use its copy of the key list; rotation
                         # keeps the old key valid for twice this (services/keys.py)
 
@@ -72,7 +76,7 @@ class SigningKey:
     """A public key that verifies bills; the private half stays in KMS (or on disk, locally)."""
 
     kid: str
-    alg: str  # e.g. ES256 (ECDSA P-256 / SHA-256)
+    alg: str  # one of SIGNING_ALGORITHMS: ES256 (ECDSA P-256 / SHA-256) or SM2 (SM2 / SM3)
     use: str  # unit | finance
     owner: str
     public_key_pem: str

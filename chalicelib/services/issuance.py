@@ -28,21 +28,24 @@ from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_ALG = "ES256"
-
-
 def _in_force(key: SigningKey, at: str) -> bool:
     moment = datetime.fromisoformat(at)
     return datetime.fromisoformat(key.not_before) <= moment and (
         key.not_after is None or moment < datetime.fromisoformat(key.not_after))
 
 
-def current_finance_key(deps: Ports, now: str) -> SigningKey:
-    """The finance department's signing key in force at ``now`` (the newest, after rotation)."""
+def current_finance_key(deps: Ports, now: str, alg: str | None = None) -> SigningKey:
+    """The finance department's signing key in force at ``now`` (the newest, after rotation).
+
+    With ``alg``, its key of that algorithm when it has one in force: a bill its unit signs
+    with SM2 is countersigned with SM2 too (a 国密 bill end to end), one signed ES256 with ES256.
+    A finance department without a key of that algorithm countersigns with its newest key.
+    """
     candidates = [k for k in deps.keys.all() if k.use == "finance" and _in_force(k, now)]
     if not candidates:
         raise NotFound("no finance department signing key in force")
-    return max(candidates, key=lambda k: k.not_before)
+    same = [k for k in candidates if k.alg == alg]
+    return max(same or candidates, key=lambda k: k.not_before)
 
 
 def unit_key_at(deps: Ports, unit: Unit, sign_time: str) -> SigningKey:
@@ -50,12 +53,14 @@ def unit_key_at(deps: Ports, unit: Unit, sign_time: str) -> SigningKey:
 
     Not simply the unit's current key: a rotation between the reservation and the signing would
     otherwise sign with a key that was not yet in force at ``SignTime``, which never verifies.
+    The unit's current key when it was in force then (two keys may be in force from the same
+    moment: a unit moved to a key of another algorithm by the seed), else the newest one.
     """
     candidates = [k for k in deps.keys.all()
                   if k.use == "unit" and k.owner == unit.unit_code and _in_force(k, sign_time)]
     if not candidates:
         raise NotFound(f"unit {unit.unit_code} had no signing key in force at {sign_time}")
-    return max(candidates, key=lambda k: k.not_before)
+    return max(candidates, key=lambda k: (k.not_before, k.kid == unit.signing_kid))
 
 
 def check_signatures(deps: Ports, xml: bytes) -> None:
@@ -71,7 +76,7 @@ def sign_document(deps: Ports, bill: Bill, unit_key: SigningKey, finance_key: Si
     sign_time = bill.issued_at
     for role, key in (("unit", unit_key), ("supervisor", finance_key)):
         message = bill_xml.signing_input(root, role, key.kid, key.alg, sign_time)
-        value = deps.signer.sign(key.key_ref, message)
+        value = deps.signer.sign(key.key_ref, message, key.alg)
         bill_xml.append_signature(root, bill_xml.SignatureInfo(
             role=role, kid=key.kid, alg=key.alg, sign_time=sign_time,
             value_b64=base64.b64encode(value).decode()))
@@ -90,8 +95,9 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
     key in force at the bill's time, and both signatures are verified with the published keys
     before anything is archived (``BillNotVerified`` otherwise, so the job runs again).
     """
-    signed = sign_document(deps, bill, unit_key_at(deps, unit, bill.issued_at),
-                           current_finance_key(deps, bill.issued_at))
+    unit_key = unit_key_at(deps, unit, bill.issued_at)
+    signed = sign_document(deps, bill, unit_key,
+                           current_finance_key(deps, bill.issued_at, unit_key.alg))
     check_signatures(deps, signed)  # before anything is archived: the archive is write-once
     xml_file = deps.archive.put_once(archive_key(bill, "xml"), signed, "application/xml")
     xml_bytes = signed if xml_file.sha256 == hashlib.sha256(signed).hexdigest() \

@@ -237,15 +237,21 @@ class Signer(Protocol):
 
     kind: str
 
-    def sign(self, key_ref: str, message: bytes) -> bytes:
-        """ECDSA P-256 / SHA-256 over ``message``; DER-encoded signature."""
+    def sign(self, key_ref: str, message: bytes, alg: str = "ES256") -> bytes:
+        """The DER-encoded signature of ``message`` by the key ``key_ref``, of algorithm
+        ``alg``: ``ES256`` (ECDSA P-256 / SHA-256) or ``SM2`` (SM2 with SM3, Z computed with
+        the default ID ``1234567812345678``)."""
 
     def public_key_pem(self, key_ref: str) -> str:
         """The public half of a key this signer signs with (PEM, SubjectPublicKeyInfo)."""
 
-    def create_key(self, key_ref: str) -> str:
-        """Generate a key pair kept as ``key_ref``; its public PEM. ``ValidationFailed`` where
-        keys are made outside this process (KMS)."""
+    def key_alg(self, key_ref: str) -> str:
+        """The algorithm the key ``key_ref`` signs: ``ES256`` or ``SM2``; ``ValidationFailed``
+        for a key of any other kind."""
+
+    def create_key(self, key_ref: str, alg: str = "ES256") -> str:
+        """Generate a key pair of ``alg`` kept as ``key_ref``; its public PEM.
+        ``ValidationFailed`` where keys are made outside this process (KMS)."""
 
 
 class NotificationVerifier(Protocol):

@@ -31,3 +31,23 @@ def test_a_kms_key_can_be_rotated_in_as_the_finance_key(world):
     key = rotate_key(deps, kid="finance-34-kms1", use="finance", owner="安徽省财政厅",
                      kms_key_id=key_id)
     assert key.key_ref == key_id and "BEGIN PUBLIC KEY" in key.public_key_pem
+
+
+def test_a_kms_sm2_key_whose_public_key_is_not_sm2_is_never_registered(world):
+    """moto creates keys of spec SM2 but hands out an RSA public key for them (and refuses
+    Sign with SM2DSA): rotating one in is refused, and nothing is written."""
+    from dataclasses import replace
+
+    import pytest
+
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.services.keys import rotate_key
+
+    kms = world.deps._client("kms")
+    key_id = kms.create_key(KeySpec="SM2", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    deps = replace(world.deps, overrides=dict(world.deps.overrides, signer=KmsSigner(kms)))
+    before = world.deps.keys.all()
+    with pytest.raises(ValidationFailed, match="not an SM2 key"):
+        rotate_key(deps, kid="unit-340100002-kms-sm2", use="unit", owner="340100002",
+                   kms_key_id=key_id)
+    assert world.deps.keys.all() == before

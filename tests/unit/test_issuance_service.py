@@ -72,7 +72,7 @@ def test_the_archived_pdf_carries_the_same_signed_xml(deps):
 def test_a_signature_does_not_verify_with_another_units_key(deps):
     ref = issue_bill(deps, paid_note(deps).payment_code)
     keys = deps.keys.public()
-    keys["unit-340100001-2026a"] = {**keys["unit-340100002-2026a"],
+    keys["unit-340100001-2026a"] = {**keys[FINANCE_KID], "use": "unit",  # another ES256 key
                                     "kid": "unit-340100001-2026a", "owner": "340100001"}
     report = verify_bill_file(deps.archive.get(deps.bills.get(ref.bill_code, ref.bill_number)
                                                .xml.key), keys)

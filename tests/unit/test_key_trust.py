@@ -108,17 +108,17 @@ def test_an_endorsed_key_whose_validity_was_widened_fails(deps, tmp_path, capsys
     assert f"FAIL supervisor signature ({FINANCE_KID}): key endorsement does not verify" in out
 
 
-def resign_as(xml: bytes, key_file: Path, kid: str) -> bytes:
+def resign_as(xml: bytes, key_file: Path, kid: str, alg: str = "ES256") -> bytes:
     """``xml`` with its signatures replaced by a unit signature made with ``key_file``."""
     root = ET.fromstring(xml)  # noqa: S314 - our own test bill
     sigs = root.find("EInvoiceSignature")
     for el in list(sigs):
         sigs.remove(el)
     sign_time = "2026-03-02T10:00:00+08:00"
-    message = bill_xml.signing_input(root, "unit", kid, "ES256", sign_time)
-    value = LocalSigner(key_file.parent).sign(key_file.name, message)
+    message = bill_xml.signing_input(root, "unit", kid, alg, sign_time)
+    value = LocalSigner(key_file.parent).sign(key_file.name, message, alg)
     bill_xml.append_signature(root, bill_xml.SignatureInfo(
-        "unit", kid, "ES256", sign_time, base64.b64encode(value).decode()))
+        "unit", kid, alg, sign_time, base64.b64encode(value).decode()))
     # The forger holds no finance key: a copy of the finance signature element at least parses.
     original = ET.fromstring(xml).find("EInvoiceSignature")  # noqa: S314
     sigs.append(original[1])
@@ -126,8 +126,9 @@ def resign_as(xml: bytes, key_file: Path, kid: str) -> bytes:
 
 
 def test_a_unit_key_of_another_unit_fails_even_when_genuinely_endorsed(deps, tmp_path, capsys):
-    other_kid = "unit-340100002-2026a"
-    forged = resign_as(bill_xml_of(deps), tmp_path / "keys" / f"{other_kid}.pem", other_kid)
+    other_kid = "unit-340100002-sm2-2026a"  # the traffic police's key (SM2)
+    forged = resign_as(bill_xml_of(deps), tmp_path / "keys" / f"{other_kid}.pem", other_kid,
+                       "SM2")
     code, out = verify(tmp_path, public_keys(deps), forged, root_fp(deps), capsys)
     assert code == 1
     assert (f"FAIL unit signature ({other_kid}): key belongs to '340100002', not to the issuing "
