@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("channels", "wechat_notification", "issuance", "verification", "pages",
+BENCHMARKS = ("channels", "wechat_notification", "issuance", "signing", "verification", "pages",
               "archive_check", "uploads", "cost",
               "bill_latency")
 LOCAL_STACK = {"bill_latency"}  # runs the whole local stack: under the integration lock

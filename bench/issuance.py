@@ -5,7 +5,10 @@ the number (transaction), compose, build the XML, sign twice, render the PDF, ar
 PDF, save the bill, mark the note issued, enqueue the SMS.
 Bare minimum: the same PDF drawn once and two signatures (no storage at all).
 
-    .venv/bin/python -m bench.issuance [N] [--profile]      (all of them: python -m bench)
+    .venv/bin/python -m bench.issuance [N] [--profile] [--sm2]      (all of them: python -m bench)
+
+``--sm2`` issues as the seeded unit that signs with SM2 (the traffic police, 340100002), so both
+signatures are SM2 with SM3 instead of ECDSA P-256 (``bench.signing`` compares the two alone).
 
 Also printed: the AWS calls one bill makes, by service and operation (a botocore hook on every
 client the job uses), and the peak memory (resident set) of this process, which is the issuing
@@ -50,20 +53,28 @@ class Timed:
         return timed
 
 
-def main(n: int = 100, profile: bool = False) -> None:
+ITEMS = {  # two items of each unit's own fee items, 100 yuan in all
+    "340100001": [{"item_code": "103040100101", "name": "不动产登记费（住宅）",
+                   "quantity": 1, "standard_fen": 8000, "amount_fen": 8000},
+                  {"item_code": "103040100103", "name": "不动产权证书工本费",
+                   "quantity": 2, "standard_fen": 1000, "amount_fen": 2000}],
+    "340100002": [{"item_code": "103050101001", "name": "公安交警罚没收入",
+                   "quantity": 1, "standard_fen": 8000, "amount_fen": 8000},
+                  {"item_code": "103050101002", "name": "机动车驾驶证工本费",
+                   "quantity": 2, "standard_fen": 1000, "amount_fen": 2000}],
+}
+
+
+def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> None:
     from chalicelib.domain.payments import Payment
     from chalicelib.services import issuance
     from chalicelib.services import notes as notes_service
 
     with local_world() as (deps, _):
-        unit = deps.units.get("340100001")
+        unit = deps.units.get(unit_code)
         assert unit is not None
         body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
-                "items": [{"item_code": "103040100101", "name": "不动产登记费（住宅）",
-                           "quantity": 1, "standard_fen": 8000, "amount_fen": 8000},
-                          {"item_code": "103040100103", "name": "不动产权证书工本费",
-                           "quantity": 2, "standard_fen": 1000, "amount_fen": 2000}],
-                "total_fen": 10000}
+                "items": ITEMS[unit_code], "total_fen": 10000}
         codes = []
         for i in range(n + 5 + CHILD_BILLS):
             note, _ = notes_service.create_note(deps, unit, body)
@@ -121,17 +132,18 @@ def main(n: int = 100, profile: bool = False) -> None:
         xml = deps.archive.get(record.xml.key)
         signer = deps.signer
         unit_key = deps.keys.get(unit.signing_kid)
-        finance_key = issuance.current_finance_key(deps, record.bill.issued_at)
+        finance_key = issuance.current_finance_key(deps, record.bill.issued_at, unit_key.alg)
         started = time.perf_counter()
         cpu_started = time.process_time()
         for _ in range(n):
-            signer.sign(unit_key.key_ref, xml)
-            signer.sign(finance_key.key_ref, xml)
+            signer.sign(unit_key.key_ref, xml, unit_key.alg)
+            signer.sign(finance_key.key_ref, xml, finance_key.alg)
             issuance.render_pdf(deps, record.bill, xml)
         bare = time.perf_counter() - started
         bare_cpu = time.process_time() - cpu_started
 
-    print(f"\nBill issuance, {n} bills, one thread, DynamoDB Local + moto\n")
+    print(f"\nBill issuance, {n} bills, one thread, DynamoDB Local + moto, unit {unit_code} "
+          f"signing {unit_key.alg}, finance {finance_key.alg}\n")
     print(f"{'path':<34}{'bills/s':>9}{'ms/bill':>9}")
     print(f"{'full issue_bill (wall)':<34}{n / full:>9.1f}{full / n * 1000:>9.2f}")
     print(f"{'full issue_bill (CPU of this proc)':<34}{n / cpu:>9.1f}{cpu / n * 1000:>9.2f}")
@@ -188,5 +200,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--issue"]:
         issue_only(sys.argv[2:])
         sys.exit(0)
-    args = [a for a in sys.argv[1:] if a != "--profile"]
-    main(int(args[0]) if args else 100, profile="--profile" in sys.argv[1:])
+    args = [a for a in sys.argv[1:] if a not in ("--profile", "--sm2")]
+    main(int(args[0]) if args else 100, profile="--profile" in sys.argv[1:],
+         unit_code="340100002" if "--sm2" in sys.argv[1:] else "340100001")

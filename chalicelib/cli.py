@@ -2,7 +2,8 @@
 
 ``verify-bill [--keys-url URL | --keys-file F] [--root-fingerprint HEX] FILE``: exit 0 only when
 both signatures hold over intact content, by keys the pinned finance root key endorses; 1 when a
-check fails; 2 when the file or the keys cannot be read.
+check fails; 2 when the file or the keys cannot be read. Each signature is checked with its
+key's algorithm: ECDSA P-256 (``ES256``) or SM2 with SM3 (``SM2``, 国密).
 ``allocate-range --unit U --kind K --count N`` and ``range-report``: the finance department's
 number ranges (``--stack .local/stack.json`` points them at the local stack).
 """

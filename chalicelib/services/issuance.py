@@ -90,8 +90,8 @@ def archive_key(bill: Bill, ext: str) -> str:
 def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, ArchivedFile]:
     """Sign the bill twice, render its PDF and archive both; safe to run again for one bill.
 
-    If an earlier run archived the XML already (with other signature bytes: ECDSA is not
-    deterministic), that XML is kept and the PDF is rendered from it. The unit signs with its
+    If an earlier run archived the XML already (with other signature bytes: neither ECDSA nor
+    SM2 is deterministic), that XML is kept and the PDF is rendered from it. The unit signs with its
     key in force at the bill's time, and both signatures are verified with the published keys
     before anything is archived (``BillNotVerified`` otherwise, so the job runs again).
     """

@@ -84,14 +84,21 @@ def test_the_api_function_never_writes_the_signing_keys_and_only_appends_to_the_
                                                                     "dynamodb:Query"}
 
 
-def test_only_the_issuing_roles_are_named_in_the_finance_keys_sign_grant(template):
-    key = template["Resources"]["FinanceSigningKey"]["Properties"]["KeyPolicy"]
+@pytest.mark.parametrize("name", ["FinanceSigningKey", "FinanceSm2SigningKey"])
+def test_only_the_issuing_roles_are_named_in_the_finance_keys_sign_grant(template, name):
+    key = template["Resources"][name]["Properties"]["KeyPolicy"]
     signers = [st["Principal"]["AWS"] for st in key["Statement"] if "kms:Sign" in st["Action"]]
     assert signers == [[{"Fn::GetAtt": ["IssueBillRole", "Arn"]},
                         {"Fn::GetAtt": ["ReverseBillRole", "Arn"]}]]
     admin = next(st for st in key["Statement"] if "kms:Sign" not in st["Action"])
     assert "kms:*" not in admin["Action"] and not any(a.startswith("kms:S") and a != "kms:ScheduleKeyDeletion"
                                                       for a in admin["Action"])
+
+
+def test_the_finance_department_has_an_ecdsa_and_an_sm2_signing_key(template):
+    specs = {name: res["Properties"]["KeySpec"]
+             for name, res in rules.resources(template, "AWS::KMS::Key")}
+    assert specs == {"FinanceSigningKey": "ECC_NIST_P256", "FinanceSm2SigningKey": "SM2"}
 
 
 def test_every_channel_and_both_keys_are_secrets_in_the_template(template):
