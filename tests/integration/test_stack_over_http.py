@@ -111,6 +111,23 @@ def test_the_offline_cli_rejects_an_xml_with_one_amount_digit_changed(
     assert any(re.search(r"(unit|supervisor) signature", line) for line in failed), failed
 
 
+def test_the_sm2_units_bill_from_the_running_stack_verifies_offline(
+        stack: dict[str, Any], tmp_path: Path) -> None:
+    """Unit 1 of the stack (the traffic police) signs with SM2, and so does the finance
+    department for its bills: both signatures SM2, checked by ``verify-bill`` with the
+    stack's published keys."""
+    issued = issue_a_bill(stack, unit=1)
+    bill = issued["bill"]
+    path = tmp_path / "sm2.xml"
+    path.write_bytes(fetch(f"{bill_api(stack, bill)}/xml", check_code=bill["check_code"]).content)
+    assert path.read_bytes().count(b"<Algorithm>SM2</Algorithm>") == 2
+    done = verify_offline(stack, path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VALID" in done.stdout
+    keys = fetch(f"{stack['base_url']}/v1/public/keys").json()["keys"]
+    assert {k["alg"] for k in keys} == {"ES256", "SM2"}
+
+
 def test_a_unit_cannot_see_another_units_note(stack: dict[str, Any],
                                               issued: dict[str, Any]) -> None:
     code = issued["payment_code"]
