@@ -9,10 +9,20 @@ app on DynamoDB Local + moto, each step as the Lambda function that runs it in p
     POST /callbacks/wechatpay (WeChat Pay)       callbacks    (API Gateway + Lambda)
     the issuance job (SQS)                       issue_bill   (Lambda)
     the SMS job (SQS)                            send_sms     (Lambda; the text itself excluded)
+    the active query (every 5 minutes)           query_open_orders (its share: it takes each
+                                                 paid order out of the open-orders index)
 
 Every AWS request any botocore client makes is counted by service and operation (a wrapper
-around ``BaseClient._make_api_call``); DynamoDB requests ask for ``ReturnConsumedCapacity`` and
-the units DynamoDB Local reports are added up, as read or write request units. Each step's wall
+around ``BaseClient._make_api_call``); DynamoDB requests ask for ``ReturnConsumedCapacity``
+(``INDEXES``) and the units DynamoDB Local reports are added up, as read or write request units,
+and the write units by step, table and index. They are DynamoDB Local's accounting: one unit per
+started KB of the larger of the item before and after, each index entry put, changed or removed
+one more, and, inside a transaction, twice both (that index entries are doubled in transactions
+too was not confirmed against the service's documentation; if they are not, each of the seven
+transactional index entries of a paid note costs one unit less). ``FLOOR`` lists what each step
+must write at the least for its guarantees; the report sets it against what each step wrote,
+then models what else the bill could be (provisioned capacity at stated utilisations, HTTP APIs)
+and the least this design can cost. Each step's wall
 time is its Lambda duration, times the memory the function is configured with
 (``.chalice/config.json``, prod stage) → GB-seconds. What the local run cannot see is modelled
 and said so: Lambda's own SQS polling (one ReceiveMessage and one DeleteMessage per message,
