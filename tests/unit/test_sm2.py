@@ -2,7 +2,7 @@
 curve: proved on the GM/T 0003.5 (GB/T 32918.5) example values, and against an independent
 implementation both ways — pure-Python ``gmssl`` (tests only: it draws its nonce from
 ``random``, so here it is always given k from ``secrets``; and its ``04``-prefix handling
-mangles keys, so its public key is set as bare X‖Y hex).
+mangles keys, so its public key is set as bare X‖Y hex) — and OpenSSL 3's command line.
 
 The example (shared/reference/china-regions.md §5, vector A): recommended curve, default ID
 ``1234567812345678``, M = ``message digest``.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import subprocess
 
 import pytest
 from gmssl import sm2 as gm
@@ -248,3 +249,33 @@ def test_the_local_signer_refuses_to_sign_with_the_wrong_algorithm(ours):
     with pytest.raises(ValidationFailed):
         signer.sign("sm2.pem", M, "RS256")
     assert signer.key_alg("sm2.pem") == "SM2"
+
+
+# --- a third implementation: OpenSSL 3's command line (C) --------------------------------------
+
+def openssl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["openssl", "pkeyutl", *args], capture_output=True, text=True,
+                          check=False)
+
+
+def test_openssl_verifies_ours_and_we_verify_openssls_with_the_default_id(ours, tmp_path):
+    """OpenSSL 3 computes Z only with the ID it is given (without ``distid`` it uses an empty
+    one, and our signature fails there: the ID is part of what is signed)."""
+    signer, public = ours
+    message = "<EInvoice>国密票据</EInvoice>".encode()
+    (tmp_path / "pub.pem").write_text(public)
+    (tmp_path / "msg").write_bytes(message)
+    (tmp_path / "ours.sig").write_bytes(signer.sign("sm2.pem", message, "SM2"))
+    common = ["-rawin", "-digest", "sm3", "-in", str(tmp_path / "msg")]
+    default_id = ["-pkeyopt", "distid:1234567812345678"]
+    verify = ["-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"), *common,
+              "-sigfile", str(tmp_path / "ours.sig")]
+    done = openssl(*verify, *default_id)
+    assert done.returncode == 0 and "Signature Verified Successfully" in done.stdout, done
+    assert openssl(*verify).returncode != 0  # no ID given: another Z
+    signed = openssl("-sign", "-inkey", str(signer._dir / "sm2.pem"), *common, *default_id,
+                     "-out", str(tmp_path / "openssl.sig"))
+    assert signed.returncode == 0, signed.stderr
+    theirs_sig = (tmp_path / "openssl.sig").read_bytes()
+    assert sm2.verify(public, message, theirs_sig)
+    assert not sm2.verify(public, message + b" ", theirs_sig)
