@@ -18,7 +18,7 @@ around ``BaseClient._make_api_call``); DynamoDB requests ask for ``ReturnConsume
 and the write units by step, table and index. They are DynamoDB Local's accounting: one unit per
 started KB of the larger of the item before and after, each index entry put, changed or removed
 one more, and, inside a transaction, twice both (that index entries are doubled in transactions
-too was not confirmed against the service's documentation; if they are not, each of the seven
+too was not confirmed against the service's documentation; if they are not, each of the six
 transactional index entries of a paid note costs one unit less). ``FLOOR`` lists what each step
 must write at the least for its guarantees; the report sets it against what each step wrote,
 then models what else the bill could be (provisioned capacity at stated utilisations, HTTP APIs)
