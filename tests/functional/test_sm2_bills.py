@@ -109,3 +109,14 @@ def test_an_sm2_bill_verifies_by_its_code_like_any_other(world, client):
     out = json.loads(client.http.post("/v1/verifications", headers=world.auth(0, "reimbursers"),
                                       body=json.dumps(body)).body)
     assert out["result"] == "authentic" and out["status"] == "normal"
+
+
+def test_the_operator_rotates_a_unit_to_an_sm2_key_from_the_command_line(world, client, capsys):
+    assert cli.main(["rotate-key", "--kid", "unit-340100001-sm2-cli", "--use", "unit",
+                     "--owner", "340100001", "--alg", "SM2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["kid"], printed["alg"], printed["owner"]) == (
+        "unit-340100001-sm2-cli", "SM2", "340100001")
+    doc = json.loads(client.http.get("/v1/public/keys").body)
+    published = {k["kid"]: k for k in doc["keys"]}["unit-340100001-sm2-cli"]
+    assert published["public_key_pem"] == printed["public_key_pem"] and published["endorsement"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import secrets
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from gmssl import sm2 as gm
@@ -279,3 +281,12 @@ def test_openssl_verifies_ours_and_we_verify_openssls_with_the_default_id(ours, 
     theirs_sig = (tmp_path / "openssl.sig").read_bytes()
     assert sm2.verify(public, message, theirs_sig)
     assert not sm2.verify(public, message + b" ", theirs_sig)
+
+
+def test_processes_that_meet_no_sm2_key_never_import_tongsuopy():
+    """Cold start: tongsuopy (tens of ms to import) loads on the first SM2 key, not before."""
+    code = ("import sys, app, chalicelib.adapters.signers, chalicelib.adapters.bill_files, "
+            "chalicelib.cli; print(sorted(m for m in sys.modules if m.startswith('tongsuopy')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]"

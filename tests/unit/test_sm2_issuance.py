@@ -102,3 +102,34 @@ def test_a_unit_rotated_to_sm2_issues_sm2_bills_from_then_on(deps, clock):
     assert report.ok, report.failed()
     assert [(s.kid, s.alg) for s in report.bill.signatures] == [
         ("unit-340100001-sm2-2026b", "SM2"), (FINANCE_SM2_KID, "SM2")]
+
+
+def test_an_sm2_finance_root_endorses_keys_and_verify_bill_checks_with_its_algorithm(
+        deps, tmp_path, capsys):
+    """``rotate-key --use root --alg SM2``: every key is re-endorsed with SM2, and the offline
+    command checks endorsements with the root's algorithm (ES256 and SM2 bills alike)."""
+    import json
+
+    from chalicelib.cli import main
+    from chalicelib.domain.key_trust import fingerprint
+    from chalicelib.services.bills import public_keys
+
+    bills = [police_bill_xml(deps)]
+    ref = issue_bill(deps, paid_note(deps).payment_code)
+    bills.append(deps.archive.get(deps.bills.get(ref.bill_code, ref.bill_number).xml.key))
+    root = rotate_key(deps, kid="finance-root-34-sm2", use="root", owner=FINANCE_OWNER, alg="SM2")
+    doc = public_keys(deps)
+    assert (doc["root"]["kid"], doc["root"]["alg"]) == ("finance-root-34-sm2", "SM2")
+    (tmp_path / "keys.json").write_text(json.dumps(doc), encoding="utf-8")
+    for i, xml in enumerate(bills):
+        (tmp_path / f"{i}.xml").write_bytes(xml)
+        args = ["verify-bill", "--keys-file", str(tmp_path / "keys.json"), "--root-fingerprint",
+                fingerprint(root.public_key_pem), str(tmp_path / f"{i}.xml")]
+        assert main(args) == 0, capsys.readouterr().out
+        # The same list claiming an ES256 root: every endorsement fails.
+        doc_es = {**doc, "root": {**doc["root"], "alg": "ES256"}}
+        (tmp_path / "keys-es.json").write_text(json.dumps(doc_es), encoding="utf-8")
+        args[2] = str(tmp_path / "keys-es.json")
+        assert main(args) == 1
+        assert "key endorsement does not verify" in capsys.readouterr().out
+
