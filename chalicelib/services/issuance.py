@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from chalicelib.domain import bill_xml
@@ -27,6 +28,9 @@ from chalicelib.services.phones import phone_key
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
+# The XML's upload runs beside the issuing thread (archive_bill): one per job at a time, so a
+# few threads cover a process that runs several jobs at once (the local worker runs four).
+_UPLOADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="archive-upload")
 
 def _in_force(key: SigningKey, at: str) -> bool:
     moment = datetime.fromisoformat(at)
@@ -99,13 +103,20 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
     signed = sign_document(deps, bill, unit_key,
                            current_finance_key(deps, bill.issued_at, unit_key.alg))
     check_signatures(deps, signed)  # before anything is archived: the archive is write-once
-    xml_file = deps.archive.put_once(archive_key(bill, "xml"), signed, "application/xml")
-    xml_bytes = signed if xml_file.sha256 == hashlib.sha256(signed).hexdigest() \
-        else deps.archive.get(xml_file.key)
     seal = deps.archive.get(unit.seal_key) if unit.seal_key else None
-    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"),
-                                     render_pdf(deps, bill, xml_bytes, unit_seal_png=seal),
-                                     "application/pdf")
+    # The PDF is drawn while the XML is on its way to the archive (drawing is CPU, the upload
+    # waits on the network), from the XML just signed; it is archived only once the XML is, so
+    # the order of the writes is unchanged. Should an earlier run have archived another XML
+    # for this bill, the PDF is drawn again from that one.
+    upload = _UPLOADS.submit(deps.archive.put_once, archive_key(bill, "xml"), signed,
+                             "application/xml")
+    try:
+        pdf = render_pdf(deps, bill, signed, unit_seal_png=seal)
+    finally:
+        xml_file = upload.result()  # its failure first: the XML is what a retry must find
+    if xml_file.sha256 != hashlib.sha256(signed).hexdigest():
+        pdf = render_pdf(deps, bill, deps.archive.get(xml_file.key), unit_seal_png=seal)
+    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), pdf, "application/pdf")
     return xml_file, pdf_file
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -153,6 +154,39 @@ def test_a_retry_after_the_xml_was_archived_keeps_that_xml_and_its_check_code(de
     assert deps.archive.get(record.xml.key) == first_xml[record.xml.key][0]
     assert ref.issued_at == "2026-03-02T10:00:00+08:00"
     assert ref.check_code.encode() in deps.archive.get(record.xml.key)
+
+
+class DrawnWhileUploading:
+    """The archive and the renderer of ``deps``, watched: the XML's upload waits (up to two
+    seconds) for the PDF to be drawn, and says whether it was drawn meanwhile."""
+
+    def __init__(self, deps) -> None:
+        self.archive, self.renderer = deps.archive, deps.renderer
+        self.drawing = threading.Event()
+        self.drawn_during_upload: list[bool] = []
+
+    def put_once(self, key, body, content_type):
+        if key.endswith(".xml"):
+            self.drawn_during_upload.append(self.drawing.wait(2))
+        return self.archive.put_once(key, body, content_type)
+
+    def render(self, *args, **kwargs):
+        self.drawing.set()
+        return self.renderer.render(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.archive, name)
+
+
+def test_the_pdf_is_drawn_while_the_xml_is_uploading_and_archived_after_it(deps):
+    note = paid_note(deps)
+    watched = DrawnWhileUploading(deps)
+    deps.overrides["archive"] = deps.overrides["renderer"] = watched
+    ref = issue_bill(deps, note.payment_code)
+    assert watched.drawn_during_upload == [True]
+    assert [k.rsplit(".", 1)[1] for k in watched.archive.writes] == ["xml", "pdf"]
+    record = deps.bills.get(ref.bill_code, ref.bill_number)
+    assert verify_bill_file(deps.archive.get(record.pdf.key), deps.keys.public()).ok
 
 
 def test_a_number_taken_in_one_year_is_kept_when_the_retry_runs_in_the_next(deps, clock):
