@@ -30,6 +30,7 @@ from chalicelib.services.ports import (
     NotificationVerifier,
     OtpStore,
     PayerBillIndex,
+    PayerIdentity,
     PaymentRecorder,
     RangeRepository,
     RefundStore,
@@ -321,6 +322,26 @@ class Deps:
 
         return self._get("channel_http",
                          lambda: UrllibTransport(self.settings.channel_timeout))
+
+    @property
+    def wechat_oauth(self) -> PayerIdentity:
+        """The official account's web authorisation, from its secret (cached with the secret)."""
+        if "wechat_oauth" in self.overrides:
+            return self.overrides["wechat_oauth"]
+        from chalicelib.adapters.wechat_oauth import WechatOAuth, WechatOAuthConfig
+        from chalicelib.domain.errors import ServiceUnavailable
+
+        data = self.secrets.json(self.settings.wechat_oauth_secret_id)
+        cached = self.overrides.get("_wechat_oauth_cfg")
+        if cached is None or cached[0] is not data:
+            try:
+                config = WechatOAuthConfig.from_secret(data)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ServiceUnavailable("the official account's secret is incomplete") from exc
+            cached = (data, WechatOAuth(config, self.settings.wechat_open_base,
+                                        self.settings.wechat_api_base, self.channel_http))
+            self.overrides["_wechat_oauth_cfg"] = cached
+        return cached[1]
 
     def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server (ChannelApi), from its current secret."""

@@ -72,6 +72,12 @@ class Settings:
     # Outside LOCAL_STAGES: the Secrets Manager ids of the two keys above (plain-text secrets).
     payer_pepper_secret_id: str = ""
     payment_code_key_secret_id: str = ""
+    # The official account's web authorisation (JSAPI payment inside WeChat needs the payer's
+    # openid): its {appid, secret} secret, WeChat's authorise host and its API host (locally:
+    # the simulator's /weixin).
+    wechat_oauth_secret_id: str = "fiscal/channels/wechat-oauth"  # noqa: S105 - a name
+    wechat_open_base: str = "https://open.weixin.qq.com"
+    wechat_api_base: str = "https://api.weixin.qq.com"
     # Refused channel notifications (services/intake.py): a bucket without Object Lock whose
     # lifecycle expires them after days; the write-once archive keeps verified ones only.
     rejected_intake_bucket: str = "fiscal-rejected-intake"
@@ -138,6 +144,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "unionpay": env.get("UNIONPAY_GATEWAY", "https://gateway.95516.com"),
         },
         channel_timeout=float(env.get("CHANNEL_TIMEOUT_SECONDS", "10")),
+        wechat_oauth_secret_id=env.get("WECHAT_OAUTH_SECRET_ID", "fiscal/channels/wechat-oauth"),
+        wechat_open_base=env.get("WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+        wechat_api_base=env.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         channel_secret_ids={c: env.get(f"{c.upper()}_SECRET_ID", f"fiscal/channels/{c}")
                             for c in ("wechatpay", "alipay", "unionpay", "bank")},
         font_path=_font_path(),

@@ -1,6 +1,7 @@
-"""The payment channels' servers, played locally: WeChat Pay, Alipay and UnionPay; and the SMS
-provider of the China regions, Alibaba Cloud SMS (``sim_aliyun_sms.py``: ``/dysmsapi/``, its
-sent messages at ``GET /_sim/sms``).
+"""The payment channels' servers, played locally: WeChat Pay, Alipay and UnionPay; WeChat's web
+authorisation of the official account (``sim_weixin.py``: ``/weixin/``); and the SMS provider of
+the China regions, Alibaba Cloud SMS (``sim_aliyun_sms.py``: ``/dysmsapi/``, its sent messages
+at ``GET /_sim/sms``).
 
 ``ChannelServers.handle(method, path, headers, body)`` answers a request as the channel would,
 under one path prefix per channel (``/wechatpay/v3/…``, ``/alipay/gateway.do``,
@@ -31,6 +32,7 @@ from devstack.sim_aliyun_sms import AliyunSmsServer
 from devstack.sim_common import ChannelState, Reply, page, post
 from devstack.sim_unionpay import UnionPayServer
 from devstack.sim_wechatpay import WechatPayServer
+from devstack.sim_weixin import WeixinServer
 
 
 class ChannelServers(ChannelState):
@@ -44,7 +46,8 @@ class ChannelServers(ChannelState):
                          auto_complete_refunds=auto_complete_refunds)
         self.servers: dict[str, Any] = {"wechatpay": WechatPayServer(self),
                                         "alipay": AlipayServer(self),
-                                        "unionpay": UnionPayServer(self)}
+                                        "unionpay": UnionPayServer(self),
+                                        "weixin": WeixinServer(self)}
         self.sms: AliyunSmsServer | None = None  # when the stack has the provider's credentials
         if "aliyun_sms" in stack.get("channels", {}):
             self.sms = AliyunSmsServer(self, stack)

@@ -98,6 +98,10 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
         state["unionpay"] = _unionpay_chain(channels)
     if "bank" not in state:
         state["bank"] = {"bank_code": "ABC34010001", "secret": _random(40)}
+    # The official account bound to the WeChat Pay merchant (its appid is the one orders carry):
+    # its AppSecret lets us exchange a web-authorisation code for the payer's openid.
+    state.setdefault("wechat_oauth", {"appid": state["wechatpay"]["appid"],
+                                      "secret": secrets.token_hex(16)})
     _add_sms_account(state)
     _add_merchant_keys(state, channels)
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
@@ -202,11 +206,20 @@ def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def wechat_oauth_secret(state: dict[str, Any]) -> dict[str, Any]:
+    """The Secrets Manager value of the official account (README: 'Channel credentials')."""
+    return {"appid": state["wechat_oauth"]["appid"], "secret": state["wechat_oauth"]["secret"]}
+
+
 def put_channel_secrets(deps: Deps, state: dict[str, Any]) -> None:
-    """Create or update every channel's secret, and the SMS provider's, in Secrets Manager."""
+    """Create or update every channel's secret, the official account's and the SMS provider's,
+    in Secrets Manager."""
     sm = deps._client("secretsmanager")
-    for channel, value in channel_secrets(state).items():
-        name, text = deps.settings.channel_secret_ids[channel], json.dumps(value)
+    secrets_by_name = {deps.settings.channel_secret_ids[channel]: value
+                       for channel, value in channel_secrets(state).items()}
+    secrets_by_name[deps.settings.wechat_oauth_secret_id] = wechat_oauth_secret(state)
+    for name, value in secrets_by_name.items():
+        text = json.dumps(value)
         try:
             sm.create_secret(Name=name, SecretString=text)
         except sm.exceptions.ResourceExistsException:
@@ -277,5 +290,6 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str,
         "channels": {"wechatpay": dict(wx), "alipay": dict(seeded.state["alipay"]),
                      "unionpay": dict(seeded.state["unionpay"]),
                      "bank": dict(seeded.state["bank"]),
+                     "wechat_oauth": dict(seeded.state["wechat_oauth"]),
                      "aliyun_sms": dict(seeded.state["aliyun_sms"])},
     }

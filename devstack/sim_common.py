@@ -140,6 +140,11 @@ class ChannelState:
             f"<input type='hidden' name='return_url' value='{e(back)}'>"
             f"<button type='submit'>确认支付</button></form><a href='{e(back)}'>取消支付</a>"))
 
+    def pay(self, channel: str, out_trade_no: str, *, notify: bool = True,
+            amount_fen: int | None = None) -> int:
+        """The payer pays an order (``channel_servers.ChannelServers`` does it)."""
+        raise NotImplementedError
+
     def record(self, channel: str, api: str, data: dict[str, Any]) -> int | None:
         """Note a call (for tests); the status to fail it with, if the channel is failing."""
         self.calls.append((channel, api, data))

@@ -1,8 +1,22 @@
-"""WeChat Pay APIv3, played locally: H5 prepay, order query, refund, and their notifications.
+"""WeChat Pay APIv3, played locally: H5, JSAPI and Native prepay, order query, refund, and their
+notifications.
 
 Every API request must carry our ``Authorization`` (WECHATPAY2-SHA256-RSA2048), checked with the
 public half of our merchant key from the stack's state; every answer is signed with the
 platform key, as WeChat signs them. ``GET /wechatpay?prepay_id=…`` is the H5 cashier page.
+
+What the WeChat client does, played too (``/wechatpay/_sim/…``, not WeChat Pay's API):
+
+- ``POST /_sim/jsapi-pay`` ``{"user", "params"}``: the stand-in WeixinJSBridge's
+  ``getBrandWCPayRequest`` (``sim_weixin.BRIDGE_JS``). WeChat's checks: every parameter a
+  string, ``signType`` RSA, ``paySign`` our merchant key's RSA-SHA256 over ``appId\ntimeStamp\n
+  nonceStr\npackage\n``, the appId the order's, ``package`` = ``prepay_id=`` of an order, the
+  WeChat user the order's payer (the openid it was opened for). Then the order is paid and
+  notified; the answer is the ``err_msg`` WeChat gives the page.
+- ``POST /_sim/scan`` ``{"code_url"}``: a phone scanning a Native order's QR code and paying.
+
+A JSAPI or Native order asked for again with the same out_trade_no (unpaid) keeps its
+prepay_id or code_url, as WeChat does ("可使用原参数重新请求下单接口").
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ from devstack.sim_common import (
 
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 H5 = "/v3/pay/transactions/h5"
+JSAPI = "/v3/pay/transactions/jsapi"
+NATIVE = "/v3/pay/transactions/native"
 QUERY = "/v3/pay/transactions/out-trade-no/"
 REFUNDS = "/v3/refund/domestic/refunds"
 
@@ -93,6 +109,8 @@ class WechatPayServer:
             if order is None:
                 return page(self.channel, 404, "<p>订单不存在或已过期</p>")
             return self.s.cashier(order, query.get("redirect_url"))
+        if method == "POST" and path in ("/_sim/jsapi-pay", "/_sim/scan"):
+            return self.client(path, body)
         why = self.refused(method, url, headers, body)
         try:
             data = json.loads(body) if body else {}
@@ -105,6 +123,8 @@ class WechatPayServer:
             return self.error(failing, "SYSTEM_ERROR", "系统错误")
         if method == "POST" and path == H5:
             return self.prepay(data)
+        if method == "POST" and path in (JSAPI, NATIVE):
+            return self.prepay_in(path, data)
         if method == "GET" and path.startswith(QUERY):
             return self.query(path.removeprefix(QUERY), query)
         if method == "POST" and path == REFUNDS:
@@ -122,6 +142,95 @@ class WechatPayServer:
             return self.error(400, "ORDERPAID", "该订单已支付")
         return self.answer(200, {"h5_url": f"{self.s.base_url}/wechatpay?prepay_id={prepay_id}"
                                            f"&package={secrets.randbelow(10**10)}"})
+
+    def prepay_in(self, path: str, data: dict[str, Any]) -> Reply:
+        """JSAPI (for ``payer.openid``, which must be a user of our appid) or Native."""
+        if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]):
+            return self.error(400, "PARAM_ERROR", "mchid 或 appid 不正确")
+        amount = data.get("amount") or {}
+        if not isinstance(amount.get("total"), int) or amount["total"] <= 0 \
+                or not data.get("description") or not data.get("notify_url"):
+            return self.error(400, "PARAM_ERROR", "参数错误")
+        openid = ""
+        if path == JSAPI:
+            openid = str((data.get("payer") or {}).get("openid") or "")
+            if not openid:
+                return self.error(400, "PARAM_ERROR", "缺少参数 payer.openid")
+        kind = "jsapi" if path == JSAPI else "native"
+        with self.s.lock:
+            known = self.s.order(self.channel, str(data.get("out_trade_no")))
+            if known is not None and known.txn_id:
+                return self.error(400, "ORDERPAID", "该订单已支付")
+            if known is not None and known.extra.get("kind") == kind \
+                    and known.extra.get("openid", "") == openid:
+                order = known  # the same order asked again: the same prepay_id / code_url
+            else:
+                order = self.s.remember(SimOrder(
+                    self.channel, data["out_trade_no"], int(amount["total"]),
+                    data["notify_url"], "", extra={
+                        "kind": kind, "openid": openid, "prepay_id": "wx" + secrets.token_hex(15),
+                        "code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}",
+                        "time_expire": data.get("time_expire", "")}))
+        if kind == "jsapi":
+            return self.answer(200, {"prepay_id": order.extra["prepay_id"]})
+        return self.answer(200, {"code_url": order.extra["code_url"]})
+
+    def client(self, path: str, body: bytes) -> Reply:
+        """The WeChat client paying: a JSAPI order from the bridge, or a scanned Native code."""
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if path == "/_sim/scan":
+            code_url = str(data.get("code_url") or "")
+            order = next((o for o in list(self.s.orders.values())
+                          if o.channel == self.channel and code_url
+                          and o.extra.get("code_url") == code_url), None)
+            if order is None:
+                return _plain(404, {"err_msg": "二维码已失效或不存在"})
+            status = self.s.pay(self.channel, order.out_trade_no)
+            return _plain(200, {"err_msg": "ok", "out_trade_no": order.out_trade_no,
+                                "notify_status": status})
+        given = data.get("params")
+        params: dict[str, Any] = given if isinstance(given, dict) else {}
+        why = self.jsapi_refused(params, str(data.get("user") or ""))
+        if why is not None:
+            return _plain(200, {"err_msg": "get_brand_wcpay_request:fail", "err_desc": why})
+        order = self.by_prepay(str(params["package"]).removeprefix("prepay_id="))
+        assert order is not None
+        status = self.s.pay(self.channel, order.out_trade_no)
+        return _plain(200, {"err_msg": "get_brand_wcpay_request:ok", "notify_status": status})
+
+    def by_prepay(self, prepay_id: str) -> SimOrder | None:
+        return next((o for o in list(self.s.orders.values()) if o.channel == self.channel
+                     and o.extra.get("kind") == "jsapi" and o.extra.get("prepay_id") == prepay_id),
+                    None)
+
+    def jsapi_refused(self, params: dict[str, Any], user: str) -> str | None:
+        """Why WeChat would not pay these getBrandWCPayRequest parameters, or None."""
+        from chalicelib.adapters.wechatpay.jsapi import verify_pay_sign
+        from chalicelib.domain.errors import SignatureInvalid
+        from devstack.sim_weixin import DEFAULT_USER, openid_of
+
+        try:
+            verify_pay_sign(params, self.merchant_public)
+        except SignatureInvalid as exc:
+            return f"paySign: {exc.message}"
+        if params["appId"] != self.wx["appid"]:
+            return "appId 与下单时不一致"
+        if not str(params["timeStamp"]).isdigit() or len(str(params["timeStamp"])) > 32 \
+                or len(str(params["nonceStr"])) > 32:
+            return "timeStamp 或 nonceStr 格式错误"
+        order = self.by_prepay(str(params["package"]).removeprefix("prepay_id="))
+        if order is None or not str(params["package"]).startswith("prepay_id="):
+            return "prepay_id 无效或已过期"
+        if order.txn_id:
+            return "该订单已支付"
+        if order.extra.get("openid") != openid_of(self.wx["appid"], user or DEFAULT_USER):
+            return "下单用户与当前微信用户不一致"
+        return None
 
     def transaction(self, order: SimOrder) -> dict[str, Any]:
         assert order.txn_id and order.paid_at
@@ -194,3 +303,10 @@ class WechatPayServer:
             platform_private_key=self.platform_key, serial=self.wx["platform_serial"],
             now=int(self.s.clock().timestamp()))
         return body, headers
+
+
+def _plain(status: int, data: dict[str, Any]) -> Reply:
+    """An answer to the stand-in WeChat client (any origin may read it: it is a test's)."""
+    return Reply(status, {"Content-Type": "application/json; charset=utf-8",
+                          "Access-Control-Allow-Origin": "*"},
+                 json.dumps(data, ensure_ascii=False).encode())

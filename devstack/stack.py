@@ -124,6 +124,9 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
         "WECHATPAY_API_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
         "ALIPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/alipay/gateway.do",
         "UNIONPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/unionpay",
+        # WeChat's web authorisation (open.weixin.qq.com, api.weixin.qq.com): the simulator's.
+        "WECHAT_OPEN_BASE": f"http://127.0.0.1:{sim_port}/weixin",
+        "WECHAT_API_BASE": f"http://127.0.0.1:{sim_port}/weixin",
         # Texts: SNS on moto unless SMS_PROVIDER=aliyun, then the simulator plays Alibaba Cloud
         # SMS (its messages: GET /_sim/sms on the simulator).
         "ALIYUN_SMS_ENDPOINT": f"http://127.0.0.1:{sim_port}/dysmsapi",

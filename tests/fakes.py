@@ -52,7 +52,7 @@ from chalicelib.domain.records import (
     SmsDelivery,
 )
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
-from tests.fakes_channels import FakeChannelApi, FakeRefunds
+from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -905,6 +905,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
             "job_state": FakeJobState(),
+            "wechat_oauth": FakePayerIdentity(),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")}}
 
 

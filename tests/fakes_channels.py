@@ -1,4 +1,5 @@
-"""In-memory fakes of the channel ports: ``ChannelApi`` (a channel's server) and ``RefundStore``.
+"""In-memory fakes of the channel ports: ``ChannelApi`` (a channel's server), ``RefundStore`` and
+``PayerIdentity`` (WeChat's web authorisation).
 
 Kept next to ``tests/fakes.py`` (which wires them into ``fake_deps``) so that file stays about
 the stores. ``FakeRefunds`` mirrors ``adapters/dynamo_refunds.DynamoRefunds`` over the shared
@@ -8,8 +9,9 @@ payments rows: each move is an ``if`` on the current status, as its conditional 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
 from chalicelib.domain.payments import (
     ChannelOrder,
     Checkout,
@@ -81,8 +83,19 @@ class FakeChannelApi:
             raise ServiceUnavailable(f"{self.channel} is down")
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
-                 return_url: str, client_ip: str) -> Checkout:
+                 return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
         self._call("checkout", order)
+        if order.mode == "native":
+            return Checkout(pay_url=return_url,
+                            code_url=f"weixin://wxpay/bizpayurl?pr={order.out_trade_no[-10:]}")
+        if order.mode == "jsapi":
+            if not payer:
+                raise ValidationFailed("请在微信中打开缴款页面后再使用微信支付",
+                                       {"mode": "jsapi needs the payer's WeChat session"},
+                                       code="wechat_session_required")
+            return Checkout(pay_url=return_url, jsapi={
+                "appId": "wx-fake", "timeStamp": "0", "nonceStr": "N", "signType": "RSA",
+                "package": f"prepay_id=wx{order.out_trade_no}", "paySign": "fake"})
         return Checkout(pay_url=f"https://{self.channel}.test/pay/{order.out_trade_no}")
 
     def query(self, order: ChannelOrder) -> Payment | None:
@@ -94,3 +107,26 @@ class FakeChannelApi:
         if self.refund_results:
             return self.refund_results.pop(0)
         return RefundResult("succeeded", f"refund-{request.out_refund_no}")
+
+
+class FakePayerIdentity:
+    """PayerIdentity, scripted: ``codes`` maps a code to the openid WeChat gives for it, once
+    (a code is single-use); ``down`` makes ``openid`` raise ``ServiceUnavailable``. The codes
+    asked about are kept in ``asked``."""
+
+    def __init__(self, appid: str = "wx8888888888888888") -> None:
+        self.appid = appid
+        self.codes: dict[str, str] = {}
+        self.down = False
+        self.asked: list[str] = []
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        return (f"https://open.weixin.test/connect/oauth2/authorize?appid={self.appid}"
+                f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code"
+                f"&scope=snsapi_base&state={state}#wechat_redirect")
+
+    def openid(self, code: str) -> str | None:
+        self.asked.append(code)
+        if self.down:
+            raise ServiceUnavailable("WeChat OAuth is down")
+        return self.codes.pop(code, None)

@@ -104,7 +104,9 @@ def _point_env_at(tmp: Path) -> None:
                        "PUBLIC_BASE_URL": "http://testserver",
                        "WECHATPAY_API_BASE": f"{CHANNELS_URL}/wechatpay",
                        "ALIPAY_GATEWAY": f"{CHANNELS_URL}/alipay/gateway.do",
-                       "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay"})
+                       "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay",
+                       "WECHAT_OPEN_BASE": f"{CHANNELS_URL}/weixin",
+                       "WECHAT_API_BASE": f"{CHANNELS_URL}/weixin"})
 
 
 def build_world(tmp: Path, clock: Clock | None = None) -> World:

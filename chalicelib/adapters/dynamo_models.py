@@ -138,6 +138,7 @@ class ChannelOrderModel(Model):
     amount_fen = NumberAttribute()
     created_at = UnicodeAttribute()
     expires_at = UnicodeAttribute()
+    mode = UnicodeAttribute(null=True)  # h5 | jsapi | native | page; absent on older rows: h5
     open_key = UnicodeAttribute(null=True)  # "open" until settled; removed by the query job
     by_open = OpenOrders()
 

@@ -107,7 +107,7 @@ class DynamoNotes:
         row = ChannelOrderModel(order.out_trade_no, payment_code=order.payment_code,
                                 channel=order.channel, amount_fen=order.amount_fen,
                                 created_at=order.created_at, expires_at=order.expires_at,
-                                open_key="open")
+                                mode=order.mode, open_key="open")
         try:
             row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
         except PutError as exc:
@@ -158,7 +158,8 @@ class DynamoNotes:
 def _order(row: ChannelOrderModel) -> ChannelOrder:
     return ChannelOrder(out_trade_no=row.out_trade_no, payment_code=row.payment_code,
                         channel=row.channel, amount_fen=int(row.amount_fen),
-                        created_at=row.created_at, expires_at=row.expires_at)
+                        created_at=row.created_at, expires_at=row.expires_at,
+                        mode=row.mode or "h5")
 
 
 @aws_boundary

@@ -46,6 +46,15 @@ def header(request: Request, name: str) -> str | None:
     return value if value else None
 
 
+def cookie(request: Request, name: str) -> str | None:
+    """The value of cookie ``name`` in the request, if sent."""
+    for part in (header(request, "cookie") or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
 def caller(request: Request, deps: Deps, kind: UnitKind) -> Unit:
     """The unit whose API key authorises this request; it must be of ``kind``."""
     auth = header(request, "authorization") or ""

@@ -2,29 +2,42 @@
 
 What the pay page shows is ``services/note_pages.py``'s; a view here finds the note (or answers
 the error page, its status from ``api/errors.py``) and renders. ``render`` and its security
-headers serve every page of the product.
+headers serve every page of the product: no script at all, except on a page rendered with
+``scripted=True``, whose inline scripts carry that response's random CSP nonce.
+
+Inside WeChat the pay page first learns the payer's openid (``services/wechat_session.py``): a
+302 to WeChat's silent OAuth, back to ``/pay/{code}/wechat``, then the page again, now offering
+WeChat Pay by JSAPI. A desktop's WeChat payment shows its QR code at
+``/pay/{code}/qr/{out_trade_no}``.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime
 from functools import cache
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors, status_of
-from chalicelib.api.http import client_address, query_param
+from chalicelib.api.http import client_address, cookie, header, query_param
 from chalicelib.bootstrap import deps
 from chalicelib.domain.china_time import CHINA_TZ
-from chalicelib.domain.codes import check_payment_code
+from chalicelib.domain.codes import check_payment_code, is_out_trade_no
 from chalicelib.domain.errors import (
     DomainError,
     NotFound,
     RateLimited,
     ServiceUnavailable,
+    ValidationFailed,
 )
+from chalicelib.domain.money import fen_to_yuan_grouped
+from chalicelib.domain.notes import NoteStatus
+from chalicelib.domain.payer_clients import Where, where
 from chalicelib.services import bills as bills_service
-from chalicelib.services import note_pages
+from chalicelib.services import checkout as checkout_service
+from chalicelib.services import note_pages, wechat_session
 from chalicelib.services import notes as notes_service
 from chalicelib.services.limits import Guesser
 
@@ -51,13 +64,21 @@ def china_time(iso: str) -> str:
         return iso
 
 
-def render(name: str, status: int = 200, **context) -> Response:
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+       "form-action 'self' *; base-uri 'none'")
+
+
+def render(name: str, status: int = 200, *, scripted: bool = False, **context) -> Response:
+    """A page with the product's security headers. ``scripted``: the page's inline scripts
+    may run, those carrying this response's nonce only, and may fetch from our own origin."""
     d = deps()
-    html = _env().get_template(name).render(supervisor_name=d.settings.supervisor_name, **context)
+    nonce = secrets.token_urlsafe(18) if scripted else None
+    html = _env().get_template(name).render(supervisor_name=d.settings.supervisor_name,
+                                            script_nonce=nonce, **context)
+    policy = CSP if nonce is None else f"{CSP}; script-src 'nonce-{nonce}'; connect-src 'self'"
     return Response(body=html.encode("utf-8"), status_code=status, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                   "img-src 'self' data:; form-action 'self' *; base-uri 'none'",
+        "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 
@@ -74,16 +95,93 @@ def error_page(exc: DomainError) -> Response:
     return render("message.html", status_of(exc), heading=heading, message=exc.message)
 
 
+WECHAT_FAILURES = frozenset(f.value for f in wechat_session.Failure)
+_OAUTH_CODE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 @bp.route("/pay/{payment_code}", methods=["GET"])
 @handles_errors
 def pay_page(payment_code: str) -> Response:
     d = deps()
+    request = bp.current_request
     try:
         check_payment_code(payment_code)
-        note = notes_service.get_public_note(d, payment_code, client_address(bp.current_request))
+        note = notes_service.get_public_note(d, payment_code, client_address(request))
     except DomainError as exc:
         return error_page(exc)
-    return render("pay.html", **note_pages.pay_page(d, note))
+    place = where(header(request, "user-agent"))
+    failure = None
+    if place is Where.WECHAT and "wechatpay" in d.settings.enabled_channels \
+            and note.status_at(d.clock()) is NoteStatus.UNPAID \
+            and wechat_session.openid(d, cookie(request, wechat_session.COOKIE)) is None:
+        failure = query_param(request, "wechat")
+        if failure not in WECHAT_FAILURES:  # not back from a failed OAuth: go and ask WeChat
+            try:
+                link, session = wechat_session.begin(d, payment_code)
+            except ServiceUnavailable:
+                failure = wechat_session.Failure.UNAVAILABLE.value
+            else:
+                return Response(body="", status_code=302, headers={
+                    "Location": link, "Cache-Control": "no-store",
+                    "Set-Cookie": wechat_session.cookie_header(
+                        d, session, wechat_session.PENDING_SECONDS)})
+    return render("pay.html", scripted=place is Where.WECHAT,
+                  **note_pages.pay_page(d, note, place, wechat_failure=failure))
+
+
+@bp.route("/pay/{payment_code}/wechat", methods=["GET"])
+@handles_errors
+def wechat_returns(payment_code: str) -> Response:
+    """WeChat's OAuth sends the payer back (``redirect_uri?code=CODE&state=STATE``, without a
+    code when refused): keep the openid in the session, then the pay page again (with
+    ``?wechat=<why>`` when it failed, which the page words and does not retry on its own)."""
+    d = deps()
+    request = bp.current_request
+    try:
+        check_payment_code(payment_code)
+        code = query_param(request, "code")
+        state = query_param(request, "state") or ""
+        if code is not None and not _OAUTH_CODE.fullmatch(code):
+            raise ValidationFailed("授权参数格式不正确", {"code": "1-128 letters, digits, - or _"})
+        if not re.fullmatch(r"[A-Za-z0-9]{1,128}", state):
+            raise ValidationFailed("授权参数格式不正确", {"state": "1-128 letters or digits"})
+        outcome = wechat_session.finish(d, cookie(request, wechat_session.COOKIE),
+                                        payment_code, code, state, client_address(request))
+    except DomainError as exc:
+        return error_page(exc)
+    page = f"{d.settings.public_base_url}/pay/{payment_code}"
+    if isinstance(outcome, wechat_session.Failure):
+        return Response(body="", status_code=303, headers={
+            "Location": f"{page}?wechat={outcome.value}", "Cache-Control": "no-store",
+            "Set-Cookie": wechat_session.cookie_header(d, "", 0)})
+    return Response(body="", status_code=303, headers={
+        "Location": page, "Cache-Control": "no-store",
+        "Set-Cookie": wechat_session.cookie_header(d, outcome, wechat_session.SESSION_SECONDS)})
+
+
+@bp.route("/pay/{payment_code}/qr/{out_trade_no}", methods=["GET"])
+@handles_errors
+def native_qr_page(payment_code: str, out_trade_no: str) -> Response:
+    """A desktop payer's WeChat payment: the order's code_url as a QR code to scan with the
+    phone; the page follows the note and goes back to the pay page once it is paid."""
+    d = deps()
+    try:
+        check_payment_code(payment_code)
+        if not is_out_trade_no(out_trade_no):
+            raise ValidationFailed("订单号格式不正确", {"out_trade_no": "8-32 letters or digits"})
+        order, code_url = checkout_service.native_qr(d, payment_code, out_trade_no,
+                                                     client_address(bp.current_request))
+    except DomainError as exc:
+        return error_page(exc)
+    from chalicelib.adapters.qr_svg import qr_svg
+
+    note = d.notes.get(payment_code)
+    unit = d.units.get(note.unit_code) if note is not None else None
+    return render("native_qr.html", scripted=code_url is not None, order=order,
+                  qr_svg=qr_svg(code_url) if code_url else None,
+                  total_yuan=fen_to_yuan_grouped(order.amount_fen),
+                  unit_name=unit.name if unit else "",
+                  grouped_code=note_pages.grouped_code(payment_code))
 
 
 @bp.route("/bills/{bill_code}/{bill_number}", methods=["GET"])

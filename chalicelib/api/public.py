@@ -5,13 +5,13 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import client_address, json_body, query_param, raw_body
+from chalicelib.api.http import client_address, cookie, json_body, query_param, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.codes import check_payment_code, is_out_trade_no
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import bills as bills_service
 from chalicelib.services import checkout as checkout_service
-from chalicelib.services import limits
+from chalicelib.services import limits, wechat_session
 from chalicelib.services import notes as notes_service
 from chalicelib.services.limits import Guesser
 
@@ -40,15 +40,23 @@ def open_order(payment_code: str) -> Response:
         from urllib.parse import parse_qs
 
         form = parse_qs(raw_body(request).decode("utf-8", "replace"))
-        body: object = {"channel": (form.get("channel") or [""])[0] or None}
+        body: object = {"channel": (form.get("channel") or [""])[0] or None,
+                        "mode": (form.get("mode") or [""])[0] or None}
     else:
         body = json_body(request)
-    order, opened = checkout_service.pay(d, payment_code, body, client_address(request))
-    view = {"channel": order.channel, "out_trade_no": order.out_trade_no,
+    # A JSAPI order is for the payer WeChat identified to this browser (its session cookie,
+    # SameSite=Lax: never sent with another site's POST), never for an openid in the body.
+    payer = wechat_session.openid(d, cookie(request, wechat_session.COOKIE))
+    order, opened = checkout_service.pay(d, payment_code, body, client_address(request), payer)
+    view = {"channel": order.channel, "mode": order.mode, "out_trade_no": order.out_trade_no,
             "amount_fen": order.amount_fen, "expires_at": order.expires_at,
             "pay_url": opened.pay_url}
     if opened.form_html is not None:
         view["form_html"] = opened.form_html
+    if opened.code_url is not None:
+        view["code_url"] = opened.code_url
+    if opened.jsapi is not None:
+        view["jsapi"] = dict(opened.jsapi)
     if (request.headers.get("accept") or "").startswith("text/html"):
         return Response(body="", status_code=303, headers={"Location": opened.pay_url})
     return Response(body=view, status_code=201)

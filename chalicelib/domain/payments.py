@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
 ORDER_CHANNELS = ("wechatpay", "alipay", "unionpay")
+# How an order is paid, by channel (the first is the default, a phone's browser):
+#   h5      WeChat H5 (``/v3/pay/transactions/h5``), Alipay wap pay, UnionPay channelType 08
+#   jsapi   WeChat inside WeChat: ``/v3/pay/transactions/jsapi`` for the payer's openid, then
+#           WeixinJSBridge ``getBrandWCPayRequest`` on the page
+#   native  WeChat from a desktop: ``/v3/pay/transactions/native``'s ``code_url`` as a QR code
+#   page    a desktop browser: Alipay ``alipay.trade.page.pay``, UnionPay channelType 07
+ORDER_MODES: dict[str, tuple[str, ...]] = {"wechatpay": ("h5", "jsapi", "native"),
+                                           "alipay": ("h5", "page"), "unionpay": ("h5", "page")}
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,7 @@ class ChannelOrder:
     amount_fen: int
     created_at: str
     expires_at: str
+    mode: str = "h5"  # one of ORDER_MODES[channel]; orders kept before modes existed are h5
 
 
 class PaymentOutcome(StrEnum):
@@ -56,10 +66,17 @@ class Payment:
 
 @dataclass(frozen=True)
 class Checkout:
-    """Where the payer's browser goes to pay an order; UnionPay's is a form that posts itself."""
+    """Where the payer's browser goes to pay an order; UnionPay's is a form that posts itself.
+
+    A WeChat Native order also has its ``code_url`` (``weixin://wxpay/bizpayurl?pr=…``, shown as
+    a QR code to scan with the phone); a JSAPI order has ``jsapi``, the signed parameters of
+    ``WeixinJSBridge.invoke('getBrandWCPayRequest', …)`` (appId, timeStamp, nonceStr, package,
+    signType, paySign), and no page to go to (``pay_url`` is the note's own pay page)."""
 
     pay_url: str
     form_html: str | None = None
+    code_url: str | None = None
+    jsapi: Mapping[str, str] | None = None
 
 
 REFUND_STATUSES = ("pending", "requested", "succeeded", "failed", "manual")

@@ -35,3 +35,14 @@ def callback_url(deps: Ports, channel: str) -> str:
 def order_form_url(deps: Ports, out_trade_no: str) -> str:
     """The self-submitting form of a UnionPay order (its checkout is a form, not a link)."""
     return f"{deps.settings.public_base_url}/v1/public/orders/{out_trade_no}/form"
+
+
+def order_qr_url(deps: Ports, payment_code: str, out_trade_no: str) -> str:
+    """The page showing a WeChat Native order's code as a QR code, for a desktop's payer."""
+    return f"{deps.settings.public_base_url}/pay/{payment_code}/qr/{out_trade_no}"
+
+
+def wechat_oauth_return_url(deps: Ports, payment_code: str) -> str:
+    """Where WeChat's OAuth sends the payer back with a ``code`` (its ``redirect_uri``: under
+    the official account's 网页授权域名, which is our public host)."""
+    return f"{deps.settings.public_base_url}/pay/{payment_code}/wechat"

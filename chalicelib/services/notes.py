@@ -28,7 +28,7 @@ from chalicelib.domain.notes import (
     new_note,
     validate_new_note,
 )
-from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder
+from chalicelib.domain.payments import ORDER_CHANNELS, ORDER_MODES, ChannelOrder
 from chalicelib.domain.units import Unit
 from chalicelib.services import limits
 from chalicelib.services.links import bill_url, notice_url, pay_url
@@ -208,6 +208,12 @@ def open_order(deps: Ports, payment_code: str, body: object,
     channel = body.get("channel") if isinstance(body, dict) else None
     if channel not in ORDER_CHANNELS:
         raise ValidationFailed("请选择支付方式", {"channel": f"must be one of {ORDER_CHANNELS}"})
+    modes = ORDER_MODES[str(channel)]
+    mode = body.get("mode") if isinstance(body, dict) else None
+    mode = modes[0] if mode is None else mode
+    if mode not in modes:
+        raise ValidationFailed("该支付方式不支持所选的付款方式",
+                               {"mode": f"must be one of {modes} for {channel}"})
     if channel not in deps.settings.enabled_channels:
         raise ValidationFailed("该支付方式暂未开通，请选择其他方式",
                                {"channel": f"{channel} is not enabled here"},
@@ -222,7 +228,8 @@ def open_order(deps: Ports, payment_code: str, body: object,
     order = ChannelOrder(out_trade_no=new_out_trade_no(payment_code), payment_code=payment_code,
                          channel=str(channel), amount_fen=note.total_fen,
                          created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
-                         expires_at=expires.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
+                         expires_at=expires.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
+                         mode=str(mode))
     deps.notes.add_order(order)
     return order
 

@@ -335,11 +335,25 @@ class ChannelApi(Protocol):
     """A payment channel's server: open an order, ask about it, give money back."""
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
-                 return_url: str, client_ip: str) -> Checkout: ...
+                 return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
+        """Open ``order`` with the channel as its ``mode`` says; ``payer`` is the payer's
+        identity at the channel where the mode needs one (WeChat JSAPI: the openid)."""
     def query(self, order: ChannelOrder) -> Payment | None:
         """The payment if the channel says the order is paid; None if not (yet)."""
     def refund(self, request: RefundRequest) -> RefundResult:
         """Idempotent by ``request.out_refund_no``: asking again is the same refund."""
+
+
+class PayerIdentity(Protocol):
+    """WeChat's web authorisation (official account, ``snsapi_base``): who a payer inside WeChat
+    is to WeChat Pay. Silent: the payer sees no consent page."""
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        """Where the payer's browser goes; WeChat sends it back to ``redirect_uri`` with a
+        ``code`` and ``state`` (without a code when the authorisation was refused)."""
+    def openid(self, code: str) -> str | None:
+        """The payer's openid for the official account; None when WeChat refuses the code
+        (used, expired, not ours). ``ServiceUnavailable`` when WeChat cannot be asked."""
 
 
 class RefundStore(Protocol):
@@ -445,3 +459,7 @@ class Ports(Protocol):
 
     def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server."""
+
+    @property
+    def wechat_oauth(self) -> PayerIdentity:
+        """The official account's web authorisation (its secret read on first use)."""

@@ -28,6 +28,7 @@ PAIRS = [
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
+    (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
@@ -79,7 +80,8 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "jobs": fakes.FakeJobs, "sms": fakes.FakeSms,
              "sms_log": fakes.FakeSmsLog, "otp": fakes.FakeOtp,
              "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
-             "refunds": fakes_channels.FakeRefunds, "job_state": fakes.FakeJobState}
+             "refunds": fakes_channels.FakeRefunds, "job_state": fakes.FakeJobState,
+             "wechat_oauth": fakes_channels.FakePayerIdentity}
     for name, kind in wired.items():
         assert isinstance(getattr(deps, name), kind), name
 

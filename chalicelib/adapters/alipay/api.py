@@ -1,11 +1,13 @@
-"""Alipay open API (gateway ``…/gateway.do``), the calls we make: wap pay, trade query, refund.
+"""Alipay open API (gateway ``…/gateway.do``), the calls we make: wap and page pay, trade
+query, refund.
 
 A request is the common parameters (``app_id``, ``method``, ``format`` JSON, ``charset`` utf-8,
 ``sign_type`` RSA2, ``timestamp``, ``version`` 1.0, optional ``notify_url``/``return_url``) and
 ``biz_content`` (JSON), signed with OUR application key: RSA PKCS#1 v1.5 SHA-256 over every
 non-empty parameter but ``sign`` (``sign_type`` included), sorted by key, ``k=v&…``.
 
-``alipay.trade.wap.pay`` is a page: its signed GET URL is where the payer's browser goes. The
+``alipay.trade.wap.pay`` and ``alipay.trade.page.pay`` are pages: the signed GET URL is where the
+payer's browser goes. The
 others are server-to-server: the synchronous answer ``{"<method>_response": {…}, "sign": "…"}``
 is verified with ALIPAY's public key over the exact text of the ``…_response`` value before it
 is read. Errors: the transport raises ``ServiceUnavailable`` for the network; a 5xx, an answer
@@ -118,16 +120,23 @@ class AlipayApi:
         return data
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
-                 return_url: str, client_ip: str) -> Checkout:
-        """``alipay.trade.wap.pay``: the signed gateway URL the payer's browser opens."""
-        del client_ip  # Alipay sees the browser itself
+                 return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
+        """The signed gateway URL the payer's browser opens: ``alipay.trade.wap.pay`` on a
+        phone (inside the Alipay app it opens the app's own cashier), ``alipay.trade.page.pay``
+        (电脑网站支付, product FAST_INSTANT_TRADE_PAY) on a desktop, whose cashier shows a QR
+        code to scan with Alipay or a login to pay on the computer."""
+        del client_ip, payer  # Alipay sees the browser itself
         left = datetime.fromisoformat(order.expires_at) - self.clock()
         minutes = max(1, min(15 * 24 * 60, math.floor(left.total_seconds() / 60)))
-        params = self.params("alipay.trade.wap.pay", {
+        biz: dict[str, Any] = {
             "out_trade_no": order.out_trade_no, "total_amount": fen_to_yuan(order.amount_fen),
-            "subject": description[:256], "product_code": "QUICK_WAP_WAY",
-            "timeout_express": f"{minutes}m", "quit_url": return_url},
-            notify_url=notify_url, return_url=return_url)
+            "subject": description[:256], "timeout_express": f"{minutes}m"}
+        if order.mode == "page":
+            method, biz["product_code"] = "alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"
+        else:
+            method = "alipay.trade.wap.pay"
+            biz.update(product_code="QUICK_WAP_WAY", quit_url=return_url)
+        params = self.params(method, biz, notify_url=notify_url, return_url=return_url)
         return Checkout(pay_url=f"{self.gateway}?{urlencode(params)}")
 
     def query(self, order: ChannelOrder) -> Payment | None:

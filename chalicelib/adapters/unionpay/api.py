@@ -127,11 +127,13 @@ class UnionPayApi:
         return answer
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
-                 return_url: str, client_ip: str) -> Checkout:
-        """Front consumption: the self-submitting form (and the gateway it posts to)."""
-        del description, client_ip
+                 return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
+        """Front consumption: the self-submitting form (and the gateway it posts to);
+        channelType 07 (互联网, a desktop's browser) for a ``page`` order, else 08 (移动)."""
+        del description, client_ip, payer
         fields = self.signed(
-            txnType="01", txnSubType="01", bizType="000201", channelType="08",
+            txnType="01", txnSubType="01", bizType="000201",
+            channelType="07" if order.mode == "page" else "08",
             orderId=order.out_trade_no, txnTime=order_txn_time(order),
             txnAmt=str(order.amount_fen), currencyCode="156", frontUrl=return_url,
             backUrl=notify_url, payTimeout=txn_time(datetime.fromisoformat(order.expires_at)))

@@ -4,7 +4,9 @@
 - ``verify.py``: notifications (payments and refunds) and every message WeChat signs, verified
   over the raw bytes before anything is parsed, then decrypted (``verify_event``,
   ``verify_notification``, ``verify_signature``).
-- ``api.py``: ``WechatPayApi``, the calls we make (H5 prepay, order query, refund).
+- ``api.py``: ``WechatPayApi``, the calls we make (H5, JSAPI and Native prepay, order query,
+  refund).
+- ``jsapi.py``: the signed ``getBrandWCPayRequest`` parameters of a JSAPI order (``paySign``).
 
 The names below are the channel's face: ``wechatpay.verify_event(...)``,
 ``wechatpay.WechatPayApi(...)``. Building messages as WeChat does is the local stack's business

@@ -1,4 +1,4 @@
-"""WeChat Pay APIv3, the calls we make: H5 prepay, order query, refund.
+"""WeChat Pay APIv3, the calls we make: prepay (H5, JSAPI, Native), order query, refund.
 
 Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",
 signature="…",timestamp="…",serial_no="…"``, the signature being RSA PKCS#1 v1.5 SHA-256 with
@@ -27,8 +27,9 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import HttpReply, Transport
 from chalicelib.adapters.wechatpay.config import WechatPayConfig
+from chalicelib.adapters.wechatpay.jsapi import jsapi_params, new_nonce
 from chalicelib.adapters.wechatpay.verify import SIGNATURE_TYPE, parse_transaction, verify_signature
-from chalicelib.domain.errors import DomainError, ServiceUnavailable
+from chalicelib.domain.errors import DomainError, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.payments import (
     ChannelOrder,
     Checkout,
@@ -96,19 +97,46 @@ class WechatPayApi:
         return data
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
-                 return_url: str, client_ip: str) -> Checkout:
-        """H5 prepay (``POST /v3/pay/transactions/h5``): the ``h5_url`` the browser opens."""
+                 return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
+        """Open the order as its mode says: H5 (a phone's browser), JSAPI (inside WeChat, for
+        the ``payer``'s openid) or Native (a QR code for a desktop). Asking again with the same
+        order is safe: WeChat answers the same order ("可使用原参数重新请求下单接口")."""
+        common = {"appid": self.config.appid, "mchid": self.config.mchid,
+                  "description": description[:127], "out_trade_no": order.out_trade_no,
+                  "time_expire": order.expires_at, "notify_url": notify_url,
+                  "amount": {"total": order.amount_fen, "currency": "CNY"}}
+        if order.mode == "jsapi":
+            return self._jsapi(common, payer, return_url)
+        if order.mode == "native":
+            status, data = self.call("POST", "/v3/pay/transactions/native", common)
+            code_url = data.get("code_url")
+            if status != 200 or not isinstance(code_url, str) or not code_url:
+                raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
+            return Checkout(pay_url=return_url, code_url=code_url)
         status, data = self.call("POST", "/v3/pay/transactions/h5", {
-            "appid": self.config.appid, "mchid": self.config.mchid,
-            "description": description[:127], "out_trade_no": order.out_trade_no,
-            "time_expire": order.expires_at, "notify_url": notify_url,
-            "amount": {"total": order.amount_fen, "currency": "CNY"},
-            "scene_info": {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}})
+            **common, "scene_info": {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}})
         h5_url = data.get("h5_url")
         if status != 200 or not isinstance(h5_url, str):
             raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
         # After paying, WeChat sends the browser to redirect_url (our pay page).
         return Checkout(pay_url=f"{h5_url}&redirect_url={quote(return_url, safe='')}")
+
+    def _jsapi(self, common: dict[str, Any], payer: str | None, return_url: str) -> Checkout:
+        """``POST /v3/pay/transactions/jsapi`` with ``payer.openid``; then the page's signed
+        ``getBrandWCPayRequest`` parameters (``jsapi.jsapi_params``)."""
+        if not payer:
+            raise ValidationFailed("请在微信中打开缴款页面后再使用微信支付",
+                                   {"mode": "jsapi needs the payer's WeChat session"},
+                                   code="wechat_session_required")
+        status, data = self.call("POST", "/v3/pay/transactions/jsapi",
+                                 {**common, "payer": {"openid": payer}})
+        prepay_id = data.get("prepay_id")
+        if status != 200 or not isinstance(prepay_id, str) or not prepay_id:
+            raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
+        assert self.config.merchant_private_key is not None
+        params = jsapi_params(self.config.appid, prepay_id, self.config.merchant_private_key,
+                              timestamp=int(self.clock().timestamp()), nonce=new_nonce())
+        return Checkout(pay_url=return_url, jsapi=params)
 
     def query(self, order: ChannelOrder) -> Payment | None:
         """``GET /v3/pay/transactions/out-trade-no/{no}``: the payment, if the order is paid."""
