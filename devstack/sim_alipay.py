@@ -1,9 +1,10 @@
-"""Alipay's gateway (``/alipay/gateway.do``), played locally: wap pay, trade query, refund.
+"""Alipay's gateway (``/alipay/gateway.do``), played locally: wap and page pay, trade query, refund.
 
 Every request's ``sign`` (RSA2 over the sorted parameters, ``sign_type`` included) is checked
 with the public half of our application key from the stack's state. ``alipay.trade.wap.pay``
-is the browser arriving at the cashier; the others answer ``{"<method>_response": …, "sign"}``
-signed with Alipay's key over the exact text of the response, as Alipay signs them.
+and ``alipay.trade.page.pay`` are the browser arriving at the cashier (each with its product
+code); the others answer ``{"<method>_response": …, "sign"}`` signed with Alipay's key over the
+exact text of the response, as Alipay signs them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from devstack.sim_common import (
 )
 
 _TIME = "%Y-%m-%d %H:%M:%S"
+# The page methods and the product each must be sold as (销售产品码).
+PAGES = {"alipay.trade.wap.pay": "QUICK_WAP_WAY", "alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY"}
 
 
 class AlipayServer:
@@ -78,9 +81,12 @@ class AlipayServer:
         name = params.get("method", "")
         ok = self.signed(params)
         biz = json.loads(params.get("biz_content") or "{}")
-        if name == "alipay.trade.wap.pay":  # the payer's browser
+        if name in PAGES:  # the payer's browser: wap pay (a phone), page pay (a desktop)
             if not ok:
                 return page(self.channel, 400, "<p>验签失败（isv.invalid-signature）</p>")
+            if biz.get("product_code") != PAGES[name]:
+                return page(self.channel, 400, f"<p>product_code 应为 {PAGES[name]}"
+                                               f"（{html.escape(name)}）</p>")
             order = self.s.remember(SimOrder(
                 self.channel, biz["out_trade_no"], yuan_to_fen(biz["total_amount"]),
                 params.get("notify_url", ""), params.get("return_url", ""),

@@ -23,6 +23,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,6 +44,7 @@ SESSION_SECONDS = 30 * 60  # an identified payer: long enough to pay, then it is
 MAX_COOKIE = 1024  # characters; ours are ~150
 EXCHANGES_PER_CLIENT_PER_HOUR = 30  # codes we take to WeChat per client address
 _AAD = b"fiscal-bills/wechat-session/v1"
+_SEALED = re.compile(r"[A-Za-z0-9_-]+")  # what seal() writes (base64's decoder skips the rest)
 
 
 class Failure(StrEnum):
@@ -77,7 +79,7 @@ def seal(deps: Ports, session: Session) -> str:
 
 def read(deps: Ports, cookie: str | None) -> Session | None:
     """The session in ``cookie`` if we sealed it and it has not expired; else None."""
-    if not cookie or len(cookie) > MAX_COOKIE:
+    if not cookie or len(cookie) > MAX_COOKIE or not _SEALED.fullmatch(cookie):
         return None
     try:
         raw = base64.urlsafe_b64decode(cookie + "=" * (-len(cookie) % 4))
