@@ -196,7 +196,10 @@ def public_note(t: Targets):
 @route("/v1/public/notes/{payment_code}/pay", "POST", "public")
 def open_order(t: Targets):
     body = st.one_of(h.json_bodies({"channel": "wechatpay"}),
-                     h.form_bodies({"channel": "alipay"}))
+                     h.form_bodies({"channel": "alipay"}),
+                     h.json_bodies({"channel": "wechatpay", "mode": "jsapi"}),
+                     h.json_bodies({"channel": "wechatpay", "mode": "native"}),
+                     h.form_bodies({"channel": "unionpay", "mode": "page"}))
     return _request(t, "public", "api", "/v1/public/notes/{payment_code}/pay", "POST",
                     {"payment_code": h.path_param(t.issued, t.other_unit, t.unpaid)},
                     h.headers(t.keys, JSON_TYPES + FORM_TYPES), body)
@@ -239,10 +242,44 @@ def public_keys(t: Targets):
 
 # ---- pages ------------------------------------------------------------------------------------
 
+# The pay page answers by where it is opened: inside WeChat (the OAuth redirect), Alipay,
+# 云闪付, a phone, a desktop, or a user agent that is none of them.
+USER_AGENTS = [
+    None, "Mozilla/5.0 (iPhone) Mobile/15E148 MicroMessenger/8.0.49 NetType/WIFI",
+    "Mozilla/5.0 (Linux; Android 12) AlipayClient/10.2.96.8000", "(UnionPay/1.0 CloudPay)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0", "MicroMessenger/" + "x" * 5000,
+    "wxwork/4 MicroMessenger/7", "\x00MicroMessenger/8", "",
+]
+
+
+def with_user_agent(headers: st.SearchStrategy[dict[str, str]]) -> st.SearchStrategy[dict]:
+    return st.tuples(headers, st.sampled_from(USER_AGENTS)).map(
+        lambda pair: {**pair[0], "User-Agent": pair[1]} if pair[1] is not None else pair[0])
+
+
 @route("/pay/{payment_code}", "GET", "pages", "page")
 def pay_page(t: Targets):
     return _request(t, "pages", "page", "/pay/{payment_code}", "GET", {"payment_code": codes(t)},
-                    h.headers(t.keys))
+                    with_user_agent(h.headers(t.keys)),
+                    query=h.query(wechat=["expired", "refused", "failed", "unavailable", "x"]))
+
+
+@route("/pay/{payment_code}/wechat", "GET", "pages", "page")
+def wechat_returns(t: Targets):
+    return _request(t, "pages", "page", "/pay/{payment_code}/wechat", "GET",
+                    {"payment_code": codes(t)}, with_user_agent(h.headers(t.keys)),
+                    query=h.query(code=["061Fx0ll2dKy9e4b6Rml2Xh4Kq4Fx0lW", "x" * 129, ""],
+                                  state=["ab12CD34", "f" * 32, "a-b", ""]))
+
+
+@route("/pay/{payment_code}/qr/{out_trade_no}", "GET", "pages", "page")
+def native_qr(t: Targets):
+    return _request(t, "pages", "page", "/pay/{payment_code}/qr/{out_trade_no}", "GET",
+                    {"payment_code": h.path_param(*(o.get("payment_code", "")
+                                                    for o in t.orders.values())),
+                     "out_trade_no": h.path_param(*(o.get("out_trade_no", "")
+                                                    for o in t.orders.values()))},
+                    with_user_agent(h.headers(t.keys)))
 
 
 @route("/pay/{payment_code}", "POST", "pages", "page")

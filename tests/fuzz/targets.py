@@ -77,6 +77,12 @@ def make_targets(world, client) -> Targets:
     for channel in ("wechatpay", "alipay", "unionpay"):
         code, view = opened(world, client, channel)
         orders[channel] = {**view, "payment_code": code}
+    native = client.http.post(f"/v1/public/notes/{orders['wechatpay']['payment_code']}/pay",
+                              headers=JSON, body=json.dumps({"channel": "wechatpay",
+                                                             "mode": "native"}))
+    assert native.status_code == 201, native.body
+    orders["wechatpay_native"] = {**json.loads(native.body),
+                                  "payment_code": orders["wechatpay"]["payment_code"]}
     orders["bank"] = {"payment_code": create_note(world, client)["payment_code"],
                       "amount_fen": 10000}
     page = client.http.get("/my-bills", headers={"Accept": "text/html"})
