@@ -24,13 +24,17 @@ WIDTH, HEIGHT = 390, 844
 OUTPUT = REPO / "tests" / "output" / "browser"
 MAX_PAGE_BYTES = 100 * 1024
 ISSUE_TIMEOUT_MS = 30_000
+# A phone's own browser (the pay page tells it from WeChat, Alipay, 云闪付 and a desktop).
+PHONE_BROWSER = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/126.0.0.0 Mobile Safari/537.36")
 
 
 
 @pytest.fixture()
 def phone(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN",
-                                  is_mobile=True, has_touch=True, device_scale_factor=2)
+                                  is_mobile=True, has_touch=True, device_scale_factor=2,
+                                  user_agent=PHONE_BROWSER)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.problems = []  # console errors and page errors (CSP violations show up here)
