@@ -18,7 +18,7 @@ The channel notifies ``/callbacks/{channel}`` and sends the payer back to the no
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.notes import NoteStatus
@@ -58,6 +58,9 @@ def checkout(deps: Ports, order: ChannelOrder, client_ip: str,
     return opened
 
 
+QR_VIEWS_PER_CLIENT_PER_HOUR = 60
+
+
 def _order_of(deps: Ports, out_trade_no: str, client: str, channel: str,
               mode: str | None = None) -> ChannelOrder:
     """The order behind a public order page. The page names the note and its amount, so an
@@ -88,6 +91,11 @@ def native_qr(deps: Ports, payment_code: str, out_trade_no: str,
     if order.payment_code != payment_code:
         limits.count_miss(deps, limits.Guesser.client(client))
         raise NotFound("订单不存在", code="order_not_found")
+    # Each view asks WeChat again (the page follows the note by the JSON note, not by reloads):
+    # a client reloading without end gets 429, not as many calls to WeChat.
+    limits.limit(deps, f"native-qr#{limits.client_key(client)}#"
+                       f"{int(deps.clock().timestamp()) // 3600}",
+                 QR_VIEWS_PER_CLIENT_PER_HOUR, timedelta(hours=1), limits.GUESSING_MESSAGE)
     note = deps.notes.get(order.payment_code)
     now = deps.clock()
     if note is None or note.status_at(now) is not NoteStatus.UNPAID or \

@@ -264,3 +264,21 @@ def test_a_desktop_payer_goes_to_alipays_page_pay_and_unionpays_desktop_form(wor
     r = client.http.post(f"/v1/public/notes/{code}/pay", headers=JSON,
                          body=json.dumps({"channel": "unionpay"}))
     assert 'name="channelType" value="08"' in body_of(r)["form_html"]
+
+
+def test_reloading_the_qr_page_without_end_gets_429_not_as_many_calls_to_wechat(world, client):
+    from chalicelib.services.checkout import QR_VIEWS_PER_CLIENT_PER_HOUR
+
+    code = create_note(world, client)["payment_code"]
+    native = body_of(client.http.post(f"/v1/public/notes/{code}/pay", headers=JSON,
+                                      body=json.dumps({"channel": "wechatpay",
+                                                       "mode": "native"})))
+    path = urlsplit(native["pay_url"]).path
+    for _ in range(QR_VIEWS_PER_CLIENT_PER_HOUR):
+        assert client.http.get(path, headers={"X-Forwarded-For": "203.0.113.60"}).status_code \
+            == 200
+    r = client.http.get(path, headers={"X-Forwarded-For": "203.0.113.60"})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    asked = [c for c in world.channels.calls if c[1].endswith("/native")]
+    assert len(asked) == 1 + QR_VIEWS_PER_CLIENT_PER_HOUR
+    assert client.http.get(path, headers={"X-Forwarded-For": "198.51.100.61"}).status_code == 200
