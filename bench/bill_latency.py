@@ -6,7 +6,9 @@ thread: create a note, open an order, post the channel's notification (rotating 
 channels), then poll ``GET /v1/public/notes/{code}`` every 20 ms until it says ``issued``; then
 the next payment. Printed: throughput (bills visible per second over the whole run) and the
 p50/p95 of the time from the notification's POST to the ``issued`` answer, and of the
-acknowledgement alone. The worker runs ``WORKER_CONCURRENCY`` jobs per queue at once (default 4),
+acknowledgement alone, and the polls per bill; the CPU each bill cost the stack's process (app, worker, moto, simulator:
+one interpreter, one GIL) and DynamoDB Local (a JVM), polls included, and the machine's load
+average, without which the times mean little on a shared machine. The worker runs ``WORKER_CONCURRENCY`` jobs per queue at once (default 4),
 as Lambda would; set it to 1 to see a single worker.
 
 Runs of the local stack go through the integration lock:
@@ -26,9 +28,15 @@ from pathlib import Path
 
 import requests
 
-POLL_SECONDS = 0.02
+# A poll is a guess-limit read and the note's read, through the app and DynamoDB Local, on the
+# machine the worker uses (about 15 ms of the stack's CPU and 18 ms of DynamoDB Local's at a load
+# of 10). $POLL_MS sets another interval, to see what the polling itself costs: at 250 ms
+# (2.6 polls per bill) a bill cost the stack as much CPU as at 20 ms, so polling is not what
+# makes a bill slow here.
+POLL_SECONDS = float(os.environ.get("POLL_MS", "20")) / 1000
 VISIBLE_TIMEOUT = 60.0
 WARM = 4  # one payment per channel before measuring
+POLLS: list[int] = []  # one entry per poll that found the note not yet issued (list: thread-safe)
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -54,10 +62,30 @@ def pay_and_wait(stack: dict, session: requests.Session, i: int) -> tuple[str, f
     assert answer.status_code in (200, 204), (channel, answer.status_code, answer.text)
     while session.get(f"{stack['base_url']}/v1/public/notes/{code}",
                       timeout=30).json()["status"] != "issued":
+        POLLS.append(1)
         if time.perf_counter() - t0 > VISIBLE_TIMEOUT:
             raise AssertionError(f"{code} not issued within {VISIBLE_TIMEOUT:.0f} s")
         time.sleep(POLL_SECONDS)
     return channel, acked, time.perf_counter() - t0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (``/proc/PID/stat``)."""
+    fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat", encoding="ascii").read()
+                       .rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+            except OSError:  # gone meanwhile
+                continue
+    return found
 
 
 def main(payments: int = 60, payers: int = 4) -> None:
@@ -82,11 +110,21 @@ def main(payments: int = 60, payers: int = 4) -> None:
     try:
         for i in range(WARM):
             pay_one(i, measured=False)
+        assert run.proc is not None
+        processes = {"stack process": run.proc.pid}
+        for child in _children(run.proc.pid):
+            comm = open(f"/proc/{child}/comm", encoding="ascii").read().strip()
+            processes["DynamoDB Local" if comm == "java" else f"{comm} ({child})"] = child
+        cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
+        POLLS.clear()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=payers) as pool:
             for done in [pool.submit(pay_one, WARM + k, True) for k in range(payments)]:
                 done.result()
         wall = time.perf_counter() - started
+        cpu_ms = {name: (_cpu_seconds(pid) - cpu_before[name]) / payments * 1000
+                  for name, pid in processes.items()}
+        load = os.getloadavg()
     finally:
         run.stop()
     concurrency = os.environ.get("WORKER_CONCURRENCY", "4")
@@ -99,6 +137,11 @@ def main(payments: int = 60, payers: int = 4) -> None:
     print(f"{'acknowledgement':<18}{_pct(acks, 0.5):>9.0f}{_pct(acks, 0.95):>9.0f}")
     print(f"{'bill visible':<18}{_pct(visible, 0.5):>9.0f}{_pct(visible, 0.95):>9.0f}"
           f"   (aim: p95 ≤ 500 at 4 payers)")
+    print(f"polls per bill: {len(POLLS) / payments + 1:.1f}")
+    print("CPU per bill, its polls included: " + ", ".join(
+        f"{name} {ms:.0f} ms" for name, ms in cpu_ms.items()))
+    print(f"load average during the run: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) "
+          f"on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
