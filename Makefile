@@ -7,22 +7,31 @@ ifeq ($(strip $(PYTHON)),)
 PYTHON := $(shell command -v python3.12 || command -v python3)
 endif
 VENV := .venv
+# Kept across clones of this machine (DynamoDB Local's npm install lives there too).
+CACHE := $(HOME)/.cache/chalicelib-local
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 APT_PACKAGES := chromium fonts-wqy-microhei poppler-utils zbar-tools
 export AWS_DEFAULT_REGION ?= cn-north-1
 
-.PHONY: run test unit functional fuzz faults integration lint bench package system venv clean-local
+.PHONY: run test tiers unit functional fuzz faults integration lint bench package system venv clean-local
 
 run: system venv
 	$(PY) -m devstack.stack
 
-# Every in-process tier (moto or fakes) in one two-process run sharing each process's seeded
-# world (tests/world.py); the longest tests (fuzz families, fault storms) first, so that the
-# other worker steals the short ones at the end (--dist worksteal). Then the integration tier.
-test: system venv lint package
+# Lint, the production package and every test tier, overlapped on the machine's cores instead of
+# one after the other (make -j; each part's output is printed whole when it ends, and `make test`
+# fails if any part failed, after every part has reported):
+# - tiers: every in-process tier (moto or fakes) in one two-process run sharing each process's
+#   seeded world (tests/world.py); the longest tests (fuzz families, fault storms) first, so that
+#   the other worker steals the short ones at the end (--dist worksteal);
+# - integration: the local stack, DynamoDB Local and Chromium, beside them (it waits on its
+#   stack and on HTTP round trips much of the time).
+test: system venv
+	$(MAKE) --no-print-directory -k -j 4 --output-sync=target integration tiers lint package
+
+tiers: venv
 	$(PY) -m pytest -q -n 2 --dist worksteal tests/fuzz tests/faults tests/functional tests/contracts tests/unit
-	$(PY) -m pytest -q tests/integration
 
 fuzz: venv
 	$(PY) -m pytest -q tests/fuzz
@@ -53,10 +62,17 @@ bench: system venv
 # Production artefact: the CloudFormation template Chalice generates, merged with infra/,
 # linted for both China regions (Beijing, Ningxia), then checked by tests/package: REGIONAL
 # endpoint, no arn:aws:, nothing the China regions lack, least privilege, PITR, TLS, alarms.
+# Chalice keeps the Lambda dependencies it downloaded in .chalice/deployments, named by a hash of
+# requirements.txt; a copy kept in the machine's cache spares a fresh clone those downloads
+# (Chalice puts the clone's own app code into it).
 package: venv
-	rm -rf build/package && mkdir -p chalicelib/fonts
+	rm -rf build/package && mkdir -p chalicelib/fonts .chalice/deployments $(CACHE)/deployments
 	cp /usr/share/fonts/truetype/wqy/wqy-microhei.ttc chalicelib/fonts/
+	cp -n $(CACHE)/deployments/*.zip .chalice/deployments/ 2>/dev/null || true
 	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
+	zip=$$(ls -t .chalice/deployments/*.zip | head -1); cp $$zip $(CACHE)/deployments/.new.$$$$ && \
+	  find $(CACHE)/deployments -name '*.zip' -delete && \
+	  mv $(CACHE)/deployments/.new.$$$$ $(CACHE)/deployments/$$(basename $$zip)
 	$(VENV)/bin/cfn-lint --regions cn-north-1 cn-northwest-1 -- build/package/sam.json
 	PACKAGED_TEMPLATE=build/package/sam.json $(PY) -m pytest -q -p no:cacheprovider tests/package
 

@@ -235,7 +235,9 @@ class ProcessWorlds:
             from moto import mock_aws
 
             from chalicelib.adapters import aws
+            from tests import moto_transactions
 
+            moto_transactions.install()  # transactions back up what they touch, not whole tables
             self._mock = mock_aws()
             self._mock.start()
             aws._client.cache_clear()

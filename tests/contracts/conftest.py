@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from chalicelib.adapters import dynamo_models
 from chalicelib.config import Settings, load_settings
+from tests import moto_transactions
 from tests.fakes import (
     FakeAudit,
     FakeBills,
@@ -96,6 +97,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(key, value)
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(key, raising=False)
+    moto_transactions.install()  # as in the other tiers (tests/moto_transactions.py)
     with mock_aws():
         empty_moto()  # inside the process's mock (tests/world.py) the state is not new
         _bind_models()
