@@ -35,7 +35,7 @@ from chalicelib.domain.errors import (
     ServiceUnavailable,
 )
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
-from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.records import (
     ArchivedFile,
@@ -322,7 +322,8 @@ class FakePayments:
     DUPLICATE; an order that is missing or names another note or channel is ORDER_UNKNOWN
     (nothing written); a wrong amount is AMOUNT_MISMATCH and a note that is not unpaid is
     NOTE_NOT_PAYABLE, both kept as ``exception`` payments of the note's unit, for a refund.
-    An agent bank's payment has no order: it names the note, whose total it must equal.
+    An agent bank's payment, and a unit's own receipt behind a directly issued bill, have no
+    order: they name the note, whose total they must equal.
     """
 
     def __init__(self, tables: Tables | None = None) -> None:
@@ -334,7 +335,7 @@ class FakePayments:
             return PaymentOutcome.DUPLICATE
         note = self.tables.notes.get(payment.payment_code)
         unpaid = note is not None and note.status is NoteStatus.UNPAID  # stored, not status_at
-        if payment.channel == "bank":  # no order: the note's own total is the condition
+        if payment.channel not in ORDER_CHANNELS:  # no order: the note's total is the condition
             if note is None:
                 return PaymentOutcome.ORDER_UNKNOWN
             wrong_amount = unpaid and payment.amount_fen != note.total_fen

@@ -26,7 +26,7 @@ from chalicelib.adapters.dynamo_models import (
     is_conditional_failure,
 )
 from chalicelib.domain.notes import NoteStatus
-from chalicelib.domain.payments import ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.records import PaymentRecord
 
 _CHECK, _PUT, _UPDATE = 0, 1, 2
@@ -64,7 +64,7 @@ class DynamoPaymentRecorder:
 
     def record(self, payment: Payment) -> PaymentOutcome:
         row = self._row(payment, status="applied")
-        by_order = payment.channel != "bank"
+        by_order = payment.channel in ORDER_CHANNELS  # a bank's or the unit's own: no order
         payable = NoteModel.status == NoteStatus.UNPAID.value
         if not by_order:
             payable = payable & (NoteModel.total_fen == payment.amount_fen)

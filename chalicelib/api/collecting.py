@@ -1,4 +1,4 @@
-"""Routes for collecting units' systems: create, read and cancel payment notes."""
+"""Routes for collecting units' systems: payment notes, directly issued bills, their lifecycle."""
 
 from __future__ import annotations
 
@@ -126,3 +126,22 @@ def upload_seal(unit: Unit) -> dict:
     d = deps()
     request = bp.current_request
     return {"unit_code": unit.unit_code, "seal_key": upload(d, unit, raw_body(request))}
+
+
+@bp.route("/v1/bills", methods=["POST"], content_types=ANY_BODY)
+@handles_errors
+@authenticated(bp, UnitKind.COLLECTING)
+def issue_direct_bill(unit: Unit) -> Response:
+    """直接开票: a bill for money the unit received itself (``paid_by``); 202 while it is being
+    issued (``status_url``), 201 with the bill once it is."""
+    from chalicelib.services import direct_bills
+
+    d = deps()
+    request = bp.current_request
+    note, created = direct_bills.issue_direct_bill(d, unit, json_body(request),
+                                                   header(request, "idempotency-key"))
+    status, body = direct_bills.direct_bill_view(d, note)
+    headers: dict[str, str | list[str]] = {"Idempotent-Replayed": "false" if created else "true"}
+    if status == 202:
+        headers["Location"] = body["status_url"]
+    return Response(body=body, status_code=status, headers=headers)

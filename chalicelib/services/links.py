@@ -46,3 +46,9 @@ def wechat_oauth_return_url(deps: Ports, payment_code: str) -> str:
     """Where WeChat's OAuth sends the payer back with a ``code`` (its ``redirect_uri``: under
     the official account's 网页授权域名, which is our public host)."""
     return f"{deps.settings.public_base_url}/pay/{payment_code}/wechat"
+
+
+def note_status_url(deps: Ports, payment_code: str) -> str:
+    """The note as its collecting unit reads it (``GET /v1/notes/{code}``): its ``bill`` once
+    issued; where a directly issued bill is followed."""
+    return f"{deps.settings.public_base_url}/v1/notes/{payment_code}"

@@ -103,6 +103,16 @@ class TestPaymentRecorder:
         assert stores.payments.record(payment(3, channel="bank")) is PaymentOutcome.ORDER_UNKNOWN
         assert stores.payments.for_note(code(3)) == []
 
+    def test_a_units_own_receipt_has_no_order_and_must_equal_the_notes_total(self, stores):
+        """The payment behind a directly issued bill (POST /v1/bills): channel ``paid_by``."""
+        stores.notes.add(note(1))
+        stores.notes.add(note(2))
+        assert stores.payments.record(payment(1, channel="cash")) is PaymentOutcome.RECORDED
+        assert stores.notes.get(code(1)).payment.channel == "cash"
+        assert stores.payments.record(payment(1, channel="cash")) is PaymentOutcome.DUPLICATE
+        assert stores.payments.record(payment(2, channel="pos", amount_fen=5)) \
+            is PaymentOutcome.AMOUNT_MISMATCH
+
     def test_payments_of_a_note_come_oldest_first_and_exceptions_newest_first(self, stores):
         opened(stores)
         for suffix in "BC":

@@ -25,7 +25,7 @@ def _kind(entry) -> UnitKind | None:
 
 def test_every_non_public_v1_route_names_its_caller_through_the_decorator():
     routes = _unit_routes()
-    assert len(routes) == 14
+    assert len(routes) == 15
     undecorated = [f"{method} {path}" for path, method, entry in routes if _kind(entry) is None]
     assert undecorated == []
     reimbursing = {path for path, _, entry in routes if _kind(entry) is UnitKind.REIMBURSING}

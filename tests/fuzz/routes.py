@@ -109,6 +109,13 @@ def create_note(t: Targets):
                     h.headers(t.keys, JSON_TYPES, _key(t, "unit0")), h.json_bodies(NOTE))
 
 
+@route("/v1/bills", "POST", "collecting_notes")
+def issue_direct_bill(t: Targets):
+    return _request(t, "collecting_notes", "api", "/v1/bills", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "unit0")),
+                    h.json_bodies({**NOTE, "paid_by": "cash"}))
+
+
 @route("/v1/notes/{payment_code}", "GET", "collecting_notes")
 def get_note(t: Targets):
     return _request(t, "collecting_notes", "api", "/v1/notes/{payment_code}", "GET",

@@ -21,7 +21,8 @@ TABLE_ACCESS = {
     "ApiHandlerRole": {"UnitsTable": "rw", "NotesTable": "rw", "IdempotencyTable": "rw",
                        "ChannelOrdersTable": "rw", "BillsTable": "rw", "CountersTable": "rw",
                        "ReimbursementsTable": "rw", "OtpTable": "rw", "SmsLogTable": "rw",
-                       "FeeItemsTable": "r", "PaymentsTable": "r", "SigningKeysTable": "r",
+                       "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
+                       "FeeItemsTable": "r", "SigningKeysTable": "r",
                        "NumberRangesTable": "r", "AuditTable": "append"},
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},
