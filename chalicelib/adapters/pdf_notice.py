@@ -4,7 +4,15 @@
 payer's own paper; the phone is masked), the 20-digit payment code large and grouped for reading,
 the amount in figures and capitals, the due date, the fee items, the pay QR code and the ways to
 pay (scan, agent bank counter, online). Up to 20 items fit on the first page; more continue on
-further pages. ``PdfNoticeRenderer`` is the ``NoticeRenderer`` port services reach it through
+further pages.
+
+``render_bill_notice_pdf`` draws the 告知单 of an issued bill, also A4 portrait: the slip a unit
+hands a payer who has no phone, telling them the bill's code, number and check code (large, the
+check code spaced and marked case-sensitive), who paid how much to whom and when, and where to
+fetch the bill: its QR code and the same link printed in full. A voided or reversed bill's slip
+says so, in a box and stamped across the page.
+
+``PdfNoticeRenderer`` is the ``NoticeRenderer`` port services reach both through
 (``services/notices.py``).
 """
 
@@ -19,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from chalicelib.adapters.pdf_render import (
     SAVE_LOCK,
+    SEAL_RED,
     draw_fit,
     draw_qr,
     draw_round_seal,
@@ -26,6 +35,7 @@ from chalicelib.adapters.pdf_render import (
     draw_text,
     register_cjk_font,
 )
+from chalicelib.domain.bills import Bill
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan, fen_to_yuan_grouped
 from chalicelib.domain.notes import Item, Note
@@ -240,8 +250,165 @@ def render_notice_pdf(note: Note, *, unit_name: str, region_name: str, pay_url: 
     return out.getvalue()
 
 
+def _bill_grid(c: Canvas, bill: Bill, font: str, top: float) -> float:
+    """The bill's three identifiers, large, then who paid how much to whom; return its bottom."""
+    row_h = 12 * mm
+    cols = [LEFT, LEFT + 30 * mm, LEFT + 95 * mm, LEFT + 125 * mm, RIGHT]
+    rows = 6
+    bottom = top - rows * row_h
+    c.saveState()
+    c.setStrokeColorRGB(*FORM)
+    c.setLineWidth(0.5)
+    for k in range(1, rows):
+        c.line(LEFT, top - k * row_h, RIGHT, top - k * row_h)
+    c.line(cols[1], top, cols[1], bottom)
+    for k in (3, 4):  # date and amount, payer and unit share a row
+        y0 = top - k * row_h
+        c.line(cols[2], y0, cols[2], y0 - row_h)
+        c.line(cols[3], y0, cols[3], y0 - row_h)
+    c.setLineWidth(1)
+    c.rect(LEFT, bottom, RIGHT - LEFT, top - bottom)
+    c.restoreState()
+    big = (("票据代码", bill.bill_code, "（8 位）"), ("票据号码", bill.bill_number, "（10 位）"),
+           ("校验码", " ".join(bill.check_code), "（6 位，区分大小写）"))
+    for k, (label, value, hint) in enumerate(big):
+        base = top - k * row_h - row_h / 2
+        _cell(c, label, cols[0], cols[1], base - 3.6, font, 11, FORM, "c")
+        c.setFillColorRGB(*INK)
+        c.setStrokeColorRGB(*INK)
+        draw_text(c, value, cols[1] + 4 * mm, base - 7, font, 22, bold=True, char_space=1.5)
+        c.setFillColorRGB(*FORM)
+        c.setFont(font, 9)
+        c.drawRightString(RIGHT - 3 * mm, base - 3, hint)
+    paid = "¥" + fen_to_yuan_grouped(bill.total_fen)
+    small = (("开票日期", bill.issue_date, "金额（小写）", paid),
+             ("交款人", bill.payer_name, "开票单位", bill.issuing_unit_name),
+             ("金额（大写）", fen_to_capitals(bill.total_fen), "", ""))
+    for k, (l1, v1, l2, v2) in enumerate(small, start=3):
+        base = top - k * row_h - row_h / 2 - 3.6
+        _cell(c, l1, cols[0], cols[1], base, font, 10, FORM, "c")
+        _cell(c, v1, cols[1], cols[2] if l2 else RIGHT, base, font, 11, INK)
+        if l2:
+            _cell(c, l2, cols[2], cols[3], base, font, 10, FORM, "c")
+            _cell(c, v2, cols[3], RIGHT, base, font, 11, INK)
+    return bottom
+
+
+def _where_to_fetch(c: Canvas, bill_url: str, font: str, top: float) -> float:
+    """The bill's QR code, big, beside the ways to get and check the bill, then its link in
+    full on one line; return the bottom."""
+    size = 58 * mm
+    draw_qr(c, bill_url, LEFT - 2 * mm, top - size, size)
+    c.setFillColorRGB(*INK)
+    c.setFont(font, 10)
+    c.drawCentredString(LEFT - 2 * mm + size / 2, top - size - 5 * mm, "扫码查看、下载电子票据")
+    x = LEFT + 66 * mm
+    c.setFillColorRGB(*FORM)
+    c.setFont(font, 13)
+    c.drawString(x, top - 8 * mm, "如何获取票据")
+    ways = (
+        ("一、扫码获取", "用手机扫描左侧二维码，即可查看、下载本张财政电子票据（PDF）。"),
+        ("二、网上获取", "在电脑上输入下方链接（票据代码、号码和校验码已在其中），"
+                       "即可查看、下载和查验本张票据。"),
+        ("三、报销查验", "报销时向报销单位提供票据代码、号码和校验码，报销单位可据此查验票据真伪。"),
+    )
+    y = top - 17 * mm
+    for head, text in ways:
+        c.setFillColorRGB(*INK)
+        c.setFont(font, 10.5)
+        c.drawString(x, y, head)
+        y -= 6 * mm
+        for line in _wrap(text, font, 9.5, RIGHT - x - 4 * mm):
+            draw_fit(c, line, x + 4 * mm, RIGHT, y, font, 9.5)
+            y -= 5 * mm
+        y -= 2.5 * mm
+    y = top - size - 14 * mm
+    c.setFillColorRGB(*FORM)
+    c.setFont(font, 10)
+    c.drawString(LEFT, y, "票据链接：")
+    c.setFillColorRGB(*INK)
+    draw_fit(c, bill_url, LEFT + pdfmetrics.stringWidth("票据链接：", font, 10) + 1 * mm,
+             RIGHT, y, font, 11)
+    return y
+
+
+def _bill_status(c: Canvas, status_text: str, status_note: str, font: str, top: float) -> None:
+    """A bill no longer normal: a red box saying what it is now, and the word across the page."""
+    c.saveState()
+    c.setFillColorRGB(*SEAL_RED)
+    c.setStrokeColorRGB(*SEAL_RED)
+    c.setLineWidth(1.2)
+    c.roundRect(LEFT, top - 13 * mm, RIGHT - LEFT, 13 * mm, 1.5 * mm)
+    label = f"票据状态：{status_text}"
+    c.setFont(font, 13)
+    c.drawString(LEFT + 4 * mm, top - 8.5 * mm, label)
+    note_left = LEFT + 10 * mm + pdfmetrics.stringWidth(label, font, 13)
+    draw_fit(c, status_note, note_left, RIGHT - 4 * mm, top - 8.2 * mm, font, 10)
+    size = 60.0
+    width = pdfmetrics.stringWidth(status_text, font, size)
+    c.translate(PAGE_W / 2, 190 * mm)
+    c.rotate(18)
+    c.setFillAlpha(0.35)
+    c.setStrokeAlpha(0.35)
+    c.setLineWidth(3)
+    c.roundRect(-width / 2 - 6 * mm, -size * 0.55, width + 12 * mm, size * 1.25, 3 * mm)
+    c.setFont(font, size)
+    c.drawCentredString(0, -size * 0.3, status_text)
+    c.restoreState()
+
+
+def _bill_footer(c: Canvas, bill: Bill, font: str) -> None:
+    """Tips for the payer, then the issuing unit's signature line under its seal."""
+    c.setFillColorRGB(*FORM)
+    c.setFont(font, 9)
+    tips = ("温馨提示：本告知单不是票据，不能作为报销凭证；请凭票据代码、号码和校验码获取"
+            "财政电子票据。校验码是获取本票据的凭证，请妥善保管本告知单，勿将校验码告知无关人员。")
+    y = 54 * mm
+    for line in _wrap(tips, font, 9, RIGHT - LEFT):
+        c.drawString(LEFT, y, line)
+        y -= 5 * mm
+    x, size = 100 * mm, 11
+    label = "开票单位（章）："
+    start = x + pdfmetrics.stringWidth(label, font, size)
+    end = min(start + pdfmetrics.stringWidth(bill.issuing_unit_name, font, size), RIGHT)
+    draw_round_seal(c, (start + end) / 2, 27 * mm, 16 * mm, bill.issuing_unit_name, font=font)
+    for y, text, value in ((28 * mm, label, bill.issuing_unit_name),
+                           (19 * mm, "开票日期：", bill.issue_date)):
+        c.setFillColorRGB(*FORM)
+        c.setFont(font, size)
+        c.drawString(x, y, text)
+        c.setFillColorRGB(*INK)
+        draw_fit(c, value, start, RIGHT, y, font, size)
+
+
+def render_bill_notice_pdf(bill: Bill, *, bill_url: str, font_path: str,
+                           status_text: str | None = None, status_note: str = "") -> bytes:
+    """Render the 告知单 of ``bill`` as a one-page A4 PDF whose QR code opens ``bill_url``;
+    ``status_text`` (已作废, 已冲红) and ``status_note`` say what became of the bill."""
+    font = register_cjk_font(font_path)
+    out = io.BytesIO()
+    c = Canvas(out, pagesize=(PAGE_W, PAGE_H), pageCompression=1, initialFontName=font,
+               initialFontSize=10)
+    c.setTitle(f"财政电子票据告知单 {bill.bill_code}-{bill.bill_number}")
+    c.setAuthor(bill.issuing_unit_name)
+    _title(c, "财政电子票据告知单", font, 271 * mm)
+    c.setFillColorRGB(*FORM)
+    c.setFont(font, 12)
+    c.drawCentredString(PAGE_W / 2, 262 * mm, bill.title)
+    bottom = _bill_grid(c, bill, font, 255 * mm)
+    link_line = _where_to_fetch(c, bill_url, font, bottom - 8 * mm)
+    if status_text:
+        _bill_status(c, status_text, status_note, font, link_line - 6 * mm)
+    _bill_footer(c, bill, font)
+    c.showPage()
+    with SAVE_LOCK:
+        c.save()
+    return out.getvalue()
+
+
 class PdfNoticeRenderer:
-    """NoticeRenderer (``services/ports.py``): ``render_notice_pdf`` with one font file."""
+    """NoticeRenderer (``services/ports.py``): ``render_notice_pdf`` and
+    ``render_bill_notice_pdf`` with one font file."""
 
     def __init__(self, font_path: str) -> None:
         self._font_path = font_path
@@ -249,3 +416,8 @@ class PdfNoticeRenderer:
     def render(self, note: Note, *, unit_name: str, region_name: str, pay_url: str) -> bytes:
         return render_notice_pdf(note, unit_name=unit_name, region_name=region_name,
                                  pay_url=pay_url, font_path=self._font_path)
+
+    def render_bill(self, bill: Bill, *, bill_url: str, status_text: str | None = None,
+                    status_note: str = "") -> bytes:
+        return render_bill_notice_pdf(bill, bill_url=bill_url, font_path=self._font_path,
+                                      status_text=status_text, status_note=status_note)

@@ -69,6 +69,17 @@ def notice_pdf(unit: Unit, payment_code: str) -> Response:
         "Content-Disposition": f'inline; filename="notice-{payment_code}.pdf"'})
 
 
+@bp.route("/v1/bills/{bill_code}/{bill_number}/notice.pdf", methods=["GET"])
+@handles_errors
+@authenticated(bp, UnitKind.COLLECTING)
+def bill_notice_pdf(unit: Unit, bill_code: str, bill_number: str) -> Response:
+    """告知单: the slip telling a payer with no phone where to fetch this unit's bill."""
+    pdf = notices.bill_notice_pdf(deps(), unit, bill_code, bill_number)
+    return Response(body=pdf, status_code=200, headers={
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'inline; filename="bill-notice-{bill_code}-{bill_number}.pdf"'})
+
+
 @bp.route("/v1/bills/{bill_code}/{bill_number}/reversal", methods=["POST"],
           content_types=ANY_BODY)
 @handles_errors

@@ -12,16 +12,29 @@ import hashlib
 import hmac
 import logging
 
-from chalicelib.domain.codes import check_bill_reference
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
+from chalicelib.domain.errors import NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
 from chalicelib.domain.records import BillLookup, BillRecord
+from chalicelib.domain.units import Unit
 from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
 from chalicelib.services.links import bill_url
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
+
+
+def unit_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str) -> BillRecord:
+    """One of ``unit``'s own bills, by code and number (its key is the proof, no check code);
+    another unit's bill is ``NotFound``, as one that does not exist."""
+    if not is_bill_code(bill_code) or not is_bill_number(bill_number):
+        raise ValidationFailed("票据信息格式不正确",
+                               {"bill_code": "8 digits", "bill_number": "10 digits"})
+    record = deps.bills.get(bill_code, bill_number)
+    if record is None or record.bill.issuing_unit_code != unit.unit_code:
+        raise NotFound("票据不存在", code="bill_not_found")
+    return record
 
 
 def find_bill(deps: Ports, bill_code: str, bill_number: str, check_code: str,

@@ -17,25 +17,16 @@ from datetime import datetime
 from chalicelib.domain.bills import Bill, BillStatus, red_bill_of
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import is_bill_code, is_bill_number, new_check_code
-from chalicelib.domain.errors import BillReimbursed, Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import BillReimbursed, Conflict, ValidationFailed
 from chalicelib.domain.notes import BillRef
 from chalicelib.domain.records import BillRecord, Reservation
 from chalicelib.domain.text import check_text
 from chalicelib.domain.units import Unit
+from chalicelib.services.bills import unit_bill
 from chalicelib.services.issuance import archive_bill, index_for_payer
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
-
-
-def _own_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str) -> BillRecord:
-    if not is_bill_code(bill_code) or not is_bill_number(bill_number):
-        raise ValidationFailed("票据信息格式不正确",
-                               {"bill_code": "8 digits", "bill_number": "10 digits"})
-    record = deps.bills.get(bill_code, bill_number)
-    if record is None or record.bill.issuing_unit_code != unit.unit_code:
-        raise NotFound("票据不存在", code="bill_not_found")
-    return record
 
 
 def _reason(body: object) -> str:
@@ -54,7 +45,7 @@ def reverse_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
                  body: object) -> tuple[BillRef, bool]:
     """Issue the red bill of a normal bill; returns it and whether it was made now."""
     reason = _reason(body)
-    original = _own_bill(deps, unit, bill_code, bill_number)
+    original = unit_bill(deps, unit, bill_code, bill_number)
     red_id = original.links.get("reversed_by")
     if original.status is BillStatus.REVERSED and red_id:
         red = deps.bills.get(red_id[:8], red_id[8:])
@@ -127,7 +118,7 @@ def complete_reversal(deps: Ports, red_bill_id: str, original_id: str, reason: s
 def void_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str, body: object) -> str:
     """Void a bill issued in error; refused once it has been reimbursed or reversed."""
     reason = _reason(body)
-    record = _own_bill(deps, unit, bill_code, bill_number)
+    record = unit_bill(deps, unit, bill_code, bill_number)
     if record.status is BillStatus.VOIDED:
         return record.status.value
     _refuse_if_reimbursed(deps, record, "作废")
@@ -167,7 +158,7 @@ def exchange_to_paper(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
         fields["paper_bill_number"] = "10 digits"
     if fields:
         raise ValidationFailed("纸质票据信息格式不正确", fields)
-    record = _own_bill(deps, unit, bill_code, bill_number)
+    record = unit_bill(deps, unit, bill_code, bill_number)
     paper = f"{paper_code}{paper_number}"
     if record.links.get("paper") == paper:
         return {"status": record.status.value, "paper": _split_id(paper)}

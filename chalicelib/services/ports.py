@@ -280,10 +280,16 @@ class BillRenderer(Protocol):
 
 
 class NoticeRenderer(Protocol):
-    """The paper payment notice (缴款通知书) a collecting unit prints and hands to the payer."""
+    """The paper a collecting unit prints and hands to the payer: a note's payment notice
+    (缴款通知书), and an issued bill's 告知单."""
 
     def render(self, note: Note, *, unit_name: str, region_name: str, pay_url: str) -> bytes:
         """The notice of ``note`` as a PDF, whose QR code opens ``pay_url``."""
+
+    def render_bill(self, bill: Bill, *, bill_url: str, status_text: str | None = None,
+                    status_note: str = "") -> bytes:
+        """The 告知单 of ``bill`` as a PDF, whose QR code opens ``bill_url``; ``status_text``
+        (已作废, 已冲红) and ``status_note`` say what became of the bill."""
 
 
 class PayerBillIndex(Protocol):
