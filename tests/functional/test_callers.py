@@ -1,6 +1,6 @@
 """Every unit's route learns who is calling from one decorator (``api.http.authenticated``).
 
-The 14 routes under ``/v1/`` that are not public each check the caller's API key before
+The 16 routes under ``/v1/`` that are not public each check the caller's API key before
 anything else; the answers to a missing, unknown or wrong kind of key are the contract's.
 """
 
@@ -25,7 +25,7 @@ def _kind(entry) -> UnitKind | None:
 
 def test_every_non_public_v1_route_names_its_caller_through_the_decorator():
     routes = _unit_routes()
-    assert len(routes) == 15
+    assert len(routes) == 16
     undecorated = [f"{method} {path}" for path, method, entry in routes if _kind(entry) is None]
     assert undecorated == []
     reimbursing = {path for path, _, entry in routes if _kind(entry) is UnitKind.REIMBURSING}
