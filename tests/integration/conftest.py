@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,9 @@ class StackProcess:
                 [sys.executable, "-m", "devstack.stack"], cwd=REPO, env=env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
-        self.doc = self._wait_until_ready(launched)
+        ready = self._wait_until_ready(launched)
+        self.doc.clear()  # in place: whoever holds the document sees the restarted stack's
+        self.doc.update(ready)
         RUNNING.append(self)
         return self.doc
 
@@ -212,32 +214,22 @@ def _stacks_keep_running() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The stack document of one local stack shared by the session (plus ``local_dir``)."""
+def stack_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    """The one local stack the session shares (started once: a start costs DynamoDB Local's and
+    moto's start-up and the seeding, half a minute of CPU). A test may stop it and start it
+    again on the same state folder and ports (``test_restart``): the others find it as it was."""
     run = StackProcess(tmp_path_factory.mktemp("stack") / "local", new_ports())
     try:
-        yield run.start()
+        run.start()
+        yield run
     finally:
         run.stop()
 
 
-@pytest.fixture()
-def start_stack() -> Iterator[Callable[..., StackProcess]]:
-    """Start stacks of this test's own: ``start_stack(local_dir, ports=None)``; all stopped after.
-
-    Pass the same ``local_dir`` (and the ports of an earlier run) to restart on the same state.
-    """
-    runs: list[StackProcess] = []
-
-    def start(local_dir: Path, ports: dict[str, int] | None = None) -> StackProcess:
-        run = StackProcess(local_dir, ports or new_ports())
-        runs.append(run)
-        run.start()
-        return run
-
-    yield start
-    for run in reversed(runs):
-        run.stop()
+@pytest.fixture(scope="session")
+def stack(stack_process: StackProcess) -> dict[str, Any]:
+    """The stack document of the session's local stack (plus ``local_dir``)."""
+    return stack_process.doc
 
 
 CHROMIUM = "/usr/bin/chromium"
