@@ -67,10 +67,12 @@ bench: system venv
 # endpoint, no arn:aws:, nothing the China regions lack, least privilege, PITR, TLS, alarms.
 # Chalice keeps the Lambda dependencies it downloaded in .chalice/deployments, named by a hash of
 # requirements.txt; a copy kept in the machine's cache spares a fresh clone those downloads
-# (Chalice puts the clone's own app code into it).
+# (Chalice puts the clone's own app code into it). The font is put in place whole (a rename):
+# the test tiers running beside this read it from there once it exists (config.py).
 package: venv
 	rm -rf build/package && mkdir -p chalicelib/fonts .chalice/deployments $(CACHE)/deployments
-	cp /usr/share/fonts/truetype/wqy/wqy-microhei.ttc chalicelib/fonts/
+	cp /usr/share/fonts/truetype/wqy/wqy-microhei.ttc chalicelib/fonts/.wqy-microhei.ttc.$$$$ && \
+	  mv -f chalicelib/fonts/.wqy-microhei.ttc.$$$$ chalicelib/fonts/wqy-microhei.ttc
 	cp -n $(CACHE)/deployments/*.zip .chalice/deployments/ 2>/dev/null || true
 	$(VENV)/bin/chalice package --stage prod --merge-template infra/resources.json build/package
 	zip=$$(ls -t .chalice/deployments/*.zip | head -1); cp $$zip $(CACHE)/deployments/.new.$$$$ && \
