@@ -168,6 +168,14 @@ route("/v1/bills/{bill_code}/{bill_number}/paper", "POST", "collecting_bills")(
     _lifecycle("/v1/bills/{bill_code}/{bill_number}/paper", PAPER))
 
 
+@route("/v1/bills/{bill_code}/{bill_number}/notice.pdf", "GET", "collecting_bills")
+def bill_notice_pdf(t: Targets):
+    code, number = bill_refs(t, t.spare, t.reimbursed, t.bill)
+    return _request(t, "collecting_bills", "api", "/v1/bills/{bill_code}/{bill_number}/notice.pdf",
+                    "GET", {"bill_code": code, "bill_number": number},
+                    h.headers(t.keys, wanted_key=_key(t, "unit0")))
+
+
 def _png(width: int, height: int, extra: bytes = b"") -> bytes:
     import struct
     import zlib
