@@ -30,9 +30,9 @@ import requests
 
 # A poll is a guess-limit read and the note's read, through the app and DynamoDB Local, on the
 # machine the worker uses (about 15 ms of the stack's CPU and 18 ms of DynamoDB Local's at a load
-# of 10). $POLL_MS sets another interval, to see what the polling itself costs: at 250 ms
-# (2.6 polls per bill) a bill cost the stack as much CPU as at 20 ms, so polling is not what
-# makes a bill slow here.
+# of 10). $POLL_MS sets another interval, to see what the polling itself costs. With four payers
+# a poll waits its turn on the busy stack (~0.3 s), so a bill sees 3-4 polls at 20 ms and 2.6 at
+# 250 ms: about a sixth of the CPU a bill costs, not what makes it slow.
 POLL_SECONDS = float(os.environ.get("POLL_MS", "20")) / 1000
 VISIBLE_TIMEOUT = 60.0
 WARM = 4  # one payment per channel before measuring
