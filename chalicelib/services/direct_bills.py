@@ -19,7 +19,7 @@ from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
 from chalicelib.domain.notes import CHINA_TZ, Note, NoteStatus, validate_new_note
 from chalicelib.domain.payments import Payment, PaymentOutcome
 from chalicelib.domain.units import Unit
-from chalicelib.services.links import bill_url, note_status_url
+from chalicelib.services.links import bill_notice_url, bill_url, note_status_url
 from chalicelib.services.notes import create_note, require_collecting
 from chalicelib.services.payments import record_payment
 from chalicelib.services.ports import Ports
@@ -66,6 +66,7 @@ def direct_bill_view(deps: Ports, note: Note) -> tuple[int, dict]:
         return 201, {"bill_code": bill.bill_code, "bill_number": bill.bill_number,
                      "check_code": bill.check_code, "issued_at": bill.issued_at,
                      "url": bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
+                     "notice_pdf_url": bill_notice_url(deps, bill.bill_code, bill.bill_number),
                      "payment_code": note.payment_code}
     return 202, {"status_url": note_status_url(deps, note.payment_code),
                  "payment_code": note.payment_code, "status": note.status.value}

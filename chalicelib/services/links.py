@@ -1,9 +1,9 @@
 """Links: every address the product hands out, made from ``PUBLIC_BASE_URL`` in one place.
 
-A bill's link (printed as the PDF's QR code, texted to the payer, listed in "my bills"), a note's
-pay page and notice, and the callback address a channel is given with each order. Nothing here
-reads a store: a link follows from the settings and the identifiers alone, so any service may
-use it without depending on another service.
+A bill's link (printed as the PDF's QR code, texted to the payer, listed in "my bills") and its
+告知单, a note's pay page and notice, and the callback address a channel is given with each
+order. Nothing here reads a store: a link follows from the settings and the identifiers alone,
+so any service may use it without depending on another service.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ def pay_url(deps: Ports, payment_code: str) -> str:
 def notice_url(deps: Ports, payment_code: str) -> str:
     """The note's printable notice (PDF), for its collecting unit."""
     return f"{deps.settings.public_base_url}/v1/notes/{payment_code}/notice.pdf"
+
+
+def bill_notice_url(deps: Ports, bill_code: str, bill_number: str) -> str:
+    """The bill's printable 告知单 (PDF), for its issuing unit."""
+    return f"{deps.settings.public_base_url}/v1/bills/{bill_code}/{bill_number}/notice.pdf"
 
 
 def callback_url(deps: Ports, channel: str) -> str:

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from chalicelib.services import notices
 from tests.functional.support import assert_error, issued_bill
+from tests.functional.test_direct_bills import issued_direct_bill
 
 
 def notice_path(bill: dict) -> str:
@@ -59,6 +60,13 @@ def test_the_issuing_unit_gets_a_slip_with_the_bills_code_number_check_code_and_
     assert bill_url(bill) in text
     assert "票据状态" not in text
     assert qr_codes(r.body, tmp_path) == [bill_url(bill)]
+
+
+def test_a_direct_bill_names_its_slip_and_the_slip_is_served_there(world, client):
+    bill = issued_direct_bill(world, client)
+    assert bill["notice_pdf_url"] == f"http://testserver{notice_path(bill)}"
+    r = client.http.get(notice_path(bill), headers=world.auth())
+    assert r.status_code == 200 and bill_url(bill) in text_of(r.body)
 
 
 def test_another_units_bill_is_404_as_if_it_did_not_exist(world, client):
