@@ -277,3 +277,11 @@ def test_notice_page_shows_the_pay_qr_code_and_a_red_seal(notice_pdf: bytes,
 def test_a_notice_without_a_due_date_says_none(tmp_path: Path) -> None:
     text = _text(_notice(dataclasses.replace(NOTE, due_date=None)), tmp_path)
     assert "限缴日期" in text and "无" in text
+
+
+def test_reportlab_formats_numbers_with_its_c_accelerator():
+    # rl-accel is pinned in requirements.txt; reportlab silently falls back to Python without it.
+    import _rl_accel
+    from reportlab.lib import rl_accel
+
+    assert rl_accel.fp_str is _rl_accel.fp_str
