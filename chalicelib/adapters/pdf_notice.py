@@ -7,10 +7,11 @@ pay (scan, agent bank counter, online). Up to 20 items fit on the first page; mo
 further pages.
 
 ``render_bill_notice_pdf`` draws the 告知单 of an issued bill, also A4 portrait: the slip a unit
-hands a payer who has no phone, telling them the bill's code, number and check code (large, the
-check code spaced and marked case-sensitive), who paid how much to whom and when, and where to
-fetch the bill: its QR code and the same link printed in full. A voided or reversed bill's slip
-says so, in a box and stamped across the page.
+hands a payer who has no phone, telling them the bill's code, number and check code (large; the
+check code spaced, marked case-sensitive and spelled out, since 0/O and 1/l/I look alike on
+paper), who paid how much to whom and when, and where to fetch the bill: its QR code and the
+same link printed in full. A voided or reversed bill's slip says so, in a box and stamped across
+the page.
 
 ``PdfNoticeRenderer`` is the ``NoticeRenderer`` port services reach both through
 (``services/notices.py``).
@@ -250,6 +251,13 @@ def render_notice_pdf(note: Note, *, unit_name: str, region_name: str, pay_url: 
     return out.getvalue()
 
 
+def spell_check_code(check_code: str) -> str:
+    """``aB3`` → ``小写a 大写B 数字3``: how to type a check code read from paper."""
+    def kind(ch: str) -> str:
+        return "数字" if ch.isdigit() else "大写" if ch.isupper() else "小写"
+    return " ".join(kind(ch) + ch for ch in check_code)
+
+
 def _bill_grid(c: Canvas, bill: Bill, font: str, top: float) -> float:
     """The bill's three identifiers, large, then who paid how much to whom; return its bottom."""
     row_h = 12 * mm
@@ -279,7 +287,10 @@ def _bill_grid(c: Canvas, bill: Bill, font: str, top: float) -> float:
         draw_text(c, value, cols[1] + 4 * mm, base - 7, font, 22, bold=True, char_space=1.5)
         c.setFillColorRGB(*FORM)
         c.setFont(font, 9)
-        c.drawRightString(RIGHT - 3 * mm, base - 3, hint)
+        c.drawRightString(RIGHT - 3 * mm, base + (4 if k == 2 else -3), hint)
+    # On paper 0/O/o and 1/l/I look alike: spell out what each character of the check code is.
+    c.setFont(font, 8.5)
+    c.drawRightString(RIGHT - 3 * mm, top - 2.5 * row_h - 9, spell_check_code(bill.check_code))
     paid = "¥" + fen_to_yuan_grouped(bill.total_fen)
     small = (("开票日期", bill.issue_date, "金额（小写）", paid),
              ("交款人", bill.payer_name, "开票单位", bill.issuing_unit_name),

@@ -65,6 +65,7 @@ class TestNoticeRenderer:
         assert notice.metadata.author == "合肥市不动产登记中心"
         text = notice.pages[0].extract_text()
         assert "a B 3 d E 9" in text and BILL_URL in text and "票据状态" not in text
+        assert "小写a 大写B 数字3 小写d 大写E 数字9" in text  # 0/O, 1/l/I are told apart
 
     def test_a_bills_notice_says_what_became_of_the_bill(self, renderer):
         pdf = renderer.render_bill(BILL, bill_url=BILL_URL, status_text="已作废",
