@@ -96,10 +96,18 @@ system:
 
 venv: $(STAMP)
 
+# Every wheel the requirements need is kept in the machine's cache, one folder per requirements
+# hash, and installed from there without an index: pip's own HTTP cache stays empty on these
+# machines (their index answers are not cacheable), so a fresh clone would download all of them
+# again. The folder is filled once (pip wheel: downloads, and builds the few sdists).
+WHEELS := $(CACHE)/wheels-$(subst $(VENV)/.installed-,,$(STAMP))
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	test -f $(WHEELS)/.complete || { rm -rf $(WHEELS).$$$$ && \
+	  $(PY) -m pip wheel -q -w $(WHEELS).$$$$ pip -r requirements-dev.txt && \
+	  touch $(WHEELS).$$$$/.complete && rm -rf $(WHEELS) && mv $(WHEELS).$$$$ $(WHEELS); }
+	$(PY) -m pip install -q --no-index --find-links $(WHEELS) --upgrade pip
+	$(PY) -m pip install -q --no-index --find-links $(WHEELS) -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 clean-local:
