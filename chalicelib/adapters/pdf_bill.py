@@ -25,6 +25,7 @@ from chalicelib.adapters.pdf_render import (
     draw_oval_seal,
     draw_qr,
     draw_round_seal,
+    draw_stamp,
     draw_table,
     draw_text,
     register_cjk_font,
@@ -189,20 +190,7 @@ def _status(c: Canvas, status_text: str, font: str) -> None:
     c.setFont(font, 13)
     c.drawRightString(RIGHT - 3 * mm, 131.8 * mm, status_text)
     c.restoreState()
-    size = 46.0
-    width = pdfmetrics.stringWidth(status_text, font, size)
-    c.saveState()
-    c.translate(PAGE_W / 2, PAGE_H / 2 - 6 * mm)
-    c.rotate(18)
-    c.setFillColorRGB(*SEAL_RED)
-    c.setStrokeColorRGB(*SEAL_RED)
-    c.setFillAlpha(0.55)
-    c.setStrokeAlpha(0.55)
-    c.setLineWidth(3)
-    c.roundRect(-width / 2 - 6 * mm, -size * 0.55, width + 12 * mm, size * 1.25, 3 * mm)
-    c.setFont(font, size)
-    c.drawCentredString(0, -size * 0.3, status_text)
-    c.restoreState()
+    draw_stamp(c, status_text, PAGE_W / 2, PAGE_H / 2 - 6 * mm, font, 46.0, 0.55)
 
 
 def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path: str,

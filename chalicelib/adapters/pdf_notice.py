@@ -32,6 +32,7 @@ from chalicelib.adapters.pdf_render import (
     draw_fit,
     draw_qr,
     draw_round_seal,
+    draw_stamp,
     draw_table,
     draw_text,
     register_cjk_font,
@@ -195,21 +196,26 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
 
 def _footer(c: Canvas, note: Note, unit_name: str, font: str) -> None:
     """Tips for the payer, then the unit's signature line under its seal."""
+    _signed_footer(c, "温馨提示：请在限缴日期前缴款，逾期可能无法缴款或产生滞纳金；缴款成功后，"
+                      "可凭缴款码获取财政电子票据。请妥善保管本通知书，勿将缴款码告知他人。",
+                   "执收单位（章）：", unit_name, "填制日期：", note.created_at[:10], font)
+
+
+def _signed_footer(c: Canvas, tips: str, label: str, unit_name: str, date_label: str,
+                   date: str, font: str) -> None:
+    """The foot of a notice or slip: the tips, wrapped, then the unit's name after ``label``
+    under its round seal, and the date."""
     c.setFillColorRGB(*FORM)
     c.setFont(font, 9)
-    tips = ("温馨提示：请在限缴日期前缴款，逾期可能无法缴款或产生滞纳金；缴款成功后，"
-            "可凭缴款码获取财政电子票据。请妥善保管本通知书，勿将缴款码告知他人。")
     y = 54 * mm
     for line in _wrap(tips, font, 9, RIGHT - LEFT):
         c.drawString(LEFT, y, line)
         y -= 5 * mm
     x, size = 100 * mm, 11
-    label = "执收单位（章）："
     start = x + pdfmetrics.stringWidth(label, font, size)
     end = min(start + pdfmetrics.stringWidth(unit_name, font, size), RIGHT)
     draw_round_seal(c, (start + end) / 2, 27 * mm, 16 * mm, unit_name, font=font)
-    for y, text, value in ((28 * mm, label, unit_name),
-                           (19 * mm, "填制日期：", note.created_at[:10])):
+    for y, text, value in ((28 * mm, label, unit_name), (19 * mm, date_label, date)):
         c.setFillColorRGB(*FORM)
         c.setFont(font, size)
         c.drawString(x, y, text)
@@ -355,41 +361,15 @@ def _bill_status(c: Canvas, status_text: str, status_note: str, font: str, top: 
     c.drawString(LEFT + 4 * mm, top - 8.5 * mm, label)
     note_left = LEFT + 10 * mm + pdfmetrics.stringWidth(label, font, 13)
     draw_fit(c, status_note, note_left, RIGHT - 4 * mm, top - 8.2 * mm, font, 10)
-    size = 60.0
-    width = pdfmetrics.stringWidth(status_text, font, size)
-    c.translate(PAGE_W / 2, 190 * mm)
-    c.rotate(18)
-    c.setFillAlpha(0.35)
-    c.setStrokeAlpha(0.35)
-    c.setLineWidth(3)
-    c.roundRect(-width / 2 - 6 * mm, -size * 0.55, width + 12 * mm, size * 1.25, 3 * mm)
-    c.setFont(font, size)
-    c.drawCentredString(0, -size * 0.3, status_text)
     c.restoreState()
+    draw_stamp(c, status_text, PAGE_W / 2, 190 * mm, font, 60.0, 0.35)
 
 
 def _bill_footer(c: Canvas, bill: Bill, font: str) -> None:
     """Tips for the payer, then the issuing unit's signature line under its seal."""
-    c.setFillColorRGB(*FORM)
-    c.setFont(font, 9)
-    tips = ("温馨提示：本告知单不是票据，不能作为报销凭证；请凭票据代码、号码和校验码获取"
-            "财政电子票据。校验码是获取本票据的凭证，请妥善保管本告知单，勿将校验码告知无关人员。")
-    y = 54 * mm
-    for line in _wrap(tips, font, 9, RIGHT - LEFT):
-        c.drawString(LEFT, y, line)
-        y -= 5 * mm
-    x, size = 100 * mm, 11
-    label = "开票单位（章）："
-    start = x + pdfmetrics.stringWidth(label, font, size)
-    end = min(start + pdfmetrics.stringWidth(bill.issuing_unit_name, font, size), RIGHT)
-    draw_round_seal(c, (start + end) / 2, 27 * mm, 16 * mm, bill.issuing_unit_name, font=font)
-    for y, text, value in ((28 * mm, label, bill.issuing_unit_name),
-                           (19 * mm, "开票日期：", bill.issue_date)):
-        c.setFillColorRGB(*FORM)
-        c.setFont(font, size)
-        c.drawString(x, y, text)
-        c.setFillColorRGB(*INK)
-        draw_fit(c, value, start, RIGHT, y, font, size)
+    _signed_footer(c, "温馨提示：本告知单不是票据，不能作为报销凭证；请凭票据代码、号码和校验码获取"
+                      "财政电子票据。校验码是获取本票据的凭证，请妥善保管本告知单，勿将校验码告知无关人员。",
+                   "开票单位（章）：", bill.issuing_unit_name, "开票日期：", bill.issue_date, font)
 
 
 def render_bill_notice_pdf(bill: Bill, *, bill_url: str, font_path: str,

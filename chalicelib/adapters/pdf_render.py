@@ -18,6 +18,7 @@ from functools import cache
 
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab import rl_config
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
@@ -213,6 +214,25 @@ def draw_oval_seal(canvas: Canvas, cx: float, cy: float, w: float, h: float, top
                math.degrees(normal) - 90, font, size, 0.85)
     if bottom_text:
         _centred_line(canvas, bottom_text, cx, cy - h * 0.3, font, h * 0.17, w * 0.5)
+    canvas.restoreState()
+
+
+def draw_stamp(canvas: Canvas, text: str, cx: float, cy: float, font: str, size: float,
+               alpha: float) -> None:
+    """Stamp ``text`` in seal red across the page, turned 18 degrees, framed, centred on
+    (cx, cy), at ``alpha`` opacity: what a bill or slip has become (已冲红, 已作废)."""
+    width = pdfmetrics.stringWidth(text, font, size)
+    canvas.saveState()
+    canvas.translate(cx, cy)
+    canvas.rotate(18)
+    canvas.setFillColorRGB(*SEAL_RED)
+    canvas.setStrokeColorRGB(*SEAL_RED)
+    canvas.setFillAlpha(alpha)
+    canvas.setStrokeAlpha(alpha)
+    canvas.setLineWidth(3)
+    canvas.roundRect(-width / 2 - 6 * mm, -size * 0.55, width + 12 * mm, size * 1.25, 3 * mm)
+    canvas.setFont(font, size)
+    canvas.drawCentredString(0, -size * 0.3, text)
     canvas.restoreState()
 
 
