@@ -34,3 +34,22 @@ def client(world):
 
     with ContractClient(application.app) as c:
         yield c
+
+
+@pytest.fixture
+def simulator_over_http(world, tmp_path):
+    """The channel simulator served over HTTP on the world's clock, for independent clients
+    (wechatpayv3, wechatpy) that speak HTTP themselves: (base URL, its ChannelServers)."""
+    import json
+
+    from devstack.simulator import serve
+
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(world.stack))
+    server = serve(path, "127.0.0.1", 0)
+    server.channels.clock = world.clock
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.channels
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -20,22 +20,12 @@ from devstack.sim_weixin import openid_of
 
 
 @pytest.fixture
-def simulator(world, tmp_path, monkeypatch):
+def simulator(simulator_over_http, world, monkeypatch):
     """The simulator over HTTP on the world's clock; wechatpayv3 signs at that time too."""
     from wechatpayv3 import utils
 
-    from devstack.simulator import serve
-
-    path = tmp_path / "stack.json"
-    path.write_text(json.dumps(world.stack))
-    server = serve(path, "127.0.0.1", 0)
-    server.channels.clock = world.clock
     monkeypatch.setattr(utils.time, "time", lambda: world.clock().timestamp())
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server.channels
-    finally:
-        server.shutdown()
-        server.server_close()
+    return simulator_over_http
 
 
 def theirs(wx: dict, base: str, kind, private_pem: str | None = None) -> WeChatPay:
