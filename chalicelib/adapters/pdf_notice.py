@@ -77,12 +77,15 @@ def _cell(c: Canvas, text: str, left: float, right: float, y: float, font: str, 
     draw_fit(c, text, left + 2.5 * mm, right - 2.5 * mm, y, font, size, align)
 
 
-def _info_grid(c: Canvas, note: Note, unit_name: str, region_name: str, font: str,
-               top: float) -> float:
-    """The ruled grid of who, how much, by when and the payment code; return its bottom."""
-    row_h = 9.5 * mm
-    cols = [LEFT, LEFT + 30 * mm, LEFT + 95 * mm, LEFT + 125 * mm, RIGHT]
-    rows = 5
+# A grid's columns: label, value, and for rows split in two a second label and value.
+GRID_COLUMNS = (LEFT, LEFT + 30 * mm, LEFT + 95 * mm, LEFT + 125 * mm, RIGHT)
+
+
+def _rule_grid(c: Canvas, top: float, row_h: float, rows: int,
+               split_rows: tuple[int, ...]) -> float:
+    """Rule a form grid of ``rows`` rows from ``top``: a label column on every row, the rows
+    in ``split_rows`` split into two label-value pairs; return its bottom."""
+    cols = GRID_COLUMNS
     bottom = top - rows * row_h
     c.saveState()
     c.setStrokeColorRGB(*FORM)
@@ -90,13 +93,23 @@ def _info_grid(c: Canvas, note: Note, unit_name: str, region_name: str, font: st
     for k in range(1, rows):
         c.line(LEFT, top - k * row_h, RIGHT, top - k * row_h)
     c.line(cols[1], top, cols[1], bottom)
-    for k in (0, 2, 3):  # the payment code and the capitals span the whole row
+    for k in split_rows:
         y0 = top - k * row_h
         c.line(cols[2], y0, cols[2], y0 - row_h)
         c.line(cols[3], y0, cols[3], y0 - row_h)
     c.setLineWidth(1)
     c.rect(LEFT, bottom, RIGHT - LEFT, top - bottom)
     c.restoreState()
+    return bottom
+
+
+def _info_grid(c: Canvas, note: Note, unit_name: str, region_name: str, font: str,
+               top: float) -> float:
+    """The ruled grid of who, how much, by when and the payment code; return its bottom."""
+    row_h = 9.5 * mm
+    cols = GRID_COLUMNS
+    # the payment code and the capitals span the whole row
+    bottom = _rule_grid(c, top, row_h, rows=5, split_rows=(0, 2, 3))
     phone = mask_phone(note.payer.phone) or "—"
     cells = [
         ("缴款人", note.payer.name, "联系电话", phone),
@@ -267,22 +280,9 @@ def spell_check_code(check_code: str) -> str:
 def _bill_grid(c: Canvas, bill: Bill, font: str, top: float) -> float:
     """The bill's three identifiers, large, then who paid how much to whom; return its bottom."""
     row_h = 12 * mm
-    cols = [LEFT, LEFT + 30 * mm, LEFT + 95 * mm, LEFT + 125 * mm, RIGHT]
-    rows = 6
-    bottom = top - rows * row_h
-    c.saveState()
-    c.setStrokeColorRGB(*FORM)
-    c.setLineWidth(0.5)
-    for k in range(1, rows):
-        c.line(LEFT, top - k * row_h, RIGHT, top - k * row_h)
-    c.line(cols[1], top, cols[1], bottom)
-    for k in (3, 4):  # date and amount, payer and unit share a row
-        y0 = top - k * row_h
-        c.line(cols[2], y0, cols[2], y0 - row_h)
-        c.line(cols[3], y0, cols[3], y0 - row_h)
-    c.setLineWidth(1)
-    c.rect(LEFT, bottom, RIGHT - LEFT, top - bottom)
-    c.restoreState()
+    cols = GRID_COLUMNS
+    # date and amount, payer and unit share a row
+    bottom = _rule_grid(c, top, row_h, rows=6, split_rows=(3, 4))
     big = (("票据代码", bill.bill_code, "（8 位）"), ("票据号码", bill.bill_number, "（10 位）"),
            ("校验码", " ".join(bill.check_code), "（6 位，区分大小写）"))
     for k, (label, value, hint) in enumerate(big):
