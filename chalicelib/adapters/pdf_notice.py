@@ -171,16 +171,7 @@ def _ways_to_pay(c: Canvas, note: Note, pay_url: str, region_name: str, font: st
         ("二、银行柜台", f"到{region_name}任一非税收入代理银行网点，向柜员出示缴款码 {nbsp_code} 缴款。"),
         ("三、网上缴款", f"访问 {pay_url} ，输入缴款码缴款。"),
     )
-    y = top - 17 * mm
-    for head, text in ways:
-        c.setFillColorRGB(*INK)
-        c.setFont(font, 10.5)
-        c.drawString(x, y, head)
-        y -= 6 * mm
-        for line in _wrap(text, font, 9.5, right - x - 4 * mm):
-            draw_fit(c, line, x + 4 * mm, right, y, font, 9.5)
-            y -= 5 * mm
-        y -= 2.5 * mm
+    _steps(c, ways, x, right, top - 17 * mm, font)
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -205,6 +196,20 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
             lines.append(line[:cut])
             line = line[cut:]
     return [*lines, line]
+
+
+def _steps(c: Canvas, steps: tuple[tuple[str, str], ...], x: float, right: float, y: float,
+           font: str) -> None:
+    """Numbered ways (a heading, then its text wrapped and indented) from baseline ``y`` down."""
+    for head, text in steps:
+        c.setFillColorRGB(*INK)
+        c.setFont(font, 10.5)
+        c.drawString(x, y, head)
+        y -= 6 * mm
+        for line in _wrap(text, font, 9.5, right - x - 4 * mm):
+            draw_fit(c, line, x + 4 * mm, right, y, font, 9.5)
+            y -= 5 * mm
+        y -= 2.5 * mm
 
 
 def _footer(c: Canvas, note: Note, unit_name: str, font: str) -> None:
@@ -329,16 +334,7 @@ def _where_to_fetch(c: Canvas, bill_url: str, font: str, top: float) -> float:
                        "即可查看、下载和查验本张票据。"),
         ("三、报销查验", "报销时向报销单位提供票据代码、号码和校验码，报销单位可据此查验票据真伪。"),
     )
-    y = top - 17 * mm
-    for head, text in ways:
-        c.setFillColorRGB(*INK)
-        c.setFont(font, 10.5)
-        c.drawString(x, y, head)
-        y -= 6 * mm
-        for line in _wrap(text, font, 9.5, RIGHT - x - 4 * mm):
-            draw_fit(c, line, x + 4 * mm, RIGHT, y, font, 9.5)
-            y -= 5 * mm
-        y -= 2.5 * mm
+    _steps(c, ways, x, RIGHT, top - 17 * mm, font)
     y = top - size - 14 * mm
     c.setFillColorRGB(*FORM)
     c.setFont(font, 10)
