@@ -8,6 +8,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib.api import (
+    admin,
     callbacks,
     collecting,
     ops,
@@ -44,7 +45,7 @@ app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
-                  payer_pages, short_links, ops):
+                  payer_pages, short_links, ops, admin):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 

@@ -21,6 +21,7 @@ from chalicelib.services.ports import (
     ChannelApi,
     Clock,
     CounterRepository,
+    FinanceKeyRepository,
     IdempotencyStore,
     JobQueue,
     JobState,
@@ -88,6 +89,12 @@ class Deps:
         from chalicelib.adapters.dynamo_units import DynamoUnits
 
         return self._table("units", lambda: CachedUnits(DynamoUnits()))
+
+    @property
+    def finance_keys(self) -> FinanceKeyRepository:
+        from chalicelib.adapters.dynamo_finance_keys import DynamoFinanceKeys
+
+        return self._table("finance_keys", DynamoFinanceKeys)
 
     @property
     def notes(self) -> NoteRepository:

@@ -227,6 +227,46 @@ def new_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def create_finance_key(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.finance_keys import create_finance_key as create
+
+    _use_stack(args.stack)
+    key, api_key = create(deps(), scope=args.scope, label=args.label, actor=_operator())
+    print(json.dumps({**key.public(), "api_key": api_key}, ensure_ascii=False))
+    print("The API key is shown only now; store it safely.", file=sys.stderr)
+    return 0
+
+
+def finance_keys(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+
+    _use_stack(args.stack)
+    for key in deps().finance_keys.all():
+        print(json.dumps(key.public(), ensure_ascii=False))
+    return 0
+
+
+def revoke_finance_key(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import deps
+    from chalicelib.services.finance_keys import revoke_finance_key as revoke
+
+    _use_stack(args.stack)
+    print(json.dumps(revoke(deps(), args.key_id, actor=_operator()).public(),
+                     ensure_ascii=False))
+    return 0
+
+
+def _operator() -> str:
+    """Who runs an operator command, as the audit log records it."""
+    import getpass
+
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment (a container)
+        return "operator"
+
+
 def audit_log(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import deps
 
@@ -293,6 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     unit_cmd.add_argument("--bill-kind", default="0301")
     key_cmd = commands.add_parser("new-api-key", help="replace a unit's API key")
     key_cmd.add_argument("--code", required=True)
+    finance_cmd = commands.add_parser(
+        "create-finance-key", help="a finance department's API key (/v1/admin), for a region")
+    finance_cmd.add_argument("--scope", default="", help="region it reaches: 34 (province), "
+                             "3401 (city), 340102 (county); empty: everywhere")
+    finance_cmd.add_argument("--label", required=True, help="who holds it, e.g. 合肥市财政局")
+    finance_list = commands.add_parser("finance-keys", help="list the finance keys (not the "
+                                       "keys themselves: their ids, regions and holders)")
+    finance_revoke = commands.add_parser("revoke-finance-key",
+                                         help="revoke a finance key at once")
+    finance_revoke.add_argument("--key-id", required=True, help="key_… as finance-keys lists")
     audit = commands.add_parser("audit", help="the finance department's audit log")
     audit.add_argument("--bill", help="bill code + number (18 digits)")
     audit.add_argument("--unit", help="a unit code")
@@ -302,14 +352,15 @@ def main(argv: list[str] | None = None) -> int:
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
     for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit,
-                redrive, fingerprint_cmd):
+                redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
                 "check-archive": check_archive, "rotate-key": rotate_key,
                 "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
-                "redrive-dlq": redrive_dlq}
+                "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
+                "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key}
     return handlers[args.command](args)
 
 

@@ -45,6 +45,7 @@ FINANCE_SM2_KID = "finance-34-sm2-2026a"  # countersigns the bills of units that
 KEY_ALGS = {"unit-340100002-sm2-2026a": ALG_SM2, FINANCE_SM2_KID: ALG_SM2}
 ROOT_KID = "finance-root-34-2026a"  # endorses the signing keys (domain/key_trust); signs no bill
 FINANCE_OWNER = "安徽省财政厅"
+FINANCE_SCOPE = "34"  # the finance key's region: the province (domain/regions.py)
 RANGE_SIZE = 5000
 WECHAT_SERIAL = "PUB_KEY_ID_0114232026112200000000000001"
 
@@ -84,6 +85,7 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
     channels.mkdir(parents=True, exist_ok=True)
     state.setdefault("api_keys", {u.unit_code: "ck_" + _random(40) for u, _ in COLLECTING}
                      | {u.unit_code: "rk_" + _random(40) for u in REIMBURSING})
+    state.setdefault("finance_api_key", "fk_" + _random(43))  # 安徽省财政厅: the whole province
     if "wechatpay" not in state:
         _rsa_pem(channels / "wechatpay_platform_private.pem")
         state["wechatpay"] = {
@@ -256,6 +258,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
             deps.units.put_fee_item(unit.unit_code, code, name, unit.bill_kind)
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+    _seed_finance_key(deps, state["finance_api_key"])
     now = deps.clock()
     for unit, _ in COLLECTING:
         for kind in sorted({unit.bill_kind, "0301"}):
@@ -265,6 +268,17 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
                                      RANGE_SIZE, now.isoformat(timespec="seconds"))
     return Seeded(state=state,
                   root_fingerprint=fingerprint(_public_of_ec(keys_dir / f"{ROOT_KID}.pem")))
+
+
+def _seed_finance_key(deps: Deps, api_key: str) -> None:
+    """The provincial finance department's key (scope ``34``), stored once."""
+    from chalicelib.domain.credentials import FinanceKey, key_id_of
+
+    key_hash = hash_api_key(api_key)
+    if deps.finance_keys.get(key_hash) is None:
+        deps.finance_keys.add(FinanceKey(key_id=key_id_of(key_hash), scope=FINANCE_SCOPE,
+                                         label=FINANCE_OWNER, created_at=KEYS_VALID_FROM),
+                              key_hash)
 
 
 def _public_of_ec(path: Path) -> str:
@@ -287,6 +301,8 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str,
                   for u, items in COLLECTING],
         "reimbursers": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code]}
                         for u in REIMBURSING],
+        "finance": {"api_key": seeded.state["finance_api_key"], "scope": FINANCE_SCOPE,
+                    "label": FINANCE_OWNER},
         "channels": {"wechatpay": dict(wx), "alipay": dict(seeded.state["alipay"]),
                      "unionpay": dict(seeded.state["unionpay"]),
                      "bank": dict(seeded.state["bank"]),

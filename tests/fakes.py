@@ -25,6 +25,7 @@ from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings, load_settings
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
+from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.errors import (
     BillNotReimbursable,
     BillReimbursed,
@@ -168,6 +169,32 @@ class FakeUnits:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")
         self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
+
+
+class FakeFinanceKeys:
+    """FinanceKeyRepository; mirrors ``adapters/dynamo_finance_keys.DynamoFinanceKeys``."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, FinanceKey] = {}  # key hash → key
+
+    def get(self, key_hash: str) -> FinanceKey | None:
+        return self.keys.get(key_hash)
+
+    def add(self, key: FinanceKey, key_hash: str) -> None:
+        if key_hash in self.keys:
+            raise Conflict("finance key exists", code="key_exists")
+        self.keys[key_hash] = key
+
+    def all(self) -> list[FinanceKey]:
+        return sorted(self.keys.values(), key=lambda k: (k.created_at, k.key_id))
+
+    def revoke(self, key_id: str, at: str) -> FinanceKey:
+        for key_hash, key in self.keys.items():
+            if key.key_id == key_id:
+                if key.revoked_at is None:
+                    self.keys[key_hash] = key = replace(key, revoked_at=at)
+                return key
+        raise NotFound(f"unknown finance key {key_id}")
 
 
 class FakeCounters:
@@ -897,7 +924,7 @@ def make_settings(keys_dir: Path | str | None = None) -> Settings:
 def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     """A fresh fake behind every port, sharing one set of tables; the signer is ``LocalSigner``."""
     tables = Tables()
-    return {"units": FakeUnits(), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
+    return {"units": FakeUnits(), "finance_keys": FakeFinanceKeys(), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
             "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),

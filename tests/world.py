@@ -73,6 +73,11 @@ class World:
         return {"Authorization": f"Bearer {self.api_key(index, kind)}",
                 "Content-Type": "application/json"}
 
+    def finance_auth(self) -> dict[str, str]:
+        """The provincial finance department's key (the seed's, scope ``34``)."""
+        return {"Authorization": f"Bearer {self.stack['finance']['api_key']}",
+                "Content-Type": "application/json"}
+
     def drain(self, handler_client=None) -> int:
         """Run every queued job through its handler, as Lambda's SQS trigger would (on
         Chalice's own SQS events, ``tests/lambda_events.py``)."""

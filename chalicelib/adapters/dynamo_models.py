@@ -417,3 +417,22 @@ class SmsLogModel(Model):
 
 MODELS.update({"OTP": OtpModel, "SMS_LOG": SmsLogModel})
 LOGICAL_IDS.update({"OTP": "OtpTable", "SMS_LOG": "SmsLogTable"})
+
+
+class FinanceKeyModel(Model):
+    """The finance department's API keys, by hash (domain/credentials.py). Only the operator's
+    command writes them; the API reads them (GetItem), so no request can mint one."""
+
+    class Meta:
+        table_name = "finance_keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)  # SHA-256 of the key; the key is never stored
+    key_id = UnicodeAttribute()
+    scope = UnicodeAttribute(default="")  # region prefix ("" everywhere)
+    label = UnicodeAttribute(default="")
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+MODELS.update({"FINANCE_KEYS": FinanceKeyModel})
+LOGICAL_IDS.update({"FINANCE_KEYS": "FinanceKeysTable"})

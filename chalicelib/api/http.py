@@ -1,4 +1,5 @@
-"""Small helpers every view uses: the JSON body, the caller's unit, the client's address."""
+"""Small helpers every view uses: the JSON body, the caller (a unit, or the finance department),
+the client's address."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from chalice import Blueprint
 from chalice.app import Request
 
 from chalicelib.bootstrap import Deps, deps
+from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.errors import Forbidden, Unauthenticated, ValidationFailed
 from chalicelib.domain.json_text import parse_json
 from chalicelib.domain.units import Unit, UnitKind, hash_api_key
@@ -55,19 +57,48 @@ def cookie(request: Request, name: str) -> str | None:
     return None
 
 
-def caller(request: Request, deps: Deps, kind: UnitKind) -> Unit:
-    """The unit whose API key authorises this request; it must be of ``kind``."""
+def bearer_key(request: Request) -> str:
+    """The API key of ``Authorization: Bearer <key>``; ``Unauthenticated`` when there is none."""
     auth = header(request, "authorization") or ""
     scheme, _, key = auth.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthenticated("缺少 API 密钥（Authorization: Bearer <api_key>）",
                               code="missing_credential")
-    unit = deps.units.by_api_key_hash(hash_api_key(key.strip()))
+    return key.strip()
+
+
+def caller(request: Request, deps: Deps, kind: UnitKind) -> Unit:
+    """The unit whose API key authorises this request; it must be of ``kind``."""
+    key_hash = hash_api_key(bearer_key(request))
+    unit = deps.units.by_api_key_hash(key_hash)
     if unit is None:
+        if _finance_key(deps, key_hash) is not None:  # read only when no unit holds the key
+            raise Forbidden("财政部门密钥不能代替单位调用此接口", code="wrong_kind_of_unit")
         raise Unauthenticated("API 密钥无效", code="unknown_credential")
     if unit.kind is not kind:
         raise Forbidden("该 API 密钥不能用于此接口", code="wrong_kind_of_unit")
     return unit
+
+
+def finance_caller(request: Request, deps: Deps) -> FinanceKey:
+    """The finance key that authorises this request (CONTRACT v2: ``/v1/admin``).
+
+    No key, or one nobody holds (or a revoked one): ``Unauthenticated``. A collecting or
+    reimbursing unit's key: ``Forbidden``, whatever the route.
+    """
+    key_hash = hash_api_key(bearer_key(request))
+    finance = _finance_key(deps, key_hash)
+    if finance is not None:
+        return finance
+    if deps.units.by_api_key_hash(key_hash) is not None:
+        raise Forbidden("单位的 API 密钥不能调用财政部门接口", code="not_a_finance_key")
+    raise Unauthenticated("API 密钥无效", code="unknown_credential")
+
+
+def _finance_key(deps: Deps, key_hash: str) -> FinanceKey | None:
+    """The active finance key with this hash (a revoked key is as good as unknown)."""
+    key = deps.finance_keys.get(key_hash)
+    return key if key is not None and key.active else None
 
 
 View = Callable[..., Any]
@@ -90,6 +121,31 @@ def authenticated(bp: Blueprint, kind: UnitKind) -> Callable[[View], View]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return view(caller(bp.current_request, deps(), kind), *args, **kwargs)
         wrapper.caller_kind = kind  # type: ignore[attr-defined]  # tests find unit routes by it
+        return wrapper
+    return decorate
+
+
+FINANCE = "finance"  # the ``caller_kind`` of finance routes
+
+
+def finance_only(bp: Blueprint) -> Callable[[View], View]:
+    """Route decorator: the view is called with the calling ``FinanceKey`` first.
+
+    As ``authenticated``: the credential is checked before anything else the view does, and
+    the decorator goes inside ``@handles_errors``::
+
+        @bp.route("/v1/admin/units/{unit_code}", methods=["GET"])
+        @handles_errors
+        @finance_only(bp)
+        def get_unit(finance: FinanceKey, unit_code: str) -> dict: ...
+
+    The view still decides what of the key's region it may touch (``FinanceKey.covers``).
+    """
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view(finance_caller(bp.current_request, deps()), *args, **kwargs)
+        wrapper.caller_kind = FINANCE  # type: ignore[attr-defined]
         return wrapper
     return decorate
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.bill_files import FileReport
 from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.key_trust import KeyTrust
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
@@ -78,6 +79,20 @@ class UnitRepository(Protocol):
                      bill_kind: str | None = None) -> None: ...
     def set_signing_kid(self, unit_code: str, kid: str) -> None: ...
     def set_seal_key(self, unit_code: str, key: str) -> None: ...
+
+
+class FinanceKeyRepository(Protocol):
+    """The finance department's API keys, by the SHA-256 of each (``domain/credentials``)."""
+
+    def get(self, key_hash: str) -> FinanceKey | None:
+        """The key with this hash, revoked or not; None when there is none."""
+    def add(self, key: FinanceKey, key_hash: str) -> None:
+        """Store a new key; ``Conflict`` (``key_exists``) if its hash is stored already."""
+    def all(self) -> list[FinanceKey]:
+        """Every key, revoked ones too, oldest first."""
+    def revoke(self, key_id: str, at: str) -> FinanceKey:
+        """Revoke the key named ``key_id`` from ``at`` on (a second revocation changes
+        nothing); ``NotFound`` when there is no such key."""
 
 
 class CounterRepository(Protocol):
@@ -407,6 +422,8 @@ class Ports(Protocol):
 
     @property
     def units(self) -> UnitRepository: ...
+    @property
+    def finance_keys(self) -> FinanceKeyRepository: ...
     @property
     def notes(self) -> NoteRepository: ...
     @property

@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeAudit,
     FakeBills,
     FakeCounters,
+    FakeFinanceKeys,
     FakeIdempotency,
     FakeKeys,
     FakeNotes,
@@ -117,6 +118,10 @@ class FakeStores:
         return FakeUnits()
 
     @cached_property
+    def finance_keys(self) -> FakeFinanceKeys:
+        return FakeFinanceKeys()
+
+    @cached_property
     def counters(self) -> FakeCounters:
         return FakeCounters(self.tables)
 
@@ -190,6 +195,13 @@ class DynamoStores:
 
         self._tables("UNITS", "FEE_ITEMS")
         return _shared(DynamoUnits())
+
+    @cached_property
+    def finance_keys(self) -> Any:
+        from chalicelib.adapters.dynamo_finance_keys import DynamoFinanceKeys
+
+        self._tables("FINANCE_KEYS")
+        return _shared(DynamoFinanceKeys())
 
     @cached_property
     def counters(self) -> Any:

@@ -1,11 +1,13 @@
-"""Every unit's route learns who is calling from one decorator (``api.http.authenticated``).
+"""Every route learns who is calling from one decorator: ``api.http.authenticated`` for a
+unit's routes, ``api.http.finance_only`` for the finance department's (``/v1/admin``).
 
-The 16 routes under ``/v1/`` that are not public each check the caller's API key before
-anything else; the answers to a missing, unknown or wrong kind of key are the contract's.
+The routes under ``/v1/`` that are not public each check the caller's API key before anything
+else; the answers to a missing, unknown or wrong kind of key are the contract's.
 """
 
 from __future__ import annotations
 
+from chalicelib.api.http import FINANCE
 from chalicelib.domain.units import UnitKind
 from tests.functional.support import assert_error
 from tests.functional.test_bad_input import VALID_PATH, _filled
@@ -19,28 +21,33 @@ def _unit_routes() -> list[tuple[str, str, object]]:
                   if path.startswith("/v1/") and not path.startswith("/v1/public/"))
 
 
-def _kind(entry) -> UnitKind | None:
+def _kind(entry) -> UnitKind | str | None:
     return getattr(entry.view_function, "caller_kind", None)
 
 
 def test_every_non_public_v1_route_names_its_caller_through_the_decorator():
     routes = _unit_routes()
-    assert len(routes) == 16
+    assert len([r for r in routes if not r[0].startswith("/v1/admin/")]) == 16
     undecorated = [f"{method} {path}" for path, method, entry in routes if _kind(entry) is None]
     assert undecorated == []
     reimbursing = {path for path, _, entry in routes if _kind(entry) is UnitKind.REIMBURSING}
     assert reimbursing == {"/v1/verifications", "/v1/verifications/batch",
                            "/v1/verifications/file", "/v1/reimbursements",
                            "/v1/reimbursements/{bill_code}/{bill_number}"}
+    finance = {path for path, _, entry in routes if _kind(entry) == FINANCE}
+    assert finance == {path for path, _, _ in routes if path.startswith("/v1/admin/")}
+    assert finance  # the finance department's routes exist, each behind its decorator
 
 
 def test_every_unit_route_checks_the_credential_before_reading_the_body(world, client):
     """A body that is not even JSON: the credential's answer comes first, on every route."""
     collecting, reimbursing = world.api_key(0), world.api_key(0, kind="reimbursers")
+    finance = world.stack["finance"]["api_key"]
     for path, method, entry in _unit_routes():
         url = _filled(path, **VALID_PATH)
         content_type = (entry.content_types or ["application/json"])[0]
-        wrong = collecting if _kind(entry) is UnitKind.REIMBURSING else reimbursing
+        wrongs = {UnitKind.REIMBURSING: (collecting, finance), UnitKind.COLLECTING:
+                  (reimbursing, finance), FINANCE: (collecting, reimbursing)}[_kind(entry)]
 
         def call(authorization: str | None, url=url, method=method, ct=content_type):
             headers = {"Content-Type": ct}
@@ -52,4 +59,6 @@ def test_every_unit_route_checks_the_credential_before_reading_the_body(world, c
         assert assert_error(missing, 401)["code"] == "missing_credential", (method, path)
         assert missing.headers.get("WWW-Authenticate") == "Bearer"
         assert assert_error(call("Bearer ck_never_issued"), 401)["code"] == "unknown_credential"
-        assert assert_error(call(f"Bearer {wrong}"), 403)["code"] == "wrong_kind_of_unit"
+        for wrong in wrongs:
+            expected = "not_a_finance_key" if _kind(entry) == FINANCE else "wrong_kind_of_unit"
+            assert assert_error(call(f"Bearer {wrong}"), 403)["code"] == expected, (method, path)

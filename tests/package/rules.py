@@ -213,6 +213,14 @@ def keys_and_audit(t: Template) -> list[str]:
     return out
 
 
+def finance_keys_read_only(t: Template) -> list[str]:
+    """No role writes the finance keys table: finance keys are made by the operator's
+    create-finance-key only, so no request, however crafted, can mint one."""
+    return [f"{role} writes FinanceKeysTable: {sorted(written)}"
+            for role, _ in resources(t, "AWS::IAM::Role")
+            if (written := table_access(t, role, "FinanceKeysTable") & WRITE_ACTIONS)]
+
+
 def issuing_roles(t: Template) -> set[str]:
     roles = function_roles(t)
     return {roles[function_by_handler(t, h)]
@@ -330,5 +338,6 @@ def alarms(t: Template) -> list[str]:
 
 
 ALL_RULES = (edge_endpoints, hard_coded_partition, absent_in_china, wildcard_resources,
-             one_role_per_function, keys_and_audit, signing_keys_sign_only_for_issuers,
+             one_role_per_function, keys_and_audit, finance_keys_read_only,
+             signing_keys_sign_only_for_issuers,
              point_in_time_recovery, tls_only_buckets, callbacks_apart, alarms)

@@ -23,7 +23,8 @@ TABLE_ACCESS = {
                        "ReimbursementsTable": "rw", "OtpTable": "rw", "SmsLogTable": "rw",
                        "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
                        "FeeItemsTable": "r", "SigningKeysTable": "r",
-                       "NumberRangesTable": "r", "AuditTable": "append"},
+                       "NumberRangesTable": "r", "AuditTable": "append",
+                       "FinanceKeysTable": "get"},  # who calls /v1/admin; never written
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},
     "IssueBillRole": {"NotesTable": "rw", "BillsTable": "rw", "NumberRangesTable": "rw",
@@ -45,7 +46,8 @@ READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb
 WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 LEVELS = {"rw": READ | WRITE, "r": READ, "append": {"dynamodb:PutItem", "dynamodb:Query"},
           "state": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-          "query": {"dynamodb:Query"}}  # one index, nothing else (the sweeper)
+          "query": {"dynamodb:Query"},  # one index, nothing else (the sweeper)
+          "get": {"dynamodb:GetItem"}}  # one row by its key, nothing else (the finance keys)
 
 
 @pytest.fixture(scope="module")
