@@ -33,6 +33,7 @@ from chalicelib.services.ports import (
     PayerBillIndex,
     PayerIdentity,
     PaymentRecorder,
+    PeopleStore,
     RangeRepository,
     RefundStore,
     ReimbursementRepository,
@@ -149,6 +150,12 @@ class Deps:
         from chalicelib.adapters.dynamo_reimbursements import DynamoAudit
 
         return self._table("audit", DynamoAudit)
+
+    @property
+    def people(self) -> PeopleStore:
+        from chalicelib.adapters.dynamo_people import DynamoPeople
+
+        return self._table("people", DynamoPeople)
 
     @property
     def archive(self) -> Archive:

@@ -218,6 +218,37 @@ def create_unit(args: argparse.Namespace) -> int:
     return 0
 
 
+def create_person(args: argparse.Namespace) -> int:
+    """Create a console account; print its TOTP provisioning URI (to scan once) if it has one.
+    The password is read from the environment (CONSOLE_PASSWORD) or asked for, never an
+    argument (it would stay in the shell's history and in ``ps``)."""
+    import getpass
+    import os
+
+    from chalicelib.bootstrap import deps
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.services.people import CLI, provisioning_uri
+    from chalicelib.services.people import create_person as create
+
+    _use_stack(args.stack)
+    password = os.environ.get("CONSOLE_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        person, secret = create(deps(), CLI, username=args.username, role=args.role,
+                                unit_code=args.unit, password=password,
+                                display_name=args.name or "", totp=not args.no_totp)
+    except DomainError as exc:
+        print(f"refused: {exc.message} {getattr(exc, 'fields', '') or ''}", file=sys.stderr)
+        return 2
+    print(json.dumps({"username": person.username, "role": person.role.value,
+                      "unit_code": person.unit_code,
+                      "totp_uri": provisioning_uri(secret, person.username) if secret else None},
+                     ensure_ascii=False))
+    if secret:
+        print("Scan the totp_uri into an authenticator app now; it is shown only once.",
+              file=sys.stderr)
+    return 0
+
+
 def new_api_key(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import deps
     from chalicelib.services.units import rotate_api_key
@@ -331,6 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     unit_cmd.add_argument("--kind", required=True, choices=("collecting", "reimbursing"))
     unit_cmd.add_argument("--region", required=True, help="6-digit region code")
     unit_cmd.add_argument("--bill-kind", default="0301")
+    person_cmd = commands.add_parser(
+        "create-person", help="create a console account (password from $CONSOLE_PASSWORD or "
+                              "asked); prints its TOTP provisioning URI")
+    person_cmd.add_argument("--username", required=True)
+    person_cmd.add_argument("--role", required=True, choices=("finance_admin", "finance_auditor",
+                                                             "unit_admin", "unit_operator"))
+    person_cmd.add_argument("--unit", help="the unit code (unit roles)")
+    person_cmd.add_argument("--name", help="display name")
+    person_cmd.add_argument("--no-totp", action="store_true",
+                            help="unit roles only: no second factor (finance roles always have it)")
     key_cmd = commands.add_parser("new-api-key", help="replace a unit's API key")
     key_cmd.add_argument("--code", required=True)
     finance_cmd = commands.add_parser(
@@ -352,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
     for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit,
-                redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke):
+                redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke,
+                person_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
@@ -360,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                 "check-archive": check_archive, "rotate-key": rotate_key,
                 "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
                 "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
-                "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key}
+                "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,
+                "create-person": create_person}
     return handlers[args.command](args)
 
 

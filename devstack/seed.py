@@ -106,9 +106,54 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
                                       "secret": secrets.token_hex(16)})
     _add_sms_account(state)
     _add_merchant_keys(state, channels)
+    _add_people(state)
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
     path.chmod(0o600)
     return state
+
+
+# One demo person per role (usernames, roles, units); passwords and TOTP secrets are made once.
+PEOPLE = (("finance.admin", "finance_admin", None, True),
+          ("finance.auditor", "finance_auditor", None, True),
+          ("unit1.admin", "unit_admin", "340100001", True),
+          ("unit1.operator", "unit_operator", "340100001", False))
+
+
+def _add_people(state: dict[str, Any]) -> None:
+    """Each demo person's password (and its argon2id hash, made once so seeding stays cheap)
+    and TOTP secret (unit operators go without, as a unit may choose)."""
+    from chalicelib.services.people import hash_password, new_totp_secret
+
+    made = {p["username"] for p in state.setdefault("people", [])}
+    for username, role, unit_code, totp in PEOPLE:
+        if username in made:
+            continue
+        password = f"Demo-{_random(8)}-2026"
+        state["people"].append({"username": username, "password": password, "role": role,
+                                "unit_code": unit_code, "password_hash": hash_password(password),
+                                "totp_secret": new_totp_secret() if totp else None})
+
+
+def seed_people(deps: Deps, state: dict[str, Any]) -> None:
+    """Create the demo people that do not exist yet (an existing account is left as it is)."""
+    from chalicelib.domain.people import Person, Role
+    from chalicelib.services.people import seal_totp
+
+    for p in state["people"]:
+        if deps.people.get(p["username"]) is None:
+            deps.people.create(Person(
+                username=p["username"], role=Role(p["role"]), unit_code=p["unit_code"],
+                display_name=p["username"], password_hash=p["password_hash"],
+                created_at=KEYS_VALID_FROM,
+                totp_sealed=seal_totp(deps, p["totp_secret"]) if p["totp_secret"] else None))
+
+
+def people_document(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """``people`` of ``.local/stack.json`` (CONTRACT v2): what each demo person signs in with."""
+    return [{k: v for k, v in (("username", p["username"]), ("password", p["password"]),
+                               ("role", p["role"]), ("unit_code", p["unit_code"]),
+                               ("totp_secret", p["totp_secret"])) if v is not None}
+            for p in state["people"]]
 
 
 def _add_sms_account(state: dict[str, Any]) -> None:
@@ -259,6 +304,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
     _seed_finance_key(deps, state["finance_api_key"])
+    seed_people(deps, state)
     now = deps.clock()
     for unit, _ in COLLECTING:
         for kind in sorted({unit.bill_kind, "0301"}):
@@ -303,6 +349,7 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str,
                         for u in REIMBURSING],
         "finance": {"api_key": seeded.state["finance_api_key"], "scope": FINANCE_SCOPE,
                     "label": FINANCE_OWNER},
+        "people": people_document(seeded.state),
         "channels": {"wechatpay": dict(wx), "alipay": dict(seeded.state["alipay"]),
                      "unionpay": dict(seeded.state["unionpay"]),
                      "bank": dict(seeded.state["bank"]),

@@ -37,6 +37,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
+from chalicelib.domain.people import Person, Session
 from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.records import (
     ArchivedFile,
@@ -666,6 +667,72 @@ class FakeAudit:
         return [replace(e, event_id=f"{e.at}#{n:08x}") for n, e in enumerate(newest_first)]
 
 
+class FakePeople:
+    """PeopleStore; mirrors ``adapters/dynamo_people.DynamoPeople``."""
+
+    FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
+              "locked_until", "may_cancel")
+
+    def __init__(self) -> None:
+        self.people: dict[str, Person] = {}
+        self.sessions: dict[str, Session] = {}
+
+    def get(self, username: str) -> Person | None:
+        return self.people.get(username)
+
+    def create(self, person: Person) -> None:
+        if person.username in self.people:
+            raise Conflict(f"用户名 {person.username} 已存在", code="person_exists")
+        self.people[person.username] = replace(person, totp_step=0, failures=0,
+                                               locked_until=0)
+
+    def update(self, username: str, changes: dict[str, Any]) -> Person:
+        if username not in self.people:
+            raise NotFound("没有这个用户", code="person_not_found")
+        for name in changes:
+            if name not in self.FIELDS:
+                raise ValueError(f"not a field a person's update may set: {name}")
+        changed = {k: (bool(v) if k == "may_cancel" else v) for k, v in changes.items()}
+        self.people[username] = replace(self.people[username], **changed)
+        return self.people[username]
+
+    def list(self, unit_code: str | None = None) -> list[Person]:
+        return sorted((p for p in self.people.values()
+                       if not unit_code or p.unit_code == unit_code), key=lambda p: p.username)
+
+    def record_failure(self, username: str, now_epoch: int, most: int,
+                       lock_seconds: int) -> Person:
+        person = self.people.get(username)
+        if person is None:
+            raise NotFound("没有这个用户", code="person_not_found")
+        person = replace(person, failures=person.failures + 1)
+        if person.failures >= most:
+            person = replace(person, failures=0, locked_until=now_epoch + lock_seconds)
+        self.people[username] = person
+        return person
+
+    def use_totp_step(self, username: str, step: int) -> bool:
+        person = self.people.get(username)
+        if person is None or person.totp_step >= step:
+            return False
+        self.people[username] = replace(person, totp_step=step)
+        return True
+
+    def put_session(self, session: Session) -> None:
+        self.sessions[session.token_hash] = session
+
+    def session(self, token_hash: str) -> Session | None:
+        return self.sessions.get(token_hash)
+
+    def touch_session(self, token_hash: str, seen_epoch: int) -> None:
+        if token_hash in self.sessions:
+            self.sessions[token_hash] = replace(self.sessions[token_hash],
+                                                seen_epoch=seen_epoch)
+
+    def end_session(self, token_hash: str) -> None:
+        self.sessions.pop(token_hash, None)
+
+
 class FakeKeys:
     """KeyRegistry; mirrors ``adapters/dynamo_bills.DynamoKeys`` (``all`` sorted by kid)."""
 
@@ -928,6 +995,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),
+            "people": FakePeople(),
             "archive": FakeArchive(), "rejected_intake": FakeArchive(),
             "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),

@@ -436,3 +436,34 @@ class FinanceKeyModel(Model):
 
 MODELS.update({"FINANCE_KEYS": FinanceKeyModel})
 LOGICAL_IDS.update({"FINANCE_KEYS": "FinanceKeysTable"})
+
+
+class PeopleModel(Model):
+    """People who sign in to the consoles (``person#<username>``, never expiring) and their
+    sessions (``session#<SHA-256 of the token>``, expiring at the session's absolute end)."""
+
+    class Meta:
+        table_name = "people"
+
+    person_key = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute()
+    role = UnicodeAttribute()
+    unit_code = UnicodeAttribute(null=True)
+    # a person
+    display_name = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)  # argon2id, encoded with its parameters
+    created_at = UnicodeAttribute(null=True)
+    totp_sealed = UnicodeAttribute(null=True)  # the TOTP secret, AES-GCM under our key
+    totp_step = NumberAttribute(default=0)
+    failures = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    may_cancel = NumberAttribute(default=0)
+    # a session
+    created_epoch = NumberAttribute(null=True)
+    seen_epoch = NumberAttribute(null=True)
+    client = UnicodeAttribute(null=True)
+    expires_epoch = NumberAttribute(null=True)  # TTL: sessions only
+
+
+MODELS["PEOPLE"] = PeopleModel
+LOGICAL_IDS["PEOPLE"] = "PeopleTable"

@@ -26,6 +26,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
+from chalicelib.domain.people import Person, Session
 from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.records import (
     ArchivedFile,
@@ -48,6 +49,35 @@ if TYPE_CHECKING:
     from chalicelib.config import Settings
 
 Clock = Callable[[], datetime]
+
+
+class PeopleStore(Protocol):
+    """The people who sign in to the consoles, and their sessions (one table: a person's row
+    never expires; a session's row carries its absolute end as the table's TTL)."""
+
+    def get(self, username: str) -> Person | None: ...
+    def create(self, person: Person) -> None:
+        """Add ``person``; ``Conflict`` (``person_exists``) if the username is taken."""
+
+    def update(self, username: str, changes: Mapping[str, Any]) -> Person:
+        """Set fields of ``Person`` (by name) on an existing account; ``NotFound`` if none."""
+
+    def list(self, unit_code: str | None = None) -> list[Person]:
+        """Every account (of one unit when ``unit_code``), by username."""
+
+    def record_failure(self, username: str, now_epoch: int, most: int,
+                       lock_seconds: int) -> Person:
+        """Count one failed sign-in (atomically); the ``most``-th in a row locks the account
+        until ``now_epoch + lock_seconds`` and starts the count again."""
+
+    def use_totp_step(self, username: str, step: int) -> bool:
+        """Accept the TOTP code of ``step`` once: True only if no code of this step or a later
+        one was accepted before (one conditional write)."""
+
+    def put_session(self, session: Session) -> None: ...
+    def session(self, token_hash: str) -> Session | None: ...
+    def touch_session(self, token_hash: str, seen_epoch: int) -> None: ...
+    def end_session(self, token_hash: str) -> None: ...
 
 
 class ReimbursementRepository(Protocol):
@@ -442,6 +472,8 @@ class Ports(Protocol):
     def reimbursements(self) -> ReimbursementRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def people(self) -> PeopleStore: ...
     @property
     def archive(self) -> Archive:
         """The write-once archive: bills' files and verified notifications."""

@@ -21,6 +21,7 @@ TABLE_ACCESS = {
     "ApiHandlerRole": {"UnitsTable": "rw", "NotesTable": "rw", "IdempotencyTable": "rw",
                        "ChannelOrdersTable": "rw", "BillsTable": "rw", "CountersTable": "rw",
                        "ReimbursementsTable": "rw", "OtpTable": "rw", "SmsLogTable": "rw",
+                       "PeopleTable": "rw",  # console accounts and sessions (services/people)
                        "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
                        "FeeItemsTable": "r", "SigningKeysTable": "r",
                        "NumberRangesTable": "r", "AuditTable": "append",

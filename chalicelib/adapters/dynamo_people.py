@@ -1,0 +1,145 @@
+"""People and their console sessions in DynamoDB (one table, two kinds of row).
+
+A person's row is created only if the username is free (conditional put). A failed sign-in is
+one atomic ``ADD failures 1``; the write that reaches the limit is followed by a conditional
+lock (``failures >= most``), so parallel failures cannot skip the lock. A TOTP step is accepted
+by a conditional ``SET totp_step`` (``totp_step < step``): two sign-ins racing with one code,
+only one wins. Sessions are keyed by the SHA-256 of their token (the token itself is never
+stored) and expire by TTL at their absolute end; the service checks both clocks on every read,
+because TTL deletes late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.adapters.aws import aws_boundary
+from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.people import Person, Role, Session
+
+_PERSON = "person#"
+_SESSION = "session#"
+_FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
+           "locked_until", "may_cancel")
+
+
+def _person(row: PeopleModel) -> Person:
+    return Person(username=row.username, role=Role(row.role), unit_code=row.unit_code,
+                  display_name=row.display_name or row.username,
+                  password_hash=row.password_hash or "", created_at=row.created_at or "",
+                  totp_sealed=row.totp_sealed, totp_step=int(row.totp_step or 0),
+                  failures=int(row.failures or 0), locked_until=int(row.locked_until or 0),
+                  may_cancel=bool(row.may_cancel))
+
+
+@aws_boundary
+class DynamoPeople:
+    """PeopleStore."""
+
+    def get(self, username: str) -> Person | None:
+        try:
+            return _person(PeopleModel.get(_PERSON + username, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def create(self, person: Person) -> None:
+        row = PeopleModel(_PERSON + person.username, username=person.username,
+                          role=person.role.value, unit_code=person.unit_code,
+                          display_name=person.display_name, password_hash=person.password_hash,
+                          created_at=person.created_at, totp_sealed=person.totp_sealed,
+                          totp_step=0, failures=0, locked_until=0,
+                          may_cancel=int(person.may_cancel))
+        try:
+            row.save(condition=PeopleModel.person_key.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(f"用户名 {person.username} 已存在", code="person_exists") from None
+            raise
+
+    def update(self, username: str, changes: Mapping[str, Any]) -> Person:
+        actions = []
+        for name, value in changes.items():
+            if name not in _FIELDS:
+                raise ValueError(f"not a field a person's update may set: {name}")
+            attribute = getattr(PeopleModel, name)
+            if isinstance(value, bool):
+                value = int(value)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        row = PeopleModel(_PERSON + username)
+        try:
+            row.update(actions=actions, condition=PeopleModel.person_key.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound("没有这个用户", code="person_not_found") from None
+            raise
+        return _person(row)
+
+    def list(self, unit_code: str | None = None) -> list[Person]:
+        condition = PeopleModel.person_key.startswith(_PERSON)
+        if unit_code:
+            condition &= PeopleModel.unit_code == unit_code
+        return sorted((_person(r) for r in PeopleModel.scan(condition)),
+                      key=lambda p: p.username)
+
+    def record_failure(self, username: str, now_epoch: int, most: int,
+                       lock_seconds: int) -> Person:
+        row = PeopleModel(_PERSON + username)
+        try:
+            row.update(actions=[PeopleModel.failures.add(1)],
+                       condition=PeopleModel.person_key.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise NotFound("没有这个用户", code="person_not_found") from None
+            raise
+        if int(row.failures) >= most:
+            try:
+                row.update(actions=[PeopleModel.failures.set(0),
+                                    PeopleModel.locked_until.set(now_epoch + lock_seconds)],
+                           condition=PeopleModel.failures >= most)
+            except UpdateError as exc:  # a parallel failure locked it first
+                if not is_conditional_failure(exc):
+                    raise
+                row = PeopleModel.get(_PERSON + username, consistent_read=True)
+        return _person(row)
+
+    def use_totp_step(self, username: str, step: int) -> bool:
+        try:
+            PeopleModel(_PERSON + username).update(
+                actions=[PeopleModel.totp_step.set(step)],
+                condition=PeopleModel.person_key.exists() & (PeopleModel.totp_step < step))
+            return True
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+
+    def put_session(self, session: Session) -> None:
+        PeopleModel(_SESSION + session.token_hash, username=session.username,
+                    role=session.role.value, unit_code=session.unit_code,
+                    created_epoch=session.created_epoch, seen_epoch=session.seen_epoch,
+                    client=session.client, expires_epoch=session.expires_epoch).save()
+
+    def session(self, token_hash: str) -> Session | None:
+        try:
+            row = PeopleModel.get(_SESSION + token_hash, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Session(token_hash=token_hash, username=row.username, role=Role(row.role),
+                       unit_code=row.unit_code, created_epoch=int(row.created_epoch),
+                       seen_epoch=int(row.seen_epoch), client=row.client or "")
+
+    def touch_session(self, token_hash: str, seen_epoch: int) -> None:
+        try:
+            PeopleModel(_SESSION + token_hash).update(
+                actions=[PeopleModel.seen_epoch.set(seen_epoch)],
+                condition=PeopleModel.person_key.exists())
+        except UpdateError as exc:  # signed out meanwhile: nothing to touch
+            if not is_conditional_failure(exc):
+                raise
+
+    def end_session(self, token_hash: str) -> None:
+        PeopleModel(_SESSION + token_hash).delete()

@@ -1,0 +1,139 @@
+"""The people who run the system (财政端 and 执收端 staff): roles, accounts, the password rule and
+the session's clocks. Machines keep their API keys (``domain/units.py``); people sign in.
+
+Roles and what they may do:
+
+    finance_admin     the finance department: every unit, fee item, range, key, person
+    finance_auditor   the finance department, read only: sees what finance_admin sees, changes
+                      nothing (every change is refused with 403)
+    unit_admin        one collecting unit: its notes and bills, its operators, its settings
+    unit_operator     one collecting unit: creates and follows notes; cancels only when the
+                      unit's admin allows it (``Person.may_cancel`` on the unit_admin's toggle)
+
+The password rule is MLPS 2.0 level 3 (GB/T 22239-2019 8.1.4.1 a: 口令具有复杂度要求): at least
+``MIN_PASSWORD_LENGTH`` characters, of at least three of four classes (upper case, lower case,
+digits, symbols), and not containing the username. The session clocks (8.1.4.1 b, 登录失败处理
+and 连接超时自动退出) and the lockout are constants here so the README and the tests quote one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.domain.errors import ValidationFailed
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128  # bounds what one sign-in may make the KDF chew on
+MAX_FAILURES = 5  # failed sign-ins in a row, then the account is locked
+LOCK_SECONDS = 15 * 60
+IDLE_SECONDS = 15 * 60  # a session unused this long is over
+ABSOLUTE_SECONDS = 8 * 60 * 60  # and every session ends this long after sign-in
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
+
+
+class Role(StrEnum):
+    FINANCE_ADMIN = "finance_admin"
+    FINANCE_AUDITOR = "finance_auditor"
+    UNIT_ADMIN = "unit_admin"
+    UNIT_OPERATOR = "unit_operator"
+
+    @property
+    def is_finance(self) -> bool:
+        return self in (Role.FINANCE_ADMIN, Role.FINANCE_AUDITOR)
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {Role.FINANCE_ADMIN: "财政管理员", Role.FINANCE_AUDITOR: "财政审计员（只读）",
+               Role.UNIT_ADMIN: "单位管理员", Role.UNIT_OPERATOR: "单位经办人"}
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account. ``password_hash`` is argon2id's encoded string; ``totp_sealed`` the TOTP
+    secret encrypted under a key of ours (never the plain secret); ``totp_step`` the last
+    30-second step whose code was accepted (a code is never accepted twice)."""
+
+    username: str
+    role: Role
+    unit_code: str | None
+    display_name: str
+    password_hash: str
+    created_at: str
+    totp_sealed: str | None = None
+    totp_step: int = 0
+    failures: int = 0
+    locked_until: int = 0  # epoch seconds; 0: not locked
+    may_cancel: bool = False  # unit_admin only: whether the unit's operators may cancel notes
+
+    @property
+    def has_totp(self) -> bool:
+        return bool(self.totp_sealed)
+
+    def locked(self, now_epoch: int) -> bool:
+        return self.locked_until > now_epoch
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in person, as the session store keeps it (keyed by the token's SHA-256)."""
+
+    token_hash: str
+    username: str
+    role: Role
+    unit_code: str | None
+    created_epoch: int
+    seen_epoch: int
+    client: str
+
+    def alive(self, now_epoch: int) -> bool:
+        return (now_epoch - self.seen_epoch < IDLE_SECONDS
+                and now_epoch - self.created_epoch < ABSOLUTE_SECONDS)
+
+    @property
+    def expires_epoch(self) -> int:
+        """When the store may forget the row (its TTL): the absolute end."""
+        return self.created_epoch + ABSOLUTE_SECONDS
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.fullmatch(username or ""):
+        raise ValidationFailed("用户名须为 3-32 位小写字母、数字或 . _ -，以字母开头",
+                               {"username": "3-32 of [a-z0-9_.-], starting with a letter"})
+    return username
+
+
+def check_role(role: str, unit_code: str | None) -> Role:
+    try:
+        found = Role(role)
+    except ValueError:
+        raise ValidationFailed("角色无效", {"role": f"one of {', '.join(Role)}"}) from None
+    if found.is_finance and unit_code:
+        raise ValidationFailed("财政角色不属于单位", {"unit_code": "finance roles have no unit"})
+    if not found.is_finance and not unit_code:
+        raise ValidationFailed("单位角色须指定单位", {"unit_code": "required for unit roles"})
+    return found
+
+
+def character_classes(password: str) -> int:
+    return sum((any(c.isupper() for c in password), any(c.islower() for c in password),
+                any(c.isdigit() for c in password),
+                any(not c.isalnum() and not c.isspace() for c in password)))
+
+
+def check_password(username: str, password: str) -> str:
+    """The password, if it meets the rule; ``ValidationFailed`` on ``password`` saying why."""
+    if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        why = f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters"
+        raise ValidationFailed(f"密码长度须为 {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} 位",
+                               {"password": why})
+    if character_classes(password) < 3:
+        raise ValidationFailed("密码须包含大写字母、小写字母、数字、符号中的至少三类",
+                               {"password": "at least three of: upper, lower, digit, symbol"})
+    if username and username.lower() in password.lower():
+        raise ValidationFailed("密码不得包含用户名", {"password": "must not contain the username"})
+    return password

@@ -1,0 +1,186 @@
+"""The consoles' door over the app (moto's DynamoDB behind ``DynamoPeople``): the sign-in form,
+the session cookie's flags, CSRF on every post, landing by role, a lesser role's 403 page,
+lockout and a used TOTP code refused, sign-out."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from chalicelib.services.people import totp_now
+
+FORM = "application/x-www-form-urlencoded"
+IP = "198.51.100.7"
+
+
+def person(world, role: str) -> dict:
+    return next(p for p in world.stack["people"] if p["role"] == role)
+
+
+def set_cookies(response) -> list[str]:
+    value = response.headers.get("Set-Cookie") or []
+    return value if isinstance(value, list) else [value]
+
+
+def csrf(client) -> tuple[str, str]:
+    r = client.http.get("/console", headers={"X-Forwarded-For": IP})
+    cookie = next(c for c in set_cookies(r) if c.startswith("csrf_token="))
+    return cookie.split(";")[0], re.search(r'name="csrf_token" value="([^"]+)"',
+                                           r.body.decode()).group(1)
+
+
+def post(client, path: str, fields: dict, cookies: list[str], token: str | None):
+    body = {**fields, **({"csrf_token": token} if token else {})}
+    return client.http.post(path, body=urlencode(body), headers={
+        "Content-Type": FORM, "X-Forwarded-For": IP, "Cookie": "; ".join(cookies)})
+
+
+def otp_for(world, who: dict, steps: int = 0) -> str:
+    if "totp_secret" not in who:
+        return ""
+    return totp_now(who["totp_secret"], int(world.clock().timestamp()) + 30 * steps)
+
+
+def sign_in(client, world, role: str) -> tuple[list[str], str]:
+    """Signed-in cookies (CSRF and session) and the CSRF token of the forms."""
+    who = person(world, role)
+    csrf_cookie, token = csrf(client)
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"],
+                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+    assert r.status_code == 303, r.body.decode()
+    [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
+    return [csrf_cookie, session.split(";")[0]], token
+
+
+def test_the_sign_in_form_asks_for_username_password_and_otp(client):
+    r = client.http.get("/console")
+    html = r.body.decode()
+    assert r.status_code == 200 and 'lang="zh-CN"' in html
+    for field in ("username", "password", "otp", "csrf_token"):
+        assert f'name="{field}"' in html
+    assert "script" not in html.lower()
+
+
+def test_a_finance_admin_signs_in_with_totp_and_lands_on_the_finance_console(client, world):
+    who = person(world, "finance_admin")
+    csrf_cookie, token = csrf(client)
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"],
+                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+    assert r.status_code == 303 and r.headers["Location"] == "/console/finance"
+    [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
+    assert "; Path=/console;" in session and "HttpOnly" in session
+    assert "SameSite=Strict" in session and "Max-Age=28800" in session
+    home = client.http.get("/console/finance", headers={
+        "Cookie": f"{csrf_cookie}; {session.split(';')[0]}"})
+    assert home.status_code == 200 and who["username"] in home.body.decode()
+
+
+def test_the_session_cookie_is_secure_when_the_site_is_https(client, world, monkeypatch):
+    from dataclasses import replace
+
+    from chalicelib import bootstrap
+
+    d = bootstrap.deps()
+    monkeypatch.setattr(d, "settings", replace(d.settings, public_base_url="https://pj.example"))
+    cookies, _ = sign_in(client, world, "unit_operator")
+    r = client.http.get("/console", headers={"Cookie": "; ".join(cookies)})
+    assert r.status_code == 303
+    csrf_cookie, token = csrf(client)
+    who = person(world, "unit_operator")
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"]}, [csrf_cookie], token)
+    [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
+    assert session.endswith("; Secure")
+
+
+def test_a_unit_person_lands_on_the_unit_console(client, world):
+    cookies, _ = sign_in(client, world, "unit_operator")
+    r = client.http.get("/console", headers={"Cookie": "; ".join(cookies)})
+    assert r.status_code == 303 and r.headers["Location"] == "/console/unit"
+    page = client.http.get("/console/unit", headers={"Cookie": "; ".join(cookies)})
+    assert page.status_code == 200 and "340100001" in page.body.decode()
+
+
+def test_a_unit_operator_gets_a_chinese_403_page_on_the_finance_console(client, world):
+    cookies, _ = sign_in(client, world, "unit_operator")
+    r = client.http.get("/console/finance", headers={"Cookie": "; ".join(cookies)})
+    assert r.status_code == 403 and "无权操作" in r.body.decode()
+
+
+def test_without_a_session_a_console_page_sends_the_browser_to_the_form(client):
+    r = client.http.get("/console/finance")
+    assert r.status_code == 303 and r.headers["Location"] == "/console"
+    r = client.http.get("/console/finance", headers={"Cookie": "console_session=forged"})
+    assert r.status_code == 303 and r.headers["Location"] == "/console?expired=1"
+
+
+def test_a_sign_in_without_the_csrf_token_is_refused_and_opens_nothing(client, world):
+    who = person(world, "unit_operator")
+    csrf_cookie, _ = csrf(client)
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"]}, [csrf_cookie], None)
+    assert r.status_code == 403
+    assert not [c for c in set_cookies(r) if c.startswith("console_session=")]
+
+
+def test_a_used_totp_code_is_refused_the_second_time(client, world):
+    who = person(world, "finance_auditor")
+    sign_in(client, world, "finance_auditor")
+    csrf_cookie, token = csrf(client)
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"],
+                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+    assert r.status_code == 401 and "用户名、密码或动态口令错误" in r.body.decode()
+
+
+def test_five_wrong_passwords_lock_the_account_and_the_audit_says_so(client, world):
+    from chalicelib import bootstrap
+
+    who = person(world, "unit_admin")
+    csrf_cookie, token = csrf(client)
+    for _ in range(5):
+        r = post(client, "/console/sign-in", {"username": who["username"],
+                                              "password": "Wrong-pass-1", "otp": "000000"},
+                 [csrf_cookie], token)
+        assert r.status_code == 401
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"],
+                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+    assert r.status_code == 401 and "账户已锁定" in r.body.decode()
+    day = world.clock().strftime("%Y-%m-%d")
+    logged = [(e.action, e.outcome, e.client)
+              for e in bootstrap.deps().audit.query(bill_id=f"person#{who['username']}")]
+    assert ("account_locked", "ok", IP) in logged and ("sign_in", "locked", IP) in logged
+    assert bootstrap.deps().audit.query(day=day)
+
+
+def test_sign_out_ends_the_session_server_side(client, world):
+    cookies, token = sign_in(client, world, "finance_admin")
+    r = post(client, "/console/sign-out", {}, cookies, token)
+    assert r.status_code == 303 and r.headers["Location"] == "/console"
+    r = client.http.get("/console/finance", headers={"Cookie": "; ".join(cookies)})
+    assert r.status_code == 303  # the old cookie opens nothing
+
+
+def test_the_create_person_command_prints_a_provisioning_uri_and_the_person_signs_in(
+        client, world, monkeypatch, capsys):
+    import json
+    from urllib.parse import parse_qs, urlparse
+
+    from chalicelib.cli import main
+
+    monkeypatch.setenv("CONSOLE_PASSWORD", "Harbor-lights-42")
+    assert main(["create-person", "--username", "qian.li", "--role", "finance_auditor"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    uri = urlparse(printed["totp_uri"])
+    assert uri.scheme == "otpauth" and uri.netloc == "totp"
+    secret = parse_qs(uri.query)["secret"][0]
+    csrf_cookie, token = csrf(client)
+    r = post(client, "/console/sign-in", {"username": "qian.li", "password": "Harbor-lights-42",
+                                          "otp": totp_now(secret, int(world.clock().timestamp()))},
+             [csrf_cookie], token)
+    assert r.status_code == 303 and r.headers["Location"] == "/console/finance"
+    monkeypatch.setenv("CONSOLE_PASSWORD", "weak")
+    assert main(["create-person", "--username", "sun.yi", "--role", "finance_admin"]) == 2

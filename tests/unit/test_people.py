@@ -1,0 +1,281 @@
+"""People: the password rule, argon2id hashing, TOTP once per step, lockout, per-client
+throttling, both session clocks, role checks and the audit of every sign-in and change."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.errors import Forbidden, RateLimited, Unauthenticated, ValidationFailed
+from chalicelib.domain.people import (
+    ABSOLUTE_SECONDS,
+    IDLE_SECONDS,
+    LOCK_SECONDS,
+    MAX_FAILURES,
+    Role,
+    check_password,
+)
+from chalicelib.services import people
+from chalicelib.services.people import CLI, Actor
+
+PASSWORD = "Kq7-orange-Lamp"
+CLIENT = "198.51.100.7"
+
+
+def epoch(deps) -> int:
+    return int(deps.clock().timestamp())
+
+
+def make(deps, username="zhang.wei", role="finance_admin", unit_code=None, totp=None):
+    return people.create_person(deps, CLI, username=username, role=role, unit_code=unit_code,
+                                password=PASSWORD, totp=totp)
+
+
+def code(deps, secret: str, offset_steps: int = 0) -> str:
+    return people.totp_now(secret, epoch(deps) + offset_steps * 30)
+
+
+def events(deps, username):
+    """The account's audit events in the order they were appended (the clock stands still)."""
+    return [(e.action, e.outcome) for e in deps.audit.events if e.bill_id == f"person#{username}"]
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("Short-1a", "10-128 characters"),
+    ("alllowercaseletters", "at least three of"),
+    ("lowercase123456", "at least three of"),
+    ("zhang.wei-X9-long", "must not contain the username"),
+])
+def test_a_password_breaking_the_level_three_rule_is_refused_naming_why(password, why):
+    with pytest.raises(ValidationFailed) as refused:
+        check_password("zhang.wei", password)
+    assert why in refused.value.fields["password"]
+
+
+def test_a_password_of_ten_characters_and_three_classes_is_accepted():
+    assert check_password("zhang.wei", "abcdefgh1X") == "abcdefgh1X"
+
+
+def test_the_password_is_stored_only_as_an_argon2id_hash(deps):
+    person, _ = make(deps)
+    stored = deps.people.get("zhang.wei")
+    assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in stored.password_hash and person.username == "zhang.wei"
+
+
+def test_a_finance_account_always_gets_totp_and_its_secret_is_stored_sealed(deps):
+    _, secret = make(deps, totp=False)
+    stored = deps.people.get("zhang.wei")
+    assert secret and stored.has_totp and secret not in str(stored.totp_sealed)
+    assert people.open_totp(deps, str(stored.totp_sealed)) == secret
+    assert people.provisioning_uri(secret, "zhang.wei").startswith("otpauth://totp/")
+
+
+def test_a_unit_role_needs_an_existing_unit_and_a_finance_role_has_none(deps):
+    with pytest.raises(ValidationFailed):
+        make(deps, role="unit_admin", unit_code="999999999")
+    with pytest.raises(ValidationFailed):
+        make(deps, role="finance_admin", unit_code="340100001")
+    with pytest.raises(ValidationFailed):
+        make(deps, role="unit_operator")
+
+
+def test_a_username_is_unique(deps):
+    make(deps)
+    with pytest.raises(Exception, match="已存在"):
+        make(deps)
+
+
+def test_sign_in_with_password_and_current_totp_opens_a_session_stored_only_by_hash(deps):
+    _, secret = make(deps)
+    token, session = people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret), CLIENT)
+    assert session.role is Role.FINANCE_ADMIN and len(token) >= 43
+    assert token not in deps.people.sessions and people.token_hash(token) in deps.people.sessions
+    assert people.current_session(deps, token) == session
+    assert events(deps, "zhang.wei") == [("person_create", "ok"), ("sign_in", "ok")]
+    [signed_in] = [e for e in deps.audit.events if e.action == "sign_in"]
+    assert signed_in.client == CLIENT and signed_in.at == deps.clock().astimezone(CHINA_TZ).isoformat(timespec="microseconds")
+
+
+def test_a_code_one_step_early_or_late_is_accepted_two_steps_is_not(deps, clock):
+    _, secret = make(deps)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret, -1), CLIENT)
+    clock.advance(seconds=30)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret, +1), CLIENT)
+    clock.advance(seconds=90)
+    with pytest.raises(Unauthenticated):
+        people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret, +2), CLIENT)
+
+
+def test_a_totp_code_that_was_used_is_refused_the_second_time(deps):
+    _, secret = make(deps)
+    used = code(deps, secret)
+    people.sign_in(deps, "zhang.wei", PASSWORD, used, CLIENT)
+    with pytest.raises(Unauthenticated) as refused:
+        people.sign_in(deps, "zhang.wei", PASSWORD, used, CLIENT)
+    assert refused.value.code == "bad_credentials"
+    assert events(deps, "zhang.wei")[-1] == ("sign_in", "otp_reused")
+
+
+def test_a_finance_account_cannot_sign_in_without_its_code(deps):
+    make(deps)
+    with pytest.raises(Unauthenticated):
+        people.sign_in(deps, "zhang.wei", PASSWORD, "", CLIENT)
+
+
+def test_a_unit_operator_without_totp_signs_in_with_the_password_alone(deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    _, session = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    assert session.unit_code == "340100001" and session.role is Role.UNIT_OPERATOR
+
+
+def test_every_wrong_part_gets_the_same_answer_an_unknown_user_included(deps):
+    _, secret = make(deps)
+    answers = set()
+    for username, password, otp in [("nobody", PASSWORD, "123456"),
+                                    ("zhang.wei", "Wrong-pass-1", code(deps, secret)),
+                                    ("zhang.wei", PASSWORD, "000000")]:
+        with pytest.raises(Unauthenticated) as refused:
+            people.sign_in(deps, username, password, otp, CLIENT)
+        answers.add((refused.value.code, refused.value.message))
+    assert answers == {("bad_credentials", people.BAD_CREDENTIALS)}
+
+
+def test_five_failures_in_a_row_lock_the_account_for_fifteen_minutes(deps, clock):
+    _, secret = make(deps)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(Unauthenticated):
+            people.sign_in(deps, "zhang.wei", "Wrong-pass-1", "", CLIENT)
+    with pytest.raises(Unauthenticated) as refused:  # the right credentials, while locked
+        people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret), "203.0.113.9")
+    assert refused.value.code == "account_locked" and "15 分钟" in refused.value.message
+    assert ("account_locked", "ok") in events(deps, "zhang.wei")
+    clock.advance(seconds=LOCK_SECONDS)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret), CLIENT)
+
+
+def test_a_success_starts_the_failure_count_again(deps, clock):
+    _, secret = make(deps)
+    for _ in range(MAX_FAILURES - 1):
+        with pytest.raises(Unauthenticated):
+            people.sign_in(deps, "zhang.wei", "Wrong-pass-1", "", CLIENT)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, secret), CLIENT)
+    assert deps.people.get("zhang.wei").failures == 0
+
+
+def test_a_finance_admin_unlocks_an_account_early_and_it_is_audited(deps):
+    make(deps)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(Unauthenticated):
+            people.sign_in(deps, "zhang.wei", "Wrong-pass-1", "", CLIENT)
+    admin = Actor("wang.fang", Role.FINANCE_ADMIN, None, "192.0.2.1")
+    assert not people.unlock(deps, admin, "zhang.wei").locked(epoch(deps))
+    [unlocked] = [e for e in deps.audit.events if e.action == "person_unlock"]
+    assert unlocked.detail == {"by": "wang.fang"} and unlocked.client == "192.0.2.1"
+
+
+def test_one_client_failing_twenty_times_an_hour_is_throttled_before_any_check(deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    for n in range(people.FAILURES_PER_CLIENT_PER_HOUR):
+        with pytest.raises(Unauthenticated):
+            people.sign_in(deps, f"sprayed{n}", "Wrong-pass-1", "", CLIENT)
+    with pytest.raises(RateLimited):  # now even the right password: nothing is checked
+        people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    assert deps.people.get("li.na").failures == 0
+    people.sign_in(deps, "li.na", PASSWORD, "", "203.0.113.9")  # another client is not
+
+
+def test_a_session_unused_for_fifteen_minutes_is_over(deps, clock):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    token, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    clock.advance(seconds=IDLE_SECONDS - 1)
+    assert people.current_session(deps, token) is not None
+    clock.advance(seconds=IDLE_SECONDS)
+    assert people.current_session(deps, token) is None
+    assert people.token_hash(token) not in deps.people.sessions
+    assert events(deps, "li.na")[-1] == ("session_expired", "ok")
+
+
+def test_a_session_in_use_ends_eight_hours_after_sign_in(deps, clock):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    token, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    for _ in range(ABSOLUTE_SECONDS // 600 - 1):
+        clock.advance(seconds=600)
+        assert people.current_session(deps, token) is not None
+    clock.advance(seconds=600)
+    assert people.current_session(deps, token) is None
+
+
+def test_sign_out_ends_the_session(deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    token, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    people.sign_out(deps, token, CLIENT)
+    assert people.current_session(deps, token) is None
+    assert events(deps, "li.na")[-1] == ("sign_out", "ok")
+
+
+def test_a_reset_totp_makes_the_old_authenticator_useless(deps):
+    _, old = make(deps)
+    admin = Actor("wang.fang", Role.FINANCE_ADMIN, None, "192.0.2.1")
+    new = people.reset_totp(deps, admin, "zhang.wei")
+    with pytest.raises(Unauthenticated):
+        people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, old), CLIENT)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, new), CLIENT)
+
+
+def test_an_auditor_changes_nothing_and_a_unit_admin_reaches_only_their_unit(deps):
+    make(deps, "li.na", "unit_operator", "340100002", totp=False)
+    auditor = Actor("shen.jie", Role.FINANCE_AUDITOR, None, CLIENT)
+    with pytest.raises(Forbidden):
+        people.unlock(deps, auditor, "li.na")
+    with pytest.raises(Forbidden):
+        people.create_person(deps, auditor, username="new.one", role="unit_operator",
+                             unit_code="340100001", password=PASSWORD)
+    unit_admin = Actor("zhou.min", Role.UNIT_ADMIN, "340100001", CLIENT)
+    with pytest.raises(Exception, match="没有这个用户"):
+        people.unlock(deps, unit_admin, "li.na")
+    with pytest.raises(Forbidden):
+        people.create_person(deps, unit_admin, username="new.one", role="unit_admin",
+                             unit_code="340100001", password=PASSWORD)
+    person, _ = people.create_person(deps, unit_admin, username="new.one",
+                                     role="unit_operator", unit_code="340100001",
+                                     password=PASSWORD)
+    assert person.unit_code == "340100001"
+
+
+def test_operators_may_cancel_only_once_their_unit_admin_allows_it(deps):
+    make(deps, "zhou.min", "unit_admin", "340100001", totp=False)
+    admin = Actor("zhou.min", Role.UNIT_ADMIN, "340100001", CLIENT)
+    assert not people.operators_may_cancel(deps, "340100001")
+    people.set_operators_may_cancel(deps, admin, True)
+    assert people.operators_may_cancel(deps, "340100001")
+    assert not people.operators_may_cancel(deps, "340100002")
+
+
+def test_a_person_changes_their_password_only_with_the_current_one(deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    me = Actor("li.na", Role.UNIT_OPERATOR, "340100001", CLIENT)
+    with pytest.raises(ValidationFailed):
+        people.change_password(deps, me, "Wrong-pass-1", "New-pass-2026")
+    people.change_password(deps, me, PASSWORD, "New-pass-2026")
+    people.sign_in(deps, "li.na", "New-pass-2026", "", CLIENT)
+
+
+def test_the_demo_people_of_the_local_stack_sign_in_with_what_stack_json_lists(deps):
+    from devstack.seed import people_document
+
+    listed = people_document(_state(deps))
+    assert {p["role"] for p in listed} == set(Role)
+    for person in listed:
+        otp = people.totp_now(person["totp_secret"], epoch(deps)) if "totp_secret" in person \
+            else ""
+        _, session = people.sign_in(deps, person["username"], person["password"], otp, CLIENT)
+        assert session.unit_code == person.get("unit_code")
+
+
+def _state(deps):
+    import json
+    from pathlib import Path
+
+    keys_dir = Path(str(deps.settings.local_keys_dir))
+    return json.loads((keys_dir.parent / "state" / "world.json").read_text())
