@@ -12,6 +12,7 @@ from chalicelib.api import (
     callbacks,
     collecting,
     console,
+    finance_console,
     ops,
     pages,
     payer_pages,
@@ -46,7 +47,7 @@ app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
-                  payer_pages, short_links, ops, admin, console):
+                  payer_pages, short_links, ops, admin, console, finance_console):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
