@@ -35,11 +35,13 @@ from chalicelib.services.ports import (
     PaymentRecorder,
     PeopleStore,
     RangeRepository,
+    ReconciliationStore,
     RefundStore,
     ReimbursementRepository,
     Signer,
     SmsLog,
     SmsSender,
+    StatementSource,
     UnitRepository,
 )
 
@@ -328,6 +330,23 @@ class Deps:
         from chalicelib.adapters.dynamo_refunds import DynamoRefunds
 
         return self._table("refunds", DynamoRefunds)
+
+    @property
+    def reconciliations(self) -> ReconciliationStore:
+        from chalicelib.adapters.dynamo_reconciliations import DynamoReconciliations
+
+        return self._table("reconciliations", DynamoReconciliations)
+
+    def statements(self, channel: str) -> StatementSource:
+        """A channel's statement source: its API client; the agent banks' statement server."""
+        if f"{channel}_statements" in self.overrides:
+            return self.overrides[f"{channel}_statements"]
+        if channel != "bank":
+            return self.channel_api(channel)  # type: ignore[return-value]
+        from chalicelib.adapters.bank import BankStatements
+
+        return BankStatements(self.channel("bank"), self.settings.channel_api_urls.get("bank", ""),
+                              self.channel_http, self.clock)
 
     @property
     def channel_http(self):

@@ -15,7 +15,7 @@ from pathlib import Path
 TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
           "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
           "NUMBER_RANGES", "OTP", "SMS_LOG",
-          "FINANCE_KEYS", "PEOPLE")
+          "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS")
 
 # PAYER_PEPPER: a server-side secret (32+ random bytes, e.g. ``openssl rand -base64 32``) that
 # keys the HMAC of payers' phone numbers in the bills index and the OTP table, the OTP hashes and
@@ -143,6 +143,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "wechatpay": env.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com"),
             "alipay": env.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
             "unionpay": env.get("UNIONPAY_GATEWAY", "https://gateway.95516.com"),
+            # The agent banks' statement server (前置机): no national one, so no default.
+            "bank": env.get("BANK_STATEMENT_BASE", ""),
         },
         channel_timeout=float(env.get("CHANNEL_TIMEOUT_SECONDS", "10")),
         wechat_oauth_secret_id=env.get("WECHAT_OAUTH_SECRET_ID", "fiscal/channels/wechat-oauth"),

@@ -37,6 +37,8 @@ from devstack.sim_common import (
 
 _TIME = "%Y-%m-%d %H:%M:%S"
 # The page methods and the product each must be sold as (销售产品码).
+BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+BILL_FILE = "/downloadBillFile.resource"  # dwbillcenter.alipay.com's, played here
 PAGES = {"alipay.trade.wap.pay": "QUICK_WAP_WAY", "alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY"}
 
 
@@ -68,6 +70,8 @@ class AlipayServer:
 
     def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Reply:
+        if method == "GET" and url.split("?", 1)[0] == BILL_FILE:
+            return self.bill_file(query)
         if url.split("?", 1)[0] != "/gateway.do":
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
         params = dict(query)
@@ -103,6 +107,8 @@ class AlipayServer:
             return self.query(name, biz)
         if name == "alipay.trade.refund":
             return self.refund(name, biz)
+        if name == BILL_METHOD:
+            return self.bill_url(name, biz)
         return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                    "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
 
@@ -146,13 +152,45 @@ class AlipayServer:
                                                "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
                                                "sub_msg": "退款金额超限"})
                 self.s.refunds[(self.channel, number)] = SimRefund(
-                    self.channel, number, order, amount, number, "SUCCESS")
+                    self.channel, number, order, amount, number, "SUCCESS",
+                    done_at=self.s.clock())
         return self.respond(name, {
             "code": "10000", "msg": "Success", "trade_no": order.txn_id,
             "out_trade_no": order.out_trade_no, "buyer_logon_id": "csq***@sandbox.com",
             "fund_change": "N" if known else "Y", "refund_fee": fen_to_yuan(
                 known.amount_fen if known else amount),
             "gmt_refund_pay": self.s.clock().astimezone(CHINA_TZ).strftime(_TIME)})
+
+    def bill_url(self, name: str, biz: dict[str, Any]) -> Reply:
+        """``alipay.data.dataservice.bill.downloadurl.query`` (bill_type trade, a day): the
+        zip is made now, from what was processed, and kept under a token for its one download.
+        Alipay refuses today's bill; the simulator serves it (what is done so far)."""
+        from devstack.builders.statements import alipay_bill_zip
+        from devstack.sim_statements import day_lines
+
+        date = str(biz.get("bill_date", ""))
+        if biz.get("bill_type") != "trade" or len(date) != 10:
+            return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                       "sub_code": "isv.invalid_arguments", "sub_msg": "入参不合法"})
+        pid = self.ali.get("seller_id", "2088000000000001")
+        data = alipay_bill_zip(day_lines(self.s, self.channel, date), pid=pid, date=date)
+        token = new_id("", 20)
+        with self.s.lock:
+            self.s.files[token] = data
+        day = date.replace("-", "")
+        return self.respond(name, {
+            "code": "10000", "msg": "Success",
+            "bill_download_url": f"{self.s.base_url}/{self.channel}{BILL_FILE}?bizType=trade"
+                                 f"&userId={pid}0156&fileType=csv.zip&bizDates={day}"
+                                 f"&downloadFileName={pid}0156_{day}.csv.zip&token={token}"})
+
+    def bill_file(self, query: dict[str, str]) -> Reply:
+        with self.s.lock:
+            data = self.s.files.pop(query.get("token", ""), None)
+        if data is None:
+            return Reply(200, {"Content-Type": "text/plain;charset=GBK"},
+                         "下载超时，请重新下载".encode("gbk"))
+        return Reply(200, {"Content-Type": "application/oct-stream"}, data)
 
     def new_txn_id(self, now: datetime) -> str:
         return now.astimezone(CHINA_TZ).strftime("%Y%m%d") + "22001" + new_id("", 15)

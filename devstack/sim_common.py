@@ -2,8 +2,9 @@
 remember, their cashier page, and how a notification is posted.
 
 ``ChannelState`` is the channels' memory over one stack (orders, refunds, the calls made to them,
-the failures tests ask for) with the clock and the delivery they use; each channel's server
-(``sim_wechatpay.py``, ``sim_alipay.py``, ``sim_unionpay.py``, ``sim_aliyun_sms.py``) works on it,
+the failures tests ask for, statement files waiting for their download) with the clock and the
+delivery they use; each channel's server (``sim_wechatpay.py``, ``sim_alipay.py``,
+``sim_unionpay.py``, ``sim_aliyun_sms.py``, the bank's in ``sim_statements.py``) works on it,
 and ``channel_servers.ChannelServers`` routes requests to them. This module imports none of them,
 so the simulator's modules import one way: ``simulator`` → ``channel_servers`` → ``sim_*`` →
 ``sim_common``, ``notifications`` → ``builders``.
@@ -56,6 +57,7 @@ class SimRefund:
     status: str  # the channel's word: PROCESSING / SUCCESS …
     notify_url: str = ""
     txn_time: str = ""
+    done_at: datetime | None = None  # when it succeeded (the statement of that day lists it)
 
 
 BRANDS = {"wechatpay": ("微信支付", "#07a35a"), "alipay": ("支付宝", "#1677ff"),
@@ -110,6 +112,7 @@ class ChannelState:
         self.refunds: dict[tuple[str, str], SimRefund] = {}
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (channel, api, what we sent)
         self.failing: dict[str, int] = {}  # channel → HTTP status its API answers with, for now
+        self.files: dict[str, bytes] = {}  # statement downloads waiting, by token
         self.lock = threading.RLock()
 
     def remember(self, order: SimOrder) -> SimOrder:

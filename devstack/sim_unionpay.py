@@ -36,6 +36,7 @@ from devstack.sim_common import (
 
 FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
                       "/gateway/api/queryTrans.do")
+FILES = "/fileTransfer.do"  # filedownload.95516.com, played here
 
 
 class UnionPayServer:
@@ -87,7 +88,7 @@ class UnionPayServer:
                 fields.get("frontUrl", ""), txn_time=fields["txnTime"],
                 extra={"payTimeout": fields.get("payTimeout", "")}))
             return self.s.cashier(order)
-        if method != "POST" or path not in (BACK, QUERY):
+        if method != "POST" or path not in (BACK, QUERY, FILES):
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
         failing = self.s.record(self.channel, path, fields)
         if failing:
@@ -96,7 +97,32 @@ class UnionPayServer:
                                                   "bizType", "accessType")}
         if not self.verified(fields):
             return self.answer({**echo, "respCode": "11", "respMsg": "验证签名失败"})
+        if path == FILES:
+            return self.file_transfer(fields, echo)
         return self.query(fields, echo) if path == QUERY else self.refund(fields, echo)
+
+    def file_transfer(self, fields: dict[str, str], echo: dict[str, str]) -> Reply:
+        """文件传输 (txnType 76, fileType 00): the clearing day's ZM file, as fileContent =
+        base64(zlib(zip)); 98 文件不存在 for a day with nothing. The settle date's year is
+        the one of the request's txnTime (a January request for 12xx: the year before)."""
+        from devstack.builders.statements import unionpay_file_content
+        from devstack.sim_statements import day_lines
+
+        settle, at = fields.get("settleDate", ""), fields.get("txnTime", "")
+        if fields.get("txnType") != "76" or fields.get("fileType") != "00" \
+                or len(settle) != 4 or len(at) != 14:
+            return self.answer({**echo, "respCode": "01", "respMsg": "报文格式错误"})
+        year = int(at[:4]) - (1 if settle[:2] > at[4:6] else 0)
+        date = f"{year}-{settle[:2]}-{settle[2:]}"
+        lines = day_lines(self.s, self.channel, date)
+        if not lines:
+            return self.answer({**echo, "respCode": "98", "respMsg": "文件不存在"})
+        mer_id = self.up["mer_id"]
+        return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
+                            "settleDate": settle, "fileType": "00",
+                            "fileName": f"{mer_id}_{date.replace('-', '')}.zip",
+                            "fileContent": unionpay_file_content(lines, mer_id=mer_id,
+                                                                 date=date)})
 
     def query(self, fields: dict[str, str], echo: dict[str, str]) -> Reply:
         key = (self.channel, fields.get("orderId", ""))
@@ -130,7 +156,8 @@ class UnionPayServer:
                 return self.answer({**echo, "respCode": "30", "respMsg": "退货金额超限"})
             refund = SimRefund(self.channel, number, original, amount,
                                self.new_txn_id(self.s.clock()), "SUCCESS",
-                               fields.get("backUrl", ""), fields.get("txnTime", ""))
+                               fields.get("backUrl", ""), fields.get("txnTime", ""),
+                               done_at=self.s.clock())
             self.s.refunds[(self.channel, number)] = refund
         return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
                             "queryId": refund.refund_id, "origQryId": fields["origQryId"],

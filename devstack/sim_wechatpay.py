@@ -22,6 +22,7 @@ prepay_id or code_url, as WeChat does ("可使用原参数重新请求下单接�
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -56,6 +57,7 @@ JSAPI = "/v3/pay/transactions/jsapi"
 NATIVE = "/v3/pay/transactions/native"
 QUERY = "/v3/pay/transactions/out-trade-no/"
 REFUNDS = "/v3/refund/domestic/refunds"
+TRADE_BILL, BILL_FILE = "/v3/bill/tradebill", "/v3/billdownload/file"
 
 
 class WechatPayServer:
@@ -129,7 +131,43 @@ class WechatPayServer:
             return self.query(path.removeprefix(QUERY), query)
         if method == "POST" and path == REFUNDS:
             return self.refund(data)
+        if method == "GET" and path == TRADE_BILL:
+            return self.trade_bill(query)
+        if method == "GET" and path == BILL_FILE:
+            return self.bill_file(query)
         return self.error(404, "NOT_FOUND", "接口不存在")
+
+    def trade_bill(self, query: dict[str, str]) -> Reply:
+        """``GET /v3/bill/tradebill``: the day's ALL bill, kept under a token for its download;
+        a day with nothing is ``NO_STATEMENT_EXIST``. Any day may be asked, today too (what has
+        been processed so far): WeChat itself serves yesterday's after 10:00."""
+        from devstack.builders.statements import gzipped, wechat_trade_bill
+        from devstack.sim_statements import day_lines
+
+        date = query.get("bill_date", "")
+        if len(date) != 10 or query.get("bill_type", "ALL") != "ALL":
+            return self.error(400, "PARAM_ERROR", "bill_date 或 bill_type 不正确")
+        lines = day_lines(self.s, self.channel, date)
+        if not lines:
+            return self.error(400, "NO_STATEMENT_EXIST", "请求的账单文件不存在")
+        bill = wechat_trade_bill(lines, mchid=self.wx["mchid"], appid=self.wx["appid"],
+                                 bom=True, crlf=True)
+        token = secrets.token_urlsafe(16)
+        body = gzipped(bill) if query.get("tar_type") == "GZIP" else bill
+        with self.s.lock:
+            self.s.files[token] = body
+        return self.answer(200, {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(bill, usedforsecurity=False).hexdigest(),
+            "download_url": f"{self.s.base_url}/{self.channel}{BILL_FILE}?token={token}"})
+
+    def bill_file(self, query: dict[str, str]) -> Reply:
+        """The file itself: not signed (WeChat: "需要跳过验签的流程"); one download a token."""
+        with self.s.lock:
+            body = self.s.files.pop(query.get("token", ""), None)
+        if body is None:
+            return self.error(400, "INVALID_REQUEST", "下载链接已失效")
+        return Reply(200, {"Content-Type": "application/octet-stream"}, body)
 
     def prepay(self, data: dict[str, Any]) -> Reply:
         if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]):
@@ -282,6 +320,7 @@ class WechatPayServer:
         refund = self.s.refunds[(self.channel, out_refund_no)]
         refund.status = status
         now = self.s.clock()
+        refund.done_at = now if status == "SUCCESS" else None
         resource = refund_resource(
             mchid=self.wx["mchid"], out_trade_no=refund.order.out_trade_no,
             transaction_id=refund.order.txn_id or "", out_refund_no=out_refund_no,

@@ -124,6 +124,7 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
         "WECHATPAY_API_BASE": f"http://127.0.0.1:{sim_port}/wechatpay",
         "ALIPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/alipay/gateway.do",
         "UNIONPAY_GATEWAY": f"http://127.0.0.1:{sim_port}/unionpay",
+        "BANK_STATEMENT_BASE": f"http://127.0.0.1:{sim_port}/bank",  # the agent bank's 前置机
         # WeChat's web authorisation (open.weixin.qq.com, api.weixin.qq.com): the simulator's.
         "WECHAT_OPEN_BASE": f"http://127.0.0.1:{sim_port}/weixin",
         "WECHAT_API_BASE": f"http://127.0.0.1:{sim_port}/weixin",

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, Payment
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.people import Person, Session
 from chalicelib.domain.ranges import NumberRange, check_allocation
+from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
     ArchivedFile,
     AuditEvent,
@@ -54,7 +55,7 @@ from chalicelib.domain.records import (
     SmsDelivery,
 )
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
-from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds
+from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds, FakeStatements
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -412,6 +413,16 @@ class FakePayments:
         mine = [r for r in self.rows.values() if r.get("exception_unit") == unit_code]
         return [PaymentRecord.of_row(r)
                 for r in sorted(mine, key=lambda r: r["paid_at"], reverse=True)[:limit]]
+
+    def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
+        return [PaymentRecord.of_row(r) for r in sorted(
+            (r for r in self.rows.values()
+             if r["channel"] == channel and r["paid_at"][:10] == date),
+            key=lambda r: r["paid_at"])]
+
+    def find(self, payment_id: str) -> PaymentRecord | None:
+        row = self.rows.get(payment_id)
+        return PaymentRecord.of_row(row) if row is not None else None
 
 
 class FakeBills:
@@ -978,6 +989,44 @@ class FakeJobState:
         self.rows[job] = (json.dumps(state, sort_keys=True), version + 1)
 
 
+class FakeReconciliations:
+    """ReconciliationStore; mirrors ``adapters/dynamo_reconciliations.DynamoReconciliations``:
+    a settled line (matched or resolved) is never written again."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, str], ChannelDay] = {}
+        self.rows: dict[tuple[str, str], dict[str, ReconLine]] = {}
+
+    def day(self, date: str, channel: str) -> ChannelDay | None:
+        return self.days.get((date, channel))
+
+    def put_day(self, day: ChannelDay) -> None:
+        self.days[(day.date, day.channel)] = day
+
+    def lines(self, date: str, channel: str) -> Iterator[ReconLine]:
+        rows = self.rows.get((date, channel), {})
+        yield from (rows[k] for k in sorted(rows))
+
+    def get_line(self, date: str, channel: str, line_id: str) -> ReconLine | None:
+        return self.rows.get((date, channel), {}).get(line_id)
+
+    def put_line(self, line: ReconLine) -> bool:
+        rows = self.rows.setdefault((line.date, line.channel), {})
+        known = rows.get(line.line_id)
+        if known is not None and known.is_settled:
+            return False
+        rows[line.line_id] = line
+        return True
+
+    def resolve(self, line: ReconLine) -> bool:
+        rows = self.rows.get((line.date, line.channel), {})
+        known = rows.get(line.line_id)
+        if known is None or known.is_settled:
+            return False
+        rows[line.line_id] = line
+        return True
+
+
 def make_settings(keys_dir: Path | str | None = None) -> Settings:
     """The settings ``load_settings`` gives, with everything a unit test depends on pinned."""
     return replace(
@@ -1000,9 +1049,11 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "jobs": FakeJobs(), "sms": FakeSms(),
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
-            "job_state": FakeJobState(),
+            "job_state": FakeJobState(), "reconciliations": FakeReconciliations(),
             "wechat_oauth": FakePayerIdentity(),
-            **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")}}
+            **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")},
+            **{f"{c}_statements": FakeStatements(c)
+               for c in ("wechatpay", "alipay", "unionpay", "bank")}}
 
 
 def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | None = None,

@@ -20,6 +20,7 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 from chalicelib.domain.records import PaymentRecord
+from chalicelib.domain.statements import Statement
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",),
          "failed": ("requested",), "succeeded": ("requested", "failed")}
@@ -130,3 +131,21 @@ class FakePayerIdentity:
         if self.down:
             raise ServiceUnavailable("WeChat OAuth is down")
         return self.codes.pop(code, None)
+
+
+class FakeStatements:
+    """StatementSource: the statement a test set for a day (``by_date``); any other day is
+    empty, as a channel's day without a payment. ``failing`` is raised instead, as a channel
+    that does not answer (``ServiceUnavailable``) or serves a bad file (``StatementInvalid``)."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.by_date: dict[str, Statement] = {}
+        self.failing: Exception | None = None
+        self.asked: list[str] = []
+
+    def statement(self, date: str) -> Statement:
+        self.asked.append(date)
+        if self.failing is not None:
+            raise self.failing
+        return self.by_date.get(date, Statement(self.channel, date))

@@ -110,6 +110,7 @@ def _point_env_at(tmp: Path) -> None:
                        "WECHATPAY_API_BASE": f"{CHANNELS_URL}/wechatpay",
                        "ALIPAY_GATEWAY": f"{CHANNELS_URL}/alipay/gateway.do",
                        "UNIONPAY_GATEWAY": f"{CHANNELS_URL}/unionpay",
+                       "BANK_STATEMENT_BASE": f"{CHANNELS_URL}/bank",
                        "WECHAT_OPEN_BASE": f"{CHANNELS_URL}/weixin",
                        "WECHAT_API_BASE": f"{CHANNELS_URL}/weixin"})
 

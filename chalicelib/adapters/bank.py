@@ -1,4 +1,4 @@
-"""Agent-bank counter payments (银行柜台缴款): verify the notification.
+"""Agent-bank counter payments (银行柜台缴款): verify the notification; fetch the daily statement.
 
 No national standard exists, so the contract is ours (CONTRACT.md, ``POST /callbacks/bank``): a
 JSON body ``{bank_code, payment_code, amount_fen, bank_txn_id, paid_at}`` with the headers
@@ -10,24 +10,57 @@ the headers, the timestamp window and the HMAC over the *raw bytes received* (co
 and only then parses the JSON. Authenticity failures raise ``SignatureInvalid`` with a message
 naming the check; a correctly signed but malformed body raises ``ValidationFailed``. The local
 stack builds notifications with ``signature_for`` (``devstack.builders.bank``).
+
+The daily statement (our design, as the notification is): ``GET {base}/statements/{bank_code}/
+{YYYY-MM-DD}`` with the same three headers, the HMAC over ``timestamp + "\n" + "GET " + path``;
+the answer is signed the same way over its raw body (``X-Bank-Code``, ``X-Timestamp`` within
+±300 s, ``X-Signature``) and verified before it is parsed. The body is UTF-8 CSV, amounts in
+integer fen, times ISO 8601 with offset::
+
+    BANKSTMT,1,<bank_code>,<YYYY-MM-DD>
+    record,bank_txn_id,payment_code,amount_fen,fee_fen,time,orig_bank_txn_id
+    PAY,<bank_txn_id>,<payment_code>,<amount_fen>,<fee_fen>,<time>,
+    REFUND,<refund txn id>,<payment_code>,<amount_fen>,<fee_fen>,<time>,<paid bank_txn_id>
+    TOTAL,<lines>,<paid_fen>,<refunded_fen>,<fee_fen>
+
+A day without a counter payment is the first two lines and ``TOTAL,0,0,0,0``. A line's
+channel transaction id is ``<bank_code>-<bank_txn_id>``, as a notification's.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import hashlib
 import hmac
-from collections.abc import Mapping
+import io
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from chalicelib.adapters.channel_http import Transport
 from chalicelib.domain.codes import check_payment_code
-from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
+from chalicelib.domain.errors import (
+    DomainError,
+    ServiceUnavailable,
+    SignatureInvalid,
+    ValidationFailed,
+)
 from chalicelib.domain.json_text import parse_json
 from chalicelib.domain.money import check_fen
+from chalicelib.domain.statements import (
+    PAYMENT,
+    REFUND,
+    Statement,
+    StatementInvalid,
+    StatementLine,
+    check_declared,
+    check_lines,
+    check_size,
+)
 
 TOLERANCE_SECONDS = 300
 _REQUIRED_HEADERS = ("X-Bank-Code", "X-Timestamp", "X-Signature")
@@ -137,3 +170,124 @@ def _check_paid_at(value: object) -> str:
         raise ValidationFailed(f"paid_at {value!r} has no offset", {"paid_at": problem})
     return value
 
+
+
+STATEMENT_HEADER = "record,bank_txn_id,payment_code,amount_fen,fee_fen,time,orig_bank_txn_id"
+
+
+def statement_path(bank_code: str, date: str) -> str:
+    return f"/statements/{bank_code}/{date}"
+
+
+def verify_signed(raw_body: bytes, headers: Mapping[str, str], config: BankConfig, now: int,
+                  bank_code: str) -> None:
+    """A bank's signed answer: its headers, the window, the HMAC over the raw body."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    missing = [name for name in _REQUIRED_HEADERS if not lowered.get(name.lower())]
+    if missing:
+        raise SignatureInvalid(f"missing header(s): {', '.join(missing)}")
+    timestamp = lowered["x-timestamp"]
+    if lowered["x-bank-code"] != bank_code:
+        raise SignatureInvalid(f"X-Bank-Code {lowered['x-bank-code'][:20]!r} is not {bank_code!r}")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > _MAX_TIMESTAMP_DIGITS \
+            or abs(now - int(timestamp)) > TOLERANCE_SECONDS:
+        raise SignatureInvalid(f"X-Timestamp {timestamp[:20]!r} is not within "
+                               f"{TOLERANCE_SECONDS} s of now")
+    try:
+        given = base64.b64decode(lowered["x-signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureInvalid("X-Signature is not valid base64") from None
+    if not hmac.compare_digest(given, signature_for(config.banks[bank_code], timestamp,
+                                                    raw_body)):
+        raise SignatureInvalid(f"X-Signature does not match the statement of {bank_code!r}")
+
+
+def parse_statement(raw: bytes, bank_code: str, date: str) -> Statement:
+    """A verified statement's lines; its first line must name this bank and day, its TOTAL
+    line must sum its lines."""
+    check_size(raw, "bank statement")
+    try:
+        rows = [row for row in csv.reader(io.StringIO(raw.decode("utf-8"), newline="")) if row]
+    except (UnicodeDecodeError, csv.Error):
+        raise StatementInvalid(f"bank {bank_code} statement: not UTF-8 CSV") from None
+    if len(rows) < 3 or rows[0] != ["BANKSTMT", "1", bank_code, date] \
+            or ",".join(rows[1]) != STATEMENT_HEADER or rows[-1][:1] != ["TOTAL"]:
+        raise StatementInvalid(f"bank {bank_code} statement of {date}: not a BANKSTMT 1 file "
+                               f"of that bank and day, or cut short")
+    lines = []
+    for number, row in enumerate(rows[2:-1], 3):
+        lines.append(_statement_line(row, bank_code, number))
+        check_lines(len(lines), "bank statement")
+    statement = Statement("bank", date, tuple(lines), f"{bank_code} {date}")
+    total = rows[-1]
+    if len(total) != 5 or not all(v.isdigit() for v in total[1:4]) \
+            or not total[4].lstrip("-").isdigit():
+        raise StatementInvalid(f"bank {bank_code} statement: a malformed TOTAL line")
+    if int(total[1]) != len(lines):
+        raise StatementInvalid(f"bank {bank_code} statement: TOTAL says {total[1]} lines, "
+                               f"found {len(lines)}")
+    check_declared(statement, total_fen=int(total[2]), refund_fen=int(total[3]),
+                   fee_fen=int(total[4]), what="TOTAL line")
+    return statement
+
+
+def _statement_line(row: list[str], bank_code: str, number: int) -> StatementLine:
+    if len(row) != 7 or row[0] not in ("PAY", "REFUND") or not row[1] \
+            or not row[3].isdigit() or not row[4].lstrip("-").isdigit():
+        raise StatementInvalid(f"bank {bank_code} statement line {number}: malformed")
+    code = row[2]  # matched by the bank's transaction id; a mistyped code is not refused here
+    if len(code) != 20 or not code.isdigit():
+        raise StatementInvalid(f"bank {bank_code} statement line {number}: payment_code")
+    try:
+        at = _check_paid_at(row[5])
+    except ValidationFailed as exc:
+        raise StatementInvalid(f"bank {bank_code} statement line {number}: {exc.message}"
+                               ) from None
+    if row[0] == "PAY":
+        return StatementLine(PAYMENT, f"{bank_code}-{row[1]}", code, int(row[3]), int(row[4]),
+                             at, state="PAY")
+    if not row[6]:
+        raise StatementInvalid(f"bank {bank_code} statement line {number}: a refund of nothing")
+    return StatementLine(REFUND, f"{bank_code}-{row[6]}", code, int(row[3]), int(row[4]), at,
+                         refund_id=f"{bank_code}-{row[1]}", state="REFUND")
+
+
+class BankStatements:
+    """Every configured bank's statement of a day, as one statement of the ``bank`` channel."""
+
+    channel = "bank"
+
+    def __init__(self, config: BankConfig, base_url: str, transport: Transport,
+                 clock: Callable[[], datetime]) -> None:
+        if not base_url:
+            raise ServiceUnavailable("no agent bank statement URL is configured "
+                                     "(BANK_STATEMENT_BASE)")
+        self.config, self.base_url = config, base_url.rstrip("/")
+        self.transport, self.clock = transport, clock
+
+    def statement(self, date: str) -> Statement:
+        lines: list[StatementLine] = []
+        sources = []
+        for bank_code in sorted(self.config.banks):
+            one = self.fetch(bank_code, date)
+            lines.extend(one.lines)
+            sources.append(one.source)
+            check_lines(len(lines), "bank statements")
+        return Statement(self.channel, date, tuple(lines), "; ".join(sources))
+
+    def fetch(self, bank_code: str, date: str) -> Statement:
+        path = statement_path(bank_code, date)
+        timestamp = str(int(self.clock().timestamp()))
+        signature = signature_for(self.config.banks[bank_code], timestamp,
+                                  f"GET {path}".encode("ascii"))
+        reply = self.transport("GET", self.base_url + path, {
+            "X-Bank-Code": bank_code, "X-Timestamp": timestamp,
+            "X-Signature": base64.b64encode(signature).decode("ascii")}, None)
+        if reply.status != 200:
+            raise ServiceUnavailable(f"bank {bank_code} statement of {date}: HTTP {reply.status}")
+        try:
+            verify_signed(reply.body, reply.headers, self.config, int(self.clock().timestamp()),
+                          bank_code)
+        except DomainError as exc:
+            raise StatementInvalid(f"bank {bank_code} statement: {exc.message}") from None
+        return parse_statement(reply.body, bank_code, date)

@@ -173,6 +173,17 @@ class RefundsDue(GlobalSecondaryIndex):
     paid_at = UnicodeAttribute(range_key=True)
 
 
+class PaymentsByChannelDay(GlobalSecondaryIndex):
+    """A channel's payments of one day (Beijing time), for reconciliation (清算对账)."""
+
+    class Meta:
+        index_name = "channel_day-paid_at-index"
+        projection = AllProjection()
+
+    channel_day = UnicodeAttribute(hash_key=True)  # wechatpay#2026-06-15
+    paid_at = UnicodeAttribute(range_key=True)
+
+
 class PaymentModel(Model):
     class Meta:
         table_name = "payments"
@@ -180,6 +191,8 @@ class PaymentModel(Model):
     payment_id = UnicodeAttribute(hash_key=True)
     payment_code = UnicodeAttribute()
     by_note = PaymentsByNote()
+    channel_day = UnicodeAttribute(null=True)  # "{channel}#{YYYY-MM-DD}" of paid_at (Beijing)
+    by_channel_day = PaymentsByChannelDay()
     by_exception_unit = ExceptionsByUnit()
     by_refund_due = RefundsDue()
     exception_unit = UnicodeAttribute(null=True)
@@ -467,3 +480,23 @@ class PeopleModel(Model):
 
 MODELS["PEOPLE"] = PeopleModel
 LOGICAL_IDS["PEOPLE"] = "PeopleTable"
+
+
+class ReconciliationModel(Model):
+    """Reconciliation (清算对账) results: per day and channel, one ``#day`` row (the figures and
+    status) and one row per statement line or recorded-only payment (``pay-…``, ``refund-…``).
+    ``settled`` is set once a line is matched or resolved: a re-run writes only where it is
+    absent (a condition), so nothing settled ever changes."""
+
+    class Meta:
+        table_name = "reconciliations"
+
+    recon_key = UnicodeAttribute(hash_key=True)  # "{YYYY-MM-DD}#{channel}"
+    line_id = UnicodeAttribute(range_key=True)  # "#day" | pay-<txn id> | refund-<refund id>
+    status = UnicodeAttribute()
+    settled = UnicodeAttribute(null=True)  # "yes" once matched or resolved
+    doc = CompactJSONAttribute()  # the ReconLine or ChannelDay
+
+
+MODELS.update({"RECONCILIATIONS": ReconciliationModel})
+LOGICAL_IDS.update({"RECONCILIATIONS": "ReconciliationsTable"})

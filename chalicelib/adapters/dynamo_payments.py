@@ -123,6 +123,7 @@ class DynamoPaymentRecorder:
     def _row(payment: Payment, *, status: str, reason: str | None = None) -> PaymentModel:
         return PaymentModel(
             payment.payment_id, payment_code=payment.payment_code, channel=payment.channel,
+            channel_day=f"{payment.channel}#{payment.paid_at[:10]}",
             channel_txn_id=payment.channel_txn_id, out_trade_no=payment.out_trade_no,
             amount_fen=payment.amount_fen, paid_at=payment.paid_at,
             notification_id=payment.notification_id, status=status, reason=reason)
@@ -161,6 +162,21 @@ class DynamoPaymentRecorder:
         """A unit's payment exceptions, newest first."""
         return [PaymentRecord.of_row(r.attribute_values) for r in PaymentModel.by_exception_unit.query(
             unit_code, scan_index_forward=False, limit=limit)]
+
+    @staticmethod
+    def of_day(channel: str, date: str) -> list[PaymentRecord]:
+        """A channel's payments (applied and exceptions) paid on ``date``, Beijing time, oldest
+        first (the sparse-free ``channel_day`` index; pynamodb pages through it)."""
+        return [PaymentRecord.of_row(r.attribute_values)
+                for r in PaymentModel.by_channel_day.query(f"{channel}#{date}")]
+
+    @staticmethod
+    def find(payment_id: str) -> PaymentRecord | None:
+        try:
+            row = PaymentModel.get(payment_id, consistent_read=True)
+        except PaymentModel.DoesNotExist:
+            return None
+        return PaymentRecord.of_row(row.attribute_values)
 
     @staticmethod
     def get(payment_id: str) -> dict | None:

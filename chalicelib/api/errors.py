@@ -47,6 +47,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.sms import SmsRejected
+from chalicelib.domain.statements import StatementInvalid
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ STATUS: dict[type[DomainError], int] = {
     NoNumberRange: 503,
     BillNotVerified: 503,
     SmsRejected: 503,
+    StatementInvalid: 503,  # a channel's statement not as documented: fetched again later
 }
 UNEXPECTED = 500  # anything that is not a DomainError: a bug
 

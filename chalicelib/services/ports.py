@@ -8,7 +8,7 @@ needs nothing from this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,7 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.domain.people import Person, Session
 from chalicelib.domain.ranges import NumberRange
+from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
     ArchivedFile,
     AuditEvent,
@@ -43,6 +44,7 @@ from chalicelib.domain.records import (
     SmsDelivery,
 )
 from chalicelib.domain.sms import SmsMessage
+from chalicelib.domain.statements import Statement
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 
 if TYPE_CHECKING:
@@ -182,6 +184,28 @@ class PaymentRecorder(Protocol):
         """Every payment recorded for a note (applied and exceptions), oldest first."""
     def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[PaymentRecord]:
         """A unit's payment exceptions, newest first."""
+    def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
+        """A channel's payments (applied and exceptions) whose ``paid_at`` falls on ``date``
+        (YYYY-MM-DD, Beijing time), oldest first: what reconciliation matches a statement to."""
+    def find(self, payment_id: str) -> PaymentRecord | None:
+        """One payment by its id (``{channel}#{channel_txn_id}``), read consistently."""
+
+
+class ReconciliationStore(Protocol):
+    """Reconciliation results (清算对账), per day and channel: a ``ChannelDay`` and its
+    ``ReconLine``s. A line once settled (matched or resolved) is never written again."""
+
+    def day(self, date: str, channel: str) -> ChannelDay | None: ...
+    def put_day(self, day: ChannelDay) -> None: ...
+    def lines(self, date: str, channel: str) -> Iterator[ReconLine]:
+        """Every line of the day and channel (paged underneath), in ``line_id`` order."""
+    def get_line(self, date: str, channel: str, line_id: str) -> ReconLine | None: ...
+    def put_line(self, line: ReconLine) -> bool:
+        """Write the line unless a settled one is stored under its id (one conditional
+        write); False when one was, and nothing changed."""
+    def resolve(self, line: ReconLine) -> bool:
+        """Store ``line``, resolved, only if the stored line exists and is not settled;
+        False otherwise (another resolved it first)."""
 
 
 class BillRepository(Protocol):
@@ -420,6 +444,15 @@ class RefundStore(Protocol):
                detail: str = "") -> bool: ...
 
 
+class StatementSource(Protocol):
+    """A channel's daily statement, fetched as the channel serves it and parsed
+    (``domain/statements.py``). An empty day is an empty statement; a statement not ready yet,
+    or a channel that does not answer, is ``ServiceUnavailable``; a file that is not as
+    documented (format, totals, hash, size) is ``StatementInvalid``."""
+
+    def statement(self, date: str) -> Statement: ...
+
+
 class JobState(Protocol):
     """Where a scheduled job keeps its progress between invocations (the archive check's
     cursor). Saves are conditional on the version loaded, so overlapping runs cannot both move
@@ -497,6 +530,8 @@ class Ports(Protocol):
     @property
     def job_state(self) -> JobState: ...
     @property
+    def reconciliations(self) -> ReconciliationStore: ...
+    @property
     def notice_renderer(self) -> NoticeRenderer: ...
     @property
     def bill_files(self) -> BillFileChecker: ...
@@ -514,6 +549,9 @@ class Ports(Protocol):
 
     def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server."""
+
+    def statements(self, channel: str) -> StatementSource:
+        """Where a channel's daily statement comes from (its server; the agent banks')."""
 
     @property
     def wechat_oauth(self) -> PayerIdentity:

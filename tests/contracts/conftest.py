@@ -33,6 +33,7 @@ from tests.fakes import (
     FakePayerBills,
     FakePayments,
     FakeRanges,
+    FakeReconciliations,
     FakeReimbursements,
     FakeSmsLog,
     FakeUnits,
@@ -173,6 +174,10 @@ class FakeStores:
     def refunds(self) -> FakeRefunds:
         return FakeRefunds(self.tables.payments)
 
+    @cached_property
+    def reconciliations(self) -> FakeReconciliations:
+        return FakeReconciliations()
+
 
 class DynamoStores:
     """The DynamoDB adapters on moto; each creates the tables it reads or writes on first use."""
@@ -293,6 +298,13 @@ class DynamoStores:
 
         self._tables("PAYMENTS")
         return _shared(DynamoRefunds())
+
+    @cached_property
+    def reconciliations(self) -> Any:
+        from chalicelib.adapters.dynamo_reconciliations import DynamoReconciliations
+
+        self._tables("RECONCILIATIONS")
+        return _shared(DynamoReconciliations())
 
 
 Stores = FakeStores | DynamoStores

@@ -30,6 +30,8 @@ PAIRS = [
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
+    (ports.ReconciliationStore, fakes.FakeReconciliations),
+    (ports.StatementSource, fakes_channels.FakeStatements),
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     # Pure adapters, no I/O: the fakes use them as they are.

@@ -1,4 +1,5 @@
-"""UnionPay ACP 5.1.0 gateway, the calls we make: front consumption, query, refund (退货).
+"""UnionPay ACP 5.1.0 gateway, the calls we make: front consumption, query, refund (退货), and
+the day's reconciliation file (``statement``, file transfer; its format in ``bill.py``).
 
 A request is a form signed with OUR signing certificate (signMethod 01): ``certId`` is that
 certificate's serial number in decimal; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over the
@@ -20,13 +21,14 @@ import base64
 import html
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import Transport
+from chalicelib.adapters.unionpay.bill import parse_file_content
 from chalicelib.adapters.unionpay.config import UnionPayConfig
 from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest, verify_fields
 from chalicelib.domain.china_time import CHINA_TZ
@@ -38,12 +40,18 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
+from chalicelib.domain.statements import Statement
 
 _TIME = "%Y%m%d%H%M%S"
 FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
                       "/gateway/api/queryTrans.do")
 LATER = ("03", "04", "05")  # 交易状态未明: ask again later
 NOT_FOUND = "34"
+NO_FILE = "98"  # 文件不存在
+# The file transfer host of each gateway (SDK key ``fileTransUrl``); any other gateway (the
+# local simulator) takes files at its own ``/fileTransfer.do``.
+FILE_HOSTS = {"gateway.95516.com": "https://filedownload.95516.com/",
+              "gateway.test.95516.com": "https://filedownload.test.95516.com/"}
 DUPLICATE = "12"
 
 
@@ -107,9 +115,14 @@ class UnionPayApi:
                   "certId": str(self.config.merchant_sign_cert.serial_number)}
         return sign_request({**common, **fields}, self.config.merchant_sign_key)
 
-    def call(self, path: str, fields: dict[str, str]) -> dict[str, str]:
-        """A back request; the verified answer's fields."""
-        reply = self.transport("POST", self.gateway + path, {
+    @property
+    def file_url(self) -> str:
+        host = urlsplit(self.gateway).hostname or ""
+        return FILE_HOSTS.get(host, self.gateway + "/fileTransfer.do")
+
+    def call(self, path: str, fields: dict[str, str], url: str | None = None) -> dict[str, str]:
+        """A back request (to the gateway's ``path``, or to ``url``); the verified answer."""
+        reply = self.transport("POST", url or self.gateway + path, {
             "Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
             urlencode(fields).encode("ascii"))
         if reply.status != 200:
@@ -179,6 +192,20 @@ class UnionPayApi:
         if answer.get("respCode") in ("00", DUPLICATE):
             return RefundResult("requested", answer.get("queryId") or None, _why(answer))
         return RefundResult("failed", None, _why(answer))
+
+
+    def statement(self, settle_date: str) -> Statement:
+        """The reconciliation file (fileType 00) of the clearing day ``settle_date``
+        (YYYY-MM-DD; UnionPay is asked for MMDD). 文件不存在 (98) is an empty statement."""
+        answer = self.call("fileTransfer", self.signed(
+            txnType="76", txnSubType="01", bizType="000000", channelType="07", fileType="00",
+            settleDate=settle_date[5:7] + settle_date[8:10], txnTime=txn_time(self.clock())),
+            url=self.file_url)
+        if answer.get("respCode") == NO_FILE:
+            return Statement(self.channel, settle_date, (), "", ("98 文件不存在",))
+        if answer.get("respCode") != "00" or "fileContent" not in answer:
+            raise ServiceUnavailable(f"UnionPay file transfer {settle_date}: {_why(answer)}")
+        return parse_file_content(answer["fileContent"], settle_date)
 
 
 def order_txn_time(order: ChannelOrder) -> str:

@@ -1,4 +1,5 @@
-"""WeChat Pay APIv3, the calls we make: prepay (H5, JSAPI, Native), order query, refund.
+"""WeChat Pay APIv3, the calls we make: prepay (H5, JSAPI, Native), order query, refund, and
+the day's trade bill (``statement``; its format in ``bill.py``).
 
 Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",
 signature="…",timestamp="…",serial_no="…"``, the signature being RSA PKCS#1 v1.5 SHA-256 with
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import HttpReply, Transport
+from chalicelib.adapters.wechatpay.bill import open_bill, parse_trade_bill
 from chalicelib.adapters.wechatpay.config import WechatPayConfig
 from chalicelib.adapters.wechatpay.jsapi import jsapi_params, new_nonce
 from chalicelib.adapters.wechatpay.verify import SIGNATURE_TYPE, parse_transaction, verify_signature
@@ -37,6 +39,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
+from chalicelib.domain.statements import Statement, StatementInvalid
 
 RETRY_LATER = ("NOT_ENOUGH", "SYSTEM_ERROR", "FREQUENCY_LIMITED")  # 余额不足 etc.: ask again
 REFUND_STATUSES = {"SUCCESS": "succeeded", "PROCESSING": "requested", "CLOSED": "failed",
@@ -172,6 +175,36 @@ class WechatPayApi:
         if data.get("code") in RETRY_LATER:
             raise ServiceUnavailable(f"WeChat Pay refund: {_why(status, data)}")
         return RefundResult("failed", None, _why(status, data))
+
+
+    def statement(self, bill_date: str) -> Statement:
+        """The trade bill of ``bill_date`` (ALL, GZIP): applied for, downloaded, its SHA1
+        checked, parsed. A day WeChat has no bill for (``NO_STATEMENT_EXIST``) is an empty
+        statement; a bill not generated yet (``STATEMENT_CREATING``) is ``ServiceUnavailable``."""
+        status, data = self.call("GET", "/v3/bill/tradebill?" + urlencode(
+            {"bill_date": bill_date, "bill_type": "ALL", "tar_type": "GZIP"}))
+        if status == 400 and data.get("code") == "NO_STATEMENT_EXIST":
+            return Statement(self.channel, bill_date, (), "", ("NO_STATEMENT_EXIST",))
+        if status != 200:
+            raise ServiceUnavailable(f"WeChat Pay trade bill {bill_date}: {_why(status, data)}")
+        url, hash_value = data.get("download_url"), data.get("hash_value")
+        if not isinstance(url, str) or not url.startswith(self.base_url + "/") \
+                or not isinstance(hash_value, str):
+            raise StatementInvalid("WeChat Pay trade bill: download_url is not WeChat Pay's")
+        # Signed like any call (URL = path and query); the answer is the file, not signed.
+        path = url[len(self.base_url):]
+        assert self.config.merchant_private_key is not None and self.config.merchant_serial
+        header = authorization("GET", path, b"", mchid=self.config.mchid,
+                               serial=self.config.merchant_serial,
+                               private_key=self.config.merchant_private_key,
+                               timestamp=int(self.clock().timestamp()),
+                               nonce=secrets.token_hex(16).upper())
+        reply = self.transport("GET", url, {"Authorization": header}, None)
+        if reply.status != 200:
+            raise ServiceUnavailable(f"WeChat Pay bill download: HTTP {reply.status}")
+        bill = open_bill(reply.body, gzipped=True, hash_type=str(data.get("hash_type", "")),
+                         hash_value=hash_value)
+        return parse_trade_bill(bill, bill_date, f"tradebill {bill_date} ALL")
 
 
 def _why(status: int, data: dict[str, Any]) -> str:
