@@ -20,6 +20,7 @@ from chalicelib.api import (
     refusals,
     reimbursing,
     short_links,
+    unit_console,
     verify_pages,
 )
 from chalicelib.api.errors import STATUS
@@ -47,7 +48,8 @@ app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
-                  payer_pages, short_links, ops, admin, console, finance_console):
+                  payer_pages, short_links, ops, admin, console, finance_console,
+                  unit_console):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 

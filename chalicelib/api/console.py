@@ -45,7 +45,8 @@ FIELD_LIMIT = 1000  # characters of one form field
 
 FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/people", "人员"),
                ("/console/finance/audit", "审计日志")]
-UNIT_NAV = [(UNIT_HOME, "概览")]
+UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
+            ("/console/unit/people", "本单位人员")]
 
 
 def home_of(role: Role) -> str:

@@ -1,0 +1,182 @@
+"""The unit console (执收端, the online unit 在线单位): make a payment note in a form, print its
+notice or show its QR code, follow it until paid and billed, cancel it while unpaid; the unit
+admin's people page (operators, and whether they may cancel).
+
+Every view is a ``console.console_view`` (session, role, CSRF first); the work is
+``services/unit_console.py``'s and ``services/people.py``'s. A person reaches only their own
+unit's notes: another unit's code is 404, as for an API key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import console
+from chalicelib.api.console import console_view, form_fields, form_lists, page, redirect
+from chalicelib.api.errors import status_of
+from chalicelib.api.http import query_param
+from chalicelib.bootstrap import deps
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.money import fen_to_yuan, fen_to_yuan_grouped
+from chalicelib.domain.people import ROLE_LABELS, Role, Session
+from chalicelib.services import notes as notes_service
+from chalicelib.services import notices, people, unit_console
+from chalicelib.services.links import pay_url
+from chalicelib.services.note_pages import NOTE_STATUS
+from chalicelib.services.people import Actor
+
+bp = Blueprint(__name__)
+
+UNIT = (Role.UNIT_ADMIN, Role.UNIT_OPERATOR)
+NEW = "/console/unit/notes/new"
+NOTES = "/console/unit/notes"
+PEOPLE = "/console/unit/people"
+CHANNELS = {"wechatpay": "微信支付", "alipay": "支付宝", "unionpay": "云闪付", "bank": "银行柜台"}
+NOTE_FIELDS = ("payer_name", "payer_type", "payer_phone", "payer_credit_code", "due_date",
+               "remark", "form_id")
+
+
+def _new_page(me: Session, status: int = 200, **context: Any) -> Response:
+    d = deps()
+    unit = unit_console.actor_unit(d, Actor.of(me, ""))
+    context.setdefault("form", {"payer_type": "individual"})
+    context.setdefault("rows", [{"item_code": "", "quantity": "", "standard": ""}] *
+                       unit_console.ROWS)
+    return page(bp, "console/unit_note_new.html", status, me=me, here=NEW, heading="开具缴款书",
+                unit=unit, items=unit_console.fee_item_choices(d, unit), yuan=fen_to_yuan,
+                form_id=secrets.token_urlsafe(12), **context)
+
+
+@bp.route(NEW, methods=["GET"])
+@console_view(bp, *UNIT)
+def note_form(me: Session, actor: Actor) -> Response:
+    return _new_page(me)
+
+
+@bp.route(NOTES, methods=["POST"], content_types=console.FORM)
+@console_view(bp, *UNIT, post=True)
+def note_create(me: Session, actor: Actor) -> Response:
+    form: dict[str, Any] = form_fields(bp, *NOTE_FIELDS)
+    lists = form_lists(bp, "item_code", "quantity", "standard")
+    count = max(len(v) for v in lists.values()) if any(lists.values()) else 0
+    form["rows"] = [{name: (lists[name][n] if n < len(lists[name]) else "")
+                     for name in lists} for n in range(min(count, unit_console.ROWS))]
+    try:
+        note = unit_console.create(deps(), actor, form, form["form_id"] or
+                                   secrets.token_urlsafe(12))
+    except ValidationFailed as exc:
+        problems = {unit_console.form_field(k): v for k, v in exc.fields.items()}
+        rows = form["rows"] + [{"item_code": "", "quantity": "", "standard": ""}] * (
+            unit_console.ROWS - len(form["rows"]))
+        return _new_page(me, status_of(exc), form=form, rows=rows, problems=problems,
+                         error=exc.message)
+    return redirect(f"{NOTES}/{note.payment_code}?created=1")
+
+
+@bp.route(NOTES + "/{payment_code}", methods=["GET"])
+@console_view(bp, *UNIT)
+def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
+    from chalicelib.adapters.qr_svg import qr_svg
+
+    d = deps()
+    unit = unit_console.actor_unit(d, actor)
+    note = notes_service.get_unit_note(d, unit, payment_code[:32])
+    view = notes_service.note_view(d, note, public=False)
+    link = pay_url(d, note.payment_code)
+    created = query_param(bp.current_request, "created") == "1"
+    return page(bp, "console/unit_note.html", me=me, here=NOTES, heading="缴款书详情",
+                note=view, status_label=NOTE_STATUS.get(view["status"], view["status"]),
+                channels=CHANNELS, yuan=fen_to_yuan_grouped, pay_link=link,
+                qr=qr_svg(link, 180) if view["status"] == "unpaid" else None,
+                may_cancel=unit_console.may_cancel(d, actor) and view["status"] == "unpaid",
+                created=created, unit=unit)
+
+
+@bp.route(NOTES + "/{payment_code}/notice.pdf", methods=["GET"])
+@console_view(bp, *UNIT)
+def note_notice(me: Session, actor: Actor, payment_code: str) -> Response:
+    d = deps()
+    pdf = notices.notice_pdf(d, unit_console.actor_unit(d, actor), payment_code[:32])
+    return Response(body=pdf, status_code=200, headers={
+        "Content-Type": "application/pdf", "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="notice-{payment_code[:32]}.pdf"'})
+
+
+@bp.route(NOTES + "/{payment_code}/cancel", methods=["POST"], content_types=console.FORM)
+@console_view(bp, *UNIT, post=True)
+def note_cancel(me: Session, actor: Actor, payment_code: str) -> Response:
+    if form_fields(bp, "confirm")["confirm"] != "yes":
+        raise ValidationFailed("请勾选确认后再撤销", {"confirm": "required"})
+    unit_console.cancel(deps(), actor, payment_code[:32])
+    return redirect(f"{NOTES}/{payment_code[:32]}")
+
+
+# ---- the unit admin's people page ------------------------------------------------------------
+
+def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
+    d = deps()
+    unit_people = d.people.list(me.unit_code)
+    mine = d.people.get(me.username)
+    return page(bp, "console/unit_people.html", status, me=me, here=PEOPLE,
+                heading="本单位人员", people=unit_people, roles=ROLE_LABELS,
+                now=int(d.clock().timestamp()), may_cancel=bool(mine and mine.may_cancel),
+                form=context.pop("form", {}), **context)
+
+
+@bp.route(PEOPLE, methods=["GET"])
+@console_view(bp, Role.UNIT_ADMIN)
+def unit_people(me: Session, actor: Actor) -> Response:
+    return _people_page(me)
+
+
+@bp.route(PEOPLE, methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_person_create(me: Session, actor: Actor) -> Response:
+    form = form_fields(bp, "username", "display_name", "password", "totp")
+    try:
+        person, secret = people.create_person(
+            deps(), actor, username=form["username"].strip(), role=Role.UNIT_OPERATOR.value,
+            unit_code=me.unit_code, password=form["password"],
+            display_name=form["display_name"].strip(), totp=form["totp"] == "yes")
+    except ValidationFailed as exc:
+        form.pop("password")
+        return _people_page(me, status_of(exc), form=form, error=exc.message,
+                            problems=exc.fields)
+    return _secret_page(me, person.username, secret, f"已创建经办人账号 {person.username}。")
+
+
+def _secret_page(me: Session, username: str, secret: str | None, done: str) -> Response:
+    from chalicelib.adapters.qr_svg import qr_svg
+
+    uri = people.provisioning_uri(secret, username) if secret else None
+    return page(bp, "console/totp_secret.html", me=me, here=PEOPLE, heading="账号已更新",
+                done=done, username=username, secret=secret, uri=uri,
+                qr=qr_svg(uri, 200) if uri else None, back=PEOPLE)
+
+
+@bp.route(PEOPLE + "/{username}/unlock", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_person_unlock(me: Session, actor: Actor, username: str) -> Response:
+    people.unlock(deps(), actor, username)
+    return _people_page(me, done=f"已解锁账号 {username}。")
+
+
+@bp.route(PEOPLE + "/{username}/totp", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_person_reset_totp(me: Session, actor: Actor, username: str) -> Response:
+    if form_fields(bp, "confirm")["confirm"] != "yes":
+        raise ValidationFailed("请勾选确认后再重置", {"confirm": "required"})
+    secret = people.reset_totp(deps(), actor, username)
+    return _secret_page(me, username, secret, f"已为 {username} 重置动态口令。")
+
+
+@bp.route(PEOPLE + "/may-cancel", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_may_cancel(me: Session, actor: Actor) -> Response:
+    allowed = form_fields(bp, "allowed")["allowed"] == "yes"
+    people.set_operators_may_cancel(deps(), actor, allowed)
+    return _people_page(me, done="已允许经办人撤销未缴款的缴款书。" if allowed
+                        else "已收回经办人撤销缴款书的权限。")
