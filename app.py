@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib.api import (
     admin,
@@ -103,6 +103,15 @@ def refund_exceptions(event) -> None:
     from chalicelib.services.refunds import refund_exceptions as refund
 
     refund(deps())
+
+
+# Monday 01:00 China time (Sunday 17:00 UTC): last week's report, kept (每周一报).
+@app.schedule(Cron(0, 17, "?", "*", "SUN", "*"))
+def weekly_report(event) -> None:
+    """Generate and archive last week's report (JSON, CSV, PDF), once."""
+    from chalicelib.services.reports import weekly_report_job
+
+    weekly_report_job(deps())
 
 
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)

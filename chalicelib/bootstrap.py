@@ -21,6 +21,7 @@ from chalicelib.services.ports import (
     ChannelApi,
     Clock,
     CounterRepository,
+    DailyActivity,
     FinanceKeyRepository,
     IdempotencyStore,
     JobQueue,
@@ -38,6 +39,7 @@ from chalicelib.services.ports import (
     ReconciliationStore,
     RefundStore,
     ReimbursementRepository,
+    ReportRenderer,
     Signer,
     SmsLog,
     SmsSender,
@@ -217,6 +219,12 @@ class Deps:
         return self._get("job_state", lambda: DynamoJobState(self.settings))
 
     @property
+    def activity(self) -> DailyActivity:
+        from chalicelib.adapters.dynamo_activity import DynamoActivity
+
+        return self._table("activity", DynamoActivity)
+
+    @property
     def sms_log(self) -> SmsLog:
         from chalicelib.adapters.dynamo_sms_log import DynamoSmsLog
 
@@ -260,6 +268,14 @@ class Deps:
         if len(value) < MIN_SECRET_CHARS:  # an empty or placeholder secret: refuse, not guess
             raise ServiceUnavailable(f"{name} secret is shorter than {MIN_SECRET_CHARS} chars")
         return value
+
+    @property
+    def report_renderer(self) -> ReportRenderer:
+        """The weekly report's PDF, drawn with the deployment's CJK font."""
+        from chalicelib.adapters.pdf_report import PdfReportRenderer
+
+        return self._get("report_renderer", lambda: PdfReportRenderer(
+            self.settings.font_path, self.settings.region_name))
 
     @property
     def notice_renderer(self) -> NoticeRenderer:

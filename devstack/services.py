@@ -109,7 +109,9 @@ def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_cli
 
     ``table_names``: logical id → table name (ValueError for an id that is no table). Keys,
     indexes, BillingMode, streams as in the template; PITR, SSE, deletion protection dropped; TTL
-    via UpdateTimeToLive. Existing tables are left alone. Returns the names created.
+    via UpdateTimeToLive. An existing table gets the template's indexes it lacks (a state
+    folder made before they existed), one at a time as DynamoDB allows. Returns the names
+    created.
     """
     resources = json.loads(template_path.read_text())["Resources"]
     tables = {lid: r["Properties"] for lid, r in resources.items()
@@ -121,7 +123,10 @@ def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_cli
     created = []
     for logical_id, props in tables.items():
         name = table_names.get(logical_id)
-        if name is None or name in existing:
+        if name is None:
+            continue
+        if name in existing:
+            _add_missing_indexes(dynamodb_client, name, props)
             continue
         params: dict[str, Any] = {k: props[k] for k in (
             "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
@@ -138,6 +143,26 @@ def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_cli
                 "AttributeName": ttl["AttributeName"], "Enabled": True})
         created.append(name)
     return created
+
+
+def _add_missing_indexes(dynamodb_client: Any, name: str, props: dict[str, Any]) -> None:
+    have = {i["IndexName"] for i in dynamodb_client.describe_table(TableName=name)["Table"]
+            .get("GlobalSecondaryIndexes", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        keys = {k["AttributeName"] for k in index["KeySchema"]}
+        dynamodb_client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in props["AttributeDefinitions"]
+                                  if a["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": index}])
+        for _ in range(120):  # the next index only once this one is built
+            table = dynamodb_client.describe_table(TableName=name)["Table"]
+            if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE"
+                   for i in table.get("GlobalSecondaryIndexes", [])):
+                break
+            time.sleep(0.5)
 
 
 def create_lifecycle_bucket(template_path: Path, logical_id: str, name: str, s3_client: Any,

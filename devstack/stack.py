@@ -83,9 +83,10 @@ class Worker:
 
 class Scheduler:
     """Calls the channel jobs (active query, refunds) every ``every`` seconds, as EventBridge
-    calls them in production (there, every five minutes)."""
+    calls them in production (there, every five minutes), and the weekly report's job (there,
+    on Mondays; it keeps last week's report once, then only finds it kept)."""
 
-    HANDLERS = ("query_open_orders", "refund_exceptions")
+    HANDLERS = ("query_open_orders", "refund_exceptions", "weekly_report")
 
     def __init__(self, app: Any, every: float = 60.0) -> None:
         self._app, self._every = app, every

@@ -54,6 +54,7 @@ from chalicelib.domain.records import (
     Reservation,
     SmsDelivery,
 )
+from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds, FakeStatements
 
@@ -100,6 +101,7 @@ class BillRow:
     purpose: str | None = None  # what the number was taken for: note | reversal | direct
     reverses: str | None = None  # a red bill's original
     reversal_reason: str | None = None
+    voided_at: str | None = None  # China time, once voided (the adapter's voided_at)
 
     def record(self) -> BillRecord:
         assert self.bill is not None and self.xml is not None and self.pdf is not None
@@ -496,7 +498,8 @@ class FakeBills:
 
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
                    links: dict | None = None, reason: str | None = None,
-                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+                   unreimbursed: bool = False, unlinked: bool = False,
+                   at: str | None = None) -> bool:
         """As the adapter's transaction: a held reimbursement refuses first (``BillReimbursed``),
         then a status other than ``expected`` (or links, with ``unlinked``) gives False."""
         if unreimbursed and bill_id in self.tables.reimbursements:
@@ -509,6 +512,8 @@ class FakeBills:
             row.links = dict(links)
         if reason:
             row.void_reason = reason
+        if status is BillStatus.VOIDED and at:
+            row.voided_at = at
         return True
 
     def save_issued(self, record: BillRecord) -> None:
@@ -1027,6 +1032,38 @@ class FakeReconciliations:
         return True
 
 
+class FakeActivity:
+    """DailyActivity over the shared tables: what the adapter's day indexes would hold (a day
+    is the first ten characters of the China time the row carries)."""
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+
+    def notes_created(self, day: str) -> list[Note]:
+        return sorted((n for n in self.tables.notes.values() if n.created_at[:10] == day),
+                      key=lambda n: n.created_at)
+
+    def payments(self, day: str) -> list[PaymentRecord]:
+        return [PaymentRecord.of_row(r) for r in sorted(
+            (r for r in self.tables.payments.values() if r["paid_at"][:10] == day),
+            key=lambda r: (r["paid_at"], r["payment_id"]))]
+
+    def notes(self, payment_codes: Sequence[str]) -> list[Note]:
+        return [self.tables.notes[c] for c in dict.fromkeys(payment_codes)
+                if c in self.tables.notes]
+
+    def bills_issued(self, day: str) -> list[Bill]:
+        return sorted((r.bill for r in self.tables.bills.values()
+                       if r.bill is not None and r.bill.issued_at[:10] == day),
+                      key=lambda b: b.issued_at)
+
+    def bills_voided(self, day: str) -> list[VoidedBill]:
+        return sorted((VoidedBill(bill=r.bill, voided_at=r.voided_at)
+                       for r in self.tables.bills.values()
+                       if r.bill is not None and r.voided_at and r.voided_at[:10] == day),
+                      key=lambda v: v.voided_at)
+
+
 def make_settings(keys_dir: Path | str | None = None) -> Settings:
     """The settings ``load_settings`` gives, with everything a unit test depends on pinned."""
     return replace(
@@ -1050,6 +1087,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
             "job_state": FakeJobState(), "reconciliations": FakeReconciliations(),
+            "activity": FakeActivity(tables),
             "wechat_oauth": FakePayerIdentity(),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")},
             **{f"{c}_statements": FakeStatements(c)

@@ -203,7 +203,8 @@ class DynamoBills:
 
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
                    links: dict | None = None, reason: str | None = None,
-                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+                   unreimbursed: bool = False, unlinked: bool = False,
+                   at: str | None = None) -> bool:
         """Move a bill from ``expected`` to ``status``; False if it was not ``expected`` (or,
         with ``unlinked``, has links already).
 
@@ -216,6 +217,8 @@ class DynamoBills:
             actions.append(BillModel.links.set(links))
         if reason:
             actions.append(BillModel.void_reason.set(reason))
+        if status is BillStatus.VOIDED and at:
+            actions += [BillModel.voided_day.set(at[:10]), BillModel.voided_at.set(at)]
         condition = BillModel.status == expected.value
         if unlinked:
             condition = condition & BillModel.links.does_not_exist()
@@ -283,7 +286,9 @@ class DynamoBills:
             BillModel.status.set(record.status.value),
             BillModel.doc.set(bill_to_doc(record.bill)), BillModel.files.set(files),
             BillModel.payer_phone.set(record.payer_phone) if record.payer_phone
-            else BillModel.payer_phone.remove(), BillModel.pending.remove()]
+            else BillModel.payer_phone.remove(), BillModel.pending.remove(),
+            BillModel.issued_day.set(record.bill.issued_at[:10]),
+            BillModel.issued_at.set(record.bill.issued_at)]
         if record.links:
             actions.append(BillModel.links.set(record.links))
         return actions

@@ -85,6 +85,17 @@ class NotesAwaitingBill(GlobalSecondaryIndex):
     awaiting_since = UnicodeAttribute(range_key=True)
 
 
+class NotesByDay(GlobalSecondaryIndex):
+    """Notes by the China date of their creation (the weekly report, the anomaly checks)."""
+
+    class Meta:
+        index_name = "created_day-created_at-index"
+        projection = AllProjection()
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class NoteModel(Model):
     class Meta:
         table_name = "notes"
@@ -103,6 +114,8 @@ class NoteModel(Model):
     awaiting_bill = UnicodeAttribute(null=True)
     awaiting_since = UnicodeAttribute(null=True)
     by_awaiting_bill = NotesAwaitingBill()
+    created_day = UnicodeAttribute(null=True)  # YYYY-MM-DD, China time (rows before: none)
+    by_day = NotesByDay()
 
 
 class IdempotencyModel(Model):
@@ -225,6 +238,28 @@ class PendingBills(GlobalSecondaryIndex):
     reserved_at = UnicodeAttribute(range_key=True)
 
 
+class BillsByDay(GlobalSecondaryIndex):
+    """Bills (blue and red) by the China date of their issue."""
+
+    class Meta:
+        index_name = "issued_day-issued_at-index"
+        projection = AllProjection()
+
+    issued_day = UnicodeAttribute(hash_key=True)
+    issued_at = UnicodeAttribute(range_key=True)
+
+
+class VoidsByDay(GlobalSecondaryIndex):
+    """Sparse: voided bills by the China date of the void."""
+
+    class Meta:
+        index_name = "voided_day-voided_at-index"
+        projection = AllProjection()
+
+    voided_day = UnicodeAttribute(hash_key=True)
+    voided_at = UnicodeAttribute(range_key=True)
+
+
 class BillModel(Model):
     class Meta:
         table_name = "bills"
@@ -254,6 +289,12 @@ class BillModel(Model):
     # Read only: texts were once claimed on the bill row; the SMS log holds them now.
     sms_status = UnicodeAttribute(null=True)
     sms_claimed_at = UnicodeAttribute(null=True)
+    issued_day = UnicodeAttribute(null=True)  # YYYY-MM-DD, China time, once issued
+    issued_at = UnicodeAttribute(null=True)
+    by_day = BillsByDay()
+    voided_day = UnicodeAttribute(null=True)  # once voided (sparse index key)
+    voided_at = UnicodeAttribute(null=True)
+    by_voided_day = VoidsByDay()
 
     class ByPayer(GlobalSecondaryIndex):
         """Sparse: a payer's bills by the HMAC of their phone, newest first ("my bills")."""

@@ -58,7 +58,7 @@ class DynamoNotes:
     def add(self, note: Note) -> None:
         row = NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
                         status=note.status.value, total_fen=note.total_fen,
-                        doc=note_to_doc(note))
+                        doc=note_to_doc(note), created_day=note.created_at[:10])
         try:
             row.save(condition=NoteModel.payment_code.does_not_exist())
         except PutError as exc:

@@ -125,7 +125,9 @@ def void_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str, body: o
     try:
         changed = deps.bills.set_status(record.bill.bill_id, BillStatus.VOIDED,
                                         expected=BillStatus.NORMAL, reason=reason,
-                                        unreimbursed=True)
+                                        unreimbursed=True,
+                                        at=deps.clock().astimezone(CHINA_TZ)
+                                        .isoformat(timespec="seconds"))
     except BillReimbursed:  # recorded since the read above: the write's condition refused
         _refuse_if_reimbursed(deps, record, "作废")
         raise

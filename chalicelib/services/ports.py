@@ -43,6 +43,7 @@ from chalicelib.domain.records import (
     Reservation,
     SmsDelivery,
 )
+from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.statements import Statement
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
@@ -224,10 +225,12 @@ class BillRepository(Protocol):
         not normal. The pending row says ``purpose: reversal``, ``reverses`` and ``reason``."""
     def set_status(self, bill_id: str, status: BillStatus, *, expected: BillStatus,
                    links: dict | None = None, reason: str | None = None,
-                   unreimbursed: bool = False, unlinked: bool = False) -> bool:
+                   unreimbursed: bool = False, unlinked: bool = False,
+                   at: str | None = None) -> bool:
         """Move a bill from ``expected`` to ``status``; False if it was not ``expected`` (or,
         with ``unlinked``, it has links already). With ``unreimbursed``, one transaction that
-        also requires no reimbursement record: else ``BillReimbursed``."""
+        also requires no reimbursement record: else ``BillReimbursed``. A void is dated ``at``
+        (China time; the day index of voids, ``DailyActivity.bills_voided``)."""
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
 
@@ -361,6 +364,13 @@ class NoticeRenderer(Protocol):
         (已作废, 已冲红) and ``status_note`` say what became of the bill."""
 
 
+class ReportRenderer(Protocol):
+    """The weekly report's printable form."""
+
+    def render_weekly(self, report: dict) -> bytes:
+        """The report (``domain/reports.build_weekly_report``) as a PDF with charts."""
+
+
 class PayerBillIndex(Protocol):
     """The bills table's index by payer: the HMAC of the payer's phone, never the number."""
 
@@ -466,6 +476,23 @@ class JobState(Protocol):
         another run saved since the load of ``version``."""
 
 
+class DailyActivity(Protocol):
+    """What the stores recorded on one day (``YYYY-MM-DD``, China time), read through the
+    tables' day indexes: one query per table and day, never a scan. Rows written before the
+    indexes existed carry no day and are not seen (``chalicelib.cli backfill-days`` adds it)."""
+
+    def notes_created(self, day: str) -> list[Note]:
+        """Notes created that day, oldest first."""
+    def payments(self, day: str) -> list[PaymentRecord]:
+        """Payments (applied and exceptions) received that day, oldest first."""
+    def notes(self, payment_codes: Sequence[str]) -> list[Note]:
+        """The notes of these codes that exist (batched reads, any order)."""
+    def bills_issued(self, day: str) -> list[Bill]:
+        """Bills, blue and red, issued that day, oldest first."""
+    def bills_voided(self, day: str) -> list[VoidedBill]:
+        """Bills voided that day, oldest first."""
+
+
 class Ports(Protocol):
     """Everything a service reaches beyond the domain: every port above, the settings, the
     clock and the two stage secrets. A service function takes one as ``deps: Ports`` and uses
@@ -531,6 +558,10 @@ class Ports(Protocol):
     def job_state(self) -> JobState: ...
     @property
     def reconciliations(self) -> ReconciliationStore: ...
+    @property
+    def activity(self) -> DailyActivity: ...
+    @property
+    def report_renderer(self) -> ReportRenderer: ...
     @property
     def notice_renderer(self) -> NoticeRenderer: ...
     @property

@@ -22,6 +22,7 @@ from chalicelib.adapters import dynamo_models
 from chalicelib.config import Settings, load_settings
 from tests import moto_transactions
 from tests.fakes import (
+    FakeActivity,
     FakeAudit,
     FakeBills,
     FakeCounters,
@@ -178,6 +179,10 @@ class FakeStores:
     def reconciliations(self) -> FakeReconciliations:
         return FakeReconciliations()
 
+    @cached_property
+    def activity(self) -> FakeActivity:
+        return FakeActivity(self.tables)
+
 
 class DynamoStores:
     """The DynamoDB adapters on moto; each creates the tables it reads or writes on first use."""
@@ -305,6 +310,13 @@ class DynamoStores:
 
         self._tables("RECONCILIATIONS")
         return _shared(DynamoReconciliations())
+
+    @cached_property
+    def activity(self) -> Any:
+        from chalicelib.adapters.dynamo_activity import DynamoActivity
+
+        self._tables("NOTES", "PAYMENTS", "BILLS")
+        return _shared(DynamoActivity())
 
 
 Stores = FakeStores | DynamoStores

@@ -41,6 +41,8 @@ TABLE_ACCESS = {
                             "CountersTable": "rw"},
     "RefundExceptionsRole": {"PaymentsTable": "rw", "ChannelOrdersTable": "r", "NotesTable": "r"},
     "SweepUnissuedNotesRole": {"NotesTable": "query"},
+    "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
+                         "UnitsTable": "r"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}

@@ -11,6 +11,7 @@ from chalicelib.adapters.bill_files import BillFiles
 from chalicelib.adapters.notices import WechatPayNotices
 from chalicelib.adapters.pdf_bill import PdfBillRenderer
 from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
+from chalicelib.adapters.pdf_report import PdfReportRenderer
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.domain.records import IdempotencyClaim
 from chalicelib.services import ports
@@ -34,6 +35,7 @@ PAIRS = [
     (ports.StatementSource, fakes_channels.FakeStatements),
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
+    (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
     (ports.NotificationVerifier, WechatPayNotices),

@@ -1,0 +1,113 @@
+"""The weekly report (每周一报): computed from what was recorded, kept once the week is over.
+
+A finished week's report is generated once (by the Monday job, or by the first request for it)
+and archived in the write-once archive as JSON, CSV and PDF under ``reports/weekly/<week>.*``:
+from then on every request serves those kept bytes, whatever is recorded later (a late refund
+belongs to the week it happens in). The week still running is computed on each request and
+says so (``state: live``); a week that has not begun is ``NotFound``.
+
+Cost: ``week_records`` reads each of the week's seven days through the day indexes
+(``DailyActivity``: one query a day per index and per payment channel, plus one batched
+read per 100 paid notes), so it grows
+with what the week recorded, never with the tables' size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from chalicelib.domain.china_time import CHINA_TZ, china_iso
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.reports import (
+    Week,
+    WeekRecords,
+    build_weekly_report,
+    parse_week,
+    report_csv,
+    week_of,
+)
+from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
+           "pdf": "application/pdf"}
+
+def archive_key(week: Week, fmt: str) -> str:
+    return f"reports/weekly/{week.label}.{fmt}"
+
+
+def week_records(deps: Ports, week: Week) -> WeekRecords:
+    """Everything the week's seven days recorded, read day by day through the day indexes."""
+    records = WeekRecords()
+    for day in week.days():
+        records.notes_created += deps.activity.notes_created(day)
+        payments = deps.activity.payments(day)
+        applied = [p.payment_code for p in payments if p.status == "applied"]
+        if applied:
+            records.notes_paid += [n for n in deps.activity.notes(applied)
+                                   if n.payment is not None and n.payment.paid_at[:10] == day]
+        records.exceptions += [p for p in payments if p.status == "exception"]
+        records.bills_issued += deps.activity.bills_issued(day)
+        records.bills_voided += deps.activity.bills_voided(day)
+    return records
+
+
+def compute_report(deps: Ports, week: Week, state: str) -> dict:
+    """The report of ``week`` as recorded now (not kept)."""
+    records = week_records(deps, week)
+    report = build_weekly_report(week, records, state=state, generated_at=china_iso(deps.clock()))
+    names = {}
+    for unit in report["units"]:
+        found = deps.units.get(unit["unit_code"])
+        names[unit["unit_code"]] = found.name if found is not None else ""
+        unit["name"] = names[unit["unit_code"]]
+    return report
+
+
+def render(deps: Ports, report: dict, fmt: str) -> bytes:
+    if fmt == "json":
+        return json.dumps(report, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if fmt == "csv":
+        return report_csv(report).encode("utf-8")
+    return deps.report_renderer.render_weekly(report)
+
+
+def keep_week(deps: Ports, week: Week) -> dict:
+    """Generate and archive a finished week's report in every format, once; the kept JSON.
+
+    The JSON is written last: its presence means the three are kept. Two runs at once each
+    write only what is missing (``put_once``); the first JSON written is the report."""
+    try:
+        return json.loads(deps.archive.get(archive_key(week, "json")))
+    except NotFound:
+        pass
+    report = compute_report(deps, week, "final")
+    for fmt in ("csv", "pdf", "json"):
+        deps.archive.put_once(archive_key(week, fmt), render(deps, report, fmt), FORMATS[fmt])
+    log.info("weekly report %s kept", week.label)
+    return json.loads(deps.archive.get(archive_key(week, "json")))
+
+
+def weekly_report(deps: Ports, week_text: str, fmt: str = "json") -> tuple[bytes, str]:
+    """The report of ``YYYY-Www`` in ``fmt`` (json | csv | pdf) and its state (final | live).
+
+    ``ValidationFailed`` for a malformed week, ``NotFound`` for a week that has not begun."""
+    week = parse_week(week_text)
+    state = week.state(deps.clock())
+    if state == "future":
+        raise NotFound(f"{week.label} 尚未开始，没有周报", code="report_not_available")
+    if state == "final":
+        keep_week(deps, week)
+        return deps.archive.get(archive_key(week, fmt)), state
+    return render(deps, compute_report(deps, week, state), fmt), state
+
+
+def weekly_report_job(deps: Ports) -> str:
+    """The Monday job: keep last week's report (China time). Idempotent."""
+    now = deps.clock().astimezone(CHINA_TZ)
+    week = week_of(now - timedelta(days=7))
+    keep_week(deps, week)
+    return week.label

@@ -1,0 +1,77 @@
+"""DailyActivity: FakeActivity against DynamoActivity (what each China day recorded, read
+through the day indexes the writes keep)."""
+
+from __future__ import annotations
+
+from chalicelib.domain.bills import BillStatus
+from tests.contracts.builders import (
+    allocate,
+    at,
+    code,
+    issue,
+    note,
+    order,
+    payment,
+    record_of,
+    red_of,
+)
+
+DAY = at()[:10]  # 2026-06-15
+NEXT_DAY = at(24 * 60)[:10]
+
+
+class TestDailyActivity:
+    def test_notes_are_found_by_the_china_day_they_were_created(self, stores):
+        stores.notes.add(note(1))
+        stores.notes.add(note(2, minutes=24 * 60))
+        stores.notes.add(note(3, minutes=-10 * 60))  # 00:00 China time: still the 15th
+        assert [n.payment_code for n in stores.activity.notes_created(DAY)] == [code(3), code(1)]
+        assert [n.payment_code for n in stores.activity.notes_created(NEXT_DAY)] == [code(2)]
+        assert stores.activity.notes_created("2026-06-13") == []
+
+    def test_payments_applied_and_exceptions_are_found_by_the_day_received(self, stores):
+        stores.notes.add(note(1))
+        stores.notes.add_order(order(1))
+        stores.notes.add_order(order(1, suffix="B"))
+        stores.payments.record(payment(1))
+        stores.payments.record(payment(1, suffix="B", minutes=24 * 60))  # paid twice
+        today = stores.activity.payments(DAY)
+        assert [(p.payment_id, p.status) for p in today] == [("wechatpay#TXN1A", "applied")]
+        later = stores.activity.payments(NEXT_DAY)
+        assert [(p.status, p.exception_unit) for p in later] == [("exception", "110101001")]
+
+    def test_notes_are_read_back_by_their_codes_in_batches(self, stores):
+        for n in range(1, 4):
+            stores.notes.add(note(n))
+        found = stores.activity.notes([code(3), code(1), code(9), code(1)])
+        assert sorted(n.payment_code for n in found) == [code(1), code(3)]
+
+    def test_bills_blue_and_red_are_found_by_their_issue_day(self, stores):
+        allocate(stores)
+        blue = issue(stores, 1)
+        reservation = stores.bills.reserve_reversal(blue, check_code="87654321",
+                                                    issued_at=at(24 * 60))
+        red = red_of(blue.bill, reservation)
+        stores.bills.save_issued(record_of(red))
+        assert [b.bill_id for b in stores.activity.bills_issued(DAY)] == [blue.bill.bill_id]
+        assert [b.total_fen for b in stores.activity.bills_issued(NEXT_DAY)] == [-2000]
+
+    def test_a_void_is_found_by_the_day_it_was_made_and_only_a_void(self, stores):
+        allocate(stores)
+        voided, other = issue(stores, 1), issue(stores, 2)
+        assert stores.bills.set_status(voided.bill.bill_id, BillStatus.VOIDED,
+                                       expected=BillStatus.NORMAL, reason="开错",
+                                       at=at(24 * 60))
+        assert stores.bills.set_status(other.bill.bill_id, BillStatus.REVERSED,
+                                       expected=BillStatus.NORMAL, at=at(24 * 60))
+        found = stores.activity.bills_voided(NEXT_DAY)
+        assert [(v.bill.bill_id, v.voided_at) for v in found] == [
+            (voided.bill.bill_id, at(24 * 60))]
+        assert stores.activity.bills_voided(DAY) == []
+
+    def test_a_refused_move_dates_no_void(self, stores):
+        allocate(stores)
+        bill = issue(stores, 1)
+        assert not stores.bills.set_status(bill.bill.bill_id, BillStatus.VOIDED,
+                                           expected=BillStatus.REVERSED, at=at(60))
+        assert stores.activity.bills_voided(DAY) == []
