@@ -1,0 +1,168 @@
+"""Each role's main journey through the consoles in Chromium (desktop, zh-CN) on the local stack:
+sign-in with TOTP, a refused action for a lesser role, the online unit creating, printing and
+following a note. Every page visited passes axe-core's WCAG 2.1 A/AA rules (0 violations), is
+under 100 KB, and runs no script; screenshots for the README go to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyotp
+import pytest
+
+from devstack.simulator import pay_at_bank
+from tests.integration.axe import violations
+from tests.integration.stack_client import REPO
+
+pytestmark = pytest.mark.integration
+
+SCREENSHOTS = REPO / "tests" / "screenshots"
+MAX_PAGE_BYTES = 100 * 1024
+_USED_STEPS: dict[str, int] = {}  # the stack is shared: a code is accepted once per account
+
+
+@pytest.fixture()
+def desk(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                  bypass_csp=True)  # only so that the test can inject axe
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def person(stack: dict[str, Any], role: str) -> dict[str, Any]:
+    return next(p for p in stack["people"] if p["role"] == role)
+
+
+def fresh_code(who: dict[str, Any]) -> str:
+    """A code the server has not accepted yet for this account (now, or the next step, which
+    the server's ±1 step also accepts; else wait for the step after)."""
+    totp = pyotp.TOTP(who["totp_secret"])
+    step = int(time.time()) // 30
+    last = _USED_STEPS.get(who["username"], 0)
+    if last >= step + 1:
+        time.sleep(30 - time.time() % 30 + 0.5)
+        step = int(time.time()) // 30
+    use = step if last < step else step + 1
+    _USED_STEPS[who["username"]] = use
+    return str(totp.at(use * 30))
+
+
+def checked(page: Any, screenshot: str | None = None) -> str:
+    """The page's HTML, after asserting axe finds nothing, its size and that no script runs."""
+    html = page.content()  # before axe is injected (it adds ~540 KB of script)
+    assert len(html.encode()) < MAX_PAGE_BYTES, (page.url, len(html.encode()))
+    assert "<script" not in html, page.url
+    assert violations(page) == [], page.url
+    assert page.problems == [], page.problems
+    if screenshot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / screenshot))
+    return html
+
+
+def sign_in(page: Any, stack: dict[str, Any], role: str, screenshot: str | None = None) -> None:
+    who = person(stack, role)
+    page.goto(f"{stack['base_url']}/console")
+    page.fill("#username", who["username"])
+    page.fill("#password", who["password"])
+    if "totp_secret" in who:
+        page.fill("#otp", fresh_code(who))
+    checked(page, screenshot)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert who["username"] in page.inner_text("header"), page.content()
+
+
+def test_a_finance_admin_signs_in_with_totp_creates_a_person_and_reads_the_audit(stack, desk):
+    page = desk
+    sign_in(page, stack, "finance_admin", "console-sign-in.png")
+    assert page.url.endswith("/console/finance")
+    checked(page)
+    page.get_by_role("link", name="人员").click()
+    checked(page, "console-finance-people.png")
+    page.fill("#f-username", "he.ping")
+    page.fill("#f-display_name", "何平")
+    page.select_option("#f-role", "unit_operator")
+    page.fill("#f-unit_code", "340100002")
+    page.fill("#f-password", "Orchid-Bay-2026")
+    page.get_by_role("button", name="创建账号").click()
+    body = checked(page)
+    assert "已创建账号 he.ping" in body and "otpauth://totp/" in body
+    page.get_by_role("link", name="审计日志").click()
+    page.fill("#f-username", "he.ping")
+    page.get_by_role("button", name="查询").click()
+    body = checked(page, "console-finance-audit.png")
+    assert "创建账号" in body and "by=finance.admin" in body
+    page.get_by_role("button", name="退出登录").click()
+    assert page.url.endswith("/console")
+
+
+def test_an_auditor_sees_people_without_forms_and_is_refused_the_unit_console(stack, desk):
+    page = desk
+    sign_in(page, stack, "finance_auditor")
+    page.get_by_role("link", name="人员").click()
+    assert "新建账号" not in checked(page)
+    page.goto(f"{stack['base_url']}/console/unit/notes/new")
+    body = checked(page, "console-403.png")
+    assert "无权操作" in body
+
+
+def test_an_operator_creates_prints_and_follows_a_note_until_billed(stack, desk):
+    page = desk
+    sign_in(page, stack, "unit_operator")
+    assert page.url.endswith("/console/unit")
+    page.get_by_role("link", name="开具缴款书").click()
+    page.fill("#payer_name", "陈晓")
+    page.fill("#payer_phone", "13912345678")
+    page.select_option("#item_code-0", "103040100101")
+    page.fill("#quantity-0", "1")
+    page.fill("#standard-0", "80.00")
+    page.select_option("#item_code-1", "103040100103")
+    page.fill("#quantity-1", "2")
+    page.fill("#standard-1", "10.00")
+    checked(page, "console-unit-note-new.png")
+    page.get_by_role("button", name="开具缴款书").click()
+    body = checked(page, "console-unit-note.png")
+    assert "缴款书已开具" in body and "100.00" in body and "待缴款" in body
+    code = page.url.split("/console/unit/notes/")[1].split("?")[0]
+    pdf = page.request.get(f"{stack['base_url']}/console/unit/notes/{code}/notice.pdf")
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+    assert pay_at_bank(stack, code, 10000) == 200
+    deadline = time.monotonic() + 30
+    while "已开票" not in page.inner_text("main") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+    body = checked(page, "console-unit-note-issued.png")
+    assert "已开票" in body and "银行柜台" in body and "查看电子票据" in body
+    page.get_by_role("link", name="查看电子票据").click()
+    assert code[:6] in page.url or "票据" in page.inner_text("body")
+
+
+def test_a_unit_admin_with_totp_lets_operators_cancel_and_an_operator_may_not_manage_people(
+        stack, desk, browser):
+    page = desk
+    sign_in(page, stack, "unit_admin")
+    page.get_by_role("link", name="本单位人员").click()
+    checked(page, "console-unit-people.png")
+    if "允许经办人撤销" in page.inner_text("main"):
+        page.get_by_role("button", name="允许经办人撤销").click()
+    assert "可以撤销" in checked(page)
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                bypass_csp=True)
+    try:
+        operator = other.new_page()
+        operator.problems = []
+        sign_in(operator, stack, "unit_operator")
+        operator.goto(f"{stack['base_url']}/console/unit/people")
+        assert "无权操作" in checked(operator)
+    finally:
+        other.close()
