@@ -28,6 +28,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.parsers import expat
 
+from chalicelib.domain import bill_templates
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, signed_yuan_to_fen
@@ -102,6 +103,8 @@ def build_document(bill: Bill) -> ET.Element:
     if bill.related_bill:
         _sub(ext, "RelatedInvoiceCode", bill.related_bill[:8])
         _sub(ext, "RelatedInvoiceNumber", bill.related_bill[8:])
+    if bill.template_id:  # bills before templates have none of this: their XML is unchanged
+        _template_ext(ext, bill)
     details = _sub(data, "Details")
     for item in bill.items:
         el = _sub(details, "Item")
@@ -113,6 +116,39 @@ def build_document(bill: Bill) -> ET.Element:
         _sub(el, "ItemAmount", fen_to_yuan(item.amount_fen))
     _sub(root, "EInvoiceSignature")
     return root
+
+
+def _template_ext(ext: ET.Element, bill: Bill) -> None:
+    """The template the bill is drawn from, then its extra fields in the template's order,
+    each under its own element (amounts in yuan, as every amount in the document)."""
+    _sub(ext, "TemplateId", bill.template_id)
+    _sub(ext, "TemplateVersion", str(bill.template_version))
+    tpl = bill.template
+    given = dict(bill.extra)
+    for f in tpl.fields:
+        if f.key in given:
+            value = given[f.key]
+            _sub(ext, f.xml_tag, fen_to_yuan(int(value)) if f.type == "fen" else value)
+
+
+def _read_template_ext(main: ET.Element | None) -> dict:
+    """``template_id``, ``template_version`` and ``extra`` of a bill read back (empty, hence
+    the defaults, for a bill without a template)."""
+    template_id = main.findtext("MainExt/TemplateId") if main is not None else None
+    if not template_id or main is None:
+        return {}
+    raw_version = main.findtext("MainExt/TemplateVersion") or ""
+    if not raw_version.isdigit() or len(raw_version) > 6:
+        raise ValidationFailed("票据模板版本不正确", {"file": "bad TemplateVersion"})
+    tpl = bill_templates.template(template_id, int(raw_version))
+    extra = []
+    for f in tpl.fields:
+        found = main.find(f"MainExt/{f.xml_tag}")
+        if found is not None:
+            text = found.text or ""
+            extra.append((f.key, str(signed_yuan_to_fen(text)) if f.type == "fen" else text))
+    return {"template_id": template_id, "template_version": int(raw_version),
+            "extra": tuple(extra)}
 
 
 # What the canonical form may be written from directly: element and attribute names without
@@ -347,7 +383,8 @@ def parse_document(data: bytes) -> ParsedBill:
             remark=_text(main, "Remark") or None,
             related_bill=(main.findtext("MainExt/RelatedInvoiceCode") or "")
             + (main.findtext("MainExt/RelatedInvoiceNumber") or "") or None
-            if main is not None else None)
+            if main is not None else None,
+            **_read_template_ext(main))
     except ValidationFailed as exc:
         if "amount" in exc.fields:
             raise ValidationFailed("票据金额格式不正确", {"file": "bad amount"}) from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from chalicelib.domain import bill_templates
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.notes import Item, Note
 
@@ -28,6 +29,8 @@ BILL_KINDS: dict[str, BillKind] = {k.code: k for k in (
     BillKind("0401", "资金往来结算票据", "行政事业单位资金往来结算票据（电子）"),
     BillKind("0501", "公益事业捐赠票据", "公益事业捐赠统一票据（电子）"),
     BillKind("0601", "医疗收费票据", "{region}医疗门诊收费票据（电子）"),
+    # 住院 as 种类 02 of 分类 06: no 医疗住院 code was seen (reference/fiscal-bills.md §1.2).
+    BillKind("0602", "医疗收费票据（住院）", "{region}医疗住院收费票据（电子）"),
     BillKind("0701", "社会团体会费票据", "社会团体会费统一票据（电子）"),
 )}
 
@@ -63,6 +66,15 @@ class Bill:
     checker: str
     remark: str | None = None
     related_bill: str | None = None  # a red bill names the bill it reverses (code + number)
+    # The template it is drawn from (bill_templates; "" and 0: before templates, the default)
+    # and its extra fields in the template's order: (key, text; amounts as fen digits).
+    template_id: str = ""
+    template_version: int = 0
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def template(self) -> bill_templates.BillTemplate:
+        return bill_templates.template(self.template_id, self.template_version)
 
     @property
     def is_red(self) -> bool:
@@ -84,12 +96,13 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
     if note.payment is None:
         raise ValueError("a bill is issued only for a paid note")
     kind = BILL_KINDS[note.bill_kind]
+    tpl = bill_templates.template(note.template_id, note.template_version)
     remark_parts = [f"缴款码：{note.payment_code}"]
     if note.remark:
         remark_parts.append(note.remark)
     return Bill(
         bill_code=bill_code, bill_number=bill_number, check_code=check_code,
-        kind_code=kind.code, title=kind.title.format(region=region_name),
+        kind_code=kind.code, title=(tpl.title or kind.title).format(region=region_name),
         region_code=note.region_code,
         issued_at=issued_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
         issuing_unit_code=note.unit_code, issuing_unit_name=unit_name,
@@ -98,16 +111,20 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
         total_fen=note.total_fen, payment_code=note.payment_code,
         payment_channel=note.payment.channel, channel_txn_id=note.payment.channel_txn_id,
         handling_person=handling_person, checker=checker, remark="；".join(remark_parts),
+        template_id=note.template_id, template_version=note.template_version,
+        extra=note.bill_extra,
     )
 
 
 
 def red_bill_of(original: Bill, *, bill_code: str, bill_number: str, check_code: str,
                 issued_at: datetime, reason: str) -> Bill:
-    """The red bill (红字票据) that reverses ``original``: same items, amounts negated."""
+    """The red bill (红字票据) that reverses ``original``: same items, amounts negated (the
+    extra fields' amounts too), drawn from the same template."""
     items = tuple(replace(i, amount_fen=-i.amount_fen) for i in original.items)
     remark = f"冲红：原票据代码{original.bill_code}，号码{original.bill_number}；原因：{reason}"
     return replace(original, bill_code=bill_code, bill_number=bill_number,
                    check_code=check_code, items=items, total_fen=-original.total_fen,
                    issued_at=issued_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
-                   remark=remark, related_bill=original.bill_id)
+                   remark=remark, related_bill=original.bill_id,
+                   extra=bill_templates.negated(original.template, original.extra))

@@ -122,6 +122,11 @@ class Note:
     payment: PaymentRef | None = None
     bill: BillRef | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The bill template in force for its kind when the note was made, and the bill's extra
+    # fields checked against it (bill_templates): the bill is drawn from this template.
+    template_id: str = ""
+    template_version: int = 0
+    bill_extra: tuple[tuple[str, str], ...] = ()
 
     def status_at(self, now: datetime) -> NoteStatus:
         """The status a reader sees at ``now``: an unpaid note past its expiry reads expired."""
@@ -307,10 +312,14 @@ def expiry_of(due_date: str | None) -> str | None:
 
 
 def new_note(draft: NoteDraft, *, payment_code: str, unit_code: str, region_code: str,
-             bill_kind: str, now: datetime) -> Note:
+             bill_kind: str, now: datetime, template: tuple[str, int] = ("", 0),
+             bill_extra: tuple[tuple[str, str], ...] = ()) -> Note:
+    """The note of ``draft``; ``template`` (id, version) and ``bill_extra`` are the bill
+    template of its kind and the extra fields checked against it (``bill_templates``)."""
     return Note(payment_code=payment_code, unit_code=unit_code, region_code=region_code,
                 payer=draft.payer, items=draft.items, total_fen=draft.total_fen,
                 bill_kind=bill_kind,
                 created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                 due_date=draft.due_date, expires_at=expiry_of(draft.due_date),
-                remark=draft.remark)
+                remark=draft.remark, template_id=template[0], template_version=template[1],
+                bill_extra=bill_extra)
