@@ -44,6 +44,7 @@ from chalicelib.services.ports import (
     SmsLog,
     SmsSender,
     StatementSource,
+    TemplateChoices,
     UnitRepository,
 )
 
@@ -112,6 +113,12 @@ class Deps:
         from chalicelib.adapters.dynamo_notes import DynamoCounters
 
         return self._table("counters", DynamoCounters)
+
+    @property
+    def template_choices(self) -> TemplateChoices:
+        from chalicelib.adapters.dynamo_template_choices import DynamoTemplateChoices
+
+        return self._table("template_choices", DynamoTemplateChoices)
 
     @property
     def idempotency(self) -> IdempotencyStore:

@@ -34,6 +34,21 @@ COLLECTING = (
           "unit-340100002-sm2-2026a", "陈静", "赵磊"),
      (("103050101001", "公安交警罚没收入"), ("103050101002", "机动车驾驶证工本费"))),
 )
+# Units that issue the bill kinds with their own templates (票据模板): a hospital (门诊, 住院)
+# and a charity (捐赠, 往来结算). Each fee item names the kind it is billed on; the finance
+# department has chosen each kind's template (TEMPLATE_CHOICES), so their bills carry the
+# template's extra fields (devstack/template_samples.py has one bill of each).
+KIND_UNITS = (
+    (Unit("340100003", "合肥市第一人民医院", UnitKind.COLLECTING, REGION_CODE, "0601",
+          "unit-340100003-2026a", "刘芳", "孙伟"),
+     (("0801", "诊察费", "0601"), ("0804", "治疗费", "0601"), ("0901", "西药费", "0601"),
+      ("0701", "床位费", "0602"), ("0805", "手术费", "0602"), ("0806", "卫生材料费", "0602"))),
+    (Unit("340100004", "合肥市慈善总会", UnitKind.COLLECTING, REGION_CODE, "0501",
+          "unit-340100004-2026a", "周琳", "吴刚"),
+     (("JZ0001", "助学金捐款", "0501"), ("WL0001", "会议场地押金", "0401"))),
+)
+TEMPLATE_CHOICES = {"0401": "settlement-receipt", "0501": "donation-receipt",
+                    "0601": "medical-outpatient", "0602": "medical-inpatient"}
 REIMBURSING = (
     Unit("340100901", "皖江科技有限公司财务部", UnitKind.REIMBURSING, REGION_CODE),
     Unit("340100902", "合肥滨湖学院财务处", UnitKind.REIMBURSING, REGION_CODE),
@@ -86,6 +101,8 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
     state.setdefault("api_keys", {u.unit_code: "ck_" + _random(40) for u, _ in COLLECTING}
                      | {u.unit_code: "rk_" + _random(40) for u in REIMBURSING})
     state.setdefault("finance_api_key", "fk_" + _random(43))  # 安徽省财政厅: the whole province
+    for unit, _ in KIND_UNITS:  # added later: a state made before them gets their keys now
+        state["api_keys"].setdefault(unit.unit_code, "ck_" + _random(40))
     if "wechatpay" not in state:
         _rsa_pem(channels / "wechatpay_platform_private.pem")
         state["wechatpay"] = {
@@ -288,7 +305,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     for kid, use, owner in [(ROOT_KID, ROOT_USE, FINANCE_OWNER),
                             (FINANCE_KID, "finance", FINANCE_OWNER),
                             (FINANCE_SM2_KID, "finance", FINANCE_OWNER)] + [
-            (u.signing_kid, "unit", u.unit_code) for u, _ in COLLECTING]:
+            (u.signing_kid, "unit", u.unit_code) for u, _ in COLLECTING + KIND_UNITS]:
         assert kid is not None
         alg = KEY_ALGS.get(kid, ALG_ES256)
         if not (keys_dir / f"{kid}.pem").exists():
@@ -312,6 +329,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
                 deps.ranges.allocate(unit.unit_code, kind,
                                      make_bill_code(REGION_CODE, kind, now.year),
                                      RANGE_SIZE, now.isoformat(timespec="seconds"))
+    _seed_kind_units(deps, state, now)
     return Seeded(state=state,
                   root_fingerprint=fingerprint(_public_of_ec(keys_dir / f"{ROOT_KID}.pem")))
 
@@ -325,6 +343,33 @@ def _seed_finance_key(deps: Deps, api_key: str) -> None:
         deps.finance_keys.add(FinanceKey(key_id=key_id_of(key_hash), scope=FINANCE_SCOPE,
                                          label=FINANCE_OWNER, created_at=KEYS_VALID_FROM),
                               key_hash)
+
+
+def kind_unit_kinds(items: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """The bill kinds a unit of ``KIND_UNITS`` issues: those of its fee items."""
+    return sorted({kind for _, _, kind in items})
+
+
+def _seed_kind_units(deps: Deps, state: dict[str, Any], now: datetime) -> None:
+    """The hospital and the charity, their fee items and ranges, and the finance department's
+    choice of template for their kinds (made once: a choice changed since is kept)."""
+    from chalicelib.domain.bill_templates import TemplateChoice, latest
+
+    for unit, items in KIND_UNITS:
+        deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+        for code, name, kind in items:
+            deps.units.put_fee_item(unit.unit_code, code, name, kind)
+        for kind in kind_unit_kinds(items):
+            if not deps.ranges.for_unit(unit.unit_code, kind):
+                deps.ranges.allocate(unit.unit_code, kind,
+                                     make_bill_code(REGION_CODE, kind, now.year),
+                                     RANGE_SIZE, now.isoformat(timespec="seconds"))
+    for kind, template_id in TEMPLATE_CHOICES.items():
+        tpl = latest(template_id)
+        if tpl is not None and deps.template_choices.get(kind) is None:
+            deps.template_choices.put(TemplateChoice(
+                kind, tpl.template_id, tpl.version, now.isoformat(timespec="seconds"),
+                "seed"))
 
 
 def _public_of_ec(path: Path) -> str:
@@ -344,7 +389,10 @@ def stack_document(seeded: Seeded, base_url: str, aws_endpoint_url: str,
         "generated_at": (now or utc_now()).isoformat(timespec="seconds"),
         "units": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
                    "fee_items": [{"item_code": c, "name": n} for c, n in items]}
-                  for u, items in COLLECTING],
+                  for u, items in COLLECTING] + [
+            {"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code],
+             "fee_items": [{"item_code": c, "name": n, "bill_kind": k} for c, n, k in items]}
+            for u, items in KIND_UNITS],
         "reimbursers": [{"unit_code": u.unit_code, "name": u.name, "api_key": keys[u.unit_code]}
                         for u in REIMBURSING],
         "finance": {"api_key": seeded.state["finance_api_key"], "scope": FINANCE_SCOPE,

@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings, load_settings
+from chalicelib.domain.bill_templates import TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
 from chalicelib.domain.credentials import FinanceKey
@@ -199,6 +200,22 @@ class FakeFinanceKeys:
                     self.keys[key_hash] = key = replace(key, revoked_at=at)
                 return key
         raise NotFound(f"unknown finance key {key_id}")
+
+
+class FakeTemplateChoices:
+    """TemplateChoices; mirrors ``DynamoTemplateChoices``: one record a kind, replaced."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, TemplateChoice] = {}
+
+    def get(self, kind_code: str) -> TemplateChoice | None:
+        return self.rows.get(kind_code)
+
+    def all(self) -> list[TemplateChoice]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def put(self, choice: TemplateChoice) -> None:
+        self.rows[choice.kind_code] = choice
 
 
 class FakeCounters:
@@ -1078,7 +1095,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     """A fresh fake behind every port, sharing one set of tables; the signer is ``LocalSigner``."""
     tables = Tables()
     return {"units": FakeUnits(), "finance_keys": FakeFinanceKeys(), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
-            "idempotency": FakeIdempotency(), "payments": FakePayments(tables),
+            "idempotency": FakeIdempotency(), "template_choices": FakeTemplateChoices(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),
             "people": FakePeople(),
@@ -1097,14 +1114,15 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
 def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | None = None,
               **settings: object) -> Deps:
     """A ``Deps`` wired with fakes and seeded like the local stack (``devstack.seed``):
-    two collecting units with fee items, signing keys and number ranges, the finance key, and
+    two collecting units with fee items, signing keys and number ranges, the hospital and the
+    charity of ``KIND_UNITS`` with their template choices, the finance key, and
     the reimbursing units.
 
     ``deps.clock`` is a ``FakeClock``; ``settings`` replace fields of the test settings.
     ``seed_from`` is the ``tmp_path`` of an earlier ``fake_deps``: its key files and seed state
     are copied, so keys are not generated again (seeding is idempotent over them).
     """
-    from devstack.seed import COLLECTING, RANGE_SIZE, seed
+    from devstack.seed import COLLECTING, KIND_UNITS, RANGE_SIZE, kind_unit_kinds, seed
 
     if seed_from is not None:
         for folder in ("keys", "state"):
@@ -1114,8 +1132,9 @@ def fake_deps(tmp_path: Path, now: datetime = DEFAULT_NOW, *, seed_from: Path | 
                 clock=FakeClock(now), overrides=fake_overrides(keys_dir))
     # The ranges seed() would allocate, but in the year of the injected clock, not the wall's.
     china_now = now.astimezone(CHINA_TZ)
-    for unit, _ in COLLECTING:
-        for kind in sorted({unit.bill_kind, "0301"}):
+    for unit, kinds in [(u, sorted({u.bill_kind, "0301"})) for u, _ in COLLECTING] + [
+            (u, kind_unit_kinds(items)) for u, items in KIND_UNITS]:
+        for kind in kinds:
             deps.ranges.allocate(unit.unit_code, kind,
                                  make_bill_code(unit.region_code, kind, china_now.year),
                                  RANGE_SIZE, china_now.isoformat(timespec="seconds"))

@@ -65,12 +65,19 @@ def _check_failed(reasons: list, index: int) -> bool:
 def bill_to_doc(bill: Bill) -> dict:
     doc = asdict(bill)
     doc["items"] = [asdict(i) for i in bill.items]
+    if not bill.template_id:  # a bill without a template is stored as before templates
+        for name in ("template_id", "template_version", "extra"):
+            doc.pop(name)
+    else:
+        doc["extra"] = [list(pair) for pair in bill.extra]
     return doc
 
 
 def bill_from_doc(doc: dict) -> Bill:
     return Bill(**{**doc, "items": tuple(Item(**i) for i in doc["items"]),
-                   "total_fen": int(doc["total_fen"])})
+                   "total_fen": int(doc["total_fen"]),
+                   "template_version": int(doc.get("template_version", 0)),
+                   "extra": tuple((str(k), str(v)) for k, v in doc.get("extra", ()))})
 
 
 def _archived_file(f: dict | None) -> ArchivedFile:

@@ -541,3 +541,20 @@ class ReconciliationModel(Model):
 
 MODELS.update({"RECONCILIATIONS": ReconciliationModel})
 LOGICAL_IDS.update({"RECONCILIATIONS": "ReconciliationsTable"})
+
+
+class TemplateChoiceModel(Model):
+    """The bill template the finance department chose for a bill kind: one row a kind."""
+
+    class Meta:
+        table_name = "template_choices"
+
+    kind_code = UnicodeAttribute(hash_key=True)  # 分类 + 种类, e.g. 0601
+    template_id = UnicodeAttribute()
+    template_version = NumberAttribute()
+    chosen_at = UnicodeAttribute()
+    chosen_by = UnicodeAttribute()
+
+
+MODELS.update({"TEMPLATE_CHOICES": TemplateChoiceModel})
+LOGICAL_IDS.update({"TEMPLATE_CHOICES": "TemplateChoicesTable"})

@@ -31,6 +31,9 @@ def note_to_doc(note: Note) -> dict:
         "payer": asdict(note.payer), "items": [asdict(i) for i in note.items],
         "total_fen": note.total_fen, "bill_kind": note.bill_kind, "due_date": note.due_date,
         "expires_at": note.expires_at, "remark": note.remark, "created_at": note.created_at,
+        # Only when there is a template: older notes' documents stay as they were.
+        **({"template_id": note.template_id, "template_version": note.template_version,
+            "bill_extra": [list(p) for p in note.bill_extra]} if note.template_id else {}),
     }
 
 
@@ -48,6 +51,9 @@ def note_from_model(row: NoteModel) -> Note:
         if payment else None,
         bill=BillRef(**bill) if bill else None,
         extra={"reservation": row.reservation.as_dict() if row.reservation is not None else None},
+        template_id=doc.get("template_id", ""),
+        template_version=int(doc.get("template_version", 0)),
+        bill_extra=tuple((str(k), str(v)) for k, v in doc.get("bill_extra", ())),
     )
 
 

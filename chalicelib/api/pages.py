@@ -23,6 +23,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, cookie, header, query_param
 from chalicelib.bootstrap import deps
+from chalicelib.domain import bill_templates
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_payment_code, is_out_trade_no
 from chalicelib.domain.errors import (
@@ -196,5 +197,9 @@ def bill_page(bill_code: str, bill_number: str) -> Response:
     except DomainError as exc:
         return error_page(exc)
     view = bills_service.bill_view(d, record)
+    tpl = record.bill.template
     return render("bill.html", bill=view, items=note_pages.items_in_yuan(view["items"]),
-                  status_label=BILL_STATUS[view["status"]])
+                  status_label=BILL_STATUS[view["status"]], payer_label=tpl.payer_label,
+                  extra_title=tpl.block_title or "附加信息",
+                  extra=bill_templates.labelled(tpl, record.bill.extra),
+                  fixed_remarks=tpl.remarks)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 
+from chalicelib.domain import bill_templates
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
@@ -87,6 +88,9 @@ def bill_view(deps: Ports, record: BillRecord) -> dict:
         "total_capitals": fen_to_capitals(bill.total_fen),
         "payment_code": bill.payment_code, "payment_channel": bill.payment_channel,
         "remark": bill.remark, "handling_person": bill.handling_person, "checker": bill.checker,
+        "template": {"template_id": bill.template.template_id,
+                     "version": bill.template.version, "name": bill.template.name},
+        "extra": bill_templates.extra_view(bill.template, bill.extra),
         "url": bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
         "pdf_url": f"{api}/pdf?{query}", "xml_url": f"{api}/xml?{query}",
         "files": {"pdf_sha256": record.pdf.sha256, "xml_sha256": record.xml.sha256},

@@ -8,6 +8,7 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from chalicelib.domain import bill_templates
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.codes import make_payment_code, new_out_trade_no
 from chalicelib.domain.errors import (
@@ -31,6 +32,7 @@ from chalicelib.domain.notes import (
 from chalicelib.domain.payments import ORDER_CHANNELS, ORDER_MODES, ChannelOrder
 from chalicelib.domain.units import Unit
 from chalicelib.services import limits
+from chalicelib.services.bill_templates import bill_extra_for
 from chalicelib.services.links import bill_url, notice_url, pay_url
 from chalicelib.services.ports import Ports
 
@@ -60,6 +62,9 @@ def create_note(deps: Ports, unit: Unit, body: object,
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
             "bill_kind": f"no number range for kind {kind}: ask the finance department"})
+    tpl, bill_extra = bill_extra_for(deps, kind, body, draft.total_fen,
+                                     now.astimezone(CHINA_TZ).date())
+    template = (tpl.template_id, tpl.version)
     claim_id, attached = None, None
     if idempotency_key is not None:
         if not (1 <= len(idempotency_key) <= 128) or not idempotency_key.isprintable():
@@ -84,7 +89,8 @@ def create_note(deps: Ports, unit: Unit, body: object,
                     _text_payer(deps, note)
                 return note, False
     try:
-        note, created = _add_note(deps, unit, draft, kind, code_key, now, claim_id, attached)
+        note, created = _add_note(deps, unit, draft, kind, code_key, now, claim_id, attached,
+                                  template, bill_extra)
     except Exception:
         if claim_id is not None:
             deps.idempotency.release(claim_id, now)
@@ -97,7 +103,9 @@ def create_note(deps: Ports, unit: Unit, body: object,
 
 
 def _add_note(deps: Ports, unit: Unit, draft: NoteDraft, kind: str, code_key: bytes,
-              now: datetime, claim_id: str | None, attached: str | None) -> tuple[Note, bool]:
+              now: datetime, claim_id: str | None, attached: str | None,
+              template: tuple[str, int],
+              bill_extra: tuple[tuple[str, str], ...]) -> tuple[Note, bool]:
     """Write the note under a new payment code; returns it and whether it was written now.
 
     Under an idempotency claim the code is attached to the claim before the note is written, so
@@ -117,7 +125,8 @@ def _add_note(deps: Ports, unit: Unit, draft: NoteDraft, kind: str, code_key: by
             if claim_id is not None and not deps.idempotency.attach(claim_id, code, now):
                 raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
         note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
-                        region_code=unit.region_code, bill_kind=kind, now=now)
+                        region_code=unit.region_code, bill_kind=kind, now=now,
+                        template=template, bill_extra=bill_extra)
         try:
             deps.notes.add(note)
             return note, True
@@ -261,7 +270,7 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
         "payment_code": note.payment_code, "status": status.value, "unit_code": note.unit_code,
         "payer": payer, "items": [asdict(i) for i in note.items], "total_fen": note.total_fen,
         "bill_kind": note.bill_kind, "due_date": note.due_date, "remark": note.remark,
-        "created_at": note.created_at, "expires_at": note.expires_at,
+        "template": _template_ref(note), "created_at": note.created_at, "expires_at": note.expires_at,
         "pay_url": pay_url(deps, note.payment_code),
         "payment": None, "bill": None,
     }
@@ -269,6 +278,7 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
         from chalicelib.services.payments import note_exceptions
 
         view["notice_pdf_url"] = notice_url(deps, note.payment_code)
+        view["extra"] = _extra_view(note)  # not on the public view: medical details among them
         view["exceptions"] = note_exceptions(deps, note.payment_code)
     if note.payment is not None:
         view["payment"] = {"channel": note.payment.channel, "amount_fen": note.payment.amount_fen,
@@ -281,6 +291,16 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
                                note.bill.check_code)
         view["bill"] = bill
     return view
+
+
+def _template_ref(note: Note) -> dict:
+    tpl = bill_templates.template(note.template_id, note.template_version)
+    return {"template_id": tpl.template_id, "version": tpl.version}
+
+
+def _extra_view(note: Note) -> dict:
+    return bill_templates.extra_view(
+        bill_templates.template(note.template_id, note.template_version), note.bill_extra)
 
 
 def require_collecting(unit: Unit) -> Unit:

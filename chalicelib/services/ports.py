@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.bill_files import FileReport
+from chalicelib.domain.bill_templates import TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.key_trust import KeyTrust
@@ -126,6 +127,15 @@ class FinanceKeyRepository(Protocol):
     def revoke(self, key_id: str, at: str) -> FinanceKey:
         """Revoke the key named ``key_id`` from ``at`` on (a second revocation changes
         nothing); ``NotFound`` when there is no such key."""
+
+
+class TemplateChoices(Protocol):
+    """The bill template the finance department chose for each bill kind: one record a kind,
+    replaced by each new choice (the audit log keeps the history)."""
+
+    def get(self, kind_code: str) -> TemplateChoice | None: ...
+    def all(self) -> list[TemplateChoice]: ...
+    def put(self, choice: TemplateChoice) -> None: ...
 
 
 class CounterRepository(Protocol):
@@ -518,6 +528,8 @@ class Ports(Protocol):
     def notes(self) -> NoteRepository: ...
     @property
     def counters(self) -> CounterRepository: ...
+    @property
+    def template_choices(self) -> TemplateChoices: ...
     @property
     def idempotency(self) -> IdempotencyStore: ...
     @property

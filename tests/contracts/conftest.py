@@ -37,6 +37,7 @@ from tests.fakes import (
     FakeReconciliations,
     FakeReimbursements,
     FakeSmsLog,
+    FakeTemplateChoices,
     FakeUnits,
     Tables,
 )
@@ -168,6 +169,10 @@ class FakeStores:
         return FakeSmsLog()
 
     @cached_property
+    def template_choices(self) -> FakeTemplateChoices:
+        return FakeTemplateChoices()
+
+    @cached_property
     def payer_bills(self) -> FakePayerBills:
         return FakePayerBills(self.tables)
 
@@ -289,6 +294,13 @@ class DynamoStores:
 
         self._tables("SMS_LOG")
         return _shared(DynamoSmsLog())
+
+    @cached_property
+    def template_choices(self) -> Any:
+        from chalicelib.adapters.dynamo_template_choices import DynamoTemplateChoices
+
+        self._tables("TEMPLATE_CHOICES")
+        return _shared(DynamoTemplateChoices())
 
     @cached_property
     def payer_bills(self) -> Any:

@@ -25,7 +25,8 @@ TABLE_ACCESS = {
                        "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
                        "FeeItemsTable": "r", "SigningKeysTable": "r",
                        "NumberRangesTable": "r", "AuditTable": "append",
-                       "FinanceKeysTable": "get"},  # who calls /v1/admin; never written
+                       "FinanceKeysTable": "get",  # who calls /v1/admin; never written
+                       "TemplateChoicesTable": "rw"},  # the finance department's choice
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},
     "IssueBillRole": {"NotesTable": "rw", "BillsTable": "rw", "NumberRangesTable": "rw",

@@ -28,6 +28,7 @@ PAIRS = [
     (ports.Archive, fakes.FakeArchive),
     (ports.JobQueue, fakes.FakeJobs), (ports.SmsSender, fakes.FakeSms),
     (ports.SmsLog, fakes.FakeSmsLog), (ports.OtpStore, fakes.FakeOtp),
+    (ports.TemplateChoices, fakes.FakeTemplateChoices),
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
@@ -88,7 +89,8 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "sms_log": fakes.FakeSmsLog, "otp": fakes.FakeOtp,
              "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
              "refunds": fakes_channels.FakeRefunds, "job_state": fakes.FakeJobState,
-             "wechat_oauth": fakes_channels.FakePayerIdentity}
+             "wechat_oauth": fakes_channels.FakePayerIdentity,
+             "template_choices": fakes.FakeTemplateChoices}
     for name, kind in wired.items():
         assert isinstance(getattr(deps, name), kind), name
 

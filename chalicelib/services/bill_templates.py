@@ -1,0 +1,92 @@
+"""Bill templates per kind: which template each kind's new bills are drawn from, and the
+finance department's choice of it (``GET /v1/admin/bill-kinds``,
+``PUT /v1/admin/bill-kinds/{kind}/template``).
+
+A note records the template in force for its kind when it is made, and its extra fields are
+checked against that template then; its bill is drawn from it whenever it is issued. So a choice
+changes what new notes and direct bills carry, never a note already made or a bill issued.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chalicelib.domain import bill_templates
+from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
+from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.records import AuditEvent
+from chalicelib.services.ports import Ports
+
+
+def template_for_kind(deps: Ports, kind_code: str) -> BillTemplate:
+    """The template new bills of ``kind_code`` are drawn from: the finance department's choice,
+    else the default (the page bills had before templates)."""
+    choice = deps.template_choices.get(kind_code)
+    if choice is None:
+        return bill_templates.DEFAULT
+    return bill_templates.template(choice.template_id, choice.version)
+
+
+def bill_extra_for(deps: Ports, kind_code: str, body: object, total_fen: int,
+                   today: date) -> tuple[BillTemplate, tuple[tuple[str, str], ...]]:
+    """The kind's template and the request's ``extra`` checked against it (``ValidationFailed``
+    naming each wrong ``extra.<field>``)."""
+    tpl = template_for_kind(deps, kind_code)
+    raw = body.get("extra") if isinstance(body, dict) else None
+    return tpl, bill_templates.read_extra(tpl, raw, total_fen=total_fen, today=today)
+
+
+def bill_kinds_view(deps: Ports) -> dict:
+    """Every bill kind with the template its new bills get and the templates it may have."""
+    chosen = {c.kind_code: c for c in deps.template_choices.all()}
+    kinds = []
+    for code, kind in sorted(BILL_KINDS.items()):
+        choice = chosen.get(code)
+        tpl = (bill_templates.template(choice.template_id, choice.version) if choice
+               else bill_templates.DEFAULT)
+        kinds.append({
+            "kind_code": code, "name": kind.name, "title": kind.title,
+            "template": tpl.public(),
+            "chosen_at": choice.chosen_at if choice else None,
+            "chosen_by": choice.chosen_by if choice else None,
+            "available": [{"template_id": t.template_id, "version": t.version, "name": t.name}
+                          for t in bill_templates.templates_for(code)],
+        })
+    return {"bill_kinds": kinds}
+
+
+def choose_template(deps: Ports, kind_code: str, body: object, *, chosen_by: str,
+                    client: str) -> dict:
+    """Make ``body["template_id"]`` (its newest version) the template of ``kind_code``'s new
+    bills; audit-logged with the previous choice. Choosing the template in force again changes
+    nothing and logs nothing."""
+    if kind_code not in BILL_KINDS:
+        raise NotFound("没有该票据种类", code="bill_kind_not_found")
+    template_id = body.get("template_id") if isinstance(body, dict) else None
+    if not isinstance(template_id, str) or len(template_id) > 40:
+        raise ValidationFailed("请求参数有误", {"template_id": "required, a template id"})
+    tpl = bill_templates.latest(template_id)
+    if tpl is None:
+        known = ", ".join(t.template_id for t in bill_templates.BUILT_IN)
+        raise ValidationFailed("没有该票据模板", {"template_id": f"one of {known}"})
+    if not tpl.applies_to(kind_code):
+        allowed = ", ".join(t.template_id for t in bill_templates.templates_for(kind_code))
+        raise ValidationFailed("该模板不适用于此票据种类",
+                               {"template_id": f"not for kind {kind_code}: one of {allowed}"})
+    previous = deps.template_choices.get(kind_code)
+    current = (previous.template_id, previous.version) if previous else (
+        bill_templates.DEFAULT.template_id, bill_templates.DEFAULT.version)
+    now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    if current != (tpl.template_id, tpl.version) or previous is None:
+        deps.template_choices.put(TemplateChoice(kind_code=kind_code,
+                                                 template_id=tpl.template_id,
+                                                 version=tpl.version, chosen_at=now,
+                                                 chosen_by=chosen_by))
+        deps.audit.append(AuditEvent(
+            bill_id=f"bill-kind#{kind_code}", unit_code=chosen_by, action="choose_template",
+            outcome="chosen", client=client, at=now,
+            detail={"template": tpl.ref,
+                    "previous": f"{current[0]}@{current[1]}"}))
+    return next(k for k in bill_kinds_view(deps)["bill_kinds"] if k["kind_code"] == kind_code)

@@ -1,0 +1,116 @@
+"""Bill templates through the API: a direct bill or a note of a kind whose template has extra
+fields sends them as ``extra`` (checked against the template, 400 naming the field), and the
+bill carries them signed, in its JSON, on its page and in its PDF."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from pypdf import PdfReader
+
+from devstack.template_samples import SAMPLES
+from tests.functional.support import assert_error, body_of
+
+HOSPITAL, CHARITY = 2, 3  # the seed's units after the two of COLLECTING (devstack.seed)
+PAYER = {"name": "张三", "type": "individual", "phone": "13812345678"}
+UNIT_OF = {"medical-outpatient": HOSPITAL, "medical-inpatient": HOSPITAL,
+           "donation-receipt": CHARITY, "settlement-receipt": CHARITY}
+
+
+def body(template_id: str, **changes) -> dict:
+    return {"payer": PAYER, "paid_by": "pos", **SAMPLES[template_id], **changes}
+
+
+def issue(world, client, template_id: str, key: str | None = None, **changes) -> dict:
+    unit = UNIT_OF[template_id]
+    headers = dict(world.auth(unit), **{"Idempotency-Key": key or f"tpl-{template_id}"})
+    payload = json.dumps(body(template_id, **changes))
+    first = client.http.post("/v1/bills", headers=headers, body=payload)
+    assert first.status_code == 202, first.body
+    world.drain()
+    again = client.http.post("/v1/bills", headers=headers, body=payload)
+    assert again.status_code == 201, again.body
+    return body_of(again)
+
+
+def public(client, bill: dict, suffix: str = ""):
+    return client.http.get(f"/v1/public/bills/{bill['bill_code']}/{bill['bill_number']}{suffix}"
+                           f"?check_code={bill['check_code']}")
+
+
+@pytest.mark.parametrize("template_id", sorted(UNIT_OF))
+def test_a_direct_bill_of_each_kind_carries_its_extra_fields_in_json_xml_and_pdf(
+        world, client, template_id):
+    bill = issue(world, client, template_id)
+    view = body_of(public(client, bill))
+    assert view["kind_code"] == SAMPLES[template_id]["bill_kind"]
+    assert view["template"]["template_id"] == template_id
+    assert view["extra"] == SAMPLES[template_id]["extra"]
+    xml = public(client, bill, "/xml").body
+    assert b"<TemplateId>" + template_id.encode() + b"</TemplateId>" in xml
+    pdf = PdfReader(io.BytesIO(public(client, bill, "/pdf").body))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert bill["bill_number"] in text
+
+
+def test_the_bill_page_shows_the_extra_fields_under_their_labels(world, client):
+    bill = issue(world, client, "medical-outpatient")
+    page = client.http.get(f"/bills/{bill['bill_code']}/{bill['bill_number']}"
+                           f"?check_code={bill['check_code']}").body.decode()
+    assert "就诊信息" in page and "<dt>门诊号</dt><dd>MZ20260615001</dd>" in page
+    assert "<dt>医保统筹支付</dt><dd>120.30元</dd>" in page
+    assert "安徽省医疗门诊收费票据（电子）" in page
+
+
+def test_the_donation_page_calls_the_payer_the_donor_and_thanks_them(world, client):
+    bill = issue(world, client, "donation-receipt")
+    page = client.http.get(f"/bills/{bill['bill_code']}/{bill['bill_number']}"
+                           f"?check_code={bill['check_code']}").body.decode()
+    assert "<dt>捐赠人</dt><dd>张三</dd>" in page and "感谢您对公益事业的支持！" in page
+
+
+def test_a_missing_or_wrong_extra_field_is_400_naming_it_and_writes_nothing(world, client):
+    before = client.http.get("/v1/notes", headers=world.auth(HOSPITAL)).body
+    extra = {**SAMPLES["medical-outpatient"]["extra"], "insurance_type": "商业保险"}
+    extra.pop("outpatient_number")
+    r = client.http.post("/v1/bills", headers=world.auth(HOSPITAL),
+                         body=json.dumps(body("medical-outpatient", extra=extra)))
+    assert_error(r, 400)
+    fields = body_of(r)["error"]["fields"]
+    assert set(fields) == {"extra.outpatient_number", "extra.insurance_type"}
+    assert client.http.get("/v1/notes", headers=world.auth(HOSPITAL)).body == before
+
+
+def test_amounts_that_do_not_add_up_to_the_total_are_400(world, client):
+    extra = {**SAMPLES["medical-outpatient"]["extra"], "self_paid_fen": 1}
+    r = client.http.post("/v1/bills", headers=world.auth(HOSPITAL),
+                         body=json.dumps(body("medical-outpatient", extra=extra)))
+    assert_error(r, 400)
+    assert "must equal total_fen" in body_of(r)["error"]["fields"]["extra.fund_paid_fen"]
+
+
+def test_extra_fields_for_a_kind_without_them_are_400(world, client):
+    from tests.functional.support import NOTE
+
+    r = client.http.post("/v1/notes", headers=world.auth(),
+                         body=json.dumps({**NOTE, "extra": {"outpatient_number": "1"}}))
+    assert_error(r, 400)
+    assert body_of(r)["error"]["fields"] == {
+        "extra": "template nontax-general@1 has no extra fields"}
+
+
+def test_a_note_carries_its_extra_fields_to_its_unit_but_not_to_the_public(world, client):
+    sample = SAMPLES["donation-receipt"]
+    note_body = {"payer": PAYER, "items": sample["items"], "total_fen": sample["total_fen"],
+                 "extra": sample["extra"]}
+    r = client.http.post("/v1/notes", headers=world.auth(CHARITY), body=json.dumps(note_body))
+    assert r.status_code == 201, r.body
+    code = body_of(r)["payment_code"]
+    mine = body_of(client.http.get(f"/v1/notes/{code}", headers=world.auth(CHARITY)))
+    assert mine["bill_kind"] == "0501" and mine["extra"] == sample["extra"]
+    assert mine["template"] == {"template_id": "donation-receipt", "version": 1}
+    theirs = body_of(client.http.get(f"/v1/public/notes/{code}"))
+    assert "extra" not in theirs
+
