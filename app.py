@@ -9,6 +9,7 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.api import (
     admin,
+    admin_templates,
     callbacks,
     collecting,
     console,
@@ -51,6 +52,7 @@ for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_page
                   payer_pages, short_links, ops, admin, console, finance_console,
                   unit_console):
     app.register_blueprint(blueprint.bp)
+app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 

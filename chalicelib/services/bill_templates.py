@@ -15,9 +15,12 @@ from chalicelib.domain import bill_templates
 from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.china_time import CHINA_TZ
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.credentials import FinanceKey
+from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.records import AuditEvent
 from chalicelib.services.ports import Ports
+
+PROVINCE_SCOPE = 2  # the longest scope that may choose: a province's two digits
 
 
 def template_for_kind(deps: Ports, kind_code: str) -> BillTemplate:
@@ -57,11 +60,16 @@ def bill_kinds_view(deps: Ports) -> dict:
     return {"bill_kinds": kinds}
 
 
-def choose_template(deps: Ports, kind_code: str, body: object, *, chosen_by: str,
-                    client: str) -> dict:
+def choose_template(deps: Ports, finance: FinanceKey, kind_code: str, body: object) -> dict:
     """Make ``body["template_id"]`` (its newest version) the template of ``kind_code``'s new
-    bills; audit-logged with the previous choice. Choosing the template in force again changes
-    nothing and logs nothing."""
+    bills; audit-logged with the previous choice. Choosing again the template already chosen
+    changes nothing and logs nothing.
+
+    A kind's template holds for every unit of the deployment (one province), so only a key of
+    the whole province (or of everywhere) may choose it; a city's or county's key may look.
+    """
+    if len(finance.scope) > PROVINCE_SCOPE:
+        raise Forbidden("票据模板由省级财政部门选定", code="not_a_provincial_key")
     if kind_code not in BILL_KINDS:
         raise NotFound("没有该票据种类", code="bill_kind_not_found")
     template_id = body.get("template_id") if isinstance(body, dict) else None
@@ -83,10 +91,10 @@ def choose_template(deps: Ports, kind_code: str, body: object, *, chosen_by: str
         deps.template_choices.put(TemplateChoice(kind_code=kind_code,
                                                  template_id=tpl.template_id,
                                                  version=tpl.version, chosen_at=now,
-                                                 chosen_by=chosen_by))
+                                                 chosen_by=finance.actor))
         deps.audit.append(AuditEvent(
-            bill_id=f"bill-kind#{kind_code}", unit_code=chosen_by, action="choose_template",
-            outcome="chosen", client=client, at=now,
-            detail={"template": tpl.ref,
+            bill_id=f"admin#bill_kind#{kind_code}", unit_code="finance",
+            action="choose_template", outcome="ok", client=finance.actor, at=now,
+            detail={"kind_code": kind_code, "template": tpl.ref,
                     "previous": f"{current[0]}@{current[1]}"}))
     return next(k for k in bill_kinds_view(deps)["bill_kinds"] if k["kind_code"] == kind_code)

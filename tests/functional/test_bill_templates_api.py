@@ -114,3 +114,53 @@ def test_a_note_carries_its_extra_fields_to_its_unit_but_not_to_the_public(world
     theirs = body_of(client.http.get(f"/v1/public/notes/{code}"))
     assert "extra" not in theirs
 
+
+
+def test_the_finance_department_sees_each_kinds_template_and_the_ones_it_may_have(world, client):
+    r = client.http.get("/v1/admin/bill-kinds", headers=world.finance_auth())
+    assert r.status_code == 200, r.body
+    kinds = {k["kind_code"]: k for k in body_of(r)["bill_kinds"]}
+    outpatient = kinds["0601"]
+    assert outpatient["template"]["template_id"] == "medical-outpatient"
+    assert [a["template_id"] for a in outpatient["available"]] == [
+        "nontax-general", "medical-outpatient"]
+    labels = {f["key"]: f["label"] for f in outpatient["template"]["fields"]}
+    assert labels["insurance_type"] == "医保类型" and labels["self_paid_fen"] == "个人自付"
+    assert kinds["0301"]["template"]["template_id"] == "nontax-general"
+    assert kinds["0301"]["chosen_at"] is None
+
+
+def test_a_choice_of_template_governs_the_next_bills_of_its_kind_and_is_audited(world, client):
+    url = "/v1/admin/bill-kinds/0601/template"
+    r = client.http.put(url, headers=world.finance_auth(),
+                        body=json.dumps({"template_id": "nontax-general"}))
+    assert r.status_code == 200, r.body
+    assert body_of(r)["template"]["template_id"] == "nontax-general"
+    plain = {k: v for k, v in body("medical-outpatient").items() if k != "extra"}
+    r = client.http.post("/v1/bills", headers=world.auth(HOSPITAL), body=json.dumps(plain))
+    assert r.status_code == 202, r.body
+    [event] = world.deps.audit.query(bill_id="admin#bill_kind#0601")
+    assert event.action == "choose_template" and event.client.startswith("finance:key_")
+    assert event.detail["previous"] == "medical-outpatient@1"
+
+
+@pytest.mark.parametrize(("url", "payload", "status", "field"), [
+    ("/v1/admin/bill-kinds/0601/template", {"template_id": "donation-receipt"}, 400,
+     "template_id"),
+    ("/v1/admin/bill-kinds/0601/template", {"template_id": 7}, 400, "template_id"),
+    ("/v1/admin/bill-kinds/0601/template", ["medical-outpatient"], 400, "template_id"),
+    ("/v1/admin/bill-kinds/9999/template", {"template_id": "nontax-general"}, 404, None),
+])
+def test_a_wrong_choice_is_refused_and_nothing_changes(world, client, url, payload, status,
+                                                        field):
+    r = client.http.put(url, headers=world.finance_auth(), body=json.dumps(payload))
+    error = assert_error(r, status)
+    if field:
+        assert field in error["fields"]
+    assert world.deps.template_choices.get("0601").template_id == "medical-outpatient"
+
+
+def test_units_may_not_choose_templates(world, client):
+    r = client.http.put("/v1/admin/bill-kinds/0601/template", headers=world.auth(HOSPITAL),
+                        body=json.dumps({"template_id": "nontax-general"}))
+    assert assert_error(r, 403)["code"] == "not_a_finance_key"

@@ -477,6 +477,25 @@ def release(t: Targets):
                     h.headers(t.keys, wanted_key=_key(t, "reimb1")))
 
 
+# ---- the finance department: bill templates per kind ------------------------------------
+
+@route("/v1/admin/bill-kinds", "GET", "other")
+def bill_kinds(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/bill-kinds", "GET", {},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/bill-kinds/{kind_code}/template", "PUT", "other")
+def choose_template(t: Targets):
+    # Valid choices keep each kind's template as seeded (or the default): the other families
+    # send bills whose extra fields must stay right.
+    return _request(t, "other", "api", "/v1/admin/bill-kinds/{kind_code}/template", "PUT",
+                    {"kind_code": h.path_param("0101", "0601", "0999")},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(h.json_bodies({"template_id": "nontax-general"}),
+                              h.json_bodies({"template_id": "medical-outpatient"})))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")

@@ -39,7 +39,7 @@ class Targets:
     reimbursed: Bill  # another of unit 0's bills, held by reimbursing unit 0
     spare: Bill  # a third, for reversal, void and paper (the first two stay as they are)
     orders: dict[str, dict]  # channel → an open order of a fresh unpaid note
-    keys: dict[str, str]  # who → API key: unit0, unit1, reimb0, reimb1
+    keys: dict[str, str]  # who → API key: unit0, unit1, reimb0, reimb1, finance
     stack: dict[str, Any]
     bill_xml: bytes  # the signed XML of ``bill``, for /v1/verifications/file
     wechat_key: Any
@@ -104,7 +104,8 @@ def make_targets(world, client) -> Targets:
                                           third["check_code"]), orders=orders,
         keys={"unit0": world.api_key(0), "unit1": world.api_key(1),
               "reimb0": world.api_key(0, "reimbursers"),
-              "reimb1": world.api_key(1, "reimbursers")},
+              "reimb1": world.api_key(1, "reimbursers"),
+              "finance": stack["finance"]["api_key"]},
         stack=stack, bill_xml=xml.body,
         wechat_key=_key(stack["channels"]["wechatpay"]["platform_private_key_pem"]),
         alipay_key=_key(stack["channels"]["alipay"]["alipay_private_key_pem"]),

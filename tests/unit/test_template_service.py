@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.domain import bill_xml
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.credentials import FinanceKey
+from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.services import bill_templates as service
 from chalicelib.services.bills import bill_view
 from chalicelib.services.direct_bills import issue_direct_bill
@@ -33,9 +34,11 @@ def direct_body(template_id: str, **changes) -> dict:
             **SAMPLES[template_id], **changes}
 
 
-def choose(deps, kind: str, template_id: str) -> dict:
-    return service.choose_template(deps, kind, {"template_id": template_id},
-                                   chosen_by="finance", client="test")
+PROVINCE = FinanceKey("key_0123456789ab", "34", "安徽省财政厅", "2026-01-01T00:00:00+08:00")
+
+
+def choose(deps, kind: str, template_id: str, finance: FinanceKey = PROVINCE) -> dict:
+    return service.choose_template(deps, finance, kind, {"template_id": template_id})
 
 
 def test_the_seed_chose_the_template_of_each_kind_with_extra_fields(deps):
@@ -50,14 +53,16 @@ def test_a_choice_is_stored_and_audit_logged_with_the_one_it_replaces(deps):
     view = choose(deps, "0601", "nontax-general")
     assert view["template"]["template_id"] == "nontax-general"
     assert deps.template_choices.get("0601").template_id == "nontax-general"
-    [event] = deps.audit.query(bill_id="bill-kind#0601")
-    assert (event.action, event.unit_code) == ("choose_template", "finance")
-    assert event.detail == {"template": "nontax-general@1", "previous": "medical-outpatient@1"}
+    [event] = deps.audit.query(bill_id="admin#bill_kind#0601")
+    assert (event.action, event.client) == ("choose_template", "finance:key_0123456789ab")
+    assert event.detail == {"kind_code": "0601", "template": "nontax-general@1",
+                            "previous": "medical-outpatient@1"}
+    assert deps.template_choices.get("0601").chosen_by == "finance:key_0123456789ab"
 
 
 def test_choosing_the_template_in_force_again_logs_nothing(deps):
     choose(deps, "0601", "medical-outpatient")
-    assert deps.audit.query(bill_id="bill-kind#0601") == []
+    assert deps.audit.query(bill_id="admin#bill_kind#0601") == []
 
 
 @pytest.mark.parametrize(("kind", "body", "field", "why"), [
@@ -70,15 +75,23 @@ def test_choosing_the_template_in_force_again_logs_nothing(deps):
 def test_a_wrong_choice_is_refused_and_changes_nothing(deps, kind, body, field, why):
     before = deps.template_choices.all()
     with pytest.raises(ValidationFailed) as caught:
-        service.choose_template(deps, kind, body, chosen_by="finance", client="test")
+        service.choose_template(deps, PROVINCE, kind, body)
     assert why in caught.value.fields[field]
-    assert deps.template_choices.all() == before and deps.audit.query(bill_id=f"bill-kind#{kind}") == []
+    assert deps.template_choices.all() == before
+    assert deps.audit.query(bill_id=f"admin#bill_kind#{kind}") == []
 
 
 def test_an_unknown_kind_is_not_found(deps):
     with pytest.raises(NotFound):
-        service.choose_template(deps, "0999", {"template_id": "nontax-general"},
-                                chosen_by="finance", client="test")
+        choose(deps, "0999", "nontax-general")
+
+
+@pytest.mark.parametrize("scope", ["3401", "340102"])
+def test_a_city_or_county_key_may_not_choose_for_the_whole_province(deps, scope):
+    with pytest.raises(Forbidden) as caught:
+        choose(deps, "0601", "nontax-general", FinanceKey("key_x", scope, "合肥市财政局", "t"))
+    assert caught.value.code == "not_a_provincial_key"
+    assert deps.template_choices.get("0601").template_id == "medical-outpatient"
 
 
 @pytest.mark.parametrize("template_id", ["medical-outpatient", "medical-inpatient",
