@@ -704,11 +704,12 @@ class FakePeople:
     """PeopleStore; mirrors ``adapters/dynamo_people.DynamoPeople``."""
 
     FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
-              "locked_until", "may_cancel")
+              "locked_until")
 
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
         self.sessions: dict[str, Session] = {}
+        self.may_cancel: dict[str, bool] = {}
 
     def get(self, username: str) -> Person | None:
         return self.people.get(username)
@@ -725,8 +726,7 @@ class FakePeople:
         for name in changes:
             if name not in self.FIELDS:
                 raise ValueError(f"not a field a person's update may set: {name}")
-        changed = {k: (bool(v) if k == "may_cancel" else v) for k, v in changes.items()}
-        self.people[username] = replace(self.people[username], **changed)
+        self.people[username] = replace(self.people[username], **changes)
         return self.people[username]
 
     def list(self, unit_code: str | None = None) -> list[Person]:
@@ -750,6 +750,12 @@ class FakePeople:
             return False
         self.people[username] = replace(person, totp_step=step)
         return True
+
+    def operators_may_cancel(self, unit_code: str) -> bool:
+        return self.may_cancel.get(unit_code, False)
+
+    def set_operators_may_cancel(self, unit_code: str, allowed: bool) -> None:
+        self.may_cancel[unit_code] = allowed
 
     def put_session(self, session: Session) -> None:
         self.sessions[session.token_hash] = session

@@ -493,8 +493,9 @@ LOGICAL_IDS.update({"FINANCE_KEYS": "FinanceKeysTable"})
 
 
 class PeopleModel(Model):
-    """People who sign in to the consoles (``person#<username>``, never expiring) and their
-    sessions (``session#<SHA-256 of the token>``, expiring at the session's absolute end)."""
+    """People who sign in to the consoles (``person#<username>``, never expiring), their
+    sessions (``session#<SHA-256 of the token>``, expiring at the session's absolute end) and
+    each unit's console settings (``unit#<unit_code>``)."""
 
     class Meta:
         table_name = "people"
@@ -511,7 +512,7 @@ class PeopleModel(Model):
     totp_step = NumberAttribute(default=0)
     failures = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
-    may_cancel = NumberAttribute(default=0)
+    may_cancel = NumberAttribute(default=0)  # a unit's row (unit#<code>): operators may cancel
     # a session
     created_epoch = NumberAttribute(null=True)
     seen_epoch = NumberAttribute(null=True)

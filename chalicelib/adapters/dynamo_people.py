@@ -1,6 +1,6 @@
-"""People and their console sessions in DynamoDB (one table, two kinds of row).
+"""People, their console sessions and units' console settings in DynamoDB (one table).
 
-A person's row is created only if the username is free (conditional put). A failed sign-in is
+A unit's console settings are one more row (``unit#<unit_code>``). A person's row is created only if the username is free (conditional put). A failed sign-in is
 one atomic ``ADD failures 1``; the write that reaches the limit is followed by a conditional
 lock (``failures >= most``), so parallel failures cannot skip the lock. A TOTP step is accepted
 by a conditional ``SET totp_step`` (``totp_step < step``): two sign-ins racing with one code,
@@ -23,8 +23,9 @@ from chalicelib.domain.people import Person, Role, Session
 
 _PERSON = "person#"
 _SESSION = "session#"
+_UNIT = "unit#"  # a unit's console settings
 _FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
-           "locked_until", "may_cancel")
+           "locked_until")
 
 
 def _person(row: PeopleModel) -> Person:
@@ -32,8 +33,7 @@ def _person(row: PeopleModel) -> Person:
                   display_name=row.display_name or row.username,
                   password_hash=row.password_hash or "", created_at=row.created_at or "",
                   totp_sealed=row.totp_sealed, totp_step=int(row.totp_step or 0),
-                  failures=int(row.failures or 0), locked_until=int(row.locked_until or 0),
-                  may_cancel=bool(row.may_cancel))
+                  failures=int(row.failures or 0), locked_until=int(row.locked_until or 0))
 
 
 @aws_boundary
@@ -51,8 +51,7 @@ class DynamoPeople:
                           role=person.role.value, unit_code=person.unit_code,
                           display_name=person.display_name, password_hash=person.password_hash,
                           created_at=person.created_at, totp_sealed=person.totp_sealed,
-                          totp_step=0, failures=0, locked_until=0,
-                          may_cancel=int(person.may_cancel))
+                          totp_step=0, failures=0, locked_until=0)
         try:
             row.save(condition=PeopleModel.person_key.does_not_exist())
         except PutError as exc:
@@ -66,8 +65,6 @@ class DynamoPeople:
             if name not in _FIELDS:
                 raise ValueError(f"not a field a person's update may set: {name}")
             attribute = getattr(PeopleModel, name)
-            if isinstance(value, bool):
-                value = int(value)
             actions.append(attribute.remove() if value is None else attribute.set(value))
         row = PeopleModel(_PERSON + username)
         try:
@@ -116,6 +113,16 @@ class DynamoPeople:
             if is_conditional_failure(exc):
                 return False
             raise
+
+    def operators_may_cancel(self, unit_code: str) -> bool:
+        try:
+            return bool(PeopleModel.get(_UNIT + unit_code, consistent_read=True).may_cancel)
+        except DoesNotExist:
+            return False
+
+    def set_operators_may_cancel(self, unit_code: str, allowed: bool) -> None:
+        PeopleModel(_UNIT + unit_code, username="-", role="unit", unit_code=unit_code,
+                    may_cancel=int(allowed)).save()
 
     def put_session(self, session: Session) -> None:
         PeopleModel(_SESSION + session.token_hash, username=session.username,

@@ -28,7 +28,7 @@ bp = Blueprint(__name__)
 PEOPLE = "/console/finance/people"
 AUDIT = "/console/finance/audit"
 FINANCE = (Role.FINANCE_ADMIN, Role.FINANCE_AUDITOR)
-AUDIT_LIMIT = 300
+AUDIT_LIMIT = 100
 ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话超时",
            "account_locked": "账户锁定", "person_create": "创建账号", "person_unlock": "解锁账号",
            "person_reset_totp": "重置动态口令", "password_change": "修改密码",

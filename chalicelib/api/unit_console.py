@@ -119,10 +119,9 @@ def note_cancel(me: Session, actor: Actor, payment_code: str) -> Response:
 def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
     d = deps()
     unit_people = d.people.list(me.unit_code)
-    mine = d.people.get(me.username)
     return page(bp, "console/unit_people.html", status, me=me, here=PEOPLE,
                 heading="本单位人员", people=unit_people, roles=ROLE_LABELS,
-                now=int(d.clock().timestamp()), may_cancel=bool(mine and mine.may_cancel),
+                now=int(d.clock().timestamp()), may_cancel=people.operators_may_cancel(d, str(me.unit_code)),
                 form=context.pop("form", {}), **context)
 
 

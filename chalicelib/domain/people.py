@@ -8,7 +8,7 @@ Roles and what they may do:
                       nothing (every change is refused with 403)
     unit_admin        one collecting unit: its notes and bills, its operators, its settings
     unit_operator     one collecting unit: creates and follows notes; cancels only when the
-                      unit's admin allows it (``Person.may_cancel`` on the unit_admin's toggle)
+                      unit's admin allows it (the unit's toggle, ``PeopleStore.operators_may_cancel``)
 
 The password rule is MLPS 2.0 level 3 (GB/T 22239-2019 8.1.4.1 a: 口令具有复杂度要求): at least
 ``MIN_PASSWORD_LENGTH`` characters, of at least three of four classes (upper case, lower case,
@@ -68,7 +68,6 @@ class Person:
     totp_step: int = 0
     failures: int = 0
     locked_until: int = 0  # epoch seconds; 0: not locked
-    may_cancel: bool = False  # unit_admin only: whether the unit's operators may cancel notes
 
     @property
     def has_totp(self) -> bool:

@@ -262,18 +262,17 @@ def reset_totp(deps: Ports, actor: Actor, username: str) -> str:
     return secret
 
 
-def set_operators_may_cancel(deps: Ports, actor: Actor, allowed: bool) -> Person:
+def set_operators_may_cancel(deps: Ports, actor: Actor, allowed: bool) -> None:
     """A unit admin's toggle: whether their unit's operators may cancel unpaid notes."""
     require(actor, Role.UNIT_ADMIN)
-    updated = deps.people.update(actor.username, {"may_cancel": allowed})
+    deps.people.set_operators_may_cancel(str(actor.unit_code), allowed)
     audit(deps, actor.username, actor.unit_code, "unit_operators_may_cancel", "ok", actor.client,
           {"by": actor.username, "allowed": allowed})
-    return updated
 
 
 def operators_may_cancel(deps: Ports, unit_code: str) -> bool:
-    """True when an admin of the unit allows its operators to cancel notes."""
-    return any(p.may_cancel for p in deps.people.list(unit_code) if p.role is Role.UNIT_ADMIN)
+    """True when the unit's admin allows its operators to cancel notes (one read)."""
+    return deps.people.operators_may_cancel(unit_code)
 
 
 # --- sign-in and sessions -------------------------------------------------------------------

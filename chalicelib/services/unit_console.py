@@ -43,7 +43,7 @@ def fee_item_choices(deps: Ports, unit: Unit) -> list[dict[str, Any]]:
     for code, item in sorted(deps.units.fee_items(unit.unit_code).items()):
         standard = getattr(item, "standard_fen", None)
         choices.append({"item_code": code, "name": item.name, "standard_fen": standard,
-                        "unit": getattr(item, "unit", None)})
+                        "unit": getattr(item, "measure", None) or getattr(item, "unit", None)})
     return choices
 
 
