@@ -20,6 +20,7 @@ from chalicelib.api import (
     public,
     refusals,
     reimbursing,
+    reports,
     short_links,
     unit_console,
     verify_pages,
@@ -50,7 +51,7 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
                   payer_pages, short_links, ops, admin, console, finance_console,
-                  unit_console):
+                  unit_console, reports):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape

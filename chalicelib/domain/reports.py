@@ -216,7 +216,7 @@ def _day(iso: str) -> str:
 
 
 def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generated_at: str,
-                        unit_names: dict[str, str] | None = None) -> dict:
+                        unit_names: dict[str, str] | None = None, scope: str = "") -> dict:
     """The report of ``week`` from ``records`` (each already limited to the week's days).
 
     Items count once per note, payment or bill: each item's ``amount_fen`` goes to its (unit,
@@ -270,7 +270,7 @@ def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generat
     names = unit_names or {}
     return {
         "week": week.label, "from": days[0], "to": days[-1], "timezone": "+08:00",
-        "state": state, "generated_at": generated_at,
+        "state": state, "generated_at": generated_at, "scope": scope,
         "totals": {f: t.public() for f, t in book.totals.items()},
         "by_channel": [{"channel": c, **book.channels[c].public()}
                        for c in sorted(book.channels)],

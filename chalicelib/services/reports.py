@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from chalicelib.domain.china_time import CHINA_TZ, china_iso
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.regions import covers
 from chalicelib.domain.reports import (
     Week,
     WeekRecords,
@@ -35,8 +36,35 @@ log = logging.getLogger(__name__)
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8",
            "pdf": "application/pdf"}
 
-def archive_key(week: Week, fmt: str) -> str:
-    return f"reports/weekly/{week.label}.{fmt}"
+def archive_key(week: Week, fmt: str, scope: str = "") -> str:
+    """Where a kept report is: ``reports/weekly/all/2026-W24.pdf`` for the whole system (the
+    Monday job's), ``reports/weekly/3401/2026-W24.pdf`` for a finance key's region."""
+    return f"reports/weekly/{scope or 'all'}/{week.label}.{fmt}"
+
+
+def in_scope(deps: Ports, records: WeekRecords, scope: str) -> WeekRecords:
+    """Only what belongs to units of the region ``scope`` (a finance key's: ``""`` is all).
+    An exception payment of no known note belongs to no region: the whole system's only."""
+    if not scope:
+        return records
+    regions: dict[str, str | None] = {}
+
+    def mine(unit_code: str | None) -> bool:
+        key = unit_code or ""
+        if key not in regions:
+            unit = deps.units.get(key) if key else None
+            regions[key] = unit.region_code if unit is not None else None
+        region = regions[key]
+        return region is not None and covers(scope, region)
+
+    return WeekRecords(
+        notes_created=[n for n in records.notes_created if mine(n.unit_code)],
+        notes_paid=[n for n in records.notes_paid if mine(n.unit_code)],
+        exceptions=[p for p in records.exceptions if mine(p.exception_unit)],
+        bills_issued=[b for b in records.bills_issued if mine(b.issuing_unit_code)],
+        bills_voided=[v for v in records.bills_voided if mine(v.bill.issuing_unit_code)],
+        discrepancies=[d for d in records.discrepancies if mine(d.unit_code)],
+        remitted=[r for r in records.remitted if mine(r.unit_code)])
 
 
 def week_records(deps: Ports, week: Week) -> WeekRecords:
@@ -55,10 +83,11 @@ def week_records(deps: Ports, week: Week) -> WeekRecords:
     return records
 
 
-def compute_report(deps: Ports, week: Week, state: str) -> dict:
-    """The report of ``week`` as recorded now (not kept)."""
-    records = week_records(deps, week)
-    report = build_weekly_report(week, records, state=state, generated_at=china_iso(deps.clock()))
+def compute_report(deps: Ports, week: Week, state: str, scope: str = "") -> dict:
+    """The report of ``week`` for the region ``scope``, as recorded now (not kept)."""
+    records = in_scope(deps, week_records(deps, week), scope)
+    report = build_weekly_report(week, records, state=state, generated_at=china_iso(deps.clock()),
+                                 scope=scope)
     names = {}
     for unit in report["units"]:
         found = deps.units.get(unit["unit_code"])
@@ -75,24 +104,27 @@ def render(deps: Ports, report: dict, fmt: str) -> bytes:
     return deps.report_renderer.render_weekly(report)
 
 
-def keep_week(deps: Ports, week: Week) -> dict:
+def keep_week(deps: Ports, week: Week, scope: str = "") -> dict:
     """Generate and archive a finished week's report in every format, once; the kept JSON.
 
     The JSON is written last: its presence means the three are kept. Two runs at once each
     write only what is missing (``put_once``); the first JSON written is the report."""
     try:
-        return json.loads(deps.archive.get(archive_key(week, "json")))
+        return json.loads(deps.archive.get(archive_key(week, "json", scope)))
     except NotFound:
         pass
-    report = compute_report(deps, week, "final")
+    report = compute_report(deps, week, "final", scope)
     for fmt in ("csv", "pdf", "json"):
-        deps.archive.put_once(archive_key(week, fmt), render(deps, report, fmt), FORMATS[fmt])
-    log.info("weekly report %s kept", week.label)
-    return json.loads(deps.archive.get(archive_key(week, "json")))
+        deps.archive.put_once(archive_key(week, fmt, scope), render(deps, report, fmt),
+                              FORMATS[fmt])
+    log.info("weekly report %s of %s kept", week.label, scope or "all regions")
+    return json.loads(deps.archive.get(archive_key(week, "json", scope)))
 
 
-def weekly_report(deps: Ports, week_text: str, fmt: str = "json") -> tuple[bytes, str]:
-    """The report of ``YYYY-Www`` in ``fmt`` (json | csv | pdf) and its state (final | live).
+def weekly_report(deps: Ports, week_text: str, fmt: str = "json",
+                  scope: str = "") -> tuple[bytes, str]:
+    """The report of ``YYYY-Www`` for the region ``scope`` in ``fmt`` (json | csv | pdf), and
+    its state (final | live).
 
     ``ValidationFailed`` for a malformed week, ``NotFound`` for a week that has not begun."""
     week = parse_week(week_text)
@@ -100,9 +132,9 @@ def weekly_report(deps: Ports, week_text: str, fmt: str = "json") -> tuple[bytes
     if state == "future":
         raise NotFound(f"{week.label} 尚未开始，没有周报", code="report_not_available")
     if state == "final":
-        keep_week(deps, week)
-        return deps.archive.get(archive_key(week, fmt)), state
-    return render(deps, compute_report(deps, week, state), fmt), state
+        keep_week(deps, week, scope)
+        return deps.archive.get(archive_key(week, fmt, scope)), state
+    return render(deps, compute_report(deps, week, state, scope), fmt), state
 
 
 def weekly_report_job(deps: Ports) -> str:
