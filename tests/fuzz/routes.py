@@ -496,6 +496,19 @@ def choose_template(t: Targets):
                               h.json_bodies({"template_id": "medical-outpatient"})))
 
 
+# ---- finance department: reports ------------------------------------------------------------
+
+WEEKS = ["2026-W24", "2026-W25", "2026-W24.csv", "2026-W25.pdf", "2026-W26", "2026-W53",
+         "2026-W24.xml", "1999-W01", "2026-w24"]
+
+
+@route("/v1/admin/reports/weekly/{week}", "GET", "other")
+def weekly_report(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/reports/weekly/{week}", "GET",
+                    {"week": h.path_param(*WEEKS)},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")
