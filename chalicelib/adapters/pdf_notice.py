@@ -26,18 +26,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from chalicelib.adapters.pdf_layout import draw_round_seal, draw_stamp
 from chalicelib.adapters.pdf_render import (
     SAVE_LOCK,
-    SEAL_RED,
     draw_fit,
     draw_qr,
-    draw_round_seal,
-    draw_stamp,
     draw_table,
     draw_text,
     register_cjk_font,
 )
 from chalicelib.domain.bills import Bill
+from chalicelib.domain.layout_seals import SEAL_RED
 from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan, fen_to_yuan_grouped
 from chalicelib.domain.notes import Item, Note

@@ -1,0 +1,249 @@
+"""Layout pages (``domain/layout.py``) drawn onto a reportlab canvas, and the font metrics the
+layouts measure with.
+
+The layout speaks millimetres from the top left, y downwards; PDF speaks points from the bottom
+left, y upwards: each coordinate is turned here, once. Colours, line widths and the font size
+are set only when they change; a turned, squeezed, emboldened or translucent run gets its own
+saved graphics state. QR codes are drawn by ``pdf_render.draw_qr`` (one filled path in module
+units), images through reportlab's own PNG handling, scaled down first (``seal_image``).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+
+from chalicelib.adapters.pdf_render import draw_qr
+from chalicelib.domain.layout import (
+    BOLD_STROKE,
+    PT,
+    Image,
+    Line,
+    Page,
+    Path,
+    QrCode,
+    Rect,
+    Sheet,
+    Text,
+)
+from chalicelib.domain.layout_seals import round_seal, stamp
+
+CACHE_SIZE = 4096
+
+
+class ReportlabMetrics:
+    """FontMetrics of a font registered with reportlab (``pdf_render.register_cjk_font``).
+
+    Widths are those reportlab uses when it draws, to the last bit (the sum of the glyphs'
+    widths in 1/1000 em, × 0.001 × size, in that order), read from the font's width table once
+    per text: labels repeat on every bill, and reportlab's own ``stringWidth`` costs several
+    microseconds a call."""
+
+    def __init__(self, font_name: str) -> None:
+        face = pdfmetrics.getFont(font_name).face  # type: ignore[attr-defined]
+        self._widths: dict[int, float] = face.charWidths
+        self._default = float(face.defaultWidth)
+        self._units: dict[str, tuple[float, tuple[float, ...]]] = {}
+        self._advances: dict[tuple[str, float], tuple[float, ...]] = {}
+
+    def _glyphs(self, text: str) -> tuple[float, tuple[float, ...]]:
+        found = self._units.get(text)
+        if found is None:
+            if len(self._units) >= CACHE_SIZE:  # values differ from bill to bill: bound it
+                self._units.clear()
+            get, default = self._widths.get, self._default
+            widths = tuple([get(ord(ch), default) for ch in text])
+            found = self._units[text] = (sum(widths), widths)
+        return found
+
+    def width(self, text: str, size: float) -> float:
+        return self._glyphs(text)[0] * 0.001 * size
+
+    def advances(self, text: str, size: float) -> tuple[float, ...]:
+        key = (text, size)
+        found = self._advances.get(key)
+        if found is None:
+            if len(self._advances) >= CACHE_SIZE:
+                self._advances.clear()
+            scale = size * 0.001
+            found = self._advances[key] = tuple([w * scale for w in self._glyphs(text)[1]])
+        return found
+
+
+@cache
+def metrics_for(font_name: str) -> ReportlabMetrics:
+    return ReportlabMetrics(font_name)
+
+
+# The seal is printed 27 mm across: 320 pixels is 300 dpi. An upload may be up to 2000 pixels a
+# side, which embedded as it is made a 21 KB PNG into a 9.6 MB bill (over the upload limit of
+# POST /v1/verifications/file); it is scaled down first, the same way every time and in every
+# format.
+SEAL_PIXELS = 320
+
+
+def seal_image(png: bytes):  # -> PIL.Image.Image (PIL is imported lazily)
+    """The uploaded seal ``png`` as a PIL image at most ``SEAL_PIXELS`` a side."""
+    from PIL import Image as PILImage  # reportlab's own dependency, only for uploaded seals
+
+    image: PILImage.Image = PILImage.open(io.BytesIO(png))
+    if max(image.size) > SEAL_PIXELS:
+        image = image.convert("RGBA")
+        image.thumbnail((SEAL_PIXELS, SEAL_PIXELS), PILImage.Resampling.LANCZOS)
+    return image
+
+
+class _State:
+    """What the canvas has set now, so that nothing is set twice in a row."""
+
+    __slots__ = ("fill", "stroke", "width", "font")
+
+    def __init__(self) -> None:
+        self.fill: tuple | None = None
+        self.stroke: tuple | None = None
+        self.width: float | None = None
+        self.font: float | None = None
+
+
+def draw_page(c: Canvas, page: Page, font: str) -> None:
+    """Draw ``page``'s operations onto ``c`` (whose page is ``page.width`` × ``page.height``
+    millimetres), all text in ``font``. Does not end the page."""
+    height = page.height * mm
+    state = _State()
+
+    def fill(colour: tuple) -> None:
+        if state.fill != colour:
+            c.setFillColorRGB(*colour)
+            state.fill = colour
+
+    def stroke(colour: tuple, width: float) -> None:
+        if state.stroke != colour:
+            c.setStrokeColorRGB(*colour)
+            state.stroke = colour
+        if state.width != width:
+            c.setLineWidth(width)
+            state.width = width
+
+    for op in page.ops:
+        if isinstance(op, Text):
+            x, y, size = op.x * mm, height - op.y * mm, op.size / 25.4 * 72
+            if op.angle or op.squeeze != 1.0 or op.bold or op.alpha != 1.0 or op.char_space:
+                _special_text(c, op, x, y, size, font)
+            else:
+                fill(op.colour)
+                if state.font != size:
+                    c.setFont(font, size)
+                    state.font = size
+                c.drawString(x, y, op.text)
+        elif isinstance(op, Line):
+            stroke(op.colour, op.line_width * mm)
+            c.line(op.x1 * mm, height - op.y1 * mm, op.x2 * mm, height - op.y2 * mm)
+        elif isinstance(op, Rect):
+            if op.stroke is not None:
+                stroke(op.stroke, op.line_width * mm)
+            if op.fill is not None:
+                fill(op.fill)
+            c.rect(op.x * mm, height - (op.y + op.h) * mm, op.w * mm, op.h * mm,
+                   stroke=int(op.stroke is not None), fill=int(op.fill is not None))
+        elif isinstance(op, Path):
+            if op.alpha != 1.0:
+                c.saveState()
+                _path(c, op, height)
+                c.restoreState()
+                state.__init__()  # type: ignore[misc]
+            else:
+                if op.stroke is not None:
+                    stroke(op.stroke, op.line_width * mm)
+                if op.fill is not None:
+                    fill(op.fill)
+                _path(c, op, height, set_colours=False)
+        elif isinstance(op, Image):
+            c.drawImage(ImageReader(seal_image(op.png)), op.x * mm, height - (op.y + op.h) * mm,
+                        op.w * mm, op.h * mm, mask="auto", preserveAspectRatio=True,
+                        anchor="c")
+        elif isinstance(op, QrCode):
+            draw_qr(c, op.data, op.x * mm, height - (op.y + op.size) * mm, op.size * mm)
+            state.__init__()  # type: ignore[misc]
+
+
+def _special_text(c: Canvas, op: Text, x: float, y: float, size: float, font: str) -> None:
+    """A run turned, squeezed, spaced, emboldened or translucent: in its own graphics state
+    (the text state Tz, Tc, Tr outlives ET, so it must not leak)."""
+    c.saveState()
+    c.setFillColorRGB(*op.colour)
+    if op.alpha != 1.0:
+        c.setFillAlpha(op.alpha)
+    if op.bold:
+        c.setStrokeColorRGB(*op.colour)
+        if op.alpha != 1.0:
+            c.setStrokeAlpha(op.alpha)
+        c.setLineWidth(size * BOLD_STROKE)
+    if op.angle:
+        c.translate(x, y)
+        c.rotate(op.angle)
+        x = y = 0.0
+    text = c.beginText(x, y)
+    text.setFont(font, size)
+    if op.squeeze != 1.0:
+        text.setHorizScale(op.squeeze * 100)
+    if op.char_space:
+        text.setCharSpace(op.char_space * mm)
+    if op.bold:
+        text.setTextRenderMode(2)
+    text.textOut(op.text)
+    c.drawText(text)
+    c.restoreState()
+
+
+def _path(c: Canvas, op: Path, height: float, set_colours: bool = True) -> None:
+    if set_colours:
+        if op.stroke is not None:
+            c.setStrokeColorRGB(*op.stroke)
+            c.setLineWidth(op.line_width * mm)
+        if op.fill is not None:
+            c.setFillColorRGB(*op.fill)
+        if op.alpha != 1.0:
+            c.setFillAlpha(op.alpha)
+            c.setStrokeAlpha(op.alpha)
+    p = c.beginPath()
+    for seg in op.segments:
+        kind = seg[0]
+        if kind == "M":
+            p.moveTo(seg[1] * mm, height - seg[2] * mm)
+        elif kind == "L":
+            p.lineTo(seg[1] * mm, height - seg[2] * mm)
+        elif kind == "B":
+            p.curveTo(seg[1] * mm, height - seg[2] * mm, seg[3] * mm, height - seg[4] * mm,
+                      seg[5] * mm, height - seg[6] * mm)
+        else:
+            p.close()
+    c.drawPath(p, stroke=int(op.stroke is not None), fill=int(op.fill is not None))
+
+
+def _draw_on(c: Canvas, font: str, draw) -> None:
+    """Lay out with ``draw(sheet)`` on a sheet the size of ``c``'s page, then draw it on ``c``."""
+    width, height = c._pagesize  # type: ignore[attr-defined]
+    sheet = Sheet(width / mm, height / mm, metrics_for(font))
+    draw(sheet)
+    draw_page(c, sheet.page(), font)
+
+
+def draw_round_seal(c: Canvas, cx: float, cy: float, r: float, text: str, *, font: str,
+                    bottom: str = "") -> None:
+    """``layout_seals.round_seal`` on a page drawn directly on a canvas (points, y upwards)."""
+    height = c._pagesize[1]  # type: ignore[attr-defined]
+    _draw_on(c, font, lambda sheet: round_seal(sheet, cx / mm, (height - cy) / mm, r / mm, text,
+                                               bottom=bottom))
+
+
+def draw_stamp(c: Canvas, text: str, cx: float, cy: float, font: str, size: float,
+               alpha: float) -> None:
+    """``layout_seals.stamp`` (``size`` in points) on a page drawn directly on a canvas."""
+    height = c._pagesize[1]  # type: ignore[attr-defined]
+    _draw_on(c, font, lambda sheet: stamp(sheet, text, cx / mm, (height - cy) / mm, size * PT,
+                                          alpha))

@@ -1,0 +1,159 @@
+"""The layout of a fiscal bill (财政电子票据) as printed: pages of drawing operations
+(``layout.Page``) that the PDF renderer and the OFD writer both draw, so every format shows the
+same page.
+
+An A5 landscape page (210 × 148 mm): the title under the finance department's oval 监制 seal, the
+verification QR code, the four key elements (票据代码, 票据号码, 校验码, 开票日期), the payer, the
+ruled items table, the total in capitals and figures, the remark, the issuing unit under its
+round seal (its uploaded image, or one drawn), checker and handling person. Up to 20 items fit
+on one page (rows shrink past 8); more continue on further pages, numbered. A status
+(已冲红, 已作废) is boxed in the top right corner and stamped across every page.
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.bills import Bill
+from chalicelib.domain.layout import PT, Colour, FontMetrics, Page, Sheet, round_rect, table
+from chalicelib.domain.layout_seals import SEAL_RED, oval_seal, round_seal, stamp
+from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
+from chalicelib.domain.notes import Item
+
+PAGE_W, PAGE_H = 210.0, 148.0
+LEFT, RIGHT = 10.0, 200.0
+ITEMS_PER_PAGE = 20
+FORM: Colour = (0.50, 0.16, 0.13)  # the printed form's brown-red rules and labels, never seal red
+INK: Colour = (0.08, 0.08, 0.1)
+COLUMNS = ("项目编码", "项目名称", "单位", "数量", "标准（元）", "金额（元）")
+WIDTHS = (30.0, 64.0, 16.0, 20.0, 28.0, 32.0)
+ALIGNS = "lccrrr"
+TABLE_TOP = 49.0
+TABLE_BOTTOM = 121.0
+SEAL_CENTRE_Y, SEAL_RADIUS = 131.0, 13.5  # the unit's seal, over the 收款单位 line
+
+
+def layout_bill(bill: Bill, *, metrics: FontMetrics, verify_url: str, supervisor_name: str,
+                status_text: str | None = None,
+                unit_seal_png: bytes | None = None) -> list[Page]:
+    """The pages of ``bill``; ``verify_url`` goes into the QR code, ``supervisor_name`` (the
+    finance department) onto the 监制 seal, ``unit_seal_png`` (the unit's uploaded seal) over
+    the unit's name instead of a drawn seal."""
+    chunks = [bill.items[k:k + ITEMS_PER_PAGE]
+              for k in range(0, len(bill.items), ITEMS_PER_PAGE)] or [()]
+    pages = []
+    for number, items in enumerate(chunks, start=1):
+        sheet = Sheet(PAGE_W, PAGE_H, metrics)
+        _header(sheet, bill, supervisor_name, verify_url)
+        _footer(sheet, bill, unit_seal_png)  # before the table: its seal lies under the text
+        _table(sheet, bill, items)
+        if len(chunks) > 1:
+            sheet.text(f"第{number}页/共{len(chunks)}页", RIGHT, 143, 7 * PT, FORM, align="r")
+        if status_text:
+            _status(sheet, status_text)
+        pages.append(sheet.page())
+    return pages
+
+
+def _label_value(sheet: Sheet, x: float, y: float, label: str, value: str,
+                 size: float = 9 * PT) -> float:
+    """A brown label and its black value; return the x where the value ends."""
+    x = sheet.text(label, x, y, size, FORM)
+    return sheet.text(value, x, y, size, INK)
+
+
+def _item_row(item: Item) -> tuple[str, ...]:
+    return (item.item_code, item.name, item.unit or "", item.quantity,
+            fen_to_yuan(item.standard_fen), fen_to_yuan(item.amount_fen))
+
+
+def _header(sheet: Sheet, bill: Bill, supervisor_name: str, verify_url: str) -> None:
+    oval_seal(sheet, PAGE_W / 2, 14, 40, 20, supervisor_name, "监制章")
+    size = 17.0
+    while sheet.measure(bill.title, size * PT) > 128 and size > 11:
+        size -= 0.5
+    width = sheet.measure(bill.title, size * PT)
+    sheet.text(bill.title, (PAGE_W - width) / 2, 30.5, size * PT, INK, bold=True)
+    sheet.qr(verify_url, LEFT - 2, 4, 26)
+    sheet.text("扫码查验", LEFT + 11, 32.5, 7 * PT, FORM, align="c")
+    fields = (("票据代码：", bill.bill_code), ("票据号码：", bill.bill_number),
+              ("校验码：", bill.check_code), ("开票日期：", bill.issue_date))
+    for k, (label, value) in enumerate(fields):
+        _label_value(sheet, LEFT + (0, 50, 103, 146)[k], 40.5, label, value)
+    _label_value(sheet, LEFT, 46, "交款人统一社会信用代码：", bill.payer_credit_code or "")
+    _label_value(sheet, LEFT + 103, 46, "交款人：", bill.payer_name)
+
+
+def _table(sheet: Sheet, bill: Bill, items: tuple[Item, ...]) -> float:
+    """The items table, the total and the remark; return the bottom of the frame."""
+    remark_h = 10.0 if len(items) <= 8 else 7.0
+    total_h, header_h = 7.0, 6.0
+    rows = max(8, len(items))
+    row_h = (TABLE_BOTTOM - TABLE_TOP - header_h - total_h - remark_h) / rows
+    size = min(8.5 * PT, row_h * 0.78)
+    body = [_item_row(i) for i in items] + [("",) * 6] * (rows - len(items))
+    y = table(sheet, LEFT, TABLE_TOP, WIDTHS, row_h, [COLUMNS, *body], ALIGNS, size,
+              header_h=header_h, rule=FORM, header_colour=FORM, ink=INK,
+              header_size=8.5 * PT)
+    x_mid = LEFT + sum(WIDTHS[:4])
+    thin = 0.5 * PT
+    sheet.line(LEFT, y + total_h, RIGHT, y + total_h, thin, FORM)
+    sheet.line(LEFT + WIDTHS[0], y, LEFT + WIDTHS[0], y + total_h + remark_h, thin, FORM)
+    sheet.line(x_mid, y, x_mid, y + total_h, thin, FORM)
+    sheet.rect(LEFT, y, RIGHT - LEFT, total_h + remark_h, line_width=0.9 * PT, stroke=FORM)
+    base = y + total_h / 2 + 3.2 * PT
+    sheet.text("金额合计（大写）", LEFT + WIDTHS[0] / 2, base, 8.5 * PT, FORM, align="c")
+    sheet.text("（小写）", x_mid + 2, base, 8.5 * PT, FORM)
+    sheet.text(fen_to_capitals(bill.total_fen), LEFT + WIDTHS[0] + 2, base, 10 * PT, INK)
+    sheet.text("¥" + fen_to_yuan(bill.total_fen), RIGHT - 2, base, 10 * PT, INK, align="r")
+    top = y + total_h
+    sheet.text("备注", LEFT + WIDTHS[0] / 2, top + remark_h / 2 + 3 * PT, 8.5 * PT, FORM,
+               align="c")
+    _remark(sheet, bill.remark or "", LEFT + WIDTHS[0] + 2, RIGHT - 2, top, remark_h)
+    return y + total_h + remark_h
+
+
+def _remark(sheet: Sheet, text: str, left: float, right: float, top: float,
+            height: float) -> None:
+    """Wrap the remark into at most two lines inside its cell (the second squeezed to fit)."""
+    size = 8.0 * PT if sheet.measure(text, 8.0 * PT) <= right - left else 7.5 * PT
+    lines: list[str] = []
+    line, width = "", 0.0
+    for ch, advance in zip(text, sheet.metrics.advances(text, size), strict=True):
+        if width + advance > right - left:
+            lines.append(line)
+            line, width = "", 0.0
+        line += ch
+        width += advance
+    lines.append(line)
+    if len(lines) > 2:
+        lines = [lines[0], "".join(lines[1:])]
+    step = size + 1.5 * PT
+    first = top + height / 2 - (len(lines) - 1) * step / 2 + size * 0.36
+    for k, part in enumerate(lines):
+        sheet.fit(part, left, right, first + k * step, size, INK)
+
+
+def _footer(sheet: Sheet, bill: Bill, unit_seal_png: bytes | None) -> None:
+    """Signatures line; the unit's seal goes on first so the text over it stays readable."""
+    y = 133.0
+    label = "收款单位（章）："
+    start = LEFT + sheet.measure(label, 9 * PT)
+    end = start + sheet.measure(bill.issuing_unit_name, 9 * PT)
+    cx, cy, r = max((start + end) / 2, LEFT + 24), SEAL_CENTRE_Y, SEAL_RADIUS
+    if unit_seal_png is None:
+        round_seal(sheet, cx, cy, r, bill.issuing_unit_name, bottom="票据专用章")
+    else:
+        sheet.image(unit_seal_png, cx - r, cy - r, 2 * r, 2 * r)
+    _label_value(sheet, LEFT, y, label, bill.issuing_unit_name)
+    _label_value(sheet, LEFT + 118, y, "复核人：", bill.checker)
+    _label_value(sheet, LEFT + 156, y, "收款人：", bill.handling_person)
+
+
+def _status(sheet: Sheet, status_text: str) -> None:
+    """Box the status (已冲红, 已作废) in the top right corner, where text extraction and screen
+    readers find it whole, and stamp it diagonally across the page."""
+    size = 13 * PT
+    width = sheet.measure(status_text, size)
+    sheet.path(round_rect(RIGHT - width - 6, 10, width + 6, 9, 1.5), line_width=1.2 * PT,
+               stroke=SEAL_RED)
+    sheet.text(status_text, RIGHT - 3, 16.2, size, SEAL_RED, align="r")
+    stamp(sheet, status_text, PAGE_W / 2, PAGE_H / 2 + 6, 46.0 * PT, 0.55)
