@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from chalicelib.domain.errors import Conflict, ValidationFailed
 
@@ -33,10 +32,7 @@ ACCOUNT_NAMES = {TREASURY: "国库", SPECIAL: "财政专户"}
 UNIT_DEFAULT = "*"  # the setting of a unit as a whole, for items without their own
 STATES = ("pending", "instructed", "confirmed")
 
-K = TypeVar("K", bound=Hashable)
-
-
-def allocate(amount_fen: int, weights: Sequence[tuple[K, int]]) -> dict[K, int]:
+def allocate[K: Hashable](amount_fen: int, weights: Sequence[tuple[K, int]]) -> dict[K, int]:
     """Split ``amount_fen`` over the keys in proportion to their weights, exactly.
 
     Largest remainder (Hamilton): each key gets the floor of its exact share, then the fen left
