@@ -27,6 +27,7 @@ bp = Blueprint(__name__)
 
 PEOPLE = "/console/finance/people"
 AUDIT = "/console/finance/audit"
+DAY = "/console/finance/day"
 FINANCE = (Role.FINANCE_ADMIN, Role.FINANCE_AUDITOR)
 AUDIT_LIMIT = 100
 ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话超时",
@@ -120,6 +121,31 @@ def audit_log(me: Session, actor: Actor) -> Response:
                 events=events, actions=ACTIONS, outcomes=OUTCOMES, limit=AUDIT_LIMIT,
                 filters={"day": day or ("" if (account or unit) else today), "unit_code": unit,
                          "username": account}, problems=problems)
+
+
+@bp.route(DAY, methods=["GET"])
+@console_view(bp, *FINANCE)
+def day_page(me: Session, actor: Actor) -> Response:
+    """A day's notes, payments and bills (today unless ``day=``), of one unit or fee item."""
+    from chalicelib.domain.money import fen_to_yuan_grouped
+    from chalicelib.services.day_book import LIST_LIMIT, day_book
+    from chalicelib.services.note_pages import NOTE_STATUS
+
+    d = deps()
+    request = bp.current_request
+    today = d.clock().astimezone(CHINA_TZ).strftime("%Y-%m-%d")
+    day = (query_param(request, "day") or today)[:10]
+    unit = (query_param(request, "unit_code") or "").strip()[:20]
+    item = (query_param(request, "item_code") or "").strip()[:20]
+    problems = {} if _is_day(day) else {"day": "日期格式应为 YYYY-MM-DD"}
+    book = day_book(d, day if not problems else today, unit, item)
+    return page(bp, "console/finance_day.html", me=me, here=DAY, heading="当日业务",
+                book=book, yuan=fen_to_yuan_grouped, limit=LIST_LIMIT, problems=problems,
+                filters={"day": day, "unit_code": unit, "item_code": item},
+                note_status=NOTE_STATUS, channels=CHANNELS)
+
+
+CHANNELS = {"wechatpay": "微信支付", "alipay": "支付宝", "unionpay": "云闪付", "bank": "银行柜台"}
 
 
 def _is_day(text: str) -> bool:

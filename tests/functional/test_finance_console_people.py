@@ -88,3 +88,20 @@ def test_a_bad_day_in_the_audit_filter_is_said_not_failed(client, world):
     cookies, _ = sign_in(client, world, "finance_auditor")
     r = get(client, "/console/finance/audit?day=2026-13-45", cookies)
     assert r.status_code == 200 and "日期格式" in r.body.decode()
+
+
+def test_the_day_page_totals_notes_payments_and_bills_per_unit_and_fee_item(client, world):
+    from tests.functional.support import issued_bill
+
+    code, bill = issued_bill(world, client)
+    cookies, _ = sign_in(client, world, "finance_auditor")
+    day = world.clock().strftime("%Y-%m-%d")
+    html = get(client, f"/console/finance/day?day={day}", cookies).body.decode()
+    assert code in html and bill["bill_number"] in html
+    assert "340100001 合肥市不动产登记中心" in html
+    assert re.search(r"<td>103040100101 不动产登记费（住宅）</td>"
+                     r"<td class=\"num\">1</td><td class=\"num\">80.00</td>", html)
+    other = get(client, f"/console/finance/day?day={day}&unit_code=340100002", cookies)
+    assert code not in other.body.decode() and "当日没有业务" in other.body.decode()
+    bad = get(client, "/console/finance/day?day=15-06-2026", cookies)
+    assert bad.status_code == 200 and "日期格式" in bad.body.decode()
