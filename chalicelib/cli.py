@@ -211,7 +211,8 @@ def create_unit(args: argparse.Namespace) -> int:
 
     _use_stack(args.stack)
     unit, key = create(deps(), unit_code=args.code, name=args.name, kind=args.kind,
-                       region_code=args.region, bill_kind=args.bill_kind)
+                       region_code=args.region, bill_kind=args.bill_kind,
+                       credit_code=args.credit_code, who=_operator())
     print(json.dumps({"unit_code": unit.unit_code, "name": unit.name, "kind": unit.kind.value,
                       "api_key": key}, ensure_ascii=False))
     print("The API key is shown only now; store it safely.", file=sys.stderr)
@@ -254,7 +255,8 @@ def new_api_key(args: argparse.Namespace) -> int:
     from chalicelib.services.units import rotate_api_key
 
     _use_stack(args.stack)
-    print(json.dumps({"unit_code": args.code, "api_key": rotate_api_key(deps(), args.code)}))
+    print(json.dumps({"unit_code": args.code,
+                      "api_key": rotate_api_key(deps(), args.code, who=_operator())}))
     return 0
 
 
@@ -362,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     unit_cmd.add_argument("--kind", required=True, choices=("collecting", "reimbursing"))
     unit_cmd.add_argument("--region", required=True, help="6-digit region code")
     unit_cmd.add_argument("--bill-kind", default="0301")
+    unit_cmd.add_argument("--credit-code", help="统一社会信用代码 (18 characters)")
     person_cmd = commands.add_parser(
         "create-person", help="create a console account (password from $CONSOLE_PASSWORD or "
                               "asked); prints its TOTP provisioning URI")
@@ -372,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     person_cmd.add_argument("--name", help="display name")
     person_cmd.add_argument("--no-totp", action="store_true",
                             help="unit roles only: no second factor (finance roles always have it)")
-    key_cmd = commands.add_parser("new-api-key", help="replace a unit's API key")
+    key_cmd = commands.add_parser("new-api-key", help="replace every API key of a unit by a "
+                                  "new one (a leaked key)")
     key_cmd.add_argument("--code", required=True)
     finance_cmd = commands.add_parser(
         "create-finance-key", help="a finance department's API key (/v1/admin), for a region")

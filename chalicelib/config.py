@@ -15,7 +15,7 @@ from pathlib import Path
 TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
           "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
           "NUMBER_RANGES", "OTP", "SMS_LOG",
-          "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS", "TEMPLATE_CHOICES")
+          "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS", "TEMPLATE_CHOICES", "UNIT_KEYS")
 
 # PAYER_PEPPER: a server-side secret (32+ random bytes, e.g. ``openssl rand -base64 32``) that
 # keys the HMAC of payers' phone numbers in the bills index and the OTP table, the OTP hashes and

@@ -20,7 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
 from chalicelib.domain.codes import make_bill_code
-from chalicelib.domain.units import ALG_ES256, ALG_SM2, SigningKey, Unit, UnitKind, hash_api_key
+from chalicelib.domain.units import (
+    ALG_ES256,
+    ALG_SM2,
+    FeeItem,
+    SigningKey,
+    Unit,
+    UnitKind,
+    hash_api_key,
+)
 
 REGION_CODE = "340100"
 KEYS_VALID_FROM = "2026-01-01T00:00:00+08:00"
@@ -317,7 +325,7 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     for unit, items in COLLECTING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name in items:
-            deps.units.put_fee_item(unit.unit_code, code, name, unit.bill_kind)
+            deps.units.put_fee_item(unit.unit_code, code, FeeItem(name, unit.bill_kind))
     for unit in REIMBURSING:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
     _seed_finance_key(deps, state["finance_api_key"])

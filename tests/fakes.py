@@ -26,7 +26,7 @@ from chalicelib.config import Settings, load_settings
 from chalicelib.domain.bill_templates import TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
-from chalicelib.domain.credentials import FinanceKey
+from chalicelib.domain.credentials import FinanceKey, UnitKey, key_id_of
 from chalicelib.domain.errors import (
     BillNotReimbursable,
     BillReimbursed,
@@ -138,19 +138,33 @@ def _range_key(r: NumberRange) -> tuple[str, str]:
 
 
 class FakeUnits:
-    """UnitRepository; mirrors ``adapters/dynamo_units.DynamoUnits``."""
+    """UnitRepository; mirrors ``adapters/dynamo_units.DynamoUnits``: keys of their own rows
+    (``row_keys``) beside the one key a unit's row may hold (``key_hashes``)."""
 
     def __init__(self) -> None:
         self.units: dict[str, Unit] = {}
-        self.key_hashes: dict[str, str] = {}  # api key hash → unit code
+        self.key_hashes: dict[str, str] = {}  # api key hash → unit code (the unit's row)
+        self.row_keys: dict[str, UnitKey] = {}  # api key hash → key (unit_keys)
         self.items: dict[str, dict[str, FeeItem]] = {}
 
     def by_api_key_hash(self, key_hash: str) -> Unit | None:
+        key = self.row_keys.get(key_hash)
+        if key is not None:
+            return self.units.get(key.unit_code) if key.active else None
         code = self.key_hashes.get(key_hash)
         return self.units.get(code) if code else None
 
     def get(self, unit_code: str) -> Unit | None:
         return self.units.get(unit_code)
+
+    def in_region(self, scope: str, limit: int, after: str | None = None) -> tuple[list[Unit],
+                                                                           str | None]:
+        ordered = sorted((f"{u.region_code}#{u.unit_code}", u) for u in self.units.values()
+                         if u.region_code.startswith(scope))
+        page = [u for position, u in ordered if after is None or position > after][:limit]
+        if len(page) < limit:
+            return page, None
+        return page, f"{page[-1].region_code}#{page[-1].unit_code}"
 
     def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
         return dict(self.items.get(unit_code, {}))
@@ -161,9 +175,41 @@ class FakeUnits:
         if api_key_hash:
             self.key_hashes[api_key_hash] = unit.unit_code
 
-    def put_fee_item(self, unit_code: str, item_code: str, name: str,
-                     bill_kind: str | None = None) -> None:
-        self.items.setdefault(unit_code, {})[item_code] = FeeItem(name, bill_kind)
+    def add(self, unit: Unit) -> None:
+        if unit.unit_code in self.units:
+            raise Conflict(f"单位 {unit.unit_code} 已存在", code="unit_exists")
+        self.put(unit, None)
+
+    def put_fee_item(self, unit_code: str, item_code: str, item: FeeItem) -> FeeItem | None:
+        items = self.items.setdefault(unit_code, {})
+        previous = items.get(item_code)
+        items[item_code] = item
+        return previous
+
+    def add_api_key(self, key: UnitKey, key_hash: str) -> None:
+        if key_hash in self.row_keys:
+            raise Conflict("API key exists", code="key_exists")
+        self.row_keys[key_hash] = key
+
+    def api_keys(self, unit_code: str) -> list[UnitKey]:
+        keys = sorted((k for k in self.row_keys.values() if k.unit_code == unit_code),
+                      key=lambda k: k.created_at)
+        legacy = [UnitKey(key_id=key_id_of(h), unit_code=unit_code, created_at="")
+                  for h, code in self.key_hashes.items() if code == unit_code]
+        return legacy + keys
+
+    def revoke_api_key(self, unit_code: str, key_id: str, at: str) -> UnitKey:
+        for key_hash, code in list(self.key_hashes.items()):
+            if code == unit_code and key_id_of(key_hash) == key_id:
+                del self.key_hashes[key_hash]
+                return UnitKey(key_id=key_id, unit_code=unit_code, created_at="",
+                               revoked_at=at)
+        for key_hash, key in self.row_keys.items():
+            if key.unit_code == unit_code and key.key_id == key_id:
+                if key.active:
+                    self.row_keys[key_hash] = key = replace(key, revoked_at=at)
+                return key
+        raise NotFound("API 密钥不存在", code="key_not_found")
 
     def set_seal_key(self, unit_code: str, key: str) -> None:
         if unit_code not in self.units:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.domain.credentials import UnitKey
 from chalicelib.domain.units import KEY_CACHE_SECONDS, FeeItem, Unit
 
 UNIT_CACHE_SECONDS = KEY_CACHE_SECONDS
@@ -60,9 +61,27 @@ class CachedUnits:
         self._inner.put(unit, api_key_hash)
         self.forget()
 
-    def put_fee_item(self, unit_code: str, item_code: str, name: str,
-                     bill_kind: str | None = None) -> None:
-        self._inner.put_fee_item(unit_code, item_code, name, bill_kind)
+    def add(self, unit: Unit) -> None:
+        self._inner.add(unit)
+        self.forget()
+
+    def in_region(self, scope: str, limit: int, after: str | None = None) -> tuple[list[Unit],
+                                                                           str | None]:
+        return self._inner.in_region(scope, limit, after)
+
+    def put_fee_item(self, unit_code: str, item_code: str, item: FeeItem) -> FeeItem | None:
+        return self._inner.put_fee_item(unit_code, item_code, item)
+
+    def add_api_key(self, key: UnitKey, key_hash: str) -> None:
+        self._inner.add_api_key(key, key_hash)
+
+    def api_keys(self, unit_code: str) -> list[UnitKey]:
+        return self._inner.api_keys(unit_code)
+
+    def revoke_api_key(self, unit_code: str, key_id: str, at: str) -> UnitKey:
+        revoked = self._inner.revoke_api_key(unit_code, key_id, at)
+        self.forget()
+        return revoked
 
     def set_seal_key(self, unit_code: str, key: str) -> None:
         self._inner.set_seal_key(unit_code, key)

@@ -47,6 +47,18 @@ class UnitsByKey(GlobalSecondaryIndex):
     api_key_hash = UnicodeAttribute(hash_key=True)
 
 
+class UnitsByRegion(GlobalSecondaryIndex):
+    """Every unit in one partition, sorted by region then code: a region's units are one
+    ``begins_with`` query (``GET /v1/admin/units``). Units are few and rarely written."""
+
+    class Meta:
+        index_name = "listing-region_unit-index"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    region_unit = UnicodeAttribute(range_key=True)
+
+
 class UnitModel(Model):
     class Meta:
         table_name = "units"
@@ -62,6 +74,10 @@ class UnitModel(Model):
     handling_person = UnicodeAttribute(default="")
     checker = UnicodeAttribute(default="")
     seal_key = UnicodeAttribute(null=True)
+    credit_code = UnicodeAttribute(null=True)
+    listing = UnicodeAttribute(null=True)  # "unit" (the index's one partition)
+    region_unit = UnicodeAttribute(null=True)  # region_code#unit_code
+    by_region = UnitsByRegion()
 
 
 class FeeItemModel(Model):
@@ -72,6 +88,12 @@ class FeeItemModel(Model):
     item_code = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     bill_kind = UnicodeAttribute(null=True)  # the bill kind this item is billed on
+    measure = UnicodeAttribute(null=True)  # 计量单位 (the API's "unit")
+    standard_fen = NumberAttribute(null=True)  # a fixed standard …
+    min_fen = NumberAttribute(null=True)  # … or a range of them
+    max_fen = NumberAttribute(null=True)
+    valid_from = UnicodeAttribute(null=True)  # YYYY-MM-DD, China time
+    valid_to = UnicodeAttribute(null=True)
 
 
 class NotesAwaitingBill(GlobalSecondaryIndex):
@@ -559,3 +581,31 @@ class TemplateChoiceModel(Model):
 
 MODELS.update({"TEMPLATE_CHOICES": TemplateChoiceModel})
 LOGICAL_IDS.update({"TEMPLATE_CHOICES": "TemplateChoicesTable"})
+
+
+class UnitKeysByUnit(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "unit_code-created_at-index"
+        projection = AllProjection()
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class UnitKeyModel(Model):
+    """Units' API keys, by hash (domain/credentials.UnitKey): a unit may hold several, so
+    that it can move to a new one before the old one is revoked."""
+
+    class Meta:
+        table_name = "unit_keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)  # SHA-256 of the key; the key is never stored
+    key_id = UnicodeAttribute()
+    unit_code = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    by_unit = UnitKeysByUnit()
+
+
+MODELS.update({"UNIT_KEYS": UnitKeyModel})
+LOGICAL_IDS.update({"UNIT_KEYS": "UnitKeysTable"})

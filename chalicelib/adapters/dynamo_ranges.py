@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -12,8 +15,11 @@ from chalicelib.adapters.dynamo_models import (
     CounterModel,
     NumberRangeModel,
 )
+from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.records import PendingNumber
+
+ALLOCATE_ATTEMPTS = 20
 
 
 def range_from_model(row: NumberRangeModel) -> NumberRange:
@@ -39,7 +45,7 @@ class DynamoRanges:
         """Give a unit the next ``count`` numbers of ``bill_code`` (never overlapping)."""
         check_allocation(count)
         mark_id = f"range-alloc#{bill_code}"
-        for _ in range(20):
+        for attempt in range(ALLOCATE_ATTEMPTS):
             try:
                 high = int(CounterModel.get(mark_id, consistent_read=True).value)
             except DoesNotExist:
@@ -60,7 +66,10 @@ class DynamoRanges:
             except TransactWriteError as exc:
                 if not exc.cancellation_reasons:
                     raise
-        raise RuntimeError("could not allocate: too much contention")
+            # Another allocation of this bill code won the mark: read it again, after a pause
+            # that grows and is random, so that a crowd of requests does not retry in step.
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter
+        raise ServiceUnavailable("号段分配繁忙，请稍后重试", code="range_contention")
 
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]:
         return [range_from_model(r) for r in

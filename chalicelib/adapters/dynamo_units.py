@@ -1,22 +1,60 @@
-"""Units (collecting and reimbursing) and their fee items in DynamoDB."""
+"""Units (collecting and reimbursing), their API keys and their fee items in DynamoDB.
+
+A unit's API keys have rows of their own (``unit_keys``, by the key's hash), so a unit may hold
+a new key and an old one at once while its system moves over. The key a unit was given before
+those rows existed lives on the unit's row (``api_key_hash``, found through its index): it
+keeps working until revoked, and is listed beside the others.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters.aws import aws_boundary
-from chalicelib.adapters.dynamo_models import FeeItemModel, UnitModel, is_conditional_failure
-from chalicelib.domain.errors import NotFound
+from chalicelib.adapters.dynamo_models import (
+    FeeItemModel,
+    UnitKeyModel,
+    UnitModel,
+    is_conditional_failure,
+)
+from chalicelib.domain.credentials import UnitKey, key_id_of
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.units import FeeItem, Unit, UnitKind
+
+LISTING = "unit"  # the one partition of the units-by-region index
 
 
 def _unit(row: UnitModel) -> Unit:
     return Unit(unit_code=row.unit_code, name=row.name, kind=UnitKind(row.kind),
                 region_code=row.region_code, bill_kind=row.bill_kind,
                 signing_kid=row.signing_kid, handling_person=row.handling_person,
-                checker=row.checker, seal_key=row.seal_key)
+                checker=row.checker, seal_key=row.seal_key, credit_code=row.credit_code)
+
+
+def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
+    return UnitModel(unit.unit_code, api_key_hash=api_key_hash, name=unit.name,
+                     kind=unit.kind.value, region_code=unit.region_code,
+                     bill_kind=unit.bill_kind, signing_kid=unit.signing_kid,
+                     handling_person=unit.handling_person, checker=unit.checker,
+                     seal_key=unit.seal_key, credit_code=unit.credit_code, listing=LISTING,
+                     region_unit=f"{unit.region_code}#{unit.unit_code}")
+
+
+def _fee_item(row: FeeItemModel) -> FeeItem:
+    def number(value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    return FeeItem(name=row.name, bill_kind=row.bill_kind, measure=row.measure,
+                   standard_fen=number(row.standard_fen), min_fen=number(row.min_fen),
+                   max_fen=number(row.max_fen), valid_from=row.valid_from,
+                   valid_to=row.valid_to)
+
+
+def _key(row: UnitKeyModel) -> UnitKey:
+    return UnitKey(key_id=row.key_id, unit_code=row.unit_code, created_at=row.created_at,
+                   revoked_at=row.revoked_at)
 
 
 @aws_boundary
@@ -24,9 +62,13 @@ class DynamoUnits:
     """UnitRepository."""
 
     def by_api_key_hash(self, key_hash: str) -> Unit | None:
-        for row in UnitModel.by_key.query(key_hash, limit=1):
-            return _unit(row)
-        return None
+        try:
+            key = UnitKeyModel.get(key_hash)
+        except DoesNotExist:
+            for row in UnitModel.by_key.query(key_hash, limit=1):  # a key from before
+                return _unit(row)
+            return None
+        return self.get(key.unit_code) if key.revoked_at is None else None
 
     def get(self, unit_code: str) -> Unit | None:
         try:
@@ -34,15 +76,32 @@ class DynamoUnits:
         except DoesNotExist:
             return None
 
+    def in_region(self, scope: str, limit: int, after: str | None = None) -> tuple[list[Unit],
+                                                                           str | None]:
+        condition = UnitModel.region_unit.startswith(scope) if scope else None
+        rows = UnitModel.by_region.query(
+            LISTING, condition, limit=limit,
+            last_evaluated_key={"listing": {"S": LISTING}, "region_unit": {"S": after},
+                                "unit_code": {"S": after.split("#", 1)[-1]}}
+            if after else None)
+        units = [_unit(row) for row in rows]
+        if len(units) < limit:
+            return units, None
+        return units, f"{units[-1].region_code}#{units[-1].unit_code}"
+
     def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
-        return {row.item_code: FeeItem(row.name, row.bill_kind)
-                for row in FeeItemModel.query(unit_code)}
+        return {row.item_code: _fee_item(row) for row in FeeItemModel.query(unit_code)}
 
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
-        UnitModel(unit.unit_code, api_key_hash=api_key_hash, name=unit.name,
-                  kind=unit.kind.value, region_code=unit.region_code, bill_kind=unit.bill_kind,
-                  signing_kid=unit.signing_kid, handling_person=unit.handling_person,
-                  checker=unit.checker, seal_key=unit.seal_key).save()
+        _row(unit, api_key_hash).save()
+
+    def add(self, unit: Unit) -> None:
+        try:
+            _row(unit, None).save(condition=UnitModel.unit_code.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict(f"单位 {unit.unit_code} 已存在", code="unit_exists") from exc
+            raise
 
     def set_seal_key(self, unit_code: str, key: str) -> None:
         self._set(unit_code, UnitModel.seal_key.set(key))
@@ -61,6 +120,67 @@ class DynamoUnits:
                 raise NotFound(f"unknown unit {unit_code}") from exc
             raise
 
-    def put_fee_item(self, unit_code: str, item_code: str, name: str,
-                     bill_kind: str | None = None) -> None:
-        FeeItemModel(unit_code, item_code, name=name, bill_kind=bill_kind).save()
+    def put_fee_item(self, unit_code: str, item_code: str, item: FeeItem) -> FeeItem | None:
+        row = FeeItemModel(unit_code, item_code, name=item.name, bill_kind=item.bill_kind,
+                           measure=item.measure, standard_fen=item.standard_fen,
+                           min_fen=item.min_fen, max_fen=item.max_fen,
+                           valid_from=item.valid_from, valid_to=item.valid_to)
+        try:
+            row.save(condition=FeeItemModel.item_code.does_not_exist())
+            return None
+        except PutError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        try:
+            previous = _fee_item(FeeItemModel.get(unit_code, item_code, consistent_read=True))
+        except DoesNotExist:  # removed in between (nothing removes items): created after all
+            previous = None
+        row.save()
+        return previous
+
+    def add_api_key(self, key: UnitKey, key_hash: str) -> None:
+        try:
+            UnitKeyModel(key_hash, key_id=key.key_id, unit_code=key.unit_code,
+                         created_at=key.created_at, revoked_at=key.revoked_at).save(
+                condition=UnitKeyModel.key_hash.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise Conflict("API key exists", code="key_exists") from exc
+            raise
+
+    def api_keys(self, unit_code: str) -> list[UnitKey]:
+        keys = [_key(row) for row in UnitKeyModel.by_unit.query(unit_code)]
+        unit = self._row(unit_code)
+        if unit is not None and unit.api_key_hash:
+            keys.insert(0, UnitKey(key_id=key_id_of(unit.api_key_hash), unit_code=unit_code,
+                                   created_at=""))
+        return keys
+
+    def revoke_api_key(self, unit_code: str, key_id: str, at: str) -> UnitKey:
+        unit = self._row(unit_code)
+        if unit is not None and unit.api_key_hash and key_id_of(unit.api_key_hash) == key_id:
+            try:
+                unit.update(actions=[UnitModel.api_key_hash.remove()],
+                            condition=UnitModel.api_key_hash == unit.api_key_hash)
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+            return UnitKey(key_id=key_id, unit_code=unit_code, created_at="", revoked_at=at)
+        for row in UnitKeyModel.by_unit.query(unit_code, filter_condition=(
+                UnitKeyModel.key_id == key_id)):
+            try:
+                row.update(actions=[UnitKeyModel.revoked_at.set(at)],
+                           condition=UnitKeyModel.revoked_at.does_not_exist())
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                row.refresh()  # revoked already: the first revocation's time stands
+            return _key(row)
+        raise NotFound("API 密钥不存在", code="key_not_found")
+
+    @staticmethod
+    def _row(unit_code: str) -> UnitModel | None:
+        try:
+            return UnitModel.get(unit_code, consistent_read=True)
+        except DoesNotExist:
+            return None

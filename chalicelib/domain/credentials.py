@@ -53,3 +53,26 @@ class FinanceKey:
         return {"key_id": self.key_id, "scope": self.scope, "level": level(self.scope),
                 "label": self.label, "created_at": self.created_at,
                 "revoked_at": self.revoked_at}
+
+
+@dataclass(frozen=True)
+class UnitKey:
+    """One of a unit's API keys, as the system holds it (never the key itself).
+
+    A unit may hold more than one at a time, so that its system can move to a new key before
+    the old one is revoked (rotation without downtime). ``created_at`` is empty for the key a
+    unit was created with before keys had rows of their own (it lives on the unit's row).
+    """
+
+    key_id: str
+    unit_code: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def public(self) -> dict:
+        return {"key_id": self.key_id, "unit_code": self.unit_code,
+                "created_at": self.created_at or None, "revoked_at": self.revoked_at}

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chalicelib.domain.fee_items import FeeItem  # noqa: F401 - where the ports import it from
+
 
 class UnitKind(StrEnum):
     COLLECTING = "collecting"
@@ -23,6 +25,7 @@ class Unit:
     handling_person: str = ""
     checker: str = ""
     seal_key: str | None = None  # the archive key of the unit's uploaded seal image (PNG)
+    credit_code: str | None = None  # 统一社会信用代码 (GB 32100-2015), when given
 
 
 MAX_SEAL_BYTES = 256 * 1024
@@ -53,14 +56,6 @@ def hash_api_key(api_key: str) -> str:
     by guessing, and it allows the one-read lookup a request needs.
     """
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class FeeItem:
-    """A unit's fee item (收费项目) and, when it has one, the bill kind it is billed on."""
-
-    name: str
-    bill_kind: str | None = None
 
 
 ALG_ES256 = "ES256"  # ECDSA P-256 with SHA-256

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.domain.bill_files import FileReport
 from chalicelib.domain.bill_templates import TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
-from chalicelib.domain.credentials import FinanceKey
+from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
@@ -109,12 +109,29 @@ class AuditLog(Protocol):
 
 
 class UnitRepository(Protocol):
-    def by_api_key_hash(self, key_hash: str) -> Unit | None: ...
+    def by_api_key_hash(self, key_hash: str) -> Unit | None:
+        """The unit holding this active key (a revoked key finds none)."""
     def get(self, unit_code: str) -> Unit | None: ...
+    def in_region(self, scope: str, limit: int, after: str | None = None) -> tuple[list[Unit],
+                                                                           str | None]:
+        """Up to ``limit`` units whose region lies within ``scope`` (a region prefix), by
+        region then code, from after the position ``after``; and the position to go on from
+        (None at the end)."""
     def fee_items(self, unit_code: str) -> dict[str, FeeItem]: ...
-    def put(self, unit: Unit, api_key_hash: str | None) -> None: ...
-    def put_fee_item(self, unit_code: str, item_code: str, name: str,
-                     bill_kind: str | None = None) -> None: ...
+    def put(self, unit: Unit, api_key_hash: str | None) -> None:
+        """Write the unit whole, with the key on its own row (``None``: that key retired)."""
+    def add(self, unit: Unit) -> None:
+        """Create a unit (with no key of its own row); ``Conflict`` (``unit_exists``) when
+        its code is taken, and nothing is written."""
+    def put_fee_item(self, unit_code: str, item_code: str, item: FeeItem) -> FeeItem | None:
+        """Create or replace a fee item; the item it replaced, None when it is new."""
+    def add_api_key(self, key: UnitKey, key_hash: str) -> None:
+        """Give a unit one more key; ``Conflict`` if the hash is stored already."""
+    def api_keys(self, unit_code: str) -> list[UnitKey]:
+        """Every key of the unit, revoked ones too, oldest first."""
+    def revoke_api_key(self, unit_code: str, key_id: str, at: str) -> UnitKey:
+        """Revoke the unit's key ``key_id`` from ``at`` on (a second revocation changes
+        nothing); ``NotFound`` (``key_not_found``) when the unit holds no such key."""
     def set_signing_kid(self, unit_code: str, kid: str) -> None: ...
     def set_seal_key(self, unit_code: str, key: str) -> None: ...
 

@@ -208,7 +208,7 @@ class DynamoStores:
     def units(self) -> Any:
         from chalicelib.adapters.dynamo_units import DynamoUnits
 
-        self._tables("UNITS", "FEE_ITEMS")
+        self._tables("UNITS", "FEE_ITEMS", "UNIT_KEYS")
         return _shared(DynamoUnits())
 
     @cached_property

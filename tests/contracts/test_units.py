@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.credentials import UnitKey, key_id_of
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.units import FeeItem, Unit, UnitKind
 
 UNIT = Unit(unit_code="110101001", name="某某市公安局", kind=UnitKind.COLLECTING,
@@ -37,19 +38,66 @@ class TestUnitRepository:
         assert stores.units.by_api_key_hash("hash-1") is None
         assert stores.units.get(UNIT.unit_code) == UNIT
 
-    def test_fee_items_are_the_units_own_with_their_bill_kind(self, stores):
+    def test_fee_items_are_the_units_own_with_their_bill_kind_and_standard(self, stores):
         stores.units.put(UNIT, None)
-        stores.units.put_fee_item(UNIT.unit_code, "001", "工本费")
-        stores.units.put_fee_item(UNIT.unit_code, "002", "考试费", "0302")
-        stores.units.put_fee_item("110101002", "003", "别人的")
-        assert stores.units.fee_items(UNIT.unit_code) == {
-            "001": FeeItem("工本费", None), "002": FeeItem("考试费", "0302")}
+        fixed = FeeItem("工本费", "0301", "本", standard_fen=1000, valid_from="2026-01-01")
+        ranged = FeeItem("罚款", "0302", min_fen=2000, max_fen=200000, valid_to="2026-12-31")
+        assert stores.units.put_fee_item(UNIT.unit_code, "001", fixed) is None
+        assert stores.units.put_fee_item(UNIT.unit_code, "002", ranged) is None
+        stores.units.put_fee_item("110101002", "003", FeeItem("别人的"))
+        assert stores.units.fee_items(UNIT.unit_code) == {"001": fixed, "002": ranged}
         assert stores.units.fee_items("999999999") == {}
 
-    def test_a_fee_item_put_again_is_replaced(self, stores):
-        stores.units.put_fee_item(UNIT.unit_code, "001", "工本费")
-        stores.units.put_fee_item(UNIT.unit_code, "001", "证书工本费", "0302")
-        assert stores.units.fee_items(UNIT.unit_code) == {"001": FeeItem("证书工本费", "0302")}
+    def test_a_fee_item_put_again_is_replaced_and_the_old_one_returned(self, stores):
+        stores.units.put_fee_item(UNIT.unit_code, "001", FeeItem("工本费"))
+        previous = stores.units.put_fee_item(UNIT.unit_code, "001",
+                                             FeeItem("证书工本费", "0302", standard_fen=500))
+        assert previous == FeeItem("工本费")
+        assert stores.units.fee_items(UNIT.unit_code) == {
+            "001": FeeItem("证书工本费", "0302", standard_fen=500)}
+
+    def test_a_unit_is_added_once_and_a_second_add_changes_nothing(self, stores):
+        stores.units.add(UNIT)
+        with pytest.raises(Conflict):
+            stores.units.add(replace(UNIT, name="冒名"))
+        assert stores.units.get(UNIT.unit_code) == UNIT
+
+    def test_units_are_listed_by_region_then_code_a_page_at_a_time(self, stores):
+        codes = [("340102", "3401020002"), ("340102", "3401020001"), ("340100", "3401000001"),
+                 ("340200", "3402000001")]
+        for region, code in codes:
+            stores.units.add(replace(UNIT, unit_code=code, region_code=region))
+        page, after = stores.units.in_region("3401", 2)
+        assert [u.unit_code for u in page] == ["3401000001", "3401020001"] and after
+        rest, end = stores.units.in_region("3401", 2, after)
+        assert [u.unit_code for u in rest] == ["3401020002"] and end is None
+        assert [u.unit_code for u in stores.units.in_region("", 10)[0]] == [
+            "3401000001", "3401020001", "3401020002", "3402000001"]
+
+    def test_a_unit_holds_several_keys_each_revoked_on_its_own(self, stores):
+        stores.units.put(UNIT, "hash-0")
+        for n in (1, 2):
+            stores.units.add_api_key(UnitKey(f"key_{n}", UNIT.unit_code,
+                                             f"2026-06-15T10:0{n}:00+08:00"), f"hash-{n}")
+        assert all(stores.units.by_api_key_hash(f"hash-{n}") == UNIT for n in (0, 1, 2))
+        assert [k.key_id for k in stores.units.api_keys(UNIT.unit_code)] == [
+            key_id_of("hash-0"), "key_1", "key_2"]
+        revoked = stores.units.revoke_api_key(UNIT.unit_code, "key_1", "2026-06-15T11:00:00+08:00")
+        again = stores.units.revoke_api_key(UNIT.unit_code, "key_1", "2026-06-15T12:00:00+08:00")
+        assert revoked == again and revoked.revoked_at == "2026-06-15T11:00:00+08:00"
+        stores.units.revoke_api_key(UNIT.unit_code, key_id_of("hash-0"), "2026-06-15T11:00:00+08:00")
+        assert stores.units.by_api_key_hash("hash-0") is None
+        assert stores.units.by_api_key_hash("hash-1") is None
+        assert stores.units.by_api_key_hash("hash-2") == UNIT
+        assert [(k.key_id, k.active) for k in stores.units.api_keys(UNIT.unit_code)] == [
+            ("key_1", False), ("key_2", True)]
+
+    def test_a_key_of_another_unit_or_no_key_cannot_be_revoked(self, stores):
+        stores.units.put(UNIT, None)
+        stores.units.add_api_key(UnitKey("key_1", "other", "2026-06-15T10:00:00+08:00"), "h1")
+        with pytest.raises(NotFound):
+            stores.units.revoke_api_key(UNIT.unit_code, "key_1", "2026-06-15T11:00:00+08:00")
+        assert stores.units.by_api_key_hash("h1") is None  # its unit does not exist
 
     def test_the_signing_key_and_seal_of_a_unit_are_set_in_place(self, stores):
         stores.units.put(UNIT, "hash-1")

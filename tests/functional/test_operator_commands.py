@@ -27,7 +27,9 @@ def test_a_new_reimbursing_unit_can_verify_with_the_key_it_was_given(world, clie
     assert client.http.post("/v1/verifications", headers=headers,
                             body=json.dumps(body)).status_code == 200
     events = world.deps.audit.query(unit_code="340100903")
-    assert [e.outcome for e in events] == ["authentic", "authentic"]
+    assert [e.outcome for e in events if e.action == "verify"] == ["authentic", "authentic"]
+    assert {e.action for e in events} - {"verify"} == {  # the operator's changes, audited
+        "create_unit", "create_api_key", "revoke_api_key"}
 
 
 def test_the_audit_command_prints_each_event_as_the_audit_table_holds_it(world, capsys):

@@ -23,9 +23,11 @@ TABLE_ACCESS = {
                        "ReimbursementsTable": "rw", "OtpTable": "rw", "SmsLogTable": "rw",
                        "PeopleTable": "rw",  # console accounts and sessions (services/people)
                        "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
-                       "FeeItemsTable": "r", "SigningKeysTable": "r",
-                       "NumberRangesTable": "r", "AuditTable": "append",
+                       "FeeItemsTable": "r+put", "SigningKeysTable": "r",
+                       "NumberRangesTable": "r+put",  # /v1/admin: fee items, new ranges
+                       "AuditTable": "append",
                        "FinanceKeysTable": "get",  # who calls /v1/admin; never written
+                       "UnitKeysTable": "r+put+update",  # units' keys: made, revoked
                        "TemplateChoicesTable": "rw"},  # the finance department's choice
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},
@@ -33,7 +35,8 @@ TABLE_ACCESS = {
                       "CountersTable": "rw", "UnitsTable": "r", "FeeItemsTable": "r",
                       "SigningKeysTable": "r", "ReimbursementsTable": "r"},
     "ReverseBillRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "CountersTable": "rw",
-                        "UnitsTable": "r", "SigningKeysTable": "r", "ReimbursementsTable": "r"},
+                        "UnitsTable": "r", "SigningKeysTable": "r", "ReimbursementsTable": "r",
+                        "UnitKeysTable": "get", "FinanceKeysTable": "get"},  # the caller
     "SendSmsRole": {"SmsLogTable": "rw", "BillsTable": "r", "UnitsTable": "r", "NotesTable": "r"},
     "RepairPendingBillsRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "UnitsTable": "r",
                                "NotesTable": "r"},
@@ -51,7 +54,9 @@ WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 LEVELS = {"rw": READ | WRITE, "r": READ, "append": {"dynamodb:PutItem", "dynamodb:Query"},
           "state": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
           "query": {"dynamodb:Query"},  # one index, nothing else (the sweeper)
-          "get": {"dynamodb:GetItem"}}  # one row by its key, nothing else (the finance keys)
+          "get": {"dynamodb:GetItem"},  # one row by its key, nothing else (the finance keys)
+          "r+put": READ | {"dynamodb:PutItem"},  # new rows, never changed or removed
+          "r+put+update": READ | {"dynamodb:PutItem", "dynamodb:UpdateItem"}}  # never removed
 
 
 @pytest.fixture(scope="module")
