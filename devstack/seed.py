@@ -366,7 +366,7 @@ def _seed_kind_units(deps: Deps, state: dict[str, Any], now: datetime) -> None:
     for unit, items in KIND_UNITS:
         deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name, kind in items:
-            deps.units.put_fee_item(unit.unit_code, code, name, kind)
+            deps.units.put_fee_item(unit.unit_code, code, FeeItem(name, kind))
         for kind in kind_unit_kinds(items):
             if not deps.ranges.for_unit(unit.unit_code, kind):
                 deps.ranges.allocate(unit.unit_code, kind,
