@@ -9,7 +9,7 @@ from datetime import timedelta
 from chalicelib.services.finance_keys import create_finance_key
 from tests.functional.support import assert_error, body_of
 
-UNIT = {"unit_code": "340100003", "name": "合肥市自然资源和规划局", "kind": "collecting",
+UNIT = {"unit_code": "340100050", "name": "合肥市自然资源和规划局", "kind": "collecting",
         "region_code": "340100"}
 
 
@@ -38,16 +38,16 @@ def test_a_new_unit_gets_its_key_once_and_its_code_only_once(world, client):
     r = _post(client, world, "/v1/admin/units", {**UNIT, "credit_code": _valid_credit_code()})
     assert r.status_code == 201, r.body
     created = body_of(r)
-    assert created["unit_code"] == "340100003" and created["api_key"].startswith("ck_")
+    assert created["unit_code"] == "340100050" and created["api_key"].startswith("ck_")
     assert r.headers["Cache-Control"] == "no-store"
     again = _post(client, world, "/v1/admin/units", {**UNIT, "name": "冒名单位"})
     assert assert_error(again, 409)["code"] == "unit_exists"
-    detail = body_of(client.http.get("/v1/admin/units/340100003", headers=world.finance_auth()))
+    detail = body_of(client.http.get("/v1/admin/units/340100050", headers=world.finance_auth()))
     assert detail["unit"]["name"] == UNIT["name"]
     assert detail["unit"]["credit_code"] == _valid_credit_code()
     assert [k["key_id"] for k in detail["api_keys"]] and "api_key" not in detail["api_keys"][0]
     assert {w["code"] for w in detail["warnings"]} == {"no_signing_key", "no_range"}
-    [event] = world.deps.audit.query(bill_id="admin#unit#340100003")
+    [event] = world.deps.audit.query(bill_id="admin#unit#340100050")
     assert event.action == "create_unit" and event.client.startswith("finance:key_")
     assert event.detail["name"] == UNIT["name"]
 
@@ -71,7 +71,7 @@ def test_a_city_bureau_creates_units_only_in_its_city(world, client):
                                                  "region_code": "340202"},
               headers=_finance(wuhu))
     assert r.status_code == 201
-    assert world.deps.units.get("340100003") is None
+    assert world.deps.units.get("340100050") is None
 
 
 def test_a_fee_item_is_created_then_replaced_with_its_standard(world, client):
@@ -167,7 +167,7 @@ def test_ranges_asked_for_at_the_same_time_never_overlap(world, client, monkeypa
     path = "/v1/admin/units/340100002/ranges"
 
     def allocate(_: int) -> dict:
-        r = _post(client, world, path, {"bill_kind": "0401", "count": 10})
+        r = _post(client, world, path, {"bill_kind": "0701", "count": 10})
         assert r.status_code == 201, r.body
         return body_of(r)
 
@@ -185,13 +185,13 @@ def test_an_allocation_that_keeps_losing_is_answered_503_and_writes_nothing(
     from chalicelib.adapters.dynamo_models import NumberRangeModel
 
     monkeypatch.setattr(dynamo_ranges, "ALLOCATE_ATTEMPTS", 3)
-    NumberRangeModel("340100002#0401", "34040126#0000000001", unit_code="340100002",
-                     kind_code="0401", bill_code="34040126", start=1, end=1, next=1,
+    NumberRangeModel("340100002#0701", "34070126#0000000001", unit_code="340100002",
+                     kind_code="0701", bill_code="34070126", start=1, end=1, next=1,
                      allocated_at="2026-06-15T10:00:00+08:00").save()
     r = _post(client, world, "/v1/admin/units/340100002/ranges",
-              {"bill_kind": "0401", "count": 10})
+              {"bill_kind": "0701", "count": 10})
     assert assert_error(r, 503)["code"] == "range_contention"
-    assert len(world.deps.ranges.for_unit("340100002", "0401")) == 1
+    assert len(world.deps.ranges.for_unit("340100002", "0701")) == 1
     assert world.deps.audit.query(bill_id="admin#unit#340100002") == []
 
 
@@ -222,35 +222,37 @@ def test_a_unit_moves_to_a_new_key_then_the_old_one_is_revoked(world, client):
 
 
 def test_units_are_listed_by_region_a_page_at_a_time_with_a_sealed_cursor(world, client):
-    for n, region in enumerate(("340102", "340102", "340202")):
-        _post(client, world, "/v1/admin/units", {**UNIT, "unit_code": f"34010{n}900",
+    for code, region in (("340102002", "340102"), ("340102001", "340102"),
+                         ("340202001", "340202")):
+        _post(client, world, "/v1/admin/units", {**UNIT, "unit_code": code,
                                                  "region_code": region})
-    url = "/v1/admin/units?region=3401&limit=3"
+    url = "/v1/admin/units?region=340102&limit=1"
     first = body_of(client.http.get(url, headers=world.finance_auth()))
-    assert [u["unit_code"] for u in first["units"]] == ["340100001", "340100002", "340100901"]
+    assert [u["unit_code"] for u in first["units"]] == ["340102001"]
     rest = body_of(client.http.get(f"{url}&cursor={first['next_cursor']}",
                                    headers=world.finance_auth()))
-    assert [u["unit_code"] for u in rest["units"]] == ["340100902", "340100900", "340101900"]
+    assert [u["unit_code"] for u in rest["units"]] == ["340102002"]
     assert rest["next_cursor"]  # a full page: the next one is empty
     end = body_of(client.http.get(f"{url}&cursor={rest['next_cursor']}",
                                   headers=world.finance_auth()))
     assert end == {"units": [], "next_cursor": None}
-    everything = body_of(client.http.get("/v1/admin/units?limit=100",
-                                         headers=world.finance_auth()))
-    assert "340102900" in [u["unit_code"] for u in everything["units"]]
+    city = body_of(client.http.get("/v1/admin/units?region=340100&limit=100",
+                                   headers=world.finance_auth()))
+    codes = [u["unit_code"] for u in city["units"]]
+    assert {"340100001", "340100901", "340102001", "340102002"} <= set(codes)
+    assert "340202001" not in codes and codes == sorted(codes) and city["next_cursor"] is None
     _, county = create_finance_key(world.deps, scope="340102", label="瑶海区财政局")
     mine = body_of(client.http.get("/v1/admin/units", headers=_finance(county)))
-    assert [u["unit_code"] for u in mine["units"]] == ["340100900", "340101900"]
+    assert [u["unit_code"] for u in mine["units"]] == ["340102001", "340102002"]
     outside = client.http.get("/v1/admin/units?region=3402", headers=_finance(county))
     assert assert_error(outside, 403, "region")["code"] == "outside_region"
-    stolen = client.http.get(f"/v1/admin/units?region=3401&limit=3&cursor="
-                             f"{first['next_cursor']}", headers=_finance(county))
+    stolen = client.http.get(f"{url}&cursor={first['next_cursor']}", headers=_finance(county))
     assert_error(stolen, 400, "cursor")
     edited = first["next_cursor"][:-2] + ("AA" if not first["next_cursor"].endswith("AA")
                                           else "BB")
     assert_error(client.http.get(f"{url}&cursor={edited}", headers=world.finance_auth()),
                  400, "cursor")
-    other_question = client.http.get(f"/v1/admin/units?limit=3&cursor={first['next_cursor']}",
+    other_question = client.http.get(f"/v1/admin/units?limit=1&cursor={first['next_cursor']}",
                                      headers=world.finance_auth())
     assert_error(other_question, 400, "cursor")
     for bad in ("limit=0", "limit=101", "limit=x", "region=3"):
