@@ -14,6 +14,7 @@ from chalicelib.api import (
     collecting,
     console,
     finance_console,
+    finance_units,
     ops,
     pages,
     payer_pages,
@@ -50,7 +51,7 @@ app.api.binary_types = ["*/*"]
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
-                  payer_pages, short_links, ops, admin, console, finance_console,
+                  payer_pages, short_links, ops, admin, console, finance_console, finance_units,
                   unit_console, reports):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)

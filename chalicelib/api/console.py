@@ -43,10 +43,12 @@ FINANCE_HOME = "/console/finance"
 UNIT_HOME = "/console/unit"
 FIELD_LIMIT = 1000  # characters of one form field
 
-FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/day", "当日业务"),
+FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/units", "单位"),
+               ("/console/finance/day", "当日业务"),
                ("/console/finance/people", "人员"),
                ("/console/finance/audit", "审计日志")]
 UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
+            ("/console/unit/notes", "缴款书"), ("/console/unit/bills", "票据"),
             ("/console/unit/people", "本单位人员")]
 
 

@@ -179,3 +179,74 @@ def unit_may_cancel(me: Session, actor: Actor) -> Response:
     people.set_operators_may_cancel(deps(), actor, allowed)
     return _people_page(me, done="已允许经办人撤销未缴款的缴款书。" if allowed
                         else "已收回经办人撤销缴款书的权限。")
+
+
+# ---- the unit's notes and bills, day by day ---------------------------------------------------
+
+PAGE_SIZE = 20
+
+
+def _day_filters(d: Any) -> tuple[str, dict[str, str], dict[str, str]]:
+    from chalicelib.domain.china_time import CHINA_TZ
+    from chalicelib.services.day_book import check_day
+
+    request = bp.current_request
+    today = d.clock().astimezone(CHINA_TZ).strftime("%Y-%m-%d")
+    filters = {name: (query_param(request, name) or "").strip()[:40]
+               for name in ("day", "status", "q", "page")}
+    problems = {}
+    try:
+        day = check_day(filters["day"] or today)
+    except ValidationFailed:
+        problems["day"] = "日期格式应为 YYYY-MM-DD"
+        day = today
+    filters["day"] = filters["day"] or today
+    return day, filters, problems
+
+
+def _paged(rows: list, filters: dict[str, str]) -> tuple[list, int, int]:
+    page_no = int(filters["page"]) if filters["page"].isdigit() else 1
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page_no = min(max(1, page_no), pages)
+    return rows[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE], page_no, pages
+
+
+@bp.route(NOTES, methods=["GET"])
+@console_view(bp, *UNIT)
+def note_list(me: Session, actor: Actor) -> Response:
+    """The unit's notes created on a day, searched by status and by code or payer, paged."""
+    from chalicelib.services.day_book import day_book
+
+    d = deps()
+    day, filters, problems = _day_filters(d)
+    now = d.clock()
+    book = day_book(d, day, str(me.unit_code))
+    rows = [(n, n.status_at(now).value) for n in book["notes"]]
+    if filters["status"] in NOTE_STATUS:
+        rows = [r for r in rows if r[1] == filters["status"]]
+    if filters["q"]:
+        rows = [r for r in rows if filters["q"] in r[0].payment_code
+                or filters["q"] in r[0].payer.name]
+    shown, page_no, pages = _paged(rows, filters)
+    return page(bp, "console/unit_notes.html", me=me, here=NOTES, heading="本单位缴款书",
+                rows=shown, page_no=page_no, pages=pages, count=len(rows), filters=filters,
+                problems=problems, statuses=NOTE_STATUS, yuan=fen_to_yuan_grouped,
+                cut=book["notes_count"] > len(book["notes"]))
+
+
+@bp.route("/console/unit/bills", methods=["GET"])
+@console_view(bp, *UNIT)
+def bill_list(me: Session, actor: Actor) -> Response:
+    """The unit's bills issued on a day, searched by payer or code, paged."""
+    from chalicelib.services.day_book import day_book
+
+    d = deps()
+    day, filters, problems = _day_filters(d)
+    book = day_book(d, day, str(me.unit_code))
+    rows = [b for b in book["bills"] if not filters["q"] or filters["q"] in b.payer_name
+            or filters["q"] in b.bill_number or filters["q"] in b.payment_code]
+    shown, page_no, pages = _paged(rows, filters)
+    return page(bp, "console/unit_bills.html", me=me, here="/console/unit/bills",
+                heading="本单位票据", rows=shown, page_no=page_no, pages=pages, count=len(rows),
+                filters=filters, problems=problems, yuan=fen_to_yuan_grouped,
+                cut=book["bills_count"] > len(book["bills"]))

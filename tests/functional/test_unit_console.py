@@ -128,3 +128,25 @@ def test_a_unit_admin_creates_an_operator_of_their_own_unit(client, world):
 
     person = bootstrap.deps().people.get("zhao.yun")
     assert person.unit_code == "340100001" and person.role.value == "unit_operator"
+
+
+def test_the_units_notes_and_bills_of_a_day_are_searched_and_paged(client, world):
+    code, cookies, token = created(client, world)
+    for n in range(21):
+        post_pairs(client, "/console/unit/notes", note_form(payer_name=f"批量{n:02d}",
+                                                             form_id=f"batch-{n}"),
+                   cookies, token)
+    day = world.clock().strftime("%Y-%m-%d")
+    first = get(client, f"/console/unit/notes?day={day}", cookies).body.decode()
+    assert "第 1 / 2 页" in first and "page=2" in first
+    found = get(client, f"/console/unit/notes?day={day}&q={code[-8:]}", cookies).body.decode()
+    assert code in found and "批量" not in found
+    unpaid = get(client, f"/console/unit/notes?day={day}&status=issued", cookies).body.decode()
+    assert "没有符合条件的缴款书" in unpaid
+    order = open_order(client, code)
+    post_notification(client, *notification(world, order))
+    world.drain()
+    bills = get(client, f"/console/unit/bills?day={day}&q=张小明", cookies).body.decode()
+    assert code in bills and "批量" not in bills
+    assert "没有符合条件" in get(client, "/console/unit/bills?day=2020-01-01",
+                                cookies).body.decode()
