@@ -8,10 +8,19 @@ ruled items table, the total in capitals and figures, the remark, the issuing un
 round seal (its uploaded image, or one drawn), checker and handling person. Up to 20 items fit
 on one page (rows shrink past 8); more continue on further pages, numbered. A status
 (已冲红, 已作废) is boxed in the top right corner and stamped across every page.
+
+The bill's template (``bill_templates``, recorded on the bill) decides what differs by kind: how
+the payer is called (交款人, 捐赠人), the block of extra fields between the payer and the items
+(就诊信息, 住院信息, 捐赠信息, 往来信息: a heading cell, then the fields three to a row, a long
+text a row of its own), the columns of the items table, and the fixed remarks printed under the
+bill's own remark. The default template (every bill issued before templates) draws the page as
+it always was. With a block, fewer items fit on a page (their rows never drop below 2.6 mm).
 """
 
 from __future__ import annotations
 
+from chalicelib.domain import bill_templates
+from chalicelib.domain.bill_templates import BillTemplate, Column
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.layout import PT, Colour, FontMetrics, Page, Sheet, round_rect, table
 from chalicelib.domain.layout_seals import SEAL_RED, oval_seal, round_seal, stamp
@@ -23,12 +32,14 @@ LEFT, RIGHT = 10.0, 200.0
 ITEMS_PER_PAGE = 20
 FORM: Colour = (0.50, 0.16, 0.13)  # the printed form's brown-red rules and labels, never seal red
 INK: Colour = (0.08, 0.08, 0.1)
-COLUMNS = ("项目编码", "项目名称", "单位", "数量", "标准（元）", "金额（元）")
-WIDTHS = (30.0, 64.0, 16.0, 20.0, 28.0, 32.0)
-ALIGNS = "lccrrr"
-TABLE_TOP = 49.0
+TABLE_TOP = 49.0  # without a block of extra fields
 TABLE_BOTTOM = 121.0
 SEAL_CENTRE_Y, SEAL_RADIUS = 131.0, 13.5  # the unit's seal, over the 收款单位 line
+BLOCK_ROW = 5.0  # the height of a row of extra fields
+BLOCK_COLUMNS = 3  # fields to a row; a long text takes a row of its own
+WIDE_TEXT = 20  # a text field allowed more characters than this is long
+MIN_ROW = 2.6  # the lowest an item row may get (20 items on a page without a block)
+FIXED_REMARK_LINE = 3.4  # the remark cell grows by this for each fixed remark
 
 
 def layout_bill(bill: Bill, *, metrics: FontMetrics, verify_url: str, supervisor_name: str,
@@ -37,14 +48,20 @@ def layout_bill(bill: Bill, *, metrics: FontMetrics, verify_url: str, supervisor
     """The pages of ``bill``; ``verify_url`` goes into the QR code, ``supervisor_name`` (the
     finance department) onto the 监制 seal, ``unit_seal_png`` (the unit's uploaded seal) over
     the unit's name instead of a drawn seal."""
-    chunks = [bill.items[k:k + ITEMS_PER_PAGE]
-              for k in range(0, len(bill.items), ITEMS_PER_PAGE)] or [()]
+    tpl = bill.template
+    rows = _block_rows(tpl, bill)
+    top = TABLE_TOP + (len(rows) * BLOCK_ROW + 1.5 if rows else 0.0)
+    per_page = _items_per_page(tpl, top)
+    chunks = [bill.items[k:k + per_page]
+              for k in range(0, len(bill.items), per_page)] or [()]
     pages = []
     for number, items in enumerate(chunks, start=1):
         sheet = Sheet(PAGE_W, PAGE_H, metrics)
-        _header(sheet, bill, supervisor_name, verify_url)
+        _header(sheet, bill, supervisor_name, verify_url, tpl.payer_label)
         _footer(sheet, bill, unit_seal_png)  # before the table: its seal lies under the text
-        _table(sheet, bill, items)
+        if rows:
+            _block(sheet, tpl, rows, TABLE_TOP, top)
+        _table(sheet, bill, items, tpl, top)
         if len(chunks) > 1:
             sheet.text(f"第{number}页/共{len(chunks)}页", RIGHT, 143, 7 * PT, FORM, align="r")
         if status_text:
@@ -60,12 +77,62 @@ def _label_value(sheet: Sheet, x: float, y: float, label: str, value: str,
     return sheet.text(value, x, y, size, INK)
 
 
-def _item_row(item: Item) -> tuple[str, ...]:
-    return (item.item_code, item.name, item.unit or "", item.quantity,
-            fen_to_yuan(item.standard_fen), fen_to_yuan(item.amount_fen))
+def _cell(item: Item, column: Column) -> str:
+    return {"item_code": item.item_code, "name": item.name, "unit": item.unit or "",
+            "quantity": item.quantity, "standard": fen_to_yuan(item.standard_fen),
+            "amount": fen_to_yuan(item.amount_fen)}[column.key]
 
 
-def _header(sheet: Sheet, bill: Bill, supervisor_name: str, verify_url: str) -> None:
+def _block_rows(tpl: BillTemplate, bill: Bill) -> list[list[tuple[str, str]]]:
+    """The extra fields present, as rows of (label, value): three to a row; a long text is a
+    row of its own (a row of one field spans the block)."""
+    wide = {f.label for f in tpl.fields if f.type == "text" and f.max_length > WIDE_TEXT}
+    rows: list[list[tuple[str, str]]] = []
+    open_row = False  # whether the last row takes more fields
+    for label, value in bill_templates.labelled(tpl, bill.extra):
+        if label in wide:
+            rows.append([(label, value)])
+            open_row = False
+        elif open_row and len(rows[-1]) < BLOCK_COLUMNS:
+            rows[-1].append((label, value))
+        else:
+            rows.append([(label, value)])
+            open_row = True
+    return rows
+
+
+def _remark_h(items: int, tpl: BillTemplate) -> float:
+    return (10.0 if items <= 8 else 7.0) + FIXED_REMARK_LINE * len(tpl.remarks)
+
+
+def _items_per_page(tpl: BillTemplate, top: float) -> int:
+    """As many items as fit with rows of at least ``MIN_ROW`` (20 at most)."""
+    room = TABLE_BOTTOM - top - 6.0 - 7.0 - _remark_h(ITEMS_PER_PAGE, tpl)
+    return max(1, min(ITEMS_PER_PAGE, int(room / MIN_ROW + 1e-9)))
+
+
+def _block(sheet: Sheet, tpl: BillTemplate, rows: list[list[tuple[str, str]]], top: float,
+           bottom: float) -> None:
+    """The extra fields in a ruled box: the template's heading in the left cell (as 备注's),
+    the fields to its right, three to a row (a row of one spans the box)."""
+    label_w = tpl.columns[0].width_mm
+    thin, size = 0.5 * PT, 8.5 * PT
+    sheet.rect(LEFT, top, RIGHT - LEFT, bottom - top, line_width=0.9 * PT, stroke=FORM)
+    sheet.line(LEFT + label_w, top, LEFT + label_w, bottom, thin, FORM)
+    sheet.text(tpl.block_title, LEFT + label_w / 2, (top + bottom) / 2 + size * 0.36, size,
+               FORM, align="c")
+    left, width = LEFT + label_w + 2, RIGHT - LEFT - label_w - 4
+    for k, row in enumerate(rows):
+        baseline = top + 0.75 + k * BLOCK_ROW + BLOCK_ROW / 2 + size * 0.36
+        cell = width if len(row) == 1 else width / BLOCK_COLUMNS
+        for n, (label, value) in enumerate(row):
+            x = left + n * cell
+            end = sheet.text(label + "：", x, baseline, size, FORM)
+            sheet.fit(value, end, x + cell - 2, baseline, size, INK)
+
+
+def _header(sheet: Sheet, bill: Bill, supervisor_name: str, verify_url: str,
+            payer_label: str = "交款人") -> None:
     oval_seal(sheet, PAGE_W / 2, 14, 40, 20, supervisor_name, "监制章")
     size = 17.0
     while sheet.measure(bill.title, size * PT) > 128 and size > 11:
@@ -78,36 +145,48 @@ def _header(sheet: Sheet, bill: Bill, supervisor_name: str, verify_url: str) -> 
               ("校验码：", bill.check_code), ("开票日期：", bill.issue_date))
     for k, (label, value) in enumerate(fields):
         _label_value(sheet, LEFT + (0, 50, 103, 146)[k], 40.5, label, value)
-    _label_value(sheet, LEFT, 46, "交款人统一社会信用代码：", bill.payer_credit_code or "")
-    _label_value(sheet, LEFT + 103, 46, "交款人：", bill.payer_name)
+    _label_value(sheet, LEFT, 46, f"{payer_label}统一社会信用代码：", bill.payer_credit_code or "")
+    _label_value(sheet, LEFT + 103, 46, f"{payer_label}：", bill.payer_name)
 
 
-def _table(sheet: Sheet, bill: Bill, items: tuple[Item, ...]) -> float:
-    """The items table, the total and the remark; return the bottom of the frame."""
-    remark_h = 10.0 if len(items) <= 8 else 7.0
+def _table(sheet: Sheet, bill: Bill, items: tuple[Item, ...], tpl: BillTemplate,
+           top: float = TABLE_TOP) -> float:
+    """The items table (the template's columns), the total and the remark (with the template's
+    fixed remarks); return the bottom of the frame."""
+    remark_h = _remark_h(len(items), tpl)
     total_h, header_h = 7.0, 6.0
-    rows = max(8, len(items))
-    row_h = (TABLE_BOTTOM - TABLE_TOP - header_h - total_h - remark_h) / rows
+    rows = max(8 if top == TABLE_TOP else 5, len(items))
+    row_h = (TABLE_BOTTOM - top - header_h - total_h - remark_h) / rows
     size = min(8.5 * PT, row_h * 0.78)
-    body = [_item_row(i) for i in items] + [("",) * 6] * (rows - len(items))
-    y = table(sheet, LEFT, TABLE_TOP, WIDTHS, row_h, [COLUMNS, *body], ALIGNS, size,
-              header_h=header_h, rule=FORM, header_colour=FORM, ink=INK,
-              header_size=8.5 * PT)
-    x_mid = LEFT + sum(WIDTHS[:4])
+    columns = tpl.columns
+    widths = tuple(c.width_mm for c in columns)
+    body = [tuple(_cell(i, c) for c in columns) for i in items]
+    body += [("",) * len(columns)] * (rows - len(items))
+    y = table(sheet, LEFT, top, widths, row_h, [tuple(c.label for c in columns), *body],
+              "".join(c.align for c in columns), size, header_h=header_h, rule=FORM,
+              header_colour=FORM, ink=INK, header_size=8.5 * PT)
+    label_w = widths[0]
+    x_mid = RIGHT - 60.0  # the total in figures: the last 60 mm, whatever the columns
     thin = 0.5 * PT
     sheet.line(LEFT, y + total_h, RIGHT, y + total_h, thin, FORM)
-    sheet.line(LEFT + WIDTHS[0], y, LEFT + WIDTHS[0], y + total_h + remark_h, thin, FORM)
+    sheet.line(LEFT + label_w, y, LEFT + label_w, y + total_h + remark_h, thin, FORM)
     sheet.line(x_mid, y, x_mid, y + total_h, thin, FORM)
     sheet.rect(LEFT, y, RIGHT - LEFT, total_h + remark_h, line_width=0.9 * PT, stroke=FORM)
     base = y + total_h / 2 + 3.2 * PT
-    sheet.text("金额合计（大写）", LEFT + WIDTHS[0] / 2, base, 8.5 * PT, FORM, align="c")
+    sheet.text("金额合计（大写）", LEFT + label_w / 2, base, 8.5 * PT, FORM, align="c")
     sheet.text("（小写）", x_mid + 2, base, 8.5 * PT, FORM)
-    sheet.text(fen_to_capitals(bill.total_fen), LEFT + WIDTHS[0] + 2, base, 10 * PT, INK)
+    sheet.text(fen_to_capitals(bill.total_fen), LEFT + label_w + 2, base, 10 * PT, INK)
     sheet.text("¥" + fen_to_yuan(bill.total_fen), RIGHT - 2, base, 10 * PT, INK, align="r")
     top = y + total_h
-    sheet.text("备注", LEFT + WIDTHS[0] / 2, top + remark_h / 2 + 3 * PT, 8.5 * PT, FORM,
+    sheet.text("备注", LEFT + label_w / 2, top + remark_h / 2 + 3 * PT, 8.5 * PT, FORM,
                align="c")
-    _remark(sheet, bill.remark or "", LEFT + WIDTHS[0] + 2, RIGHT - 2, top, remark_h)
+    fixed = FIXED_REMARK_LINE * len(tpl.remarks)
+    _remark(sheet, bill.remark or "", LEFT + label_w + 2, RIGHT - 2, top, remark_h - fixed)
+    for k, line in enumerate(tpl.remarks):  # under the bill's own remark, one line each,
+        # to the right: clear of the unit's seal, which reaches over the cell's bottom left
+        sheet.fit(line, LEFT + label_w + 2, RIGHT - 2,
+                  top + remark_h - fixed + k * FIXED_REMARK_LINE + 2.2, 7.5 * PT, FORM,
+                  align="r")
     return y + total_h + remark_h
 
 

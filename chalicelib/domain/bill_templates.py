@@ -374,8 +374,7 @@ def read_extra(tpl: BillTemplate, raw: object, *, total_fen: int | None,
                 labels = " + ".join(("−" if s < 0 else "") + tpl.field(k).label
                                     for s, k in rule.terms).replace("+ −", "− ")
                 where = f"extra.{rule.terms[0][1]}"
-                fields.setdefault(where, f"{labels} must equal "
-                                         f"{'total_fen' if rule.equals == 'total_fen' else rule.equals}"
+                fields.setdefault(where, f"{labels} must equal {rule.equals}"
                                          f" ({got_sum} ≠ {target})")
     if fields:
         raise ValidationFailed("票据附加信息有误", fields)

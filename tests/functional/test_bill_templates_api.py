@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from chalicelib.domain import bill_templates
 from devstack.template_samples import SAMPLES
 from tests.functional.support import assert_error, body_of
 
 HOSPITAL, CHARITY = 2, 3  # the seed's units after the two of COLLECTING (devstack.seed)
 PAYER = {"name": "张三", "type": "individual", "phone": "13812345678"}
 UNIT_OF = {"medical-outpatient": HOSPITAL, "medical-inpatient": HOSPITAL,
-           "donation-receipt": CHARITY, "settlement-receipt": CHARITY}
+           "donation-receipt": CHARITY, "settlement-receipt": CHARITY,
+           "nontax-general": 1}  # the traffic police: 一般缴款书 (0301)
+OUTPUT = Path(__file__).resolve().parents[1] / "output" / "templates"
 
 
 def body(template_id: str, **changes) -> dict:
@@ -43,6 +48,8 @@ def public(client, bill: dict, suffix: str = ""):
 @pytest.mark.parametrize("template_id", sorted(UNIT_OF))
 def test_a_direct_bill_of_each_kind_carries_its_extra_fields_in_json_xml_and_pdf(
         world, client, template_id):
+    """The PDF of each is drawn from its template (title, fields, columns) and written as a
+    PNG to tests/output/templates/ for a person to look at (the README's screenshots)."""
     bill = issue(world, client, template_id)
     view = body_of(public(client, bill))
     assert view["kind_code"] == SAMPLES[template_id]["bill_kind"]
@@ -50,9 +57,22 @@ def test_a_direct_bill_of_each_kind_carries_its_extra_fields_in_json_xml_and_pdf
     assert view["extra"] == SAMPLES[template_id]["extra"]
     xml = public(client, bill, "/xml").body
     assert b"<TemplateId>" + template_id.encode() + b"</TemplateId>" in xml
-    pdf = PdfReader(io.BytesIO(public(client, bill, "/pdf").body))
-    text = "".join(page.extract_text() for page in pdf.pages)
-    assert bill["bill_number"] in text
+    pdf_bytes = public(client, bill, "/pdf").body
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes)).pages)
+    tpl = bill_templates.latest(template_id)
+    assert tpl is not None
+    assert bill["bill_number"] in text and view["title"] in text
+    for column in tpl.columns:
+        assert column.label in text
+    for f in tpl.fields:
+        if f.key in SAMPLES[template_id]["extra"]:
+            assert f.label in text, f.label
+    for line in tpl.remarks:
+        assert line in text
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / f"{template_id}.pdf").write_bytes(pdf_bytes)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile",
+                    str(OUTPUT / f"{template_id}.pdf"), str(OUTPUT / template_id)], check=True)
 
 
 def test_the_bill_page_shows_the_extra_fields_under_their_labels(world, client):
