@@ -19,6 +19,7 @@ from chalicelib.api import (
     pages,
     payer_pages,
     public,
+    reconciliations,
     refusals,
     reimbursing,
     reports,
@@ -54,6 +55,7 @@ for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_page
                   payer_pages, short_links, ops, admin, console, finance_console, finance_units,
                   unit_console, reports):
     app.register_blueprint(blueprint.bp)
+app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
@@ -99,6 +101,15 @@ def query_open_orders(event) -> None:
     from chalicelib.services.order_query import query_open_orders as query
 
     query(deps())
+
+
+@app.schedule(Cron(30, "2-9", "*", "*", "?", "*"))
+def reconcile_statements(event) -> None:
+    """清算对账: each hour from 10:30 to 17:30 Beijing time, yesterday's statement of every
+    channel not reconciled yet (the channels publish after 09:00-10:00), pending ones again."""
+    from chalicelib.services.reconciliation import reconcile_due
+
+    reconcile_due(deps())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

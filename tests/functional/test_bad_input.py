@@ -24,7 +24,8 @@ from tests.functional.support import (
 
 HUGE = "9" * 5_000  # past CPython's 4,300-digit int conversion limit
 VALID_PATH = {"payment_code": make_payment_code("340100", 2026, 1), "bill_code": "34010126",
-              "bill_number": "0000000001", "out_trade_no": "ABCDEFGH12345678", "kind": "pdf"}
+              "bill_number": "0000000001", "out_trade_no": "ABCDEFGH12345678", "kind": "pdf",
+              "date": "2026-06-15", "channel": "wechatpay"}
 
 
 def _routes(predicate) -> list[tuple[str, str]]:

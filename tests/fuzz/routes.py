@@ -509,6 +509,35 @@ def weekly_report(t: Targets):
                     h.headers(t.keys, wanted_key=_key(t, "finance")))
 
 
+# ---- finance: reconciliation ----------------------------------------------------------------
+
+DAYS = ("2026-06-15", "2026-06-14", "2026-02-29", "2026-6-15")
+
+
+@route("/v1/admin/reconciliations/{date}", "GET", "other")
+def reconciliation(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/reconciliations/{date}", "GET",
+                    {"date": h.path_param(*DAYS)}, h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/reconciliations/{date}", "POST", "other")
+def reconcile(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/reconciliations/{date}", "POST",
+                    {"date": h.path_param(*DAYS)},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(st.just(b""), h.json_bodies({"channels": ["wechatpay", "bank"]})))
+
+
+@route("/v1/admin/reconciliations/{date}/{channel}/{line_id}/resolution", "POST", "other")
+def resolve_discrepancy(t: Targets):
+    return _request(t, "other", "api",
+                    "/v1/admin/reconciliations/{date}/{channel}/{line_id}/resolution", "POST",
+                    {"date": h.path_param(*DAYS), "channel": h.path_param("wechatpay", "bank"),
+                     "line_id": h.path_param("pay-4200000001", "refund-R1")},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies({"resolution": "已与渠道核实"}))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")

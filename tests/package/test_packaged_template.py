@@ -23,6 +23,7 @@ TABLE_ACCESS = {
                        "ReimbursementsTable": "rw", "OtpTable": "rw", "SmsLogTable": "rw",
                        "PeopleTable": "rw",  # console accounts and sessions (services/people)
                        "PaymentsTable": "rw",  # POST /v1/bills records the unit's own receipt
+                       "ReconciliationsTable": "rw",  # /v1/admin/reconciliations (run, resolve)
                        "FeeItemsTable": "r+put", "SigningKeysTable": "r",
                        "NumberRangesTable": "r+put",  # /v1/admin: fee items, new ranges
                        "AuditTable": "append",
@@ -44,6 +45,10 @@ TABLE_ACCESS = {
     "QueryOpenOrdersRole": {"ChannelOrdersTable": "rw", "NotesTable": "rw", "PaymentsTable": "rw",
                             "CountersTable": "rw"},
     "RefundExceptionsRole": {"PaymentsTable": "rw", "ChannelOrdersTable": "r", "NotesTable": "r"},
+    # 清算对账: records a lost payment as the active query does, keeps its results
+    "ReconcileStatementsRole": {"ChannelOrdersTable": "rw", "NotesTable": "rw",
+                                "PaymentsTable": "rw", "CountersTable": "rw",
+                                "ReconciliationsTable": "rw"},
     "SweepUnissuedNotesRole": {"NotesTable": "query"},
     "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
                          "UnitsTable": "r"},
