@@ -22,6 +22,7 @@ from chalicelib.api import (
     reconciliations,
     refusals,
     reimbursing,
+    remittances,
     reports,
     short_links,
     unit_console,
@@ -53,7 +54,7 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
                   payer_pages, short_links, ops, admin, console, finance_console, finance_units,
-                  unit_console, reports):
+                  unit_console, reports, remittances):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)

@@ -39,6 +39,7 @@ from chalicelib.services.ports import (
     ReconciliationStore,
     RefundStore,
     ReimbursementRepository,
+    RemittanceStore,
     ReportRenderer,
     Signer,
     SmsLog,
@@ -275,6 +276,12 @@ class Deps:
         if len(value) < MIN_SECRET_CHARS:  # an empty or placeholder secret: refuse, not guess
             raise ServiceUnavailable(f"{name} secret is shorter than {MIN_SECRET_CHARS} chars")
         return value
+
+    @property
+    def remittances(self) -> RemittanceStore:
+        from chalicelib.adapters.dynamo_remittances import DynamoRemittances
+
+        return self._table("remittances", DynamoRemittances)
 
     @property
     def report_renderer(self) -> ReportRenderer:

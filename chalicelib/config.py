@@ -7,6 +7,7 @@ here: they are fetched from Secrets Manager by name, lazily (``adapters/secrets.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from pathlib import Path
 TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYMENTS", "BILLS",
           "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
           "NUMBER_RANGES", "OTP", "SMS_LOG",
-          "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS", "TEMPLATE_CHOICES", "UNIT_KEYS")
+          "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS", "TEMPLATE_CHOICES", "UNIT_KEYS",
+          "REMITTANCES")
 
 # PAYER_PEPPER: a server-side secret (32+ random bytes, e.g. ``openssl rand -base64 32``) that
 # keys the HMAC of payers' phone numbers in the bills index and the OTP table, the OTP hashes and
@@ -82,6 +84,11 @@ class Settings:
     # Refused channel notifications (services/intake.py): a bucket without Object Lock whose
     # lifecycle expires them after days; the write-once archive keeps verified ones only.
     rejected_intake_bucket: str = "fiscal-rejected-intake"
+    # Remittance (划款): the accounts of the bank's instruction file, JSON {"collection" (the
+    # 非税收入汇缴结算户 money is paid from), "treasury" (国库), "special" (财政专户): {name,
+    # number, bank}}. Locally and in tests, demo accounts; elsewhere set REMITTANCE_ACCOUNTS,
+    # or no day can be instructed.
+    remittance_accounts: str = ""
 
     def table(self, name: str) -> str:
         return self.tables[name]
@@ -115,6 +122,15 @@ def _stage(env: Mapping[str, str]) -> str:
                 raise SettingsError(f"{name} is set in the environment of stage {stage}: "
                                     f"it belongs in Secrets Manager ({name}_SECRET_ID)")
     return stage
+
+
+LOCAL_REMITTANCE_ACCOUNTS = json.dumps({
+    "collection": {"name": "合肥市财政局非税收入汇缴结算户", "number": "34001000000000000001",
+                   "bank": "中国工商银行合肥分行"},
+    "treasury": {"name": "国家金库合肥市中心支库", "number": "27010000000000000001",
+                 "bank": "中国人民银行合肥市中心支行"},
+    "special": {"name": "合肥市财政局财政专户", "number": "34001000000000000002",
+                "bank": "中国建设银行合肥分行"}}, ensure_ascii=False)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +182,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if local else b"",
         payer_pepper_secret_id=env.get("PAYER_PEPPER_SECRET_ID", ""),
         payment_code_key_secret_id=env.get("PAYMENT_CODE_KEY_SECRET_ID", ""),
+        remittance_accounts=env.get("REMITTANCE_ACCOUNTS") or (LOCAL_REMITTANCE_ACCOUNTS
+                                                               if local else ""),
         enabled_channels=tuple(c.strip() for c in env.get(
             "ENABLED_CHANNELS", "wechatpay,alipay,unionpay,bank").split(",") if c.strip()),
     )

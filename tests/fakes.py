@@ -55,6 +55,7 @@ from chalicelib.domain.records import (
     Reservation,
     SmsDelivery,
 )
+from chalicelib.domain.remittance import RemittanceDay
 from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds, FakeStatements
@@ -1101,6 +1102,30 @@ class FakeReconciliations:
         return True
 
 
+class FakeRemittances:
+    """RemittanceStore; mirrors ``adapters/dynamo_remittances.DynamoRemittances``."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, dict[str, str]] = {}
+        self.days: dict[str, RemittanceDay] = {}
+
+    def account_settings(self, unit_code: str) -> dict[str, str]:
+        return dict(self.settings.get(unit_code, {}))
+
+    def set_account(self, unit_code: str, item_code: str, account: str) -> None:
+        self.settings.setdefault(unit_code, {})[item_code] = account
+
+    def get_day(self, date: str) -> RemittanceDay | None:
+        return self.days.get(date)
+
+    def put_day(self, day: RemittanceDay) -> bool:
+        held = self.days.get(day.date)
+        if (held.version if held else 0) != day.version - 1:
+            return False
+        self.days[day.date] = day
+        return True
+
+
 class FakeActivity:
     """DailyActivity over the shared tables: what the adapter's day indexes would hold (a day
     is the first ten characters of the China time the row carries)."""
@@ -1156,7 +1181,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "sms_log": FakeSmsLog(), "otp": FakeOtp(), "payer_bills": FakePayerBills(tables),
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
             "job_state": FakeJobState(), "reconciliations": FakeReconciliations(),
-            "activity": FakeActivity(tables),
+            "activity": FakeActivity(tables), "remittances": FakeRemittances(),
             "wechat_oauth": FakePayerIdentity(),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")},
             **{f"{c}_statements": FakeStatements(c)

@@ -609,3 +609,20 @@ class UnitKeyModel(Model):
 
 MODELS.update({"UNIT_KEYS": UnitKeyModel})
 LOGICAL_IDS.update({"UNIT_KEYS": "UnitKeysTable"})
+
+
+class RemittanceModel(Model):
+    """Remittance (划款): ``day#<date>`` rows (a day's remittances once instructed, a compact
+    JSON ``doc`` and a ``version``) and ``accounts#<unit_code>`` rows (the unit's settings:
+    fee item or ``*`` → treasury | special)."""
+
+    class Meta:
+        table_name = "remittances"
+
+    pk = UnicodeAttribute(hash_key=True)
+    doc = CompactJSONAttribute()
+    version = NumberAttribute(default=1)
+
+
+MODELS.update({"REMITTANCES": RemittanceModel})
+LOGICAL_IDS.update({"REMITTANCES": "RemittancesTable"})

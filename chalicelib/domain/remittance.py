@@ -164,3 +164,107 @@ def check_account(value: object) -> str:
         raise ValidationFailed("账户应为 treasury（国库）或 special（财政专户）",
                                {"account": "treasury | special"})
     return str(value)
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    """An account money moves from or to: its holder's name, number and bank."""
+
+    name: str
+    number: str
+    bank: str
+
+
+@dataclass(frozen=True)
+class RemittanceDay:
+    """A day's remittances once instructed: frozen amounts, the kept instruction file."""
+
+    date: str
+    status: str  # instructed | confirmed (every remittance confirmed)
+    remittances: tuple[Remittance, ...]
+    net_fen: int
+    instruction_key: str
+    instruction_sha256: str
+    instructed_at: str
+    instructed_by: str
+    version: int = 1
+
+    def to_doc(self) -> dict:
+        return {"date": self.date, "status": self.status, "net_fen": self.net_fen,
+                "instruction_key": self.instruction_key,
+                "instruction_sha256": self.instruction_sha256,
+                "instructed_at": self.instructed_at, "instructed_by": self.instructed_by,
+                "remittances": [{**r.view(), "bank_reference": r.bank_reference,
+                                 "confirmed_at": r.confirmed_at} for r in self.remittances]}
+
+    @classmethod
+    def of_doc(cls, doc: Mapping, version: int) -> RemittanceDay:
+        return cls(
+            date=doc["date"], status=doc["status"], net_fen=int(doc["net_fen"]),
+            instruction_key=doc["instruction_key"], instruction_sha256=doc["instruction_sha256"],
+            instructed_at=doc["instructed_at"], instructed_by=doc["instructed_by"],
+            version=version,
+            remittances=tuple(Remittance(
+                unit_code=r["unit_code"], account=r["account"], total_fen=int(r["total_fen"]),
+                items=tuple(RemittedItem(i["item_code"], int(i["total_fen"]))
+                            for i in r["items"]),
+                status=r["status"], bank_reference=r.get("bank_reference"),
+                confirmed_at=r.get("confirmed_at")) for r in doc["remittances"]))
+
+
+INSTRUCTION_COLUMNS = ("seq", "batch_id", "value_date", "payer_account", "payer_name",
+                       "payer_bank", "payee_account", "payee_name", "payee_bank",
+                       "amount", "currency", "unit_code", "account_kind", "purpose")
+
+
+def instruction_csv(date: str, remittances: Sequence[Remittance],
+                    accounts: Mapping[str, BankAccount], unit_names: Mapping[str, str]) -> bytes:
+    """The bank's instruction file (批量划款指令) of a day: GB 18030 text, CRLF lines.
+
+    Line 1 names the columns (``INSTRUCTION_COLUMNS``); then one line per remittance with an
+    amount above zero: from the collection account (``accounts["collection"]``, 非税收入汇缴
+    结算户) to the treasury's or the special account's (``accounts[account]``), the amount in
+    yuan with two decimals (exact: from the fen), ``CNY``; last, the control line
+    ``TOTAL,<lines>,<sum in yuan>,<sum in fen>,SHA256:<hex>``, the hash over every byte before
+    that line. The same remittances always give the same bytes (``batch_id`` = ``R`` + date).
+    """
+    import csv
+    import hashlib
+    import io
+
+    from chalicelib.domain.money import fen_to_yuan
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(INSTRUCTION_COLUMNS)
+    source = accounts["collection"]
+    lines = [r for r in remittances if r.total_fen > 0]
+    for seq, r in enumerate(lines, start=1):
+        payee = accounts[r.account]
+        name = unit_names.get(r.unit_code, r.unit_code)
+        writer.writerow((seq, f"R{date.replace('-', '')}", date, source.number, source.name,
+                         source.bank, payee.number, payee.name, payee.bank,
+                         fen_to_yuan(r.total_fen), "CNY", r.unit_code, r.account,
+                         f"{date} 非税收入划缴{ACCOUNT_NAMES[r.account]} {name}"))
+    body = out.getvalue().encode("gb18030")
+    total = sum(r.total_fen for r in lines)
+    trailer = (f"TOTAL,{len(lines)},{fen_to_yuan(total)},{total},"
+               f"SHA256:{hashlib.sha256(body).hexdigest()}\r\n")
+    return body + trailer.encode("ascii")
+
+
+def parse_day(text: object) -> str:
+    """``YYYY-MM-DD``, a real date from 2000 on; else ``ValidationFailed`` naming ``date``."""
+    import re
+    from datetime import date
+
+    problem = {"date": "a date YYYY-MM-DD"}
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValidationFailed("日期格式应为 YYYY-MM-DD", problem)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("日期不存在", problem) from None
+    if day.year < 2000:
+        raise ValidationFailed("日期过早", problem)
+    return text

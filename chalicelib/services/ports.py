@@ -44,6 +44,7 @@ from chalicelib.domain.records import (
     Reservation,
     SmsDelivery,
 )
+from chalicelib.domain.remittance import RemittanceDay
 from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.statements import Statement
@@ -395,6 +396,19 @@ class NoticeRenderer(Protocol):
         (已作废, 已冲红) and ``status_note`` say what became of the bill."""
 
 
+class RemittanceStore(Protocol):
+    """Remittance (划款): the accounts units and fee items remit to, and each day's
+    remittances once instructed (a day written with version n+1 only over version n)."""
+
+    def account_settings(self, unit_code: str) -> dict[str, str]:
+        """The unit's settings: fee item code (or ``*``, the unit's own) → account."""
+    def set_account(self, unit_code: str, item_code: str, account: str) -> None: ...
+    def get_day(self, date: str) -> RemittanceDay | None: ...
+    def put_day(self, day: RemittanceDay) -> bool:
+        """Store ``day`` (its ``version``) only over version ``day.version - 1`` (none, for
+        version 1); False when another write came first."""
+
+
 class ReportRenderer(Protocol):
     """The weekly report's printable form."""
 
@@ -595,6 +609,8 @@ class Ports(Protocol):
     def activity(self) -> DailyActivity: ...
     @property
     def report_renderer(self) -> ReportRenderer: ...
+    @property
+    def remittances(self) -> RemittanceStore: ...
     @property
     def notice_renderer(self) -> NoticeRenderer: ...
     @property

@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeRanges,
     FakeReconciliations,
     FakeReimbursements,
+    FakeRemittances,
     FakeSmsLog,
     FakeTemplateChoices,
     FakeUnits,
@@ -188,6 +189,10 @@ class FakeStores:
     def activity(self) -> FakeActivity:
         return FakeActivity(self.tables)
 
+    @cached_property
+    def remittances(self) -> FakeRemittances:
+        return FakeRemittances()
+
 
 class DynamoStores:
     """The DynamoDB adapters on moto; each creates the tables it reads or writes on first use."""
@@ -329,6 +334,13 @@ class DynamoStores:
 
         self._tables("NOTES", "PAYMENTS", "BILLS")
         return _shared(DynamoActivity())
+
+    @cached_property
+    def remittances(self) -> Any:
+        from chalicelib.adapters.dynamo_remittances import DynamoRemittances
+
+        self._tables("REMITTANCES")
+        return _shared(DynamoRemittances())
 
 
 Stores = FakeStores | DynamoStores

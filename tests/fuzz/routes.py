@@ -538,6 +538,47 @@ def resolve_discrepancy(t: Targets):
                     h.json_bodies({"resolution": "已与渠道核实"}))
 
 
+# ---- finance department: remittance -----------------------------------------------------------
+
+DATES = ["2026-06-15", "2026-06-14", "2026-02-30", "2026-6-15", "1999-01-01", "today"]
+
+
+@route("/v1/admin/remittances/{date}", "GET", "other")
+def remittances(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/remittances/{date}", "GET",
+                    {"date": h.path_param(*DATES)}, h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/remittances/{date}/instruction.csv", "GET", "other")
+def remittance_file(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/remittances/{date}/instruction.csv", "GET",
+                    {"date": h.path_param(*DATES)}, h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/remittances/{date}/instruct", "POST", "other")
+def instruct_remittances(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/remittances/{date}/instruct", "POST",
+                    {"date": h.path_param(*DATES)},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")))
+
+
+@route("/v1/admin/remittances/{date}/confirm", "POST", "other")
+def confirm_remittance(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/remittances/{date}/confirm", "POST",
+                    {"date": h.path_param(*DATES)},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies({"unit_code": "340100001", "account": "treasury",
+                                   "bank_reference": "B1"}))
+
+
+@route("/v1/admin/units/{unit_code}/remittance-account", "PUT", "other")
+def remittance_account(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/units/{unit_code}/remittance-account", "PUT",
+                    {"unit_code": h.path_param("340100001", "340100002", "999999999")},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies({"account": "treasury"}))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")

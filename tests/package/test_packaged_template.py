@@ -29,7 +29,8 @@ TABLE_ACCESS = {
                        "AuditTable": "append",
                        "FinanceKeysTable": "get",  # who calls /v1/admin; never written
                        "UnitKeysTable": "r+put+update",  # units' keys: made, revoked
-                       "TemplateChoicesTable": "rw"},  # the finance department's choice
+                       "TemplateChoicesTable": "rw",  # the finance department's choice
+                       "RemittancesTable": "rw"},  # 划款: instructed days, account settings
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},
     "IssueBillRole": {"NotesTable": "rw", "BillsTable": "rw", "NumberRangesTable": "rw",
@@ -51,7 +52,7 @@ TABLE_ACCESS = {
                                 "ReconciliationsTable": "rw"},
     "SweepUnissuedNotesRole": {"NotesTable": "query"},
     "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
-                         "UnitsTable": "r"},
+                         "UnitsTable": "r", "RemittancesTable": "r"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}

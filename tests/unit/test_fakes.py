@@ -37,6 +37,7 @@ PAIRS = [
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),
+    (ports.RemittanceStore, fakes.FakeRemittances),
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
     (ports.NotificationVerifier, WechatPayNotices),
