@@ -356,6 +356,13 @@ class Deps:
                                                              self.settings.supervisor_name))
 
     @property
+    def ofd_renderer(self) -> BillRenderer:
+        from chalicelib.adapters.ofd_bill import OfdBillRenderer
+
+        return self._get("ofd_renderer", lambda: OfdBillRenderer(self.settings.font_path,
+                                                                 self.settings.supervisor_name))
+
+    @property
     def refunds(self) -> RefundStore:
         from chalicelib.adapters.dynamo_refunds import DynamoRefunds
 

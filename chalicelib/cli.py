@@ -324,7 +324,8 @@ def redrive_dlq(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify-bill", help="verify a bill file (XML or PDF) offline")
+    verify = commands.add_parser(
+        "verify-bill", help="verify a bill file (XML, or PDF or OFD with the XML attached) offline")
     source = verify.add_mutually_exclusive_group()
     source.add_argument("--keys-url", default="http://127.0.0.1:8000/v1/public/keys")
     source.add_argument("--keys-file")

@@ -3,13 +3,14 @@
 
 The rules of the check are the domain's (``domain/bill_files.py``); this adapter lends them the
 two things they need from outside the standard library: the XML attached to a PDF (pypdf, via
-``pdf_bill.extract_attached_xml``) and the check of an ES256 or SM2 signature
+``pdf_bill.extract_attached_xml``) or to an OFD (``ofd_attachments``) and the check of an ES256 or SM2 signature
 (``signers.VERIFIERS``).
 ``verify_bill_file`` is the whole check, for the offline command and tests.
 """
 
 from __future__ import annotations
 
+from chalicelib.adapters import ofd_attachments
 from chalicelib.adapters.pdf_bill import extract_attached_xml
 from chalicelib.adapters.signers import VERIFIERS
 from chalicelib.domain.bill_files import MAX_FILE_BYTES, FileReport, check_bill_file
@@ -21,8 +22,10 @@ __all__ = ["MAX_FILE_BYTES", "BillFiles", "verify_bill_file"]
 class BillFiles:
     """BillFileTools (what the domain's check needs) and BillFileChecker (the port)."""
 
-    def attached_xml(self, pdf: bytes) -> bytes | None:
-        return extract_attached_xml(pdf)
+    def attached_xml(self, data: bytes) -> bytes | None:
+        if data[:4] == b"PK\x03\x04":
+            return ofd_attachments.extract_attached_xml(data)
+        return extract_attached_xml(data)
 
     def supports(self, alg: str) -> bool:
         return alg in VERIFIERS

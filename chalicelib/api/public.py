@@ -17,7 +17,7 @@ from chalicelib.services.limits import Guesser
 
 bp = Blueprint(__name__)
 
-FILE_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+FILE_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "ofd": "application/ofd"}
 
 
 @bp.route("/v1/public/notes/{payment_code}", methods=["GET"], cors=True)
@@ -111,10 +111,13 @@ def public_bill(bill_code: str, bill_number: str) -> dict:
 def bill_file(bill_code: str, bill_number: str, kind: str) -> Response:
     d = deps()
     if kind not in FILE_TYPES:
-        raise ValidationFailed("文件类型只能是 pdf 或 xml", {"kind": "pdf or xml"})
+        raise ValidationFailed("文件类型只能是 pdf、xml 或 ofd", {"kind": "pdf, xml or ofd"})
     record = bills_service.find_bill(d, bill_code, bill_number, _check_code(),
                                      Guesser.client(client_address(bp.current_request)))
-    body = bills_service.bill_file(d, record, kind)
+    if kind == "ofd":
+        body = bills_service.bill_ofd(d, record)
+    else:
+        body = bills_service.bill_file(d, record, kind)
     name = f"{bill_code}-{bill_number}.{kind}"
     return Response(body=body, status_code=200, headers={
         "Content-Type": FILE_TYPES[kind], "Content-Disposition": f'inline; filename="{name}"',

@@ -35,11 +35,12 @@ def verify_batch(unit: Unit) -> dict:
 
 
 @bp.route("/v1/verifications/file", methods=["POST"], content_types=[
-    "application/xml", "text/xml", "application/pdf", "application/octet-stream"])
+    "application/xml", "text/xml", "application/pdf", "application/ofd",
+    "application/octet-stream"])
 @handles_errors
 @authenticated(bp, UnitKind.REIMBURSING)
 def verify_file(unit: Unit) -> dict:
-    """The bill file itself as the body (XML, or PDF with the XML attached)."""
+    """The bill file itself as the body (XML, or PDF or OFD with the XML attached)."""
     return verification.verify_file(deps(), unit, raw_body(bp.current_request), _who(unit))
 
 

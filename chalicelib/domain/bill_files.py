@@ -30,9 +30,9 @@ ROLE_USE = {"unit": "unit", "supervisor": "finance"}
 class BillFileTools(Protocol):
     """What checking a bill file needs from outside the standard library."""
 
-    def attached_xml(self, pdf: bytes) -> bytes | None:
-        """The bill XML attached to a PDF, None if it carries none; ``ValidationFailed`` when
-        the PDF cannot be read."""
+    def attached_xml(self, data: bytes) -> bytes | None:
+        """The bill XML attached to a PDF or an OFD, None if it carries none;
+        ``ValidationFailed`` when the file cannot be read."""
 
     def supports(self, alg: str) -> bool:
         """Whether signatures of algorithm ``alg`` (``ES256``, ``SM2``) can be checked."""
@@ -64,14 +64,16 @@ MAX_FILE_BYTES = 1024 * 1024
 
 
 def xml_of(data: bytes, tools: BillFileTools) -> bytes:
-    """The bill XML inside ``data``: the data itself, or the XML attached to a PDF."""
+    """The bill XML inside ``data``: the data itself, or the XML attached to a PDF or an OFD."""
     if len(data) > MAX_FILE_BYTES:
         raise ValidationFailed("票据文件过大", {"file": f"at most {MAX_FILE_BYTES} bytes"},
                                code="file_too_large")
-    if data[:5] == b"%PDF-":
+    if data[:5] == b"%PDF-" or data[:4] == b"PK\x03\x04":  # a PDF, or an OFD (a zip)
         xml = tools.attached_xml(data)
         if xml is None:
-            raise ValidationFailed("PDF 中没有附带票据 XML", {"file": "no XML attached to the PDF"})
+            kind = "PDF" if data[:1] == b"%" else "OFD"
+            raise ValidationFailed(f"{kind} 中没有附带票据 XML",
+                                   {"file": f"no XML attached to the {kind}"})
         return xml
     return data
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from datetime import timedelta
 
 from chalicelib.domain import bill_templates
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
@@ -113,6 +115,27 @@ def bill_file(deps: Ports, record: BillRecord, kind: str) -> bytes:
         log.error("archive integrity: %s differs from its recorded SHA-256", archived.key)
         raise ServiceUnavailable("票据文件暂时无法提供，请稍后再试")
     return body
+
+
+# An OFD is drawn on request (tens of milliseconds of CPU), not served from the archive: however
+# many times the holder of a bill's check code asks, at most this many are drawn per bill an hour.
+OFD_RENDERS_PER_BILL_PER_HOUR = 30
+OFD_LIMIT_MESSAGE = "本票据的 OFD 文件下载过于频繁，请一小时后再试"
+
+
+def bill_ofd(deps: Ports, record: BillRecord) -> bytes:
+    """The bill as OFD (GB/T 33190): the layout of its PDF, with its archived XML attached byte
+    for byte, drawn on request from that XML; ``RateLimited`` past the bill's hourly budget."""
+    bill = record.bill
+    hour = f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d%H}"
+    limits.limit(deps, f"bill-ofd#{bill.bill_id}#{hour}", OFD_RENDERS_PER_BILL_PER_HOUR,
+                 timedelta(hours=1), OFD_LIMIT_MESSAGE)
+    xml = bill_file(deps, record, "xml")
+    unit = deps.units.get(bill.issuing_unit_code)
+    seal = deps.archive.get(unit.seal_key) if unit is not None and unit.seal_key else None
+    return deps.ofd_renderer.render(
+        bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
+        xml_bytes=xml, unit_seal_png=seal)
 
 
 def public_keys(deps: Ports) -> dict:

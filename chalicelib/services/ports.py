@@ -618,6 +618,9 @@ class Ports(Protocol):
     @property
     def renderer(self) -> BillRenderer: ...
     @property
+    def ofd_renderer(self) -> BillRenderer:
+        """The same bill as OFD (GB/T 33190) instead of PDF."""
+    @property
     def payer_pepper(self) -> str:
         """The secret behind phone keys, OTP hashes and payer sessions."""
     @property
