@@ -25,6 +25,7 @@ from chalicelib.adapters.ofd_attachments import extract_attached_xml
 from chalicelib.adapters.ofd_bill import qr_png, render_bill_ofd
 from chalicelib.adapters.ttf_subset import face
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.layout import Text
 from chalicelib.domain.notes import Item
 from tests.ofd_raster import OfdPages
 from tests.unit.test_pdf_rendering import BILL, FONT, OUTPUT, VERIFY_URL, XML, _bill, _tool
@@ -283,3 +284,27 @@ def test_a_damaged_or_hostile_ofd_is_refused_as_bad_input(single: bytes, damage:
         data = out.getvalue()
     with pytest.raises(ValidationFailed):
         extract_attached_xml(data)
+
+
+@pytest.mark.parametrize("template_id", sorted(__import__(
+    "devstack.template_samples", fromlist=["SAMPLES"]).SAMPLES))
+def test_a_bill_of_every_template_is_the_same_page_in_ofd_as_in_its_layout(
+        template_id: str) -> None:
+    from chalicelib.adapters.pdf_layout import metrics_for
+    from chalicelib.adapters.pdf_render import register_cjk_font
+    from chalicelib.domain.bill_layout import layout_bill
+    from tests.unit.test_bill_layout_templates import sample
+
+    bill = sample(template_id)
+    data = _ofd(bill)
+    pages = layout_bill(bill, metrics=metrics_for(register_cjk_font(FONT)),
+                        verify_url=VERIFY_URL, supervisor_name="北京市财政局")
+    laid_out = ["".join(op.text.split()) for op in pages[0].ops if isinstance(op, Text)]
+    content = ET.fromstring(_parts(data)["Doc_0/Pages/Page_0/Content.xml"])
+    written = ["".join(c.text or "" for c in o.iter(f"{NS}TextCode"))
+               for o in content.iter(f"{NS}TextObject")]
+    assert written == [t for t in laid_out if t]  # every run, in order, spaces aside
+    with ofdkit.open(data) as doc:
+        assert bill.title in doc.text()
+    OUTPUT.mkdir(exist_ok=True)
+    OfdPages(data).render(0, dpi=80).save(OUTPUT / f"template-ofd-{template_id}.png")
