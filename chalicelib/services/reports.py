@@ -20,8 +20,12 @@ from datetime import timedelta
 
 from chalicelib.domain.china_time import CHINA_TZ, china_iso
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.payments import CHANNELS
 from chalicelib.domain.regions import covers
 from chalicelib.domain.reports import (
+    UNKNOWN_UNIT,
+    Discrepancy,
+    Remitted,
     Week,
     WeekRecords,
     build_weekly_report,
@@ -29,6 +33,7 @@ from chalicelib.domain.reports import (
     report_csv,
     week_of,
 )
+from chalicelib.domain.reports import RemittedItem as ReportItem
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -80,7 +85,30 @@ def week_records(deps: Ports, week: Week) -> WeekRecords:
         records.exceptions += [p for p in payments if p.status == "exception"]
         records.bills_issued += deps.activity.bills_issued(day)
         records.bills_voided += deps.activity.bills_voided(day)
+        records.remitted += remitted_on(deps, day)
+        records.discrepancies += open_discrepancies(deps, day)
     return records
+
+
+def remitted_on(deps: Ports, day: str) -> list[Remitted]:
+    """The day's remittances the bank confirmed (``services/remittance``)."""
+    kept = deps.remittances.get_day(day)
+    if kept is None:
+        return []
+    return [Remitted(date=day, unit_code=r.unit_code, total_fen=r.total_fen,
+                     items=tuple(ReportItem(i.item_code, i.total_fen) for i in r.items))
+            for r in kept.remittances if r.status == "confirmed"]
+
+
+def open_discrepancies(deps: Ports, day: str) -> list[Discrepancy]:
+    """The day's reconciliation differences still without a resolution, by the unit of the
+    note they name (``unknown`` when they name none we have)."""
+    lines = [line for channel in CHANNELS for line in deps.reconciliations.lines(day, channel)
+             if not line.is_settled]
+    codes = [line.payment_code for line in lines if line.payment_code]
+    units = {n.payment_code: n.unit_code for n in deps.activity.notes(codes)} if codes else {}
+    return [Discrepancy(date=day, unit_code=units.get(line.payment_code, UNKNOWN_UNIT),
+                        amount_fen=line.amount_fen, kind=line.status) for line in lines]
 
 
 def compute_report(deps: Ports, week: Week, state: str, scope: str = "") -> dict:

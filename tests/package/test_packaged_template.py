@@ -52,7 +52,8 @@ TABLE_ACCESS = {
                                 "ReconciliationsTable": "rw"},
     "SweepUnissuedNotesRole": {"NotesTable": "query"},
     "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
-                         "UnitsTable": "r", "RemittancesTable": "r"},
+                         "UnitsTable": "r", "RemittancesTable": "r",
+                         "ReconciliationsTable": "r"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}

@@ -213,3 +213,25 @@ def test_per_unit_per_item_and_per_day_figures_add_up_to_the_totals(specs, excep
     assert sum(c["count"] for c in report["by_channel"]) == paid["count"]
     inside = [s for s in specs if s[1] != "2026-06-15"]
     assert report["totals"]["notes_issued"]["count"] == len(inside)
+
+
+def test_confirmed_remittances_and_open_differences_are_in_the_week(deps):
+    from chalicelib.domain.reconciliation import ReconLine
+    from chalicelib.services import remittance
+    from tests.unit.test_remittance_service import ALL, DATE, reconciled, three_paid
+
+    reconciled(deps, three_paid(deps))
+    remittance.instruct(deps, ALL, DATE)
+    report = json.loads(weekly_report(deps, THIS_WEEK)[0])
+    assert report["totals"]["remitted"] == {"count": 0, "total_fen": 0}  # instructed only
+    remittance.confirm(deps, ALL, DATE, {"unit_code": UNIT.unit_code, "account": "treasury",
+                                         "bank_reference": "B1"})
+    deps.reconciliations.put_line(ReconLine(
+        date="2026-03-03", channel="alipay", line_id="pay-9", kind="payment",
+        status="channel_only", channel_txn_id="9", amount_fen=555))
+    report = json.loads(weekly_report(deps, THIS_WEEK)[0])
+    assert report["totals"]["remitted"] == {"count": 1, "total_fen": 24000}
+    assert sum(i["remitted"]["total_fen"] for i in report["items"]) == 24000
+    assert report["totals"]["open_discrepancies"] == {"count": 1, "total_fen": 555}
+    assert report["days"][1]["open_discrepancies"]["count"] == 1
+    assert [u["unit_code"] for u in report["units"]] == [UNIT.unit_code, "unknown"]
