@@ -84,9 +84,14 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
                      ("finance home", "finance_admin", "/console/finance"),
                      ("finance people", "finance_admin", "/console/finance/people"),
                      ("finance audit", "finance_auditor", "/console/finance/audit"),
+                     ("finance units", "finance_admin", "/console/finance/units"),
+                     ("finance unit", "finance_admin", "/console/finance/units/340100001"),
+                     ("finance day", "finance_auditor", "/console/finance/day"),
                      ("unit home", "unit_operator", "/console/unit"),
                      ("unit new note form", "unit_operator", "/console/unit/notes/new"),
                      ("unit note detail", "unit_operator", f"/console/unit/notes/{codes[0]}"),
+                     ("unit notes of a day", "unit_operator", "/console/unit/notes"),
+                     ("unit bills of a day", "unit_operator", "/console/unit/bills"),
                      ("unit people", "unit_admin", "/console/unit/people")]
             for label, role, path in paths:
                 headers = {"Cookie": "; ".join(sessions[role])} if role else {}

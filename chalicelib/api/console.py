@@ -155,7 +155,8 @@ def console_view(blueprint: Blueprint, *roles: Role, post: bool = False) -> Call
             except DomainError as exc:
                 return refusal(blueprint, exc, me)
 
-        return handles_errors(wrapped)
+        wrapped.console_roles = roles  # type: ignore[attr-defined]  # tests/functional: every
+        return handles_errors(wrapped)  # console route has a role list
 
     return decorate
 

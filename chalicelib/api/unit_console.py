@@ -214,14 +214,16 @@ def _paged(rows: list, filters: dict[str, str]) -> tuple[list, int, int]:
 @bp.route(NOTES, methods=["GET"])
 @console_view(bp, *UNIT)
 def note_list(me: Session, actor: Actor) -> Response:
-    """The unit's notes created on a day, searched by status and by code or payer, paged."""
-    from chalicelib.services.day_book import day_book
+    """The unit's notes created on a day, searched by status and by code or payer, paged
+    (one query of the day's index: ``DailyActivity.notes_created``)."""
+    from chalicelib.services.day_book import LIST_LIMIT
 
     d = deps()
     day, filters, problems = _day_filters(d)
     now = d.clock()
-    book = day_book(d, day, str(me.unit_code))
-    rows = [(n, n.status_at(now).value) for n in book["notes"]]
+    notes = [n for n in d.activity.notes_created(day) if n.unit_code == me.unit_code]
+    cut = len(notes) > LIST_LIMIT
+    rows = [(n, n.status_at(now).value) for n in notes[-LIST_LIMIT:][::-1]]
     if filters["status"] in NOTE_STATUS:
         rows = [r for r in rows if r[1] == filters["status"]]
     if filters["q"]:
@@ -230,23 +232,24 @@ def note_list(me: Session, actor: Actor) -> Response:
     shown, page_no, pages = _paged(rows, filters)
     return page(bp, "console/unit_notes.html", me=me, here=NOTES, heading="本单位缴款书",
                 rows=shown, page_no=page_no, pages=pages, count=len(rows), filters=filters,
-                problems=problems, statuses=NOTE_STATUS, yuan=fen_to_yuan_grouped,
-                cut=book["notes_count"] > len(book["notes"]))
+                problems=problems, statuses=NOTE_STATUS, yuan=fen_to_yuan_grouped, cut=cut)
 
 
 @bp.route("/console/unit/bills", methods=["GET"])
 @console_view(bp, *UNIT)
 def bill_list(me: Session, actor: Actor) -> Response:
-    """The unit's bills issued on a day, searched by payer or code, paged."""
-    from chalicelib.services.day_book import day_book
+    """The unit's bills issued on a day, searched by payer or code, paged (one query of the
+    day's index: ``DailyActivity.bills_issued``)."""
+    from chalicelib.services.day_book import LIST_LIMIT
 
     d = deps()
     day, filters, problems = _day_filters(d)
-    book = day_book(d, day, str(me.unit_code))
-    rows = [b for b in book["bills"] if not filters["q"] or filters["q"] in b.payer_name
-            or filters["q"] in b.bill_number or filters["q"] in b.payment_code]
+    bills = [b for b in d.activity.bills_issued(day) if b.issuing_unit_code == me.unit_code]
+    cut = len(bills) > LIST_LIMIT
+    rows = [b for b in bills[-LIST_LIMIT:][::-1] if not filters["q"]
+            or filters["q"] in b.payer_name or filters["q"] in b.bill_number
+            or filters["q"] in b.payment_code]
     shown, page_no, pages = _paged(rows, filters)
     return page(bp, "console/unit_bills.html", me=me, here="/console/unit/bills",
                 heading="本单位票据", rows=shown, page_no=page_no, pages=pages, count=len(rows),
-                filters=filters, problems=problems, yuan=fen_to_yuan_grouped,
-                cut=book["bills_count"] > len(book["bills"]))
+                filters=filters, problems=problems, yuan=fen_to_yuan_grouped, cut=cut)

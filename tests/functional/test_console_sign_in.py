@@ -184,3 +184,30 @@ def test_the_create_person_command_prints_a_provisioning_uri_and_the_person_sign
     assert r.status_code == 303 and r.headers["Location"] == "/console/finance"
     monkeypatch.setenv("CONSOLE_PASSWORD", "weak")
     assert main(["create-person", "--username", "sun.yi", "--role", "finance_admin"]) == 2
+
+
+def test_every_console_page_but_the_door_checks_the_session_and_the_role_first():
+    import app as application
+
+    door = {"/console", "/console/sign-in", "/console/sign-out"}
+    routes = [(path, method, entry) for path, methods in application.app.routes.items()
+              if path.startswith("/console") for method, entry in methods.items()]
+    assert len(routes) >= 20
+    unguarded = [f"{method} {path}" for path, method, entry in routes if path not in door
+                 and not getattr(entry.view_function, "console_roles", ())]
+    assert unguarded == []
+    posts = [path for path, method, _ in routes if method == "POST"]
+    assert all(entry.content_types == ["application/x-www-form-urlencoded"]
+               for path, method, entry in routes if method == "POST"), posts
+
+
+def test_every_console_post_without_a_session_changes_nothing(client):
+    import app as application
+
+    for path, methods in application.app.routes.items():
+        if path.startswith("/console/") and "POST" in methods and path != "/console/sign-in":
+            url = (path.replace("{username}", "unit1.operator").replace("{unit_code}", "340100001")
+                   .replace("{payment_code}", "34010026000000000000")
+                   .replace("{key_id}", "key_000000000000"))
+            r = client.http.post(url, body="confirm=yes", headers={"Content-Type": FORM})
+            assert r.status_code in (303, 400, 403), (path, r.status_code, r.body)
