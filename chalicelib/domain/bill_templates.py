@@ -41,8 +41,8 @@ class TemplateField:
     ``xml_tag`` under ``MainExt`` in the signed XML.
 
     Types: ``text`` (1-``max_length`` characters), ``code`` (1-32 letters, digits or ``-``),
-    ``date`` (``YYYY-MM-DD``, not after the day of the request), ``fen`` (a whole number of fen,
-    0 to the largest amount) and ``choice`` (one of ``choices``)."""
+    ``date`` (``YYYY-MM-DD``; not after the day of the request unless ``future_ok``), ``fen``
+    (a whole number of fen, 0 to the largest amount) and ``choice`` (one of ``choices``)."""
 
     key: str
     label: str
@@ -51,6 +51,7 @@ class TemplateField:
     required: bool = True
     max_length: int = 40
     choices: tuple[str, ...] = ()
+    future_ok: bool = False  # a date that may lie ahead (a due date), not only behind
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class BillTemplate:
             "columns": [{"key": c.key, "label": c.label} for c in self.columns],
             "fields": [{"key": f.key, "label": f.label, "type": f.type, "required": f.required,
                         **({"choices": list(f.choices)} if f.choices else {}),
-                        **({"max_length": f.max_length} if f.type == "text" else {})}
+                        **({"max_length": f.max_length} if f.type == "text" else {}),
+                        **({"future_ok": f.future_ok} if f.type == "date" else {})}
                        for f in self.fields],
         }
 
@@ -172,7 +174,8 @@ SETTLEMENT_RECEIPT = BillTemplate(
                       choices=("押金", "保证金", "暂收款", "代收款", "其他")),
         TemplateField("settlement_purpose", "往来事由", "text", "SettlementPurpose",
                       max_length=60),
-        TemplateField("refund_due_date", "约定退还日期", "date", "RefundDueDate", required=False),
+        TemplateField("refund_due_date", "约定退还日期", "date", "RefundDueDate", required=False,
+                      future_ok=True),
     ),
     columns=(Column("item_code", "项目编码", 34, "l"), Column("name", "项目名称", 96, "c"),
              Column("amount", "金额（元）", 60, "r")),
@@ -319,7 +322,7 @@ def _value(f: TemplateField, raw: object, today: date) -> tuple[str | None, str 
             day = date.fromisoformat(value)
         except ValueError:
             return None, "must be a date YYYY-MM-DD"
-        if day > today:
+        if day > today and not f.future_ok:
             return None, "must not be in the future"
     return value, None
 

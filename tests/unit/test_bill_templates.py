@@ -157,3 +157,12 @@ def test_any_extra_is_accepted_whole_or_refused_naming_only_extra_fields(raw, to
         assert {k for k, _ in got} <= set(raw)
         assert bt.read_extra(bt.MEDICAL_INPATIENT, bt.extra_view(bt.MEDICAL_INPATIENT, got),
                              total_fen=total, today=TODAY) == got
+
+
+def test_a_due_date_may_lie_ahead_where_a_visit_may_not():
+    raw = {"settlement_nature": "押金", "settlement_purpose": "会议押金",
+           "refund_due_date": "2026-12-31"}
+    assert dict(bt.read_extra(bt.SETTLEMENT_RECEIPT, raw, total_fen=1, today=TODAY))[
+        "refund_due_date"] == "2026-12-31"
+    ahead = {**OUTPATIENT, "visit_date": "2026-12-31"}
+    assert "future" in fields_of(bt.MEDICAL_OUTPATIENT, ahead)["extra.visit_date"]

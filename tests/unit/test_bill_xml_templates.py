@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib.adapters.bill_files import BillFiles
 from chalicelib.adapters.signers import LocalSigner
@@ -147,3 +149,51 @@ def test_a_bill_without_a_template_is_stored_as_before_and_one_with_a_template_w
     assert bill_from_doc(doc) == BILL
     bill = sample_bill("medical-inpatient")
     assert bill_from_doc(json.loads(json.dumps(bill_to_doc(bill)))) == bill
+
+
+
+_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cn", "Zl", "Zp", "Cf")),
+                min_size=1, max_size=19).map(lambda t: "x" + t.strip())
+_code = st.from_regex(r"[0-9A-Za-z-]{1,32}", fullmatch=True)
+_day = st.dates(date(2020, 1, 1), date(2026, 6, 15)).map(date.isoformat)
+
+
+@st.composite
+def valid_extra(draw, tpl: bill_templates.BillTemplate) -> tuple[dict, int]:
+    """Fields a template accepts (every optional one present or not), and a total that keeps
+    its rules: amounts that must equal a field are computed, the total last."""
+    raw: dict = {}
+    for f in tpl.fields:
+        if not f.required and f.key != "insurance_number" and draw(st.booleans()):
+            continue
+        raw[f.key] = draw({"text": _text, "code": _code, "date": _day,
+                           "fen": st.integers(0, 10**9),
+                           "choice": st.sampled_from(f.choices or ("",))}[f.type])
+    total = None
+    for rule in tpl.rules:
+        if isinstance(rule, bill_templates.DatesInOrder):
+            raw[rule.first], raw[rule.then] = sorted((raw[rule.first], raw[rule.then]))
+        elif isinstance(rule, bill_templates.AmountsAddUp):
+            if rule.equals != "total_fen":
+                pos = sum(raw.get(k, 0) for sign, k in rule.terms if sign > 0)
+                if any(sign < 0 for sign, _ in rule.terms):
+                    for sign, k in rule.terms:
+                        if sign < 0 and k in raw:
+                            raw[k] = min(raw[k], pos)
+                raw[rule.equals] = sum(sign * raw.get(k, 0) for sign, k in rule.terms)
+    for rule in tpl.rules:
+        if isinstance(rule, bill_templates.AmountsAddUp) and rule.equals == "total_fen":
+            total = sum(sign * raw.get(k, 0) for sign, k in rule.terms)
+    return raw, total if total is not None else draw(st.integers(0, 10**9))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_extra_a_template_accepts_reads_back_from_the_signed_xml_unchanged(data, signer):
+    tpl = data.draw(st.sampled_from([t for t in bill_templates.BUILT_IN if t.fields]))
+    raw, total = data.draw(valid_extra(tpl))
+    extra = bill_templates.read_extra(tpl, raw, total_fen=total, today=date(2026, 6, 15))
+    assert dict(extra).keys() == raw.keys()
+    bill = replace(BILL, template_id=tpl.template_id, template_version=tpl.version, extra=extra)
+    assert bill_xml.parse_document(signed(bill, signer)).bill == bill
