@@ -10,6 +10,7 @@ from chalice import Chalice, Cron, Rate
 from chalicelib.api import (
     admin,
     admin_templates,
+    anomalies,
     callbacks,
     collecting,
     console,
@@ -54,7 +55,7 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
                   payer_pages, short_links, ops, admin, console, finance_console, finance_units,
-                  unit_console, reports, remittances):
+                  unit_console, reports, remittances, anomalies):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)

@@ -579,6 +579,13 @@ def remittance_account(t: Targets):
                     h.json_bodies({"account": "treasury"}))
 
 
+@route("/v1/admin/anomalies", "GET", "other")
+def anomalies(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/anomalies", "GET", {},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")),
+                    query=h.query(**{"from": DATES, "to": DATES}))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")
