@@ -35,6 +35,7 @@ INK: Colour = (0.08, 0.08, 0.1)
 TABLE_TOP = 49.0  # without a block of extra fields
 TABLE_BOTTOM = 121.0
 SEAL_CENTRE_Y, SEAL_RADIUS = 131.0, 13.5  # the unit's seal, over the 收款单位 line
+CHECKER_X = 118.0  # where 复核人 starts on the signatures line, from LEFT
 BLOCK_ROW = 5.0  # the height of a row of extra fields
 BLOCK_COLUMNS = 3  # fields to a row; a long text takes a row of its own
 WIDE_TEXT = 20  # a text field allowed more characters than this is long
@@ -216,14 +217,16 @@ def _footer(sheet: Sheet, bill: Bill, unit_seal_png: bytes | None) -> None:
     y = 133.0
     label = "收款单位（章）："
     start = LEFT + sheet.measure(label, 9 * PT)
-    end = start + sheet.measure(bill.issuing_unit_name, 9 * PT)
+    room = LEFT + CHECKER_X - 3  # a long unit name is squeezed short of 复核人
+    end = min(start + sheet.measure(bill.issuing_unit_name, 9 * PT), room)
     cx, cy, r = max((start + end) / 2, LEFT + 24), SEAL_CENTRE_Y, SEAL_RADIUS
     if unit_seal_png is None:
         round_seal(sheet, cx, cy, r, bill.issuing_unit_name, bottom="票据专用章")
     else:
         sheet.image(unit_seal_png, cx - r, cy - r, 2 * r, 2 * r)
-    _label_value(sheet, LEFT, y, label, bill.issuing_unit_name)
-    _label_value(sheet, LEFT + 118, y, "复核人：", bill.checker)
+    sheet.text(label, LEFT, y, 9 * PT, FORM)
+    sheet.fit(bill.issuing_unit_name, start, room, y, 9 * PT, INK)
+    _label_value(sheet, LEFT + CHECKER_X, y, "复核人：", bill.checker)
     _label_value(sheet, LEFT + 156, y, "收款人：", bill.handling_person)
 
 

@@ -139,3 +139,14 @@ def test_reportlab_metrics_measure_exactly_what_reportlab_draws() -> None:
         for size in (3.175, 17 * 25.4 / 72, 2.9, 1.23456):
             assert metrics.width(text, size) == pdfmetrics.stringWidth(text, font, size)
             assert abs(sum(metrics.advances(text, size)) - metrics.width(text, size)) < 1e-9
+
+
+def test_a_long_unit_name_is_squeezed_short_of_the_checker() -> None:
+    long_unit = dataclasses.replace(BILL, issuing_unit_name="新疆维吾尔自治区伊犁哈萨克自治州"
+                                    "人民政府办公厅机关事务管理局后勤服务中心")
+    [page] = _pages(long_unit)
+    [name] = [t for t in _texts(page) if t.text == long_unit.issuing_unit_name]
+    [checker] = [t for t in _texts(page) if t.text == "复核人："]
+    assert name.squeeze < 1 and name.x + name.width <= checker.x - 2
+    [short] = [t for t in _texts(_pages()[0]) if t.text == BILL.issuing_unit_name]
+    assert short.squeeze == 1
