@@ -9,7 +9,8 @@
 3. A refused request (status ≥ 400) changes no state. Allowed to change, because refusing is
    itself what they record: rate-limit counters (the counters table, except the payment-code
    sequence and the range allocation marks), the audit log (refused lookups are audited),
-   login-code attempt counts (an ``UpdateItem`` of the OTP table), the short-lived store of
+   login-code attempt counts (an ``UpdateItem`` of the OTP table), a console account's failed
+   sign-ins (an ``UpdateItem`` of the people table), the short-lived store of
    rejected notifications (its own bucket), and the intake log (``intake/`` in the archive) of
    a notification whose channel signature held: only the channel can send one, and what it
    said about money is kept even when we cannot apply it (an order we do not know). An agent
@@ -119,6 +120,8 @@ def allowed_write(write: Write, request: Request, response: Any, deps: Any) -> b
             return True
         if name == "OTP":
             return write.operation == "UpdateItem"
+        if name == "PEOPLE":  # a refused sign-in counts the account's failure (and locks it)
+            return write.operation == "UpdateItem" and request.route == "/console/sign-in"
         if name == "PAYMENTS":
             return _bank_exception(request, response)
         return False

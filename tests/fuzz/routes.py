@@ -648,6 +648,84 @@ for _channel in ("wechatpay", "alipay", "unionpay", "bank"):
     _callback_route(_channel)
 
 
+# ---- the consoles (people signed in) ----------------------------------------------------------
+
+def _console_headers(t: Targets, content_types: list[str | None] | None = None
+                     ) -> st.SearchStrategy[dict]:
+    """Headers with a live session of any role (or none, or a forged one) and the CSRF cookie
+    (or a hostile one), so that requests reach the views behind the door and its checks."""
+    sessions = [*t.console.values(), "", "console_session=", "console_session=forged",
+                "console_session=" + "s" * 5000]
+    csrf = [t.csrf_cookie] * 3 + ["", "csrf_token=a.b"]
+    return st.tuples(h.headers(t.keys, content_types), st.sampled_from(sessions),
+                     st.sampled_from(csrf)).map(
+        lambda p: {**p[0], "Cookie": "; ".join(c for c in (p[1], p[2]) if c)}
+        if p[1] or p[2] else p[0])
+
+
+CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
+    ("/console/sign-in", "POST"): {"username": "unit1.operator", "password": "Wrong-pass-1",
+                                   "otp": "123456"},
+    ("/console/sign-out", "POST"): {},
+    ("/console/finance/people", "POST"): {"username": "fuzz.person", "role": "unit_operator",
+                                          "unit_code": "340100001",
+                                          "password": "Fuzz-pass-2026", "totp": "yes"},
+    ("/console/finance/people/{username}/unlock", "POST"): {},
+    ("/console/finance/people/{username}/totp", "POST"): {"confirm": "yes"},
+    ("/console/finance/units", "POST"): {"unit_code": "340100088", "name": "模糊测试单位",
+                                         "kind": "collecting", "region_code": "340100",
+                                         "bill_kind": "0301"},
+    ("/console/finance/units/{unit_code}/fee-items", "POST"): {
+        "item_code": "103099900009", "name": "模糊测试项目", "bill_kind": "0301",
+        "standard": "12.50", "min": "", "max": "", "valid_from": "", "valid_to": ""},
+    ("/console/finance/units/{unit_code}/ranges", "POST"): {"bill_kind": "0301", "count": "10",
+                                                            "year": ""},
+    ("/console/finance/units/{unit_code}/keys", "POST"): {"confirm": "yes"},
+    ("/console/finance/units/{unit_code}/keys/{key_id}/revoke", "POST"): {"confirm": "yes"},
+    ("/console/unit/notes", "POST"): {
+        "payer_name": "张三", "payer_type": "individual", "payer_phone": "13812345678",
+        "item_code": "103040100101", "quantity": "1", "standard": "80.00", "form_id": "fz"},
+    ("/console/unit/notes/{payment_code}/cancel", "POST"): {"confirm": "yes"},
+    ("/console/unit/people", "POST"): {"username": "fuzz.op", "password": "Fuzz-pass-2026"},
+    ("/console/unit/people/{username}/unlock", "POST"): {},
+    ("/console/unit/people/{username}/totp", "POST"): {"confirm": "yes"},
+    ("/console/unit/people/may-cancel", "POST"): {"allowed": "yes"},
+}
+CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finance/people",
+                "/console/finance/audit", "/console/finance/day", "/console/finance/units",
+                "/console/finance/units/{unit_code}", "/console/unit/notes/new",
+                "/console/unit/notes", "/console/unit/bills",
+                "/console/unit/notes/{payment_code}",
+                "/console/unit/notes/{payment_code}/notice.pdf", "/console/unit/people"]
+_CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
+                                    "?q=%E5%BC%A0&status=unpaid&page=999999",
+                                    "?region=34&cursor=forged", "?edit=103040100101",
+                                    "?username=" + "u" * 300, "?expired=1&created=1"])
+
+
+def _console_params(t: Targets) -> dict[str, st.SearchStrategy[str]]:
+    return {"username": h.path_param("unit1.operator", "unit1.admin", "finance.admin"),
+            "unit_code": h.path_param("340100001", "340100002", "340100901"),
+            "payment_code": codes(t), "key_id": h.path_param("key_000000000000")}
+
+
+def _register_console() -> None:
+    for template in CONSOLE_GETS:
+        def get(t: Targets, template: str = template):
+            return _request(t, "console", "page", template, "GET", _console_params(t),
+                            _console_headers(t), query=_CONSOLE_QUERIES)
+        route(template, "GET", "console", "page")(get)
+    for (template, method), fields in CONSOLE_FORMS.items():
+        def post(t: Targets, template: str = template, fields: dict = fields):
+            return _request(t, "console", "page", template, "POST", _console_params(t),
+                            _console_headers(t, FORM_TYPES),
+                            h.form_bodies({**fields, "csrf_token": t.csrf_token}))
+        route(template, method, "console", "page")(post)
+
+
+_register_console()
+
+
 def family_strategy(family: str, t: Targets) -> st.SearchStrategy[Request]:
     """Every route of ``family``, each as likely as the others."""
     builders = [builder(t) for (_, _), (fam, _, builder) in ROUTES.items() if fam == family]

@@ -50,6 +50,7 @@ class Targets:
     csrf_cookie: str  # a valid CSRF cookie (``csrf_token=…``) and its form token
     csrf_token: str
     clock: Any
+    console: dict[str, str]  # role → a live console session cookie (``console_session=…``)
 
     def codes(self) -> list[str]:
         return [self.unpaid, self.other_unit, self.issued, *(o["payment_code"]
@@ -113,7 +114,21 @@ def make_targets(world, client) -> Targets:
         unionpay_cert=crlf_pem(load_certificate(Path(up["sign_cert_pem"]).read_bytes())),
         hostile_certs=_hostile_certs(Path(up["root_cert_pem"]).read_text()),
         csrf_cookie=cookie.split(";")[0], csrf_token=found.group(1), clock=world.clock,
+        console=_console_sessions(world),
     )
+
+
+def _console_sessions(world) -> dict[str, str]:
+    """A signed-in session of each demo person (TOTP from their secret at the world's time)."""
+    from chalicelib.services.people import sign_in, totp_now
+
+    sessions = {}
+    now = int(world.clock().timestamp())
+    for who in world.stack["people"]:
+        otp = totp_now(who["totp_secret"], now) if "totp_secret" in who else ""
+        token, _ = sign_in(world.deps, who["username"], who["password"], otp, "198.51.100.250")
+        sessions[who["role"]] = f"console_session={token}"
+    return sessions
 
 
 def _hostile_certs(root_pem: str) -> list[str]:

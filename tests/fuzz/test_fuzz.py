@@ -30,6 +30,7 @@ QUOTAS = {
     "callbacks_alipay": 500,
     "callbacks_unionpay": 500,
     "callbacks_bank": 500,
+    "console": 600,
 }
 
 
