@@ -1,0 +1,152 @@
+"""A simulated day on the local stack, reconciled (issue 13, "What must be shown"): 300 payments
+across the four channels (WeChat Pay, Alipay, UnionPay through their cashiers, the agent bank at
+its counter), 5 notifications lost (``POST {simulator_url}/_sim/pay`` with ``notify: false``);
+besides, 2 notes paid twice and 1 paid after it was cancelled (3 exceptions, refunded by the
+stack's refund job). Then ``POST /v1/admin/reconciliations/{date}``: every lost payment is found,
+recorded and billed exactly once; every channel balances; the statements' refunds are the 3
+refunds; the figures add up to the fen; a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.integration.stack_client import auth, create_note, get_note, last_errors
+
+pytestmark = pytest.mark.integration
+CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
+PAYMENTS, LOST = 300, 5
+TOTAL = 10050  # stack_client.note_body's total
+
+
+def sim_pay(stack: dict[str, Any], **body: Any) -> dict[str, Any]:
+    r = requests.post(f"{stack['simulator_url']}/_sim/pay", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def at_cashier(stack: dict[str, Any], session: requests.Session, channel: str,
+               code: str) -> str:
+    """Open an order through the API and take the payer to the channel's cashier (Alipay and
+    UnionPay learn of an order only then); its out_trade_no."""
+    r = session.post(f"{stack['base_url']}/v1/public/notes/{code}/pay",
+                     json={"channel": channel}, timeout=30)
+    assert r.status_code == 201, r.text
+    view = r.json()
+    if channel == "alipay":
+        assert session.get(view["pay_url"], timeout=30).status_code == 200
+    elif channel == "unionpay":
+        page = session.get(view["pay_url"], timeout=30)
+        fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
+            r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text)}
+        action = html.unescape(re.search(r'<form id="pay" action="([^"]*)"', page.text)[1])
+        target = stack["simulator_url"] + urlsplit(action).path
+        assert session.post(target, data=fields, timeout=30).status_code == 200
+    return view["out_trade_no"]
+
+
+def wait_for(what: str, check: Any, stack: dict[str, Any], timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s\n" \
+                                            f"{last_errors(stack)}"
+        time.sleep(1.0)
+
+
+def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(stack):
+    session = requests.Session()
+    finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
+    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    lost: list[tuple[str, str, int]] = []  # (channel, payment code, unit)
+    codes: list[tuple[str, int]] = []
+    started = time.monotonic()
+
+    def pay(i: int, notify: bool) -> None:
+        channel, unit = CHANNELS[i % 4], i % 2
+        code = create_note(stack, unit)["payment_code"]
+        if channel == "bank":
+            sim_pay(stack, channel="bank", payment_code=code, amount_fen=TOTAL, notify=notify)
+        else:
+            out_trade_no = at_cashier(stack, session, channel, code)
+            sim_pay(stack, channel=channel, out_trade_no=out_trade_no, notify=notify)
+        if notify:
+            codes.append((code, unit))
+        else:
+            lost.append((channel, code, unit))
+
+    for i in range(PAYMENTS - LOST):
+        pay(i, notify=True)
+    # Two notes paid twice (a second channel), one paid after it was cancelled.
+    exceptions = []
+    for first, second in (("wechatpay", "alipay"), ("unionpay", "wechatpay")):
+        code = create_note(stack, 1)["payment_code"]
+        orders = [at_cashier(stack, session, channel, code) for channel in (first, second)]
+        for channel, out_trade_no in zip((first, second), orders, strict=True):
+            sim_pay(stack, channel=channel, out_trade_no=out_trade_no)
+        exceptions.append((code, 1))
+    code = create_note(stack, 0)["payment_code"]
+    late = at_cashier(stack, session, "wechatpay", code)
+    r = requests.post(f"{stack['base_url']}/v1/notes/{code}/cancel", headers=auth(stack, 0),
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    sim_pay(stack, channel="wechatpay", out_trade_no=late)
+    exceptions.append((code, 0))
+
+    def refunded() -> bool:
+        return all(any(e.get("refund_status") == "succeeded"
+                       for e in get_note(stack, c, u).get("exceptions", []))
+                   for c, u in exceptions)
+
+    wait_for("the 3 exceptions refunded", refunded, stack)
+    # The last five payments of the day: their notifications are lost. Reconciled at once (the
+    # active query would find them too, 3 minutes after their orders were opened).
+    for i in range(PAYMENTS - LOST, PAYMENTS):
+        pay(i, notify=False)
+    paid_in = time.monotonic() - started
+    for _, code, unit in lost:
+        assert get_note(stack, code, unit)["status"] == "unpaid"  # nobody told us
+
+    r = requests.post(f"{stack['base_url']}/v1/admin/reconciliations/{today}", headers=finance,
+                      timeout=120)
+    assert r.status_code == 200, r.text
+    view = r.json()["channels"]
+    found = [d for v in view.values() for d in v["discrepancies"]]
+    assert sorted((d["kind"], d["resolution"]) for d in found) == \
+        [("channel_only", "recorded")] * LOST, found
+    for channel in CHANNELS:
+        assert view[channel]["status"] == "balanced", view[channel]
+    counts = {c: view[c]["statement_count"] for c in CHANNELS}
+    assert sum(counts.values()) == PAYMENTS + 2 + 3  # 2 notes paid twice, 1 after cancelling
+    assert sum(view[c]["statement_refund_fen"] for c in CHANNELS) == 3 * TOTAL
+    for channel in CHANNELS:
+        v = view[channel]
+        assert v["recorded_count"] == v["statement_count"]
+        assert v["recorded_total_fen"] == v["statement_total_fen"]
+        assert v["statement_net_fen"] == (v["statement_total_fen"] - v["statement_refund_fen"]
+                                          - v["statement_fee_fen"])
+
+    def billed() -> bool:
+        return all(get_note(stack, code, unit)["status"] == "issued" for _, code, unit in lost)
+
+    wait_for("the lost payments' bills", billed, stack, timeout=120)
+    for channel, code, unit in lost:
+        note = get_note(stack, code, unit)
+        assert note["payment"]["channel"] == channel and note["bill"]["bill_number"]
+        assert note.get("exceptions", []) == []  # recorded once: no second payment
+
+    again = requests.post(f"{stack['base_url']}/v1/admin/reconciliations/{today}",
+                          headers=finance, timeout=120).json()["channels"]
+    for channel in CHANNELS:
+        assert again[channel]["discrepancies"] == view[channel]["discrepancies"]
+        assert again[channel]["recorded_count"] == view[channel]["recorded_count"]
+    print(f"\n300 payments in {paid_in:.0f} s; statements: {counts}; "
+          f"fees {sum(view[c]['statement_fee_fen'] for c in CHANNELS)} fen; "
+          f"net {sum(view[c]['statement_net_fen'] for c in CHANNELS)} fen")
