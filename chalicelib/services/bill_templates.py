@@ -50,7 +50,8 @@ def bill_kinds_view(deps: Ports) -> dict:
         tpl = (bill_templates.template(choice.template_id, choice.version) if choice
                else bill_templates.DEFAULT)
         kinds.append({
-            "kind_code": code, "name": kind.name, "title": kind.title,
+            "kind_code": code, "name": kind.name,
+            "title": (tpl.title or kind.title).format(region=deps.settings.region_name),
             "template": tpl.public(),
             "chosen_at": choice.chosen_at if choice else None,
             "chosen_by": choice.chosen_by if choice else None,

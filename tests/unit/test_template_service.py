@@ -47,6 +47,9 @@ def test_the_seed_chose_the_template_of_each_kind_with_extra_fields(deps):
     assert chosen["0601"] == "medical-outpatient" and chosen["0602"] == "medical-inpatient"
     assert chosen["0501"] == "donation-receipt" and chosen["0401"] == "settlement-receipt"
     assert chosen["0101"] == chosen["0301"] == "nontax-general"
+    titles = {k["kind_code"]: k["title"] for k in service.bill_kinds_view(deps)["bill_kinds"]}
+    assert titles["0602"] == "安徽省医疗住院收费票据（电子）"
+    assert titles["0501"] == "公益事业捐赠统一票据（电子）"
 
 
 def test_a_choice_is_stored_and_audit_logged_with_the_one_it_replaces(deps):
