@@ -24,6 +24,7 @@ from chalicelib.api import (
     refusals,
     reimbursing,
     remittances,
+    report_pages,
     reports,
     short_links,
     unit_console,
@@ -55,7 +56,7 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 
 for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_pages,
                   payer_pages, short_links, ops, admin, console, finance_console, finance_units,
-                  unit_console, reports, remittances, anomalies):
+                  unit_console, reports, remittances, anomalies, report_pages):
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)

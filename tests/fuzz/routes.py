@@ -586,6 +586,12 @@ def anomalies(t: Targets):
                     query=h.query(**{"from": DATES, "to": DATES}))
 
 
+@route("/console/finance/reports/weekly", "GET", "other", "page")
+def weekly_report_page(t: Targets):
+    return _request(t, "other", "page", "/console/finance/reports/weekly", "GET", {},
+                    h.headers(t.keys), query=h.query(week=WEEKS))
+
+
 # ---- operations ---------------------------------------------------------------------------
 
 @route("/healthz", "GET", "other")
