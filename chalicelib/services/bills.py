@@ -95,6 +95,7 @@ def bill_view(deps: Ports, record: BillRecord) -> dict:
         "extra": bill_templates.extra_view(bill.template, bill.extra),
         "url": bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
         "pdf_url": f"{api}/pdf?{query}", "xml_url": f"{api}/xml?{query}",
+        "ofd_url": f"{api}/ofd?{query}",
         "files": {"pdf_sha256": record.pdf.sha256, "xml_sha256": record.xml.sha256},
         "reversed_by": _split(record.links.get("reversed_by")),
         "reverses": _split(record.links.get("reverses")),

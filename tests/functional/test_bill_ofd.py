@@ -87,3 +87,15 @@ def test_verify_bill_checks_an_ofd_offline(world, client, tmp_path, capsys):
                      str(tmp_path / "bill.ofd")])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
+
+
+def test_the_bill_json_and_page_link_the_ofd(world, client):
+    _, bill = issued_bill(world, client)
+    view = body_of(client.http.get(f"/v1/public/bills/{bill['bill_code']}/{bill['bill_number']}"
+                                   f"?check_code={bill['check_code']}"))
+    path = view["ofd_url"].removeprefix("http://testserver")
+    assert path == _url(bill, "ofd")
+    assert client.http.get(path).headers["Content-Type"] == "application/ofd"
+    page = client.http.get(f"/bills/{bill['bill_code']}/{bill['bill_number']}"
+                           f"?check_code={bill['check_code']}").body.decode()
+    assert "下载 OFD 版式文件" in page and f'href="{view["ofd_url"]}"' in page
