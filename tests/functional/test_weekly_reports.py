@@ -119,3 +119,30 @@ def test_a_county_key_sees_only_its_countys_units(world, client):
     report = json.loads(r.body)
     assert report["scope"] == "340102" and report["units"] == []
     assert report["totals"]["paid"]["count"] == 0
+
+
+def test_a_weeks_cost_is_bounded_by_its_days_not_by_what_the_tables_hold(world, client,
+                                                                          monkeypatch):
+    import time
+    from collections import Counter
+
+    from chalicelib.services.reports import compute_report
+    from tests.functional.support import counting_aws_calls
+
+    def measure() -> tuple[Counter, float]:
+        with counting_aws_calls(monkeypatch) as calls:
+            started = time.perf_counter()
+            compute_report(world.deps, parse_week(THIS_WEEK), "live")
+            return Counter(calls.calls), time.perf_counter() - started
+
+    paid_and_billed(world, client)
+    one, one_s = measure()
+    for _ in range(4):
+        paid_and_billed(world, client)
+    five, five_s = measure()
+    print(f"weekly report on moto: 1 note {one_s * 1000:.0f} ms, 5 notes {five_s * 1000:.0f} ms,"
+          f" {sum(five.values())} requests: {dict(five)}")
+    assert "dynamodb.Scan" not in five
+    # 7 days × (notes, bills, voids + 8 payment channels + 4 reconciliation channels)
+    assert five["dynamodb.Query"] == one["dynamodb.Query"] == 7 * (3 + 8 + 4)
+    assert five["dynamodb.BatchGetItem"] == one["dynamodb.BatchGetItem"] == 1  # ≤ 100 notes
