@@ -27,6 +27,7 @@ from chalicelib.services.ports import (
     JobQueue,
     JobState,
     KeyRegistry,
+    NoteIndex,
     NoteRepository,
     NoticeRenderer,
     NotificationVerifier,
@@ -102,6 +103,12 @@ class Deps:
         from chalicelib.adapters.dynamo_finance_keys import DynamoFinanceKeys
 
         return self._table("finance_keys", DynamoFinanceKeys)
+
+    @property
+    def note_index(self) -> NoteIndex:
+        from chalicelib.adapters.dynamo_note_index import DynamoNoteIndex
+
+        return self._table("note_index", DynamoNoteIndex)
 
     @property
     def notes(self) -> NoteRepository:

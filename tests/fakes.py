@@ -223,6 +223,52 @@ class FakeUnits:
         self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
 
 
+class FakeNoteIndex:
+    """NoteIndex; mirrors ``adapters/dynamo_note_index.DynamoNoteIndex`` over the notes table:
+    a position is the last note's keys, and a full page always has one."""
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+
+    def for_unit(self, unit_code: str, since: str, until: str, status: str | None,
+                 limit: int, after: dict[str, str] | None) -> tuple[list[Note],
+                                                                    dict[str, str] | None]:
+        return self._page([n for n in self.tables.notes.values() if n.unit_code == unit_code],
+                          since, until, status, limit, after, "unit_code")
+
+    def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
+               after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]:
+        return self._page([n for n in self.tables.notes.values() if n.created_at[:10] == day],
+                          since, until, status, limit, after, "created_day")
+
+    def _page(self, notes: list[Note], since: str, until: str, status: str | None, limit: int,
+              after: dict[str, str] | None, partition: str) -> tuple[list[Note],
+                                                                     dict[str, str] | None]:
+        ordered = sorted((n for n in notes if since <= n.created_at <= until
+                          and (status is None or n.status.value == status)),
+                         key=lambda n: (n.created_at, n.payment_code), reverse=True)
+        if after is not None:
+            mark = (after["created_at"], after["payment_code"])
+            ordered = [n for n in ordered if (n.created_at, n.payment_code) < mark]
+        page = [NoteRepositoryView.of(self.tables, n) for n in ordered[:limit]]
+        if len(page) < limit:
+            return page, None
+        last = page[-1]
+        return page, {"payment_code": last.payment_code, "created_at": last.created_at,
+                      partition: last.unit_code if partition == "unit_code"
+                      else last.created_at[:10]}
+
+
+class NoteRepositoryView:
+    """A note as ``FakeNotes.get`` shows it (the reservation in ``extra``)."""
+
+    @staticmethod
+    def of(tables: Tables, note: Note) -> Note:
+        reservation = tables.reservations.get(note.payment_code)
+        return replace(note, extra={"reservation": dataclasses.asdict(reservation)
+                                    if reservation else None})
+
+
 class FakeFinanceKeys:
     """FinanceKeyRepository; mirrors ``adapters/dynamo_finance_keys.DynamoFinanceKeys``."""
 
@@ -1171,7 +1217,8 @@ def make_settings(keys_dir: Path | str | None = None) -> Settings:
 def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     """A fresh fake behind every port, sharing one set of tables; the signer is ``LocalSigner``."""
     tables = Tables()
-    return {"units": FakeUnits(), "finance_keys": FakeFinanceKeys(), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
+    return {"units": FakeUnits(), "finance_keys": FakeFinanceKeys(),
+            "note_index": FakeNoteIndex(tables), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
             "idempotency": FakeIdempotency(), "template_choices": FakeTemplateChoices(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),

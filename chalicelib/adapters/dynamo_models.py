@@ -118,6 +118,19 @@ class NotesByDay(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class NotesByUnit(GlobalSecondaryIndex):
+    """A unit's notes, newest first (``GET /v1/notes``). Only the status is projected beside the
+    keys: a note's payment, reservation and bill do not write the index again, a status
+    change does; a page's notes are then read whole in one BatchGetItem."""
+
+    class Meta:
+        index_name = "unit_code-created_at-index"
+        projection = IncludeProjection(["status"])
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class NoteModel(Model):
     class Meta:
         table_name = "notes"
@@ -138,6 +151,7 @@ class NoteModel(Model):
     by_awaiting_bill = NotesAwaitingBill()
     created_day = UnicodeAttribute(null=True)  # YYYY-MM-DD, China time (rows before: none)
     by_day = NotesByDay()
+    by_unit = NotesByUnit()
 
 
 class IdempotencyModel(Model):

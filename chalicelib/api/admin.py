@@ -10,9 +10,17 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import ANY_BODY, client_address, finance_only, json_body, query_param
+from chalicelib.api.http import (
+    ANY_BODY,
+    client_address,
+    finance_only,
+    json_body,
+    query_param,
+    raw_body,
+)
 from chalicelib.bootstrap import deps
 from chalicelib.domain.credentials import FinanceKey
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import admin
 
 bp = Blueprint(__name__)
@@ -79,7 +87,13 @@ def allocate_range(finance: FinanceKey, unit_code: str) -> Response:
 @handles_errors
 @finance_only(bp)
 def add_api_key(finance: FinanceKey, unit_code: str) -> Response:
-    """One more API key for the unit (shown only now); its old keys work until revoked."""
+    """One more API key for the unit (shown only now); its old keys work until revoked. The
+    body, if any, is an empty JSON object (a key has nothing to choose)."""
+    request = bp.current_request
+    if raw_body(request).strip():
+        body = json_body(request)
+        if body != {}:
+            raise ValidationFailed("请求体应为空对象", {"body": "send no body, or {}"})
     key, api_key = admin.add_unit_key(deps(), finance, unit_code, _who(finance))
     return Response(body={**key.public(), "api_key": api_key}, status_code=201,
                     headers={"Cache-Control": "no-store"})

@@ -5,8 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import handles_errors
-from chalicelib.api.http import ANY_BODY, authenticated, header, json_body
+from chalicelib.api.http import ANY_BODY, authenticated, collecting_or_finance, header, json_body
 from chalicelib.bootstrap import deps
+from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services import links, notices
 from chalicelib.services import notes as notes_service
@@ -26,6 +27,17 @@ def create_note(unit: Unit) -> Response:
     return Response(body=view, status_code=201,
                     headers={"Location": f"/v1/notes/{note.payment_code}",
                              "Idempotent-Replayed": "false" if created else "true"})
+
+
+@bp.route("/v1/notes", methods=["GET"])
+@handles_errors
+@collecting_or_finance(bp)
+def list_notes(caller: Unit | FinanceKey) -> dict:
+    """The unit's notes (the finance key: every unit's in its region), newest first, paged."""
+    from chalicelib.services.note_lists import list_notes as notes_page
+
+    params = {name: str(value) for name, value in (bp.current_request.query_params or {}).items()}
+    return notes_page(deps(), caller, params)
 
 
 @bp.route("/v1/notes/{payment_code}", methods=["GET"])

@@ -150,6 +150,32 @@ def finance_only(bp: Blueprint) -> Callable[[View], View]:
     return decorate
 
 
+COLLECTING_OR_FINANCE = "collecting|finance"  # the ``caller_kind`` of routes open to both
+
+
+def collecting_or_finance(bp: Blueprint) -> Callable[[View], View]:
+    """Route decorator for what a collecting unit sees of its own and the finance department
+    sees of every unit (``GET /v1/notes``): the view is called with the ``Unit`` or the
+    ``FinanceKey`` first. A reimbursing unit's key is refused 403; none or an unknown one 401.
+    """
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            d = deps()
+            key_hash = hash_api_key(bearer_key(bp.current_request))
+            who: Unit | FinanceKey | None = d.units.by_api_key_hash(key_hash)
+            if who is None:
+                who = _finance_key(d, key_hash)
+            if who is None:
+                raise Unauthenticated("API 密钥无效", code="unknown_credential")
+            if isinstance(who, Unit) and who.kind is not UnitKind.COLLECTING:
+                raise Forbidden("该 API 密钥不能用于此接口", code="wrong_kind_of_unit")
+            return view(who, *args, **kwargs)
+        wrapper.caller_kind = COLLECTING_OR_FINANCE  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
 def client_address(request: Request) -> str:
     """The caller's address for rate limits: API Gateway's ``sourceIp`` (the peer it saw).
 

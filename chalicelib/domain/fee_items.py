@@ -12,7 +12,8 @@ line's ``standard_fen`` within it), on a day the item is valid, and on the item'
 otherwise the request is refused naming the field (``items[0].standard_fen``).
 
 Items written before standards existed (the demo's first seed) carry none: they restrict the
-item code and bill kind only, as before.
+item code only, as before (their bill kind is the note's default kind, which a note may
+override with ``bill_kind``).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def line_problems(item: FeeItem, line: Any, at: str, today: date,
         problems[f"{at}.item_code"] = f"fee item is valid from {item.valid_from}"
     elif item.valid_to and day > item.valid_to:
         problems[f"{at}.item_code"] = f"fee item was valid until {item.valid_to}"
-    if item.bill_kind and item.bill_kind != bill_kind:
+    if item.has_standard and item.bill_kind and item.bill_kind != bill_kind:
         problems[f"{at}.item_code"] = (f"fee item is billed on kind {item.bill_kind}, "
                                        f"not {bill_kind}")
     if item.standard_fen is not None and line.standard_fen != item.standard_fen:

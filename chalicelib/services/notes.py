@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from chalicelib.domain import bill_templates
 from chalicelib.domain.bills import BILL_KINDS
@@ -19,6 +20,7 @@ from chalicelib.domain.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from chalicelib.domain.fee_items import FeeItem, line_problems
 from chalicelib.domain.masking import mask_name, mask_phone
 from chalicelib.domain.notes import (
     CHINA_TZ,
@@ -43,6 +45,20 @@ def _request_hash(body: object) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def check_standards(draft: NoteDraft, fee_items: Mapping[str, FeeItem], kind: str,
+                    today: date) -> None:
+    """事前审核: every line within its fee item's standard, validity and bill kind, on
+    ``today`` (China time); else one ``ValidationFailed`` naming each wrong field."""
+    problems: dict[str, str] = {}
+    for i, line in enumerate(draft.items):
+        item = fee_items.get(line.item_code)
+        if item is not None:
+            problems.update(line_problems(item, line, f"items[{i}]", today, kind))
+    if problems:
+        raise ValidationFailed("收费项目不符合财政部门核定的收费标准", problems,
+                               code="outside_fee_standard")
+
+
 def create_note(deps: Ports, unit: Unit, body: object,
                 idempotency_key: str | None = None) -> tuple[Note, bool]:
     """Create a note for ``unit``; with an idempotency key a retry returns the same note.
@@ -62,6 +78,7 @@ def create_note(deps: Ports, unit: Unit, body: object,
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
             "bill_kind": f"no number range for kind {kind}: ask the finance department"})
+    check_standards(draft, fee_items, kind, now.astimezone(CHINA_TZ).date())
     tpl, bill_extra = bill_extra_for(deps, kind, body, draft.total_fen,
                                      now.astimezone(CHINA_TZ).date())
     template = (tpl.template_id, tpl.version)

@@ -137,6 +137,21 @@ class UnitRepository(Protocol):
     def set_seal_key(self, unit_code: str, key: str) -> None: ...
 
 
+class NoteIndex(Protocol):
+    """Notes listed newest first, a page at a time: a unit's, or those created on one day.
+
+    ``since``/``until``: bounds of ``created_at`` (ISO 8601, China time, both included);
+    ``status``: the stored status only; ``after``: the position a previous page returned. The
+    answer is the notes and the position to go on from (None at the end). A page reads at most
+    a few requests' worth, so it may hold fewer than ``limit`` notes and still go on."""
+
+    def for_unit(self, unit_code: str, since: str, until: str, status: str | None,
+                 limit: int, after: dict[str, str] | None) -> tuple[list[Note],
+                                                                    dict[str, str] | None]: ...
+    def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
+               after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]: ...
+
+
 class FinanceKeyRepository(Protocol):
     """The finance department's API keys, by the SHA-256 of each (``domain/credentials``)."""
 
@@ -559,6 +574,8 @@ class Ports(Protocol):
     def units(self) -> UnitRepository: ...
     @property
     def finance_keys(self) -> FinanceKeyRepository: ...
+    @property
+    def note_index(self) -> NoteIndex: ...
     @property
     def notes(self) -> NoteRepository: ...
     @property

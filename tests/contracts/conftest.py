@@ -29,6 +29,7 @@ from tests.fakes import (
     FakeFinanceKeys,
     FakeIdempotency,
     FakeKeys,
+    FakeNoteIndex,
     FakeNotes,
     FakeOtp,
     FakePayerBills,
@@ -126,6 +127,10 @@ class FakeStores:
         return FakeFinanceKeys()
 
     @cached_property
+    def note_index(self) -> FakeNoteIndex:
+        return FakeNoteIndex(self.tables)
+
+    @cached_property
     def counters(self) -> FakeCounters:
         return FakeCounters(self.tables)
 
@@ -215,6 +220,13 @@ class DynamoStores:
 
         self._tables("UNITS", "FEE_ITEMS", "UNIT_KEYS")
         return _shared(DynamoUnits())
+
+    @cached_property
+    def note_index(self) -> Any:
+        from chalicelib.adapters.dynamo_note_index import DynamoNoteIndex
+
+        self._tables("NOTES", "CHANNEL_ORDERS")
+        return _shared(DynamoNoteIndex())
 
     @cached_property
     def finance_keys(self) -> Any:

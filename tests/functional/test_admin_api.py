@@ -258,3 +258,9 @@ def test_units_are_listed_by_region_a_page_at_a_time_with_a_sealed_cursor(world,
     for bad in ("limit=0", "limit=101", "limit=x", "region=3"):
         assert_error(client.http.get(f"/v1/admin/units?{bad}", headers=world.finance_auth()),
                      400)
+
+
+def test_a_new_key_takes_no_choices_so_a_body_with_any_is_refused(world, client):
+    r = _post(client, world, "/v1/admin/units/340100001/api-keys", {"label": "x"})
+    assert_error(r, 400, "body")
+    assert len(world.deps.units.api_keys("340100001")) == 1

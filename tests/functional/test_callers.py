@@ -7,7 +7,7 @@ else; the answers to a missing, unknown or wrong kind of key are the contract's.
 
 from __future__ import annotations
 
-from chalicelib.api.http import FINANCE
+from chalicelib.api.http import COLLECTING_OR_FINANCE, FINANCE
 from chalicelib.domain.units import UnitKind
 from tests.functional.support import assert_error
 from tests.functional.test_bad_input import VALID_PATH, _filled
@@ -27,7 +27,7 @@ def _kind(entry) -> UnitKind | str | None:
 
 def test_every_non_public_v1_route_names_its_caller_through_the_decorator():
     routes = _unit_routes()
-    assert len([r for r in routes if not r[0].startswith("/v1/admin/")]) == 16
+    assert len([r for r in routes if not r[0].startswith("/v1/admin/")]) == 17
     undecorated = [f"{method} {path}" for path, method, entry in routes if _kind(entry) is None]
     assert undecorated == []
     reimbursing = {path for path, _, entry in routes if _kind(entry) is UnitKind.REIMBURSING}
@@ -37,6 +37,9 @@ def test_every_non_public_v1_route_names_its_caller_through_the_decorator():
     finance = {path for path, _, entry in routes if _kind(entry) == FINANCE}
     assert finance == {path for path, _, _ in routes if path.startswith("/v1/admin/")}
     assert finance  # the finance department's routes exist, each behind its decorator
+    both = {f"{method} {path}" for path, method, entry in routes
+            if _kind(entry) == COLLECTING_OR_FINANCE}
+    assert both == {"GET /v1/notes"}
 
 
 def test_every_unit_route_checks_the_credential_before_reading_the_body(world, client):
@@ -47,7 +50,8 @@ def test_every_unit_route_checks_the_credential_before_reading_the_body(world, c
         url = _filled(path, **VALID_PATH)
         content_type = (entry.content_types or ["application/json"])[0]
         wrongs = {UnitKind.REIMBURSING: (collecting, finance), UnitKind.COLLECTING:
-                  (reimbursing, finance), FINANCE: (collecting, reimbursing)}[_kind(entry)]
+                  (reimbursing, finance), FINANCE: (collecting, reimbursing),
+                  COLLECTING_OR_FINANCE: (reimbursing,)}[_kind(entry)]
 
         def call(authorization: str | None, url=url, method=method, ct=content_type):
             headers = {"Content-Type": ct}

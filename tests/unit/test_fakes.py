@@ -19,7 +19,7 @@ from tests import fakes, fakes_channels
 
 PAIRS = [
     (ports.UnitRepository, fakes.FakeUnits), (ports.CounterRepository, fakes.FakeCounters),
-    (ports.FinanceKeyRepository, fakes.FakeFinanceKeys),
+    (ports.FinanceKeyRepository, fakes.FakeFinanceKeys), (ports.NoteIndex, fakes.FakeNoteIndex),
     (ports.IdempotencyStore, fakes.FakeIdempotency), (ports.NoteRepository, fakes.FakeNotes),
     (ports.PaymentRecorder, fakes.FakePayments), (ports.BillRepository, fakes.FakeBills),
     (ports.RangeRepository, fakes.FakeRanges), (ports.KeyRegistry, fakes.FakeKeys),
@@ -80,7 +80,8 @@ def test_the_deps_tests_build_offer_every_member_of_the_ports_container(deps):
 
 
 def test_fake_deps_puts_a_fake_behind_every_port(deps):
-    wired = {"units": fakes.FakeUnits, "finance_keys": fakes.FakeFinanceKeys, "notes": fakes.FakeNotes, "counters": fakes.FakeCounters,
+    wired = {"units": fakes.FakeUnits, "finance_keys": fakes.FakeFinanceKeys,
+             "note_index": fakes.FakeNoteIndex, "notes": fakes.FakeNotes, "counters": fakes.FakeCounters,
              "idempotency": fakes.FakeIdempotency, "payments": fakes.FakePayments,
              "bills": fakes.FakeBills, "ranges": fakes.FakeRanges, "keys": fakes.FakeKeys,
              "reimbursements": fakes.FakeReimbursements, "audit": fakes.FakeAudit,

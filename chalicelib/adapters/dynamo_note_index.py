@@ -1,0 +1,63 @@
+"""Notes listed newest first: a unit's (``unit_code-created_at-index``) or a day's
+(``created_day-created_at-index``), a page at a time, at a bounded cost.
+
+A page is read with DynamoDB's own ``Limit`` set to what is still missing, so the position
+after the last note returned is exactly DynamoDB's ``LastEvaluatedKey``; a status filter may
+make a request return fewer, so at most ``MAX_REQUESTS`` requests are made for one page, and
+a page may come back short (even empty) with a position to go on from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.aws import aws_boundary
+from chalicelib.adapters.dynamo_models import NoteModel
+from chalicelib.adapters.dynamo_notes import note_from_model
+from chalicelib.domain.notes import Note
+
+MAX_REQUESTS = 5
+Position = dict[str, str]
+
+
+def _plain(key: dict[str, dict[str, Any]] | None) -> Position | None:
+    return {name: value["S"] for name, value in key.items()} if key else None
+
+
+def _raw(position: Position | None) -> dict[str, dict[str, str]] | None:
+    return {name: {"S": value} for name, value in position.items()} if position else None
+
+
+@aws_boundary
+class DynamoNoteIndex:
+    """NoteIndex."""
+
+    def for_unit(self, unit_code: str, since: str, until: str, status: str | None,
+                 limit: int, after: Position | None) -> tuple[list[Note], Position | None]:
+        codes, position = self._pages(NoteModel.by_unit, unit_code, since, until, status,
+                                      limit, after, lambda item: item["payment_code"]["S"])
+        found = {row.payment_code: note_from_model(row)
+                 for row in NoteModel.batch_get(codes)} if codes else {}
+        return [found[code] for code in codes if code in found], position
+
+    def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
+               after: Position | None) -> tuple[list[Note], Position | None]:
+        return self._pages(NoteModel.by_day, day, since, until, status, limit, after,
+                           lambda item: note_from_model(NoteModel.from_raw_data(item)))
+
+    @staticmethod
+    def _pages(index: Any, hash_key: str, since: str, until: str, status: str | None,
+               limit: int, after: Position | None, read: Any) -> tuple[list, Position | None]:
+        found: list = []
+        start = _raw(after)
+        for _ in range(MAX_REQUESTS):
+            rows = index.query(hash_key, NoteModel.created_at.between(since, until),
+                               filter_condition=(NoteModel.status == status) if status else None,
+                               scan_index_forward=False, limit=limit - len(found),
+                               page_size=limit - len(found), last_evaluated_key=start)
+            page: dict[str, Any] = next(iter(rows.page_iter), {})
+            found.extend(read(item) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if start is None or len(found) >= limit:
+                break
+        return found, _plain(start)
