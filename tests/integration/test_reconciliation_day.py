@@ -5,6 +5,10 @@ besides, 2 notes paid twice and 1 paid after it was cancelled (3 exceptions, ref
 stack's refund job). Then ``POST /v1/admin/reconciliations/{date}``: every lost payment is found,
 recorded and billed exactly once; every channel balances; the statements' refunds are the 3
 refunds; the figures add up to the fen; a second run changes nothing.
+
+The stack and its simulator run on the wall clock, so the day reconciled is today (Beijing), as
+far as it went: the simulator serves today's statement so far. The payments stay on one day
+whatever the hour, except in a run that crosses Beijing midnight (16:00 UTC).
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from __future__ import annotations
 import html
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from chalicelib.domain.china_time import CHINA_TZ
 from tests.integration.stack_client import auth, create_note, get_note, last_errors
 
 pytestmark = pytest.mark.integration
@@ -64,7 +69,7 @@ def wait_for(what: str, check: Any, stack: dict[str, Any], timeout: float = 240.
 def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(stack):
     session = requests.Session()
     finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
-    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    today = datetime.now(CHINA_TZ).date().isoformat()
     lost: list[tuple[str, str, int]] = []  # (channel, payment code, unit)
     codes: list[tuple[str, int]] = []
     started = time.monotonic()
