@@ -15,6 +15,7 @@ from chalicelib.api import (
     collecting,
     console,
     finance_console,
+    finance_templates,
     finance_units,
     ops,
     pages,
@@ -60,6 +61,7 @@ for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_page
     app.register_blueprint(blueprint.bp)
 app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
+app.register_blueprint(finance_templates.bp)  # ... and their page in the finance console
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 

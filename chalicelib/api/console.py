@@ -46,6 +46,7 @@ FIELD_LIMIT = 1000  # characters of one form field
 FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/units", "单位"),
                ("/console/finance/day", "当日业务"),
                ("/console/finance/reports/weekly", "每周一报"),
+               ("/console/finance/bill-kinds", "票据模板"),
                ("/console/finance/people", "人员"),
                ("/console/finance/audit", "审计日志")]
 UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
