@@ -696,13 +696,16 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("/console/unit/people/{username}/unlock", "POST"): {},
     ("/console/unit/people/{username}/totp", "POST"): {"confirm": "yes"},
     ("/console/unit/people/may-cancel", "POST"): {"allowed": "yes"},
+    # the seed's own choice for 0601 (other families' bills keep their template)
+    ("/console/finance/bill-kinds/{kind_code}", "POST"): {"template_id": "medical-outpatient"},
 }
 CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finance/people",
                 "/console/finance/audit", "/console/finance/day", "/console/finance/units",
                 "/console/finance/units/{unit_code}", "/console/unit/notes/new",
                 "/console/unit/notes", "/console/unit/bills",
                 "/console/unit/notes/{payment_code}",
-                "/console/unit/notes/{payment_code}/notice.pdf", "/console/unit/people"]
+                "/console/unit/notes/{payment_code}/notice.pdf", "/console/unit/people",
+                "/console/finance/bill-kinds"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",
                                     "?region=34&cursor=forged", "?edit=103040100101",
@@ -712,7 +715,8 @@ _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&
 def _console_params(t: Targets) -> dict[str, st.SearchStrategy[str]]:
     return {"username": h.path_param("unit1.operator", "unit1.admin", "finance.admin"),
             "unit_code": h.path_param("340100001", "340100002", "340100901"),
-            "payment_code": codes(t), "key_id": h.path_param("key_000000000000")}
+            "payment_code": codes(t), "key_id": h.path_param("key_000000000000"),
+            "kind_code": h.path_param("0601", "0101")}
 
 
 def _register_console() -> None:
