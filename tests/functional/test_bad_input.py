@@ -98,7 +98,9 @@ PATH_ROUTES = _routes(lambda path, method, entry: "{" in path)
 
 
 def _is_page(path: str) -> bool:
-    return path.split("/")[1] in ("pay", "bills", "b", "verify", "reimburse", "lookup", "my-bills")
+    from chalicelib.api.refusals import PAGE_ROOTS  # the payers' pages and the consoles
+
+    return path.split("/")[1] in PAGE_ROOTS
 
 
 def test_every_path_parameter_empty_or_too_long_is_refused_before_any_store(world, client,
