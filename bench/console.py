@@ -90,7 +90,7 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
                      ("unit home", "unit_operator", "/console/unit"),
                      ("unit new note form", "unit_operator", "/console/unit/notes/new"),
                      ("unit note detail", "unit_operator", f"/console/unit/notes/{codes[0]}"),
-                     ("unit notes of a day", "unit_operator", "/console/unit/notes"),
+                     ("unit notes (list)", "unit_operator", "/console/unit/notes"),
                      ("unit bills of a day", "unit_operator", "/console/unit/bills"),
                      ("unit people", "unit_admin", "/console/unit/people")]
             for label, role, path in paths:

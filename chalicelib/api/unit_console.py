@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
@@ -214,25 +215,33 @@ def _paged(rows: list, filters: dict[str, str]) -> tuple[list, int, int]:
 @bp.route(NOTES, methods=["GET"])
 @console_view(bp, *UNIT)
 def note_list(me: Session, actor: Actor) -> Response:
-    """The unit's notes created on a day, searched by status and by code or payer, paged
-    (one query of the day's index: ``DailyActivity.notes_created``)."""
-    from chalicelib.services.day_book import LIST_LIMIT
+    """The unit's notes, newest first, 20 a page, through ``GET /v1/notes``'s own use case
+    (``services/note_lists.list_notes``: status, created from/to, its sealed cursor). A
+    20-digit code opens that note; a payer's name narrows the page shown."""
+    from chalicelib.services.note_lists import list_notes
 
     d = deps()
-    day, filters, problems = _day_filters(d)
-    now = d.clock()
-    notes = [n for n in d.activity.notes_created(day) if n.unit_code == me.unit_code]
-    cut = len(notes) > LIST_LIMIT
-    rows = [(n, n.status_at(now).value) for n in notes[-LIST_LIMIT:][::-1]]
-    if filters["status"] in NOTE_STATUS:
-        rows = [r for r in rows if r[1] == filters["status"]]
-    if filters["q"]:
-        rows = [r for r in rows if filters["q"] in r[0].payment_code
-                or filters["q"] in r[0].payer.name]
-    shown, page_no, pages = _paged(rows, filters)
+    request = bp.current_request
+    filters = {name: (query_param(request, name) or "").strip()[:40]
+               for name in ("status", "created_from", "created_to", "q", "cursor")}
+    if filters["q"].isdigit() and len(filters["q"]) == 20:
+        return redirect(f"{NOTES}/{filters['q']}")
+    params = {k: filters[k] for k in ("status", "created_from", "created_to") if filters[k]}
+    params["limit"] = str(PAGE_SIZE)
+    if query_param(request, "cursor"):
+        params["cursor"] = str(query_param(request, "cursor"))[:1024]
+    problems: dict[str, str] = {}
+    try:
+        listed = list_notes(d, unit_console.actor_unit(d, actor), params)
+    except ValidationFailed as exc:
+        problems = {k: "格式有误" for k in exc.fields} or {"q": exc.message}
+        listed = {"notes": [], "next_cursor": None}
+    rows = [n for n in listed["notes"] if not filters["q"] or filters["q"] in n["payer"]["name"]
+            or filters["q"] in n["payment_code"]]
+    query = "&".join(f"{k}={quote(v)}" for k, v in filters.items() if v and k != "cursor")
     return page(bp, "console/unit_notes.html", me=me, here=NOTES, heading="本单位缴款书",
-                rows=shown, page_no=page_no, pages=pages, count=len(rows), filters=filters,
-                problems=problems, statuses=NOTE_STATUS, yuan=fen_to_yuan_grouped, cut=cut)
+                rows=rows, filters=filters, problems=problems, statuses=NOTE_STATUS,
+                yuan=fen_to_yuan_grouped, next_cursor=listed["next_cursor"], query=query)
 
 
 @bp.route("/console/unit/bills", methods=["GET"])

@@ -5,6 +5,7 @@ admin allows; the unit admin's people page; another unit's note is 404."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from tests.functional.support import notification, open_order, post_notification
 from tests.functional.test_console_sign_in import IP, post, sign_in
@@ -130,22 +131,30 @@ def test_a_unit_admin_creates_an_operator_of_their_own_unit(client, world):
     assert person.unit_code == "340100001" and person.role.value == "unit_operator"
 
 
-def test_the_units_notes_and_bills_of_a_day_are_searched_and_paged(client, world):
+def test_the_units_notes_are_listed_through_get_v1_notes_and_bills_by_day(client, world):
     code, cookies, token = created(client, world)
     for n in range(21):
+        world.clock.now += timedelta(seconds=1)  # newest first: each note a second later
         post_pairs(client, "/console/unit/notes", note_form(payer_name=f"批量{n:02d}",
                                                              form_id=f"batch-{n}"),
                    cookies, token)
-    day = world.clock().strftime("%Y-%m-%d")
-    first = get(client, f"/console/unit/notes?day={day}", cookies).body.decode()
-    assert "第 1 / 2 页" in first and "page=2" in first
-    found = get(client, f"/console/unit/notes?day={day}&q={code[-8:]}", cookies).body.decode()
-    assert code in found and "批量" not in found
-    unpaid = get(client, f"/console/unit/notes?day={day}&status=issued", cookies).body.decode()
-    assert "没有符合条件的缴款书" in unpaid
+    first = get(client, "/console/unit/notes", cookies).body.decode()
+    assert "批量20" in first and code not in first and "cursor=" in first
+    cursor = re.search(r'cursor=([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = get(client, f"/console/unit/notes?cursor={cursor}", cookies).body.decode()
+    assert code in second and "批量20" not in second
+    r = get(client, f"/console/unit/notes?q={code}", cookies)
+    assert r.status_code == 303 and r.headers["Location"].endswith(code)
+    narrowed = get(client, "/console/unit/notes?q=批量07", cookies).body.decode()
+    assert "批量07" in narrowed and "批量08" not in narrowed
+    none = get(client, "/console/unit/notes?status=issued", cookies).body.decode()
+    assert "没有符合条件的缴款书" in none
+    bad = get(client, "/console/unit/notes?created_from=2026-13-01", cookies)
+    assert bad.status_code == 200 and 'aria-invalid="true"' in bad.body.decode()
     order = open_order(client, code)
     post_notification(client, *notification(world, order))
     world.drain()
+    day = world.clock().strftime("%Y-%m-%d")
     bills = get(client, f"/console/unit/bills?day={day}&q=张小明", cookies).body.decode()
     assert code in bills and "批量" not in bills
     assert "没有符合条件" in get(client, "/console/unit/bills?day=2020-01-01",
