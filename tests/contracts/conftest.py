@@ -34,6 +34,7 @@ from tests.fakes import (
     FakeOtp,
     FakePayerBills,
     FakePayments,
+    FakePeople,
     FakeRanges,
     FakeReconciliations,
     FakeReimbursements,
@@ -198,6 +199,10 @@ class FakeStores:
     def remittances(self) -> FakeRemittances:
         return FakeRemittances()
 
+    @cached_property
+    def people(self) -> FakePeople:
+        return FakePeople()
+
 
 class DynamoStores:
     """The DynamoDB adapters on moto; each creates the tables it reads or writes on first use."""
@@ -353,6 +358,13 @@ class DynamoStores:
 
         self._tables("REMITTANCES")
         return _shared(DynamoRemittances())
+
+    @cached_property
+    def people(self) -> Any:
+        from chalicelib.adapters.dynamo_people import DynamoPeople
+
+        self._tables("PEOPLE")
+        return _shared(DynamoPeople())
 
 
 Stores = FakeStores | DynamoStores
