@@ -5,15 +5,17 @@ package's own references to it (``OFD.xml`` → ``DocRoot`` → ``Attachments`` 
 rather than guessing a file name, so an OFD from elsewhere that attaches an XML is read the same
 way. An upload is untrusted: its size is bounded before the zip is opened, every part's declared
 and actual size while it is read, the number of entries, and the XML parts are refused if they
-declare a DOCTYPE (no entities, no external references).
+declare a DOCTYPE (no entities, no external references): expat itself refuses the declaration,
+as a byte search for ``<!DOCTYPE`` would miss it in a part encoded as UTF-16.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
-import xml.etree.ElementTree as ET  # noqa: S405 - DOCTYPEs are refused before parsing
+import xml.etree.ElementTree as ET  # noqa: S405 - the parser refuses DOCTYPEs
 import zipfile
+from xml.parsers import expat  # noqa: S410 - only to find a DOCTYPE, no tree built
 
 from chalicelib.domain.errors import ValidationFailed
 
@@ -42,13 +44,24 @@ def _read(archive: zipfile.ZipFile, path: str) -> bytes:
     return data
 
 
+class _DoctypeDeclared(Exception):
+    pass
+
+
+def _refuse_doctype(*_: object) -> None:
+    raise _DoctypeDeclared
+
+
 def _xml(archive: zipfile.ZipFile, path: str) -> ET.Element:
     data = _read(archive, path)
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise _unreadable(f"{path} declares a DOCTYPE")
+    check = expat.ParserCreate()  # noqa: S311 - a first pass that stops at a DOCTYPE, in
+    check.StartDoctypeDeclHandler = _refuse_doctype  # whatever encoding expat reads the part
     try:
+        check.Parse(data, True)
         return ET.fromstring(data)  # noqa: S314 - no DOCTYPE, so no entities
-    except ET.ParseError:
+    except _DoctypeDeclared:
+        raise _unreadable(f"{path} declares a DOCTYPE") from None
+    except (ET.ParseError, expat.ExpatError):
         raise _unreadable(f"{path} is not XML") from None
 
 

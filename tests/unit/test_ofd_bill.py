@@ -308,3 +308,21 @@ def test_a_bill_of_every_template_is_the_same_page_in_ofd_as_in_its_layout(
         assert bill.title in doc.text()
     OUTPUT.mkdir(exist_ok=True)
     OfdPages(data).render(0, dpi=80).save(OUTPUT / f"template-ofd-{template_id}.png")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_doctype_is_refused_in_an_xml_part_of_any_encoding(single: bytes,
+                                                             encoding: str) -> None:
+    """A byte search for ``<!DOCTYPE`` misses it in UTF-16, which expat reads (and whose
+    entities it expands): the parser itself must refuse the declaration."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, part in _parts(single).items():
+            if name == "OFD.xml":
+                text = part.decode("utf-8").split("?>", 1)[1]
+                text = text.replace("<ofd:OFD", '<!DOCTYPE x [<!ENTITY a "b">]><ofd:OFD', 1)
+                part = f'<?xml version="1.0" encoding="{encoding}"?>{text}'.encode(encoding)
+            archive.writestr(name, part)
+    with pytest.raises(ValidationFailed) as refused:
+        extract_attached_xml(out.getvalue())
+    assert "DOCTYPE" in refused.value.fields["file"]
