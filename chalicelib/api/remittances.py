@@ -5,7 +5,8 @@
 day does not balance); ``GET …/{date}/instruction.csv`` (the kept bank file);
 ``POST …/{date}/confirm`` ``{unit_code, account, bank_reference}``;
 ``PUT /v1/admin/units/{unit_code}/remittance-account`` ``{account, item_code?}``.
-Every route takes the finance key; instructing and confirming take one of all regions.
+Every route takes the finance key; instructing, confirming and reading the bank file take one
+covering every unit of the day.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def instruct(finance: FinanceKey, date: str) -> Response:
 @handles_errors
 @finance_only(bp)
 def instruction_file(finance: FinanceKey, date: str) -> Response:
-    body = remittance.instruction_file(deps(), date)
+    body = remittance.instruction_file(deps(), finance, date)
     return Response(body=body, status_code=200, headers={
         "Content-Type": remittance.CSV_TYPE,
         "Content-Disposition": f'attachment; filename="remittance-{date}.csv"'})

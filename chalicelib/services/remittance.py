@@ -181,11 +181,14 @@ def instruct(deps: Ports, finance: FinanceKey, date_text: str) -> tuple[Remittan
     return day, True
 
 
-def instruction_file(deps: Ports, date_text: str) -> bytes:
+def instruction_file(deps: Ports, finance: FinanceKey, date_text: str) -> bytes:
+    """The day's bank file as kept: it names every unit's remittance of the day, so only a
+    key covering them all (as for instructing) may read it."""
     date = _date(date_text)
     kept = deps.remittances.get_day(date)
     if kept is None:
         raise NotFound("当日划款尚未下达", code="remittance_not_instructed")
+    _require_every_unit(deps, finance, kept.remittances)
     return deps.archive.get(kept.instruction_key)
 
 

@@ -90,3 +90,17 @@ def test_only_the_finance_key_sees_remittances(world, client, path):
 def test_a_bad_date_is_400(world, client):
     r = client.http.get("/v1/admin/remittances/2026-02-30", headers=world.finance_auth())
     assert r.status_code == 400 and "date" in json.loads(r.body)["error"]["fields"]
+
+
+def test_a_city_key_cannot_read_the_days_bank_file_of_units_outside_its_city(world, client):
+    from chalicelib.services.finance_keys import create_finance_key
+
+    paid_and_reconciled(world, client)
+    assert post(client, f"/v1/admin/remittances/{DATE}/instruct",
+                world.finance_auth()).status_code == 201
+    _, wuhu = create_finance_key(world.deps, scope="3402", label="芜湖市财政局")
+    r = client.http.get(f"/v1/admin/remittances/{DATE}/instruction.csv",
+                        headers={"Authorization": f"Bearer {wuhu}"})
+    assert r.status_code == 403, r.body
+    assert json.loads(r.body)["error"]["code"] == "remittance_scope"
+    assert world.stack["units"][0]["unit_code"].encode() not in r.body

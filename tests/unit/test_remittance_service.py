@@ -70,7 +70,7 @@ def test_instructing_keeps_the_bank_file_whose_control_line_adds_up(deps):
     reconciled(deps, three_paid(deps))
     day, made = remittance.instruct(deps, ALL, DATE)
     assert made and day.status == "instructed" and day.net_fen == 24000
-    body = remittance.instruction_file(deps, DATE)
+    body = remittance.instruction_file(deps, ALL, DATE)
     lines = body.decode("gb18030").split("\r\n")
     assert lines[0].startswith("seq,batch_id,value_date,payer_account")
     assert lines[1].split(",")[9] == "240.00" and lines[1].endswith(UNIT.name)
