@@ -155,3 +155,41 @@ def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(
     print(f"\n300 payments in {paid_in:.0f} s; statements: {counts}; "
           f"fees {sum(view[c]['statement_fee_fen'] for c in CHANNELS)} fen; "
           f"net {sum(view[c]['statement_net_fen'] for c in CHANNELS)} fen")
+
+    # 划款 (report): the day's remittances add up to its reconciled net to the fen: every
+    # applied payment (the 300, lost ones included) once; the exceptions were refunded, not
+    # remitted; the channels' fees are paid apart, never netted.
+    remit = session.get(f"{stack['base_url']}/v1/admin/remittances/{today}", headers=finance,
+                        timeout=120).json()
+    remitted = sum(e["total_fen"] for e in remit["remittances"])
+    assert remitted == remit["reconciled_net_fen"] >= PAYMENTS * TOTAL, remit
+    assert all(sum(i["total_fen"] for i in e["items"]) == e["total_fen"]
+               for e in remit["remittances"])
+    r = session.post(f"{stack['base_url']}/v1/admin/remittances/{today}/instruct",
+                     headers=finance, timeout=120)
+    assert r.status_code in (200, 201), r.text
+    bank_file = session.get(f"{stack['base_url']}{r.json()['instruction_url']}",
+                            headers=finance, timeout=60)
+    control = bank_file.content.decode("gb18030").splitlines()[-1].split(",")
+    assert control[0] == "TOTAL" and int(control[3]) == remitted
+    # 每周一报: the same figures as JSON, CSV and PDF
+    week = datetime.now(CHINA_TZ).strftime("%G-W%V")
+    report = session.get(f"{stack['base_url']}/v1/admin/reports/weekly/{week}",
+                         headers=finance, timeout=120).json()
+    assert report["totals"]["paid"]["count"] >= PAYMENTS
+    csv_text = session.get(f"{stack['base_url']}/v1/admin/reports/weekly/{week}.csv",
+                           headers=finance, timeout=120).content.decode("utf-8")
+    paid_row = next(row for row in csv_text.splitlines() if row.startswith("total,,,,合计,paid,"))
+    assert paid_row.endswith(f",{report['totals']['paid']['count']},"
+                             f"{report['totals']['paid']['total_fen']}")
+    pdf = session.get(f"{stack['base_url']}/v1/admin/reports/weekly/{week}.pdf",
+                      headers=finance, timeout=120)
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from chalicelib.domain.money import fen_to_yuan_grouped
+
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(pdf.content)).pages)
+    assert fen_to_yuan_grouped(report["totals"]["paid"]["total_fen"]) in text
