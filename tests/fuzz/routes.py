@@ -477,6 +477,89 @@ def release(t: Targets):
                     h.headers(t.keys, wanted_key=_key(t, "reimb1")))
 
 
+# ---- the finance department: units, fee items, ranges, keys; every unit's notes -----------------
+# Valid bodies here change nothing the other families rely on: new units get fresh codes, fee
+# items new item codes, ranges come on top of the seeded ones, a key is added (at most 5 active,
+# then 409) and only unknown key ids are revoked: the targets' own keys keep working.
+
+def _unit_codes(t: Targets) -> st.SearchStrategy[str]:
+    return h.path_param(t.stack["units"][0]["unit_code"], t.stack["units"][1]["unit_code"],
+                        t.stack["reimbursers"][0]["unit_code"], "999999999")
+
+
+NEW_UNIT = {"unit_code": "FZ0001", "name": "模糊测试单位", "kind": "collecting",
+            "region_code": "340102", "credit_code": "91340100MA2N0AAA1X"}
+FEE_ITEM = {"name": "模糊测试收费", "unit": "次", "bill_kind": "0301", "standard_fen": 2500}
+FEE_RANGE = {"name": "模糊测试收费", "bill_kind": "0301", "min_fen": 100, "max_fen": 900,
+             "valid_from": "2026-01-01", "valid_to": "2026-12-31"}
+
+
+@route("/v1/admin/units", "GET", "admin")
+def admin_units(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units", "GET", {},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")),
+                    query=h.query(region=["34", "3401", "340102", "99", "x"],
+                                  limit=["1", "0", "101", "-1"], cursor=["abc", ""]))
+
+
+@route("/v1/admin/units", "POST", "admin")
+def admin_create_unit(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(h.json_bodies(NEW_UNIT),
+                              h.json_bodies({**NEW_UNIT, "kind": "reimbursing",
+                                             "unit_code": "FZ0002"})))
+
+
+@route("/v1/admin/units/{unit_code}", "GET", "admin")
+def admin_unit(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}", "GET",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/units/{unit_code}/fee-items/{item_code}", "PUT", "admin")
+def admin_fee_item(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/fee-items/{item_code}",
+                    "PUT", {"unit_code": _unit_codes(t), "item_code": h.path_param("FZ01", "FZ02")},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(h.json_bodies(FEE_ITEM), h.json_bodies(FEE_RANGE)))
+
+
+@route("/v1/admin/units/{unit_code}/ranges", "POST", "admin")
+def admin_range(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/ranges", "POST",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies({"bill_kind": "0301", "count": 5, "year": 2026}))
+
+
+@route("/v1/admin/units/{unit_code}/api-keys", "POST", "admin")
+def admin_add_key(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/api-keys", "POST",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.sampled_from([b"", b"{}", b"[]", b'{"x": 1}', b"\x00"]))
+
+
+@route("/v1/admin/units/{unit_code}/api-keys/{key_id}", "DELETE", "admin")
+def admin_revoke_key(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/api-keys/{key_id}", "DELETE",
+                    {"unit_code": _unit_codes(t),
+                     "key_id": h.path_param("key_000000000000", "key_ffffffffffff")},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/notes", "GET", "admin")
+def list_notes(t: Targets):
+    return _request(t, "admin", "api", "/v1/notes", "GET", {},
+                    st.one_of(h.headers(t.keys, wanted_key=_key(t, "unit0")),
+                              h.headers(t.keys, wanted_key=_key(t, "finance"))),
+                    query=h.query(status=["unpaid", "paid", "issued", "x"],
+                                  created_from=["2026-06-01", "2026-6-1", "2020-01-01"],
+                                  created_to=["2026-06-15", "2027-01-01"],
+                                  limit=["1", "100", "0", "101"], cursor=["abc"],
+                                  unit_code=[t.stack["units"][0]["unit_code"],
+                                             t.stack["units"][1]["unit_code"], "999999999"]))
+
+
 # ---- the finance department: bill templates per kind ------------------------------------
 
 @route("/v1/admin/bill-kinds", "GET", "other")

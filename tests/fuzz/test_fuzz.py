@@ -25,6 +25,7 @@ QUOTAS = {
     "pages": 1600,
     "reimbursing": 1300,
     "other": 600,
+    "admin": 600,
     "callbacks_junk": 800,
     "callbacks_wechatpay": 500,
     "callbacks_alipay": 500,
