@@ -93,7 +93,8 @@ class Week:
 
 def parse_week(text: object) -> Week:
     """``YYYY-Www`` (``2026-W24``) as a Week; ``ValidationFailed`` for anything else, including
-    a week 53 of a year that has 52 and years before 2000."""
+    a week 53 of a year that has 52, years before 2000 and the year 9999 (whose last week ends
+    past the last date Python can hold: its Sunday would overflow)."""
     match = _WEEK.fullmatch(text) if isinstance(text, str) else None
     problem = {"week": "an ISO week YYYY-Www, e.g. 2026-W24"}
     if match is None:
@@ -105,6 +106,8 @@ def parse_week(text: object) -> Week:
         raise ValidationFailed(f"{year} 年没有第 {number} 周", problem) from None
     if year < 2000:
         raise ValidationFailed("周次过早", problem)
+    if year > 9998:
+        raise ValidationFailed("周次过晚", problem)
     return Week(year, number)
 
 

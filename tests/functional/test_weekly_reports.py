@@ -96,7 +96,7 @@ def test_the_current_week_is_live_and_a_future_week_is_404(world, client):
 
 
 @pytest.mark.parametrize("week", ["2026-W1", "2026-W54", "2025-W53", "2026-W24.xml", "latest",
-                                  "2026-W24.csv.pdf", "%00"])
+                                  "2026-W24.csv.pdf", "%00", "9999-W52"])
 def test_a_bad_week_is_400_in_the_contracts_shape(world, client, week):
     r = get(client, f"/v1/admin/reports/weekly/{week}", world.finance_auth())
     assert r.status_code == 400

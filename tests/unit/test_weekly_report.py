@@ -39,7 +39,8 @@ THIS_WEEK = "2026-W10"
 
 
 @pytest.mark.parametrize("text", ["2026-W1", "2026W10", "2026-w10", "2026-W00", "2026-W54",
-                                  "2025-W53", "1999-W10", "", " 2026-W10", "２０２６-W10",
+                                  "2025-W53", "1999-W10", "9999-W52", "9999-W01", "",
+                                  " 2026-W10", "２０２６-W10",
                                   None, 202610])
 def test_a_malformed_week_is_refused_naming_the_week(text):
     with pytest.raises(ValidationFailed) as caught:
