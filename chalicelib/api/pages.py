@@ -65,8 +65,10 @@ def china_time(iso: str) -> str:
         return iso
 
 
+# frame-ancestors does not fall back to default-src: without it another site could frame a
+# page (a console's confirmation box) under its own and have it clicked.
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-       "form-action 'self' *; base-uri 'none'")
+       "form-action 'self' *; base-uri 'none'; frame-ancestors 'none'")
 
 
 def render(name: str, status: int = 200, *, scripted: bool = False, **context) -> Response:

@@ -1,0 +1,60 @@
+"""An attacker's review of the finance keys, the admin API and the consoles (regression guards
+for what held and for what was fixed): every ``/v1/admin`` route refuses a unit's or a
+reimbursing unit's key; a username's case does not buy more guesses; no page may be framed by
+another site (clickjacking the consoles' confirmation boxes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import app
+from tests.functional.test_console_sign_in import csrf, person, post, sign_in
+
+PATH_VALUES = {"unit_code": "340100001", "item_code": "103040100101", "key_id": "k1",
+               "date": "2026-06-15", "channel": "wechatpay", "line_id": "l1",
+               "week": "2026-W24", "kind_code": "0601"}
+ADMIN_ROUTES = sorted((method, path) for path, methods in app.routes.items()
+                      if path.startswith("/v1/admin") for method in methods)
+
+
+def concrete(path: str) -> str:
+    for name, value in PATH_VALUES.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, path
+    return path
+
+
+def test_the_admin_routes_are_all_listed():
+    assert len(ADMIN_ROUTES) >= 19  # units, keys, ranges, kinds, reconciliation, remittance, ...
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_every_admin_route_refuses_a_unit_key_and_a_reimbursing_key_and_wants_a_key(
+        world, client, method, path):
+    url = concrete(path)
+    for auth, status in ((world.auth(0), 403), (world.auth(0, kind="reimbursers"), 403),
+                         ({"Content-Type": "application/json"}, 401)):
+        r = client.http.request(method, url, headers=auth, body=b"{}")
+        assert r.status_code == status, (method, url, r.body)
+    assert world.deps.audit.query(unit_code="340100001", day="2026-06-15") == []
+
+
+def test_wrong_passwords_under_any_case_of_the_username_count_toward_one_lock(world, client):
+    username = person(world, "unit_operator")["username"]
+    cookie, token = csrf(client)
+    for name in (username.upper(), username.title(), f" {username} ", username.swapcase(),
+                 username):
+        r = post(client, "/console/sign-in", {"username": name, "password": "Wrong-pass-1234",
+                                              "otp": ""}, [cookie], token)
+        assert r.status_code == 401
+    assert world.deps.people.get(username).locked(int(world.clock().timestamp()))
+
+
+@pytest.mark.parametrize("path", ["/console/finance", "/console/finance/people"])
+def test_no_console_page_may_be_framed_by_another_site(world, client, path):
+    assert "frame-ancestors 'none'" in client.http.get("/console").headers[
+        "Content-Security-Policy"]
+    cookies, _ = sign_in(client, world, "finance_admin")
+    r = client.http.get(path, headers={"Cookie": "; ".join(cookies)})
+    assert r.status_code == 200
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
