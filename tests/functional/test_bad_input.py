@@ -62,7 +62,8 @@ def test_every_json_route_is_listed():
     assert len(JSON_ROUTES) >= 8
 
 
-BODYLESS = {("/v1/notes/{payment_code}/cancel", "POST")}  # reads no body
+BODYLESS = {("/v1/notes/{payment_code}/cancel", "POST"),  # read no body
+            ("/v1/admin/remittances/{date}/instruct", "POST")}
 
 
 def test_every_json_route_refuses_a_five_thousand_digit_integer_with_a_400(world, client):
