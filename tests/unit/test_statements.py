@@ -337,3 +337,49 @@ def test_the_alipay_builder_writes_what_the_parser_reads():
 def test_the_unionpay_builder_writes_what_the_parser_reads():
     content = build.unionpay_file_content(lines_of_a_day(), mer_id="777290058110097", date=DAY)
     assert same(parse_file_content(content, DAY).lines, lines_of_a_day())
+
+
+def lying_zip(names: tuple[str, ...], inflated: int = 20 * 1024 * 1024) -> bytes:
+    """A zip whose first member inflates to ``inflated`` zeros but declares 10 bytes."""
+    import struct
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(names[0], b"\0" * inflated)
+        for name in names[1:]:
+            archive.writestr(name, b"")
+    data = bytearray(out.getvalue())
+    struct.pack_into("<I", data, 22, 10)  # the local header's uncompressed size
+    central = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 10)  # and the central directory's
+    return bytes(data)
+
+
+def peak_bytes(call) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(StatementInvalid):
+            call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("channel", ["alipay", "unionpay"])
+def test_a_zip_member_lying_about_its_size_is_refused_before_it_is_inflated_whole(
+        monkeypatch, channel):
+    from chalicelib.adapters.alipay import bill as alipay_bill
+    from chalicelib.adapters.unionpay import bill as unionpay_bill
+
+    for module in (alipay_bill, unionpay_bill):
+        monkeypatch.setattr(module, "MAX_STATEMENT_BYTES", 1024 * 1024)
+    if channel == "alipay":
+        data = lying_zip(("2088_20260615_业务明细.csv", "2088_20260615_业务明细(汇总).csv"))
+        peak = peak_bytes(lambda: parse_bill_zip(data, DAY))
+    else:
+        data = lying_zip(("INN26061588ZM_777290058110097",))
+        content = base64.b64encode(zlib.compress(data)).decode()
+        peak = peak_bytes(lambda: parse_file_content(content, DAY))
+    assert peak < 8 * 1024 * 1024, peak  # the member inflates to 20 MiB

@@ -53,7 +53,14 @@ def _members(data: bytes) -> dict[str, bytes]:
         infos = archive.infolist()
         if sum(info.file_size for info in infos) > MAX_STATEMENT_BYTES or len(infos) > 16:
             raise StatementInvalid("Alipay bill zip: too large once unpacked")
-        return {info.filename: archive.read(info) for info in infos}
+        members, left = {}, MAX_STATEMENT_BYTES
+        for info in infos:  # read within the bound: a member may inflate past its stated size
+            with archive.open(info) as member:
+                members[info.filename] = member.read(left + 1)
+            left -= len(members[info.filename])
+            if left < 0:
+                raise StatementInvalid("Alipay bill zip: too large once unpacked")
+        return members
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise StatementInvalid(f"Alipay bill zip: unreadable ({exc})") from None
 

@@ -85,7 +85,9 @@ def parse_file_content(file_content: str, settle_date: str) -> Statement:
         name = zm_member([i.filename for i in infos])
         if name is None:
             return Statement("unionpay", settle_date, (), "", ("no ZM file",))
-        raw = archive.read(name)
+        with archive.open(name) as member:  # within the bound, whatever size it states
+            raw = member.read(MAX_STATEMENT_BYTES + 1)
+        check_size(len(raw), "UnionPay ZM file")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise StatementInvalid(f"UnionPay file: not a zip ({exc})") from None
     return parse_zm(raw, settle_date, name)
