@@ -235,14 +235,18 @@ def create_person(deps: Ports, actor: Actor, *, username: str, role: str,
 
 
 def _person_in_reach(deps: Ports, actor: Actor, username: str) -> Person:
+    """The person ``actor`` may manage: any, for a finance admin; for a unit admin only the
+    operators of their own unit (as they create only those), never a fellow unit admin."""
     person = deps.people.get(username)
-    if person is None or (actor.role is Role.UNIT_ADMIN and person.unit_code != actor.unit_code):
+    if person is None or (actor.role is Role.UNIT_ADMIN and (
+            person.unit_code != actor.unit_code or person.role is not Role.UNIT_OPERATOR)):
         raise NotFound("没有这个用户", code="person_not_found")
     return person
 
 
 def unlock(deps: Ports, actor: Actor, username: str) -> Person:
-    """Clear an account's lock and failure count (finance admin; a unit admin for their unit)."""
+    """Clear an account's lock and failure count (finance admin; a unit admin for their
+    unit's operators)."""
     require(actor, Role.FINANCE_ADMIN, Role.UNIT_ADMIN)
     person = _person_in_reach(deps, actor, username)
     updated = deps.people.update(username, {"failures": 0, "locked_until": 0})

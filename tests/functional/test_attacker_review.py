@@ -58,3 +58,19 @@ def test_no_console_page_may_be_framed_by_another_site(world, client, path):
     r = client.http.get(path, headers={"Cookie": "; ".join(cookies)})
     assert r.status_code == 200
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_a_unit_admin_may_not_reset_or_unlock_a_fellow_unit_admin(world, client):
+    from chalicelib.domain.people import Role
+    from chalicelib.services import people
+    from chalicelib.services.people import Actor
+
+    finance = Actor("finance.admin", Role.FINANCE_ADMIN, None, "203.0.113.1")
+    people.create_person(world.deps, finance, username="unit1.admin2", role="unit_admin",
+                         unit_code="340100001", password="Another-admin-2026!")
+    before = world.deps.people.get("unit1.admin2")
+    cookies, token = sign_in(client, world, "unit_admin")
+    for action, form in (("totp", {"confirm": "yes"}), ("unlock", {})):
+        r = post(client, f"/console/unit/people/unit1.admin2/{action}", form, cookies, token)
+        assert r.status_code == 404, (action, r.status_code)
+    assert world.deps.people.get("unit1.admin2") == before
