@@ -74,3 +74,18 @@ def test_a_unit_admin_may_not_reset_or_unlock_a_fellow_unit_admin(world, client)
         r = post(client, f"/console/unit/people/unit1.admin2/{action}", form, cookies, token)
         assert r.status_code == 404, (action, r.status_code)
     assert world.deps.people.get("unit1.admin2") == before
+
+
+def test_a_unit_named_with_markup_is_shown_as_text_on_the_consoles(world, client):
+    import json
+
+    name = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    body = {"unit_code": "340100077", "name": name, "kind": "collecting",
+            "region_code": "340100"}
+    r = client.http.post("/v1/admin/units", headers=world.finance_auth(), body=json.dumps(body))
+    assert r.status_code == 201, r.body
+    cookies, _ = sign_in(client, world, "finance_admin")
+    for path in ("/console/finance/units", "/console/finance/units/340100077"):
+        html = client.http.get(path, headers={"Cookie": "; ".join(cookies)}).body.decode()
+        assert "<script>" not in html and "<img" not in html
+        assert "&lt;script&gt;" in html
