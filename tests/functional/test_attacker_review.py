@@ -89,3 +89,16 @@ def test_a_unit_named_with_markup_is_shown_as_text_on_the_consoles(world, client
         html = client.http.get(path, headers={"Cookie": "; ".join(cookies)}).body.decode()
         assert "<script>" not in html and "<img" not in html
         assert "&lt;script&gt;" in html
+
+
+def test_no_console_post_is_open_to_the_finance_auditor_nor_an_operator_on_people():
+    from chalicelib.domain.people import Role
+
+    posts = {path: entry.view_function.console_roles
+             for path, methods in app.routes.items() if path.startswith("/console/")
+             for method, entry in methods.items()
+             if method == "POST" and hasattr(entry.view_function, "console_roles")}
+    assert len(posts) >= 15
+    assert all(roles and Role.FINANCE_AUDITOR not in roles for roles in posts.values())
+    assert all(roles == (Role.UNIT_ADMIN,) for path, roles in posts.items()
+               if path.startswith("/console/unit/people"))
