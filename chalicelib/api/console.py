@@ -114,6 +114,17 @@ def page(blueprint: Blueprint, name: str, status: int = 200, *, me: Session | No
     return response
 
 
+def totp_secret_page(blueprint: Blueprint, me: Session, people_page: str, username: str,
+                     secret: str | None, done: str) -> Response:
+    """The page that shows a new TOTP secret once, as text and as a QR code to scan."""
+    from chalicelib.adapters.qr_svg import qr_svg
+
+    uri = people.provisioning_uri(secret, username) if secret else None
+    return page(blueprint, "console/totp_secret.html", me=me, here=people_page,
+                heading="账号已更新", done=done, username=username, secret=secret, uri=uri,
+                qr=qr_svg(uri, 200) if uri else None, back=people_page)
+
+
 def refusal(blueprint: Blueprint, exc: DomainError, me: Session | None) -> Response:
     """The page for an error a console view met: 403 words the refusal, others the reason."""
     heading = {403: "无权操作", 404: "未找到", 409: "无法办理", 429: "操作过于频繁",

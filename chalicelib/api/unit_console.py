@@ -149,12 +149,7 @@ def unit_person_create(me: Session, actor: Actor) -> Response:
 
 
 def _secret_page(me: Session, username: str, secret: str | None, done: str) -> Response:
-    from chalicelib.adapters.qr_svg import qr_svg
-
-    uri = people.provisioning_uri(secret, username) if secret else None
-    return page(bp, "console/totp_secret.html", me=me, here=PEOPLE, heading="账号已更新",
-                done=done, username=username, secret=secret, uri=uri,
-                qr=qr_svg(uri, 200) if uri else None, back=PEOPLE)
+    return console.totp_secret_page(bp, me, PEOPLE, username, secret, done)
 
 
 @bp.route(PEOPLE + "/{username}/unlock", methods=["POST"], content_types=console.FORM)
