@@ -20,7 +20,7 @@ from chalicelib.api.console import console_view, form_fields, form_lists, page, 
 from chalicelib.api.errors import status_of
 from chalicelib.api.http import query_param
 from chalicelib.bootstrap import deps
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, fen_to_yuan_grouped
 from chalicelib.domain.people import ROLE_LABELS, Role, Session
 from chalicelib.services import notes as notes_service
@@ -104,6 +104,22 @@ def note_notice(me: Session, actor: Actor, payment_code: str) -> Response:
     return Response(body=pdf, status_code=200, headers={
         "Content-Type": "application/pdf", "Cache-Control": "no-store",
         "Content-Disposition": f'inline; filename="notice-{payment_code[:32]}.pdf"'})
+
+
+@bp.route(NOTES + "/{payment_code}/bill-notice.pdf", methods=["GET"])
+@console_view(bp, *UNIT)
+def note_bill_notice(me: Session, actor: Actor, payment_code: str) -> Response:
+    """The 告知单 of the note's bill (404 until the note is issued), for a payer with no phone."""
+    d = deps()
+    unit = unit_console.actor_unit(d, actor)
+    note = notes_service.get_unit_note(d, unit, payment_code[:32])
+    if note.bill is None:
+        raise NotFound("该缴款书尚未开具票据")
+    code, number = note.bill.bill_code, note.bill.bill_number
+    pdf = notices.bill_notice_pdf(d, unit, code, number)
+    return Response(body=pdf, status_code=200, headers={
+        "Content-Type": "application/pdf", "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="bill-notice-{code}-{number}.pdf"'})
 
 
 @bp.route(NOTES + "/{payment_code}/cancel", methods=["POST"], content_types=console.FORM)

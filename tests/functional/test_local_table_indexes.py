@@ -23,9 +23,11 @@ def test_an_existing_table_gets_the_indexes_the_template_added_since(monkeypatch
         ddb = boto3.client("dynamodb", region_name="cn-north-1")
         old = [i for i in props["GlobalSecondaryIndexes"]
                if i["IndexName"] != "created_day-created_at-index"]
+        used = {k["AttributeName"] for k in props["KeySchema"]} | {
+            k["AttributeName"] for i in old for k in i["KeySchema"]}
         ddb.create_table(TableName="old-notes", KeySchema=props["KeySchema"],
                          AttributeDefinitions=[a for a in props["AttributeDefinitions"]
-                                               if a["AttributeName"] not in ("created_day", "created_at")],
+                                               if a["AttributeName"] in used],
                          GlobalSecondaryIndexes=old, BillingMode="PAY_PER_REQUEST")
         assert create_tables(TEMPLATE, {"NotesTable": "old-notes"}, ddb) == []
         indexes = ddb.describe_table(TableName="old-notes")["Table"]["GlobalSecondaryIndexes"]

@@ -69,6 +69,37 @@ def test_an_operator_creates_a_note_and_follows_it_until_billed(client, world):
     assert made.detail["target"] == code and made.client == IP
 
 
+def test_the_bill_notice_is_printed_from_the_note_once_it_is_billed(client, world):
+    from pypdf import PdfReader
+
+    code, cookies, _ = created(client, world)
+    early = get(client, f"/console/unit/notes/{code}/bill-notice.pdf", cookies)
+    assert early.status_code == 404 and "尚未开具票据" in early.body.decode()
+    order = open_order(client, code)
+    assert post_notification(client, *notification(world, order)).status_code in (200, 204)
+    world.drain()
+    html = get(client, f"/console/unit/notes/{code}", cookies).body.decode()
+    assert f"/console/unit/notes/{code}/bill-notice.pdf" in html and "打印票据告知单" in html
+    slip = get(client, f"/console/unit/notes/{code}/bill-notice.pdf", cookies)
+    assert slip.status_code == 200 and slip.headers["Content-Type"] == "application/pdf"
+    import io
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(slip.body)).pages)
+    note = world.deps.notes.get(code)
+    assert note.bill is not None and note.bill.bill_number in text
+
+
+def test_another_units_bill_notice_is_not_found(client, world):
+    from tests.functional.support import create_note
+
+    other = create_note(world, client, {
+        "payer": {"name": "李四", "type": "individual"}, "total_fen": 5000,
+        "items": [{"item_code": "103050101001", "name": "公安交警罚没收入", "quantity": 1,
+                   "standard_fen": 5000, "amount_fen": 5000}]}, unit=1)["payment_code"]
+    cookies, _ = sign_in(client, world, "unit_operator")
+    assert get(client, f"/console/unit/notes/{other}/bill-notice.pdf", cookies).status_code == 404
+
+
 def test_a_resubmitted_form_makes_one_note(client, world):
     cookies, token = sign_in(client, world, "unit_operator")
     first = post_pairs(client, "/console/unit/notes", note_form(), cookies, token)

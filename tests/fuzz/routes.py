@@ -787,7 +787,8 @@ CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finan
                 "/console/finance/units/{unit_code}", "/console/unit/notes/new",
                 "/console/unit/notes", "/console/unit/bills",
                 "/console/unit/notes/{payment_code}",
-                "/console/unit/notes/{payment_code}/notice.pdf", "/console/unit/people",
+                "/console/unit/notes/{payment_code}/notice.pdf",
+                "/console/unit/notes/{payment_code}/bill-notice.pdf", "/console/unit/people",
                 "/console/finance/bill-kinds"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",

@@ -6,6 +6,11 @@ stack's refund job). Then ``POST /v1/admin/reconciliations/{date}``: every lost 
 recorded and billed exactly once; every channel balances; the statements' refunds are the 3
 refunds; the figures add up to the fen; a second run changes nothing.
 
+The day gets a local stack of its own: a day's reconciliation covers everything the channels
+processed that day, and the session's shared stack also holds the other tests' payments, sent as
+signed notifications straight to the callbacks, which no channel's statement has (they would be
+recorded_only here, as they should).
+
 The stack and its simulator run on the wall clock, so the day reconciled is today (Beijing), as
 far as it went: the simulator serves today's statement so far. The payments stay on one day
 whatever the hour, except in a run that crosses Beijing midnight (16:00 UTC).
@@ -16,6 +21,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,7 +72,20 @@ def wait_for(what: str, check: Any, stack: dict[str, Any], timeout: float = 240.
         time.sleep(1.0)
 
 
-def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(stack):
+@pytest.fixture(scope="module")
+def day_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from tests.integration.conftest import StackProcess, new_ports
+
+    run = StackProcess(tmp_path_factory.mktemp("day") / "local", new_ports())
+    try:
+        run.start()
+        yield run.doc
+    finally:
+        run.stop()
+
+
+def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(day_stack):
+    stack = day_stack
     session = requests.Session()
     finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
     today = datetime.now(CHINA_TZ).date().isoformat()
