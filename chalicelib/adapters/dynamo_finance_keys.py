@@ -7,10 +7,14 @@ revoked one keeps its row, so the audit log's ``finance:key_…`` always names a
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.adapters.aws import aws_boundary
-from chalicelib.adapters.dynamo_models import FinanceKeyModel, is_conditional_failure
+from chalicelib.adapters.dynamo_models import (
+    FinanceKeyModel,
+    is_conditional_failure,
+    revoke_once,
+)
 from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.errors import Conflict, NotFound
 
@@ -46,12 +50,6 @@ class DynamoFinanceKeys:
 
     def revoke(self, key_id: str, at: str) -> FinanceKey:
         for row in FinanceKeyModel.scan(FinanceKeyModel.key_id == key_id):
-            try:
-                row.update(actions=[FinanceKeyModel.revoked_at.set(at)],
-                           condition=FinanceKeyModel.revoked_at.does_not_exist())
-            except UpdateError as exc:
-                if not is_conditional_failure(exc):
-                    raise
-                row.refresh()  # revoked already: the first revocation's time stands
+            revoke_once(row, FinanceKeyModel.revoked_at, at)
             return _key(row)
         raise NotFound(f"unknown finance key {key_id}")

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -399,6 +400,17 @@ def is_conditional_failure(exc: Exception) -> bool:
     """True when a pynamodb write failed only because its condition did not hold."""
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
+
+
+def revoke_once(row: Model, revoked_at: Any, at: str) -> None:
+    """Set a key row's ``revoked_at`` unless it is set already: the first revocation's time
+    stands (the row is read back then)."""
+    try:
+        row.update(actions=[revoked_at.set(at)], condition=revoked_at.does_not_exist())
+    except UpdateError as exc:
+        if not is_conditional_failure(exc):
+            raise
+        row.refresh()
 
 
 class ReimbursementModel(Model):

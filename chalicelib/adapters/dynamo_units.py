@@ -18,6 +18,7 @@ from chalicelib.adapters.dynamo_models import (
     UnitKeyModel,
     UnitModel,
     is_conditional_failure,
+    revoke_once,
 )
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
@@ -168,13 +169,7 @@ class DynamoUnits:
             return UnitKey(key_id=key_id, unit_code=unit_code, created_at="", revoked_at=at)
         for row in UnitKeyModel.by_unit.query(unit_code, filter_condition=(
                 UnitKeyModel.key_id == key_id)):
-            try:
-                row.update(actions=[UnitKeyModel.revoked_at.set(at)],
-                           condition=UnitKeyModel.revoked_at.does_not_exist())
-            except UpdateError as exc:
-                if not is_conditional_failure(exc):
-                    raise
-                row.refresh()  # revoked already: the first revocation's time stands
+            revoke_once(row, UnitKeyModel.revoked_at, at)
             return _key(row)
         raise NotFound("API 密钥不存在", code="key_not_found")
 
