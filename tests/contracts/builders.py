@@ -119,3 +119,24 @@ def red_of(original: Bill, reservation: Reservation) -> Bill:
                    bill_number=reservation.bill_number, check_code=reservation.check_code,
                    issued_at=reservation.issued_at, items=items, total_fen=-original.total_fen,
                    related_bill=original.bill_id)
+
+
+def channel_client(channel: str, secret: dict, base_url: str, transport: object,
+                   now: datetime) -> object:
+    """Our client of ``channel`` (its API, or the bank's statements) on the simulator at
+    ``base_url``, with the channel's secret as the local stack seeds it, at a fixed time."""
+    from chalicelib.adapters import alipay, bank, unionpay, wechatpay
+
+    clock = lambda: now  # noqa: E731 - a clock is a callable
+    return {"wechatpay": lambda: wechatpay.WechatPayApi(
+                wechatpay.WechatPayConfig.from_secret(secret), f"{base_url}/wechatpay",
+                transport, clock),
+            "alipay": lambda: alipay.AlipayApi(
+                alipay.AlipayConfig.from_secret(secret), f"{base_url}/alipay/gateway.do",
+                transport, clock),
+            "unionpay": lambda: unionpay.UnionPayApi(
+                unionpay.UnionPayConfig.from_secret(secret), f"{base_url}/unionpay",
+                transport, clock),
+            "bank": lambda: bank.BankStatements(
+                bank.BankConfig.from_secret(secret), f"{base_url}/bank", transport,
+                clock)}[channel]()

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, Payment, RefundRequest
-from tests.contracts.builders import at, code
+from tests.contracts.builders import at, channel_client, code
 
 CHANNELS_URL = "http://channels.test"
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -41,7 +41,6 @@ def channel_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def served(channel: str, state: dict[str, Any]) -> Channel:
-    from chalicelib.adapters import alipay, unionpay, wechatpay
     from devstack.channel_servers import ChannelServers, InProcessTransport
     from devstack.seed import Seeded, channel_secrets, stack_document
 
@@ -50,15 +49,7 @@ def served(channel: str, state: dict[str, Any]) -> Channel:
                              deliver=lambda url, body, headers: 0)
     secret = channel_secrets(state)[channel]
     transport = InProcessTransport(servers)
-    api = {"wechatpay": lambda: wechatpay.WechatPayApi(
-               wechatpay.WechatPayConfig.from_secret(secret), f"{CHANNELS_URL}/wechatpay",
-               transport, lambda: NOW),
-           "alipay": lambda: alipay.AlipayApi(
-               alipay.AlipayConfig.from_secret(secret), f"{CHANNELS_URL}/alipay/gateway.do",
-               transport, lambda: NOW),
-           "unionpay": lambda: unionpay.UnionPayApi(
-               unionpay.UnionPayConfig.from_secret(secret), f"{CHANNELS_URL}/unionpay",
-               transport, lambda: NOW)}[channel]()
+    api = channel_client(channel, secret, CHANNELS_URL, transport, NOW)
 
     def go_down() -> None:
         servers.failing[channel] = 503

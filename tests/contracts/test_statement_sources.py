@@ -17,7 +17,7 @@ from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.statements import StatementInvalid
 from devstack.sim_common import SimOrder, SimRefund
 from devstack.sim_statements import day_lines, fee_of
-from tests.contracts.builders import code
+from tests.contracts.builders import channel_client, code
 
 CHANNELS_URL = "http://channels.test"
 NOW = datetime(2026, 6, 16, 2, 30, tzinfo=UTC)  # 10:30 the next morning, China
@@ -45,7 +45,6 @@ class Tampering:
 
 
 def served(channel: str, state: dict[str, Any]) -> tuple[Any, Any, Tampering]:
-    from chalicelib.adapters import alipay, bank, unionpay, wechatpay
     from devstack.channel_servers import ChannelServers, InProcessTransport
     from devstack.seed import Seeded, channel_secrets, stack_document
 
@@ -54,18 +53,7 @@ def served(channel: str, state: dict[str, Any]) -> tuple[Any, Any, Tampering]:
                              deliver=lambda url, body, headers: 0)
     secret = channel_secrets(state)[channel]
     transport = Tampering(InProcessTransport(servers))
-    source = {"wechatpay": lambda: wechatpay.WechatPayApi(
-                  wechatpay.WechatPayConfig.from_secret(secret), f"{CHANNELS_URL}/wechatpay",
-                  transport, lambda: NOW),
-              "alipay": lambda: alipay.AlipayApi(
-                  alipay.AlipayConfig.from_secret(secret), f"{CHANNELS_URL}/alipay/gateway.do",
-                  transport, lambda: NOW),
-              "unionpay": lambda: unionpay.UnionPayApi(
-                  unionpay.UnionPayConfig.from_secret(secret), f"{CHANNELS_URL}/unionpay",
-                  transport, lambda: NOW),
-              "bank": lambda: bank.BankStatements(
-                  bank.BankConfig.from_secret(secret), f"{CHANNELS_URL}/bank", transport,
-                  lambda: NOW)}[channel]()
+    source = channel_client(channel, secret, CHANNELS_URL, transport, NOW)
     return source, servers, transport
 
 
