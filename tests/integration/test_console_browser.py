@@ -57,7 +57,11 @@ def fresh_code(who: dict[str, Any]) -> str:
 
 
 def checked(page: Any, screenshot: str | None = None) -> str:
-    """The page's HTML, after asserting axe finds nothing, its size and that no script runs."""
+    """The page's HTML, after asserting axe finds nothing, its size and that no script runs.
+
+    A click that navigates returns once the next document commits, before it is parsed; reading it
+    then gives '' (seen in CI), so this waits for the document's load event first."""
+    page.wait_for_load_state("load")
     html = page.content()  # before axe is injected (it adds ~540 KB of script)
     assert len(html.encode()) < MAX_PAGE_BYTES, (page.url, len(html.encode()))
     assert "<script" not in html, page.url
