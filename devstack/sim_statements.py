@@ -1,8 +1,9 @@
 """What the simulated channels really processed, as each one's daily statement; and the agent
 bank the simulator plays (its counter payments and its signed statement).
 
-A day's lines (``day_lines``) are the orders paid that day (Beijing time; UnionPay's clearing
-day is taken as the calendar day here) and the refunds that succeeded that day, whether or not
+A day's lines (``day_lines``) are the orders paid that day (Beijing time; UnionPay's day is its
+clearing day, 23:00 the day before to 23:00, as its settleDate says) and the refunds that
+succeeded that day, whether or not
 a notification was ever delivered: a payment made with ``POST /_sim/pay`` ``notify: false`` is
 in the statement like any other. Each channel takes a fee (``FEE_PER_MILLE`` of the amount,
 rounded half up to the fen) and gives it back with a whole refund. The channels' servers write
@@ -21,7 +22,7 @@ from datetime import datetime
 
 from chalicelib.adapters.bank import signature_for, statement_path
 from chalicelib.domain.china_time import china_iso
-from chalicelib.domain.statements import PAYMENT, REFUND, StatementLine
+from chalicelib.domain.statements import PAYMENT, REFUND, StatementLine, clearing_day
 from devstack.builders.statements import bank_signed, bank_statement
 from devstack.sim_common import ChannelState, Reply, SimOrder, new_id
 
@@ -32,17 +33,18 @@ def fee_of(channel: str, amount_fen: int) -> int:
     return (amount_fen * FEE_PER_MILLE[channel] + 500) // 1000
 
 
-def _day(moment: datetime | None) -> str:
-    return china_iso(moment)[:10] if moment is not None else ""
+def _day(channel: str, moment: datetime | None) -> str:
+    """The statement day of a moment at ``channel`` (UnionPay's clearing day cuts at 23:00)."""
+    return clearing_day(channel, china_iso(moment)) if moment is not None else ""
 
 
 def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLine]:
     """Every payment and finished refund of ``channel`` on ``date``, in time order."""
     with state.lock:
         orders = [o for (c, _), o in state.orders.items()
-                  if c == channel and o.txn_id and _day(o.paid_at) == date]
+                  if c == channel and o.txn_id and _day(channel, o.paid_at) == date]
         refunds = [r for (c, _), r in state.refunds.items()
-                   if c == channel and r.status == "SUCCESS" and _day(r.done_at) == date]
+                   if c == channel and r.status == "SUCCESS" and _day(channel, r.done_at) == date]
     lines = [StatementLine(PAYMENT, o.txn_id or "", o.out_trade_no, o.amount_fen,
                            fee_of(channel, o.amount_fen), china_iso(o.paid_at),  # type: ignore[arg-type]
                            state="SUCCESS") for o in orders]

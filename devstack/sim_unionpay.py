@@ -24,6 +24,7 @@ from chalicelib.adapters.unionpay.verify import ENCODINGS, SIGN_METHOD, VERSION,
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid
 from chalicelib.domain.forms import read_form
+from devstack.builders.unionpay import settle_mmdd
 from devstack.notifications import own_private_key, unionpay_notification
 from devstack.sim_common import (
     ChannelState,
@@ -135,7 +136,7 @@ class UnionPayServer:
                                 "queryId": order.txn_id, "txnAmt": str(order.amount_fen),
                                 "txnType": "01", "currencyCode": "156", "traceNo": "479103",
                                 "traceTime": at.strftime("%m%d%H%M%S"),
-                                "settleDate": at.strftime("%m%d")})
+                                "settleDate": settle_mmdd(at)})
         if refund is not None and refund.txn_time == fields.get("txnTime"):
             return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
                                 "origRespCode": "00", "origRespMsg": "成功[0000000]",

@@ -509,9 +509,12 @@ class FakePayments:
     @staticmethod
     def _row(payment: Payment, *, status: str, reason: str | None = None) -> dict:
         """The stored attributes; as in DynamoDB, an applied payment has no ``reason`` at all."""
-        return {**dataclasses.asdict(payment), "payment_id": payment.payment_id,
-                "payment_code": payment.payment_code, "status": status,
-                **({"reason": reason} if reason else {})}
+        row = {**dataclasses.asdict(payment), "payment_id": payment.payment_id,
+               "payment_code": payment.payment_code, "status": status,
+               **({"reason": reason} if reason else {})}
+        if not row["settle_date"]:  # as DynamoDB: an absent attribute, not ""
+            del row["settle_date"]
+        return row
 
     def get(self, payment_id: str) -> dict | None:
         return self.rows.get(payment_id)

@@ -20,7 +20,7 @@ from chalicelib.domain.payments import (
     RefundResult,
 )
 from chalicelib.domain.records import PaymentRecord
-from chalicelib.domain.statements import Statement
+from chalicelib.domain.statements import Statement, clearing_day
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",),
          "failed": ("requested",), "succeeded": ("requested", "failed")}
@@ -40,6 +40,10 @@ class FakeRefunds:
         row = self.rows.get(payment_id)
         return PaymentRecord.of_row(row) if row is not None else None
 
+    def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
+        day = [r for r in self.rows.values() if r.get("refund_day") == f"{channel}#{date}"]
+        return [PaymentRecord.of_row(r) for r in sorted(day, key=lambda r: r["refunded_at"])]
+
     def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool:
         row = self.rows.get(payment_id)
         if row is None or row.get("refund_status") != "pending" or row["status"] != "exception":
@@ -54,13 +58,16 @@ class FakeRefunds:
             row["refund_checked_at"] = now
 
     def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
-               detail: str = "") -> bool:
+               detail: str = "", at: str = "") -> bool:
         row = self.rows.get(payment_id)
         if row is None or row.get("refund_status") not in _FROM[status]:
             return False
         row.update(refund_status=status, refund_detail=detail[:500] or status)
         if refund_id:
             row["refund_id"] = refund_id
+        if status == "succeeded" and at:
+            row.update(refunded_at=at,
+                       refund_day=f"{row['channel']}#{clearing_day(row['channel'], at)}")
         if status != "requested":
             row.pop("refund_due", None)
         return True

@@ -36,7 +36,7 @@ import hashlib
 import hmac
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -55,6 +55,7 @@ from chalicelib.domain.statements import (
     PAYMENT,
     REFUND,
     Statement,
+    StatementFile,
     StatementInvalid,
     StatementLine,
     check_declared,
@@ -267,13 +268,16 @@ class BankStatements:
 
     def statement(self, date: str) -> Statement:
         lines: list[StatementLine] = []
-        sources = []
+        sources: list[str] = []
+        files: list[StatementFile] = []
         for bank_code in sorted(self.config.banks):
             one = self.fetch(bank_code, date)
             lines.extend(one.lines)
             sources.append(one.source)
+            files.extend(one.files)
             check_lines(len(lines), "bank statements")
-        return Statement(self.channel, date, tuple(lines), "; ".join(sources))
+        return Statement(self.channel, date, tuple(lines), "; ".join(sources),
+                         files=tuple(files))
 
     def fetch(self, bank_code: str, date: str) -> Statement:
         path = statement_path(bank_code, date)
@@ -290,4 +294,9 @@ class BankStatements:
                           bank_code)
         except DomainError as exc:
             raise StatementInvalid(f"bank {bank_code} statement: {exc.message}") from None
-        return parse_statement(reply.body, bank_code, date)
+        lowered = {name.lower(): value for name, value in reply.headers.items()}
+        signed = " ".join(f"{name} {lowered.get(name.lower(), '')[:100]}"
+                          for name in ("X-Timestamp", "X-Signature"))
+        return replace(parse_statement(reply.body, bank_code, date), files=(StatementFile(
+            f"bank-{date}-{bank_code}.csv", reply.body, "text/csv; charset=utf-8",
+            f"{signed} (HMAC-SHA256 of timestamp + LF + body, checked)"),))

@@ -234,6 +234,18 @@ class PaymentsByChannelDay(GlobalSecondaryIndex):
     paid_at = UnicodeAttribute(range_key=True)
 
 
+class RefundsByDay(GlobalSecondaryIndex):
+    """Sparse: refunds that succeeded, by their statement day (``{channel}#{YYYY-MM-DD}``,
+    ``statements.clearing_day``: UnionPay's runs 23:00 to 23:00), for reconciliation."""
+
+    class Meta:
+        index_name = "refund_day-refunded_at-index"
+        projection = AllProjection()
+
+    refund_day = UnicodeAttribute(hash_key=True)
+    refunded_at = UnicodeAttribute(range_key=True)
+
+
 class PaymentModel(Model):
     class Meta:
         table_name = "payments"
@@ -245,6 +257,7 @@ class PaymentModel(Model):
     by_channel_day = PaymentsByChannelDay()
     by_exception_unit = ExceptionsByUnit()
     by_refund_due = RefundsDue()
+    by_refund_day = RefundsByDay()
     exception_unit = UnicodeAttribute(null=True)
     # pending | requested | succeeded | failed | manual (agent bank: the unit refunds by hand)
     refund_status = UnicodeAttribute(null=True)
@@ -254,6 +267,9 @@ class PaymentModel(Model):
     refund_requested_at = UnicodeAttribute(null=True)
     refund_checked_at = UnicodeAttribute(null=True)
     refund_detail = UnicodeAttribute(null=True)  # the channel's last word, for people
+    refunded_at = UnicodeAttribute(null=True)  # when we learned it succeeded (China time)
+    refund_day = UnicodeAttribute(null=True)  # "{channel}#{statement day}" once succeeded
+    settle_date = UnicodeAttribute(null=True)  # UnionPay's 清算日期 (settleDate), when said
     channel = UnicodeAttribute()
     channel_txn_id = UnicodeAttribute()
     out_trade_no = UnicodeAttribute()

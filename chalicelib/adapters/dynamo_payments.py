@@ -126,7 +126,8 @@ class DynamoPaymentRecorder:
             channel_day=f"{payment.channel}#{payment.paid_at[:10]}",
             channel_txn_id=payment.channel_txn_id, out_trade_no=payment.out_trade_no,
             amount_fen=payment.amount_fen, paid_at=payment.paid_at,
-            notification_id=payment.notification_id, status=status, reason=reason)
+            notification_id=payment.notification_id, status=status, reason=reason,
+            settle_date=payment.settle_date or None)
 
     def _exception(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
         """Money arrived that no bill will cover: record it for the unit to see and refund."""

@@ -6,7 +6,9 @@ Forward only, each move one conditional update (never read-then-write):
     pending ──finish──▶ manual (agent bank: no refund API)             money back is the truth)
 
 ``refund_due`` ("due") is set while a refund is pending or requested, so the sparse index
-``refund_due-paid_at-index`` lists exactly the refunds the job still has to push.
+``refund_due-paid_at-index`` lists exactly the refunds the job still has to push. A refund that
+succeeds gets ``refunded_at`` and ``refund_day`` (``{channel}#{statement day}``), so the sparse
+index ``refund_day-refunded_at-index`` gives reconciliation a day's refunds in one query.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PaymentModel, is_conditional_failure
 from chalicelib.domain.records import PaymentRecord
+from chalicelib.domain.statements import clearing_day
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",), "failed": ("requested",),
          "succeeded": ("requested", "failed")}
@@ -30,6 +33,12 @@ class DynamoRefunds:
         """Exception payments whose refund is pending or requested, oldest first."""
         return [PaymentRecord.of_row(r.attribute_values)
                 for r in PaymentModel.by_refund_due.query("due", limit=limit)]
+
+    @staticmethod
+    def of_day(channel: str, date: str) -> list[PaymentRecord]:
+        """Refunds that succeeded on the statement day ``date``, oldest first (sparse index)."""
+        return [PaymentRecord.of_row(r.attribute_values)
+                for r in PaymentModel.by_refund_day.query(f"{channel}#{date}")]
 
     @staticmethod
     def get(payment_id: str) -> PaymentRecord | None:
@@ -63,12 +72,16 @@ class DynamoRefunds:
                      PaymentModel.refund_status == "requested")
 
     def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
-               detail: str = "") -> bool:
+               detail: str = "", at: str = "") -> bool:
         """Move to ``status`` if the rules allow it from the current one; False otherwise."""
         actions = [PaymentModel.refund_status.set(status),
                    PaymentModel.refund_detail.set(detail[:500] or status)]
         if refund_id:
             actions.append(PaymentModel.refund_id.set(refund_id))
+        if status == "succeeded" and at:
+            channel = payment_id.split("#", 1)[0]
+            actions += [PaymentModel.refunded_at.set(at),
+                        PaymentModel.refund_day.set(f"{channel}#{clearing_day(channel, at)}")]
         if status != "requested":
             actions.append(PaymentModel.refund_due.remove())
         return self._update(payment_id, actions,

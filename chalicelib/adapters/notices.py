@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.adapters import alipay, bank, unionpay, wechatpay
 from chalicelib.domain.payments import ChannelNotice, Payment, RefundNotice
+from chalicelib.domain.statements import settle_date_of
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -78,7 +79,8 @@ class UnionPayNotices:
             return ChannelNotice(ignored=f"{txn.txn_type}/{txn.resp_code} {txn.order_id}")
         return ChannelNotice(payment=Payment(
             channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
-            amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id))
+            amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id,
+            settle_date=settle_date_of(txn.raw.get("settleDate", ""), txn.paid_at)))
 
 
 class BankNotices:

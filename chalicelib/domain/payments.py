@@ -52,6 +52,7 @@ class Payment:
     amount_fen: int
     paid_at: str
     notification_id: str = ""
+    settle_date: str = ""  # UnionPay's 清算日期 (settleDate), YYYY-MM-DD, when it said one
 
     @property
     def payment_id(self) -> str:

@@ -12,12 +12,16 @@ the statement. What does not match is a discrepancy, of one kind:
     status_mismatch  both have it, and disagree on whether it is paid (the statement says paid,
                      the channel's own query says not; or a line that is not a success)
     refund_mismatch  the channel gave money back that we have no finished refund for, or
-                     another amount than we asked
+                     another amount than we asked; or a refund we recorded as succeeded
+                     that the channel's statement of its day does not have
 
 This module is pure: ``match`` classifies, the service (``services/reconciliation.py``)
 confirms, records and keeps. A ``ReconLine`` is kept per line (and per recorded-only payment),
 keyed by ``line_id`` within ``(date, channel)``; a ``ChannelDay`` sums a day up. Once matched or
 resolved a line never changes (``is_settled``): a later run leaves it alone.
+
+Days are statement days: UnionPay's runs 23:00 to 23:00 (``statements.clearing_day``), so our
+UnionPay payments and refunds are judged against the file of their clearing day.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from chalicelib.domain.records import PaymentRecord
-from chalicelib.domain.statements import PAYMENT, REFUND, Statement, StatementLine
+from chalicelib.domain.statements import PAYMENT, REFUND, Statement, StatementLine, clearing_day
 
 MATCHED = "matched"
 CHANNEL_ONLY, RECORDED_ONLY = "channel_only", "recorded_only"
@@ -64,6 +68,8 @@ class ReconLine:
     resolution: str | None = None  # recorded | already_recorded | a person's words
     resolved_by: str | None = None
     resolved_at: str | None = None
+    on_statement: bool = True  # False: one of our records the statement does not have
+    run: int = 0  # the run that judged it last: its statement file is the day's file of that run
 
     @property
     def is_settled(self) -> bool:
@@ -89,6 +95,7 @@ class ReconLine:
                 out[name] = getattr(self, name)
         if self.recorded_fen is not None:
             out["recorded_fen"] = self.recorded_fen
+        out["on_statement"], out["run"] = self.on_statement, self.run
         out["resolution"] = self.resolution
         if self.resolution is not None:
             out["resolved_by"], out["resolved_at"] = self.resolved_by, self.resolved_at
@@ -124,9 +131,14 @@ class ChannelDay:
     runs: int = 0
     run_at: str = ""
     detail: str = ""  # why pending (statement not ready, refused…), the statement's source
+    # Every distinct statement file a run fetched, as archived: {name, key, sha256, size,
+    # version_id, run, fetched_at, note}; the first copy of a file is never replaced.
+    files: tuple[dict[str, Any], ...] = ()
 
     def as_row(self) -> dict[str, Any]:
-        return asdict(self)
+        row = asdict(self)
+        row["files"] = [dict(f) for f in self.files]
+        return row
 
     @classmethod
     def of_row(cls, row: Mapping[str, Any]) -> ChannelDay:
@@ -134,6 +146,8 @@ class ChannelDay:
         for name, kind in cls.__annotations__.items():
             if kind == "int" and name in known:
                 known[name] = int(known[name])
+        known["files"] = tuple({k: int(v) if k in ("size", "run") else v for k, v in f.items()}
+                               for f in known.get("files") or ())
         return cls(**known)
 
     def view(self, lines: Iterable[ReconLine]) -> dict[str, Any]:
@@ -146,6 +160,7 @@ class ChannelDay:
                 "recorded_count": self.recorded_count,
                 "recorded_total_fen": self.recorded_total_fen, "runs": self.runs,
                 "run_at": self.run_at or None, "detail": self.detail or None,
+                "statement_files": [dict(f) for f in self.files],
                 "discrepancies": [line.view() for line in lines if line.status != MATCHED]}
 
 
@@ -194,21 +209,47 @@ def _refund_line(date: str, channel: str, line: StatementLine,
     return base
 
 
+def refund_line_id(record: PaymentRecord) -> str:
+    """The line id under which a refund of ours the statement lacks is kept."""
+    return f"refund-{record.refund_id or record.out_refund_no or record.channel_txn_id}"
+
+
+def refund_day(record: PaymentRecord) -> str:
+    """The statement day a succeeded refund of ours belongs to ("" if it has none)."""
+    return clearing_day(record.channel, record.refunded_at) if record.refunded_at else ""
+
+
 def match(statement: Statement, recorded_day: Iterable[PaymentRecord],
-          known: Mapping[str, PaymentRecord]) -> list[ReconLine]:
-    """Judge every line of ``statement`` and every payment of ``recorded_day`` (ours, of that
-    day and channel). ``known``: our payments by channel transaction id, the day's and any other
-    a line names (a payment recorded the day before, the payment a refund gives back)."""
+          known: Mapping[str, PaymentRecord],
+          refunded_day: Iterable[PaymentRecord] = ()) -> list[ReconLine]:
+    """Judge every line of ``statement``, every payment of ``recorded_day`` and every refund of
+    ``refunded_day`` (ours, of that statement day and channel: payments received, refunds that
+    succeeded). ``known``: our payments by channel transaction id, the day's and any other a
+    line names (a payment recorded the day before, the payment a refund gives back)."""
     date, channel = statement.date, statement.channel
     out: list[ReconLine] = []
     seen: set[str] = set()
+    given_back: set[str] = set()
     for line in statement.lines:
         record = known.get(line.channel_txn_id)
         if line.kind == PAYMENT:
             seen.add(line.channel_txn_id)
             out.append(_payment_line(date, channel, line, record))
         else:
+            given_back.add(line.channel_txn_id)
             out.append(_refund_line(date, channel, line, record))
+    for record in refunded_day:
+        if record.channel_txn_id not in given_back:
+            out.append(ReconLine(
+                date=date, channel=channel, line_id=refund_line_id(record), kind=REFUND,
+                status=REFUND_MISMATCH, channel_txn_id=record.channel_txn_id,
+                out_trade_no=record.out_trade_no, payment_code=record.payment_code,
+                amount_fen=record.amount_fen, recorded_fen=record.amount_fen,
+                recorded_status=record.status,
+                refund_id=record.refund_id or record.out_refund_no or "",
+                at=record.refunded_at or "", on_statement=False,
+                detail="we recorded this refund as succeeded; the channel's statement of its "
+                       "day does not have it"))
     for record in recorded_day:
         if record.channel_txn_id not in seen:
             out.append(ReconLine(
@@ -216,7 +257,7 @@ def match(statement: Statement, recorded_day: Iterable[PaymentRecord],
                 kind=PAYMENT, status=RECORDED_ONLY, channel_txn_id=record.channel_txn_id,
                 out_trade_no=record.out_trade_no, payment_code=record.payment_code,
                 amount_fen=record.amount_fen, recorded_fen=record.amount_fen,
-                recorded_status=record.status, at=record.paid_at,
+                recorded_status=record.status, at=record.paid_at, on_statement=False,
                 detail="we recorded it; the channel's statement does not have it"))
     return out
 

@@ -185,6 +185,8 @@ class PaymentRecord:
     refund_requested_at: str | None = None
     refund_checked_at: str | None = None
     refund_detail: str | None = None
+    refunded_at: str | None = None  # when we learned the refund succeeded (China time)
+    settle_date: str | None = None  # UnionPay's 清算日期 of the payment, when it said one
 
     @classmethod
     def of_row(cls, row: Mapping[str, Any]) -> PaymentRecord:

@@ -16,8 +16,10 @@ with a refund is a negative ``fee_fen``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ServiceUnavailable
 
 PAYMENT, REFUND = "payment", "refund"
@@ -26,6 +28,42 @@ PAYMENT, REFUND = "payment", "refund"
 MAX_STATEMENT_BYTES = 64 * 1024 * 1024  # decompressed
 MAX_STATEMENT_LINES = 200_000
 _MAX_YUAN_DIGITS = 18
+# A channel whose statement day is not the calendar day: UnionPay's 清算日期 runs from 23:00 the
+# day before to 23:00 (Beijing). Its file of 0718 holds txnTime 0717 23:02 to 0718 23:01
+# (reference/statements.md §3, checked on a real ZM file); every other channel cuts at midnight.
+CLEARING_CUTOFF_HOUR = {"unionpay": 23}
+
+
+def clearing_day(channel: str, at: str, settle_date: str = "") -> str:
+    """The statement day (YYYY-MM-DD) a payment or refund of ``channel`` made at ``at`` (ISO
+    8601) falls on: the channel's own word when we have it (``settle_date``: UnionPay's
+    settleDate), else the calendar day in Beijing, moved to the next day after the channel's
+    cut-off (UnionPay: 23:00)."""
+    if settle_date:
+        return settle_date
+    moment = datetime.fromisoformat(at).astimezone(CHINA_TZ)
+    cutoff = CLEARING_CUTOFF_HOUR.get(channel)
+    if cutoff is not None and moment.hour >= cutoff:
+        moment += timedelta(days=1)
+    return moment.date().isoformat()
+
+
+def settle_date_of(mmdd: str, at: str) -> str:
+    """UnionPay's ``settleDate`` (MMDD, no year) of a transaction made at ``at``, as a date:
+    the year is the transaction's, or the next one when the clearing day has crossed New Year
+    (txnTime 1231 23:30, settleDate 0101). "" unless it is a real day on or up to two days
+    after the transaction's calendar day (else the cut-off rule decides)."""
+    if len(mmdd) != 4 or not mmdd.isdigit():
+        return ""
+    day = datetime.fromisoformat(at).astimezone(CHINA_TZ).date()
+    for year in (day.year, day.year + 1):
+        try:
+            found = date(year, int(mmdd[:2]), int(mmdd[2:]))
+        except ValueError:
+            continue
+        if timedelta(0) <= found - day <= timedelta(days=2):
+            return found.isoformat()
+    return ""
 
 
 class StatementInvalid(ServiceUnavailable):
@@ -69,6 +107,17 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
+class StatementFile:
+    """A statement file as the channel served it, the parser's input: what the archive keeps
+    so that an auditor can parse it again and find the same lines."""
+
+    name: str  # ours, ASCII: ``wechatpay-2026-06-15-tradebill-ALL.csv.gz``
+    body: bytes = field(repr=False)
+    media_type: str = "application/octet-stream"
+    note: str = ""  # what else vouches for it: WeChat's declared hash, the bank's signature
+
+
+@dataclass(frozen=True)
 class Statement:
     """A channel's statement of one day: every line, and where it came from."""
 
@@ -77,6 +126,7 @@ class Statement:
     lines: tuple[StatementLine, ...] = ()
     source: str = ""  # the file's name, for people
     notes: tuple[str, ...] = field(default=())  # what the parser noticed (e.g. "empty day")
+    files: tuple[StatementFile, ...] = field(default=())  # as fetched (none on an empty day)
 
     @property
     def payments(self) -> list[StatementLine]:

@@ -511,7 +511,13 @@ class RefundStore(Protocol):
     def claim(self, payment_id: str, out_refund_no: str, now: str) -> bool: ...
     def checked(self, payment_id: str, now: str) -> None: ...
     def finish(self, payment_id: str, status: str, *, refund_id: str | None = None,
-               detail: str = "") -> bool: ...
+               detail: str = "", at: str = "") -> bool:
+        """Move the refund to ``status`` if the rules allow it from where it is; False if
+        not. A refund that succeeds keeps ``at`` (China time, when we learned it) as
+        ``refunded_at``, and its statement day in the refunds' day index."""
+    def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
+        """The refunds of ``channel`` that succeeded on the statement day ``date``
+        (``statements.clearing_day`` of ``refunded_at``), oldest first: one index query."""
 
 
 class StatementSource(Protocol):

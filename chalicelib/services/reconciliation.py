@@ -2,13 +2,18 @@
 
 One run of a day and channel (``reconcile_channel``):
 
-1. Fetch the statement as the channel serves it (``deps.statements``). Not ready, the channel
-   down, or a file refused (hash, totals, format, size): the day stays ``pending`` (or keeps
-   its last figures) with why, and the next run asks again.
-2. Read our payments of that day and channel (one index query), and any other payment a line
-   names (the day before, the payment a refund gives back), by id.
+1. Fetch the statement as the channel serves it (``deps.statements``) and keep each of its
+   files write-once in the archive under its SHA-256 (``_archive``; listed on the day with
+   the run that fetched it, so an auditor can parse the same bytes again). Not ready, the
+   channel down, a file refused (hash, totals, format, size) or not archived: the day stays
+   ``pending`` (or keeps its last figures) with why, and the next run asks again.
+2. Read our payments of that statement day and channel (one index query; UnionPay's day runs
+   23:00 to 23:00, two), any other payment a line names (the day before, the payment a refund
+   gives back), by id, and our refunds that succeeded that day (one query, ``refunds.of_day``).
 3. Judge every line (``domain.reconciliation.match``). A line settled before (matched or
-   resolved) is left as it is: re-running a day changes nothing already matched.
+   resolved) is left as it is: re-running a day changes nothing already matched. A refund of
+   ours the statement lacks is looked for on the day before's and after's kept lines first
+   (the channel may book it across midnight); only then is it a refund_mismatch.
 4. A payment only the channel has (channel_only: a lost notification) is confirmed by active
    query (the agent bank's signed statement is its own confirmation: banks offer no query),
    then recorded through the same path a notification takes (``payments.record_payment``: one
@@ -17,8 +22,9 @@ One run of a day and channel (``reconcile_channel``):
 5. Keep every judged line (one conditional write each; a settled one is never rewritten) and
    the day's figures: statement count, gross, refunds, fees, net; ours; the status.
 
-Cost: a statement is bounded (``domain.statements``: 64 MB, 200,000 lines); a run makes one
-query for the day's payments, a get for each line not among them, an active query for each
+Cost: a statement is bounded (``domain.statements``: 64 MB, 200,000 lines); a run writes each
+new file once to the archive, makes one query for the day's payments (UnionPay two) and one for
+its refunds, a get for each line not among them (up to four for a refund the statement lacks), an active query for each
 channel-only line (at most ``MAX_QUERIES`` a run: the rest waits, open, for the next one) and
 one write per line that changed. ``reconcile_due`` is the schedule's: yesterday's channels
 not yet reconciled (or pending), and the day before's still pending.
@@ -29,11 +35,19 @@ People resolve what is left (``resolve``): the resolution, who, when; once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.domain.china_time import CHINA_TZ, china_iso
-from chalicelib.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from chalicelib.domain.payments import CHANNELS, Payment, PaymentOutcome
 from chalicelib.domain.reconciliation import (
     AMOUNT_MISMATCH,
@@ -45,15 +59,25 @@ from chalicelib.domain.reconciliation import (
     ReconLine,
     day_status,
     match,
+    refund_day,
+    refund_line_id,
 )
 from chalicelib.domain.records import PaymentRecord
-from chalicelib.domain.statements import PAYMENT, Statement
+from chalicelib.domain.statements import (
+    CLEARING_CUTOFF_HOUR,
+    PAYMENT,
+    REFUND,
+    Statement,
+    clearing_day,
+)
 from chalicelib.services.payments import record_payment
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 MAX_QUERIES = 200  # active queries a run may make (10 s each at worst, in a 15-minute Lambda)
 MAX_RESOLUTION_CHARS = 500
+MAX_FILES = 50  # statement files listed on a day (the first and the latest)
+ON_OTHER_DAY = "on_other_day"  # a refund of ours the channel booked on the day before or after
 _RECORDED = (PaymentOutcome.RECORDED, PaymentOutcome.DUPLICATE, PaymentOutcome.AMOUNT_MISMATCH,
              PaymentOutcome.NOTE_NOT_PAYABLE)
 
@@ -108,6 +132,7 @@ def reconcile_channel(deps: Ports, date: str, channel: str, *,
     runs = (previous.runs if previous else 0) + 1
     try:
         statement = deps.statements(channel).statement(date)
+        files = _archive(deps, statement, previous, runs, run_at)
     except DomainError as exc:  # ServiceUnavailable, StatementInvalid: try again later
         log.warning("%s statement of %s not had: %s", channel, date, exc.message)
         if previous is not None and previous.status != "pending":  # keep what was reconciled
@@ -115,37 +140,133 @@ def reconcile_channel(deps: Ports, date: str, channel: str, *,
                           detail=f"最近一次获取失败：{exc.message}"[:300])
         else:
             day = ChannelDay(date=date, channel=channel, status="pending", runs=runs,
-                             run_at=run_at, detail=exc.message[:300])
+                             run_at=run_at, detail=exc.message[:300],
+                             files=previous.files if previous else ())
         deps.reconciliations.put_day(day)
         return day
-    judged = _judge(deps, statement)
+    recorded = recorded_of_day(deps, channel, date)
+    judged, known = _judge(deps, statement, recorded)
     stored = {line.line_id: line for line in deps.reconciliations.lines(date, channel)}
     queries = 0
     for line in judged:
         old = stored.get(line.line_id)
         if old is not None and old.is_settled:
             continue  # matched or resolved before: never changed again
+        line = replace(line, run=runs)
         if line.status == CHANNEL_ONLY and line.kind == PAYMENT:
             if queries >= max_queries:
                 line = replace(line, detail="主动查询已达本次上限，下次对账继续")
             else:
                 queries += channel != "bank"
                 line = _confirm(deps, line)
-        if line != old:
+        elif line.kind == REFUND and not line.on_statement:
+            kept = _refund_elsewhere(deps, line, known[line.channel_txn_id], old)
+            if kept is None:
+                continue  # booked on a neighbouring day's statement: nothing to keep here
+            line = kept
+        elif line.kind == REFUND and line.status == MATCHED:
+            _settle_refund_raised_elsewhere(deps, line, known.get(line.channel_txn_id))
+        if old is None or line != replace(old, run=runs):
             deps.reconciliations.put_line(line)  # refused if another run settled it meanwhile
-    return _keep_day(deps, statement, list(deps.reconciliations.lines(date, channel)), runs,
-                     run_at)
+    return _keep_day(deps, statement, recorded_of_day(deps, channel, date),  # found ones too
+                     list(deps.reconciliations.lines(date, channel)), runs, run_at, files)
 
 
-def _judge(deps: Ports, statement: Statement) -> list[ReconLine]:
-    recorded = deps.payments.of_day(statement.channel, statement.date)
+def recorded_of_day(deps: Ports, channel: str, date: str) -> list[PaymentRecord]:
+    """Our payments of ``channel`` whose statement day is ``date``: one index query (the
+    calendar day), two for a channel whose day ends before midnight (UnionPay: 23:00; a
+    payment stamped 23:30 the day before belongs to ``date``, one stamped 23:30 on ``date``
+    to the next), each judged by ``clearing_day`` (UnionPay's own settleDate when kept)."""
+    if channel not in CLEARING_CUTOFF_HOUR:
+        return deps.payments.of_day(channel, date)
+    before = (dt.date.fromisoformat(date) - dt.timedelta(days=1)).isoformat()
+    candidates = deps.payments.of_day(channel, before) + deps.payments.of_day(channel, date)
+    return [r for r in candidates
+            if clearing_day(channel, r.paid_at, r.settle_date or "") == date]
+
+
+def _archive(deps: Ports, statement: Statement, previous: ChannelDay | None, run: int,
+             run_at: str) -> tuple[dict[str, Any], ...]:
+    """Keep every file of ``statement`` write-once in the archive, under its SHA-256: the same
+    file fetched again is the first copy (nothing written); another file of the same day (the
+    channel served it anew) is a second object. The day's list of files, this run's added."""
+    files = list(previous.files if previous else ())
+    for one in statement.files:
+        digest = hashlib.sha256(one.body).hexdigest()
+        key = f"statements/{statement.channel}/{statement.date}/{digest}/{one.name}"
+        if any(f["key"] == key for f in files):
+            continue
+        kept = deps.archive.put_once(key, one.body, one.media_type)
+        if kept.sha256 != digest:
+            raise ServiceUnavailable(f"归档的对账单文件 {key} 与下载的不一致")
+        files.append({"name": one.name, "key": key, "sha256": digest, "size": kept.size,
+                      "version_id": kept.version_id, "run": run, "fetched_at": run_at,
+                      "note": one.note[:300]})
+    if len(files) > MAX_FILES:  # the first file and the latest ones
+        files = files[:1] + files[-(MAX_FILES - 1):]
+    return tuple(files)
+
+
+def _judge(deps: Ports, statement: Statement, recorded: list[PaymentRecord]
+           ) -> tuple[list[ReconLine], dict[str, PaymentRecord]]:
     known: dict[str, PaymentRecord] = {r.channel_txn_id: r for r in recorded}
     for line in statement.lines:
         if line.channel_txn_id not in known:
             found = deps.payments.find(f"{statement.channel}#{line.channel_txn_id}")
             if found is not None:
                 known[line.channel_txn_id] = found
-    return match(statement, recorded, known)
+    refunded = deps.refunds.of_day(statement.channel, statement.date)
+    lines = match(statement, recorded, known, refunded)
+    for record in refunded:
+        known.setdefault(record.channel_txn_id, record)
+    return lines, known
+
+
+def _neighbours(date: str) -> tuple[str, str]:
+    day = dt.date.fromisoformat(date)
+    return ((day - dt.timedelta(days=1)).isoformat(), (day + dt.timedelta(days=1)).isoformat())
+
+
+def _refund_elsewhere(deps: Ports, line: ReconLine, record: PaymentRecord,
+                     kept: ReconLine | None) -> ReconLine | None:
+    """A refund of ours the statement lacks may sit on the day before's or after's (we learned
+    of it after midnight; WeChat books a refund on the day it accepted it): looked up there
+    (a get or two per day). Found: None (a line already kept open is resolved instead);
+    else the line, an open refund_mismatch."""
+    ids = {line.line_id} | {f"refund-{i}" for i in (record.refund_id, record.out_refund_no) if i}
+    for other in _neighbours(line.date):
+        for line_id in ids:
+            there = deps.reconciliations.get_line(other, line.channel, line_id)
+            if there is not None and there.on_statement \
+                    and there.channel_txn_id == line.channel_txn_id:
+                if kept is None:
+                    return None
+                return replace(line, resolution=ON_OTHER_DAY, resolved_by=RECONCILER,
+                               resolved_at=china_iso(deps.clock()),
+                               detail=f"渠道 {other} 的对账单列有此退款")
+    return line
+
+
+def _settle_refund_raised_elsewhere(deps: Ports, line: ReconLine,
+                                    record: PaymentRecord | None) -> None:
+    """A refund matched here that we recorded on another day, where a run found it missing
+    from that day's statement: that open line is resolved (the channel booked it here)."""
+    if record is None or not record.refunded_at:
+        return
+    ours = refund_day(record)
+    if not ours or ours == line.date:
+        return
+    kept = deps.reconciliations.get_line(ours, line.channel, refund_line_id(record))
+    if kept is None or kept.is_settled or kept.on_statement:
+        return
+    if deps.reconciliations.resolve(replace(
+            kept, resolution=ON_OTHER_DAY, resolved_by=RECONCILER,
+            resolved_at=china_iso(deps.clock()),
+            detail=f"渠道 {line.date} 的对账单列有此退款")):
+        day = deps.reconciliations.day(ours, line.channel)
+        if day is not None:
+            deps.reconciliations.put_day(replace(day, status=day_status(
+                deps.reconciliations.lines(ours, line.channel))))
 
 
 def _confirm(deps: Ports, line: ReconLine) -> ReconLine:
@@ -189,16 +310,16 @@ def _confirm(deps: Ports, line: ReconLine) -> ReconLine:
                    else f"按银行签名对账单入账（{outcome.value}）")
 
 
-def _keep_day(deps: Ports, statement: Statement, lines: list[ReconLine], runs: int,
-              run_at: str) -> ChannelDay:
-    recorded = deps.payments.of_day(statement.channel, statement.date)
+def _keep_day(deps: Ports, statement: Statement, recorded: list[PaymentRecord],
+              lines: list[ReconLine], runs: int, run_at: str,
+              files: tuple[dict[str, Any], ...]) -> ChannelDay:
     day = ChannelDay(
         date=statement.date, channel=statement.channel, status=day_status(lines),
         statement_count=len(statement.payments), statement_total_fen=statement.total_fen,
         statement_refund_fen=statement.refund_fen, statement_fee_fen=statement.fee_fen,
         statement_net_fen=statement.net_fen, recorded_count=len(recorded),
         recorded_total_fen=sum(r.amount_fen for r in recorded), runs=runs, run_at=run_at,
-        detail=statement.source or "; ".join(statement.notes))
+        detail=statement.source or "; ".join(statement.notes), files=files)
     deps.reconciliations.put_day(day)
     log.info("%s %s reconciled: %s, %d lines, %d not matched", statement.channel,
              statement.date, day.status, len(lines),

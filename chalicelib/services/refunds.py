@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+from chalicelib.domain.china_time import china_iso
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.payments import (
     PaymentOutcome,
@@ -76,7 +77,7 @@ def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
                     exc.message)
         return "unavailable"
     deps.refunds.finish(payment_id, result.status, refund_id=result.refund_id,
-                        detail=result.detail)
+                        detail=result.detail, at=china_iso(deps.clock()))
     log.info("refund %s of %s (%s fen): %s %s", number, payment_id, request.amount_fen,
              result.status, result.detail)
     return result.status
@@ -94,7 +95,8 @@ def record_refund_notice(deps: Ports, refund: RefundNotice, intake: Intake) -> P
         return PaymentOutcome.IGNORED
     status = WECHAT_REFUND_STATUSES.get(refund.refund_status)
     changed = status is not None and deps.refunds.finish(
-        payment_id, status, refund_id=refund.refund_id, detail=detail)
+        payment_id, status, refund_id=refund.refund_id, detail=detail,
+        at=china_iso(deps.clock()))
     outcome = PaymentOutcome.RECORDED if changed else PaymentOutcome.DUPLICATE
     keep(deps, intake.record(outcome.value, detail, payment_code=row.payment_code))
     log.info("%s refund %s of %s: %s", refund.channel, refund.out_refund_no, payment_id,

@@ -85,7 +85,9 @@ def day_money(deps: Ports, date: str) -> tuple[DayNet, list[Contribution]]:
 
 
 def _refund_of_applied(line: ReconLine) -> bool:
-    return line.kind == REFUND and line.recorded_status == "applied" and line.is_settled
+    # A refund of ours the statement lacks (on_statement False) took no money back: never netted.
+    return line.kind == REFUND and line.recorded_status == "applied" and line.is_settled \
+        and line.on_statement
 
 
 def computed(deps: Ports, date: str) -> tuple[list[Remittance], DayNet]:

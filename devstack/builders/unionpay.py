@@ -28,6 +28,7 @@ from chalicelib.adapters.unionpay.verify import (
     signed_digest,
 )
 from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.statements import clearing_day
 
 
 def crlf_pem(cert: x509.Certificate) -> str:
@@ -49,6 +50,13 @@ def sign_notification(fields: Mapping[str, str], leaf_private_key: RSAPrivateKey
     return urlencode(items, encoding=codec).encode("ascii")
 
 
+def settle_mmdd(moment: datetime) -> str:
+    """UnionPay's settleDate (MMDD) of a transaction at ``moment``: its clearing day, which
+    runs from 23:00 the day before to 23:00."""
+    day = clearing_day("unionpay", moment.astimezone(CHINA_TZ).isoformat())
+    return day[5:7] + day[8:10]
+
+
 def txn_fields(*, mer_id: str, order_id: str, txn_amt_fen: int, now: datetime,
                resp_code: str = "00", query_id: str = "951807261002324791038",
                trace_no: str = "479103") -> dict[str, str]:
@@ -59,7 +67,7 @@ def txn_fields(*, mer_id: str, order_id: str, txn_amt_fen: int, now: datetime,
             "queryId": query_id, "respCode": resp_code,
             "respMsg": "成功[0000000]" if resp_code == "00" else f"交易失败[{resp_code}]",
             "settleAmt": str(txn_amt_fen), "settleCurrencyCode": "156",
-            "settleDate": at.strftime("%m%d"), "signMethod": SIGN_METHOD, "traceNo": trace_no,
+            "settleDate": settle_mmdd(at), "signMethod": SIGN_METHOD, "traceNo": trace_no,
             "traceTime": at.strftime("%m%d%H%M%S"), "txnAmt": str(txn_amt_fen),
             "txnSubType": "01", "txnTime": at.strftime(_TIME), "txnType": "01",
             "version": VERSION}

@@ -75,3 +75,13 @@ class TestPaymentsOfADay:
         assert (next_day.channel_txn_id, next_day.status) == ("LATE", "exception")
         assert stores.payments.find("alipay#TXN3A").amount_fen == 2000
         assert stores.payments.find("alipay#nothing") is None
+
+    def test_unionpays_settle_date_is_kept_with_its_payment(self, stores):
+        stores.notes.add(note(4))
+        stores.notes.add_order(order(4, channel="unionpay"))
+        stores.payments.record(replace(payment(4, channel="unionpay"), settle_date="2026-06-16"))
+        [kept] = stores.payments.of_day("unionpay", DAY)
+        assert (kept.settle_date, stores.payments.find("wechatpay#TXN4A")) == ("2026-06-16", None)
+        stores.notes.add_order(order(4, suffix="B"))
+        stores.payments.record(payment(4, suffix="B"))
+        assert stores.payments.find("wechatpay#TXN4B").settle_date is None

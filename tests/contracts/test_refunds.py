@@ -87,3 +87,37 @@ class TestRefundStore:
         stores.refunds.finish(paid, "requested", refund_id="CH-1")
         assert [r.payment_id for r in stores.refunds.due()] == [paid]
         assert stores.refunds.get(paid).refund_id == "CH-1"
+
+
+class TestRefundsOfADay:
+    def test_a_succeeded_refund_is_found_by_its_statement_day_and_no_other(self, stores):
+        done, failed, other = exceptions(stores, 1, 2, 3)
+        for paid in (done, failed, other):
+            stores.refunds.claim(paid, f"R-{paid[-3:]}", at(10))
+        assert stores.refunds.of_day("wechatpay", "2026-06-15") == []
+        assert stores.refunds.finish(done, "succeeded", refund_id="CH-1",
+                                     at="2026-06-15T10:20:00+08:00")
+        assert stores.refunds.finish(other, "succeeded", refund_id="CH-3",
+                                     at="2026-06-16T00:30:00+08:00")
+        assert stores.refunds.finish(failed, "failed", at="2026-06-15T10:21:00+08:00")
+        [found] = stores.refunds.of_day("wechatpay", "2026-06-15")
+        assert (found.payment_id, found.refund_id, found.refunded_at, found.refund_status) == (
+            done, "CH-1", "2026-06-15T10:20:00+08:00", "succeeded")
+        assert [r.payment_id for r in stores.refunds.of_day("wechatpay", "2026-06-16")] == [
+            other]
+        assert stores.refunds.of_day("alipay", "2026-06-15") == []
+        assert stores.refunds.get(failed).refunded_at is None
+
+    def test_a_unionpay_refund_after_23_belongs_to_the_next_clearing_day(self, stores):
+        stores.notes.add(note(3))
+        ids = []
+        for suffix in "AB":
+            stores.notes.add_order(order(3, suffix=suffix, channel="unionpay"))
+            wrong = payment(3, suffix=suffix, channel="unionpay", amount_fen=1)
+            stores.payments.record(wrong)
+            stores.refunds.claim(wrong.payment_id, f"R-{suffix}", at(10))
+            ids.append(wrong.payment_id)
+        stores.refunds.finish(ids[0], "succeeded", at="2026-06-15T22:59:59+08:00")
+        stores.refunds.finish(ids[1], "succeeded", at="2026-06-15T23:00:00+08:00")
+        assert [r.payment_id for r in stores.refunds.of_day("unionpay", "2026-06-15")] == [ids[0]]
+        assert [r.payment_id for r in stores.refunds.of_day("unionpay", "2026-06-16")] == [ids[1]]

@@ -100,6 +100,18 @@ class TestStatementSource:
             assert statement.refund_fen == 2000
             assert statement.fee_fen == fee_of(channel, 1000) + fee_of(channel, 3000)
 
+    def test_the_file_as_fetched_parses_again_into_the_same_lines(self, channel, channel_state):
+        from chalicelib.adapters.statement_files import reparse
+
+        source, servers, _ = served(channel, channel_state)
+        a_day_at(servers, channel)
+        statement = source.statement(DAY)
+        [file] = statement.files
+        assert file.name.startswith(f"{channel}-{DAY}-") and file.body and file.note
+        again = reparse(channel, file.name, file.body, DAY)
+        assert essentials(again.lines) == essentials(statement.lines)
+        assert again.fee_fen == statement.fee_fen
+
     def test_an_empty_day_is_an_empty_statement(self, channel, channel_state):
         source, servers, _ = served(channel, channel_state)
         a_day_at(servers, channel)
@@ -133,3 +145,20 @@ class TestStatementSource:
             source.statement(DAY)
         # UnionPay's answer is signed whole: altered, it fails verification like any answer
         assert channel == "unionpay" or isinstance(caught.value, StatementInvalid)
+
+
+def test_unionpays_file_follows_its_clearing_day_from_23_to_23(channel_state):
+    """A UnionPay payment at 23:30 belongs to the next clearing day's file, as its settleDate
+    says; one at 22:59 to the day's own."""
+    source, servers, _ = served("unionpay", channel_state)
+    china = timedelta(hours=8)
+    for n, moment in ((1, datetime(2026, 6, 14, 23, 30) - china),   # → the 15th
+                      (2, datetime(2026, 6, 15, 22, 59) - china),   # → the 15th
+                      (3, datetime(2026, 6, 15, 23, 0) - china)):   # → the 16th
+        moment = moment.replace(tzinfo=UTC)
+        order = servers.remember(SimOrder("unionpay", code(n) + "Ab12", 1000 * n, "", "",
+                                          txn_time=moment.strftime("%Y%m%d%H%M%S")))
+        order.txn_id, order.paid_at = servers.servers["unionpay"].new_txn_id(moment), moment
+    ids = {n: servers.order("unionpay", code(n) + "Ab12").txn_id for n in (1, 2, 3)}
+    assert [li.channel_txn_id for li in source.statement(DAY).lines] == [ids[1], ids[2]]
+    assert [li.channel_txn_id for li in source.statement("2026-06-16").lines] == [ids[3]]

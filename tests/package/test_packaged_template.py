@@ -129,3 +129,13 @@ def test_every_channel_and_both_keys_are_secrets_in_the_template(template):
         env = res["Properties"]["Environment"]["Variables"]
         assert "PAYER_PEPPER" not in env and "PAYMENT_CODE_KEY" not in env, function
         assert env["STAGE"] == "prod", function
+
+
+def test_the_reconciliation_role_keeps_statement_files_in_the_archive_and_nothing_more(template):
+    role = template["Resources"]["ReconcileStatementsRole"]["Properties"]["Policies"][0]
+    granted = {json.dumps(r, sort_keys=True): st["Action"]
+               for st in role["PolicyDocument"]["Statement"]
+               for r in st["Resource"] if "ArchiveBucket" in json.dumps(r)}
+    assert granted[json.dumps({"Fn::Sub": "${ArchiveBucket.Arn}/statements/*"})] == [
+        "s3:GetObject", "s3:PutObject"]
+    assert not any(key.endswith('Arn}/*"}') for key in granted)  # never the whole bucket

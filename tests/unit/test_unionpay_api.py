@@ -106,6 +106,17 @@ def test_a_query_finds_the_payment_and_sends_a_signed_request(world):
     assert url.endswith(QUERY) and (sent["txnType"], sent["orderId"]) == ("00", ORDER.out_trade_no)
     world[0].merchant_sign_cert.public_key().verify(
         base64.b64decode(sent["signature"]), by_hand(sent), PKCS1v15(), SHA256())
+    assert payment.settle_date == ""  # this answer names no clearing day: the 23:00 rule decides
+
+
+def test_a_query_answer_keeps_unionpays_clearing_day(world):
+    up, _ = client(world, answer(world, respCode="00", origRespCode="00",
+                                 orderId=ORDER.out_trade_no, txnTime="20260302233000",
+                                 queryId="951807261002324791038", txnAmt="136",
+                                 settleDate="0303"))
+    payment = up.query(ORDER)
+    assert payment is not None
+    assert (payment.paid_at, payment.settle_date) == ("2026-03-02T23:30:00+08:00", "2026-03-03")
 
 
 @pytest.mark.parametrize("fields", [{"respCode": "34", "respMsg": "查无此交易"},

@@ -399,3 +399,22 @@ def test_rejects_a_leaf_signed_with_ed25519(chain, config):
             .not_valid_after(chain[2].not_valid_after_utc).sign(key, None))
     with pytest.raises(SignatureInvalid, match="signing certificate is not RSA-signed"):
         verify_notification(notify(chain, leaf=leaf), FORM, config, NOW)
+
+
+def test_a_notice_paid_after_23_carries_the_next_clearing_day_and_the_payment_keeps_it(
+        chain, config):
+    from chalicelib.adapters.notices import UnionPayNotices
+
+    late = datetime(2025, 10, 9, 15, 30, tzinfo=UTC)  # 23:30 China
+    body = sign_notification(txn_fields(mer_id=MER_ID, order_id=ORDER_ID, txn_amt_fen=136,
+                                        now=late), chain[3], crlf_pem(chain[2]))
+    assert dict(parse_qsl(body.decode()))["settleDate"] == "1010"
+    notice = UnionPayNotices(lambda: config).verify(body, {"Content-Type": FORM}, late)
+    assert notice.payment is not None
+    assert (notice.payment.paid_at, notice.payment.settle_date) == (
+        "2025-10-09T23:30:00+08:00", "2025-10-10")
+    odd = sign_notification({**txn_fields(mer_id=MER_ID, order_id=ORDER_ID, txn_amt_fen=136,
+                                          now=late), "settleDate": "0230"},
+                            chain[3], crlf_pem(chain[2]))
+    kept = UnionPayNotices(lambda: config).verify(odd, {"Content-Type": FORM}, late)
+    assert kept.payment is not None and kept.payment.settle_date == ""  # the 23:00 rule decides

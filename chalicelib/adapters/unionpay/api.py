@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.channel_http import Transport
-from chalicelib.adapters.unionpay.bill import parse_file_content
+from chalicelib.adapters.unionpay.bill import open_file_content, parse_zip
 from chalicelib.adapters.unionpay.config import UnionPayConfig
 from chalicelib.adapters.unionpay.verify import SIGN_METHOD, VERSION, signed_digest, verify_fields
 from chalicelib.domain.china_time import CHINA_TZ
@@ -40,7 +41,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
-from chalicelib.domain.statements import Statement
+from chalicelib.domain.statements import Statement, StatementFile, settle_date_of
 
 _TIME = "%Y%m%d%H%M%S"
 FRONT, BACK, QUERY = ("/gateway/api/frontTransReq.do", "/gateway/api/backTransReq.do",
@@ -172,9 +173,11 @@ class UnionPayApi:
         if not amount.isdigit() or not query_id:
             raise ServiceUnavailable("UnionPay query: malformed txnAmt or queryId")
         paid = datetime.strptime(answer.get("txnTime") or at, _TIME).replace(tzinfo=CHINA_TZ)
+        paid_at = paid.isoformat(timespec="seconds")
         return Payment(channel=self.channel, channel_txn_id=query_id,
                        out_trade_no=order.out_trade_no, amount_fen=int(amount),
-                       paid_at=paid.isoformat(timespec="seconds"), notification_id="query")
+                       paid_at=paid_at, notification_id="query",
+                       settle_date=settle_date_of(answer.get("settleDate", ""), paid_at))
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """退货 (txnType 04), made idempotent: ask first whether this refund order exists."""
@@ -205,7 +208,14 @@ class UnionPayApi:
             return Statement(self.channel, settle_date, (), "", ("98 文件不存在",))
         if answer.get("respCode") != "00" or "fileContent" not in answer:
             raise ServiceUnavailable(f"UnionPay file transfer {settle_date}: {_why(answer)}")
-        return parse_file_content(answer["fileContent"], settle_date)
+        data = open_file_content(answer["fileContent"])
+        statement = parse_zip(data, settle_date)
+        named = "".join(c for c in answer.get("fileName", "")[:80] if c.isascii() and
+                        (c.isalnum() or c in "._-"))
+        return replace(statement, files=(StatementFile(
+            f"unionpay-{settle_date}-fileType00.zip", data, "application/zip",
+            f"fileName {named}; fileContent unpacked (base64, zlib); the answer's ACP signature "
+            f"verified"),))
 
 
 def order_txn_time(order: ChannelOrder) -> str:

@@ -76,7 +76,11 @@ def zm_member(names: list[str]) -> str | None:
 
 def parse_file_content(file_content: str, settle_date: str) -> Statement:
     """The statement in a file transfer's ``fileContent`` for ``settle_date`` (YYYY-MM-DD)."""
-    data = open_file_content(file_content)
+    return parse_zip(open_file_content(file_content), settle_date)
+
+
+def parse_zip(data: bytes, settle_date: str) -> Statement:
+    """The statement in UnionPay's zip (``fileContent`` unpacked: what the archive keeps)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()

@@ -18,6 +18,7 @@ import base64
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -39,7 +40,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
-from chalicelib.domain.statements import Statement, StatementInvalid
+from chalicelib.domain.statements import Statement, StatementFile, StatementInvalid
 
 RETRY_LATER = ("NOT_ENOUGH", "SYSTEM_ERROR", "FREQUENCY_LIMITED")  # 余额不足 etc.: ask again
 REFUND_STATUSES = {"SUCCESS": "succeeded", "PROCESSING": "requested", "CLOSED": "failed",
@@ -204,7 +205,11 @@ class WechatPayApi:
             raise ServiceUnavailable(f"WeChat Pay bill download: HTTP {reply.status}")
         bill = open_bill(reply.body, gzipped=True, hash_type=str(data.get("hash_type", "")),
                          hash_value=hash_value)
-        return parse_trade_bill(bill, bill_date, f"tradebill {bill_date} ALL")
+        statement = parse_trade_bill(bill, bill_date, f"tradebill {bill_date} ALL")
+        return replace(statement, files=(StatementFile(
+            f"wechatpay-{bill_date}-tradebill-ALL.csv.gz", reply.body, "application/gzip",
+            f"{data.get('hash_type', '')} {hash_value[:64]} of the gunzipped bill (WeChat Pay's, "
+            f"checked)"),))
 
 
 def _why(status: int, data: dict[str, Any]) -> str:
