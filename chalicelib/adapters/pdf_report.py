@@ -156,7 +156,15 @@ def render_weekly_pdf(report: dict, *, font_path: str, region_name: str = "") ->
         channel_rows.append(["本周无缴款", "", ""])
     channels = _table(channel_rows, [30 * mm, 16 * mm, 32 * mm], font)
     channels.setStyle(TableStyle([("ALIGN", (1, 1), (-1, -1), "RIGHT")]))
-    story.append(Table([[[summary, Spacer(1, 4 * mm), channels], _pie(report, font),
+    kinds = report.get("discrepancies_by_kind", [])  # absent from reports kept before
+    kind_rows = [["未处理对账差异", "笔数", "金额（元）"]] + [
+        [k["name"], str(k["count"]), _yuan(k["total_fen"])] for k in kinds]
+    if not kinds:
+        kind_rows.append(["无", "", ""])
+    differences = _table(kind_rows, [30 * mm, 16 * mm, 32 * mm], font)
+    differences.setStyle(TableStyle([("ALIGN", (1, 1), (-1, -1), "RIGHT")]))
+    story.append(Table([[[summary, Spacer(1, 4 * mm), channels, Spacer(1, 4 * mm),
+                          differences], _pie(report, font),
                          _bars(report, font)]], colWidths=[84 * mm, 80 * mm, 104 * mm],
                        style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))

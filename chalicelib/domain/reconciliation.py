@@ -38,6 +38,10 @@ CHANNEL_ONLY, RECORDED_ONLY = "channel_only", "recorded_only"
 AMOUNT_MISMATCH, STATUS_MISMATCH, REFUND_MISMATCH = (
     "amount_mismatch", "status_mismatch", "refund_mismatch")
 KINDS = (MATCHED, CHANNEL_ONLY, RECORDED_ONLY, AMOUNT_MISMATCH, STATUS_MISMATCH, REFUND_MISMATCH)
+# Each kind of difference as the finance department reads it (report, console).
+KIND_NAMES = {CHANNEL_ONLY: "渠道有、本系统无", RECORDED_ONLY: "本系统有、渠道无",
+              AMOUNT_MISMATCH: "金额不符", STATUS_MISMATCH: "状态不符",
+              REFUND_MISMATCH: "退款不符"}
 DAY_STATUSES = ("pending", "balanced", "discrepancies")
 RECONCILER = "reconciliation"  # who resolved what the job resolved itself
 # A channel's word for a payment that is not a success (a revoked WeChat order: 交易状态 REVOKED).

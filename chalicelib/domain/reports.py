@@ -15,6 +15,7 @@ voids              bills voided in the week (作废), at their amount
 exceptions         exception payments received in the week (money no bill covers)
 refunds            those of them whose refund succeeded (as of the report's generation)
 open_discrepancies reconciliation differences of the week's days still without a resolution
+                   (by kind too: channel-only, recorded-only, amount, status, refund)
 remitted           remittances of the week's days confirmed by the bank (划款)
 =================  ==========================================================================
 
@@ -38,6 +39,7 @@ from chalicelib.domain.bills import Bill
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.notes import Item, Note
+from chalicelib.domain.reconciliation import KIND_NAMES
 from chalicelib.domain.records import PaymentRecord
 
 FIGURES = ("notes_issued", "paid", "bills", "reversals", "voids", "exceptions", "refunds",
@@ -193,6 +195,7 @@ class _Book:
         self.item_names: dict[tuple[str, str], str] = {}
         self.days = {d: {f: Tally() for f in FIGURES} for d in days}
         self.channels: dict[str, Tally] = {}
+        self.kinds: dict[str, Tally] = {}
 
     def add(self, figure: str, unit_code: str, day: str, fen: int) -> None:
         self.totals[figure].add(fen)
@@ -216,6 +219,12 @@ class _Book:
 
 def _day(iso: str) -> str:
     return iso[:10]
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    """The kinds of difference in their documented order; any other after them."""
+    known = list(KIND_NAMES)
+    return (known.index(kind), "") if kind in known else (len(known), kind)
 
 
 def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generated_at: str,
@@ -265,6 +274,7 @@ def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generat
         if diff.date in inside:
             book.add("open_discrepancies", diff.unit_code or UNKNOWN_UNIT, diff.date,
                      diff.amount_fen)
+            book.kinds.setdefault(diff.kind or "other", Tally()).add(diff.amount_fen)
     for remitted in records.remitted:
         if remitted.date in inside:
             book.add("remitted", remitted.unit_code, remitted.date, remitted.total_fen)
@@ -277,6 +287,9 @@ def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generat
         "totals": {f: t.public() for f, t in book.totals.items()},
         "by_channel": [{"channel": c, **book.channels[c].public()}
                        for c in sorted(book.channels)],
+        "discrepancies_by_kind": [
+            {"kind": k, "name": KIND_NAMES.get(k, k), **book.kinds[k].public()}
+            for k in sorted(book.kinds, key=_kind_order)],
         "units": [{"unit_code": code, "name": names.get(code, ""),
                    **{f: t.public() for f, t in book.units[code].items()}}
                   for code in sorted(book.units)],
@@ -307,6 +320,8 @@ def report_rows(report: dict) -> list[tuple[str, ...]]:
     for channel in report["by_channel"]:
         row("channel", "", "", channel["channel"],
             CHANNEL_NAMES.get(channel["channel"], channel["channel"]), "paid", channel)
+    for kind in report.get("discrepancies_by_kind", []):  # absent from reports kept before
+        row("discrepancy_kind", "", "", kind["kind"], kind["name"], "open_discrepancies", kind)
     for unit in report["units"]:
         for figure in FIGURES:
             row("unit", unit["unit_code"], "", "", unit["name"], figure, unit[figure])

@@ -16,7 +16,11 @@ import pytest
 
 from chalicelib.adapters.alipay.bill import parse_bill_zip
 from chalicelib.adapters.bank import BankConfig, parse_statement, verify_signed
-from chalicelib.adapters.unionpay.bill import ZM_LINE_BYTES, parse_file_content, parse_zm
+from chalicelib.adapters.unionpay.bill import (
+    ZM_LINE_BYTES,
+    parse_file_content,
+    parse_zm,
+)
 from chalicelib.adapters.wechatpay.bill import open_bill, parse_trade_bill
 from chalicelib.domain.errors import SignatureInvalid
 from chalicelib.domain.statements import (
@@ -24,6 +28,7 @@ from chalicelib.domain.statements import (
     REFUND,
     StatementInvalid,
     StatementLine,
+    clearing_day,
     statement_fen,
 )
 from devstack.builders import statements as build
@@ -255,6 +260,15 @@ def test_unionpay_a_december_line_in_a_january_file_is_of_the_year_before():
     assert line.at == "2026-12-31T23:01:00+08:00"
 
 
+def test_unionpay_a_line_after_23_the_day_before_is_in_the_clearing_days_file():
+    # UnionPay's 清算日期 runs 23:00 to 23:00: its file of 0615 starts at 0614 23:00.
+    early, late = parse_zm(b"\r\n".join([
+        zm_line(交易传输时间="0614230200"),
+        zm_line(交易传输时间="0615225900", 查询流水号="952606152259000000002")]), DAY).lines
+    assert (early.at, late.at) == ("2026-06-14T23:02:00+08:00", "2026-06-15T22:59:00+08:00")
+    assert {clearing_day("unionpay", li.at) for li in (early, late)} == {DAY}
+
+
 def test_unionpay_refuses_a_line_of_the_wrong_width_and_an_unknown_code():
     with pytest.raises(StatementInvalid, match="606 bytes"):
         parse_zm(zm_line()[:-1], DAY)
@@ -292,6 +306,12 @@ BANK_LINES = [StatementLine(PAYMENT, "B01-T1", CODE_1, 8000, 0, "2026-06-15T09:1
 def test_a_bank_statement_reads_back_what_the_bank_wrote():
     raw = build.bank_statement(BANK_LINES, bank_code="B01", date=DAY)
     assert same(parse_statement(raw, "B01", DAY).lines, BANK_LINES)
+
+
+def test_a_bank_statement_of_an_empty_day_is_its_header_and_a_zero_total():
+    raw = build.bank_statement([], bank_code="B01", date=DAY)
+    assert raw.decode().splitlines()[-1] == "TOTAL,0,0,0,0"
+    assert parse_statement(raw, "B01", DAY).lines == ()
 
 
 def test_a_bank_statement_of_another_day_or_bank_or_with_a_wrong_total_is_refused():

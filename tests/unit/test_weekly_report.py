@@ -19,6 +19,7 @@ from chalicelib.domain.reports import (
     CSV_HEADER,
     FIGURES,
     ITEM_FIGURES,
+    Discrepancy,
     VoidedBill,
     Week,
     WeekRecords,
@@ -197,7 +198,17 @@ def test_per_unit_per_item_and_per_day_figures_add_up_to_the_totals(specs, excep
             out_trade_no="o", amount_fen=fen, paid_at=f"{day}T11:00:00+08:00",
             status="exception", exception_unit=unit,
             refund_status="succeeded" if refunded else "pending"))
+        records.discrepancies.append(Discrepancy(
+            date=day, unit_code=unit, amount_fen=fen,
+            kind=("refund_mismatch", "recorded_only", "channel_only")[j % 3]))
     report = build_weekly_report(WEEK, records, state="final", generated_at="x")
+    open_ = report["totals"]["open_discrepancies"]
+    by_kind = report["discrepancies_by_kind"]
+    assert (sum(k["count"] for k in by_kind), sum(k["total_fen"] for k in by_kind)) == (
+        open_["count"], open_["total_fen"])
+    assert [k["kind"] for k in by_kind] == [k for k in ("channel_only", "recorded_only",
+                                                        "refund_mismatch")
+                                            if k in {k["kind"] for k in by_kind}]
     for figure in FIGURES:
         total = report["totals"][figure]
         for part in ("units", "days"):
@@ -234,5 +245,7 @@ def test_confirmed_remittances_and_open_differences_are_in_the_week(deps):
     assert report["totals"]["remitted"] == {"count": 1, "total_fen": 24000}
     assert sum(i["remitted"]["total_fen"] for i in report["items"]) == 24000
     assert report["totals"]["open_discrepancies"] == {"count": 1, "total_fen": 555}
+    assert report["discrepancies_by_kind"] == [
+        {"kind": "channel_only", "name": "渠道有、本系统无", "count": 1, "total_fen": 555}]
     assert report["days"][1]["open_discrepancies"]["count"] == 1
     assert [u["unit_code"] for u in report["units"]] == [UNIT.unit_code, "unknown"]
