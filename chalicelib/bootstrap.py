@@ -18,6 +18,7 @@ from chalicelib.services.ports import (
     BillFileChecker,
     BillRenderer,
     BillRepository,
+    BillTemplateStore,
     ChannelApi,
     Clock,
     CounterRepository,
@@ -127,6 +128,12 @@ class Deps:
         from chalicelib.adapters.dynamo_template_choices import DynamoTemplateChoices
 
         return self._table("template_choices", DynamoTemplateChoices)
+
+    @property
+    def bill_templates(self) -> BillTemplateStore:
+        from chalicelib.adapters.dynamo_bill_templates import DynamoBillTemplates
+
+        return self._table("bill_templates", DynamoBillTemplates)
 
     @property
     def idempotency(self) -> IdempotencyStore:

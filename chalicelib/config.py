@@ -17,7 +17,7 @@ TABLES = ("UNITS", "FEE_ITEMS", "NOTES", "IDEMPOTENCY", "CHANNEL_ORDERS", "PAYME
           "COUNTERS", "SIGNING_KEYS", "REIMBURSEMENTS", "AUDIT",
           "NUMBER_RANGES", "OTP", "SMS_LOG",
           "FINANCE_KEYS", "PEOPLE", "RECONCILIATIONS", "TEMPLATE_CHOICES", "UNIT_KEYS",
-          "REMITTANCES")
+          "REMITTANCES", "BILL_TEMPLATES")
 
 # PAYER_PEPPER: a server-side secret (32+ random bytes, e.g. ``openssl rand -base64 32``) that
 # keys the HMAC of payers' phone numbers in the bills index and the OTP table, the OTP hashes and

@@ -23,7 +23,7 @@ from typing import Any
 from chalicelib.adapters.signers import LocalSigner
 from chalicelib.bootstrap import Deps
 from chalicelib.config import Settings, load_settings
-from chalicelib.domain.bill_templates import TemplateChoice
+from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.codes import format_bill_number, make_bill_code
 from chalicelib.domain.credentials import FinanceKey, UnitKey, key_id_of
@@ -57,6 +57,7 @@ from chalicelib.domain.records import (
 )
 from chalicelib.domain.remittance import RemittanceDay
 from chalicelib.domain.reports import VoidedBill
+from chalicelib.domain.template_data import StoredTemplate
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds, FakeStatements
 
@@ -309,6 +310,32 @@ class FakeTemplateChoices:
 
     def put(self, choice: TemplateChoice) -> None:
         self.rows[choice.kind_code] = choice
+
+
+class FakeBillTemplates:
+    """BillTemplateStore; mirrors ``DynamoBillTemplates``: a version is written once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], StoredTemplate] = {}
+
+    def add(self, stored: StoredTemplate) -> None:
+        key = (stored.template.template_id, stored.template.version)
+        if key in self.rows:
+            raise Conflict(f"template {key} exists", code="template_version_exists")
+        self.rows[key] = stored
+
+    def get(self, template_id: str, version: int) -> BillTemplate | None:
+        stored = self.rows.get((template_id, version))
+        return stored.template if stored else None
+
+    def versions(self, template_id: str) -> list[StoredTemplate]:
+        return [self.rows[k] for k in sorted(self.rows) if k[0] == template_id]
+
+    def newest(self) -> list[StoredTemplate]:
+        newest: dict[str, StoredTemplate] = {}
+        for (tid, _), stored in sorted(self.rows.items()):
+            newest[tid] = stored
+        return list(newest.values())
 
 
 class FakeCounters:
@@ -1222,7 +1249,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
     tables = Tables()
     return {"units": FakeUnits(), "finance_keys": FakeFinanceKeys(),
             "note_index": FakeNoteIndex(tables), "notes": FakeNotes(tables), "counters": FakeCounters(tables),
-            "idempotency": FakeIdempotency(), "template_choices": FakeTemplateChoices(), "payments": FakePayments(tables),
+            "idempotency": FakeIdempotency(), "template_choices": FakeTemplateChoices(), "bill_templates": FakeBillTemplates(), "payments": FakePayments(tables),
             "bills": FakeBills(tables), "ranges": FakeRanges(tables), "keys": FakeKeys(),
             "reimbursements": FakeReimbursements(tables), "audit": FakeAudit(tables),
             "people": FakePeople(),

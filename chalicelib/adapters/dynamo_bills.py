@@ -45,6 +45,7 @@ from chalicelib.domain.records import (
     BillRecord,
     Reservation,
 )
+from chalicelib.domain.template_data import template_from_stored, template_to_data
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 
 MAX_RESERVE_ATTEMPTS = 200
@@ -63,7 +64,10 @@ def _check_failed(reasons: list, index: int) -> bool:
 
 
 def bill_to_doc(bill: Bill) -> dict:
-    doc = asdict(bill)
+    doc = asdict(replace(bill, template_def=None))
+    doc.pop("template_def")
+    if bill.template_def is not None:  # a finance-defined template travels with the bill
+        doc["template"] = template_to_data(bill.template_def)
     doc["items"] = [asdict(i) for i in bill.items]
     if not bill.template_id:  # a bill without a template is stored as before templates
         for name in ("template_id", "template_version", "extra"):
@@ -74,7 +78,10 @@ def bill_to_doc(bill: Bill) -> dict:
 
 
 def bill_from_doc(doc: dict) -> Bill:
-    return Bill(**{**doc, "items": tuple(Item(**i) for i in doc["items"]),
+    doc = dict(doc)
+    stored = doc.pop("template", None)
+    return Bill(**{**doc, "template_def": template_from_stored(stored) if stored else None,
+                   "items": tuple(Item(**i) for i in doc["items"]),
                    "total_fen": int(doc["total_fen"]),
                    "template_version": int(doc.get("template_version", 0)),
                    "extra": tuple((str(k), str(v)) for k, v in doc.get("extra", ()))})

@@ -625,6 +625,24 @@ MODELS.update({"TEMPLATE_CHOICES": TemplateChoiceModel})
 LOGICAL_IDS.update({"TEMPLATE_CHOICES": "TemplateChoicesTable"})
 
 
+class BillTemplateModel(Model):
+    """A bill template the finance department defined: one row a version, never changed."""
+
+    class Meta:
+        table_name = "bill_templates"
+
+    template_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+    name = UnicodeAttribute()
+    doc = CompactJSONAttribute()  # template_data.template_to_data
+    made_at = UnicodeAttribute()
+    made_by = UnicodeAttribute()
+
+
+MODELS.update({"BILL_TEMPLATES": BillTemplateModel})
+LOGICAL_IDS.update({"BILL_TEMPLATES": "BillTemplatesTable"})
+
+
 class UnitKeysByUnit(GlobalSecondaryIndex):
     class Meta:
         index_name = "unit_code-created_at-index"

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.domain.records import IdempotencyClaim
+from chalicelib.domain.template_data import template_from_stored, template_to_data
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
@@ -34,6 +35,8 @@ def note_to_doc(note: Note) -> dict:
         # Only when there is a template: older notes' documents stay as they were.
         **({"template_id": note.template_id, "template_version": note.template_version,
             "bill_extra": [list(p) for p in note.bill_extra]} if note.template_id else {}),
+        # A template the finance department defined travels with the note, as it was then.
+        **({"template": template_to_data(note.template_def)} if note.template_def else {}),
     }
 
 
@@ -54,6 +57,7 @@ def note_from_model(row: NoteModel) -> Note:
         template_id=doc.get("template_id", ""),
         template_version=int(doc.get("template_version", 0)),
         bill_extra=tuple((str(k), str(v)) for k, v in doc.get("bill_extra", ())),
+        template_def=template_from_stored(doc["template"]) if doc.get("template") else None,
     )
 
 

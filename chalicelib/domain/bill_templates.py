@@ -267,38 +267,74 @@ def templates_for(kind_code: str) -> list[BillTemplate]:
     return [t for tid in ids if (t := latest(tid)) is not None]
 
 
-def check_template(tpl: BillTemplate) -> list[str]:
-    """What is wrong with a template as data (empty when nothing): every built-in one is
-    checked by a test, and so would be any the finance department defines."""
-    problems = []
-    keys = [f.key for f in tpl.fields]
-    if len(set(keys)) != len(keys):
-        problems.append("field keys repeat")
-    tags = [f.xml_tag for f in tpl.fields]
-    if len(set(tags)) != len(tags) or not all(_XML_TAG.fullmatch(t) for t in tags):
-        problems.append("XML tags repeat or are not plain names")
-    for f in tpl.fields:
+# Elements ``MainExt`` already has: a field's XML tag must not be one of them.
+RESERVED_XML_TAGS = frozenset({"PayCode", "IssuedAt", "RelatedInvoiceCode",
+                               "RelatedInvoiceNumber", "TemplateId", "TemplateVersion"})
+
+
+def _rule_fields(rule: Rule) -> list[tuple[str, str]]:
+    """(field key, the type the rule needs it to have) for each field a rule names."""
+    if isinstance(rule, AmountsAddUp):
+        return [(k, "fen") for _, k in rule.terms] + (
+            [] if rule.equals == "total_fen" else [(rule.equals, "fen")])
+    if isinstance(rule, DatesInOrder):
+        return [(rule.first, "date"), (rule.then, "date")]
+    return [(rule.field, ""), (rule.other, "choice")]
+
+
+def template_faults(tpl: BillTemplate) -> dict[str, str]:
+    """What is wrong with a template as data, by where it is (``fields[2].xml_tag``,
+    ``rules[0]``, ``columns``): empty when nothing. Every built-in template is checked by a test,
+    and every template the finance department defines is checked before it is stored."""
+    faults: dict[str, str] = {}
+    seen_keys: set[str] = set()
+    seen_tags: set[str] = set()
+    for n, f in enumerate(tpl.fields):
+        at = f"fields[{n}]"
+        if f.key in seen_keys:
+            faults[f"{at}.key"] = f"field key {f.key} repeats"
+        seen_keys.add(f.key)
+        if not _XML_TAG.fullmatch(f.xml_tag) or f.xml_tag in RESERVED_XML_TAGS:
+            faults[f"{at}.xml_tag"] = ("must be a plain name (A-Z then letters), not one of "
+                                       + ", ".join(sorted(RESERVED_XML_TAGS)))
+        elif f.xml_tag in seen_tags:
+            faults[f"{at}.xml_tag"] = f"XML tag {f.xml_tag} repeats"
+        seen_tags.add(f.xml_tag)
         if f.type not in FIELD_TYPES:
-            problems.append(f"{f.key}: unknown type {f.type}")
-        if (f.type == "choice") != bool(f.choices):
-            problems.append(f"{f.key}: choices go with type choice, and only with it")
+            faults[f"{at}.type"] = f"unknown type {f.type}: one of {' | '.join(FIELD_TYPES)}"
+        elif (f.type == "choice") != bool(f.choices):
+            faults[f"{at}.choices"] = "choices go with type choice, and only with it"
+        elif f.type == "choice" and len(set(f.choices)) != len(f.choices):
+            faults[f"{at}.choices"] = "choices repeat"
         if f.type == "fen" and not f.key.endswith("_fen"):
-            problems.append(f"{f.key}: an amount's key ends in _fen")
-    for rule in tpl.rules:
-        named = {AmountsAddUp: lambda r: [k for _, k in r.terms] + (
-            [] if r.equals == "total_fen" else [r.equals]),
-            DatesInOrder: lambda r: [r.first, r.then],
-            RequiredUnless: lambda r: [r.field, r.other]}[type(rule)](rule)
-        if any(k not in keys for k in named):
-            problems.append(f"a rule names a field the template lacks: {named}")
+            faults[f"{at}.key"] = "an amount's key ends in _fen"
+        elif f.type != "fen" and f.key.endswith("_fen"):
+            faults[f"{at}.key"] = "only an amount's key ends in _fen"
+    types = {f.key: f.type for f in tpl.fields}
+    for n, rule in enumerate(tpl.rules):
+        for key, wanted in _rule_fields(rule):
+            if key not in types:
+                faults[f"rules[{n}]"] = f"names a field the template lacks: {key}"
+                break
+            if wanted and types[key] != wanted:
+                faults[f"rules[{n}]"] = f"{key} must be a field of type {wanted}"
+                break
     if [c.key for c in tpl.columns if c.key not in COLUMN_KEYS] or not any(
             c.key == "amount" for c in tpl.columns):
-        problems.append("columns: known keys only, and the amount among them")
-    if abs(sum(c.width_mm for c in tpl.columns) - PAGE_WIDTH_MM) > 0.01:
-        problems.append(f"columns must span {PAGE_WIDTH_MM} mm")
+        faults["columns"] = (f"known keys only ({', '.join(COLUMN_KEYS)}), "
+                             "and the amount among them")
+    elif len({c.key for c in tpl.columns}) != len(tpl.columns):
+        faults["columns"] = "a column appears twice"
+    elif abs(sum(c.width_mm for c in tpl.columns) - PAGE_WIDTH_MM) > 0.01:
+        faults["columns"] = f"widths must add up to {PAGE_WIDTH_MM:g} mm"
     if len(tpl.fields) > MAX_EXTRA_FIELDS:
-        problems.append(f"at most {MAX_EXTRA_FIELDS} fields")
-    return problems
+        faults["fields"] = f"at most {MAX_EXTRA_FIELDS} fields"
+    return faults
+
+
+def check_template(tpl: BillTemplate) -> list[str]:
+    """What is wrong with a template as data (empty when nothing), one line a fault."""
+    return [f"{where}: {why}" for where, why in template_faults(tpl).items()]
 
 
 def _value(f: TemplateField, raw: object, today: date) -> tuple[str | None, str | None]:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import copy
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.parsers import expat
 
 from chalicelib.domain import bill_templates
+from chalicelib.domain.bill_templates import BillTemplate
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, signed_yuan_to_fen
@@ -258,6 +259,9 @@ class ParsedBill:
     bill: Bill
     signatures: tuple[SignatureInfo, ...]
     signed_inputs: tuple[bytes, ...]  # what each signature, in order, must verify over
+    # MainExt's elements after TemplateVersion, as (tag, text): the extra fields of a template
+    # this code does not know (one the finance department defined), for ``with_template``.
+    ext_tags: tuple[tuple[str, str], ...] = ()
 
 
 def _text(el: ET.Element | None, path: str) -> str:
@@ -413,4 +417,24 @@ def parse_document(data: bytes) -> ParsedBill:
             draft_sigs.remove(later)
         inputs.append(signing_input(draft, info.role, info.kid, info.alg, info.sign_time))
         signatures.append(info)
-    return ParsedBill(bill=bill, signatures=tuple(signatures), signed_inputs=tuple(inputs))
+    return ParsedBill(bill=bill, signatures=tuple(signatures), signed_inputs=tuple(inputs),
+                      ext_tags=_ext_tags(main))
+
+
+def _ext_tags(main: ET.Element | None) -> tuple[tuple[str, str], ...]:
+    ext = main.find("MainExt") if main is not None else None
+    if ext is None or ext.find("TemplateVersion") is None:
+        return ()
+    children = list(ext)
+    after = [n for n, el in enumerate(children) if el.tag == "TemplateVersion"][0] + 1
+    return tuple((el.tag, el.text or "") for el in children[after:])
+
+
+def with_template(parsed: ParsedBill, tpl: BillTemplate) -> Bill:
+    """The parsed bill read with ``tpl``, the template it names (a finance-defined one, known
+    from the stored bill): its extra fields from their XML elements, as ``parse_document``
+    reads a built-in template's."""
+    given = dict(parsed.ext_tags)
+    extra = tuple((f.key, str(signed_yuan_to_fen(given[f.xml_tag])) if f.type == "fen"
+                   else given[f.xml_tag]) for f in tpl.fields if f.xml_tag in given)
+    return replace(parsed.bill, extra=extra, template_def=tpl)

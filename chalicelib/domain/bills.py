@@ -6,7 +6,7 @@ a secret printed on it. The legal carrier is the signed XML (``bill_xml``); the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -71,9 +71,15 @@ class Bill:
     template_id: str = ""
     template_version: int = 0
     extra: tuple[tuple[str, str], ...] = ()
+    # A template the finance department defined (not built in) travels with the bill, as
+    # defined when the note was made: the bill renders from it whatever is defined later.
+    template_def: bill_templates.BillTemplate | None = field(default=None, compare=False,
+                                                             repr=False)
 
     @property
     def template(self) -> bill_templates.BillTemplate:
+        if self.template_def is not None:
+            return self.template_def
         return bill_templates.template(self.template_id, self.template_version)
 
     @property
@@ -96,7 +102,7 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
     if note.payment is None:
         raise ValueError("a bill is issued only for a paid note")
     kind = BILL_KINDS[note.bill_kind]
-    tpl = bill_templates.template(note.template_id, note.template_version)
+    tpl = note.template
     remark_parts = [f"缴款码：{note.payment_code}"]
     if note.remark:
         remark_parts.append(note.remark)
@@ -112,7 +118,7 @@ def bill_from_note(note: Note, *, bill_code: str, bill_number: str, check_code: 
         payment_channel=note.payment.channel, channel_txn_id=note.payment.channel_txn_id,
         handling_person=handling_person, checker=checker, remark="；".join(remark_parts),
         template_id=note.template_id, template_version=note.template_version,
-        extra=note.bill_extra,
+        extra=note.bill_extra, template_def=note.template_def,
     )
 
 

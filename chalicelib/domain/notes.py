@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.domain import bill_templates
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.credit_code import credit_code_problem
 from chalicelib.domain.errors import IllegalTransition, ValidationFailed
@@ -127,6 +128,16 @@ class Note:
     template_id: str = ""
     template_version: int = 0
     bill_extra: tuple[tuple[str, str], ...] = ()
+    # The template itself when the finance department defined it (not built in), as it was
+    # then: the note's bill is drawn from this copy, whatever is defined later.
+    template_def: bill_templates.BillTemplate | None = field(default=None, compare=False,
+                                                             repr=False)
+
+    @property
+    def template(self) -> bill_templates.BillTemplate:
+        if self.template_def is not None:
+            return self.template_def
+        return bill_templates.template(self.template_id, self.template_version)
 
     def status_at(self, now: datetime) -> NoteStatus:
         """The status a reader sees at ``now``: an unpaid note past its expiry reads expired."""
@@ -313,7 +324,8 @@ def expiry_of(due_date: str | None) -> str | None:
 
 def new_note(draft: NoteDraft, *, payment_code: str, unit_code: str, region_code: str,
              bill_kind: str, now: datetime, template: tuple[str, int] = ("", 0),
-             bill_extra: tuple[tuple[str, str], ...] = ()) -> Note:
+             bill_extra: tuple[tuple[str, str], ...] = (),
+             template_def: bill_templates.BillTemplate | None = None) -> Note:
     """The note of ``draft``; ``template`` (id, version) and ``bill_extra`` are the bill
     template of its kind and the extra fields checked against it (``bill_templates``)."""
     return Note(payment_code=payment_code, unit_code=unit_code, region_code=region_code,
@@ -322,4 +334,5 @@ def new_note(draft: NoteDraft, *, payment_code: str, unit_code: str, region_code
                 created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                 due_date=draft.due_date, expires_at=expiry_of(draft.due_date),
                 remark=draft.remark, template_id=template[0], template_version=template[1],
-                bill_extra=bill_extra)
+                bill_extra=bill_extra,
+                template_def=None if template_def in bill_templates.BUILT_IN else template_def)

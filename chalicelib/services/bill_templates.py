@@ -23,13 +23,35 @@ from chalicelib.services.ports import Ports
 PROVINCE_SCOPE = 2  # the longest scope that may choose: a province's two digits
 
 
+def find_template(deps: Ports, template_id: str, version: int) -> BillTemplate | None:
+    """Version ``version`` of ``template_id``: built in, or defined by the finance
+    department (stored)."""
+    built_in = bill_templates.TEMPLATES.get((template_id, version))
+    return built_in or deps.bill_templates.get(template_id, version)
+
+
+def newest_template(deps: Ports, template_id: str) -> BillTemplate | None:
+    """The newest version of ``template_id``, built in or defined; None if there is none."""
+    built_in = bill_templates.latest(template_id)
+    if built_in is not None:
+        return built_in
+    versions = deps.bill_templates.versions(template_id)
+    return versions[-1].template if versions else None
+
+
+def templates_for_kind(deps: Ports, kind_code: str) -> list[BillTemplate]:
+    """The newest version of every template (built in, then defined) made for the kind."""
+    return bill_templates.templates_for(kind_code) + [
+        s.template for s in deps.bill_templates.newest() if s.template.applies_to(kind_code)]
+
+
 def template_for_kind(deps: Ports, kind_code: str) -> BillTemplate:
     """The template new bills of ``kind_code`` are drawn from: the finance department's choice,
     else the default (the page bills had before templates)."""
     choice = deps.template_choices.get(kind_code)
     if choice is None:
         return bill_templates.DEFAULT
-    return bill_templates.template(choice.template_id, choice.version)
+    return find_template(deps, choice.template_id, choice.version) or bill_templates.DEFAULT
 
 
 def bill_extra_for(deps: Ports, kind_code: str, body: object, total_fen: int,
@@ -44,19 +66,26 @@ def bill_extra_for(deps: Ports, kind_code: str, body: object, total_fen: int,
 def bill_kinds_view(deps: Ports) -> dict:
     """Every bill kind with the template its new bills get and the templates it may have."""
     chosen = {c.kind_code: c for c in deps.template_choices.all()}
+    defined = [s.template for s in deps.bill_templates.newest()]
     kinds = []
     for code, kind in sorted(BILL_KINDS.items()):
         choice = chosen.get(code)
-        tpl = (bill_templates.template(choice.template_id, choice.version) if choice
-               else bill_templates.DEFAULT)
+        tpl = (find_template(deps, choice.template_id, choice.version) if choice
+               else None) or bill_templates.DEFAULT
+        available = bill_templates.templates_for(code) + [t for t in defined
+                                                          if t.applies_to(code)]
         kinds.append({
             "kind_code": code, "name": kind.name,
             "title": (tpl.title or kind.title).format(region=deps.settings.region_name),
             "template": tpl.public(),
+            # A newer version of the chosen template governs new bills once chosen again.
+            "newest_version": next((t.version for t in available
+                                    if t.template_id == tpl.template_id), tpl.version),
             "chosen_at": choice.chosen_at if choice else None,
             "chosen_by": choice.chosen_by if choice else None,
-            "available": [{"template_id": t.template_id, "version": t.version, "name": t.name}
-                          for t in bill_templates.templates_for(code)],
+            "available": [{"template_id": t.template_id, "version": t.version, "name": t.name,
+                           "built_in": t in bill_templates.BUILT_IN}
+                          for t in available],
         })
     return {"bill_kinds": kinds}
 
@@ -76,12 +105,13 @@ def choose_template(deps: Ports, finance: FinanceKey, kind_code: str, body: obje
     template_id = body.get("template_id") if isinstance(body, dict) else None
     if not isinstance(template_id, str) or len(template_id) > 40:
         raise ValidationFailed("请求参数有误", {"template_id": "required, a template id"})
-    tpl = bill_templates.latest(template_id)
+    tpl = newest_template(deps, template_id)
     if tpl is None:
-        known = ", ".join(t.template_id for t in bill_templates.BUILT_IN)
+        known = ", ".join([t.template_id for t in bill_templates.BUILT_IN]
+                          + [s.template.template_id for s in deps.bill_templates.newest()])
         raise ValidationFailed("没有该票据模板", {"template_id": f"one of {known}"})
     if not tpl.applies_to(kind_code):
-        allowed = ", ".join(t.template_id for t in bill_templates.templates_for(kind_code))
+        allowed = ", ".join(t.template_id for t in templates_for_kind(deps, kind_code))
         raise ValidationFailed("该模板不适用于此票据种类",
                                {"template_id": f"not for kind {kind_code}: one of {allowed}"})
     previous = deps.template_choices.get(kind_code)

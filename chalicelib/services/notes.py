@@ -81,7 +81,7 @@ def create_note(deps: Ports, unit: Unit, body: object,
     check_standards(draft, fee_items, kind, now.astimezone(CHINA_TZ).date())
     tpl, bill_extra = bill_extra_for(deps, kind, body, draft.total_fen,
                                      now.astimezone(CHINA_TZ).date())
-    template = (tpl.template_id, tpl.version)
+    template = tpl
     claim_id, attached = None, None
     if idempotency_key is not None:
         if not (1 <= len(idempotency_key) <= 128) or not idempotency_key.isprintable():
@@ -121,7 +121,7 @@ def create_note(deps: Ports, unit: Unit, body: object,
 
 def _add_note(deps: Ports, unit: Unit, draft: NoteDraft, kind: str, code_key: bytes,
               now: datetime, claim_id: str | None, attached: str | None,
-              template: tuple[str, int],
+              template: bill_templates.BillTemplate,
               bill_extra: tuple[tuple[str, str], ...]) -> tuple[Note, bool]:
     """Write the note under a new payment code; returns it and whether it was written now.
 
@@ -143,7 +143,8 @@ def _add_note(deps: Ports, unit: Unit, draft: NoteDraft, kind: str, code_key: by
                 raise Conflict("相同请求正在处理中，请稍后重试", code="request_in_progress")
         note = new_note(draft, payment_code=code, unit_code=unit.unit_code,
                         region_code=unit.region_code, bill_kind=kind, now=now,
-                        template=template, bill_extra=bill_extra)
+                        template=(template.template_id, template.version),
+                        bill_extra=bill_extra, template_def=template)
         try:
             deps.notes.add(note)
             return note, True
@@ -311,13 +312,12 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
 
 
 def _template_ref(note: Note) -> dict:
-    tpl = bill_templates.template(note.template_id, note.template_version)
+    tpl = note.template
     return {"template_id": tpl.template_id, "version": tpl.version}
 
 
 def _extra_view(note: Note) -> dict:
-    return bill_templates.extra_view(
-        bill_templates.template(note.template_id, note.template_version), note.bill_extra)
+    return bill_templates.extra_view(note.template, note.bill_extra)
 
 
 def require_collecting(unit: Unit) -> Unit:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.domain.bill_files import FileReport
-from chalicelib.domain.bill_templates import TemplateChoice
+from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
@@ -48,6 +48,7 @@ from chalicelib.domain.remittance import RemittanceDay
 from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.statements import Statement
+from chalicelib.domain.template_data import StoredTemplate
 from chalicelib.domain.units import FeeItem, SigningKey, Unit
 
 if TYPE_CHECKING:
@@ -173,6 +174,20 @@ class TemplateChoices(Protocol):
     def get(self, kind_code: str) -> TemplateChoice | None: ...
     def all(self) -> list[TemplateChoice]: ...
     def put(self, choice: TemplateChoice) -> None: ...
+
+
+class BillTemplateStore(Protocol):
+    """Bill templates the finance department defined: every version kept, none ever changed
+    (a bill records the version it was made from)."""
+
+    def add(self, stored: StoredTemplate) -> None:
+        """Store a new version; ``Conflict`` (``template_version_exists``) if that version of
+        that template is stored already (two edits of the same version at once)."""
+    def get(self, template_id: str, version: int) -> BillTemplate | None: ...
+    def versions(self, template_id: str) -> list[StoredTemplate]:
+        """Every version of the template, oldest first (empty: no such template)."""
+    def newest(self) -> list[StoredTemplate]:
+        """The newest version of every template, by id."""
 
 
 class CounterRepository(Protocol):
@@ -588,6 +603,8 @@ class Ports(Protocol):
     def counters(self) -> CounterRepository: ...
     @property
     def template_choices(self) -> TemplateChoices: ...
+    @property
+    def bill_templates(self) -> BillTemplateStore: ...
     @property
     def idempotency(self) -> IdempotencyStore: ...
     @property

@@ -16,6 +16,7 @@ import hmac
 from dataclasses import asdict
 from datetime import datetime
 
+from chalicelib.domain import bill_xml
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import (
@@ -161,7 +162,12 @@ def verify_file(deps: Ports, unit: Unit, data: bytes, client: str) -> dict:
         audit(deps, audit_id, unit, "verify_file", "tampered", client,
               {"reason": "check_code_mismatch"})
         return _reveals_nothing("tampered", "check_code_mismatch", checks)
+    stored_tpl = record.bill.template_def
+    if stored_tpl is not None and (bill.template_id, bill.template_version) == (
+            stored_tpl.template_id, stored_tpl.version):  # a finance-defined template
+        bill = bill_xml.with_template(report.bill, stored_tpl)
     ours, theirs = asdict(record.bill), asdict(bill)
+    ours.pop("template_def"), theirs.pop("template_def")
     differences = sorted(k for k in ours if ours[k] != theirs.get(k))
     out = _found(deps, unit, found, "tampered" if differences else "authentic", client,
                  {"differences": differences} if differences else None)

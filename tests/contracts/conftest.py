@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeActivity,
     FakeAudit,
     FakeBills,
+    FakeBillTemplates,
     FakeCounters,
     FakeFinanceKeys,
     FakeIdempotency,
@@ -180,6 +181,10 @@ class FakeStores:
         return FakeTemplateChoices()
 
     @cached_property
+    def bill_templates(self) -> FakeBillTemplates:
+        return FakeBillTemplates()
+
+    @cached_property
     def payer_bills(self) -> FakePayerBills:
         return FakePayerBills(self.tables)
 
@@ -323,6 +328,13 @@ class DynamoStores:
 
         self._tables("TEMPLATE_CHOICES")
         return _shared(DynamoTemplateChoices())
+
+    @cached_property
+    def bill_templates(self) -> Any:
+        from chalicelib.adapters.dynamo_bill_templates import DynamoBillTemplates
+
+        self._tables("BILL_TEMPLATES")
+        return _shared(DynamoBillTemplates())
 
     @cached_property
     def payer_bills(self) -> Any:

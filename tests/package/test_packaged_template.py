@@ -30,6 +30,7 @@ TABLE_ACCESS = {
                        "FinanceKeysTable": "get",  # who calls /v1/admin; never written
                        "UnitKeysTable": "r+put+update",  # units' keys: made, revoked
                        "TemplateChoicesTable": "rw",  # the finance department's choice
+                       "BillTemplatesTable": "r+put",  # templates it defines: never changed
                        "RemittancesTable": "rw"},  # 划款: instructed days, account settings
     "CallbacksRole": {"NotesTable": "rw", "ChannelOrdersTable": "rw", "PaymentsTable": "rw",
                       "CountersTable": "rw"},

@@ -29,6 +29,7 @@ PAIRS = [
     (ports.JobQueue, fakes.FakeJobs), (ports.SmsSender, fakes.FakeSms),
     (ports.SmsLog, fakes.FakeSmsLog), (ports.OtpStore, fakes.FakeOtp),
     (ports.TemplateChoices, fakes.FakeTemplateChoices),
+    (ports.BillTemplateStore, fakes.FakeBillTemplates),
     (ports.PayerBillIndex, fakes.FakePayerBills), (ports.Signer, LocalSigner),
     (ports.ChannelApi, fakes_channels.FakeChannelApi),
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
@@ -92,7 +93,8 @@ def test_fake_deps_puts_a_fake_behind_every_port(deps):
              "payer_bills": fakes.FakePayerBills, "signer": LocalSigner,
              "refunds": fakes_channels.FakeRefunds, "job_state": fakes.FakeJobState,
              "wechat_oauth": fakes_channels.FakePayerIdentity,
-             "template_choices": fakes.FakeTemplateChoices}
+             "template_choices": fakes.FakeTemplateChoices,
+             "bill_templates": fakes.FakeBillTemplates}
     for name, kind in wired.items():
         assert isinstance(getattr(deps, name), kind), name
 
