@@ -15,6 +15,7 @@ from chalicelib.api import (
     collecting,
     console,
     finance_console,
+    finance_template_forms,
     finance_templates,
     finance_units,
     ops,
@@ -62,6 +63,7 @@ for blueprint in (collecting, public, pages, callbacks, reimbursing, verify_page
 app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconciliations)
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
 app.register_blueprint(finance_templates.bp)  # ... and their page in the finance console
+app.register_blueprint(finance_template_forms.bp)  # defining and editing them (制样)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 

@@ -136,7 +136,7 @@ def test_an_edit_is_a_new_version_and_an_old_bill_still_renders_from_its_own(wor
                                  headers=world.finance_auth()))
     assert v1["template"]["fields"][1]["label"] == "保证金类别"
     events = world.deps.audit.query(bill_id="admin#bill_template#deposit-receipt")
-    assert [(e.action, e.detail["template"], e.detail["previous"]) for e in events] == [
+    assert sorted((e.action, e.detail["template"], e.detail["previous"]) for e in events) == [
         ("define_template", "deposit-receipt@1", None),
         ("edit_template", "deposit-receipt@2", "deposit-receipt@1")]
 
