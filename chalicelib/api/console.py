@@ -50,6 +50,7 @@ FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/units", "单位"),
                ("/console/finance/people", "人员"),
                ("/console/finance/audit", "审计日志")]
 UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
+            ("/console/unit/bills/new", "直接开票"),
             ("/console/unit/notes", "缴款书"), ("/console/unit/bills", "票据"),
             ("/console/unit/people", "本单位人员")]
 

@@ -1,6 +1,8 @@
 """The unit console (执收端, the online unit 在线单位): make a payment note in a form, print its
-notice or show its QR code, follow it until paid and billed, cancel it while unpaid; the unit
-admin's people page (operators, and whether they may cancel).
+notice or show its QR code, follow it until paid and billed, cancel it while unpaid; issue a
+bill directly for money the unit received itself (直接开票, ``POST /v1/bills``'s use case) and
+follow it to its PDF, OFD and 告知单; the unit admin's people page (operators, and whether they
+may cancel). Both forms ask for the extra fields of the chosen bill kind's template.
 
 Every view is a ``console.console_view`` (session, role, CSRF first); the work is
 ``services/unit_console.py``'s and ``services/people.py``'s. A person reaches only their own
@@ -20,11 +22,15 @@ from chalicelib.api.console import console_view, form_fields, form_lists, page, 
 from chalicelib.api.errors import status_of
 from chalicelib.api.http import query_param
 from chalicelib.bootstrap import deps
+from chalicelib.domain import bill_templates
+from chalicelib.domain.bills import BILL_KINDS
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, fen_to_yuan_grouped
 from chalicelib.domain.people import ROLE_LABELS, Role, Session
 from chalicelib.services import notes as notes_service
 from chalicelib.services import notices, people, unit_console
+from chalicelib.services.bill_templates import template_for_kind
 from chalicelib.services.links import pay_url
 from chalicelib.services.note_pages import NOTE_STATUS
 from chalicelib.services.people import Actor
@@ -34,47 +40,94 @@ bp = Blueprint(__name__)
 UNIT = (Role.UNIT_ADMIN, Role.UNIT_OPERATOR)
 NEW = "/console/unit/notes/new"
 NOTES = "/console/unit/notes"
+NEW_BILL = "/console/unit/bills/new"
+BILLS = "/console/unit/bills"
 PEOPLE = "/console/unit/people"
-CHANNELS = {"wechatpay": "微信支付", "alipay": "支付宝", "unionpay": "云闪付", "bank": "银行柜台"}
+CHANNELS = {"wechatpay": "微信支付", "alipay": "支付宝", "unionpay": "云闪付", "bank": "银行柜台",
+            **unit_console.PAID_BY_LABELS}
 NOTE_FIELDS = ("payer_name", "payer_type", "payer_phone", "payer_credit_code", "due_date",
                "remark", "form_id")
 
 
-def _new_page(me: Session, status: int = 200, **context: Any) -> Response:
+def _new_page(me: Session, status: int = 200, *, kind: str | None = None,
+              direct: bool = False, **context: Any) -> Response:
     d = deps()
     unit = unit_console.actor_unit(d, Actor.of(me, ""))
+    kind = unit_console.form_kind(d, unit, kind)
+    today = d.clock().astimezone(CHINA_TZ).date().isoformat()
     context.setdefault("form", {"payer_type": "individual"})
     context.setdefault("rows", [{"item_code": "", "quantity": "", "standard": ""}] *
                        unit_console.ROWS)
-    return page(bp, "console/unit_note_new.html", status, me=me, here=NEW, heading="开具缴款书",
-                unit=unit, items=unit_console.fee_item_choices(d, unit), yuan=fen_to_yuan,
+    kinds = unit_console.unit_kinds(d, unit)
+    return page(bp, "console/unit_note_new.html", status, me=me, here=NEW_BILL if direct else NEW,
+                heading="直接开具票据" if direct else "开具缴款书", direct=direct,
+                unit=unit, items=unit_console.fee_item_choices(d, unit, kind), yuan=fen_to_yuan,
+                kind=kind, kinds=[(k, BILL_KINDS[k].name) for k in kinds if k in BILL_KINDS],
+                extra_inputs=unit_console.extra_inputs(d, kind, today),
+                extra_title=template_for_kind(d, kind).block_title or "附加信息",
+                paid_by=unit_console.PAID_BY_LABELS,
                 form_id=secrets.token_urlsafe(12), **context)
+
+
+def _posted_form(actor: Actor) -> dict[str, Any]:
+    """The note form as posted: its fields, item rows, kind and extra fields."""
+    d = deps()
+    form: dict[str, Any] = form_fields(bp, *NOTE_FIELDS, "bill_kind", "paid_by")
+    lists = form_lists(bp, "item_code", "quantity", "standard")
+    count = max(len(v) for v in lists.values()) if any(lists.values()) else 0
+    form["rows"] = [{name: (lists[name][n] if n < len(lists[name]) else "")
+                     for name in lists} for n in range(min(count, unit_console.ROWS))]
+    unit = unit_console.actor_unit(d, actor)
+    form["bill_kind"] = unit_console.form_kind(d, unit, form["bill_kind"])
+    today = d.clock().astimezone(CHINA_TZ).date().isoformat()
+    names = [spec["name"] for spec in unit_console.extra_inputs(d, form["bill_kind"], today)]
+    form["extra"] = form_fields(bp, *names) if names else {}
+    return form
+
+
+def _refused_form(me: Session, exc: ValidationFailed, form: dict[str, Any],
+                  direct: bool) -> Response:
+    problems = {unit_console.form_field(k): v for k, v in exc.fields.items()}
+    rows = form["rows"] + [{"item_code": "", "quantity": "", "standard": ""}] * (
+        unit_console.ROWS - len(form["rows"]))
+    return _new_page(me, status_of(exc), kind=form["bill_kind"], direct=direct, form=form,
+                     rows=rows, problems=problems, error=exc.message)
 
 
 @bp.route(NEW, methods=["GET"])
 @console_view(bp, *UNIT)
 def note_form(me: Session, actor: Actor) -> Response:
-    return _new_page(me)
+    return _new_page(me, kind=query_param(bp.current_request, "kind"))
 
 
 @bp.route(NOTES, methods=["POST"], content_types=console.FORM)
 @console_view(bp, *UNIT, post=True)
 def note_create(me: Session, actor: Actor) -> Response:
-    form: dict[str, Any] = form_fields(bp, *NOTE_FIELDS)
-    lists = form_lists(bp, "item_code", "quantity", "standard")
-    count = max(len(v) for v in lists.values()) if any(lists.values()) else 0
-    form["rows"] = [{name: (lists[name][n] if n < len(lists[name]) else "")
-                     for name in lists} for n in range(min(count, unit_console.ROWS))]
+    form = _posted_form(actor)
     try:
         note = unit_console.create(deps(), actor, form, form["form_id"] or
                                    secrets.token_urlsafe(12))
     except ValidationFailed as exc:
-        problems = {unit_console.form_field(k): v for k, v in exc.fields.items()}
-        rows = form["rows"] + [{"item_code": "", "quantity": "", "standard": ""}] * (
-            unit_console.ROWS - len(form["rows"]))
-        return _new_page(me, status_of(exc), form=form, rows=rows, problems=problems,
-                         error=exc.message)
+        return _refused_form(me, exc, form, direct=False)
     return redirect(f"{NOTES}/{note.payment_code}?created=1")
+
+
+@bp.route(NEW_BILL, methods=["GET"])
+@console_view(bp, *UNIT)
+def direct_bill_form(me: Session, actor: Actor) -> Response:
+    return _new_page(me, kind=query_param(bp.current_request, "kind"), direct=True)
+
+
+@bp.route(BILLS, methods=["POST"], content_types=console.FORM)
+@console_view(bp, *UNIT, post=True)
+def direct_bill_create(me: Session, actor: Actor) -> Response:
+    form = _posted_form(actor)
+    try:
+        note = unit_console.create_direct(deps(), actor, form, form["form_id"] or
+                                          secrets.token_urlsafe(12))
+    except ValidationFailed as exc:
+        return _refused_form(me, exc, form, direct=True)
+    return redirect(f"{NOTES}/{note.payment_code}?direct=1")
 
 
 @bp.route(NOTES + "/{payment_code}", methods=["GET"])
@@ -88,7 +141,19 @@ def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
     view = notes_service.note_view(d, note, public=False)
     link = pay_url(d, note.payment_code)
     created = query_param(bp.current_request, "created") == "1"
-    return page(bp, "console/unit_note.html", me=me, here=NOTES, heading="缴款书详情",
+    direct = query_param(bp.current_request, "direct") == "1"
+    files = None
+    if view.get("bill"):
+        bill = view["bill"]
+        api = (f"{d.settings.public_base_url}/v1/public/bills/{bill['bill_code']}/"
+               f"{bill['bill_number']}")
+        files = {kind: f"{api}/{kind}?check_code={bill['check_code']}" for kind in ("pdf", "ofd")}
+    is_direct = bool(note.payment and note.payment.channel in unit_console.PAID_BY_LABELS)
+    return page(bp, "console/unit_note.html", me=me, here=NOTES,
+                heading="直接开具的票据" if is_direct else "缴款书详情", direct=direct,
+                is_direct=is_direct, files=files,
+                template_name=note.template.name,
+                extra=bill_templates.labelled(note.template, note.bill_extra),
                 note=view, status_label=NOTE_STATUS.get(view["status"], view["status"]),
                 channels=CHANNELS, yuan=fen_to_yuan_grouped, pay_link=link,
                 qr=qr_svg(link, 180) if view["status"] == "unpaid" else None,

@@ -6,7 +6,14 @@ checks as it checks any unit's (fee items of the unit, quantity × standard = am
 unit's standards when the finance department set them). The form carries a random id that is
 the request's ``Idempotency-Key``, so a double click or a reload of the post makes one note.
 
-Who may do what: both unit roles create notes and see their unit's; cancelling an unpaid note
+A unit whose fee items are billed on several kinds (a hospital: outpatient and inpatient) picks
+the kind first; the form then offers that kind's fee items and asks for the extra fields of the
+kind's template (``extra_inputs``: typed inputs, amounts in yuan), which ``create_note`` checks
+against the template as it checks an interface unit's ``extra``; a wrong one is named next to
+its input. The direct bill's form (直接开票) is the same form with how the money came
+(``paid_by``) instead of a due date, and ``create_direct`` is ``POST /v1/bills``'s use case.
+
+Who may do what: both unit roles create notes and direct bills and see their unit's; cancelling an unpaid note
 is the unit admin's, and an operator's only while an admin of the unit allows it
 (``people.operators_may_cancel``). Every note created or cancelled here is in the audit log
 under the person who did it.
@@ -17,17 +24,23 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.direct_bills import PAID_BY
 from chalicelib.domain.errors import Forbidden, ValidationFailed
-from chalicelib.domain.money import yuan_to_fen
+from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from chalicelib.domain.notes import Note
 from chalicelib.domain.people import Role
 from chalicelib.domain.units import Unit
 from chalicelib.services import notes as notes_service
 from chalicelib.services import people
+from chalicelib.services.bill_templates import template_for_kind
+from chalicelib.services.direct_bills import issue_direct_bill
 from chalicelib.services.people import Actor
 from chalicelib.services.ports import Ports
 
 ROWS = 5  # item rows the form offers
+PAID_BY_LABELS = {"cash": "现金", "transfer": "银行转账", "pos": "POS 刷卡", "other": "其他方式"}
+assert set(PAID_BY_LABELS) == set(PAID_BY)
 
 
 def actor_unit(deps: Ports, actor: Actor) -> Unit:
@@ -37,14 +50,64 @@ def actor_unit(deps: Ports, actor: Actor) -> Unit:
     return notes_service.require_collecting(unit)
 
 
-def fee_item_choices(deps: Ports, unit: Unit) -> list[dict[str, Any]]:
-    """The unit's fee items for the form: code, name, and the standard when one is set."""
+def fee_item_choices(deps: Ports, unit: Unit, kind: str | None = None) -> list[dict[str, Any]]:
+    """The unit's fee items for the form (those billed on ``kind`` when given): code, name,
+    and the standard when one is set."""
     choices = []
     for code, item in sorted(deps.units.fee_items(unit.unit_code).items()):
+        if kind is not None and (getattr(item, "bill_kind", None) or unit.bill_kind) != kind:
+            continue
         standard = getattr(item, "standard_fen", None)
         choices.append({"item_code": code, "name": item.name, "standard_fen": standard,
                         "unit": getattr(item, "measure", None) or getattr(item, "unit", None)})
     return choices
+
+
+def unit_kinds(deps: Ports, unit: Unit) -> list[str]:
+    """The bill kinds the unit's fee items are billed on (its own kind first)."""
+    kinds = {getattr(item, "bill_kind", None) or unit.bill_kind
+             for item in deps.units.fee_items(unit.unit_code).values()}
+    return [unit.bill_kind] + sorted(kinds - {unit.bill_kind})
+
+
+def form_kind(deps: Ports, unit: Unit, asked: str | None) -> str:
+    """The kind the form is for: the one asked when it is the unit's, else the unit's own."""
+    return asked if asked in unit_kinds(deps, unit) else unit.bill_kind
+
+
+def extra_inputs(deps: Ports, kind: str, today: str) -> list[dict[str, Any]]:
+    """The extra fields of ``kind``'s template as the form's inputs: name ``extra_<key>``,
+    label, type, required (a field required unless another has a value is checked on post),
+    choices, the longest text, and the latest date allowed."""
+    tpl = template_for_kind(deps, kind)
+    return [{"name": f"extra_{f.key}", "key": f.key, "label": f.label, "type": f.type,
+             "required": f.required, "choices": list(f.choices), "max_length": f.max_length,
+             "max_date": None if f.future_ok else today} for f in tpl.fields]
+
+
+def _extra_body(inputs: list[dict[str, Any]], given: dict[str, str],
+                fields: dict[str, str]) -> dict[str, Any]:
+    """The request's ``extra`` from the form's inputs: amounts from yuan to fen, blanks left
+    out (the template's checks say which are required)."""
+    extra: dict[str, Any] = {}
+    for spec in inputs:
+        text = given.get(spec["name"], "").strip()
+        if not text:
+            continue
+        if spec["type"] == "fen":
+            fen = _fen(text, spec["name"], fields)
+            if fen is not None:
+                extra[spec["key"]] = fen
+        else:
+            extra[spec["key"]] = text
+    return extra
+
+
+def extra_form_values(extra: dict[str, Any], inputs: list[dict[str, Any]]) -> dict[str, str]:
+    """The form's values for a request's ``extra`` (amounts back in yuan)."""
+    types = {spec["key"]: spec["type"] for spec in inputs}
+    return {f"extra_{k}": fen_to_yuan(v) if types.get(k) == "fen" and isinstance(v, int)
+            else str(v) for k, v in extra.items()}
 
 
 def _fen(text: str, field: str, fields: dict[str, str]) -> int | None:
@@ -60,7 +123,7 @@ def note_body(deps: Ports, unit: Unit, form: dict[str, Any]) -> dict[str, Any]:
     standard in yuan); ``ValidationFailed`` with the form's own field names when a row is
     incomplete. The remaining checks are ``create_note``'s."""
     fields: dict[str, str] = {}
-    names = {c["item_code"]: c for c in fee_item_choices(deps, unit)}
+    names = {c["item_code"]: c for c in fee_item_choices(deps, unit, form.get("bill_kind"))}
     items = []
     for n, row in enumerate(form["rows"]):
         code, qty_text, std_text = row["item_code"], row["quantity"].strip(), row["standard"]
@@ -91,6 +154,11 @@ def note_body(deps: Ports, unit: Unit, form: dict[str, Any]) -> dict[str, Any]:
         items.append(item)
     if not items and not fields:
         fields["item_code-0"] = "请至少填写一个收费项目"
+    extra = None
+    if form.get("bill_kind"):
+        today = deps.clock().astimezone(CHINA_TZ).date().isoformat()
+        extra = _extra_body(extra_inputs(deps, form["bill_kind"], today),
+                            form.get("extra", {}), fields)
     if fields:
         raise ValidationFailed("请检查标出的项目", fields)
     payer: dict[str, Any] = {"name": form["payer_name"].strip(), "type": form["payer_type"]}
@@ -100,10 +168,16 @@ def note_body(deps: Ports, unit: Unit, form: dict[str, Any]) -> dict[str, Any]:
         payer["credit_code"] = form["payer_credit_code"].strip().upper()
     body: dict[str, Any] = {"payer": payer, "items": items,
                             "total_fen": sum(i["amount_fen"] for i in items)}
-    if form["due_date"].strip():
+    if form.get("bill_kind"):
+        body["bill_kind"] = form["bill_kind"]
+    if extra:
+        body["extra"] = extra
+    if form.get("due_date", "").strip():
         body["due_date"] = form["due_date"].strip()
     if form["remark"].strip():
         body["remark"] = form["remark"].strip()
+    if form.get("paid_by"):
+        body["paid_by"] = form["paid_by"]
     return body
 
 
@@ -125,6 +199,24 @@ def create(deps: Ports, actor: Actor, form: dict[str, Any], form_id: str) -> Not
     if created:
         people.audit_change(deps, actor, "note_create", note.payment_code,
                             {"total_fen": note.total_fen})
+    return note
+
+
+def create_direct(deps: Ports, actor: Actor, form: dict[str, Any], form_id: str) -> Note:
+    """Issue the bill the form describes directly (``POST /v1/bills``'s use case: a note paid
+    at once by ``paid_by``, queued for issuance), once per form, audited."""
+    unit = actor_unit(deps, actor)
+    problems = {} if form.get("paid_by") in PAID_BY else {"paid_by": "请选择收款方式"}
+    try:
+        body = note_body(deps, unit, {**form, "due_date": ""})
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {**exc.fields, **problems}) from None
+    if problems:
+        raise ValidationFailed("请检查标出的项目", problems)
+    note, created = issue_direct_bill(deps, unit, body, f"console-{form_id}"[:128])
+    if created:
+        people.audit_change(deps, actor, "direct_bill_create", note.payment_code,
+                            {"total_fen": note.total_fen, "paid_by": form["paid_by"]})
     return note
 
 
