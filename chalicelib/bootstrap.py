@@ -32,6 +32,7 @@ from chalicelib.services.ports import (
     NoteRepository,
     NoticeRenderer,
     NotificationVerifier,
+    OfdBillRenderer,
     OtpStore,
     PayerBillIndex,
     PayerIdentity,
@@ -370,11 +371,12 @@ class Deps:
                                                              self.settings.supervisor_name))
 
     @property
-    def ofd_renderer(self) -> BillRenderer:
-        from chalicelib.adapters.ofd_bill import OfdBillRenderer
+    def ofd_renderer(self) -> OfdBillRenderer:
+        from chalicelib.adapters.ofd_bill import OfdBillRenderer as Renderer
 
-        return self._get("ofd_renderer", lambda: OfdBillRenderer(self.settings.font_path,
-                                                                 self.settings.supervisor_name))
+        return self._get("ofd_renderer", lambda: Renderer(self.settings.font_path,
+                                                          self.settings.supervisor_name,
+                                                          self.signer))
 
     @property
     def refunds(self) -> RefundStore:

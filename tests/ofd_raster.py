@@ -5,8 +5,11 @@ It knows what our writer emits (``adapters/ofd_bill.py``) and reads it the way t
 says, independently of the writer's code: a page's objects in order; ``Boundary`` as the
 object's origin; ``CTM`` applied to object coordinates; ``TextCode`` X/Y as the first glyph's
 baseline origin with ``DeltaX`` (``g N v`` too) to the next; ``AbbreviatedData`` with
-``M L B Q C`` (curves flattened); images in the unit square scaled by ``CTM``; ``Alpha``. Not a
-general OFD renderer: no clips, patterns, templates, dashes or annotations.
+``M L B Q C`` (curves flattened); images in the unit square scaled by ``CTM``; ``Alpha``; and
+the appearance of each electronic seal (GB/T 38540): its picture (PNG, or an OFD drawn by this
+same rasteriser) read from the seal inside ``SignedValue.dat`` and laid over the page in its
+``StampAnnot`` boundary, the way ink lies on paper (multiplied). Not a general OFD renderer: no
+clips, patterns, templates, dashes or other annotations.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 NS = "{http://www.ofdspec.org/2016}"
 
@@ -73,6 +76,19 @@ class OfdPages:
                     self.media[media.get("ID")] = self.zip.read(
                         _loc(base, media.findtext(f"{NS}MediaFile")))
         self.pages = [_loc(self.doc, p.get("BaseLoc")) for p in document.iter(f"{NS}Page")]
+        self.page_ids = [p.get("ID") for p in document.iter(f"{NS}Page")]
+        self.stamps: list[tuple[str, list[float], str, bytes]] = []  # page, box, kind, picture
+        listing = root.findtext(f"{NS}DocBody/{NS}Signatures")
+        if listing:
+            path = _loc("OFD.xml", listing)
+            for record in ET.fromstring(self.zip.read(path)).iter(f"{NS}Signature"):
+                sig_path = _loc(path, record.get("BaseLoc"))
+                signature = ET.fromstring(self.zip.read(sig_path))
+                kind, picture = _seal_picture(self.zip.read(
+                    _loc(sig_path, signature.findtext(f"{NS}SignedValue"))))
+                for annot in signature.iter(f"{NS}StampAnnot"):
+                    self.stamps.append((annot.get("PageRef"), _numbers(annot.get("Boundary")),
+                                        kind, picture))
 
     def render(self, index: int, dpi: int = 100) -> Image.Image:
         scale = dpi / 25.4
@@ -96,6 +112,20 @@ class OfdPages:
                     self._text(page, obj, to_page, ctm, scale, alpha)
                 elif tag == "ImageObject":
                     self._image(page, obj, to_page)
+        for page_ref, (x, y, w, h), kind, picture in self.stamps:
+            if page_ref != self.page_ids[index]:
+                continue
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            if kind == "ofd":
+                drawn = OfdPages(picture).render(0, dpi).resize(size, Image.Resampling.LANCZOS)
+            else:
+                png = Image.open(io.BytesIO(picture)).convert("RGBA").resize(
+                    size, Image.Resampling.LANCZOS)
+                drawn = Image.new("RGB", size, "white")
+                drawn.paste(png.convert("RGB"), (0, 0), png)
+            at = (round(x * scale), round(y * scale))
+            region = page.crop((*at, at[0] + size[0], at[1] + size[1]))
+            page.paste(ImageChops.multiply(region, drawn), at)
         return page
 
     def _overlay(self, page: Image.Image, draw, alpha: int) -> None:
@@ -193,3 +223,33 @@ class OfdPages:
 def _bernstein3(t: float) -> tuple[float, float, float, float]:
     u = 1 - t
     return u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+
+
+def _der(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end) of the DER element at ``at``."""
+    tag, length, at = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, at = int.from_bytes(data[at:at + count], "big"), at + count
+    return tag, at, at + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    out = []
+    while start < end:
+        element = _der(data, start)
+        out.append(element)
+        start = element[2]
+    return out
+
+
+def _seal_picture(signed_value: bytes) -> tuple[str, bytes]:
+    """(kind, bytes) of the picture in a GB/T 38540 v4 SES_Signature:
+    SES_Signature → TBS_Sign → SES_Seal → SES_SealInfo → SES_ESPictrueInfo{type, data, …}."""
+    _, start, end = _der(signed_value, 0)
+    _, start, end = _children(signed_value, start, end)[0]  # TBS_Sign
+    _, start, end = _children(signed_value, start, end)[1]  # SES_Seal
+    _, start, end = _children(signed_value, start, end)[0]  # SES_SealInfo
+    _, start, end = _children(signed_value, start, end)[3]  # SES_ESPictrueInfo
+    (_, ks, ke), (_, ds, de) = _children(signed_value, start, end)[:2]
+    return signed_value[ks:ke].decode().lower(), signed_value[ds:de]

@@ -2,18 +2,23 @@
 ``BillFileChecker`` port.
 
 The rules of the check are the domain's (``domain/bill_files.py``); this adapter lends them the
-two things they need from outside the standard library: the XML attached to a PDF (pypdf, via
-``pdf_bill.extract_attached_xml``) or to an OFD (``ofd_attachments``) and the check of an ES256 or SM2 signature
-(``signers.VERIFIERS``).
+things they need from outside the standard library: the XML attached to a PDF (pypdf, via
+``pdf_bill.extract_attached_xml``) or to an OFD (``ofd_attachments``), an OFD's GB/T 38540
+signatures (``ofd_seal``) and the check of an ES256 or SM2 signature (``signers.VERIFIERS``).
 ``verify_bill_file`` is the whole check, for the offline command and tests.
 """
 
 from __future__ import annotations
 
-from chalicelib.adapters import ofd_attachments
+from chalicelib.adapters import ofd_attachments, ofd_seal
 from chalicelib.adapters.pdf_bill import extract_attached_xml
 from chalicelib.adapters.signers import VERIFIERS
-from chalicelib.domain.bill_files import MAX_FILE_BYTES, FileReport, check_bill_file
+from chalicelib.domain.bill_files import (
+    MAX_FILE_BYTES,
+    FileReport,
+    OfdSignature,
+    check_bill_file,
+)
 from chalicelib.domain.key_trust import KeyTrust
 
 __all__ = ["MAX_FILE_BYTES", "BillFiles", "verify_bill_file"]
@@ -26,6 +31,9 @@ class BillFiles:
         if data[:4] == b"PK\x03\x04":
             return ofd_attachments.extract_attached_xml(data)
         return extract_attached_xml(data)
+
+    def ofd_signatures(self, data: bytes) -> list[OfdSignature]:
+        return ofd_seal.read_signatures(data)
 
     def supports(self, alg: str) -> bool:
         return alg in VERIFIERS

@@ -31,18 +31,33 @@ import math
 import struct
 import zipfile
 import zlib
+from dataclasses import replace
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from qrcode.constants import ERROR_CORRECT_M
 
+from chalicelib.adapters.ofd_seal import SIGNATURES_LOC, Picture, Sign, sign_package
 from chalicelib.adapters.pdf_layout import metrics_for, seal_image
 from chalicelib.adapters.pdf_render import register_cjk_font
 from chalicelib.adapters.qr_masks import FastMaskQRCode
 from chalicelib.adapters.ttf_subset import face
-from chalicelib.domain.bill_layout import layout_bill
+from chalicelib.domain.bill_layout import layout_bill, unit_seal_box
 from chalicelib.domain.bills import Bill
-from chalicelib.domain.layout import BOLD_STROKE, Image, Line, Page, Path, QrCode, Rect, Text
+from chalicelib.domain.layout import (
+    BOLD_STROKE,
+    Image,
+    Line,
+    Page,
+    Path,
+    QrCode,
+    Rect,
+    Sheet,
+    Text,
+)
+from chalicelib.domain.layout_seals import round_seal
 from chalicelib.domain.money import fen_to_yuan
+from chalicelib.domain.units import OfdSealing
 
 NS = "http://www.ofdspec.org/2016"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -54,28 +69,43 @@ MEDIA_TYPE = "application/ofd"
 
 def render_bill_ofd(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path: str,
                     supervisor_name: str, status_text: str | None = None,
-                    unit_seal_png: bytes | None = None) -> bytes:
+                    unit_seal_png: bytes | None = None, sealing: OfdSealing | None = None,
+                    sign: Sign | None = None) -> bytes:
     """The OFD of ``bill`` (the PDF's pages) with ``xml_bytes`` attached as
-    ``{bill_code}-{bill_number}.xml``; ``status_text`` (已冲红, 已作废) is stamped across it."""
+    ``{bill_code}-{bill_number}.xml``; ``status_text`` (已冲红, 已作废) is stamped across it.
+    With ``sealing`` it carries the issuing unit's electronic seal (``ofd_seal``), every
+    signature made by ``sign`` (the ``Signer`` port's): the unit's seal is then not page
+    content but the seal's appearance (a StampAnnot on every page, where the PDF has it)."""
     metrics = metrics_for(register_cjk_font(font_path))
     pages = layout_bill(bill, metrics=metrics, verify_url=verify_url,
                         supervisor_name=supervisor_name, status_text=status_text,
-                        unit_seal_png=unit_seal_png)
-    return ofd_from_pages(bill, pages, xml_bytes, font_path)
+                        unit_seal_png=unit_seal_png, unit_seal=sealing is None)
+    if sealing is None:
+        return ofd_from_pages(bill, pages, xml_bytes, font_path)
+    picture, box = seal_picture(bill.issuing_unit_name, unit_seal_png, font_path,
+                                bill.issued_at, unit_seal_box(bill, metrics))
+    return ofd_from_pages(bill, pages, xml_bytes, font_path, sealing, picture, sign, box)
 
 
 class OfdBillRenderer:
-    """``render_bill_ofd`` with the font and the supervisor of the settings."""
+    """``render_bill_ofd`` with the font and the supervisor of the settings, sealing with the
+    keys of ``signer`` (the ``Signer`` port: KMS in production)."""
 
-    def __init__(self, font_path: str, supervisor_name: str) -> None:
+    def __init__(self, font_path: str, supervisor_name: str, signer: Any = None) -> None:
         self._font_path = font_path
         self._supervisor_name = supervisor_name
+        self._signer = signer
 
     def render(self, bill: Bill, *, verify_url: str, xml_bytes: bytes,
-               status_text: str | None = None, unit_seal_png: bytes | None = None) -> bytes:
+               status_text: str | None = None, unit_seal_png: bytes | None = None,
+               sealing: OfdSealing | None = None) -> bytes:
+        sign = None if self._signer is None else self._signer.sign
+        if sealing is not None and sign is None:
+            raise ValueError("this renderer has no signer to seal with")
         return render_bill_ofd(bill, verify_url=verify_url, xml_bytes=xml_bytes,
                                font_path=self._font_path, supervisor_name=self._supervisor_name,
-                               status_text=status_text, unit_seal_png=unit_seal_png)
+                               status_text=status_text, unit_seal_png=unit_seal_png,
+                               sealing=sealing, sign=sign)
 
 
 def _n(value: float) -> str:
@@ -265,8 +295,40 @@ def _custom_data(bill: Bill) -> list[tuple[str, str]]:
             ("开票单位", bill.issuing_unit_name), ("票据种类", bill.kind_code)]
 
 
-def ofd_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font_path: str) -> bytes:
-    """The OFD package of laid-out ``pages`` with ``xml_bytes`` attached."""
+def ofd_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font_path: str,
+                   sealing: OfdSealing | None = None, picture: Picture | None = None,
+                   sign: Sign | None = None,
+                   stamp_box: tuple[float, float, float, float] | None = None) -> bytes:
+    """The OFD package of laid-out ``pages`` with ``xml_bytes`` attached; sealed (GB/T 38540)
+    by ``sealing`` with the seal's ``picture`` shown in ``stamp_box`` on every page."""
+    name = f"{bill.bill_code}-{bill.bill_number}"
+    custom = "".join(f"<ofd:CustomData Name={quoteattr(k)}>{escape(v)}</ofd:CustomData>"
+                     for k, v in _custom_data(bill))
+    info = (f"<ofd:Title>{escape(f'{bill.title} {name}')}</ofd:Title>"
+            f"<ofd:Author>{escape(bill.issuing_unit_name)}</ofd:Author>"
+            "<ofd:Subject>财政电子票据</ofd:Subject>"
+            f"<ofd:CreationDate>{bill.issue_date}</ofd:CreationDate>"
+            "<ofd:Creator>财政电子票据系统</ofd:Creator>"
+            f"<ofd:CustomDatas>{custom}</ofd:CustomDatas>")
+    doc_id = hashlib.sha256(f"fiscal-bill:{bill.bill_id}".encode()).hexdigest()[:32]
+    files, page_ids = package_files(pages, font_path, doc_id=doc_id, info=info,
+                                    attachment=(name, xml_bytes, bill.issued_at),
+                                    signed=sealing is not None)
+    if sealing is not None:
+        if picture is None or sign is None or stamp_box is None:
+            raise ValueError("a sealed OFD needs the seal's picture, its place and a signer")
+        files = sign_package(files, sealing, picture, sign,
+                             [(page_id, stamp_box) for page_id in page_ids])
+    return _zip(files, bill.issued_at)
+
+
+def package_files(pages: list[Page], font_path: str, *, doc_id: str, info: str,
+                  attachment: tuple[str, bytes, str] | None = None,
+                  signed: bool = False) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The parts of an OFD of ``pages``: ``info`` is the DocInfo after its DocID (Title…
+    CustomDatas, already XML), ``attachment`` (name, bytes, creation time) an XML attached,
+    ``signed`` names the signature list in OFD.xml (``ofd_seal.sign_package`` writes it).
+    Also the pages' IDs."""
     ids = _Ids()
     font_id, colour_space = ids(), ids()
     writer = _Writer(font_id, ids)
@@ -274,27 +336,21 @@ def ofd_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font_path: s
     for page in pages:
         page_ids.append(ids())
         contents.append(writer.page(page))
-    attachment_id = ids()
-    name = f"{bill.bill_code}-{bill.bill_number}"
+    attachment_id = ids() if attachment is not None else 0
     chars = "".join(sorted({ch for p in pages for op in p.ops if isinstance(op, Text)
                             for ch in op.text if not ch.isspace()}))
     files: list[tuple[str, bytes]] = []
-    doc_id = hashlib.sha256(f"fiscal-bill:{bill.bill_id}".encode()).hexdigest()[:32]
-    custom = "".join(f"<ofd:CustomData Name={quoteattr(k)}>{escape(v)}</ofd:CustomData>"
-                     for k, v in _custom_data(bill))
+    signatures = f"<ofd:Signatures>{SIGNATURES_LOC}</ofd:Signatures>" if signed else ""
     files.append(("OFD.xml", (
         f'{HEAD}<ofd:OFD xmlns:ofd="{NS}" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>'
-        f"<ofd:DocID>{doc_id}</ofd:DocID>"
-        f"<ofd:Title>{escape(f'{bill.title} {name}')}</ofd:Title>"
-        f"<ofd:Author>{escape(bill.issuing_unit_name)}</ofd:Author>"
-        "<ofd:Subject>财政电子票据</ofd:Subject>"
-        f"<ofd:CreationDate>{bill.issue_date}</ofd:CreationDate>"
-        "<ofd:Creator>财政电子票据系统</ofd:Creator>"
-        f"<ofd:CustomDatas>{custom}</ofd:CustomDatas></ofd:DocInfo>"
-        "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>").encode()))
+        f"<ofd:DocID>{doc_id}</ofd:DocID>{info}</ofd:DocInfo>"
+        f"<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>{signatures}</ofd:DocBody></ofd:OFD>"
+    ).encode()))
     width, height = pages[0].width, pages[0].height
     page_list = "".join(f'<ofd:Page ID="{pid}" BaseLoc="Pages/Page_{k}/Content.xml"/>'
                         for k, pid in enumerate(page_ids))
+    attachments = ("<ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments>"
+                   if attachment is not None else "")
     files.append(("Doc_0/Document.xml", (
         f'{HEAD}<ofd:Document xmlns:ofd="{NS}"><ofd:CommonData>'
         f"<ofd:MaxUnitID>{ids.last}</ofd:MaxUnitID>"
@@ -302,8 +358,7 @@ def ofd_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font_path: s
         "</ofd:PageArea><ofd:PublicRes>PublicRes.xml</ofd:PublicRes>"
         "<ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>"
         f"<ofd:DefaultCS>{colour_space}</ofd:DefaultCS></ofd:CommonData>"
-        f"<ofd:Pages>{page_list}</ofd:Pages>"
-        "<ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments></ofd:Document>").encode()))
+        f"<ofd:Pages>{page_list}</ofd:Pages>{attachments}</ofd:Document>").encode()))
     files.append(("Doc_0/PublicRes.xml", (
         f'{HEAD}<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:ColorSpaces>'
         f'<ofd:ColorSpace ID="{colour_space}" Type="RGB" BitsPerComponent="8"/>'
@@ -322,13 +377,44 @@ def ofd_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font_path: s
         files.append((f"Doc_0/Res/{file}", png))
     for k, content in enumerate(contents):
         files.append((f"Doc_0/Pages/Page_{k}/Content.xml", content.encode()))
-    files.append(("Doc_0/Attachs/Attachments.xml", (
-        f'{HEAD}<ofd:Attachments xmlns:ofd="{NS}"><ofd:Attachment ID="{attachment_id}" '
-        f'Name="{name}" Format="xml" CreationDate="{bill.issued_at}" '
-        f'Size="{_n(len(xml_bytes) / 1024)}" Visible="false">'
-        f"<ofd:FileLoc>{name}.xml</ofd:FileLoc></ofd:Attachment></ofd:Attachments>").encode()))
-    files.append((f"Doc_0/Attachs/{name}.xml", xml_bytes))
-    return _zip(files, bill.issued_at)
+    if attachment is not None:
+        name, data, created = attachment
+        files.append(("Doc_0/Attachs/Attachments.xml", (
+            f'{HEAD}<ofd:Attachments xmlns:ofd="{NS}"><ofd:Attachment ID="{attachment_id}" '
+            f'Name="{name}" Format="xml" CreationDate="{created}" '
+            f'Size="{_n(len(data) / 1024)}" Visible="false">'
+            f"<ofd:FileLoc>{name}.xml</ofd:FileLoc></ofd:Attachment></ofd:Attachments>"
+        ).encode()))
+        files.append((f"Doc_0/Attachs/{name}.xml", data))
+    return files, page_ids
+
+
+def seal_picture(unit_name: str, unit_seal_png: bytes | None, font_path: str, stamp_time: str,
+                 box: tuple[float, float, float, float],
+                 ) -> tuple[Picture, tuple[float, float, float, float]]:
+    """The picture of the unit's seal for its SES_Seal, and where it goes within ``box``: the
+    uploaded image as the PDF shows it (PNG, fitted in the box keeping its proportions), or the
+    drawn seal as an OFD of its own (vector, as in the PDF)."""
+    x, y, w, h = box
+    if unit_seal_png is not None:
+        picture = seal_image(unit_seal_png)
+        iw, ih = picture.size
+        scale = min(w / iw, h / ih)
+        fw, fh = iw * scale, ih * scale
+        out = io.BytesIO()
+        picture.save(out, "PNG")
+        return (Picture("png", out.getvalue(), round(fw), round(fh)),
+                (x + (w - fw) / 2, y + (h - fh) / 2, fw, fh))
+    sheet = Sheet(w, h, metrics_for(register_cjk_font(font_path)))
+    round_seal(sheet, w / 2, h / 2, w / 2, unit_name, bottom="票据专用章")
+    # ofd.js leaves every path of a seal's picture unfilled: the filled star gets an outline
+    # of its own colour too, so that it shows there (hollow) and is unchanged elsewhere
+    sheet.ops.extend(replace(op, stroke=op.fill, line_width=0.25) for op in list(sheet.ops)
+                     if isinstance(op, Path) and op.fill is not None and op.stroke is None)
+    doc_id = hashlib.sha256(f"seal:{unit_name}".encode()).hexdigest()[:32]
+    files, _ = package_files([sheet.page()], font_path, doc_id=doc_id,
+                             info=f"<ofd:Title>{escape(unit_name)}票据专用章</ofd:Title>")
+    return Picture("ofd", _zip(files, stamp_time), round(w), round(h)), box
 
 
 def _zip(files: list[tuple[str, bytes]], issued_at: str) -> bytes:

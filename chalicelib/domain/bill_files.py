@@ -22,9 +22,30 @@ from typing import Protocol
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.key_trust import KeyTrust
+from chalicelib.domain.key_trust import KeyTrust, fingerprint
 
 ROLE_USE = {"unit": "unit", "supervisor": "finance"}
+
+
+@dataclass(frozen=True)
+class OfdSignature:
+    """What an OFD's GB/T 38540 signature says, read by the adapter (``adapters/ofd_seal``):
+    keys by the SHA-256 fingerprint of their SubjectPublicKeyInfo, what each key signed, and
+    the problems found in what it protects (altered or unprotected parts)."""
+
+    signer_fingerprint: str
+    alg: str  # ES256 | SM2, or the unknown OID
+    sign_time: str  # ISO 8601, China time
+    signed: bytes  # TBS_Sign, as encoded
+    value: bytes  # the unit's signature over it (DER)
+    maker_fingerprint: str  # the seal's maker (the finance department)
+    maker_alg: str
+    seal_signed: bytes  # SES_SealInfo, as encoded
+    seal_value: bytes
+    certificate_signed: bytes  # the signer's TBSCertificate, signed by the maker
+    certificate_alg: str
+    certificate_value: bytes
+    problems: tuple[str, ...] = ()
 
 
 class BillFileTools(Protocol):
@@ -33,6 +54,10 @@ class BillFileTools(Protocol):
     def attached_xml(self, data: bytes) -> bytes | None:
         """The bill XML attached to a PDF or an OFD, None if it carries none;
         ``ValidationFailed`` when the file cannot be read."""
+
+    def ofd_signatures(self, data: bytes) -> list[OfdSignature]:
+        """The GB/T 38540 signatures of the OFD ``data`` (none: an empty list);
+        ``ValidationFailed`` when one cannot be read."""
 
     def supports(self, alg: str) -> bool:
         """Whether signatures of algorithm ``alg`` (``ES256``, ``SM2``) can be checked."""
@@ -125,5 +150,80 @@ def check_bill_file(data: bytes, keys: dict[str, dict], tools: BillFileTools,
                 problem = "signature does not match the content (altered or wrong key)"
         report.checks.append((name, problem is None, problem or "valid"))
         all_ok = all_ok and problem is None
+    if data[:4] == b"PK\x03\x04":
+        for name, problem in check_ofd_signatures(data, parsed.bill.issuing_unit_code, keys,
+                                                  tools, trust):
+            report.checks.append((name, problem is None, problem or "valid"))
+            all_ok = all_ok and problem is None
     report.ok = all_ok
     return report
+
+
+def _key_problem(key: dict, use: str, owner: str | None, alg: str, at: str,
+                 trust: KeyTrust | None, tools: BillFileTools) -> str | None:
+    if key.get("use") != use or (owner is not None and key.get("owner") != owner):
+        return (f"the key is {key.get('use')!r} of {key.get('owner')!r}, not {use!r}"
+                + (f" of {owner!r}" if owner else ""))
+    if trust is not None and (untrusted := trust.problem(key)):
+        return untrusted
+    if key.get("alg") != alg:
+        return f"algorithm {alg!r} does not match the key ({key.get('alg')!r})"
+    if not tools.supports(alg):
+        return f"algorithm {alg!r} is not supported by this verifier"
+    if at < key["not_before"] or (key.get("not_after") and at >= key["not_after"]):
+        return "signed outside the key's validity period"
+    return None
+
+
+def check_ofd_signatures(data: bytes, unit_code: str, keys: dict[str, dict],
+                         tools: BillFileTools, trust: KeyTrust | None = None,
+                         ) -> list[tuple[str, str | None]]:
+    """(check, problem or None) for the signatures of an OFD: there must be one, every part
+    must be covered and unaltered, the signer must be a published key of the issuing unit in
+    force when it signed, the seal made (and the signer's certificate issued) by a published
+    finance department key."""
+    try:
+        signatures = tools.ofd_signatures(data)
+    except ValidationFailed as exc:
+        return [("OFD signature", f"{exc.message} ({exc.fields.get('file', '')})")]
+    if not signatures:
+        return [("OFD signature", "the OFD carries no signature: its pages are not protected")]
+    by_fingerprint = {}
+    for key in keys.values():
+        try:
+            by_fingerprint[fingerprint(key["public_key_pem"])] = key
+        except (KeyError, ValueError, TypeError):
+            continue
+    out: list[tuple[str, str | None]] = []
+    for sig in signatures:
+        signer = by_fingerprint.get(sig.signer_fingerprint)
+        maker = by_fingerprint.get(sig.maker_fingerprint)
+        name = f"OFD signature ({signer['kid'] if signer else 'unknown key'})"
+        problem = "; ".join(sig.problems) or None
+        if problem is None:
+            if signer is None:
+                problem = "signed by a key that is not published"
+            else:
+                problem = _key_problem(signer, "unit", unit_code, sig.alg, sig.sign_time,
+                                       trust, tools)
+                if problem is None and not tools.signature_holds(
+                        sig.alg, signer["public_key_pem"], sig.signed, sig.value):
+                    problem = "signature does not match the content (altered or wrong key)"
+        out.append((name, problem))
+        seal_name = f"OFD seal ({maker['kid'] if maker else 'unknown key'})"
+        if maker is None:
+            seal_problem: str | None = "the seal was made by a key that is not published"
+        else:
+            seal_problem = _key_problem(maker, "finance", None, sig.maker_alg, sig.sign_time,
+                                        trust, tools)
+            if seal_problem is None and not tools.signature_holds(
+                    sig.maker_alg, maker["public_key_pem"], sig.seal_signed, sig.seal_value):
+                seal_problem = "the seal's signature does not hold"
+            elif seal_problem is None and (sig.certificate_alg != sig.maker_alg
+                                           or not tools.signature_holds(
+                                               sig.maker_alg, maker["public_key_pem"],
+                                               sig.certificate_signed,
+                                               sig.certificate_value)):
+                seal_problem = "the signer's certificate was not issued by the seal's maker"
+        out.append((seal_name, seal_problem))
+    return out

@@ -44,11 +44,13 @@ FIXED_REMARK_LINE = 3.4  # the remark cell grows by this for each fixed remark
 
 
 def layout_bill(bill: Bill, *, metrics: FontMetrics, verify_url: str, supervisor_name: str,
-                status_text: str | None = None,
-                unit_seal_png: bytes | None = None) -> list[Page]:
+                status_text: str | None = None, unit_seal_png: bytes | None = None,
+                unit_seal: bool = True) -> list[Page]:
     """The pages of ``bill``; ``verify_url`` goes into the QR code, ``supervisor_name`` (the
     finance department) onto the 监制 seal, ``unit_seal_png`` (the unit's uploaded seal) over
-    the unit's name instead of a drawn seal."""
+    the unit's name instead of a drawn seal. Without ``unit_seal`` the unit's seal is left off
+    the pages: a sealed OFD shows it as its electronic seal's appearance instead, in
+    ``unit_seal_box``."""
     tpl = bill.template
     rows = _block_rows(tpl, bill)
     top = TABLE_TOP + (len(rows) * BLOCK_ROW + 1.5 if rows else 0.0)
@@ -59,7 +61,8 @@ def layout_bill(bill: Bill, *, metrics: FontMetrics, verify_url: str, supervisor
     for number, items in enumerate(chunks, start=1):
         sheet = Sheet(PAGE_W, PAGE_H, metrics)
         _header(sheet, bill, supervisor_name, verify_url, tpl.payer_label)
-        _footer(sheet, bill, unit_seal_png)  # before the table: its seal lies under the text
+        _footer(sheet, bill, unit_seal_png, unit_seal)  # before the table: its seal lies under
+        # the text
         if rows:
             _block(sheet, tpl, rows, TABLE_TOP, top)
         _table(sheet, bill, items, tpl, top)
@@ -212,17 +215,33 @@ def _remark(sheet: Sheet, text: str, left: float, right: float, top: float,
         sheet.fit(part, left, right, first + k * step, size, INK)
 
 
-def _footer(sheet: Sheet, bill: Bill, unit_seal_png: bytes | None) -> None:
+UNIT_LABEL = "收款单位（章）："
+
+
+def _unit_seal_centre(bill: Bill, metrics: FontMetrics) -> tuple[float, float, float]:
+    """(cx, cy, r) of the unit's seal: centred on the printed unit name, short of 复核人."""
+    start = LEFT + metrics.width(UNIT_LABEL, 9 * PT)
+    room = LEFT + CHECKER_X - 3  # a long unit name is squeezed short of 复核人
+    end = min(start + metrics.width(bill.issuing_unit_name, 9 * PT), room)
+    return max((start + end) / 2, LEFT + 24), SEAL_CENTRE_Y, SEAL_RADIUS
+
+
+def unit_seal_box(bill: Bill, metrics: FontMetrics) -> tuple[float, float, float, float]:
+    """Where the unit's seal goes on every page: x, y, width, height in mm."""
+    cx, cy, r = _unit_seal_centre(bill, metrics)
+    return cx - r, cy - r, 2 * r, 2 * r
+
+
+def _footer(sheet: Sheet, bill: Bill, unit_seal_png: bytes | None, unit_seal: bool) -> None:
     """Signatures line; the unit's seal goes on first so the text over it stays readable."""
     y = 133.0
-    label = "收款单位（章）："
+    label = UNIT_LABEL
     start = LEFT + sheet.measure(label, 9 * PT)
-    room = LEFT + CHECKER_X - 3  # a long unit name is squeezed short of 复核人
-    end = min(start + sheet.measure(bill.issuing_unit_name, 9 * PT), room)
-    cx, cy, r = max((start + end) / 2, LEFT + 24), SEAL_CENTRE_Y, SEAL_RADIUS
-    if unit_seal_png is None:
+    room = LEFT + CHECKER_X - 3
+    cx, cy, r = _unit_seal_centre(bill, sheet.metrics)
+    if unit_seal and unit_seal_png is None:
         round_seal(sheet, cx, cy, r, bill.issuing_unit_name, bottom="票据专用章")
-    else:
+    elif unit_seal and unit_seal_png is not None:
         sheet.image(unit_seal_png, cx - r, cy - r, 2 * r, 2 * r)
     sheet.text(label, LEFT, y, 9 * PT, FORM)
     sheet.fit(bill.issuing_unit_name, start, room, y, 9 * PT, INK)

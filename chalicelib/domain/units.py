@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.fee_items import FeeItem  # noqa: F401 - where the ports import it from
@@ -84,3 +85,16 @@ class SigningKey:
         return {"kid": self.kid, "alg": self.alg, "use": self.use, "owner": self.owner,
                 "public_key_pem": self.public_key_pem, "not_before": self.not_before,
                 "not_after": self.not_after, "endorsement": self.endorsement}
+
+
+@dataclass(frozen=True)
+class OfdSealing:
+    """Who seals a bill's OFD (GB/T 38540 electronic seal) and when: the issuing unit's key in
+    force at ``at`` signs the package; the finance department's key makes the seal and
+    certifies the unit's key. ``at`` is an aware datetime."""
+
+    unit_key: SigningKey
+    unit_name: str
+    maker_key: SigningKey
+    maker_name: str
+    at: datetime

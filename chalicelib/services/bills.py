@@ -14,12 +14,13 @@ import logging
 from datetime import timedelta
 
 from chalicelib.domain import bill_templates
+from chalicelib.domain.bills import Bill
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import check_bill_reference, is_bill_code, is_bill_number
 from chalicelib.domain.errors import NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.money import fen_to_capitals, fen_to_yuan
 from chalicelib.domain.records import BillLookup, BillRecord
-from chalicelib.domain.units import Unit
+from chalicelib.domain.units import OfdSealing, Unit
 from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
 from chalicelib.services.links import bill_url
@@ -124,9 +125,31 @@ OFD_RENDERS_PER_BILL_PER_HOUR = 30
 OFD_LIMIT_MESSAGE = "本票据的 OFD 文件下载过于频繁，请一小时后再试"
 
 
+def ofd_sealing(deps: Ports, bill: Bill, unit: Unit | None) -> OfdSealing | None:
+    """Who seals the bill's OFD now: the issuing unit's key in force now (the signature is made
+    now) and the finance department's current key of the same algorithm, which makes the
+    seal. None, and the OFD goes out unsealed, when the unit has no key in force any more (a
+    closed unit, a revoked key); verification then reports the OFD's pages unprotected."""
+    from chalicelib.services.issuance import current_finance_key, unit_key_at
+
+    now = deps.clock().astimezone(CHINA_TZ)
+    at = now.isoformat(timespec="seconds")
+    if unit is None:
+        return None
+    try:
+        unit_key = unit_key_at(deps, unit, at)
+        maker_key = current_finance_key(deps, at, unit_key.alg)
+    except NotFound as exc:
+        log.warning("OFD of %s goes out unsealed: %s", bill.bill_id, exc)
+        return None
+    return OfdSealing(unit_key=unit_key, unit_name=bill.issuing_unit_name, maker_key=maker_key,
+                      maker_name=deps.settings.supervisor_name, at=now)
+
+
 def bill_ofd(deps: Ports, record: BillRecord) -> bytes:
     """The bill as OFD (GB/T 33190): the layout of its PDF, with its archived XML attached byte
-    for byte, drawn on request from that XML; ``RateLimited`` past the bill's hourly budget."""
+    for byte, drawn on request from that XML and sealed by the issuing unit (GB/T 38540:
+    ``ofd_sealing``); ``RateLimited`` past the bill's hourly budget."""
     bill = record.bill
     hour = f"{deps.clock().astimezone(CHINA_TZ):%Y%m%d%H}"
     limits.limit(deps, f"bill-ofd#{bill.bill_id}#{hour}", OFD_RENDERS_PER_BILL_PER_HOUR,
@@ -136,7 +159,7 @@ def bill_ofd(deps: Ports, record: BillRecord) -> bytes:
     seal = deps.archive.get(unit.seal_key) if unit is not None and unit.seal_key else None
     return deps.ofd_renderer.render(
         bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
-        xml_bytes=xml, unit_seal_png=seal)
+        xml_bytes=xml, unit_seal_png=seal, sealing=ofd_sealing(deps, bill, unit))
 
 
 def public_keys(deps: Ports) -> dict:

@@ -49,7 +49,7 @@ from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.statements import Statement
 from chalicelib.domain.template_data import StoredTemplate
-from chalicelib.domain.units import FeeItem, SigningKey, Unit
+from chalicelib.domain.units import FeeItem, OfdSealing, SigningKey, Unit
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -413,6 +413,15 @@ class BillRenderer(Protocol):
         """The PDF; ``status_text`` (已冲红, 已作废) is stamped across it."""
 
 
+class OfdBillRenderer(Protocol):
+    """The bill as OFD (GB/T 33190), sealed by its issuing unit (GB/T 38540) when told who."""
+
+    def render(self, bill: Bill, *, verify_url: str, xml_bytes: bytes,
+               status_text: str | None = None, unit_seal_png: bytes | None = None,
+               sealing: OfdSealing | None = None) -> bytes:
+        """The OFD; with ``sealing`` every signature is made through the ``Signer`` port."""
+
+
 class NoticeRenderer(Protocol):
     """The paper a collecting unit prints and hands to the payer: a note's payment notice
     (缴款通知书), and an issued bill's 告知单."""
@@ -658,8 +667,8 @@ class Ports(Protocol):
     @property
     def renderer(self) -> BillRenderer: ...
     @property
-    def ofd_renderer(self) -> BillRenderer:
-        """The same bill as OFD (GB/T 33190) instead of PDF."""
+    def ofd_renderer(self) -> OfdBillRenderer:
+        """The same bill as OFD (GB/T 33190) instead of PDF, sealed by its unit."""
     @property
     def payer_pepper(self) -> str:
         """The secret behind phone keys, OTP hashes and payer sessions."""

@@ -28,6 +28,7 @@ from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.layout import Text
 from chalicelib.domain.notes import Item
 from tests.ofd_raster import OfdPages
+from tests.ofd_sealing import local_sealer
 from tests.unit.test_pdf_rendering import BILL, FONT, OUTPUT, VERIFY_URL, XML, _bill, _tool
 
 NS = "{http://www.ofdspec.org/2016}"
@@ -220,18 +221,28 @@ def _png_of_pdf(pdf: bytes, tmp_path: Path) -> Image.Image:
     return Image.open(next(tmp_path.glob("bill*.png"))).convert("RGB")
 
 
-@pytest.mark.parametrize("case", ["normal", "reversed", "uploaded-seal"])
+@pytest.mark.parametrize("case", ["normal", "reversed", "uploaded-seal", "sealed",
+                                  "sealed-uploaded-seal"])
 def test_the_ofd_drawn_to_png_looks_like_the_pdf(case: str, tmp_path: Path) -> None:
+    """Sealed OFDs show the unit's seal as the electronic seal's appearance (a StampAnnot over
+    the page), not as page content: drawn, it must still look like the PDF."""
     kwargs: dict = {}
+    sealing: dict = {}
+    if case.startswith("sealed"):
+        sealer = local_sealer(tmp_path / "keys", "SM2", BILL.issuing_unit_code,
+                              BILL.issuing_unit_name)
+        sealing = {"sealing": sealer.sealing, "sign": sealer.signer.sign}
     if case == "reversed":
         kwargs["status_text"] = "已冲红"
-    if case == "uploaded-seal":
+    if case.endswith("uploaded-seal"):
         seal = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
         ImageDraw.Draw(seal).ellipse((10, 10, 390, 390), outline=(200, 0, 0, 255), width=24)
         out = io.BytesIO()
         seal.save(out, "PNG")
         kwargs["unit_seal_png"] = out.getvalue()
-    ofd_png = OfdPages(_ofd(**kwargs)).render(0, dpi=100)
+    ofd = _ofd(**kwargs, **sealing)
+    assert (b"Doc_0/Signs/Sign_0/SignedValue.dat" in ofd) == bool(sealing)
+    ofd_png = OfdPages(ofd).render(0, dpi=100)
     pdf_png = _png_of_pdf(_bill(**kwargs), tmp_path)
     OUTPUT.mkdir(exist_ok=True)
     ofd_png.save(OUTPUT / f"bill-ofd-{case}.png")
