@@ -81,6 +81,54 @@ def test_verification_reads_the_xml_attached_to_an_ofd(world, client):
         bill["bill_code"], bill["bill_number"])
 
 
+def _repacked(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_an_ofd_is_sealed_by_its_unit_and_the_seal_is_checked_on_upload(world, client):
+    _, bill = issued_bill(world, client)
+    ofd = client.http.get(_url(bill, "ofd")).body
+    headers = dict(world.auth(0, "reimbursers"), **{"Content-Type": "application/ofd"})
+    out = body_of(client.http.post("/v1/verifications/file", headers=headers, body=ofd))
+    names = [c["check"] for c in out["signatures"]]
+    assert any(n.startswith("OFD signature (") for n in names), names
+    assert any(n.startswith("OFD seal (") for n in names), names
+    assert all(c["ok"] for c in out["signatures"]), out["signatures"]
+
+
+def test_an_ofd_whose_page_was_altered_after_sealing_is_tampered(world, client):
+    _, bill = issued_bill(world, client)
+    parts = _parts(client.http.get(_url(bill, "ofd")).body)
+    page = parts["Doc_0/Pages/Page_0/Content.xml"]
+    # one more digit in the first text a reader shows; the attached XML is untouched
+    altered = page.replace(b"</ofd:TextCode>", b"9</ofd:TextCode>", 1)
+    assert altered != page
+    parts["Doc_0/Pages/Page_0/Content.xml"] = altered
+    headers = dict(world.auth(0, "reimbursers"), **{"Content-Type": "application/ofd"})
+    out = body_of(client.http.post("/v1/verifications/file", headers=headers,
+                                   body=_repacked(parts)))
+    assert out["result"] == "tampered" and out["reason"] == "signature_invalid"
+    failed = [c for c in out["signatures"] if not c["ok"]]
+    assert failed and "Content.xml was altered after signing" in failed[0]["detail"]
+
+
+def test_an_ofd_stripped_of_its_seal_is_tampered(world, client):
+    _, bill = issued_bill(world, client)
+    parts = _parts(client.http.get(_url(bill, "ofd")).body)
+    parts = {n: d for n, d in parts.items() if not n.startswith("Doc_0/Signs/")}
+    parts["OFD.xml"] = parts["OFD.xml"].replace(
+        b"<ofd:Signatures>/Doc_0/Signs/Signatures.xml</ofd:Signatures>", b"")
+    headers = dict(world.auth(0, "reimbursers"), **{"Content-Type": "application/ofd"})
+    out = body_of(client.http.post("/v1/verifications/file", headers=headers,
+                                   body=_repacked(parts)))
+    assert out["result"] == "tampered"
+    assert any("no signature" in c["detail"] for c in out["signatures"] if not c["ok"])
+
+
 def test_an_ofd_that_is_not_one_is_400_for_verification(world, client):
     headers = dict(world.auth(0, "reimbursers"), **{"Content-Type": "application/ofd"})
     r = client.http.post("/v1/verifications/file", headers=headers,
