@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.adapters.bill_files import BillFiles
 from chalicelib.adapters.notices import WechatPayNotices
+from chalicelib.adapters.ofd_bill import OfdBillRenderer
 from chalicelib.adapters.pdf_bill import PdfBillRenderer
 from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
 from chalicelib.adapters.pdf_report import PdfReportRenderer
@@ -41,6 +42,7 @@ PAIRS = [
     (ports.RemittanceStore, fakes.FakeRemittances),
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
+    (ports.OfdBillRenderer, OfdBillRenderer),
     (ports.NotificationVerifier, WechatPayNotices),
 ]
 
