@@ -827,7 +827,7 @@ class FakePeople:
     """PeopleStore; mirrors ``adapters/dynamo_people.DynamoPeople``."""
 
     FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
-              "locked_until")
+              "locked_until", "role", "scope", "disabled", "totp_pending", "totp_pending_epoch")
 
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
@@ -849,7 +849,9 @@ class FakePeople:
         for name in changes:
             if name not in self.FIELDS:
                 raise ValueError(f"not a field a person's update may set: {name}")
-        self.people[username] = replace(self.people[username], **changes)
+        defaults = {"scope": "", "disabled": False, "totp_pending_epoch": 0}
+        self.people[username] = replace(self.people[username], **{
+            k: defaults.get(k) if v is None else v for k, v in changes.items()})
         return self.people[username]
 
     def list(self, unit_code: str | None = None) -> list[Person]:
@@ -893,6 +895,15 @@ class FakePeople:
 
     def end_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash, None)
+
+    def sessions_of(self, username: str) -> list[str]:
+        return sorted(h for h, s in self.sessions.items() if s.username == username)
+
+    def end_sessions(self, username: str, keep: str | None = None) -> int:
+        ended = [h for h in self.sessions_of(username) if h != keep]
+        for token_hash in ended:
+            self.end_session(token_hash)
+        return len(ended)
 
 
 class FakeKeys:

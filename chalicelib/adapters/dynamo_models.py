@@ -556,6 +556,18 @@ MODELS.update({"FINANCE_KEYS": FinanceKeyModel})
 LOGICAL_IDS.update({"FINANCE_KEYS": "FinanceKeysTable"})
 
 
+class SessionsByPerson(GlobalSecondaryIndex):
+    """Sparse: only session rows carry ``session_of`` (their person's username), so a person's
+    live sessions are one query, to end them all when the account changes (locked, unlocked,
+    reset, disabled, role changed). Keys only: the key is all that ending one needs."""
+
+    class Meta:
+        index_name = "session_of-index"
+        projection = KeysOnlyProjection()
+
+    session_of = UnicodeAttribute(hash_key=True)
+
+
 class PeopleModel(Model):
     """People who sign in to the consoles (``person#<username>``, never expiring), their
     sessions (``session#<SHA-256 of the token>``, expiring at the session's absolute end) and
@@ -568,6 +580,7 @@ class PeopleModel(Model):
     username = UnicodeAttribute()
     role = UnicodeAttribute()
     unit_code = UnicodeAttribute(null=True)
+    scope = UnicodeAttribute(null=True)  # a finance person's region prefix ("" or none: all)
     # a person
     display_name = UnicodeAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)  # argon2id, encoded with its parameters
@@ -576,8 +589,13 @@ class PeopleModel(Model):
     totp_step = NumberAttribute(default=0)
     failures = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
+    disabled = NumberAttribute(default=0)  # 1: the account may not sign in
+    totp_pending = UnicodeAttribute(null=True)  # a secret being enrolled (sealed), unconfirmed
+    totp_pending_epoch = NumberAttribute(null=True)  # when it was offered
     may_cancel = NumberAttribute(default=0)  # a unit's row (unit#<code>): operators may cancel
     # a session
+    session_of = UnicodeAttribute(null=True)  # its person's username (the index's key)
+    by_person = SessionsByPerson()
     created_epoch = NumberAttribute(null=True)
     seen_epoch = NumberAttribute(null=True)
     client = UnicodeAttribute(null=True)

@@ -6,12 +6,14 @@ lock (``failures >= most``), so parallel failures cannot skip the lock. A TOTP s
 by a conditional ``SET totp_step`` (``totp_step < step``): two sign-ins racing with one code,
 only one wins. Sessions are keyed by the SHA-256 of their token (the token itself is never
 stored) and expire by TTL at their absolute end; the service checks both clocks on every read,
-because TTL deletes late.
+because TTL deletes late. Each session row also names its person in ``session_of``, the key of
+a sparse index (``session_of-index``, keys only), so ending a person's sessions when their
+account changes is one query and one delete per session, never a scan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -25,7 +27,7 @@ _PERSON = "person#"
 _SESSION = "session#"
 _UNIT = "unit#"  # a unit's console settings
 _FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
-           "locked_until")
+           "locked_until", "role", "scope", "disabled", "totp_pending", "totp_pending_epoch")
 
 
 def _person(row: PeopleModel) -> Person:
@@ -33,7 +35,19 @@ def _person(row: PeopleModel) -> Person:
                   display_name=row.display_name or row.username,
                   password_hash=row.password_hash or "", created_at=row.created_at or "",
                   totp_sealed=row.totp_sealed, totp_step=int(row.totp_step or 0),
-                  failures=int(row.failures or 0), locked_until=int(row.locked_until or 0))
+                  failures=int(row.failures or 0), locked_until=int(row.locked_until or 0),
+                  scope=row.scope or "", disabled=bool(row.disabled),
+                  totp_pending=row.totp_pending,
+                  totp_pending_epoch=int(row.totp_pending_epoch or 0))
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A field's value as the row keeps it (an enum as its text, a flag as 0/1)."""
+    if isinstance(value, Role):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 @aws_boundary
@@ -51,7 +65,8 @@ class DynamoPeople:
                           role=person.role.value, unit_code=person.unit_code,
                           display_name=person.display_name, password_hash=person.password_hash,
                           created_at=person.created_at, totp_sealed=person.totp_sealed,
-                          totp_step=0, failures=0, locked_until=0)
+                          totp_step=0, failures=0, locked_until=0, scope=person.scope or None,
+                          disabled=int(person.disabled))
         try:
             row.save(condition=PeopleModel.person_key.does_not_exist())
         except PutError as exc:
@@ -65,7 +80,8 @@ class DynamoPeople:
             if name not in _FIELDS:
                 raise ValueError(f"not a field a person's update may set: {name}")
             attribute = getattr(PeopleModel, name)
-            actions.append(attribute.remove() if value is None else attribute.set(value))
+            actions.append(attribute.remove() if value is None
+                           else attribute.set(_stored(name, value)))
         row = PeopleModel(_PERSON + username)
         try:
             row.update(actions=actions, condition=PeopleModel.person_key.exists())
@@ -127,6 +143,7 @@ class DynamoPeople:
     def put_session(self, session: Session) -> None:
         PeopleModel(_SESSION + session.token_hash, username=session.username,
                     role=session.role.value, unit_code=session.unit_code,
+                    scope=session.scope or None, session_of=session.username,
                     created_epoch=session.created_epoch, seen_epoch=session.seen_epoch,
                     client=session.client, expires_epoch=session.expires_epoch).save()
 
@@ -137,7 +154,20 @@ class DynamoPeople:
             return None
         return Session(token_hash=token_hash, username=row.username, role=Role(row.role),
                        unit_code=row.unit_code, created_epoch=int(row.created_epoch),
-                       seen_epoch=int(row.seen_epoch), client=row.client or "")
+                       seen_epoch=int(row.seen_epoch), client=row.client or "",
+                       scope=row.scope or "")
+
+    def sessions_of(self, username: str) -> Sequence[str]:
+        return sorted(row.person_key[len(_SESSION):]
+                      for row in PeopleModel.by_person.query(username))
+
+    def end_sessions(self, username: str, keep: str | None = None) -> int:
+        ended = 0
+        for token_hash in self.sessions_of(username):
+            if token_hash != keep:
+                self.end_session(token_hash)
+                ended += 1
+        return ended
 
     def touch_session(self, token_hash: str, seen_epoch: int) -> None:
         try:

@@ -6,8 +6,9 @@ consoles"); what is checked, and how failures lock, is ``services/people.py``'s.
 the ``console_session`` cookie: a random token (the store keeps only its hash), ``HttpOnly;
 SameSite=Strict; Path=/console``, ``Secure`` whenever the public address is HTTPS (as the
 payers' cookies: locally the stack serves plain HTTP, where a Secure cookie would never come
-back). Every form carries the CSRF token of ``api/csrf.py`` (its cookie scoped to /console);
-a post without it is a 403 page that changes nothing.
+back). Every form carries the CSRF token of ``api/csrf.py`` (its cookie scoped to /console), bound to
+the session (its id); a post without it, or with a token of another session, is a 403 page
+that changes nothing.
 
 Pages are desktop, zh-CN, server-rendered, without scripts; a refused action (a role that may
 not, another unit's thing) is a 403 page in Chinese, an expired session a 303 back to the form.
@@ -107,7 +108,7 @@ def page(blueprint: Blueprint, name: str, status: int = 200, *, me: Session | No
          here: str | None = None, **context: Any) -> Response:
     """A console page; its forms carry the CSRF token (the cookie set when new)."""
     d = deps()
-    token, fresh = csrf.token_for(d, blueprint.current_request)
+    token, fresh = csrf.token_for(d, blueprint.current_request, me.token_hash if me else "")
     response = render(name, status, me=me, nav=nav_for(me) if me else [], here=here,
                       csrf_token=token, **context)
     if fresh:
@@ -158,7 +159,7 @@ def console_view(blueprint: Blueprint, *roles: Role, post: bool = False) -> Call
                                 session_cookie("", 0))
             try:
                 if post and not csrf.accepted(d, request, form_fields(
-                        blueprint, csrf.FIELD)[csrf.FIELD]):
+                        blueprint, csrf.FIELD)[csrf.FIELD], me.token_hash):
                     raise Forbidden("为保护您的安全，请返回并刷新页面后重新提交。",
                                     code="csrf_token_invalid")
                 if roles and me.role not in roles:
@@ -221,9 +222,11 @@ def sign_in() -> Response:
 def sign_out() -> Response:
     d = deps()
     request = bp.current_request
-    if not csrf.accepted(d, request, form_fields(bp, csrf.FIELD)[csrf.FIELD]):
+    me = people.current_session(d, cookie(request, COOKIE))
+    if not csrf.accepted(d, request, form_fields(bp, csrf.FIELD)[csrf.FIELD],
+                         me.token_hash if me else ""):
         return refusal(bp, Forbidden("为保护您的安全，请返回并刷新页面后重新提交。",
-                                     code="csrf_token_invalid"), None)
+                                     code="csrf_token_invalid"), me)
     people.sign_out(d, cookie(request, COOKIE), client_address(request))
     return redirect(PATH, session_cookie("", 0))
 

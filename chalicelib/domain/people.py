@@ -30,6 +30,7 @@ MAX_FAILURES = 5  # failed sign-ins in a row, then the account is locked
 LOCK_SECONDS = 15 * 60
 IDLE_SECONDS = 15 * 60  # a session unused this long is over
 ABSOLUTE_SECONDS = 8 * 60 * 60  # and every session ends this long after sign-in
+PENDING_TOTP_SECONDS = 10 * 60  # a secret offered for enrolment must be confirmed this soon
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
 
 
@@ -68,10 +69,22 @@ class Person:
     totp_step: int = 0
     failures: int = 0
     locked_until: int = 0  # epoch seconds; 0: not locked
+    scope: str = ""  # a finance person's region prefix (domain/regions.py); "": every region
+    disabled: bool = False  # may not sign in (an admin's decision, reversible)
+    totp_pending: str | None = None  # a secret being enrolled by its owner (sealed)
+    totp_pending_epoch: int = 0  # when it was offered (it lapses after PENDING_TOTP_SECONDS)
 
     @property
     def has_totp(self) -> bool:
         return bool(self.totp_sealed)
+
+    def in_scope(self, scope: str, unit_region: str | None) -> bool:
+        """True when a finance person of region ``scope`` may see and manage this account:
+        a finance person whose own region lies within ``scope``; a unit's person whose unit
+        (of region ``unit_region``) does."""
+        if self.role.is_finance:
+            return self.scope.startswith(scope)
+        return unit_region is not None and unit_region.startswith(scope)
 
     def locked(self, now_epoch: int) -> bool:
         return self.locked_until > now_epoch
@@ -88,6 +101,7 @@ class Session:
     created_epoch: int
     seen_epoch: int
     client: str
+    scope: str = ""  # the person's region when the session began (a change ends the session)
 
     def alive(self, now_epoch: int) -> bool:
         return (now_epoch - self.seen_epoch < IDLE_SECONDS

@@ -20,7 +20,15 @@ password-spraying client is stopped after a few accounts. An unknown username is
 a dummy hash, so the answer takes as long and says the same as a wrong password.
 
 Sessions: a random 256-bit token in the cookie, only its SHA-256 in the store; each request
-checks the idle (15 min) and absolute (8 h) clocks; sign-out deletes the row.
+checks the idle (15 min) and absolute (8 h) clocks; sign-out deletes the row. A session carries
+the role and region its person had when it began, so every change to an account that matters
+(locked, unlocked, password or TOTP reset, disabled or enabled, role or region changed) ends all
+of that person's live sessions at once (``end_sessions``, over the store's index of sessions by
+person); a person who changes their own password or TOTP keeps only the session they did it in.
+
+Regions: a finance person may carry a region (``Person.scope``, a prefix of region codes, as
+finance keys do). They see and manage only the units, and the people of units, within it, and
+finance people of their region or below; anything else is answered as if it did not exist.
 
 Every sign-in, failure, lockout, sign-out and change a person makes is appended to the audit
 log (``AuditLog``: the API's role may only append to it and query it) with who, when, what and
@@ -51,6 +59,7 @@ from chalicelib.domain.people import (
     LOCK_SECONDS,
     MAX_FAILURES,
     MAX_PASSWORD_LENGTH,
+    PENDING_TOTP_SECONDS,
     Person,
     Role,
     Session,
@@ -59,6 +68,7 @@ from chalicelib.domain.people import (
     check_username,
 )
 from chalicelib.domain.records import AuditEvent
+from chalicelib.domain.regions import scope_of
 from chalicelib.services import limits
 from chalicelib.services.phones import derive_key
 from chalicelib.services.ports import Ports
@@ -158,16 +168,21 @@ def matching_step(secret: str, code: str, now_epoch: int) -> int | None:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a signed-in person (their session's view of them) from a client address."""
+    """Who acts: a signed-in person (their session's view of them) from a client address;
+    ``scope`` the region of a finance person (``""``: every region), ``session`` the id of
+    the session they act in (kept when they change their own password or TOTP)."""
 
     username: str
     role: Role
     unit_code: str | None
     client: str
+    scope: str = ""
+    session: str | None = None
 
     @classmethod
     def of(cls, session: Session, client: str) -> Actor:
-        return cls(session.username, session.role, session.unit_code, client)
+        return cls(session.username, session.role, session.unit_code, client, session.scope,
+                   session.token_hash)
 
     @property
     def audit_unit(self) -> str:
@@ -205,13 +220,31 @@ def require(actor: Actor | Session, *roles: Role) -> None:
         raise Forbidden("您的角色无权执行此操作", code="role_not_allowed")
 
 
+def finance_scope(actor: Actor, text: str | None) -> str:
+    """The region a finance person created or changed by ``actor`` gets: ``text`` (a region
+    prefix, ``""``/None: the actor's own), which must lie within the actor's region."""
+    scope = scope_of(text or "", "scope") if text else actor.scope
+    if not scope.startswith(actor.scope):
+        raise ValidationFailed("只能在本人管辖的行政区划内设置人员", {
+            "scope": f"within your region {actor.scope or '(all)'}"})
+    return scope
+
+
+def unit_region(deps: Ports, unit_code: str | None) -> str | None:
+    unit = deps.units.get(unit_code) if unit_code else None
+    return unit.region_code if unit is not None else None
+
+
 def create_person(deps: Ports, actor: Actor, *, username: str, role: str,
                   unit_code: str | None, password: str, display_name: str = "",
-                  totp: bool | None = None) -> tuple[Person, str | None]:
+                  totp: bool | None = None, scope: str | None = None
+                  ) -> tuple[Person, str | None]:
     """Create an account: (the person, the TOTP secret to hand over once, or None).
 
     Finance roles always get TOTP; unit roles get it when ``totp`` (default: yes). A finance
-    admin creates any account; a unit admin only operators of their own unit."""
+    admin creates accounts within their region only (a finance person's region within theirs,
+    a unit's person of a unit within it; another region's unit is as one that does not exist);
+    a unit admin only operators of their own unit."""
     check_username(username)
     found = check_role(role, unit_code or None)
     if actor.role is Role.UNIT_ADMIN:
@@ -219,51 +252,149 @@ def create_person(deps: Ports, actor: Actor, *, username: str, role: str,
             raise Forbidden("单位管理员只能为本单位创建经办人", code="role_not_allowed")
     else:
         require(actor, Role.FINANCE_ADMIN)
-    if unit_code and deps.units.get(unit_code) is None:
+    region = unit_region(deps, unit_code)
+    if unit_code and (region is None or not region.startswith(actor.scope)):
         raise ValidationFailed("单位不存在", {"unit_code": "no such unit"})
+    if not found.is_finance and scope:
+        raise ValidationFailed("单位人员不设行政区划", {"scope": "finance roles only"})
+    person_scope = finance_scope(actor, scope) if found.is_finance else ""
     check_password(username, password)
     secret = new_totp_secret() if (found.is_finance or totp is not False) else None
     person = Person(username=username, role=found, unit_code=unit_code or None,
                     display_name=(display_name or username)[:40],
                     password_hash=hash_password(password),
                     created_at=deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds"),
-                    totp_sealed=seal_totp(deps, secret) if secret else None)
+                    totp_sealed=seal_totp(deps, secret) if secret else None,
+                    scope=person_scope)
     deps.people.create(person)
     audit(deps, username, person.unit_code, "person_create", "ok", actor.client,
-          {"by": actor.username, "role": found.value, "totp": bool(secret)})
+          {"by": actor.username, "role": found.value, "totp": bool(secret),
+           **({"scope": person_scope} if person_scope else {})})
     return person, secret
 
 
+def in_reach(deps: Ports, actor: Actor | Session, person: Person) -> bool:
+    """True when ``actor`` may see ``person``'s account: a finance person those of their
+    region (``Person.in_scope``); a unit's person those of their own unit."""
+    if actor.role.is_finance:
+        return person.in_scope(actor.scope, None if person.role.is_finance
+                               else unit_region(deps, person.unit_code))
+    return person.unit_code == actor.unit_code
+
+
+def people_in_reach(deps: Ports, actor: Actor | Session) -> list[Person]:
+    """The accounts ``actor`` may see, by username (a finance person: of their region)."""
+    if not actor.role.is_finance:
+        return deps.people.list(actor.unit_code)
+    regions: dict[str, str | None] = {}
+    found = []
+    for person in deps.people.list():
+        if person.role.is_finance:
+            region = None
+        else:
+            code = str(person.unit_code)
+            if code not in regions:
+                regions[code] = unit_region(deps, code)
+            region = regions[code]
+        if person.in_scope(actor.scope, region):
+            found.append(person)
+    return found
+
+
 def _person_in_reach(deps: Ports, actor: Actor, username: str) -> Person:
-    """The person ``actor`` may manage: any, for a finance admin; for a unit admin only the
-    operators of their own unit (as they create only those), never a fellow unit admin."""
+    """The person ``actor`` may manage: for a finance admin any of their region; for a unit
+    admin only the operators of their own unit (as they create only those), never a fellow
+    unit admin. Anyone else is ``NotFound``, as a name that does not exist."""
     person = deps.people.get(username)
-    if person is None or (actor.role is Role.UNIT_ADMIN and (
-            person.unit_code != actor.unit_code or person.role is not Role.UNIT_OPERATOR)):
+    if person is None or not in_reach(deps, actor, person) or (
+            actor.role is Role.UNIT_ADMIN and person.role is not Role.UNIT_OPERATOR):
         raise NotFound("没有这个用户", code="person_not_found")
     return person
 
 
+def end_sessions(deps: Ports, person: Person | Session, why: str, client: str,
+                 keep: str | None = None) -> int:
+    """End every live session of ``person`` (but ``keep``), audited with ``why``: the
+    account changed, so a session begun before must not go on as if it had not."""
+    ended = deps.people.end_sessions(person.username, keep)
+    if ended:
+        audit(deps, person.username, person.unit_code, "sessions_ended", "ok", client,
+              {"why": why, "count": ended})
+    return ended
+
+
 def unlock(deps: Ports, actor: Actor, username: str) -> Person:
     """Clear an account's lock and failure count (finance admin; a unit admin for their
-    unit's operators)."""
+    unit's operators). Its live sessions end."""
     require(actor, Role.FINANCE_ADMIN, Role.UNIT_ADMIN)
     person = _person_in_reach(deps, actor, username)
     updated = deps.people.update(username, {"failures": 0, "locked_until": 0})
     audit(deps, username, person.unit_code, "person_unlock", "ok", actor.client,
           {"by": actor.username})
+    end_sessions(deps, person, "person_unlock", actor.client)
     return updated
 
 
 def reset_totp(deps: Ports, actor: Actor, username: str) -> str:
-    """Give an account a new TOTP secret (the old authenticator stops working): the secret."""
+    """Give an account a new TOTP secret (the old authenticator stops working): the secret.
+    The account's live sessions end."""
     require(actor, Role.FINANCE_ADMIN, Role.UNIT_ADMIN)
     person = _person_in_reach(deps, actor, username)
     secret = new_totp_secret()
-    deps.people.update(username, {"totp_sealed": seal_totp(deps, secret), "totp_step": 0})
+    deps.people.update(username, {"totp_sealed": seal_totp(deps, secret), "totp_step": 0,
+                                  "totp_pending": None, "totp_pending_epoch": None})
     audit(deps, username, person.unit_code, "person_reset_totp", "ok", actor.client,
           {"by": actor.username})
+    end_sessions(deps, person, "person_reset_totp", actor.client)
     return secret
+
+
+def reset_password(deps: Ports, actor: Actor, username: str, password: str) -> None:
+    """An admin sets a new password on an account (its owner forgot theirs): the rule holds,
+    the lock is cleared, and the account's live sessions end."""
+    require(actor, Role.FINANCE_ADMIN, Role.UNIT_ADMIN)
+    person = _person_in_reach(deps, actor, username)
+    check_password(username, password)
+    deps.people.update(username, {"password_hash": hash_password(password), "failures": 0,
+                                  "locked_until": 0})
+    audit(deps, username, person.unit_code, "person_reset_password", "ok", actor.client,
+          {"by": actor.username})
+    end_sessions(deps, person, "person_reset_password", actor.client)
+
+
+def set_disabled(deps: Ports, actor: Actor, username: str, disabled: bool) -> Person:
+    """Disable an account (it may not sign in; its live sessions end) or enable it again.
+    Nobody disables their own account (there must stay someone to enable it)."""
+    require(actor, Role.FINANCE_ADMIN, Role.UNIT_ADMIN)
+    person = _person_in_reach(deps, actor, username)
+    if username == actor.username:
+        raise ValidationFailed("不能停用本人账号", {"username": "not your own account"})
+    updated = deps.people.update(username, {"disabled": disabled})
+    action = "person_disable" if disabled else "person_enable"
+    audit(deps, username, person.unit_code, action, "ok", actor.client, {"by": actor.username})
+    end_sessions(deps, person, action, actor.client)
+    return updated
+
+
+def change_role(deps: Ports, actor: Actor, username: str, role: str,
+                scope: str | None = None) -> Person:
+    """A finance admin changes an account's role within its side (财政 or 单位: a unit's
+    person stays with their unit) and a finance person's region (within the admin's own).
+    The account's live sessions end: they carry the role and region they began with."""
+    require(actor, Role.FINANCE_ADMIN)
+    person = _person_in_reach(deps, actor, username)
+    found = check_role(role, person.unit_code)
+    if username == actor.username:
+        raise ValidationFailed("不能修改本人角色", {"role": "not your own account"})
+    if not found.is_finance and scope:
+        raise ValidationFailed("单位人员不设行政区划", {"scope": "finance roles only"})
+    new_scope = finance_scope(actor, scope) if found.is_finance else ""
+    updated = deps.people.update(username, {"role": found, "scope": new_scope})
+    audit(deps, username, person.unit_code, "person_role", "ok", actor.client,
+          {"by": actor.username, "from": person.role.value, "to": found.value,
+           **({"scope": new_scope} if found.is_finance else {})})
+    end_sessions(deps, person, "person_role", actor.client)
+    return updated
 
 
 def set_operators_may_cancel(deps: Ports, actor: Actor, allowed: bool) -> None:
@@ -298,6 +429,7 @@ def _fail(deps: Ports, person: Person | None, username: str, client: str, why: s
         if after.locked(_now_epoch(deps)):
             audit(deps, person.username, person.unit_code, "account_locked", "ok", client,
                   {"until_epoch": after.locked_until})
+            end_sessions(deps, person, "account_locked", client)
     limits.limit(deps, _client_counter(deps, client), FAILURES_PER_CLIENT_PER_HOUR,
                  timedelta(hours=1), "登录失败次数过多，请一小时后再试")
     raise Unauthenticated(BAD_CREDENTIALS, code="bad_credentials")
@@ -327,6 +459,9 @@ def sign_in(deps: Ports, username: str, password: str, otp: str,
     if len(password) > MAX_PASSWORD_LENGTH or not _password_holds(person.password_hash,
                                                                    password):
         _fail(deps, person, username, client, "bad_password")
+    if person.disabled:  # said only to whoever knows the password
+        audit(deps, username, person.unit_code, "sign_in", "disabled", client)
+        raise Unauthenticated("账户已停用，请联系管理员", code="account_disabled")
     if person.role.is_finance and not person.has_totp:
         _fail(deps, person, username, client, "totp_required")
     if person.has_totp:
@@ -343,7 +478,7 @@ def sign_in(deps: Ports, username: str, password: str, otp: str,
     token = secrets.token_urlsafe(32)
     session = Session(token_hash=token_hash(token), username=username, role=person.role,
                       unit_code=person.unit_code, created_epoch=now, seen_epoch=now,
-                      client=client[:64])
+                      client=client[:64], scope=person.scope if person.role.is_finance else "")
     deps.people.put_session(session)
     audit(deps, username, person.unit_code, "sign_in", "ok", client)
     return token, session
@@ -375,18 +510,76 @@ def sign_out(deps: Ports, token: str | None, client: str) -> None:
     audit(deps, session.username, session.unit_code, "sign_out", "ok", client)
 
 
-def change_password(deps: Ports, actor: Actor, current: str, new: str) -> None:
-    """A person changes their own password (the current one is asked again)."""
+def _me(deps: Ports, actor: Actor) -> Person:
     person = deps.people.get(actor.username)
     if person is None:
         raise NotFound("没有这个用户", code="person_not_found")
-    if len(current) > MAX_PASSWORD_LENGTH or not _password_holds(person.password_hash, current):
-        audit(deps, actor.username, person.unit_code, "password_change", "bad_password",
-              actor.client)
-        raise ValidationFailed("当前密码不正确", {"current_password": "wrong"})
+    return person
+
+
+def _current_holds(deps: Ports, actor: Actor, person: Person, current: str,
+                   action: str) -> None:
+    """``ValidationFailed`` on ``current_password`` unless it is the person's password; a
+    wrong one counts as a failed sign-in (it may lock the account, as guessing at the door
+    would), so a session left open cannot be used to guess the password."""
+    if len(current) <= MAX_PASSWORD_LENGTH and _password_holds(person.password_hash, current):
+        return
+    audit(deps, actor.username, person.unit_code, action, "bad_password", actor.client)
+    after = deps.people.record_failure(person.username, _now_epoch(deps), MAX_FAILURES,
+                                       LOCK_SECONDS)
+    if after.locked(_now_epoch(deps)):
+        audit(deps, person.username, person.unit_code, "account_locked", "ok", actor.client,
+              {"until_epoch": after.locked_until})
+        end_sessions(deps, person, "account_locked", actor.client)
+    raise ValidationFailed("当前密码不正确", {"current_password": "wrong"})
+
+
+def change_password(deps: Ports, actor: Actor, current: str, new: str) -> int:
+    """A person changes their own password (the current one is asked again, the rule holds);
+    every other session of theirs ends (how many). The session they did it in goes on."""
+    person = _me(deps, actor)
+    _current_holds(deps, actor, person, current, "password_change")
     check_password(actor.username, new)
-    deps.people.update(actor.username, {"password_hash": hash_password(new)})
+    if _password_holds(person.password_hash, new):
+        raise ValidationFailed("新密码不能与当前密码相同", {"password": "same as the current one"})
+    deps.people.update(actor.username, {"password_hash": hash_password(new), "failures": 0})
     audit(deps, actor.username, person.unit_code, "password_change", "ok", actor.client)
+    return end_sessions(deps, person, "password_change", actor.client, keep=actor.session)
+
+
+def begin_totp_enrolment(deps: Ports, actor: Actor, current: str) -> str:
+    """Offer a new TOTP secret to its owner (the current password asked again): the secret,
+    to show once. It takes effect only when a code of it is confirmed
+    (``confirm_totp_enrolment``) within ``PENDING_TOTP_SECONDS``; until then the authenticator
+    in use (if any) goes on working, so a finance person is never left without TOTP."""
+    person = _me(deps, actor)
+    _current_holds(deps, actor, person, current, "totp_enrol")
+    secret = new_totp_secret()
+    deps.people.update(actor.username, {"totp_pending": seal_totp(deps, secret),
+                                        "totp_pending_epoch": _now_epoch(deps)})
+    audit(deps, actor.username, person.unit_code, "totp_enrol", "offered", actor.client)
+    return secret
+
+
+def confirm_totp_enrolment(deps: Ports, actor: Actor, code: str) -> int:
+    """Make the offered secret the account's once ``code`` is one of its codes now: the old
+    authenticator stops working, every other session ends (how many). ``ValidationFailed``
+    on ``otp`` for a wrong code, or when no secret is on offer (none, or lapsed)."""
+    person = _me(deps, actor)
+    now = _now_epoch(deps)
+    if not person.totp_pending or now - person.totp_pending_epoch > PENDING_TOTP_SECONDS:
+        raise ValidationFailed("没有待确认的动态口令，或已超过 10 分钟，请重新开始",
+                               {"otp": "no secret on offer"})
+    secret = open_totp(deps, person.totp_pending)
+    step = matching_step(secret, (code or "").strip(), now)
+    if step is None:
+        audit(deps, actor.username, person.unit_code, "totp_enrol", "bad_otp", actor.client)
+        raise ValidationFailed("动态口令不正确，请输入验证器当前显示的 6 位数字",
+                               {"otp": "not a current code of the new secret"})
+    deps.people.update(actor.username, {"totp_sealed": person.totp_pending, "totp_step": step,
+                                        "totp_pending": None, "totp_pending_epoch": None})
+    audit(deps, actor.username, person.unit_code, "totp_enrol", "ok", actor.client)
+    return end_sessions(deps, person, "totp_enrol", actor.client, keep=actor.session)
 
 
 def limited_message(exc: RateLimited) -> str:

@@ -66,7 +66,8 @@ class PeopleStore(Protocol):
         """Add ``person``; ``Conflict`` (``person_exists``) if the username is taken."""
 
     def update(self, username: str, changes: Mapping[str, Any]) -> Person:
-        """Set fields of ``Person`` (by name) on an existing account; ``NotFound`` if none."""
+        """Set fields of ``Person`` (by name; never ``username`` or ``unit_code``) on an
+        existing account; ``NotFound`` if none."""
 
     def list(self, unit_code: str | None = None) -> list[Person]:
         """Every account (of one unit when ``unit_code``), by username."""
@@ -88,6 +89,12 @@ class PeopleStore(Protocol):
     def session(self, token_hash: str) -> Session | None: ...
     def touch_session(self, token_hash: str, seen_epoch: int) -> None: ...
     def end_session(self, token_hash: str) -> None: ...
+    def sessions_of(self, username: str) -> Sequence[str]:
+        """The token hashes of ``username``'s sessions still stored (an index: a session
+        begun a moment ago may be missing for about a second, as DynamoDB's indexes lag)."""
+
+    def end_sessions(self, username: str, keep: str | None = None) -> int:
+        """End every stored session of ``username`` but ``keep``'s; how many ended."""
 
 
 class ReimbursementRepository(Protocol):

@@ -1,6 +1,6 @@
 """PeopleStore: FakePeople against DynamoPeople (accounts created once, updated by field,
 failures counted to a lock, a TOTP step accepted once, the unit's may-cancel toggle, sessions
-kept by the hash of their token)."""
+kept by the hash of their token and found by their person)."""
 
 from __future__ import annotations
 
@@ -47,12 +47,32 @@ class TestPeopleStore:
             stores.people.update("ghost", {"display_name": "x"})
         assert stores.people.get("ghost") is None
 
-    def test_an_update_may_not_change_the_role_or_the_unit(self, stores):
+    def test_an_update_may_not_change_the_unit_or_the_username(self, stores):
         stores.people.create(person())
-        for field in ("role", "unit_code", "username"):
+        for field in ("unit_code", "username"):
             with pytest.raises(ValueError):
                 stores.people.update("op.one", {field: "x"})
         assert stores.people.get("op.one") == person()
+
+    def test_role_scope_disabled_and_a_pending_secret_are_set_and_cleared(self, stores):
+        stores.people.create(person("fin", None, Role.FINANCE_ADMIN))
+        got = stores.people.update("fin", {"role": Role.FINANCE_AUDITOR, "scope": "3401",
+                                           "disabled": True, "totp_pending": "sealed",
+                                           "totp_pending_epoch": NOW})
+        assert got == stores.people.get("fin")
+        assert (got.role, got.scope, got.disabled) == (Role.FINANCE_AUDITOR, "3401", True)
+        assert (got.totp_pending, got.totp_pending_epoch) == ("sealed", NOW)
+        got = stores.people.update("fin", {"disabled": False, "totp_pending": None,
+                                           "totp_pending_epoch": None})
+        assert (got.disabled, got.totp_pending, got.totp_pending_epoch) == (False, None, 0)
+        assert stores.people.get("fin").scope == "3401"
+
+    def test_a_scoped_person_is_created_with_their_region(self, stores):
+        stores.people.create(Person(username="county", role=Role.FINANCE_ADMIN, unit_code=None,
+                                    display_name="县局", password_hash="h", created_at=AT,
+                                    scope="340102"))
+        got = stores.people.get("county")
+        assert (got.scope, got.disabled) == ("340102", False)
 
     def test_the_list_is_by_username_and_by_unit_and_holds_no_sessions(self, stores):
         for name, unit in (("zed", "340100001"), ("amy", "340100002"), ("bob", "340100001")):
@@ -107,3 +127,23 @@ class TestPeopleStore:
         stores.people.touch_session("a" * 64, NOW + 120)  # signed out meanwhile: nothing
         assert stores.people.session("a" * 64) is None
         stores.people.end_session("a" * 64)
+
+    def test_a_persons_sessions_are_found_and_ended_but_the_one_kept(self, stores):
+        for n, who in enumerate(("op.one", "op.one", "op.one", "op.two")):
+            stores.people.put_session(Session(str(n) * 64, who, Role.UNIT_OPERATOR,
+                                               "340100001", NOW, NOW, "203.0.113.9"))
+        assert stores.people.sessions_of("op.one") == ["0" * 64, "1" * 64, "2" * 64]
+        assert stores.people.sessions_of("nobody") == []
+        assert stores.people.end_sessions("op.one", keep="1" * 64) == 2
+        assert stores.people.session("0" * 64) is None
+        assert stores.people.session("1" * 64) is not None
+        assert stores.people.sessions_of("op.one") == ["1" * 64]
+        assert stores.people.end_sessions("op.one") == 1
+        assert stores.people.sessions_of("op.one") == []
+        assert stores.people.session("3" * 64).username == "op.two"
+
+    def test_a_session_keeps_its_scope(self, stores):
+        s = Session("b" * 64, "county", Role.FINANCE_ADMIN, None, NOW, NOW, "203.0.113.9",
+                    scope="340102")
+        stores.people.put_session(s)
+        assert stores.people.session("b" * 64) == s

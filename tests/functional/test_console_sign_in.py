@@ -41,16 +41,32 @@ def otp_for(world, who: dict, steps: int = 0) -> str:
     return totp_now(who["totp_secret"], int(world.clock().timestamp()) + 30 * steps)
 
 
-def sign_in(client, world, role: str) -> tuple[list[str], str]:
-    """Signed-in cookies (CSRF and session) and the CSRF token of the forms."""
-    who = person(world, role)
+def session_csrf(client, session: str, home: str) -> tuple[str, str]:
+    """The CSRF cookie and token a signed-in page hands out (bound to that session)."""
+    r = client.http.get(home, headers={"X-Forwarded-For": IP, "Cookie": session})
+    assert r.status_code == 200, r.body.decode()
+    cookie = next(c for c in set_cookies(r) if c.startswith("csrf_token="))
+    return cookie.split(";")[0], re.search(r'name="csrf_token" value="([^"]+)"',
+                                           r.body.decode()).group(1)
+
+
+def sign_in_as(client, world, who: dict, otp: str | None = None) -> tuple[list[str], str]:
+    """Signed-in cookies (CSRF and session) of ``who`` and the CSRF token of their forms."""
     csrf_cookie, token = csrf(client)
     r = post(client, "/console/sign-in", {"username": who["username"],
                                           "password": who["password"],
-                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+                                          "otp": otp_for(world, who) if otp is None else otp},
+             [csrf_cookie], token)
     assert r.status_code == 303, r.body.decode()
     [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
-    return [csrf_cookie, session.split(";")[0]], token
+    session = session.split(";")[0]
+    csrf_cookie, token = session_csrf(client, session, r.headers["Location"])
+    return [csrf_cookie, session], token
+
+
+def sign_in(client, world, role: str) -> tuple[list[str], str]:
+    """Signed-in cookies (CSRF and session) and the CSRF token of the forms."""
+    return sign_in_as(client, world, person(world, role))
 
 
 def test_the_sign_in_form_asks_for_username_password_and_otp(client):
@@ -211,3 +227,55 @@ def test_every_console_post_without_a_session_changes_nothing(client):
                    .replace("{key_id}", "key_000000000000"))
             r = client.http.post(url, body="confirm=yes", headers={"Content-Type": FORM})
             assert r.status_code in (303, 400, 403), (path, r.status_code, r.body)
+
+
+def test_a_csrf_token_of_one_session_is_refused_in_another(client, world):
+    from chalicelib import bootstrap
+
+    theirs, their_token = sign_in(client, world, "finance_admin")
+    mine, my_token = sign_in(client, world, "unit_admin")
+    their_csrf = next(c for c in theirs if c.startswith("csrf_token="))
+    my_session = next(c for c in mine if c.startswith("console_session="))
+    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"},
+             [their_csrf, my_session], their_token)
+    assert r.status_code == 403 and "刷新页面" in r.body.decode()
+    assert not bootstrap.deps().people.operators_may_cancel("340100001")
+    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"}, mine, my_token)
+    assert r.status_code in (200, 303), r.body.decode()
+    assert bootstrap.deps().people.operators_may_cancel("340100001")
+
+
+def test_a_csrf_token_made_before_sign_in_is_refused_after_it(client, world):
+    from chalicelib import bootstrap
+
+    who = person(world, "unit_admin")
+    csrf_cookie, token = csrf(client)
+    r = post(client, "/console/sign-in", {"username": who["username"],
+                                          "password": who["password"],
+                                          "otp": otp_for(world, who)}, [csrf_cookie], token)
+    [session] = [c.split(";")[0] for c in set_cookies(r) if c.startswith("console_session=")]
+    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"},
+             [csrf_cookie, session], token)
+    assert r.status_code == 403
+    assert not bootstrap.deps().people.operators_may_cancel("340100001")
+    page = client.http.get("/console/unit", headers={"Cookie": f"{csrf_cookie}; {session}"})
+    assert any(c.startswith("csrf_token=") for c in set_cookies(page))  # a new, bound one
+
+
+def test_a_session_opened_before_a_totp_reset_is_refused_after_it(client, world):
+    from chalicelib import bootstrap
+
+    theirs, _ = sign_in(client, world, "unit_operator")
+    assert client.http.get("/console/unit", headers={
+        "Cookie": "; ".join(theirs)}).status_code == 200
+    admin, token = sign_in(client, world, "finance_admin")
+    r = post(client, "/console/finance/people/unit1.operator/totp", {"confirm": "yes"}, admin,
+             token)
+    assert r.status_code == 200
+    r = client.http.get("/console/unit", headers={"Cookie": "; ".join(theirs)})
+    assert r.status_code == 303 and r.headers["Location"] == "/console?expired=1"
+    ended = [e for e in bootstrap.deps().audit.query(bill_id="person#unit1.operator")
+             if e.action == "sessions_ended"]
+    assert ended and ended[0].detail["why"] == "person_reset_totp"
+    assert client.http.get("/console/finance", headers={  # the admin's own session goes on
+        "Cookie": "; ".join(admin)}).status_code == 200

@@ -811,9 +811,18 @@ def _register_console() -> None:
         route(template, "GET", "console", "page")(get)
     for (template, method), fields in CONSOLE_FORMS.items():
         def post(t: Targets, template: str = template, fields: dict = fields):
-            return _request(t, "console", "page", template, "POST", _console_params(t),
-                            _console_headers(t, FORM_TYPES),
-                            h.form_bodies({**fields, "csrf_token": t.csrf_token}))
+            # half the time a session with its own CSRF cookie and token (a token is bound to
+            # its session), so the hostile forms reach the views; else any mix of the two
+            bound = [_request(t, "console", "page", template, "POST", _console_params(t),
+                              h.headers(t.keys, FORM_TYPES).map(
+                                  lambda hd, c=f"{t.console[role]}; {cookie}": {
+                                      **hd, "Cookie": c}),
+                              h.form_bodies({**fields, "csrf_token": token}))
+                     for role, (cookie, token) in t.console_csrf.items()]
+            return st.one_of(st.one_of(bound), _request(
+                t, "console", "page", template, "POST", _console_params(t),
+                _console_headers(t, FORM_TYPES),
+                h.form_bodies({**fields, "csrf_token": t.csrf_token})))
         route(template, method, "console", "page")(post)
 
 

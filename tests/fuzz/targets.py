@@ -51,6 +51,7 @@ class Targets:
     csrf_token: str
     clock: Any
     console: dict[str, str]  # role → a live console session cookie (``console_session=…``)
+    console_csrf: dict[str, tuple[str, str]]  # role → its session's CSRF cookie and token
 
     def codes(self) -> list[str]:
         return [self.unpaid, self.other_unit, self.issued, *(o["payment_code"]
@@ -99,6 +100,7 @@ def make_targets(world, client) -> Targets:
     from chalicelib.adapters.unionpay.config import load_certificate
     from devstack.builders.unionpay import crlf_pem
 
+    sessions = _console_sessions(world)
     return Targets(
         unpaid=unpaid, other_unit=other["payment_code"], issued=issued, bill=the_bill,
         reimbursed=reimbursed, spare=Bill(third["bill_code"], third["bill_number"],
@@ -114,7 +116,7 @@ def make_targets(world, client) -> Targets:
         unionpay_cert=crlf_pem(load_certificate(Path(up["sign_cert_pem"]).read_bytes())),
         hostile_certs=_hostile_certs(Path(up["root_cert_pem"]).read_text()),
         csrf_cookie=cookie.split(";")[0], csrf_token=found.group(1), clock=world.clock,
-        console=_console_sessions(world),
+        console=sessions, console_csrf=_console_csrf(world, sessions),
     )
 
 
@@ -129,6 +131,18 @@ def _console_sessions(world) -> dict[str, str]:
         token, _ = sign_in(world.deps, who["username"], who["password"], otp, "198.51.100.250")
         sessions[who["role"]] = f"console_session={token}"
     return sessions
+
+
+def _console_csrf(world, sessions: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Each session's CSRF cookie and token (a token is bound to its session)."""
+    from chalicelib.api import csrf
+    from chalicelib.services.people import token_hash
+
+    bound = {}
+    for role, cookie in sessions.items():
+        token = csrf.new_token(world.deps, token_hash(cookie.split("=", 1)[1]))
+        bound[role] = (f"csrf_token={token}", token)
+    return bound
 
 
 def _hostile_certs(root_pem: str) -> list[str]:

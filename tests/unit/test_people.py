@@ -279,3 +279,209 @@ def _state(deps):
 
     keys_dir = Path(str(deps.settings.local_keys_dir))
     return json.loads((keys_dir.parent / "state" / "world.json").read_text())
+
+
+# --- sessions end when the account changes ------------------------------------------------
+
+ADMIN = Actor("wang.fang", Role.FINANCE_ADMIN, None, "192.0.2.1")
+
+
+def _two_sessions(deps, clock):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    first, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    second, _ = people.sign_in(deps, "li.na", PASSWORD, "", "203.0.113.9")
+    return first, second
+
+
+@pytest.mark.parametrize("change", [
+    lambda deps: people.unlock(deps, ADMIN, "li.na"),
+    lambda deps: people.reset_totp(deps, ADMIN, "li.na"),
+    lambda deps: people.reset_password(deps, ADMIN, "li.na", "Fresh-pass-2026"),
+    lambda deps: people.set_disabled(deps, ADMIN, "li.na", True),
+    lambda deps: people.change_role(deps, ADMIN, "li.na", "unit_admin"),
+], ids=["unlock", "reset_totp", "reset_password", "disable", "role"])
+def test_a_change_to_an_account_ends_every_session_opened_before_it(deps, clock, change):
+    first, second = _two_sessions(deps, clock)
+    change(deps)
+    assert people.current_session(deps, first) is None
+    assert people.current_session(deps, second) is None
+    [ended] = [e for e in deps.audit.events if e.action == "sessions_ended"]
+    assert ended.detail["count"] == 2 and ended.bill_id == "person#li.na"
+
+
+def test_a_lockout_ends_the_accounts_live_sessions(deps, clock):
+    first, _ = _two_sessions(deps, clock)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(Unauthenticated):
+            people.sign_in(deps, "li.na", "Wrong-pass-1", "", "203.0.113.50")
+    assert people.current_session(deps, first) is None
+    assert deps.people.sessions_of("li.na") == []
+
+
+def test_another_persons_sessions_go_on_when_one_account_changes(deps, clock):
+    _two_sessions(deps, clock)
+    make(deps, "zhou.min", "unit_admin", "340100001", totp=False)
+    theirs, _ = people.sign_in(deps, "zhou.min", PASSWORD, "", CLIENT)
+    people.reset_password(deps, ADMIN, "li.na", "Fresh-pass-2026")
+    assert people.current_session(deps, theirs) is not None
+
+
+def test_a_disabled_account_may_not_sign_in_until_enabled_and_says_so_only_after_the_password(
+        deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    people.set_disabled(deps, ADMIN, "li.na", True)
+    with pytest.raises(Unauthenticated) as wrong:
+        people.sign_in(deps, "li.na", "Wrong-pass-1", "", CLIENT)
+    assert wrong.value.code == "bad_credentials"
+    with pytest.raises(Unauthenticated) as refused:
+        people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    assert refused.value.code == "account_disabled"
+    people.set_disabled(deps, ADMIN, "li.na", False)
+    people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    assert ("person_disable", "ok") in events(deps, "li.na")
+    assert ("person_enable", "ok") in events(deps, "li.na")
+
+
+def test_nobody_disables_or_changes_the_role_of_their_own_account(deps):
+    make(deps, "wang.fang")
+    for change in (lambda: people.set_disabled(deps, ADMIN, "wang.fang", True),
+                   lambda: people.change_role(deps, ADMIN, "wang.fang", "finance_auditor")):
+        with pytest.raises(ValidationFailed):
+            change()
+    assert not deps.people.get("wang.fang").disabled
+
+
+def test_a_role_changes_within_its_side_only(deps):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    with pytest.raises(ValidationFailed):
+        people.change_role(deps, ADMIN, "li.na", "finance_admin")
+    make(deps)
+    assert people.change_role(deps, ADMIN, "zhang.wei", "finance_auditor").role is (
+        Role.FINANCE_AUDITOR)
+    with pytest.raises(ValidationFailed):
+        people.change_role(deps, ADMIN, "zhang.wei", "unit_admin")
+
+
+# --- self-service: password and TOTP ---------------------------------------------------------
+
+def _signed_in(deps, username="li.na", role="unit_operator", unit="340100001", totp=False):
+    _, secret = make(deps, username, role, unit, totp=totp)
+    token, session = people.sign_in(deps, username, PASSWORD,
+                                    code(deps, secret) if secret else "", CLIENT)
+    return token, Actor.of(session, CLIENT), secret
+
+
+def test_changing_ones_own_password_ends_every_other_session_of_theirs(deps, clock):
+    mine, me, _ = _signed_in(deps)
+    other, _ = people.sign_in(deps, "li.na", PASSWORD, "", "203.0.113.9")
+    assert people.change_password(deps, me, PASSWORD, "New-pass-2026") == 1
+    assert people.current_session(deps, mine) is not None
+    assert people.current_session(deps, other) is None
+    with pytest.raises(Unauthenticated):
+        people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+
+
+def test_the_new_password_must_meet_the_rule_and_differ_from_the_current_one(deps):
+    _, me, _ = _signed_in(deps)
+    for new in ("short", PASSWORD):
+        with pytest.raises(ValidationFailed) as refused:
+            people.change_password(deps, me, PASSWORD, new)
+        assert "password" in refused.value.fields
+
+
+def test_a_wrong_current_password_counts_toward_the_lock(deps, clock):
+    token, me, _ = _signed_in(deps)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(ValidationFailed):
+            people.change_password(deps, me, "Wrong-pass-1", "New-pass-2026")
+    assert deps.people.get("li.na").locked(epoch(deps))
+    assert people.current_session(deps, token) is None  # the lock ended it
+
+
+def test_enrolling_totp_takes_effect_only_once_a_code_of_it_is_confirmed(deps, clock):
+    token, me, _ = _signed_in(deps)
+    other, _ = people.sign_in(deps, "li.na", PASSWORD, "", "203.0.113.9")
+    secret = people.begin_totp_enrolment(deps, me, PASSWORD)
+    assert not deps.people.get("li.na").has_totp  # not yet
+    with pytest.raises(ValidationFailed):
+        people.confirm_totp_enrolment(deps, me, "000000" if code(deps, secret) != "000000"
+                                      else "111111")
+    assert people.confirm_totp_enrolment(deps, me, code(deps, secret)) == 1
+    person = deps.people.get("li.na")
+    assert person.has_totp and person.totp_pending is None
+    assert people.current_session(deps, token) is not None
+    assert people.current_session(deps, other) is None
+    with pytest.raises(Unauthenticated):  # the confirming code is used up
+        people.sign_in(deps, "li.na", PASSWORD, code(deps, secret), CLIENT)
+    clock.advance(seconds=30)
+    with pytest.raises(Unauthenticated):  # now it takes a code
+        people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    people.sign_in(deps, "li.na", PASSWORD, code(deps, secret), CLIENT)
+    assert [o for a, o in events(deps, "li.na") if a == "totp_enrol"] == [
+        "offered", "bad_otp", "ok"]
+
+
+def test_a_finance_person_re_enrolling_keeps_the_old_authenticator_until_the_new_is_confirmed(
+        deps, clock):
+    _, me, old = _signed_in(deps, "zhang.wei", "finance_admin", None)
+    clock.advance(seconds=30)
+    people.begin_totp_enrolment(deps, me, PASSWORD)
+    people.sign_in(deps, "zhang.wei", PASSWORD, code(deps, old), CLIENT)
+
+
+def test_an_offered_secret_lapses_after_ten_minutes_and_needs_the_current_password(deps, clock):
+    _, me, _ = _signed_in(deps)
+    with pytest.raises(ValidationFailed):
+        people.begin_totp_enrolment(deps, me, "Wrong-pass-1")
+    secret = people.begin_totp_enrolment(deps, me, PASSWORD)
+    clock.advance(seconds=601)
+    with pytest.raises(ValidationFailed):
+        people.confirm_totp_enrolment(deps, me, code(deps, secret))
+    assert not deps.people.get("li.na").has_totp
+
+
+# --- regions ---------------------------------------------------------------------------------
+
+def _wuhu_unit(deps):
+    from chalicelib.services import units
+
+    units.create_unit(deps, unit_code="340200001", name="芜湖市不动产登记中心",
+                      kind="collecting", region_code="340202")
+
+
+def test_a_finance_admin_of_a_city_creates_and_reaches_only_people_of_their_city(deps):
+    _wuhu_unit(deps)
+    hefei = Actor("hefei.admin", Role.FINANCE_ADMIN, None, CLIENT, scope="3401")
+    make(deps, "wuhu.op", "unit_operator", "340200001", totp=False)
+    make(deps, "hefei.op", "unit_operator", "340100001", totp=False)
+    make(deps, "province.admin")  # every region: beyond a city's reach
+    with pytest.raises(ValidationFailed) as outside:
+        people.create_person(deps, hefei, username="new.op", role="unit_operator",
+                             unit_code="340200001", password=PASSWORD)
+    assert outside.value.message == "单位不存在"
+    with pytest.raises(ValidationFailed):
+        people.create_person(deps, hefei, username="new.fin", role="finance_auditor",
+                             unit_code=None, password=PASSWORD, scope="34")
+    person, _ = people.create_person(deps, hefei, username="new.fin", role="finance_auditor",
+                                     unit_code=None, password=PASSWORD)
+    assert person.scope == "3401"
+    county, _ = people.create_person(deps, hefei, username="county.fin", role="finance_admin",
+                                     unit_code=None, password=PASSWORD, scope="340102")
+    assert county.scope == "340102"
+    seen = {p.username for p in people.people_in_reach(deps, hefei)}
+    assert {"county.fin", "hefei.op", "new.fin"} <= seen
+    assert not seen & {"wuhu.op", "province.admin", "finance.admin", "finance.auditor"}
+    for name in ("wuhu.op", "province.admin", "nobody"):
+        with pytest.raises(Exception, match="没有这个用户"):
+            people.unlock(deps, hefei, name)
+
+
+def test_a_scoped_finance_persons_session_carries_their_region(deps):
+    admin = Actor("root", Role.FINANCE_ADMIN, None, CLIENT)
+    _, secret = people.create_person(deps, admin, username="county.fin", role="finance_admin",
+                                     unit_code=None, password=PASSWORD, scope="340102")
+    _, session = people.sign_in(deps, "county.fin", PASSWORD, code(deps, secret), CLIENT)
+    assert session.scope == "340102" and Actor.of(session, CLIENT).scope == "340102"
+    with pytest.raises(ValidationFailed):  # unit people have no region of their own
+        people.create_person(deps, admin, username="op.x", role="unit_operator",
+                             unit_code="340100001", password=PASSWORD, scope="3401")
