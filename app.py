@@ -8,6 +8,7 @@ import logging
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.api import (
+    account,
     admin,
     admin_templates,
     anomalies,
@@ -64,6 +65,7 @@ app.register_blueprint(reconciliations.bp)  # 清算对账 (/v1/admin/reconcilia
 app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模板)
 app.register_blueprint(finance_templates.bp)  # ... and their page in the finance console
 app.register_blueprint(finance_template_forms.bp)  # defining and editing them (制样)
+app.register_blueprint(account.bp)  # a person's own account: password, TOTP (/console/me)
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 

@@ -236,12 +236,13 @@ def create_person(args: argparse.Namespace) -> int:
     try:
         person, secret = create(deps(), CLI, username=args.username, role=args.role,
                                 unit_code=args.unit, password=password,
-                                display_name=args.name or "", totp=not args.no_totp)
+                                display_name=args.name or "", totp=not args.no_totp,
+                                scope=args.scope)
     except DomainError as exc:
         print(f"refused: {exc.message} {getattr(exc, 'fields', '') or ''}", file=sys.stderr)
         return 2
     print(json.dumps({"username": person.username, "role": person.role.value,
-                      "unit_code": person.unit_code,
+                      "unit_code": person.unit_code, "scope": person.scope,
                       "totp_uri": provisioning_uri(secret, person.username) if secret else None},
                      ensure_ascii=False))
     if secret:
@@ -373,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     person_cmd.add_argument("--role", required=True, choices=("finance_admin", "finance_auditor",
                                                              "unit_admin", "unit_operator"))
     person_cmd.add_argument("--unit", help="the unit code (unit roles)")
+    person_cmd.add_argument("--scope", help="a finance person's region: 34, 3401, 340102 "
+                            "(default: every region)")
     person_cmd.add_argument("--name", help="display name")
     person_cmd.add_argument("--no-totp", action="store_true",
                             help="unit roles only: no second factor (finance roles always have it)")

@@ -49,11 +49,11 @@ FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/units", "单位"),
                ("/console/finance/reports/weekly", "每周一报"),
                ("/console/finance/bill-kinds", "票据模板"),
                ("/console/finance/people", "人员"),
-               ("/console/finance/audit", "审计日志")]
+               ("/console/finance/audit", "审计日志"), ("/console/me", "我的账号")]
 UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
             ("/console/unit/bills/new", "直接开票"),
             ("/console/unit/notes", "缴款书"), ("/console/unit/bills", "票据"),
-            ("/console/unit/people", "本单位人员")]
+            ("/console/unit/people", "本单位人员"), ("/console/me", "我的账号")]
 
 
 def home_of(role: Role) -> str:

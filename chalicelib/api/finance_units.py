@@ -2,9 +2,10 @@
 own use cases (``services/admin.py``): the same checks, the same audit rows (``admin#unit#…``,
 ``client`` = ``person:<username>@<address>``), no second copy of any rule.
 
-A finance person acts as a finance credential of their own, ``person:<username>``, reaching
-every region (people have no regional scope yet). A finance auditor sees every page and no
-form; a post from them is the 403 page. Changes that cannot be undone (a unit's API key
+A finance person acts as a finance credential of their own, ``person:<username>``, with their
+region (``Person.scope``, carried by their session): a unit outside it is the 404 page, as for a
+finance key of that region, and a unit may be created only within it. A finance auditor sees
+every page and no form; a post from them is the 403 page. Changes that cannot be undone (a unit's API key
 revoked, a new key) ask for a confirmation box; a new key is shown once.
 """
 
@@ -35,9 +36,9 @@ KINDS = {"collecting": "执收单位", "reimbursing": "报销单位"}
 
 
 def credential(actor: Actor | Session) -> FinanceKey:
-    """The finance credential a signed-in finance person acts as (every region)."""
-    return FinanceKey(key_id=f"person:{actor.username}", scope="", label=actor.username,
-                      created_at="")
+    """The finance credential a signed-in finance person acts as (their region)."""
+    return FinanceKey(key_id=f"person:{actor.username}", scope=actor.scope,
+                      label=actor.username, created_at="")
 
 
 def who(actor: Actor) -> str:

@@ -1,6 +1,6 @@
 """The finance console's page of the weekly report (每周一报): ``/console/finance/reports/weekly``
 (``?week=YYYY-Www``; the running week by default), for finance admins and auditors, behind the
-console's sign-in (``api/console.console_view``). The view-model is
+console's sign-in (``api/console.console_view``), of the person's region. The view-model is
 ``services/report_page.report_page``; the page draws its charts as inline SVG."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PATH = "/console/finance/reports/weekly"
 def weekly_report_page(me: Session, actor: Actor) -> Response:
     week = query_param(bp.current_request, "week")
     try:
-        context = report_page(deps(), week)
+        context = report_page(deps(), week, me.scope)  # a region's person: its units only
     except (ValidationFailed, NotFound) as exc:
         problems = getattr(exc, "fields", {}) or {}
         return page(bp, "console/finance_report.html", status_of(exc), me=me, here=PATH,

@@ -52,19 +52,32 @@ def check_day(text: str) -> str:
     return text
 
 
-def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "") -> dict[str, Any]:
-    """The day's lists (each at most ``LIST_LIMIT`` rows) and totals by unit and fee item."""
+def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "",
+             scope: str = "") -> dict[str, Any]:
+    """The day's lists (each at most ``LIST_LIMIT`` rows) and totals by unit and fee item, of
+    the units of the region ``scope`` only (a finance person's; ``""``: every region)."""
     check_day(day)
     names: dict[str, str] = {}
+    regions: dict[str, str | None] = {}
 
     def unit_name(code: str) -> str:
         if code not in names:
             unit = deps.units.get(code)
             names[code] = unit.name if unit else code
+            regions[code] = unit.region_code if unit else None
         return names[code]
 
+    def in_region(code: str | None) -> bool:
+        if not scope:
+            return True
+        if not code:
+            return False  # an exception payment of no known unit: the whole system's only
+        unit_name(code)
+        region = regions[code]
+        return region is not None and region.startswith(scope)
+
     def wanted(unit: str, items) -> bool:
-        return ((not unit_code or unit == unit_code)
+        return ((not unit_code or unit == unit_code) and in_region(unit)
                 and (not item_code or any(i.item_code == item_code for i in items)))
 
     by_unit: dict[str, Totals] = defaultdict(Totals)
@@ -96,7 +109,8 @@ def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "") ->
         paid.append((payment, paid_note))
         tally("paid", paid_note.unit_code, paid_note.items, payment.amount_fen)
     exceptions = [p for p in payments if p.status == "exception"
-                  and (not unit_code or p.exception_unit == unit_code) and not item_code]
+                  and (not unit_code or p.exception_unit == unit_code) and not item_code
+                  and in_region(p.exception_unit)]
     bills = [b for b in deps.activity.bills_issued(day)
              if wanted(b.issuing_unit_code, b.items)]
     for bill in bills:

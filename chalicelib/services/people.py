@@ -584,3 +584,44 @@ def confirm_totp_enrolment(deps: Ports, actor: Actor, code: str) -> int:
 
 def limited_message(exc: RateLimited) -> str:
     return f"{exc.message}（约 {max(1, exc.retry_after // 60)} 分钟后可再试）"
+
+
+class AuditReach:
+    """Which audit rows a finance person may read. Of every region: all. Of one region: the
+    rows of its units (``unit_code``) and those filed under the accounts they may see
+    (``person#…`` rows of finance people of their region); nothing of the whole deployment
+    (templates, remittance days) or of an unknown name. ``unit`` and ``account`` refuse a filter
+    outside the region with ``NotFound``, as a unit or account that does not exist."""
+
+    def __init__(self, deps: Ports, viewer: Actor | Session) -> None:
+        self.deps, self.viewer, self.scope = deps, viewer, viewer.scope
+        self._regions: dict[str, str | None] = {}
+        self._people: dict[str, bool] = {}
+
+    def _unit_ok(self, unit_code: str) -> bool:
+        if unit_code not in self._regions:
+            self._regions[unit_code] = unit_region(self.deps, unit_code)
+        region = self._regions[unit_code]
+        return region is not None and region.startswith(self.scope)
+
+    def _person_ok(self, username: str) -> bool:
+        if username not in self._people:
+            person = self.deps.people.get(username) if len(username) <= 32 else None
+            self._people[username] = person is not None and in_reach(self.deps, self.viewer,
+                                                                     person)
+        return self._people[username]
+
+    def unit(self, unit_code: str) -> None:
+        if self.scope and not self._unit_ok(unit_code):
+            raise NotFound("单位不存在", code="unit_not_found")
+
+    def account(self, username: str) -> None:
+        if self.scope and not self._person_ok(username):
+            raise NotFound("没有这个用户", code="person_not_found")
+
+    def sees(self, event: AuditEvent) -> bool:
+        if not self.scope:
+            return True
+        if event.unit_code != "finance":
+            return self._unit_ok(event.unit_code)
+        return event.bill_id.startswith("person#") and self._person_ok(event.bill_id[7:])

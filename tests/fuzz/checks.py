@@ -10,7 +10,9 @@
    itself what they record: rate-limit counters (the counters table, except the payment-code
    sequence and the range allocation marks), the audit log (refused lookups are audited),
    login-code attempt counts (an ``UpdateItem`` of the OTP table), a console account's failed
-   sign-ins (an ``UpdateItem`` of the people table), the short-lived store of
+   sign-ins (an ``UpdateItem`` of the people table; a wrong current password on the account
+   page counts as one) and the sessions a lockout ends (a ``DeleteItem`` of a session row),
+   the short-lived store of
    rejected notifications (its own bucket), and the intake log (``intake/`` in the archive) of
    a notification whose channel signature held: only the channel can send one, and what it
    said about money is kept even when we cannot apply it (an order we do not know). An agent
@@ -120,8 +122,13 @@ def allowed_write(write: Write, request: Request, response: Any, deps: Any) -> b
             return True
         if name == "OTP":
             return write.operation == "UpdateItem"
-        if name == "PEOPLE":  # a refused sign-in counts the account's failure (and locks it)
-            return write.operation == "UpdateItem" and request.route == "/console/sign-in"
+        if name == "PEOPLE":  # a refused sign-in counts the account's failure (and locks it,
+            # ending its sessions); a wrong current password on the account page is one too
+            if request.route not in ("/console/sign-in", "/console/me/password",
+                                     "/console/me/totp"):
+                return False
+            return write.operation == "UpdateItem" or (
+                write.operation == "DeleteItem" and write.key.startswith("session#"))
         if name == "PAYMENTS":
             return _bank_exception(request, response)
         return False

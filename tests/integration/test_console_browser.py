@@ -186,3 +186,94 @@ def test_a_finance_admin_signs_in_with_totp_creates_a_person_and_reads_the_audit
     assert "创建账号" in body and "by=finance.admin" in body
     page.get_by_role("button", name="退出登录").click()
     assert page.url.endswith("/console")
+
+
+def _sign_in_as(page: Any, stack: dict[str, Any], username: str, password: str,
+                otp: str = "") -> None:
+    page.goto(f"{stack['base_url']}/console")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    if otp:
+        page.fill("#otp", otp)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert username in page.inner_text("header"), page.content()
+
+
+def test_a_person_changes_their_password_enrols_totp_and_an_admins_reset_ends_their_session(
+        stack, desk, browser):
+    admin = desk
+    sign_in(admin, stack, "finance_admin")
+    admin.get_by_role("link", name="人员").click()
+    admin.fill("#f-username", "xu.lan")
+    admin.fill("#f-display_name", "徐岚")
+    admin.select_option("#f-role", "unit_operator")
+    admin.fill("#f-unit_code", "340100002")
+    admin.fill("#f-password", "Willow-Lane-2026")
+    admin.uncheck("#f-totp")
+    admin.get_by_role("button", name="创建账号").click()
+    assert "已创建账号 xu.lan" in checked(admin)
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                bypass_csp=True)
+    try:
+        me = other.new_page()
+        me.problems = []
+        _sign_in_as(me, stack, "xu.lan", "Willow-Lane-2026")
+        me.get_by_role("link", name="我的账号").click()
+        checked(me, "console-me.png")
+        me.fill("#p-current", "Willow-Lane-2026")
+        me.fill("#p-new", "Cedar-Hill-2027")
+        me.fill("#p-again", "Cedar-Hill-2027")
+        me.get_by_role("button", name="修改密码").click()
+        assert "已修改密码" in checked(me)
+        me.fill("#t-current", "Cedar-Hill-2027")
+        me.get_by_role("button", name="生成新密钥").click()
+        body = checked(me, "console-me-totp.png")
+        assert "仅显示这一次" in body and "<svg" in body
+        secret = me.inner_text("dd.code >> nth=0").strip()
+        me.fill("#c-otp", pyotp.TOTP(secret).now())
+        me.get_by_role("button", name="确认并启用").click()
+        body = checked(me)
+        assert "已启用新的动态口令" in body and "已启用" in me.inner_text("main")
+        admin.goto(f"{stack['base_url']}/console/finance/people/xu.lan")
+        assert "徐岚" in checked(admin, "console-finance-person.png")
+        admin.fill("#r-password", "Birch-Road-2028")
+        admin.check("#r-confirm")
+        admin.get_by_role("button", name="重置密码").click()
+        assert "已重置 xu.lan 的密码" in checked(admin)
+        me.reload()
+        assert me.url.endswith("/console?expired=1"), me.url
+        checked(me)
+    finally:
+        other.close()
+
+
+def test_a_county_finance_person_sees_only_their_county(stack, desk, browser):
+    admin = desk
+    sign_in(admin, stack, "finance_admin")
+    admin.get_by_role("link", name="人员").click()
+    admin.fill("#f-username", "yaohai.fin")
+    admin.fill("#f-display_name", "瑶海区财政局")
+    admin.select_option("#f-role", "finance_auditor")
+    admin.fill("#f-scope", "340102")
+    admin.fill("#f-password", "Lotus-Pond-2026")
+    admin.get_by_role("button", name="创建账号").click()
+    assert "已创建账号 yaohai.fin" in checked(admin)
+    secret = admin.inner_text("dd.code >> nth=0").strip()
+    admin.goto(f"{stack['base_url']}/console/finance/people")
+    assert "辖区 340102" in checked(admin)
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                bypass_csp=True)
+    try:
+        county = other.new_page()
+        county.problems = []
+        _sign_in_as(county, stack, "yaohai.fin", "Lotus-Pond-2026", pyotp.TOTP(secret).now())
+        assert "340102" in checked(county)
+        county.get_by_role("link", name="单位").click()
+        assert "340100001" not in checked(county)
+        county.goto(f"{stack['base_url']}/console/finance/units/340100001")
+        assert "未找到" in checked(county, "console-finance-out-of-region.png")
+        county.get_by_role("link", name="人员").click()
+        assert "unit1.operator" not in checked(county)
+    finally:
+        other.close()
