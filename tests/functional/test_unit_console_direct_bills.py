@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from tests.functional.test_console_sign_in import IP, csrf, post, set_cookies, sign_in
+from tests.functional.test_console_sign_in import IP, post, sign_in, sign_in_as
 from tests.functional.test_unit_console import get
 
 HOSPITAL = "340100003"
@@ -35,12 +35,7 @@ def hospital_operator(client, world, username: str = "wang.yi") -> tuple[list[st
         "username": username, "display_name": "王医", "role": "unit_operator",
         "unit_code": HOSPITAL, "password": PASSWORD, "totp": ""}, cookies, token)
     assert r.status_code == 200, r.body.decode()
-    csrf_cookie, token = csrf(client)
-    r = post(client, "/console/sign-in", {"username": username, "password": PASSWORD,
-                                          "otp": ""}, [csrf_cookie], token)
-    assert r.status_code == 303, r.body.decode()
-    [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
-    return [csrf_cookie, session.split(";")[0]], token
+    return sign_in_as(client, world, {"username": username, "password": PASSWORD})
 
 
 def pairs(kind: str, items, extra: dict, form_id: str, **fields) -> list[tuple[str, str]]:
