@@ -177,12 +177,18 @@ def unionpay_zm(lines: Sequence[StatementLine], *, mer_id: str) -> bytes:
 
 
 def unionpay_file_content(lines: Sequence[StatementLine], *, mer_id: str, date: str) -> str:
-    """``fileContent``: base64 of the zlib-deflated zip holding ``INN<YYMMDD>88ZM_<merId>``."""
+    """``fileContent``: base64 of the zlib-deflated zip holding ``INN<YYMMDD>88ZM_<merId>``.
+    The same lines make the same file (its members dated at the clearing day's 23:00 cut-off,
+    not at the moment it is asked for), as a file UnionPay generated once."""
     out = io.BytesIO()
     yymmdd = date[2:4] + date[5:7] + date[8:]
+    made = (int(date[:4]), int(date[5:7]), int(date[8:]), 23, 0, 0)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"INN{yymmdd}88ZM_{mer_id}", unionpay_zm(lines, mer_id=mer_id))
-        archive.writestr(f"INN{yymmdd}88ZME_{mer_id}", b"")
+        for name, body in ((f"INN{yymmdd}88ZM_{mer_id}", unionpay_zm(lines, mer_id=mer_id)),
+                           (f"INN{yymmdd}88ZME_{mer_id}", b"")):
+            member = zipfile.ZipInfo(name, date_time=made)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, body)
     return base64.b64encode(zlib.compress(out.getvalue())).decode("ascii")
 
 

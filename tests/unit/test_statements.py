@@ -359,6 +359,22 @@ def test_the_unionpay_builder_writes_what_the_parser_reads():
     assert same(parse_file_content(content, DAY).lines, lines_of_a_day())
 
 
+def test_the_simulators_files_are_the_same_bytes_whenever_they_are_asked_for(monkeypatch):
+    # A re-run of a day fetches the same file, so the archive keeps its first copy alone.
+    import time
+
+    def files() -> tuple:
+        return (build.unionpay_file_content(lines_of_a_day(), mer_id="777290058110097",
+                                            date=DAY),
+                build.alipay_bill_zip(lines_of_a_day(), pid="2088000000000001", date=DAY),
+                build.gzipped(b"bill"))
+
+    first = files()
+    later = time.time() + 3 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert files() == first
+
+
 def lying_zip(names: tuple[str, ...], inflated: int = 20 * 1024 * 1024) -> bytes:
     """A zip whose first member inflates to ``inflated`` zeros but declares 10 bytes."""
     import struct
