@@ -484,8 +484,21 @@ def sign_in(deps: Ports, username: str, password: str, otp: str,
     return token, session
 
 
+def _still_holds(person: Person | None, session: Session, now: int) -> bool:
+    """True while the account is as the session began with it: there, enabled, not locked,
+    of the same role and region."""
+    return (person is not None and not person.disabled and not person.locked(now)
+            and person.role is session.role
+            and (person.scope if person.role.is_finance else "") == session.scope)
+
+
 def current_session(deps: Ports, token: str | None) -> Session | None:
-    """The live session of ``token``; None (and the row ended) once a clock ran out."""
+    """The live session of ``token``; None (and the row ended) once a clock ran out.
+
+    Each change to an account ends its sessions at once through the store's index, which may
+    lag a moment behind a sign-in; so whenever the last-seen time is written (once a minute)
+    the account is read again too, and a session whose account was disabled, locked or given
+    another role or region meanwhile ends then, at the latest."""
     if not token or len(token) > 100:
         return None
     key = token_hash(token)
@@ -498,6 +511,11 @@ def current_session(deps: Ports, token: str | None) -> Session | None:
         audit(deps, session.username, session.unit_code, "session_expired", "ok", session.client)
         return None
     if now - session.seen_epoch >= TOUCH_AFTER:
+        if not _still_holds(deps.people.get(session.username), session, now):
+            deps.people.end_session(key)
+            audit(deps, session.username, session.unit_code, "sessions_ended", "ok",
+                  session.client, {"why": "account_changed", "count": 1})
+            return None
         deps.people.touch_session(key, now)
     return session
 

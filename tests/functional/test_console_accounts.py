@@ -264,3 +264,17 @@ def test_a_region_change_ends_the_finance_persons_sessions(client, world):
     assert r.status_code == 200 and "340202" in r.body.decode()
     assert get(client, "/console/finance", theirs).status_code == 303
     assert world.deps.people.get("wuhu.admin").scope == "340202"
+
+
+def test_the_create_person_command_gives_a_finance_person_a_region(world, monkeypatch, capsys):
+    import json
+
+    from chalicelib.cli import main
+
+    monkeypatch.setenv("CONSOLE_PASSWORD", "Harbor-lights-42")
+    assert main(["create-person", "--username", "fei.xi", "--role", "finance_admin",
+                 "--scope", "340100"]) == 0
+    assert json.loads(capsys.readouterr().out)["scope"] == "3401"
+    assert world.deps.people.get("fei.xi").scope == "3401"
+    assert main(["create-person", "--username", "fei.dong", "--role", "finance_admin",
+                 "--scope", "3x"]) == 2

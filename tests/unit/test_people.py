@@ -485,3 +485,25 @@ def test_a_scoped_finance_persons_session_carries_their_region(deps):
     with pytest.raises(ValidationFailed):  # unit people have no region of their own
         people.create_person(deps, admin, username="op.x", role="unit_operator",
                              unit_code="340100001", password=PASSWORD, scope="3401")
+
+
+@pytest.mark.parametrize("change", [{"disabled": True}, {"role": Role.UNIT_ADMIN},
+                                    {"locked_until": 2_000_000_000}],
+                         ids=["disabled", "role", "locked"])
+def test_a_session_the_index_missed_ends_within_a_minute_of_its_account_changing(
+        deps, clock, change):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    token, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    deps.people.update("li.na", change)  # as if the index had not shown this session yet
+    assert people.current_session(deps, token) is not None
+    clock.advance(seconds=people.TOUCH_AFTER)
+    assert people.current_session(deps, token) is None
+    assert deps.people.sessions_of("li.na") == []
+
+
+def test_a_session_of_an_unchanged_account_goes_on_past_the_minutes_check(deps, clock):
+    make(deps, "li.na", "unit_operator", "340100001", totp=False)
+    token, _ = people.sign_in(deps, "li.na", PASSWORD, "", CLIENT)
+    for _ in range(5):
+        clock.advance(seconds=people.TOUCH_AFTER)
+        assert people.current_session(deps, token) is not None
