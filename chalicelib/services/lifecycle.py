@@ -4,7 +4,8 @@ Reversal issues a red bill — its own number from the unit's range, the same it
 amounts, both signatures — links the two both ways and marks the original ``reversed``. It is
 idempotent: the red bill's number is reserved on the original, so a retried request finishes
 the same red bill, and so does the repair job (``complete_reversal``) when nobody retries.
-Void is for a bill issued in error that nobody has reimbursed.
+Void is for a bill issued in error that nobody has reimbursed. A red bill is neither reversed
+nor voided (either would undo a reversal and leave its original ``reversed`` for nothing).
 The archive is never rewritten: status lives in the bill record, shown by the pages and the
 verification, and texted to the payer.
 """
@@ -53,6 +54,7 @@ def reverse_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str,
         return _ref(red.bill), False
     if original.status is not BillStatus.NORMAL:
         raise Conflict(f"该票据状态为{original.status.value}，不能冲红", code="bill_not_normal")
+    _refuse_if_red(original, "冲红")
     now = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
     reservation = deps.bills.reserve_reversal(original, check_code=new_check_code(),
                                               issued_at=now, reason=reason)
@@ -121,6 +123,7 @@ def void_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str, body: o
     record = unit_bill(deps, unit, bill_code, bill_number)
     if record.status is BillStatus.VOIDED:
         return record.status.value
+    _refuse_if_red(record, "作废")
     _refuse_if_reimbursed(deps, record, "作废")
     try:
         changed = deps.bills.set_status(record.bill.bill_id, BillStatus.VOIDED,
@@ -135,6 +138,11 @@ def void_bill(deps: Ports, unit: Unit, bill_code: str, bill_number: str, body: o
         raise Conflict(f"该票据状态为{record.status.value}，不能作废", code="bill_not_normal")
     log.info("bill %s voided: %s", record.bill.bill_id, reason)
     return BillStatus.VOIDED.value
+
+
+def _refuse_if_red(record: BillRecord, action: str) -> None:
+    if record.bill.is_red:
+        raise Conflict(f"红字票据不能{action}", code="bill_is_red")
 
 
 def _refuse_if_reimbursed(deps: Ports, record: BillRecord, action: str) -> None:

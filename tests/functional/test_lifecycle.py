@@ -111,3 +111,15 @@ def test_a_bill_exchanged_to_paper_is_marked_and_no_longer_reimbursed(world, cli
     reimburse(world, client, held)
     assert client.http.post(path(held, "paper"), headers=world.auth(),
                             body=json.dumps(paper)).status_code == 409
+
+
+def test_a_red_bill_is_neither_reversed_nor_voided(world, client):
+    bill = issued_bill(world, client)
+    red = json.loads(client.http.post(path(bill, "reversal"), headers=world.auth(),
+                                      body=json.dumps({"reason": "退费"})).body)
+    for action in ("reversal", "void"):
+        r = client.http.post(path(red, action), headers=world.auth(),
+                             body=json.dumps({"reason": "再冲一次"}))
+        assert r.status_code == 409 and json.loads(r.body)["error"]["code"] == "bill_is_red"
+    assert verify(world, client, red)["status"] == "normal"
+    assert verify(world, client, bill)["status"] == "reversed"
