@@ -30,6 +30,7 @@ from chalicelib.api import (
     report_pages,
     reports,
     short_links,
+    unit_bills,
     unit_console,
     verify_pages,
 )
@@ -66,6 +67,7 @@ app.register_blueprint(admin_templates.bp)  # bill templates per kind (票据模
 app.register_blueprint(finance_templates.bp)  # ... and their page in the finance console
 app.register_blueprint(finance_template_forms.bp)  # defining and editing them (制样)
 app.register_blueprint(account.bp)  # a person's own account: password, TOTP (/console/me)
+app.register_blueprint(unit_bills.bp)  # the unit console's bills and exception payments
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 
@@ -149,11 +151,13 @@ def send_sms(event) -> None:
 
 # Two routes run in functions of their own (infra/resources.json points API Gateway at them):
 # the channels' callbacks, with reserved concurrency so no burst of page views can starve them,
-# and the reversal of a bill, which signs (only the issuing role may use the signing keys).
+# and the reversal of a bill, which signs (only the issuing role may use the signing keys),
+# whether a unit's key asks for it or a person in the unit console (its form posts there).
 # Each serves API Gateway proxy events through the same app, for its own routes only.
 CALLBACK_ROUTES = ("/callbacks/wechatpay", "/callbacks/alipay", "/callbacks/unionpay",
                    "/callbacks/bank")
-REVERSAL_ROUTES = ("/v1/bills/{bill_code}/{bill_number}/reversal",)
+REVERSAL_ROUTES = ("/v1/bills/{bill_code}/{bill_number}/reversal",
+                   "/console/unit/bills/{bill_code}/{bill_number}/reversal")
 
 
 def _serve_routes(routes: tuple[str, ...], event: dict, context: object) -> dict:
@@ -174,5 +178,6 @@ def callbacks_function(event, context) -> dict:
 
 @app.lambda_function(name="reverse_bill")
 def reverse_bill_function(event, context) -> dict:
-    """POST /v1/bills/{code}/{number}/reversal: the one route that signs (a red bill)."""
+    """POST /v1/bills/{code}/{number}/reversal and the unit console's form for it: the routes
+    that sign (a red bill)."""
     return _serve_routes(REVERSAL_ROUTES, event, context)

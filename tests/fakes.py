@@ -690,6 +690,19 @@ class FakeBills:
         row = self._written(bill_code, bill_number)
         return row.record() if row is not None else None
 
+    def of_unit(self, unit_code: str, first: str, last: str, limit: int,
+                after: str | None = None) -> tuple[list[BillRecord], str | None]:
+        rows = sorted(((r.bill.issued_at, r.bill.bill_id, r) for r in self.rows.values()
+                       if r.bill is not None and r.bill.issuing_unit_code == unit_code
+                       and first <= r.bill.issued_at <= last), key=lambda t: t[:2], reverse=True)
+        if after:
+            at, _, bill_id = after.partition("|")
+            rows = [t for t in rows if t[:2] < (at, bill_id)]
+        page = [r.record() for _, _, r in rows[:limit]]
+        if len(page) < limit:
+            return page, None
+        return page, f"{page[-1].bill.issued_at}|{page[-1].bill.bill_id}"
+
     def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
                reimbursement: bool = False) -> BillLookup:
         counters = self.tables.counters
@@ -832,7 +845,7 @@ class FakePeople:
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
         self.sessions: dict[str, Session] = {}
-        self.may_cancel: dict[str, bool] = {}
+        self.actions: dict[str, frozenset] = {}
 
     def get(self, username: str) -> Person | None:
         return self.people.get(username)
@@ -876,11 +889,11 @@ class FakePeople:
         self.people[username] = replace(person, totp_step=step)
         return True
 
-    def operators_may_cancel(self, unit_code: str) -> bool:
-        return self.may_cancel.get(unit_code, False)
+    def operator_actions(self, unit_code: str) -> frozenset:
+        return self.actions.get(unit_code, frozenset())
 
-    def set_operators_may_cancel(self, unit_code: str, allowed: bool) -> None:
-        self.may_cancel[unit_code] = allowed
+    def set_operator_actions(self, unit_code: str, actions: frozenset) -> None:
+        self.actions[unit_code] = frozenset(actions)
 
     def put_session(self, session: Session) -> None:
         self.sessions[session.token_hash] = session

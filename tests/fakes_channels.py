@@ -23,7 +23,8 @@ from chalicelib.domain.records import PaymentRecord
 from chalicelib.domain.statements import Statement, clearing_day
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",),
-         "failed": ("requested",), "succeeded": ("requested", "failed")}
+         "failed": ("requested",), "succeeded": ("requested", "failed"),
+         "offline": ("manual", "failed")}
 
 
 class FakeRefunds:
@@ -70,6 +71,16 @@ class FakeRefunds:
                        refund_day=f"{row['channel']}#{clearing_day(row['channel'], at)}")
         if status != "requested":
             row.pop("refund_due", None)
+        return True
+
+    def retry(self, payment_id: str, failed_no: str, new_no: str) -> bool:
+        row = self.rows.get(payment_id)
+        if row is None or row.get("refund_status") != "failed" \
+                or row.get("out_refund_no") != failed_no:
+            return False
+        for name in ("refund_id", "refund_requested_at", "refund_checked_at"):
+            row.pop(name, None)
+        row.update(refund_status="pending", refund_due="due", out_refund_no=new_no)
         return True
 
 

@@ -302,6 +302,7 @@ class DynamoBills:
             BillModel.payer_phone.set(record.payer_phone) if record.payer_phone
             else BillModel.payer_phone.remove(), BillModel.pending.remove(),
             BillModel.issued_day.set(record.bill.issued_at[:10]),
+            BillModel.issuing_unit.set(record.bill.issuing_unit_code),
             BillModel.issued_at.set(record.bill.issued_at)]
         if record.links:
             actions.append(BillModel.links.set(record.links))
@@ -327,6 +328,24 @@ class DynamoBills:
         if row.doc is None:  # number reserved, bill not finished yet
             return None
         return _record(row)
+
+    @staticmethod
+    def of_unit(unit_code: str, first: str, last: str, limit: int,
+                after: str | None = None) -> tuple[list[BillRecord], str | None]:
+        """One query of the unit index; a position is ``issued_at|bill_id``."""
+        start = None
+        if after:
+            at, _, bill_id = after.partition("|")
+            start = {"bill_id": {"S": bill_id}, "issuing_unit": {"S": unit_code},
+                     "issued_at": {"S": at}}
+        rows = BillModel.by_unit.query(unit_code, BillModel.issued_at.between(first, last),
+                                       scan_index_forward=False, limit=limit, page_size=limit,
+                                       last_evaluated_key=start)
+        records = [_record(row) for row in rows if row.doc is not None]
+        if len(records) < limit:
+            return records, None
+        last_bill = records[-1].bill
+        return records, f"{last_bill.issued_at}|{last_bill.bill_id}"
 
     def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
                reimbursement: bool = False) -> BillLookup:

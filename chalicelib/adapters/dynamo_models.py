@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import (
@@ -302,6 +303,17 @@ class BillsByDay(GlobalSecondaryIndex):
     issued_at = UnicodeAttribute(range_key=True)
 
 
+class BillsByUnit(GlobalSecondaryIndex):
+    """Bills (blue and red) by their issuing unit and time of issue (the unit console's list)."""
+
+    class Meta:
+        index_name = "issuing_unit-issued_at-index"
+        projection = AllProjection()
+
+    issuing_unit = UnicodeAttribute(hash_key=True)
+    issued_at = UnicodeAttribute(range_key=True)
+
+
 class VoidsByDay(GlobalSecondaryIndex):
     """Sparse: voided bills by the China date of the void."""
 
@@ -345,6 +357,8 @@ class BillModel(Model):
     issued_day = UnicodeAttribute(null=True)  # YYYY-MM-DD, China time, once issued
     issued_at = UnicodeAttribute(null=True)
     by_day = BillsByDay()
+    issuing_unit = UnicodeAttribute(null=True)  # the issuing unit's code, once issued
+    by_unit = BillsByUnit()
     voided_day = UnicodeAttribute(null=True)  # once voided (sparse index key)
     voided_at = UnicodeAttribute(null=True)
     by_voided_day = VoidsByDay()
@@ -592,7 +606,10 @@ class PeopleModel(Model):
     disabled = NumberAttribute(default=0)  # 1: the account may not sign in
     totp_pending = UnicodeAttribute(null=True)  # a secret being enrolled (sealed), unconfirmed
     totp_pending_epoch = NumberAttribute(null=True)  # when it was offered
-    may_cancel = NumberAttribute(default=0)  # a unit's row (unit#<code>): operators may cancel
+    # a unit's row (unit#<code>): what its operators may do (domain/people.UnitAction);
+    # ``may_cancel`` is the set's first form (cancel only), read when the set was never written
+    may_cancel = NumberAttribute(default=0)
+    operator_actions = UnicodeSetAttribute(null=True)
     # a session
     session_of = UnicodeAttribute(null=True)  # its person's username (the index's key)
     by_person = SessionsByPerson()

@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.people import Person, Role, Session
+from chalicelib.domain.people import Person, Role, Session, UnitAction, unit_actions
 
 _PERSON = "person#"
 _SESSION = "session#"
@@ -130,15 +130,20 @@ class DynamoPeople:
                 return False
             raise
 
-    def operators_may_cancel(self, unit_code: str) -> bool:
+    def operator_actions(self, unit_code: str) -> frozenset[UnitAction]:
         try:
-            return bool(PeopleModel.get(_UNIT + unit_code, consistent_read=True).may_cancel)
+            row = PeopleModel.get(_UNIT + unit_code, consistent_read=True)
         except DoesNotExist:
-            return False
+            return frozenset()
+        if row.operator_actions is None:  # written before the set existed: cancel or nothing
+            return frozenset({UnitAction.CANCEL}) if row.may_cancel else frozenset()
+        return unit_actions(sorted(row.operator_actions))
 
-    def set_operators_may_cancel(self, unit_code: str, allowed: bool) -> None:
+    def set_operator_actions(self, unit_code: str, actions: frozenset[UnitAction]) -> None:
+        # DynamoDB has no empty set: "nothing" is the placeholder "-", never an action's name
         PeopleModel(_UNIT + unit_code, username="-", role="unit", unit_code=unit_code,
-                    may_cancel=int(allowed)).save()
+                    may_cancel=int(UnitAction.CANCEL in actions),
+                    operator_actions={a.value for a in actions} or {"-"}).save()
 
     def put_session(self, session: Session) -> None:
         PeopleModel(_SESSION + session.token_hash, username=session.username,

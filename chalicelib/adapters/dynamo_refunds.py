@@ -4,6 +4,8 @@ Forward only, each move one conditional update (never read-then-write):
 
     pending ──claim──▶ requested ──finish──▶ succeeded | failed      (failed ──▶ succeeded too:
     pending ──finish──▶ manual (agent bank: no refund API)             money back is the truth)
+    manual | failed ──finish──▶ offline (the unit gave the money back by hand, a person says)
+    failed ──retry──▶ pending, under a new refund number (a person asks again)
 
 ``refund_due`` ("due") is set while a refund is pending or requested, so the sparse index
 ``refund_due-paid_at-index`` lists exactly the refunds the job still has to push. A refund that
@@ -21,7 +23,7 @@ from chalicelib.domain.records import PaymentRecord
 from chalicelib.domain.statements import clearing_day
 
 _FROM = {"requested": ("pending", "requested"), "manual": ("pending",), "failed": ("requested",),
-         "succeeded": ("requested", "failed")}
+         "succeeded": ("requested", "failed"), "offline": ("manual", "failed")}
 
 
 @aws_boundary
@@ -86,3 +88,10 @@ class DynamoRefunds:
             actions.append(PaymentModel.refund_due.remove())
         return self._update(payment_id, actions,
                             PaymentModel.refund_status.is_in(*_FROM[status]))
+
+    def retry(self, payment_id: str, failed_no: str, new_no: str) -> bool:
+        return self._update(payment_id, [
+            PaymentModel.refund_status.set("pending"), PaymentModel.refund_due.set("due"),
+            PaymentModel.out_refund_no.set(new_no), PaymentModel.refund_id.remove(),
+            PaymentModel.refund_requested_at.remove(), PaymentModel.refund_checked_at.remove(),
+        ], (PaymentModel.refund_status == "failed") & (PaymentModel.out_refund_no == failed_no))

@@ -53,6 +53,7 @@ FINANCE_NAV = [(FINANCE_HOME, "概览"), ("/console/finance/units", "单位"),
 UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"),
             ("/console/unit/bills/new", "直接开票"),
             ("/console/unit/notes", "缴款书"), ("/console/unit/bills", "票据"),
+            ("/console/unit/exceptions", "异常缴款"),
             ("/console/unit/people", "本单位人员"), ("/console/me", "我的账号")]
 
 

@@ -1,8 +1,9 @@
 """The unit console (执收端, the online unit 在线单位): make a payment note in a form, print its
 notice or show its QR code, follow it until paid and billed, cancel it while unpaid; issue a
 bill directly for money the unit received itself (直接开票, ``POST /v1/bills``'s use case) and
-follow it to its PDF, OFD and 告知单; the unit admin's people page (operators, and whether they
-may cancel). Both forms ask for the extra fields of the chosen bill kind's template.
+follow it to its PDF, OFD and 告知单; the unit admin's people page (operators, and what they
+may do: ``UnitAction``). Both forms ask for the extra fields of the chosen bill kind's
+template. The unit's bills and exception payments are ``api/unit_bills.py``'s.
 
 Every view is a ``console.console_view`` (session, role, CSRF first); the work is
 ``services/unit_console.py``'s and ``services/people.py``'s. A person reaches only their own
@@ -27,7 +28,7 @@ from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, fen_to_yuan_grouped
-from chalicelib.domain.people import ROLE_LABELS, Role, Session
+from chalicelib.domain.people import ROLE_LABELS, Role, Session, UnitAction, unit_actions
 from chalicelib.services import notes as notes_service
 from chalicelib.services import notices, people, unit_console
 from chalicelib.services.bill_templates import template_for_kind
@@ -157,7 +158,7 @@ def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
                 note=view, status_label=NOTE_STATUS.get(view["status"], view["status"]),
                 channels=CHANNELS, yuan=fen_to_yuan_grouped, pay_link=link,
                 qr=qr_svg(link, 180) if view["status"] == "unpaid" else None,
-                may_cancel=unit_console.may_cancel(d, actor) and view["status"] == "unpaid",
+                may_cancel=people.may(d, actor, UnitAction.CANCEL) and view["status"] == "unpaid",
                 created=created, unit=unit)
 
 
@@ -203,7 +204,8 @@ def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
     unit_people = d.people.list(me.unit_code)
     return page(bp, "console/unit_people.html", status, me=me, here=PEOPLE,
                 heading="本单位人员", people=unit_people, roles=ROLE_LABELS,
-                now=int(d.clock().timestamp()), may_cancel=people.operators_may_cancel(d, str(me.unit_code)),
+                now=int(d.clock().timestamp()), actions=list(UnitAction),
+                allowed=people.operator_actions(d, str(me.unit_code)),
                 form=context.pop("form", {}), **context)
 
 
@@ -249,43 +251,19 @@ def unit_person_reset_totp(me: Session, actor: Actor, username: str) -> Response
     return _secret_page(me, username, secret, f"已为 {username} 重置动态口令。")
 
 
-@bp.route(PEOPLE + "/may-cancel", methods=["POST"], content_types=console.FORM)
+@bp.route(PEOPLE + "/permissions", methods=["POST"], content_types=console.FORM)
 @console_view(bp, Role.UNIT_ADMIN, post=True)
-def unit_may_cancel(me: Session, actor: Actor) -> Response:
-    allowed = form_fields(bp, "allowed")["allowed"] == "yes"
-    people.set_operators_may_cancel(deps(), actor, allowed)
-    return _people_page(me, done="已允许经办人撤销未缴款的缴款书。" if allowed
-                        else "已收回经办人撤销缴款书的权限。")
+def unit_operator_actions(me: Session, actor: Actor) -> Response:
+    """The unit admin's choice of what operators may do: one box per ``UnitAction``."""
+    chosen = unit_actions(form_lists(bp, "action")["action"])
+    people.set_operator_actions(deps(), actor, chosen)
+    said = "、".join(a.label for a in UnitAction if a in chosen) or "（无）"
+    return _people_page(me, done=f"已保存经办人权限：{said}。")
 
 
-# ---- the unit's notes and bills, day by day ---------------------------------------------------
+# ---- the unit's notes ------------------------------------------------------------------------
 
 PAGE_SIZE = 20
-
-
-def _day_filters(d: Any) -> tuple[str, dict[str, str], dict[str, str]]:
-    from chalicelib.domain.china_time import CHINA_TZ
-    from chalicelib.services.day_book import check_day
-
-    request = bp.current_request
-    today = d.clock().astimezone(CHINA_TZ).strftime("%Y-%m-%d")
-    filters = {name: (query_param(request, name) or "").strip()[:40]
-               for name in ("day", "status", "q", "page")}
-    problems = {}
-    try:
-        day = check_day(filters["day"] or today)
-    except ValidationFailed:
-        problems["day"] = "日期格式应为 YYYY-MM-DD"
-        day = today
-    filters["day"] = filters["day"] or today
-    return day, filters, problems
-
-
-def _paged(rows: list, filters: dict[str, str]) -> tuple[list, int, int]:
-    page_no = int(filters["page"]) if filters["page"].isdigit() else 1
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
-    page_no = min(max(1, page_no), pages)
-    return rows[(page_no - 1) * PAGE_SIZE:page_no * PAGE_SIZE], page_no, pages
 
 
 @bp.route(NOTES, methods=["GET"])
@@ -318,23 +296,3 @@ def note_list(me: Session, actor: Actor) -> Response:
     return page(bp, "console/unit_notes.html", me=me, here=NOTES, heading="本单位缴款书",
                 rows=rows, filters=filters, problems=problems, statuses=NOTE_STATUS,
                 yuan=fen_to_yuan_grouped, next_cursor=listed["next_cursor"], query=query)
-
-
-@bp.route("/console/unit/bills", methods=["GET"])
-@console_view(bp, *UNIT)
-def bill_list(me: Session, actor: Actor) -> Response:
-    """The unit's bills issued on a day, searched by payer or code, paged (one query of the
-    day's index: ``DailyActivity.bills_issued``)."""
-    from chalicelib.services.day_book import LIST_LIMIT
-
-    d = deps()
-    day, filters, problems = _day_filters(d)
-    bills = [b for b in d.activity.bills_issued(day) if b.issuing_unit_code == me.unit_code]
-    cut = len(bills) > LIST_LIMIT
-    rows = [b for b in bills[-LIST_LIMIT:][::-1] if not filters["q"]
-            or filters["q"] in b.payer_name or filters["q"] in b.bill_number
-            or filters["q"] in b.payment_code]
-    shown, page_no, pages = _paged(rows, filters)
-    return page(bp, "console/unit_bills.html", me=me, here="/console/unit/bills",
-                heading="本单位票据", rows=shown, page_no=page_no, pages=pages, count=len(rows),
-                filters=filters, problems=problems, yuan=fen_to_yuan_grouped, cut=cut)

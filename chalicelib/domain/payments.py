@@ -80,7 +80,9 @@ class Checkout:
     jsapi: Mapping[str, str] | None = None
 
 
-REFUND_STATUSES = ("pending", "requested", "succeeded", "failed", "manual")
+REFUND_STATUSES = ("pending", "requested", "succeeded", "failed", "manual", "offline")
+# money given back: by the channel, or by the unit by hand and recorded by a person (offline)
+GIVEN_BACK = ("succeeded", "offline")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,13 @@ def out_refund_no(payment_id: str) -> str:
     32 letters and digits, which every channel accepts (UnionPay's orderId: 8–40, no ``-``/``_``).
     """
     return "R" + hashlib.sha256(payment_id.encode("utf-8")).hexdigest()[:31]
+
+
+def next_out_refund_no(payment_id: str, previous: str) -> str:
+    """The number of a refund asked again after ``previous`` failed at the channel: a new
+    refund for the channel (a closed refund is never reopened under its number), derived from
+    the one it follows, so asking for the same retry twice names the same refund."""
+    return "R" + hashlib.sha256(f"{payment_id}#{previous}".encode()).hexdigest()[:31]
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ Roles and what they may do:
     finance_auditor   the finance department, read only: sees what finance_admin sees, changes
                       nothing (every change is refused with 403)
     unit_admin        one collecting unit: its notes and bills, its operators, its settings
-    unit_operator     one collecting unit: creates and follows notes; cancels only when the
-                      unit's admin allows it (the unit's toggle, ``PeopleStore.operators_may_cancel``)
+    unit_operator     one collecting unit: creates and follows notes; cancels notes, reverses,
+                      voids or exchanges bills and handles refunds only as far as the unit's
+                      admin allows (``UnitAction``, ``PeopleStore.operator_actions``)
 
 The password rule is MLPS 2.0 level 3 (GB/T 22239-2019 8.1.4.1 a: 口令具有复杂度要求): at least
 ``MIN_PASSWORD_LENGTH`` characters, of at least three of four classes (upper case, lower case,
@@ -47,6 +48,32 @@ class Role(StrEnum):
     @property
     def label(self) -> str:
         return ROLE_LABELS[self]
+
+
+class UnitAction(StrEnum):
+    """What a unit admin may allow their operators (each one separately; none by default)."""
+
+    CANCEL = "cancel"  # 撤销 an unpaid note
+    REVERSE = "reverse"  # 冲红 a bill
+    VOID = "void"  # 作废 a bill
+    PAPER = "paper"  # 换开 a bill for a paper one
+    REFUND = "refund"  # 退款 an exception payment: ask the channel again, or record it by hand
+
+    @property
+    def label(self) -> str:
+        return UNIT_ACTION_LABELS[self]
+
+
+UNIT_ACTION_LABELS = {UnitAction.CANCEL: "撤销缴款书", UnitAction.REVERSE: "冲红",
+                      UnitAction.VOID: "作废", UnitAction.PAPER: "换开纸质票据",
+                      UnitAction.REFUND: "处理退款"}
+
+
+def unit_actions(names: object) -> frozenset[UnitAction]:
+    """The actions named (unknown names are left out: a form cannot grant what does not exist)."""
+    if not isinstance(names, (list, tuple, set, frozenset)):
+        return frozenset()
+    return frozenset(UnitAction(n) for n in names if n in UnitAction.__members__.values())
 
 
 ROLE_LABELS = {Role.FINANCE_ADMIN: "财政管理员", Role.FINANCE_AUDITOR: "财政审计员（只读）",

@@ -39,6 +39,7 @@ from chalicelib.domain.bills import Bill
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.notes import Item, Note
+from chalicelib.domain.payments import GIVEN_BACK
 from chalicelib.domain.reconciliation import KIND_NAMES
 from chalicelib.domain.records import PaymentRecord
 
@@ -268,7 +269,7 @@ def build_weekly_report(week: Week, records: WeekRecords, *, state: str, generat
             continue
         unit = exc.exception_unit or UNKNOWN_UNIT
         book.add("exceptions", unit, _day(exc.paid_at), exc.amount_fen)
-        if exc.refund_status == "succeeded":
+        if exc.refund_status in GIVEN_BACK:
             book.add("refunds", unit, _day(exc.paid_at), exc.amount_fen)
     for diff in records.discrepancies:
         if diff.date in inside:

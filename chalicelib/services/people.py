@@ -63,6 +63,7 @@ from chalicelib.domain.people import (
     Person,
     Role,
     Session,
+    UnitAction,
     check_password,
     check_role,
     check_username,
@@ -397,17 +398,34 @@ def change_role(deps: Ports, actor: Actor, username: str, role: str,
     return updated
 
 
-def set_operators_may_cancel(deps: Ports, actor: Actor, allowed: bool) -> None:
-    """A unit admin's toggle: whether their unit's operators may cancel unpaid notes."""
+def set_operator_actions(deps: Ports, actor: Actor, actions: frozenset[UnitAction]) -> None:
+    """A unit admin's choice of what their unit's operators may do (the whole set at once)."""
     require(actor, Role.UNIT_ADMIN)
-    deps.people.set_operators_may_cancel(str(actor.unit_code), allowed)
-    audit(deps, actor.username, actor.unit_code, "unit_operators_may_cancel", "ok", actor.client,
-          {"by": actor.username, "allowed": allowed})
+    before = deps.people.operator_actions(str(actor.unit_code))
+    deps.people.set_operator_actions(str(actor.unit_code), actions)
+    audit(deps, actor.username, actor.unit_code, "unit_operator_actions", "ok", actor.client,
+          {"by": actor.username, "allowed": sorted(a.value for a in actions),
+           "before": sorted(a.value for a in before)})
 
 
-def operators_may_cancel(deps: Ports, unit_code: str) -> bool:
-    """True when the unit's admin allows its operators to cancel notes (one read)."""
-    return deps.people.operators_may_cancel(unit_code)
+def operator_actions(deps: Ports, unit_code: str) -> frozenset[UnitAction]:
+    """What the unit's admin allows its operators (one read)."""
+    return deps.people.operator_actions(unit_code)
+
+
+def may(deps: Ports, actor: Actor, action: UnitAction) -> bool:
+    """A unit admin may do every ``UnitAction`` of their unit; an operator what the admin allows;
+    nobody else any."""
+    if actor.role is Role.UNIT_ADMIN:
+        return True
+    return (actor.role is Role.UNIT_OPERATOR
+            and action in deps.people.operator_actions(str(actor.unit_code)))
+
+
+def require_may(deps: Ports, actor: Actor, action: UnitAction) -> None:
+    """``Forbidden`` (``operator_not_allowed``) unless ``may``."""
+    if not may(deps, actor, action):
+        raise Forbidden(f"单位管理员未允许经办人{action.label}", code="operator_not_allowed")
 
 
 # --- sign-in and sessions -------------------------------------------------------------------

@@ -27,7 +27,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
-from chalicelib.domain.people import Person, Session
+from chalicelib.domain.people import Person, Session, UnitAction
 from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
@@ -81,10 +81,11 @@ class PeopleStore(Protocol):
         """Accept the TOTP code of ``step`` once: True only if no code of this step or a later
         one was accepted before (one conditional write)."""
 
-    def operators_may_cancel(self, unit_code: str) -> bool:
-        """The unit's toggle: may its operators cancel unpaid notes (default: no)."""
+    def operator_actions(self, unit_code: str) -> frozenset[UnitAction]:
+        """What the unit's admin allows its operators (``UnitAction``; default: nothing)."""
 
-    def set_operators_may_cancel(self, unit_code: str, allowed: bool) -> None: ...
+    def set_operator_actions(self, unit_code: str, actions: frozenset[UnitAction]) -> None:
+        """Replace the unit's whole set (one write)."""
     def put_session(self, session: Session) -> None: ...
     def session(self, token_hash: str) -> Session | None: ...
     def touch_session(self, token_hash: str, seen_epoch: int) -> None: ...
@@ -302,6 +303,12 @@ class BillRepository(Protocol):
         (China time; the day index of voids, ``DailyActivity.bills_voided``)."""
 
     def get(self, bill_code: str, bill_number: str) -> BillRecord | None: ...
+
+    def of_unit(self, unit_code: str, first: str, last: str, limit: int,
+                after: str | None = None) -> tuple[list[BillRecord], str | None]:
+        """Up to ``limit`` of the unit's bills (blue and red) issued between ``first`` and
+        ``last`` (China ISO times, both included), newest first, resuming after the position
+        ``after``; and the position to resume after next (None once read through)."""
 
     def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
                reimbursement: bool = False) -> BillLookup:
@@ -534,7 +541,8 @@ class PayerIdentity(Protocol):
 
 class RefundStore(Protocol):
     """The refund state of exception payments (pending → requested → succeeded | failed;
-    pending → manual). Forward only: each move is a conditional write."""
+    pending → manual; manual | failed → offline, recorded by a person; failed → pending again
+    under a new number, asked again by a person). Each move is a conditional write."""
 
     def due(self, limit: int = 100) -> list[PaymentRecord]:
         """Exception payments whose refund is pending or requested, oldest first."""
@@ -549,6 +557,9 @@ class RefundStore(Protocol):
     def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
         """The refunds of ``channel`` that succeeded on the statement day ``date``
         (``statements.clearing_day`` of ``refunded_at``), oldest first: one index query."""
+    def retry(self, payment_id: str, failed_no: str, new_no: str) -> bool:
+        """failed → pending (due again) with ``new_no`` as the refund's number, only while the
+        refund is failed under ``failed_no``; False otherwise (someone moved it first)."""
 
 
 class StatementSource(Protocol):

@@ -53,8 +53,8 @@ def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
         deps.refunds.finish(payment_id, "manual", detail=MANUAL_DETAIL)
         return "manual"
     stamp = now.isoformat(timespec="seconds")
-    if row.refund_status == "pending":
-        number = out_refund_no(payment_id)
+    if row.refund_status == "pending":  # a retried refund has its new number already
+        number = row.out_refund_no or out_refund_no(payment_id)
         if not deps.refunds.claim(payment_id, number, stamp):
             return "skipped"  # another run took it
         requested_at = now

@@ -15,7 +15,7 @@ its input. The direct bill's form (直接开票) is the same form with how the m
 
 Who may do what: both unit roles create notes and direct bills and see their unit's; cancelling an unpaid note
 is the unit admin's, and an operator's only while an admin of the unit allows it
-(``people.operators_may_cancel``). Every note created or cancelled here is in the audit log
+(``people.may``, ``UnitAction.CANCEL``). Every note created or cancelled here is in the audit log
 under the person who did it.
 """
 
@@ -29,7 +29,7 @@ from chalicelib.domain.direct_bills import PAID_BY
 from chalicelib.domain.errors import Forbidden, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from chalicelib.domain.notes import Note
-from chalicelib.domain.people import Role
+from chalicelib.domain.people import UnitAction
 from chalicelib.domain.units import Unit
 from chalicelib.services import notes as notes_service
 from chalicelib.services import people
@@ -220,16 +220,9 @@ def create_direct(deps: Ports, actor: Actor, form: dict[str, Any], form_id: str)
     return note
 
 
-def may_cancel(deps: Ports, actor: Actor) -> bool:
-    return actor.role is Role.UNIT_ADMIN or (
-        actor.role is Role.UNIT_OPERATOR
-        and people.operators_may_cancel(deps, str(actor.unit_code)))
-
-
 def cancel(deps: Ports, actor: Actor, payment_code: str) -> Note:
     """Cancel the unit's unpaid note (the unit admin, or an operator the admin allows)."""
-    if not may_cancel(deps, actor):
-        raise Forbidden("单位管理员未允许经办人撤销缴款书", code="operators_may_not_cancel")
+    people.require_may(deps, actor, UnitAction.CANCEL)
     note = notes_service.cancel_note(deps, actor_unit(deps, actor), payment_code)
     people.audit_change(deps, actor, "note_cancel", payment_code)
     return note

@@ -273,6 +273,23 @@ class TestBillRepository:
         with pytest.raises(BillNotReimbursable):
             stores.reimbursements.add(reimbursement(original.bill.bill_id))
 
+    def test_a_units_bills_are_listed_newest_first_between_two_times_a_page_at_a_time(
+            self, stores):
+        allocate(stores)
+        made = [issue(stores, n, minutes=10 * n) for n in range(1, 6)]  # 10:12 … 10:52
+        unit = made[0].bill.issuing_unit_code
+        first, last = at(0), at(45)  # leaves out the bill of 10:52
+        page, after = stores.bills.of_unit(unit, first, last, 2)
+        assert [r.bill.bill_id for r in page] == [made[3].bill.bill_id, made[2].bill.bill_id]
+        assert page[0].status is BillStatus.NORMAL and page[0].bill == made[3].bill
+        page, after = stores.bills.of_unit(unit, first, last, 2, after)
+        assert [r.bill.bill_id for r in page] == [made[1].bill.bill_id, made[0].bill.bill_id]
+        page, after = stores.bills.of_unit(unit, first, last, 2, after)
+        assert (page, after) == ([], None)
+        assert stores.bills.of_unit("999999999", first, last, 2) == ([], None)
+        everything, after = stores.bills.of_unit(unit, at(0), at(60), 10)
+        assert len(everything) == 5 and after is None
+
     def test_a_text_claim_left_on_a_bill_row_by_older_code_reads_back(self, stores):
         """Bills' texts were once claimed on the bill row; the SMS service honours a claim
         found there, so the repository must still read it."""

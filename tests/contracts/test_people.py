@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.people import Person, Role, Session
+from chalicelib.domain.people import Person, Role, Session, UnitAction
 
 AT = "2026-06-15T10:00:00+08:00"
 NOW = 1_781_488_800  # 2026-06-15 10:00 China
@@ -78,7 +78,7 @@ class TestPeopleStore:
         for name, unit in (("zed", "340100001"), ("amy", "340100002"), ("bob", "340100001")):
             stores.people.create(person(name, unit))
         stores.people.create(person("fin", None, Role.FINANCE_ADMIN))
-        stores.people.set_operators_may_cancel("340100001", True)
+        stores.people.set_operator_actions("340100001", frozenset({UnitAction.CANCEL}))
         stores.people.put_session(Session("h" * 64, "bob", Role.UNIT_OPERATOR, "340100001",
                                           NOW, NOW, "203.0.113.9"))
         assert [p.username for p in stores.people.list()] == ["amy", "bob", "fin", "zed"]
@@ -107,13 +107,14 @@ class TestPeopleStore:
         assert not stores.people.use_totp_step("ghost", 200)
         assert stores.people.get("ghost") is None
 
-    def test_operators_may_cancel_only_once_their_unit_allows_it(self, stores):
-        assert not stores.people.operators_may_cancel("340100001")
-        stores.people.set_operators_may_cancel("340100001", True)
-        assert stores.people.operators_may_cancel("340100001")
-        assert not stores.people.operators_may_cancel("340100002")
-        stores.people.set_operators_may_cancel("340100001", False)
-        assert not stores.people.operators_may_cancel("340100001")
+    def test_operators_may_do_only_what_their_unit_allows(self, stores):
+        assert stores.people.operator_actions("340100001") == frozenset()
+        allowed = frozenset({UnitAction.CANCEL, UnitAction.REVERSE, UnitAction.REFUND})
+        stores.people.set_operator_actions("340100001", allowed)
+        assert stores.people.operator_actions("340100001") == allowed
+        assert stores.people.operator_actions("340100002") == frozenset()
+        stores.people.set_operator_actions("340100001", frozenset())
+        assert stores.people.operator_actions("340100001") == frozenset()
 
     def test_a_session_is_read_back_touched_and_ended(self, stores):
         s = Session("a" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW, NOW,

@@ -88,6 +88,34 @@ class TestRefundStore:
         assert [r.payment_id for r in stores.refunds.due()] == [paid]
         assert stores.refunds.get(paid).refund_id == "CH-1"
 
+    def test_a_failed_refund_is_asked_again_once_under_a_new_number(self, stores):
+        paid, done = exceptions(stores, 1, 2)
+        stores.refunds.claim(paid, "R-1", at(10))
+        assert stores.refunds.retry(paid, "R-1", "R-2") is False  # not failed yet
+        stores.refunds.finish(paid, "failed", refund_id="CH-1", detail="CLOSED")
+        assert stores.refunds.retry(paid, "R-0", "R-2") is False  # not that number
+        assert stores.refunds.retry(paid, "R-1", "R-2") is True
+        assert stores.refunds.retry(paid, "R-1", "R-2") is False  # a second click
+        row = stores.refunds.get(paid)
+        assert (row.refund_status, row.refund_due, row.out_refund_no, row.refund_id,
+                row.refund_requested_at) == ("pending", "due", "R-2", None, None)
+        assert stores.refunds.claim(paid, "R-2", at(20)) is True
+        stores.refunds.claim(done, "R-3", at(10))
+        stores.refunds.finish(done, "succeeded")
+        assert stores.refunds.retry(done, "R-3", "R-4") is False
+
+    def test_a_refund_given_back_by_hand_is_recorded_offline_from_manual_or_failed(self, stores):
+        manual, failed, pending = exceptions(stores, 1, 2, 3)
+        stores.refunds.finish(manual, "manual")
+        stores.refunds.claim(failed, "R-1", at(10))
+        stores.refunds.finish(failed, "failed")
+        assert stores.refunds.finish(pending, "offline") is False  # the job is on it
+        assert stores.refunds.finish(manual, "offline", detail="柜台退现金") is True
+        assert stores.refunds.finish(failed, "offline", detail="转账退回") is True
+        assert stores.refunds.finish(manual, "offline") is False
+        assert stores.refunds.finish(failed, "succeeded") is False
+        assert stores.refunds.get(manual).refund_detail == "柜台退现金"
+        assert [r.payment_id for r in stores.refunds.due()] == [pending]
 
 class TestRefundsOfADay:
     def test_a_succeeded_refund_is_found_by_its_statement_day_and_no_other(self, stores):

@@ -54,3 +54,26 @@ def test_every_callback_route_of_the_app_is_served_by_the_callbacks_function():
     routes = {path for path in application.app.routes if path.startswith("/callbacks/")}
     assert routes == set(application.CALLBACK_ROUTES)
     assert set(application.REVERSAL_ROUTES) <= set(application.app.routes)
+
+
+def test_the_reversal_function_serves_the_unit_consoles_reversal_form(world, client):
+    """The console's 冲红 form posts to a route of the signing function (app.REVERSAL_ROUTES),
+    which checks the session, the CSRF token and the person's right as any console view."""
+    from urllib.parse import urlencode
+
+    from tests.functional.support import issued_bill
+    from tests.functional.test_console_sign_in import sign_in
+
+    _, bill = issued_bill(world, client)
+    cookies, token = sign_in(client, world, "unit_admin")
+    resource = "/console/unit/bills/{bill_code}/{bill_number}/reversal"
+    path = f"/console/unit/bills/{bill['bill_code']}/{bill['bill_number']}/reversal"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies)}
+    params = {"bill_code": bill["bill_code"], "bill_number": bill["bill_number"]}
+    forged = proxy_event(resource, path, urlencode({"confirm": "yes", "reason": "退费"}).encode(),
+                         headers, **params)
+    assert invoke(client, "reverse_bill", forged)["statusCode"] == 403  # no CSRF token
+    body = urlencode({"confirm": "yes", "reason": "退费", "csrf_token": token}).encode()
+    answer = invoke(client, "reverse_bill", proxy_event(resource, path, body, headers, **params))
+    assert answer["statusCode"] == 303, answer
+    assert world.deps.bills.get(bill["bill_code"], bill["bill_number"]).status.value == "reversed"

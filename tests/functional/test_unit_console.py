@@ -125,9 +125,9 @@ def test_an_operator_cancels_only_once_the_unit_admin_allows_it(client, world):
     r = post(client, f"/console/unit/notes/{code}/cancel", {"confirm": "yes"}, cookies, token)
     assert r.status_code == 403 and "未允许" in r.body.decode()
     admin_cookies, admin_token = sign_in(client, world, "unit_admin")
-    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"}, admin_cookies,
+    r = post(client, "/console/unit/people/permissions", {"action": "cancel"}, admin_cookies,
              admin_token)
-    assert r.status_code == 200 and "已允许" in r.body.decode()
+    assert r.status_code == 200 and "已保存经办人权限：撤销缴款书" in r.body.decode()
     r = post(client, f"/console/unit/notes/{code}/cancel", {"confirm": "yes"}, cookies, token)
     assert r.status_code == 303
     assert "已撤销" in get(client, f"/console/unit/notes/{code}", cookies).body.decode()
@@ -162,7 +162,8 @@ def test_a_unit_admin_creates_an_operator_of_their_own_unit(client, world):
     assert person.unit_code == "340100001" and person.role.value == "unit_operator"
 
 
-def test_the_units_notes_are_listed_through_get_v1_notes_and_bills_by_day(client, world):
+def test_the_units_notes_are_listed_through_get_v1_notes_and_its_bills_across_days(client,
+                                                                                     world):
     code, cookies, token = created(client, world)
     for n in range(21):
         world.clock.now += timedelta(seconds=1)  # newest first: each note a second later
@@ -186,7 +187,7 @@ def test_the_units_notes_are_listed_through_get_v1_notes_and_bills_by_day(client
     post_notification(client, *notification(world, order))
     world.drain()
     day = world.clock().strftime("%Y-%m-%d")
-    bills = get(client, f"/console/unit/bills?day={day}&q=张小明", cookies).body.decode()
+    bills = get(client, f"/console/unit/bills?issued_from={day}&q=张小明", cookies).body.decode()
     assert code in bills and "批量" not in bills
-    assert "没有符合条件" in get(client, "/console/unit/bills?day=2020-01-01",
+    assert "没有符合条件" in get(client, "/console/unit/bills?issued_to=2020-01-01",
                                 cookies).body.decode()

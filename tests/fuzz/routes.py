@@ -788,7 +788,17 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("/console/unit/people", "POST"): {"username": "fuzz.op", "password": "Fuzz-pass-2026"},
     ("/console/unit/people/{username}/unlock", "POST"): {},
     ("/console/unit/people/{username}/totp", "POST"): {"confirm": "yes"},
-    ("/console/unit/people/may-cancel", "POST"): {"allowed": "yes"},
+    ("/console/unit/people/permissions", "POST"): {"action": "reverse"},
+    ("/console/unit/bills/{bill_code}/{bill_number}/reversal", "POST"): {
+        "confirm": "yes", "reason": "模糊测试"},
+    ("/console/unit/bills/{bill_code}/{bill_number}/void", "POST"): {
+        "confirm": "yes", "reason": "模糊测试"},
+    ("/console/unit/bills/{bill_code}/{bill_number}/paper", "POST"): {
+        "confirm": "yes", "reason": "模糊测试", **PAPER},
+    ("/console/unit/exceptions/{channel}/{channel_txn_id}/retry", "POST"): {
+        "confirm": "yes", "reason": "模糊测试"},
+    ("/console/unit/exceptions/{channel}/{channel_txn_id}/offline", "POST"): {
+        "confirm": "yes", "reason": "模糊测试"},
     # the seed's own choice for 0601 (other families' bills keep their template)
     ("/console/finance/bill-kinds/{kind_code}", "POST"): {"template_id": "medical-outpatient"},
 }
@@ -800,18 +810,29 @@ CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finan
                 "/console/unit/notes/{payment_code}/notice.pdf",
                 "/console/unit/notes/{payment_code}/bill-notice.pdf", "/console/unit/people",
                 "/console/finance/bill-kinds", "/console/me",
-                "/console/finance/people/{username}"]
+                "/console/finance/people/{username}",
+                "/console/unit/bills/{bill_code}/{bill_number}",
+                "/console/unit/bills/{bill_code}/{bill_number}/confirm/{action}",
+                "/console/unit/exceptions",
+                "/console/unit/exceptions/{channel}/{channel_txn_id}/confirm/{action}"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",
                                     "?region=34&cursor=forged", "?edit=103040100101",
-                                    "?username=" + "u" * 300, "?expired=1&created=1"])
+                                    "?username=" + "u" * 300, "?expired=1&created=1",
+                                    "?issued_from=2026-06-15&issued_to=2025-01-01&status=red",
+                                    "?refund_status=failed&done=retry&txn=%00"])
 
 
 def _console_params(t: Targets) -> dict[str, st.SearchStrategy[str]]:
     return {"username": h.path_param("unit1.operator", "unit1.admin", "finance.admin"),
             "unit_code": h.path_param("340100001", "340100002", "340100901"),
             "payment_code": codes(t), "key_id": h.path_param("key_000000000000"),
-            "kind_code": h.path_param("0601", "0101")}
+            "kind_code": h.path_param("0601", "0101"),
+            "bill_code": bill_refs(t, t.spare, t.reimbursed, t.bill)[0],
+            "bill_number": bill_refs(t, t.spare, t.reimbursed, t.bill)[1],
+            "action": h.path_param("reverse", "void", "paper", "retry", "offline"),
+            "channel": h.path_param("wechatpay", "alipay", "bank"),
+            "channel_txn_id": h.path_param("TXN0001", "4200000000000000001")}
 
 
 def _register_console() -> None:

@@ -39,7 +39,9 @@ TABLE_ACCESS = {
                       "SigningKeysTable": "r", "ReimbursementsTable": "r"},
     "ReverseBillRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "CountersTable": "rw",
                         "UnitsTable": "r", "SigningKeysTable": "r", "ReimbursementsTable": "r",
-                        "UnitKeysTable": "get", "FinanceKeysTable": "get"},  # the caller
+                        "UnitKeysTable": "get", "FinanceKeysTable": "get",  # the caller
+                        # ... or the person, by the unit console: their session, who did it
+                        "PeopleTable": "session", "AuditTable": "put"},
     "SendSmsRole": {"SmsLogTable": "rw", "BillsTable": "r", "UnitsTable": "r", "NotesTable": "r"},
     "RepairPendingBillsRole": {"BillsTable": "rw", "NumberRangesTable": "rw", "UnitsTable": "r",
                                "NotesTable": "r"},
@@ -62,6 +64,8 @@ WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 LEVELS = {"rw": READ | WRITE, "r": READ, "append": {"dynamodb:PutItem", "dynamodb:Query"},
           "state": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
           "query": {"dynamodb:Query"},  # one index, nothing else (the sweeper)
+          "session": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+          "put": {"dynamodb:PutItem"},  # appends, reads nothing
           "get": {"dynamodb:GetItem"},  # one row by its key, nothing else (the finance keys)
           "r+put": READ | {"dynamodb:PutItem"},  # new rows, never changed or removed
           "r+put+update": READ | {"dynamodb:PutItem", "dynamodb:UpdateItem"}}  # never removed

@@ -13,6 +13,7 @@ from chalicelib.domain.people import (
     LOCK_SECONDS,
     MAX_FAILURES,
     Role,
+    UnitAction,
     check_password,
 )
 from chalicelib.services import people
@@ -243,13 +244,24 @@ def test_an_auditor_changes_nothing_and_a_unit_admin_reaches_only_their_unit(dep
     assert person.unit_code == "340100001"
 
 
-def test_operators_may_cancel_only_once_their_unit_admin_allows_it(deps):
+def test_operators_may_do_only_what_their_unit_admin_allows_and_the_change_is_audited(deps):
     make(deps, "zhou.min", "unit_admin", "340100001", totp=False)
     admin = Actor("zhou.min", Role.UNIT_ADMIN, "340100001", CLIENT)
-    assert not people.operators_may_cancel(deps, "340100001")
-    people.set_operators_may_cancel(deps, admin, True)
-    assert people.operators_may_cancel(deps, "340100001")
-    assert not people.operators_may_cancel(deps, "340100002")
+    operator = Actor("li.na", Role.UNIT_OPERATOR, "340100001", CLIENT)
+    other = Actor("wang.wu", Role.UNIT_OPERATOR, "340100002", CLIENT)
+    assert not any(people.may(deps, operator, a) for a in UnitAction)
+    assert all(people.may(deps, admin, a) for a in UnitAction)
+    people.set_operator_actions(deps, admin, frozenset({UnitAction.CANCEL, UnitAction.REVERSE}))
+    assert people.may(deps, operator, UnitAction.REVERSE)
+    assert not people.may(deps, operator, UnitAction.VOID)
+    assert not people.may(deps, other, UnitAction.REVERSE)
+    with pytest.raises(Forbidden, match="单位管理员未允许经办人作废"):
+        people.require_may(deps, operator, UnitAction.VOID)
+    [event] = [e for e in deps.audit.query(bill_id="person#zhou.min")
+               if e.action == "unit_operator_actions"]
+    assert event.detail["allowed"] == ["cancel", "reverse"] and event.detail["before"] == []
+    with pytest.raises(Forbidden):
+        people.set_operator_actions(deps, operator, frozenset(UnitAction))
 
 
 def test_a_person_changes_their_password_only_with_the_current_one(deps):
