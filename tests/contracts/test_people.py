@@ -1,5 +1,5 @@
 """PeopleStore: FakePeople against DynamoPeople (accounts created once, updated by field,
-failures counted to a lock, a TOTP step accepted once, the unit's may-cancel toggle, sessions
+failures counted to a lock, a TOTP step accepted once, what the unit's operators may do, sessions
 kept by the hash of their token and found by their person)."""
 
 from __future__ import annotations

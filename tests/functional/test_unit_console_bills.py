@@ -67,6 +67,9 @@ def test_a_unit_admin_reverses_a_bill_after_confirming_a_reason_and_sees_the_red
     again = post(client, f"{bill_path(bill)}/reversal", {"confirm": "yes", "reason": REASON},
                  cookies, token)  # a second post: the same red bill, nothing new
     assert again.status_code == 303 and len(audited("bill_reverse", "unit1.admin")) == 1
+    auditor, _ = sign_in(client, world, "finance_auditor")
+    trail = get(client, "/console/finance/audit?username=unit1.admin", auditor).body.decode()
+    assert "<td>冲红</td>" in trail and REASON in trail and IP in trail
 
 
 def test_without_the_box_or_the_reason_the_confirmation_comes_back_and_nothing_changes(client,
