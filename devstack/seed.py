@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -323,7 +323,8 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
                          not_before=KEYS_VALID_FROM, key_ref=f"{kid}.pem")
         deps.keys.put(key if use == ROOT_USE else endorsed(key, signer, f"{ROOT_KID}.pem"))
     for unit, items in COLLECTING:
-        deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+        deps.units.put(_kept(deps, unit, sorted({unit.bill_kind, "0301"})),
+                       hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name in items:
             deps.units.put_fee_item(unit.unit_code, code, FeeItem(name, unit.bill_kind))
     for unit in REIMBURSING:
@@ -340,6 +341,17 @@ def seed(deps: Deps, state_dir: Path, keys_dir: Path) -> Seeded:
     _seed_kind_units(deps, state, now)
     return Seeded(state=state,
                   root_fingerprint=fingerprint(_public_of_ec(keys_dir / f"{ROOT_KID}.pem")))
+
+
+def _kept(deps: Deps, unit: Unit, kinds: list[str]) -> Unit:
+    """A demo unit as seeded, keeping what the finance department changed since (the bill
+    kinds it allowed, the seals it set): the seed runs at every start of the stack."""
+    now = deps.units.get(unit.unit_code)
+    if now is None:
+        return replace(unit, bill_kinds=tuple(kinds))
+    return replace(unit, bill_kind=now.bill_kind if now.bill_kinds is not None else unit.bill_kind,
+                   bill_kinds=now.bill_kinds if now.bill_kinds is not None else tuple(kinds),
+                   seal_key=now.seal_key, seals=now.seals)
 
 
 def _seed_finance_key(deps: Deps, api_key: str) -> None:
@@ -364,7 +376,8 @@ def _seed_kind_units(deps: Deps, state: dict[str, Any], now: datetime) -> None:
     from chalicelib.domain.bill_templates import TemplateChoice, latest
 
     for unit, items in KIND_UNITS:
-        deps.units.put(unit, hash_api_key(state["api_keys"][unit.unit_code]))
+        deps.units.put(_kept(deps, unit, kind_unit_kinds(items)),
+                       hash_api_key(state["api_keys"][unit.unit_code]))
         for code, name, kind in items:
             deps.units.put_fee_item(unit.unit_code, code, FeeItem(name, kind))
         for kind in kind_unit_kinds(items):

@@ -58,7 +58,7 @@ from chalicelib.domain.records import (
 from chalicelib.domain.remittance import RemittanceDay
 from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.template_data import StoredTemplate
-from chalicelib.domain.units import FeeItem, SigningKey, Unit
+from chalicelib.domain.units import FeeItem, Seal, SigningKey, Unit
 from tests.fakes_channels import FakeChannelApi, FakePayerIdentity, FakeRefunds, FakeStatements
 
 # The same windows as the adapters (dynamo_notes.py, dynamo_bills.py).
@@ -213,10 +213,18 @@ class FakeUnits:
                 return key
         raise NotFound("API 密钥不存在", code="key_not_found")
 
-    def set_seal_key(self, unit_code: str, key: str) -> None:
+    def add_seal(self, unit_code: str, seal: Seal) -> None:
+        unit = self.units.get(unit_code)
+        if unit is None:
+            raise NotFound(f"unknown unit {unit_code}")
+        history = unit.seals or ((Seal(unit.seal_key, ""),) if unit.seal_key else ())
+        self.units[unit_code] = replace(unit, seal_key=seal.key, seals=(*history, seal))
+
+    def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")
-        self.units[unit_code] = replace(self.units[unit_code], seal_key=key)
+        self.units[unit_code] = replace(self.units[unit_code], bill_kind=default,
+                                        bill_kinds=tuple(kinds))
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         if unit_code not in self.units:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.credentials import UnitKey
-from chalicelib.domain.units import KEY_CACHE_SECONDS, FeeItem, Unit
+from chalicelib.domain.units import KEY_CACHE_SECONDS, FeeItem, Seal, Unit
 
 UNIT_CACHE_SECONDS = KEY_CACHE_SECONDS
 MAX_CACHED = 10_000  # units and keys; far more than there are, so a bound, not a policy
@@ -83,8 +83,12 @@ class CachedUnits:
         self.forget()
         return revoked
 
-    def set_seal_key(self, unit_code: str, key: str) -> None:
-        self._inner.set_seal_key(unit_code, key)
+    def add_seal(self, unit_code: str, seal: Seal) -> None:
+        self._inner.add_seal(unit_code, seal)
+        self.forget()
+
+    def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
+        self._inner.set_bill_kinds(unit_code, default, kinds)
         self.forget()
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     JSONAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -77,6 +78,8 @@ class UnitModel(Model):
     checker = UnicodeAttribute(default="")
     seal_key = UnicodeAttribute(null=True)
     credit_code = UnicodeAttribute(null=True)
+    bill_kinds = ListAttribute(null=True)  # type: ignore[var-annotated]  # allowed kinds; absent: any
+    seals = ListAttribute(null=True)  # type: ignore[var-annotated]  # [{key, since}], oldest first
     listing = UnicodeAttribute(null=True)  # "unit" (the index's one partition)
     region_unit = UnicodeAttribute(null=True)  # region_code#unit_code
     by_region = UnitsByRegion()

@@ -22,7 +22,7 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.units import FeeItem, Unit, UnitKind
+from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 LISTING = "unit"  # the one partition of the units-by-region index
 
@@ -31,7 +31,10 @@ def _unit(row: UnitModel) -> Unit:
     return Unit(unit_code=row.unit_code, name=row.name, kind=UnitKind(row.kind),
                 region_code=row.region_code, bill_kind=row.bill_kind,
                 signing_kid=row.signing_kid, handling_person=row.handling_person,
-                checker=row.checker, seal_key=row.seal_key, credit_code=row.credit_code)
+                checker=row.checker, seal_key=row.seal_key, credit_code=row.credit_code,
+                bill_kinds=tuple(row.bill_kinds) if row.bill_kinds is not None else None,
+                seals=tuple(Seal(key=str(s["key"]), since=str(s["since"]))
+                            for s in row.seals or ()))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -40,7 +43,13 @@ def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
                      bill_kind=unit.bill_kind, signing_kid=unit.signing_kid,
                      handling_person=unit.handling_person, checker=unit.checker,
                      seal_key=unit.seal_key, credit_code=unit.credit_code, listing=LISTING,
+                     bill_kinds=list(unit.bill_kinds) if unit.bill_kinds is not None else None,
+                     seals=[_seal(s) for s in unit.seals] or None,
                      region_unit=f"{unit.region_code}#{unit.unit_code}")
+
+
+def _seal(seal: Seal) -> dict[str, str]:
+    return {"key": seal.key, "since": seal.since}
 
 
 def _fee_item(row: FeeItemModel) -> FeeItem:
@@ -104,18 +113,31 @@ class DynamoUnits:
                 raise Conflict(f"单位 {unit.unit_code} 已存在", code="unit_exists") from exc
             raise
 
-    def set_seal_key(self, unit_code: str, key: str) -> None:
-        self._set(unit_code, UnitModel.seal_key.set(key))
+    def add_seal(self, unit_code: str, seal: Seal) -> None:
+        row = self._row(unit_code)
+        if row is None:
+            raise NotFound(f"unknown unit {unit_code}")
+        new = [_seal(seal)]
+        if not row.seals and row.seal_key:  # the seal set before seals had a history
+            new.insert(0, _seal(Seal(key=row.seal_key, since="")))
+        # Appended (list_append), never rewritten: two uploads at once both stay in the history.
+        self._set(unit_code, UnitModel.seal_key.set(seal.key),
+                  UnitModel.seals.set((UnitModel.seals | []).append(new)))
+
+    def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
+        self._set(unit_code, UnitModel.bill_kind.set(default),
+                  UnitModel.bill_kinds.set(list(kinds)))
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         self._set(unit_code, UnitModel.signing_kid.set(kid))
 
     @staticmethod
-    def _set(unit_code: str, action: Any) -> None:
-        """Change one attribute of an existing unit (the condition keeps an update from
+    def _set(unit_code: str, *actions: Any) -> None:
+        """Change attributes of an existing unit (the condition keeps an update from
         creating a unit); NotFound when there is no such unit."""
         try:
-            UnitModel(unit_code).update(actions=[action], condition=UnitModel.unit_code.exists())
+            UnitModel(unit_code).update(actions=list(actions),
+                                        condition=UnitModel.unit_code.exists())
         except UpdateError as exc:
             if is_conditional_failure(exc):
                 raise NotFound(f"unknown unit {unit_code}") from exc

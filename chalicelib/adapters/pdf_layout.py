@@ -11,6 +11,7 @@ units), images through reportlab's own PNG handling, scaled down first (``seal_i
 from __future__ import annotations
 
 import io
+import zlib
 from functools import cache
 
 from reportlab.lib.units import mm
@@ -19,6 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from chalicelib.adapters.pdf_render import draw_qr
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.layout import (
     BOLD_STROKE,
     PT,
@@ -91,10 +93,18 @@ def seal_image(png: bytes):  # -> PIL.Image.Image (PIL is imported lazily)
     """The uploaded seal ``png`` as a PIL image at most ``SEAL_PIXELS`` a side."""
     from PIL import Image as PILImage  # reportlab's own dependency, only for uploaded seals
 
-    image: PILImage.Image = PILImage.open(io.BytesIO(png))
-    if max(image.size) > SEAL_PIXELS:
-        image = image.convert("RGBA")
-        image.thumbnail((SEAL_PIXELS, SEAL_PIXELS), PILImage.Resampling.LANCZOS)
+    try:
+        image: PILImage.Image = PILImage.open(io.BytesIO(png))
+        image.load()  # decoded here, where its failures become ours, not later in reportlab
+        if max(image.size) > SEAL_PIXELS:
+            image = image.convert("RGBA")
+            image.thumbnail((SEAL_PIXELS, SEAL_PIXELS), PILImage.Resampling.LANCZOS)
+    except (OSError, ValueError, SyntaxError, zlib.error, PILImage.DecompressionBombError) as exc:
+        # Pillow's ways of saying it cannot read the file (UnidentifiedImageError is an
+        # OSError; a broken PNG chunk a SyntaxError). domain/seal_images refuses such a file
+        # before it is kept; this is for a file that passes those checks and still fails.
+        raise ValidationFailed("印章图片无法绘制到票据上", {"file": f"cannot be drawn: {exc}"[:200]},
+                               code="seal_invalid") from None
     return image
 
 

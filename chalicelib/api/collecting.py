@@ -142,13 +142,16 @@ def exchange_to_paper(unit: Unit, bill_code: str, bill_number: str) -> dict:
 @handles_errors
 @authenticated(bp, UnitKind.COLLECTING)
 def upload_seal(unit: Unit) -> dict:
-    """The unit's own seal image (PNG, square, ≤ 256 KB), printed on its bills from now on."""
-    from chalicelib.api.http import raw_body
-    from chalicelib.services.units import upload_seal as upload
+    """The unit's own seal image (PNG, square, ≤ 256 KB), printed on its bills issued from two
+    minutes on (``services/seals``)."""
+    from chalicelib.api.http import client_address, raw_body
+    from chalicelib.services.seals import set_seal
 
     d = deps()
     request = bp.current_request
-    return {"unit_code": unit.unit_code, "seal_key": upload(d, unit, raw_body(request))}
+    seal = set_seal(d, unit, raw_body(request),
+                    f"unit:{unit.unit_code}@{client_address(request)}")
+    return {"unit_code": unit.unit_code, "seal_key": seal.key, "since": seal.since}
 
 
 @bp.route("/v1/bills", methods=["POST"], content_types=ANY_BODY)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import csrf
+from chalicelib.api import csrf, multipart
 from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, cookie, query_param, raw_body
 from chalicelib.api.pages import render
@@ -85,8 +85,14 @@ def redirect(location: str, *cookies: str) -> Response:
 
 
 def form_fields(blueprint: Blueprint, *names: str) -> dict[str, str]:
-    """The posted form's fields (each bounded), ``""`` for a missing one."""
-    parsed = parse_qs(raw_body(blueprint.current_request).decode("utf-8", "replace"),
+    """The posted form's fields (each bounded), ``""`` for a missing one; a form that uploads
+    a file (``multipart/form-data``) too, its text fields (``api/multipart``)."""
+    request = blueprint.current_request
+    content_type = request.headers.get("content-type")
+    if multipart.is_multipart(content_type):
+        fields = multipart.parse(content_type, raw_body(request)).fields
+        return {name: fields.get(name, "")[:FIELD_LIMIT] for name in names}
+    parsed = parse_qs(raw_body(request).decode("utf-8", "replace"),
                       max_num_fields=200)
     return {name: (parsed.get(name) or [""])[0][:FIELD_LIMIT] for name in names}
 

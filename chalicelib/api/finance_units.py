@@ -77,7 +77,7 @@ def unit_create(me: Session, actor: Actor) -> Response:
                 back=f"{UNITS}/{unit.unit_code}")
 
 
-def _detail_page(me: Session, unit_code: str, status: int = 200, **context: Any) -> Response:
+def detail_page(me: Session, unit_code: str, status: int = 200, **context: Any) -> Response:
     detail = admin.unit_detail(deps(), credential(me), unit_code[:20])
     edit = query_param(bp.current_request, "edit")
     editing = next((i for i in detail["fee_items"] if i["item_code"] == edit), None)
@@ -101,7 +101,7 @@ def _item_form(item: dict) -> dict:
 @bp.route(UNITS + "/{unit_code}", methods=["GET"])
 @console_view(bp, *FINANCE)
 def unit_detail(me: Session, actor: Actor, unit_code: str) -> Response:
-    return _detail_page(me, unit_code)
+    return detail_page(me, unit_code)
 
 
 @bp.route(UNITS + "/{unit_code}/fee-items", methods=["POST"], content_types=console.FORM)
@@ -128,10 +128,10 @@ def fee_item_put(me: Session, actor: Actor, unit_code: str) -> Response:
     except (ValidationFailed, Conflict) as exc:
         fields = {{"standard_fen": "standard", "min_fen": "min", "max_fen": "max"}.get(k, k): v
                   for k, v in getattr(exc, "fields", {}).items()}
-        return _detail_page(me, unit_code, status_of(exc), item_form=form, item_error=exc.message,
+        return detail_page(me, unit_code, status_of(exc), item_form=form, item_error=exc.message,
                             item_problems=fields)
     done = f"已{'新增' if created else '修改'}收费项目 {item['item_code']} {item['name']}。"
-    return _detail_page(me, unit_code, done=done)
+    return detail_page(me, unit_code, done=done)
 
 
 @bp.route(UNITS + "/{unit_code}/ranges", methods=["POST"], content_types=console.FORM)
@@ -146,9 +146,9 @@ def range_allocate(me: Session, actor: Actor, unit_code: str) -> Response:
     try:
         result = admin.allocate_range(deps(), credential(actor), unit_code[:20], body, who(actor))
     except (ValidationFailed, Conflict) as exc:
-        return _detail_page(me, unit_code, status_of(exc), range_form=form,
+        return detail_page(me, unit_code, status_of(exc), range_form=form,
                             range_error=exc.message, range_problems=getattr(exc, "fields", {}))
-    return _detail_page(me, unit_code, done=f"已分配号段：票据代码 {result['bill_code']}，号码 "
+    return detail_page(me, unit_code, done=f"已分配号段：票据代码 {result['bill_code']}，号码 "
                                             f"{result['first_number']}–{result['last_number']}。")
 
 
@@ -170,4 +170,4 @@ def key_revoke(me: Session, actor: Actor, unit_code: str, key_id: str) -> Respon
     if form_fields(bp, "confirm")["confirm"] != "yes":
         raise ValidationFailed("请勾选确认后再吊销", {"confirm": "required"})
     admin.revoke_unit_key(deps(), credential(actor), unit_code[:20], key_id[:40], who(actor))
-    return _detail_page(me, unit_code, done=f"已吊销密钥 {key_id[:40]}，使用它的请求将被拒绝。")
+    return detail_page(me, unit_code, done=f"已吊销密钥 {key_id[:40]}，使用它的请求将被拒绝。")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A range is low when fewer numbers are left than the larger of a tenth of its size and 50
+# (``low_below``): a range of 100,000 warns at 10,000 left, one of 200 at 50. A unit issuing
+# some thousand bills a day has days to ask for more; a small unit is not warned at once.
 LOW_FRACTION = 0.1  # warn when less than a tenth of a range is left …
 LOW_MINIMUM = 50  # … or fewer than this many numbers
 MAX_RANGE = 1_000_000
@@ -44,14 +47,20 @@ class NumberRange:
         return self.taken - self.voided
 
     @property
+    def low_below(self) -> int:
+        """The range is low once fewer than this many numbers are left."""
+        return max(LOW_MINIMUM, int(self.size * LOW_FRACTION))
+
+    @property
     def low(self) -> bool:
-        return self.left < max(LOW_MINIMUM, int(self.size * LOW_FRACTION))
+        return self.left < self.low_below
 
     def report(self) -> dict:
         return {"unit_code": self.unit_code, "kind_code": self.kind_code,
                 "bill_code": self.bill_code, "start": f"{self.start:010d}",
                 "end": f"{self.end:010d}", "used": self.used, "void": self.voided,
-                "left": self.left, "low": self.low, "allocated_at": self.allocated_at}
+                "left": self.left, "low": self.low, "low_below": self.low_below,
+                "allocated_at": self.allocated_at}
 
 
 def check_allocation(count: int) -> None:

@@ -27,27 +27,44 @@ class Unit:
     checker: str = ""
     seal_key: str | None = None  # the archive key of the unit's uploaded seal image (PNG)
     credit_code: str | None = None  # 统一社会信用代码 (GB 32100-2015), when given
+    # The bill kinds the finance department allows the unit (its default ``bill_kind`` among
+    # them); None: a unit from before allowed kinds existed, not restricted (``kind_allowed``).
+    bill_kinds: tuple[str, ...] | None = None
+    seals: tuple[Seal, ...] = ()  # every seal it has had, oldest first (``seal_at``)
+
+    def kind_allowed(self, kind: str) -> bool:
+        """Whether the unit may issue (and be given fee items and ranges of) bill kind ``kind``."""
+        return self.bill_kinds is None or kind == self.bill_kind or kind in self.bill_kinds
+
+    def seal_at(self, moment: str) -> str | None:
+        """The archive key of the seal a bill issued at ``moment`` (ISO 8601) carries: the
+        last one set at or before it; None for a drawn seal (no image was set yet).
+
+        A bill's seal is a function of its issue time, so the PDF drawn at issuance, a retry of
+        that issuance and an OFD drawn years later all carry the same seal, whatever was set
+        since. A unit whose seal was set before seals had a history has only ``seal_key``
+        (``since`` "" in the history once a new one is set): it held for every earlier bill."""
+        if not self.seals:
+            return self.seal_key
+        at = datetime.fromisoformat(moment)
+        held = None
+        for seal in self.seals:
+            if not seal.since or datetime.fromisoformat(seal.since) <= at:
+                held = seal.key
+        return held
 
 
-MAX_SEAL_BYTES = 256 * 1024
+@dataclass(frozen=True)
+class Seal:
+    """One seal image a unit has had: its archive key (``seals/<unit>/<sha256>.png``, written
+    once, never replaced) and the time from which bills carry it ("" = from the beginning)."""
 
+    key: str
+    since: str
 
-def check_seal_png(data: bytes) -> tuple[int, int]:
-    """Width and height of an acceptable seal image, else ``ValidationFailed``.
-
-    A PNG of at most 256 KB, between 120 and 2000 pixels a side, roughly square (a round seal).
-    """
-    from chalicelib.domain.errors import ValidationFailed
-
-    if len(data) > MAX_SEAL_BYTES:
-        raise ValidationFailed("印章图片不能超过 256 KB", {"file": "at most 256 KB"})
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        raise ValidationFailed("印章图片应为 PNG 格式", {"file": "must be a PNG image"})
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if not (120 <= width <= 2000 and 120 <= height <= 2000) or abs(width - height) > width // 10:
-        raise ValidationFailed("印章图片应为近似正方形，边长 120 至 2000 像素",
-                               {"file": f"{width}×{height} px: need a square of 120-2000 px"})
-    return width, height
+    def public(self) -> dict:
+        return {"sha256": self.key.rsplit("/", 1)[-1].removesuffix(".png"),
+                "since": self.since or None}
 
 
 def hash_api_key(api_key: str) -> str:

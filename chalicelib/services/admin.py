@@ -54,16 +54,25 @@ def unit_in_scope(deps: Ports, finance: FinanceKey, unit_code: str) -> Unit:
 
 
 def unit_summary(unit: Unit) -> dict:
+    """A unit as ``/v1/admin`` shows it. ``bill_kinds``: the kinds it is allowed, null for a
+    unit from before allowed kinds existed (not restricted until the finance department sets
+    them); ``seal``: its current seal (sha256, since, history), null when bills draw one."""
+    from chalicelib.services.seals import seal_view
+
     return {"unit_code": unit.unit_code, "name": unit.name, "kind": unit.kind.value,
             "region_code": unit.region_code, "credit_code": unit.credit_code,
-            "bill_kind": unit.bill_kind, "signing_kid": unit.signing_kid,
-            "has_seal": unit.seal_key is not None}
+            "bill_kind": unit.bill_kind,
+            "bill_kinds": list(unit.bill_kinds) if unit.bill_kinds is not None else None,
+            "signing_kid": unit.signing_kid, "has_seal": unit.seal_key is not None,
+            "seal": seal_view(unit)}
 
 
 def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
-    """The unit, its fee items, its number ranges (used, void, left; ``low`` when it should be
-    given more), its API keys (never the keys themselves), and ``warnings``: each bill kind
-    running low, and what stops the unit from issuing (no signing key, no range)."""
+    """The unit, its fee items, its number ranges (used, void, left; ``low`` when fewer than
+    ``low_below`` are left: ``domain/ranges``), its API keys (never the keys themselves), and
+    ``warnings``: each bill kind whose ranges are all low (``range_low``), allowed bill kinds
+    not set or items and ranges of a kind not allowed, and what stops the unit from issuing
+    (no signing key, no range)."""
     unit = unit_in_scope(deps, finance, unit_code)
     items = [item.public(code) for code, item in sorted(deps.units.fee_items(unit_code).items())]
     ranges = [r.report() for kind in BILL_KINDS for r in deps.ranges.for_unit(unit_code, kind)]
@@ -73,10 +82,13 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
     for kind in sorted({r["kind_code"] for r in ranges}):
         left = sum(r["left"] for r in ranges if r["kind_code"] == kind)
         if all(r["low"] for r in ranges if r["kind_code"] == kind):
+            below = sum(r["low_below"] for r in ranges if r["kind_code"] == kind)
             warnings.append({"code": "range_low", "bill_kind": kind, "left": left,
-                             "message": f"票据种类 {kind} 的号段即将用完（剩余 {left} 个），"
-                                        "请分配新号段"})
+                             "low_below": below,
+                             "message": f"票据种类 {kind} 的号段即将用完（剩余 {left} 个，"
+                                        f"低于 {below} 个），请分配新号段"})
     if unit.kind is UnitKind.COLLECTING:
+        warnings.extend(_kind_warnings(unit, items, ranges))
         if not unit.signing_kid:
             warnings.append({"code": "no_signing_key", "message": "单位尚无签名密钥，缴款后"
                              "无法开票：请运维人员执行 rotate-key --use unit"})
@@ -85,6 +97,25 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
     return {"unit": unit_summary(unit), "fee_items": items, "ranges": ranges,
             "api_keys": [k.public() for k in deps.units.api_keys(unit_code)],
             "warnings": warnings}
+
+
+def _kind_warnings(unit: Unit, items: list[dict], ranges: list[dict]) -> list[dict]:
+    """What the unit's allowed bill kinds say of it: none set yet (any kind is accepted), or
+    fee items and ranges of a kind it is no longer allowed (notes of it are refused)."""
+    if unit.bill_kinds is None:
+        return [{"code": "bill_kinds_unset", "message": "尚未设定允许的票据种类，目前不限种类："
+                 "请设定本单位可使用的票据种类"}]
+    warnings: list[dict[str, Any]] = []
+    for item in items:
+        if item.get("bill_kind") and not unit.kind_allowed(item["bill_kind"]):
+            warnings.append({"code": "bill_kind_not_allowed", "item_code": item["item_code"],
+                             "bill_kind": item["bill_kind"],
+                             "message": f"收费项目 {item['item_code']} 的票据种类 "
+                                        f"{item['bill_kind']} 未获准使用，按它开具的缴款书将被拒绝"})
+    for kind in sorted({r["kind_code"] for r in ranges if not unit.kind_allowed(r["kind_code"])}):
+        warnings.append({"code": "bill_kind_not_allowed", "bill_kind": kind,
+                         "message": f"号段的票据种类 {kind} 未获准使用，不再开具该种类票据"})
+    return warnings
 
 
 def list_units(deps: Ports, finance: FinanceKey, region: str | None, limit: str | None,
@@ -116,7 +147,7 @@ def create_unit(deps: Ports, finance: FinanceKey, body: object, who: str) -> tup
     return unit_service.create_unit(
         deps, unit_code=unit.unit_code, name=unit.name, kind=unit.kind.value,
         region_code=unit.region_code, bill_kind=unit.bill_kind, credit_code=unit.credit_code,
-        who=who, scope=finance.scope)
+        bill_kinds=unit.bill_kinds, who=who, scope=finance.scope)
 
 
 def put_fee_item(deps: Ports, finance: FinanceKey, unit_code: str, item_code: str,
@@ -129,6 +160,8 @@ def put_fee_item(deps: Ports, finance: FinanceKey, unit_code: str, item_code: st
     item = read_fee_item(body, frozenset(BILL_KINDS))
     if unit.kind is not UnitKind.COLLECTING:
         raise Conflict("只有执收单位有收费项目", code="not_a_collecting_unit")
+    if item.bill_kind:
+        unit_service.refuse_kind_not_allowed(unit, item.bill_kind, "bill_kind")
     previous = deps.units.put_fee_item(unit_code, item_code, item)
     detail = {"item_code": item_code, "item": item.public(item_code)}
     if previous is not None:
@@ -165,6 +198,7 @@ def allocate_range(deps: Ports, finance: FinanceKey, unit_code: str, body: objec
     if unit.kind is not UnitKind.COLLECTING:
         raise Conflict("只有执收单位开具票据", code="not_a_collecting_unit")
     assert isinstance(kind, str) and isinstance(count, int)
+    unit_service.refuse_kind_not_allowed(unit, kind, "bill_kind")
     try:
         allocated = allocate(deps, unit_code, kind, count, year)
     except ValueError as exc:  # the bill code's ten digits are spent

@@ -25,6 +25,7 @@ from chalicelib.services import limits
 from chalicelib.services.limits import Guesser
 from chalicelib.services.links import bill_url
 from chalicelib.services.ports import Ports
+from chalicelib.services.seals import seal_png_of
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,8 @@ def bill_ofd(deps: Ports, record: BillRecord) -> bytes:
                  timedelta(hours=1), OFD_LIMIT_MESSAGE)
     xml = bill_file(deps, record, "xml")
     unit = deps.units.get(bill.issuing_unit_code)
-    seal = deps.archive.get(unit.seal_key) if unit is not None and unit.seal_key else None
+    # The seal in force when it was issued, as its archived PDF shows (services/seals).
+    seal = seal_png_of(deps, unit, bill.issued_at) if unit is not None else None
     return deps.ofd_renderer.render(
         bill, verify_url=bill_url(deps, bill.bill_code, bill.bill_number, bill.check_code),
         xml_bytes=xml, unit_seal_png=seal, sealing=ofd_sealing(deps, bill, unit))

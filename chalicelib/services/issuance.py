@@ -26,6 +26,7 @@ from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.links import bill_url
 from chalicelib.services.phones import phone_key
 from chalicelib.services.ports import Ports
+from chalicelib.services.seals import seal_png_of
 
 log = logging.getLogger(__name__)
 # The XML's upload runs beside the issuing thread (archive_bill): one per job at a time, so a
@@ -103,7 +104,7 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
     signed = sign_document(deps, bill, unit_key,
                            current_finance_key(deps, bill.issued_at, unit_key.alg))
     check_signatures(deps, signed)  # before anything is archived: the archive is write-once
-    seal = deps.archive.get(unit.seal_key) if unit.seal_key else None
+    seal = seal_png_of(deps, unit, bill.issued_at)  # the seal in force then, not the newest
     # The PDF is drawn while the XML is on its way to the archive (drawing is CPU, the upload
     # waits on the network), from the XML just signed; it is archived only once the XML is, so
     # the order of the writes is unchanged. Should an earlier run have archived another XML

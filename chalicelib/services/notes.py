@@ -37,6 +37,7 @@ from chalicelib.services import limits
 from chalicelib.services.bill_templates import bill_extra_for
 from chalicelib.services.links import bill_url, notice_url, pay_url
 from chalicelib.services.ports import Ports
+from chalicelib.services.units import refuse_kind_not_allowed
 
 ORDER_LIFETIME = timedelta(hours=2)
 
@@ -75,6 +76,10 @@ def create_note(deps: Ports, unit: Unit, body: object,
         raise ServiceUnavailable("PAYMENT_CODE_KEY is not configured for this stage")
     kind = bill_kind_for(draft, {code: item.bill_kind for code, item in fee_items.items()},
                          unit.bill_kind)
+    refuse_kind_not_allowed(unit, kind, "bill_kind" if draft.bill_kind else next(
+        (f"items[{i}].item_code" for i, line in enumerate(draft.items)
+         if (item := fee_items.get(line.item_code)) is not None and item.bill_kind == kind),
+        "bill_kind"))
     if not deps.ranges.for_unit(unit.unit_code, kind):
         raise ValidationFailed("本单位没有该票据种类的号段", {
             "bill_kind": f"no number range for kind {kind}: ask the finance department"})

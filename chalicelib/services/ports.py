@@ -49,7 +49,7 @@ from chalicelib.domain.reports import VoidedBill
 from chalicelib.domain.sms import SmsMessage
 from chalicelib.domain.statements import Statement
 from chalicelib.domain.template_data import StoredTemplate
-from chalicelib.domain.units import FeeItem, OfdSealing, SigningKey, Unit
+from chalicelib.domain.units import FeeItem, OfdSealing, Seal, SigningKey, Unit
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -143,7 +143,13 @@ class UnitRepository(Protocol):
         """Revoke the unit's key ``key_id`` from ``at`` on (a second revocation changes
         nothing); ``NotFound`` (``key_not_found``) when the unit holds no such key."""
     def set_signing_kid(self, unit_code: str, kid: str) -> None: ...
-    def set_seal_key(self, unit_code: str, key: str) -> None: ...
+    def add_seal(self, unit_code: str, seal: Seal) -> None:
+        """Make ``seal`` the unit's seal from ``seal.since`` on, appended to its history (a
+        seal set before the history existed goes in first, ``since`` ""); NotFound when there
+        is no such unit."""
+    def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
+        """The unit's default bill kind and the kinds it is allowed (the default among them);
+        NotFound when there is no such unit."""
 
 
 class NoteIndex(Protocol):

@@ -33,6 +33,9 @@ def allocate_range(deps: Ports, unit_code: str, kind_code: str, count: int,
         raise NotFound(f"unknown unit {unit_code}")
     if kind_code not in BILL_KINDS:
         raise ValidationFailed("unknown bill kind", {"kind": f"one of {sorted(BILL_KINDS)}"})
+    from chalicelib.services.units import refuse_kind_not_allowed
+
+    refuse_kind_not_allowed(unit, kind_code, "bill_kind")
     now = deps.clock().astimezone(CHINA_TZ)
     bill_code = make_bill_code(unit.region_code, kind_code, year or now.year)
     allocated = deps.ranges.allocate(unit_code, kind_code, bill_code, count,

@@ -1,5 +1,6 @@
 """Use cases for units, shared by the finance department's API and the operator's commands:
-create one, give it API keys and revoke them, keep its seal.
+create one, give it API keys and revoke them, set the bill kinds it is allowed (its seal:
+``services/seals``).
 
 An API key is 43 random characters after ``ck_`` (collecting) or ``rk_`` (reimbursing), shown
 once, when it is made; only its SHA-256 is stored, named by ``key_id`` (a prefix of that hash).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 
 from chalicelib.domain.bills import BILL_KINDS
 from chalicelib.domain.china_time import china_iso
@@ -23,7 +25,8 @@ from chalicelib.services.changes import record_change
 from chalicelib.services.ports import Ports
 
 _UNIT_CODE = re.compile(r"^[0-9A-Za-z]{3,20}$")
-UNIT_FIELDS = ("unit_code", "name", "kind", "region_code", "credit_code", "bill_kind")
+UNIT_FIELDS = ("unit_code", "name", "kind", "region_code", "credit_code", "bill_kind",
+               "bill_kinds")
 MAX_ACTIVE_KEYS = 5  # a unit rotating keeps two at a time; more is a leak waiting to happen
 
 
@@ -38,13 +41,20 @@ def read_unit(body: object) -> Unit:
         raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
     fields = {name: f"unknown field; the fields are {', '.join(UNIT_FIELDS)}"
               for name in body if name not in UNIT_FIELDS}
-    values = {name: body.get(name) for name in UNIT_FIELDS}
+    values = {name: body.get(name) for name in UNIT_FIELDS if name != "bill_kinds"}
+    kinds = None
+    if body.get("bill_kinds") is not None:
+        try:
+            kinds = read_bill_kinds(body["bill_kinds"])
+        except ValidationFailed as exc:
+            fields.update(exc.fields)
     for name, value in values.items():
         if value is not None and not isinstance(value, str):
             fields[name] = "must be a string"
             values[name] = ""
     try:
-        unit = check_unit(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
+        unit = check_unit(**{k: v for k, v in values.items() if v is not None},  # type: ignore[arg-type]
+                          bill_kinds=kinds)
     except ValidationFailed as exc:
         fields.update(exc.fields)
         unit = None
@@ -53,9 +63,22 @@ def read_unit(body: object) -> Unit:
     return unit
 
 
+def read_bill_kinds(value: object) -> tuple[str, ...]:
+    """``bill_kinds``: a list of known bill kinds, each once, in the order given."""
+    if not isinstance(value, list) or not value or len(value) > len(BILL_KINDS) \
+            or not all(isinstance(k, str) and k in BILL_KINDS for k in value) \
+            or len(set(value)) != len(value):
+        raise ValidationFailed("允许的票据种类有误", {
+            "bill_kinds": f"a list of 1-{len(BILL_KINDS)} distinct bill kinds, each one of "
+                          f"{', '.join(sorted(BILL_KINDS))}"})
+    return tuple(value)
+
+
 def check_unit(*, unit_code: str = "", name: str = "", kind: str = "", region_code: str = "",
-               bill_kind: str = "0301", credit_code: str | None = None) -> Unit:
-    """A well-formed unit, else ``ValidationFailed`` naming every wrong field."""
+               bill_kind: str = "0301", credit_code: str | None = None,
+               bill_kinds: tuple[str, ...] | None = None) -> Unit:
+    """A well-formed unit, else ``ValidationFailed`` naming every wrong field. It is allowed
+    ``bill_kinds`` (its default ``bill_kind`` among them), or its default kind alone."""
     fields = {}
     name = (name or "").strip()
     if not _UNIT_CODE.match(unit_code or ""):
@@ -68,6 +91,8 @@ def check_unit(*, unit_code: str = "", name: str = "", kind: str = "", region_co
         fields["region_code"] = "required, a 6-digit region code"
     if bill_kind not in BILL_KINDS:
         fields["bill_kind"] = f"one of {', '.join(sorted(BILL_KINDS))}"
+    if bill_kinds is not None and bill_kind not in bill_kinds:
+        fields["bill_kinds"] = f"must include the default bill_kind {bill_kind}"
     if credit_code is not None:
         credit_code = credit_code.strip().upper()
         if problem := credit_code_problem(credit_code):
@@ -75,18 +100,20 @@ def check_unit(*, unit_code: str = "", name: str = "", kind: str = "", region_co
     if fields:
         raise ValidationFailed("单位信息有误", fields)
     return Unit(unit_code=unit_code, name=name, kind=UnitKind(kind), region_code=region_code,
-                bill_kind=bill_kind, credit_code=credit_code or None)
+                bill_kind=bill_kind, credit_code=credit_code or None,
+                bill_kinds=bill_kinds or (bill_kind,))
 
 
 def create_unit(deps: Ports, *, unit_code: str, name: str, kind: str, region_code: str,
                 bill_kind: str = "0301", credit_code: str | None = None,
-                who: str = "operator", scope: str = "") -> tuple[Unit, str]:
+                bill_kinds: tuple[str, ...] | None = None, who: str = "operator",
+                scope: str = "") -> tuple[Unit, str]:
     """Create a unit with its first API key; returns it and the key (shown once, never
     stored). ``scope``: the region the caller may create in (a finance key's); outside it,
     ``Forbidden``. ``Conflict`` (``unit_exists``) when the code is taken, even by a request
     running at the same instant (a conditional write)."""
     unit = check_unit(unit_code=unit_code, name=name, kind=kind, region_code=region_code,
-                      bill_kind=bill_kind, credit_code=credit_code)
+                      bill_kind=bill_kind, credit_code=credit_code, bill_kinds=bill_kinds)
     if not covers(scope, unit.region_code):
         raise Forbidden("该行政区划不在本财政部门的管辖范围内", code="outside_region",
                         details={"fields": {"region_code": f"outside this key's region {scope}"}})
@@ -94,7 +121,8 @@ def create_unit(deps: Ports, *, unit_code: str, name: str, kind: str, region_cod
     key, api_key = _new_key(deps, unit)
     record_change(deps, who, "create_unit", unit.unit_code, {
         "name": unit.name, "kind": unit.kind.value, "region_code": unit.region_code,
-        "bill_kind": unit.bill_kind, "credit_code": unit.credit_code, "key_id": key.key_id})
+        "bill_kind": unit.bill_kind, "bill_kinds": list(unit.bill_kinds or ()),
+        "credit_code": unit.credit_code, "key_id": key.key_id})
     return unit, api_key
 
 
@@ -142,14 +170,43 @@ def _new_key(deps: Ports, unit: Unit) -> tuple[UnitKey, str]:
     return key, api_key
 
 
-def upload_seal(deps: Ports, unit: Unit, data: bytes) -> str:
-    """Keep a unit's seal image (PNG) in the archive; later bills carry it. Returns its key."""
-    import hashlib
+def set_bill_kinds(deps: Ports, unit: Unit, body: object, who: str) -> Unit:
+    """``{bill_kinds, bill_kind?}``: the kinds a collecting unit may issue (notes, direct
+    bills), be given fee items of and ranges of, and (``bill_kind``) its default among them.
+    Narrowing refuses nothing already made: fee items and ranges of a kind taken away stay,
+    but no new note of that kind is accepted (``GET /v1/admin/units/{code}`` warns)."""
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象", {"body": "must be a JSON object"})
+    fields = {name: "unknown field; the fields are bill_kinds, bill_kind"
+              for name in body if name not in ("bill_kinds", "bill_kind")}
+    kinds: tuple[str, ...] = ()
+    try:
+        kinds = read_bill_kinds(body.get("bill_kinds"))
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    default = body.get("bill_kind", unit.bill_kind)
+    if not isinstance(default, str) or default not in BILL_KINDS:
+        fields["bill_kind"] = f"one of {', '.join(sorted(BILL_KINDS))}"
+    elif kinds and default not in kinds:
+        fields["bill_kinds" if "bill_kind" not in body else "bill_kind"] = (
+            f"the default bill_kind {default} must be one of bill_kinds")
+    if fields:
+        raise ValidationFailed("允许的票据种类有误", fields)
+    if unit.kind is not UnitKind.COLLECTING:
+        raise Conflict("只有执收单位开具票据", code="not_a_collecting_unit")
+    deps.units.set_bill_kinds(unit.unit_code, default, kinds)
+    record_change(deps, who, "set_bill_kinds", unit.unit_code, {
+        "bill_kind": default, "bill_kinds": list(kinds), "previous": {
+            "bill_kind": unit.bill_kind,
+            "bill_kinds": list(unit.bill_kinds) if unit.bill_kinds is not None else None}})
+    return replace(unit, bill_kind=default, bill_kinds=kinds)
 
-    from chalicelib.domain.units import check_seal_png
 
-    check_seal_png(data)
-    key = f"seals/{unit.unit_code}/{hashlib.sha256(data).hexdigest()}.png"
-    deps.archive.put_once(key, data, "image/png")
-    deps.units.set_seal_key(unit.unit_code, key)
-    return key
+def refuse_kind_not_allowed(unit: Unit, kind: str, field: str) -> None:
+    """``ValidationFailed`` (``bill_kind_not_allowed``) naming ``field`` when the finance
+    department has not allowed ``unit`` bill kind ``kind`` (事前审核)."""
+    if not unit.kind_allowed(kind):
+        allowed = ", ".join(sorted({unit.bill_kind, *(unit.bill_kinds or ())}))
+        raise ValidationFailed("本单位未获准使用该票据种类", {
+            field: f"bill kind {kind} is not allowed for this unit (allowed: {allowed})"},
+            code="bill_kind_not_allowed")

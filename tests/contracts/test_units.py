@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.units import FeeItem, Unit, UnitKind
+from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 UNIT = Unit(unit_code="110101001", name="某某市公安局", kind=UnitKind.COLLECTING,
             region_code="340100", bill_kind="0301", signing_kid="unit-1",
@@ -102,14 +102,46 @@ class TestUnitRepository:
     def test_the_signing_key_and_seal_of_a_unit_are_set_in_place(self, stores):
         stores.units.put(UNIT, "hash-1")
         stores.units.set_signing_kid(UNIT.unit_code, "unit-2")
-        stores.units.set_seal_key(UNIT.unit_code, "seals/110101001.png")
-        expected = replace(UNIT, signing_kid="unit-2", seal_key="seals/110101001.png")
+        seal = Seal("seals/110101001/a.png", "2026-06-15T10:02:00+08:00")
+        stores.units.add_seal(UNIT.unit_code, seal)
+        expected = replace(UNIT, signing_kid="unit-2", seal_key=seal.key, seals=(seal,))
         assert stores.units.get(UNIT.unit_code) == expected
         assert stores.units.by_api_key_hash("hash-1") == expected
 
-    @pytest.mark.parametrize("setter", ["set_signing_kid", "set_seal_key"])
+    def test_seals_are_kept_in_order_and_a_seal_from_before_the_history_goes_first(self, stores):
+        stores.units.put(replace(UNIT, seal_key="seals/110101001/old.png"), None)
+        one = Seal("seals/110101001/one.png", "2026-06-15T10:02:00+08:00")
+        two = Seal("seals/110101001/two.png", "2026-06-16T09:00:00+08:00")
+        stores.units.add_seal(UNIT.unit_code, one)
+        stores.units.add_seal(UNIT.unit_code, two)
+        unit = stores.units.get(UNIT.unit_code)
+        assert unit.seals == (Seal("seals/110101001/old.png", ""), one, two)
+        assert unit.seal_key == two.key
+        assert unit.seal_at("2026-06-15T10:01:59+08:00") == "seals/110101001/old.png"
+        assert unit.seal_at("2026-06-15T10:02:00+08:00") == one.key
+        assert unit.seal_at("2026-07-01T00:00:00+08:00") == two.key
+
+    def test_allowed_bill_kinds_and_the_default_are_set_together(self, stores):
+        stores.units.put(UNIT, "hash-1")
+        assert stores.units.get(UNIT.unit_code).bill_kinds is None  # before: any kind
+        stores.units.set_bill_kinds(UNIT.unit_code, "0302", ("0301", "0302"))
+        unit = stores.units.get(UNIT.unit_code)
+        assert (unit.bill_kind, unit.bill_kinds) == ("0302", ("0301", "0302"))
+        assert stores.units.by_api_key_hash("hash-1") == unit
+
+    def test_a_unit_put_whole_keeps_its_allowed_kinds_and_seals(self, stores):
+        seal = Seal("seals/110101001/a.png", "")
+        unit = replace(UNIT, bill_kinds=("0301",), seal_key=seal.key, seals=(seal,))
+        stores.units.put(unit, None)
+        assert stores.units.get(UNIT.unit_code) == unit
+
+    @pytest.mark.parametrize("setter", [
+        lambda units: units.set_signing_kid("999999999", "x"),
+        lambda units: units.add_seal("999999999", Seal("seals/x.png", "")),
+        lambda units: units.set_bill_kinds("999999999", "0301", ("0301",))],
+        ids=["signing_kid", "seal", "bill_kinds"])
     def test_setting_a_key_of_an_unknown_unit_is_not_found_and_creates_nothing(
             self, stores, setter):
         with pytest.raises(NotFound):
-            getattr(stores.units, setter)("999999999", "x")
+            setter(stores.units)
         assert stores.units.get("999999999") is None

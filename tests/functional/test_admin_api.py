@@ -165,6 +165,10 @@ def test_ranges_asked_for_at_the_same_time_never_overlap(world, client, monkeypa
 
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", one_at_a_time)
     path = "/v1/admin/units/340100002/ranges"
+    allowed = client.http.put("/v1/admin/units/340100002/bill-kinds",
+                              headers=world.finance_auth(),
+                              body=json.dumps({"bill_kinds": ["0301", "0701"]}))
+    assert allowed.status_code == 200, allowed.body
 
     def allocate(_: int) -> dict:
         r = _post(client, world, path, {"bill_kind": "0701", "count": 10})
@@ -185,6 +189,7 @@ def test_an_allocation_that_keeps_losing_is_answered_503_and_writes_nothing(
     from chalicelib.adapters.dynamo_models import NumberRangeModel
 
     monkeypatch.setattr(dynamo_ranges, "ALLOCATE_ATTEMPTS", 3)
+    world.deps.units.set_bill_kinds("340100002", "0301", ("0301", "0701"))  # not audited
     NumberRangeModel("340100002#0701", "34070126#0000000001", unit_code="340100002",
                      kind_code="0701", bill_code="34070126", start=1, end=1, next=1,
                      allocated_at="2026-06-15T10:00:00+08:00").save()

@@ -1,7 +1,9 @@
-"""A unit's own seal image is kept in the archive and printed on its bills."""
+"""A unit's own seal image is kept in the archive and printed on its bills issued from two
+minutes on (services/seals.SEAL_DELAY)."""
 
 import io
 import json
+from datetime import timedelta
 
 from devstack.notifications import bank_notification
 from tests.functional.test_end_to_end import NOTE
@@ -21,6 +23,10 @@ def test_an_uploaded_seal_is_printed_on_the_units_next_bill(world, client):
     headers = dict(world.auth(), **{"Content-Type": "image/png"})
     r = client.http.put("/v1/units/me/seal", headers=headers, body=seal_png())
     assert r.status_code == 200 and json.loads(r.body)["seal_key"].startswith("seals/340100001/")
+    assert json.loads(r.body)["since"] == "2026-06-15T10:02:00+08:00"
+    event = world.deps.audit.query(bill_id="admin#unit#340100001")[0]
+    assert event.action == "set_seal" and event.client.startswith("unit:340100001@")
+    world.clock.now += timedelta(minutes=2)
     code = json.loads(client.http.post("/v1/notes", headers=world.auth(),
                                        body=json.dumps(NOTE)).body)["payment_code"]
     body, bank_headers = bank_notification(world.stack, code, 10000, now=world.clock())

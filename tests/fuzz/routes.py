@@ -176,7 +176,7 @@ def bill_notice_pdf(t: Targets):
                     h.headers(t.keys, wanted_key=_key(t, "unit0")))
 
 
-def _png(width: int, height: int, extra: bytes = b"") -> bytes:
+def _png(width: int, height: int, extra: bytes = b"", rows: bytes = b"\x00" * 5) -> bytes:
     import struct
     import zlib
 
@@ -185,10 +185,11 @@ def _png(width: int, height: int, extra: bytes = b"") -> bytes:
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 5)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-SEALS = [_png(1, 1), _png(2**31 - 1, 2**31 - 1), _png(100000, 100000), _png(0, 0), _png(3, 2),
+GOOD_SEAL = _png(150, 150, rows=b"\x00" * (150 * (1 + 150 * 4)))  # transparent, acceptable
+SEALS = [GOOD_SEAL, GOOD_SEAL, _png(150, 150, rows=b"\x00" * 100), _png(1, 1), _png(2**31 - 1, 2**31 - 1), _png(100000, 100000), _png(0, 0), _png(3, 2),
          _png(1, 1)[:30], b"\x89PNG\r\n\x1a\n", _png(1, 1) + b"\x00" * 300_000]
 
 
@@ -547,6 +548,41 @@ def admin_revoke_key(t: Targets):
                     h.headers(t.keys, wanted_key=_key(t, "finance")))
 
 
+@route("/v1/admin/units/{unit_code}/bill-kinds", "PUT", "admin")
+def admin_bill_kinds(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/bill-kinds", "PUT",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(h.json_bodies({"bill_kinds": ["0101", "0301"]}),
+                              h.json_bodies({"bill_kinds": ["0301", "0401"], "bill_kind": "0301"})))
+
+
+def _seal_bodies() -> st.SearchStrategy[bytes]:
+    return st.one_of(st.sampled_from(SEALS), h.raw_bodies())
+
+
+PNG_TYPES: list[str | None] = ["image/png"] * 6 + [None, "application/json", "image/jpeg"]
+
+
+@route("/v1/admin/units/{unit_code}/seal", "PUT", "admin")
+def admin_seal(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/seal", "PUT",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, PNG_TYPES, _key(t, "finance")),
+                    _seal_bodies())
+
+
+@route("/v1/admin/units/{unit_code}/seal/sample.pdf", "GET", "admin")
+def admin_seal_sample(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/seal/sample.pdf", "GET",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/units/{unit_code}/seal/sample.pdf", "POST", "admin")
+def admin_seal_preview(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/seal/sample.pdf", "POST",
+                    {"unit_code": _unit_codes(t)}, h.headers(t.keys, PNG_TYPES, _key(t, "finance")),
+                    _seal_bodies())
+
+
 @route("/v1/notes", "GET", "admin")
 def list_notes(t: Targets):
     return _request(t, "admin", "api", "/v1/notes", "GET", {},
@@ -781,6 +817,8 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
                                                             "year": ""},
     ("/console/finance/units/{unit_code}/keys", "POST"): {"confirm": "yes"},
     ("/console/finance/units/{unit_code}/keys/{key_id}/revoke", "POST"): {"confirm": "yes"},
+    ("/console/finance/units/{unit_code}/bill-kinds", "POST"): {"bill_kinds": "0301",
+                                                                "bill_kind": "0301"},
     ("/console/unit/notes", "POST"): {
         "payer_name": "张三", "payer_type": "individual", "payer_phone": "13812345678",
         "item_code": "103040100101", "quantity": "1", "standard": "80.00", "form_id": "fz"},
@@ -814,7 +852,9 @@ CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finan
                 "/console/unit/bills/{bill_code}/{bill_number}",
                 "/console/unit/bills/{bill_code}/{bill_number}/confirm/{action}",
                 "/console/unit/exceptions",
-                "/console/unit/exceptions/{channel}/{channel_txn_id}/confirm/{action}"]
+                "/console/unit/exceptions/{channel}/{channel_txn_id}/confirm/{action}",
+                "/console/finance/units/{unit_code}/seal.png",
+                "/console/finance/units/{unit_code}/seal/sample.pdf"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",
                                     "?region=34&cursor=forged", "?edit=103040100101",
@@ -859,6 +899,30 @@ def _register_console() -> None:
 
 
 _register_console()
+
+MULTIPART = "multipart/form-data; boundary=fuzzb"
+
+
+@st.composite
+def _multipart_bodies(draw: st.DrawFn, token: str) -> bytes:
+    """The seal form as a browser posts it, its fields and file hostile now and then."""
+    fields = {"csrf_token": draw(st.sampled_from([token, token, "", "a.b"])),
+              "action": draw(st.sampled_from(["preview", "set", "", "x" * 2000])),
+              "confirm": draw(st.sampled_from(["yes", ""]))}
+    parts = [f'--fuzzb\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+             + value.encode() + b"\r\n" for name, value in fields.items()]
+    parts.append(b'--fuzzb\r\nContent-Disposition: form-data; name="file"; filename="s.png"'
+                 b"\r\nContent-Type: image/png\r\n\r\n" + draw(_seal_bodies()) + b"\r\n")
+    body = b"".join(parts) + b"--fuzzb--\r\n"
+    cut = draw(st.sampled_from([None, None, None, 10, len(body) // 2]))
+    return body if cut is None else body[:cut]
+
+
+@route("/console/finance/units/{unit_code}/seal", "POST", "console", "page")
+def console_seal(t: Targets):
+    return _request(t, "console", "page", "/console/finance/units/{unit_code}/seal", "POST",
+                    _console_params(t), _console_headers(t, [MULTIPART] * 6 + FORM_TYPES[:2]),
+                    _multipart_bodies(t.csrf_token))
 
 
 def family_strategy(family: str, t: Targets) -> st.SearchStrategy[Request]:

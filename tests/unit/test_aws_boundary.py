@@ -124,7 +124,7 @@ def test_a_refused_condition_keeps_its_meaning_behind_the_boundary(dynamodb_stub
 
     dynamodb_stub.add_client_error("update_item", "ConditionalCheckFailedException", "x", 400)
     with pytest.raises(NotFound, match="unknown unit"):
-        DynamoUnits().set_seal_key("340100999", "seals/x.png")
+        DynamoUnits().set_signing_kid("340100999", "unit-x")
 
 
 def test_throttled_sqs_and_kms_calls_leave_their_adapters_as_unavailable():

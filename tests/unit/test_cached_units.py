@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.adapters.cached_units import UNIT_CACHE_SECONDS, CachedUnits
-from chalicelib.domain.units import Unit, UnitKind
+from chalicelib.domain.units import Seal, Unit, UnitKind
 from tests.fakes import FakeUnits
 
 UNIT = Unit(unit_code="340100901", name="合肥某医院财务科", kind=UnitKind.REIMBURSING,
@@ -80,7 +80,10 @@ def test_an_unknown_key_is_asked_for_every_time_so_a_new_key_works_at_once():
 def test_a_new_seal_or_signing_key_written_here_is_seen_at_once():
     _, units, _ = _units()
     assert units.get(UNIT.unit_code) == UNIT
-    units.set_seal_key(UNIT.unit_code, "seals/x.png")
-    assert units.get(UNIT.unit_code) == replace(UNIT, seal_key="seals/x.png")
+    seal = Seal("seals/x.png", "2026-06-15T10:02:00+08:00")
+    units.add_seal(UNIT.unit_code, seal)
+    assert units.get(UNIT.unit_code) == replace(UNIT, seal_key="seals/x.png", seals=(seal,))
+    units.set_bill_kinds(UNIT.unit_code, "0301", ("0301", "0302"))
+    assert units.get(UNIT.unit_code).bill_kinds == ("0301", "0302")
     units.set_signing_kid(UNIT.unit_code, "unit-2")
     assert units.get(UNIT.unit_code).signing_kid == "unit-2"
