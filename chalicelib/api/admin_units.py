@@ -43,8 +43,9 @@ def _pdf(pdf: bytes, unit_code: str) -> Response:
 def put_bill_kinds(finance: FinanceKey, unit_code: str) -> dict:
     """The bill kinds the unit may use (and its default among them); 200 with the unit."""
     d = deps()
+    body = json_body(bp.current_request)  # a body that is not JSON is 400 before anything
     unit = admin.unit_in_scope(d, finance, unit_code)
-    changed = units.set_bill_kinds(d, unit, json_body(bp.current_request), _who(finance))
+    changed = units.set_bill_kinds(d, unit, body, _who(finance))
     return {"unit": admin.unit_summary(changed)}
 
 

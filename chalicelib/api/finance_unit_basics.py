@@ -78,13 +78,20 @@ def seal_sample(me: Session, actor: Actor, unit_code: str) -> Response:
     return _pdf(seals.sample_pdf(d, unit, png), unit.unit_code)
 
 
-@bp.route(UNITS + "/{unit_code}/seal", methods=["POST"], content_types=["multipart/form-data"])
+# A form without its file (posted urlencoded) reaches the view, behind the same door as every
+# console post (a session, the role, the CSRF token), and is told to choose a file.
+SEAL_FORM = [*console.FORM, "multipart/form-data"]
+
+
+@bp.route(UNITS + "/{unit_code}/seal", methods=["POST"], content_types=SEAL_FORM)
 @console_view(bp, Role.FINANCE_ADMIN, post=True)
 def seal_upload(me: Session, actor: Actor, unit_code: str) -> Response:
     d = deps()
     unit = admin.unit_in_scope(d, credential(actor), unit_code[:20])
     request = bp.current_request
-    form = multipart.parse(request.headers.get("content-type"), raw_body(request))
+    content_type = request.headers.get("content-type")
+    form = multipart.parse(content_type, raw_body(request)) \
+        if multipart.is_multipart(content_type) else multipart.Form({}, {})
     png = form.files.get("file", (b"", ""))[0]
     action = form.fields.get("action", "")
     try:

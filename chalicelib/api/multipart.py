@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import PayloadTooLarge, ValidationFailed
+from chalicelib.domain.seal_images import MAX_SEAL_BYTES
 
-MAX_BYTES = 512 * 1024  # a 256 KB seal and the form around it
+MAX_BYTES = 2 * MAX_SEAL_BYTES  # a seal at its largest, and the form around it
 MAX_PARTS = 20
 FIELD_LIMIT = 1000
 _BOUNDARY = re.compile(r'boundary="?([0-9A-Za-z\'()+_,./:=? -]{1,70})"?', re.IGNORECASE)

@@ -245,6 +245,7 @@ def test_the_newest_finance_key_in_force_signs(deps):
 
 
 def test_a_unit_out_of_numbers_waits_and_a_new_range_continues_without_a_gap(deps):
+    deps.units.set_bill_kinds(UNIT.unit_code, UNIT.bill_kind, (UNIT.bill_kind, "0301", "0201"))
     small = allocate_range(deps, UNIT.unit_code, "0201", 2)
     notes = [paid_note(deps, txn(i), bill_kind="0201") for i in range(3)]
     numbers = [issue_bill(deps, n.payment_code).bill_number for n in notes[:2]]
