@@ -55,8 +55,15 @@ def _bill_files(client, bill) -> tuple[bytes, bytes]:
     return (client.http.get(f"{where}/pdf{query}").body, client.http.get(f"{where}/ofd{query}").body)
 
 
-def _ofd_images(ofd: bytes) -> int:
-    return sum(name.endswith(".png") for name in zipfile.ZipFile(io.BytesIO(ofd)).namelist())
+def _ofd_seal_is(ofd: bytes, png: bytes) -> bool:
+    """Whether the OFD's electronic seal (GB/T 38540) shows ``png`` as its picture, as the
+    renderer fits it (``pdf_layout.seal_image``, re-encoded the same way every time)."""
+    from chalicelib.adapters.pdf_layout import seal_image
+
+    out = io.BytesIO()
+    seal_image(png).save(out, "PNG")
+    package = zipfile.ZipFile(io.BytesIO(ofd))
+    return any(out.getvalue() in package.read(name) for name in package.namelist())
 
 
 # ---- bill kinds allowed ----------------------------------------------------------------------
@@ -161,11 +168,11 @@ def test_a_seal_set_by_the_finance_department_is_on_bills_issued_after_it_takes_
     during = _billed(world, client)  # issued within the two minutes: still the drawn seal
     world.clock.now += timedelta(minutes=3)
     after = _billed(world, client)
-    counts = {name: (_pdf_images(pdf), _ofd_images(ofd)) for name, (pdf, ofd) in (
-        ("before", _bill_files(client, before)), ("during", _bill_files(client, during)),
-        ("after", _bill_files(client, after)))}
-    # The PDF draws its QR code as paths; the OFD as an image, beside the seal when it has one.
-    assert counts == {"before": (0, 1), "during": (0, 1), "after": (1, 2)}
+    files = {name: _bill_files(client, bill) for name, bill in (
+        ("before", before), ("during", during), ("after", after))}
+    assert {name: (_pdf_images(pdf), _ofd_seal_is(ofd, seal_png()))
+            for name, (pdf, ofd) in files.items()} == {
+        "before": (0, False), "during": (0, False), "after": (1, True)}
     detail = body_of(client.http.get(UNIT, headers=_finance(world)))["unit"]
     assert detail["has_seal"] and detail["seal"]["sha256"] == seal["sha256"]
 
@@ -178,7 +185,10 @@ def test_a_new_seal_leaves_every_bill_issued_before_it_as_it_was_in_pdf_and_ofd(
     client.http.put(f"{UNIT}/seal", headers=_finance(world, **PNG), body=seal_png(200))
     world.clock.now += timedelta(minutes=3)
     pdf_after, ofd_after = _bill_files(client, first)
-    assert pdf_after == pdf_before and ofd_after == ofd_before  # the first seal, still
+    assert pdf_after == pdf_before  # the archived file, as issued
+    # The OFD is drawn (and sealed) again on each request: it carries the first seal, still.
+    assert _ofd_seal_is(ofd_before, seal_png(300)) and _ofd_seal_is(ofd_after, seal_png(300))
+    assert not _ofd_seal_is(ofd_after, seal_png(200))
     second_pdf, _ = _bill_files(client, _billed(world, client))
     from pypdf import PdfReader
 
