@@ -249,3 +249,15 @@ def test_confirmed_remittances_and_open_differences_are_in_the_week(deps):
         {"kind": "channel_only", "name": "渠道有、本系统无", "count": 1, "total_fen": 555}]
     assert report["days"][1]["open_discrepancies"]["count"] == 1
     assert [u["unit_code"] for u in report["units"]] == [UNIT.unit_code, "unknown"]
+
+
+def test_money_given_back_by_hand_counts_as_refunded_and_money_still_owed_does_not():
+    records = WeekRecords()
+    for j, status in enumerate(("succeeded", "offline", "manual", "failed", "pending")):
+        records.exceptions.append(PaymentRecord(
+            payment_id=f"x#{j}", payment_code="0" * 20, channel="bank", channel_txn_id=str(j),
+            out_trade_no="o", amount_fen=100 * (j + 1), paid_at=f"{WEEK.days()[0]}T11:00:00+08:00",
+            status="exception", exception_unit="U1", refund_status=status))
+    totals = build_weekly_report(WEEK, records, state="final", generated_at="x")["totals"]
+    assert totals["exceptions"] == {"count": 5, "total_fen": 1500}
+    assert totals["refunds"] == {"count": 2, "total_fen": 300}
