@@ -183,6 +183,56 @@ def check_archive(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def check_statements(args: argparse.Namespace) -> int:
+    """An auditor's check of a reconciled day: every statement file the day lists is read back
+    from the archive (the version first written), its SHA-256 compared, parsed again, and every
+    kept line that came from a statement is found in the file of the run that judged it, with
+    its amount. Exit 1 on any difference."""
+    import hashlib
+
+    from chalicelib.adapters.statement_files import reparse
+    from chalicelib.bootstrap import deps
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.services.reconciliation import channels_of, check_date
+
+    _use_stack(args.stack)
+    d = deps()
+    date = check_date(args.date)
+    problems, checked = [], 0
+    for channel in [args.channel] if args.channel else channels_of(d):
+        day = d.reconciliations.day(date, channel)
+        if day is None:
+            print(f"{channel} {date}: never reconciled")
+            continue
+        parsed: dict[int, dict[str, int]] = {}  # run → line id → amount, of that run's files
+        for kept in day.files:
+            try:
+                body = d.archive.get(kept["key"], kept.get("version_id", ""))
+                if hashlib.sha256(body).hexdigest() != kept["sha256"]:
+                    raise DomainError("SHA-256 differs from the one recorded")
+                lines = reparse(channel, kept["name"], body, date).lines
+            except DomainError as exc:
+                problems.append(f"{channel} {kept['key']}: {exc.message}")
+                continue
+            checked += 1
+            parsed.setdefault(kept["run"], {}).update(
+                {li.line_id: li.amount_fen for li in lines})
+        for line in d.reconciliations.lines(date, channel):
+            if not line.on_statement:
+                continue
+            # the latest file fetched by its run or before that holds it (a run that fetched a
+            # file already kept lists none of its own; a bank's files are one per bank)
+            found = next((parsed[r][line.line_id] for r in sorted(parsed, reverse=True)
+                          if r <= line.run and line.line_id in parsed[r]), None)
+            if found != line.amount_fen:
+                problems.append(f"{channel} {line.line_id}: kept {line.amount_fen} fen, the "
+                                f"archived files of run {line.run} or before have {found}")
+    for problem in problems:
+        print(f"FAIL {problem}")
+    print(f"{checked} statement files re-read, {len(problems)} problems")
+    return 1 if problems else 0
+
+
 def rotate_key(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import deps
     from chalicelib.services.keys import rotate_key as rotate
@@ -348,6 +398,11 @@ def main(argv: list[str] | None = None) -> int:
                             "kept 7 days)")
     integrity = commands.add_parser("check-archive",
                                     help="re-read archived bill files and compare SHA-256")
+    statements_cmd = commands.add_parser(
+        "check-statements", help="re-read a reconciled day's archived statement files, check "
+                                 "their SHA-256 and that they hold the lines kept")
+    statements_cmd.add_argument("--date", required=True, help="YYYY-MM-DD")
+    statements_cmd.add_argument("--channel", choices=("wechatpay", "alipay", "unionpay", "bank"))
     rotate = commands.add_parser("rotate-key", help="bring a new signing key into force")
     rotate.add_argument("--kid", required=True)
     rotate.add_argument("--use", required=True, choices=("unit", "finance", "root"),
@@ -400,14 +455,16 @@ def main(argv: list[str] | None = None) -> int:
     redrive = commands.add_parser("redrive-dlq",
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
-    for sub in (allocate, report, replay_cmd, integrity, rotate, unit_cmd, key_cmd, audit,
+    for sub in (allocate, report, replay_cmd, integrity, statements_cmd, rotate, unit_cmd,
+                key_cmd, audit,
                 redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke,
                 person_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
     args = parser.parse_args(argv)
     handlers = {"verify-bill": verify_bill, "allocate-range": allocate_range,
                 "range-report": range_report, "replay-intake": replay_intake,
-                "check-archive": check_archive, "rotate-key": rotate_key,
+                "check-archive": check_archive, "check-statements": check_statements,
+                "rotate-key": rotate_key,
                 "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
                 "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
                 "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,

@@ -139,6 +139,28 @@ def test_a_day_on_four_channels_is_reconciled_and_every_lost_payment_billed_once
     assert r.status_code == 409
 
 
+def test_an_auditor_re_derives_the_kept_lines_from_the_archived_statement_files(world, client,
+                                                                               capsys):
+    from dataclasses import replace
+
+    from chalicelib import cli
+
+    a_day(world, client)
+    world.clock.now += timedelta(days=1, minutes=30)
+    view = body_of(reconcile(world, client))
+    files = {c: v["statement_files"] for c, v in view["channels"].items()}
+    assert all(len(f) == 1 and len(f[0]["sha256"]) == 64 for f in files.values()), files
+    assert cli.main(["check-statements", "--date", DAY]) == 0
+    assert "4 statement files re-read, 0 problems" in capsys.readouterr().out
+    # A kept line that its file does not bear out (here: an open one altered) is reported.
+    store = world.deps.reconciliations
+    line = next(li for li in store.lines(DAY, "wechatpay") if li.status == "amount_mismatch")
+    store.put_line(replace(line, amount_fen=line.amount_fen + 100))
+    assert cli.main(["check-statements", "--date", DAY, "--channel", "wechatpay"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL wechatpay {line.line_id}: kept {line.amount_fen + 100} fen" in out
+
+
 def test_the_statement_of_today_so_far_is_served_and_an_empty_day_balances(world, client):
     world.channels.deliver = deliver_through(client)
     code, view = at_channel(world, client, "unionpay")
