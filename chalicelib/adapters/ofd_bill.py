@@ -35,12 +35,10 @@ from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from qrcode.constants import ERROR_CORRECT_M
-
 from chalicelib.adapters.ofd_seal import SIGNATURES_LOC, Picture, Sign, sign_package
 from chalicelib.adapters.pdf_layout import metrics_for, seal_image
 from chalicelib.adapters.pdf_render import register_cjk_font
-from chalicelib.adapters.qr_masks import FastMaskQRCode
+from chalicelib.adapters.qr_masks import qr_matrix
 from chalicelib.adapters.ttf_subset import face
 from chalicelib.domain.bill_layout import layout_bill, unit_seal_box
 from chalicelib.domain.bills import Bill
@@ -262,10 +260,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 def qr_png(data: str) -> bytes:
     """``data`` as a QR code (level M, as the PDF draws it) in a 1-bit PNG with a white border of
     two modules, ``QR_MODULE_PIXELS`` pixels a module."""
-    code = FastMaskQRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()
+    matrix = qr_matrix(data)
     n, px = len(matrix) + 4, QR_MODULE_PIXELS
     rows = []
     for r in range(n):

@@ -1,6 +1,6 @@
 """A QR code as inline SVG for a page (the WeChat Native ``code_url`` a desktop payer scans).
 
-The same encoder as the PDFs' codes (``qr_masks.FastMaskQRCode``, level M), drawn as one path of
+The same encoder as the PDFs' codes (``qr_masks.qr_matrix``, level M), drawn as one path of
 horizontal runs in module units with a four-module quiet zone (ISO/IEC 18004), black on white,
 so any phone camera reads it and the page needs no script or image file for it (the pages' CSP
 allows neither from elsewhere).
@@ -8,19 +8,14 @@ allows neither from elsewhere).
 
 from __future__ import annotations
 
-from qrcode.constants import ERROR_CORRECT_M
-
-from chalicelib.adapters.qr_masks import FastMaskQRCode
+from chalicelib.adapters.qr_masks import qr_matrix
 
 QUIET_ZONE = 4  # modules
 
 
 def qr_svg(data: str, size_px: int = 240) -> str:
     """``data`` as an ``<svg>`` element ``size_px`` square (text, safe to put in a page)."""
-    code = FastMaskQRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()
+    matrix = qr_matrix(data)
     side = len(matrix) + 2 * QUIET_ZONE
     runs = []
     for y, row in enumerate(matrix):
