@@ -31,6 +31,7 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from chalicelib.adapters.pdf_subset import SubsetMaker
 from chalicelib.adapters.qr_masks import qr_rows
 
 Colour = tuple[float, float, float]
@@ -41,7 +42,9 @@ rl_config.useA85 = 0
 
 
 # reportlab subsets a shared TTF font while saving a document, keeping a read position on the
-# one font object: two threads saving at once corrupt each other's subset. One save at a time.
+# one font object: two threads saving at once corrupt each other's subset. One save at a time
+# (the subset itself is now made without that position, ``pdf_subset``; the lock stays for the
+# rest of the font's per-document state).
 SAVE_LOCK = threading.Lock()
 
 
@@ -50,7 +53,9 @@ def register_cjk_font(path: str) -> str:
     """Register the TTC/TTF at ``path`` (its first face) once per process; return its font name."""
     stem = "".join(ch for ch in os.path.basename(path).rsplit(".", 1)[0] if ch.isalnum())
     name = f"CJK-{stem or 'font'}-{len(_registered)}"
-    pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+    font = TTFont(name, path, subfontIndex=0)
+    font.face.makeSubset = SubsetMaker(font.face)  # type: ignore[method-assign]
+    pdfmetrics.registerFont(font)
     _registered.append(name)
     return name
 
