@@ -62,6 +62,20 @@ def claim_of_old(stores, bill_id: str, status: str, claimed_at: str) -> None:
         ExpressionAttributeValues={":s": {"S": status}, ":t": {"S": claimed_at}})
 
 
+def another_bills(stores):
+    """A second BillRepository on the same tables, as another process would hold."""
+    if stores.kind == "fake":
+        from tests.fakes import FakeBills
+
+        return FakeBills(stores.tables)
+    from chalicelib.adapters.dynamo_bills import DynamoBills
+    from tests.contracts.conftest import shared_connection
+
+    bills = DynamoBills()
+    bills._connection = shared_connection()
+    return bills
+
+
 class TestBillRepository:
     def test_numbers_are_taken_in_order_once_per_note(self, stores):
         allocate(stores)
@@ -116,6 +130,16 @@ class TestBillRepository:
                    for n in (1, 2)]
         assert [(r.bill_code, r.bill_number) for r in numbers] == [
             ("34030125", "0000000001"), (BILL_CODE, "0000000001")]
+
+    def test_two_issuers_taking_numbers_in_turn_take_each_number_once_and_skip_none(self,
+                                                                                      stores):
+        allocate(stores, 3)
+        other = another_bills(stores)  # another process on the same tables
+        taken = [issuer.reserve(pay(stores, n), check_code="1", issued_at=at(2)).bill_number
+                 for n, issuer in ((1, stores.bills), (2, other), (3, stores.bills))]
+        assert taken == ["0000000001", "0000000002", "0000000003"]
+        with pytest.raises(NoNumberRange):  # the range is used up, whoever took its numbers
+            other.reserve(pay(stores, 4), check_code="1", issued_at=at(2))
 
     def test_a_taken_number_has_no_bill_until_it_is_complete(self, stores):
         allocate(stores)
