@@ -4,7 +4,8 @@ Runs as an SQS job and is idempotent: a second run for the same note finds the n
 and the files archived (keys are never overwritten), and converges on the same bill.
 
 Steps: reserve number → compose bill → unit signs → finance signs → XML → PDF (XML attached) →
-archive both → bill record, note issued and the payer's index key in one write → enqueue SMS.
+archive both → bill record, note issued and the payer's index key in one write → enqueue SMS
+(when the payer gave a phone).
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
         return None
     if note.status is NoteStatus.ISSUED and note.bill is not None:
         # Issued by an earlier run, which may have stopped before its last two steps.
-        deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
+        if note.payer.phone:  # the text job would find no one to text
+            deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
         index_for_payer(deps, note.bill.bill_code + note.bill.bill_number, note.bill.issued_at,
                         note.payer.phone)
         return note.bill
@@ -159,7 +161,8 @@ def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
                                          pdf=pdf_file), ref,
                               payer_index=payer_index_keys(deps, bill.bill_id, bill.issued_at,
                                                            note.payer.phone))
-    deps.jobs.send_sms(bill.bill_code, bill.bill_number)
+    if note.payer.phone:  # without one the text job would only read the bill and stop
+        deps.jobs.send_sms(bill.bill_code, bill.bill_number)
     log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
     return ref
 
