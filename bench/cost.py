@@ -90,6 +90,9 @@ UNIT_OF = {"lambda_requests": 1e6, "apigateway_requests": 1e6, "dynamodb_write_u
            "dynamodb_read_units": 1e6, "s3_put_requests": 1e3, "s3_get_requests": 1e4,
            "sqs_requests": 1e6, "kms_requests": 1e4, "secretsmanager_requests": 1e4,
            "lambda_gb_seconds": 1}
+FULL_VCPU_MB = 1769  # Lambda gives a function one full vCPU at this memory, a share below it
+SIZES = (256, 384, 512, 768, 1024, 1769)
+PEAK_MB = 170  # the issuing process's peak resident set, bench.issuance (166-168 MB measured)
 AWS_LATENCY_MS = 8.0  # a DynamoDB, S3 or SQS request from Lambda in the same region, typical
 S3_PUT = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2",
           "ListObjectVersions", "CreateMultipartUpload", "UploadPart",
@@ -186,6 +189,7 @@ def main(n: int = 40) -> None:
     durations: dict[str, list[float]] = defaultdict(list)
     requests_of: dict[str, list[int]] = defaultdict(list)
     waited: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)  # CPU of this process (the function's code)
     with local_world() as (deps, seeded), meter.installed():
         stack = stack_document(seeded, "http://bench", "local")
 
@@ -203,10 +207,11 @@ def main(n: int = 40) -> None:
         def step(function: str, run, record: bool, label: str | None = None):
             meter.function = label or function  # which step the write units go to
             meter.step_calls, meter.step_seconds = 0, 0.0
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = run()
             if record:
                 durations[function].append(time.perf_counter() - t0)
+                cpu[function].append(time.process_time() - c0)
                 requests_of[function].append(meter.step_calls)
                 waited[function].append(meter.step_seconds)
             return out
@@ -252,7 +257,7 @@ def main(n: int = 40) -> None:
             step("query_open_orders", lambda: query_open_orders(later()), True)
         # the bench's own receive/delete above stand for Lambda's poller: counted, as in AWS
 
-    report(n, meter, durations, requests_of, waited)
+    report(n, meter, durations, requests_of, waited, cpu)
 
 
 # What each step of a paid note must write at the least, in this design (DynamoDB's rules: a
@@ -284,8 +289,15 @@ STEP_OF = {"api_handler": "POST /v1/notes", "open_order": "open an order",
            "send_sms": "text the payer", "query_open_orders": "active query"}
 
 
+def aws_ms(cpu_ms: float, requests: float, memory: int) -> float:
+    """A function's duration on Lambda: its CPU time stretched by the share of a vCPU its memory
+    buys (one vCPU at ``FULL_VCPU_MB``), plus its requests at AWS latency."""
+    return max(1.0, cpu_ms * max(1.0, FULL_VCPU_MB / memory) + requests * AWS_LATENCY_MS)
+
+
 def report(n: int, meter: Meter, durations: dict[str, list[float]],
-           requests_of: dict[str, list[int]], waited: dict[str, list[float]]) -> None:
+           requests_of: dict[str, list[int]], waited: dict[str, list[float]],
+           cpu: dict[str, list[float]]) -> None:
     memory = memory_mb()
     per_note = {key: count / n for key, count in meter.calls.items()}
     print(f"\nCost of a paid note on AWS China (Beijing), from {n} paid notes through the "
@@ -300,25 +312,44 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
 
     print("\nLambda, per paid note (query_open_orders runs every 5 minutes whatever the "
           "traffic: its share of time only):")
-    print(f"  {'function':<18}{'calls':>6}{'MB':>6}{'ms (here)':>11}{'AWS reqs':>9}"
-          f"{'ms (AWS)':>10}{'GB-s':>10}")
+    print(f"  {'function':<18}{'calls':>6}{'MB':>6}{'ms (here)':>11}{'CPU ms':>8}"
+          f"{'AWS reqs':>9}{'ms (AWS)':>10}{'GB-s':>10}")
     invocations = gb_s = gb_s_aws = 0.0
+    sizing: dict[str, tuple[float, float, float]] = {}  # function → (calls, CPU ms, requests)
     for function in (*FUNCTIONS, *SCHEDULED):
         times = durations.get(function, [])
         if not times:
             continue
         calls = len(times) / n
         ms = sum(times) / len(times) * 1000
+        cpu_ms = sum(cpu[function]) / len(times) * 1000
         reqs = sum(requests_of[function]) / len(times)
-        # the same run with each request at AWS latency instead of this machine's
-        waited_ms = sum(waited[function]) / len(times) * 1000
-        ms_aws = max(1.0, ms - waited_ms + reqs * AWS_LATENCY_MS)
+        # the same work on Lambda: this run's CPU at the function's share of a vCPU, each
+        # request at AWS latency instead of this machine's
+        ms_aws = aws_ms(cpu_ms, reqs, memory[function])
+        sizing[function] = (calls, cpu_ms, reqs)
         gb = memory[function] / 1024
         invocations += calls if function in FUNCTIONS else 0.0
         gb_s += calls * gb * ms / 1000
         gb_s_aws += calls * gb * ms_aws / 1000
-        print(f"  {function:<18}{calls:>6.2f}{memory[function]:>6}{ms:>11.1f}{reqs:>9.1f}"
-              f"{ms_aws:>10.1f}{calls * gb * ms_aws / 1000:>10.4f}")
+        print(f"  {function:<18}{calls:>6.2f}{memory[function]:>6}{ms:>11.1f}{cpu_ms:>8.1f}"
+              f"{reqs:>9.1f}{ms_aws:>10.1f}{calls * gb * ms_aws / 1000:>10.4f}")
+    print(f"  (ms (AWS) = CPU ms x max(1, {FULL_VCPU_MB} / MB) + AWS reqs x {AWS_LATENCY_MS:g} ms: "
+          f"below {FULL_VCPU_MB} MB a function has that share of one vCPU)")
+    print("\nMemory sizing: each function at other sizes, same work (¥ per million invocations "
+          "for GB-seconds, ms on AWS); the least size is twice the issuing process's measured "
+          f"peak ({PEAK_MB} MB, bench.issuance), rounded up:")
+    sizes = [m for m in SIZES if m >= 2 * PEAK_MB]
+    print(f"  {'function':<18}" + "".join(f"{m:>16}" for m in sizes))
+    for function, (calls, cpu_ms, reqs) in sizing.items():
+        cells = []
+        for m in sizes:
+            ms_m = aws_ms(cpu_ms, reqs, m)
+            yuan = m / 1024 * ms_m / 1000 * PRICES["lambda_gb_seconds"][0] * 1e6
+            mark = "*" if m == memory[function] else " "
+            cells.append(f"{mark}¥{yuan:>6.2f} {ms_m:>5.0f}ms")
+        print(f"  {function:<18}" + "".join(f"{c:>16}" for c in cells))
+    print("  (* configured in .chalice/config.json, prod stage)")
 
     ddb_read, ddb_write = meter.units["read"] / n, meter.units["write"] / n
     unreported = meter.units["read_unreported"] + meter.units["write_unreported"]
