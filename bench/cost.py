@@ -341,7 +341,7 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
           f"peak ({PEAK_MB} MB, bench.issuance), rounded up:")
     sizes = [m for m in SIZES if m >= 2 * PEAK_MB]
     print(f"  {'function':<18}" + "".join(f"{m:>16}" for m in sizes))
-    for function, (calls, cpu_ms, reqs) in sizing.items():
+    for function, (_, cpu_ms, reqs) in sizing.items():
         cells = []
         for m in sizes:
             ms_m = aws_ms(cpu_ms, reqs, m)
