@@ -350,6 +350,12 @@ class Deps:
     def wechatpay(self) -> Any:
         return self.channel("wechatpay")
 
+    def gather(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Independent reads at the same time (``adapters/fan_out``)."""
+        from chalicelib.adapters.fan_out import gather
+
+        return gather(*calls)
+
     def notices(self, channel: str) -> NotificationVerifier:
         """The verifier of a channel's notifications; its configuration is read on use."""
         from chalicelib.adapters.notices import NOTICES

@@ -127,7 +127,9 @@ class UnitRepository(Protocol):
         """Up to ``limit`` units whose region lies within ``scope`` (a region prefix), by
         region then code, from after the position ``after``; and the position to go on from
         (None at the end)."""
-    def fee_items(self, unit_code: str) -> dict[str, FeeItem]: ...
+    def fee_items(self, unit_code: str, fresh: bool = False) -> dict[str, FeeItem]:
+        """The unit's fee items by code; unless ``fresh``, a copy up to a minute old may
+        answer (``adapters/cached_units``)."""
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
         """Write the unit whole, with the key on its own row (``None``: that key retired)."""
     def add(self, unit: Unit) -> None:
@@ -336,6 +338,9 @@ class RangeRepository(Protocol):
     def allocate(self, unit_code: str, kind_code: str, bill_code: str, count: int,
                  now: str) -> NumberRange: ...
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]: ...
+    def of_unit(self, unit_code: str) -> list[NumberRange]:
+        """The unit's ranges of every kind, by kind then oldest code first: one read of an
+        index, which may miss a range allocated an instant before (``for_unit`` does not)."""
     def all(self) -> list[NumberRange]: ...
     def pending_bills(self, reserved_before: str) -> list[PendingNumber]:
         """Numbers taken before the time (UTC) whose bill is unfinished, oldest first."""
@@ -699,6 +704,10 @@ class Ports(Protocol):
     @property
     def payment_code_key(self) -> bytes:
         """The key of the payment-code permutation."""
+
+    def gather(self, *calls: Callable[[], Any]) -> list[Any]:
+        """The results of ``calls`` (reads that do not depend on each other), in order, the
+        calls made at the same time: a page waits for its slowest read, not for their sum."""
 
     def notices(self, channel: str) -> NotificationVerifier:
         """The verifier of a channel's notifications."""
