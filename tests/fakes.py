@@ -168,7 +168,7 @@ class FakeUnits:
             return page, None
         return page, f"{page[-1].region_code}#{page[-1].unit_code}"
 
-    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
+    def fee_items(self, unit_code: str, fresh: bool = False) -> dict[str, FeeItem]:
         return dict(self.items.get(unit_code, {}))
 
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
@@ -768,6 +768,10 @@ class FakeRanges:
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]:
         return [r for k, r in sorted(self.tables.ranges.items())
                 if k[0] == f"{unit_code}#{kind_code}"]
+
+    def of_unit(self, unit_code: str) -> list[NumberRange]:
+        return sorted((r for r in self.tables.ranges.values() if r.unit_code == unit_code),
+                      key=lambda r: (r.kind_code, r.bill_code, r.start))
 
     def all(self) -> list[NumberRange]:
         return sorted(self.tables.ranges.values(), key=lambda r: (r.bill_code, r.start))

@@ -1,4 +1,5 @@
-"""Units as a warm process sees them: each unit, and each API key's unit, read once a minute.
+"""Units as a warm process sees them: each unit, each API key's unit, and each unit's fee items,
+read once a minute.
 
 Every request from a unit names its API key, and every issuance job its unit: without a copy,
 that is one DynamoDB request (a query on the key index, or a get) before any work. Units change
@@ -8,6 +9,11 @@ forget every copy at once, so the process that rotates a key refuses the old one
 warm processes (other Lambda instances, other operators) refuse it within the minute, as they
 pick up a rotated signing key (``KEY_CACHE_SECONDS``). An unknown key is never remembered: a
 key just given out works at once everywhere, and guessed keys each cost a lookup.
+
+Fee items are read for every note a unit makes (事前审核) and every console form: the same
+copy answers, so a changed standard reaches other warm processes within the minute. A unit
+without fee items is never remembered (its first items work at once), and the finance
+console, where fee items are edited, asks for them ``fresh``.
 """
 
 from __future__ import annotations
@@ -29,21 +35,21 @@ class CachedUnits:
     def __init__(self, inner: Any, now: Callable[[], float] = time.monotonic) -> None:
         self._inner = inner
         self._now = now
-        self._copies: dict[tuple[str, str], tuple[float, Unit]] = {}
+        self._copies: dict[tuple[str, str], tuple[float, Any]] = {}
 
-    def _cached(self, kind: str, key: str, read: Callable[[str], Unit | None]) -> Unit | None:
+    def _cached(self, kind: str, key: str, read: Callable[[str], Any]) -> Any:
         held = self._copies.get((kind, key))
         now = self._now()
         if held is not None and now - held[0] < UNIT_CACHE_SECONDS:
             return held[1]
-        unit = read(key)
-        if unit is None:
+        found = read(key)
+        if not found:  # unknown: asked for again next time
             self._copies.pop((kind, key), None)
-            return None
+            return found
         if len(self._copies) >= MAX_CACHED:
             self._copies.clear()
-        self._copies[(kind, key)] = (now, unit)
-        return unit
+        self._copies[(kind, key)] = (now, found)
+        return found
 
     def by_api_key_hash(self, key_hash: str) -> Unit | None:
         return self._cached("key", key_hash, self._inner.by_api_key_hash)
@@ -51,8 +57,10 @@ class CachedUnits:
     def get(self, unit_code: str) -> Unit | None:
         return self._cached("unit", unit_code, self._inner.get)
 
-    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
-        return self._inner.fee_items(unit_code)
+    def fee_items(self, unit_code: str, fresh: bool = False) -> dict[str, FeeItem]:
+        if fresh:
+            return self._inner.fee_items(unit_code, fresh=True)
+        return dict(self._cached("items", unit_code, self._inner.fee_items))
 
     def forget(self) -> None:
         self._copies.clear()
@@ -70,7 +78,9 @@ class CachedUnits:
         return self._inner.in_region(scope, limit, after)
 
     def put_fee_item(self, unit_code: str, item_code: str, item: FeeItem) -> FeeItem | None:
-        return self._inner.put_fee_item(unit_code, item_code, item)
+        earlier = self._inner.put_fee_item(unit_code, item_code, item)
+        self.forget()
+        return earlier
 
     def add_api_key(self, key: UnitKey, key_hash: str) -> None:
         self._inner.add_api_key(key, key_hash)

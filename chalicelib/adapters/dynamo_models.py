@@ -498,6 +498,17 @@ LOGICAL_IDS.update({name: "".join(p.title() for p in name.split("_")) + "Table"
                     for name in ("REIMBURSEMENTS", "AUDIT")})
 
 
+class RangesByUnit(GlobalSecondaryIndex):
+    """A unit's ranges of every kind, in one query (the finance console's unit page)."""
+
+    class Meta:
+        index_name = "unit_code-range_start-index"
+        projection = AllProjection()
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    range_start = UnicodeAttribute(range_key=True)
+
+
 class NumberRangeModel(Model):
     class Meta:
         table_name = "number_ranges"
@@ -505,6 +516,7 @@ class NumberRangeModel(Model):
     range_key = UnicodeAttribute(hash_key=True)  # unit_code#kind_code
     range_start = UnicodeAttribute(range_key=True)  # bill_code#start: oldest code first
     unit_code = UnicodeAttribute()
+    by_unit = RangesByUnit()
     kind_code = UnicodeAttribute()
     bill_code = UnicodeAttribute()
     start = NumberAttribute()

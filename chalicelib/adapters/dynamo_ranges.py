@@ -1,9 +1,16 @@
-"""Number ranges in DynamoDB: allocation by the finance department, reports, void numbers."""
+"""Number ranges in DynamoDB: allocation by the finance department, reports, void numbers.
+
+A unit's ranges of every kind are one query of the unit index (``of_unit``). An index is
+eventually consistent: so that the page shown right after an allocation lists it, the ranges
+this process allocated in the last ``RECENT_SECONDS`` are added when the index does not show
+them yet.
+"""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -20,6 +27,7 @@ from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.records import PendingNumber
 
 ALLOCATE_ATTEMPTS = 20
+RECENT_SECONDS = 60
 
 
 def range_from_model(row: NumberRangeModel) -> NumberRange:
@@ -31,8 +39,10 @@ def range_from_model(row: NumberRangeModel) -> NumberRange:
 
 @aws_boundary
 class DynamoRanges:
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._connection: Connection | None = None
+        self._now = now
+        self._recent: list[tuple[float, NumberRange]] = []  # allocated here, newest last
 
     def _conn(self) -> Connection:
         if self._connection is None:
@@ -62,7 +72,11 @@ class DynamoRanges:
                     tx.update(CounterModel(mark_id),
                               actions=[CounterModel.value.set(high + count)], condition=guard)
                     tx.save(row, condition=NumberRangeModel.range_start.does_not_exist())
-                return range_from_model(row)
+                allocated = range_from_model(row)
+                moment = self._now()
+                self._recent = [(at, r) for at, r in self._recent
+                                if moment - at < RECENT_SECONDS] + [(moment, allocated)]
+                return allocated
             except TransactWriteError as exc:
                 if not exc.cancellation_reasons:
                     raise
@@ -74,6 +88,15 @@ class DynamoRanges:
     def for_unit(self, unit_code: str, kind_code: str) -> list[NumberRange]:
         return [range_from_model(r) for r in
                 NumberRangeModel.query(f"{unit_code}#{kind_code}", consistent_read=True)]
+
+    def of_unit(self, unit_code: str) -> list[NumberRange]:
+        """One query of the unit index, with what this process allocated that it lacks."""
+        found = [range_from_model(r) for r in NumberRangeModel.by_unit.query(unit_code)]
+        seen = {(r.bill_code, r.start) for r in found}
+        now = self._now()
+        found += [r for at, r in self._recent if r.unit_code == unit_code
+                  and now - at < RECENT_SECONDS and (r.bill_code, r.start) not in seen]
+        return sorted(found, key=lambda r: (r.kind_code, r.bill_code, r.start))
 
     def all(self) -> list[NumberRange]:
         return sorted((range_from_model(r) for r in NumberRangeModel.scan()),

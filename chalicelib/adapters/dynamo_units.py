@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamo_models import (
     is_conditional_failure,
     revoke_once,
 )
+from chalicelib.adapters.fan_out import gather
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
@@ -99,7 +100,7 @@ class DynamoUnits:
             return units, None
         return units, f"{units[-1].region_code}#{units[-1].unit_code}"
 
-    def fee_items(self, unit_code: str) -> dict[str, FeeItem]:
+    def fee_items(self, unit_code: str, fresh: bool = False) -> dict[str, FeeItem]:
         return {row.item_code: _fee_item(row) for row in FeeItemModel.query(unit_code)}
 
     def put(self, unit: Unit, api_key_hash: str | None) -> None:
@@ -172,8 +173,8 @@ class DynamoUnits:
             raise
 
     def api_keys(self, unit_code: str) -> list[UnitKey]:
-        keys = [_key(row) for row in UnitKeyModel.by_unit.query(unit_code)]
-        unit = self._row(unit_code)
+        keys, unit = gather(lambda: [_key(row) for row in UnitKeyModel.by_unit.query(unit_code)],
+                            lambda: self._row(unit_code))
         if unit is not None and unit.api_key_hash:
             keys.insert(0, UnitKey(key_id=key_id_of(unit.api_key_hash), unit_code=unit_code,
                                    created_at=""))

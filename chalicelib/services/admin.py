@@ -74,8 +74,11 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
     not set or items and ranges of a kind not allowed, and what stops the unit from issuing
     (no signing key, no range)."""
     unit = unit_in_scope(deps, finance, unit_code)
-    items = [item.public(code) for code, item in sorted(deps.units.fee_items(unit_code).items())]
-    ranges = [r.report() for kind in BILL_KINDS for r in deps.ranges.for_unit(unit_code, kind)]
+    fee_items, unit_ranges, api_keys = deps.gather(
+        lambda: deps.units.fee_items(unit_code, fresh=True),
+        lambda: deps.ranges.of_unit(unit_code), lambda: deps.units.api_keys(unit_code))
+    items = [item.public(code) for code, item in sorted(fee_items.items())]
+    ranges = [r.report() for r in unit_ranges]
     for row in ranges:
         row["first_number"], row["last_number"] = row["start"], row["end"]
     warnings: list[dict[str, Any]] = []
@@ -95,7 +98,7 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
         if not ranges:
             warnings.append({"code": "no_range", "message": "单位尚无号段，无法开具缴款书"})
     return {"unit": unit_summary(unit), "fee_items": items, "ranges": ranges,
-            "api_keys": [k.public() for k in deps.units.api_keys(unit_code)],
+            "api_keys": [k.public() for k in api_keys],
             "warnings": warnings}
 
 

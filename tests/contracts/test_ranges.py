@@ -42,6 +42,18 @@ class TestRangeRepository:
             ("34030127", 1, UNIT), ("34030226", 1, UNIT)]
         assert stores.ranges.for_unit("999999999", KIND) == []
 
+    def test_a_units_ranges_of_every_kind_come_in_one_read_by_kind_then_oldest_code(self,
+                                                                                   stores):
+        stores.ranges.allocate(UNIT, "0302", "34030226", 10, at())
+        stores.ranges.allocate(UNIT, KIND, "34030127", 10, at())
+        stores.ranges.allocate(UNIT, KIND, BILL_CODE, 10, at())
+        stores.ranges.allocate("110101002", KIND, BILL_CODE, 10, at())
+        stores.ranges.allocate(UNIT, KIND, BILL_CODE, 10, at())
+        assert [(r.kind_code, r.bill_code, r.start) for r in stores.ranges.of_unit(UNIT)] == [
+            (KIND, BILL_CODE, 1), (KIND, BILL_CODE, 21), (KIND, "34030127", 1),
+            ("0302", "34030226", 1)]
+        assert stores.ranges.of_unit("999999999") == []
+
     def test_numbers_taken_but_not_finished_are_pending_oldest_first(self, stores):
         allocate(stores)
         issue(stores, 1)
@@ -75,3 +87,23 @@ class TestRangeRepository:
         assert stores.ranges.void_number(BILL_CODE + "0000000099", "x") is False
         assert stores.bills.get(bill.bill_code, bill.bill_number).status is BillStatus.NORMAL
         assert stores.ranges.all()[0].voided == 0
+
+
+def test_a_range_allocated_here_is_listed_while_the_unit_index_lags_and_a_minute_at_most(aws):
+    from chalicelib.adapters.dynamo_models import NumberRangeModel
+    from chalicelib.adapters.dynamo_ranges import RECENT_SECONDS, DynamoRanges
+    from tests.contracts.conftest import DynamoStores
+
+    DynamoStores().ranges  # noqa: B018 - creates the table
+    now = [1000.0]
+    ranges = DynamoRanges(now=lambda: now[0])
+    allocated = ranges.allocate(UNIT, KIND, BILL_CODE, 10, at())
+    # the index has not seen the row yet: as if it lagged, it lacks the index's key
+    NumberRangeModel(f"{UNIT}#{KIND}", f"{BILL_CODE}#{1:010d}").update(
+        actions=[NumberRangeModel.unit_code.remove()])
+    assert ranges.for_unit(UNIT, KIND)[0].start == 1
+    assert ranges.of_unit(UNIT) == [allocated]
+    assert ranges.of_unit("110101002") == []
+    assert DynamoRanges().of_unit(UNIT) == []  # another process has only the index
+    now[0] += RECENT_SECONDS
+    assert ranges.of_unit(UNIT) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.adapters.cached_units import UNIT_CACHE_SECONDS, CachedUnits
+from chalicelib.domain.fee_items import FeeItem
 from chalicelib.domain.units import Seal, Unit, UnitKind
 from tests.fakes import FakeUnits
 
@@ -24,6 +25,10 @@ class CountingUnits(FakeUnits):
     def get(self, unit_code: str) -> Unit | None:
         self.reads += 1
         return super().get(unit_code)
+
+    def fee_items(self, unit_code: str, fresh: bool = False) -> dict[str, FeeItem]:
+        self.reads += 1
+        return super().fee_items(unit_code, fresh)
 
 
 class Monotonic:
@@ -87,3 +92,39 @@ def test_a_new_seal_or_signing_key_written_here_is_seen_at_once():
     assert units.get(UNIT.unit_code).bill_kinds == ("0301", "0302")
     units.set_signing_kid(UNIT.unit_code, "unit-2")
     assert units.get(UNIT.unit_code).signing_kid == "unit-2"
+
+
+ITEM = FeeItem(name="工本费", bill_kind="0301", standard_fen=1000)
+
+
+def test_a_units_fee_items_are_read_once_a_minute_and_a_change_made_here_is_seen_at_once():
+    inner, units, clock = _units()
+    inner.put_fee_item(UNIT.unit_code, "001", ITEM)
+    for _ in range(3):
+        assert units.fee_items(UNIT.unit_code) == {"001": ITEM}
+    assert inner.reads == 1
+    cheaper = replace(ITEM, standard_fen=800)
+    units.put_fee_item(UNIT.unit_code, "001", cheaper)
+    assert units.fee_items(UNIT.unit_code) == {"001": cheaper}
+    assert inner.reads == 2
+    inner.put_fee_item(UNIT.unit_code, "002", ITEM)  # another process's change
+    assert units.fee_items(UNIT.unit_code) == {"001": cheaper}
+    clock.now += UNIT_CACHE_SECONDS
+    assert units.fee_items(UNIT.unit_code) == {"001": cheaper, "002": ITEM}
+
+
+def test_fresh_fee_items_and_a_unit_without_any_are_asked_for_every_time():
+    inner, units, _ = _units()
+    assert units.fee_items(UNIT.unit_code) == {}
+    inner.put_fee_item(UNIT.unit_code, "001", ITEM)
+    assert units.fee_items(UNIT.unit_code) == {"001": ITEM}
+    inner.put_fee_item(UNIT.unit_code, "002", ITEM)
+    assert units.fee_items(UNIT.unit_code, fresh=True) == {"001": ITEM, "002": ITEM}
+    assert inner.reads == 3
+
+
+def test_a_copy_of_fee_items_changed_by_its_caller_leaves_the_cache_as_it_was():
+    inner, units, _ = _units()
+    inner.put_fee_item(UNIT.unit_code, "001", ITEM)
+    units.fee_items(UNIT.unit_code).clear()
+    assert units.fee_items(UNIT.unit_code) == {"001": ITEM}
