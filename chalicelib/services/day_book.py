@@ -5,6 +5,11 @@ unit or one fee item, with totals per unit and per fee item.
 It reads what ``DailyActivity`` reads for the weekly report (one query per day index, one
 batched read per 100 paid notes, never a scan), so a day costs what the day recorded. Lists are
 cut at ``LIST_LIMIT`` rows each; the totals always count the whole day.
+
+The four day reads do not depend on each other and are made at once (``Ports.gather``); the
+notes of the day's payments are then read only when they were not created that day (a note
+paid the day it was made is already in hand), so a day whose notes were all paid the same day
+costs one round of reads.
 """
 
 from __future__ import annotations
@@ -94,13 +99,18 @@ def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "",
             cell.name = item.name
             getattr(cell, kind).add(item.amount_fen)
 
-    notes = [n for n in deps.activity.notes_created(day) if wanted(n.unit_code, n.items)]
+    created, payments, issued, voided_all = deps.gather(
+        lambda: deps.activity.notes_created(day), lambda: deps.activity.payments(day),
+        lambda: deps.activity.bills_issued(day), lambda: deps.activity.bills_voided(day))
+    notes = [n for n in created if wanted(n.unit_code, n.items)]
     for note in notes:
         tally("created", note.unit_code, note.items, note.total_fen)
-    payments = deps.activity.payments(day)
     applied = [p for p in payments if p.status == "applied"]
-    paid_notes = {n.payment_code: n for n in deps.activity.notes([p.payment_code
-                                                                  for p in applied])}
+    # a payment's unit and items are its note's, which never change once it is created
+    paid_notes = {n.payment_code: n for n in created}
+    earlier = [p.payment_code for p in applied if p.payment_code not in paid_notes]
+    if earlier:
+        paid_notes.update((n.payment_code, n) for n in deps.activity.notes(earlier))
     paid = []
     for payment in applied:
         paid_note = paid_notes.get(payment.payment_code)
@@ -111,12 +121,10 @@ def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "",
     exceptions = [p for p in payments if p.status == "exception"
                   and (not unit_code or p.exception_unit == unit_code) and not item_code
                   and in_region(p.exception_unit)]
-    bills = [b for b in deps.activity.bills_issued(day)
-             if wanted(b.issuing_unit_code, b.items)]
+    bills = [b for b in issued if wanted(b.issuing_unit_code, b.items)]
     for bill in bills:
         tally("billed", bill.issuing_unit_code, bill.items, bill.total_fen)
-    voided = [v for v in deps.activity.bills_voided(day)
-              if wanted(v.bill.issuing_unit_code, v.bill.items)]
+    voided = [v for v in voided_all if wanted(v.bill.issuing_unit_code, v.bill.items)]
     for v in voided:
         tally("voided", v.bill.issuing_unit_code, v.bill.items, v.bill.total_fen)
     grand = Totals(name="合计")
