@@ -44,9 +44,7 @@ def list_notes(caller: Unit | FinanceKey) -> dict:
 @handles_errors
 @authenticated(bp, UnitKind.COLLECTING)
 def get_note(unit: Unit, payment_code: str) -> dict:
-    d = deps()
-    return notes_service.note_view(d, notes_service.get_unit_note(d, unit, payment_code),
-                                   public=False)
+    return notes_service.unit_note_view(deps(), unit, payment_code)
 
 
 @bp.route("/v1/notes/{payment_code}/cancel", methods=["POST"], content_types=[

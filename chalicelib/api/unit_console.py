@@ -137,9 +137,7 @@ def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
     from chalicelib.adapters.qr_svg import qr_svg
 
     d = deps()
-    unit = unit_console.actor_unit(d, actor)
-    note = notes_service.get_unit_note(d, unit, payment_code[:32])
-    view = notes_service.note_view(d, note, public=False)
+    unit, note, view, allowed = unit_console.note_detail(d, actor, payment_code[:32])
     link = pay_url(d, note.payment_code)
     created = query_param(bp.current_request, "created") == "1"
     direct = query_param(bp.current_request, "direct") == "1"
@@ -158,7 +156,7 @@ def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
                 note=view, status_label=NOTE_STATUS.get(view["status"], view["status"]),
                 channels=CHANNELS, yuan=fen_to_yuan_grouped, pay_link=link,
                 qr=qr_svg(link, 180) if view["status"] == "unpaid" else None,
-                may_cancel=people.may(d, actor, UnitAction.CANCEL) and view["status"] == "unpaid",
+                may_cancel=allowed and view["status"] == "unpaid",
                 created=created, unit=unit)
 
 
@@ -201,11 +199,11 @@ def note_cancel(me: Session, actor: Actor, payment_code: str) -> Response:
 
 def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
     d = deps()
-    unit_people = d.people.list(me.unit_code)
+    unit_people, allowed = people.unit_people(d, str(me.unit_code))
     return page(bp, "console/unit_people.html", status, me=me, here=PEOPLE,
                 heading="本单位人员", people=unit_people, roles=ROLE_LABELS,
                 now=int(d.clock().timestamp()), actions=list(UnitAction),
-                allowed=people.operator_actions(d, str(me.unit_code)),
+                allowed=allowed,
                 form=context.pop("form", {}), **context)
 
 

@@ -282,8 +282,25 @@ def _take_order_slot(deps: Ports, payment_code: str, now: datetime, expires: dat
     raise refused
 
 
-def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
-    """The note as the API shows it; ``public`` masks the payer."""
+def unit_note_view(deps: Ports, unit: Unit, payment_code: str) -> dict:
+    """``GET /v1/notes/{code}``: the unit's note as the API shows it (``unit_note``)."""
+    return unit_note(deps, unit, payment_code)[1]
+
+
+def unit_note(deps: Ports, unit: Unit, payment_code: str) -> tuple[Note, dict]:
+    """The unit's note and its view as the API shows it, the note and its exception payments
+    read at once. Another unit's code is ``NotFound``, and nothing read for it is shown."""
+    from chalicelib.services.payments import note_exceptions
+
+    note, exceptions = deps.gather(lambda: get_unit_note(deps, unit, payment_code),
+                                   lambda: note_exceptions(deps, payment_code))
+    return note, note_view(deps, note, public=False, exceptions=exceptions)
+
+
+def note_view(deps: Ports, note: Note, *, public: bool,
+              exceptions: list[dict] | None = None) -> dict:
+    """The note as the API shows it; ``public`` masks the payer. Unless public, it names the
+    note's exception payments (``exceptions`` when they were read already)."""
     status = note.status_at(deps.clock())
     payer = asdict(note.payer)
     if public:
@@ -302,7 +319,8 @@ def note_view(deps: Ports, note: Note, *, public: bool) -> dict:
 
         view["notice_pdf_url"] = notice_url(deps, note.payment_code)
         view["extra"] = _extra_view(note)  # not on the public view: medical details among them
-        view["exceptions"] = note_exceptions(deps, note.payment_code)
+        view["exceptions"] = (note_exceptions(deps, note.payment_code) if exceptions is None
+                              else exceptions)
     if note.payment is not None:
         view["payment"] = {"channel": note.payment.channel, "amount_fen": note.payment.amount_fen,
                            "paid_at": note.payment.paid_at}

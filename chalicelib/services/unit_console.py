@@ -220,6 +220,18 @@ def create_direct(deps: Ports, actor: Actor, form: dict[str, Any], form_id: str)
     return note
 
 
+def note_detail(deps: Ports, actor: Actor,
+                payment_code: str) -> tuple[Unit, Note, dict, bool]:
+    """The person's unit, its note and the note as the API shows it, and whether this person
+    may cancel notes: the note, its exception payments and the unit's permissions read at
+    once."""
+    unit = actor_unit(deps, actor)
+    (note, view), allowed = deps.gather(
+        lambda: notes_service.unit_note(deps, unit, payment_code),
+        lambda: people.may(deps, actor, UnitAction.CANCEL))
+    return unit, note, view, allowed
+
+
 def cancel(deps: Ports, actor: Actor, payment_code: str) -> Note:
     """Cancel the unit's unpaid note (the unit admin, or an operator the admin allows)."""
     people.require_may(deps, actor, UnitAction.CANCEL)
