@@ -61,7 +61,9 @@ from bench.harness import local_world
 #     list "API Gateway HTTP API" for cn-north-1 and cn-northwest-1); no China price was found
 #     for either kind: REST stays as written, HTTP is modelled (HTTP_API_PRICE below).
 #   - Lambda, S3, SQS, KMS, Secrets Manager: no China price page in the stored copies: NOT
-#     re-checked.
+#     re-checked (searched again on 2026-12-02: only the global pages, in USD, were found).
+# Lambda's duration is modelled (``aws_ms``): below 1,769 MB a function gets that share of one
+# vCPU, so its CPU time stretches; each request adds AWS_LATENCY_MS.
 # Re-check every figure against those pages (or the AWS Price List API for cn-north-1) before a
 # budget relies on it.
 PRICES = {
@@ -340,15 +342,15 @@ def report(n: int, meter: Meter, durations: dict[str, list[float]],
           "for GB-seconds, ms on AWS); the least size is twice the issuing process's measured "
           f"peak ({PEAK_MB} MB, bench.issuance), rounded up:")
     sizes = [m for m in SIZES if m >= 2 * PEAK_MB]
-    print(f"  {'function':<18}" + "".join(f"{m:>16}" for m in sizes))
+    print(f"  {'function':<18}" + "".join(f"{str(m) + ' MB':>17}" for m in sizes))
     for function, (_, cpu_ms, reqs) in sizing.items():
         cells = []
         for m in sizes:
             ms_m = aws_ms(cpu_ms, reqs, m)
             yuan = m / 1024 * ms_m / 1000 * PRICES["lambda_gb_seconds"][0] * 1e6
             mark = "*" if m == memory[function] else " "
-            cells.append(f"{mark}¥{yuan:>6.2f} {ms_m:>5.0f}ms")
-        print(f"  {function:<18}" + "".join(f"{c:>16}" for c in cells))
+            cells.append(f"¥{yuan:>6.2f} {ms_m:>5.0f} ms{mark}")
+        print(f"  {function:<18}" + "".join(f"{c:>17}" for c in cells))
     print("  (* configured in .chalice/config.json, prod stage)")
 
     ddb_read, ddb_write = meter.units["read"] / n, meter.units["write"] / n
