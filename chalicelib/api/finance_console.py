@@ -44,7 +44,8 @@ ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话
            "unit_operators_may_cancel": "经办人撤销权限", "verify": "查验", "reimburse": "报销入账",
            "release": "释放报销", "unit_operator_actions": "经办人权限",
            "bill_reverse": "冲红", "bill_void": "作废", "bill_paper": "换开纸质票据",
-           "refund_retry": "重新发起退款", "refund_offline": "登记线下退款"}
+           "refund_retry": "重新发起退款", "refund_offline": "登记线下退款",
+           "set_bill_kinds": "设定允许的票据种类", "set_seal": "启用印章"}
 OUTCOMES = {"ok": "成功", "unknown_user": "用户不存在", "bad_password": "密码错误",
             "bad_otp": "动态口令错误", "otp_reused": "动态口令重复使用", "locked": "账户已锁定",
             "totp_required": "未启用动态口令", "disabled": "账户已停用", "offered": "已生成密钥"}
