@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from functools import cache
+from functools import cache, lru_cache
 
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -90,7 +90,14 @@ SEAL_PIXELS = 320
 
 
 def seal_image(png: bytes):  # -> PIL.Image.Image (PIL is imported lazily)
-    """The uploaded seal ``png`` as a PIL image at most ``SEAL_PIXELS`` a side."""
+    """The uploaded seal ``png`` as a PIL image at most ``SEAL_PIXELS`` a side: a copy of the
+    one decoded and scaled the first time this process met these bytes. Scaling a 2000-pixel
+    seal takes over a second on a busy core, and a unit's every bill carries the same seal."""
+    return _scaled_seal(png).copy()
+
+
+@lru_cache(maxsize=16)  # ≤ 16 × (256 KB key + 400 KB image): a few units' seals per process
+def _scaled_seal(png: bytes):  # -> PIL.Image.Image
     from PIL import Image as PILImage  # reportlab's own dependency, only for uploaded seals
 
     try:

@@ -114,3 +114,17 @@ def test_a_file_pillow_cannot_read_is_a_field_error_from_the_renderer_never_a_cr
         with pytest.raises(ValidationFailed) as caught:
             seal_image(unreadable)
         assert caught.value.code == "seal_invalid" and "file" in caught.value.fields
+
+
+def test_a_seal_is_decoded_and_scaled_once_per_process_and_each_caller_gets_its_own_copy():
+    from chalicelib.adapters.pdf_layout import SEAL_PIXELS, _scaled_seal, seal_image
+
+    png = pillow_png(1000)
+    first = seal_image(png)
+    hits = _scaled_seal.cache_info().hits
+    second = seal_image(png)
+    assert _scaled_seal.cache_info().hits == hits + 1
+    assert first is not second and first.tobytes() == second.tobytes()
+    assert max(first.size) == SEAL_PIXELS
+    first.putpixel((0, 0), (1, 2, 3, 4))  # a caller's change stays its own
+    assert seal_image(png).getpixel((0, 0)) != (1, 2, 3, 4)
