@@ -109,3 +109,12 @@ def test_the_unit_page_shows_each_ranges_warning_line_and_warns_of_a_low_kind(cl
     [seeded] = world.deps.ranges.for_unit("340100001", "0101")
     assert f'<td class="num">{seeded.low_below}</td><td>正常</td>' in page
     assert '<td class="num">50</td><td><span class="badge s-unpaid">即将用完</span>' in page
+
+
+def test_the_fee_item_and_range_forms_offer_only_the_allowed_kinds(client, world):
+    cookies, _ = sign_in(client, world, "finance_admin")
+    page = get(client, PAGE, cookies).body.decode()
+    for select in ('id="i-bill_kind"', 'id="r-bill_kind"'):
+        options = page.split(select)[1].split("</select>")[0]
+        assert 'value="0101"' in options and 'value="0301"' in options
+        assert 'value="0401"' not in options and 'value="0601"' not in options
