@@ -8,12 +8,15 @@ from __future__ import annotations
 import copy
 import io
 import json
+import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from chalicelib.services.finance_keys import create_finance_key
 from tests.functional.support import assert_error, body_of
+from tests.ofd_raster import OfdPages
 
 CHARITY = 3  # the seed's charity: kinds 0401 and 0501 (devstack.seed)
 DEPOSIT: dict = {
@@ -41,6 +44,7 @@ BILL = {"payer": {"name": "合肥建工集团有限公司", "type": "organizatio
         "items": [{"item_code": "WL0001", "name": "会议场地押金", "unit": "笔", "quantity": "1",
                    "standard_fen": 500000, "amount_fen": 500000}]}
 TEMPLATES = "/v1/admin/bill-templates"
+OUTPUT = Path(__file__).resolve().parents[1] / "output" / "templates"
 
 
 def define(world, client, template: dict | None = None):
@@ -98,6 +102,14 @@ def test_a_defined_template_chosen_for_a_kind_draws_its_bills_signed_and_verifia
     assert "<dt>保证金类别</dt><dd>履约保证金</dd>" in page and "<dt>交款单位</dt>" in page
     assert "保证金于合同履行完毕后无息退还。" in page
     assert "保证金类别" in ofd_text(client, bill)
+    # for a person to look at (the README's screenshots): the PDF and the OFD of the bill
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "deposit-receipt.pdf").write_bytes(public(client, bill, "/pdf").body)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile",
+                    str(OUTPUT / "deposit-receipt.pdf"), str(OUTPUT / "deposit-receipt")],
+                   check=True)
+    OfdPages(public(client, bill, "/ofd").body).render(0, dpi=60).save(
+        OUTPUT / "deposit-receipt-ofd.png")
     headers = dict(world.auth(0, "reimbursers"), **{"Content-Type": "application/xml"})
     out = body_of(client.http.post("/v1/verifications/file", headers=headers,
                                    body=xml.encode()))

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from chalicelib.domain import bill_templates
 from devstack.template_samples import SAMPLES
 from tests.functional.support import assert_error, body_of
+from tests.ofd_raster import OfdPages
 
 HOSPITAL, CHARITY = 2, 3  # the seed's units after the two of COLLECTING (devstack.seed)
 PAYER = {"name": "张三", "type": "individual", "phone": "13812345678"}
@@ -73,6 +74,10 @@ def test_a_direct_bill_of_each_kind_carries_its_extra_fields_in_json_xml_and_pdf
     (OUTPUT / f"{template_id}.pdf").write_bytes(pdf_bytes)
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile",
                     str(OUTPUT / f"{template_id}.pdf"), str(OUTPUT / template_id)], check=True)
+    # The OFD of the same bill, drawn from the same layout, rasterised independently
+    ofd = public(client, bill, "/ofd")
+    assert ofd.status_code == 200 and ofd.body[:2] == b"PK"
+    OfdPages(ofd.body).render(0, dpi=60).save(OUTPUT / f"{template_id}-ofd.png")
 
 
 def test_the_bill_page_shows_the_extra_fields_under_their_labels(world, client):
