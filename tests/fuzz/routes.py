@@ -615,6 +615,48 @@ def choose_template(t: Targets):
                               h.json_bodies({"template_id": "medical-outpatient"})))
 
 
+# A template the finance department might define: valid (and the strategies bend it), so that
+# the fuzz world holds defined templates next to the seed's without choosing them for a kind.
+FUZZ_TEMPLATE = {
+    "template_id": "fuzz-receipt", "name": "模糊测试收据", "kinds": ["0401"],
+    "block_title": "附加信息", "remarks": ["模糊测试"],
+    "fields": [{"key": "ref_code", "label": "编号", "type": "code", "xml_tag": "RefCode"},
+               {"key": "paid_fen", "label": "金额", "type": "fen", "xml_tag": "PaidAmount"}],
+    "rules": [{"type": "amounts_add_up", "terms": [[1, "paid_fen"]], "equals": "total_fen"}],
+    "columns": [{"key": "item_code", "label": "项目编码", "width_mm": 40, "align": "l"},
+                {"key": "name", "label": "项目名称", "width_mm": 90, "align": "c"},
+                {"key": "amount", "label": "金额（元）", "width_mm": 60, "align": "r"}]}
+
+
+@route("/v1/admin/bill-templates", "GET", "other")
+def bill_templates(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/bill-templates", "GET", {},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
+@route("/v1/admin/bill-templates", "POST", "other")
+def define_template(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/bill-templates", "POST", {},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies(FUZZ_TEMPLATE))
+
+
+@route("/v1/admin/bill-templates/{template_id}", "GET", "other")
+def bill_template(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/bill-templates/{template_id}", "GET",
+                    {"template_id": h.path_param("fuzz-receipt", "medical-inpatient", "nope")},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")),
+                    query=h.query(version=["1", "2", "0", "x", "9" * 40]))
+
+
+@route("/v1/admin/bill-templates/{template_id}", "PUT", "other")
+def edit_template(t: Targets):
+    return _request(t, "other", "api", "/v1/admin/bill-templates/{template_id}", "PUT",
+                    {"template_id": h.path_param("fuzz-receipt", "medical-inpatient", "nope")},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    h.json_bodies({**FUZZ_TEMPLATE, "version": 1}))
+
+
 # ---- finance department: reports ------------------------------------------------------------
 
 WEEKS = ["2026-W24", "2026-W25", "2026-W24.csv", "2026-W25.pdf", "2026-W26", "2026-W53",
@@ -839,6 +881,19 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
         "confirm": "yes", "reason": "模糊测试"},
     # the seed's own choice for 0601 (other families' bills keep their template)
     ("/console/finance/bill-kinds/{kind_code}", "POST"): {"template_id": "medical-outpatient"},
+    ("/console/finance/bill-templates", "POST"): {
+        "template_id": "fuzz-console", "name": "模糊测试", "kinds": "0401", "payer_label": "交款人",
+        "block_title": "附加", "remarks": "", "rules": "paid_fen = total_fen",
+        "f_key": "paid_fen", "f_label": "金额", "f_type": "fen", "f_xml_tag": "PaidAmount",
+        "f_required": "yes", "f_options": "", "c_key": "amount", "c_label": "金额",
+        "c_width": "190", "c_align": "r"},
+    ("/console/finance/bill-templates/{template_id}", "POST"): {
+        "name": "模糊测试（改）", "kinds": "0401", "payer_label": "交款人", "version": "1",
+        "c_key": "amount", "c_label": "金额", "c_width": "190", "c_align": "r"},
+    ("/console/unit/bills", "POST"): {
+        "payer_name": "张三", "payer_type": "individual", "item_code": "103040100101",
+        "quantity": "1", "standard": "80.00", "form_id": "fzd", "paid_by": "cash",
+        "bill_kind": "0301"},
 }
 CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finance/people",
                 "/console/finance/audit", "/console/finance/day", "/console/finance/units",
@@ -854,13 +909,17 @@ CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finan
                 "/console/unit/exceptions",
                 "/console/unit/exceptions/{channel}/{channel_txn_id}/confirm/{action}",
                 "/console/finance/units/{unit_code}/seal.png",
-                "/console/finance/units/{unit_code}/seal/sample.pdf"]
+                "/console/finance/units/{unit_code}/seal/sample.pdf",
+                "/console/finance/bill-templates", "/console/finance/bill-templates/new",
+                "/console/finance/bill-templates/{template_id}", "/console/unit/bills/new"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",
                                     "?region=34&cursor=forged", "?edit=103040100101",
                                     "?username=" + "u" * 300, "?expired=1&created=1",
                                     "?issued_from=2026-06-15&issued_to=2025-01-01&status=red",
-                                    "?refund_status=failed&done=retry&txn=%00"])
+                                    "?refund_status=failed&done=retry&txn=%00",
+                                    "?kind=0602", "?kind=9999&from=nope",
+                                    "?from=medical-inpatient&saved=1&direct=1"])
 
 
 def _console_params(t: Targets) -> dict[str, st.SearchStrategy[str]]:
@@ -872,7 +931,8 @@ def _console_params(t: Targets) -> dict[str, st.SearchStrategy[str]]:
             "bill_number": bill_refs(t, t.spare, t.reimbursed, t.bill)[1],
             "action": h.path_param("reverse", "void", "paper", "retry", "offline"),
             "channel": h.path_param("wechatpay", "alipay", "bank"),
-            "channel_txn_id": h.path_param("TXN0001", "4200000000000000001")}
+            "channel_txn_id": h.path_param("TXN0001", "4200000000000000001"),
+            "template_id": h.path_param("fuzz-console", "medical-outpatient", "x" * 60)}
 
 
 def _register_console() -> None:
