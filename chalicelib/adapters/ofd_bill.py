@@ -25,6 +25,7 @@ inputs: zip entries carry the bill's issue time, in a fixed order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
@@ -81,7 +82,7 @@ def render_bill_ofd(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path:
     if sealing is None:
         return ofd_from_pages(bill, pages, xml_bytes, font_path)
     picture, box = seal_picture(bill.issuing_unit_name, unit_seal_png, font_path,
-                                bill.issued_at, unit_seal_box(bill, metrics))
+                                unit_seal_box(bill, metrics))
     return ofd_from_pages(bill, pages, xml_bytes, font_path, sealing, picture, sign, box)
 
 
@@ -384,12 +385,17 @@ def package_files(pages: list[Page], font_path: str, *, doc_id: str, info: str,
     return files, page_ids
 
 
-def seal_picture(unit_name: str, unit_seal_png: bytes | None, font_path: str, stamp_time: str,
+SEAL_PICTURE_TIME = "2020-01-01T00:00:00"  # the drawn seal's OFD: the same bytes for every bill
+
+
+@functools.lru_cache(maxsize=64)
+def seal_picture(unit_name: str, unit_seal_png: bytes | None, font_path: str,
                  box: tuple[float, float, float, float],
                  ) -> tuple[Picture, tuple[float, float, float, float]]:
     """The picture of the unit's seal for its SES_Seal, and where it goes within ``box``: the
     uploaded image as the PDF shows it (PNG, fitted in the box keeping its proportions), or the
-    drawn seal as an OFD of its own (vector, as in the PDF)."""
+    drawn seal as an OFD of its own (vector, as in the PDF). The same for every bill of a unit,
+    so that its seal (and the finance department's signatures in it) is made once."""
     x, y, w, h = box
     if unit_seal_png is not None:
         picture = seal_image(unit_seal_png)
@@ -409,7 +415,7 @@ def seal_picture(unit_name: str, unit_seal_png: bytes | None, font_path: str, st
     doc_id = hashlib.sha256(f"seal:{unit_name}".encode()).hexdigest()[:32]
     files, _ = package_files([sheet.page()], font_path, doc_id=doc_id,
                              info=f"<ofd:Title>{escape(unit_name)}票据专用章</ofd:Title>")
-    return Picture("ofd", _zip(files, stamp_time), round(w), round(h)), box
+    return Picture("ofd", _zip(files, SEAL_PICTURE_TIME), round(w), round(h)), box
 
 
 def _zip(files: list[tuple[str, bytes]], issued_at: str) -> bytes:

@@ -11,6 +11,7 @@ ofd.js (a browser reader with its own SM2 in sm-crypto) opens and verifies the s
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 import secrets
@@ -308,16 +309,18 @@ def test_der_reading_refuses_what_is_not_der():
     assert der.read(der.tlv(0x04, bytes(70_000))).content == bytes(70_000)
 
 
-def test_the_certificates_and_seal_are_made_once_per_process_for_the_same_keys(sealer):
+def test_the_certificates_and_seal_are_made_once_per_process_for_a_units_bills(sealer):
     calls: list[str] = []
 
     def counting(key_ref: str, message: bytes, alg: str) -> bytes:
         calls.append(key_ref)
         return sealer.signer.sign(key_ref, message, alg)
     ofd_seal._SEALS.clear()
-    _ = [render_bill_ofd(BILL, verify_url=VERIFY_URL, xml_bytes=XML, font_path=FONT,
-                         supervisor_name="北京市财政局", sealing=sealer.sealing, sign=counting)
-         for _ in range(3)]
+    bills = [dataclasses.replace(BILL, bill_number=f"000012345{k}",
+                                 issued_at=f"2026-03-0{k + 2}T10:20:30+08:00") for k in range(3)]
+    for bill in bills:
+        render_bill_ofd(bill, verify_url=VERIFY_URL, xml_bytes=XML, font_path=FONT,
+                        supervisor_name="北京市财政局", sealing=sealer.sealing, sign=counting)
     assert calls.count(sealer.finance_key.key_ref) == 3  # two certificates and the seal, once
     assert calls.count(sealer.unit_key.key_ref) == 3  # one signature per drawing
 
