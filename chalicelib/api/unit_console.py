@@ -249,6 +249,33 @@ def unit_person_reset_totp(me: Session, actor: Actor, username: str) -> Response
     return _secret_page(me, username, secret, f"已为 {username} 重置动态口令。")
 
 
+@bp.route(PEOPLE + "/{username}/disable", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_person_disable(me: Session, actor: Actor, username: str) -> Response:
+    """Disable an operator (their sessions end) or enable them again."""
+    disable = form_fields(bp, "disabled")["disabled"] == "yes"
+    if form_fields(bp, "confirm")["confirm"] != "yes":
+        raise ValidationFailed("请勾选确认后再提交", {"confirm": "required"})
+    people.set_disabled(deps(), actor, username[:32], disable)
+    return _people_page(me, done=f"已停用账号 {username[:32]}，其登录会话已全部结束。" if disable
+                        else f"已启用账号 {username[:32]}。")
+
+
+@bp.route(PEOPLE + "/password", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def unit_person_reset_password(me: Session, actor: Actor) -> Response:
+    """Set a new password on an operator's account (their sessions end, the lock clears)."""
+    form = form_fields(bp, "username", "password", "confirm")
+    try:
+        if form["confirm"] != "yes":
+            raise ValidationFailed("请勾选确认后再重置", {"confirm": "required"})
+        people.reset_password(deps(), actor, form["username"][:32], form["password"])
+    except ValidationFailed as exc:
+        return _people_page(me, status_of(exc), password_error=exc.message,
+                            problems=exc.fields)
+    return _people_page(me, done=f"已重置 {form['username'][:32]} 的密码，其登录会话已全部结束。")
+
+
 @bp.route(PEOPLE + "/permissions", methods=["POST"], content_types=console.FORM)
 @console_view(bp, Role.UNIT_ADMIN, post=True)
 def unit_operator_actions(me: Session, actor: Actor) -> Response:

@@ -278,3 +278,30 @@ def test_the_create_person_command_gives_a_finance_person_a_region(world, monkey
     assert world.deps.people.get("fei.xi").scope == "3401"
     assert main(["create-person", "--username", "fei.dong", "--role", "finance_admin",
                  "--scope", "3x"]) == 2
+
+
+def test_a_unit_admin_disables_and_resets_only_their_own_operators(client, world):
+    who = person(world, "unit_operator")
+    theirs, _ = sign_in(client, world, "unit_operator")
+    admin, token = sign_in(client, world, "unit_admin")
+    page = get(client, "/console/unit/people", admin).body.decode()
+    assert "重置经办人密码" in page and 'action="/console/unit/people/unit1.operator/disable"' in page
+    r = post(client, "/console/unit/people/password", {"username": "unit1.operator",
+                                                       "password": NEW_PASSWORD,
+                                                       "confirm": "yes"}, admin, token)
+    assert r.status_code == 200 and "已重置 unit1.operator 的密码" in r.body.decode()
+    assert get(client, "/console/unit", theirs).status_code == 303
+    assert attempt(client, world, who, NEW_PASSWORD).status_code == 303
+    r = post(client, "/console/unit/people/unit1.operator/disable",
+             {"disabled": "yes", "confirm": "yes"}, admin, token)
+    assert r.status_code == 200 and "已停用" in r.body.decode()
+    assert attempt(client, world, who, NEW_PASSWORD).status_code == 401
+    for path, form in (("/console/unit/people/unit1.admin/disable",
+                        {"disabled": "yes", "confirm": "yes"}),
+                       ("/console/unit/people/finance.admin/disable",
+                        {"disabled": "yes", "confirm": "yes"}),
+                       ("/console/unit/people/password", {"username": "finance.admin",
+                                                          "password": NEW_PASSWORD,
+                                                          "confirm": "yes"})):
+        assert post(client, path, form, admin, token).status_code == 404, path
+    assert not world.deps.people.get("finance.admin").disabled

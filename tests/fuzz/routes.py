@@ -879,6 +879,9 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
         "confirm": "yes", "reason": "模糊测试"},
     ("/console/unit/exceptions/{channel}/{channel_txn_id}/offline", "POST"): {
         "confirm": "yes", "reason": "模糊测试"},
+    ("/console/unit/people/{username}/disable", "POST"): {"disabled": "yes", "confirm": "yes"},
+    ("/console/unit/people/password", "POST"): {"username": "unit1.operator",
+                                                "password": "Fuzz-pass-2026", "confirm": "yes"},
     # the seed's own choice for 0601 (other families' bills keep their template)
     ("/console/finance/bill-kinds/{kind_code}", "POST"): {"template_id": "medical-outpatient"},
     ("/console/finance/bill-templates", "POST"): {
