@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from chalicelib.domain.people import UnitAction
 from chalicelib.services.people import totp_now
 
 FORM = "application/x-www-form-urlencoded"
@@ -239,13 +240,13 @@ def test_a_csrf_token_of_one_session_is_refused_in_another(client, world):
     mine, my_token = sign_in(client, world, "unit_admin")
     their_csrf = next(c for c in theirs if c.startswith("csrf_token="))
     my_session = next(c for c in mine if c.startswith("console_session="))
-    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"},
+    r = post(client, "/console/unit/people/permissions", {"action": "cancel"},
              [their_csrf, my_session], their_token)
     assert r.status_code == 403 and "刷新页面" in r.body.decode()
-    assert not bootstrap.deps().people.operators_may_cancel("340100001")
-    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"}, mine, my_token)
+    assert not bootstrap.deps().people.operator_actions("340100001")
+    r = post(client, "/console/unit/people/permissions", {"action": "cancel"}, mine, my_token)
     assert r.status_code in (200, 303), r.body.decode()
-    assert bootstrap.deps().people.operators_may_cancel("340100001")
+    assert bootstrap.deps().people.operator_actions("340100001") == {UnitAction.CANCEL}
 
 
 def test_a_csrf_token_made_before_sign_in_is_refused_after_it(client, world):
@@ -257,10 +258,10 @@ def test_a_csrf_token_made_before_sign_in_is_refused_after_it(client, world):
                                           "password": who["password"],
                                           "otp": otp_for(world, who)}, [csrf_cookie], token)
     [session] = [c.split(";")[0] for c in set_cookies(r) if c.startswith("console_session=")]
-    r = post(client, "/console/unit/people/may-cancel", {"allowed": "yes"},
+    r = post(client, "/console/unit/people/permissions", {"action": "cancel"},
              [csrf_cookie, session], token)
     assert r.status_code == 403
-    assert not bootstrap.deps().people.operators_may_cancel("340100001")
+    assert not bootstrap.deps().people.operator_actions("340100001")
     page = client.http.get("/console/unit", headers={"Cookie": f"{csrf_cookie}; {session}"})
     assert any(c.startswith("csrf_token=") for c in set_cookies(page))  # a new, bound one
 
