@@ -278,8 +278,8 @@ def in_reach(deps: Ports, actor: Actor | Session, person: Person) -> bool:
     """True when ``actor`` may see ``person``'s account: a finance person those of their
     region (``Person.in_scope``); a unit's person those of their own unit."""
     if actor.role.is_finance:
-        return person.in_scope(actor.scope, None if person.role.is_finance
-                               else unit_region(deps, person.unit_code))
+        return not actor.scope or person.in_scope(actor.scope, None if person.role.is_finance
+                                                  else unit_region(deps, person.unit_code))
     return person.unit_code == actor.unit_code
 
 
@@ -287,6 +287,8 @@ def people_in_reach(deps: Ports, actor: Actor | Session) -> list[Person]:
     """The accounts ``actor`` may see, by username (a finance person: of their region)."""
     if not actor.role.is_finance:
         return deps.people.list(actor.unit_code)
+    if not actor.scope:  # every region: no unit need be read
+        return deps.people.list()
     regions: dict[str, str | None] = {}
     found = []
     for person in deps.people.list():
