@@ -219,8 +219,12 @@ def get_public_note(deps: Ports, payment_code: str, client: str) -> Note:
     cannot be told from a wrong one until the hour is over.
     """
     guesser = limits.Guesser.client(client)
-    limits.guard(deps, guesser)
-    note = deps.notes.get(payment_code)
+    checked = limits.budgets(deps, guesser)
+    # the budget and the note read at once; a guesser past the budget learns nothing of it
+    values, note = deps.gather(
+        lambda: {b.counter_id: deps.counters.value(b.counter_id) for b in checked},
+        lambda: deps.notes.get(payment_code))
+    limits.refuse_used_up(checked, values)
     if note is None:
         limits.count_miss(deps, guesser)
         raise NotFound("未找到该缴款码对应的缴款书，请核对缴款码", code="note_not_found")

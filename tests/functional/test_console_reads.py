@@ -81,23 +81,24 @@ def test_the_notes_list_reads_the_unit_index_once_and_the_notes_in_one_batch(cli
     assert all(code in html for code in codes)
 
 
-def reads_at_once(client, monkeypatch, path: str, cookies: list[str], reads: int) -> None:
-    """Ask for the page with every call after the first (the session's) held until ``reads``
-    of them are in flight: made one after the other, they never are, the wait breaks and the
-    page fails."""
+def reads_at_once(client, monkeypatch, path: str, cookies: list[str], reads: int,
+                  first: int = 1) -> None:
+    """Ask for the page with every call after the ``first`` (the session's) held until
+    ``reads`` of them are in flight: made one after the other, they never are, the wait breaks
+    and the page fails."""
     assert get(client, path, cookies).status_code == 200
     meet = threading.Barrier(reads, timeout=10)
     seen = []
 
     def hold(**_: object) -> None:
         seen.append(1)
-        if len(seen) > 1:
+        if len(seen) > first:
             meet.wait()
 
     with botocore_hooks(monkeypatch, {"before-call.dynamodb": hold}):
         response = get(client, path, cookies)
     assert response.status_code == 200, response.body[:300]
-    assert len(seen) == reads + 1
+    assert len(seen) == reads + first
 
 
 def test_the_heavy_pages_make_their_reads_at_the_same_time(client, world, monkeypatch):
@@ -110,3 +111,10 @@ def test_the_heavy_pages_make_their_reads_at_the_same_time(client, world, monkey
     reads_at_once(client, monkeypatch, f"/console/unit/notes/{code}", operator, 3)
     admin, _ = sign_in(client, world, "unit_admin")
     reads_at_once(client, monkeypatch, "/console/unit/people", admin, 2)
+
+
+def test_the_pay_page_reads_the_guessing_budget_and_the_note_at_the_same_time(client, world,
+                                                                             monkeypatch):
+    code, _ = issued_bill(world, client)
+    reads_at_once(client, monkeypatch, f"/pay/{code}", [], 2, first=0)
+    assert calls_of(client, monkeypatch, f"/pay/{code}", []) == Counter({"GetItem": 2})
