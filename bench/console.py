@@ -66,7 +66,6 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
     rows = []
     with local_world() as (deps, seeded):
         listed = {p["role"]: p for p in people_document(seeded.state)}
-        now = int(deps.clock().timestamp())
         operator = listed["unit_operator"]
         actor = Actor(operator["username"], people.Role.UNIT_OPERATOR, "340100001", "bench")
         form = {"payer_name": "张三", "payer_type": "individual", "payer_phone": "13812345678",
@@ -77,9 +76,11 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
         counter = CallCounter()
         counter.attach_pynamodb(deps)
         with Client(application.app) as client:
-            sessions = {role: _sign_in(client, who, people.totp_now(who["totp_secret"], now)
-                                       if "totp_secret" in who else "")
-                        for role, who in listed.items()}
+            # each code of the time it is used: on a busy machine, making the notes above
+            # can outlast a TOTP step
+            sessions = {role: _sign_in(client, who, people.totp_now(
+                who["totp_secret"], int(deps.clock().timestamp()))
+                if "totp_secret" in who else "") for role, who in listed.items()}
             paths = [("sign-in form", None, "/console"),
                      ("finance home", "finance_admin", "/console/finance"),
                      ("finance people", "finance_admin", "/console/finance/people"),
