@@ -55,6 +55,30 @@ def _timed(call: Callable[[int], object], n: int) -> list[float]:
     return times
 
 
+def _billed_twice(deps, code: str) -> tuple[str, str]:
+    """Pay ``code`` twice (two WeChat Pay orders) and issue its bill: the bill's console page,
+    and the second payment's, an exception left to the unit by hand (``manual``, as the refund
+    job leaves a counter payment)."""
+    from chalicelib.domain.payments import Payment
+    from chalicelib.services import notes as notes_service
+    from chalicelib.services.issuance import issue_bill
+    from chalicelib.services.payments import record_payment
+
+    orders = [notes_service.open_order(deps, code, {"channel": "wechatpay"}) for _ in range(2)]
+    for n, order in enumerate(orders):  # both opened while unpaid: the second is an exception
+        record_payment(deps, Payment(channel="wechatpay", channel_txn_id=f"4200BENCH{n}",
+                                     out_trade_no=order.out_trade_no,
+                                     amount_fen=order.amount_fen,
+                                     paid_at=deps.clock().isoformat(timespec="seconds"),
+                                     notification_id=f"EV-BENCH{n}"))
+    ref = issue_bill(deps, code)
+    assert ref is not None
+    [row] = [r for r in deps.payments.for_note(code) if r.status == "exception"]
+    deps.refunds.finish(row.payment_id, "manual", detail="bench")
+    return (f"/console/unit/bills/{ref.bill_code}/{ref.bill_number}",
+            f"/console/unit/exceptions/{row.channel}/{row.channel_txn_id}")
+
+
 def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]], list[float]]:
     from chalice.test import Client
 
@@ -73,6 +97,7 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
                 "rows": [{"item_code": "103040100101", "quantity": "1", "standard": "80.00"}]}
         codes = [unit_console.create(deps, actor, form, f"bench-{i}").payment_code
                  for i in range(20)]
+        bill, exception = _billed_twice(deps, codes[-1])
         counter = CallCounter()
         counter.attach_pynamodb(deps)
         with Client(application.app) as client:
@@ -95,7 +120,11 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
                      ("unit new note form", "unit_operator", "/console/unit/notes/new"),
                      ("unit note detail", "unit_operator", f"/console/unit/notes/{codes[0]}"),
                      ("unit notes (list)", "unit_operator", "/console/unit/notes"),
-                     ("unit bills of a day", "unit_operator", "/console/unit/bills"),
+                     ("unit bills (31 days)", "unit_operator", "/console/unit/bills"),
+                     ("unit bill", "unit_admin", bill),
+                     ("unit bill: confirm", "unit_admin", f"{bill}/confirm/reverse"),
+                     ("unit exceptions", "unit_admin", "/console/unit/exceptions"),
+                     ("unit refund: confirm", "unit_admin", f"{exception}/confirm/offline"),
                      ("unit people", "unit_admin", "/console/unit/people")]
             for label, role, path in paths:
                 headers = {"Cookie": "; ".join(sessions[role])} if role else {}
