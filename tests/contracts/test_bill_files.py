@@ -1,4 +1,5 @@
-"""BillFileChecker, BillRenderer and NotificationVerifier: adapters with no I/O of their own.
+"""BillFileChecker, BillRenderer, OfdBillRenderer and NotificationVerifier: adapters with no I/O
+of their own.
 
 The fakes use these adapters as they are (``tests/fakes.fake_deps``), so there is no fake to
 drift; the contract holds each to what the services rely on.
@@ -13,8 +14,10 @@ import pytest
 from chalicelib.adapters.bank import BankConfig
 from chalicelib.adapters.bill_files import BillFiles
 from chalicelib.adapters.notices import BankNotices
+from chalicelib.adapters.ofd_attachments import extract_attached_xml as ofd_attached_xml
 from chalicelib.adapters.pdf_bill import PdfBillRenderer, extract_attached_xml
 from chalicelib.domain.errors import SignatureInvalid
+from chalicelib.services.bills import ofd_sealing
 from chalicelib.services.issuance import issue_bill
 from devstack.builders.bank import sign_notification
 from tests.fakes import fake_deps
@@ -59,6 +62,32 @@ class TestBillRenderer:
         pdf = PdfBillRenderer(deps.settings.font_path, "安徽省财政厅").render(
             record.bill, verify_url="http://testserver/b/x", xml_bytes=xml, status_text="已冲红")
         assert pdf.startswith(b"%PDF-") and extract_attached_xml(pdf) == xml
+
+
+class TestOfdBillRenderer:
+    """What ``services.bills.bill_ofd`` relies on: the signed XML rides along unchanged, and an
+    OFD sealed through the deps' signer passes the same file check as the XML and the PDF."""
+
+    def test_the_ofd_carries_the_signed_xml_and_its_seal_verifies(self, issued):
+        deps, record = issued
+        xml = deps.archive.get(record.xml.key)
+        unit = deps.units.get(record.bill.issuing_unit_code)
+        sealing = ofd_sealing(deps, record.bill, unit)
+        assert sealing is not None
+        ofd = deps.ofd_renderer.render(record.bill, verify_url="http://testserver/b/x",
+                                       xml_bytes=xml, sealing=sealing)
+        assert ofd[:2] == b"PK" and ofd_attached_xml(ofd) == xml
+        keys = {k.kid: k.public() for k in deps.keys.all()}
+        report = BillFiles().verify(ofd, keys)
+        assert report.ok and report.bill is not None
+        assert report.bill.bill.bill_number == record.bill.bill_number
+
+    def test_an_unsealed_ofd_still_carries_the_xml(self, issued):
+        deps, record = issued
+        xml = deps.archive.get(record.xml.key)
+        ofd = deps.ofd_renderer.render(record.bill, verify_url="http://testserver/b/x",
+                                       xml_bytes=xml, status_text="已作废")
+        assert ofd_attached_xml(ofd) == xml
 
 
 class TestNotificationVerifier:

@@ -16,7 +16,7 @@ V1 = replace(bt.SETTLEMENT_RECEIPT, template_id="deposit-receipt", name="保证�
 V2 = replace(V1, version=2, remarks=("保证金退还时请持本收据办理。",))
 
 
-class TestBillTemplates:
+class TestBillTemplateStore:
     def test_a_template_nobody_defined_is_none(self, stores):
         assert stores.bill_templates.get("deposit-receipt", 1) is None
         assert stores.bill_templates.versions("deposit-receipt") == []
