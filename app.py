@@ -70,7 +70,7 @@ app.register_blueprint(finance_templates.bp)  # ... and their page in the financ
 app.register_blueprint(finance_template_forms.bp)  # defining and editing them (制样)
 app.register_blueprint(account.bp)  # a person's own account: password, TOTP (/console/me)
 app.register_blueprint(unit_bills.bp)  # the unit console's bills and exception payments
-app.register_blueprint(admin_units.bp)  # a unit's bill kinds, seal, merchant numbers
+app.register_blueprint(admin_units.bp)  # a unit's bill kinds and seal
 app.register_blueprint(finance_unit_basics.bp)  # ... and their forms in the finance console
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 

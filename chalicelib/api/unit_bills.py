@@ -14,6 +14,7 @@ The work is ``services/unit_bills.py``'s and ``services/unit_refunds.py``'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -173,31 +174,31 @@ def _refused(me: Session, actor: Actor, bill_code: str, bill_number: str, key: s
                                    for k, v in exc.fields.items()}, error=exc.message)
 
 
+def _with_reason(me: Session, actor: Actor, bill_code: str, bill_number: str, key: str,
+                 act: Callable[..., object]) -> Response:
+    """A confirmed action whose form carries only the reason (冲红, 作废): done, then the bill's
+    page saying so; refused, the confirmation page again with the problem beside its field."""
+    form, again = _checked_form(me, actor, bill_code, bill_number, key)
+    if again is not None:
+        return again
+    try:
+        act(deps(), actor, bill_code[:8], bill_number[:10], form["reason"])
+    except ValidationFailed as exc:
+        return _refused(me, actor, bill_code, bill_number, key, form, exc)
+    return redirect(f"{_bill_path(bill_code, bill_number)}?done={key}")
+
+
 @bp.route(BILL + "/reversal", methods=["POST"], content_types=console.FORM)
 @console_view(bp, *UNIT, post=True)
 def bill_reverse(me: Session, actor: Actor, bill_code: str, bill_number: str) -> Response:
     """冲红 (served by the signing function: ``app.REVERSAL_ROUTES``)."""
-    form, again = _checked_form(me, actor, bill_code, bill_number, "reverse")
-    if again is not None:
-        return again
-    try:
-        unit_bills.reverse(deps(), actor, bill_code[:8], bill_number[:10], form["reason"])
-    except ValidationFailed as exc:
-        return _refused(me, actor, bill_code, bill_number, "reverse", form, exc)
-    return redirect(f"{_bill_path(bill_code, bill_number)}?done=reverse")
+    return _with_reason(me, actor, bill_code, bill_number, "reverse", unit_bills.reverse)
 
 
 @bp.route(BILL + "/void", methods=["POST"], content_types=console.FORM)
 @console_view(bp, *UNIT, post=True)
 def bill_void(me: Session, actor: Actor, bill_code: str, bill_number: str) -> Response:
-    form, again = _checked_form(me, actor, bill_code, bill_number, "void")
-    if again is not None:
-        return again
-    try:
-        unit_bills.void(deps(), actor, bill_code[:8], bill_number[:10], form["reason"])
-    except ValidationFailed as exc:
-        return _refused(me, actor, bill_code, bill_number, "void", form, exc)
-    return redirect(f"{_bill_path(bill_code, bill_number)}?done=void")
+    return _with_reason(me, actor, bill_code, bill_number, "void", unit_bills.void)
 
 
 @bp.route(BILL + "/paper", methods=["POST"], content_types=console.FORM)

@@ -248,10 +248,14 @@ TEMPLATES: dict[tuple[str, int], BillTemplate] = {(t.template_id, t.version): t
 DEFAULT = NONTAX_GENERAL
 
 
-def template(template_id: str, version: int) -> BillTemplate:
-    """The template ``(template_id, version)``; a bill without one (``""``) has the default.
-    A template the bill names but this code does not know is drawn as the default (a bill from
-    newer code read by older code) rather than not at all."""
+def template(template_id: str, version: int,
+             defined: BillTemplate | None = None) -> BillTemplate:
+    """The template ``(template_id, version)``: ``defined``, the copy a note or bill carries of
+    a template the finance department defined, when there is one; else the built-in one. A bill
+    without one (``""``) has the default. A template the bill names but this code does not know
+    is drawn as the default (a bill from newer code read by older code) rather than not at all."""
+    if defined is not None:
+        return defined
     return TEMPLATES.get((template_id, version), DEFAULT)
 
 

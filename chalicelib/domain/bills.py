@@ -78,9 +78,7 @@ class Bill:
 
     @property
     def template(self) -> bill_templates.BillTemplate:
-        if self.template_def is not None:
-            return self.template_def
-        return bill_templates.template(self.template_id, self.template_version)
+        return bill_templates.template(self.template_id, self.template_version, self.template_def)
 
     @property
     def is_red(self) -> bool:

@@ -135,9 +135,7 @@ class Note:
 
     @property
     def template(self) -> bill_templates.BillTemplate:
-        if self.template_def is not None:
-            return self.template_def
-        return bill_templates.template(self.template_id, self.template_version)
+        return bill_templates.template(self.template_id, self.template_version, self.template_def)
 
     def status_at(self, now: datetime) -> NoteStatus:
         """The status a reader sees at ``now``: an unpaid note past its expiry reads expired."""
