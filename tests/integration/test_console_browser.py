@@ -197,9 +197,14 @@ def test_a_unit_admin_reverses_a_bill_and_records_a_refund_given_back_by_hand(st
     body = checked(page, "console-unit-bills.png")
     assert "已冲红" in body and "林青" in body
     page.get_by_role("link", name="异常缴款").click()
-    # the scheduler's refund job finds a counter payment has no refund API: 需线下退款
-    wait_for(page, "需线下退款", 75)
-    page.locator(f"tr:has-text('{code}')").get_by_role("link", name="登记线下退款…").click()
+    # the scheduler's refund job (every 60 s on the stack) finds a counter payment has no
+    # refund API: 需线下退款 in this payment's row (other tests' rows may say so sooner)
+    record = page.locator(f"tr:has-text('{code}')").get_by_role("link", name="登记线下退款…")
+    deadline = time.monotonic() + 180
+    while record.count() == 0 and time.monotonic() < deadline:
+        time.sleep(2)
+        page.reload()
+    record.click()
     checked(page, "console-unit-refund-confirm.png")
     page.fill("#f-reason", "柜台退现金，凭证号 0615-01")
     page.check("#f-confirm")
