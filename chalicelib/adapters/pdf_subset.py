@@ -17,15 +17,13 @@ from __future__ import annotations
 from struct import pack, unpack_from
 
 from reportlab.pdfbase.ttfonts import (
-    GF_ARG_1_AND_2_ARE_WORDS,
     GF_MORE_COMPONENTS,
-    GF_WE_HAVE_A_SCALE,
-    GF_WE_HAVE_A_TWO_BY_TWO,
-    GF_WE_HAVE_AN_X_AND_Y_SCALE,
     TTFontFile,
     TTFontMaker,
     _set_ushort,
 )
+
+from chalicelib.adapters.ttf_subset import component_size
 
 COPIED = ("name", "OS/2", "cvt ", "fpgm", "prep")  # as they are in the face (cvt and on: if any)
 
@@ -38,13 +36,7 @@ def _components(data: bytes) -> tuple[tuple[int, int], ...]:
     while flags & GF_MORE_COMPONENTS:
         flags, glyph = unpack_from(">HH", data, at)
         out.append((at + 2, glyph))
-        at += 4 + (4 if flags & GF_ARG_1_AND_2_ARE_WORDS else 2)
-        if flags & GF_WE_HAVE_A_SCALE:
-            at += 2
-        elif flags & GF_WE_HAVE_AN_X_AND_Y_SCALE:
-            at += 4
-        elif flags & GF_WE_HAVE_A_TWO_BY_TWO:
-            at += 8
+        at += component_size(flags)
     return tuple(out)
 
 

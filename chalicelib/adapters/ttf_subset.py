@@ -155,12 +155,13 @@ def _components(glyph: bytes) -> list[int]:
     while True:
         flags, gid = struct.unpack_from(">HH", glyph, at)
         found.append(gid)
-        at += _component_size(flags)
+        at += component_size(flags)
         if not flags & _MORE:
             return found
 
 
-def _component_size(flags: int) -> int:
+def component_size(flags: int) -> int:
+    """Bytes of one composite-glyph component record with ``flags`` (its arguments and scale)."""
     size = 4 + (4 if flags & _ARG_WORDS else 2)
     if flags & _SCALE:
         size += 2
@@ -180,7 +181,7 @@ def _renumbered(glyph: bytes, new_id: dict[int, int]) -> bytes:
     while True:
         flags, gid = struct.unpack_from(">HH", glyph, at)
         struct.pack_into(">H", out, at + 2, new_id[gid])
-        at += _component_size(flags)
+        at += component_size(flags)
         if not flags & _MORE:
             return bytes(out)
 
