@@ -47,14 +47,15 @@ def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLin
                    if c == channel and r.status == "SUCCESS" and _day(channel, r.done_at) == date]
     lines = [StatementLine(PAYMENT, o.txn_id or "", o.out_trade_no, o.amount_fen,
                            fee_of(channel, o.amount_fen), china_iso(o.paid_at),  # type: ignore[arg-type]
-                           state="SUCCESS") for o in orders]
+                           state="SUCCESS", merchant=o.extra.get("sub_mchid", ""))
+             for o in orders]
     for r in refunds:
         fee = fee_of(channel, r.order.amount_fen)
         given_back = fee if r.amount_fen == r.order.amount_fen else 0
         lines.append(StatementLine(REFUND, r.order.txn_id or "", r.order.out_trade_no,
                                    r.amount_fen, -given_back, china_iso(r.done_at),  # type: ignore[arg-type]
                                    refund_id=r.refund_id, out_refund_no=r.out_refund_no,
-                                   state="REFUND"))
+                                   state="REFUND", merchant=r.order.extra.get("sub_mchid", "")))
     return sorted(lines, key=lambda line: line.at)
 
 

@@ -17,6 +17,13 @@ What the WeChat client does, played too (``/wechatpay/_sim/…``, not WeChat Pay
 
 A JSAPI or Native order asked for again with the same out_trade_no (unpaid) keeps its
 prepay_id or code_url, as WeChat does ("可使用原参数重新请求下单接口").
+
+Service-provider mode (服务商) is played too: the stack's merchant is also a provider, and
+``/v3/pay/partner/transactions/{h5,jsapi,native}`` open an order for a sub-merchant
+(``sp_mchid``/``sp_appid`` ours, ``sub_mchid`` any merchant number but ours); such an order is
+found only by the partner query naming its sub_mchid, refunded only with its ``sub_mchid``, and
+notified in the partner shape (``sp_mchid``, ``sub_mchid``…); its statement lines carry the
+sub-merchant in 特约商户号.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from chalicelib.domain.china_time import china_iso
 from devstack.builders.wechatpay import (
     compact,
+    partner_transaction_resource,
     refund_resource,
     sign_notification,
     sign_response,
@@ -56,6 +64,8 @@ H5 = "/v3/pay/transactions/h5"
 JSAPI = "/v3/pay/transactions/jsapi"
 NATIVE = "/v3/pay/transactions/native"
 QUERY = "/v3/pay/transactions/out-trade-no/"
+PARTNER = "/v3/pay/partner/transactions"
+PARTNER_QUERY = f"{PARTNER}/out-trade-no/"
 REFUNDS = "/v3/refund/domestic/refunds"
 TRADE_BILL, BILL_FILE = "/v3/bill/tradebill", "/v3/billdownload/file"
 
@@ -123,12 +133,19 @@ class WechatPayServer:
             return self.error(401, "SIGN_ERROR", f"签名错误: {why}")
         if failing:
             return self.error(failing, "SYSTEM_ERROR", "系统错误")
+        partner = path.startswith(PARTNER + "/")
+        if partner:
+            path = path.replace(PARTNER, "/v3/pay/transactions", 1)
+        if method == "POST" and path in (H5, JSAPI, NATIVE):
+            why = self.ids_refused(data, partner)
+            if why is not None:
+                return self.error(400, "PARAM_ERROR", why)
         if method == "POST" and path == H5:
             return self.prepay(data)
         if method == "POST" and path in (JSAPI, NATIVE):
             return self.prepay_in(path, data)
         if method == "GET" and path.startswith(QUERY):
-            return self.query(path.removeprefix(QUERY), query)
+            return self.query(path.removeprefix(QUERY), query, partner)
         if method == "POST" and path == REFUNDS:
             return self.refund(data)
         if method == "GET" and path == TRADE_BILL:
@@ -169,38 +186,62 @@ class WechatPayServer:
             return self.error(400, "INVALID_REQUEST", "下载链接已失效")
         return Reply(200, {"Content-Type": "application/octet-stream"}, body)
 
+    def ids_refused(self, data: dict[str, Any], partner: bool) -> str | None:
+        """Why the order's merchant fields are not ours (direct: mchid, appid; partner:
+        sp_mchid, sp_appid and a sub_mchid that is not ours), or None."""
+        if not partner:
+            if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]) \
+                    or "sub_mchid" in data:
+                return "mchid 或 appid 不正确"
+            return None
+        sub = data.get("sub_mchid")
+        if (data.get("sp_mchid"), data.get("sp_appid")) != (self.wx["mchid"], self.wx["appid"]) \
+                or "mchid" in data or "appid" in data:
+            return "sp_mchid 或 sp_appid 不正确"
+        if not isinstance(sub, str) or not sub.isdigit() or sub == self.wx["mchid"]:
+            return "sub_mchid 不是本服务商的特约商户"
+        return None
+
+    @staticmethod
+    def merchant_of(data: dict[str, Any]) -> dict[str, str]:
+        """What the order remembers of the sub-merchant it was opened for (none: direct)."""
+        if "sub_mchid" not in data:
+            return {}
+        return {"sub_mchid": str(data["sub_mchid"]),
+                **({"sub_appid": str(data["sub_appid"])} if data.get("sub_appid") else {})}
+
     def prepay(self, data: dict[str, Any]) -> Reply:
-        if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]):
-            return self.error(400, "PARAM_ERROR", "mchid 或 appid 不正确")
         prepay_id = "wx" + secrets.token_hex(15)
         order = self.s.remember(SimOrder(
             self.channel, data["out_trade_no"], int(data["amount"]["total"]), data["notify_url"],
-            "", extra={"prepay_id": prepay_id, "time_expire": data.get("time_expire", "")}))
+            "", extra={"prepay_id": prepay_id, "time_expire": data.get("time_expire", ""),
+                       **self.merchant_of(data)}))
         if order.txn_id:
             return self.error(400, "ORDERPAID", "该订单已支付")
         return self.answer(200, {"h5_url": f"{self.s.base_url}/wechatpay?prepay_id={prepay_id}"
                                            f"&package={secrets.randbelow(10**10)}"})
 
     def prepay_in(self, path: str, data: dict[str, Any]) -> Reply:
-        """JSAPI (for ``payer.openid``, which must be a user of our appid) or Native."""
-        if (data.get("mchid"), data.get("appid")) != (self.wx["mchid"], self.wx["appid"]):
-            return self.error(400, "PARAM_ERROR", "mchid 或 appid 不正确")
+        """JSAPI (for ``payer.openid``, which must be a user of our appid; partner:
+        ``payer.sp_openid``) or Native."""
         amount = data.get("amount") or {}
         if not isinstance(amount.get("total"), int) or amount["total"] <= 0 \
                 or not data.get("description") or not data.get("notify_url"):
             return self.error(400, "PARAM_ERROR", "参数错误")
         openid = ""
         if path == JSAPI:
-            openid = str((data.get("payer") or {}).get("openid") or "")
+            name = "sp_openid" if "sub_mchid" in data else "openid"
+            openid = str((data.get("payer") or {}).get(name) or "")
             if not openid:
-                return self.error(400, "PARAM_ERROR", "缺少参数 payer.openid")
+                return self.error(400, "PARAM_ERROR", f"缺少参数 payer.{name}")
         kind = "jsapi" if path == JSAPI else "native"
         with self.s.lock:
             known = self.s.order(self.channel, str(data.get("out_trade_no")))
             if known is not None and known.txn_id:
                 return self.error(400, "ORDERPAID", "该订单已支付")
             if known is not None and known.extra.get("kind") == kind \
-                    and known.extra.get("openid", "") == openid:
+                    and known.extra.get("openid", "") == openid \
+                    and known.extra.get("sub_mchid") == data.get("sub_mchid"):
                 order = known  # the same order asked again: the same prepay_id / code_url
             else:
                 order = self.s.remember(SimOrder(
@@ -208,7 +249,7 @@ class WechatPayServer:
                     data["notify_url"], "", extra={
                         "kind": kind, "openid": openid, "prepay_id": "wx" + secrets.token_hex(15),
                         "code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}",
-                        "time_expire": data.get("time_expire", "")}))
+                        "time_expire": data.get("time_expire", ""), **self.merchant_of(data)}))
         if kind == "jsapi":
             return self.answer(200, {"prepay_id": order.extra["prepay_id"]})
         return self.answer(200, {"code_url": order.extra["code_url"]})
@@ -272,17 +313,31 @@ class WechatPayServer:
 
     def transaction(self, order: SimOrder) -> dict[str, Any]:
         assert order.txn_id and order.paid_at
+        if order.extra.get("sub_mchid"):
+            return partner_transaction_resource(
+                sp_mchid=self.wx["mchid"], sp_appid=self.wx["appid"],
+                sub_mchid=order.extra["sub_mchid"], sub_appid=order.extra.get("sub_appid", ""),
+                out_trade_no=order.out_trade_no, transaction_id=order.txn_id,
+                amount_fen=order.amount_fen, success_time=china_iso(order.paid_at))
         return transaction_resource(
             mchid=self.wx["mchid"], appid=self.wx["appid"], out_trade_no=order.out_trade_no,
             transaction_id=order.txn_id, amount_fen=order.amount_fen,
             success_time=china_iso(order.paid_at))
 
-    def query(self, out_trade_no: str, query: dict[str, str]) -> Reply:
+    def query(self, out_trade_no: str, query: dict[str, str], partner: bool = False) -> Reply:
+        """An order by its number: direct (``mchid``) finds only our own orders, partner
+        (``sp_mchid``, ``sub_mchid``) only that sub-merchant's."""
         order = self.s.order(self.channel, out_trade_no)
-        if order is None or query.get("mchid") != self.wx["mchid"]:
+        sub = order.extra.get("sub_mchid") if order is not None else None
+        if order is None or (partner and (query.get("sp_mchid") != self.wx["mchid"]
+                                          or query.get("sub_mchid") != sub)) \
+                or (not partner and (query.get("mchid") != self.wx["mchid"] or sub)):
             return self.error(404, "ORDER_NOT_EXIST", "订单不存在")
         if order.txn_id is None:
-            return self.answer(200, {"appid": self.wx["appid"], "mchid": self.wx["mchid"],
+            ids = {"sp_appid": self.wx["appid"], "sp_mchid": self.wx["mchid"],
+                   "sub_mchid": sub} if partner else {"appid": self.wx["appid"],
+                                                      "mchid": self.wx["mchid"]}
+            return self.answer(200, {**ids,
                                      "out_trade_no": out_trade_no, "trade_state": "NOTPAY",
                                      "trade_state_desc": "订单未支付",
                                      "amount": {"payer_currency": "CNY"}})
@@ -290,7 +345,7 @@ class WechatPayServer:
 
     def refund(self, data: dict[str, Any]) -> Reply:
         order = self.s.by_txn(self.channel, str(data.get("transaction_id")))
-        if order is None:
+        if order is None or data.get("sub_mchid") != order.extra.get("sub_mchid"):
             return self.error(404, "RESOURCE_NOT_EXISTS", "订单不存在")
         number = str(data.get("out_refund_no"))
         with self.s.lock:
@@ -326,7 +381,7 @@ class WechatPayServer:
             transaction_id=refund.order.txn_id or "", out_refund_no=out_refund_no,
             refund_id=refund.refund_id, refund_fen=refund.amount_fen,
             total_fen=refund.order.amount_fen, refund_status=status,
-            success_time=china_iso(now))
+            success_time=china_iso(now), sub_mchid=refund.order.extra.get("sub_mchid", ""))
         body, headers = sign_notification(
             resource, event_type=f"REFUND.{status}", config_apiv3_key=self.wx["apiv3_key"].encode(),
             platform_private_key=self.platform_key, serial=self.wx["platform_serial"],

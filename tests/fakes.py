@@ -36,6 +36,7 @@ from chalicelib.domain.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.people import Person, Session
@@ -230,6 +231,18 @@ class FakeUnits:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")
         self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
+
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
+        self.remove_merchant(unit_code, merchant.channel)
+        unit = self.units[unit_code]
+        self.units[unit_code] = replace(unit, merchants=(*unit.merchants, merchant))
+
+    def remove_merchant(self, unit_code: str, channel: str) -> None:
+        if unit_code not in self.units:
+            raise NotFound(f"unknown unit {unit_code}")
+        unit = self.units[unit_code]
+        self.units[unit_code] = replace(unit, merchants=tuple(
+            m for m in unit.merchants if m.channel != channel))
 
 
 class FakeNoteIndex:
@@ -520,6 +533,8 @@ class FakePayments:
             if order is None or order.payment_code != payment.payment_code \
                     or order.channel != payment.channel:
                 return PaymentOutcome.ORDER_UNKNOWN
+            if order.merchant != payment.merchant:
+                return PaymentOutcome.MERCHANT_MISMATCH
             wrong_amount = payment.amount_fen != order.amount_fen
         if wrong_amount:
             return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
@@ -547,8 +562,9 @@ class FakePayments:
         row = {**dataclasses.asdict(payment), "payment_id": payment.payment_id,
                "payment_code": payment.payment_code, "status": status,
                **({"reason": reason} if reason else {})}
-        if not row["settle_date"]:  # as DynamoDB: an absent attribute, not ""
-            del row["settle_date"]
+        for name in ("settle_date", "merchant"):  # as DynamoDB: an absent attribute, not ""
+            if not row[name]:
+                del row[name]
         return row
 
     def get(self, payment_id: str) -> dict | None:

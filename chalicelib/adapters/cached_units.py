@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.credentials import UnitKey
+from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.units import KEY_CACHE_SECONDS, FeeItem, Seal, Unit
 
 UNIT_CACHE_SECONDS = KEY_CACHE_SECONDS
@@ -103,4 +104,12 @@ class CachedUnits:
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         self._inner.set_signing_kid(unit_code, kid)
+        self.forget()
+
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
+        self._inner.set_merchant(unit_code, merchant)
+        self.forget()
+
+    def remove_merchant(self, unit_code: str, channel: str) -> None:
+        self._inner.remove_merchant(unit_code, channel)
         self.forget()

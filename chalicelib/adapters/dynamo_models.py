@@ -80,6 +80,10 @@ class UnitModel(Model):
     credit_code = UnicodeAttribute(null=True)
     bill_kinds = ListAttribute(null=True)  # type: ignore[var-annotated]  # allowed kinds; absent: any
     seals = ListAttribute(null=True)  # type: ignore[var-annotated]  # [{key, since}], oldest first
+    # The unit's own merchant numbers (domain/merchants), one attribute per channel so that
+    # each is set or removed by one update: {merchant_id, app_id?, sealed_token?, since}.
+    wechatpay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
+    alipay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
     listing = UnicodeAttribute(null=True)  # "unit" (the index's one partition)
     region_unit = UnicodeAttribute(null=True)  # region_code#unit_code
     by_region = UnitsByRegion()
@@ -193,6 +197,8 @@ class ChannelOrderModel(Model):
     created_at = UnicodeAttribute()
     expires_at = UnicodeAttribute()
     mode = UnicodeAttribute(null=True)  # h5 | jsapi | native | page; absent on older rows: h5
+    merchant = UnicodeAttribute(null=True)  # a unit's own (WeChat sub_mchid); absent: ours
+    merchant_app = UnicodeAttribute(null=True)  # WeChat sub_appid, when the unit has one
     open_key = UnicodeAttribute(null=True)  # "open" until settled; removed by the query job
     by_open = OpenOrders()
 
@@ -274,6 +280,7 @@ class PaymentModel(Model):
     refunded_at = UnicodeAttribute(null=True)  # when we learned it succeeded (China time)
     refund_day = UnicodeAttribute(null=True)  # "{channel}#{statement day}" once succeeded
     settle_date = UnicodeAttribute(null=True)  # UnionPay's 清算日期 (settleDate), when said
+    merchant = UnicodeAttribute(null=True)  # a unit's own merchant it was paid to (sub_mchid)
     channel = UnicodeAttribute()
     channel_txn_id = UnicodeAttribute()
     out_trade_no = UnicodeAttribute()

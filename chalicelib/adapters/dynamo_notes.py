@@ -117,7 +117,9 @@ class DynamoNotes:
         row = ChannelOrderModel(order.out_trade_no, payment_code=order.payment_code,
                                 channel=order.channel, amount_fen=order.amount_fen,
                                 created_at=order.created_at, expires_at=order.expires_at,
-                                mode=order.mode, open_key="open")
+                                mode=order.mode, open_key="open",
+                                merchant=order.merchant or None,
+                                merchant_app=order.merchant_app or None)
         try:
             row.save(condition=ChannelOrderModel.out_trade_no.does_not_exist())
         except PutError as exc:
@@ -169,7 +171,8 @@ def _order(row: ChannelOrderModel) -> ChannelOrder:
     return ChannelOrder(out_trade_no=row.out_trade_no, payment_code=row.payment_code,
                         channel=row.channel, amount_fen=int(row.amount_fen),
                         created_at=row.created_at, expires_at=row.expires_at,
-                        mode=row.mode or "h5")
+                        mode=row.mode or "h5", merchant=row.merchant or "",
+                        merchant_app=row.merchant_app or "")
 
 
 @aws_boundary

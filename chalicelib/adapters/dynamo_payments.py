@@ -2,14 +2,17 @@
 
 The happy path is ONE call (TransactWriteItems):
 
-1. condition check: the channel order exists, belongs to the note and has this amount
+1. condition check: the channel order exists, belongs to the note, has this amount and was
+   opened for the merchant the payment was made to (a unit's own, or none: the deployment's)
    (agent-bank counter payments have no channel order: the note's own total is checked in 3);
 2. put the payment, keyed ``{channel}#{channel_txn_id}``, only if it does not exist yet;
 3. update the note unpaid → paid, only if it is unpaid (and put it in the sparse index of notes
    awaiting their bill, which the sweeper reads if the issuance job is lost).
 
 A repeated notification fails step 2 and changes nothing. When step 1 or 3 fails, the money
-still arrived: the payment is written as an *exception* (a second call), for a refund.
+still arrived: the payment is written as an *exception* (a second call), for a refund; except
+when it was paid to another merchant than the order's: then it is not ours to record
+(``MERCHANT_MISMATCH``, nothing written).
 pynamodb sends condition checks, then puts, then updates; cancellation reasons come in that order.
 """
 
@@ -77,7 +80,9 @@ class DynamoPaymentRecorder:
                         ChannelOrderModel, payment.out_trade_no,
                         condition=(ChannelOrderModel.payment_code == payment.payment_code)
                         & (ChannelOrderModel.amount_fen == payment.amount_fen)
-                        & (ChannelOrderModel.channel == payment.channel))
+                        & (ChannelOrderModel.channel == payment.channel)
+                        & ((ChannelOrderModel.merchant == payment.merchant) if payment.merchant
+                           else ChannelOrderModel.merchant.does_not_exist()))
                 tx.save(row, condition=PaymentModel.payment_id.does_not_exist())
                 tx.update(NoteModel(payment.payment_code), actions=[
                     NoteModel.status.set(NoteStatus.PAID.value),
@@ -104,6 +109,8 @@ class DynamoPaymentRecorder:
                 if order is None or order.payment_code != payment.payment_code \
                         or order.channel != payment.channel:
                     return PaymentOutcome.ORDER_UNKNOWN
+                if order.merchant != payment.merchant:
+                    return PaymentOutcome.MERCHANT_MISMATCH
                 return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
             if _failed(reasons, _UPDATE):
                 return self._exception(payment, PaymentOutcome.NOTE_NOT_PAYABLE)
@@ -127,7 +134,7 @@ class DynamoPaymentRecorder:
             channel_txn_id=payment.channel_txn_id, out_trade_no=payment.out_trade_no,
             amount_fen=payment.amount_fen, paid_at=payment.paid_at,
             notification_id=payment.notification_id, status=status, reason=reason,
-            settle_date=payment.settle_date or None)
+            settle_date=payment.settle_date or None, merchant=payment.merchant or None)
 
     def _exception(self, payment: Payment, outcome: PaymentOutcome) -> PaymentOutcome:
         """Money arrived that no bill will cover: record it for the unit to see and refund."""

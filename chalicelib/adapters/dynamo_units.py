@@ -23,6 +23,7 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.adapters.fan_out import gather
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.merchants import MERCHANT_CHANNELS, UnitMerchant
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 LISTING = "unit"  # the one partition of the units-by-region index
@@ -35,7 +36,18 @@ def _unit(row: UnitModel) -> Unit:
                 checker=row.checker, seal_key=row.seal_key, credit_code=row.credit_code,
                 bill_kinds=tuple(row.bill_kinds) if row.bill_kinds is not None else None,
                 seals=tuple(Seal(key=str(s["key"]), since=str(s["since"]))
-                            for s in row.seals or ()))
+                            for s in row.seals or ()),
+                merchants=tuple(_merchant(channel, getattr(row, f"{channel}_merchant"))
+                                for channel in MERCHANT_CHANNELS
+                                if getattr(row, f"{channel}_merchant", None) is not None))
+
+
+def _merchant(channel: str, stored: Any) -> UnitMerchant:
+    data = stored.as_dict() if hasattr(stored, "as_dict") else dict(stored)
+    return UnitMerchant(channel=channel, merchant_id=str(data.get("merchant_id", "")),
+                        app_id=str(data.get("app_id") or ""),
+                        sealed_token=str(data.get("sealed_token") or ""),
+                        since=str(data.get("since") or ""))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -46,7 +58,24 @@ def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
                      seal_key=unit.seal_key, credit_code=unit.credit_code, listing=LISTING,
                      bill_kinds=list(unit.bill_kinds) if unit.bill_kinds is not None else None,
                      seals=[_seal(s) for s in unit.seals] or None,
-                     region_unit=f"{unit.region_code}#{unit.unit_code}")
+                     region_unit=f"{unit.region_code}#{unit.unit_code}",
+                     **{f"{m.channel}_merchant": _stored(m)  # type: ignore[arg-type]
+                        for m in unit.merchants})
+
+
+def _stored(merchant: UnitMerchant) -> dict[str, str]:
+    stored = {"merchant_id": merchant.merchant_id, "since": merchant.since}
+    if merchant.app_id:
+        stored["app_id"] = merchant.app_id
+    if merchant.sealed_token:
+        stored["sealed_token"] = merchant.sealed_token
+    return stored
+
+
+def _merchant_attribute(channel: str) -> Any:
+    if channel not in MERCHANT_CHANNELS:
+        raise ValueError(f"no merchant attribute for channel {channel!r}")
+    return getattr(UnitModel, f"{channel}_merchant")
 
 
 def _seal(seal: Seal) -> dict[str, str]:
@@ -131,6 +160,12 @@ class DynamoUnits:
 
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         self._set(unit_code, UnitModel.signing_kid.set(kid))
+
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
+        self._set(unit_code, _merchant_attribute(merchant.channel).set(_stored(merchant)))
+
+    def remove_merchant(self, unit_code: str, channel: str) -> None:
+        self._set(unit_code, _merchant_attribute(channel).remove())
 
     @staticmethod
     def _set(unit_code: str, *actions: Any) -> None:

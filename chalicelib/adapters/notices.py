@@ -23,7 +23,8 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 
 
 class WechatPayNotices:
-    """WeChat Pay APIv3: payments (TRANSACTION.SUCCESS) and refund notices (REFUND.*)."""
+    """WeChat Pay APIv3: payments (TRANSACTION.SUCCESS) and refund notices (REFUND.*), to us
+    or, in service-provider mode, to a unit's sub-merchant (the payment's ``merchant``)."""
 
     def __init__(self, config: Callable[[], Any]) -> None:
         self._config = config
@@ -36,13 +37,13 @@ class WechatPayNotices:
                 channel="wechatpay", event_type=txn.event_type,
                 channel_txn_id=txn.transaction_id, out_refund_no=txn.out_refund_no,
                 refund_id=txn.refund_id, refund_status=txn.refund_status,
-                refund_fen=txn.refund_fen))
+                refund_fen=txn.refund_fen, merchant=txn.sub_mchid))
         if txn.event_type != "TRANSACTION.SUCCESS" or txn.trade_state != "SUCCESS":
             return ChannelNotice(ignored=f"{txn.event_type}/{txn.trade_state} {txn.out_trade_no}")
         return ChannelNotice(payment=Payment(
             channel="wechatpay", channel_txn_id=txn.transaction_id,
             out_trade_no=txn.out_trade_no, amount_fen=txn.amount_fen, paid_at=txn.success_time,
-            notification_id=txn.event_id))
+            notification_id=txn.event_id, merchant=txn.sub_mchid))
 
 
 class AlipayNotices:

@@ -7,6 +7,9 @@ merchant numbers it collects into.
     GET  /v1/admin/units/{unit_code}/seal/sample.pdf     the sample bill with its seal now
     POST /v1/admin/units/{unit_code}/seal/sample.pdf     the sample bill with the PNG sent
                                                          (nothing kept: a preview)
+    PUT    /v1/admin/units/{unit_code}/merchants/{channel}  the unit's own merchant number
+           (wechatpay: {sub_mchid, sub_appid?}); 200 with the unit (a token never shown)
+    DELETE /v1/admin/units/{unit_code}/merchants/{channel}  back to the deployment's merchant
 
 Every route takes a finance key (``api.http.finance_only``: a unit's key 403, none 401); a unit
 outside the key's region is 404 like one that does not exist; every change is audited with the
@@ -21,7 +24,7 @@ from chalicelib.api.errors import handles_errors
 from chalicelib.api.http import ANY_BODY, client_address, finance_only, json_body, raw_body
 from chalicelib.bootstrap import deps
 from chalicelib.domain.credentials import FinanceKey
-from chalicelib.services import admin, seals, units
+from chalicelib.services import admin, merchants, seals, units
 
 bp = Blueprint(__name__)
 PNG = ["image/png"]
@@ -81,3 +84,27 @@ def seal_preview(finance: FinanceKey, unit_code: str) -> Response:
     unit = admin.unit_in_scope(d, finance, unit_code)
     _, pdf = seals.checked_sample(d, unit, raw_body(bp.current_request))
     return _pdf(pdf, unit.unit_code)
+
+
+@bp.route("/v1/admin/units/{unit_code}/merchants/{channel}", methods=["PUT"],
+          content_types=ANY_BODY)
+@handles_errors
+@finance_only(bp)
+def put_merchant(finance: FinanceKey, unit_code: str, channel: str) -> dict:
+    """The unit collects at ``channel`` into its own merchant number, from the next order on."""
+    d = deps()
+    body = json_body(bp.current_request)
+    unit = admin.unit_in_scope(d, finance, unit_code)
+    changed = merchants.set_merchant(d, unit, channel[:20], body, _who(finance))
+    return {"unit": admin.unit_summary(changed)}
+
+
+@bp.route("/v1/admin/units/{unit_code}/merchants/{channel}", methods=["DELETE"])
+@handles_errors
+@finance_only(bp)
+def delete_merchant(finance: FinanceKey, unit_code: str, channel: str) -> dict:
+    """The unit collects at ``channel`` into the deployment's merchant again."""
+    d = deps()
+    unit = admin.unit_in_scope(d, finance, unit_code)
+    changed = merchants.remove_merchant(d, unit, channel[:20], _who(finance))
+    return {"unit": admin.unit_summary(changed)}

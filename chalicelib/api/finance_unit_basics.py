@@ -8,6 +8,8 @@ Each form is one use case of the admin API's (``services/units.set_bill_kinds``,
     GET  /console/finance/units/{code}/seal/sample.pdf  the sample bill with that seal
     POST /console/finance/units/{code}/seal           multipart: a PNG, and ``action``
          ``preview`` (the sample bill with it, nothing kept) or ``set`` (with ``confirm``)
+    POST /console/finance/units/{code}/merchants/{channel}  ``action`` ``set`` (WeChat Pay:
+         ``sub_mchid``, ``sub_appid``) or ``remove`` (back to the deployment's merchant)
 
 The seal form is the console's one upload (``multipart/form-data``, ``api/multipart``): its
 CSRF token travels as a field of it, checked like any other form's. An auditor sees the seal
@@ -29,7 +31,7 @@ from chalicelib.bootstrap import deps
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.people import Role, Session
-from chalicelib.services import admin, seals, units
+from chalicelib.services import admin, merchants, seals, units
 from chalicelib.services.people import Actor
 
 bp = Blueprint(__name__)
@@ -110,3 +112,31 @@ def seal_upload(me: Session, actor: Actor, unit_code: str) -> Response:
     since = datetime.fromisoformat(seal.since).astimezone(CHINA_TZ)
     return detail_page(me, unit.unit_code, done=f"已启用新印章：{since:%Y-%m-%d %H:%M:%S} 起开具"
                        "的票据加盖此印章，此前开具的票据保持原样。")
+
+
+@bp.route(UNITS + "/{unit_code}/merchants/{channel}", methods=["POST"],
+          content_types=console.FORM)
+@console_view(bp, Role.FINANCE_ADMIN, post=True)
+def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Response:
+    d = deps()
+    unit = admin.unit_in_scope(d, credential(actor), unit_code[:20])
+    form = form_fields(bp, "action", "sub_mchid", "sub_appid")
+    body = {"sub_mchid": form["sub_mchid"].strip()}
+    if form["sub_appid"].strip():
+        body["sub_appid"] = form["sub_appid"].strip()
+    try:
+        if form["action"] == "remove":
+            merchants.remove_merchant(d, unit, channel[:20], who(actor))
+            return detail_page(me, unit.unit_code, done="已改回本部署的商户号：此后新开的支付"
+                               "订单款项进入本部署的商户号。")
+        if form["action"] != "set":
+            raise ValidationFailed("请选择保存或移除", {"action": "set | remove"})
+        changed = merchants.set_merchant(d, unit, channel[:20], body, who(actor))
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        return detail_page(me, unit.unit_code, status_of(exc), merchant_error=exc.message,
+                           merchant_problems=exc.fields if isinstance(exc, ValidationFailed)
+                           else None, merchant_form=body)
+    mine = changed.merchant("wechatpay")
+    assert mine is not None
+    return detail_page(me, unit.unit_code, done=f"已保存微信支付子商户号 {mine.merchant_id}：此后"
+                       "新开的支付订单以服务商模式开立，款项进入该单位的商户号。")

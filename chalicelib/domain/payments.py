@@ -31,6 +31,11 @@ class ChannelOrder:
     created_at: str
     expires_at: str
     mode: str = "h5"  # one of ORDER_MODES[channel]; orders kept before modes existed are h5
+    # The unit's own merchant the order was opened for (``domain/merchants``): WeChat Pay's
+    # sub_mchid (service-provider mode) and sub_appid; "" for the deployment's merchant. The
+    # order's query and refund use it, and its payment must name it.
+    merchant: str = ""
+    merchant_app: str = ""
 
 
 class PaymentOutcome(StrEnum):
@@ -40,6 +45,8 @@ class PaymentOutcome(StrEnum):
     NOTE_NOT_PAYABLE = "note_not_payable"  # paid twice, or cancelled: recorded as an exception
     ORDER_UNKNOWN = "order_unknown"  # not an order of ours: nothing recorded
     IGNORED = "ignored"  # a genuine notification that records no payment (e.g. not a success)
+    # paid to another merchant than the one the order was opened for: nothing recorded, refused
+    MERCHANT_MISMATCH = "merchant_mismatch"
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class Payment:
     paid_at: str
     notification_id: str = ""
     settle_date: str = ""  # UnionPay's 清算日期 (settleDate), YYYY-MM-DD, when it said one
+    # The merchant the channel says it was paid to when it is a unit's own (WeChat Pay's
+    # sub_mchid in service-provider mode); "" for the deployment's. It must be the order's.
+    merchant: str = ""
 
     @property
     def payment_id(self) -> str:
@@ -97,6 +107,7 @@ class RefundRequest:
     out_refund_no: str
     requested_at: datetime  # first asked; UnionPay's txnTime of the refund order
     notify_url: str
+    merchant: str = ""  # the order's (WeChat Pay: its sub_mchid); "" for the deployment's
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class RefundNotice:
     refund_id: str
     refund_status: str  # the channel's: SUCCESS | CLOSED | ABNORMAL
     refund_fen: int
+    merchant: str = ""  # the sub-merchant that refunded (WeChat sub_mchid); "" for ours
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,11 @@ def _payment_line(date: str, channel: str, line: StatementLine,
     if line.state not in _PAID_STATES:
         return replace(base, status=STATUS_MISMATCH,
                        detail=f"the channel's line says {line.state!r}; we recorded it paid")
+    if line.merchant != (record.merchant or ""):
+        return replace(base, status=STATUS_MISMATCH,
+                       detail=f"商户号不符: the channel's line is of merchant "
+                              f"{line.merchant or 'ours'}, we recorded "
+                              f"{record.merchant or 'ours'}")
     return base
 
 

@@ -187,6 +187,7 @@ class PaymentRecord:
     refund_detail: str | None = None
     refunded_at: str | None = None  # when we learned the refund succeeded (China time)
     settle_date: str | None = None  # UnionPay's 清算日期 of the payment, when it said one
+    merchant: str | None = None  # the unit's own merchant it was paid to (WeChat sub_mchid)
 
     @classmethod
     def of_row(cls, row: Mapping[str, Any]) -> PaymentRecord:

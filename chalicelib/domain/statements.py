@@ -86,6 +86,9 @@ class StatementLine:
     refund_id: str = ""  # the channel's refund id (refund lines)
     out_refund_no: str = ""  # ours (refund lines)
     state: str = ""  # the channel's own word for the line (SUCCESS, REFUND, 交易, S22, PAY…)
+    # The unit's own merchant the line is of, when the statement says (WeChat Pay's 特约商户号
+    # in a service provider's bill: the sub_mchid); "" for the deployment's merchant.
+    merchant: str = ""
 
     @property
     def line_id(self) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.fee_items import FeeItem  # noqa: F401 - where the ports import it from
+from chalicelib.domain.merchants import UnitMerchant
 
 
 class UnitKind(StrEnum):
@@ -31,6 +32,13 @@ class Unit:
     # them); None: a unit from before allowed kinds existed, not restricted (``kind_allowed``).
     bill_kinds: tuple[str, ...] | None = None
     seals: tuple[Seal, ...] = ()  # every seal it has had, oldest first (``seal_at``)
+    # Its own merchant numbers, one per channel at most (``domain/merchants``); a channel not
+    # here collects into the deployment's merchant.
+    merchants: tuple[UnitMerchant, ...] = ()
+
+    def merchant(self, channel: str) -> UnitMerchant | None:
+        """The unit's own merchant number at ``channel``; None: the deployment's."""
+        return next((m for m in self.merchants if m.channel == channel), None)
 
     def kind_allowed(self, kind: str) -> bool:
         """Whether the unit may issue (and be given fee items and ranges of) bill kind ``kind``."""

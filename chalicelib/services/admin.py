@@ -56,7 +56,10 @@ def unit_in_scope(deps: Ports, finance: FinanceKey, unit_code: str) -> Unit:
 def unit_summary(unit: Unit) -> dict:
     """A unit as ``/v1/admin`` shows it. ``bill_kinds``: the kinds it is allowed, null for a
     unit from before allowed kinds existed (not restricted until the finance department sets
-    them); ``seal``: its current seal (sha256, since, history), null when bills draw one."""
+    them); ``seal``: its current seal (sha256, since, history), null when bills draw one;
+    ``merchants``: its own merchant numbers by channel (never a token: only whether one is
+    set), empty when it collects into the deployment's."""
+    from chalicelib.services.merchants import merchants_view
     from chalicelib.services.seals import seal_view
 
     return {"unit_code": unit.unit_code, "name": unit.name, "kind": unit.kind.value,
@@ -64,7 +67,7 @@ def unit_summary(unit: Unit) -> dict:
             "bill_kind": unit.bill_kind,
             "bill_kinds": list(unit.bill_kinds) if unit.bill_kinds is not None else None,
             "signing_kid": unit.signing_kid, "has_seal": unit.seal_key is not None,
-            "seal": seal_view(unit)}
+            "seal": seal_view(unit), "merchants": merchants_view(unit)}
 
 
 def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:

@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.fee_items import FeeItem, line_problems
 from chalicelib.domain.masking import mask_name, mask_phone
+from chalicelib.domain.merchants import WIRED as MERCHANT_WIRED
 from chalicelib.domain.notes import (
     CHINA_TZ,
     Note,
@@ -240,6 +241,10 @@ def open_order(deps: Ports, payment_code: str, body: object,
     that ends when the order expires) by a conditional write, so the open-order index, and the
     active query's work, stay bounded whoever knows the code. Five covers a payer trying each of
     the three channels and coming back twice; an order lives ``ORDER_LIFETIME`` at most.
+
+    The order is opened for the note's unit's own merchant at the channel when it has one
+    (``domain/merchants``: WeChat Pay's sub_mchid), and records it: its query, its refund and
+    its payment's check use the order's, whatever the unit is given later.
     """
     channel = body.get("channel") if isinstance(body, dict) else None
     if channel not in ORDER_CHANNELS:
@@ -260,12 +265,17 @@ def open_order(deps: Ports, payment_code: str, body: object,
     expires = now + ORDER_LIFETIME
     if note.expires_at:
         expires = min(expires, datetime.fromisoformat(note.expires_at))
+    merchant = None
+    if channel in MERCHANT_WIRED:
+        unit = deps.units.get(note.unit_code)
+        merchant = unit.merchant(str(channel)) if unit is not None else None
     _take_order_slot(deps, payment_code, now, expires)
     order = ChannelOrder(out_trade_no=new_out_trade_no(payment_code), payment_code=payment_code,
                          channel=str(channel), amount_fen=note.total_fen,
                          created_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                          expires_at=expires.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
-                         mode=str(mode))
+                         mode=str(mode), merchant=merchant.merchant_id if merchant else "",
+                         merchant_app=merchant.app_id if merchant else "")
     deps.notes.add_order(order)
     return order
 

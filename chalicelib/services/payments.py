@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.codes import is_out_trade_no
-from chalicelib.domain.errors import DomainError, ServiceUnavailable
+from chalicelib.domain.errors import Conflict, DomainError, ServiceUnavailable
 from chalicelib.domain.notes import china_time
 from chalicelib.domain.payments import Payment, PaymentOutcome
 from chalicelib.domain.records import PaymentRecord
@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 def record_payment(deps: Ports, payment: Payment,
                    intake: Intake | None = None) -> PaymentOutcome:
-    """Record a verified payment; enqueue issuance when the note may now be issued."""
+    """Record a verified payment; enqueue issuance when the note may now be issued.
+
+    A payment made to another merchant than the one its order was opened for (a unit's own
+    sub-merchant, or the deployment's) is not recorded: a notification saying so is refused
+    (``Conflict`` ``merchant_mismatch``, kept with the other refusals, and the channel sends
+    it again until a person looks); a query's or a statement's gets the outcome back."""
     payment = replace(payment, paid_at=china_time(payment.paid_at))
     if not is_out_trade_no(payment.out_trade_no) or not payment.out_trade_no[:20].isdigit():
         outcome = PaymentOutcome.ORDER_UNKNOWN
@@ -40,6 +45,15 @@ def record_payment(deps: Ports, payment: Payment,
         # rides along, so the acknowledgement stays at two AWS calls.
         deps.jobs.issue_bill(payment.payment_code, intake=intake.record(
             outcome.value, payment_code=payment.payment_code) if intake else None)
+    elif outcome is PaymentOutcome.MERCHANT_MISMATCH:
+        why = (f"paid to merchant {payment.merchant or 'ours (the deployment)'}, not the one "
+               f"order {payment.out_trade_no} was opened for")
+        log.warning("payment %s %s on %s refused: %s", payment.channel, payment.channel_txn_id,
+                    payment.payment_code, why)
+        if intake is not None:
+            keep_rejected(deps, intake, f"merchant_mismatch: {why}")
+            raise Conflict("付款商户号与订单的商户号不符，未入账", code="merchant_mismatch")
+        return outcome
     elif intake is not None:
         keep(deps, intake.record(outcome.value, payment_code=payment.payment_code))
     log.info("payment %s %s on %s: %s", payment.channel, payment.channel_txn_id,

@@ -17,6 +17,7 @@ from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
+from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
     ChannelNotice,
@@ -152,6 +153,12 @@ class UnitRepository(Protocol):
     def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
         """The unit's default bill kind and the kinds it is allowed (the default among them);
         NotFound when there is no such unit."""
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
+        """The unit's own merchant number at ``merchant.channel``, replacing any it had there
+        (its token only sealed); NotFound when there is no such unit."""
+    def remove_merchant(self, unit_code: str, channel: str) -> None:
+        """The unit collects into the deployment's merchant at ``channel`` again; NotFound
+        when there is no such unit."""
 
 
 class NoteIndex(Protocol):

@@ -69,7 +69,7 @@ def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
         payment_id=payment_id, channel=channel, channel_txn_id=row.channel_txn_id,
         out_trade_no=row.out_trade_no, amount_fen=row.amount_fen,
         out_refund_no=number, requested_at=requested_at,
-        notify_url=callback_url(deps, channel))
+        notify_url=callback_url(deps, channel), merchant=row.merchant or "")
     try:
         result = deps.channel_api(channel).refund(request)
     except DomainError as exc:  # ServiceUnavailable mostly: the channel is asked again
@@ -84,12 +84,13 @@ def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
 
 
 def record_refund_notice(deps: Ports, refund: RefundNotice, intake: Intake) -> PaymentOutcome:
-    """A verified refund notice (WeChat's REFUND.*) closes the refund it names, once."""
+    """A verified refund notice (WeChat's REFUND.*) closes the refund it names, once; from
+    the merchant the payment was made to (a unit's sub-merchant, or ours), or it is ignored."""
     payment_id = f"{refund.channel}#{refund.channel_txn_id}"
     row = deps.refunds.get(payment_id)
     detail = f"{refund.event_type} {refund.refund_status} {refund.out_refund_no}"
     if row is None or row.out_refund_no != refund.out_refund_no \
-            or refund.refund_fen != row.amount_fen:
+            or refund.refund_fen != row.amount_fen or (row.merchant or "") != refund.merchant:
         log.warning("%s refund notice for no refund of ours: %s", refund.channel, detail)
         keep(deps, intake.record(PaymentOutcome.IGNORED.value, detail))
         return PaymentOutcome.IGNORED

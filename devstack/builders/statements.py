@@ -46,7 +46,8 @@ def wechat_trade_bill(lines: Sequence[StatementLine], *, mchid: str, appid: str,
     for line in lines:
         refund = line.kind == REFUND
         amount = fen_to_yuan(line.amount_fen)
-        cells = [_time(line), appid, mchid, "0", "", line.channel_txn_id, line.out_trade_no,
+        cells = [_time(line), appid, mchid, line.merchant or "0", "", line.channel_txn_id,
+                 line.out_trade_no,
                  "oSimUser000000000000000000", "JSAPI", "REFUND" if refund else "SUCCESS",
                  "OTHERS", "CNY", amount, "0.00",
                  line.refund_id if refund else "0", line.out_refund_no if refund else "0",

@@ -34,6 +34,25 @@ def transaction_resource(*, mchid: str, appid: str, out_trade_no: str, transacti
     }
 
 
+def partner_transaction_resource(*, sp_mchid: str, sp_appid: str, sub_mchid: str,
+                                 sub_appid: str = "", out_trade_no: str, transaction_id: str,
+                                 amount_fen: int, success_time: str) -> dict[str, Any]:
+    """The decrypted ``resource`` of a service provider's TRANSACTION.SUCCESS notice (服务商
+    模式): the provider as ``sp_mchid``/``sp_appid``, the sub-merchant paid as ``sub_mchid``
+    (``sub_appid`` when it has one), the payer as ``sp_openid`` (wechatpay-go's
+    ``partnerpayments.Transaction``)."""
+    return {
+        "sp_appid": sp_appid, "sp_mchid": sp_mchid,
+        **({"sub_appid": sub_appid} if sub_appid else {}), "sub_mchid": sub_mchid,
+        "out_trade_no": out_trade_no, "transaction_id": transaction_id, "trade_type": "NATIVE",
+        "trade_state": "SUCCESS", "trade_state_desc": "支付成功", "bank_type": "OTHERS",
+        "attach": "", "success_time": success_time,
+        "payer": {"sp_openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+        "amount": {"total": amount_fen, "payer_total": amount_fen, "currency": "CNY",
+                   "payer_currency": "CNY"},
+    }
+
+
 def compact(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -74,9 +93,11 @@ def sign_notification(resource: dict[str, Any], *, event_type: str = "TRANSACTIO
 
 def refund_resource(*, mchid: str, out_trade_no: str, transaction_id: str, out_refund_no: str,
                     refund_id: str, refund_fen: int, total_fen: int, success_time: str,
-                    refund_status: str = "SUCCESS") -> dict[str, Any]:
-    """The decrypted ``resource`` of a REFUND.* notice (payment-channels.md §1.3)."""
-    return {"mchid": mchid, "out_trade_no": out_trade_no, "transaction_id": transaction_id,
+                    refund_status: str = "SUCCESS", sub_mchid: str = "") -> dict[str, Any]:
+    """The decrypted ``resource`` of a REFUND.* notice (payment-channels.md §1.3); with
+    ``sub_mchid``, a service provider's (``sp_mchid`` then ``sub_mchid``)."""
+    who = {"sp_mchid": mchid, "sub_mchid": sub_mchid} if sub_mchid else {"mchid": mchid}
+    return {**who, "out_trade_no": out_trade_no, "transaction_id": transaction_id,
             "out_refund_no": out_refund_no, "refund_id": refund_id,
             "refund_status": refund_status, "success_time": success_time,
             "user_received_account": "支付用户零钱",

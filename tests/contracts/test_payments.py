@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from chalicelib.domain.notes import NoteStatus, PaymentRef
 from chalicelib.domain.payments import PaymentOutcome
@@ -46,6 +46,28 @@ class TestPaymentRecorder:
             "channel_txn_id": "TXN1A", "out_trade_no": code(1) + "A", "amount_fen": 2000,
             "paid_at": at(1), "notification_id": "N1A", "status": "applied", "reason": None,
             "exception_unit": None, "refund_status": None, "refund_due": None}
+
+    def test_a_payment_to_the_orders_sub_merchant_pays_its_note_and_keeps_the_merchant(
+            self, stores):
+        stores.notes.add(note(1))
+        stores.notes.add_order(replace(order(1), merchant="1900000109",
+                                       merchant_app="wx0123456789abcdef"))
+        assert stores.notes.get_order(code(1) + "A").merchant_app == "wx0123456789abcdef"
+        assert stores.payments.record(replace(payment(1), merchant="1900000109")) \
+            is PaymentOutcome.RECORDED
+        [row] = stores.payments.for_note(code(1))
+        assert (row.status, row.merchant) == ("applied", "1900000109")
+
+    def test_a_payment_to_another_merchant_than_the_orders_is_refused_and_leaves_no_trace(
+            self, stores):
+        stores.notes.add(note(1))
+        stores.notes.add_order(replace(order(1), merchant="1900000109"))
+        opened(stores, 2)  # the deployment's merchant
+        for stray in (replace(payment(1), merchant="1900000110"), payment(1),
+                      replace(payment(2), merchant="1900000109")):
+            assert stores.payments.record(stray) is PaymentOutcome.MERCHANT_MISMATCH
+        assert stores.payments.for_note(code(1)) == stores.payments.for_note(code(2)) == []
+        assert stores.notes.get(code(1)).status is NoteStatus.UNPAID
 
     def test_the_same_payment_again_is_a_duplicate_and_changes_nothing(self, stores):
         opened(stores)

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 UNIT = Unit(unit_code="110101001", name="某某市公安局", kind=UnitKind.COLLECTING,
@@ -135,11 +136,35 @@ class TestUnitRepository:
         stores.units.put(unit, None)
         assert stores.units.get(UNIT.unit_code) == unit
 
+    def test_a_units_merchant_numbers_are_set_replaced_and_removed_per_channel(self, stores):
+        stores.units.put(UNIT, "hash-1")
+        wechat = UnitMerchant("wechatpay", "1900000109", "wx0123456789abcdef",
+                              since="2026-06-15T10:00:00+08:00")
+        alipay = UnitMerchant("alipay", "2088000000000001", sealed_token="c2VhbGVk",
+                              since="2026-06-15T10:00:00+08:00")
+        stores.units.set_merchant(UNIT.unit_code, wechat)
+        stores.units.set_merchant(UNIT.unit_code, alipay)
+        unit = stores.units.get(UNIT.unit_code)
+        assert unit.merchant("wechatpay") == wechat and unit.merchant("alipay") == alipay
+        other = replace(wechat, merchant_id="1900000110", app_id="")
+        stores.units.set_merchant(UNIT.unit_code, other)
+        assert stores.units.get(UNIT.unit_code).merchant("wechatpay") == other
+        stores.units.remove_merchant(UNIT.unit_code, "wechatpay")
+        assert stores.units.get(UNIT.unit_code).merchants == (alipay,)
+        assert stores.units.by_api_key_hash("hash-1").merchants == (alipay,)
+
+    def test_a_unit_put_whole_keeps_its_merchant_numbers(self, stores):
+        unit = replace(UNIT, merchants=(UnitMerchant("wechatpay", "1900000109", since="x"),))
+        stores.units.put(unit, None)
+        assert stores.units.get(UNIT.unit_code) == unit
+
     @pytest.mark.parametrize("setter", [
         lambda units: units.set_signing_kid("999999999", "x"),
         lambda units: units.add_seal("999999999", Seal("seals/x.png", "")),
-        lambda units: units.set_bill_kinds("999999999", "0301", ("0301",))],
-        ids=["signing_kid", "seal", "bill_kinds"])
+        lambda units: units.set_bill_kinds("999999999", "0301", ("0301",)),
+        lambda units: units.set_merchant("999999999", UnitMerchant("wechatpay", "1900000109")),
+        lambda units: units.remove_merchant("999999999", "wechatpay")],
+        ids=["signing_kid", "seal", "bill_kinds", "merchant", "no_merchant"])
     def test_setting_a_key_of_an_unknown_unit_is_not_found_and_creates_nothing(
             self, stores, setter):
         with pytest.raises(NotFound):

@@ -1,6 +1,14 @@
 """WeChat Pay APIv3, the calls we make: prepay (H5, JSAPI, Native), order query, refund, and
 the day's trade bill (``statement``; its format in ``bill.py``).
 
+An order opened for a unit's own sub-merchant (``ChannelOrder.merchant``: service-provider
+mode, 服务商模式) goes to the partner endpoints (``/v3/pay/partner/transactions/…``) with
+``sp_appid``/``sp_mchid`` (ours: the deployment's secret is the provider's) and ``sub_mchid``
+(``sub_appid`` when the unit has one); its query names the sub-merchant, its refund carries
+``sub_mchid``, and an answer about another merchant is refused. A JSAPI order is for the payer's
+``sp_openid`` (our official account's), so the page signs with ``sp_appid``. Every other order,
+a unit without a merchant of its own, is sent exactly as before.
+
 Every request carries ``Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",
 signature="…",timestamp="…",serial_no="…"``, the signature being RSA PKCS#1 v1.5 SHA-256 with
 the MERCHANT's API key over ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` (URL = path and query,
@@ -105,19 +113,27 @@ class WechatPayApi:
         """Open the order as its mode says: H5 (a phone's browser), JSAPI (inside WeChat, for
         the ``payer``'s openid) or Native (a QR code for a desktop). Asking again with the same
         order is safe: WeChat answers the same order ("可使用原参数重新请求下单接口")."""
-        common = {"appid": self.config.appid, "mchid": self.config.mchid,
-                  "description": description[:127], "out_trade_no": order.out_trade_no,
+        if order.merchant:  # a unit's own sub-merchant: the partner endpoints
+            ids: dict[str, Any] = {"sp_appid": self.config.appid, "sp_mchid": self.config.mchid,
+                                   **({"sub_appid": order.merchant_app}
+                                      if order.merchant_app else {}),
+                                   "sub_mchid": order.merchant}
+            prefix = "/v3/pay/partner/transactions"
+        else:
+            ids, prefix = {"appid": self.config.appid, "mchid": self.config.mchid}, \
+                "/v3/pay/transactions"
+        common = {**ids, "description": description[:127], "out_trade_no": order.out_trade_no,
                   "time_expire": order.expires_at, "notify_url": notify_url,
                   "amount": {"total": order.amount_fen, "currency": "CNY"}}
         if order.mode == "jsapi":
-            return self._jsapi(common, payer, return_url)
+            return self._jsapi(common, payer, return_url, prefix, bool(order.merchant))
         if order.mode == "native":
-            status, data = self.call("POST", "/v3/pay/transactions/native", common)
+            status, data = self.call("POST", f"{prefix}/native", common)
             code_url = data.get("code_url")
             if status != 200 or not isinstance(code_url, str) or not code_url:
                 raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
             return Checkout(pay_url=return_url, code_url=code_url)
-        status, data = self.call("POST", "/v3/pay/transactions/h5", {
+        status, data = self.call("POST", f"{prefix}/h5", {
             **common, "scene_info": {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}})
         h5_url = data.get("h5_url")
         if status != 200 or not isinstance(h5_url, str):
@@ -125,15 +141,17 @@ class WechatPayApi:
         # After paying, WeChat sends the browser to redirect_url (our pay page).
         return Checkout(pay_url=f"{h5_url}&redirect_url={quote(return_url, safe='')}")
 
-    def _jsapi(self, common: dict[str, Any], payer: str | None, return_url: str) -> Checkout:
-        """``POST /v3/pay/transactions/jsapi`` with ``payer.openid``; then the page's signed
-        ``getBrandWCPayRequest`` parameters (``jsapi.jsapi_params``)."""
+    def _jsapi(self, common: dict[str, Any], payer: str | None, return_url: str,
+               prefix: str, partner: bool) -> Checkout:
+        """``POST /v3/pay/transactions/jsapi`` with ``payer.openid`` (partner: ``sp_openid``,
+        the payer's openid at our official account); then the page's signed
+        ``getBrandWCPayRequest`` parameters (``jsapi.jsapi_params``), for our appid."""
         if not payer:
             raise ValidationFailed("请在微信中打开缴款页面后再使用微信支付",
                                    {"mode": "jsapi needs the payer's WeChat session"},
                                    code="wechat_session_required")
-        status, data = self.call("POST", "/v3/pay/transactions/jsapi",
-                                 {**common, "payer": {"openid": payer}})
+        status, data = self.call("POST", f"{prefix}/jsapi", {
+            **common, "payer": {"sp_openid" if partner else "openid": payer}})
         prepay_id = data.get("prepay_id")
         if status != 200 or not isinstance(prepay_id, str) or not prepay_id:
             raise ServiceUnavailable(f"WeChat Pay refused the order: {_why(status, data)}")
@@ -143,9 +161,14 @@ class WechatPayApi:
         return Checkout(pay_url=return_url, jsapi=params)
 
     def query(self, order: ChannelOrder) -> Payment | None:
-        """``GET /v3/pay/transactions/out-trade-no/{no}``: the payment, if the order is paid."""
-        url = (f"/v3/pay/transactions/out-trade-no/{order.out_trade_no}?"
-               + urlencode({"mchid": self.config.mchid}))
+        """``GET /v3/pay/transactions/out-trade-no/{no}``: the payment, if the order is paid
+        (partner: ``/v3/pay/partner/…`` for the order's sub-merchant)."""
+        if order.merchant:
+            url = (f"/v3/pay/partner/transactions/out-trade-no/{order.out_trade_no}?"
+                   + urlencode({"sp_mchid": self.config.mchid, "sub_mchid": order.merchant}))
+        else:
+            url = (f"/v3/pay/transactions/out-trade-no/{order.out_trade_no}?"
+                   + urlencode({"mchid": self.config.mchid}))
         status, data = self.call("GET", url)
         if status == 404 or (status == 200 and data.get("trade_state") != "SUCCESS"):
             return None  # ORDER_NOT_EXIST: never opened at the cashier; or NOTPAY, CLOSED…
@@ -157,13 +180,19 @@ class WechatPayApi:
             raise ServiceUnavailable(f"WeChat Pay order query refused: {exc.message}") from None
         if txn.out_trade_no != order.out_trade_no:
             raise ServiceUnavailable("WeChat Pay answered about another order")
+        if txn.sub_mchid != order.merchant:
+            raise ServiceUnavailable("WeChat Pay answered about another merchant's order")
         return Payment(channel=self.channel, channel_txn_id=txn.transaction_id,
                        out_trade_no=txn.out_trade_no, amount_fen=txn.amount_fen,
-                       paid_at=txn.success_time, notification_id="query")
+                       paid_at=txn.success_time, notification_id="query",
+                       merchant=txn.sub_mchid)
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        """``POST /v3/refund/domestic/refunds``; the same out_refund_no is the same refund."""
+        """``POST /v3/refund/domestic/refunds``; the same out_refund_no is the same refund.
+        A payment to a unit's sub-merchant is refunded by it (``sub_mchid``, "服务商模式下必须
+        传递此参数")."""
         status, data = self.call("POST", "/v3/refund/domestic/refunds", {
+            **({"sub_mchid": request.merchant} if request.merchant else {}),
             "transaction_id": request.channel_txn_id, "out_refund_no": request.out_refund_no,
             "reason": "非税收入异常缴款退款", "notify_url": request.notify_url,
             "amount": {"refund": request.amount_fen, "total": request.amount_fen,

@@ -137,6 +137,8 @@ def _line(row: list[str], col: dict[str, int], settled: str) -> StatementLine:
         return _value(row[col[name]]) if name in col else ""
 
     when = get("交易时间")
+    # 特约商户号: "0" for a direct merchant's own line, the sub_mchid in a provider's bill.
+    merchant = "" if get("特约商户号") in ("", "0") else get("特约商户号")
     at = f"{when[:10]}T{when[11:19]}+08:00" if len(when) >= 19 else when
     state = get("交易状态")
     fee = statement_fen(get("手续费") or "0", "手续费", negative=True, fee=True)
@@ -147,9 +149,10 @@ def _line(row: list[str], col: dict[str, int], settled: str) -> StatementLine:
         return StatementLine(REFUND, get("微信订单号"), get("商户订单号"),
                              statement_fen(get("退款金额"), "退款金额"), fee, at,
                              refund_id=get("微信退款单号"), out_refund_no=get("商户退款单号"),
-                             state=state)
+                             state=state, merchant=merchant)
     return StatementLine(PAYMENT, get("微信订单号"), get("商户订单号"),
-                         statement_fen(get(settled), settled), fee, at, state=state)
+                         statement_fen(get(settled), settled), fee, at, state=state,
+                         merchant=merchant)
 
 
 def _check_summary(statement: Statement, summary: dict[str, str], exact_fee: Decimal) -> None:

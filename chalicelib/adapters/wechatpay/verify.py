@@ -3,9 +3,13 @@
 The seam: ``verify_notification(raw_body, headers, config, now)`` is a pure function. It
 checks the headers and the RSA signature over the *raw bytes received* first, and only then
 parses the JSON, decrypts ``resource`` with the APIv3 key and checks that the payment was made
-to our ``mchid``/``appid``. Every authenticity failure raises ``SignatureInvalid`` with a
+to our ``mchid``/``appid``, or, in service-provider mode (服务商), that the resource names us as
+``sp_mchid``/``sp_appid`` and which sub-merchant (``sub_mchid``, ``sub_appid``) was paid: the
+service provider's APIv3 key and platform keys serve its sub-merchants' notifications too.
+Every authenticity failure raises ``SignatureInvalid`` with a
 message naming the check; a correctly signed but malformed body raises ``ValidationFailed``.
-Matching the order and its amount against our records is the service's job, not this one.
+Matching the order, its amount and its sub-merchant against our records is the service's job,
+not this one.
 
 ``verify_event`` also takes refund notifications (REFUND.*); ``verify_signature`` checks WeChat's
 signature on any message, API answers included. ``sign_notification`` (``devstack.builders.wechatpay``)
@@ -60,6 +64,8 @@ class WechatTransaction:
     mchid: str
     appid: str
     raw: dict[str, Any] = field(repr=False, compare=False)
+    sub_mchid: str = ""  # the sub-merchant paid (service-provider mode); "" when we were
+    sub_appid: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class WechatRefund:
     refund_fen: int
     mchid: str
     raw: dict[str, Any] = field(repr=False, compare=False)
+    sub_mchid: str = ""  # the sub-merchant that refunded (service-provider mode)
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str],
@@ -134,7 +141,7 @@ def verify_event(raw_body: bytes, headers: Mapping[str, str], config: WechatPayC
                                f"{body['resource'].get('original_type')!r}")
     if not is_refund:
         return parse_transaction(data, config, _get(body, "id", str), event_type)
-    _ours(data, config, ("mchid",))
+    partner = _partner(data, config, ("mchid",))
     amount = _get(data, "amount", dict)
     return WechatRefund(
         event_id=_get(body, "id", str), event_type=event_type,
@@ -142,7 +149,7 @@ def verify_event(raw_body: bytes, headers: Mapping[str, str], config: WechatPayC
         transaction_id=_get(data, "transaction_id", str),
         out_refund_no=_get(data, "out_refund_no", str), refund_id=_get(data, "refund_id", str),
         refund_status=_get(data, "refund_status", str), refund_fen=_get(amount, "refund", int),
-        mchid=data["mchid"], raw=data)
+        mchid=config.mchid, raw=data, sub_mchid=partner.get("sub_mchid", ""))
 
 
 def verify_notification(raw_body: bytes, headers: Mapping[str, str],
@@ -178,17 +185,43 @@ def _verified(raw_body: bytes, headers: Mapping[str, str], config: WechatPayConf
     return body, _json_object(plain, "resource")
 
 
-def _ours(data: Mapping[str, Any], config: WechatPayConfig, names: tuple[str, ...]) -> None:
+def _ours(data: Mapping[str, Any], config: WechatPayConfig, names: tuple[str, ...],
+          prefix: str = "") -> None:
     for name in names:
-        theirs = _get(data, name, str)
+        theirs = _get(data, prefix + name, str)
         if theirs != getattr(config, name):
-            raise SignatureInvalid(f"{name} {theirs!r} is not ours")
+            raise SignatureInvalid(f"{prefix + name} {theirs!r} is not ours")
+
+
+def _partner(data: Mapping[str, Any], config: WechatPayConfig,
+             names: tuple[str, ...]) -> dict[str, str]:
+    """Check that ``data`` names us: as the merchant (``mchid``, ``appid``), or in
+    service-provider mode as the provider (``sp_mchid``, ``sp_appid``), and then which
+    sub-merchant it concerns (``{"sub_mchid", "sub_appid"?}``; ``{}`` for ourselves). A
+    resource naming both shapes is refused: it is neither."""
+    if "sp_mchid" not in data:
+        if "sub_mchid" in data:
+            raise SignatureInvalid("sub_mchid without sp_mchid")
+        _ours(data, config, names)
+        return {}
+    if "mchid" in data:
+        raise SignatureInvalid("both mchid and sp_mchid")
+    _ours(data, config, names, "sp_")
+    sub_mchid = _get(data, "sub_mchid", str)
+    if not (sub_mchid.isascii() and sub_mchid.isdigit()) or not 8 <= len(sub_mchid) <= 32:
+        raise ValidationFailed(f"sub_mchid {sub_mchid[:40]!r} is not a merchant number",
+                               {"sub_mchid": "digits"})
+    found = {"sub_mchid": sub_mchid}
+    if data.get("sub_appid") is not None:
+        found["sub_appid"] = _get(data, "sub_appid", str)
+    return found
 
 
 def parse_transaction(data: dict[str, Any], config: WechatPayConfig, event_id: str,
                       event_type: str) -> WechatTransaction:
-    """A transaction (a notification's resource, or the order-query answer) paid to us."""
-    _ours(data, config, ("mchid", "appid"))
+    """A transaction (a notification's resource, or the order-query answer) paid to us, or
+    to one of our sub-merchants (``sub_mchid``) in service-provider mode."""
+    partner = _partner(data, config, ("mchid", "appid"))
     amount = _get(data, "amount", dict)
     total = _get(amount, "total", int)
     payer_total = _get(amount, "payer_total", int) if "payer_total" in amount else total
@@ -201,7 +234,8 @@ def parse_transaction(data: dict[str, Any], config: WechatPayConfig, event_id: s
         transaction_id=_get(data, "transaction_id", str),
         amount_fen=total, payer_total_fen=payer_total, currency=currency,
         trade_state=_get(data, "trade_state", str), success_time=_success_time(data),
-        mchid=data["mchid"], appid=data["appid"], raw=data)
+        mchid=config.mchid, appid=config.appid, raw=data,
+        sub_mchid=partner.get("sub_mchid", ""), sub_appid=partner.get("sub_appid", ""))
 
 
 def _success_time(data: Mapping[str, Any]) -> str:
