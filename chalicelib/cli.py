@@ -21,6 +21,7 @@ KEYS_TIMEOUT_SECONDS = 10
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 ROOT_FINGERPRINT_FILE = Path(__file__).parent / "trust" / "root_fingerprint.txt"
 ROOT_FINGERPRINT_ENV = "BILL_ROOT_FINGERPRINT"
+MAX_PAGE_SIZE = 10_000  # rows a back-fill's Scan page reads (1 MB caps a page anyway)
 
 
 def check_keys_url(url: str) -> None:
@@ -372,6 +373,34 @@ def redrive_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def backfill_payment_days(args: argparse.Namespace) -> int:
+    """Date the payments written before ``paid_day-payment_id-index`` (the day page, the weekly
+    report and reconciliation read a day's payments only through it): page after page, each
+    printed with the payment id to resume after (``--after``). Run once the code that writes
+    ``paid_day`` is deployed; a second run finds nothing to date."""
+    from chalicelib.adapters.dynamo_payments import fill_paid_days
+    from chalicelib.bootstrap import deps
+
+    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
+        print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
+        return 2
+    _use_stack(args.stack)
+    deps().payments  # noqa: B018 - binds the models to this deployment's tables
+    after, scanned, undated, filled, pages = args.after or None, 0, 0, 0, 0
+    while True:
+        page = fill_paid_days(args.page_size, after)
+        pages += 1
+        scanned, undated, filled = (scanned + page.scanned, undated + page.undated,
+                                    filled + page.filled)
+        print(f"page {pages}: {page.scanned} read, {page.undated} without a day, {page.filled} "
+              f"dated; next: {f'--after {page.after}' if page.after else 'none, done'}")
+        if page.after is None:
+            break
+        after = page.after
+    print(f"{scanned} payments read, {undated} without a day, {filled} dated")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -455,8 +484,14 @@ def main(argv: list[str] | None = None) -> int:
     redrive = commands.add_parser("redrive-dlq",
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
+    backfill = commands.add_parser(
+        "backfill-payment-days", help="date the payments written before the payments' day "
+                                      "index (idempotent; resumable with --after)")
+    backfill.add_argument("--page-size", type=int, default=500,
+                          help="rows a Scan page reads (default 500)")
+    backfill.add_argument("--after", help="resume after this payment id (as a page printed)")
     for sub in (allocate, report, replay_cmd, integrity, statements_cmd, rotate, unit_cmd,
-                key_cmd, audit,
+                key_cmd, audit, backfill,
                 redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke,
                 person_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
@@ -468,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
                 "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
                 "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
                 "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,
-                "create-person": create_person}
+                "create-person": create_person, "backfill-payment-days": backfill_payment_days}
     return handlers[args.command](args)
 
 

@@ -144,6 +144,7 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
     names = {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS}
     create_tables(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
     add_missing_indexes(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
+    date_old_payments(deps)
     s3 = deps._client("s3")
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if settings.archive_bucket not in existing:
@@ -165,6 +166,22 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
         })["QueueUrl"]
     return urls
+
+
+def date_old_payments(deps: Any) -> int:
+    """A state folder's payments written before the payments' day index get their day (what
+    ``cli backfill-payment-days`` does in a deployment): one Scan page on a fresh stack."""
+    from chalicelib.adapters.dynamo_payments import fill_paid_days
+
+    deps.payments  # noqa: B018 - binds the models to the stack's tables
+    page = fill_paid_days()
+    filled = page.filled
+    while page.after is not None:
+        page = fill_paid_days(after=page.after)
+        filled += page.filled
+    if filled:
+        log.info("dated %d payments for the payments' day index", filled)
+    return filled
 
 
 def add_missing_indexes(template: Path, names: dict[str, str], dynamodb: Any) -> list[str]:

@@ -1,13 +1,11 @@
 """DailyActivity over DynamoDB: what one China day recorded, through the tables' day indexes.
 
 Each method is one ``Query`` of one index partition (the day), paged by pynamodb until read
-through; payments are read from reconciliation's index by channel and day
-(``channel_day-paid_at-index``), one query per payment channel (``PAYMENT_CHANNELS``: the four
-channels and the four ways a unit's own receipt behind a direct bill came), all made at once
-(``fan_out.gather``): a day's payments cost one round trip, however many channels. A week's
-report costs 7 × (3 + 8) queries plus one ``BatchGetItem`` per 100 paid notes: it grows with
-what the week recorded, never with the tables' size. The indexes project all attributes, so nothing is
-read twice.
+through; payments of every channel (the four channels and the four ways a unit's own receipt
+behind a direct bill came) are one partition of ``paid_day-payment_id-index``, which
+reconciliation also reads, one channel at a time. A week's report costs 7 × 4 queries plus one
+``BatchGetItem`` per 100 paid notes: it grows with what the week recorded, never with the
+tables' size. The indexes project all attributes, so nothing is read twice.
 
 A day is one partition of each index: DynamoDB serves 3,000 reads and 1,000 writes a second
 per partition, far above a county's day (thousands of notes), and a report reads it once.
@@ -21,16 +19,12 @@ from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_bills import bill_from_doc
 from chalicelib.adapters.dynamo_models import BillModel, NoteModel, PaymentModel
 from chalicelib.adapters.dynamo_notes import note_from_model
-from chalicelib.adapters.fan_out import gather
 from chalicelib.domain.bills import Bill
-from chalicelib.domain.direct_bills import PAID_BY
 from chalicelib.domain.notes import Note
-from chalicelib.domain.payments import CHANNELS
 from chalicelib.domain.records import PaymentRecord
 from chalicelib.domain.reports import VoidedBill
 
 BATCH = 100  # BatchGetItem's limit
-PAYMENT_CHANNELS = CHANNELS + PAID_BY
 
 
 @aws_boundary
@@ -43,12 +37,8 @@ class DynamoActivity:
 
     @staticmethod
     def payments(day: str) -> list[PaymentRecord]:
-        def channel_day(channel: str) -> list[PaymentRecord]:
-            return [PaymentRecord.of_row(row.attribute_values)
-                    for row in PaymentModel.by_channel_day.query(f"{channel}#{day}")]
-
-        found = [p for one in gather(*(lambda c=c: channel_day(c) for c in PAYMENT_CHANNELS))
-                 for p in one]
+        found = [PaymentRecord.of_row(row.attribute_values)
+                 for row in PaymentModel.by_day.query(day)]
         return sorted(found, key=lambda p: (p.paid_at, p.payment_id))
 
     @staticmethod

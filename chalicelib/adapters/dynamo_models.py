@@ -233,15 +233,21 @@ class RefundsDue(GlobalSecondaryIndex):
     paid_at = UnicodeAttribute(range_key=True)
 
 
-class PaymentsByChannelDay(GlobalSecondaryIndex):
-    """A channel's payments of one day (Beijing time), for reconciliation (清算对账)."""
+class PaymentsByDay(GlobalSecondaryIndex):
+    """Every channel's payments of one day (the date of ``paid_at``, Beijing time): the day
+    page and the weekly report read a day in one query, reconciliation (清算对账) one channel's
+    with ``begins_with(payment_id, "{channel}#")``. It replaced ``channel_day-paid_at-index``
+    (one partition per channel and day) so the day costs one query instead of one per channel,
+    at the same write units: an applied payment is put once and never updated, so its entry
+    costs one write whatever the projection; ALL, because reconciliation and the day page need
+    an exception's refund state too. Rows written before it: ``cli backfill-payment-days``."""
 
     class Meta:
-        index_name = "channel_day-paid_at-index"
+        index_name = "paid_day-payment_id-index"
         projection = AllProjection()
 
-    channel_day = UnicodeAttribute(hash_key=True)  # wechatpay#2026-06-15
-    paid_at = UnicodeAttribute(range_key=True)
+    paid_day = UnicodeAttribute(hash_key=True)  # 2026-06-15
+    payment_id = UnicodeAttribute(range_key=True)  # wechatpay#4200…
 
 
 class RefundsByDay(GlobalSecondaryIndex):
@@ -263,8 +269,8 @@ class PaymentModel(Model):
     payment_id = UnicodeAttribute(hash_key=True)
     payment_code = UnicodeAttribute()
     by_note = PaymentsByNote()
-    channel_day = UnicodeAttribute(null=True)  # "{channel}#{YYYY-MM-DD}" of paid_at (Beijing)
-    by_channel_day = PaymentsByChannelDay()
+    paid_day = UnicodeAttribute(null=True)  # YYYY-MM-DD of paid_at (Beijing)
+    by_day = PaymentsByDay()
     by_exception_unit = ExceptionsByUnit()
     by_refund_due = RefundsDue()
     by_refund_day = RefundsByDay()

@@ -18,8 +18,10 @@ pynamodb sends condition checks, then puts, then updates; cancellation reasons c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
@@ -130,7 +132,7 @@ class DynamoPaymentRecorder:
     def _row(payment: Payment, *, status: str, reason: str | None = None) -> PaymentModel:
         return PaymentModel(
             payment.payment_id, payment_code=payment.payment_code, channel=payment.channel,
-            channel_day=f"{payment.channel}#{payment.paid_at[:10]}",
+            paid_day=payment.paid_at[:10],
             channel_txn_id=payment.channel_txn_id, out_trade_no=payment.out_trade_no,
             amount_fen=payment.amount_fen, paid_at=payment.paid_at,
             notification_id=payment.notification_id, status=status, reason=reason,
@@ -174,9 +176,11 @@ class DynamoPaymentRecorder:
     @staticmethod
     def of_day(channel: str, date: str) -> list[PaymentRecord]:
         """A channel's payments (applied and exceptions) paid on ``date``, Beijing time, oldest
-        first (the sparse-free ``channel_day`` index; pynamodb pages through it)."""
-        return [PaymentRecord.of_row(r.attribute_values)
-                for r in PaymentModel.by_channel_day.query(f"{channel}#{date}")]
+        first: the day's partition of ``paid_day-payment_id-index``, only the ids of this
+        channel (``{channel}#…``; pynamodb pages through it)."""
+        rows = [PaymentRecord.of_row(r.attribute_values) for r in PaymentModel.by_day.query(
+            date, PaymentModel.payment_id.startswith(f"{channel}#"))]
+        return sorted(rows, key=lambda r: (r.paid_at, r.payment_id))
 
     @staticmethod
     def find(payment_id: str) -> PaymentRecord | None:
@@ -193,3 +197,46 @@ class DynamoPaymentRecorder:
         except PaymentModel.DoesNotExist:
             return None
         return row.attribute_values
+
+
+@dataclass(frozen=True)
+class FilledPage:
+    """One page of ``fill_paid_days``: rows the page read, rows found without ``paid_day``,
+    rows this call dated, and the payment id to resume after (None: the table is read through)."""
+
+    scanned: int
+    undated: int
+    filled: int
+    after: str | None
+
+
+def fill_paid_days(page_size: int = 500, after: str | None = None) -> FilledPage:
+    """Back-fill of ``paid_day`` (``paid_day-payment_id-index``) on payments written before it:
+    one page of a Scan of the payments table (``page_size`` rows read, starting after the
+    payment id ``after``) that returns only the undated rows' ids and times, then one
+    conditional update per such row, setting the day the write path sets (the date of
+    ``paid_at``). Idempotent: a dated row is neither returned nor changed (the condition also
+    holds against a write path or another run that dated it meanwhile), so a run can be
+    repeated or resumed from any page; a row deleted meanwhile is not made again."""
+    start = {"payment_id": {"S": after}} if after else None
+    rows = PaymentModel.scan(filter_condition=PaymentModel.paid_day.does_not_exist(),
+                             page_size=page_size, last_evaluated_key=start,
+                             attributes_to_get=["payment_id", "paid_at"])
+    page = next(rows.page_iter)
+    items = page.get("Items", [])
+    filled = 0
+    for item in items:
+        payment_id, paid_at = item["payment_id"]["S"], item.get("paid_at", {}).get("S", "")
+        if len(paid_at) < 10:
+            continue  # no time to date it by: left out of every day, as before
+        try:
+            PaymentModel(payment_id).update(
+                actions=[PaymentModel.paid_day.set(paid_at[:10])],
+                condition=PaymentModel.payment_id.exists() & PaymentModel.paid_day.does_not_exist())
+            filled += 1
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
+    last = rows.page_iter.last_evaluated_key
+    return FilledPage(scanned=int(page.get("ScannedCount", 0)), undated=len(items),
+                      filled=filled, after=last["payment_id"]["S"] if last else None)

@@ -605,7 +605,8 @@ class JobState(Protocol):
 class DailyActivity(Protocol):
     """What the stores recorded on one day (``YYYY-MM-DD``, China time), read through the
     tables' day indexes: one query per table and day, never a scan. Rows written before the
-    indexes existed carry no day and are not seen (no back-fill command exists yet: README)."""
+    indexes existed carry no day and are not seen (payments: ``cli backfill-payment-days``
+    dates them)."""
 
     def notes_created(self, day: str) -> list[Note]:
         """Notes created that day, oldest first."""

@@ -7,8 +7,8 @@ belongs to the week it happens in). The week still running is computed on each r
 says so (``state: live``); a week that has not begun is ``NotFound``.
 
 Cost: ``week_records`` reads each of the week's seven days through the day indexes
-(``DailyActivity``: one query a day per index and per payment channel, plus one batched
-read per 100 paid notes), so it grows
+(``DailyActivity``: one query a day per index, the payments of every channel being one,
+plus one batched read per 100 paid notes), so it grows
 with what the week recorded, never with the tables' size.
 """
 
