@@ -75,13 +75,13 @@ app.register_blueprint(finance_unit_basics.bp)  # ... and their forms in the fin
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 
-@app.on_sqs_message(queue="fiscal-issue-bill", batch_size=1)
-def issue_bill(event) -> None:
-    """Issue the bill of each paid note named in the batch (idempotent; SQS retries failures)."""
-    from chalicelib.services.issue_jobs import handle_issue_record
+@app.on_sqs_message(queue="fiscal-issue-bill", batch_size=10)
+def issue_bill(event) -> dict:
+    """Issue the bills of the paid notes named in the batch, together (idempotent); answers
+    which messages failed, so that SQS retries only those (partial batch response)."""
+    from chalicelib.services.issue_jobs import handle_issue_batch
 
-    for record in event:
-        handle_issue_record(deps(), record)
+    return handle_issue_batch(deps(), event)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -1,17 +1,21 @@
 """Benchmark: bills issued per second on one core, against the bare minimum, with a step split.
 
-Full path: ``issue_bill`` on the local stack (DynamoDB Local + moto S3/SQS): read the note, take
-the number (transaction), compose, build the XML, sign twice, check both signatures, render the
-PDF while the XML uploads, archive the PDF, save the bill and mark the note issued, enqueue the
-SMS.
-Bare minimum: the same PDF drawn once and two signatures (no storage at all).
+Full path on the local stack (DynamoDB Local + moto S3/SQS): read the note, take the number
+(transaction), compose, build the XML, sign twice, check both signatures, render the PDF while
+the XML uploads, archive the PDF, save the bill and mark the note issued, enqueue the SMS. Two
+ways, in turns on the same world, so that their ratio is fair: one bill at a time
+(``issuance.issue_bill``, what the handler did when SQS gave it one message), and ten bills
+together (``issuance.issue_bills``, what it does with a batch of ten: the notes read in one
+request, the numbers taken in one transaction, the bills saved in one, the texts queued in one).
+Bare minimum: the same PDF drawn once and two signatures (no storage at all), in CPU and wall:
+compare CPU with CPU (a loaded machine's wall time holds the waits for a core too).
 
     .venv/bin/python -m bench.issuance [N] [--profile] [--sm2]      (all of them: python -m bench)
 
 ``--sm2`` issues as the seeded unit that signs with SM2 (the traffic police, 340100002), so both
 signatures are SM2 with SM3 instead of ECDSA P-256 (``bench.signing`` compares the two alone).
 
-Also printed: the AWS calls one bill makes, by service and operation (a botocore hook on every
+Also printed: the AWS calls one bill and ten bills make, by service and operation (a botocore hook on every
 client the job uses), and the peak memory (resident set) of this process, which is the issuing
 process plus the bench's own small bookkeeping. ``--profile`` prints cProfile's top functions of
 the full path.
@@ -27,12 +31,32 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from bench.harness import CallCounter, local_world
 
+BATCH = 10  # bills issued together: an SQS batch as app.py's issue_bill takes it
 TIMINGS: dict[str, float] = defaultdict(float)
 CPU: dict[str, float] = defaultdict(float)  # the same steps' CPU time, in the thread that ran them
 CHILD_BILLS = 20
+
+
+@dataclass
+class Mode:
+    """What one way of issuing cost, added up over its turns."""
+
+    bills: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    calls: int = 0
+    steps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu_steps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, bills: int, wall: float, cpu: float, calls: int) -> None:
+        self.bills += bills
+        self.wall += wall
+        self.cpu += cpu
+        self.calls += calls
 
 
 class Timed:
@@ -72,6 +96,7 @@ def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> N
     from chalicelib.domain.payments import Payment
     from chalicelib.services import issuance
     from chalicelib.services import notes as notes_service
+    from chalicelib.services.seals import seal_png_of
 
     with local_world() as (deps, _):
         unit = deps.units.get(unit_code)
@@ -79,7 +104,8 @@ def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> N
         body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
                 "items": ITEMS[unit_code], "total_fen": 10000}
         codes = []
-        for i in range(n + 5 + CHILD_BILLS):
+        n = max(2 * BATCH, n - n % (2 * BATCH))  # whole turns
+        for i in range(5 + BATCH + 2 * n + CHILD_BILLS):
             note, _ = notes_service.create_note(deps, unit, body)
             order = notes_service.open_order(deps, note.payment_code, {"channel": "wechatpay"})
             deps.payments.record(Payment(channel="wechatpay", channel_txn_id=f"bench{i}",
@@ -107,67 +133,101 @@ def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> N
         counter.clear()
         issuance.issue_bill(deps, codes[4])
         one_bill = list(counter.detailed)
+        counter.clear()
+        issuance.issue_bills(deps, codes[5:5 + BATCH])
+        one_batch = list(counter.detailed)
         TIMINGS.clear()
         CPU.clear()
+        # The two ways, in turns of BATCH bills on the same world: one bill at a time (the
+        # handler before batching: SQS gave it one message), then BATCH bills together.
+        modes = {"one at a time": Mode(), f"batches of {BATCH}": Mode()}
         profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
-        cpu_started = time.process_time()
-        if profiler:
-            profiler.enable()
-        for code in codes[5:n + 5]:
-            assert issuance.issue_bill(deps, code) is not None
-        if profiler:
-            profiler.disable()
-        full = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
-        calls_per_bill = len(counter.calls) / n
+        todo = codes[5 + BATCH:5 + BATCH + n]
+        for turn in range(0, n, 2 * BATCH):
+            for (name, mode), part in zip(modes.items(), (todo[turn:turn + BATCH],
+                                                         todo[turn + BATCH:turn + 2 * BATCH]),
+                                          strict=True):
+                counter.clear()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                if profiler and name != "one at a time":
+                    profiler.enable()
+                if name == "one at a time":
+                    refs = [issuance.issue_bill(deps, code) for code in part]
+                else:
+                    refs = list(issuance.issue_bills(deps, part).values())
+                if profiler:
+                    profiler.disable()
+                mode.add(len(part), time.perf_counter() - started,
+                         time.process_time() - cpu_started, len(counter.calls))
+                assert all(ref is not None and not isinstance(ref, Exception) for ref in refs)
+                for step, spent in TIMINGS.items():
+                    mode.steps[step] += spent
+                for step, spent in CPU.items():
+                    mode.cpu_steps[step] += spent
+                TIMINGS.clear()
+                CPU.clear()
         issuance.render_pdf = original_render
-        # before the bare run's own reads (bills.get, archive.get, keys.get) add to TIMINGS
-        per_bill = {k: v / n * 1000 for k, v in TIMINGS.items()}
-        cpu_per_bill = {k: v / n * 1000 for k, v in CPU.items()}
+        last_code = todo[-1]
 
-        # The bare minimum: the same PDF once and two signatures, nothing stored.
         # The issuing process alone, as Lambda runs it: a fresh interpreter that imports what
         # the issue_bill function imports and issues CHILD_BILLS bills; its own peak RSS.
         child = subprocess.run([sys.executable, "-m", "bench.issuance", "--issue",
-                                *codes[n + 5:]], capture_output=True, text=True, check=False)
+                                *codes[5 + BATCH + n:]], capture_output=True, text=True,
+                               check=False)
         if child.returncode:
             raise RuntimeError(f"the issuing child failed:\n{child.stderr[-3000:]}")
         child_mb = float(child.stdout.strip().splitlines()[-1])
-        record = deps.bills.get(*_bill_of(deps, codes[n + 4]))
+
+        # The bare minimum: the same PDF (with the same seal) once and two signatures of the
+        # same length as the bill's, nothing stored.
+        record = deps.bills.get(*_bill_of(deps, last_code))
         xml = deps.archive.get(record.xml.key)
         signer = deps.signer
         unit_key = deps.keys.get(unit.signing_kid)
         finance_key = issuance.current_finance_key(deps, record.bill.issued_at, unit_key.alg)
+        seal = seal_png_of(deps, unit, record.bill.issued_at)
         started = time.perf_counter()
         cpu_started = time.process_time()
         for _ in range(n):
             signer.sign(unit_key.key_ref, xml, unit_key.alg)
             signer.sign(finance_key.key_ref, xml, finance_key.alg)
-            issuance.render_pdf(deps, record.bill, xml)
+            issuance.render_pdf(deps, record.bill, xml, unit_seal_png=seal)
         bare = time.perf_counter() - started
         bare_cpu = time.process_time() - cpu_started
 
-    print(f"\nBill issuance, {n} bills, one thread, DynamoDB Local + moto, unit {unit_code} "
-          f"signing {unit_key.alg}, finance {finance_key.alg}\n")
-    print(f"{'path':<34}{'bills/s':>9}{'ms/bill':>9}")
-    print(f"{'full issue_bill (wall)':<34}{n / full:>9.1f}{full / n * 1000:>9.2f}")
-    print(f"{'full issue_bill (CPU of this proc)':<34}{n / cpu:>9.1f}{cpu / n * 1000:>9.2f}")
-    print(f"{'bare minimum (PDF + 2 signatures)':<34}{n / bare:>9.1f}{bare / n * 1000:>9.2f}")
-    print(f"\nratio full/bare, CPU per core: {bare_cpu / cpu:.2f}   (aim ≥ 0.8)")
-    print(f"ratio full/bare, wall:         {bare / full:.2f}   (the rest is waiting on the "
-          f"local DynamoDB and S3)")
-    print("\nper-step split (ms per bill, wall and CPU of the thread that ran it; the PDF is "
-          "drawn while the XML uploads, so render_pdf and archive.put_once overlap in wall):")
+    print(f"\nBill issuance, {n} bills each way in turns of {BATCH}, one thread, DynamoDB "
+          f"Local + moto, unit {unit_code} signing {unit_key.alg}, finance {finance_key.alg}\n")
+    print(f"{'path':<40}{'bills/s':>9}{'ms/bill':>9}{'calls/bill':>12}{'ratio to bare':>15}")
+    for name, mode in modes.items():
+        print(f"{'full, ' + name + ' (CPU)':<40}{mode.bills / mode.cpu:>9.1f}"
+              f"{mode.cpu / mode.bills * 1000:>9.2f}{mode.calls / mode.bills:>12.2f}"
+              f"{bare_cpu / n / (mode.cpu / mode.bills):>15.2f}")
+        print(f"{'full, ' + name + ' (wall)':<40}{mode.bills / mode.wall:>9.1f}"
+              f"{mode.wall / mode.bills * 1000:>9.2f}")
+    print(f"{'bare minimum, PDF + 2 signatures (CPU)':<40}{n / bare_cpu:>9.1f}"
+          f"{bare_cpu / n * 1000:>9.2f}")
+    print(f"{'bare minimum, PDF + 2 signatures (wall)':<40}{n / bare:>9.1f}"
+          f"{bare / n * 1000:>9.2f}")
+    print("\nratio to bare: the bare minimum's CPU per bill over the path's (aim ≥ 0.8). Compare "
+          "CPU with CPU: on a loaded machine wall time also holds the waits for a core.")
+    batched = modes[f"batches of {BATCH}"]
+    print(f"\nper-step split, batches of {BATCH} (ms per bill, wall and CPU of the thread that "
+          "ran it; the PDF is drawn while the XML uploads, so render_pdf and archive.put_once "
+          "overlap in wall):")
     print(f"  {'step':<26}{'wall':>8}{'CPU':>8}")
+    per_bill = {k: v / batched.bills * 1000 for k, v in batched.steps.items()}
+    cpu_per_bill = {k: v / batched.bills * 1000 for k, v in batched.cpu_steps.items()}
     for step, ms in sorted(per_bill.items(), key=lambda kv: -cpu_per_bill.get(kv[0], 0)):
         print(f"  {step:<26}{ms:>8.2f}{cpu_per_bill.get(step, 0.0):>8.2f}")
-    rest = full / n * 1000 - sum(per_bill.values())
-    cpu_rest = cpu / n * 1000 - sum(cpu_per_bill.values())
+    rest = batched.wall / batched.bills * 1000 - sum(per_bill.values())
+    cpu_rest = batched.cpu / batched.bills * 1000 - sum(cpu_per_bill.values())
     print(f"  {'(compose, XML, rest)':<26}{rest:>8.2f}{cpu_rest:>8.2f}"
           + ("   (wall less than nothing: the overlap)" if rest < 0 else ""))
-    print(f"\nAWS calls per bill: {calls_per_bill:.2f} on average over {n} bills; one bill:")
+    print("\nAWS calls of one bill alone:")
     for call, count in sorted(Counter(one_bill).items()):
+        print(f"  {count} x {call}")
+    print(f"AWS calls of {BATCH} bills together:")
+    for call, count in sorted(Counter(one_batch).items()):
         print(f"  {count} x {call}")
     peak_mb = peak_rss_mb()
     print(f"\npeak memory (max RSS): the issuing process alone {child_mb:.0f} MB "
@@ -185,11 +245,13 @@ def issue_only(codes: list[str]) -> None:
     import app
 
     with Client(app.app) as client:  # the environment the bench's world set, no stage's
-        for code in codes:
+        for start in range(0, len(codes), BATCH):  # as SQS hands them: BATCH at a time
             event = client.events.generate_sqs_event(
-                message_bodies=[json.dumps({"payment_code": code})],
+                message_bodies=[json.dumps({"payment_code": code})
+                                for code in codes[start:start + BATCH]],
                 queue_name="fiscal-issue-bill")
-            client.lambda_.invoke("issue_bill", event)
+            answer = client.lambda_.invoke("issue_bill", event).payload
+            assert not answer["batchItemFailures"], answer
     print(peak_rss_mb())
 
 

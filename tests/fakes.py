@@ -454,6 +454,10 @@ class FakeNotes:
         return replace(note, extra={"reservation": dataclasses.asdict(reservation)
                                     if reservation else None})
 
+    def get_many(self, payment_codes: Sequence[str]) -> dict[str, Note]:
+        found = {code: self.get(code) for code in payment_codes}
+        return {code: note for code, note in found.items() if note is not None}
+
     def cancel(self, payment_code: str) -> Note:
         note = self.rows.get(payment_code)
         if note is None:
@@ -623,6 +627,13 @@ class FakeBills:
         self.rows[reservation.bill_code + reservation.bill_number].purpose = "note"
         return reservation
 
+    def reserve_many(self, notes: Sequence[tuple[Note, str]], *,
+                     issued_at: str) -> list[Reservation | None]:
+        """As the adapter: one ``reserve`` after another gives the same consecutive numbers
+        in the notes' order (nothing else runs between them here)."""
+        return [self.reserve(note, check_code=check_code, issued_at=issued_at)
+                for note, check_code in notes]
+
     def reserve_reversal(self, original: BillRecord, *, check_code: str, issued_at: str,
                          reason: str = "") -> Reservation | None:
         bill = original.bill
@@ -699,6 +710,20 @@ class FakeBills:
         self.tables.notes[note.payment_code] = replace(note, status=NoteStatus.ISSUED, bill=ref)
         if payer_index is not None:
             self.tables.payer_index[record.bill.bill_id] = payer_index
+
+    def complete_many(self, issued: Sequence[tuple[BillRecord, BillRef,
+                                                    tuple[str, str] | None]]) -> None:
+        """All or nothing, as the adapter's transaction: every condition is checked first."""
+        for record, _, _ in issued:
+            try:
+                self._pending_or_same(record)
+            except Conflict as exc:
+                raise Conflict("a bill of the batch could not be completed") from exc
+            note = self.tables.notes.get(record.bill.payment_code)
+            if note is None or note.status not in (NoteStatus.PAID, NoteStatus.ISSUED):
+                raise Conflict("a bill of the batch could not be completed")
+        for record, ref, payer_index in issued:
+            self.complete_issue(record, ref, payer_index)
 
     def _pending_or_same(self, record: BillRecord) -> BillRow:
         row = self.rows.get(record.bill.bill_id)
@@ -1025,6 +1050,10 @@ class FakeJobs:
 
     def send_sms(self, bill_code: str, bill_number: str) -> None:
         self.sms.append((bill_code, bill_number))
+
+    def send_sms_many(self, bills: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        self.sms.extend(bills)
+        return []
 
     def sms_event(self, event: str, data: dict[str, Any]) -> None:
         self.events.append({**data, "event": event})

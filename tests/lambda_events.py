@@ -40,6 +40,16 @@ def sqs_event(client: Any, function: str, message: dict) -> dict:
     return event
 
 
+def sqs_batch_event(client: Any, function: str, messages: list[dict]) -> dict:
+    """The event SQS sends ``function`` for several messages at once (a batch)."""
+    event = client.events.generate_sqs_event([m["Body"] for m in messages],
+                                             queue_name=queue_of(function))
+    for record, message in zip(event["Records"], messages, strict=True):
+        record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"])
+        record["attributes"].update(message.get("Attributes") or {})
+    return event
+
+
 def scheduled_event(client: Any) -> dict:
     """The event EventBridge sends a function on its schedule."""
     return client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
@@ -49,6 +59,12 @@ def scheduled_event(client: Any) -> dict:
 def run_sqs_message(client: Any, function: str, message: dict) -> Any:
     """``function`` (an ``on_sqs_message`` handler) given one message, as Lambda gives it."""
     return client.lambda_.invoke(function, sqs_event(client, function, message)).payload
+
+
+def run_sqs_batch(client: Any, function: str, messages: list[dict]) -> Any:
+    """``function`` given several messages in one event; its answer (the partial batch
+    response of a handler that gives one)."""
+    return client.lambda_.invoke(function, sqs_batch_event(client, function, messages)).payload
 
 
 def run_schedule(client: Any, function: str) -> Any:

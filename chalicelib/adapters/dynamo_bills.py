@@ -58,6 +58,8 @@ from chalicelib.domain.template_data import template_from_stored, template_to_da
 from chalicelib.domain.units import KEY_CACHE_SECONDS, SigningKey
 
 MAX_RESERVE_ATTEMPTS = 200
+MAX_NUMBERS_PER_TAKE = 49  # a transaction holds 100 items: the range, and two per number
+MAX_BILLS_PER_SAVE = 50  # a transaction holds 100 items: the bill and its note, per bill
 RANGE_MEMORY_SECONDS = 60  # how long a process may go on from a range without reading the ranges
 
 
@@ -212,27 +214,16 @@ class DynamoBills:
                 return Reservation(**held)
             if not may_take:
                 return None
-            taken = self._ranges.pop(key, None)  # forgotten unless this take succeeds
-            if (taken is None or taken.next > taken.end
-                    or self._monotonic() - taken.read_at > RANGE_MEMORY_SECONDS):
-                taken = self._open_range(unit_code, kind_code)
+            taken = self._range_in_use(unit_code, kind_code)
             current = taken.next
             reservation = Reservation(bill_code=taken.bill_code,
                                       bill_number=format_bill_number(current),
                                       check_code=check_code, issued_at=issued_at)
             try:
                 with TransactWrite(connection=self._conn()) as tx:
-                    tx.update(NumberRangeModel(taken.range_key, taken.range_start),
-                              actions=[NumberRangeModel.next.set(current + 1)],
-                              condition=(NumberRangeModel.next == current)
-                              & (NumberRangeModel.end >= current))
+                    self._move_range(tx, taken, 1)
                     claim(tx, reservation)
-                    tx.save(BillModel(reservation.bill_code + reservation.bill_number,
-                                      status="pending", pending="pending",
-                                      reserved_at=utc_text(issued_at), range_pk=taken.range_key,
-                                      range_sk=taken.range_start, payment_code=payment_code,
-                                      **purpose),
-                            condition=BillModel.bill_id.does_not_exist())
+                    self._put_pending(tx, taken, reservation, payment_code, purpose)
                 self._ranges[key] = replace(taken, next=current + 1)
                 return reservation
             except TransactWriteError as exc:
@@ -240,6 +231,93 @@ class DynamoBills:
                     raise
                 # another issuer took this number or reserved for this owner: look again
         raise ServiceUnavailable("could not take a bill number: too much contention")
+
+    def reserve_many(self, notes: Sequence[tuple[Note, str]], *,
+                     issued_at: str) -> list[Reservation | None]:
+        """``reserve`` for each (note, check code) of distinct notes, in order; the numbers of
+        notes of one unit and bill kind are taken together: one transaction per range moves
+        its next number on by k and writes the k reservations and pending bills (at most
+        ``MAX_NUMBERS_PER_TAKE``, as a transaction holds 100 items). The numbers are consecutive
+        and in the order of the notes. If that transaction is cancelled (another issuer moved
+        the range, or one of the notes was reserved meanwhile), the notes it was for are taken
+        one by one, as ``reserve`` takes them: each finds its own reservation or a number. A
+        cancellation by the range alone (another process took numbers of it: this process's
+        memory of it was stale) reads the range again and takes them together again."""
+        results: list[Reservation | None] = [None] * len(notes)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, (note, _) in enumerate(notes):
+            held = (note.extra or {}).get("reservation")
+            if held is not None:
+                results[i] = Reservation(**held)
+            elif note.status is NoteStatus.PAID:
+                groups.setdefault((note.unit_code, note.bill_kind), []).append(i)
+        for (unit_code, kind_code), todo in groups.items():
+            attempts = 0
+            while todo:
+                taken = self._range_in_use(unit_code, kind_code)
+                count = min(len(todo), taken.end - taken.next + 1, MAX_NUMBERS_PER_TAKE)
+                chunk, todo = todo[:count], todo[count:]
+                taking = [Reservation(bill_code=taken.bill_code,
+                                      bill_number=format_bill_number(taken.next + j),
+                                      check_code=notes[i][1], issued_at=issued_at)
+                          for j, i in enumerate(chunk)]
+                try:
+                    with TransactWrite(connection=self._conn()) as tx:
+                        self._move_range(tx, taken, count)
+                        for i, reservation in zip(chunk, taking, strict=True):
+                            note = notes[i][0]
+                            tx.update(NoteModel(note.payment_code),
+                                      actions=[NoteModel.reservation.set(asdict(reservation))],
+                                      condition=(NoteModel.status == NoteStatus.PAID.value)
+                                      & NoteModel.reservation.does_not_exist())
+                            self._put_pending(tx, taken, reservation, note.payment_code,
+                                              {"purpose": "note"})
+                except TransactWriteError as exc:
+                    reasons = list(exc.cancellation_reasons or [])
+                    if not reasons:
+                        raise
+                    attempts += 1
+                    if (attempts < MAX_RESERVE_ATTEMPTS and _check_failed(reasons, 0)
+                            and not any(_check_failed(reasons, k)
+                                        for k in range(1, len(reasons)))):
+                        todo = chunk + todo  # only the range had moved on: read it again
+                        continue
+                    for i in chunk + todo:  # one by one, as a lone job would
+                        results[i] = self.reserve(notes[i][0], check_code=notes[i][1],
+                                                  issued_at=issued_at)
+                    break
+                self._ranges[f"{unit_code}#{kind_code}"] = replace(taken,
+                                                                   next=taken.next + count)
+                for i, reservation in zip(chunk, taking, strict=True):
+                    results[i] = reservation
+        return results
+
+    def _range_in_use(self, unit_code: str, kind_code: str) -> _RangeMemory:
+        """The range this process remembers taking from, if still fresh and open; else the
+        oldest open one, read now. Forgotten until a take from it succeeds."""
+        taken = self._ranges.pop(f"{unit_code}#{kind_code}", None)
+        if (taken is None or taken.next > taken.end
+                or self._monotonic() - taken.read_at > RANGE_MEMORY_SECONDS):
+            taken = self._open_range(unit_code, kind_code)
+        return taken
+
+    @staticmethod
+    def _move_range(tx: TransactWrite, taken: _RangeMemory, count: int) -> None:
+        """The range's next number from ``taken.next`` to ``taken.next + count``, only if it is
+        still ``taken.next`` and the range holds all ``count`` numbers."""
+        tx.update(NumberRangeModel(taken.range_key, taken.range_start),
+                  actions=[NumberRangeModel.next.set(taken.next + count)],
+                  condition=(NumberRangeModel.next == taken.next)
+                  & (NumberRangeModel.end >= taken.next + count - 1))
+
+    @staticmethod
+    def _put_pending(tx: TransactWrite, taken: _RangeMemory, reservation: Reservation,
+                     payment_code: str, purpose: dict[str, Any]) -> None:
+        tx.save(BillModel(reservation.bill_code + reservation.bill_number,
+                          status="pending", pending="pending",
+                          reserved_at=utc_text(reservation.issued_at), range_pk=taken.range_key,
+                          range_sk=taken.range_start, payment_code=payment_code, **purpose),
+                condition=BillModel.bill_id.does_not_exist())
 
     def _open_range(self, unit_code: str, kind_code: str) -> _RangeMemory:
         """The unit's oldest open range of the bill kind, read now (consistently)."""
@@ -308,20 +386,9 @@ class DynamoBills:
         ``payer_index`` (phone key, sort key) the bill's payer-index keys are set in the same
         update (what ``DynamoPayerBills.index`` writes), not in a write of their own."""
         bill = record.bill
-        actions = self._issued_actions(record)
-        if payer_index is not None:
-            actions += [BillModel.payer_phone_hash.set(payer_index[0]),
-                        BillModel.payer_sort.set(payer_index[1])]
         try:
             with TransactWrite(connection=self._conn()) as tx:
-                tx.update(BillModel(bill.bill_id), actions=actions,
-                          condition=BillModel.status.is_in("pending", record.status.value))
-                tx.update(NoteModel(bill.payment_code), actions=[
-                    NoteModel.status.set(NoteStatus.ISSUED.value),
-                    NoteModel.bill.set(asdict(ref)),
-                    NoteModel.awaiting_bill.remove(), NoteModel.awaiting_since.remove()],
-                    condition=NoteModel.status.is_in(NoteStatus.PAID.value,
-                                                     NoteStatus.ISSUED.value))
+                self._complete(tx, record, ref, payer_index)
         except TransactWriteError as exc:
             reasons = list(exc.cancellation_reasons or [])
             if _check_failed(reasons, 0):  # the bill's update was sent first
@@ -329,6 +396,37 @@ class DynamoBills:
             if _check_failed(reasons, 1):
                 raise IllegalTransition("note is not paid", code="note_not_paid") from exc
             raise
+
+    def complete_many(self, issued: Sequence[tuple[BillRecord, BillRef,
+                                                    tuple[str, str] | None]]) -> None:
+        """``complete_issue`` for several bills of distinct notes, in one transaction for up to
+        ``MAX_BILLS_PER_SAVE`` of them: all of those or none. ``Conflict`` if a condition
+        failed for any of them (which one is not said: complete them one by one to learn)."""
+        for start in range(0, len(issued), MAX_BILLS_PER_SAVE):
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    for record, ref, payer_index in issued[start:start + MAX_BILLS_PER_SAVE]:
+                        self._complete(tx, record, ref, payer_index)
+            except TransactWriteError as exc:
+                if not exc.cancellation_reasons:
+                    raise
+                raise Conflict("a bill of the batch could not be completed") from exc
+
+    def _complete(self, tx: TransactWrite, record: BillRecord, ref: BillRef,
+                  payer_index: tuple[str, str] | None) -> None:
+        """The bill's update, then its note's (in that order: callers read the reasons)."""
+        bill = record.bill
+        actions = self._issued_actions(record)
+        if payer_index is not None:
+            actions += [BillModel.payer_phone_hash.set(payer_index[0]),
+                        BillModel.payer_sort.set(payer_index[1])]
+        tx.update(BillModel(bill.bill_id), actions=actions,
+                  condition=BillModel.status.is_in("pending", record.status.value))
+        tx.update(NoteModel(bill.payment_code), actions=[
+            NoteModel.status.set(NoteStatus.ISSUED.value),
+            NoteModel.bill.set(asdict(ref)),
+            NoteModel.awaiting_bill.remove(), NoteModel.awaiting_since.remove()],
+            condition=NoteModel.status.is_in(NoteStatus.PAID.value, NoteStatus.ISSUED.value))
 
     @staticmethod
     def _issued_actions(record: BillRecord) -> list[Any]:

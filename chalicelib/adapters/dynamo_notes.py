@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,13 +17,15 @@ from chalicelib.adapters.dynamo_models import (
     NoteModel,
     is_conditional_failure,
 )
-from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
+from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound, ServiceUnavailable
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.domain.records import IdempotencyClaim
 from chalicelib.domain.template_data import template_from_stored, template_to_data
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+BATCH_GET_KEYS = 100  # DynamoDB's limit of keys in one BatchGetItem
+MAX_BATCH_GET_ATTEMPTS = 5  # rounds for keys DynamoDB leaves unprocessed (throttled), then 503
 IN_PROGRESS_TIMEOUT = timedelta(seconds=60)
 
 
@@ -81,6 +84,30 @@ class DynamoNotes:
             return note_from_model(NoteModel.get(payment_code, consistent_read=True))
         except DoesNotExist:
             return None
+
+    def get_many(self, payment_codes: Sequence[str]) -> dict[str, Note]:
+        """The notes of ``payment_codes`` that exist, by payment code: consistent reads, one
+        ``BatchGetItem`` per hundred codes. Keys DynamoDB leaves unprocessed are asked for
+        again, a bounded number of times (then ``ServiceUnavailable``)."""
+        client = NoteModel._get_connection().connection.client
+        table = NoteModel.Meta.table_name
+        codes = list(dict.fromkeys(payment_codes))
+        found: dict[str, Note] = {}
+        for start in range(0, len(codes), BATCH_GET_KEYS):
+            wanted: list[dict] = [{"payment_code": {"S": c}}
+                                  for c in codes[start:start + BATCH_GET_KEYS]]
+            for _ in range(MAX_BATCH_GET_ATTEMPTS):
+                answer = client.batch_get_item(RequestItems={
+                    table: {"Keys": wanted, "ConsistentRead": True}})
+                for item in answer.get("Responses", {}).get(table, []):
+                    note = note_from_model(NoteModel.from_raw_data(item))
+                    found[note.payment_code] = note
+                wanted = (answer.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+                if not wanted:
+                    break
+            else:
+                raise ServiceUnavailable("notes: DynamoDB left keys unprocessed")
+        return found
 
     def cancel(self, payment_code: str) -> Note:
         row = NoteModel(payment_code)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
 
 log = logging.getLogger(__name__)
+SQS_BATCH = 10  # messages in one SendMessageBatch, at most
 
 
 @aws_boundary
@@ -39,6 +41,21 @@ class SqsJobs:
     def send_sms(self, bill_code: str, bill_number: str) -> None:
         self._sqs.send_message(QueueUrl=self._sms, MessageBody=json.dumps(
             {"bill_code": bill_code, "bill_number": bill_number}))
+
+    def send_sms_many(self, bills: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """``send_sms`` for each (bill code, bill number), ten to a ``SendMessageBatch``; the
+        bills whose job SQS did not take (each entry of a batch succeeds or fails alone)."""
+        refused: list[tuple[str, str]] = []
+        for start in range(0, len(bills), SQS_BATCH):
+            chunk = list(bills[start:start + SQS_BATCH])
+            answer = self._sqs.send_message_batch(QueueUrl=self._sms, Entries=[
+                {"Id": str(k), "MessageBody": json.dumps({"bill_code": code,
+                                                          "bill_number": number})}
+                for k, (code, number) in enumerate(chunk)])
+            for failed in answer.get("Failed", []):
+                log.warning("sms job not queued for a bill: %s", failed.get("Code"))
+                refused.append(chunk[int(failed["Id"])])
+        return refused
 
     def sms_event(self, event: str, data: dict[str, Any]) -> None:
         self._sqs.send_message(QueueUrl=self._sms, MessageBody=json.dumps(

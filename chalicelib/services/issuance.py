@@ -13,16 +13,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chalicelib.domain import bill_xml
 from chalicelib.domain.bills import Bill, BillStatus, bill_from_note
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.codes import new_check_code
-from chalicelib.domain.errors import BillNotVerified, NotFound
-from chalicelib.domain.notes import BillRef, NoteStatus
-from chalicelib.domain.records import ArchivedFile, BillRecord
+from chalicelib.domain.errors import BillNotVerified, NotFound, ServiceUnavailable
+from chalicelib.domain.notes import BillRef, Note, NoteStatus
+from chalicelib.domain.records import ArchivedFile, BillRecord, Reservation
 from chalicelib.domain.units import SigningKey, Unit
 from chalicelib.services.links import bill_url
 from chalicelib.services.phones import phone_key
@@ -123,48 +125,175 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
 
 
 def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
-    """Issue the bill of a paid note (or finish an issuance that stopped midway)."""
-    note = deps.notes.get(payment_code)
-    if note is None:
-        log.warning("issue job for unknown note %s", payment_code)
-        return None
-    if note.status is NoteStatus.ISSUED and note.bill is not None:
-        # Issued by an earlier run, which may have stopped before its last two steps.
-        if note.payer.phone:  # the text job would find no one to text
-            deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
-        index_for_payer(deps, note.bill.bill_code + note.bill.bill_number, note.bill.issued_at,
-                        note.payer.phone)
-        return note.bill
-    if note.status is not NoteStatus.PAID:
-        log.info("note %s is %s: nothing to issue", payment_code, note.status.value)
-        return None
+    """Issue the bill of a paid note (or finish an issuance that stopped midway): the bill, or
+    None when there is nothing to issue. Raises what stopped it (the job then runs again)."""
+    outcome = issue_bills(deps, [payment_code])[payment_code]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+type Outcome = BillRef | None | Exception
+
+
+@dataclass
+class _Issuing:
+    """One note of a batch on its way to a bill."""
+
+    note: Note
+    unit: Unit
+    bill: Bill | None = None
+    record: BillRecord | None = None
+    ref: BillRef | None = None
+
+
+def issue_bills(deps: Ports, payment_codes: Sequence[str]) -> dict[str, Outcome]:
+    """Issue the bills of several paid notes together, each exactly once; by payment code, the
+    bill issued (or found issued), None when there is nothing to issue, or the exception that
+    stopped that note (its job must run again; the others are not held back by it).
+
+    Each note's guarantees are those of issuing it alone: its number is taken with it, both
+    its files are archived before its bill is saved, its text is queued once its bill is
+    saved. What is shared is the requests: the notes are read in one request, the numbers of
+    one unit and kind taken in one transaction, the bills saved (each with its note) in one
+    transaction, the texts queued in one request. When a shared write is refused, its notes
+    go one by one, as alone, so that one note's trouble is only its own.
+    """
+    codes = list(dict.fromkeys(payment_codes))
+    outcomes: dict[str, Outcome] = {}
+    try:
+        notes = deps.notes.get_many(codes)
+    except Exception as exc:  # noqa: BLE001 - every job of the batch runs again
+        return dict.fromkeys(codes, exc)
+    issuing: list[_Issuing] = []
+    for code in codes:
+        note = notes.get(code)
+        try:
+            if note is None:
+                log.warning("issue job for unknown note %s", code)
+                outcomes[code] = None
+            elif note.status is NoteStatus.ISSUED and note.bill is not None:
+                outcomes[code] = _finish_issued(deps, note)
+            elif note.status is not NoteStatus.PAID:
+                log.info("note %s is %s: nothing to issue", code, note.status.value)
+                outcomes[code] = None
+            else:
+                issuing.append(_Issuing(note, _signing_unit(deps, note)))
+        except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
+            log.exception("issuing %s failed", code)
+            outcomes[code] = exc
+    _reserve(deps, issuing, outcomes)
+    for job in [j for j in issuing if j.bill is not None]:
+        try:
+            _archive(deps, job)
+        except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
+            log.exception("issuing %s failed", job.note.payment_code)
+            outcomes[job.note.payment_code] = exc
+    _save(deps, [j for j in issuing if j.record is not None and
+                 j.note.payment_code not in outcomes], outcomes)
+    return outcomes
+
+
+def _finish_issued(deps: Ports, note: Note) -> BillRef:
+    """A note issued by an earlier run, which may have stopped before its last two steps."""
+    assert note.bill is not None
+    if note.payer.phone:  # the text job would find no one to text
+        deps.jobs.send_sms(note.bill.bill_code, note.bill.bill_number)  # SMS dedups itself
+    index_for_payer(deps, note.bill.bill_code + note.bill.bill_number, note.bill.issued_at,
+                    note.payer.phone)
+    return note.bill
+
+
+def _signing_unit(deps: Ports, note: Note) -> Unit:
     unit = deps.units.get(note.unit_code)
     if unit is None or not unit.signing_kid:
         raise NotFound(f"unit {note.unit_code} has no signing key")
-    now = deps.clock()
-    reservation = deps.bills.reserve(
-        note, check_code=new_check_code(),
-        issued_at=now.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
-    if reservation is None:
-        return None
-    bill = bill_from_note(
-        note, bill_code=reservation.bill_code, bill_number=reservation.bill_number,
-        check_code=reservation.check_code,
-        issued_at=datetime.fromisoformat(reservation.issued_at),
-        region_name=deps.settings.region_name, unit_name=unit.name,
-        handling_person=unit.handling_person or unit.name, checker=unit.checker or "系统复核")
-    xml_file, pdf_file = archive_bill(deps, bill, unit)
-    ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,
-                  check_code=bill.check_code, issued_at=bill.issued_at)
-    deps.bills.complete_issue(BillRecord(bill=bill, status=BillStatus.NORMAL,
-                                         payer_phone=note.payer.phone, xml=xml_file,
-                                         pdf=pdf_file), ref,
-                              payer_index=payer_index_keys(deps, bill.bill_id, bill.issued_at,
-                                                           note.payer.phone))
-    if note.payer.phone:  # without one the text job would only read the bill and stop
-        deps.jobs.send_sms(bill.bill_code, bill.bill_number)
-    log.info("bill %s-%s issued for %s", bill.bill_code, bill.bill_number, payment_code)
-    return ref
+    return unit
+
+
+def _reserve(deps: Ports, issuing: list[_Issuing], outcomes: dict[str, Outcome]) -> None:
+    """Take the notes' numbers (together), and compose each bill (``job.bill``)."""
+    if not issuing:
+        return
+    issued_at = deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+    asked = [(job.note, new_check_code()) for job in issuing]
+    reservations: list[Reservation | None | Exception]
+    try:
+        reservations = list(deps.bills.reserve_many(asked, issued_at=issued_at))
+    except Exception:  # noqa: BLE001 - one by one: a note's failure is its own
+        log.warning("numbers for %d notes: taken one by one", len(asked), exc_info=True)
+        reservations = []
+        for note, check_code in asked:
+            try:
+                reservations.append(deps.bills.reserve(note, check_code=check_code,
+                                                       issued_at=issued_at))
+            except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
+                reservations.append(exc)
+    for job, reservation in zip(issuing, reservations, strict=True):
+        code = job.note.payment_code
+        if reservation is None or isinstance(reservation, Exception):
+            outcomes[code] = reservation
+            continue
+        unit = job.unit
+        job.bill = bill_from_note(
+            job.note, bill_code=reservation.bill_code, bill_number=reservation.bill_number,
+            check_code=reservation.check_code,
+            issued_at=datetime.fromisoformat(reservation.issued_at),
+            region_name=deps.settings.region_name, unit_name=unit.name,
+            handling_person=unit.handling_person or unit.name,
+            checker=unit.checker or "系统复核")
+
+
+def _archive(deps: Ports, job: _Issuing) -> None:
+    """Sign, check, draw and archive the bill (``job.record``, ready to be saved)."""
+    bill = job.bill
+    assert bill is not None
+    xml_file, pdf_file = archive_bill(deps, bill, job.unit)
+    job.ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,
+                      check_code=bill.check_code, issued_at=bill.issued_at)
+    job.record = BillRecord(bill=bill, status=BillStatus.NORMAL,
+                            payer_phone=job.note.payer.phone, xml=xml_file, pdf=pdf_file)
+
+
+def _save(deps: Ports, ready: list[_Issuing], outcomes: dict[str, Outcome]) -> None:
+    """Save each bill with its note (all in one transaction, else one by one), then queue the
+    texts of those saved (one request)."""
+    def saving(job: _Issuing) -> tuple[BillRecord, BillRef, tuple[str, str] | None]:
+        assert job.record is not None and job.ref is not None
+        bill = job.record.bill
+        return job.record, job.ref, payer_index_keys(deps, bill.bill_id, bill.issued_at,
+                                                      job.note.payer.phone)
+
+    if not ready:
+        return
+    saved: list[_Issuing] = []
+    try:
+        deps.bills.complete_many([saving(job) for job in ready])
+        saved = ready
+    except Exception:  # noqa: BLE001 - one by one: a bill's failure is its own
+        log.warning("%d bills: saved one by one", len(ready), exc_info=True)
+        for job in ready:
+            try:
+                deps.bills.complete_issue(*saving(job))
+                saved.append(job)
+            except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
+                log.exception("saving the bill of %s failed", job.note.payment_code)
+                outcomes[job.note.payment_code] = exc
+    texts = {(job.ref.bill_code, job.ref.bill_number): job for job in saved
+             if job.ref is not None and job.note.payer.phone}
+    try:  # without a phone the text job would only read the bill and stop
+        unqueued = set(deps.jobs.send_sms_many(list(texts))) if texts else set()
+        failure: Exception = ServiceUnavailable("the text job was not queued")
+    except Exception as exc:  # noqa: BLE001 - their jobs run again and find the bill issued
+        unqueued, failure = set(texts), exc
+    for job in saved:
+        assert job.ref is not None
+        code = job.note.payment_code
+        if (job.ref.bill_code, job.ref.bill_number) in unqueued:
+            outcomes[code] = failure
+            continue
+        outcomes[code] = job.ref
+        log.info("bill %s-%s issued for %s", job.ref.bill_code, job.ref.bill_number, code)
 
 
 def payer_index_keys(deps: Ports, bill_id: str, issued_at: str,

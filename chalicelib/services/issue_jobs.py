@@ -8,20 +8,32 @@ Two kinds of message (``JobQueue.issue_bill`` and ``JobQueue.finish_reversal``):
 - ``{"reversal": {...}}``: finish a reversal the repair job found stopped after taking its red
   bill's number (``lifecycle.finish_reversal_job``); it signs, hence this queue.
 
-Every step is idempotent, so SQS may deliver a message again; a job that raises is retried by
+Every step is idempotent, so SQS may deliver a message again; a job that fails is retried by
 SQS after the queue's visibility timeout, then goes to the dead-letter queue.
+
+SQS hands the function up to ten messages at once (``batch_size`` in ``app.py``), and their
+bills are issued together (``issuance.issue_bills``: shared reads and writes, each bill's
+guarantees its own). The handler answers which messages failed, as Lambda's partial batch
+response (``{"batchItemFailures": [{"itemIdentifier": <messageId>}]}``; the event source
+mapping has ``FunctionResponseTypes: ReportBatchItemFailures``, infra/): only those come back,
+the others are deleted. When every message failed, it raises instead, so that a caller that
+does not read the answer (the local worker, a mapping without the setting) retries them all.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.notes import BillRef
 from chalicelib.services.intake import keep
-from chalicelib.services.issuance import issue_bill
+from chalicelib.services.issuance import Outcome, issue_bill, issue_bills
 from chalicelib.services.lifecycle import finish_reversal_job
 from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
 
 
 def run_issue_job(deps: Ports, body: dict[str, Any]) -> BillRef | None:
@@ -37,3 +49,37 @@ def run_issue_job(deps: Ports, body: dict[str, Any]) -> BillRef | None:
 def handle_issue_record(deps: Ports, record: Any) -> BillRef | None:
     """Run one SQS record (Chalice's ``SQSRecord``: its ``body`` is the job's JSON)."""
     return run_issue_job(deps, json.loads(record.body))
+
+
+def handle_issue_batch(deps: Ports, records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
+    """Run a batch of SQS records (Chalice's ``SQSRecord``s) and answer the partial batch
+    response: the ids of the messages that failed. Raises when every message failed.
+
+    Each message first does what only it needs (a reversal is finished alone; a payment's
+    notification is kept), then the paid notes' bills are issued together. A message whose
+    note appears twice in the batch shares that note's one issuance and its outcome.
+    """
+    ids: list[str] = []  # each record's message id, in the batch's order
+    outcomes: dict[int, Outcome] = {}  # record's place → its outcome
+    issuing: dict[int, str] = {}  # record's place → the payment code it asks to issue
+    for place, record in enumerate(records):
+        ids.append(record.to_dict().get("messageId", ""))
+        try:
+            body = json.loads(record.body)
+            if body.get("reversal"):
+                outcomes[place] = run_issue_job(deps, body)
+                continue
+            if body.get("intake"):
+                keep(deps, body["intake"])  # the notification that paid the note, kept first
+            issuing[place] = str(body["payment_code"])
+        except Exception as exc:  # noqa: BLE001 - this message runs again, alone
+            log.exception("issue job %s failed", ids[-1])
+            outcomes[place] = exc
+    if issuing:
+        bills = issue_bills(deps, list(issuing.values()))
+        outcomes.update({place: bills[code] for place, code in issuing.items()})
+    failed = [(ids[place], outcome) for place, outcome in sorted(outcomes.items())
+              if isinstance(outcome, Exception)]
+    if failed and len(failed) == len(outcomes):
+        raise failed[0][1]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id, _ in failed]}

@@ -247,6 +247,10 @@ class IdempotencyStore(Protocol):
 class NoteRepository(Protocol):
     def add(self, note: Note) -> None: ...
     def get(self, payment_code: str) -> Note | None: ...
+    def get_many(self, payment_codes: Sequence[str]) -> dict[str, Note]:
+        """The notes of ``payment_codes`` that exist, by payment code (as ``get`` reads each:
+        consistently, the reservation in ``extra``), in one request per hundred."""
+
     def cancel(self, payment_code: str) -> Note: ...
     def mark_issued(self, payment_code: str, bill: BillRef) -> None: ...
     def add_order(self, order: ChannelOrder) -> None:
@@ -298,7 +302,19 @@ class BillRepository(Protocol):
     def reserve(self, note: Note, *, check_code: str, issued_at: str) -> Reservation | None:
         """Take the next number of the unit's number range for the note, once; None if unpaid."""
 
+    def reserve_many(self, notes: Sequence[tuple[Note, str]], *,
+                     issued_at: str) -> list[Reservation | None]:
+        """``reserve`` for each (note, check code) of distinct notes, in order; the numbers of
+        one unit and kind taken together (consecutive, in the notes' order) when no other
+        issuer interferes."""
+
     def save_issued(self, record: BillRecord) -> None: ...
+    def complete_many(self, issued: Sequence[tuple[BillRecord, BillRef,
+                                                    tuple[str, str] | None]]) -> None:
+        """``complete_issue`` for several bills (record, ref, payer index) of distinct notes,
+        all or nothing; ``Conflict`` when any of them cannot be completed (complete them one by
+        one to learn which)."""
+
     def complete_issue(self, record: BillRecord, ref: BillRef,
                        payer_index: tuple[str, str] | None = None) -> None:
         """Save the issued bill and mark its note issued, together; with ``payer_index``
@@ -372,6 +388,10 @@ class Archive(Protocol):
 class JobQueue(Protocol):
     def issue_bill(self, payment_code: str, intake: dict | None = None) -> None: ...
     def send_sms(self, bill_code: str, bill_number: str) -> None: ...
+    def send_sms_many(self, bills: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """``send_sms`` for each (bill code, bill number), in as few requests as the queue
+        allows; returns the bills whose job was not queued (the others were)."""
+
     def finish_reversal(self, red_bill_id: str, original_id: str, reason: str) -> None:
         """Queue the completion of a reversal that stopped after taking its red bill's number
         (on the issuing queue: its function may sign)."""

@@ -141,6 +141,45 @@ class TestBillRepository:
         with pytest.raises(NoNumberRange):  # the range is used up, whoever took its numbers
             other.reserve(pay(stores, 4), check_code="1", issued_at=at(2))
 
+    def test_numbers_for_several_notes_are_taken_together_in_their_order(self, stores):
+        allocate(stores, 3, bill_code="34030125")
+        allocate(stores, 5)
+        asked = [(pay(stores, n), f"{n}" * 8) for n in (1, 2, 3, 4)]
+        stores.notes.add(note(5))  # unpaid: no number
+        asked.insert(2, (stores.notes.get(code(5)), "5" * 8))
+        taken = stores.bills.reserve_many(asked, issued_at=at(2))
+        assert [(r.bill_code, r.bill_number, r.check_code) if r else None for r in taken] == [
+            ("34030125", "0000000001", "11111111"), ("34030125", "0000000002", "22222222"),
+            None, ("34030125", "0000000003", "33333333"), (BILL_CODE, "0000000001", "44444444")]
+        for n, reservation in zip((1, 2, 3, 4), [t for t in taken if t], strict=True):
+            assert stores.notes.get(code(n)).extra["reservation"] == {
+                "bill_code": reservation.bill_code, "bill_number": reservation.bill_number,
+                "check_code": reservation.check_code, "issued_at": at(2)}
+        assert sorted(r.next for r in stores.ranges.all()) == [2, 4]
+        again = stores.bills.reserve_many([(stores.notes.get(code(n)), "9") for n in (1, 4)],
+                                          issued_at=at(3))
+        assert again == [taken[0], taken[4]]  # each note's number, once
+
+    def test_notes_taken_together_after_another_issuer_moved_the_range_skip_no_number(
+            self, stores):
+        allocate(stores, 10)
+        stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))  # remembers 2
+        another_bills(stores).reserve(pay(stores, 2), check_code="1", issued_at=at(2))
+        taken = stores.bills.reserve_many([(pay(stores, n), "1") for n in (3, 4, 5)],
+                                          issued_at=at(2))
+        assert [r.bill_number for r in taken] == ["0000000003", "0000000004", "0000000005"]
+
+    def test_a_stale_copy_among_notes_taken_together_gets_its_own_number_back(self, stores):
+        allocate(stores, 10)
+        stale = pay(stores, 1)
+        first = stores.bills.reserve(stale, check_code="1", issued_at=at(2))
+        taken = stores.bills.reserve_many([(pay(stores, 2), "2"), (stale, "9"),
+                                           (pay(stores, 3), "3")], issued_at=at(3))
+        assert taken[1] == first
+        assert sorted(r.bill_number for r in taken) == [
+            "0000000001", "0000000002", "0000000003"]
+        assert [r.next for r in stores.ranges.all()] == [4]
+
     def test_a_taken_number_has_no_bill_until_it_is_complete(self, stores):
         allocate(stores)
         taken = stores.bills.reserve(pay(stores, 1), check_code="1", issued_at=at(2))
@@ -164,6 +203,29 @@ class TestBillRepository:
         stored = issue(stores, 1)
         stores.bills.complete_issue(record_of(stored.bill), ref_of(stored.bill))
         assert stores.bills.get(stored.bill.bill_code, stored.bill.bill_number) == stored
+
+    def test_bills_completed_together_are_each_saved_with_their_note_issued(self, stores):
+        allocate(stores)
+        asked = [(pay(stores, n), "12345678") for n in (1, 2, 3)]
+        bills = [bill_of(n, r) for (n, _), r in
+                 zip(asked, stores.bills.reserve_many(asked, issued_at=at(2)), strict=True)]
+        stores.bills.complete_many([(record_of(b), ref_of(b), None) for b in bills])
+        for n, bill in enumerate(bills, 1):
+            assert stores.bills.get(bill.bill_code, bill.bill_number) == record_of(bill)
+            assert stores.notes.get(code(n)).bill == ref_of(bill)
+        stores.bills.complete_many([(record_of(b), ref_of(b), None) for b in bills])  # again
+
+    def test_bills_completed_together_are_all_refused_when_one_cannot_be(self, stores):
+        allocate(stores)
+        asked = [(pay(stores, n), "12345678") for n in (1, 2)]
+        bills = [bill_of(n, r) for (n, _), r in
+                 zip(asked, stores.bills.reserve_many(asked, issued_at=at(2)), strict=True)]
+        stray = replace(bills[1], bill_number="0000000009")  # no number was taken for it
+        with pytest.raises(Conflict):
+            stores.bills.complete_many([(record_of(bills[0]), ref_of(bills[0]), None),
+                                        (record_of(stray), ref_of(stray), None)])
+        assert stores.bills.get(bills[0].bill_code, bills[0].bill_number) is None
+        assert [stores.notes.get(code(n)).status for n in (1, 2)] == [NoteStatus.PAID] * 2
 
     def test_a_bill_without_a_phone_is_stored_without_one(self, stores):
         allocate(stores)

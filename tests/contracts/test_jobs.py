@@ -101,6 +101,13 @@ class TestJobQueue:
             {"bill_code": "34030126", "bill_number": "0000000001"},
             {"event": "refund", "payment_id": "wechatpay#T1"}])
 
+    def test_texts_of_many_bills_are_queued_as_one_job_each(self, queues):
+        bills = [("34030126", f"{n:010d}") for n in range(1, 13)]  # more than one request
+        assert queues.jobs.send_sms_many(bills) == []
+        issue, sms = queues.queued()
+        assert issue == []
+        assert ordered(sms) == ordered([{"bill_code": c, "bill_number": n} for c, n in bills])
+
     def test_dead_letters_go_back_to_their_queue_and_are_counted_by_queue(self, queues):
         for code in ("34010026000000000001", "34010026000000000002", "34010026000000000003"):
             queues.kill(code)

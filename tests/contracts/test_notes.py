@@ -23,6 +23,13 @@ class TestNoteRepository:
     def test_an_unknown_payment_code_finds_no_note(self, stores):
         assert stores.notes.get(code(9)) is None
 
+    def test_several_notes_are_read_at_once_the_unknown_left_out(self, stores):
+        stores.notes.add(note(1))
+        pay(stores, 2)
+        found = stores.notes.get_many([code(1), code(9), code(2), code(1)])
+        assert found == {code(1): stores.notes.get(code(1)), code(2): stores.notes.get(code(2))}
+        assert stores.notes.get_many([]) == {}
+
     def test_a_payment_code_is_used_once(self, stores):
         stores.notes.add(note(1))
         with pytest.raises(Conflict) as refused:

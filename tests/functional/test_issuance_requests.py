@@ -1,6 +1,6 @@
-"""What issuing one bill asks of AWS: the note read, the number taken, both files archived, the
-bill saved, the text queued; and nothing more (``bench.issuance`` and ``bench.cost`` count the
-same)."""
+"""What issuing bills asks of AWS: the notes read, the numbers taken, both files of each bill
+archived, the bills saved, the texts queued; and nothing more (``bench.issuance`` and
+``bench.cost`` count the same). A batch of bills shares every request but the archive's."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from chalicelib.services import issuance
 from tests.functional.support import counting_aws_calls
 from tests.functional.test_end_to_end import NOTE, create_and_open, notify
 
-ISSUE = ["dynamodb.GetItem",  # the note
+ISSUE = ["dynamodb.BatchGetItem",  # the note
          "dynamodb.TransactWriteItems",  # its number, with the range and the pending bill
          "s3.PutObject", "s3.PutObject",  # the XML, then the PDF
          "dynamodb.TransactWriteItems",  # the bill, and the note issued
-         "sqs.SendMessage"]  # the text to the payer
+         "sqs.SendMessageBatch"]  # the text to the payer
 
 
 def paid(world, client, note: dict | None = None) -> str:
@@ -57,4 +57,21 @@ def test_a_bill_for_a_payer_without_a_phone_queues_no_text(world, client, monkey
         again = issuance.issue_bill(world.deps, second)  # a job run again finds it issued
 
     assert ref is not None and again == ref
-    assert calls.calls == [*ISSUE[:-1], "dynamodb.GetItem"]
+    assert calls.calls == [*ISSUE[:-1], "dynamodb.BatchGetItem"]
+
+
+def test_ten_bills_issued_together_share_every_request_but_their_files(
+        world, client, monkeypatch):
+    first = paid(world, client)
+    issuance.issue_bill(world.deps, first)  # reads the unit's ranges: which one is open
+    codes = [paid(world, client) for _ in range(10)]
+    with counting_aws_calls(monkeypatch) as calls:
+        outcomes = issuance.issue_bills(world.deps, codes)
+
+    assert calls.calls == [*ISSUE[:2], *["s3.PutObject"] * 20, *ISSUE[-2:]]
+    refs = [outcomes[c] for c in codes]
+    assert [int(r.bill_number) for r in refs] == list(range(2, 12))  # in the batch's order
+    world.drain()  # the queued jobs find their bills issued; each text goes once
+    for code, ref in zip(codes, refs, strict=True):
+        note = json.loads(client.http.get(f"/v1/notes/{code}", headers=world.auth()).body)
+        assert note["status"] == "issued" and note["bill"]["bill_number"] == ref.bill_number

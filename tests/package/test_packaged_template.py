@@ -144,3 +144,12 @@ def test_the_reconciliation_role_keeps_statement_files_in_the_archive_and_nothin
     assert granted[json.dumps({"Fn::Sub": "${ArchiveBucket.Arn}/statements/*"})] == [
         "s3:GetObject", "s3:PutObject"]
     assert not any(key.endswith('Arn}/*"}') for key in granted)  # never the whole bucket
+
+
+def test_the_issuing_function_takes_ten_jobs_at_once_and_reports_those_that_failed(template):
+    """Without ``ReportBatchItemFailures`` Lambda would read the handler's partial batch
+    response as success and delete the failed messages with the others (app.issue_bill)."""
+    [event] = template["Resources"]["IssueBill"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS" and "Queue" in event["Properties"]
+    assert event["Properties"]["BatchSize"] == 10
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pytest
+
+from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.services.intake import key_of
-from chalicelib.services.issue_jobs import handle_issue_record, run_issue_job
+from chalicelib.services.issue_jobs import handle_issue_batch, handle_issue_record, run_issue_job
 from tests.unit.scenario import numbers_taken, paid_note
 
 
@@ -40,3 +43,81 @@ def test_a_reversal_job_goes_to_the_reversal_service_and_issues_no_bill(deps):
                                              "original": "340101260000000001",
                                              "reason": "退费"}}) is None
     assert numbers_taken(deps) == taken and deps.jobs.sms == []
+
+
+def record_of(body: dict, message_id: str) -> SimpleNamespace:
+    """An SQS record as Chalice hands it: its body, and its message id in the raw record."""
+    raw = {"messageId": message_id, "body": json.dumps(body)}
+    return SimpleNamespace(body=raw["body"], to_dict=lambda: raw)
+
+
+def test_a_batch_answers_only_the_messages_that_failed_and_issues_the_others(deps):
+    notes = [paid_note(deps, f"42000000012026030200000{i:05d}") for i in range(3)]
+    records = [record_of({"payment_code": notes[0].payment_code}, "m0"),
+               record_of({"no_payment_code": True}, "m1"),
+               record_of({"payment_code": notes[1].payment_code,
+                          "intake": intake_record(notes[1].payment_code)}, "m2"),
+               record_of({"payment_code": notes[2].payment_code}, "m3")]
+    assert handle_issue_batch(deps, records) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}]}
+    issued = [deps.notes.get(n.payment_code) for n in notes]
+    assert [n.bill.bill_number for n in issued] == ["0000000001", "0000000002", "0000000003"]
+    assert deps.jobs.sms == [(n.bill.bill_code, n.bill.bill_number) for n in issued]
+
+
+def test_two_messages_for_one_note_in_a_batch_share_its_one_bill(deps):
+    note = paid_note(deps)
+    records = [record_of({"payment_code": note.payment_code}, "m0"),
+               record_of({"payment_code": note.payment_code}, "m1")]
+    assert handle_issue_batch(deps, records) == {"batchItemFailures": []}
+    assert numbers_taken(deps) == 1 and len(deps.jobs.sms) == 1
+
+
+def test_a_bill_failing_in_a_batch_fails_its_message_alone_and_its_retry_keeps_its_number(deps):
+    notes = [paid_note(deps, f"42000000012026030200000{i:05d}") for i in range(3)]
+    deps.archive.fail_next_put(".pdf")  # the first bill's PDF
+    records = [record_of({"payment_code": n.payment_code}, f"m{i}") for i, n in enumerate(notes)]
+    assert handle_issue_batch(deps, records) == {
+        "batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert deps.notes.get(notes[0].payment_code).status is NoteStatus.PAID
+    assert handle_issue_batch(deps, records[:1]) == {"batchItemFailures": []}
+    assert [deps.notes.get(n.payment_code).bill.bill_number for n in notes] == [
+        "0000000001", "0000000002", "0000000003"]
+    assert numbers_taken(deps) == 3 and len(deps.jobs.sms) == 3
+
+
+def test_a_batch_whose_every_message_failed_raises_so_that_all_come_back(deps):
+    note = paid_note(deps)
+    deps.archive.fail_next_put(".xml")
+    with pytest.raises(ServiceUnavailable):
+        handle_issue_batch(deps, [record_of({"payment_code": note.payment_code}, "m0"),
+                                  record_of({}, "m1")])
+    assert deps.notes.get(note.payment_code).status is NoteStatus.PAID
+
+
+class TextsRefusedFor:
+    """FakeJobs, but the queue refuses the text job of the bills numbered ``refused``."""
+
+    def __init__(self, jobs, refused: set[str]) -> None:
+        self._jobs, self._refused = jobs, refused
+
+    def send_sms_many(self, bills):
+        self._jobs.send_sms_many([b for b in bills if b[1] not in self._refused])
+        return [b for b in bills if b[1] in self._refused]
+
+    def __getattr__(self, name):
+        return getattr(self._jobs, name)
+
+
+def test_a_bill_whose_text_was_not_queued_fails_its_message_and_its_retry_queues_it(deps):
+    notes = [paid_note(deps, f"42000000012026030200000{i:05d}") for i in range(2)]
+    fake_jobs = deps.jobs
+    deps.overrides["jobs"] = TextsRefusedFor(fake_jobs, {"0000000002"})
+    records = [record_of({"payment_code": n.payment_code}, f"m{i}") for i, n in enumerate(notes)]
+    assert handle_issue_batch(deps, records) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert deps.notes.get(notes[1].payment_code).status is NoteStatus.ISSUED  # the bill stands
+    deps.overrides["jobs"] = fake_jobs
+    assert handle_issue_batch(deps, records[1:]) == {"batchItemFailures": []}
+    assert sorted(n for _, n in fake_jobs.sms) == ["0000000001", "0000000002"]
+    assert numbers_taken(deps) == 2
