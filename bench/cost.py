@@ -25,10 +25,13 @@ then models what else the bill could be (provisioned capacity at stated utilisat
 and the least this design can cost. Each step's wall
 time is its Lambda duration, times the memory the function is configured with
 (``.chalice/config.json``, prod stage) → GB-seconds. What the local run cannot see is modelled
-and said so: Lambda's own SQS polling (one ReceiveMessage and one DeleteMessage per message,
-batch size 1) and API Gateway's requests. Prices are in ``PRICES`` with their units and source.
+and said so: API Gateway's requests. Lambda's own SQS polling is played by the bench: for the
+SMS queue one ReceiveMessage and one DeleteMessage per message (batch size 1); the issuing
+queue's jobs are handed to ``issue_bill`` ``--batch`` at a time (default 10, as under load:
+one ReceiveMessage, one invocation, one DeleteMessageBatch per batch; ``--batch=1`` is one job
+at a time, the handler before batching). Prices are in ``PRICES`` with their units and source.
 
-    .venv/bin/python -m bench.cost [N]      (all of them: python -m bench)
+    .venv/bin/python -m bench.cost [N] [--batch=B]      (all of them: python -m bench)
 
 Durations here are pessimistic: every request to DynamoDB Local or moto on this shared machine
 takes 5-30 ms where the same request in the region takes a few. The table shows both the
@@ -177,7 +180,7 @@ def memory_mb() -> dict[str, int]:
             for name in (*FUNCTIONS, *SCHEDULED)}
 
 
-def main(n: int = 40) -> None:
+def main(n: int = 40, batch: int = 10) -> None:
     from chalice.test import Client
 
     import app as application
@@ -227,6 +230,27 @@ def main(n: int = 40) -> None:
                 step(handler, lambda e=event: client.lambda_.invoke(handler, e), record)
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+        def drain_batch(record: bool, client) -> None:
+            """The issuing queue as Lambda polls it with ``batch`` jobs waiting: one receive,
+            one invocation with them all, one batch delete of those it did not name failed."""
+            url = deps.settings.issue_queue_url
+            messages: list[dict] = []
+            for _ in range(10):
+                if len(messages) >= batch:
+                    break
+                messages += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch
+                                                - len(messages)).get("Messages", [])
+            if not messages:
+                return
+            event = client.events.generate_sqs_event(
+                message_bodies=[m["Body"] for m in messages], queue_name="fiscal-issue-bill")
+            answer = step("issue_bill", lambda: client.lambda_.invoke("issue_bill", event),
+                          record).payload
+            assert not answer["batchItemFailures"], answer
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]}
+                for k, m in enumerate(messages)])
+
         with Client(application.app, stage_name="local") as client:
             warm = 3
             for i in range(warm + n):
@@ -250,8 +274,12 @@ def main(n: int = 40) -> None:
                 paid = step("callbacks", lambda r=raw, h=headers: client.http.post(
                     "/callbacks/wechatpay", headers=h, body=r), record)
                 assert paid.status_code == 204, paid.body
-                drain(deps.settings.issue_queue_url, "issue_bill", "fiscal-issue-bill",
-                      record, client)
+                if batch == 1:
+                    drain(deps.settings.issue_queue_url, "issue_bill", "fiscal-issue-bill",
+                          record, client)
+                elif i == warm - 1 or (record and ((i - warm + 1) % batch == 0
+                                                   or i == warm + n - 1)):
+                    drain_batch(record, client)  # the warm-up's jobs apart from the rest
                 drain(deps.settings.sms_queue_url, "send_sms", "fiscal-send-sms", record,
                       client)
             # The scheduled active query (every 5 minutes) takes each paid order out of the
@@ -460,4 +488,6 @@ def _local_signatures(per_note: dict[tuple[str, str], float]) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
+    args = [a for a in sys.argv[1:] if not a.startswith("--batch")]
+    sizes = [int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--batch=")]
+    main(int(args[0]) if args else 40, batch=sizes[0] if sizes else 10)
