@@ -888,6 +888,33 @@ class FakeAudit:
         newest_first = sorted(found, key=lambda e: e.at, reverse=True)[:limit]
         return [replace(e, event_id=f"{e.at}#{n:08x}") for n, e in enumerate(newest_first)]
 
+    def page(self, *, bill_id: str | None = None, unit_code: str | None = None,
+             day: str | None = None, limit: int = 100, after: dict[str, str] | None = None
+             ) -> tuple[list[tuple[AuditEvent, dict[str, str]]], dict[str, str] | None]:
+        """As DynamoDB pages: positions are the rows' places in the newest-first order
+        (events are appended, so an older place never moves)."""
+        if bill_id:
+            found = [e for e in self.events if e.bill_id == bill_id
+                     and (not day or e.at.startswith(day))]
+        elif unit_code or day:
+            found = [e for e in self.events if e.unit_code == unit_code
+                     and (not day or e.at.startswith(day))] if unit_code else [
+                e for e in self.events if e.at[:10] == day]
+        else:
+            raise ValueError("query the audit log by bill, unit or day")
+        ordered = sorted(range(len(self.events)), key=lambda i: (self.events[i].at, i),
+                         reverse=True)
+        wanted = {id(e) for e in found}
+        rows = [i for i in ordered if id(self.events[i]) in wanted]
+        start = 0
+        if after:
+            start = next(n + 1 for n, i in enumerate(rows) if str(i) == after["row"])
+        taken = rows[start:start + limit]
+        page = [(replace(self.events[i], event_id=f"{self.events[i].at}#{i:08x}"),
+                 {"row": str(i)}) for i in taken]
+        more = start + limit < len(rows)
+        return page, ({"row": str(taken[-1])} if more and taken else None)
+
 
 class FakePeople:
     """PeopleStore; mirrors ``adapters/dynamo_people.DynamoPeople``."""

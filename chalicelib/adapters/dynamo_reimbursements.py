@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
@@ -120,6 +121,40 @@ class DynamoAudit:
             rows = AuditModel.by_day.query(day, scan_index_forward=False, limit=limit)
         else:
             raise ValueError("query the audit log by bill, unit or day")
-        return [AuditEvent(bill_id=r.bill_id, unit_code=r.unit_code, action=r.action,
-                           outcome=r.outcome, client=r.client, at=r.event_id.split("#")[0],
-                           detail=r.detail, event_id=r.event_id) for r in rows]
+        return [_event(r) for r in rows]
+
+    def page(self, *, bill_id: str | None = None, unit_code: str | None = None,
+             day: str | None = None, limit: int = 100, after: dict[str, str] | None = None
+             ) -> tuple[list[tuple[AuditEvent, dict[str, str]]], dict[str, str] | None]:
+        """One Query (``Limit`` = ``limit``) of the table or index ``query`` reads, from the
+        position ``after`` (DynamoDB's key of a row: the index's keys and the table's)."""
+        start = {name: {"S": value} for name, value in after.items()} if after else None
+        since = AuditModel.event_id.startswith(day) if day else None
+        if bill_id:
+            rows = AuditModel.query(bill_id, since, scan_index_forward=False, limit=limit,
+                                    page_size=limit, last_evaluated_key=start)
+            keys: tuple[str, ...] = ("bill_id", "event_id")
+        elif unit_code:
+            rows = AuditModel.by_unit.query(unit_code, since, scan_index_forward=False,
+                                            limit=limit, page_size=limit,
+                                            last_evaluated_key=start)
+            keys = ("unit_code", "event_id", "bill_id")
+        elif day:
+            rows = AuditModel.by_day.query(day, scan_index_forward=False, limit=limit,
+                                           page_size=limit, last_evaluated_key=start)
+            keys = ("day", "event_id", "bill_id")
+        else:
+            raise ValueError("query the audit log by bill, unit or day")
+        page: dict[str, Any] = next(iter(rows.page_iter), {})
+        found = []
+        for item in page.get("Items", []):
+            row = AuditModel.from_raw_data(item)
+            found.append((_event(row), {key: item[key]["S"] for key in keys}))
+        last = page.get("LastEvaluatedKey")
+        return found, ({name: value["S"] for name, value in last.items()} if last else None)
+
+
+def _event(r: AuditModel) -> AuditEvent:
+    return AuditEvent(bill_id=r.bill_id, unit_code=r.unit_code, action=r.action,
+                      outcome=r.outcome, client=r.client, at=r.event_id.split("#")[0],
+                      detail=r.detail, event_id=r.event_id)

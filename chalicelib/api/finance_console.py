@@ -15,6 +15,8 @@ role and the CSRF token first.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from chalice import Blueprint, Response
 
 from chalicelib.api import console
@@ -26,6 +28,8 @@ from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.people import ROLE_LABELS, Role, Session
 from chalicelib.services import people
+from chalicelib.services.audit_pages import PAGE as AUDIT_LIMIT
+from chalicelib.services.audit_pages import audit_page
 from chalicelib.services.people import Actor
 
 bp = Blueprint(__name__)
@@ -34,7 +38,6 @@ PEOPLE = "/console/finance/people"
 AUDIT = "/console/finance/audit"
 DAY = "/console/finance/day"
 FINANCE = (Role.FINANCE_ADMIN, Role.FINANCE_AUDITOR)
-AUDIT_LIMIT = 100
 ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话超时",
            "account_locked": "账户锁定", "person_create": "创建账号", "person_unlock": "解锁账号",
            "person_reset_totp": "重置动态口令", "password_change": "修改密码",
@@ -186,19 +189,16 @@ def audit_log(me: Session, actor: Actor) -> Response:
         reach.unit(unit)  # another region's unit: the 404 page
     if account:
         reach.account(account)  # ... and another region's account
-    wanted = AUDIT_LIMIT if not me.scope else AUDIT_LIMIT * 5  # some rows are cut below
-    if account:
-        events = d.audit.query(bill_id=f"person#{account}", limit=wanted)
-        events = [e for e in events if (not day or e.at.startswith(day))
-                  and (not unit or e.unit_code == unit)]
-    elif unit:
-        events = d.audit.query(unit_code=unit, day=day or None, limit=wanted)
-    else:
-        events = d.audit.query(day=day or today, limit=wanted)
-    events = [e for e in events if reach.sees(e)][:AUDIT_LIMIT]
+    cursor = (query_param(request, "cursor") or "")[:1024] or None
+    day = day or ("" if (account or unit) else today)
+    events, next_cursor = audit_page(d, me, reach.sees, account=account, unit=unit, day=day,
+                                     cursor=cursor)
+    query = urlencode([(k, v) for k, v in (("day", day), ("unit_code", unit),
+                                           ("username", account)) if v])
     return page(bp, "console/finance_audit.html", me=me, here=AUDIT, heading="审计日志",
                 events=events, actions=ACTIONS, outcomes=OUTCOMES, limit=AUDIT_LIMIT,
-                filters={"day": day or ("" if (account or unit) else today), "unit_code": unit,
+                next_cursor=next_cursor, paged=bool(cursor), query=query,
+                filters={"day": day, "unit_code": unit,
                          "username": account}, problems=problems)
 
 

@@ -117,6 +117,13 @@ class AuditLog(Protocol):
     def query(self, *, bill_id: str | None = None, unit_code: str | None = None,
               day: str | None = None, limit: int = 200) -> list[AuditEvent]:
         """Newest first, by bill, by unit (optionally of one day) or by day."""
+    def page(self, *, bill_id: str | None = None, unit_code: str | None = None,
+             day: str | None = None, limit: int = 100, after: dict[str, str] | None = None
+             ) -> tuple[list[tuple[AuditEvent, dict[str, str]]], dict[str, str] | None]:
+        """One read of what ``query`` finds (a bill's or a unit's optionally of one day),
+        newest first, from after the position ``after``: up to ``limit`` events, each with
+        its own position (to go on from just after it), and the position after the last row
+        read (None: nothing more)."""
 
 
 class UnitRepository(Protocol):

@@ -111,6 +111,25 @@ class TestAuditLog:
         assert [r.bill_id for r in stores.audit.query(day="2026-06-15", limit=2)] == [
             "B3", "B2"]
 
+    def test_pages_of_a_day_a_unit_or_a_bill_go_on_from_any_rows_position(self, stores):
+        for n in range(5):
+            stores.audit.append(event(f"B{n}", "R1" if n % 2 else "R2", n))
+        stores.audit.append(event("B0", "R1", 24 * 60))  # another day
+        for ask, expected in (({"day": "2026-06-15"}, ["B4", "B3", "B2", "B1", "B0"]),
+                              ({"unit_code": "R1", "day": "2026-06-15"}, ["B3", "B1"]),
+                              ({"unit_code": "R2"}, ["B4", "B2", "B0"]),
+                              ({"bill_id": "B0", "day": "2026-06-16"}, ["B0"])):
+            rows, after, seen = [], None, []
+            while True:
+                rows, after = stores.audit.page(**ask, limit=2, after=after)
+                seen += [e.bill_id for e, _ in rows]
+                if after is None:
+                    break
+            assert seen == expected, ask
+            first, _ = stores.audit.page(**ask, limit=3)
+            from_second, _ = stores.audit.page(**ask, limit=3, after=first[0][1])
+            assert [e.bill_id for e, _ in from_second] == expected[1:4], ask
+
     def test_an_event_reads_back_as_the_table_holds_it(self, stores):
         stores.audit.append(event("B1", "R1", 0))
         stores.audit.append(event("B1", "R1", 1, "reimburse", {"voucher_no": "记-1"}))
