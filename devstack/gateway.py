@@ -9,6 +9,9 @@ The local server (``serve_app``) also bounds what one connection may cost, as AP
 a socket that stays silent for ``BODY_TIMEOUT_SECONDS`` (a body that never fully arrives, an
 idle keep-alive) is closed and its thread freed; a ``Content-Length`` that is not a number is a
 400 and one above ``MAX_BODY_BYTES`` (API Gateway's 10 MB) a 413, before anything is read.
+It serves requests in threads, so the app's ``current_request`` (a plain attribute in Chalice,
+one request per Lambda instance) is made per thread: otherwise a view reads the body, headers and
+credential of whichever request started last (``per_thread_requests``).
 """
 
 from __future__ import annotations
@@ -103,10 +106,35 @@ class ContractRequestHandler(ChaliceRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _checked_handle  # noqa: N815
 
 
+def per_thread_requests(app: Any) -> None:
+    """Make ``app.current_request`` and ``app.lambda_context`` one per thread (idempotent).
+
+    Chalice sets both on the app object for each HTTP event and every ``Blueprint`` reads them
+    back from it; on Lambda an instance handles one request at a time, but the local server
+    handles each connection in its own thread. The app's class becomes a subclass whose two
+    attributes live in a ``threading.local``: each thread sees the request it is handling.
+    """
+    if getattr(type(app), "_per_thread_requests", False):
+        return
+    here = threading.local()
+
+    def attribute(name: str) -> property:
+        return property(lambda _: getattr(here, name, None),
+                        lambda _, value: setattr(here, name, value))
+
+    app.__class__ = type(f"PerThread{type(app).__name__}", (type(app),), {
+        "current_request": attribute("current_request"),
+        "lambda_context": attribute("lambda_context"), "_per_thread_requests": True})
+    for name in ("current_request", "lambda_context"):
+        vars(app).pop(name, None)
+
+
 def serve_app(app: Any, host: str, port: int, *, stage: str = "local",
               body_timeout: float = BODY_TIMEOUT_SECONDS) -> LocalDevServer:
     """Serve ``app`` on ``host:port`` (0: a free port, see ``server.server.server_address``)
-    in a daemon thread, with ``ContractRequestHandler``; stop with ``shutdown()``."""
+    in a daemon thread, with ``ContractRequestHandler`` and requests per thread
+    (:func:`per_thread_requests`); stop with ``shutdown()``."""
+    per_thread_requests(app)
     # A channel may send many notifications at once; the default backlog of 5 resets them.
     server_cls = type("Server", (ThreadedHTTPServer,), {"request_queue_size": 128})
     handler = type("Handler", (ContractRequestHandler,), {"timeout": body_timeout})

@@ -82,3 +82,41 @@ def test_an_unknown_route_is_a_404_in_the_contracts_shape_over_http(server):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 404")
     assert json.loads(body)["error"]["code"] == "route_not_found"
+
+
+def test_requests_handled_at_the_same_time_each_read_their_own_body_and_headers():
+    from chalice import Chalice
+
+    echo = Chalice(app_name="echo")
+    both_inside = threading.Barrier(2, timeout=10)  # each view reads only once both have begun
+
+    @echo.route("/echo", methods=["POST"])
+    def answer() -> dict:
+        both_inside.wait()
+        request = echo.current_request
+        return {"body": request.json_body, "caller": request.headers.get("x-caller")}
+
+    served = serve_app(echo, "127.0.0.1", 0, stage="test")
+    port = served.server.server_address[1]
+    answers: dict[str, bytes] = {}
+
+    def post(who: str) -> None:
+        body = json.dumps({"who": who}).encode()
+        answers[who] = _exchange(port, b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                       b"Content-Type: application/json\r\nX-Caller: " +
+                                 who.encode() + b"\r\nContent-Length: " +
+                                 str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    try:
+        callers = [threading.Thread(target=post, args=(who,)) for who in ("alice", "bob")]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join(timeout=15)
+    finally:
+        served.shutdown()
+        served.server.server_close()
+    for who in ("alice", "bob"):
+        status, _, body = answers[who].partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 200"), answers[who]
+        assert json.loads(body) == {"body": {"who": who}, "caller": who}
