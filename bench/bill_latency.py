@@ -11,6 +11,12 @@ one interpreter, one GIL) and DynamoDB Local (a JVM), polls included, and the ma
 average, without which the times mean little on a shared machine. The worker runs ``WORKER_CONCURRENCY`` jobs per queue at once (default 4),
 as Lambda would; set it to 1 to see a single worker.
 
+Also printed: the AWS requests the stack's process made per bill, by caller and operation
+(``devstack/request_stats.py``; DynamoDB Local's CPU is spent answering the DynamoDB ones).
+``PROFILE=<file>`` samples the stack's process with py-spy during the measured payments (only the
+thread holding the interpreter lock, so samples are CPU) and prints where its CPU went, by role
+and by library; the raw stacks stay in ``<file>`` (``py-spy`` flame graphs read them).
+
 Runs of the local stack go through the integration lock:
 
     flock /tmp/integration.lock .venv/bin/python -m bench.bill_latency [PAYMENTS] [PAYERS]
@@ -18,7 +24,11 @@ Runs of the local stack go through the integration lock:
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -88,10 +98,78 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _requests(path: Path) -> dict[str, int]:
+    """The stack's AWS request counts so far (``devstack/request_stats.py``), after its writer
+    has had time to write the latest."""
+    time.sleep(0.6)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+_LIBRARY = re.compile(r"\((?:.*/)?(?:site-packages/|python3\.\d+/)?([A-Za-z_][\w]*)[/.]")
+
+
+def _role(thread: str, frames: list[str]) -> str:
+    """Who a sample's thread works for: the app's request (by route), a worker's queue, moto's
+    server (by service), the simulator, or the thread's own name."""
+    if thread.startswith("app "):
+        return thread
+    if thread.startswith("worker-"):
+        return re.sub(r"-\d+$", "", thread)
+    for frame in frames:
+        if found := re.search(r"moto/(\w+)/", frame):
+            if found.group(1) not in ("core", "moto_server", "utilities", "backends"):
+                return f"moto server: {found.group(1)}"
+    if any("moto/" in f or "werkzeug/" in f for f in frames):
+        return "moto server: other"
+    if any("devstack/sim" in f or "channel_servers" in f or "simulator" in f for f in frames):
+        return "simulator"
+    return re.sub(r"-\d+$", "", thread.split(" (")[0])
+
+
+def profile_summary(raw: Path, bills: int, top: int = 14) -> list[str]:
+    """Where the stack's CPU went, from py-spy's raw output (``thread (tid): name;frame;...
+    count`` per line): ms per bill by role, and by the library of the innermost frame."""
+    roles: dict[str, int] = {}
+    libraries: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        head, _, rest = stack.partition(": ")
+        thread, *frames = rest.split(";")
+        n = int(count)
+        total += n
+        key = _role(thread, frames)
+        roles[key] = roles.get(key, 0) + n
+        found = _LIBRARY.search(frames[-1]) if frames else None
+        library = found.group(1) if found else "?"
+        libraries[library] = libraries.get(library, 0) + n
+    if not total:
+        return ["(no samples)"]
+    per_bill = 1000 / RATE / bills  # ms per bill per sample
+
+    def rows(table: dict[str, int]) -> list[str]:
+        ordered = sorted(table.items(), key=lambda kv: -kv[1])
+        shown = [f"  {name:<48}{n * per_bill:>7.1f} ms {100 * n / total:>5.1f} %"
+                 for name, n in ordered[:top]]
+        if rest := sum(n for _, n in ordered[top:]):
+            shown.append(f"  {'(the rest)':<48}{rest * per_bill:>7.1f} ms {100 * rest / total:>5.1f} %")
+        return shown
+
+    return ([f"stack process CPU per bill by role (py-spy, {total} samples at {RATE}/s):"]
+            + rows(roles) + ["by library (innermost frame):"] + rows(libraries))
+
+
+RATE = 200  # py-spy samples per second
+
+
 def main(payments: int = 60, payers: int = 4) -> None:
     from tests.integration.conftest import StackProcess, new_ports
 
-    run = StackProcess(Path(tempfile.mkdtemp(prefix="bench-latency-")) / "local", new_ports())
+    workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    stats_path = workdir / "requests.json"
+    os.environ["STACK_STATS"] = str(stats_path)  # the stack counts its AWS requests there
+    profile = os.environ.get("PROFILE")
+    run = StackProcess(workdir / "local", new_ports())
     stack = run.start()
     visible: list[float] = []
     acks: list[float] = []
@@ -115,6 +193,14 @@ def main(payments: int = 60, payers: int = 4) -> None:
         for child in _children(run.proc.pid):
             comm = open(f"/proc/{child}/comm", encoding="ascii").read().strip()
             processes["DynamoDB Local" if comm == "java" else f"{comm} ({child})"] = child
+        requests_before = _requests(stats_path)
+        spy = None
+        if profile:
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(run.proc.pid),
+                 "--gil", "--threads", "-r", str(RATE), "-f", "raw", "-o", profile,
+                 "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)  # attached
         cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
         POLLS.clear()
         started = time.perf_counter()
@@ -125,6 +211,10 @@ def main(payments: int = 60, payers: int = 4) -> None:
         cpu_ms = {name: (_cpu_seconds(pid) - cpu_before[name]) / payments * 1000
                   for name, pid in processes.items()}
         load = os.getloadavg()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        requests_after = _requests(stats_path)
     finally:
         run.stop()
     concurrency = os.environ.get("WORKER_CONCURRENCY", "4")
@@ -142,6 +232,17 @@ def main(payments: int = 60, payers: int = 4) -> None:
         f"{name} {ms:.0f} ms" for name, ms in cpu_ms.items()))
     print(f"load average during the run: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) "
           f"on {os.cpu_count()} cores")
+    made = {key: n - requests_before.get(key, 0) for key, n in requests_after.items()}
+    made = {key: n for key, n in made.items() if n}
+    dynamo = sum(n for key, n in made.items() if " DynamoDB." in key)
+    print(f"\nAWS requests of the stack's process per bill (polls, idle queue polls and scheduled "
+          f"jobs included): {sum(made.values()) / payments:.1f}, of which DynamoDB "
+          f"{dynamo / payments:.1f}")
+    for key, n in sorted(made.items(), key=lambda kv: (kv[0].split(" ")[0], -kv[1])):
+        print(f"  {key:<70}{n / payments:>6.2f}")
+    if profile and Path(profile).exists():
+        print()
+        print("\n".join(profile_summary(Path(profile), payments)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ credential of whichever request started last (``per_thread_requests``).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -33,6 +34,7 @@ from chalice.test import Client, TestHTTPClient
 
 BODY_TIMEOUT_SECONDS = 15.0
 MAX_BODY_BYTES = 10 * 1024 * 1024
+_CODE_IN_PATH = re.compile(r"[0-9][0-9A-Za-z_-]{5,}")
 
 
 class RouteNotFound(LocalGatewayException):
@@ -85,6 +87,10 @@ class ContractRequestHandler(ChaliceRequestHandler):
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def _checked_handle(self) -> None:
+        # The thread is named after the request it handles (codes in the path as {n}), so
+        # profiles and devstack/request_stats.py can tell what a thread's work was for.
+        threading.current_thread().name = "app {} {}".format(
+            self.command, _CODE_IN_PATH.sub("{n}", self.path.split("?", 1)[0]))
         length = self.headers.get("content-length", "0").strip()
         if not length.isascii() or not length.isdigit():
             self.close_connection = True  # the body's end is unknown: nothing more can be read

@@ -1,0 +1,122 @@
+"""What the local stack asks of AWS, counted by caller: for benchmarks (``$STACK_STATS``).
+
+With ``STACK_STATS=<path>`` the stack (``devstack/stack.py``) counts every botocore request its
+process makes (pynamodb's and boto3's alike: both go through ``BaseClient._make_api_call``) by
+the calling thread's role and the operation, e.g. ``worker-issue_bill DynamoDB.TransactWriteItems``,
+and rewrites ``<path>`` as JSON each second the counts changed (and at the stop).
+``bench.bill_latency`` reads it before and after its measured payments. A thread's role is its
+name without a trailing ``-<n>``: the local server names each request thread after the request
+it handles (``app GET /v1/public/notes/{n}``, see ``devstack/gateway.py``), the worker's pollers
+are ``worker-<handler>-<k>``, and the scheduler's thread is ``scheduler``. A read gathered in
+``adapters/fan_out``'s pool counts for the thread that gathered it; the issuance job's uploads
+count as ``archive-upload``.
+
+Off unless the variable is set; nothing here is used by the product.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+_TRAILING_NUMBER = re.compile(r"[-_]\d+$")
+_behalf = threading.local()  # .role: the thread a gathered read runs for
+
+
+def role(thread_name: str) -> str:
+    """``worker-issue_bill-3`` → ``worker-issue_bill``, ``archive-upload_2`` →
+    ``archive-upload``; other names unchanged."""
+    return _TRAILING_NUMBER.sub("", thread_name)
+
+
+def current_role() -> str:
+    return getattr(_behalf, "role", None) or role(threading.current_thread().name)
+
+
+class _OnBehalf:
+    """A fan-out pool whose calls count for the thread that submitted them."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        caller = current_role()
+
+        def run() -> Any:
+            _behalf.role = caller
+            try:
+                return fn(*args)
+            finally:
+                _behalf.role = None
+
+        return self._pool.submit(run)
+
+
+class RequestStats:
+    """Counts of botocore requests by ``"<role> <Service>.<Operation>"``, written to ``path``."""
+
+    def __init__(self, path: Path, every: float = 1.0) -> None:
+        self.path, self._every = path, every
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._written = -1
+        self._thread = threading.Thread(target=self._run, daemon=True, name="request-stats")
+
+    def count(self, service: str, operation: str) -> None:
+        key = f"{current_role()} {service}.{operation}"
+        with self._lock:
+            self.counts[key] += 1
+
+    def install(self) -> None:
+        """Count every botocore request of this process from now on, and start writing."""
+        from botocore.client import BaseClient
+
+        original = BaseClient._make_api_call
+        stats = self
+
+        def counted(client: Any, operation_name: str, api_params: Any) -> Any:
+            stats.count(client.meta.service_model.service_id, operation_name)
+            return original(client, operation_name, api_params)
+
+        BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        from chalicelib.adapters import fan_out
+
+        pool = fan_out._pool
+
+        def on_behalf(depth: int) -> Any:
+            return _OnBehalf(pool(depth))
+
+        fan_out._pool = on_behalf
+        self._thread.start()
+
+    def write(self) -> None:
+        with self._lock:
+            snapshot, total = dict(self.counts), sum(self.counts.values())
+        if total != self._written:
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp.write_text(json.dumps(snapshot, indent=1, sort_keys=True))
+            os.replace(tmp, self.path)
+            self._written = total
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.write()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.write()
+
+
+def from_environment() -> RequestStats | None:
+    """The installed counter if ``$STACK_STATS`` names a file, else None."""
+    if not (path := os.environ.get("STACK_STATS")):
+        return None
+    stats = RequestStats(Path(path))
+    stats.install()
+    return stats
