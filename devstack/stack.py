@@ -29,6 +29,10 @@ QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
 
 
 WORKER_CONCURRENCY = 4  # jobs of one queue at a time ($WORKER_CONCURRENCY)
+# SQS's longest poll, as Lambda's own pollers use: an idle poller costs the stack one request
+# (botocore here, moto's server there, a few ms of CPU each) per 20 s instead of one a second.
+WAIT_SECONDS = 20
+STOP_SECONDS = 2.0  # what stop() waits for pollers in all; one inside a long poll is left to die
 
 
 class Worker:
@@ -37,11 +41,13 @@ class Worker:
     ``concurrency`` pollers per queue, each handling one message at a time: Lambda runs a
     queue's jobs in as many instances at once as the queue holds work (up to the function's
     reserved concurrency), so a payment does not wait behind the bill of the one before it.
+    A message received once ``stop()`` was called is not handled: SQS delivers it again.
     """
 
     def __init__(self, app: Any, sqs: Any, queues: dict[str, str],
-                 concurrency: int = WORKER_CONCURRENCY) -> None:
+                 concurrency: int = WORKER_CONCURRENCY, wait_seconds: int = WAIT_SECONDS) -> None:
         self._app, self._sqs, self._queues = app, sqs, queues
+        self._wait = wait_seconds
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(name, url), daemon=True,
                                           name=f"worker-{name}-{k}")
@@ -52,9 +58,12 @@ class Worker:
             t.start()
 
     def stop(self) -> None:
+        """Stop polling; waits up to ``STOP_SECONDS`` in all for jobs in progress (the threads
+        are daemons: one still inside a long poll ends with the process)."""
         self._stop.set()
+        deadline = time.monotonic() + STOP_SECONDS
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _run(self, handler: str, url: str) -> None:
         from chalice.local import LambdaContext
@@ -62,10 +71,13 @@ class Worker:
         while not self._stop.is_set():
             try:
                 got = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
-                                                WaitTimeSeconds=1, AttributeNames=["All"])
+                                                WaitTimeSeconds=self._wait,
+                                                AttributeNames=["All"])
             except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
                 time.sleep(0.5)
                 continue
+            if self._stop.is_set():
+                return  # stopping: the message comes back once its visibility times out
             for msg in got.get("Messages", []):
                 event = {"Records": [{
                     "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
@@ -227,6 +239,10 @@ def run() -> int:
     stoppers: list = [lambda: services.stop_process_group(ddb), moto.stop]
     try:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
+        from devstack.request_stats import from_environment
+
+        if (stats := from_environment()) is not None:  # $STACK_STATS: benchmarks only
+            stoppers.insert(0, stats.stop)
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
         from devstack.seed import put_channel_secrets, seed, stack_document

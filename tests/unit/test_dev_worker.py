@@ -73,3 +73,44 @@ def test_with_one_at_a_time_a_job_waits_for_the_one_before():
     finally:
         worker.stop()
     assert failed and sqs.deleted == []
+
+
+class IdleQueue:
+    """An SQS client whose queue stays empty: each receive holds until ``release`` is set, as a
+    long poll on an empty queue would; the polls' arguments are remembered."""
+
+    def __init__(self) -> None:
+        self.polls: list[dict] = []
+        self.deleted: list[str] = []
+        self.release = threading.Event()
+
+    def receive_message(self, **kwargs: object) -> dict:
+        self.polls.append(kwargs)
+        self.release.wait(10)
+        return {"Messages": [{"MessageId": "late", "ReceiptHandle": "late", "Body": "{}"}]}
+
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:  # noqa: N803
+        self.deleted.append(ReceiptHandle)
+
+
+def test_an_idle_worker_long_polls_for_twenty_seconds_and_stops_without_waiting_for_the_poll():
+    handled: list[dict] = []
+
+    def handler(event: dict, context: object) -> None:
+        handled.append(event)
+
+    sqs = IdleQueue()
+    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
+                    {"issue_bill": "http://sqs/issue"}, concurrency=2)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while len(sqs.polls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    worker.stop()
+    stopping = time.monotonic() - started
+    sqs.release.set()  # the polls answer a message after the stop: it is left to SQS
+    time.sleep(0.2)
+    assert [p["WaitTimeSeconds"] for p in sqs.polls] == [20, 20]
+    assert stopping < 3
+    assert handled == [] and sqs.deleted == []
