@@ -6,16 +6,17 @@ thread: create a note, open an order, post the channel's notification (rotating 
 channels), then poll ``GET /v1/public/notes/{code}`` every 20 ms until it says ``issued``; then
 the next payment. Printed: throughput (bills visible per second over the whole run) and the
 p50/p95 of the time from the notification's POST to the ``issued`` answer, and of the
-acknowledgement alone, and the polls per bill; the CPU each bill cost the stack's process (app, worker, moto, simulator:
-one interpreter, one GIL) and DynamoDB Local (a JVM), polls included, and the machine's load
+acknowledgement alone, and the polls per bill; the CPU each bill cost each of the stack's processes (the app and simulator;
+moto; the worker and scheduler; DynamoDB Local, a JVM), polls included, and the machine's load
 average, without which the times mean little on a shared machine. The worker runs ``WORKER_CONCURRENCY`` jobs per queue at once (default 4),
 as Lambda would; set it to 1 to see a single worker.
 
 Also printed: the AWS requests the stack's process made per bill, by caller and operation
 (``devstack/request_stats.py``; DynamoDB Local's CPU is spent answering the DynamoDB ones).
-``PROFILE=<file>`` samples the stack's process with py-spy during the measured payments (only the
-thread holding the interpreter lock, so samples are CPU) and prints where its CPU went, by role
-and by library; the raw stacks stay in ``<file>`` (``py-spy`` flame graphs read them).
+``PROFILE=<prefix>`` samples the stack's Python processes (the stack's, and moto's and the jobs'
+when they run in processes of their own) with py-spy during the measured payments (only the thread holding the
+interpreter lock, so samples are CPU) and prints where their CPU went, by role and by library;
+the raw stacks stay in ``<prefix>.<process>.raw``.
 
 Runs of the local stack go through the integration lock:
 
@@ -102,60 +103,85 @@ def _requests(path: Path) -> dict[str, int]:
     """The stack's AWS request counts so far (``devstack/request_stats.py``), after its writer
     has had time to write the latest."""
     time.sleep(0.6)
-    return json.loads(path.read_text()) if path.exists() else {}
+    counts: dict[str, int] = {}
+    for each in path.parent.glob(path.name + "*"):  # the stack's, the jobs process's
+        for key, n in json.loads(each.read_text()).items():
+            counts[key] = counts.get(key, 0) + n
+    return counts
 
 
-_LIBRARY = re.compile(r"\((?:.*/)?(?:site-packages/|python3\.\d+/)?([A-Za-z_][\w]*)[/.]")
+_FILE = re.compile(r"\(([^():]+):\d+\)$")  # "function (package/module.py:line)"
+
+
+def _file(frame: str) -> str:
+    found = _FILE.search(frame)
+    return found.group(1) if found else ""
+
+
+def _library(frame: str) -> str:
+    """The top-level package (or module) of a frame's file: ``botocore``, ``moto``, ``json``."""
+    path = _file(frame)
+    return path.split("/")[0].removesuffix(".py") if path else "(native)"
 
 
 def _role(thread: str, frames: list[str]) -> str:
-    """Who a sample's thread works for: the app's request (by route), a worker's queue, moto's
-    server (by service), the simulator, or the thread's own name."""
-    if thread.startswith("app "):
-        return thread
+    """Whom a sample's work was for, from its frames (py-spy keeps a thread's first name, and
+    the app's threads serve several requests over keep-alive): a worker's queue, the app's view
+    or the service a gathered read is for, moto's server by service, the simulator, or the
+    thread's own name."""
     if thread.startswith("worker-"):
         return re.sub(r"-\d+$", "", thread)
+    viewing = False
     for frame in frames:
-        if found := re.search(r"moto/(\w+)/", frame):
+        path, function = _file(frame), frame.split(" (")[0]
+        viewing = viewing or function.endswith("_get_view_function_response")
+        if (viewing and path.startswith("chalicelib/api/") and "<locals>" not in function) or (
+                path.startswith("chalicelib/services/")):
+            return f"app: {function} ({path.removeprefix('chalicelib/')})"
+    for frame in frames:
+        if found := re.match(r"moto/(\w+)/", _file(frame)):
             if found.group(1) not in ("core", "moto_server", "utilities", "backends"):
                 return f"moto server: {found.group(1)}"
-    if any("moto/" in f or "werkzeug/" in f for f in frames):
-        return "moto server: other"
+    if any(_file(f).startswith(("moto/", "werkzeug/", "flask/")) for f in frames):
+        return "moto server: dispatch"
     if any("devstack/sim" in f or "channel_servers" in f or "simulator" in f for f in frames):
         return "simulator"
-    return re.sub(r"-\d+$", "", thread.split(" (")[0])
+    if any("chalice/" in _file(f) or "devstack/gateway" in _file(f) for f in frames):
+        return "app: gateway"
+    return re.sub(r"[-_]\d+$", "", thread.split(" (")[0]) or "(unnamed)"
 
 
-def profile_summary(raw: Path, bills: int, top: int = 14) -> list[str]:
-    """Where the stack's CPU went, from py-spy's raw output (``thread (tid): name;frame;...
-    count`` per line): ms per bill by role, and by the library of the innermost frame."""
+def profile_summary(raw: Path, cpu_ms: float, title: str, top: int = 14) -> list[str]:
+    """Where a process's CPU went, from py-spy's raw output (``thread (tid): name;frame;...
+    count`` per line). py-spy samples the thread holding the interpreter lock, on CPU or not
+    (on a loaded machine, often not), so the samples give shares; they are scaled to the
+    process's CPU per bill from /proc (``cpu_ms``): by role and by the innermost frame's
+    library."""
     roles: dict[str, int] = {}
     libraries: dict[str, int] = {}
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        head, _, rest = stack.partition(": ")
-        thread, *frames = rest.split(";")
+        thread, *frames = stack.partition(": ")[2].split(";")
         n = int(count)
         total += n
         key = _role(thread, frames)
         roles[key] = roles.get(key, 0) + n
-        found = _LIBRARY.search(frames[-1]) if frames else None
-        library = found.group(1) if found else "?"
+        library = _library(frames[-1]) if frames else "(idle)"
         libraries[library] = libraries.get(library, 0) + n
     if not total:
         return ["(no samples)"]
-    per_bill = 1000 / RATE / bills  # ms per bill per sample
 
     def rows(table: dict[str, int]) -> list[str]:
         ordered = sorted(table.items(), key=lambda kv: -kv[1])
-        shown = [f"  {name:<48}{n * per_bill:>7.1f} ms {100 * n / total:>5.1f} %"
+        shown = [f"  {name[:60]:<62}{cpu_ms * n / total:>6.1f} ms {100 * n / total:>5.1f} %"
                  for name, n in ordered[:top]]
         if rest := sum(n for _, n in ordered[top:]):
-            shown.append(f"  {'(the rest)':<48}{rest * per_bill:>7.1f} ms {100 * rest / total:>5.1f} %")
+            shown.append(f"  {'(the rest)':<62}{cpu_ms * rest / total:>6.1f} ms "
+                         f"{100 * rest / total:>5.1f} %")
         return shown
 
-    return ([f"stack process CPU per bill by role (py-spy, {total} samples at {RATE}/s):"]
+    return ([f"{title}, {cpu_ms:.0f} ms of CPU per bill, by role ({total} py-spy samples):"]
             + rows(roles) + ["by library (innermost frame):"] + rows(libraries))
 
 
@@ -191,16 +217,20 @@ def main(payments: int = 60, payers: int = 4) -> None:
         assert run.proc is not None
         processes = {"stack process": run.proc.pid}
         for child in _children(run.proc.pid):
-            comm = open(f"/proc/{child}/comm", encoding="ascii").read().strip()
-            processes["DynamoDB Local" if comm == "java" else f"{comm} ({child})"] = child
+            command = open(f"/proc/{child}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+            processes["DynamoDB Local" if "DynamoDBLocal" in command else "moto process"
+                      if "devstack.moto_process" in command else "jobs process"
+                      if "devstack.jobs_process" in command else f"{child}: {command[:40]}"] = child
         requests_before = _requests(stats_path)
-        spy = None
-        if profile:
-            spy = subprocess.Popen(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(run.proc.pid),
-                 "--gil", "--threads", "-r", str(RATE), "-f", "raw", "-o", profile,
-                 "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1)  # attached
+        spies = {}
+        for name, pid in processes.items() if profile else ():
+            if name in ("stack process", "moto process", "jobs process"):
+                raw = Path(f"{profile}.{name.split()[0]}.raw")
+                spies[raw] = (name, subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid),
+                     "--gil", "--threads", "-r", str(RATE), "-f", "raw", "-o", str(raw),
+                     "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(1 if spies else 0)  # attached
         cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
         POLLS.clear()
         started = time.perf_counter()
@@ -211,7 +241,7 @@ def main(payments: int = 60, payers: int = 4) -> None:
         cpu_ms = {name: (_cpu_seconds(pid) - cpu_before[name]) / payments * 1000
                   for name, pid in processes.items()}
         load = os.getloadavg()
-        if spy is not None:
+        for _, spy in spies.values():
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
         requests_after = _requests(stats_path)
@@ -240,9 +270,10 @@ def main(payments: int = 60, payers: int = 4) -> None:
           f"{dynamo / payments:.1f}")
     for key, n in sorted(made.items(), key=lambda kv: (kv[0].split(" ")[0], -kv[1])):
         print(f"  {key:<70}{n / payments:>6.2f}")
-    if profile and Path(profile).exists():
-        print()
-        print("\n".join(profile_summary(Path(profile), payments)))
+    for raw, (name, _) in spies.items():
+        if raw.exists():
+            print()
+            print("\n".join(profile_summary(raw, cpu_ms[name], name)))
 
 
 if __name__ == "__main__":

@@ -24,13 +24,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-_TRAILING_NUMBER = re.compile(r"[-_]\d+$")
+_TRAILING_NUMBER = re.compile(r"[-_]\d+$|^Thread-\d+ ")
 _behalf = threading.local()  # .role: the thread a gathered read runs for
 
 
 def role(thread_name: str) -> str:
     """``worker-issue_bill-3`` → ``worker-issue_bill``, ``archive-upload_2`` →
-    ``archive-upload``; other names unchanged."""
+    ``archive-upload``, ``Thread-7 (process_request_thread)`` → ``(process_request_thread)``;
+    other names unchanged."""
     return _TRAILING_NUMBER.sub("", thread_name)
 
 
@@ -66,6 +67,7 @@ class RequestStats:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._written = -1
+        self._undo: Any = lambda: None
         self._thread = threading.Thread(target=self._run, daemon=True, name="request-stats")
 
     def count(self, service: str, operation: str) -> None:
@@ -93,7 +95,18 @@ class RequestStats:
             return _OnBehalf(pool(depth))
 
         fan_out._pool = on_behalf
+
+        def undo() -> None:
+            BaseClient._make_api_call = original  # type: ignore[method-assign]
+            fan_out._pool = pool
+
+        self._undo = undo
         self._thread.start()
+
+    def uninstall(self) -> None:
+        """Stop counting and writing (tests)."""
+        self._stop.set()
+        self._undo()
 
     def write(self) -> None:
         with self._lock:
@@ -113,10 +126,11 @@ class RequestStats:
             self.write()
 
 
-def from_environment() -> RequestStats | None:
-    """The installed counter if ``$STACK_STATS`` names a file, else None."""
+def from_environment(suffix: str = "") -> RequestStats | None:
+    """The installed counter if ``$STACK_STATS`` names a file, else None; a child process of
+    the stack counts into ``$STACK_STATS<suffix>``."""
     if not (path := os.environ.get("STACK_STATS")):
         return None
-    stats = RequestStats(Path(path))
+    stats = RequestStats(Path(path + suffix))
     stats.install()
     return stats

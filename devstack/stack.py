@@ -8,6 +8,11 @@ on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker 
 queued jobs to the same handlers Lambda would call, several at a time as Lambda does
 ($WORKER_CONCURRENCY per queue, default 4); serves the payment-channel simulator on
 $SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
+
+Four processes: DynamoDB Local (a JVM), moto's server (``devstack/moto_process.py``), the jobs
+(worker and scheduler, ``devstack/jobs_process.py``) and this one (the app and the simulator),
+so that they do not queue for one interpreter lock (``devstack/processes.py``).
+``MOTO_IN_PROCESS=1`` and ``JOBS_IN_PROCESS=1`` put moto or the jobs back in this process.
 """
 
 from __future__ import annotations
@@ -22,108 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devstack.jobs import QUEUES, start_jobs
+
 log = logging.getLogger("localstack")
 ROOT = Path(__file__).resolve().parents[1]
-QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
-          ("fiscal-send-sms", "send_sms", "SMS_QUEUE_URL"))
-
-
-WORKER_CONCURRENCY = 4  # jobs of one queue at a time ($WORKER_CONCURRENCY)
-# SQS's longest poll, as Lambda's own pollers use: an idle poller costs the stack one request
-# (botocore here, moto's server there, a few ms of CPU each) per 20 s instead of one a second.
-WAIT_SECONDS = 20
-STOP_SECONDS = 2.0  # what stop() waits for pollers in all; one inside a long poll is left to die
-
-
-class Worker:
-    """Long-polls each queue and calls the Chalice SQS handler, as Lambda's trigger would.
-
-    ``concurrency`` pollers per queue, each handling one message at a time: Lambda runs a
-    queue's jobs in as many instances at once as the queue holds work (up to the function's
-    reserved concurrency), so a payment does not wait behind the bill of the one before it.
-    A message received once ``stop()`` was called is not handled: SQS delivers it again.
-    """
-
-    def __init__(self, app: Any, sqs: Any, queues: dict[str, str],
-                 concurrency: int = WORKER_CONCURRENCY, wait_seconds: int = WAIT_SECONDS) -> None:
-        self._app, self._sqs, self._queues = app, sqs, queues
-        self._wait = wait_seconds
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(name, url), daemon=True,
-                                          name=f"worker-{name}-{k}")
-                         for name, url in queues.items() for k in range(max(1, concurrency))]
-
-    def start(self) -> None:
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        """Stop polling; waits up to ``STOP_SECONDS`` in all for jobs in progress (the threads
-        are daemons: one still inside a long poll ends with the process)."""
-        self._stop.set()
-        deadline = time.monotonic() + STOP_SECONDS
-        for t in self._threads:
-            t.join(timeout=max(0.0, deadline - time.monotonic()))
-
-    def _run(self, handler: str, url: str) -> None:
-        from chalice.local import LambdaContext
-
-        while not self._stop.is_set():
-            try:
-                got = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
-                                                WaitTimeSeconds=self._wait,
-                                                AttributeNames=["All"])
-            except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
-                time.sleep(0.5)
-                continue
-            if self._stop.is_set():
-                return  # stopping: the message comes back once its visibility times out
-            for msg in got.get("Messages", []):
-                event = {"Records": [{
-                    "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
-                    "body": msg["Body"], "attributes": msg.get("Attributes", {}),
-                    "messageAttributes": {}, "md5OfBody": msg.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs", "awsRegion": "cn-north-1",
-                    "eventSourceARN": f"arn:aws:sqs:cn-north-1:123456789012:{handler}"}]}
-                try:
-                    self._app.handler_map[handler](event, LambdaContext(handler, 1024))
-                except Exception:  # noqa: BLE001 - as Lambda: the message comes back later
-                    log.exception("%s failed; SQS will deliver it again", handler)
-                    continue
-                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-
-
-class Scheduler:
-    """Calls the channel jobs (active query, refunds) every ``every`` seconds, as EventBridge
-    calls them in production (there, every five minutes), and the weekly report's job (there,
-    on Mondays; it keeps last week's report once, then only finds it kept)."""
-
-    HANDLERS = ("query_open_orders", "refund_exceptions", "weekly_report")
-
-    def __init__(self, app: Any, every: float = 60.0) -> None:
-        self._app, self._every = app, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="scheduler")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        from chalice.local import LambdaContext
-
-        event = {"version": "0", "id": "local", "detail-type": "Scheduled Event",
-                 "source": "aws.events", "account": "000000000000", "time": "",
-                 "region": "cn-north-1", "resources": [], "detail": {}}
-        while not self._stop.wait(self._every):
-            for name in self.HANDLERS:
-                try:
-                    self._app.handler_map[name](event, LambdaContext(name, 1024))
-                except Exception:  # noqa: BLE001 - as Lambda: the next run tries again
-                    log.exception("%s failed", name)
 
 
 def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> None:
@@ -217,12 +124,9 @@ def add_missing_indexes(template: Path, names: dict[str, str], dynamodb: Any) ->
 
 
 def run() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if os.environ.get("VERBOSE") != "1":
-        # The moto server logs every request (the worker polls SQS twice a second) and botocore
-        # every credential lookup: quiet unless VERBOSE=1. What the product logs stays.
-        for noisy in ("werkzeug", "botocore.credentials", "pynamodb.settings"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    from devstack.processes import configure_logging
+
+    configure_logging()
     local = Path(os.environ.get("LOCAL_DIR", ROOT / ".local")).resolve()
     port = int(os.environ.get("PORT", "8000"))
     sim_port = int(os.environ.get("SIMULATOR_PORT", "8001"))
@@ -235,7 +139,12 @@ def run() -> int:
     started = time.monotonic()
     jar_dir = services.install_dynamodb_local(local / "node")
     ddb = services.start_dynamodb_local(jar_dir, local / "dynamodb", ddb_port)
-    moto = services.start_moto(moto_port, local)
+    if os.environ.get("MOTO_IN_PROCESS") == "1":  # the old way: moto behind the stack's GIL
+        moto: Any = services.start_moto(moto_port, local)
+    else:
+        from devstack import moto_process
+
+        moto = moto_process.start(moto_port, local)
     stoppers: list = [lambda: services.stop_process_group(ddb), moto.stop]
     try:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
@@ -267,16 +176,14 @@ def run() -> int:
 
         server = _serve_app(application.app, port)
         stoppers.insert(0, server.shutdown)
-        worker = Worker(application.app, deps._client("sqs"), urls, int(
-            os.environ.get("WORKER_CONCURRENCY", str(WORKER_CONCURRENCY))))
-        worker.start()
-        stoppers.insert(0, worker.stop)
         sim = serve(local / "stack.json", "127.0.0.1", sim_port)
         stoppers.insert(0, sim.shutdown)
-        scheduler = Scheduler(application.app,
-                              float(os.environ.get("SCHEDULE_EVERY_SECONDS", "60")))
-        scheduler.start()
-        stoppers.insert(0, scheduler.stop)
+        if os.environ.get("JOBS_IN_PROCESS") == "1":  # the old way: jobs behind the app's GIL
+            stoppers[0:0] = start_jobs(application.app, deps._client("sqs"), urls)
+        else:
+            from devstack import jobs_process
+
+            stoppers.insert(0, jobs_process.start().stop)
         log.info("ready in %.1f s: app %s, simulator http://127.0.0.1:%d, stack %s",
                  time.monotonic() - started, deps.settings.public_base_url, sim_port,
                  local / "stack.json")

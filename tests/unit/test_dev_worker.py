@@ -6,7 +6,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-from devstack.stack import Worker
+from devstack.jobs import Worker
 
 
 class OneQueue:
