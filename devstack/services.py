@@ -71,6 +71,7 @@ def start_dynamodb_local(jar_dir: Path, data_dir: Path, port: int) -> subprocess
     No bind-address option exists: it listens on all interfaces; use ``http://127.0.0.1:<port>``.
     Writes are committed to SQLite: data survives a stop or SIGKILL. RuntimeError if the port is
     taken, java is missing, or it dies or stays silent for 30 s (with the log's tail).
+    ``$DYNAMODB_LOCAL_JAVA_OPTS`` (e.g. ``-XX:+UseSerialGC``) go to the JVM, for measuring.
     """
     if shutil.which("java") is None:
         raise RuntimeError("java not found: DynamoDB Local needs Java 17+ "
@@ -80,7 +81,8 @@ def start_dynamodb_local(jar_dir: Path, data_dir: Path, port: int) -> subprocess
             raise RuntimeError(f"port {port} on 127.0.0.1 is already in use")
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "dynamodb-local.log"
-    cmd = ["java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
+    cmd = ["java", *os.environ.get("DYNAMODB_LOCAL_JAVA_OPTS", "").split(),
+           "-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
            "-sharedDb", "-dbPath", str(data_dir.resolve()), "-port", str(port),
            "-disableTelemetry"]
     with open(log_path, "wb") as log:
