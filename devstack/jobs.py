@@ -27,16 +27,23 @@ STOP_SECONDS = 2.0  # what stop() waits for pollers in all; one inside a long po
 class Worker:
     """Long-polls each queue and calls the Chalice SQS handler, as Lambda's trigger would.
 
-    ``concurrency`` pollers per queue, each handling one message at a time: Lambda runs a
+    ``concurrency`` pollers per queue, each handling one batch at a time: Lambda runs a
     queue's jobs in as many instances at once as the queue holds work (up to the function's
     reserved concurrency), so a payment does not wait behind the bill of the one before it.
-    A message received once ``stop()`` was called is not handled: SQS delivers it again.
+    A batch is what one receive finds, up to the handler's ``batch_size`` (``app.py``'s
+    ``on_sqs_message``; no batching window, as there). After the handler returns, its messages
+    are deleted but those its partial batch response names (``batchItemFailures``); when it
+    raises, none is. A message received once ``stop()`` was called is not handled: SQS delivers
+    it again.
     """
 
     def __init__(self, app: Any, sqs: Any, queues: dict[str, str],
                  concurrency: int = WORKER_CONCURRENCY, wait_seconds: int = WAIT_SECONDS) -> None:
         self._app, self._sqs, self._queues = app, sqs, queues
         self._wait = wait_seconds
+        self._batch = {source.name: source.batch_size
+                       for source in getattr(app, "event_sources", [])
+                       if hasattr(source, "batch_size")}
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(name, url), daemon=True,
                                           name=f"worker-{name}-{k}")
@@ -59,27 +66,37 @@ class Worker:
 
         while not self._stop.is_set():
             try:
-                got = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
-                                                WaitTimeSeconds=self._wait,
-                                                AttributeNames=["All"])
+                got = self._sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(10, self._batch.get(handler, 1)),
+                    WaitTimeSeconds=self._wait, AttributeNames=["All"])
             except Exception:  # noqa: BLE001 - moto stopping, or a blip: try again
                 time.sleep(0.5)
                 continue
             if self._stop.is_set():
-                return  # stopping: the message comes back once its visibility times out
-            for msg in got.get("Messages", []):
-                event = {"Records": [{
-                    "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
-                    "body": msg["Body"], "attributes": msg.get("Attributes", {}),
-                    "messageAttributes": {}, "md5OfBody": msg.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs", "awsRegion": "cn-north-1",
-                    "eventSourceARN": f"arn:aws:sqs:cn-north-1:123456789012:{handler}"}]}
-                try:
-                    self._app.handler_map[handler](event, LambdaContext(handler, 1024))
-                except Exception:  # noqa: BLE001 - as Lambda: the message comes back later
-                    log.exception("%s failed; SQS will deliver it again", handler)
-                    continue
-                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                return  # stopping: the messages come back once their visibility times out
+            if not (messages := got.get("Messages", [])):
+                continue
+            event = {"Records": [{
+                "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
+                "body": msg["Body"], "attributes": msg.get("Attributes", {}),
+                "messageAttributes": {}, "md5OfBody": msg.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs", "awsRegion": "cn-north-1",
+                "eventSourceARN": f"arn:aws:sqs:cn-north-1:123456789012:{handler}"}
+                for msg in messages]}
+            try:
+                answer = self._app.handler_map[handler](event, LambdaContext(handler, 1024))
+            except Exception:  # noqa: BLE001 - as Lambda: the messages come back later
+                log.exception("%s failed; SQS will deliver its messages again", handler)
+                continue
+            failed = {str(item.get("itemIdentifier")) for item in
+                      (answer or {}).get("batchItemFailures", [])} if isinstance(answer, dict) \
+                else set()
+            if failed:
+                log.warning("%s: %d of %d messages failed; SQS will deliver them again",
+                            handler, len(failed), len(messages))
+            for msg in messages:
+                if msg["MessageId"] not in failed:
+                    self._sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
 
 
 class Scheduler:

@@ -114,3 +114,69 @@ def test_an_idle_worker_long_polls_for_twenty_seconds_and_stops_without_waiting_
     assert [p["WaitTimeSeconds"] for p in sqs.polls] == [20, 20]
     assert stopping < 3
     assert handled == [] and sqs.deleted == []
+
+
+class BatchQueue:
+    """An SQS client holding ``count`` messages that one receive hands out together, up to
+    ``MaxNumberOfMessages``; deletes are remembered."""
+
+    def __init__(self, count: int) -> None:
+        self._left = [f"m{k}" for k in range(count)]
+        self._lock = threading.Lock()
+        self.asked: list[int] = []
+        self.deleted: list[str] = []
+
+    def receive_message(self, MaxNumberOfMessages: int, **_: object) -> dict:  # noqa: N803
+        with self._lock:
+            self.asked.append(MaxNumberOfMessages)
+            taken, self._left = (self._left[:MaxNumberOfMessages],
+                                 self._left[MaxNumberOfMessages:])
+        if not taken:
+            time.sleep(0.01)
+        return {"Messages": [{"MessageId": m, "ReceiptHandle": f"r-{m}", "Body": "{}"}
+                             for m in taken]}
+
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:  # noqa: N803
+        with self._lock:
+            self.deleted.append(ReceiptHandle)
+
+
+def test_a_batch_handler_gets_what_one_receive_finds_and_its_failed_messages_are_kept():
+    batches: list[list[str]] = []
+
+    def handler(event: dict, context: object) -> dict:
+        batches.append([r["messageId"] for r in event["Records"]])
+        return {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+    app = SimpleNamespace(handler_map={"issue_bill": handler},
+                          event_sources=[SimpleNamespace(name="issue_bill", batch_size=10)])
+    sqs = BatchQueue(3)
+    worker = Worker(app, sqs, {"issue_bill": "http://sqs/issue"}, concurrency=1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(sqs.deleted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert batches == [["m0", "m1", "m2"]]
+    assert set(sqs.asked) == {10}
+    assert sorted(sqs.deleted) == ["r-m0", "r-m2"]
+
+
+def test_when_a_batch_handler_raises_none_of_its_messages_is_deleted():
+    def handler(event: dict, context: object) -> None:
+        raise RuntimeError("every bill of the batch failed")
+
+    app = SimpleNamespace(handler_map={"issue_bill": handler},
+                          event_sources=[SimpleNamespace(name="issue_bill", batch_size=10)])
+    sqs = BatchQueue(2)
+    worker = Worker(app, sqs, {"issue_bill": "http://sqs/issue"}, concurrency=1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(sqs.asked) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert sqs.deleted == []
