@@ -229,3 +229,50 @@ def test_the_providers_trade_bill_lists_the_sub_merchant_and_the_day_balances(wo
     assert r.status_code == 200, r.body
     wechat = body_of(r)["channels"]["wechatpay"]
     assert (wechat["status"], wechat["statement_count"]) == ("balanced", 2), wechat
+
+
+def test_inside_wechat_a_sub_merchants_jsapi_order_is_for_the_payers_sp_openid(world, client):
+    from chalicelib.adapters.wechatpay.jsapi import verify_pay_sign
+    from devstack.sim_weixin import openid_of
+    from tests.functional.support import JSON, create_note
+    from tests.functional.test_pay_where_payers_are import identified_in_wechat
+
+    give_sub_merchant(world, client, sub_appid=SUB_APPID)
+    world.channels.deliver = deliver_through(client)
+    code = create_note(world, client)["payment_code"]
+    session = identified_in_wechat(world, client, code)
+    r = client.http.post(f"/v1/public/notes/{code}/pay", headers={**JSON, "Cookie": session},
+                         body=json.dumps({"channel": "wechatpay", "mode": "jsapi"}))
+    assert r.status_code == 201, r.body
+    params = body_of(r)["jsapi"]
+    wx = world.stack["channels"]["wechatpay"]
+    [request] = sent(world, "/v3/pay/partner/transactions/jsapi")
+    assert request["payer"] == {"sp_openid": openid_of(wx["appid"], "alice")}
+    assert request["sub_mchid"] == SUB_MCHID and params["appId"] == wx["appid"]  # sp_appid
+    verify_pay_sign(params, world.channels.servers["wechatpay"].merchant_public)
+    paid = world.channels.handle("POST", "/wechatpay/_sim/jsapi-pay", {},
+                                 json.dumps({"user": "alice", "params": params}).encode())
+    assert json.loads(paid.body) == {"err_msg": "get_brand_wcpay_request:ok",
+                                     "notify_status": 204}
+    [row] = payments(world)
+    assert (row["status"], row["merchant"]) == ("applied", SUB_MCHID)
+
+
+def test_a_desktop_payer_scans_a_sub_merchants_native_order(world, client):
+    from tests.functional.support import create_note
+
+    give_sub_merchant(world, client)
+    world.channels.deliver = deliver_through(client)
+    code = create_note(world, client)["payment_code"]
+    r = client.http.post(f"/v1/public/notes/{code}/pay", body="channel=wechatpay&mode=native",
+                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                  "Accept": "text/html"})
+    assert r.status_code == 303
+    assert client.http.get(r.headers["Location"].split("testserver")[-1]).status_code == 200
+    asked = sent(world, "/v3/pay/partner/transactions/native")
+    assert len(asked) == 2 and asked[0] == asked[1] and asked[0]["sub_mchid"] == SUB_MCHID
+    order = world.channels.order("wechatpay", asked[0]["out_trade_no"])
+    scanned = world.channels.handle("POST", "/wechatpay/_sim/scan", {},
+                                    json.dumps({"code_url": order.extra["code_url"]}).encode())
+    assert json.loads(scanned.body)["notify_status"] == 204
+    assert get_note(world, client, code)["status"] == "paid"

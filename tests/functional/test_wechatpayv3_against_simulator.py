@@ -28,9 +28,10 @@ def simulator(simulator_over_http, world, monkeypatch):
     return simulator_over_http
 
 
-def theirs(wx: dict, base: str, kind, private_pem: str | None = None) -> WeChatPay:
+def theirs(wx: dict, base: str, kind, private_pem: str | None = None,
+           partner_mode: bool = False) -> WeChatPay:
     client = WeChatPay(
-        wechatpay_type=kind, mchid=wx["mchid"],
+        wechatpay_type=kind, mchid=wx["mchid"], partner_mode=partner_mode,
         private_key=private_pem or Path(wx["merchant_private_key_pem"]).read_text(),
         cert_serial_no=wx["merchant_serial"], appid=wx["appid"], apiv3_key=wx["apiv3_key"],
         notify_url="http://testserver/callbacks/wechatpay",
@@ -85,3 +86,26 @@ def test_an_order_signed_with_another_merchant_key_is_refused(world, simulator):
     status, text = client.pay(description="d", out_trade_no="34010026000000000017Native2",
                               amount={"total": 100})
     assert status == 401 and "SIGN_ERROR" in str(text)
+
+
+def test_wechatpayv3_in_service_provider_mode_opens_and_queries_a_sub_merchants_order(
+        world, simulator):
+    """The library's own partner requests (``partner_mode``: sp_appid, sp_mchid, sub_mchid,
+    ``/v3/pay/partner/…``) against the simulator's service-provider mode."""
+    base, _ = simulator
+    wx = world.stack["channels"]["wechatpay"]
+    client = theirs(wx, base, WeChatPayType.NATIVE, partner_mode=True)
+    number = "34010026000000000017pT3dE9"
+    status, text = client.pay(description="非税收入缴款", out_trade_no=number,
+                              amount={"total": 100, "currency": "CNY"}, sub_mchid="1900000109")
+    assert status == 200, text
+    assert json.loads(text)["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
+    status, text = client.query(out_trade_no=number, sub_mchid="1900000109")
+    assert status == 200, text
+    answer = json.loads(text)
+    assert (answer["sp_mchid"], answer["sub_mchid"], answer["trade_state"]) == (
+        wx["mchid"], "1900000109", "NOTPAY")
+    status, _ = client.query(out_trade_no=number, sub_mchid="1900000110")
+    assert status == 404  # another sub-merchant's order is not found
+    direct = theirs(wx, base, WeChatPayType.NATIVE)
+    assert direct.query(out_trade_no=number)[0] == 404  # nor the provider's own
