@@ -556,6 +556,28 @@ def admin_bill_kinds(t: Targets):
                               h.json_bodies({"bill_kinds": ["0301", "0401"], "bill_kind": "0301"})))
 
 
+_MERCHANT_CHANNELS = h.path_param("wechatpay", "alipay", "unionpay", "bank", "x")
+
+
+@route("/v1/admin/units/{unit_code}/merchants/{channel}", "PUT", "admin")
+def admin_merchant(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/merchants/{channel}", "PUT",
+                    {"unit_code": _unit_codes(t), "channel": _MERCHANT_CHANNELS},
+                    h.headers(t.keys, JSON_TYPES, _key(t, "finance")),
+                    st.one_of(h.json_bodies({"sub_mchid": "1900000109"}),
+                              h.json_bodies({"sub_mchid": "1900000109",
+                                             "sub_appid": "wx0123456789abcdef"}),
+                              h.json_bodies({"seller_id": "2088000000000001",
+                                             "app_auth_token": "202606BBfuzztoken0001"})))
+
+
+@route("/v1/admin/units/{unit_code}/merchants/{channel}", "DELETE", "admin")
+def admin_merchant_removed(t: Targets):
+    return _request(t, "admin", "api", "/v1/admin/units/{unit_code}/merchants/{channel}",
+                    "DELETE", {"unit_code": _unit_codes(t), "channel": _MERCHANT_CHANNELS},
+                    h.headers(t.keys, wanted_key=_key(t, "finance")))
+
+
 def _seal_bodies() -> st.SearchStrategy[bytes]:
     return st.one_of(st.sampled_from(SEALS), h.raw_bodies())
 
@@ -859,6 +881,8 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
                                                             "year": ""},
     ("/console/finance/units/{unit_code}/keys", "POST"): {"confirm": "yes"},
     ("/console/finance/units/{unit_code}/keys/{key_id}/revoke", "POST"): {"confirm": "yes"},
+    ("/console/finance/units/{unit_code}/merchants/{channel}", "POST"): {
+        "action": "set", "sub_mchid": "1900000109", "sub_appid": ""},
     ("/console/finance/units/{unit_code}/bill-kinds", "POST"): {"bill_kinds": "0301",
                                                                 "bill_kind": "0301"},
     ("/console/unit/notes", "POST"): {
