@@ -747,7 +747,11 @@ class FakeBills:
         if after:
             at, _, bill_id = after.partition("|")
             rows = [t for t in rows if t[:2] < (at, bill_id)]
-        page = [r.record() for _, _, r in rows[:limit]]
+        # as the unit index holds them: the bill, its status and links, nothing else
+        page = [BillRecord(bill=record.bill, status=record.status, payer_phone=None,
+                           xml=ArchivedFile("", "", 0), pdf=ArchivedFile("", "", 0),
+                           links=record.links)
+                for record in (r.record() for _, _, r in rows[:limit])]
         if len(page) < limit:
             return page, None
         return page, f"{page[-1].bill.issued_at}|{page[-1].bill.bill_id}"

@@ -467,7 +467,8 @@ class DynamoBills:
     @staticmethod
     def of_unit(unit_code: str, first: str, last: str, limit: int,
                 after: str | None = None) -> tuple[list[BillRecord], str | None]:
-        """One query of the unit index; a position is ``issued_at|bill_id``."""
+        """One query of the unit index; a position is ``issued_at|bill_id``. The index holds
+        each bill's document, status and links: the records carry no files, counts or phone."""
         start = None
         if after:
             at, _, bill_id = after.partition("|")

@@ -309,22 +309,28 @@ class PendingBills(GlobalSecondaryIndex):
 
 
 class BillsByDay(GlobalSecondaryIndex):
-    """Bills (blue and red) by the China date of their issue."""
+    """Bills (blue and red) by the China date of their issue. Only the document is projected
+    (what the day's readers use): an entry is written once, when the bill is complete, at the
+    size of its document (one write unit for most bills, where the whole row cost two), and a
+    verification's count, a status or a text never write it again."""
 
     class Meta:
         index_name = "issued_day-issued_at-index"
-        projection = AllProjection()
+        projection = IncludeProjection(["doc"])
 
     issued_day = UnicodeAttribute(hash_key=True)
     issued_at = UnicodeAttribute(range_key=True)
 
 
 class BillsByUnit(GlobalSecondaryIndex):
-    """Bills (blue and red) by their issuing unit and time of issue (the unit console's list)."""
+    """Bills (blue and red) by their issuing unit and time of issue (the unit console's list).
+    The document, status and links are projected (what the list shows), as in "my bills": an
+    entry costs what the document does, and only a void, a reversal or an exchange to paper
+    writes it again, never a verification's count or a text."""
 
     class Meta:
         index_name = "issuing_unit-issued_at-index"
-        projection = AllProjection()
+        projection = IncludeProjection(["doc", "status", "links"])
 
     issuing_unit = UnicodeAttribute(hash_key=True)
     issued_at = UnicodeAttribute(range_key=True)

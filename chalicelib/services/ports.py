@@ -346,7 +346,8 @@ class BillRepository(Protocol):
                 after: str | None = None) -> tuple[list[BillRecord], str | None]:
         """Up to ``limit`` of the unit's bills (blue and red) issued between ``first`` and
         ``last`` (China ISO times, both included), newest first, resuming after the position
-        ``after``; and the position to resume after next (None once read through)."""
+        ``after``; and the position to resume after next (None once read through). As a list
+        shows them: each record's bill, status and links (not its files, counts or phone)."""
 
     def lookup(self, bill_code: str, bill_number: str, counter_ids: Sequence[str] = (), *,
                reimbursement: bool = False) -> BillLookup:

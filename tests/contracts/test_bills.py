@@ -368,6 +368,7 @@ class TestBillRepository:
         page, after = stores.bills.of_unit(unit, first, last, 2)
         assert [r.bill.bill_id for r in page] == [made[3].bill.bill_id, made[2].bill.bill_id]
         assert page[0].status is BillStatus.NORMAL and page[0].bill == made[3].bill
+        assert (page[0].xml.key, page[0].payer_phone) == ("", None)  # what the index holds
         page, after = stores.bills.of_unit(unit, first, last, 2, after)
         assert [r.bill.bill_id for r in page] == [made[1].bill.bill_id, made[0].bill.bill_id]
         page, after = stores.bills.of_unit(unit, first, last, 2, after)

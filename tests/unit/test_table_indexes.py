@@ -36,3 +36,21 @@ def model_indexes() -> dict[tuple[str, str], list[str]]:
 
 def test_the_template_declares_exactly_the_indexes_the_code_reads_with_their_keys():
     assert template_indexes() == model_indexes()
+
+
+def test_the_template_projects_into_each_index_what_its_model_says():
+    resources = json.loads(TEMPLATE.read_text(encoding="utf-8"))["Resources"]
+    declared = {index["IndexName"]: (index["Projection"]["ProjectionType"],
+                                     sorted(index["Projection"].get("NonKeyAttributes", [])))
+                for resource in resources.values()
+                if resource.get("Type") == "AWS::DynamoDB::Table"
+                for index in resource["Properties"].get("GlobalSecondaryIndexes", [])}
+    modelled = {}
+    for model in dynamo_models.MODELS.values():
+        for attribute in vars(model).values():
+            if isinstance(attribute, GlobalSecondaryIndex):
+                projection = attribute.Meta.projection
+                modelled[attribute.Meta.index_name] = (
+                    projection.projection_type,
+                    sorted(getattr(projection, "non_key_attributes", None) or []))
+    assert declared == modelled
