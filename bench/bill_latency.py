@@ -8,8 +8,9 @@ the next payment. Printed: throughput (bills visible per second over the whole r
 p50/p95 of the time from the notification's POST to the ``issued`` answer, and of the
 acknowledgement alone, and the polls per bill; the CPU each bill cost each of the stack's processes (the app and simulator;
 moto; the worker and scheduler; DynamoDB Local, a JVM), polls included, and the machine's load
-average, without which the times mean little on a shared machine. The worker runs ``WORKER_CONCURRENCY`` jobs per queue at once (default 4),
-as Lambda would; set it to 1 to see a single worker.
+average, without which the times mean little on a shared machine. The worker runs ``WORKER_CONCURRENCY`` pollers per queue (default 4),
+each handing the handler what one receive finds, up to its batch size, as Lambda would; set it
+to 1 to see a single worker.
 
 Also printed: the AWS requests the stack's process made per bill, by caller and operation
 (``devstack/request_stats.py``; DynamoDB Local's CPU is spent answering the DynamoDB ones).
@@ -249,7 +250,7 @@ def main(payments: int = 60, payers: int = 4) -> None:
         run.stop()
     concurrency = os.environ.get("WORKER_CONCURRENCY", "4")
     print(f"\nNotification → bill visible, {payments} payments, {payers} payers at once, "
-          f"local stack (worker: {concurrency} jobs per queue at once), polling every "
+          f"local stack (worker: {concurrency} pollers per queue), polling every "
           f"{POLL_SECONDS * 1000:.0f} ms\n")
     print(f"throughput: {len(visible) / wall:.2f} bills visible per second "
           f"({len(visible)} in {wall:.1f} s)")
