@@ -401,6 +401,30 @@ def backfill_payment_days(args: argparse.Namespace) -> int:
     return 0
 
 
+def backfill_people_places(args: argparse.Namespace) -> int:
+    """Place the accounts written before ``listing-place-index`` (the people pages list accounts
+    only through it): page after page, each printed with the key to resume after
+    (``--after``). Idempotent: a second run places nothing."""
+    from chalicelib.adapters.dynamo_people import fill_people_places
+    from chalicelib.bootstrap import deps
+
+    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
+        print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
+        return 2
+    _use_stack(args.stack)
+    deps().people  # noqa: B018 - binds the models to this deployment's tables
+    after, scanned, placed, pages = args.after or None, 0, 0, 0
+    while True:
+        read, done, after = fill_people_places(args.page_size, after)
+        pages, scanned, placed = pages + 1, scanned + read, placed + done
+        print(f"page {pages}: {read} read, {done} placed; next: "
+              f"{f'--after {after}' if after else 'none, done'}")
+        if after is None:
+            break
+    print(f"{scanned} rows read, {placed} accounts placed")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -490,8 +514,14 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--page-size", type=int, default=500,
                           help="rows a Scan page reads (default 500)")
     backfill.add_argument("--after", help="resume after this payment id (as a page printed)")
+    places = commands.add_parser(
+        "backfill-people-places", help="list the accounts written before the people's list "
+                                       "index (idempotent; resumable with --after)")
+    places.add_argument("--page-size", type=int, default=500,
+                        help="rows a Scan page reads (default 500)")
+    places.add_argument("--after", help="resume after this key (as a page printed)")
     for sub in (allocate, report, replay_cmd, integrity, statements_cmd, rotate, unit_cmd,
-                key_cmd, audit, backfill,
+                key_cmd, audit, backfill, places,
                 redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke,
                 person_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")
@@ -503,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
                 "root-fingerprint": root_fingerprint, "create-unit": create_unit, "new-api-key": new_api_key, "audit": audit_log,
                 "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
                 "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,
-                "create-person": create_person, "backfill-payment-days": backfill_payment_days}
+                "create-person": create_person, "backfill-payment-days": backfill_payment_days,
+                "backfill-people-places": backfill_people_places}
     return handlers[args.command](args)
 
 

@@ -166,11 +166,13 @@ def seed_people(deps: Deps, state: dict[str, Any]) -> None:
 
     for p in state["people"]:
         if deps.people.get(p["username"]) is None:
+            unit = deps.units.get(p["unit_code"]) if p["unit_code"] else None
             deps.people.create(Person(
                 username=p["username"], role=Role(p["role"]), unit_code=p["unit_code"],
                 display_name=p["username"], password_hash=p["password_hash"],
                 created_at=KEYS_VALID_FROM,
-                totp_sealed=seal_totp(deps, p["totp_secret"]) if p["totp_secret"] else None))
+                totp_sealed=seal_totp(deps, p["totp_secret"]) if p["totp_secret"] else None),
+                unit.region_code if unit else "")
 
 
 def people_document(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -88,8 +88,10 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
 
 
 def date_old_payments(deps: Any) -> int:
-    """A state folder's payments written before the payments' day index get their day (what
-    ``cli backfill-payment-days`` does in a deployment): one Scan page on a fresh stack."""
+    """A state folder's payments written before the payments' day index get their day, and its
+    accounts written before the people's list index their place (what ``cli
+    backfill-payment-days`` and ``backfill-people-places`` do in a deployment): one Scan page
+    each on a fresh stack. Returns the payments dated."""
     from chalicelib.adapters.dynamo_payments import fill_paid_days
 
     deps.payments  # noqa: B018 - binds the models to the stack's tables
@@ -100,6 +102,15 @@ def date_old_payments(deps: Any) -> int:
         filled += page.filled
     if filled:
         log.info("dated %d payments for the payments' day index", filled)
+    from chalicelib.adapters.dynamo_people import fill_people_places
+
+    deps.people  # noqa: B018
+    _, placed, after = fill_people_places()
+    while after is not None:
+        _, more, after = fill_people_places(after=after)
+        placed += more
+    if placed:
+        log.info("placed %d accounts in the people's list index", placed)
     return filled
 
 

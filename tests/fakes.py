@@ -928,17 +928,19 @@ class FakePeople:
 
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
+        self.regions: dict[str, str] = {}  # username → the unit's region it was created with
         self.sessions: dict[str, Session] = {}
         self.actions: dict[str, frozenset] = {}
 
     def get(self, username: str) -> Person | None:
         return self.people.get(username)
 
-    def create(self, person: Person) -> None:
+    def create(self, person: Person, region: str = "") -> None:
         if person.username in self.people:
             raise Conflict(f"用户名 {person.username} 已存在", code="person_exists")
         self.people[person.username] = replace(person, totp_step=0, failures=0,
                                                locked_until=0)
+        self.regions[person.username] = region
 
     def update(self, username: str, changes: dict[str, Any]) -> Person:
         if username not in self.people:
@@ -951,9 +953,18 @@ class FakePeople:
             k: defaults.get(k) if v is None else v for k, v in changes.items()})
         return self.people[username]
 
-    def list(self, unit_code: str | None = None) -> list[Person]:
-        return sorted((p for p in self.people.values()
-                       if not unit_code or p.unit_code == unit_code), key=lambda p: p.username)
+    def list(self, unit_code: str | None = None, region: str = "") -> list[Person]:
+        def listed(p: Person) -> bool:
+            if unit_code:
+                return p.unit_code == unit_code and self.regions[p.username] == region
+            if region:
+                return (p.scope.startswith(region) if p.role.is_finance
+                        else self.regions[p.username].startswith(region))
+            return True
+
+        return sorted((replace(p, password_hash="", totp_step=0, totp_pending=None,
+                               totp_pending_epoch=0)
+                       for p in self.people.values() if listed(p)), key=lambda p: p.username)
 
     def record_failure(self, username: str, now_epoch: int, most: int,
                        lock_seconds: int) -> Person:

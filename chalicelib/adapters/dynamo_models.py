@@ -616,6 +616,25 @@ class SessionsByPerson(GlobalSecondaryIndex):
     session_of = UnicodeAttribute(hash_key=True)
 
 
+class PeopleByPlace(GlobalSecondaryIndex):
+    """Sparse: only person rows carry ``listing`` ("person"; sessions and units' settings do
+    not), so the people pages query accounts, never sessions. One partition (accounts are few
+    and rarely written), sorted by ``place``: ``{unit's region}#{unit}#{username}`` for a unit's
+    person, ``~finance#{username}`` for a finance person. A unit's people, and the unit people of
+    a region (``begins_with`` its prefix), are one query each. Only what the lists show is
+    projected: a sign-in's ``totp_step`` does not write the index, a failure does (the lists
+    show failures), and neither the password hash nor a pending secret is copied."""
+
+    class Meta:
+        index_name = "listing-place-index"
+        projection = IncludeProjection(["username", "role", "unit_code", "scope", "display_name",
+                                        "created_at", "disabled", "failures", "locked_until",
+                                        "totp_sealed"])
+
+    listing = UnicodeAttribute(hash_key=True)
+    place = UnicodeAttribute(range_key=True)
+
+
 class PeopleModel(Model):
     """People who sign in to the consoles (``person#<username>``, never expiring), their
     sessions (``session#<SHA-256 of the token>``, expiring at the session's absolute end) and
@@ -644,6 +663,9 @@ class PeopleModel(Model):
     # ``may_cancel`` is the set's first form (cancel only), read when the set was never written
     may_cancel = NumberAttribute(default=0)
     operator_actions = UnicodeSetAttribute(null=True)
+    listing = UnicodeAttribute(null=True)  # "person" on a person's row only (sparse key)
+    place = UnicodeAttribute(null=True)  # where the lists sort it (PeopleByPlace)
+    by_place = PeopleByPlace()
     # a session
     session_of = UnicodeAttribute(null=True)  # its person's username (the index's key)
     by_person = SessionsByPerson()

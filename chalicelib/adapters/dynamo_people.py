@@ -8,7 +8,10 @@ only one wins. Sessions are keyed by the SHA-256 of their token (the token itsel
 stored) and expire by TTL at their absolute end; the service checks both clocks on every read,
 because TTL deletes late. Each session row also names its person in ``session_of``, the key of
 a sparse index (``session_of-index``, keys only), so ending a person's sessions when their
-account changes is one query and one delete per session, never a scan.
+account changes is one query and one delete per session, never a scan. Person rows alone carry
+the key of ``listing-place-index`` (``dynamo_models.PeopleByPlace``): a list of accounts is one
+or two queries of it, whatever the sessions; ``fill_people_places`` gives rows written before
+it their place.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from chalicelib.domain.people import Person, Role, Session, UnitAction, unit_act
 _PERSON = "person#"
 _SESSION = "session#"
 _UNIT = "unit#"  # a unit's console settings
+_LISTING = "person"  # the one partition of listing-place-index
+_FINANCE = "~finance#"  # where finance people sort, after every region's unit people
+
+
+def place(person: Person, region: str) -> str:
+    """Where ``person`` sorts in ``listing-place-index`` (``region``: their unit's)."""
+    if person.role.is_finance or not person.unit_code:
+        return f"{_FINANCE}{person.username}"
+    return f"{region}#{person.unit_code}#{person.username}"
 _FIELDS = ("display_name", "password_hash", "totp_sealed", "totp_step", "failures",
            "locked_until", "role", "scope", "disabled", "totp_pending", "totp_pending_epoch")
 
@@ -60,8 +72,9 @@ class DynamoPeople:
         except DoesNotExist:
             return None
 
-    def create(self, person: Person) -> None:
+    def create(self, person: Person, region: str = "") -> None:
         row = PeopleModel(_PERSON + person.username, username=person.username,
+                          listing=_LISTING, place=place(person, region),
                           role=person.role.value, unit_code=person.unit_code,
                           display_name=person.display_name, password_hash=person.password_hash,
                           created_at=person.created_at, totp_sealed=person.totp_sealed,
@@ -91,12 +104,18 @@ class DynamoPeople:
             raise
         return _person(row)
 
-    def list(self, unit_code: str | None = None) -> list[Person]:
-        condition = PeopleModel.person_key.startswith(_PERSON)
+    def list(self, unit_code: str | None = None, region: str = "") -> list[Person]:
+        index = PeopleModel.by_place
         if unit_code:
-            condition &= PeopleModel.unit_code == unit_code
-        return sorted((_person(r) for r in PeopleModel.scan(condition)),
-                      key=lambda p: p.username)
+            rows = list(index.query(_LISTING, PeopleModel.place.startswith(
+                f"{region}#{unit_code}#")))
+        elif region:
+            rows = [*index.query(_LISTING, PeopleModel.place.startswith(f"{region}")),
+                    *index.query(_LISTING, PeopleModel.place.startswith(_FINANCE),
+                                 filter_condition=PeopleModel.scope.startswith(region))]
+        else:
+            rows = list(index.query(_LISTING))
+        return sorted((_person(r) for r in rows), key=lambda p: p.username)
 
     def record_failure(self, username: str, now_epoch: int, most: int,
                        lock_seconds: int) -> Person:
@@ -185,3 +204,40 @@ class DynamoPeople:
 
     def end_session(self, token_hash: str) -> None:
         PeopleModel(_SESSION + token_hash).delete()
+
+
+def fill_people_places(page_size: int = 500, after: str | None = None) -> tuple[int, int,
+                                                                              str | None]:
+    """Back-fill of ``listing-place-index`` on person rows written before it: one Scan page
+    (``page_size`` rows read after the key ``after``) returning only the person rows without a
+    place, then one conditional update each (the unit's region read from the units table).
+    Idempotent and resumable as ``dynamo_payments.fill_paid_days``. Returns (rows read, rows
+    placed, the key to resume after or None at the end)."""
+    from chalicelib.adapters.dynamo_models import UnitModel
+
+    start = {"person_key": {"S": after}} if after else None
+    rows = PeopleModel.scan(filter_condition=PeopleModel.person_key.startswith(_PERSON)
+                            & PeopleModel.place.does_not_exist(), page_size=page_size,
+                            last_evaluated_key=start)
+    page = next(rows.page_iter)
+    regions: dict[str, str] = {}
+    placed = 0
+    for item in page.get("Items", []):
+        person = _person(PeopleModel.from_raw_data(item))
+        code = person.unit_code or ""
+        if code and code not in regions and not person.role.is_finance:
+            try:
+                regions[code] = UnitModel.get(code).region_code or ""
+            except DoesNotExist:
+                regions[code] = ""
+        try:
+            PeopleModel(_PERSON + person.username).update(
+                actions=[PeopleModel.listing.set(_LISTING),
+                         PeopleModel.place.set(place(person, regions.get(code, "")))],
+                condition=PeopleModel.person_key.exists() & PeopleModel.place.does_not_exist())
+            placed += 1
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
+    last = rows.page_iter.last_evaluated_key
+    return int(page.get("ScannedCount", 0)), placed, last["person_key"]["S"] if last else None

@@ -267,7 +267,7 @@ def create_person(deps: Ports, actor: Actor, *, username: str, role: str,
                     created_at=deps.clock().astimezone(CHINA_TZ).isoformat(timespec="seconds"),
                     totp_sealed=seal_totp(deps, secret) if secret else None,
                     scope=person_scope)
-    deps.people.create(person)
+    deps.people.create(person, region or "")
     audit(deps, username, person.unit_code, "person_create", "ok", actor.client,
           {"by": actor.username, "role": found.value, "totp": bool(secret),
            **({"scope": person_scope} if person_scope else {})})
@@ -286,22 +286,8 @@ def in_reach(deps: Ports, actor: Actor | Session, person: Person) -> bool:
 def people_in_reach(deps: Ports, actor: Actor | Session) -> list[Person]:
     """The accounts ``actor`` may see, by username (a finance person: of their region)."""
     if not actor.role.is_finance:
-        return deps.people.list(actor.unit_code)
-    if not actor.scope:  # every region: no unit need be read
-        return deps.people.list()
-    regions: dict[str, str | None] = {}
-    found = []
-    for person in deps.people.list():
-        if person.role.is_finance:
-            region = None
-        else:
-            code = str(person.unit_code)
-            if code not in regions:
-                regions[code] = unit_region(deps, code)
-            region = regions[code]
-        if person.in_scope(actor.scope, region):
-            found.append(person)
-    return found
+        return deps.people.list(actor.unit_code, unit_region(deps, actor.unit_code) or "")
+    return deps.people.list(region=actor.scope)  # "": every region
 
 
 def _person_in_reach(deps: Ports, actor: Actor, username: str) -> Person:
@@ -432,7 +418,8 @@ def require_may(deps: Ports, actor: Actor, action: UnitAction) -> None:
 
 def unit_people(deps: Ports, unit_code: str) -> tuple[list[Person], frozenset[UnitAction]]:
     """The unit's people and what its admin allows its operators, read at once."""
-    listed, allowed = deps.gather(lambda: deps.people.list(unit_code),
+    region = unit_region(deps, unit_code) or ""
+    listed, allowed = deps.gather(lambda: deps.people.list(unit_code, region),
                                   lambda: operator_actions(deps, unit_code))
     return listed, allowed
 

@@ -63,15 +63,19 @@ class PeopleStore(Protocol):
     never expires; a session's row carries its absolute end as the table's TTL)."""
 
     def get(self, username: str) -> Person | None: ...
-    def create(self, person: Person) -> None:
-        """Add ``person``; ``Conflict`` (``person_exists``) if the username is taken."""
+    def create(self, person: Person, region: str = "") -> None:
+        """Add ``person`` (``region``: their unit's, where the lists place them); ``Conflict``
+        (``person_exists``) if the username is taken."""
 
     def update(self, username: str, changes: Mapping[str, Any]) -> Person:
         """Set fields of ``Person`` (by name; never ``username`` or ``unit_code``) on an
         existing account; ``NotFound`` if none."""
 
-    def list(self, unit_code: str | None = None) -> list[Person]:
-        """Every account (of one unit when ``unit_code``), by username."""
+    def list(self, unit_code: str | None = None, region: str = "") -> list[Person]:
+        """Accounts by username, as the lists show them (no password hash, TOTP step or
+        pending secret): of the unit ``unit_code`` (``region``: that unit's region); else
+        within ``region`` (a prefix: unit people whose unit's region, finance people whose
+        scope lies within it); else every account. Never a scan: sessions are not read."""
 
     def record_failure(self, username: str, now_epoch: int, most: int,
                        lock_seconds: int) -> Person:

@@ -84,6 +84,27 @@ class TestPeopleStore:
         assert [p.username for p in stores.people.list()] == ["amy", "bob", "fin", "zed"]
         assert [p.username for p in stores.people.list("340100001")] == ["bob", "zed"]
 
+    def test_a_regions_list_holds_its_units_people_and_its_finance_people_only(self, stores):
+        for name, unit, region in (("hf.op", "340100001", "340100"), ("hf.two", "340100002",
+                                                                       "340102"),
+                                   ("wh.op", "340200001", "340202")):
+            stores.people.create(person(name, unit), region)
+        for name, scope in (("prov", ""), ("hefei", "3401"), ("luyang", "340102"),
+                            ("wuhu", "3402")):
+            stores.people.create(Person(username=name, role=Role.FINANCE_ADMIN, unit_code=None,
+                                        display_name=name, password_hash="h", created_at=AT,
+                                        scope=scope), "")
+        assert [p.username for p in stores.people.list(region="3401")] == [
+            "hefei", "hf.op", "hf.two", "luyang"]
+        assert [p.username for p in stores.people.list(region="340102")] == ["hf.two", "luyang"]
+        assert [p.username for p in stores.people.list(region="34")] == [
+            "hefei", "hf.op", "hf.two", "luyang", "wh.op", "wuhu"]
+        assert [p.username for p in stores.people.list("340100002", "340102")] == ["hf.two"]
+        assert len(stores.people.list()) == 7
+        listed = stores.people.list("340100001", "340100")[0]  # as the lists show it
+        assert (listed.username, listed.role, listed.created_at, listed.password_hash) == (
+            "hf.op", Role.UNIT_OPERATOR, AT, "")
+
     def test_the_most_th_failure_locks_and_starts_the_count_again(self, stores):
         stores.people.create(person())
         for n in range(1, 5):
