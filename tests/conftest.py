@@ -51,6 +51,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.addinivalue_line("markers", "wall_clock: the test may read the real time of day")
     wall_clock._read = _guarded_wall_clock
+    _share_botocore_loader()
+
+
+def _share_botocore_loader() -> None:
+    """One botocore data loader for every botocore session of the test process.
+
+    Each session loads and keeps its own copy of the service models it uses (``endpoints.json``,
+    DynamoDB's ``service-2.json`` and its endpoint rules: ~40,000 objects a copy), and a test
+    process has a dozen sessions: boto3's one per client (``adapters/aws.py``) and pynamodb's
+    one per model class. Shared, the models load once (a loader caches by file and version and
+    hands out what it loaded; a session already shares it among its clients).
+    """
+    from functools import cache
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = cache(botocore.loaders.create_loader)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from tests.functional.conftest import process_world  # noqa: F401  (fixture)
-from tests.world import ENV, PROCESS_WORLDS, MotoSnapshot
+from tests.world import ENV, PROCESS_WORLDS, MotoSnapshot, freeze_long_lived
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,9 @@ def _fuzz_world(tmp_path_factory, process_world):  # noqa: F811
         with ContractClient(application.app) as client:
             targets = make_targets(world, client)
             recorder.adopt_live_clients()
-            yield (world, client, targets, recorder), MotoSnapshot(), world.clock()
+            snapshot = MotoSnapshot()
+            freeze_long_lived()  # the targets and their snapshot stay for the session
+            yield (world, client, targets, recorder), snapshot, world.clock()
         bootstrap.use(None)
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -94,6 +94,7 @@ class WriteRecorder:
         """Listen on the clients made before ``install`` (a client registers a handler once)."""
         from botocore.client import BaseClient
 
+        gc.unfreeze()  # frozen objects (``world.freeze_long_lived``) are not in get_objects()
         for client in [o for o in gc.get_objects() if isinstance(o, BaseClient)]:
             events = client.meta.events
             for event, handler in (("before-parameter-build", self.before),
