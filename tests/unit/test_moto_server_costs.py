@@ -1,4 +1,5 @@
-"""The local stack's moto server skips two per-request costs (devstack/services.py)."""
+"""What the local stack does to make moto's server and DynamoDB Local cheaper per request
+(devstack/services.py)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,17 @@ def test_a_request_line_is_only_made_when_werkzeug_logs_requests():
             raise AssertionError("werkzeug's log_request did not run at INFO")
     finally:
         werkzeug_log.setLevel(level)
+
+
+def test_dynamodb_local_runs_with_the_first_compiler_and_the_serial_collector_unless_told(
+        monkeypatch, tmp_path):
+    from devstack.services import dynamodb_local_command
+
+    monkeypatch.delenv("DYNAMODB_LOCAL_JAVA_OPTS", raising=False)
+    command = dynamodb_local_command(tmp_path, 8003)
+    assert command[:3] == ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+    assert command[-5:] == ["-dbPath", str(tmp_path.resolve()), "-port", "8003",
+                            "-disableTelemetry"]
+    monkeypatch.setenv("DYNAMODB_LOCAL_JAVA_OPTS", "-Xmx512m")
+    assert dynamodb_local_command(tmp_path, 8003)[:3] == ["java", "-Xmx512m",
+                                                          "-Djava.library.path=./DynamoDBLocal_lib"]
