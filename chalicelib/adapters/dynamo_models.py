@@ -454,14 +454,22 @@ def is_conditional_failure(exc: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
-def revoke_once(row: Model, revoked_at: Any, at: str) -> None:
-    """Set a key row's ``revoked_at`` unless it is set already: the first revocation's time
-    stands (the row is read back then)."""
+def update_if(row: Model, actions: list[Any], condition: Any) -> bool:
+    """Update ``row`` when ``condition`` holds: True if it was written, False if the condition
+    did not hold (any other failure is raised)."""
     try:
-        row.update(actions=[revoked_at.set(at)], condition=revoked_at.does_not_exist())
+        row.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if not is_conditional_failure(exc):
             raise
+        return False
+    return True
+
+
+def revoke_once(row: Model, revoked_at: Any, at: str) -> None:
+    """Set a key row's ``revoked_at`` unless it is set already: the first revocation's time
+    stands (the row is read back then)."""
+    if not update_if(row, [revoked_at.set(at)], revoked_at.does_not_exist()):
         row.refresh()
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
@@ -29,6 +29,7 @@ from chalicelib.adapters.dynamo_models import (
     NoteModel,
     PaymentModel,
     is_conditional_failure,
+    update_if,
 )
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
@@ -229,14 +230,9 @@ def fill_paid_days(page_size: int = 500, after: str | None = None) -> FilledPage
         payment_id, paid_at = item["payment_id"]["S"], item.get("paid_at", {}).get("S", "")
         if len(paid_at) < 10:
             continue  # no time to date it by: left out of every day, as before
-        try:
-            PaymentModel(payment_id).update(
-                actions=[PaymentModel.paid_day.set(paid_at[:10])],
-                condition=PaymentModel.payment_id.exists() & PaymentModel.paid_day.does_not_exist())
-            filled += 1
-        except UpdateError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        filled += update_if(
+            PaymentModel(payment_id), [PaymentModel.paid_day.set(paid_at[:10])],
+            PaymentModel.payment_id.exists() & PaymentModel.paid_day.does_not_exist())
     last = rows.page_iter.last_evaluated_key
     return FilledPage(scanned=int(page.get("ScannedCount", 0)), undated=len(items),
                       filled=filled, after=last["payment_id"]["S"] if last else None)

@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.adapters.aws import aws_boundary
-from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure
+from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure, update_if
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.people import Person, Role, Session, UnitAction, unit_actions
 
@@ -230,14 +230,10 @@ def fill_people_places(page_size: int = 500, after: str | None = None) -> tuple[
                 regions[code] = UnitModel.get(code).region_code or ""
             except DoesNotExist:
                 regions[code] = ""
-        try:
-            PeopleModel(_PERSON + person.username).update(
-                actions=[PeopleModel.listing.set(_LISTING),
-                         PeopleModel.place.set(place(person, regions.get(code, "")))],
-                condition=PeopleModel.person_key.exists() & PeopleModel.place.does_not_exist())
-            placed += 1
-        except UpdateError as exc:
-            if not is_conditional_failure(exc):
-                raise
+        placed += update_if(
+            PeopleModel(_PERSON + person.username),
+            [PeopleModel.listing.set(_LISTING),
+             PeopleModel.place.set(place(person, regions.get(code, "")))],
+            PeopleModel.person_key.exists() & PeopleModel.place.does_not_exist())
     last = rows.page_iter.last_evaluated_key
     return int(page.get("ScannedCount", 0)), placed, last["person_key"]["S"] if last else None
