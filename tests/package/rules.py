@@ -329,9 +329,10 @@ def alarms(t: Template) -> list[str]:
     if not _alarm_on(t, "ApproximateAgeOfOldestMessage",
                      {"Fn::GetAtt": ["IssueBillQueue", "QueueName"]}, 900):
         out.append("no issuance-lag alarm (age of the oldest bill job)")
-    check = function_by_handler(t, "app.check_archive")
-    if not _alarm_on(t, "Errors", {"Ref": check}, 0):
-        out.append(f"no alarm on {check} failures")
+    for job in ("check_archive", "reconcile_statements", "weekly_report"):
+        function = function_by_handler(t, f"app.{job}")
+        if not _alarm_on(t, "Errors", {"Ref": function}, 0):
+            out.append(f"no alarm on {function} failures")
     if not _alarm_on(t, "5XXError", "fiscal-bills", 0.1):
         out.append("no API 5xx-rate alarm")
     return out
