@@ -508,20 +508,19 @@ def main(argv: list[str] | None = None) -> int:
     redrive = commands.add_parser("redrive-dlq",
                                   help="move each queue's dead letters back to the queue")
     redrive.add_argument("--limit", type=int, default=10_000, help="at most this many per queue")
-    backfill = commands.add_parser(
-        "backfill-payment-days", help="date the payments written before the payments' day "
-                                      "index (idempotent; resumable with --after)")
-    backfill.add_argument("--page-size", type=int, default=500,
+    backfills = []
+    for name, what, resume in (
+            ("backfill-payment-days", "date the payments written before the payments' day index",
+             "this payment id"),
+            ("backfill-people-places", "list the accounts written before the people's list "
+                                       "index", "this key")):
+        fill = commands.add_parser(name, help=f"{what} (idempotent; resumable with --after)")
+        fill.add_argument("--page-size", type=int, default=500,
                           help="rows a Scan page reads (default 500)")
-    backfill.add_argument("--after", help="resume after this payment id (as a page printed)")
-    places = commands.add_parser(
-        "backfill-people-places", help="list the accounts written before the people's list "
-                                       "index (idempotent; resumable with --after)")
-    places.add_argument("--page-size", type=int, default=500,
-                        help="rows a Scan page reads (default 500)")
-    places.add_argument("--after", help="resume after this key (as a page printed)")
+        fill.add_argument("--after", help=f"resume after {resume} (as a page printed)")
+        backfills.append(fill)
     for sub in (allocate, report, replay_cmd, integrity, statements_cmd, rotate, unit_cmd,
-                key_cmd, audit, backfill, places,
+                key_cmd, audit, *backfills,
                 redrive, fingerprint_cmd, finance_cmd, finance_list, finance_revoke,
                 person_cmd):
         sub.add_argument("--stack", help="use the local stack of this stack.json")

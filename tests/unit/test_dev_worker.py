@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from devstack.jobs import Worker
+
+
+def run_until(worker: Worker, done: Callable[[], bool], seconds: float) -> None:
+    """Start ``worker``, wait until ``done()`` or ``seconds`` have passed, and stop it."""
+    worker.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
 
 
 class OneQueue:
@@ -40,13 +52,7 @@ def test_four_jobs_of_one_queue_run_at_the_same_time():
     sqs = OneQueue(4)
     worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
                     {"issue_bill": "http://sqs/issue"}, concurrency=4)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 15
-        while len(sqs.deleted) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        worker.stop()
+    run_until(worker, lambda: len(sqs.deleted) >= 4, seconds=15)
     assert sorted(sqs.deleted) == ["m0", "m1", "m2", "m3"]
     assert not together.broken
 
@@ -65,13 +71,7 @@ def test_with_one_at_a_time_a_job_waits_for_the_one_before():
     sqs = OneQueue(2)
     worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
                     {"issue_bill": "http://sqs/issue"}, concurrency=1)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 5
-        while len(failed) < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        worker.stop()
+    run_until(worker, lambda: bool(failed), seconds=5)
     assert failed and sqs.deleted == []
 
 
@@ -152,13 +152,7 @@ def test_a_batch_handler_gets_what_one_receive_finds_and_its_failed_messages_are
                           event_sources=[SimpleNamespace(name="issue_bill", batch_size=10)])
     sqs = BatchQueue(3)
     worker = Worker(app, sqs, {"issue_bill": "http://sqs/issue"}, concurrency=1)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while len(sqs.deleted) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        worker.stop()
+    run_until(worker, lambda: len(sqs.deleted) >= 2, seconds=10)
     assert batches == [["m0", "m1", "m2"]]
     assert set(sqs.asked) == {10}
     assert sorted(sqs.deleted) == ["r-m0", "r-m2"]
@@ -172,11 +166,5 @@ def test_when_a_batch_handler_raises_none_of_its_messages_is_deleted():
                           event_sources=[SimpleNamespace(name="issue_bill", batch_size=10)])
     sqs = BatchQueue(2)
     worker = Worker(app, sqs, {"issue_bill": "http://sqs/issue"}, concurrency=1)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while len(sqs.asked) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        worker.stop()
+    run_until(worker, lambda: len(sqs.asked) >= 2, seconds=10)
     assert sqs.deleted == []
