@@ -19,10 +19,8 @@ from tests.faults.injector import Crash, CrashAt, Faults, moto_honours_refusals,
 from tests.faults.test_fault_injection import (
     SQS_RETRY_DELAY,
     _paid,
-    assert_issued_exactly_once,
-    phone_of,
+    assert_billed_and_texted_once,
     run_until_done,
-    texts_by_phone,
     with_faults,
 )
 from tests.functional.channel_support import run_job
@@ -101,9 +99,7 @@ def test_a_bill_failing_in_the_middle_of_a_batch_comes_back_alone_and_each_bill_
     assert answer == {"batchItemFailures": [{"itemIdentifier": third}]}
     settle(world, messages, {third})
     world.drain()  # the third comes back alone, and the texts go
-    assert_issued_exactly_once(world, client, codes)
-    texts = texts_by_phone()
-    assert all(texts["+86" + phone_of(i)] == 1 for i in range(5)), texts
+    assert_billed_and_texted_once(world, client, codes)
 
 
 def test_batches_of_ten_while_a_fifth_of_aws_calls_fail_issue_every_note_once(
@@ -127,9 +123,7 @@ def test_batches_of_ten_while_a_fifth_of_aws_calls_fail_issue_every_note_once(
     print(f"\nbatch fault storm: {batches} batches, {faults.requests} AWS requests, "
           f"injected {faults.injected}")
     assert sum(faults.injected.values()) > 0.1 * faults.requests
-    assert_issued_exactly_once(world, client, codes)
-    texts = texts_by_phone()
-    assert all(texts["+86" + phone_of(i)] == 1 for i in range(notes)), texts.most_common(3)
+    assert_billed_and_texted_once(world, client, codes)
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-the-call"])
@@ -170,6 +164,4 @@ def test_a_crash_at_any_step_of_a_batch_still_gives_one_bill_and_one_text_each(
         world.drain()
 
     print(f"\nbatch issuance steps: {steps}")
-    assert_issued_exactly_once(world, client, codes)
-    texts = texts_by_phone()
-    assert all(texts["+86" + phone_of(i)] == 1 for i in range(len(codes))), texts
+    assert_billed_and_texted_once(world, client, codes)
