@@ -55,6 +55,8 @@ def good() -> dict:
         "IssueBill": function("app.issue_bill", "IssueRole", ReservedConcurrentExecutions=20),
         "ReverseBill": function("app.reverse_bill_function", "ReverseRole"),
         "CheckArchive": function("app.check_archive", "CheckRole"),
+        "ReconcileStatements": function("app.reconcile_statements", "ReconcileRole"),
+        "WeeklyReport": function("app.weekly_report", "ReportRole"),
         "ApiRole": role(
             {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
              "Resource": [arn("SigningKeysTable")]},
@@ -70,6 +72,10 @@ def good() -> dict:
             "Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}}),
         "CheckRole": role({"Effect": "Allow", "Action": ["dynamodb:Scan"],
                            "Resource": [arn("AuditTable")]}),
+        "ReconcileRole": role({"Effect": "Allow", "Action": ["dynamodb:Query"],
+                               "Resource": [arn("AuditTable")]}),
+        "ReportRole": role({"Effect": "Allow", "Action": ["dynamodb:Query"],
+                            "Resource": [arn("AuditTable")]}),
         "SigningKeysTable": copy.deepcopy(table),
         "AuditTable": copy.deepcopy(table),
         "Archive": {"Type": "AWS::S3::Bucket", "Properties": {}},
@@ -93,6 +99,8 @@ def good() -> dict:
         "LagAlarm": alarm("ApproximateAgeOfOldestMessage",
                           {"Fn::GetAtt": ["IssueBillQueue", "QueueName"]}, 600),
         "IntegrityAlarm": alarm("Errors", {"Ref": "CheckArchive"}),
+        "ReconcileAlarm": alarm("Errors", {"Ref": "ReconcileStatements"}),
+        "ReportAlarm": alarm("Errors", {"Ref": "WeeklyReport"}),
         "ApiAlarm": alarm("5XXError", "fiscal-bills", 0.05),
     }}
 
@@ -177,6 +185,8 @@ def statements(r, role_name):
     (rules.alarms, lambda r: r.pop("DlqAlarm"), "JobsDlq"),
     (rules.alarms, lambda r: r.pop("LagAlarm"), "issuance-lag"),
     (rules.alarms, lambda r: r.pop("IntegrityAlarm"), "CheckArchive"),
+    (rules.alarms, lambda r: r.pop("ReconcileAlarm"), "ReconcileStatements"),
+    (rules.alarms, lambda r: r.pop("ReportAlarm"), "WeeklyReport"),
     (rules.alarms, lambda r: r.pop("ApiAlarm"), "5xx"),
 ])
 def test_a_rule_names_the_way_the_template_breaks_it(rule, change, named):
