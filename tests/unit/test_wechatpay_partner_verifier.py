@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from chalicelib.adapters.wechatpay.config import WechatPayConfig
 from chalicelib.adapters.wechatpay.verify import verify_event, verify_notification
@@ -30,10 +28,7 @@ SUB_MCHID = "1900000109"
 
 @pytest.fixture(scope="module")
 def keys() -> Keys:
-    def make() -> RSAPrivateKey:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    return Keys(old=make(), new=make(), stranger=make())
+    return Keys.generate()
 
 
 @pytest.fixture(scope="module")

@@ -40,13 +40,18 @@ class Keys:
     new: RSAPrivateKey
     stranger: RSAPrivateKey
 
+    @classmethod
+    def generate(cls) -> Keys:
+        """Three fresh 2048-bit keys: the platform's old and new, and a stranger's."""
+        def make() -> RSAPrivateKey:
+            return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+        return cls(old=make(), new=make(), stranger=make())
+
 
 @pytest.fixture(scope="module")
 def keys() -> Keys:
-    def make() -> RSAPrivateKey:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    return Keys(old=make(), new=make(), stranger=make())
+    return Keys.generate()
 
 
 @pytest.fixture(scope="module")
