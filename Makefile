@@ -54,10 +54,10 @@ lint: venv
 	$(VENV)/bin/ruff check --line-length 100 --target-version py312 \
 	  --select E,F,W,I,B,UP,S,BLE,N --ignore S101,S311,S603,S607,S608,B008,E501,N818 \
 	  --config "lint.per-file-ignores = {'devstack/*' = ['S106', 'S310'], 'tests/*' = ['S105', 'S106', 'S310', 'S314'], 'bench/*' = ['S105', 'S106', 'S310']}" \
-	  app.py chalicelib devstack tests bench
+	  app.py chalicelib devstack infra tests bench
 	$(VENV)/bin/mypy --ignore-missing-imports --python-version 3.12 --no-error-summary --check-untyped-defs \
 	  --cache-dir $(CACHE)/mypy \
-	  --exclude 'tests/' app.py chalicelib devstack
+	  --exclude 'tests/' app.py chalicelib devstack infra
 
 bench: system venv
 	$(PY) -m bench
