@@ -32,6 +32,7 @@ from chalicelib.api import (
     report_pages,
     reports,
     short_links,
+    unit_admin,
     unit_bills,
     unit_console,
     verify_pages,
@@ -72,6 +73,7 @@ app.register_blueprint(account.bp)  # a person's own account: password, TOTP (/c
 app.register_blueprint(unit_bills.bp)  # the unit console's bills and exception payments
 app.register_blueprint(admin_units.bp)  # a unit's bill kinds and seal
 app.register_blueprint(finance_unit_basics.bp)  # ... and their forms in the finance console
+app.register_blueprint(unit_admin.bp)  # the unit admin's audit log and operators' permissions
 app.register_blueprint(refusals.bp)  # middleware: framework refusals in the contract's shape
 
 

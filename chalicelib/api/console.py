@@ -54,7 +54,9 @@ UNIT_NAV = [(UNIT_HOME, "概览"), ("/console/unit/notes/new", "开具缴款书"
             ("/console/unit/bills/new", "直接开票"),
             ("/console/unit/notes", "缴款书"), ("/console/unit/bills", "票据"),
             ("/console/unit/exceptions", "异常缴款"),
-            ("/console/unit/people", "本单位人员"), ("/console/me", "我的账号")]
+            ("/console/unit/people", "本单位人员"), ("/console/unit/audit", "审计日志"),
+            ("/console/me", "我的账号")]
+UNIT_ADMIN_ONLY = {"/console/unit/people", "/console/unit/audit"}
 
 
 def home_of(role: Role) -> str:
@@ -108,7 +110,7 @@ def nav_for(me: Session) -> list[tuple[str, str]]:
     if me.role.is_finance:
         return FINANCE_NAV
     return [(href, label) for href, label in UNIT_NAV
-            if me.role is Role.UNIT_ADMIN or href != "/console/unit/people"]
+            if me.role is Role.UNIT_ADMIN or href not in UNIT_ADMIN_ONLY]
 
 
 def page(blueprint: Blueprint, name: str, status: int = 200, *, me: Session | None = None,

@@ -195,7 +195,7 @@ def audit_log(me: Session, actor: Actor) -> Response:
                                      cursor=cursor)
     query = urlencode([(k, v) for k, v in (("day", day), ("unit_code", unit),
                                            ("username", account)) if v])
-    return page(bp, "console/finance_audit.html", me=me, here=AUDIT, heading="审计日志",
+    return page(bp, "console/audit.html", me=me, here=AUDIT, heading="审计日志", audit_path=AUDIT,
                 events=events, actions=ACTIONS, outcomes=OUTCOMES, limit=AUDIT_LIMIT,
                 next_cursor=next_cursor, paged=bool(cursor), query=query,
                 filters={"day": day, "unit_code": unit,

@@ -11,6 +11,11 @@ reachable by ``下一页``, and a request costs at most ``MAX_READS`` reads.
 
 The cursor is the position sealed to the viewer and the question (``domain/cursors``, the key of
 ``GET /v1/notes``): it cannot be edited, nor carried to another filter or another person.
+
+A unit admin's page (``unit_audit_page``) is the same pager over their own unit's rows only:
+the unit is always the filter (the index ``unit_code-event_id-index``), an account filter must
+name a person of the unit (another is ``NotFound``, as a name that does not exist), and every
+row shown is checked to be the unit's again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.cursors import seal, unseal
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.people import Session
 from chalicelib.domain.records import AuditEvent
 from chalicelib.services.admin import cursor_key
@@ -64,3 +69,17 @@ def audit_page(deps: Ports, viewer: Session, sees: Callable[[AuditEvent], bool],
         if last is None:
             return events, None
     return events, seal({"after": position}, cursor_key(deps), question)
+
+
+def unit_audit_page(deps: Ports, viewer: Session, *, day: str, account: str,
+                    cursor: str | None) -> tuple[list[AuditEvent], str | None]:
+    """A unit admin's page of their own unit's audit rows (of one day, one of the unit's
+    accounts, or both; neither: every day, newest first). Another unit's person, a finance
+    person or an unknown name as ``account`` is ``NotFound``; no other unit's row is shown."""
+    unit = str(viewer.unit_code)
+    if account:
+        person = deps.people.get(account) if len(account) <= 32 else None
+        if person is None or person.role.is_finance or person.unit_code != unit:
+            raise NotFound("没有这个用户", code="person_not_found")
+    return audit_page(deps, viewer, lambda event: event.unit_code == unit, day=day, unit=unit,
+                      account=account, cursor=cursor)
