@@ -966,6 +966,19 @@ class FakePeople:
                                totp_pending_epoch=0)
                        for p in self.people.values() if listed(p)), key=lambda p: p.username)
 
+    def page(self, unit_code: str | None = None, region: str = "", limit: int = 100,
+             after: str | None = None) -> tuple[list[Person], str | None]:
+        def place(p: Person) -> str:  # as the index sorts: a unit's people, then finance's
+            if p.role.is_finance or not p.unit_code:
+                return f"~finance#{p.username}"
+            return f"{self.regions[p.username]}#{p.unit_code}#{p.username}"
+
+        placed = sorted((place(p), p) for p in self.list(unit_code, region))
+        rest = [(at, p) for at, p in placed if after is None or at > after]
+        taken = rest[:limit]
+        more = len(rest) > limit
+        return [p for _, p in taken], taken[-1][0] if more else None
+
     def record_failure(self, username: str, now_epoch: int, most: int,
                        lock_seconds: int) -> Person:
         person = self.people.get(username)

@@ -10,8 +10,9 @@ because TTL deletes late. Each session row also names its person in ``session_of
 a sparse index (``session_of-index``, keys only), so ending a person's sessions when their
 account changes is one query and one delete per session, never a scan. Person rows alone carry
 the key of ``listing-place-index`` (``dynamo_models.PeopleByPlace``): a list of accounts is one
-or two queries of it, whatever the sessions; ``fill_people_places`` gives rows written before
-it their place.
+or two queries of it, whatever the sessions; ``page`` reads it a page at a time (``Limit`` and
+the place of the last row as the position, at most ``_MOST_READS`` queries a page);
+``fill_people_places`` gives rows written before it their place.
 """
 
 from __future__ import annotations
@@ -31,6 +32,27 @@ _SESSION = "session#"
 _UNIT = "unit#"  # a unit's console settings
 _LISTING = "person"  # the one partition of listing-place-index
 _FINANCE = "~finance#"  # where finance people sort, after every region's unit people
+
+
+_MOST_READS = 5  # queries one page of a list may make (a region's finance people are filtered)
+
+
+def _parts(unit_code: str | None, region: str) -> list[tuple[str, str]]:
+    """The stretches of ``listing-place-index`` a list reads, in order: (place prefix, the
+    scope prefix a finance person must have; "" for none)."""
+    if unit_code:
+        return [(f"{region}#{unit_code}#", "")]
+    if region:
+        return [(region, ""), (_FINANCE, region)]
+    return [("", "")]
+
+
+def _listing_key(position: str | None) -> dict[str, dict[str, str]] | None:
+    """DynamoDB's key of the row at ``position`` (a place) in ``listing-place-index``."""
+    if position is None:
+        return None
+    return {"listing": {"S": _LISTING}, "place": {"S": position},
+            "person_key": {"S": _PERSON + position.rsplit("#", 1)[-1]}}
 
 
 def place(person: Person, region: str) -> str:
@@ -103,6 +125,36 @@ class DynamoPeople:
                 raise NotFound("没有这个用户", code="person_not_found") from None
             raise
         return _person(row)
+
+    def page(self, unit_code: str | None = None, region: str = "", limit: int = 100,
+             after: str | None = None) -> tuple[list[Person], str | None]:
+        found: list[Person] = []
+        parts = _parts(unit_code, region)
+        if after is not None and len(parts) == 2 and after.startswith(_FINANCE):
+            parts = parts[1:]  # a region's unit people are behind: on with its finance people
+        reads = 0
+        for n, (prefix, scope) in enumerate(parts):
+            start = after if after is not None and after.startswith(prefix) else None
+            while True:
+                reads += 1
+                want = limit - len(found)
+                rows = PeopleModel.by_place.query(
+                    _LISTING, PeopleModel.place.startswith(prefix) if prefix else None,
+                    filter_condition=PeopleModel.scope.startswith(scope) if scope else None,
+                    limit=want, page_size=want, last_evaluated_key=_listing_key(start))
+                read: dict[str, Any] = next(iter(rows.page_iter), {})
+                items = read.get("Items", [])
+                found += [_person(PeopleModel.from_raw_data(item)) for item in items]
+                last = read.get("LastEvaluatedKey")
+                start = last["place"]["S"] if last else None
+                if len(found) >= limit:
+                    final = start is None and n == len(parts) - 1
+                    return found, None if final else items[-1]["place"]["S"]
+                if start is None:
+                    break
+                if reads >= _MOST_READS:  # a region's finance people among others': go on later
+                    return found, start
+        return found, None
 
     def list(self, unit_code: str | None = None, region: str = "") -> list[Person]:
         index = PeopleModel.by_place

@@ -31,6 +31,8 @@ from chalicelib.services import people
 from chalicelib.services.audit_pages import PAGE as AUDIT_LIMIT
 from chalicelib.services.audit_pages import audit_page
 from chalicelib.services.people import Actor
+from chalicelib.services.people_pages import PAGE as PEOPLE_LIMIT
+from chalicelib.services.people_pages import people_page
 
 bp = Blueprint(__name__)
 
@@ -54,18 +56,22 @@ OUTCOMES = {"ok": "成功", "unknown_user": "用户不存在", "bad_password": "
             "totp_required": "未启用动态口令", "disabled": "账户已停用", "offered": "已生成密钥"}
 
 
-def _people_page(me: Session, status: int = 200, **context) -> Response:
+def _people_page(me: Session, status: int = 200, cursor: str | None = None,
+                 **context) -> Response:
+    """The accounts of the viewer's region, a page at a time (the first unless ``cursor``)."""
     d = deps()
     now = int(d.clock().timestamp())
+    listed, next_cursor = people_page(d, me, cursor)
     return page(bp, "console/finance_people.html", status, me=me, here=PEOPLE, heading="人员与权限",
-                people=people.people_in_reach(d, me), now=now, roles=ROLE_LABELS,
-                can_change=me.role is Role.FINANCE_ADMIN, **context)
+                people=listed, next_cursor=next_cursor, paged=bool(cursor), limit=PEOPLE_LIMIT,
+                now=now, roles=ROLE_LABELS, can_change=me.role is Role.FINANCE_ADMIN, **context)
 
 
 @bp.route(PEOPLE, methods=["GET"])
 @console_view(bp, *FINANCE)
 def people_list(me: Session, actor: Actor) -> Response:
-    return _people_page(me, form={})
+    return _people_page(me, cursor=(query_param(bp.current_request, "cursor") or "")[:1024]
+                        or None, form={})
 
 
 @bp.route(PEOPLE, methods=["POST"], content_types=console.FORM)

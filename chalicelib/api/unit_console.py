@@ -35,6 +35,8 @@ from chalicelib.services.bill_templates import template_for_kind
 from chalicelib.services.links import pay_url
 from chalicelib.services.note_pages import NOTE_STATUS
 from chalicelib.services.people import Actor
+from chalicelib.services.people_pages import PAGE as PEOPLE_LIMIT
+from chalicelib.services.people_pages import unit_people_page
 
 bp = Blueprint(__name__)
 
@@ -197,11 +199,14 @@ def note_cancel(me: Session, actor: Actor, payment_code: str) -> Response:
 
 # ---- the unit admin's people page ------------------------------------------------------------
 
-def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
+def _people_page(me: Session, status: int = 200, cursor: str | None = None,
+                 **context: Any) -> Response:
+    """The unit's accounts, a page at a time (the first unless ``cursor``)."""
     d = deps()
-    unit_people, allowed = people.unit_people(d, str(me.unit_code))
+    unit_people, next_cursor, allowed = unit_people_page(d, me, cursor)
     return page(bp, "console/unit_people.html", status, me=me, here=PEOPLE,
                 heading="本单位人员", people=unit_people, roles=ROLE_LABELS,
+                next_cursor=next_cursor, paged=bool(cursor), limit=PEOPLE_LIMIT,
                 now=int(d.clock().timestamp()), actions=list(UnitAction),
                 allowed=allowed,
                 form=context.pop("form", {}), **context)
@@ -210,7 +215,8 @@ def _people_page(me: Session, status: int = 200, **context: Any) -> Response:
 @bp.route(PEOPLE, methods=["GET"])
 @console_view(bp, Role.UNIT_ADMIN)
 def unit_people(me: Session, actor: Actor) -> Response:
-    return _people_page(me)
+    return _people_page(me, cursor=(query_param(bp.current_request, "cursor") or "")[:1024]
+                        or None)
 
 
 @bp.route(PEOPLE, methods=["POST"], content_types=console.FORM)

@@ -416,14 +416,6 @@ def require_may(deps: Ports, actor: Actor, action: UnitAction) -> None:
         raise Forbidden(f"单位管理员未允许经办人{action.label}", code="operator_not_allowed")
 
 
-def unit_people(deps: Ports, unit_code: str) -> tuple[list[Person], frozenset[UnitAction]]:
-    """The unit's people and what its admin allows its operators, read at once."""
-    region = unit_region(deps, unit_code) or ""
-    listed, allowed = deps.gather(lambda: deps.people.list(unit_code, region),
-                                  lambda: operator_actions(deps, unit_code))
-    return listed, allowed
-
-
 # --- sign-in and sessions -------------------------------------------------------------------
 
 def token_hash(token: str) -> str:

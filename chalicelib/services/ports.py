@@ -71,6 +71,14 @@ class PeopleStore(Protocol):
         """Set fields of ``Person`` (by name; never ``username`` or ``unit_code``) on an
         existing account; ``NotFound`` if none."""
 
+    def page(self, unit_code: str | None = None, region: str = "", limit: int = 100,
+             after: str | None = None) -> tuple[list[Person], str | None]:
+        """The accounts ``list`` finds, a page at a time, in the lists' order (a unit's people
+        by username; a region's unit people by region, unit and username, then its finance
+        people by username): up to ``limit`` from after the position ``after``, and the
+        position to go on from (None: nothing more). A few reads at most: a page may be short
+        and still have a position after it."""
+
     def list(self, unit_code: str | None = None, region: str = "") -> list[Person]:
         """Accounts by username, as the lists show them (no password hash, TOTP step or
         pending secret): of the unit ``unit_code`` (``region``: that unit's region); else

@@ -105,6 +105,39 @@ class TestPeopleStore:
         assert (listed.username, listed.role, listed.created_at, listed.password_hash) == (
             "hf.op", Role.UNIT_OPERATOR, AT, "")
 
+    def test_a_page_at_a_time_lists_the_same_accounts_in_the_lists_order(self, stores):
+        for name, unit, region in (("hf.op", "340100001", "340100"), ("hf.two", "340100002",
+                                                                       "340102"),
+                                   ("hf.amy", "340100002", "340102"),
+                                   ("wh.op", "340200001", "340202")):
+            stores.people.create(person(name, unit), region)
+        for name, scope in (("prov", ""), ("hefei", "3401"), ("luyang", "340102"),
+                            ("wuhu", "3402")):
+            stores.people.create(Person(username=name, role=Role.FINANCE_ADMIN, unit_code=None,
+                                        display_name=name, password_hash="h", created_at=AT,
+                                        scope=scope), "")
+
+        def every(unit_code=None, region=""):
+            names, after = [], None
+            for _ in range(20):
+                found, after = stores.people.page(unit_code, region, limit=2, after=after)
+                assert len(found) <= 2 and all(p.password_hash == "" for p in found)
+                names += [p.username for p in found]
+                if after is None:
+                    return names
+            raise AssertionError("no end")
+
+        # a region's unit people by region, unit and name, then its finance people by name
+        assert every(region="3401") == ["hf.op", "hf.amy", "hf.two", "hefei", "luyang"]
+        assert every(region="3402") == ["wh.op", "wuhu"]
+        assert every("340100002", "340102") == ["hf.amy", "hf.two"]
+        assert every() == ["hf.op", "hf.amy", "hf.two", "wh.op", "hefei", "luyang", "prov",
+                           "wuhu"]
+        first, after = stores.people.page(region="3401", limit=3)
+        assert [p.username for p in first] == ["hf.op", "hf.amy", "hf.two"] and after
+        rest, _ = stores.people.page(region="3401", limit=3, after=after)
+        assert [p.username for p in rest] == ["hefei", "luyang"]
+
     def test_the_most_th_failure_locks_and_starts_the_count_again(self, stores):
         stores.people.create(person())
         for n in range(1, 5):
