@@ -39,7 +39,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
-from chalicelib.domain.people import Person, Session
+from chalicelib.domain.people import OperatorActions, Person, Session
 from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
@@ -931,6 +931,7 @@ class FakePeople:
         self.regions: dict[str, str] = {}  # username → the unit's region it was created with
         self.sessions: dict[str, Session] = {}
         self.actions: dict[str, frozenset] = {}
+        self.own_actions: dict[str, dict[str, frozenset]] = {}  # unit → username → own set
 
     def get(self, username: str) -> Person | None:
         return self.people.get(username)
@@ -1002,6 +1003,21 @@ class FakePeople:
 
     def set_operator_actions(self, unit_code: str, actions: frozenset) -> None:
         self.actions[unit_code] = frozenset(actions)
+
+    def operator_settings(self, unit_code: str) -> OperatorActions:
+        return OperatorActions(self.operator_actions(unit_code),
+                               dict(self.own_actions.get(unit_code, {})))
+
+    def set_person_actions(self, unit_code: str, username: str, actions: frozenset | None,
+                           before: frozenset | None) -> bool:
+        own = self.own_actions.setdefault(unit_code, {})
+        if own.get(username) != before:
+            return False
+        if actions is None:
+            own.pop(username, None)
+        else:
+            own[username] = frozenset(actions)
+        return True
 
     def put_session(self, session: Session) -> None:
         self.sessions[session.token_hash] = session

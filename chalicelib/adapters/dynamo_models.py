@@ -671,6 +671,8 @@ class PeopleModel(Model):
     # ``may_cancel`` is the set's first form (cancel only), read when the set was never written
     may_cancel = NumberAttribute(default=0)
     operator_actions = UnicodeSetAttribute(null=True)
+    # an operator's own set, replacing the default for them: {username: "cancel,reverse"}
+    person_actions = MapAttribute(null=True)  # type: ignore[var-annotated]
     listing = UnicodeAttribute(null=True)  # "person" on a person's row only (sparse key)
     place = UnicodeAttribute(null=True)  # where the lists sort it (PeopleByPlace)
     by_place = PeopleByPlace()

@@ -1,6 +1,9 @@
 """People, their console sessions and units' console settings in DynamoDB (one table).
 
-A unit's console settings are one more row (``unit#<unit_code>``). A person's row is created only if the username is free (conditional put). A failed sign-in is
+A unit's console settings are one more row (``unit#<unit_code>``): what its operators may do
+by default (``operator_actions``) and, in the map ``person_actions``, the own set an operator
+was given (``{username: "cancel,reverse"}``), so one read answers for any operator; an
+operator's set changes by one conditional write on their entry alone. A person's row is created only if the username is free (conditional put). A failed sign-in is
 one atomic ``ADD failures 1``; the write that reaches the limit is followed by a conditional
 lock (``failures >= most``), so parallel failures cannot skip the lock. A TOTP step is accepted
 by a conditional ``SET totp_step`` (``totp_step < step``): two sign-ins racing with one code,
@@ -25,7 +28,16 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure, update_if
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.people import Person, Role, Session, UnitAction, unit_actions
+from chalicelib.domain.people import (
+    OperatorActions,
+    Person,
+    Role,
+    Session,
+    UnitAction,
+    actions_of_text,
+    actions_text,
+    unit_actions,
+)
 
 _PERSON = "person#"
 _SESSION = "session#"
@@ -82,6 +94,13 @@ def _stored(name: str, value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def _unit_row(unit_code: str) -> list[Any]:
+    """The actions that make a unit's settings row exist (as its first write made it)."""
+    return [PeopleModel.username.set(PeopleModel.username | "-"),
+            PeopleModel.role.set(PeopleModel.role | "unit"),
+            PeopleModel.unit_code.set(PeopleModel.unit_code | unit_code)]
 
 
 @aws_boundary
@@ -202,19 +221,40 @@ class DynamoPeople:
             raise
 
     def operator_actions(self, unit_code: str) -> frozenset[UnitAction]:
+        return self.operator_settings(unit_code).default
+
+    def operator_settings(self, unit_code: str) -> OperatorActions:
         try:
             row = PeopleModel.get(_UNIT + unit_code, consistent_read=True)
         except DoesNotExist:
-            return frozenset()
+            return OperatorActions()
         if row.operator_actions is None:  # written before the set existed: cancel or nothing
-            return frozenset({UnitAction.CANCEL}) if row.may_cancel else frozenset()
-        return unit_actions(sorted(row.operator_actions))
+            default = frozenset({UnitAction.CANCEL}) if row.may_cancel else frozenset()
+        else:
+            default = unit_actions(sorted(row.operator_actions))
+        own = row.person_actions.as_dict() if row.person_actions is not None else {}
+        return OperatorActions(default, {name: actions_of_text(str(text))
+                                         for name, text in own.items()})
 
     def set_operator_actions(self, unit_code: str, actions: frozenset[UnitAction]) -> None:
-        # DynamoDB has no empty set: "nothing" is the placeholder "-", never an action's name
-        PeopleModel(_UNIT + unit_code, username="-", role="unit", unit_code=unit_code,
-                    may_cancel=int(UnitAction.CANCEL in actions),
-                    operator_actions={a.value for a in actions} or {"-"}).save()
+        # DynamoDB has no empty set: "nothing" is the placeholder "-", never an action's name.
+        # An update, not a put: the operators' own sets on the row stay.
+        PeopleModel(_UNIT + unit_code).update(actions=[
+            *_unit_row(unit_code),
+            PeopleModel.may_cancel.set(int(UnitAction.CANCEL in actions)),
+            PeopleModel.operator_actions.set({a.value for a in actions} or {"-"})])
+
+    def set_person_actions(self, unit_code: str, username: str,
+                           actions: frozenset[UnitAction] | None,
+                           before: frozenset[UnitAction] | None) -> bool:
+        row = PeopleModel(_UNIT + unit_code)
+        row.update(actions=[*_unit_row(unit_code), PeopleModel.person_actions.set(
+            PeopleModel.person_actions | {})])  # the map, for the entry's path to exist
+        entry = PeopleModel.person_actions[username]
+        still = (entry.does_not_exist() if before is None
+                 else entry == actions_text(before))
+        return update_if(row, [entry.remove() if actions is None
+                               else entry.set(actions_text(actions))], still)
 
     def put_session(self, session: Session) -> None:
         PeopleModel(_SESSION + session.token_hash, username=session.username,

@@ -48,6 +48,7 @@ ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话
            "sessions_ended": "结束会话",
            "unit_operators_may_cancel": "经办人撤销权限", "verify": "查验", "reimburse": "报销入账",
            "release": "释放报销", "unit_operator_actions": "经办人权限",
+           "person_actions": "经办人单独权限",
            "bill_reverse": "冲红", "bill_void": "作废", "bill_paper": "换开纸质票据",
            "refund_retry": "重新发起退款", "refund_offline": "登记线下退款",
            "set_bill_kinds": "设定允许的票据种类", "set_seal": "启用印章"}

@@ -17,15 +17,20 @@ Only the unit admin reaches these (the operator gets the 403 page); every view i
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.console import console_view, page
+from chalicelib.api import console
+from chalicelib.api.console import console_view, form_fields, form_lists, page, redirect
+from chalicelib.api.errors import STATUS
 from chalicelib.api.finance_console import ACTIONS, OUTCOMES
 from chalicelib.api.http import query_param
 from chalicelib.bootstrap import deps
-from chalicelib.domain.people import Role, Session
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.people import ROLE_LABELS, Role, Session, UnitAction, unit_actions
+from chalicelib.services import people
 from chalicelib.services.audit_pages import PAGE as AUDIT_LIMIT
 from chalicelib.services.audit_pages import unit_audit_page
 from chalicelib.services.people import Actor
@@ -33,6 +38,7 @@ from chalicelib.services.people import Actor
 bp = Blueprint(__name__)
 
 AUDIT = "/console/unit/audit"
+PERSON = "/console/unit/people/{username}"
 
 
 def _is_day(text: str) -> bool:
@@ -64,3 +70,51 @@ def audit_log(me: Session, actor: Actor) -> Response:
                 paged=bool(cursor), query=query,
                 filters={"day": day, "unit_code": "", "username": account}, problems=problems)
 
+
+
+# ---- an operator's page: what they may do ---------------------------------------------------
+
+def _person_page(me: Session, actor: Actor, username: str, status: int = 200,
+                 **context: Any) -> Response:
+    d = deps()
+    person, settings = people.operator_page(d, actor, username[:32])
+    own = settings.own.get(person.username)
+    current = settings.of(person.username)
+    return page(bp, "console/unit_person.html", status, me=me, here="/console/unit/people",
+                heading="经办人权限", person=person, roles=ROLE_LABELS,
+                now=int(d.clock().timestamp()), own=own,
+                current=[a for a in UnitAction if a in current],
+                default=[a for a in UnitAction if a in settings.default],
+                actions=list(UnitAction),
+                chosen=context.pop("chosen", current),
+                mode=context.pop("mode", "default" if own is None else "own"), **context)
+
+
+@bp.route(PERSON, methods=["GET"])
+@console_view(bp, Role.UNIT_ADMIN)
+def person_detail(me: Session, actor: Actor, username: str) -> Response:
+    done = query_param(bp.current_request, "done") == "1"
+    return _person_page(me, actor, username,
+                        done="已保存该经办人的权限，已记入审计日志。" if done else None)
+
+
+@bp.route(PERSON + "/actions", methods=["POST"], content_types=console.FORM)
+@console_view(bp, Role.UNIT_ADMIN, post=True)
+def person_actions(me: Session, actor: Actor, username: str) -> Response:
+    """One operator's own set of actions, or the unit's default again (``mode``), once the
+    confirmation box is ticked; without it the page again (400), nothing changed."""
+    form = form_fields(bp, "mode", "confirm")
+    chosen = unit_actions(form_lists(bp, "action")["action"])
+    mode = form["mode"] if form["mode"] in ("default", "own") else ""
+    problems = {}
+    if form["confirm"] != "yes":
+        problems["confirm"] = "请勾选确认"
+    if not mode:
+        problems["mode"] = "请选择适用的权限"
+    if problems:
+        return _person_page(me, actor, username, STATUS[ValidationFailed], problems=problems,
+                            chosen=chosen, mode=mode or "own",
+                            error="请选择权限并勾选确认后再提交")
+    people.set_person_actions(deps(), actor, username[:32],
+                              None if mode == "default" else chosen)
+    return redirect(f"/console/unit/people/{quote(username[:32])}?done=1")

@@ -20,7 +20,8 @@ and 连接超时自动退出) and the lockout are constants here so the README a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chalicelib.domain.errors import ValidationFailed
@@ -74,6 +75,29 @@ def unit_actions(names: object) -> frozenset[UnitAction]:
     if not isinstance(names, (list, tuple, set, frozenset)):
         return frozenset()
     return frozenset(UnitAction(n) for n in names if n in UnitAction.__members__.values())
+
+
+@dataclass(frozen=True)
+class OperatorActions:
+    """What a unit's admin allows its operators: ``default`` for every operator, and ``own``,
+    the set the admin chose for one operator (by username), which replaces the default for
+    them. Kept together (one read answers whether an operator may)."""
+
+    default: frozenset[UnitAction] = frozenset()
+    own: Mapping[str, frozenset[UnitAction]] = field(default_factory=dict)
+
+    def of(self, username: str) -> frozenset[UnitAction]:
+        """What ``username`` (an operator of the unit) may do."""
+        return self.own.get(username, self.default)
+
+
+def actions_text(actions: frozenset[UnitAction]) -> str:
+    """A set of actions as one stored text (``cancel,reverse``; ``""``: nothing)."""
+    return ",".join(sorted(a.value for a in actions))
+
+
+def actions_of_text(text: str) -> frozenset[UnitAction]:
+    return unit_actions([n for n in text.split(",") if n])
 
 
 ROLE_LABELS = {Role.FINANCE_ADMIN: "财政管理员", Role.FINANCE_AUDITOR: "财政审计员（只读）",

@@ -49,6 +49,7 @@ from typing import Any
 
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     RateLimited,
@@ -60,6 +61,7 @@ from chalicelib.domain.people import (
     MAX_FAILURES,
     MAX_PASSWORD_LENGTH,
     PENDING_TOTP_SECONDS,
+    OperatorActions,
     Person,
     Role,
     Session,
@@ -397,17 +399,50 @@ def set_operator_actions(deps: Ports, actor: Actor, actions: frozenset[UnitActio
 
 
 def operator_actions(deps: Ports, unit_code: str) -> frozenset[UnitAction]:
-    """What the unit's admin allows its operators (one read)."""
+    """What the unit's admin allows its operators by default (one read)."""
     return deps.people.operator_actions(unit_code)
 
 
+def operator_page(deps: Ports, actor: Actor, username: str) -> tuple[Person, OperatorActions]:
+    """An operator of the unit admin's unit and the unit's settings (what they may do):
+    anyone else (another unit's person, a unit admin, a finance person) is ``NotFound``."""
+    require(actor, Role.UNIT_ADMIN)
+    person, settings = deps.gather(lambda: _person_in_reach(deps, actor, username),
+                                   lambda: deps.people.operator_settings(str(actor.unit_code)))
+    return person, settings
+
+
+def _actions_said(actions: frozenset[UnitAction] | None, default: frozenset[UnitAction]
+                  ) -> dict[str, Any]:
+    return {"allowed": sorted(a.value for a in (default if actions is None else actions)),
+            "source": "unit_default" if actions is None else "own"}
+
+
+def set_person_actions(deps: Ports, actor: Actor, username: str,
+                       actions: frozenset[UnitAction] | None) -> OperatorActions:
+    """A unit admin decides what one operator of their unit may do: their own set
+    (``actions``) or, with None, the unit's default again. Audited under the operator with
+    what they could do before and after. Another unit's person, a unit admin or a finance
+    person is ``NotFound``; a change made meanwhile by someone else is ``Conflict`` (nothing
+    written: the admin sees the new value and decides again)."""
+    person, settings = operator_page(deps, actor, username)
+    unit = str(actor.unit_code)
+    before = settings.own.get(person.username)
+    if not deps.people.set_person_actions(unit, person.username, actions, before):
+        raise Conflict("该经办人的权限刚被修改，请刷新页面查看后重试", code="actions_changed")
+    audit(deps, person.username, unit, "person_actions", "ok", actor.client,
+          {"by": actor.username, "before": _actions_said(before, settings.default),
+           "after": _actions_said(actions, settings.default)})
+    return deps.people.operator_settings(unit)
+
+
 def may(deps: Ports, actor: Actor, action: UnitAction) -> bool:
-    """A unit admin may do every ``UnitAction`` of their unit; an operator what the admin allows;
-    nobody else any."""
+    """A unit admin may do every ``UnitAction`` of their unit; an operator what the admin allows
+    them (their own set, else the unit's default: one read); nobody else any."""
     if actor.role is Role.UNIT_ADMIN:
         return True
     return (actor.role is Role.UNIT_OPERATOR
-            and action in deps.people.operator_actions(str(actor.unit_code)))
+            and action in deps.people.operator_settings(str(actor.unit_code)).of(actor.username))
 
 
 def require_may(deps: Ports, actor: Actor, action: UnitAction) -> None:

@@ -28,7 +28,7 @@ from chalicelib.domain.payments import (
     RefundRequest,
     RefundResult,
 )
-from chalicelib.domain.people import Person, Session, UnitAction
+from chalicelib.domain.people import OperatorActions, Person, Session, UnitAction
 from chalicelib.domain.ranges import NumberRange
 from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
@@ -98,7 +98,17 @@ class PeopleStore(Protocol):
         """What the unit's admin allows its operators (``UnitAction``; default: nothing)."""
 
     def set_operator_actions(self, unit_code: str, actions: frozenset[UnitAction]) -> None:
-        """Replace the unit's whole set (one write)."""
+        """Replace the unit's whole default set (one write; operators' own sets stay)."""
+
+    def operator_settings(self, unit_code: str) -> OperatorActions:
+        """The unit's default set and each operator's own set (one consistent read)."""
+
+    def set_person_actions(self, unit_code: str, username: str,
+                           actions: frozenset[UnitAction] | None,
+                           before: frozenset[UnitAction] | None) -> bool:
+        """Give the operator ``username`` their own set (``None``: back to the unit's
+        default), only if their own set is still ``before`` (``None``: they had none): one
+        conditional write; False, and nothing written, when it changed meanwhile."""
     def put_session(self, session: Session) -> None: ...
     def session(self, token_hash: str) -> Session | None: ...
     def touch_session(self, token_hash: str, seen_epoch: int) -> None: ...

@@ -170,6 +170,25 @@ class TestPeopleStore:
         stores.people.set_operator_actions("340100001", frozenset())
         assert stores.people.operator_actions("340100001") == frozenset()
 
+    def test_an_operators_own_set_replaces_the_default_and_changes_only_from_what_was_read(
+            self, stores):
+        stores.people.set_operator_actions("340100001", frozenset({UnitAction.CANCEL}))
+        mine = frozenset({UnitAction.REVERSE, UnitAction.VOID})
+        assert stores.people.set_person_actions("340100001", "op.one", mine, None)
+        assert not stores.people.set_person_actions("340100001", "op.one", frozenset(), None)
+        settings = stores.people.operator_settings("340100001")
+        assert settings.of("op.one") == mine and settings.of("op.two") == {UnitAction.CANCEL}
+        stores.people.set_operator_actions("340100001", frozenset())  # the default only
+        assert stores.people.operator_settings("340100001").of("op.one") == mine
+        assert stores.people.set_person_actions("340100001", "op.one", frozenset(), mine)
+        assert stores.people.operator_settings("340100001").own == {"op.one": frozenset()}
+        assert not stores.people.set_person_actions("340100001", "op.one", None, mine)
+        assert stores.people.set_person_actions("340100001", "op.one", None, frozenset())
+        assert stores.people.operator_settings("340100001").own == {}
+        assert stores.people.set_person_actions("340100002", "op.x", mine, None)  # a new row
+        assert stores.people.operator_settings("340100002").of("op.x") == mine
+        assert stores.people.operator_actions("340100002") == frozenset()
+
     def test_a_session_is_read_back_touched_and_ended(self, stores):
         s = Session("a" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW, NOW,
                     "203.0.113.9")
