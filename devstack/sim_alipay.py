@@ -5,11 +5,23 @@ with the public half of our application key from the stack's state. ``alipay.tra
 and ``alipay.trade.page.pay`` are the browser arriving at the cashier (each with its product
 code); the others answer ``{"<method>_response": …, "sign"}`` signed with Alipay's key over the
 exact text of the response, as Alipay signs them.
+
+Third-party application authorisation (第三方应用授权): ``POST /alipay/_sim/app-auth``
+``{"seller_id"}`` is a merchant authorising our application, answered as
+``alipay.open.auth.token.app`` answers (``app_auth_token``, ``user_id``, ``auth_app_id``; the
+same merchant gets the same token, derived from our app_id, so any process of the stack knows
+it). A request carrying ``app_auth_token`` is made for that merchant: an unknown token is
+refused (20001 ``aop.invalid-app-auth-token``); its orders are the merchant's (found, queried
+and refunded only with its token), notified with its ``seller_id`` and ``auth_app_id``, and its
+trade bill (asked for with its token) lists only its trades, under its PID; the deployment's
+lists none of them.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import html
 import json
 from datetime import datetime
@@ -68,10 +80,41 @@ class AlipayServer:
         body = f'{{"{key}":{text},"sign":"{sign.decode()}"}}'
         return Reply(200, {"Content-Type": "application/json;charset=utf-8"}, body.encode())
 
+    def grant(self, seller_id: str) -> dict[str, str]:
+        """A merchant authorises our application: what ``alipay.open.auth.token.app`` answers
+        (the token is ``yyyyMM`` ``BB``, the PID and a MAC: 40 characters, as Alipay's)."""
+        mac = hmac.new(self.ali["app_id"].encode(), seller_id.encode(), hashlib.sha256)
+        return {"app_auth_token": f"202606BB{seller_id}{mac.hexdigest()[:16]}",
+                "user_id": seller_id, "auth_app_id": "2021" + seller_id[4:],
+                "app_refresh_token": f"202606BB{mac.hexdigest()[16:48]}",
+                "expires_in": "31536000", "re_expires_in": "32140800"}
+
+    def authorisation(self, token: str) -> tuple[str, str] | None:
+        """The merchant (seller_id, auth_app_id) a token of ours stands for, or None."""
+        seller = token[8:24]
+        if len(token) != 40 or not seller.isdigit() or not seller.startswith("2088") \
+                or not hmac.compare_digest(self.grant(seller)["app_auth_token"], token):
+            return None
+        return seller, "2021" + seller[4:]
+
+    def app_auth(self, body: bytes) -> Reply:
+        try:
+            seller = str(json.loads(body or b"{}").get("seller_id", ""))
+        except (ValueError, AttributeError):
+            seller = ""
+        if len(seller) != 16 or not seller.isdigit() or not seller.startswith("2088") \
+                or seller == self.ali.get("seller_id"):
+            return Reply(400, {"Content-Type": "application/json"},
+                         b'{"error": "seller_id: a PID (2088 and 12 digits), not ours"}')
+        return Reply(200, {"Content-Type": "application/json"},
+                     json.dumps(self.grant(seller)).encode())
+
     def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Reply:
         if method == "GET" and url.split("?", 1)[0] == BILL_FILE:
             return self.bill_file(query)
+        if method == "POST" and url.split("?", 1)[0] == "/_sim/app-auth":
+            return self.app_auth(body)
         if url.split("?", 1)[0] != "/gateway.do":
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
         params = dict(query)
@@ -85,41 +128,58 @@ class AlipayServer:
         name = params.get("method", "")
         ok = self.signed(params)
         biz = json.loads(params.get("biz_content") or "{}")
+        token = params.get("app_auth_token")
+        merchant = self.authorisation(token) if token else ("", "")
         if name in PAGES:  # the payer's browser: wap pay (a phone), page pay (a desktop)
             if not ok:
                 return page(self.channel, 400, "<p>验签失败（isv.invalid-signature）</p>")
+            if merchant is None:
+                return page(self.channel, 400, "<p>无效的应用授权令牌"
+                                               "（aop.invalid-app-auth-token）</p>")
             if biz.get("product_code") != PAGES[name]:
                 return page(self.channel, 400, f"<p>product_code 应为 {PAGES[name]}"
                                                f"（{html.escape(name)}）</p>")
             order = self.s.remember(SimOrder(
                 self.channel, biz["out_trade_no"], yuan_to_fen(biz["total_amount"]),
                 params.get("notify_url", ""), params.get("return_url", ""),
-                extra={"timeout_express": biz.get("timeout_express", "")}))
+                extra={"timeout_express": biz.get("timeout_express", ""),
+                       **({"seller_id": merchant[0], "auth_app_id": merchant[1]}
+                          if merchant[0] else {})}))
             return self.s.cashier(order)
-        failing = self.s.record(self.channel, name, biz)
+        failing = self.s.record(self.channel, name, {
+            **biz, **({"app_auth_token": token} if token else {})})
         if failing:
             return Reply(failing, {"Content-Type": "text/plain"}, b"service unavailable")
         if not ok:
             return self.respond(name, {"code": "40002", "msg": "Invalid Arguments",
                                        "sub_code": "isv.invalid-signature",
                                        "sub_msg": "验签出错"})
+        if merchant is None:
+            return self.respond(name, {"code": "20001", "msg": "Insufficient Token Permissions",
+                                       "sub_code": "aop.invalid-app-auth-token",
+                                       "sub_msg": "无效的应用授权令牌"})
+        seller = merchant[0]
         if name == "alipay.trade.query":
-            return self.query(name, biz)
+            return self.query(name, biz, seller)
         if name == "alipay.trade.refund":
-            return self.refund(name, biz)
+            return self.refund(name, biz, seller)
         if name == BILL_METHOD:
-            return self.bill_url(name, biz)
+            return self.bill_url(name, biz, seller)
         return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                    "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
 
-    def _paid(self, biz: dict[str, Any]) -> SimOrder | None:
+    def _paid(self, biz: dict[str, Any], seller: str) -> SimOrder | None:
+        """The paid order ``biz`` names, if it is ``seller``'s ("" the deployment's): a
+        merchant's trades are seen only with its token."""
         order = self.s.order(self.channel, str(biz.get("out_trade_no")))
         if order is None and biz.get("trade_no"):
             order = self.s.by_txn(self.channel, str(biz["trade_no"]))
-        return order if order is not None and order.txn_id else None
+        if order is None or order.extra.get("seller_id", "") != seller:
+            return None
+        return order if order.txn_id else None
 
-    def query(self, name: str, biz: dict[str, Any]) -> Reply:
-        order = self._paid(biz)
+    def query(self, name: str, biz: dict[str, Any], seller: str = "") -> Reply:
+        order = self._paid(biz, seller)
         if order is None:  # not paid yet: Alipay has no trade until the payer logs in
             return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                        "sub_code": "ACQ.TRADE_NOT_EXIST",
@@ -133,8 +193,8 @@ class AlipayServer:
             "receipt_amount": yuan, "send_pay_date": order.paid_at.astimezone(CHINA_TZ).strftime(
                 _TIME), "buyer_user_id": "2088102177846875"})
 
-    def refund(self, name: str, biz: dict[str, Any]) -> Reply:
-        order = self._paid(biz)
+    def refund(self, name: str, biz: dict[str, Any], seller: str = "") -> Reply:
+        order = self._paid(biz, seller)
         if order is None:
             return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                        "sub_code": "ACQ.TRADE_NOT_EXIST",
@@ -161,10 +221,11 @@ class AlipayServer:
                 known.amount_fen if known else amount),
             "gmt_refund_pay": self.s.clock().astimezone(CHINA_TZ).strftime(_TIME)})
 
-    def bill_url(self, name: str, biz: dict[str, Any]) -> Reply:
+    def bill_url(self, name: str, biz: dict[str, Any], seller: str = "") -> Reply:
         """``alipay.data.dataservice.bill.downloadurl.query`` (bill_type trade, a day): the
         zip is made now, from what was processed, and kept under a token for its one download.
-        Alipay refuses today's bill; the simulator serves it (what is done so far)."""
+        Alipay refuses today's bill; the simulator serves it (what is done so far). Asked with
+        a merchant's token, it is that merchant's bill: its trades only, under its PID."""
         from devstack.builders.statements import alipay_bill_zip
         from devstack.sim_statements import day_lines
 
@@ -172,8 +233,9 @@ class AlipayServer:
         if biz.get("bill_type") != "trade" or len(date) != 10:
             return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                        "sub_code": "isv.invalid_arguments", "sub_msg": "入参不合法"})
-        pid = self.ali.get("seller_id", "2088000000000001")
-        data = alipay_bill_zip(day_lines(self.s, self.channel, date), pid=pid, date=date)
+        pid = seller or self.ali.get("seller_id", "2088000000000001")
+        data = alipay_bill_zip([line for line in day_lines(self.s, self.channel, date)
+                                if line.merchant == seller], pid=pid, date=date)
         token = new_id("", 20)
         with self.s.lock:
             self.s.files[token] = data
@@ -196,6 +258,9 @@ class AlipayServer:
         return now.astimezone(CHINA_TZ).strftime("%Y%m%d") + "22001" + new_id("", 15)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
+        merchant = ({"seller_id": order.extra["seller_id"],
+                     "auth_app_id": order.extra["auth_app_id"]}
+                    if order.extra.get("seller_id") else {})
         return alipay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                    now=order.paid_at or self.s.clock(),
-                                   trade_no=order.txn_id or "")
+                                   trade_no=order.txn_id or "", **merchant)

@@ -38,6 +38,11 @@ def _day(channel: str, moment: datetime | None) -> str:
     return clearing_day(channel, china_iso(moment)) if moment is not None else ""
 
 
+def _merchant(order: SimOrder) -> str:
+    """The unit's own merchant an order was for: WeChat's sub_mchid, Alipay's seller_id."""
+    return order.extra.get("sub_mchid") or order.extra.get("seller_id", "")
+
+
 def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLine]:
     """Every payment and finished refund of ``channel`` on ``date``, in time order."""
     with state.lock:
@@ -47,7 +52,7 @@ def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLin
                    if c == channel and r.status == "SUCCESS" and _day(channel, r.done_at) == date]
     lines = [StatementLine(PAYMENT, o.txn_id or "", o.out_trade_no, o.amount_fen,
                            fee_of(channel, o.amount_fen), china_iso(o.paid_at),  # type: ignore[arg-type]
-                           state="SUCCESS", merchant=o.extra.get("sub_mchid", ""))
+                           state="SUCCESS", merchant=_merchant(o))
              for o in orders]
     for r in refunds:
         fee = fee_of(channel, r.order.amount_fen)
@@ -55,7 +60,7 @@ def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLin
         lines.append(StatementLine(REFUND, r.order.txn_id or "", r.order.out_trade_no,
                                    r.amount_fen, -given_back, china_iso(r.done_at),  # type: ignore[arg-type]
                                    refund_id=r.refund_id, out_refund_no=r.out_refund_no,
-                                   state="REFUND", merchant=r.order.extra.get("sub_mchid", "")))
+                                   state="REFUND", merchant=_merchant(r.order)))
     return sorted(lines, key=lambda line: line.at)
 
 

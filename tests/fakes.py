@@ -537,7 +537,8 @@ class FakePayments:
             if order is None or order.payment_code != payment.payment_code \
                     or order.channel != payment.channel:
                 return PaymentOutcome.ORDER_UNKNOWN
-            if order.merchant != payment.merchant:
+            if order.merchant != payment.merchant or (
+                    payment.merchant_app and order.merchant_app != payment.merchant_app):
                 return PaymentOutcome.MERCHANT_MISMATCH
             wrong_amount = payment.amount_fen != order.amount_fen
         if wrong_amount:
@@ -566,6 +567,7 @@ class FakePayments:
         row = {**dataclasses.asdict(payment), "payment_id": payment.payment_id,
                "payment_code": payment.payment_code, "status": status,
                **({"reason": reason} if reason else {})}
+        del row["merchant_app"]  # checked against the order, not kept (as in DynamoDB)
         for name in ("settle_date", "merchant"):  # as DynamoDB: an absent attribute, not ""
             if not row[name]:
                 del row[name]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
@@ -48,6 +49,17 @@ def _utc(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
     except ValueError:
         return utc_now().isoformat(timespec="seconds")
+
+
+def _merchant_condition(payment: Payment) -> Condition:
+    """The order was opened for the merchant the payment names (none: the deployment's), and
+    for the unit's application the channel names with it, when it names one (Alipay's
+    auth_app_id)."""
+    condition = ((ChannelOrderModel.merchant == payment.merchant) if payment.merchant
+                 else ChannelOrderModel.merchant.does_not_exist())
+    if payment.merchant_app:
+        condition = condition & (ChannelOrderModel.merchant_app == payment.merchant_app)
+    return condition
 
 
 def _failed(reasons: list, index: int) -> bool:
@@ -84,8 +96,7 @@ class DynamoPaymentRecorder:
                         condition=(ChannelOrderModel.payment_code == payment.payment_code)
                         & (ChannelOrderModel.amount_fen == payment.amount_fen)
                         & (ChannelOrderModel.channel == payment.channel)
-                        & ((ChannelOrderModel.merchant == payment.merchant) if payment.merchant
-                           else ChannelOrderModel.merchant.does_not_exist()))
+                        & _merchant_condition(payment))
                 tx.save(row, condition=PaymentModel.payment_id.does_not_exist())
                 tx.update(NoteModel(payment.payment_code), actions=[
                     NoteModel.status.set(NoteStatus.PAID.value),
@@ -112,7 +123,8 @@ class DynamoPaymentRecorder:
                 if order is None or order.payment_code != payment.payment_code \
                         or order.channel != payment.channel:
                     return PaymentOutcome.ORDER_UNKNOWN
-                if order.merchant != payment.merchant:
+                if order.merchant != payment.merchant or (
+                        payment.merchant_app and order.merchant_app != payment.merchant_app):
                     return PaymentOutcome.MERCHANT_MISMATCH
                 return self._exception(payment, PaymentOutcome.AMOUNT_MISMATCH)
             if _failed(reasons, _UPDATE):

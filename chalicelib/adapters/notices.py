@@ -49,7 +49,8 @@ class WechatPayNotices:
 class AlipayNotices:
     """Alipay asynchronous notifications (RSA2). ``TRADE_SUCCESS`` and ``TRADE_FINISHED`` are
     payments (the second of the two for one ``trade_no`` is a duplicate); others record
-    nothing."""
+    nothing. A payment to a unit's own merchant (third-party authorisation) names its
+    seller_id and auth_app_id (the payment's ``merchant``, ``merchant_app``)."""
 
     def __init__(self, config: Callable[[], Any]) -> None:
         self._config = config
@@ -63,7 +64,8 @@ class AlipayNotices:
         return ChannelNotice(payment=Payment(
             channel="alipay", channel_txn_id=trade.trade_no, out_trade_no=trade.out_trade_no,
             amount_fen=trade.total_amount_fen, paid_at=trade.paid_at or "",
-            notification_id=trade.notify_id))
+            notification_id=trade.notify_id, merchant=trade.merchant,
+            merchant_app=trade.merchant_app))
 
 
 class UnionPayNotices:

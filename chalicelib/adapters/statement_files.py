@@ -10,6 +10,8 @@ from its base64 and zlib), an agent bank's signed CSV. ``reparse`` gives the sam
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.adapters.alipay.bill import parse_bill_zip
 from chalicelib.adapters.bank import parse_statement
 from chalicelib.adapters.unionpay.bill import parse_zip
@@ -21,8 +23,13 @@ def reparse(channel: str, name: str, body: bytes, date: str) -> Statement:
     """The statement in the archived file ``name`` of ``channel`` for ``date``."""
     if channel == "wechatpay":
         return parse_trade_bill(gunzip(body), date, f"tradebill {date} ALL")
-    if channel == "alipay":
-        return parse_bill_zip(body, date)
+    if channel == "alipay":  # alipay-{date}-trade.csv.zip; a merchant's: -{seller_id}-trade
+        bill = parse_bill_zip(body, date)
+        merchant = name.removeprefix(f"alipay-{date}-").removesuffix("-trade.csv.zip")
+        if merchant.isdigit() and len(merchant) == 16:
+            bill = replace(bill, lines=tuple(replace(line, merchant=merchant)
+                                             for line in bill.lines))
+        return bill
     if channel == "unionpay":
         return parse_zip(body, date)
     if channel == "bank":  # bank-{date}-{bank_code}.csv

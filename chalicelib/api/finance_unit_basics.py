@@ -9,7 +9,8 @@ Each form is one use case of the admin API's (``services/units.set_bill_kinds``,
     POST /console/finance/units/{code}/seal           multipart: a PNG, and ``action``
          ``preview`` (the sample bill with it, nothing kept) or ``set`` (with ``confirm``)
     POST /console/finance/units/{code}/merchants/{channel}  ``action`` ``set`` (WeChat Pay:
-         ``sub_mchid``, ``sub_appid``) or ``remove`` (back to the deployment's merchant)
+         ``sub_mchid``, ``sub_appid``; Alipay: ``seller_id``, ``auth_app_id``,
+         ``app_auth_token``) or ``remove`` (back to the deployment's merchant)
 
 The seal form is the console's one upload (``multipart/form-data``, ``api/multipart``): its
 CSRF token travels as a field of it, checked like any other form's. An auditor sees the seal
@@ -33,6 +34,10 @@ from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.people import Role, Session
 from chalicelib.services import admin, merchants, seals, units
 from chalicelib.services.people import Actor
+
+# The fields of each channel's merchant form (``domain/merchants.FIELDS``: the API's body).
+MERCHANT_FIELDS = {"wechatpay": ("sub_mchid", "sub_appid"),
+                   "alipay": ("seller_id", "auth_app_id", "app_auth_token")}
 
 bp = Blueprint(__name__)
 
@@ -120,10 +125,10 @@ def seal_upload(me: Session, actor: Actor, unit_code: str) -> Response:
 def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Response:
     d = deps()
     unit = admin.unit_in_scope(d, credential(actor), unit_code[:20])
-    form = form_fields(bp, "action", "sub_mchid", "sub_appid")
-    body = {"sub_mchid": form["sub_mchid"].strip()}
-    if form["sub_appid"].strip():
-        body["sub_appid"] = form["sub_appid"].strip()
+    names = MERCHANT_FIELDS.get(channel, MERCHANT_FIELDS["wechatpay"])
+    form = form_fields(bp, "action", *names)
+    body = {name: value for name in names if (value := form[name].strip())}
+    shown = {k: v for k, v in body.items() if k != "app_auth_token"}  # a secret: never echoed
     try:
         if form["action"] == "remove":
             merchants.remove_merchant(d, unit, channel[:20], who(actor))
@@ -135,8 +140,11 @@ def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Re
     except (ValidationFailed, Conflict, NotFound) as exc:
         return detail_page(me, unit.unit_code, status_of(exc), merchant_error=exc.message,
                            merchant_problems=exc.fields if isinstance(exc, ValidationFailed)
-                           else None, merchant_form=body)
-    mine = changed.merchant("wechatpay")
+                           else None, merchant_form=shown, merchant_channel=channel[:20])
+    mine = changed.merchant(channel[:20])
     assert mine is not None
+    if mine.channel == "alipay":
+        return detail_page(me, unit.unit_code, done=f"已保存支付宝商户 {mine.merchant_id}（第三方"
+                           "应用授权）：此后新开的支付宝订单代该商户开立，款项进入该单位的支付宝账户。")
     return detail_page(me, unit.unit_code, done=f"已保存微信支付子商户号 {mine.merchant_id}：此后"
                        "新开的支付订单以服务商模式开立，款项进入该单位的商户号。")

@@ -9,9 +9,14 @@ for that channel, and its orders are opened for it:
   (digits) and optionally ``sub_appid`` (the unit's own official account). Orders go to the
   ``/v3/pay/partner/…`` endpoints; the order records the sub_mchid it was opened for, and a
   payment notification for that order must name the same one.
-- Alipay, third-party application mode (第三方应用授权): the unit's ``seller_id`` (its PID,
-  2088 and 12 digits) and the ``app_auth_token`` it granted our application. The token is a
-  secret: stored only sealed (``sealed_token``), never shown, never logged.
+- Alipay, third-party application authorisation (第三方应用授权, ISV mode): the deployment's
+  application is the third party the unit's Alipay account authorised; the unit is known by its
+  ``seller_id`` (its PID, 2088 and 12 digits), its ``auth_app_id`` (the authorising party's
+  app_id, which Alipay puts in ``auth_app_id`` of every notification "在服务商调用的场景下") and
+  the ``app_auth_token`` it granted our application, which every call for it carries as a
+  common request parameter. The token is a secret: stored only sealed (``sealed_token``),
+  never shown, never logged. The three come together from the authorisation
+  (``alipay.open.auth.token.app`` answers ``app_auth_token``, ``user_id``, ``auth_app_id``).
 - UnionPay would need the unit's own merId AND its signing certificate: not supported.
 
 Pure: the checks of what the finance department may record, nothing more.
@@ -28,9 +33,8 @@ from chalicelib.domain.errors import ValidationFailed
 # orders are opened for it (``WIRED``: the others are refused until they are), and those
 # refused outright (why).
 MERCHANT_CHANNELS = ("wechatpay", "alipay")
-WIRED = ("wechatpay",)
+WIRED = ("wechatpay", "alipay")
 NOT_SUPPORTED = {
-    "alipay": "支付宝单位自有商户号（第三方应用授权）尚未接入：该单位仍以本部署的支付宝应用收款",
     "unionpay": "银联商户号需要单位自己的签名证书，本系统尚不支持单位自有的银联商户号",
     "bank": "代理银行柜台缴款不使用商户号",
 }
@@ -38,14 +42,16 @@ _SUB_MCHID = re.compile(r"^[0-9]{8,12}$")  # WeChat: "string(12)", digits ("1900
 _APPID = re.compile(r"^wx[0-9a-f]{16}$")  # an official account's AppID
 _SELLER_ID = re.compile(r"^2088[0-9]{12}$")  # Alipay PID
 _AUTH_TOKEN = re.compile(r"^[0-9A-Za-z._-]{16,128}$")  # app_auth_token: 202307BB… (opaque)
-FIELDS = {"wechatpay": ("sub_mchid", "sub_appid"), "alipay": ("seller_id", "app_auth_token")}
+_ALIPAY_APP_ID = re.compile(r"^[0-9]{16}$")  # an Alipay app_id (2021000000000002)
+FIELDS = {"wechatpay": ("sub_mchid", "sub_appid"),
+          "alipay": ("seller_id", "auth_app_id", "app_auth_token")}
 
 
 @dataclass(frozen=True)
 class UnitMerchant:
     """A unit's merchant number at ``channel``: ``merchant_id`` (WeChat sub_mchid, Alipay
-    seller_id), ``app_id`` (WeChat sub_appid, optional) and, for Alipay, the sealed
-    app_auth_token (never in ``repr``)."""
+    seller_id), ``app_id`` (WeChat sub_appid, optional; Alipay auth_app_id) and, for Alipay,
+    the sealed app_auth_token (never in ``repr``)."""
 
     channel: str
     merchant_id: str
@@ -59,7 +65,8 @@ class UnitMerchant:
         if self.channel == "wechatpay":
             view.update(sub_mchid=self.merchant_id, sub_appid=self.app_id or None)
         else:
-            view.update(seller_id=self.merchant_id, app_auth_token_set=bool(self.sealed_token))
+            view.update(seller_id=self.merchant_id, auth_app_id=self.app_id or None,
+                        app_auth_token_set=bool(self.sealed_token))
         return view
 
 
@@ -103,10 +110,13 @@ def read_merchant(channel: str, body: object,
             raise ValidationFailed("商户号信息有误", fields)
         return UnitMerchant("wechatpay", str(sub_mchid), str(sub_appid)), ""
     seller_id, token = values["seller_id"], values["app_auth_token"]
+    auth_app_id = values["auth_app_id"]
     if not seller_id or not _SELLER_ID.match(seller_id):
         fields.setdefault("seller_id", "required, the unit's Alipay PID: 2088 and 12 digits")
+    if not auth_app_id or not _ALIPAY_APP_ID.match(auth_app_id):
+        fields.setdefault("auth_app_id", "required, the authorising party's app_id: 16 digits")
     if not token or not _AUTH_TOKEN.match(token):
         fields.setdefault("app_auth_token", "required, 16-128 letters, digits, '.', '_', '-'")
     if fields:
         raise ValidationFailed("商户号信息有误", fields)
-    return UnitMerchant("alipay", str(seller_id)), str(token)
+    return UnitMerchant("alipay", str(seller_id), str(auth_app_id)), str(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -32,10 +32,15 @@ class ChannelOrder:
     expires_at: str
     mode: str = "h5"  # one of ORDER_MODES[channel]; orders kept before modes existed are h5
     # The unit's own merchant the order was opened for (``domain/merchants``): WeChat Pay's
-    # sub_mchid (service-provider mode) and sub_appid; "" for the deployment's merchant. The
-    # order's query and refund use it, and its payment must name it.
+    # sub_mchid (service-provider mode) and sub_appid, Alipay's seller_id and auth_app_id
+    # (third-party application authorisation); "" for the deployment's merchant. The order's
+    # query and refund use it, and its payment must name it.
     merchant: str = ""
     merchant_app: str = ""
+    # The secret a call for that merchant carries (Alipay's app_auth_token), opened by the
+    # service just before the call (``services/merchants.authorised``): never stored with the
+    # order, never shown.
+    merchant_token: str = field(default="", repr=False, compare=False)
 
 
 class PaymentOutcome(StrEnum):
@@ -61,8 +66,12 @@ class Payment:
     notification_id: str = ""
     settle_date: str = ""  # UnionPay's 清算日期 (settleDate), YYYY-MM-DD, when it said one
     # The merchant the channel says it was paid to when it is a unit's own (WeChat Pay's
-    # sub_mchid in service-provider mode); "" for the deployment's. It must be the order's.
+    # sub_mchid in service-provider mode, Alipay's seller_id); "" for the deployment's. It must
+    # be the order's.
     merchant: str = ""
+    # The unit's own application the channel names with it, where it names one (Alipay's
+    # auth_app_id); when said, it must be the order's too.
+    merchant_app: str = ""
 
     @property
     def payment_id(self) -> str:
@@ -108,6 +117,7 @@ class RefundRequest:
     requested_at: datetime  # first asked; UnionPay's txnTime of the refund order
     notify_url: str
     merchant: str = ""  # the order's (WeChat Pay: its sub_mchid); "" for the deployment's
+    merchant_token: str = field(default="", repr=False, compare=False)  # as ChannelOrder's
 
 
 @dataclass(frozen=True)

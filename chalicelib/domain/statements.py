@@ -15,7 +15,7 @@ with a refund is a negative ``fee_fen``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -154,6 +154,31 @@ class Statement:
     @property
     def net_fen(self) -> int:
         return sum(line.net_fen for line in self.lines)
+
+
+def combined(first: Statement, *others: Statement) -> Statement:
+    """One day's statement of a channel made of several merchants' own (Alipay: the
+    deployment's trade bill and each authorised merchant's, each line naming its merchant):
+    every line, file and note of each, in turn. A line two of them list is
+    ``StatementInvalid`` (a channel transaction belongs to one merchant)."""
+    lines = list(first.lines)
+    seen = {line.line_id for line in lines}
+    sources, notes, files = [first.source], list(first.notes), list(first.files)
+    for other in others:
+        if (other.channel, other.date) != (first.channel, first.date):
+            raise StatementInvalid(f"cannot combine {other.channel} {other.date} with "
+                                   f"{first.channel} {first.date}")
+        for line in other.lines:
+            if line.line_id in seen:
+                raise StatementInvalid(f"{line.line_id} is on two merchants' statements")
+            seen.add(line.line_id)
+            lines.append(line)
+        sources.append(other.source)
+        notes += other.notes
+        files += other.files
+    check_lines(len(lines), f"{first.channel} statements")
+    return replace(first, lines=tuple(lines), source=" + ".join(s for s in sources if s),
+                   notes=tuple(notes), files=tuple(files))
 
 
 def statement_fen(text: str, what: str, *, negative: bool = False, fee: bool = False) -> int:

@@ -25,6 +25,7 @@ from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ChannelOrder, Checkout
 from chalicelib.services import limits
 from chalicelib.services.links import callback_url, order_form_url, order_qr_url, pay_url
+from chalicelib.services.merchants import authorised
 from chalicelib.services.notes import open_order
 from chalicelib.services.ports import Ports
 
@@ -47,7 +48,7 @@ def checkout(deps: Ports, order: ChannelOrder, client_ip: str,
              payer: str | None = None) -> Checkout:
     """Ask the order's channel to open it (WeChat, UnionPay: deterministic, safe to repeat)."""
     opened = deps.channel_api(order.channel).checkout(
-        order, description=f"非税收入缴款 {order.payment_code}",
+        authorised(deps, order), description=f"非税收入缴款 {order.payment_code}",
         notify_url=callback_url(deps, order.channel),
         return_url=pay_url(deps, order.payment_code), client_ip=client_ip, payer=payer)
     if opened.form_html is not None:

@@ -11,6 +11,13 @@ show only that one is set.
 A change takes effect for orders opened after it; an order keeps the merchant it was opened
 for (its query and refund use the order's), and a warm process may use its copy of the unit
 for up to a minute (``adapters/cached_units``).
+
+A call for a merchant whose channel needs its secret (Alipay: ``app_auth_token`` in every
+request for it) gets the token opened just before the call (``authorised``,
+``authorised_refund``, ``statement_merchants``), from the unit's merchant of the same
+``seller_id`` as the order: a token the unit was given again (Alipay refreshes them) serves
+the orders opened before; an order of a merchant the unit no longer has cannot be asked about
+(``ServiceUnavailable``, logged by the caller: its notification still records it).
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import secrets
 from dataclasses import replace
 
 from chalicelib.domain.china_time import china_iso
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
 from chalicelib.domain.merchants import WIRED, UnitMerchant, check_channel, read_merchant
+from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services.changes import record_change
 from chalicelib.services.phones import derive_key
@@ -102,3 +110,56 @@ def _audited(merchant: UnitMerchant) -> dict:
 def merchants_view(unit: Unit) -> list[dict]:
     """The unit's own merchant numbers as the API shows them, by channel."""
     return [m.public() for m in sorted(unit.merchants, key=lambda m: m.channel)]
+
+
+# The channels whose calls for a unit's own merchant carry the merchant's secret.
+TOKEN_CHANNELS = ("alipay",)
+
+
+def _token(deps: Ports, payment_code: str, channel: str, merchant_id: str) -> str:
+    """The opened token of the merchant ``merchant_id`` of the unit of ``payment_code``'s note
+    at ``channel``; ``ServiceUnavailable`` when the unit no longer has that merchant."""
+    note = deps.notes.get(payment_code)
+    unit = deps.units.get(note.unit_code) if note is not None else None
+    mine = unit.merchant(channel) if unit is not None else None
+    if unit is None or mine is None or mine.merchant_id != merchant_id or not mine.sealed_token:
+        raise ServiceUnavailable(f"{channel} merchant {merchant_id} is no longer the unit's: "
+                                 f"its authorisation token is gone")
+    return open_token(deps, unit.unit_code, channel, mine.sealed_token)
+
+
+def authorised(deps: Ports, order: ChannelOrder) -> ChannelOrder:
+    """``order`` with the token its merchant's calls carry (Alipay's app_auth_token); the
+    order itself for the deployment's merchant or a channel without tokens (no read)."""
+    if not order.merchant or order.channel not in TOKEN_CHANNELS:
+        return order
+    return replace(order, merchant_token=_token(deps, order.payment_code, order.channel,
+                                                order.merchant))
+
+
+def authorised_refund(deps: Ports, request: RefundRequest) -> RefundRequest:
+    """``request`` with the token of the merchant the payment was made to, as ``authorised``."""
+    if not request.merchant or request.channel not in TOKEN_CHANNELS:
+        return request
+    return replace(request, merchant_token=_token(deps, request.out_trade_no[:20],
+                                                  request.channel, request.merchant))
+
+
+def statement_merchants(deps: Ports, channel: str) -> list[tuple[str, UnitMerchant, str]]:
+    """The units' own merchants at ``channel`` whose statements are fetched with their token
+    (Alipay: each authorised merchant's trade bill is its own), as (unit code, merchant,
+    token), by seller. The units are read by the region listing, a page of 500 at a time (a
+    daily job's cost: one query per 500 units)."""
+    if channel not in TOKEN_CHANNELS:
+        return []
+    found: dict[str, tuple[str, UnitMerchant, str]] = {}
+    after: str | None = None
+    while True:
+        units, after = deps.units.in_region("", 500, after)
+        for unit in units:
+            mine = unit.merchant(channel)
+            if mine is not None and mine.sealed_token and mine.merchant_id not in found:
+                found[mine.merchant_id] = (unit.unit_code, mine, open_token(
+                    deps, unit.unit_code, channel, mine.sealed_token))
+        if after is None:
+            return [found[k] for k in sorted(found)]

@@ -23,6 +23,7 @@ from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.domain.payments import ChannelOrder
+from chalicelib.services.merchants import authorised
 from chalicelib.services.payments import record_payment
 from chalicelib.services.ports import Ports
 
@@ -72,7 +73,7 @@ def _ask(deps: Ports, order: ChannelOrder, now: datetime) -> str:
         deps.notes.close_order(order.out_trade_no)
         return "settled"
     try:
-        payment = deps.channel_api(order.channel).query(order)
+        payment = deps.channel_api(order.channel).query(authorised(deps, order))
     except DomainError as exc:  # ServiceUnavailable mostly: the channel is asked again
         log.warning("%s order %s not answered: %s", order.channel, order.out_trade_no,
                     exc.message)

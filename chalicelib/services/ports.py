@@ -639,6 +639,14 @@ class StatementSource(Protocol):
     def statement(self, date: str) -> Statement: ...
 
 
+class MerchantStatementSource(StatementSource, Protocol):
+    """A channel where each unit's own merchant has a statement of its own, fetched with the
+    merchant's secret (Alipay's trade bill of an authorised merchant, with its
+    app_auth_token); each of its lines names the merchant."""
+
+    def merchant_statement(self, date: str, merchant: str, token: str) -> Statement: ...
+
+
 class JobState(Protocol):
     """Where a scheduled job keeps its progress between invocations (the archive check's
     cursor). Saves are conditional on the version loaded, so overlapping runs cannot both move

@@ -38,7 +38,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.domain.china_time import CHINA_TZ, china_iso
 from chalicelib.domain.errors import (
@@ -69,9 +69,11 @@ from chalicelib.domain.statements import (
     REFUND,
     Statement,
     clearing_day,
+    combined,
 )
+from chalicelib.services.merchants import authorised, statement_merchants
 from chalicelib.services.payments import record_payment
-from chalicelib.services.ports import Ports
+from chalicelib.services.ports import MerchantStatementSource, Ports
 
 log = logging.getLogger(__name__)
 MAX_QUERIES = 200  # active queries a run may make (10 s each at worst, in a 15-minute Lambda)
@@ -131,7 +133,7 @@ def reconcile_channel(deps: Ports, date: str, channel: str, *,
     previous = deps.reconciliations.day(date, channel)
     runs = (previous.runs if previous else 0) + 1
     try:
-        statement = deps.statements(channel).statement(date)
+        statement = _statement(deps, channel, date)
         files = _archive(deps, statement, previous, runs, run_at)
     except DomainError as exc:  # ServiceUnavailable, StatementInvalid: try again later
         log.warning("%s statement of %s not had: %s", channel, date, exc.message)
@@ -170,6 +172,24 @@ def reconcile_channel(deps: Ports, date: str, channel: str, *,
             deps.reconciliations.put_line(line)  # refused if another run settled it meanwhile
     return _keep_day(deps, statement, recorded_of_day(deps, channel, date),  # found ones too
                      list(deps.reconciliations.lines(date, channel)), runs, run_at, files)
+
+
+def _statement(deps: Ports, channel: str, date: str) -> Statement:
+    """The channel's statement of ``date``: the deployment's merchant's and, where each unit's
+    own merchant has its own (Alipay, third-party authorisation), each of theirs, fetched with
+    its token, put together (``statements.combined``: each line names its merchant). One that
+    cannot be had leaves the day pending, naming the unit, like the deployment's would."""
+    source = deps.statements(channel)
+    statement = source.statement(date)
+    theirs = []
+    for unit_code, merchant, token in statement_merchants(deps, channel):
+        try:
+            theirs.append(cast(MerchantStatementSource, source).merchant_statement(
+                date, merchant.merchant_id, token))
+        except DomainError as exc:
+            raise ServiceUnavailable(f"单位 {unit_code} 的自有商户 {merchant.merchant_id} 对账单未取得："
+                            f"{exc.message}") from exc
+    return combined(statement, *theirs) if theirs else statement
 
 
 def recorded_of_day(deps: Ports, channel: str, date: str) -> list[PaymentRecord]:
@@ -281,7 +301,7 @@ def _confirm(deps: Ports, line: ReconLine) -> ReconLine:
         if order is None or order.channel != line.channel:
             return replace(line, detail="不是本系统的订单：款项待查，须人工处理")
         try:
-            found = deps.channel_api(line.channel).query(order)
+            found = deps.channel_api(line.channel).query(authorised(deps, order))
         except DomainError as exc:
             return replace(line, detail=f"主动查询未成功，下次对账再查：{exc.message}"[:300])
         if found is None:

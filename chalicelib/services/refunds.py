@@ -27,6 +27,7 @@ from chalicelib.domain.payments import (
 from chalicelib.domain.records import PaymentRecord
 from chalicelib.services.intake import Intake, keep
 from chalicelib.services.links import callback_url
+from chalicelib.services.merchants import authorised_refund
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def _push(deps: Ports, row: PaymentRecord, now: datetime) -> str:
         out_refund_no=number, requested_at=requested_at,
         notify_url=callback_url(deps, channel), merchant=row.merchant or "")
     try:
-        result = deps.channel_api(channel).refund(request)
+        result = deps.channel_api(channel).refund(authorised_refund(deps, request))
     except DomainError as exc:  # ServiceUnavailable mostly: the channel is asked again
         log.warning("refund %s of %s not answered, asked again later: %s", number, payment_id,
                     exc.message)

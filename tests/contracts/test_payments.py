@@ -69,6 +69,27 @@ class TestPaymentRecorder:
         assert stores.payments.for_note(code(1)) == stores.payments.for_note(code(2)) == []
         assert stores.notes.get(code(1)).status is NoteStatus.UNPAID
 
+    def test_a_payment_naming_the_units_application_must_name_the_orders(self, stores):
+        """Alipay's auth_app_id: when the channel names the unit's application, it is checked
+        with the seller in the same condition; a payment naming none is judged by the seller."""
+        stores.notes.add(note(1))
+        stores.notes.add_order(replace(order(1), channel="alipay", merchant="2088000000000101",
+                                       merchant_app="2021000000000101"))
+        alipay = replace(payment(1), channel="alipay", merchant="2088000000000101")
+        assert stores.payments.record(replace(alipay, merchant_app="2021000000000102")) \
+            is PaymentOutcome.MERCHANT_MISMATCH
+        assert stores.payments.for_note(code(1)) == []
+        assert stores.payments.record(replace(alipay, merchant_app="2021000000000101")) \
+            is PaymentOutcome.RECORDED
+        [row] = stores.payments.for_note(code(1))
+        assert (row.status, row.merchant) == ("applied", "2088000000000101")
+        stores.notes.add(note(2))
+        stores.notes.add_order(replace(order(2), channel="alipay", merchant="2088000000000101",
+                                       merchant_app="2021000000000101"))
+        assert stores.payments.record(replace(payment(2), channel="alipay",
+                                              merchant="2088000000000101")) \
+            is PaymentOutcome.RECORDED
+
     def test_the_same_payment_again_is_a_duplicate_and_changes_nothing(self, stores):
         opened(stores)
         stores.payments.record(payment(1))

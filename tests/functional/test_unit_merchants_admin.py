@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 from chalicelib.services.finance_keys import create_finance_key
-from chalicelib.services.merchants import open_token, set_merchant
+from chalicelib.services.merchants import open_token
 from tests.functional.support import assert_error, body_of
 from tests.functional.test_console_sign_in import post, sign_in
 from tests.functional.test_finance_console_people import get
@@ -60,15 +60,35 @@ def test_a_wrong_sub_merchant_is_a_400_naming_each_field_and_changes_nothing(wor
     assert world.deps.audit.query(bill_id="admin#unit#340100001") == []
 
 
-def test_unionpay_alipay_and_unknown_channels_are_refused_with_a_clear_400(world, client):
+def test_unionpay_and_unknown_channels_are_refused_with_a_clear_400(world, client):
     for channel, code in (("unionpay", "channel_not_supported"), ("bank", "channel_not_supported"),
-                          ("alipay", "channel_not_supported"), ("paypal", "validation_failed")):
+                          ("paypal", "validation_failed")):
         r = _put(client, world, f"{UNIT}/merchants/{channel}",
                  {"seller_id": "2088000000000001", "app_auth_token": "202606BBsecrettoken0001"})
         error = assert_error(r, 400)
         assert error["code"] == code, (channel, error)
         assert "202606BBsecrettoken0001" not in r.body.decode()
     assert world.deps.units.get("340100001").merchants == ()
+
+
+def test_an_alipay_merchant_with_wrong_fields_is_refused_naming_each_and_never_the_token(
+        world, client):
+    token = "202606BBsecrettoken0001"
+    for body, fields in (({"seller_id": "2088000000000001", "app_auth_token": token},
+                          {"auth_app_id"}),
+                         ({"seller_id": "1088", "auth_app_id": "2021",
+                           "app_auth_token": "short"},
+                          {"seller_id", "auth_app_id", "app_auth_token"}),
+                         ({"seller_id": "2088000000000001", "auth_app_id": "2021000000000001",
+                           "app_auth_token": token, "sub_mchid": "1900000109"}, {"sub_mchid"}),
+                         ({"seller_id": "2088000000000001", "auth_app_id": "2021000000000001",
+                           "app_auth_token": token + " x"}, {"app_auth_token"})):
+        r = _put(client, world, f"{UNIT}/merchants/alipay", body)
+        error = assert_error(r, 400)
+        assert set(error["fields"]) == fields, (body, error)
+        assert token not in r.body.decode()
+    assert world.deps.units.get("340100001").merchants == ()
+    assert world.deps.audit.query(bill_id="admin#unit#340100001") == []
 
 
 def test_a_reimbursing_unit_has_no_merchant(world, client):
@@ -92,14 +112,21 @@ def test_only_a_finance_key_of_the_units_region_may_set_or_remove_a_merchant(wor
     assert world.deps.units.get("340100001").merchants == ()
 
 
-def test_an_alipay_token_is_stored_sealed_for_its_unit_and_never_shown(world, client):
-    """Alipay's per-unit orders are not wired yet, so the API refuses it; the service seals a
-    token so that only its unit and channel open it, and shows that one is set."""
-    unit = world.deps.units.get("340100001")
+def test_an_alipay_merchant_is_set_with_its_token_sealed_shown_audited_and_removed(
+        world, client):
+    """第三方应用授权: seller_id, auth_app_id and the app_auth_token; the token is sealed so
+    that only its unit and channel open it, and the API, the audit log and the page show only
+    that one is set."""
     token = "202606BBsecrettoken0001"
-    changed = set_merchant(world.deps, unit, "alipay",
-                           {"seller_id": "2088000000000001", "app_auth_token": token},
-                           "test", wired=("wechatpay", "alipay"))
+    r = _put(client, world, f"{UNIT}/merchants/alipay",
+             {"seller_id": "2088000000000101", "auth_app_id": "2021000000000101",
+              "app_auth_token": token})
+    assert r.status_code == 200, r.body
+    assert token not in r.body.decode()
+    [shown] = body_of(r)["unit"]["merchants"]
+    assert shown == {"channel": "alipay", "seller_id": "2088000000000101",
+                     "auth_app_id": "2021000000000101", "app_auth_token_set": True,
+                     "since": "2026-06-15T10:00:00+08:00"}
     stored = world.deps.units.get("340100001").merchant("alipay")
     assert stored is not None and token not in stored.sealed_token and token not in repr(stored)
     assert open_token(world.deps, "340100001", "alipay", stored.sealed_token) == token
@@ -108,13 +135,22 @@ def test_an_alipay_token_is_stored_sealed_for_its_unit_and_never_shown(world, cl
 
     with pytest.raises(InvalidTag):
         open_token(world.deps, "340100002", "alipay", stored.sealed_token)
-    assert changed.merchant("alipay").public()["app_auth_token_set"] is True
     detail = client.http.get(UNIT, headers=world.finance_auth())
     assert token not in detail.body.decode() and stored.sealed_token not in detail.body.decode()
     assert body_of(detail)["unit"]["merchants"][0]["app_auth_token_set"] is True
+    r = client.http.delete(f"{UNIT}/merchants/alipay", headers=world.finance_auth())
+    assert r.status_code == 200 and body_of(r)["unit"]["merchants"] == []
+    assert world.deps.units.get("340100001").merchants == ()
     events = world.deps.audit.query(bill_id="admin#unit#340100001")
-    assert token not in json.dumps([e.detail for e in events], ensure_ascii=False)
-    assert stored.sealed_token not in json.dumps([e.detail for e in events], ensure_ascii=False)
+    assert [e.action for e in events] == ["set_merchant", "remove_merchant"]
+    assert all(e.client.startswith("finance:key_") for e in events)
+    assert events[0].detail["channel"] == "alipay"
+    assert events[1].detail["previous"]["seller_id"] == "2088000000000101"
+    kept = json.dumps([e.detail for e in events], ensure_ascii=False)
+    assert token not in kept and stored.sealed_token not in kept
+    assert "2088000000000101" in kept
+    r = client.http.delete(f"{UNIT}/merchants/alipay", headers=world.finance_auth())
+    assert assert_error(r, 404)["code"] == "merchant_not_found"
 
 
 def test_a_finance_admin_sets_and_removes_the_sub_merchant_on_the_unit_page(client, world):

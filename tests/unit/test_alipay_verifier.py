@@ -144,9 +144,16 @@ def test_rejects_a_gbk_notice_read_as_utf_8(alipay_key, config):
 SIGNED_BUT_WRONG: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("another app_id", {"app_id": "2021000000000000"}, SignatureInvalid,
      "app_id '2021000000000000' is not ours"),
-    ("another seller", {"seller_id": "2088000000000002"}, SignatureInvalid,
-     "seller_id '2088000000000002' is not ours"),
-    ("no seller_id", {"seller_id": None}, SignatureInvalid, "seller_id None is not ours"),
+    ("another seller naming our application", {"seller_id": "2088000000000002"},
+     SignatureInvalid, "a merchant's trade naming our own application as authorising"),
+    ("no seller_id", {"seller_id": None}, SignatureInvalid, "seller_id '' is not ours nor"),
+    ("a seller_id that is no PID", {"seller_id": "1088000000000002", "auth_app_id": None},
+     SignatureInvalid, "seller_id '1088000000000002' is not ours nor a merchant's"),
+    ("our seller with another application", {"auth_app_id": "2021000000000009"},
+     SignatureInvalid, "auth_app_id '2021000000000009' is not ours for our seller"),
+    ("a merchant's trade with a malformed auth_app_id",
+     {"seller_id": "2088000000000002", "auth_app_id": "20210000x"}, ValidationFailed,
+     "auth_app_id '20210000x' is not an app_id"),
     ("an unknown trade_status", {"trade_status": "TRADE_PENDING"}, ValidationFailed,
      "unknown trade_status 'TRADE_PENDING'"),
     ("no out_trade_no", {"out_trade_no": None}, ValidationFailed, "out_trade_no is missing"),
@@ -185,6 +192,24 @@ def test_accepts_a_payment_notice_and_converts_yuan_to_fen(alipay_key, config):
     assert trade.raw["subject"] == "非税收入缴款 水&电费"
     assert trade.raw["fund_bill_list"] == '[{"amount":"20.00","fundChannel":"ALIPAYACCOUNT"}]'
     assert SUCCESS_BODY == b"success"
+
+
+def test_a_payment_to_our_own_seller_names_no_merchant(alipay_key, config):
+    for auth_app in (APP_ID, None):
+        trade = verify_notification(notify(alipay_key, auth_app_id=auth_app), FORM, config, NOW)
+        assert (trade.merchant, trade.merchant_app) == ("", "")
+
+
+def test_a_payment_to_a_merchant_that_authorised_us_names_its_seller_and_application(
+        alipay_key, config):
+    """第三方应用授权: app_id is ours (the third party), seller_id and auth_app_id the unit's."""
+    trade = verify_notification(notify(alipay_key, seller_id="2088000000000102",
+                                       auth_app_id="2021000000000102"), FORM, config, NOW)
+    assert (trade.app_id, trade.merchant, trade.merchant_app) == (
+        APP_ID, "2088000000000102", "2021000000000102")
+    bare = verify_notification(notify(alipay_key, seller_id="2088000000000102",
+                                      auth_app_id=None), FORM, config, NOW)
+    assert (bare.merchant, bare.merchant_app) == ("2088000000000102", "")
 
 
 def test_accepts_a_gbk_notice_with_a_chinese_subject(alipay_key, config):

@@ -13,6 +13,18 @@ is verified with ALIPAY's public key over the exact text of the ``…_response``
 is read. Errors: the transport raises ``ServiceUnavailable`` for the network; a 5xx, an answer
 that fails verification, or Alipay's code 20000 (service unavailable) is ``ServiceUnavailable``
 too; a business refusal (40004) is answered per call.
+
+Third-party application authorisation (第三方应用授权): a call for a unit's own merchant (an
+order's ``merchant``, its seller_id) carries that merchant's ``app_auth_token`` as a common
+request parameter (String(40), "详见应用授权概述"), signed with the others by OUR key: the
+call is made by our application on the merchant's behalf, and Alipay answers about the
+merchant's trades, signed as always. A call for the deployment's merchant carries none and is
+byte for byte what it was. Code 20001 (授权权限不足: ``aop.invalid-app-auth-token``,
+``aop.app-auth-token-time-out``, ``aop.invalid-app-auth-token-no-api``) is
+``ServiceUnavailable``: the merchant must authorise us again, then the call is retried. Each
+authorised merchant has its own trade bill (``merchant_statement``): asked for with its token,
+the file is named after its PID ("使用第三方应用授权调用 userId 和 downloadFileName 中的 pid
+… 是授权商户 app_auth_token 对应的 pid"), which is checked.
 """
 
 from __future__ import annotations
@@ -54,6 +66,7 @@ NOT_FOUND = "ACQ.TRADE_NOT_EXIST"
 BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 NO_BILL = ("isp.bill_not_exist", "bill_not_exist")
 RETRY_LATER = ("ACQ.SYSTEM_ERROR", "ACQ.SELLER_BALANCE_NOT_ENOUGH", "aop.ACQ.SYSTEM_ERROR")
+NO_AUTHORISATION = "20001"  # 授权权限不足: an app_auth_token invalid, expired or not for the API
 
 
 def request_signing_string(params: Mapping[str, str]) -> str:
@@ -90,19 +103,23 @@ class AlipayApi:
             raise ServiceUnavailable("Alipay application key is not configured")
         self.config, self.gateway, self.transport, self.clock = config, gateway, transport, clock
 
-    def params(self, method: str, biz_content: dict[str, Any], **extra: str) -> dict[str, str]:
-        """The signed parameters of one request."""
+    def params(self, method: str, biz_content: dict[str, Any], token: str = "",
+               **extra: str) -> dict[str, str]:
+        """The signed parameters of one request; ``token``, a unit's merchant's
+        app_auth_token, is one of them when the request is made for that merchant."""
         assert self.config.app_private_key is not None
         params = {"app_id": self.config.app_id, "method": method, "format": "JSON",
                   "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
                   "timestamp": self.clock().astimezone(CHINA_TZ).strftime(_TIME),
+                  **({"app_auth_token": token} if token else {}),
                   "biz_content": json.dumps(biz_content, ensure_ascii=False,
                                             separators=(",", ":")), **extra}
         return sign_request(params, self.config.app_private_key)
 
-    def call(self, method: str, biz_content: dict[str, Any]) -> dict[str, Any]:
-        """A server-to-server call; the verified ``…_response`` object."""
-        body = urlencode(self.params(method, biz_content)).encode("ascii")
+    def call(self, method: str, biz_content: dict[str, Any], token: str = "") -> dict[str, Any]:
+        """A server-to-server call (for a unit's merchant with its ``token``); the verified
+        ``…_response`` object."""
+        body = urlencode(self.params(method, biz_content, token)).encode("ascii")
         reply = self.transport("POST", self.gateway, {"Content-Type": FORM,
                                                       "Accept": "application/json"}, body)
         if reply.status != 200:
@@ -122,6 +139,10 @@ class AlipayApi:
             raise ServiceUnavailable(f"Alipay {method}: answer is not an object")
         if data.get("code") == "20000" or data.get("sub_code") in RETRY_LATER:
             raise ServiceUnavailable(f"Alipay {method}: {_why(data)}")
+        if data.get("code") == NO_AUTHORISATION:
+            raise ServiceUnavailable(f"Alipay {method}: the merchant's authorisation of our "
+                                     f"application is not valid, it must authorise again "
+                                     f"({_why(data)})")
         return data
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
@@ -131,6 +152,7 @@ class AlipayApi:
         (电脑网站支付, product FAST_INSTANT_TRADE_PAY) on a desktop, whose cashier shows a QR
         code to scan with Alipay or a login to pay on the computer."""
         del client_ip, payer  # Alipay sees the browser itself
+        token = _token_of(order.merchant, order.merchant_token)
         left = datetime.fromisoformat(order.expires_at) - self.clock()
         minutes = max(1, min(15 * 24 * 60, math.floor(left.total_seconds() / 60)))
         biz: dict[str, Any] = {
@@ -141,12 +163,15 @@ class AlipayApi:
         else:
             method = "alipay.trade.wap.pay"
             biz.update(product_code="QUICK_WAP_WAY", quit_url=return_url)
-        params = self.params(method, biz, notify_url=notify_url, return_url=return_url)
+        params = self.params(method, biz, token, notify_url=notify_url, return_url=return_url)
         return Checkout(pay_url=f"{self.gateway}?{urlencode(params)}")
 
     def query(self, order: ChannelOrder) -> Payment | None:
-        """``alipay.trade.query``: the payment, if the trade is paid (TRADE_SUCCESS/FINISHED)."""
-        data = self.call("alipay.trade.query", {"out_trade_no": order.out_trade_no})
+        """``alipay.trade.query``: the payment, if the trade is paid (TRADE_SUCCESS/FINISHED).
+        An order of a unit's merchant is asked about with its token: the answer is about that
+        merchant's trade, and the payment names it."""
+        data = self.call("alipay.trade.query", {"out_trade_no": order.out_trade_no},
+                         _token_of(order.merchant, order.merchant_token))
         if data.get("code") != "10000":
             if data.get("sub_code") == NOT_FOUND:
                 return None  # the payer never reached the cashier
@@ -163,14 +188,16 @@ class AlipayApi:
         return Payment(channel=self.channel, channel_txn_id=str(data["trade_no"]),
                        out_trade_no=order.out_trade_no, amount_fen=amount,
                        paid_at=paid.replace(tzinfo=CHINA_TZ).isoformat(timespec="seconds"),
-                       notification_id="query")
+                       notification_id="query", merchant=order.merchant)
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        """``alipay.trade.refund``, synchronous; the same out_request_no is the same refund."""
+        """``alipay.trade.refund``, synchronous; the same out_request_no is the same refund. A
+        payment to a unit's merchant is refunded by it (its token)."""
         data = self.call("alipay.trade.refund", {
             "trade_no": request.channel_txn_id, "out_trade_no": request.out_trade_no,
             "refund_amount": fen_to_yuan(request.amount_fen),
-            "out_request_no": request.out_refund_no, "refund_reason": "非税收入异常缴款退款"})
+            "out_request_no": request.out_refund_no, "refund_reason": "非税收入异常缴款退款"},
+            _token_of(request.merchant, request.merchant_token))
         if data.get("code") == "10000":
             if data.get("trade_no") not in (None, request.channel_txn_id):
                 raise ServiceUnavailable("Alipay answered about another trade")
@@ -183,7 +210,22 @@ class AlipayApi:
         """The trade bill of ``bill_date``: its download URL asked for, the zip fetched at
         once (the URL lives 30 s and is never logged), parsed. No bill that day is an empty
         statement."""
-        data = self.call(BILL_METHOD, {"bill_type": "trade", "bill_date": bill_date})
+        return self._bill(bill_date, "", "")
+
+    def merchant_statement(self, bill_date: str, merchant: str, token: str) -> Statement:
+        """The trade bill of ``bill_date`` of a unit's own merchant (its seller_id), asked for
+        with its app_auth_token: its file must be that merchant's (named after its PID), and
+        each of its lines names the merchant."""
+        if not token:
+            raise ServiceUnavailable(f"Alipay bill of merchant {merchant}: no authorisation")
+        bill = self._bill(bill_date, merchant, token)
+        if bill.files and not bill.source.startswith(f"{merchant}0156_"):
+            raise StatementInvalid(f"Alipay bill: {bill.source!r} is not merchant {merchant}'s")
+        return replace(bill, lines=tuple(replace(line, merchant=merchant)
+                                         for line in bill.lines))
+
+    def _bill(self, bill_date: str, merchant: str, token: str) -> Statement:
+        data = self.call(BILL_METHOD, {"bill_type": "trade", "bill_date": bill_date}, token)
         if data.get("code") != "10000":
             if str(data.get("sub_code", "")).lower() in NO_BILL:
                 return Statement(self.channel, bill_date, (), "", (str(data["sub_code"]),))
@@ -194,8 +236,10 @@ class AlipayApi:
         reply = self.transport("GET", url, {}, None)
         if reply.status != 200:
             raise ServiceUnavailable(f"Alipay bill download: HTTP {reply.status}")
+        name = f"alipay-{bill_date}-{merchant}-trade.csv.zip" if merchant \
+            else f"alipay-{bill_date}-trade.csv.zip"
         return replace(parse_bill_zip(reply.body, bill_date), files=(StatementFile(
-            f"alipay-{bill_date}-trade.csv.zip", reply.body, "application/zip",
+            name, reply.body, "application/zip",
             "bill_download_url's zip as downloaded (Alipay signs none: its CRCs and 合计 "
             "checked)"),))
 
@@ -206,6 +250,14 @@ class AlipayApi:
         if (parts.scheme, parts.netloc) == (gateway.scheme, gateway.netloc):
             return True
         return parts.scheme == "https" and (parts.hostname or "").endswith(".alipay.com")
+
+
+def _token_of(merchant: str, token: str) -> str:
+    """The app_auth_token a call for ``merchant`` carries: none for the deployment's; a unit's
+    merchant without one is never asked for as if it were the deployment's."""
+    if merchant and not token:
+        raise ServiceUnavailable(f"Alipay merchant {merchant}: its app_auth_token was not given")
+    return token
 
 
 def _why(data: Mapping[str, Any]) -> str:

@@ -4,8 +4,11 @@ The seam: ``verify_notification(raw_body, content_type, config, now)`` is a pure
 reads the form once, strictly, in the notice's own ``charset`` (``domain.forms.read_form``: one
 value per key), and checks the RSA2 ``sign`` over the V1 signing string (payment-channels.md §2.3: drop ``sign``
 and ``sign_type``, skip empty values, sort by key, ``k=v&…``, encode in ``charset``). Only then
-does it look at the fields: ``app_id`` and ``seller_id`` must be ours, ``total_amount`` (yuan) is
-converted to fen exactly, ``trade_status`` must be a known one. Every authenticity failure raises
+does it look at the fields: ``app_id`` must be ours, ``total_amount`` (yuan) is converted to fen
+exactly, ``trade_status`` must be a known one. ``seller_id`` is ours (then ``auth_app_id``,
+"开发者的 app_id，在服务商调用的场景下为授权方的 app_id", is ours or absent), or another Alipay
+PID: a payment to a unit's own merchant under our third-party authorisation (``merchant``, with
+its ``auth_app_id`` as ``merchant_app``), which the service checks against the order's. Every authenticity failure raises
 ``SignatureInvalid`` with a message naming the check; a correctly signed but malformed notice
 raises ``ValidationFailed``. Matching the order and its amount is the service's job.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +44,8 @@ TRADE_STATUSES = ("WAIT_BUYER_PAY", "TRADE_CLOSED", "TRADE_SUCCESS", "TRADE_FINI
 PAID_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
 _UNSIGNED = ("sign", "sign_type")
 _ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
+_PID = re.compile(r"^2088[0-9]{12}$")  # a seller's Alipay user id
+_APP_ID = re.compile(r"^[0-9]{16}$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,10 @@ class AlipayTrade:
     refund_fee_fen: int | None
     out_biz_no: str | None
     raw: dict[str, str] = field(repr=False, compare=False)
+    # A unit's own merchant paid under our authorisation (第三方应用授权): its seller_id and
+    # the authorising app_id (auth_app_id); "" when the deployment's merchant was paid.
+    merchant: str = ""
+    merchant_app: str = ""
 
     @property
     def paid(self) -> bool:
@@ -96,10 +106,9 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
     except InvalidSignature:
         raise SignatureInvalid("sign does not match the fields for Alipay's public key") from None
     # Authentic from here on: Alipay said it, but was it said to us, and is it well formed?
-    for name, ours in (("app_id", config.app_id), ("seller_id", config.seller_id)):
-        theirs = fields.get(name)
-        if theirs != ours:
-            raise SignatureInvalid(f"{name} {theirs!r} is not ours")
+    if fields.get("app_id") != config.app_id:
+        raise SignatureInvalid(f"app_id {fields.get('app_id')!r} is not ours")
+    merchant, merchant_app = _merchant(fields, config)
     trade_status = _required(fields, "trade_status")
     if trade_status not in TRADE_STATUSES:
         raise ValidationFailed(f"unknown trade_status {trade_status!r}",
@@ -116,7 +125,25 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
         trade_no=_required(fields, "trade_no"), trade_status=trade_status,
         total_amount_fen=_fen(fields, "total_amount"), gmt_payment=gmt_payment,
         refund_fee_fen=_fen(fields, "refund_fee") if refund_fee else None,
-        out_biz_no=fields.get("out_biz_no") or None, raw=fields)
+        out_biz_no=fields.get("out_biz_no") or None, raw=fields, merchant=merchant,
+        merchant_app=merchant_app)
+
+
+def _merchant(fields: Mapping[str, str], config: AlipayConfig) -> tuple[str, str]:
+    """Whose trade it is: ("", "") ours; (seller_id, auth_app_id) a unit's own merchant."""
+    seller, auth_app = fields.get("seller_id"), fields.get("auth_app_id") or ""
+    if seller == config.seller_id:
+        if auth_app not in ("", config.app_id):
+            raise SignatureInvalid(f"auth_app_id {auth_app[:40]!r} is not ours for our seller")
+        return "", ""
+    if not seller or not _PID.match(seller):
+        raise SignatureInvalid(f"seller_id {(seller or '')[:40]!r} is not ours nor a merchant's")
+    if auth_app == config.app_id:
+        raise SignatureInvalid("a merchant's trade naming our own application as authorising")
+    if auth_app and not _APP_ID.match(auth_app):
+        raise ValidationFailed(f"auth_app_id {auth_app[:40]!r} is not an app_id",
+                               {"auth_app_id": "16 digits"})
+    return seller, auth_app
 
 
 def signing_string(fields: Mapping[str, str]) -> str:
