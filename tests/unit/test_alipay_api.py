@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,6 +32,7 @@ from chalicelib.adapters.alipay.config import AlipayConfig
 from chalicelib.adapters.channel_http import HttpReply
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
+from chalicelib.domain.statements import StatementInvalid
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 APP_ID, SELLER_ID = "2021004100000001", "2088621900000001"
@@ -185,3 +187,102 @@ def test_the_app_key_may_be_bare_base64_and_stays_out_of_repr(keys):
     assert "app_private_key=<redacted>" in repr(config) and "MII" not in repr(config)
     signed = sign_request({"a": "1"}, config.app_private_key)
     assert sdk(keys)._verify("a=1", signed["sign"])  # noqa: SLF001
+
+
+# --- third-party application authorisation (第三方应用授权) --------------------------------
+
+TOKEN = "202606BB2088000000000101a1b2c3d4e5f60718"
+MERCHANT = replace(ORDER, merchant="2088000000000101", merchant_app="2021000000000101",
+                   merchant_token=TOKEN)
+
+
+def test_a_merchants_wap_pay_url_carries_its_token_signed_as_the_isv_client_of_the_sdk_does(
+        keys, config):
+    from alipay import ISVAliPay  # type: ignore[import-untyped]
+
+    client = AlipayApi(config, "https://openapi.alipay.com/gateway.do", Channel(None), lambda: NOW)
+    opened = client.checkout(MERCHANT, description="非税收入缴款", notify_url="https://x/cb",
+                             return_url="https://x/pay/1", client_ip="")
+    params = dict(parse_qsl(urlsplit(opened.pay_url).query))
+    isv = ISVAliPay(appid=APP_ID, app_private_key_string=pem(keys[1]),
+                    alipay_public_key_string=pem(keys[1], public=True), app_auth_token=TOKEN)
+    body = isv.build_body("alipay.trade.wap.pay", json.loads(params["biz_content"]),
+                          notify_url="https://x/cb", return_url="https://x/pay/1")
+    assert set(body) == set(params) - {"sign", "format"}  # the SDK sends no format
+    assert params["app_auth_token"] == body["app_auth_token"] == TOKEN
+    ours = params.pop("sign")
+    assert ours == dict(parse_qsl(isv.sign_data(dict(params))))["sign"]
+    without = {k: v for k, v in params.items() if k != "app_auth_token"}
+    assert not sdk(keys)._verify(request_signing_string(without), ours)  # noqa: SLF001
+    assert TOKEN not in repr(MERCHANT)
+
+
+def test_a_merchants_query_refund_and_bill_carry_its_token_and_its_payment_names_it(
+        keys, config):
+    paid = answer(keys[0], "alipay_trade_query_response", {
+        "code": "10000", "msg": "Success", "trade_no": "2026030222001400000000000001",
+        "out_trade_no": ORDER.out_trade_no, "trade_status": "TRADE_SUCCESS",
+        "total_amount": "123.45", "send_pay_date": "2026-03-02 10:01:02"})
+    channel = Channel(paid)
+    payment = AlipayApi(config, "https://gw", channel, lambda: NOW).query(MERCHANT)
+    assert payment is not None and payment.merchant == MERCHANT.merchant
+    refunded = Channel(answer(keys[0], "alipay_trade_refund_response", {
+        "code": "10000", "msg": "Success", "trade_no": "2026", "fund_change": "Y"}))
+    AlipayApi(config, "https://gw", refunded, lambda: NOW).refund(replace(
+        REFUND, merchant=MERCHANT.merchant, merchant_token=TOKEN))
+    none = Channel(answer(keys[0], "alipay_data_dataservice_bill_downloadurl_query_response", {
+        "code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist"}))
+    bill = AlipayApi(config, "https://gw", none, lambda: NOW).merchant_statement(
+        "2026-03-01", MERCHANT.merchant, TOKEN)
+    assert bill.lines == ()
+    for sent in (channel.requests[0], refunded.requests[0], none.requests[0]):
+        assert sent["app_auth_token"] == TOKEN
+        assert sdk(keys)._verify(request_signing_string(sent), sent["sign"])  # noqa: SLF001
+
+
+def test_a_merchants_call_without_its_token_is_never_made_as_the_deployments(keys, config):
+    channel = Channel(None)
+    client = AlipayApi(config, "https://gw", channel, lambda: NOW)
+    bare = replace(MERCHANT, merchant_token="")
+    with pytest.raises(ServiceUnavailable, match="app_auth_token was not given"):
+        client.query(bare)
+    with pytest.raises(ServiceUnavailable):
+        client.checkout(bare, description="", notify_url="", return_url="", client_ip="")
+    with pytest.raises(ServiceUnavailable):
+        client.refund(replace(REFUND, merchant=MERCHANT.merchant))
+    with pytest.raises(ServiceUnavailable):
+        client.merchant_statement("2026-03-01", MERCHANT.merchant, "")
+    assert channel.requests == []
+
+
+def test_an_authorisation_alipay_no_longer_honours_is_service_unavailable(keys, config):
+    """公共错误码 20001 (授权权限不足): the merchant must authorise us again; retried later."""
+    for sub_code in ("aop.invalid-app-auth-token", "aop.app-auth-token-time-out",
+                     "aop.invalid-app-auth-token-no-api"):
+        refused = answer(keys[0], "alipay_trade_refund_response", {
+            "code": "20001", "msg": "Insufficient Token Permissions", "sub_code": sub_code})
+        with pytest.raises(ServiceUnavailable, match="must authorise again"):
+            AlipayApi(config, "https://gw", Channel(refused), lambda: NOW).refund(replace(
+                REFUND, merchant=MERCHANT.merchant, merchant_token=TOKEN))
+
+
+def test_a_merchants_bill_must_be_its_own(keys, config):
+    from devstack.builders.statements import alipay_bill_zip
+
+    url = "https://dwbillcenter.alipay.com/downloadBillFile.resource?token=x"
+    asked = answer(keys[0], "alipay_data_dataservice_bill_downloadurl_query_response", {
+        "code": "10000", "msg": "Success", "bill_download_url": url})
+
+    def transport(zip_of: str):
+        data = alipay_bill_zip([], pid=zip_of, date="2026-03-01")
+
+        def call(method, url, headers, body):
+            return asked if method == "POST" else HttpReply(200, {}, data)
+        return call
+
+    mine = AlipayApi(config, "https://gw", transport(MERCHANT.merchant), lambda: NOW)
+    bill = mine.merchant_statement("2026-03-01", MERCHANT.merchant, TOKEN)
+    assert [f.name for f in bill.files] == [f"alipay-2026-03-01-{MERCHANT.merchant}-trade.csv.zip"]
+    other = AlipayApi(config, "https://gw", transport(SELLER_ID), lambda: NOW)
+    with pytest.raises(StatementInvalid, match="is not merchant 2088000000000101's"):
+        other.merchant_statement("2026-03-01", MERCHANT.merchant, TOKEN)

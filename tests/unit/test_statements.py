@@ -419,3 +419,30 @@ def test_a_zip_member_lying_about_its_size_is_refused_before_it_is_inflated_whol
         content = base64.b64encode(zlib.compress(data)).decode()
         peak = peak_bytes(lambda: parse_file_content(content, DAY))
     assert peak < 8 * 1024 * 1024, peak  # the member inflates to 20 MiB
+
+
+def test_merchants_statements_are_combined_into_the_days_each_line_keeping_its_merchant():
+    from chalicelib.adapters.statement_files import reparse
+    from chalicelib.domain.statements import Statement, StatementFile, combined
+
+    ours = Statement("alipay", "2026-06-15", (StatementLine(PAYMENT, "T1", "O1", 100, 1),),
+                     "ours.csv", files=(StatementFile("alipay-2026-06-15-trade.csv.zip", b"1"),))
+    line = StatementLine(PAYMENT, "T2", "O2", 200, 1, merchant="2088000000000101")
+    theirs = Statement("alipay", "2026-06-15", (line,), "theirs.csv",
+                       notes=("empty day",), files=(StatementFile("x.zip", b"2"),))
+    day = combined(ours, theirs)
+    assert [(li.channel_txn_id, li.merchant) for li in day.lines] == [
+        ("T1", ""), ("T2", "2088000000000101")]
+    assert (day.total_fen, day.source, day.notes) == (300, "ours.csv + theirs.csv",
+                                                      ("empty day",))
+    assert [f.name for f in day.files] == ["alipay-2026-06-15-trade.csv.zip", "x.zip"]
+    with pytest.raises(StatementInvalid, match="pay-T2 is on two merchants' statements"):
+        combined(day, theirs)
+    with pytest.raises(StatementInvalid, match="cannot combine"):
+        combined(ours, Statement("alipay", "2026-06-16"))
+    archived = build.alipay_bill_zip([line], pid="2088000000000101", date="2026-06-15")
+    again = reparse("alipay", "alipay-2026-06-15-2088000000000101-trade.csv.zip", archived,
+                    "2026-06-15")
+    assert [li.merchant for li in again.lines] == ["2088000000000101"]
+    assert [li.merchant for li in reparse("alipay", "alipay-2026-06-15-trade.csv.zip", archived,
+                                          "2026-06-15").lines] == [""]
