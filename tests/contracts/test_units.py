@@ -140,8 +140,8 @@ class TestUnitRepository:
         stores.units.put(UNIT, "hash-1")
         wechat = UnitMerchant("wechatpay", "1900000109", "wx0123456789abcdef",
                               since="2026-06-15T10:00:00+08:00")
-        alipay = UnitMerchant("alipay", "2088000000000001", sealed_token="c2VhbGVk",
-                              since="2026-06-15T10:00:00+08:00")
+        alipay = UnitMerchant("alipay", "2088000000000001", "2021000000000001",
+                              sealed_token="c2VhbGVk", since="2026-06-15T10:00:00+08:00")
         stores.units.set_merchant(UNIT.unit_code, wechat)
         stores.units.set_merchant(UNIT.unit_code, alipay)
         unit = stores.units.get(UNIT.unit_code)
