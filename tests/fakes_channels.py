@@ -154,11 +154,15 @@ class FakePayerIdentity:
 class FakeStatements:
     """StatementSource: the statement a test set for a day (``by_date``); any other day is
     empty, as a channel's day without a payment. ``failing`` is raised instead, as a channel
-    that does not answer (``ServiceUnavailable``) or serves a bad file (``StatementInvalid``)."""
+    that does not answer (``ServiceUnavailable``) or serves a bad file (``StatementInvalid``).
+    MerchantStatementSource too: a unit's merchant's statement a test set
+    (``by_merchant[(date, merchant)]``), the token it was asked with kept in ``tokens``."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
         self.by_date: dict[str, Statement] = {}
+        self.by_merchant: dict[tuple[str, str], Statement] = {}
+        self.tokens: dict[str, str] = {}
         self.failing: Exception | None = None
         self.asked: list[str] = []
 
@@ -167,3 +171,10 @@ class FakeStatements:
         if self.failing is not None:
             raise self.failing
         return self.by_date.get(date, Statement(self.channel, date))
+
+    def merchant_statement(self, date: str, merchant: str, token: str) -> Statement:
+        self.asked.append(f"{date}#{merchant}")
+        self.tokens[merchant] = token
+        if self.failing is not None:
+            raise self.failing
+        return self.by_merchant.get((date, merchant), Statement(self.channel, date))

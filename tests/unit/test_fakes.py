@@ -37,6 +37,7 @@ PAIRS = [
     (ports.RefundStore, fakes_channels.FakeRefunds), (ports.JobState, fakes.FakeJobState),
     (ports.ReconciliationStore, fakes.FakeReconciliations),
     (ports.StatementSource, fakes_channels.FakeStatements),
+    (ports.MerchantStatementSource, fakes_channels.FakeStatements),
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),

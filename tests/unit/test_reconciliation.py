@@ -233,3 +233,48 @@ def test_a_date_that_is_not_a_day_is_refused():
     for bad in ("2026-3-2", "2026-02-30", "today", "2026-03-02T00:00"):
         with pytest.raises(ValidationFailed):
             reconciliation.check_date(bad)
+
+
+def test_a_units_own_alipay_merchant_is_reconciled_against_its_own_bill_asked_with_its_token(
+        deps):
+    """第三方应用授权: each authorised merchant's trade bill is its own; the day is the
+    deployment's bill and theirs, each line naming its merchant, matched to the payments."""
+    from chalicelib.services.merchants import set_merchant
+
+    note = create_note(deps)
+    unit = deps.units.get(note.unit_code)
+    set_merchant(deps, unit, "alipay", {"seller_id": "2088000000000101",
+                                        "auth_app_id": "2021000000000101",
+                                        "app_auth_token": "202606BBtokenofunit0101"}, "test")
+    order = note_service.open_order(deps, note.payment_code, {"channel": "alipay"})
+    assert (order.merchant, order.merchant_app) == ("2088000000000101", "2021000000000101")
+    paid = replace(payment(order.out_trade_no, 8000, "2026030222001", "alipay"),
+                   merchant="2088000000000101")
+    assert record_payment(deps, paid) is PaymentOutcome.RECORDED
+    source = deps.overrides["alipay_statements"]
+    source.by_merchant[(DAY, "2088000000000101")] = Statement("alipay", DAY, (line(
+        order, "2026030222001", merchant="2088000000000101"),), "2088000000000101_业务明细.csv")
+    day = reconciliation.reconcile_day(deps, DAY, ("alipay",))["alipay"]
+    assert source.asked == [DAY, f"{DAY}#2088000000000101"]
+    assert source.tokens == {"2088000000000101": "202606BBtokenofunit0101"}
+    assert (day.status, day.statement_count, day.recorded_count) == ("balanced", 1, 1)
+    # A merchant's bill that cannot be had leaves the day pending, naming the unit.
+
+    def refused(date: str, merchant: str, token: str) -> Statement:
+        raise ServiceUnavailable("20001 aop.invalid-app-auth-token")
+
+    source.merchant_statement = refused
+    pending = reconciliation.reconcile_day(deps, "2026-03-01", ("alipay",))["alipay"]
+    assert pending.status == "pending"
+    assert pending.detail.startswith(f"单位 {note.unit_code} 的自有商户 2088000000000101 对账单")
+
+
+def test_a_payment_to_a_units_merchant_on_the_deployments_bill_is_a_mismatch(deps):
+    note = create_note(deps)
+    order = note_service.open_order(deps, note.payment_code, {"channel": "alipay"})
+    paid = payment(order.out_trade_no, 8000, "2026030222002", "alipay")
+    assert record_payment(deps, paid) is PaymentOutcome.RECORDED
+    statement_of(deps, "alipay", line(order, "2026030222002", merchant="2088000000000101"))
+    reconciliation.reconcile_day(deps, DAY, ("alipay",))
+    [judged] = lines_of(deps, "alipay").values()
+    assert judged.status == "status_mismatch" and "2088000000000101" in judged.detail
