@@ -586,6 +586,24 @@ class FakePayments:
         return [PaymentRecord.of_row(r)
                 for r in sorted(mine, key=lambda r: r["paid_at"], reverse=True)[:limit]]
 
+    def exceptions_page(self, unit_code: str, since: str, until: str,
+                        refund_status: str | None, limit: int, after: dict[str, str] | None
+                        ) -> tuple[list[PaymentRecord], dict[str, str] | None]:
+        mine = sorted((r for r in self.rows.values() if r.get("exception_unit") == unit_code
+                       and since <= r["paid_at"] <= until
+                       and (not refund_status or r.get("refund_status") == refund_status)),
+                      key=lambda r: (r["paid_at"], r["payment_id"]), reverse=True)
+        if after is not None:
+            mine = [r for r in mine
+                    if (r["paid_at"], r["payment_id"]) < (after["paid_at"], after["payment_id"])]
+        page = mine[:limit]  # as DynamoDB's Limit: a full page always has a position
+        if len(page) < limit:
+            return [PaymentRecord.of_row(r) for r in page], None
+        last = page[-1]
+        return [PaymentRecord.of_row(r) for r in page], {
+            "payment_id": last["payment_id"], "paid_at": last["paid_at"],
+            "exception_unit": unit_code}
+
     def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
         return [PaymentRecord.of_row(r) for r in sorted(
             (r for r in self.rows.values()

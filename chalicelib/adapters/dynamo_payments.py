@@ -37,6 +37,7 @@ from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, Pa
 from chalicelib.domain.records import PaymentRecord
 
 _CHECK, _PUT, _UPDATE = 0, 1, 2
+EXCEPTION_READS = 5  # queries one page of a unit's exceptions may make (a refund filter)
 
 
 def _utc(iso: str) -> str:
@@ -185,6 +186,31 @@ class DynamoPaymentRecorder:
         """A unit's payment exceptions, newest first."""
         return [PaymentRecord.of_row(r.attribute_values) for r in PaymentModel.by_exception_unit.query(
             unit_code, scan_index_forward=False, limit=limit)]
+
+    @staticmethod
+    def exceptions_page(unit_code: str, since: str, until: str, refund_status: str | None,
+                        limit: int, after: dict[str, str] | None
+                        ) -> tuple[list[PaymentRecord], dict[str, str] | None]:
+        """Queries of ``exception_unit-paid_at-index`` (``paid_at`` between the bounds: the
+        key condition), the refund state a filter, each with DynamoDB's ``Limit`` at what is
+        still missing, so the position is exactly its ``LastEvaluatedKey``; at most
+        ``EXCEPTION_READS`` queries a page."""
+        found: list[PaymentRecord] = []
+        start = {name: {"S": value} for name, value in after.items()} if after else None
+        for _ in range(EXCEPTION_READS):
+            rows = PaymentModel.by_exception_unit.query(
+                unit_code, PaymentModel.paid_at.between(since, until),
+                filter_condition=(PaymentModel.refund_status == refund_status)
+                if refund_status else None, scan_index_forward=False,
+                limit=limit - len(found), page_size=limit - len(found),
+                last_evaluated_key=start)
+            page: dict = next(iter(rows.page_iter), {})
+            found.extend(PaymentRecord.of_row(PaymentModel.from_raw_data(item).attribute_values)
+                         for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if start is None or len(found) >= limit:
+                break
+        return found, ({name: value["S"] for name, value in start.items()} if start else None)
 
     @staticmethod
     def of_day(channel: str, date: str) -> list[PaymentRecord]:

@@ -222,23 +222,28 @@ def bill_paper(me: Session, actor: Actor, bill_code: str, bill_number: str) -> R
 @bp.route(EXCEPTIONS, methods=["GET"])
 @console_view(bp, *UNIT)
 def exception_list(me: Session, actor: Actor) -> Response:
-    """The unit's exception payments (the 200 newest), newest first, 20 a page, by refund
-    state; each with its refund and, where a person is needed, the action."""
+    """The unit's exception payments, newest first, 20 a page (下一页: a sealed cursor), by
+    date of payment and refund state; each with its refund and, where a person is needed,
+    the action."""
     d = deps()
     request = bp.current_request
-    status = (query_param(request, "refund_status") or "")[:20]
-    if status not in unit_refunds.REFUND_LABELS:
-        status = ""
-    rows = unit_refunds.exceptions(d, actor, status)
-    raw_page = query_param(request, "page") or ""
-    pages = max(1, -(-len(rows) // unit_refunds.PAGE_SIZE))
-    page_no = min(max(1, int(raw_page) if raw_page.isdigit() else 1), pages)
-    shown = rows[(page_no - 1) * unit_refunds.PAGE_SIZE:page_no * unit_refunds.PAGE_SIZE]
+    filters = {name: (query_param(request, name) or "").strip()[:20]
+               for name in ("paid_from", "paid_to", "refund_status")}
+    cursor = (query_param(request, "cursor") or "")[:1024]
+    problems: dict[str, str] = {}
+    try:
+        listed = unit_refunds.exceptions(d, actor, {**filters, "cursor": cursor})
+    except ValidationFailed as exc:
+        problems = dict(exc.fields) or {"paid_from": exc.message}
+        listed = {"rows": [], "next_cursor": None}
+    query = "&".join(f"{k}={quote(v)}" for k, v in filters.items() if v)
     done = query_param(request, "done") or ""
-    return page(bp, "console/unit_exceptions.html", me=me, here=EXCEPTIONS,
-                heading="异常缴款与退款", rows=unit_refunds.views(d, shown), count=len(rows),
-                refund_status=status, labels=unit_refunds.REFUND_LABELS,
-                page_no=page_no, pages=pages, yuan=fen_to_yuan_grouped, channels=CHANNELS,
+    return page(bp, "console/unit_exceptions.html", STATUS[ValidationFailed] if problems else 200,
+                me=me, here=EXCEPTIONS, heading="异常缴款与退款",
+                rows=unit_refunds.views(d, listed["rows"]), filters=filters,
+                problems=problems, labels=unit_refunds.REFUND_LABELS,
+                next_cursor=listed["next_cursor"], query=query, paged=bool(cursor),
+                yuan=fen_to_yuan_grouped, channels=CHANNELS,
                 may_refund=people.may(d, actor, UnitAction.REFUND),
                 done=REFUND_ACTIONS[done]["title"] if done in REFUND_ACTIONS else "",
                 done_txn=(query_param(request, "txn") or "")[:64])

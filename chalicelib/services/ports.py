@@ -303,6 +303,13 @@ class PaymentRecorder(Protocol):
         """Every payment recorded for a note (applied and exceptions), oldest first."""
     def exceptions_for_unit(self, unit_code: str, limit: int = 200) -> list[PaymentRecord]:
         """A unit's payment exceptions, newest first."""
+    def exceptions_page(self, unit_code: str, since: str, until: str,
+                        refund_status: str | None, limit: int, after: dict[str, str] | None
+                        ) -> tuple[list[PaymentRecord], dict[str, str] | None]:
+        """A page of the unit's exceptions paid between ``since`` and ``until`` (ISO, China
+        time, both included), newest first, of one refund state when given, from after the
+        position ``after``: up to ``limit`` rows and the position after the last row read
+        (None: nothing more). At most a few reads, so a page may be short and still go on."""
     def of_day(self, channel: str, date: str) -> list[PaymentRecord]:
         """A channel's payments (applied and exceptions) whose ``paid_at`` falls on ``date``
         (YYYY-MM-DD, Beijing time), oldest first: what reconciliation matches a statement to."""

@@ -16,24 +16,32 @@ Refunds start by themselves: each exception is recorded ``pending`` and the refu
 
 Both need ``UnitAction.REFUND`` (the unit admin, or an operator the admin allows), a reason,
 and are audited under the person with the payment, the amount and the reason.
+
+The list reads the unit's exception index (``exception_unit-paid_at-index``) newest first, 20 a
+page, between two optional China dates of payment (the key condition) and of one refund state
+(a filter: a page makes at most a few reads and may come back short with 下一页); its cursor is
+the index position sealed to the person and the filters (``domain/cursors``), as the bill
+list's.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.cursors import seal, unseal
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.payments import next_out_refund_no
 from chalicelib.domain.people import UnitAction
 from chalicelib.domain.records import PaymentRecord
 from chalicelib.services import people
+from chalicelib.services.admin import cursor_key
 from chalicelib.services.people import Actor
 from chalicelib.services.ports import Ports
 from chalicelib.services.unit_bills import reason_of
 from chalicelib.services.unit_console import actor_unit
 
 PAGE_SIZE = 20
-LIMIT = 200  # the newest exceptions the page reads
 REASONS = {"amount_mismatch": "缴款金额与缴款书不符", "note_not_payable": "缴款书已缴款、撤销或过期"}
 # a payment that found its note not payable, said as the note's state says why
 NOT_PAYABLE = {"paid": "重复缴款", "issued": "重复缴款", "cancelled": "缴款书已撤销后缴款",
@@ -42,12 +50,49 @@ REFUND_LABELS = {"pending": "待退款", "requested": "退款处理中", "succee
                  "failed": "退款失败", "manual": "需线下退款", "offline": "已线下退款"}
 
 
-def exceptions(deps: Ports, actor: Actor, refund_status: str = "") -> list[PaymentRecord]:
-    """The unit's exception payments, newest first (the ``LIMIT`` newest), of one refund state
-    when asked."""
+def _day(text: str, name: str, fields: dict[str, str]) -> date | None:
+    if not text:
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        fields[name] = "日期格式应为 YYYY-MM-DD"
+        return None
+
+
+def exceptions(deps: Ports, actor: Actor, filters: dict[str, str]) -> dict[str, Any]:
+    """A page of the unit's exception payments, newest first, ``PAGE_SIZE`` a page:
+    ``filters`` are ``paid_from``, ``paid_to`` (China dates, both included, either may be
+    empty: no bound), ``refund_status`` and ``cursor`` (the page's ``next_cursor``, sealed to
+    the person and the filters). ``ValidationFailed`` names a bad filter or cursor."""
     unit = actor_unit(deps, actor)
-    rows = deps.payments.exceptions_for_unit(unit.unit_code, LIMIT)
-    return [r for r in rows if not refund_status or r.refund_status == refund_status]
+    fields: dict[str, str] = {}
+    status = filters.get("refund_status", "")
+    if status and status not in REFUND_LABELS:
+        fields["refund_status"] = "退款状态无效"
+    first = _day(filters.get("paid_from", ""), "paid_from", fields)
+    last = _day(filters.get("paid_to", ""), "paid_to", fields)
+    if not fields and first and last and first > last:
+        fields["paid_from"] = "起始日期不能晚于截止日期"
+    if fields:
+        raise ValidationFailed("查询条件有误", fields)
+    question = "|".join(["console-exceptions", unit.unit_code, actor.username, str(first or ""),
+                         str(last or ""), status])
+    after = None
+    if filters.get("cursor"):
+        after = unseal(filters["cursor"], cursor_key(deps), question).get("after")
+        if not (isinstance(after, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in after.items())):
+            raise ValidationFailed("分页游标无效", {"cursor": "not a cursor of this list"})
+    # no bound: every ISO time sorts between "0" and "9"
+    since = f"{first}T00:00:00" if first else "0"
+    until = f"{last}T23:59:59+08:00" if last else "9"
+    rows, position = deps.payments.exceptions_page(unit.unit_code, since, until, status or None,
+                                                   PAGE_SIZE, after)
+    return {"rows": rows, "next_cursor": seal({"after": position}, cursor_key(deps), question)
+            if position else None}
 
 
 def exception_of(deps: Ports, actor: Actor, channel: str, channel_txn_id: str) -> PaymentRecord:

@@ -171,6 +171,35 @@ class TestPaymentRecorder:
             "TXN1A"]
         assert stores.payments.exceptions_for_unit("999999999") == []
 
+    def test_a_units_exceptions_page_by_paid_time_and_refund_state_from_any_position(
+            self, stores):
+        opened(stores)
+        for suffix in "BCDEF":
+            stores.notes.add_order(order(1, suffix=suffix))
+        stores.payments.record(payment(1, suffix="A", minutes=1))  # applied: not an exception
+        for n, suffix in enumerate("BCDEF"):
+            stores.payments.record(payment(1, suffix=suffix, minutes=60 * 24 * n + 2))
+        everything = (at(0)[:10] + "T00:00:00", at(60 * 24 * 9)[:10] + "T23:59:59+08:00")
+
+        def txns(since, until, status, limit, after):
+            rows, position = stores.payments.exceptions_page(UNIT, since, until, status, limit,
+                                                             after)
+            return [r.channel_txn_id for r in rows], position
+
+        first, position = txns(*everything, None, 2, None)
+        assert first == ["TXN1F", "TXN1E"] and position is not None
+        second, position = txns(*everything, None, 2, position)
+        assert second == ["TXN1D", "TXN1C"]
+        rest, position = txns(*everything, None, 2, position)
+        assert rest == ["TXN1B"] and position is None
+        one_day = (at(60 * 24 * 2)[:10] + "T00:00:00", at(60 * 24 * 2)[:10] + "T23:59:59+08:00")
+        assert txns(*one_day, None, 20, None) == (["TXN1D"], None)
+        assert txns(*everything, "failed", 20, None) == ([], None)
+        assert txns(*everything, "pending", 20, None)[0] == ["TXN1F", "TXN1E", "TXN1D",
+                                                              "TXN1C", "TXN1B"]
+        assert stores.payments.exceptions_page("999999999", *everything, None, 20, None) == (
+            [], None)
+
     def test_a_stored_payment_holds_exactly_the_fields_of_its_state(self, stores):
         opened(stores)
         stores.notes.add_order(order(1, suffix="B"))
