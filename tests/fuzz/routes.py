@@ -568,6 +568,9 @@ def admin_merchant(t: Targets):
                               h.json_bodies({"sub_mchid": "1900000109",
                                              "sub_appid": "wx0123456789abcdef"}),
                               h.json_bodies({"seller_id": "2088000000000001",
+                                             "app_auth_token": "202606BBfuzztoken0001"}),
+                              h.json_bodies({"seller_id": "2088000000000001",
+                                             "auth_app_id": "2021000000000001",
                                              "app_auth_token": "202606BBfuzztoken0001"})))
 
 
@@ -882,7 +885,9 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("/console/finance/units/{unit_code}/keys", "POST"): {"confirm": "yes"},
     ("/console/finance/units/{unit_code}/keys/{key_id}/revoke", "POST"): {"confirm": "yes"},
     ("/console/finance/units/{unit_code}/merchants/{channel}", "POST"): {
-        "action": "set", "sub_mchid": "1900000109", "sub_appid": ""},
+        "action": "set", "sub_mchid": "1900000109", "sub_appid": "",
+        "seller_id": "2088000000000001", "auth_app_id": "2021000000000001",
+        "app_auth_token": "202606BBfuzztoken0001"},
     ("/console/finance/units/{unit_code}/bill-kinds", "POST"): {"bill_kinds": "0301",
                                                                 "bill_kind": "0301"},
     ("/console/unit/notes", "POST"): {
