@@ -131,7 +131,7 @@ def _token(deps: Ports, payment_code: str, channel: str, merchant_id: str) -> st
 def authorised(deps: Ports, order: ChannelOrder) -> ChannelOrder:
     """``order`` with the token its merchant's calls carry (Alipay's app_auth_token); the
     order itself for the deployment's merchant or a channel without tokens (no read)."""
-    if not order.merchant or order.channel not in TOKEN_CHANNELS:
+    if not order.merchant or order.channel not in TOKEN_CHANNELS or order.merchant_token:
         return order
     return replace(order, merchant_token=_token(deps, order.payment_code, order.channel,
                                                 order.merchant))

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 
 from chalicelib.domain import bill_templates
@@ -37,6 +37,7 @@ from chalicelib.domain.units import Unit
 from chalicelib.services import limits
 from chalicelib.services.bill_templates import bill_extra_for
 from chalicelib.services.links import bill_url, notice_url, pay_url
+from chalicelib.services.merchants import open_token
 from chalicelib.services.ports import Ports
 from chalicelib.services.units import refuse_kind_not_allowed
 
@@ -243,8 +244,10 @@ def open_order(deps: Ports, payment_code: str, body: object,
     the three channels and coming back twice; an order lives ``ORDER_LIFETIME`` at most.
 
     The order is opened for the note's unit's own merchant at the channel when it has one
-    (``domain/merchants``: WeChat Pay's sub_mchid), and records it: its query, its refund and
-    its payment's check use the order's, whatever the unit is given later.
+    (``domain/merchants``: WeChat Pay's sub_mchid, Alipay's seller_id), and records it: its
+    query, its refund and its payment's check use the order's, whatever the unit is given later.
+    The order returned carries the merchant's token (Alipay's app_auth_token) for the checkout
+    that follows; the order stored never does.
     """
     channel = body.get("channel") if isinstance(body, dict) else None
     if channel not in ORDER_CHANNELS:
@@ -277,6 +280,9 @@ def open_order(deps: Ports, payment_code: str, body: object,
                          mode=str(mode), merchant=merchant.merchant_id if merchant else "",
                          merchant_app=merchant.app_id if merchant else "")
     deps.notes.add_order(order)
+    if merchant is not None and merchant.sealed_token:  # for the checkout that follows: no read
+        return replace(order, merchant_token=open_token(deps, note.unit_code, str(channel),
+                                                        merchant.sealed_token))
     return order
 
 

@@ -248,6 +248,9 @@ def test_a_units_own_alipay_merchant_is_reconciled_against_its_own_bill_asked_wi
                                         "app_auth_token": "202606BBtokenofunit0101"}, "test")
     order = note_service.open_order(deps, note.payment_code, {"channel": "alipay"})
     assert (order.merchant, order.merchant_app) == ("2088000000000101", "2021000000000101")
+    # The order opened carries the token to its checkout; the order kept never does.
+    assert order.merchant_token == "202606BBtokenofunit0101"
+    assert deps.notes.get_order(order.out_trade_no).merchant_token == ""
     paid = replace(payment(order.out_trade_no, 8000, "2026030222001", "alipay"),
                    merchant="2088000000000101")
     assert record_payment(deps, paid) is PaymentOutcome.RECORDED
