@@ -64,6 +64,11 @@ def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLin
     return sorted(lines, key=lambda line: line.at)
 
 
+def _merchant(order: SimOrder) -> str:
+    """The merchant an order was opened for: WeChat's sub_mchid, UnionPay's merId."""
+    return str(order.extra.get("sub_mchid") or order.extra.get("merId") or "")
+
+
 class BankServer:
     """An agent bank: counter payments (notified like ``/callbacks/bank``) and its statement."""
 

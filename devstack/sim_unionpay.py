@@ -3,8 +3,13 @@
 ``frontTransReq.do`` is the payer's browser posting our signed form (the cashier);
 ``queryTrans.do`` and ``backTransReq.do`` (refund, txnType 04) answer ``k=v&…`` signed with
 UnionPay's signing key, its certificate in ``signPubKeyCert``, as UnionPay answers. Our requests'
-``certId`` must name our signing certificate (from the stack's state) and their ``signature``
-verify with it.
+``certId`` must name the signing certificate of the request's ``merId`` (ours, from the stack's
+state, or a unit's own merId's: ``issue_merchant_certificate``, as UnionPay issues each merchant
+its ``acp_sign.pfx``) and their ``signature`` verify with it.
+
+Each merId is its own merchant, as at UnionPay ("merId、orderId、txnTime三要素唯一确定一笔交易"):
+an order is found by a query only under the merId it was opened with, refunded only by it,
+notified naming it, and listed only in that merId's reconciliation file.
 """
 
 from __future__ import annotations
@@ -50,13 +55,23 @@ class UnionPayServer:
         self.sign_cert_pem = Path(self.up["sign_cert_pem"]).read_bytes().decode()  # CRLF kept
         self.merchant_cert = load_certificate(
             Path(self.up["merchant_sign_cert_pem"]).read_bytes())
+        self.merchants: dict[str, Any] = {self.up["mer_id"]: self.merchant_cert}
+
+    def issue_merchant_certificate(self, mer_id: str, password: str) -> bytes:
+        """A signing certificate for the merchant ``mer_id`` (a unit's own merId), as the PFX
+        UnionPay gives it; requests of ``mer_id`` are checked with it from now on."""
+        from devstack.builders.unionpay import merchant_signing_pfx
+
+        pfx, cert = merchant_signing_pfx(mer_id, password)
+        self.merchants[mer_id] = cert
+        return pfx
 
     def verified(self, fields: dict[str, str]) -> bool:
-        if fields.get("certId") != str(self.merchant_cert.serial_number) \
-                or fields.get("merId") != self.up["mer_id"]:
+        cert = self.merchants.get(fields.get("merId", ""))
+        if cert is None or fields.get("certId") != str(cert.serial_number):
             return False
         try:
-            self.merchant_cert.public_key().verify(  # type: ignore[call-arg,union-attr]
+            cert.public_key().verify(  # type: ignore[call-arg,union-attr]
                 base64.b64decode(fields.get("signature", ""), validate=True),
                 signed_digest(fields), PKCS1v15(), SHA256())  # type: ignore[arg-type]
         except (InvalidSignature, ValueError):
@@ -66,6 +81,8 @@ class UnionPayServer:
     def answer(self, fields: dict[str, str]) -> Reply:
         data = {"version": VERSION, "encoding": "utf-8", "signMethod": SIGN_METHOD,
                 "merId": self.up["mer_id"], **fields, "signPubKeyCert": self.sign_cert_pem}
+        if not data["merId"]:
+            data["merId"] = self.up["mer_id"]
         signature = self.sign_key.sign(signed_digest(data), PKCS1v15(), SHA256())
         text = "&".join(f"{k}={v}" for k, v in sorted(data.items()))
         text += "&signature=" + base64.b64encode(signature).decode()
@@ -87,7 +104,7 @@ class UnionPayServer:
             order = self.s.remember(SimOrder(
                 self.channel, fields["orderId"], int(fields["txnAmt"]), fields["backUrl"],
                 fields.get("frontUrl", ""), txn_time=fields["txnTime"],
-                extra={"payTimeout": fields.get("payTimeout", "")}))
+                extra={"payTimeout": fields.get("payTimeout", ""), "merId": fields["merId"]}))
             return self.s.cashier(order)
         if method != "POST" or path not in (BACK, QUERY, FILES):
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
@@ -95,7 +112,7 @@ class UnionPayServer:
         if failing:
             return Reply(failing, {"Content-Type": "text/plain"}, b"")
         echo = {k: fields.get(k, "") for k in ("orderId", "txnTime", "txnType", "txnSubType",
-                                                  "bizType", "accessType")}
+                                                  "bizType", "accessType", "merId")}
         if not self.verified(fields):
             return self.answer({**echo, "respCode": "11", "respMsg": "验证签名失败"})
         if path == FILES:
@@ -115,10 +132,11 @@ class UnionPayServer:
             return self.answer({**echo, "respCode": "01", "respMsg": "报文格式错误"})
         year = int(at[:4]) - (1 if settle[:2] > at[4:6] else 0)
         date = f"{year}-{settle[:2]}-{settle[2:]}"
-        lines = day_lines(self.s, self.channel, date)
+        mer_id = fields["merId"]
+        lines = [line for line in day_lines(self.s, self.channel, date)
+                 if (line.merchant or self.up["mer_id"]) == mer_id]
         if not lines:
             return self.answer({**echo, "respCode": "98", "respMsg": "文件不存在"})
-        mer_id = self.up["mer_id"]
         return self.answer({**echo, "respCode": "00", "respMsg": "成功[0000000]",
                             "settleDate": settle, "fileType": "00",
                             "fileName": f"{mer_id}_{date.replace('-', '')}.zip",
@@ -128,6 +146,10 @@ class UnionPayServer:
     def query(self, fields: dict[str, str], echo: dict[str, str]) -> Reply:
         key = (self.channel, fields.get("orderId", ""))
         order, refund = self.s.orders.get(key), self.s.refunds.get(key)
+        if order is not None and self.mer_id_of(order) != fields.get("merId"):
+            order = None  # another merchant's order: not this one's to see
+        if refund is not None and self.mer_id_of(refund.order) != fields.get("merId"):
+            refund = None
         if order is not None and order.txn_id and order.txn_time == fields.get("txnTime"):
             assert order.paid_at is not None
             at = order.paid_at.astimezone(CHINA_TZ)
@@ -148,7 +170,8 @@ class UnionPayServer:
         original = self.s.by_txn(self.channel, fields.get("origQryId", ""))
         number = fields.get("orderId", "")
         amount = int(fields["txnAmt"]) if fields.get("txnAmt", "").isdigit() else 0
-        if fields.get("txnType") != "04" or original is None:
+        if fields.get("txnType") != "04" or original is None \
+                or self.mer_id_of(original) != fields.get("merId"):
             return self.answer({**echo, "respCode": "35", "respMsg": "原交易不存在或状态不正确"})
         with self.s.lock:
             if (self.channel, number) in self.s.refunds:
@@ -164,10 +187,15 @@ class UnionPayServer:
                             "queryId": refund.refund_id, "origQryId": fields["origQryId"],
                             "txnAmt": str(amount)})
 
+    def mer_id_of(self, order: SimOrder) -> str:
+        """The merId the order was opened with (ours for one kept before merIds were)."""
+        return str(order.extra.get("merId") or self.up["mer_id"])
+
     def new_txn_id(self, now: datetime) -> str:
         return "95" + now.astimezone(CHINA_TZ).strftime("%m%d%H%M%S") + new_id("", 9)
 
     def notification(self, order: SimOrder) -> tuple[bytes, dict[str, str]]:
         return unionpay_notification(self.s.stack, order.out_trade_no, order.amount_fen,
                                      now=order.paid_at or self.s.clock(),
-                                     queryId=order.txn_id or "", txnTime=order.txn_time)
+                                     queryId=order.txn_id or "", txnTime=order.txn_time,
+                                     merId=self.mer_id_of(order))

@@ -84,6 +84,7 @@ class UnitModel(Model):
     # each is set or removed by one update: {merchant_id, app_id?, sealed_token?, since}.
     wechatpay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
     alipay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
+    unionpay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
     listing = UnicodeAttribute(null=True)  # "unit" (the index's one partition)
     region_unit = UnicodeAttribute(null=True)  # region_code#unit_code
     by_region = UnitsByRegion()

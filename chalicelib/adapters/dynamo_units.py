@@ -47,7 +47,9 @@ def _merchant(channel: str, stored: Any) -> UnitMerchant:
     return UnitMerchant(channel=channel, merchant_id=str(data.get("merchant_id", "")),
                         app_id=str(data.get("app_id") or ""),
                         sealed_token=str(data.get("sealed_token") or ""),
-                        since=str(data.get("since") or ""))
+                        since=str(data.get("since") or ""),
+                        cert_id=str(data.get("cert_id") or ""),
+                        cert_until=str(data.get("cert_until") or ""))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -69,6 +71,8 @@ def _stored(merchant: UnitMerchant) -> dict[str, str]:
         stored["app_id"] = merchant.app_id
     if merchant.sealed_token:
         stored["sealed_token"] = merchant.sealed_token
+    if merchant.cert_id:  # UnionPay: the signing certificate's serial and expiry
+        stored.update(cert_id=merchant.cert_id, cert_until=merchant.cert_until)
     return stored
 
 

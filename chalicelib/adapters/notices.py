@@ -69,21 +69,24 @@ class AlipayNotices:
 
 
 class UnionPayNotices:
-    """UnionPay ACP 5.1.0 back notifications (signMethod 01); a payment is txnType 01, success."""
+    """UnionPay ACP 5.1.0 back notifications (signMethod 01); a payment is txnType 01, success.
+    A payment to a unit's own merId carries it (``merchant``; "" for the deployment's)."""
 
     def __init__(self, config: Callable[[], Any]) -> None:
         self._config = config
 
     def verify(self, raw_body: bytes, headers: Mapping[str, str],
                now: datetime) -> ChannelNotice:
+        config = self._config()
         txn = unionpay.verify_notification(raw_body, _header(headers, "content-type"),
-                                           self._config(), now)
+                                           config, now)
         if not txn.succeeded or txn.txn_type != "01":
             return ChannelNotice(ignored=f"{txn.txn_type}/{txn.resp_code} {txn.order_id}")
         return ChannelNotice(payment=Payment(
             channel="unionpay", channel_txn_id=txn.query_id, out_trade_no=txn.order_id,
             amount_fen=txn.txn_amt_fen, paid_at=txn.paid_at, notification_id=txn.query_id,
-            settle_date=settle_date_of(txn.raw.get("settleDate", ""), txn.paid_at)))
+            settle_date=settle_date_of(txn.raw.get("settleDate", ""), txn.paid_at),
+            merchant="" if txn.mer_id == config.mer_id else txn.mer_id))
 
 
 class BankNotices:

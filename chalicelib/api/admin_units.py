@@ -8,7 +8,8 @@ merchant numbers it collects into.
     POST /v1/admin/units/{unit_code}/seal/sample.pdf     the sample bill with the PNG sent
                                                          (nothing kept: a preview)
     PUT    /v1/admin/units/{unit_code}/merchants/{channel}  the unit's own merchant number
-           (wechatpay: {sub_mchid, sub_appid?}); 200 with the unit (a token never shown)
+           (wechatpay: {sub_mchid, sub_appid?}; unionpay: {mer_id, sign_cert_pfx (base64),
+           sign_cert_password}); 200 with the unit (a token or key never shown)
     DELETE /v1/admin/units/{unit_code}/merchants/{channel}  back to the deployment's merchant
 
 Every route takes a finance key (``api.http.finance_only``: a unit's key 403, none 401); a unit

@@ -17,7 +17,13 @@ for that channel, and its orders are opened for it:
   common request parameter. The token is a secret: stored only sealed (``sealed_token``),
   never shown, never logged. The three come together from the authorisation
   (``alipay.open.auth.token.app`` answers ``app_auth_token``, ``user_id``, ``auth_app_id``).
-- UnionPay would need the unit's own merId AND its signing certificate: not supported.
+- UnionPay ACP, the unit's own merchant (普通商户直连接入, accessType 0): its ``merId`` (15
+  digits) and the signing certificate UnionPay issued to that merId (the ``acp_*_sign.pfx`` the
+  finance department uploads with its password). The private key is a secret: stored only sealed
+  (``sealed_token``), never shown, never logged; the certificate's serial, in decimal, is the
+  ``certId`` of every request signed for the unit (``cert_id``), and when it expires
+  (``cert_until``) is shown. Every request of the unit's orders carries its merId and is signed
+  with its key; the notice of such an order must name that merId.
 
 Pure: the checks of what the finance department may record, nothing more.
 """
@@ -32,10 +38,9 @@ from chalicelib.domain.errors import ValidationFailed
 # The channels a unit may have a merchant number of its own at (what is stored), those whose
 # orders are opened for it (``WIRED``: the others are refused until they are), and those
 # refused outright (why).
-MERCHANT_CHANNELS = ("wechatpay", "alipay")
-WIRED = ("wechatpay", "alipay")
+MERCHANT_CHANNELS = ("wechatpay", "alipay", "unionpay")
+WIRED = ("wechatpay", "alipay", "unionpay")
 NOT_SUPPORTED = {
-    "unionpay": "银联商户号需要单位自己的签名证书，本系统尚不支持单位自有的银联商户号",
     "bank": "代理银行柜台缴款不使用商户号",
 }
 _SUB_MCHID = re.compile(r"^[0-9]{8,12}$")  # WeChat: "string(12)", digits ("1900000109")
@@ -45,25 +50,37 @@ _AUTH_TOKEN = re.compile(r"^[0-9A-Za-z._-]{16,128}$")  # app_auth_token: 202307B
 _ALIPAY_APP_ID = re.compile(r"^[0-9]{16}$")  # an Alipay app_id (2021000000000002)
 FIELDS = {"wechatpay": ("sub_mchid", "sub_appid"),
           "alipay": ("seller_id", "auth_app_id", "app_auth_token")}
+_MER_ID = re.compile(r"^[0-9]{15}$")  # UnionPay merId: AN15, digits in practice (898…, 777…)
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+MAX_PFX_TEXT = 16 * 1024  # a signing certificate's PFX, base64: a real one is 3-5 KB
+FIELDS["unionpay"] = ("mer_id", "sign_cert_pfx", "sign_cert_password")
 
 
 @dataclass(frozen=True)
 class UnitMerchant:
     """A unit's merchant number at ``channel``: ``merchant_id`` (WeChat sub_mchid, Alipay
-    seller_id), ``app_id`` (WeChat sub_appid, optional; Alipay auth_app_id) and, for Alipay,
-    the sealed app_auth_token (never in ``repr``)."""
+    seller_id, UnionPay merId), ``app_id`` (WeChat sub_appid, optional; Alipay auth_app_id)
+    and, for Alipay, the sealed app_auth_token, for UnionPay the sealed signing key (never in
+    ``repr``) with its certificate's serial (``cert_id``) and expiry (``cert_until``, China
+    time)."""
 
     channel: str
     merchant_id: str
     app_id: str = ""
     sealed_token: str = field(default="", repr=False)
     since: str = ""  # when the finance department set it (China time)
+    cert_id: str = ""  # UnionPay: the signing certificate's serial in decimal (certId)
+    cert_until: str = ""  # UnionPay: when that certificate expires (China time)
 
     def public(self) -> dict:
         """As the API and the console show it: whether a token is set, never the token."""
         view: dict = {"channel": self.channel, "since": self.since or None}
         if self.channel == "wechatpay":
             view.update(sub_mchid=self.merchant_id, sub_appid=self.app_id or None)
+        elif self.channel == "unionpay":
+            view.update(mer_id=self.merchant_id, cert_id=self.cert_id or None,
+                        cert_until=self.cert_until or None,
+                        sign_cert_set=bool(self.sealed_token))
         else:
             view.update(seller_id=self.merchant_id, auth_app_id=self.app_id or None,
                         app_auth_token_set=bool(self.sealed_token))
@@ -109,6 +126,8 @@ def read_merchant(channel: str, body: object,
         if fields:
             raise ValidationFailed("商户号信息有误", fields)
         return UnitMerchant("wechatpay", str(sub_mchid), str(sub_appid)), ""
+    if channel == "unionpay":
+        return _unionpay(values, fields)
     seller_id, token = values["seller_id"], values["app_auth_token"]
     auth_app_id = values["auth_app_id"]
     if not seller_id or not _SELLER_ID.match(seller_id):
@@ -120,3 +139,33 @@ def read_merchant(channel: str, body: object,
     if fields:
         raise ValidationFailed("商户号信息有误", fields)
     return UnitMerchant("alipay", str(seller_id), str(auth_app_id)), str(token)
+
+
+def _unionpay(values: dict, fields: dict[str, str]) -> tuple[UnitMerchant, str]:
+    """UnionPay: the merId, and the PFX (base64) still to be opened with its password, as
+    ``pfx_text`` (``services/merchants`` opens it; neither is ever repeated in an error)."""
+    mer_id, pfx, password = (values["mer_id"], values["sign_cert_pfx"],
+                             values["sign_cert_password"])
+    if not mer_id or not _MER_ID.match(mer_id):
+        fields.setdefault("mer_id", "required, the unit's UnionPay merId: 15 digits")
+    pfx = "".join(pfx.split()) if pfx else ""
+    if not pfx or len(pfx) > MAX_PFX_TEXT or len(pfx) % 4 or not _BASE64.match(pfx):
+        fields.setdefault("sign_cert_pfx", "required, the signing certificate (acp_*_sign.pfx) "
+                          f"in base64, at most {MAX_PFX_TEXT} characters")
+    if password is None or len(password) > 64:
+        fields.setdefault("sign_cert_password", "required, the PFX's password (at most 64 "
+                          "characters)")
+    if fields:
+        raise ValidationFailed("商户号信息有误", fields)
+    return UnitMerchant("unionpay", str(mer_id)), pfx_text(pfx, str(password))
+
+
+def pfx_text(pfx_base64: str, password: str) -> str:
+    """The PFX and its password as one string for the service to open (never stored)."""
+    return f"{password}\n{pfx_base64}"
+
+
+def pfx_parts(text: str) -> tuple[str, str]:
+    """``(pfx_base64, password)`` from ``pfx_text``."""
+    password, _, pfx = text.rpartition("\n")
+    return pfx, password

@@ -2,9 +2,10 @@
 finance department only (a finance key, or a finance admin in the console), each change in the
 audit log with who made it; and what a channel order is opened for.
 
-A secret that comes with a merchant (Alipay's ``app_auth_token``) is sealed before it is stored
-(AES-256-GCM, a key of its own derived from the deployment's secret as the console's TOTP
-secrets are, the unit and channel bound in as associated data so that a sealed token cannot be
+A secret that comes with a merchant (Alipay's ``app_auth_token``; UnionPay's signing key and
+certificate, from the PFX the finance department uploads: ``services/signing_certificates``)
+is sealed before it is stored (AES-256-GCM, a key of its own derived from the deployment's
+secret as the console's TOTP secrets are, the unit and channel bound in as associated data so that a sealed token cannot be
 moved to another unit), and never leaves: the API, the console, the audit log and the logs
 show only that one is set.
 
@@ -13,7 +14,8 @@ for (its query and refund use the order's), and a warm process may use its copy 
 for up to a minute (``adapters/cached_units``).
 
 A call for a merchant whose channel needs its secret (Alipay: ``app_auth_token`` in every
-request for it) gets the token opened just before the call (``authorised``,
+request for it; UnionPay: the merId's own signing key, which signs every request for it) gets
+the token opened just before the call (``authorised``,
 ``authorised_refund``, ``statement_merchants``), from the unit's merchant of the same
 ``seller_id`` as the order: a token the unit was given again (Alipay refreshes them) serves
 the orders opened before; an order of a merchant the unit no longer has cannot be asked about
@@ -28,12 +30,19 @@ from dataclasses import replace
 
 from chalicelib.domain.china_time import china_iso
 from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
-from chalicelib.domain.merchants import WIRED, UnitMerchant, check_channel, read_merchant
+from chalicelib.domain.merchants import (
+    WIRED,
+    UnitMerchant,
+    check_channel,
+    pfx_parts,
+    read_merchant,
+)
 from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services.changes import record_change
 from chalicelib.services.phones import derive_key
 from chalicelib.services.ports import Ports
+from chalicelib.services.signing_certificates import open_signing_pfx
 
 _AAD = b"fiscal-bills/merchant-token/v1"
 
@@ -74,6 +83,9 @@ def set_merchant(deps: Ports, unit: Unit, channel: str, body: object, who: str,
     channel where a unit cannot have its own); ``Conflict`` for a reimbursing unit."""
     merchant, token = read_merchant(channel, body, wired)
     _collecting(unit)
+    if channel == "unionpay":  # the PFX opened: its key and certificate are the secret
+        token, cert_id, cert_until = open_signing_pfx(*pfx_parts(token), deps.clock())
+        merchant = replace(merchant, cert_id=cert_id, cert_until=cert_until)
     merchant = replace(merchant, since=china_iso(deps.clock()),
                        sealed_token=seal_token(deps, unit.unit_code, channel, token)
                        if token else "")
@@ -112,8 +124,9 @@ def merchants_view(unit: Unit) -> list[dict]:
     return [m.public() for m in sorted(unit.merchants, key=lambda m: m.channel)]
 
 
-# The channels whose calls for a unit's own merchant carry the merchant's secret.
-TOKEN_CHANNELS = ("alipay",)
+# The channels whose calls for a unit's own merchant carry the merchant's secret (UnionPay:
+# the merId's signing key and certificate, which sign every request for it).
+TOKEN_CHANNELS = ("alipay", "unionpay")
 
 
 def _token(deps: Ports, payment_code: str, channel: str, merchant_id: str) -> str:

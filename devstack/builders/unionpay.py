@@ -100,3 +100,20 @@ def make_test_chain(cn_org: str = UNIONPAY_CN, *,
         NameOID.COMMON_NAME, f"041@Z12345678@{cn_org}@00000001")])
     leaf = _issue(leaf_name, leaf_key, middle_name, middle_key, valid_from, leaf_days, False)
     return root, middle, leaf, leaf_key
+
+
+def merchant_signing_pfx(mer_id: str, password: str, *,
+                         valid_from: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+                         days: int = 1826) -> tuple[bytes, x509.Certificate]:
+    """``(pfx, certificate)``: a signing certificate issued to the merchant ``mer_id`` with its
+    key, as UnionPay hands one to a merchant (``acp_*_sign.pfx``, PKCS#12, ``password``);
+    self-issued here (the real one comes from CFCA), CN like ``041@<merId>@…@00000001``."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "cn"), x509.NameAttribute(
+        NameOID.COMMON_NAME, f"041@{mer_id}@Local Test Merchant@00000001")])
+    cert = _issue(name, key, name, key, valid_from, days, False)
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"acp_sign", key, cert, None, BestAvailableEncryption(password.encode("utf-8")))
+    return pfx, cert

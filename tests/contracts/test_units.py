@@ -153,6 +153,18 @@ class TestUnitRepository:
         assert stores.units.get(UNIT.unit_code).merchants == (alipay,)
         assert stores.units.by_api_key_hash("hash-1").merchants == (alipay,)
 
+    def test_a_units_own_unionpay_merid_keeps_its_sealed_key_and_certificate(self, stores):
+        stores.units.put(UNIT, "hash-1")
+        unionpay = UnitMerchant("unionpay", "898340100000001", sealed_token="c2VhbGVkIGtleQ==",
+                                since="2026-06-15T10:00:00+08:00", cert_id="69026910311",
+                                cert_until="2028-12-31T08:00:00+08:00")
+        stores.units.set_merchant(UNIT.unit_code, unionpay)
+        assert stores.units.get(UNIT.unit_code).merchant("unionpay") == unionpay
+        assert [m.public()["mer_id"] for m in stores.units.in_region("", 10)[0][0].merchants] \
+            == ["898340100000001"]
+        stores.units.remove_merchant(UNIT.unit_code, "unionpay")
+        assert stores.units.get(UNIT.unit_code).merchants == ()
+
     def test_a_unit_put_whole_keeps_its_merchant_numbers(self, stores):
         unit = replace(UNIT, merchants=(UnitMerchant("wechatpay", "1900000109", since="x"),))
         stores.units.put(unit, None)

@@ -137,10 +137,20 @@ def test_the_real_notice_fails_the_production_cn_rule(vector, vector_config):
         verify_notification(vector, FORM, strict, IN_VECTOR_LEAF_LIFE)
 
 
-def test_the_real_notice_fails_for_another_merchant(vector, vector_config):
+def test_the_real_notice_to_another_merid_than_ours_names_that_merchant(vector, vector_config):
+    """A unit's own merId is notified at our backUrl too: the notice is genuine, and it says
+    whose it is; the payment then records nothing unless its order was opened for that merId
+    (``tests/functional/test_unionpay_own_merchant.py``)."""
+    from chalicelib.adapters.notices import UnionPayNotices
+
     other = UnionPayConfig(MER_ID, vector_config.middle_cert, vector_config.root_cert, False)
-    with pytest.raises(SignatureInvalid, match="merId '700000000000001' is not ours"):
-        verify_notification(vector, FORM, other, IN_VECTOR_LEAF_LIFE)
+    assert verify_notification(vector, FORM, other, IN_VECTOR_LEAF_LIFE).mer_id == VECTOR_MER_ID
+    notice = UnionPayNotices(lambda: other).verify(vector, {"Content-Type": FORM},
+                                                   IN_VECTOR_LEAF_LIFE)
+    assert notice.payment is not None and notice.payment.merchant == VECTOR_MER_ID
+    ours = UnionPayNotices(lambda: vector_config).verify(vector, {"Content-Type": FORM},
+                                                         IN_VECTOR_LEAF_LIFE)
+    assert ours.payment is not None and ours.payment.merchant == ""
 
 
 def test_the_real_notice_fails_against_another_middle_certificate(vector, config):
@@ -293,9 +303,16 @@ def test_rejects_a_signature_made_with_another_key(chain, other_chain, config):
         verify_notification(notify(chain, key=other_chain[3]), FORM, config, NOW)
 
 
-def test_rejects_a_notice_for_another_merchant(chain, config):
-    with pytest.raises(SignatureInvalid, match="merId '898000000000002' is not ours"):
-        verify_notification(notify(chain, merId="898000000000002"), FORM, config, NOW)
+def test_a_notice_to_another_merid_carries_it(chain, config):
+    assert verify_notification(notify(chain, merId="898000000000002"), FORM, config,
+                               NOW).mer_id == "898000000000002"
+
+
+@pytest.mark.parametrize("mer_id", ["", "89800000000000", "8980000000000021", "89800000000000X",
+                                    "898000000000002 "])
+def test_rejects_a_notice_whose_merid_is_not_a_merchant_number(chain, config, mer_id):
+    with pytest.raises(SignatureInvalid, match="is neither ours nor a merchant number"):
+        verify_notification(notify(chain, merId=mer_id), FORM, config, NOW)
 
 
 @pytest.mark.parametrize(("changes", "message"), [

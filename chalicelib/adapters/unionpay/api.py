@@ -11,6 +11,14 @@ that submits itself; the result comes to ``backUrl`` as a notice. Query
 txnType 04) are server-to-server: the synchronous answer is ``k=v&…`` (not percent-encoded; a
 value in braces may hold ``&``), signed by UnionPay like a notice and verified the same way
 (``verify.verify_fields``: chain to our middle/root, CN, signature) before it is read.
+An order of a unit's own merId (``ChannelOrder.merchant``, with ``merchant_token``: the signing
+key and certificate UnionPay issued to that merId, unsealed by the service for the call) is
+checked out, queried and refunded by the same client acting for it (``for_merchant``): that
+merId in every request, that certificate's serial as certId and its key signing (the SDK's
+多证书签名); an answer naming another merId is refused, and an order of a unit's merId without
+its key is never signed with ours (``ServiceUnavailable``). ``merchant_statement`` is that
+merId's own file, each line naming the merId it lists (商户代码: ``StatementLine.merchant``,
+"" for the deployment's). The deployment's own requests are exactly what they were.
 Errors: the transport raises ``ServiceUnavailable`` for the network; a non-200, an answer that
 fails verification, or a respCode asking to try later (03/04/05) is ``ServiceUnavailable``.
 """
@@ -108,6 +116,7 @@ class UnionPayApi:
             raise ServiceUnavailable("UnionPay signing certificate is not configured")
         self.config, self.gateway = config, gateway.rstrip("/")
         self.transport, self.clock = transport, clock
+        self.deployment_mer_id = config.mer_id  # as read from the secret (``for_merchant`` keeps)
 
     def signed(self, **fields: str) -> dict[str, str]:
         assert self.config.merchant_sign_key is not None and self.config.merchant_sign_cert
@@ -115,6 +124,28 @@ class UnionPayApi:
                   "accessType": "0", "merId": self.config.mer_id,
                   "certId": str(self.config.merchant_sign_cert.serial_number)}
         return sign_request({**common, **fields}, self.config.merchant_sign_key)
+
+    def for_merchant(self, merchant_id: str, secret: str) -> UnionPayApi:
+        """This client acting for a unit's own merId, signing with its key (``secret``: the
+        sealed PEM, opened by the service for this call); itself for the deployment's."""
+        if not merchant_id:
+            return self
+        if not secret:
+            raise ServiceUnavailable(f"UnionPay merId {merchant_id}: no signing certificate "
+                                     "given for it")
+        try:
+            config = self.config.for_merchant(merchant_id, secret)
+        except ValueError:
+            raise ServiceUnavailable(f"the signing certificate kept for merId {merchant_id} "
+                                     "cannot be read") from None
+        api = UnionPayApi(config, self.gateway, self.transport, self.clock)
+        api.deployment_mer_id = self.deployment_mer_id
+        return api
+
+    @property
+    def own_merchant(self) -> str:
+        """The unit's merId this client acts for; "" when it is the deployment's."""
+        return "" if self.config.mer_id == self.deployment_mer_id else self.config.mer_id
 
     @property
     def file_url(self) -> str:
@@ -145,7 +176,7 @@ class UnionPayApi:
         """Front consumption: the self-submitting form (and the gateway it posts to);
         channelType 07 (互联网, a desktop's browser) for a ``page`` order, else 08 (移动)."""
         del description, client_ip, payer
-        fields = self.signed(
+        fields = self.for_merchant(order.merchant, order.merchant_token).signed(
             txnType="01", txnSubType="01", bizType="000201",
             channelType="07" if order.mode == "page" else "08",
             orderId=order.out_trade_no, txnTime=order_txn_time(order),
@@ -165,6 +196,9 @@ class UnionPayApi:
 
     def query(self, order: ChannelOrder) -> Payment | None:
         """queryTrans (txnType 00): the payment, if the consumption succeeded."""
+        if order.merchant:
+            return self.for_merchant(order.merchant, order.merchant_token).query(
+                replace(order, merchant="", merchant_token=""))
         at = order_txn_time(order)
         answer = self._query(order.out_trade_no, at)
         if answer is None or answer.get("origRespCode") != "00":
@@ -177,10 +211,14 @@ class UnionPayApi:
         return Payment(channel=self.channel, channel_txn_id=query_id,
                        out_trade_no=order.out_trade_no, amount_fen=int(amount),
                        paid_at=paid_at, notification_id="query",
-                       settle_date=settle_date_of(answer.get("settleDate", ""), paid_at))
+                       settle_date=settle_date_of(answer.get("settleDate", ""), paid_at),
+                       merchant=self.own_merchant)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """退货 (txnType 04), made idempotent: ask first whether this refund order exists."""
+        if request.merchant:
+            return self.for_merchant(request.merchant, request.merchant_token).refund(
+                replace(request, merchant="", merchant_token=""))
         at = txn_time(request.requested_at)
         known = self._query(request.out_refund_no, at)
         if known is not None:
@@ -197,6 +235,11 @@ class UnionPayApi:
         return RefundResult("failed", None, _why(answer))
 
 
+    def merchant_statement(self, settle_date: str, merchant: str, token: str) -> Statement:
+        """The reconciliation file of a unit's own merId (``token``: its signing key and
+        certificate): file transfer is per merId, each line naming the merId it lists."""
+        return self.for_merchant(merchant, token).statement(settle_date)
+
     def statement(self, settle_date: str) -> Statement:
         """The reconciliation file (fileType 00) of the clearing day ``settle_date``
         (YYYY-MM-DD; UnionPay is asked for MMDD). 文件不存在 (98) is an empty statement."""
@@ -209,11 +252,12 @@ class UnionPayApi:
         if answer.get("respCode") != "00" or "fileContent" not in answer:
             raise ServiceUnavailable(f"UnionPay file transfer {settle_date}: {_why(answer)}")
         data = open_file_content(answer["fileContent"])
-        statement = parse_zip(data, settle_date)
+        statement = parse_zip(data, settle_date, ours=self.deployment_mer_id)
         named = "".join(c for c in answer.get("fileName", "")[:80] if c.isascii() and
                         (c.isalnum() or c in "._-"))
+        own = f"-{self.own_merchant}" if self.own_merchant else ""
         return replace(statement, files=(StatementFile(
-            f"unionpay-{settle_date}-fileType00.zip", data, "application/zip",
+            f"unionpay-{settle_date}-fileType00{own}.zip", data, "application/zip",
             f"fileName {named}; fileContent unpacked (base64, zlib); the answer's ACP signature "
             f"verified"),))
 

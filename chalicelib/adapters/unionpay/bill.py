@@ -25,6 +25,7 @@ import binascii
 import io
 import zipfile
 import zlib
+from dataclasses import replace
 
 from chalicelib.domain.statements import (
     MAX_STATEMENT_BYTES,
@@ -79,8 +80,9 @@ def parse_file_content(file_content: str, settle_date: str) -> Statement:
     return parse_zip(open_file_content(file_content), settle_date)
 
 
-def parse_zip(data: bytes, settle_date: str) -> Statement:
-    """The statement in UnionPay's zip (``fileContent`` unpacked: what the archive keeps)."""
+def parse_zip(data: bytes, settle_date: str, ours: str | None = None) -> Statement:
+    """The statement in UnionPay's zip (``fileContent`` unpacked: what the archive keeps);
+    ``ours`` as in ``parse_zm``."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -94,11 +96,14 @@ def parse_zip(data: bytes, settle_date: str) -> Statement:
         check_size(len(raw), "UnionPay ZM file")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise StatementInvalid(f"UnionPay file: not a zip ({exc})") from None
-    return parse_zm(raw, settle_date, name)
+    return parse_zm(raw, settle_date, name, ours)
 
 
-def parse_zm(raw: bytes, settle_date: str, source: str = "") -> Statement:
-    """The lines of a ZM file (bytes, GBK, fixed width)."""
+def parse_zm(raw: bytes, settle_date: str, source: str = "",
+             ours: str | None = None) -> Statement:
+    """The lines of a ZM file (bytes, GBK, fixed width). Given ``ours`` (the deployment's
+    merId), a line of another merId (商户代码: a unit's own merchant's file) names it in
+    ``merchant``; a line of ours, or any line when ``ours`` is not given, has "" there."""
     lines: list[StatementLine] = []
     for number, record in enumerate(raw.split(b"\n"), 1):
         record = record.rstrip(b"\r")
@@ -107,7 +112,10 @@ def parse_zm(raw: bytes, settle_date: str, source: str = "") -> Statement:
         if len(record) != ZM_LINE_BYTES:
             raise StatementInvalid(f"UnionPay ZM line {number}: {len(record)} bytes, not "
                                    f"{ZM_LINE_BYTES}")
-        line = _line(_fields(record, number), settle_date, number)
+        fields = _fields(record, number)
+        line = _line(fields, settle_date, number)
+        if line is not None and ours is not None and fields["商户代码"] not in ("", ours):
+            line = replace(line, merchant=fields["商户代码"])
         if line is not None:
             lines.append(line)
         check_lines(len(lines), "UnionPay ZM file")

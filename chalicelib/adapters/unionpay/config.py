@@ -3,13 +3,14 @@
 Our ``merId``, UnionPay's middle and root certificates (``acp_*_middle.cer``/``root.cer``, PEM or
 DER) that every signing certificate must chain to, whether the test environment's CN is
 accepted, and, for requests, our signing key and certificate (``acp_*_sign.pfx``). Never logged:
-``repr`` redacts the key.
+``repr`` redacts the key. ``for_merchant`` is the same configuration acting for a unit's own
+merId with that merId's own signing key and certificate (``load_signing_secret``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
@@ -62,3 +63,19 @@ class UnionPayConfig:
                    validate_cn=bool(data.get("validate_cn", True)),
                    merchant_sign_key=load_pem_private_key(key.encode(), None)  # type: ignore
                    if key else None, merchant_sign_cert=load_certificate(cert) if cert else None)
+
+    def for_merchant(self, mer_id: str, secret: str) -> UnionPayConfig:
+        """This configuration acting for a unit's own ``mer_id``, signing with the key and
+        certificate in ``secret`` (``load_signing_secret``); UnionPay's certificates stay."""
+        key, cert = load_signing_secret(secret)
+        return replace(self, mer_id=mer_id, merchant_sign_key=key, merchant_sign_cert=cert)
+
+
+def load_signing_secret(secret: str) -> tuple[RSAPrivateKey, x509.Certificate]:
+    """The private key and certificate of a unit's merId, from the PEM text kept sealed
+    (``services/signing_certificates``: PKCS#8 key, then the certificate)."""
+    raw = secret.encode("ascii")
+    key = load_pem_private_key(raw, None)
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError("a UnionPay signing key is RSA")
+    return key, x509.load_pem_x509_certificate(raw[raw.index(b"-----BEGIN CERTIFICATE"):])

@@ -7,7 +7,9 @@ certificate in ``signPubKeyCert`` chains leaf ← our middle ← our root (by ha
 certificates are SHA-1 signed, which ``verify_directly_issued_by`` refuses); leaf and middle are
 valid at ``now``; the leaf's CN names 中国银联股份有限公司; ``signature`` is RSA PKCS#1 v1.5 SHA-256 over
 the lower-hex SHA-256 of every other field sorted ``k=v&…`` (``signPubKeyCert`` exactly as
-received, CRLF included). Only then: ``merId`` must be ours, ``txnAmt`` an integer of fen.
+received, CRLF included). Only then: ``merId`` must be ours or a merchant number (15 digits: a
+unit's own merId, which the payment must then match: the order's, checked where it is
+recorded), ``txnAmt`` an integer of fen.
 Authenticity failures raise ``SignatureInvalid``, a signed but malformed notice
 ``ValidationFailed``; a ``respCode`` other than 00/A6 comes back with ``succeeded=False``.
 Acknowledge: HTTP 200, ``ok``. ``verify_fields`` checks any message UnionPay signed (API answers
@@ -44,6 +46,7 @@ TEST_CN = "00040000:SIGN"  # the test environment's third CN field, accepted wit
 SUCCESS_CODES = ("00", "A6")
 ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030"}
 _TXN_AMT = re.compile(r"^[0-9]{1,12}$")
+_MER_ID = re.compile(r"^[0-9]{15}$")  # a unit's own merId (AN15; digits in practice)
 _TIME = "%Y%m%d%H%M%S"
 
 
@@ -78,8 +81,9 @@ def verify_notification(raw_body: bytes, content_type: str, config: UnionPayConf
     fields, codec = read_form(raw_body, content_type, charset_field="encoding", codecs=ENCODINGS)
     verify_fields(fields, codec, config, now)
     # Authentic from here on: UnionPay said it, but was it said to us, and is it well formed?
-    if fields.get("merId") != config.mer_id:
-        raise SignatureInvalid(f"merId {fields.get('merId')!r} is not ours")
+    mer_id = fields.get("merId", "")
+    if mer_id != config.mer_id and not _MER_ID.match(mer_id):
+        raise SignatureInvalid(f"merId {mer_id[:40]!r} is neither ours nor a merchant number")
     txn_amt = _required(fields, "txnAmt", _TXN_AMT.match, "an integer of fen")
     txn_time = _required(fields, "txnTime", _is_txn_time, "YYYYMMDDhhmmss")
     resp_code = _required(fields, "respCode")
