@@ -39,8 +39,10 @@ def _day(channel: str, moment: datetime | None) -> str:
 
 
 def _merchant(order: SimOrder) -> str:
-    """The unit's own merchant an order was for: WeChat's sub_mchid, Alipay's seller_id."""
-    return order.extra.get("sub_mchid") or order.extra.get("seller_id", "")
+    """The merchant an order was for: WeChat's sub_mchid, Alipay's seller_id, UnionPay's merId
+    (the deployment's too: its file is per merId)."""
+    return str(order.extra.get("sub_mchid") or order.extra.get("seller_id")
+               or order.extra.get("merId") or "")
 
 
 def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLine]:
@@ -62,11 +64,6 @@ def day_lines(state: ChannelState, channel: str, date: str) -> list[StatementLin
                                    refund_id=r.refund_id, out_refund_no=r.out_refund_no,
                                    state="REFUND", merchant=_merchant(r.order)))
     return sorted(lines, key=lambda line: line.at)
-
-
-def _merchant(order: SimOrder) -> str:
-    """The merchant an order was opened for: WeChat's sub_mchid, UnionPay's merId."""
-    return str(order.extra.get("sub_mchid") or order.extra.get("merId") or "")
 
 
 class BankServer:

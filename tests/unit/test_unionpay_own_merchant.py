@@ -156,3 +156,71 @@ def test_a_file_line_names_its_merid_unless_it_is_the_deployments():
         [parsed] = parse_zm(raw, "2026-03-02", ours=MER_ID).lines
         assert parsed.merchant == named
         assert parse_zm(raw, "2026-03-02").lines[0].merchant == ""  # without ``ours``: as before
+
+
+def give_unit_merid(deps, issued, unit_code: str, mer_id: str = UNIT_MER_ID) -> None:
+    from chalicelib.services.merchants import set_merchant
+
+    set_merchant(deps, deps.units.get(unit_code), "unionpay",
+                 {"mer_id": mer_id, "sign_cert_pfx": issued[0], "sign_cert_password": PASSWORD},
+                 "test")
+
+
+def test_an_order_of_a_units_merid_carries_its_unsealed_key_to_the_call(deps, issued):
+    from chalicelib.domain.payments import ChannelOrder
+    from chalicelib.services.merchants import authorised
+    from tests.unit.scenario import UNIT, create_note
+
+    deps.clock.now = NOW
+    note = create_note(deps)
+    give_unit_merid(deps, issued, UNIT.unit_code)
+    order = ChannelOrder(out_trade_no=note.payment_code + "A", payment_code=note.payment_code,
+                         channel="unionpay", amount_fen=136, created_at="", expires_at="",
+                         merchant=UNIT_MER_ID)
+    secret = authorised(deps, order).merchant_token
+    assert secret == open_signing_pfx(issued[0], PASSWORD, NOW)[0]
+    deployment = authorised(deps, ChannelOrder(order.out_trade_no, order.payment_code,
+                                               "unionpay", 136, "", ""))
+    assert deployment.merchant_token == ""  # the deployment's: nothing opened
+
+
+def test_an_order_of_a_merid_its_unit_no_longer_holds_cannot_be_signed_for(deps, issued):
+    from chalicelib.domain.payments import ChannelOrder
+    from chalicelib.services.merchants import authorised
+    from tests.unit.scenario import OTHER_UNIT, UNIT, create_note
+
+    deps.clock.now = NOW
+    note = create_note(deps)
+    order = ChannelOrder(out_trade_no=note.payment_code + "A", payment_code=note.payment_code,
+                         channel="unionpay", amount_fen=136, created_at="", expires_at="",
+                         merchant=UNIT_MER_ID)
+    give_unit_merid(deps, issued, UNIT.unit_code, "898340100000009")
+    with pytest.raises(ServiceUnavailable, match="no longer the unit's"):
+        authorised(deps, order)
+    give_unit_merid(deps, issued, OTHER_UNIT.unit_code)  # another unit's: not this order's
+    with pytest.raises(ServiceUnavailable, match="no longer the unit's"):
+        authorised(deps, order)
+
+
+def test_an_order_of_a_units_merid_is_never_signed_with_the_deployments_key(world):  # noqa: F811
+    from dataclasses import replace
+
+    api, channel = client(world)
+    with pytest.raises(ServiceUnavailable, match="no signing certificate given"):
+        api.checkout(replace(ORDER, merchant=UNIT_MER_ID), description="", notify_url="x",
+                     return_url="y", client_ip="")
+    with pytest.raises(ServiceUnavailable, match="no signing certificate given"):
+        api.refund(replace(REFUND, merchant=UNIT_MER_ID))
+    assert channel.requests == []
+
+
+def test_the_units_order_is_checked_out_with_its_merid_and_certificate(world, issued):  # noqa: F811
+    from dataclasses import replace
+
+    secret, cert_id, _ = open_signing_pfx(issued[0], PASSWORD, NOW)
+    api, _ = client(world)
+    opened = api.checkout(replace(ORDER, merchant=UNIT_MER_ID, merchant_token=secret),
+                          description="", notify_url="https://x/cb", return_url="https://x/r",
+                          client_ip="")
+    assert f'name="merId" value="{UNIT_MER_ID}"' in opened.form_html  # type: ignore[operator]
+    assert f'name="certId" value="{cert_id}"' in opened.form_html  # type: ignore[operator]
