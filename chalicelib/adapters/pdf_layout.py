@@ -5,19 +5,22 @@ The layout speaks millimetres from the top left, y downwards; PDF speaks points 
 left, y upwards: each coordinate is turned here, once. Colours, line widths and the font size
 are set only when they change; a turned, squeezed, emboldened or translucent run gets its own
 saved graphics state. QR codes are drawn by ``pdf_render.draw_qr`` (one filled path in module
-units), images through reportlab's own PNG handling, scaled down first (``seal_image``).
+units), images as reportlab's ``drawImage`` draws them, scaled down first (``seal_image``) and
+made into an image XObject once per process per seal (``draw_seal_image``).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import zlib
 from functools import cache, lru_cache
 
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, _digester
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfbase.pdfdoc import PDFImageXObject, PDFObjectReference
+from reportlab.pdfgen.canvas import Canvas, aspectRatioFix
 
 from chalicelib.adapters.pdf_render import draw_qr
 from chalicelib.domain.errors import ValidationFailed
@@ -115,6 +118,63 @@ def _scaled_seal(png: bytes):  # -> PIL.Image.Image
     return image
 
 
+def draw_seal_image(c: Canvas, png: bytes, x: float, y: float, width: float,
+                    height: float) -> None:
+    """What ``c.drawImage(ImageReader(seal_image(png)), x, y, width, height, mask="auto",
+    preserveAspectRatio=True, anchor="c")`` writes, byte for byte, from the image XObject made
+    the first time this process met ``png``.
+
+    reportlab's ``drawImage`` turns the image into an XObject for every document: it reads the
+    pixels, digests them for the name, compresses them and the alpha mask (zlib, ~200 KB of
+    pixels for a 320-pixel seal): about 8 ms of a bill's 12-20. A unit's every bill carries the
+    same seal, so that is done once (``_seal_xobject``); each document gets its own shallow
+    copies (reportlab marks an object with its name in the document), registered the way
+    ``drawImage`` registers them. ``tests/unit/test_pdf_rendering.py`` compares the bytes with
+    reportlab's own ``drawImage``."""
+    image, smask = _seal_xobject(png)
+    doc = c._doc  # type: ignore[attr-defined]
+    c._currentPageHasImages = 1  # type: ignore[attr-defined]
+    name = image.name
+    registered = doc.getXObjectName(name)
+    drawn = doc.idToObject.get(registered, None)
+    if not drawn:
+        drawn = copy.copy(image)
+        c._setXObjects(drawn)  # type: ignore[attr-defined]
+        doc.Reference(drawn, registered)
+        doc.addForm(name, drawn)
+        if smask is not None:
+            mask_name = doc.getXObjectName(smask.name)
+            if not doc.idToObject.get(mask_name, None):
+                mask = copy.copy(smask)
+                c._setXObjects(mask)  # type: ignore[attr-defined]
+                drawn.smask = doc.Reference(mask, mask_name)
+            else:
+                drawn.smask = PDFObjectReference(mask_name)
+    x, y, width, height, _ = aspectRatioFix(True, "c", x, y, width, height, drawn.width,
+                                            drawn.height, False)
+    c.saveState()
+    c.translate(x, y)
+    c.scale(width, height)
+    c._code.append(f"/{registered} Do")  # type: ignore[attr-defined]
+    c.restoreState()
+    c._formsinuse.append(name)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=16)  # ≤ 16 × (256 KB key + the compressed pixels and mask): a few seals
+def _seal_xobject(png: bytes) -> tuple[PDFImageXObject, PDFImageXObject | None]:
+    """The image XObject ``drawImage`` makes of the seal ``png`` (mask "auto"), and its soft
+    mask (the alpha channel) apart; neither is registered in any document."""
+    reader = ImageReader(seal_image(png))
+    pixels = reader.getRGBData()  # sets _dataA, the alpha channel's reader (None without)
+    alpha = reader._dataA  # type: ignore[attr-defined]
+    mask_data = alpha.getRGBData() if alpha else b"auto"  # drawImage's: str(mask) if no alpha
+    name = _digester(pixels + mask_data)
+    image = PDFImageXObject(name, reader, mask="auto")
+    image.name = name
+    smask = image.__dict__.pop("_smask", None)
+    return image, smask
+
+
 class _State:
     """What the canvas has set now, so that nothing is set twice in a row."""
 
@@ -180,9 +240,8 @@ def draw_page(c: Canvas, page: Page, font: str) -> None:
                     fill(op.fill)
                 _path(c, op, height, set_colours=False)
         elif isinstance(op, Image):
-            c.drawImage(ImageReader(seal_image(op.png)), op.x * mm, height - (op.y + op.h) * mm,
-                        op.w * mm, op.h * mm, mask="auto", preserveAspectRatio=True,
-                        anchor="c")
+            draw_seal_image(c, op.png, op.x * mm, height - (op.y + op.h) * mm, op.w * mm,
+                            op.h * mm)
         elif isinstance(op, QrCode):
             draw_qr(c, op.data, op.x * mm, height - (op.y + op.size) * mm, op.size * mm)
             state.__init__()  # type: ignore[misc]

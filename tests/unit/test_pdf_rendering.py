@@ -285,3 +285,55 @@ def test_reportlab_formats_numbers_with_its_c_accelerator():
     from reportlab.lib import rl_accel
 
     assert rl_accel.fp_str is _rl_accel.fp_str
+
+
+def _rgb_png(size: int = 48) -> bytes:
+    """A seal without an alpha channel (reportlab then embeds no soft mask)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), (208, 2, 27)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _two_pages_with_seals(draw, pngs: list[bytes]) -> bytes:
+    from reportlab import rl_config
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    invariant, rl_config.invariant = rl_config.invariant, 1  # no dates, a fixed document id
+    try:
+        c = Canvas(out, pagesize=(400, 300), pageCompression=1)
+        for page in range(2):
+            for k, png in enumerate(pngs):
+                draw(c, png, 20 + 90 * k, 40 + 10 * page, 80, 60 + 20 * k)
+            c.showPage()
+        c.save()
+    finally:
+        rl_config.invariant = invariant
+    return out.getvalue()
+
+
+def test_a_seal_image_is_written_byte_for_byte_as_reportlabs_draw_image_writes_it() -> None:
+    from reportlab.lib.utils import ImageReader
+
+    from chalicelib.adapters.pdf_layout import draw_seal_image, seal_image
+
+    def reportlab(c, png, x, y, w, h):
+        c.drawImage(ImageReader(seal_image(png)), x, y, w, h, mask="auto",
+                    preserveAspectRatio=True, anchor="c")
+
+    # with and without an alpha channel, one larger than SEAL_PIXELS, each twice a page
+    pngs = [_red_disc_png(), _rgb_png(), _smooth_png(400), _red_disc_png()]
+    assert _two_pages_with_seals(draw_seal_image, pngs) == _two_pages_with_seals(reportlab, pngs)
+
+
+def test_a_seal_image_is_compressed_once_per_process_however_many_bills_carry_it() -> None:
+    from chalicelib.adapters.pdf_layout import _seal_xobject
+
+    png = _red_disc_png(40)
+    _bill(unit_seal_png=png)
+    made, used = _seal_xobject.cache_info().misses, _seal_xobject.cache_info().hits
+    _bill(unit_seal_png=png)
+    assert _seal_xobject.cache_info().misses == made  # the second bill made no new XObject
+    assert _seal_xobject.cache_info().hits == used + 1
