@@ -264,7 +264,7 @@ class ProcessWorlds:
             moto_transactions.install()  # transactions back up what they touch, not whole tables
             self._mock = mock_aws()
             self._mock.start()
-            aws._client.cache_clear()
+            aws.forget_clients()
             self.base = build_world(tmp)
             self.snapshot = MotoSnapshot()
             freeze_long_lived()

@@ -26,10 +26,49 @@ UNAVAILABLE = "服务暂时不可用，请稍后重试"
 
 
 @cache
-def _client(service: str, region: str, endpoint: str | None) -> Any:
+def botocore_session() -> Any:
+    """The process's one botocore session, for every boto3 client (``client``) and every
+    pynamodb connection (``dynamo_models`` hands it to pynamodb).
+
+    A session loads each service's model, endpoint rules and partitions once; pynamodb made a
+    session per connection (six in the issuing function, besides boto3's one per client), each
+    ≈ 10 MB and 110-180 ms of CPU to load the DynamoDB model again. A session is not safe to
+    make clients from in several threads at once, so this one makes them one at a time (they
+    are made once per process; a client itself is thread-safe)."""
+    import threading
+
+    import botocore.session  # deferred with boto3: paid only by paths that need AWS
+
+    class OneClientAtATime(botocore.session.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self._making = threading.Lock()
+
+        def create_client(self, *args: Any, **kwargs: Any) -> Any:
+            with self._making:
+                return super().create_client(*args, **kwargs)
+
+    return OneClientAtATime()
+
+
+@cache
+def _boto3_session() -> Any:
     import boto3  # deferred: ~180 ms of cold start, paid only by paths that need AWS
 
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint)
+    return boto3.session.Session(botocore_session=botocore_session())
+
+
+@cache
+def _client(service: str, region: str, endpoint: str | None) -> Any:
+    return _boto3_session().client(service, region_name=region, endpoint_url=endpoint)
+
+
+def forget_clients() -> None:
+    """Make every client and the session again on next use (a test that starts moto's
+    in-process mock after a client was made: moto hooks sessions made after it is imported)."""
+    _client.cache_clear()
+    _boto3_session.cache_clear()
+    botocore_session.cache_clear()
 
 
 def client(service: str, settings: Settings) -> Any:

@@ -1,0 +1,44 @@
+"""Every AWS client of a process is made from one botocore session (adapters/aws.py)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from pynamodb.connection import Connection
+
+NOWHERE = "http://127.0.0.1:9"  # no request is sent: clients are only made
+
+
+def test_every_dynamodb_connection_and_boto3_client_is_made_from_the_one_session() -> None:
+    from chalicelib.adapters import aws, dynamo_models  # noqa: F401 - hands pynamodb the session
+
+    first, second = (Connection(region="cn-north-1", host=NOWHERE) for _ in range(2))
+    s3 = aws._client("s3", "cn-north-1", NOWHERE)
+    assert first.session is second.session is aws.botocore_session()
+    assert aws._boto3_session()._session is aws.botocore_session()
+    # one loader: the DynamoDB model is read once however many connections use it
+    assert (first.client._loader is second.client._loader  # type: ignore[attr-defined]
+            is s3._loader)
+
+
+def test_clients_made_from_several_threads_at_once_are_all_made_from_the_one_session() -> None:
+    from chalicelib.adapters import aws, dynamo_models  # noqa: F401
+
+    def make(k: int):
+        connection = Connection(region="cn-north-1", host=f"{NOWHERE}{k}")
+        return connection.session, connection.client
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(make, range(16)))
+    assert {id(session) for session, _ in made} == {id(aws.botocore_session())}
+    assert len({id(client) for _, client in made}) == 16
+
+
+def test_forgetting_the_clients_makes_a_new_session_for_the_next_ones() -> None:
+    from chalicelib.adapters import aws
+
+    before = aws.botocore_session()
+    client = aws._client("sqs", "cn-north-1", NOWHERE)
+    aws.forget_clients()
+    assert aws.botocore_session() is not before
+    assert aws._client("sqs", "cn-north-1", NOWHERE) is not client
