@@ -14,7 +14,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,8 +32,9 @@ from chalicelib.services.ports import Ports
 from chalicelib.services.seals import seal_png_of
 
 log = logging.getLogger(__name__)
-# The XML's upload runs beside the issuing thread (archive_bill): one per job at a time, so a
-# few threads cover a process that runs several jobs at once (the local worker runs four).
+# The uploads run beside the issuing thread (start_archiving): a bill's XML while its PDF is
+# drawn, its PDF while the batch's next bill is signed and drawn; the local worker runs four
+# jobs at once, so a few threads wait on the network for all of them.
 _UPLOADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="archive-upload")
 
 def _in_force(key: SigningKey, at: str) -> bool:
@@ -103,6 +104,15 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
     key in force at the bill's time, and both signatures are verified with the published keys
     before anything is archived (``BillNotVerified`` otherwise, so the job runs again).
     """
+    xml_file, pdf_upload = start_archiving(deps, bill, unit)
+    return xml_file, pdf_upload.result()
+
+
+def start_archiving(deps: Ports, bill: Bill, unit: Unit,
+                    ) -> tuple[ArchivedFile, Future[ArchivedFile]]:
+    """``archive_bill`` with the PDF's upload left running: the XML archived, and the PDF's
+    upload (started once the XML is archived). A batch draws its next bill meanwhile; a bill
+    is saved only once its upload is done (``issue_bills``)."""
     unit_key = unit_key_at(deps, unit, bill.issued_at)
     signed = sign_document(deps, bill, unit_key,
                            current_finance_key(deps, bill.issued_at, unit_key.alg))
@@ -120,8 +130,8 @@ def archive_bill(deps: Ports, bill: Bill, unit: Unit) -> tuple[ArchivedFile, Arc
         xml_file = upload.result()  # its failure first: the XML is what a retry must find
     if xml_file.sha256 != hashlib.sha256(signed).hexdigest():
         pdf = render_pdf(deps, bill, deps.archive.get(xml_file.key), unit_seal_png=seal)
-    pdf_file = deps.archive.put_once(archive_key(bill, "pdf"), pdf, "application/pdf")
-    return xml_file, pdf_file
+    return xml_file, _UPLOADS.submit(deps.archive.put_once, archive_key(bill, "pdf"), pdf,
+                                     "application/pdf")
 
 
 def issue_bill(deps: Ports, payment_code: str) -> BillRef | None:
@@ -143,6 +153,8 @@ class _Issuing:
     note: Note
     unit: Unit
     bill: Bill | None = None
+    xml_file: ArchivedFile | None = None
+    pdf_upload: Future[ArchivedFile] | None = None
     record: BillRecord | None = None
     ref: BillRef | None = None
 
@@ -183,11 +195,18 @@ def issue_bills(deps: Ports, payment_codes: Sequence[str]) -> dict[str, Outcome]
             log.exception("issuing %s failed", code)
             outcomes[code] = exc
     _reserve(deps, issuing, outcomes)
-    for job in [j for j in issuing if j.bill is not None]:
+    archiving = [j for j in issuing if j.bill is not None]
+    for job in archiving:
         try:
             _archive(deps, job)
         except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
             log.exception("issuing %s failed", job.note.payment_code)
+            outcomes[job.note.payment_code] = exc
+    for job in archiving:  # every PDF archived before any bill of the batch is saved
+        try:
+            _archived(job)
+        except Exception as exc:  # noqa: BLE001 - this note's job runs again, alone
+            log.exception("archiving the PDF of %s failed", job.note.payment_code)
             outcomes[job.note.payment_code] = exc
     _save(deps, [j for j in issuing if j.record is not None and
                  j.note.payment_code not in outcomes], outcomes)
@@ -245,10 +264,17 @@ def _reserve(deps: Ports, issuing: list[_Issuing], outcomes: dict[str, Outcome])
 
 
 def _archive(deps: Ports, job: _Issuing) -> None:
-    """Sign, check, draw and archive the bill (``job.record``, ready to be saved)."""
-    bill = job.bill
-    assert bill is not None
-    xml_file, pdf_file = archive_bill(deps, bill, job.unit)
+    """Sign, check and draw the bill, archive its XML and start its PDF's upload."""
+    assert job.bill is not None
+    job.xml_file, job.pdf_upload = start_archiving(deps, job.bill, job.unit)
+
+
+def _archived(job: _Issuing) -> None:
+    """Once its PDF is archived, the bill ready to be saved (``job.record``)."""
+    bill, xml_file, upload = job.bill, job.xml_file, job.pdf_upload
+    if bill is None or xml_file is None or upload is None:
+        return  # not drawn: its outcome says why
+    pdf_file = upload.result()
     job.ref = BillRef(bill_code=bill.bill_code, bill_number=bill.bill_number,
                       check_code=bill.check_code, issued_at=bill.issued_at)
     job.record = BillRecord(bill=bill, status=BillStatus.NORMAL,

@@ -12,7 +12,12 @@ from chalicelib.domain.bills import BillStatus
 from chalicelib.domain.errors import NoNumberRange, NotFound, ServiceUnavailable
 from chalicelib.domain.notes import NoteStatus
 from chalicelib.services import notes as note_service
-from chalicelib.services.issuance import archive_key, current_finance_key, issue_bill
+from chalicelib.services.issuance import (
+    archive_key,
+    current_finance_key,
+    issue_bill,
+    issue_bills,
+)
 from chalicelib.services.ranges import allocate_range
 from devstack.seed import FINANCE_KID
 from tests.unit.scenario import (
@@ -187,6 +192,63 @@ def test_the_pdf_is_drawn_while_the_xml_is_uploading_and_archived_after_it(deps)
     assert [k.rsplit(".", 1)[1] for k in watched.archive.writes] == ["xml", "pdf"]
     record = deps.bills.get(ref.bill_code, ref.bill_number)
     assert verify_bill_file(deps.archive.get(record.pdf.key), deps.keys.public()).ok
+
+
+class NextDrawnWhilePdfUploads:
+    """The archive, the renderer and the bills of ``deps``, watched: a PDF's upload waits (up to
+    two seconds) for another bill to be drawn, and says whether one was; each save notes how
+    many PDFs were archived by then."""
+
+    def __init__(self, deps) -> None:
+        self.archive, self.renderer, self.bills = deps.archive, deps.renderer, deps.bills
+        self.drawings = 0
+        self.drawn_again = threading.Event()
+        self.next_drawn_during_upload: list[bool] = []
+        self.pdfs_when_saved: list[int] = []
+
+    def put_once(self, key, body, content_type):
+        if key.endswith(".pdf") and not self.next_drawn_during_upload:  # the first bill's
+            self.next_drawn_during_upload.append(self.drawn_again.wait(2))
+        return self.archive.put_once(key, body, content_type)
+
+    def render(self, *args, **kwargs):
+        self.drawings += 1
+        if self.drawings > 1:
+            self.drawn_again.set()
+        return self.renderer.render(*args, **kwargs)
+
+    def complete_many(self, saving):
+        self.pdfs_when_saved.append(sum(k.endswith(".pdf") for k in self.archive.writes))
+        return self.bills.complete_many(saving)
+
+    def __getattr__(self, name):
+        return getattr(self.bills if name in ("get", "reserve_many", "reserve", "complete_issue")
+                       else self.archive, name)
+
+
+def test_a_bills_pdf_uploads_while_the_batchs_next_bill_is_drawn_and_all_before_the_save(deps):
+    notes = [paid_note(deps), paid_note(deps, txn=txn(2))]
+    watched = NextDrawnWhilePdfUploads(deps)
+    deps.overrides["archive"] = deps.overrides["renderer"] = deps.overrides["bills"] = watched
+    refs = issue_bills(deps, [note.payment_code for note in notes])
+    assert watched.next_drawn_during_upload == [True]
+    assert watched.pdfs_when_saved == [2]  # one save of both, after both PDFs
+    for ref in refs.values():
+        record = watched.bills.get(ref.bill_code, ref.bill_number)
+        assert verify_bill_file(watched.archive.get(record.pdf.key), deps.keys.public()).ok
+
+
+def test_a_pdf_upload_that_fails_in_a_batch_fails_only_its_own_bill(deps):
+    notes = [paid_note(deps), paid_note(deps, txn=txn(2))]
+    deps.archive.fail_next_put(".pdf")
+    outcomes = issue_bills(deps, [note.payment_code for note in notes])
+    first, second = (outcomes[note.payment_code] for note in notes)
+    assert isinstance(first, ServiceUnavailable)
+    assert deps.notes.get(notes[0].payment_code).status is NoteStatus.PAID
+    assert deps.notes.get(notes[1].payment_code).status is NoteStatus.ISSUED
+    assert deps.jobs.sms == [(second.bill_code, second.bill_number)]
+    retried = issue_bill(deps, notes[0].payment_code)
+    assert retried.bill_number == "0000000001"
 
 
 def test_a_number_taken_in_one_year_is_kept_when_the_retry_runs_in_the_next(deps, clock):
