@@ -48,6 +48,7 @@ from chalicelib.domain.records import (
     BillLookup,
     BillRecord,
     IdempotencyClaim,
+    NoteLookup,
     OtpCheck,
     PayerBill,
     PaymentRecord,
@@ -453,6 +454,11 @@ class FakeNotes:
         reservation = self.tables.reservations.get(payment_code)
         return replace(note, extra={"reservation": dataclasses.asdict(reservation)
                                     if reservation else None})
+
+    def lookup(self, payment_code: str, counter_ids: Sequence[str] = ()) -> NoteLookup:
+        counters = self.tables.counters
+        return NoteLookup(note=self.get(payment_code),
+                          counters={c: counters[c] for c in counter_ids if c in counters})
 
     def get_many(self, payment_codes: Sequence[str]) -> dict[str, Note]:
         found = {code: self.get(code) for code in payment_codes}

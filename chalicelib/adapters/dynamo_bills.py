@@ -33,6 +33,7 @@ from chalicelib.adapters.dynamo_models import (
     NoteModel,
     NumberRangeModel,
     SigningKeyModel,
+    batch_get,
     is_conditional_failure,
 )
 from chalicelib.adapters.dynamo_reimbursements import audit_row, reimbursement_record
@@ -74,7 +75,6 @@ class _RangeMemory:
     end: int
     next: int
     read_at: float
-MAX_BATCH_GET_ATTEMPTS = 5
 
 
 def utc_text(iso: str) -> str:
@@ -490,24 +490,12 @@ class DynamoBills:
         from chalicelib.adapters.dynamo_models import CounterModel, ReimbursementModel
 
         bill_id = bill_code + bill_number
-        wanted: dict[str, dict[str, Any]] = {
-            BillModel.Meta.table_name: {"Keys": [{"bill_id": {"S": bill_id}}]}}
-        if counter_ids:
-            wanted[CounterModel.Meta.table_name] = {
-                "Keys": [{"counter_id": {"S": c}} for c in dict.fromkeys(counter_ids)]}
-        if reimbursement:
-            wanted[ReimbursementModel.Meta.table_name] = {"Keys": [{"bill_id": {"S": bill_id}}]}
-        items: dict[str, list[dict]] = {}
-        for _ in range(MAX_BATCH_GET_ATTEMPTS):
-            answer = self._conn().client.batch_get_item(RequestItems={
-                table: {**request, "ConsistentRead": True} for table, request in wanted.items()})
-            for table, found in answer.get("Responses", {}).items():
-                items.setdefault(table, []).extend(found)
-            wanted = answer.get("UnprocessedKeys") or {}
-            if not wanted:
-                break
-        else:
-            raise ServiceUnavailable("bill lookup: DynamoDB left keys unprocessed")
+        wanted = {BillModel.Meta.table_name: [{"bill_id": {"S": bill_id}}],
+                  CounterModel.Meta.table_name: [{"counter_id": {"S": c}}
+                                                 for c in dict.fromkeys(counter_ids)],
+                  ReimbursementModel.Meta.table_name: [{"bill_id": {"S": bill_id}}]
+                  if reimbursement else []}
+        items = batch_get(self._conn().client, wanted, "bill lookup")
         bills = [BillModel.from_raw_data(i) for i in items.get(BillModel.Meta.table_name, [])]
         held = items.get(ReimbursementModel.Meta.table_name, [])
         return BillLookup(

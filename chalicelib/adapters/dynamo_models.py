@@ -30,6 +30,7 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.aws import botocore_session
 from chalicelib.config import Settings
+from chalicelib.domain.errors import ServiceUnavailable
 
 # pynamodb makes a botocore session for each connection (a model's, or an adapter's own for
 # transactions) and thread: ≈ 10 MB and 110-180 ms of CPU each, to load the DynamoDB model again.
@@ -454,6 +455,30 @@ def configure(settings: Settings) -> None:
         if (meta.table_name, getattr(meta, "region", None), getattr(meta, "host", None)) != target:
             meta.table_name, meta.region, meta.host = target
             model._connection = None
+
+
+MAX_BATCH_GET_ATTEMPTS = 5  # rounds for keys DynamoDB leaves unprocessed (throttled), then 503
+
+
+def batch_get(client: Any, wanted: dict[str, list[dict[str, Any]]],
+              what: str) -> dict[str, list[dict[str, Any]]]:
+    """The items of ``wanted`` (keys by table name, at most a hundred in all) that exist, by
+    table, as raw items: one ``BatchGetItem``, consistent reads. Keys DynamoDB leaves
+    unprocessed are asked for again, a bounded number of times, then ``ServiceUnavailable``
+    naming ``what``."""
+    items: dict[str, list[dict[str, Any]]] = {table: [] for table in wanted}
+    request = {table: {"Keys": keys, "ConsistentRead": True}
+               for table, keys in wanted.items() if keys}
+    for _ in range(MAX_BATCH_GET_ATTEMPTS):
+        if not request:
+            return items
+        answer = client.batch_get_item(RequestItems=request)
+        for table, found in answer.get("Responses", {}).items():
+            items.setdefault(table, []).extend(found)
+        request = answer.get("UnprocessedKeys") or {}
+    if request:
+        raise ServiceUnavailable(f"{what}: DynamoDB left keys unprocessed")
+    return items
 
 
 def is_conditional_failure(exc: Exception) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.bills import Bill, BillStatus
+from chalicelib.domain.notes import Note
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,15 @@ class BillLookup:
     record: BillRecord | None
     counters: dict[str, int] = field(default_factory=dict)
     reimbursement: Reimbursement | None = None
+
+
+@dataclass(frozen=True)
+class NoteLookup:
+    """What a public lookup by payment code reads in one request: the note (None when the code
+    is unknown) and the guessing counters (those never counted are absent: 0)."""
+
+    note: Note | None
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

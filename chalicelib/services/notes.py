@@ -222,11 +222,11 @@ def get_public_note(deps: Ports, payment_code: str, client: str) -> Note:
     """
     guesser = limits.Guesser.client(client)
     checked = limits.budgets(deps, guesser)
-    # the budget and the note read at once; a guesser past the budget learns nothing of it
-    values, note = deps.gather(
-        lambda: {b.counter_id: deps.counters.value(b.counter_id) for b in checked},
-        lambda: deps.notes.get(payment_code))
-    limits.refuse_used_up(checked, values)
+    # the budget and the note in one read (a payer's page polls this); a guesser past the
+    # budget learns nothing of the note
+    found = deps.notes.lookup(payment_code, [b.counter_id for b in checked])
+    limits.refuse_used_up(checked, found.counters)
+    note = found.note
     if note is None:
         limits.count_miss(deps, guesser)
         raise NotFound("未找到该缴款码对应的缴款书，请核对缴款码", code="note_not_found")

@@ -37,6 +37,7 @@ from chalicelib.domain.records import (
     BillLookup,
     BillRecord,
     IdempotencyClaim,
+    NoteLookup,
     OtpCheck,
     PayerBill,
     PaymentRecord,
@@ -276,6 +277,10 @@ class IdempotencyStore(Protocol):
 class NoteRepository(Protocol):
     def add(self, note: Note) -> None: ...
     def get(self, payment_code: str) -> Note | None: ...
+    def lookup(self, payment_code: str, counter_ids: Sequence[str] = ()) -> NoteLookup:
+        """The note as ``get`` reads it (None when unknown), with the values of
+        ``counter_ids`` (absent when never counted): all read at once (one request)."""
+
     def get_many(self, payment_codes: Sequence[str]) -> dict[str, Note]:
         """The notes of ``payment_codes`` that exist, by payment code (as ``get`` reads each:
         consistently, the reservation in ``extra``), in one request per hundred."""

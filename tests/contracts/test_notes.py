@@ -30,6 +30,17 @@ class TestNoteRepository:
         assert found == {code(1): stores.notes.get(code(1)), code(2): stores.notes.get(code(2))}
         assert stores.notes.get_many([]) == {}
 
+    def test_a_lookup_reads_the_note_and_its_counters_together(self, stores):
+        pay(stores, 1)
+        stores.counters.next_value("guess#a")
+        stores.counters.next_value("guess#a")
+        found = stores.notes.lookup(code(1), ["guess#a", "guess#never", "guess#a"])
+        assert found.note == stores.notes.get(code(1))
+        assert found.counters == {"guess#a": 2}
+        assert stores.notes.lookup(code(1)).counters == {}
+        missing = stores.notes.lookup(code(9), ["guess#a"])
+        assert missing.note is None and missing.counters == {"guess#a": 2}
+
     def test_a_payment_code_is_used_once(self, stores):
         stores.notes.add(note(1))
         with pytest.raises(Conflict) as refused:

@@ -73,6 +73,19 @@ def test_the_public_note_of_a_paid_note_does_not_show_the_channel_transaction(wo
     assert "channel_txn_id" not in (note.get("payment") or {})
 
 
+def test_a_poll_of_the_public_note_is_one_read_of_the_note_and_the_guessing_budget(
+        world, client, monkeypatch):
+    """A payer's page polls this until the bill is there: the note and the client's guessing
+    counter come in one ``BatchGetItem``, not a ``GetItem`` each."""
+    from tests.functional.support import counting_aws_calls
+
+    code, _ = paid_note(world, client)
+    with counting_aws_calls(monkeypatch) as calls:
+        r = client.http.get(f"/v1/public/notes/{code}")
+    assert body_of(r)["status"] == "paid"
+    assert calls.calls == ["dynamodb.BatchGetItem"]
+
+
 def test_a_payment_code_with_a_wrong_check_digit_is_400_in_chinese(world, client):
     code = create_note(world, client)["payment_code"]
     error = assert_error(client.http.get(f"/v1/public/notes/{wrong_check_digit(code)}"), 400,
