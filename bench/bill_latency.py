@@ -100,15 +100,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _requests(path: Path) -> dict[str, int]:
-    """The stack's AWS request counts so far (``devstack/request_stats.py``), after its writer
-    has had time to write the latest."""
+def _requests(path: Path) -> tuple[dict[str, int], dict[str, float]]:
+    """The stack's AWS request counts so far and their wall seconds, by caller and operation
+    (``devstack/request_stats.py``; also the app's requests and the worker's queue waits and
+    handlers), after its writer has had time to write the latest."""
     time.sleep(0.6)
     counts: dict[str, int] = {}
+    seconds: dict[str, float] = {}
     for each in path.parent.glob(path.name + "*"):  # the stack's, the jobs process's
-        for key, n in json.loads(each.read_text()).items():
+        written = json.loads(each.read_text())
+        for key, n in written["counts"].items():
             counts[key] = counts.get(key, 0) + n
-    return counts
+        for key, spent in written["seconds"].items():
+            seconds[key] = seconds.get(key, 0.0) + spent
+    return counts, seconds
 
 
 _FILE = re.compile(r"\(([^():]+):\d+\)$")  # "function (package/module.py:line)"
@@ -222,7 +227,7 @@ def main(payments: int = 60, payers: int = 4) -> None:
             processes["DynamoDB Local" if "DynamoDBLocal" in command else "moto process"
                       if "devstack.moto_process" in command else "jobs process"
                       if "devstack.jobs_process" in command else f"{child}: {command[:40]}"] = child
-        requests_before = _requests(stats_path)
+        requests_before, seconds_before = _requests(stats_path)
         spies = {}
         for name, pid in processes.items() if profile else ():
             if name in ("stack process", "moto process", "jobs process"):
@@ -245,7 +250,7 @@ def main(payments: int = 60, payers: int = 4) -> None:
         for _, spy in spies.values():
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-        requests_after = _requests(stats_path)
+        requests_after, seconds_after = _requests(stats_path)
     finally:
         run.stop()
     concurrency = os.environ.get("WORKER_CONCURRENCY", "4")
@@ -265,12 +270,19 @@ def main(payments: int = 60, payers: int = 4) -> None:
           f"on {os.cpu_count()} cores")
     made = {key: n - requests_before.get(key, 0) for key, n in requests_after.items()}
     made = {key: n for key, n in made.items() if n}
-    dynamo = sum(n for key, n in made.items() if " DynamoDB." in key)
+    took = {key: seconds_after.get(key, 0.0) - seconds_before.get(key, 0.0) for key in made}
+    aws = {key: n for key, n in made.items() if re.search(r" [A-Za-z0-9]+\.[A-Za-z]+$", key)}
+    dynamo = sum(n for key, n in aws.items() if " DynamoDB." in key)
     print(f"\nAWS requests of the stack's process per bill (polls, idle queue polls and scheduled "
-          f"jobs included): {sum(made.values()) / payments:.1f}, of which DynamoDB "
-          f"{dynamo / payments:.1f}")
+          f"jobs included): {sum(aws.values()) / payments:.1f}, of which DynamoDB "
+          f"{dynamo / payments:.1f}; each with its mean wall time")
     for key, n in sorted(made.items(), key=lambda kv: (kv[0].split(" ")[0], -kv[1])):
-        print(f"  {key:<70}{n / payments:>6.2f}")
+        if key in aws:
+            print(f"  {key:<70}{n / payments:>6.2f}{took[key] / n * 1000:>8.1f} ms")
+    print("\nThe app's requests and the worker's jobs: how many a bill, mean wall time")
+    for key, n in sorted(made.items()):
+        if key not in aws:
+            print(f"  {key:<70}{n / payments:>6.2f}{took[key] / n * 1000:>8.1f} ms")
     for raw, (name, _) in spies.items():
         if raw.exists():
             print()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -31,6 +32,8 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 from chalice.test import Client, TestHTTPClient
+
+from devstack.request_stats import spent
 
 BODY_TIMEOUT_SECONDS = 15.0
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -106,7 +109,11 @@ class ContractRequestHandler(ChaliceRequestHandler):
                 _contract_error("payload_too_large", "请求体过大",
                                 {"Content-Length": f"at most {MAX_BODY_BYTES} bytes"})))
             return
-        self._generic_handle()
+        started = time.perf_counter()
+        try:
+            self._generic_handle()
+        finally:  # benchmarks: how long the app took, by route ($STACK_STATS)
+            spent(f"{threading.current_thread().name} handled", time.perf_counter() - started)
 
     # http.server dispatches to do_<METHOD>: every method gets the checks first.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _checked_handle  # noqa: N815

@@ -12,6 +12,8 @@ import threading
 import time
 from typing import Any
 
+from devstack.request_stats import spent
+
 log = logging.getLogger("localstack")
 QUEUES = (("fiscal-issue-bill", "issue_bill", "ISSUE_QUEUE_URL"),
           ("fiscal-send-sms", "send_sms", "SMS_QUEUE_URL"))
@@ -76,6 +78,10 @@ class Worker:
                 return  # stopping: the messages come back once their visibility times out
             if not (messages := got.get("Messages", [])):
                 continue
+            received = time.time()
+            spent(f"worker-{handler} queue wait", sum(
+                received - int(m.get("Attributes", {}).get("SentTimestamp", received * 1000))
+                / 1000 for m in messages), len(messages))
             event = {"Records": [{
                 "messageId": msg["MessageId"], "receiptHandle": msg["ReceiptHandle"],
                 "body": msg["Body"], "attributes": msg.get("Attributes", {}),
@@ -88,6 +94,9 @@ class Worker:
             except Exception:  # noqa: BLE001 - as Lambda: the messages come back later
                 log.exception("%s failed; SQS will deliver its messages again", handler)
                 continue
+            finally:  # each message waited for its whole batch
+                spent(f"worker-{handler} handler", (time.time() - received) * len(messages),
+                      len(messages))
             failed = {str(item.get("itemIdentifier")) for item in
                       (answer or {}).get("batchItemFailures", [])} if isinstance(answer, dict) \
                 else set()

@@ -3,7 +3,10 @@
 With ``STACK_STATS=<path>`` the stack (``devstack/stack.py``) counts every botocore request its
 process makes (pynamodb's and boto3's alike: both go through ``BaseClient._make_api_call``) by
 the calling thread's role and the operation, e.g. ``worker-issue_bill DynamoDB.TransactWriteItems``,
-and rewrites ``<path>`` as JSON each second the counts changed (and at the stop).
+and the wall time those requests took, and rewrites ``<path>`` as JSON (``{"counts": {key: n},
+"seconds": {key: s}}``) each second the counts changed (and at the stop). The worker adds the
+time each job waited in its queue and the time its handler took (``spent``), under keys of
+their own (``worker-issue_bill queue wait``, ``worker-issue_bill handler``).
 ``bench.bill_latency`` reads it before and after its measured payments. A thread's role is its
 name without a trailing ``-<n>``: the local server names each request thread after the request
 it handles (``app GET /v1/public/notes/{n}``, see ``devstack/gateway.py``), the worker's pollers
@@ -20,12 +23,14 @@ import json
 import os
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 _TRAILING_NUMBER = re.compile(r"[-_]\d+$|^Thread-\d+ ")
 _behalf = threading.local()  # .role: the thread a gathered read runs for
+_installed: list[RequestStats] = []  # the counter of this process, once installed
 
 
 def role(thread_name: str) -> str:
@@ -58,22 +63,31 @@ class _OnBehalf:
         return self._pool.submit(run)
 
 
+def spent(key: str, seconds: float, n: int = 1) -> None:
+    """Add ``n`` events of ``key`` that took ``seconds`` in all, if a counter is installed in
+    this process (else nothing)."""
+    for stats in _installed:
+        stats.add(key, seconds, n)
+
+
 class RequestStats:
-    """Counts of botocore requests by ``"<role> <Service>.<Operation>"``, written to ``path``."""
+    """Counts of botocore requests by ``"<role> <Service>.<Operation>"`` and their wall time,
+    written to ``path``."""
 
     def __init__(self, path: Path, every: float = 1.0) -> None:
         self.path, self._every = path, every
         self.counts: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._written = -1
         self._undo: Any = lambda: None
         self._thread = threading.Thread(target=self._run, daemon=True, name="request-stats")
 
-    def count(self, service: str, operation: str) -> None:
-        key = f"{current_role()} {service}.{operation}"
+    def add(self, key: str, seconds: float, n: int = 1) -> None:
         with self._lock:
-            self.counts[key] += 1
+            self.counts[key] += n
+            self.seconds[key] = self.seconds.get(key, 0.0) + seconds
 
     def install(self) -> None:
         """Count every botocore request of this process from now on, and start writing."""
@@ -83,8 +97,12 @@ class RequestStats:
         stats = self
 
         def counted(client: Any, operation_name: str, api_params: Any) -> Any:
-            stats.count(client.meta.service_model.service_id, operation_name)
-            return original(client, operation_name, api_params)
+            started = time.perf_counter()
+            try:
+                return original(client, operation_name, api_params)
+            finally:
+                stats.add(f"{current_role()} {client.meta.service_model.service_id}."
+                          f"{operation_name}", time.perf_counter() - started)
 
         BaseClient._make_api_call = counted  # type: ignore[method-assign]
         from chalicelib.adapters import fan_out
@@ -101,16 +119,20 @@ class RequestStats:
             fan_out._pool = pool
 
         self._undo = undo
+        _installed.append(self)
         self._thread.start()
 
     def uninstall(self) -> None:
         """Stop counting and writing (tests)."""
         self._stop.set()
         self._undo()
+        _installed.remove(self)
 
     def write(self) -> None:
         with self._lock:
-            snapshot, total = dict(self.counts), sum(self.counts.values())
+            snapshot = {"counts": dict(self.counts),
+                        "seconds": {k: round(v, 6) for k, v in self.seconds.items()}}
+            total = sum(self.counts.values())
         if total != self._written:
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             tmp.write_text(json.dumps(snapshot, indent=1, sort_keys=True))

@@ -168,3 +168,36 @@ def test_when_a_batch_handler_raises_none_of_its_messages_is_deleted():
     worker = Worker(app, sqs, {"issue_bill": "http://sqs/issue"}, concurrency=1)
     run_until(worker, lambda: len(sqs.asked) >= 2, seconds=10)
     assert sqs.deleted == []
+
+
+def test_the_worker_tells_the_request_counter_how_long_each_job_waited_and_ran(tmp_path):
+    import json
+
+    from devstack.request_stats import RequestStats
+
+    sent = int(time.time() * 1000) - 2000  # queued two seconds ago
+
+    class Queued(OneQueue):
+        def receive_message(self, **kwargs: object) -> dict:
+            got = super().receive_message(**kwargs)
+            for msg in got.get("Messages", []):
+                msg["Attributes"] = {"SentTimestamp": str(sent)}
+            return got
+
+    def handler(event: dict, context: object) -> None:
+        time.sleep(0.2)
+
+    stats = RequestStats(tmp_path / "requests.json")
+    stats.install()
+    try:
+        sqs = Queued(2)
+        worker = Worker(SimpleNamespace(handler_map={"send_sms": handler}), sqs,
+                        {"send_sms": "http://sqs/sms"}, concurrency=1)
+        run_until(worker, lambda: len(sqs.deleted) >= 2, seconds=10)
+        stats.stop()
+    finally:
+        stats.uninstall()
+    written = json.loads((tmp_path / "requests.json").read_text())
+    assert written["counts"] == {"worker-send_sms queue wait": 2, "worker-send_sms handler": 2}
+    assert 4.0 <= written["seconds"]["worker-send_sms queue wait"] < 8.0
+    assert 0.4 <= written["seconds"]["worker-send_sms handler"] < 3.0

@@ -41,5 +41,26 @@ def test_requests_are_counted_by_caller_and_operation_and_gathered_reads_count_f
             stats.stop()  # writes the file
     finally:
         stats.uninstall()
-    assert json.loads((tmp_path / "requests.json").read_text()) == {
+    written = json.loads((tmp_path / "requests.json").read_text())
+    assert written["counts"] == {
         "app GET /v1/public/notes/{n} SQS.ListQueues": 2, "worker-send_sms SQS.ListQueues": 1}
+    assert set(written["seconds"]) == set(written["counts"])
+    assert all(0 <= s < 10 for s in written["seconds"].values())
+
+
+def test_what_the_stack_spends_besides_requests_is_added_to_the_installed_counter_only(tmp_path):
+    from devstack.request_stats import spent
+
+    spent("worker-issue_bill queue wait", 1.0)  # no counter installed: nothing, no error
+    stats = RequestStats(tmp_path / "requests.json")
+    stats.install()
+    try:
+        spent("worker-issue_bill queue wait", 0.25, 2)
+        spent("worker-issue_bill queue wait", 0.5)
+        stats.stop()
+    finally:
+        stats.uninstall()
+    spent("worker-issue_bill queue wait", 1.0)
+    written = json.loads((tmp_path / "requests.json").read_text())
+    assert written == {"counts": {"worker-issue_bill queue wait": 3},
+                       "seconds": {"worker-issue_bill queue wait": 0.75}}
