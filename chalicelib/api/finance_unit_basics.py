@@ -10,10 +10,11 @@ Each form is one use case of the admin API's (``services/units.set_bill_kinds``,
          ``preview`` (the sample bill with it, nothing kept) or ``set`` (with ``confirm``)
     POST /console/finance/units/{code}/merchants/{channel}  ``action`` ``set`` (WeChat Pay:
          ``sub_mchid``, ``sub_appid``; Alipay: ``seller_id``, ``auth_app_id``,
-         ``app_auth_token``) or ``remove`` (back to the deployment's merchant)
+         ``app_auth_token``; UnionPay, multipart: ``mer_id``, the file ``sign_cert_pfx``,
+         ``sign_cert_password``) or ``remove`` (back to the deployment's merchant)
 
-The seal form is the console's one upload (``multipart/form-data``, ``api/multipart``): its
-CSRF token travels as a field of it, checked like any other form's. An auditor sees the seal
+The seal form and UnionPay's merchant form upload a file (``multipart/form-data``,
+``api/multipart``): the CSRF token travels as a field of it, checked like any other form's. An auditor sees the seal
 and its sample; only a finance admin previews an upload or sets one.
 """
 
@@ -37,7 +38,9 @@ from chalicelib.services.people import Actor
 
 # The fields of each channel's merchant form (``domain/merchants.FIELDS``: the API's body).
 MERCHANT_FIELDS = {"wechatpay": ("sub_mchid", "sub_appid"),
-                   "alipay": ("seller_id", "auth_app_id", "app_auth_token")}
+                   "alipay": ("seller_id", "auth_app_id", "app_auth_token"),
+                   "unionpay": ("mer_id", "sign_cert_password")}  # and the PFX, a file
+SECRET_FIELDS = ("app_auth_token", "sign_cert_password", "sign_cert_pfx")  # never echoed
 
 bp = Blueprint(__name__)
 
@@ -120,7 +123,7 @@ def seal_upload(me: Session, actor: Actor, unit_code: str) -> Response:
 
 
 @bp.route(UNITS + "/{unit_code}/merchants/{channel}", methods=["POST"],
-          content_types=console.FORM)
+          content_types=SEAL_FORM)  # UnionPay's form uploads the signing certificate
 @console_view(bp, Role.FINANCE_ADMIN, post=True)
 def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Response:
     d = deps()
@@ -128,7 +131,9 @@ def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Re
     names = MERCHANT_FIELDS.get(channel, MERCHANT_FIELDS["wechatpay"])
     form = form_fields(bp, "action", *names)
     body = {name: value for name in names if (value := form[name].strip())}
-    shown = {k: v for k, v in body.items() if k != "app_auth_token"}  # a secret: never echoed
+    if channel == "unionpay":
+        body.update(_signing_certificate(bp.current_request))
+    shown = {k: v for k, v in body.items() if k not in SECRET_FIELDS}
     try:
         if form["action"] == "remove":
             merchants.remove_merchant(d, unit, channel[:20], who(actor))
@@ -143,8 +148,24 @@ def merchant_post(me: Session, actor: Actor, unit_code: str, channel: str) -> Re
                            else None, merchant_form=shown, merchant_channel=channel[:20])
     mine = changed.merchant(channel[:20])
     assert mine is not None
+    if mine.channel == "unionpay":
+        return detail_page(me, unit.unit_code, done=f"已保存银联商户号 {mine.merchant_id}（签名证书 "
+                           f"{mine.cert_id}）：此后新开的银联订单以该商户号开立并以其证书签名，款项进入"
+                           "该单位的商户号。")
     if mine.channel == "alipay":
         return detail_page(me, unit.unit_code, done=f"已保存支付宝商户 {mine.merchant_id}（第三方"
                            "应用授权）：此后新开的支付宝订单代该商户开立，款项进入该单位的支付宝账户。")
     return detail_page(me, unit.unit_code, done=f"已保存微信支付子商户号 {mine.merchant_id}：此后"
                        "新开的支付订单以服务商模式开立，款项进入该单位的商户号。")
+
+
+def _signing_certificate(request) -> dict[str, str]:
+    """UnionPay's form: the uploaded PFX (``sign_cert_pfx``) as the API takes it, base64."""
+    import base64
+
+    content_type = request.headers.get("content-type")
+    if not multipart.is_multipart(content_type):
+        return {}
+    data = multipart.parse(content_type, raw_body(request)).files.get("sign_cert_pfx")
+    return {"sign_cert_pfx": base64.b64encode(data[0]).decode("ascii")} if data and data[0] \
+        else {}

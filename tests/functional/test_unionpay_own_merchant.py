@@ -293,3 +293,63 @@ def test_the_simulator_refuses_a_units_request_signed_with_the_deployments_key(w
                                   {"Content-Type": "application/x-www-form-urlencoded"},
                                   urlencode(forged).encode())
     assert reply.status == 400
+
+
+def console_upload(client, cookies, fields: dict[str, str], pfx: bytes | None):
+    from tests.functional.test_console_sign_in import IP
+    from tests.functional.test_finance_console_unit_basics import BOUNDARY
+
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             .encode() for name, value in fields.items()]
+    if pfx is not None:
+        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="sign_cert_pfx"; '
+                     'filename="acp_sign.pfx"\r\nContent-Type: application/x-pkcs12\r\n\r\n'
+                     .encode() + pfx + b"\r\n")
+    return client.http.post(f"/console/finance/units/{UNIT}/merchants/unionpay",
+                            body=b"".join(parts) + f"--{BOUNDARY}--\r\n".encode(), headers={
+                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                                "X-Forwarded-For": IP, "Cookie": "; ".join(cookies)})
+
+
+def test_a_finance_admin_uploads_the_units_certificate_on_the_unit_page(client, world):
+    from tests.functional.test_console_sign_in import sign_in
+    from tests.functional.test_finance_console_people import get
+
+    cookies, token = sign_in(client, world, "finance_admin")
+    page = get(client, f"/console/finance/units/{UNIT}", cookies).body.decode()
+    assert 'enctype="multipart/form-data"' in page and "保存银联商户号" in page
+    password = "Up-Pass-7319"
+    pfx = sim(world).issue_merchant_certificate(MER_ID, password)
+    wrong = console_upload(client, cookies, {"csrf_token": token, "action": "set",
+                                             "mer_id": MER_ID,
+                                             "sign_cert_password": "wrong-secret-pw"}, pfx)
+    assert wrong.status_code == 400
+    assert 'aria-describedby="e-up-sign_cert_pfx"' in wrong.body.decode()
+    assert "wrong-secret-pw" not in wrong.body.decode()
+    assert world.deps.units.get(UNIT).merchants == ()
+    assert console_upload(client, cookies, {"csrf_token": "nope", "action": "set",
+                                            "mer_id": MER_ID, "sign_cert_password": password},
+                          pfx).status_code == 403
+    r = console_upload(client, cookies, {"csrf_token": token, "action": "set", "mer_id": MER_ID,
+                                         "sign_cert_password": password}, pfx)
+    shown = r.body.decode()
+    cert = sim(world).merchants[MER_ID]
+    assert r.status_code == 200 and f"已保存银联商户号 {MER_ID}" in shown, shown[-800:]
+    assert f"证书序列号 {cert.serial_number}" in shown and password not in shown
+    stored = world.deps.units.get(UNIT).merchant("unionpay")
+    assert stored.sealed_token not in shown and "PRIVATE KEY" not in shown
+    event = world.deps.audit.query(bill_id=f"admin#unit#{UNIT}")[0]
+    assert event.action == "set_merchant" and event.client.startswith("person:finance.admin@")
+
+
+def test_an_auditor_sees_the_units_merid_but_may_not_upload_one(client, world):
+    from tests.functional.test_console_sign_in import sign_in
+    from tests.functional.test_finance_console_people import get
+
+    give_own_merid(world, client)
+    cookies, token = sign_in(client, world, "finance_auditor")
+    page = get(client, f"/console/finance/units/{UNIT}", cookies).body.decode()
+    assert MER_ID in page and "保存银联商户号" not in page
+    r = console_upload(client, cookies, {"csrf_token": token, "action": "remove"}, None)
+    assert r.status_code == 403
+    assert world.deps.units.get(UNIT).merchant("unionpay") is not None
