@@ -7,6 +7,11 @@ UnionPay's signing key, its certificate in ``signPubKeyCert``, as UnionPay answe
 state, or a unit's own merId's: ``issue_merchant_certificate``, as UnionPay issues each merchant
 its ``acp_sign.pfx``) and their ``signature`` verify with it.
 
+``POST /unionpay/_sim/merchant-certificate`` ``{"mer_id", "password"}`` plays UnionPay issuing a
+merchant its signing certificate: ``{"mer_id", "cert_id", "sign_cert_pfx"}`` (base64 of the
+PFX), what the finance department uploads for a unit (``PUT /v1/admin/units/{code}/merchants/
+unionpay``); not UnionPay's API.
+
 Each merId is its own merchant, as at UnionPay ("merId、orderId、txnTime三要素唯一确定一笔交易"):
 an order is found by a query only under the merId it was opened with, refunded only by it,
 notified naming it, and listed only in that merId's reconciliation file.
@@ -66,6 +71,25 @@ class UnionPayServer:
         self.merchants[mer_id] = cert
         return pfx
 
+    def certificate_request(self, body: bytes) -> Reply:
+        import json
+        import re
+
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = None
+        mer_id = data.get("mer_id") if isinstance(data, dict) else None
+        password = data.get("password", "000000") if isinstance(data, dict) else None
+        if not isinstance(mer_id, str) or not re.fullmatch(r"[0-9]{15}", mer_id) \
+                or mer_id == self.up["mer_id"] or not isinstance(password, str):
+            return Reply(400, {"Content-Type": "application/json"}, json.dumps(
+                {"error": "mer_id (15 digits, not the deployment's) and password"}).encode())
+        pfx = self.issue_merchant_certificate(mer_id, password)
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps({
+            "mer_id": mer_id, "cert_id": str(self.merchants[mer_id].serial_number),
+            "sign_cert_pfx": base64.b64encode(pfx).decode("ascii")}).encode())
+
     def verified(self, fields: dict[str, str]) -> bool:
         cert = self.merchants.get(fields.get("merId", ""))
         if cert is None or fields.get("certId") != str(cert.serial_number):
@@ -91,6 +115,8 @@ class UnionPayServer:
     def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Reply:
         path = url.split("?", 1)[0]
+        if method == "POST" and path == "/_sim/merchant-certificate":
+            return self.certificate_request(body)
         fields: dict[str, str] = {}
         if method == "POST":
             try:

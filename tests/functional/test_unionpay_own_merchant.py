@@ -353,3 +353,23 @@ def test_an_auditor_sees_the_units_merid_but_may_not_upload_one(client, world):
     r = console_upload(client, cookies, {"csrf_token": token, "action": "remove"}, None)
     assert r.status_code == 403
     assert world.deps.units.get(UNIT).merchant("unionpay") is not None
+
+
+def test_the_simulator_issues_a_merchant_its_certificate_as_the_local_stack_needs(world,
+                                                                                   client):
+    """What a person trying the local stack does: ask the simulated UnionPay for a merId's
+    certificate, then put it on the unit."""
+    reply = world.channels.handle("POST", "/unionpay/_sim/merchant-certificate",
+                                  {"Content-Type": "application/json"},
+                                  json.dumps({"mer_id": MER_ID, "password": PASSWORD}).encode())
+    issued = json.loads(reply.body)
+    assert reply.status == 200 and issued["cert_id"] == str(sim(world).merchants[MER_ID]
+                                                            .serial_number)
+    r = client.http.put(MERCHANT, headers=world.finance_auth(), body=json.dumps({
+        "mer_id": MER_ID, "sign_cert_pfx": issued["sign_cert_pfx"],
+        "sign_cert_password": PASSWORD}))
+    assert body_of(r)["unit"]["merchants"][0]["cert_id"] == issued["cert_id"]
+    ours = world.stack["channels"]["unionpay"]["mer_id"]
+    for wrong in ({"mer_id": ours}, {"mer_id": "123"}, {}):
+        assert world.channels.handle("POST", "/unionpay/_sim/merchant-certificate", {},
+                                     json.dumps(wrong).encode()).status == 400
