@@ -50,6 +50,7 @@ from devstack.sim_common import (
 _TIME = "%Y-%m-%d %H:%M:%S"
 # The page methods and the product each must be sold as (销售产品码).
 BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+AUTH_QUERY = "alipay.open.auth.token.app.query"
 BILL_FILE = "/downloadBillFile.resource"  # dwbillcenter.alipay.com's, played here
 PAGES = {"alipay.trade.wap.pay": "QUICK_WAP_WAY", "alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY"}
 
@@ -165,6 +166,8 @@ class AlipayServer:
             return self.refund(name, biz, seller)
         if name == BILL_METHOD:
             return self.bill_url(name, biz, seller)
+        if name == AUTH_QUERY:
+            return self.auth_query(name, str(biz.get("app_auth_token", "")))
         return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                    "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
 
@@ -245,6 +248,23 @@ class AlipayServer:
             "bill_download_url": f"{self.s.base_url}/{self.channel}{BILL_FILE}?bizType=trade"
                                  f"&userId={pid}0156&fileType=csv.zip&bizDates={day}"
                                  f"&downloadFileName={pid}0156_{day}.csv.zip&token={token}"})
+
+    def auth_query(self, name: str, token: str) -> Reply:
+        """``alipay.open.auth.token.app.query``: who granted a token of ours, and that it
+        holds; a token we never issued is unknown."""
+        found = self.authorisation(token)
+        if found is None:
+            return self.respond(name, {"code": "40004", "msg": "Business Failed",
+                                       "sub_code": "isv.invalid-app-auth-token",
+                                       "sub_msg": "无效的应用授权令牌"})
+        return self.respond(name, {
+            "code": "10000", "msg": "Success", "user_id": found[0], "auth_app_id": found[1],
+            "expires_in": 31536000, "auth_methods": ["alipay.trade.wap.pay",
+                                                     "alipay.trade.page.pay",
+                                                     "alipay.trade.query", "alipay.trade.refund",
+                                                     BILL_METHOD],
+            "auth_start": "2026-06-01 00:00:00", "auth_end": "2027-06-01 00:00:00",
+            "status": "valid"})
 
     def bill_file(self, query: dict[str, str]) -> Reply:
         with self.s.lock:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
+from chalicelib.domain.merchants import Authorisation
 from chalicelib.domain.payments import (
     ChannelOrder,
     Checkout,
@@ -87,10 +88,12 @@ class FakeRefunds:
 class FakeChannelApi:
     """ChannelApi of one channel, scripted: ``paid`` (out_trade_no → Payment) answers queries,
     ``refund_results`` the refunds in turn (default: succeeded); ``down`` makes every call
-    raise ``ServiceUnavailable``. Every call is kept in ``calls``."""
+    raise ``ServiceUnavailable``. Every call is kept in ``calls``. MerchantAuthority too:
+    ``authorisations`` (token → Authorisation) are the tokens the channel knows."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
+        self.authorisations: dict[str, Authorisation] = {}
         self.paid: dict[str, Payment] = {}
         self.refund_results: list[RefundResult] = []
         self.down = False
@@ -116,6 +119,10 @@ class FakeChannelApi:
                 "appId": "wx-fake", "timeStamp": "0", "nonceStr": "N", "signType": "RSA",
                 "package": f"prepay_id=wx{order.out_trade_no}", "paySign": "fake"})
         return Checkout(pay_url=f"https://{self.channel}.test/pay/{order.out_trade_no}")
+
+    def authorisation(self, token: str) -> Authorisation | None:
+        self._call("authorisation", len(token))  # never the token itself
+        return self.authorisations.get(token)
 
     def query(self, order: ChannelOrder) -> Payment | None:
         self._call("query", order)

@@ -169,3 +169,33 @@ def pfx_parts(text: str) -> tuple[str, str]:
     """``(pfx_base64, password)`` from ``pfx_text``."""
     password, _, pfx = text.rpartition("\n")
     return pfx, password
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """What the channel says of an authorisation token (Alipay's
+    ``alipay.open.auth.token.app.query``): who granted it (``merchant_id``: user_id, the PID;
+    ``app_id``: auth_app_id), whether it is ``valid``, and until when (``ends``)."""
+
+    merchant_id: str
+    app_id: str
+    valid: bool
+    ends: str = ""
+
+
+def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> None:
+    """``ValidationFailed`` unless the channel knows the token as a valid authorisation
+    granted by ``merchant`` (its seller_id and auth_app_id): a typo would otherwise open
+    orders whose payments are all refused as another merchant's."""
+    if found is None:
+        raise ValidationFailed("支付宝不认可该应用授权令牌：请核对令牌，或请单位重新授权", {
+            "app_auth_token": "Alipay knows no authorisation of our application by this token"})
+    fields = {}
+    if not found.valid:
+        fields["app_auth_token"] = "Alipay says this authorisation is no longer valid"
+    if found.merchant_id != merchant.merchant_id:
+        fields["seller_id"] = f"the token was granted by {found.merchant_id}, not this PID"
+    if found.app_id != merchant.app_id:
+        fields["auth_app_id"] = f"the token was granted by app {found.app_id}, not this one"
+    if fields:
+        raise ValidationFailed("应用授权令牌与所填商户不一致或已失效", fields)

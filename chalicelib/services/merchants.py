@@ -27,12 +27,14 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import replace
+from typing import cast
 
 from chalicelib.domain.china_time import china_iso
 from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
 from chalicelib.domain.merchants import (
     WIRED,
     UnitMerchant,
+    check_authorisation,
     check_channel,
     pfx_parts,
     read_merchant,
@@ -41,7 +43,7 @@ from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services.changes import record_change
 from chalicelib.services.phones import derive_key
-from chalicelib.services.ports import Ports
+from chalicelib.services.ports import MerchantAuthority, Ports
 from chalicelib.services.signing_certificates import open_signing_pfx
 
 _AAD = b"fiscal-bills/merchant-token/v1"
@@ -80,12 +82,18 @@ def set_merchant(deps: Ports, unit: Unit, channel: str, body: object, who: str,
                  wired: tuple[str, ...] = WIRED) -> Unit:
     """The unit collects at ``channel`` into the merchant ``body`` describes, from the next
     order on. ``ValidationFailed`` naming each wrong field (``channel_not_supported`` for a
-    channel where a unit cannot have its own); ``Conflict`` for a reimbursing unit."""
+    channel where a unit cannot have its own); ``Conflict`` for a reimbursing unit. A token
+    (Alipay's app_auth_token) is first shown to the channel, which must know it as a valid
+    authorisation by that very merchant (its seller_id and auth_app_id; else the field is
+    named, 400); a channel that cannot be asked is ``ServiceUnavailable`` (503), nothing kept."""
     merchant, token = read_merchant(channel, body, wired)
     _collecting(unit)
     if channel == "unionpay":  # the PFX opened: its key and certificate are the secret
         token, cert_id, cert_until = open_signing_pfx(*pfx_parts(token), deps.clock())
         merchant = replace(merchant, cert_id=cert_id, cert_until=cert_until)
+    elif channel == "alipay":  # Alipay confirms whose authorisation it is before it is kept
+        check_authorisation(merchant, cast(MerchantAuthority,
+                                           deps.channel_api(channel)).authorisation(token))
     merchant = replace(merchant, since=china_iso(deps.clock()),
                        sealed_token=seal_token(deps, unit.unit_code, channel, token)
                        if token else "")

@@ -17,7 +17,7 @@ from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
-from chalicelib.domain.merchants import UnitMerchant
+from chalicelib.domain.merchants import Authorisation, UnitMerchant
 from chalicelib.domain.notes import BillRef, Note
 from chalicelib.domain.payments import (
     ChannelNotice,
@@ -605,6 +605,15 @@ class ChannelApi(Protocol):
         """The payment if the channel says the order is paid; None if not (yet)."""
     def refund(self, request: RefundRequest) -> RefundResult:
         """Idempotent by ``request.out_refund_no``: asking again is the same refund."""
+
+
+class MerchantAuthority(Protocol):
+    """A channel that says who granted an authorisation token of our application, and
+    whether it still holds (Alipay: ``alipay.open.auth.token.app.query``)."""
+
+    def authorisation(self, token: str) -> Authorisation | None:
+        """None when the channel knows no such authorisation; ``ServiceUnavailable`` when it
+        cannot be asked."""
 
 
 class PayerIdentity(Protocol):

@@ -66,6 +66,32 @@ def notify(client, world, order: dict, **fields: str):
     return client.http.post("/callbacks/alipay", headers=headers, body=body)
 
 
+def test_alipay_must_know_the_token_as_the_merchants_valid_authorisation_before_it_is_kept(
+        world, client):
+    """alipay.open.auth.token.app.query: a typo in the PID or the AppID, or a token Alipay
+    does not know, is a 400 naming the field; Alipay unreachable is a 503; nothing is kept."""
+    grant, other = authorised(world), authorised(world, "2088000000000102")
+    right = {"seller_id": SELLER, "auth_app_id": grant["auth_app_id"],
+             "app_auth_token": grant["app_auth_token"]}
+    for wrong, field in (({"app_auth_token": "202606BB2088000000000101ffffffffffffffff"},
+                          "app_auth_token"),
+                         ({"app_auth_token": other["app_auth_token"]}, "seller_id"),
+                         ({"auth_app_id": other["auth_app_id"]}, "auth_app_id")):
+        r = client.http.put(f"/v1/admin/units/{UNIT}/merchants/alipay",
+                            headers=world.finance_auth(), body=json.dumps({**right, **wrong}))
+        assert r.status_code == 400 and field in body_of(r)["error"]["fields"], (wrong, r.body)
+        assert grant["app_auth_token"] not in r.body.decode()
+    world.channels.failing["alipay"] = 503
+    r = client.http.put(f"/v1/admin/units/{UNIT}/merchants/alipay",
+                        headers=world.finance_auth(), body=json.dumps(right))
+    assert r.status_code == 503, r.body
+    del world.channels.failing["alipay"]
+    assert world.deps.units.get(UNIT).merchants == ()
+    assert world.deps.audit.query(bill_id=f"admin#unit#{UNIT}") == []
+    [asked, *_] = sent(world, "alipay.open.auth.token.app.query")
+    assert asked == {"app_auth_token": "202606BB2088000000000101ffffffffffffffff"}
+
+
 def test_a_units_order_carries_its_token_signed_and_is_paid_and_billed_as_its_merchants(
         world, client):
     grant = give_alipay_merchant(world, client)

@@ -286,3 +286,30 @@ def test_a_merchants_bill_must_be_its_own(keys, config):
     other = AlipayApi(config, "https://gw", transport(SELLER_ID), lambda: NOW)
     with pytest.raises(StatementInvalid, match="is not merchant 2088000000000101's"):
         other.merchant_statement("2026-03-01", MERCHANT.merchant, TOKEN)
+
+
+def test_alipay_says_who_granted_a_token_and_whether_it_holds(keys, config):
+    """alipay.open.auth.token.app.query: user_id, auth_app_id, status valid | invalid."""
+    found = Channel(answer(keys[0], "alipay_open_auth_token_app_query_response", {
+        "code": "10000", "msg": "Success", "user_id": "2088000000000101",
+        "auth_app_id": "2021000000000101", "expires_in": 31536000,
+        "auth_methods": ["alipay.trade.wap.pay"], "auth_start": "2026-06-01 00:00:00",
+        "auth_end": "2027-06-01 00:00:00", "status": "valid"}))
+    said = AlipayApi(config, "https://gw", found, lambda: NOW).authorisation(TOKEN)
+    assert said is not None and (said.merchant_id, said.app_id, said.valid, said.ends) == (
+        "2088000000000101", "2021000000000101", True, "2027-06-01 00:00:00")
+    sent = found.requests[0]
+    assert (sent["method"], json.loads(sent["biz_content"])) == (
+        "alipay.open.auth.token.app.query", {"app_auth_token": TOKEN})
+    assert "app_auth_token" not in sent  # asked by us, about the token: not on its behalf
+    lapsed = Channel(answer(keys[0], "alipay_open_auth_token_app_query_response", {
+        "code": "10000", "msg": "Success", "user_id": "2088000000000101",
+        "auth_app_id": "2021000000000101", "status": "invalid"}))
+    said = AlipayApi(config, "https://gw", lapsed, lambda: NOW).authorisation(TOKEN)
+    assert said is not None and not said.valid
+    unknown = Channel(answer(keys[0], "alipay_open_auth_token_app_query_response", {
+        "code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-app-auth-token"}))
+    assert AlipayApi(config, "https://gw", unknown, lambda: NOW).authorisation(TOKEN) is None
+    with pytest.raises(ServiceUnavailable):
+        AlipayApi(config, "https://gw", Channel(HttpReply(502, {}, b"")), lambda: NOW
+                  ).authorisation(TOKEN)

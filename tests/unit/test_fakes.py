@@ -38,6 +38,7 @@ PAIRS = [
     (ports.ReconciliationStore, fakes.FakeReconciliations),
     (ports.StatementSource, fakes_channels.FakeStatements),
     (ports.MerchantStatementSource, fakes_channels.FakeStatements),
+    (ports.MerchantAuthority, fakes_channels.FakeChannelApi),
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),

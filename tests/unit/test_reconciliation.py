@@ -239,8 +239,11 @@ def test_a_units_own_alipay_merchant_is_reconciled_against_its_own_bill_asked_wi
         deps):
     """第三方应用授权: each authorised merchant's trade bill is its own; the day is the
     deployment's bill and theirs, each line naming its merchant, matched to the payments."""
+    from chalicelib.domain.merchants import Authorisation
     from chalicelib.services.merchants import set_merchant
 
+    deps.overrides["alipay_api"].authorisations["202606BBtokenofunit0101"] = Authorisation(
+        "2088000000000101", "2021000000000101", valid=True)
     note = create_note(deps)
     unit = deps.units.get(note.unit_code)
     set_merchant(deps, unit, "alipay", {"seller_id": "2088000000000101",

@@ -24,7 +24,9 @@ byte for byte what it was. Code 20001 (授权权限不足: ``aop.invalid-app-aut
 ``ServiceUnavailable``: the merchant must authorise us again, then the call is retried. Each
 authorised merchant has its own trade bill (``merchant_statement``): asked for with its token,
 the file is named after its PID ("使用第三方应用授权调用 userId 和 downloadFileName 中的 pid
-… 是授权商户 app_auth_token 对应的 pid"), which is checked.
+… 是授权商户 app_auth_token 对应的 pid"), which is checked. Before a merchant is kept, its token
+is shown to Alipay (``authorisation``: ``alipay.open.auth.token.app.query``), which says who
+granted it and whether it holds.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from chalicelib.adapters.alipay.verify import PAID_STATUSES
 from chalicelib.adapters.channel_http import Transport
 from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ServiceUnavailable, ValidationFailed
+from chalicelib.domain.merchants import Authorisation
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
 from chalicelib.domain.payments import (
     ChannelOrder,
@@ -64,6 +67,7 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 FORM = "application/x-www-form-urlencoded;charset=utf-8"
 NOT_FOUND = "ACQ.TRADE_NOT_EXIST"
 BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+AUTH_QUERY = "alipay.open.auth.token.app.query"
 NO_BILL = ("isp.bill_not_exist", "bill_not_exist")
 RETRY_LATER = ("ACQ.SYSTEM_ERROR", "ACQ.SELLER_BALANCE_NOT_ENOUGH", "aop.ACQ.SYSTEM_ERROR")
 NO_AUTHORISATION = "20001"  # 授权权限不足: an app_auth_token invalid, expired or not for the API
@@ -144,6 +148,18 @@ class AlipayApi:
                                      f"application is not valid, it must authorise again "
                                      f"({_why(data)})")
         return data
+
+    def authorisation(self, token: str) -> Authorisation | None:
+        """``alipay.open.auth.token.app.query`` (biz ``{"app_auth_token"}``): who granted the
+        token (``user_id``, ``auth_app_id``) and its ``status`` (valid | invalid); None when
+        Alipay knows no such authorisation of our application."""
+        data = self.call(AUTH_QUERY, {"app_auth_token": token})
+        if data.get("code") != "10000":
+            return None
+        return Authorisation(merchant_id=str(data.get("user_id", "")),
+                             app_id=str(data.get("auth_app_id", "")),
+                             valid=data.get("status") == "valid",
+                             ends=str(data.get("auth_end", "")))
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
                  return_url: str, client_ip: str, payer: str | None = None) -> Checkout:
