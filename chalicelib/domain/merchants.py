@@ -190,9 +190,9 @@ def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> 
     if found is None:
         raise ValidationFailed("支付宝不认可该应用授权令牌：请核对令牌，或请单位重新授权", {
             "app_auth_token": "Alipay knows no authorisation of our application by this token"})
-    fields = {}
+    fields: dict[str, str] = {}
     if not found.valid:
-        fields["app_auth_token"] = "Alipay says this authorisation is no longer valid"
+        fields.setdefault("app_auth_token", "Alipay says this authorisation is no longer valid")
     if found.merchant_id != merchant.merchant_id:
         fields["seller_id"] = f"the token was granted by {found.merchant_id}, not this PID"
     if found.app_id != merchant.app_id:
