@@ -259,6 +259,27 @@ class FakeNoteIndex:
         return self._page([n for n in self.tables.notes.values() if n.unit_code == unit_code],
                           since, until, status, limit, after, "unit_code")
 
+    def search_unit(self, unit_code: str, since: str, until: str, match: Any, limit: int,
+                    budget: int, after: dict[str, str] | None
+                    ) -> tuple[list[Note], dict[str, str] | None, int]:
+        ordered, _ = self._page([n for n in self.tables.notes.values()
+                                 if n.unit_code == unit_code], since, until, None,
+                                len(self.tables.notes) + 1, after, "unit_code")
+        found: list[Note] = []
+        for read, note in enumerate(ordered[:budget], start=1):
+            if match(note):
+                found.append(note)
+                if len(found) == limit:
+                    return found, self._position(note), read
+        if len(ordered) >= budget:  # as DynamoDB's Limit: a spent budget has a position
+            return found, self._position(ordered[budget - 1]), budget
+        return found, None, len(ordered)
+
+    @staticmethod
+    def _position(note: Note) -> dict[str, str]:
+        return {"payment_code": note.payment_code, "created_at": note.created_at,
+                "unit_code": note.unit_code}
+
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]:
         return self._page([n for n in self.tables.notes.values() if n.created_at[:10] == day],

@@ -5,10 +5,14 @@ A page is read with DynamoDB's own ``Limit`` set to what is still missing, so th
 after the last note returned is exactly DynamoDB's ``LastEvaluatedKey``; a status filter may
 make a request return fewer, so at most ``MAX_REQUESTS`` requests are made for one page, and
 a page may come back short (even empty) with a position to go on from.
+
+A search (``search_unit``: a payer's name, which no index holds) reads the unit's notes in
+order within a budget of notes per request, and says where it stopped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
@@ -17,6 +21,7 @@ from chalicelib.adapters.dynamo_notes import note_from_model
 from chalicelib.domain.notes import Note
 
 MAX_REQUESTS = 5
+SEARCH_CHUNK = 100  # index keys a search reads at once: one BatchGetItem's worth of notes
 Position = dict[str, str]
 
 
@@ -39,6 +44,38 @@ class DynamoNoteIndex:
         found = {row.payment_code: note_from_model(row)
                  for row in NoteModel.batch_get(codes)} if codes else {}
         return [found[code] for code in codes if code in found], position
+
+    def search_unit(self, unit_code: str, since: str, until: str,
+                    match: Callable[[Note], bool], limit: int, budget: int,
+                    after: Position | None) -> tuple[list[Note], Position | None, int]:
+        """Chunks of ``SEARCH_CHUNK`` keys of the unit index (one Query), their notes in one
+        BatchGetItem, looked at in index order: a full page ends just after its last match
+        (that note's index key is the position), a spent budget after the last note read.
+        No filter on the index: every row read is a note looked at, so ``budget`` bounds both
+        the index rows and the notes read (a status is for ``match`` to test)."""
+        found: list[Note] = []
+        start = _raw(after)
+        read = 0
+        while read < budget:
+            rows = NoteModel.by_unit.query(
+                unit_code, NoteModel.created_at.between(since, until), scan_index_forward=False, limit=min(SEARCH_CHUNK, budget - read),
+                page_size=min(SEARCH_CHUNK, budget - read), last_evaluated_key=start)
+            page: dict[str, Any] = next(iter(rows.page_iter), {})
+            codes = [item["payment_code"]["S"] for item in page.get("Items", [])]
+            notes = {row.payment_code: note_from_model(row)
+                     for row in NoteModel.batch_get(codes)} if codes else {}
+            for code in codes:
+                read += 1
+                note = notes.get(code)
+                if note is not None and match(note):
+                    found.append(note)
+                    if len(found) == limit:
+                        return found, {"payment_code": code, "unit_code": unit_code,
+                                       "created_at": note.created_at}, read
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return found, _plain(start), read
 
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: Position | None) -> tuple[list[Note], Position | None]:

@@ -302,7 +302,8 @@ PAGE_SIZE = 20
 def note_list(me: Session, actor: Actor) -> Response:
     """The unit's notes, newest first, 20 a page, through ``GET /v1/notes``'s own use case
     (``services/note_lists.list_notes``: status, created from/to, its sealed cursor). A
-    20-digit code opens that note; a payer's name narrows the page shown."""
+    20-digit code opens that note; a word (payer's name, part of a code) is searched over the
+    whole date range, a bounded number of notes a request, saying when it must go on."""
     from chalicelib.services.note_lists import list_notes
 
     d = deps()
@@ -317,13 +318,14 @@ def note_list(me: Session, actor: Actor) -> Response:
         params["cursor"] = str(query_param(request, "cursor"))[:1024]
     problems: dict[str, str] = {}
     try:
-        listed = list_notes(d, unit_console.actor_unit(d, actor), params)
+        listed = list_notes(d, unit_console.actor_unit(d, actor), params, filters["q"])
     except ValidationFailed as exc:
         problems = {k: "格式有误" for k in exc.fields} or {"q": exc.message}
         listed = {"notes": [], "next_cursor": None}
-    rows = [n for n in listed["notes"] if not filters["q"] or filters["q"] in n["payer"]["name"]
-            or filters["q"] in n["payment_code"]]
+    rows = listed["notes"]
     query = "&".join(f"{k}={quote(v)}" for k, v in filters.items() if v and k != "cursor")
-    return page(bp, "console/unit_notes.html", me=me, here=NOTES, heading="本单位缴款书",
+    return page(bp, "console/unit_notes.html", 400 if problems else 200, me=me, here=NOTES,
+                heading="本单位缴款书",
                 rows=rows, filters=filters, problems=problems, statuses=NOTE_STATUS,
-                yuan=fen_to_yuan_grouped, next_cursor=listed["next_cursor"], query=query)
+                yuan=fen_to_yuan_grouped, next_cursor=listed["next_cursor"], query=query,
+                searched=listed.get("searched"), budget_spent=listed.get("budget_spent"))

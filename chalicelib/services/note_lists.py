@@ -31,11 +31,18 @@ from chalicelib.services.ports import Ports
 PARAMS = ("status", "created_from", "created_to", "limit", "cursor", "unit_code")
 DEFAULT_DAYS, MAX_DAYS = 31, 366
 MAX_DAYS_PER_PAGE = 31
+SEARCH_BUDGET = 500  # notes one search request may read (see the README's figures)
 # The stored status to ask the index for, for each status a reader may ask for.
 STORED = {NoteStatus.EXPIRED: NoteStatus.UNPAID}
 
 
-def list_notes(deps: Ports, caller: Unit | FinanceKey, params: dict[str, str]) -> dict:
+def list_notes(deps: Ports, caller: Unit | FinanceKey, params: dict[str, str],
+               word: str = "") -> dict:
+    """A page of notes (see the module's docstring). ``word`` (a unit's own list only: the
+    console's search box) keeps the notes whose payer's name or payment code holds it,
+    searched over the whole range, not only the page: the unit's notes are read in order, at
+    most ``SEARCH_BUDGET`` a request, and the answer says how many were read and whether the
+    budget ran out before the range did (``searched``, ``budget_spent``)."""
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise ValidationFailed("未知的查询参数", {name: f"unknown; the parameters are "
@@ -72,14 +79,31 @@ def list_notes(deps: Ports, caller: Unit | FinanceKey, params: dict[str, str]) -
         if unit_code is not None:
             unit_in_scope(deps, caller, unit_code)
         who = f"finance:{caller.key_id}"
+    if word and not isinstance(caller, Unit):
+        raise ValidationFailed("查询参数有误", {"q": "a unit's own list only"})
     question = "|".join([who, f"unit={unit_code or ''}", f"status={status or ''}",
-                         f"from={first}", f"to={last}", f"limit={limit}"])
+                         f"from={first}", f"to={last}", f"limit={limit}",
+                         *([f"q={word}"] if word else [])])
     position: dict[str, Any] | None = None
     if params.get("cursor"):
         position = unseal(params["cursor"], cursor_key(deps), question)
     stored = STORED.get(status, status) if status else None
     since, until = f"{first.isoformat()}T00:00:00", f"{last.isoformat()}T23:59:59+08:00"
     now = deps.clock()
+    if word:
+        assert unit_code is not None
+
+        def matches(note: Note) -> bool:
+            return ((word in note.payer.name or word in note.payment_code)
+                    and (status is None or note.status_at(now) is status))
+
+        notes, after, searched = deps.note_index.search_unit(
+            unit_code, since, until, matches, limit, SEARCH_BUDGET,
+            position.get("after") if position else None)
+        return {"notes": [note_summary(n, n.status_at(now)) for n in notes],
+                "next_cursor": seal({"after": after}, cursor_key(deps), question)
+                if after else None, "searched": searched,
+                "budget_spent": after is not None and len(notes) < limit}
     if unit_code is not None:
         notes, after = deps.note_index.for_unit(unit_code, since, until,
                                                 stored.value if stored else None, limit,

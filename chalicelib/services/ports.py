@@ -204,6 +204,14 @@ class NoteIndex(Protocol):
                                                                     dict[str, str] | None]: ...
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]: ...
+    def search_unit(self, unit_code: str, since: str, until: str,
+                    match: Callable[[Note], bool], limit: int, budget: int,
+                    after: dict[str, str] | None
+                    ) -> tuple[list[Note], dict[str, str] | None, int]:
+        """The unit's notes that ``match`` (a test no index answers: a payer's name), newest
+        first, from after ``after``: the notes are read in order until ``limit`` match or
+        ``budget`` notes were read. Returns the matches, the position after the last note
+        looked at (None: the range is read through) and how many notes were read."""
 
 
 class FinanceKeyRepository(Protocol):

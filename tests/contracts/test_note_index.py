@@ -40,3 +40,33 @@ class TestNoteIndex:
         rest, end = stores.note_index.of_day("2026-06-15", SINCE, UNTIL, None, 5, after)
         assert [n.payment_code for n in rest] == [code(1)] and end is None
         assert rest[0].unit_code == UNIT and rest[0].region_code == "340100"
+
+    def test_a_search_reads_in_order_within_its_budget_and_goes_on_from_where_it_stopped(
+            self, stores):
+        for n in range(7):
+            stores.notes.add(note(n, minutes=n))
+        stores.notes.add(note(9, minutes=9, unit="110101002"))
+        wanted = {code(5), code(3), code(0), code(9)}
+
+        def match(found) -> bool:
+            return found.payment_code in wanted
+
+        page, after, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, match, 2,
+                                                          100, None)
+        assert [n.payment_code for n in page] == [code(5), code(3)] and read == 4 and after
+        assert page[1] == stores.notes.get(code(3))  # whole, as the repository reads it
+        rest, end, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, match, 2,
+                                                        100, after)
+        assert [n.payment_code for n in rest] == [code(0)] and end is None and read == 3
+        # a budget of 3 notes: 6, 5, 4 read, one found; then 3, 2, 1; then 0 to the end
+        pages, after = [], None
+        for _ in range(4):
+            found, after, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, match,
+                                                               5, 3, after)
+            pages.append(([n.payment_code for n in found], read))
+            if after is None:
+                break
+        assert pages == [([code(5)], 3), ([code(3)], 3), ([code(0)], 1)]
+        window, end, read = stores.note_index.search_unit(UNIT, at(2), at(4), lambda n: True,
+                                                          5, 100, None)
+        assert [n.payment_code for n in window] == [code(4), code(3), code(2)] and end is None

@@ -182,7 +182,7 @@ def test_the_units_notes_are_listed_through_get_v1_notes_and_its_bills_across_da
     none = get(client, "/console/unit/notes?status=issued", cookies).body.decode()
     assert "没有符合条件的缴款书" in none
     bad = get(client, "/console/unit/notes?created_from=2026-13-01", cookies)
-    assert bad.status_code == 200 and 'aria-invalid="true"' in bad.body.decode()
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.body.decode()
     order = open_order(client, code)
     post_notification(client, *notification(world, order))
     world.drain()
