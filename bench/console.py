@@ -6,7 +6,11 @@ a code from their secret), then each console page is requested N times after thr
 requests with the person's session; the sign-in itself (argon2id verification included) is
 measured on the operator. Server time is the median and p95; bytes as sent, and gzipped; and
 the DynamoDB calls one view makes (what the time is mostly made of on DynamoDB Local, whose
-calls cost ~15 ms each on this shared machine, several times what DynamoDB's do).
+calls cost ~15 ms each on this shared machine, several times what DynamoDB's do). The load
+average at the start and the end is printed with the table: on a shared machine the same code
+measures twice as slow at load 12 as at load 4, so compare runs only at a like load. The
+people keep both console cookies a browser keeps (``console_claims`` too: the pages that only
+read then start their reads with the session's).
 
     .venv/bin/python -m bench.console [N_REQUESTS]
 """
@@ -14,6 +18,7 @@ calls cost ~15 ms each on this shared machine, several times what DynamoDB's do)
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import statistics
 import sys
@@ -42,7 +47,7 @@ def _sign_in(client, who: dict, otp: str = "") -> list[str]:
                                          "password": who["password"], "otp": otp,
                                          "csrf_token": token}))
     assert r.status_code == 303, r.body[:300]
-    return csrf + [c for c in _cookies(r) if c.startswith("console_session=")]
+    return csrf + [c for c in _cookies(r) if c.startswith(("console_session=", "console_claims="))]
 
 
 def _timed(call: Callable[[int], object], n: int) -> list[float]:
@@ -145,9 +150,16 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
     return rows, sign_ins
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on {os.cpu_count()} cores"
+
+
 def main(n: int = 50) -> None:
+    before = _load()
     rows, sign_ins = console(n)
-    print(f"\nConsole pages through the Chalice app, {n} requests each, DynamoDB Local + moto\n")
+    print(f"\nConsole pages through the Chalice app, {n} requests each, DynamoDB Local + moto")
+    print(f"load average: {before} at the start, {_load()} at the end\n")
     print(f"{'page':<22}{'status':>7}{'bytes':>8}{'gzip':>7}{'p50 ms':>9}{'p95 ms':>9}"
           "  DynamoDB calls of one view")
     for label, status, size, zipped, p50, p95, calls in rows:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import csrf, multipart
+from chalicelib.api import console_claims, csrf, multipart
 from chalicelib.api.errors import handles_errors, status_of
 from chalicelib.api.http import client_address, cookie, query_param, raw_body
 from chalicelib.api.pages import render
@@ -66,6 +66,13 @@ def home_of(role: Role) -> str:
 def session_cookie(value: str, max_age: int) -> str:
     secure = "; Secure" if deps().settings.public_base_url.startswith("https://") else ""
     return f"{COOKIE}={value}; Path={PATH}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+
+
+def claims_cookie(value: str, max_age: int) -> str:
+    """``console_claims`` (``api/console_claims``), as the session's cookie is set."""
+    secure = "; Secure" if deps().settings.public_base_url.startswith("https://") else ""
+    return (f"{console_claims.COOKIE}={value}; Path={PATH}; Max-Age={max_age}; HttpOnly; "
+            f"SameSite=Strict{secure}")
 
 
 def add_cookie(response: Response, value: str) -> Response:
@@ -150,22 +157,20 @@ def refusal(blueprint: Blueprint, exc: DomainError, me: Session | None) -> Respo
 View = Callable[..., Response]
 
 
-def console_view(blueprint: Blueprint, *roles: Role, post: bool = False) -> Callable[[View], View]:
+def console_view(blueprint: Blueprint, *roles: Role, post: bool = False,
+                 early: bool = False) -> Callable[[View], View]:
     """Route decorator of every console page: the view gets ``(me, actor, *args)``.
 
     No live session: 303 to the sign-in form. A role not in ``roles``: the 403 page. A post
     without the CSRF token: the 403 page, nothing changed. A ``DomainError`` the view lets out
-    becomes a page with its status (``api/errors.STATUS``)."""
+    becomes a page with its status (``api/errors.STATUS``).
+
+    ``early`` (a page that only reads): with a ``console_claims`` cookie sealed to this
+    session, the view runs on the claimed session while the session is read, and its page is
+    sent only if the stored session is live and the one claimed (``api/console_claims``)."""
 
     def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Response:
-            d = deps()
-            request = blueprint.current_request
-            me = people.current_session(d, cookie(request, COOKIE))
-            if me is None:
-                return redirect(f"{PATH}?expired=1" if cookie(request, COOKIE) else PATH,
-                                session_cookie("", 0))
+        def answer(d: Any, request: Any, me: Session, args: Any, kwargs: Any) -> Response:
             try:
                 if post and not csrf.accepted(d, request, form_fields(
                         blueprint, csrf.FIELD)[csrf.FIELD], me.token_hash):
@@ -179,10 +184,46 @@ def console_view(blueprint: Blueprint, *roles: Role, post: bool = False) -> Call
             except DomainError as exc:
                 return refusal(blueprint, exc, me)
 
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Response:
+            d = deps()
+            request = blueprint.current_request
+            token = cookie(request, COOKIE)
+            claim = (console_claims.claimed(d, cookie(request, console_claims.COOKIE),
+                                            people.token_hash(token))
+                     if early and not post and token and len(token) <= 100 else None)
+            if claim is None:
+                me = people.current_session(d, token)
+                early_answer: Response | Exception | None = None
+            else:
+                early_answer, me = d.gather(lambda: _attempt(answer, d, request, claim, args,
+                                                             kwargs),
+                                            lambda: people.current_session(d, token))
+            if me is None:
+                return redirect(f"{PATH}?expired=1" if token else PATH, session_cookie("", 0),
+                                claims_cookie("", 0))
+            if claim is not None and early_answer is not None and console_claims.same(claim, me):
+                return _outcome(early_answer)
+            return answer(d, request, me, args, kwargs)
+
         wrapped.console_roles = roles  # type: ignore[attr-defined]  # tests/functional: every
         return handles_errors(wrapped)  # console route has a role list
 
     return decorate
+
+
+def _attempt(answer: Callable[..., Response], *args: Any) -> Response | Exception:
+    """The page, or what it raised, kept until the session says whether it may be sent."""
+    try:
+        return answer(*args)
+    except Exception as exc:  # noqa: BLE001 - raised by _outcome, once the session holds
+        return exc
+
+
+def _outcome(attempt: Response | Exception) -> Response:
+    if isinstance(attempt, Exception):
+        raise attempt
+    return attempt
 
 
 def china_time(epoch: int) -> str:
@@ -201,6 +242,7 @@ def sign_in_form() -> Response:
     response = page(bp, "console/sign_in.html", expired=query_param(request, "expired") == "1")
     if cookie(request, COOKIE):
         add_cookie(response, session_cookie("", 0))
+        add_cookie(response, claims_cookie("", 0))
     return response
 
 
@@ -223,7 +265,8 @@ def sign_in() -> Response:
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    return redirect(home_of(session.role), session_cookie(token, ABSOLUTE_SECONDS))
+    return redirect(home_of(session.role), session_cookie(token, ABSOLUTE_SECONDS),
+                    claims_cookie(console_claims.sealed(d, session), ABSOLUTE_SECONDS))
 
 
 @bp.route("/console/sign-out", methods=["POST"], content_types=FORM)
@@ -237,7 +280,7 @@ def sign_out() -> Response:
         return refusal(bp, Forbidden("为保护您的安全，请返回并刷新页面后重新提交。",
                                      code="csrf_token_invalid"), me)
     people.sign_out(d, cookie(request, COOKIE), client_address(request))
-    return redirect(PATH, session_cookie("", 0))
+    return redirect(PATH, session_cookie("", 0), claims_cookie("", 0))
 
 
 # ---- landing pages --------------------------------------------------------------------------

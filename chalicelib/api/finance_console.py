@@ -69,7 +69,7 @@ def _people_page(me: Session, status: int = 200, cursor: str | None = None,
 
 
 @bp.route(PEOPLE, methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def people_list(me: Session, actor: Actor) -> Response:
     return _people_page(me, cursor=(query_param(bp.current_request, "cursor") or "")[:1024]
                         or None, form={})
@@ -126,7 +126,7 @@ def _person_page(me: Session, username: str, status: int = 200, **context) -> Re
 
 
 @bp.route(PEOPLE + "/{username}", methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def person_detail(me: Session, actor: Actor, username: str) -> Response:
     return _person_page(me, username)
 
@@ -179,7 +179,7 @@ def person_role(me: Session, actor: Actor, username: str) -> Response:
 
 
 @bp.route(AUDIT, methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def audit_log(me: Session, actor: Actor) -> Response:
     d = deps()
     request = bp.current_request
@@ -210,7 +210,7 @@ def audit_log(me: Session, actor: Actor) -> Response:
 
 
 @bp.route(DAY, methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def day_page(me: Session, actor: Actor) -> Response:
     """A day's notes, payments and bills (today unless ``day=``), of one unit or fee item."""
     from chalicelib.domain.money import fen_to_yuan_grouped

@@ -57,7 +57,7 @@ def _list_page(me: Session, status: int = 200, **context: Any) -> Response:
 
 
 @bp.route(UNITS, methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def units(me: Session, actor: Actor) -> Response:
     return _list_page(me)
 
@@ -99,7 +99,7 @@ def _item_form(item: dict) -> dict:
 
 
 @bp.route(UNITS + "/{unit_code}", methods=["GET"])
-@console_view(bp, *FINANCE)
+@console_view(bp, *FINANCE, early=True)
 def unit_detail(me: Session, actor: Actor, unit_code: str) -> Response:
     return detail_page(me, unit_code)
 

@@ -25,7 +25,7 @@ from chalicelib.api.console import console_view, form_fields, page, redirect
 from chalicelib.api.errors import STATUS, status_of
 from chalicelib.api.http import query_param
 from chalicelib.bootstrap import deps
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import DomainError, NotFound, ValidationFailed
 from chalicelib.domain.money import fen_to_yuan_grouped
 from chalicelib.domain.people import Role, Session, UnitAction
 from chalicelib.services import links, people, unit_bills, unit_refunds
@@ -70,7 +70,7 @@ def _bill_path(bill_code: str, bill_number: str) -> str:
 # ---- the list ------------------------------------------------------------------------------
 
 @bp.route(BILLS, methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def bill_list(me: Session, actor: Actor) -> Response:
     """The unit's bills across days (the last 31 by default), newest first, 20 a page: by
     issue date, status and a word (payer, number, code); an 18-digit bill id or a 20-digit
@@ -120,7 +120,7 @@ def _bill_context(actor: Actor, bill_code: str, bill_number: str) -> dict[str, A
 
 
 @bp.route(BILL, methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def bill_detail(me: Session, actor: Actor, bill_code: str, bill_number: str) -> Response:
     done = query_param(bp.current_request, "done") or ""
     return page(bp, "console/unit_bill.html", me=me, here=BILLS, heading="票据详情",
@@ -133,8 +133,9 @@ def _confirm_page(me: Session, actor: Actor, bill_code: str, bill_number: str, k
     spec = BILL_ACTIONS.get(key)
     if spec is None:
         raise NotFound("没有这项操作", code="route_not_found")
-    people.require_may(deps(), actor, spec["action"])
     found = _bill_context(actor, bill_code, bill_number)
+    if spec["action"] not in found["view"].may:  # read with the bill: require_may's refusal
+        raise people.not_allowed(spec["action"])
     return page(bp, "console/unit_bill_confirm.html", status, me=me, here=BILLS,
                 heading=f"{spec['title']}：确认", key=key, spec=spec,
                 action_url=f"{_bill_path(bill_code, bill_number)}/{spec['post']}",
@@ -143,7 +144,7 @@ def _confirm_page(me: Session, actor: Actor, bill_code: str, bill_number: str, k
 
 
 @bp.route(BILL + "/confirm/{action}", methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def bill_confirm(me: Session, actor: Actor, bill_code: str, bill_number: str,
                  action: str) -> Response:
     return _confirm_page(me, actor, bill_code, bill_number, action)
@@ -220,7 +221,7 @@ def bill_paper(me: Session, actor: Actor, bill_code: str, bill_number: str) -> R
 # ---- exception payments and their refunds --------------------------------------------------
 
 @bp.route(EXCEPTIONS, methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def exception_list(me: Session, actor: Actor) -> Response:
     """The unit's exception payments, newest first, 20 a page (下一页: a sealed cursor), by
     date of payment and refund state; each with its refund and, where a person is needed,
@@ -231,8 +232,11 @@ def exception_list(me: Session, actor: Actor) -> Response:
                for name in ("paid_from", "paid_to", "refund_status")}
     cursor = (query_param(request, "cursor") or "")[:1024]
     problems: dict[str, str] = {}
+    may: frozenset[UnitAction] = frozenset()
     try:
-        listed = unit_refunds.exceptions(d, actor, {**filters, "cursor": cursor})
+        listed, may = d.gather(
+            lambda: unit_refunds.exceptions(d, actor, {**filters, "cursor": cursor}),
+            lambda: people.allowed(d, actor))
     except ValidationFailed as exc:
         problems = dict(exc.fields) or {"paid_from": exc.message}
         listed = {"rows": [], "next_cursor": None}
@@ -244,7 +248,7 @@ def exception_list(me: Session, actor: Actor) -> Response:
                 problems=problems, labels=unit_refunds.REFUND_LABELS,
                 next_cursor=listed["next_cursor"], query=query, paged=bool(cursor),
                 yuan=fen_to_yuan_grouped, channels=CHANNELS,
-                may_refund=people.may(d, actor, UnitAction.REFUND),
+                may_refund=UnitAction.REFUND in may,
                 done=REFUND_ACTIONS[done]["title"] if done in REFUND_ACTIONS else "",
                 done_txn=(query_param(request, "txn") or "")[:64])
 
@@ -255,8 +259,14 @@ def _refund_confirm(me: Session, actor: Actor, channel: str, channel_txn_id: str
     if spec is None:
         raise NotFound("没有这项操作", code="route_not_found")
     d = deps()
-    people.require_may(d, actor, UnitAction.REFUND)
-    row = unit_refunds.exception_of(d, actor, channel, channel_txn_id)
+    may, found = d.gather(lambda: people.allowed(d, actor),
+                          lambda: _attempt(unit_refunds.exception_of, d, actor, channel,
+                                           channel_txn_id))
+    if UnitAction.REFUND not in may:  # require_may's refusal, before whether the row exists
+        raise people.not_allowed(UnitAction.REFUND)
+    if isinstance(found, DomainError):
+        raise found
+    row = found
     shown = unit_refunds.views(d, [row])[0]
     return page(bp, "console/unit_refund_confirm.html", status, me=me, here=EXCEPTIONS,
                 heading=f"{spec['title']}：确认", key=key, spec=spec, row=shown,
@@ -266,8 +276,16 @@ def _refund_confirm(me: Session, actor: Actor, channel: str, channel_txn_id: str
                 **context)
 
 
+def _attempt(read: Any, *args: Any) -> Any:
+    """``read(*args)``, or the ``DomainError`` it raised (to be raised in its turn)."""
+    try:
+        return read(*args)
+    except DomainError as exc:
+        return exc
+
+
 @bp.route(EXCEPTION + "/confirm/{action}", methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def refund_confirm(me: Session, actor: Actor, channel: str, channel_txn_id: str,
                    action: str) -> Response:
     return _refund_confirm(me, actor, channel, channel_txn_id, action)

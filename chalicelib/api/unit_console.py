@@ -134,7 +134,7 @@ def direct_bill_create(me: Session, actor: Actor) -> Response:
 
 
 @bp.route(NOTES + "/{payment_code}", methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def note_detail(me: Session, actor: Actor, payment_code: str) -> Response:
     from chalicelib.adapters.qr_svg import qr_svg
 
@@ -213,7 +213,7 @@ def _people_page(me: Session, status: int = 200, cursor: str | None = None,
 
 
 @bp.route(PEOPLE, methods=["GET"])
-@console_view(bp, Role.UNIT_ADMIN)
+@console_view(bp, Role.UNIT_ADMIN, early=True)
 def unit_people(me: Session, actor: Actor) -> Response:
     return _people_page(me, cursor=(query_param(bp.current_request, "cursor") or "")[:1024]
                         or None)
@@ -298,7 +298,7 @@ PAGE_SIZE = 20
 
 
 @bp.route(NOTES, methods=["GET"])
-@console_view(bp, *UNIT)
+@console_view(bp, *UNIT, early=True)
 def note_list(me: Session, actor: Actor) -> Response:
     """The unit's notes, newest first, 20 a page, through ``GET /v1/notes``'s own use case
     (``services/note_lists.list_notes``: status, created from/to, its sealed cursor). A

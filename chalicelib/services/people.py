@@ -445,10 +445,25 @@ def may(deps: Ports, actor: Actor, action: UnitAction) -> bool:
             and action in deps.people.operator_settings(str(actor.unit_code)).of(actor.username))
 
 
+def allowed(deps: Ports, actor: Actor) -> frozenset[UnitAction]:
+    """Every ``UnitAction`` ``actor`` may do (``may`` for all at once: an operator's in one
+    read, none for a unit admin or anyone else)."""
+    if actor.role is Role.UNIT_ADMIN:
+        return frozenset(UnitAction)
+    if actor.role is Role.UNIT_OPERATOR:
+        return deps.people.operator_actions(str(actor.unit_code))
+    return frozenset()
+
+
 def require_may(deps: Ports, actor: Actor, action: UnitAction) -> None:
     """``Forbidden`` (``operator_not_allowed``) unless ``may``."""
     if not may(deps, actor, action):
-        raise Forbidden(f"单位管理员未允许经办人{action.label}", code="operator_not_allowed")
+        raise not_allowed(action)
+
+
+def not_allowed(action: UnitAction) -> Forbidden:
+    """The refusal of an ``action`` the unit admin did not allow (``require_may``'s)."""
+    return Forbidden(f"单位管理员未允许经办人{action.label}", code="operator_not_allowed")
 
 
 # --- sign-in and sessions -------------------------------------------------------------------

@@ -64,6 +64,7 @@ class BillPage:
     original: BillRecord | None  # the bill a red bill reverses
     paper: dict[str, str] | None  # the paper bill it was exchanged for
     actions: frozenset[UnitAction]  # open to this person, now
+    may: frozenset[UnitAction] = frozenset()  # what this person may do to any bill of the unit
 
     @property
     def state(self) -> str:
@@ -87,8 +88,15 @@ def bill_page(deps: Ports, actor: Actor, bill_code: str, bill_number: str) -> Bi
     """The unit's bill (another unit's is ``NotFound``, as a missing one) and what this person
     may do to it now: reversal and paper exchange while it is normal, blue and not exchanged;
     void while it is normal, blue and nobody has reimbursed it; each only if ``people.may``."""
-    record = unit_bill(deps, actor_unit(deps, actor), bill_code, bill_number)
-    holder = deps.reimbursements.get(record.bill.bill_id)
+    unit = actor_unit(deps, actor)
+    if not is_bill_code(bill_code) or not is_bill_number(bill_number):
+        unit_bill(deps, unit, bill_code, bill_number)  # the format's ValidationFailed: no read
+    # the reimbursement and what the person may do are read with the bill, not after it: for
+    # another unit's bill they are read and never shown (NotFound, as a missing bill)
+    record, holder, may = deps.gather(
+        lambda: unit_bill(deps, unit, bill_code, bill_number),
+        lambda: deps.reimbursements.get(bill_code + bill_number),
+        lambda: people.allowed(deps, actor))
     links = record.links
     paper = links.get("paper")
     open_: set[UnitAction] = set()
@@ -99,12 +107,13 @@ def bill_page(deps: Ports, actor: Actor, bill_code: str, bill_number: str) -> Bi
             open_.add(UnitAction.VOID)
         if holder is not None:
             open_.discard(UnitAction.PAPER)
-    allowed = frozenset(a for a in open_ if people.may(deps, actor, a))
+    allowed = frozenset(open_ & may)
+    red, original = deps.gather(lambda: _linked(deps, links.get("reversed_by")),
+                                lambda: _linked(deps, links.get("reverses")))
     return BillPage(record=record, reimbursed_by=holder.unit_name if holder else None,
-                    red=_linked(deps, links.get("reversed_by")),
-                    original=_linked(deps, links.get("reverses")),
+                    red=red, original=original,
                     paper={"bill_code": paper[:8], "bill_number": paper[8:]} if paper else None,
-                    actions=allowed)
+                    actions=allowed, may=may)
 
 
 # ---- the actions ---------------------------------------------------------------------------

@@ -61,8 +61,10 @@ def sign_in_as(client, world, who: dict, otp: str | None = None) -> tuple[list[s
     assert r.status_code == 303, r.body.decode()
     [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
     session = session.split(";")[0]
+    # as a browser keeps it: a page that reads may then start before the session is read
+    [claims] = [c.split(";")[0] for c in set_cookies(r) if c.startswith("console_claims=")]
     csrf_cookie, token = session_csrf(client, session, r.headers["Location"])
-    return [csrf_cookie, session], token
+    return [csrf_cookie, session, claims], token
 
 
 def sign_in(client, world, role: str) -> tuple[list[str], str]:
@@ -89,6 +91,9 @@ def test_a_finance_admin_signs_in_with_totp_and_lands_on_the_finance_console(cli
     [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
     assert "; Path=/console;" in session and "HttpOnly" in session
     assert "SameSite=Strict" in session and "Max-Age=28800" in session
+    [claims] = [c for c in set_cookies(r) if c.startswith("console_claims=")]
+    assert "; Path=/console;" in claims and "HttpOnly" in claims
+    assert "SameSite=Strict" in claims and "Max-Age=28800" in claims
     home = client.http.get("/console/finance", headers={
         "Cookie": f"{csrf_cookie}; {session.split(';')[0]}"})
     assert home.status_code == 200 and who["username"] in home.body.decode()
@@ -110,6 +115,7 @@ def test_the_session_cookie_is_secure_when_the_site_is_https(client, world, monk
                                           "password": who["password"]}, [csrf_cookie], token)
     [session] = [c for c in set_cookies(r) if c.startswith("console_session=")]
     assert session.endswith("; Secure")
+    assert next(c for c in set_cookies(r) if c.startswith("console_claims=")).endswith("; Secure")
 
 
 def test_a_unit_person_lands_on_the_unit_console(client, world):
