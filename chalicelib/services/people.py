@@ -446,12 +446,12 @@ def may(deps: Ports, actor: Actor, action: UnitAction) -> bool:
 
 
 def allowed(deps: Ports, actor: Actor) -> frozenset[UnitAction]:
-    """Every ``UnitAction`` ``actor`` may do (``may`` for all at once: an operator's in one
-    read, none for a unit admin or anyone else)."""
+    """Every ``UnitAction`` ``actor`` may do (``may`` for all at once): a unit admin all, an
+    operator what the admin allows them (one read), anyone else none."""
     if actor.role is Role.UNIT_ADMIN:
         return frozenset(UnitAction)
     if actor.role is Role.UNIT_OPERATOR:
-        return deps.people.operator_actions(str(actor.unit_code))
+        return deps.people.operator_settings(str(actor.unit_code)).of(actor.username)
     return frozenset()
 
 
