@@ -137,13 +137,17 @@ class NotesByDay(GlobalSecondaryIndex):
 
 
 class NotesByUnit(GlobalSecondaryIndex):
-    """A unit's notes, newest first (``GET /v1/notes``). Only the status is projected beside the
-    keys: a note's payment, reservation and bill do not write the index again, a status
-    change does; a page's notes are then read whole in one BatchGetItem."""
+    """A unit's notes, newest first (``GET /v1/notes``, the unit console's list). What a list
+    shows is projected beside the keys: the status, the note as made (``doc``, written once),
+    its payment and its bill, each set in the same write as a status change, so the index is
+    written when the status changes and only then (a reservation, the rest of a note's writes,
+    does not write it); a page is one query, no read of the notes after it. It replaces
+    ``unit_code-created_at-index`` (the status only, then a BatchGetItem of the page's notes):
+    a projection cannot change in place, so the index has a new name."""
 
     class Meta:
-        index_name = "unit_code-created_at-index"
-        projection = IncludeProjection(["status"])
+        index_name = "unit_code-created_at-listed-index"
+        projection = IncludeProjection(["status", "doc", "payment", "bill"])
 
     unit_code = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)

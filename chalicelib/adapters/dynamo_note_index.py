@@ -1,5 +1,7 @@
-"""Notes listed newest first: a unit's (``unit_code-created_at-index``) or a day's
-(``created_day-created_at-index``), a page at a time, at a bounded cost.
+"""Notes listed newest first: a unit's (``unit_code-created_at-listed-index``) or a day's
+(``created_day-created_at-index``), a page at a time, at a bounded cost. Both indexes carry
+what a list shows (``note_lists.note_summary``), so a page is its queries and nothing after;
+a unit's notes come without their reservation (not projected: a list never shows it).
 
 A page is read with DynamoDB's own ``Limit`` set to what is still missing, so the position
 after the last note returned is exactly DynamoDB's ``LastEvaluatedKey``; a status filter may
@@ -39,11 +41,8 @@ class DynamoNoteIndex:
 
     def for_unit(self, unit_code: str, since: str, until: str, status: str | None,
                  limit: int, after: Position | None) -> tuple[list[Note], Position | None]:
-        codes, position = self._pages(NoteModel.by_unit, unit_code, since, until, status,
-                                      limit, after, lambda item: item["payment_code"]["S"])
-        found = {row.payment_code: note_from_model(row)
-                 for row in NoteModel.batch_get(codes)} if codes else {}
-        return [found[code] for code in codes if code in found], position
+        return self._pages(NoteModel.by_unit, unit_code, since, until, status, limit, after,
+                           lambda item: note_from_model(NoteModel.from_raw_data(item)))
 
     def search_unit(self, unit_code: str, since: str, until: str,
                     match: Callable[[Note], bool], limit: int, budget: int,

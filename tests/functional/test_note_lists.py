@@ -119,7 +119,7 @@ def test_bad_parameters_are_refused_naming_each(world, client):
     assert assert_error(client.http.get("/v1/notes"), 401)["code"] == "missing_credential"
 
 
-def test_a_list_page_costs_one_index_query_and_one_batch_read(world, client, monkeypatch):
+def test_a_list_page_costs_one_index_query_and_nothing_after(world, client, monkeypatch):
     from tests.functional.support import counting_aws_calls
 
     _notes(world, client, 0, 3)
@@ -127,4 +127,16 @@ def test_a_list_page_costs_one_index_query_and_one_batch_read(world, client, mon
     with counting_aws_calls(monkeypatch) as calls:
         r = client.http.get("/v1/notes?limit=20", headers=world.auth(0))
     assert len(_codes(r)) == 3
-    assert calls.calls == ["dynamodb.Query", "dynamodb.BatchGetItem"]
+    assert calls.calls == ["dynamodb.Query"]  # the unit index carries what a list shows
+
+
+def test_a_billed_note_is_listed_with_its_payment_and_its_bill_from_the_index_alone(
+        world, client):
+    from tests.functional.support import body_of, issued_bill
+
+    code, bill = issued_bill(world, client)
+    [listed] = [n for n in body_of(client.http.get("/v1/notes", headers=world.auth(0)))["notes"]
+                if n["payment_code"] == code]
+    assert listed["status"] == "issued" and listed["paid_at"]
+    assert listed["bill"]["bill_number"] == bill["bill_number"]
+    assert listed["payer"]["name"] and listed["total_fen"] > 0
