@@ -55,3 +55,29 @@ def test_dynamodb_local_runs_with_the_first_compiler_and_the_serial_collector_un
     monkeypatch.setenv("DYNAMODB_LOCAL_JAVA_OPTS", "-Xmx512m")
     assert dynamodb_local_command(tmp_path, 8003)[:3] == ["java", "-Xmx512m",
                                                           "-Djava.library.path=./DynamoDBLocal_lib"]
+
+
+def test_moto_finds_a_response_classs_methods_and_a_names_snake_case_once_each(monkeypatch):
+    import inspect
+    import sys
+
+    from moto.core import responses, utils
+    from moto.sqs.responses import SQSResponse
+
+    from devstack import moto_tuning
+
+    expected = utils.method_names_from_class(SQSResponse)
+    moto_tuning.remember_name_lookups()
+    moto_tuning.remember_name_lookups()  # idempotent
+    first = responses.method_names_from_class(SQSResponse)
+    first.append("changed_by_a_caller")  # a fresh list each time, as moto's own
+    looked_up: list[object] = []
+    monkeypatch.setattr(inspect, "getmembers", lambda *a, **k: looked_up.append(a) or [])
+    assert responses.method_names_from_class(SQSResponse) == expected
+    assert "receive_message" in expected and looked_up == []
+    for name in moto_tuning.SNAKE_CASE_CALLERS:
+        snake = sys.modules[name].camelcase_to_underscores
+        assert snake("ReceiveMessage") == "receive_message"
+        assert snake("VisibilityTimeout") == "visibility_timeout"
+        assert snake("ContentBasedDeduplication") == "content_based_deduplication"
+        assert snake is responses.camelcase_to_underscores  # one memory for all
