@@ -425,6 +425,34 @@ def backfill_people_places(args: argparse.Namespace) -> int:
     return 0
 
 
+def backfill_bill_listing(args: argparse.Namespace) -> int:
+    """List the bills issued before ``issuing_unit-issued_at-index`` (the unit console's bill
+    list reads only it): page after page, each printed with the bill id to resume after
+    (``--after``). Idempotent: a second run lists nothing."""
+    from chalicelib.adapters.dynamo_bills import fill_bill_listing
+    from chalicelib.bootstrap import deps
+
+    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
+        print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
+        return 2
+    _use_stack(args.stack)
+    deps().bills  # noqa: B018 - binds the models to this deployment's tables
+    after, scanned, unlisted, listed, pages = args.after or None, 0, 0, 0, 0
+    while True:
+        page = fill_bill_listing(args.page_size, after)
+        pages += 1
+        scanned, unlisted, listed = (scanned + page.scanned, unlisted + page.unlisted,
+                                     listed + page.listed)
+        print(f"page {pages}: {page.scanned} read, {page.unlisted} without a unit, "
+              f"{page.listed} listed; next: "
+              f"{f'--after {page.after}' if page.after else 'none, done'}")
+        if page.after is None:
+            break
+        after = page.after
+    print(f"{scanned} bills read, {unlisted} without a unit, {listed} listed")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -513,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
             ("backfill-payment-days", "date the payments written before the payments' day index",
              "this payment id"),
             ("backfill-people-places", "list the accounts written before the people's list "
-                                       "index", "this key")):
+                                       "index", "this key"),
+            ("backfill-bill-listing", "list the bills issued before the bills' unit index",
+             "this bill id")):
         fill = commands.add_parser(name, help=f"{what} (idempotent; resumable with --after)")
         fill.add_argument("--page-size", type=int, default=500,
                           help="rows a Scan page reads (default 500)")
@@ -533,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
                 "redrive-dlq": redrive_dlq, "create-finance-key": create_finance_key,
                 "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,
                 "create-person": create_person, "backfill-payment-days": backfill_payment_days,
-                "backfill-people-places": backfill_people_places}
+                "backfill-people-places": backfill_people_places,
+                "backfill-bill-listing": backfill_bill_listing}
     return handlers[args.command](args)
 
 

@@ -88,9 +88,10 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
 
 
 def date_old_payments(deps: Any) -> int:
-    """A state folder's payments written before the payments' day index get their day, and its
-    accounts written before the people's list index their place (what ``cli
-    backfill-payment-days`` and ``backfill-people-places`` do in a deployment): one Scan page
+    """A state folder's payments written before the payments' day index get their day, its
+    accounts written before the people's list index their place, and its bills issued before
+    the bills' unit index their unit (what ``cli backfill-payment-days``,
+    ``backfill-people-places`` and ``backfill-bill-listing`` do in a deployment): one Scan page
     each on a fresh stack. Returns the payments dated."""
     from chalicelib.adapters.dynamo_payments import fill_paid_days
 
@@ -111,6 +112,16 @@ def date_old_payments(deps: Any) -> int:
         placed += more
     if placed:
         log.info("placed %d accounts in the people's list index", placed)
+    from chalicelib.adapters.dynamo_bills import fill_bill_listing
+
+    deps.bills  # noqa: B018
+    bills = fill_bill_listing()
+    listed = bills.listed
+    while bills.after is not None:
+        bills = fill_bill_listing(after=bills.after)
+        listed += bills.listed
+    if listed:
+        log.info("listed %d bills in the bills' unit index", listed)
     return filled
 
 

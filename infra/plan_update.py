@@ -42,6 +42,7 @@ REPLACING = ("KeySchema", "TableName", "LocalSecondaryIndexes")
 BACKFILLS: dict[tuple[str, str], str] = {
     ("PaymentsTable", "paid_day-payment_id-index"): "backfill-payment-days",
     ("PeopleTable", "listing-place-index"): "backfill-people-places",
+    ("BillsTable", "issuing_unit-issued_at-index"): "backfill-bill-listing",
 }
 
 

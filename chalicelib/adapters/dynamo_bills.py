@@ -13,6 +13,9 @@ that time). The transaction's condition (next is still n+1, n+1 is within the ra
 guess safe: if another process took a number meanwhile, it is cancelled, the memory forgotten,
 and the ranges read as before. One request fewer per bill while one process issues for a range;
 under contention at most one cancelled transaction for each time the memory goes stale.
+
+Bills issued before the unit index (``issuing_unit-issued_at-index``) have no ``issuing_unit``;
+``fill_bill_listing`` gives them theirs (``cli backfill-bill-listing``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from chalicelib.adapters.dynamo_models import (
     SigningKeyModel,
     batch_get,
     is_conditional_failure,
+    update_if,
 )
 from chalicelib.adapters.dynamo_reimbursements import audit_row, reimbursement_record
 from chalicelib.domain.bills import Bill, BillStatus
@@ -581,3 +585,49 @@ class DynamoKeys:
                           public_key_pem=row.public_key_pem, not_before=row.not_before,
                           not_after=row.not_after, key_ref=row.key_ref,
                           endorsement=row.endorsement)
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """One page of ``fill_bill_listing``: rows the page read, issued bills found without
+    ``issuing_unit``, bills this call listed, and the bill id to resume after (None: the
+    table is read through)."""
+
+    scanned: int
+    unlisted: int
+    listed: int
+    after: str | None
+
+
+def fill_bill_listing(page_size: int = 500, after: str | None = None) -> ListedPage:
+    """Back-fill of ``issuing_unit`` (the key of ``issuing_unit-issued_at-index``, the unit
+    console's bill list) on bills issued before it: one page of a Scan of the bills table
+    (``page_size`` rows read, after the bill id ``after``) returning only issued bills (with a
+    document) lacking it, with their id, document and time, then one conditional update each
+    setting what the write path sets (the document's issuing unit, and ``issued_at`` where it
+    is missing too). Idempotent as ``dynamo_payments.fill_paid_days``: a listed bill is neither
+    returned nor changed (the condition holds against the write path or a parallel run too),
+    so a run can be repeated or resumed from any page; a pending number is left to its
+    issuance, which sets both."""
+    start = {"bill_id": {"S": after}} if after else None
+    rows = BillModel.scan(filter_condition=BillModel.issuing_unit.does_not_exist()
+                          & BillModel.doc.exists(), page_size=page_size,
+                          last_evaluated_key=start,
+                          attributes_to_get=["bill_id", "doc", "issued_at"])
+    page = next(rows.page_iter)
+    items = page.get("Items", [])
+    listed = 0
+    for item in items:
+        row = BillModel.from_raw_data(item)
+        bill = bill_from_doc(row.doc)
+        if not bill.issuing_unit_code or not bill.issued_at:
+            continue  # not a bill the list could show: left as it is
+        listed += update_if(
+            BillModel(row.bill_id),
+            [BillModel.issuing_unit.set(bill.issuing_unit_code),
+             BillModel.issued_at.set(BillModel.issued_at | bill.issued_at)],
+            BillModel.bill_id.exists() & BillModel.issuing_unit.does_not_exist()
+            & BillModel.doc.exists())
+    last = rows.page_iter.last_evaluated_key
+    return ListedPage(scanned=int(page.get("ScannedCount", 0)), unlisted=len(items),
+                      listed=listed, after=last["bill_id"]["S"] if last else None)
