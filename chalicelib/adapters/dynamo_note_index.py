@@ -47,11 +47,11 @@ class DynamoNoteIndex:
     def search_unit(self, unit_code: str, since: str, until: str,
                     match: Callable[[Note], bool], limit: int, budget: int,
                     after: Position | None) -> tuple[list[Note], Position | None, int]:
-        """Chunks of ``SEARCH_CHUNK`` keys of the unit index (one Query), their notes in one
-        BatchGetItem, looked at in index order: a full page ends just after its last match
+        """Chunks of ``SEARCH_CHUNK`` notes of the unit index (one Query: it carries what a
+        list shows), looked at in index order: a full page ends just after its last match
         (that note's index key is the position), a spent budget after the last note read.
-        No filter on the index: every row read is a note looked at, so ``budget`` bounds both
-        the index rows and the notes read (a status is for ``match`` to test)."""
+        No filter on the index: every row read is a note looked at, so ``budget`` bounds the
+        notes read (a status is for ``match`` to test)."""
         found: list[Note] = []
         start = _raw(after)
         read = 0
@@ -60,16 +60,14 @@ class DynamoNoteIndex:
                 unit_code, NoteModel.created_at.between(since, until), scan_index_forward=False, limit=min(SEARCH_CHUNK, budget - read),
                 page_size=min(SEARCH_CHUNK, budget - read), last_evaluated_key=start)
             page: dict[str, Any] = next(iter(rows.page_iter), {})
-            codes = [item["payment_code"]["S"] for item in page.get("Items", [])]
-            notes = {row.payment_code: note_from_model(row)
-                     for row in NoteModel.batch_get(codes)} if codes else {}
-            for code in codes:
+            for item in page.get("Items", []):
                 read += 1
-                note = notes.get(code)
-                if note is not None and match(note):
+                note = note_from_model(NoteModel.from_raw_data(item))
+                if match(note):
                     found.append(note)
                     if len(found) == limit:
-                        return found, {"payment_code": code, "unit_code": unit_code,
+                        return found, {"payment_code": note.payment_code,
+                                       "unit_code": unit_code,
                                        "created_at": note.created_at}, read
             start = page.get("LastEvaluatedKey")
             if start is None:
