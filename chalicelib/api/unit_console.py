@@ -35,7 +35,7 @@ from chalicelib.services.bill_templates import template_for_kind
 from chalicelib.services.links import pay_url
 from chalicelib.services.note_pages import NOTE_STATUS
 from chalicelib.services.people import Actor
-from chalicelib.services.people_pages import PAGE as PEOPLE_LIMIT
+from chalicelib.services.people_pages import UNIT_PAGE as PEOPLE_LIMIT
 from chalicelib.services.people_pages import unit_people_page
 
 bp = Blueprint(__name__)
