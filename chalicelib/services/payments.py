@@ -46,8 +46,9 @@ def record_payment(deps: Ports, payment: Payment,
         deps.jobs.issue_bill(payment.payment_code, intake=intake.record(
             outcome.value, payment_code=payment.payment_code) if intake else None)
     elif outcome is PaymentOutcome.MERCHANT_MISMATCH:
-        why = (f"paid to merchant {payment.merchant or 'ours (the deployment)'}, not the one "
-               f"order {payment.out_trade_no} was opened for")
+        app = f" (application {payment.merchant_app})" if payment.merchant_app else ""
+        why = (f"paid to merchant {payment.merchant or 'ours (the deployment)'}{app}, not the "
+               f"one order {payment.out_trade_no} was opened for")
         log.warning("payment %s %s on %s refused: %s", payment.channel, payment.channel_txn_id,
                     payment.payment_code, why)
         if intake is not None:

@@ -176,6 +176,7 @@ def test_a_notification_naming_another_merchant_than_the_orders_is_refused(world
     assert payments(world) == [] and get_note(world, client, code)["status"] == "unpaid"
     assert f"paid to merchant {other['user_id']}" in caplog.text
     assert "paid to merchant ours (the deployment)" in caplog.text
+    assert f"paid to merchant {SELLER} (application {other['auth_app_id']})" in caplog.text
     refused = notify(client, world, order, seller_id=other["user_id"],
                      auth_app_id=other["auth_app_id"])
     assert refused.status_code == 409
