@@ -168,6 +168,10 @@ def run() -> int:
 
         moto = moto_process.start(moto_port, local)
     stoppers: list = [lambda: services.stop_process_group(ddb), moto.stop]
+    # SIGUSR1 runs the scheduled jobs now (devstack/jobs.Scheduler.run_soon): ignored until the
+    # jobs can take it (the jobs child inherits "ignored" until it sets its own handler), so an
+    # early one is lost rather than fatal.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
         from devstack.request_stats import from_environment
@@ -189,6 +193,7 @@ def run() -> int:
         stack = stack_document(seeded, deps.settings.public_base_url, moto.endpoint_url)
         stack["dynamodb_endpoint_url"] = f"http://127.0.0.1:{ddb_port}"
         stack["simulator_url"] = f"http://127.0.0.1:{sim_port}"
+        stack["pid"] = os.getpid()  # kill -USR1 it: run the scheduled jobs now
         (local / "stack.json").write_text(json.dumps(stack, ensure_ascii=False, indent=2))
 
         from chalice.local import LocalDevServer  # noqa: F401 - fail early if missing
@@ -205,7 +210,9 @@ def run() -> int:
         else:
             from devstack import jobs_process
 
-            stoppers.insert(0, jobs_process.start().stop)
+            jobs = jobs_process.start()
+            stoppers.insert(0, jobs.stop)
+            signal.signal(signal.SIGUSR1, lambda *_: jobs.proc.send_signal(signal.SIGUSR1))
         log.info("ready in %.1f s: app %s, simulator http://127.0.0.1:%d, stack %s",
                  time.monotonic() - started, deps.settings.public_base_url, sim_port,
                  local / "stack.json")

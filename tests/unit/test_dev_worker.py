@@ -201,3 +201,44 @@ def test_the_worker_tells_the_request_counter_how_long_each_job_waited_and_ran(t
     assert written["counts"] == {"worker-send_sms queue wait": 2, "worker-send_sms handler": 2}
     assert 4.0 <= written["seconds"]["worker-send_sms queue wait"] < 8.0
     assert 0.4 <= written["seconds"]["worker-send_sms handler"] < 3.0
+
+
+def test_the_scheduler_runs_its_jobs_at_once_when_asked_and_otherwise_waits_its_period():
+    from devstack.jobs import Scheduler
+
+    runs: list[str] = []
+    app = SimpleNamespace(handler_map={name: lambda event, context, name=name: runs.append(name)
+                                       for name in Scheduler.HANDLERS})
+    scheduler = Scheduler(app, every=3600)
+    scheduler.start()
+    try:
+        time.sleep(0.2)
+        assert runs == []  # an hour's period: nothing before it is asked
+        scheduler.run_soon()
+        deadline = time.monotonic() + 10
+        while len(runs) < len(Scheduler.HANDLERS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert runs == list(Scheduler.HANDLERS)  # each job once, then the period again
+    finally:
+        scheduler.stop()
+
+
+def test_sigusr1_wakes_the_scheduler_of_start_jobs():
+    import os
+    import signal
+
+    from devstack.jobs import Scheduler, start_jobs
+
+    ran = threading.Event()
+    handlers = {name: lambda event, context: None for name in Scheduler.HANDLERS}
+    handlers["refund_exceptions"] = lambda event, context: ran.set()
+    previous = signal.signal(signal.SIGUSR1, lambda *_: None)  # unless start_jobs sets one
+    stoppers = start_jobs(SimpleNamespace(handler_map=handlers), IdleQueue(), {})
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert ran.wait(10), "SIGUSR1 did not run the scheduled jobs"
+    finally:
+        for stop in stoppers:
+            stop()
+        signal.signal(signal.SIGUSR1, previous)
