@@ -55,6 +55,7 @@ from chalicelib.domain.records import (
     PendingNumber,
     Reimbursement,
     Reservation,
+    SmsClaim,
     SmsDelivery,
 )
 from chalicelib.domain.remittance import RemittanceDay
@@ -1226,17 +1227,18 @@ class FakeSmsLog:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
 
-    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> bool:
+    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> SmsClaim:
         row = self.rows.get(event_id)
         stale = (now - SMS_CLAIM_TIMEOUT).isoformat()
         if row is not None and not (row.get("status") == "failed" or (
                 row.get("status") == "sending" and (row.get("claimed_at") or "") < stale)):
-            return False
+            return SmsClaim(taken=False)
+        earlier = self.get(event_id)
         row = self.rows.setdefault(event_id, {"event_id": event_id})
         row.update(event=event, phone=phone_masked, status="sending",
                    claimed_at=now.isoformat(), updated_at=now.isoformat(),
                    attempts=row.get("attempts", 0) + 1)
-        return True
+        return SmsClaim(taken=True, earlier=earlier)
 
     def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
                message_id: str | None = None, error: str | None = None) -> None:

@@ -172,6 +172,16 @@ class SmsDelivery:
 
 
 @dataclass(frozen=True)
+class SmsClaim:
+    """The answer to a claim of an SMS event: whether this attempt took it, and, when it did,
+    the event's record as it stood just before (None on a first attempt): what an earlier,
+    failed or abandoned attempt left, read by the claim's own write."""
+
+    taken: bool
+    earlier: SmsDelivery | None = None
+
+
+@dataclass(frozen=True)
 class PaymentRecord:
     """A payment as the payments table keeps it: ``applied`` to its note, or an ``exception``
     (money no bill covers, ``reason`` says why) with the state of its refund (pending →

@@ -44,6 +44,7 @@ from chalicelib.domain.records import (
     PendingNumber,
     Reimbursement,
     Reservation,
+    SmsClaim,
     SmsDelivery,
 )
 from chalicelib.domain.remittance import RemittanceDay
@@ -586,8 +587,9 @@ class OtpStore(Protocol):
 class SmsLog(Protocol):
     """One record per SMS event: the claim that makes it exactly-once, and delivery status."""
 
-    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> bool:
-        """Claim an event for sending: True if new, failed before, or claimed > 5 min ago."""
+    def claim(self, event_id: str, event: str, phone_masked: str, now: datetime) -> SmsClaim:
+        """Claim an event for sending: taken if new, failed before, or claimed > 5 min ago;
+        with the record as it stood before the claim when taken (one write, no read)."""
 
     def finish(self, event_id: str, status: str, now: datetime, *, provider: str | None = None,
                message_id: str | None = None, error: str | None = None) -> None:

@@ -75,15 +75,15 @@ def send_bill_sms(deps: Ports, bill_code: str, bill_number: str) -> str:
     legacy = record.sms_status
     if legacy in ("sent", "rejected"):
         return "already"
-    earlier = deps.sms_log.get(log_id)
+    on_the_bill = None
     if legacy == "sending":
         claimed = record.sms_claimed_at or ""
         if claimed >= (deps.clock() - SMS_CLAIM_TIMEOUT).isoformat():
             raise _in_flight(log_id)
-        earlier = earlier or SmsDelivery(log_id, claimed_at=record.sms_claimed_at)
+        on_the_bill = SmsDelivery(log_id, claimed_at=record.sms_claimed_at)
     message = bill_message(deps, bill, bill_url(deps, bill.bill_code, bill.bill_number,
                                                 bill.check_code))
-    return _send_once(deps, log_id, event, phone, message, earlier)
+    return _send_once(deps, log_id, event, phone, message, on_the_bill)
 
 
 def send_event(deps: Ports, job: dict[str, Any]) -> str:
@@ -105,18 +105,21 @@ def send_event(deps: Ports, job: dict[str, Any]) -> str:
         _note_delivery(deps, event_id, str(event), raw_phone, "skipped",
                        error="not a mainland mobile number")
         return "invalid_phone"
-    earlier = deps.sms_log.get(event_id)  # a failed or abandoned attempt, if any
-    return _send_once(deps, event_id, str(event), phone, message, earlier)
+    return _send_once(deps, event_id, str(event), phone, message)
 
 
 def _send_once(deps: Ports, event_id: str, event: str, phone: str, message: SmsMessage,
-               earlier: SmsDelivery | None) -> str:
-    """Claim ``event_id`` in the SMS log, send, record the outcome on the same row."""
-    if not deps.sms_log.claim(event_id, event, mask_phone(phone) or "", deps.clock()):
+               on_the_bill: SmsDelivery | None = None) -> str:
+    """Claim ``event_id`` in the SMS log, send, record the outcome on the same row. The claim
+    answers what a failed or abandoned attempt left in the log (else ``on_the_bill``, a claim
+    of old kept on the bill row), which a provider that can tell is asked about."""
+    claim = deps.sms_log.claim(event_id, event, mask_phone(phone) or "", deps.clock())
+    if not claim.taken:
         held = deps.sms_log.get(event_id)
         if held is not None and held.status == "sending":
             raise _in_flight(event_id)
         return "already"
+    earlier = claim.earlier or on_the_bill
     try:
         message_id = (_sent_before(deps, phone, event_id, earlier)
                       or deps.sms.send(phone, replace(message, reference=event_id)))

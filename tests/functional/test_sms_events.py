@@ -111,6 +111,25 @@ def test_a_bill_is_texted_once_with_its_delivery_recorded(world, client):
     assert record.status == "sent" and record.event == "bill_issued" and record.message_id
 
 
+def test_a_bills_text_reads_the_bill_claims_sends_and_records_and_reads_nothing_else(
+        world, client, monkeypatch):
+    """Four requests: whatever an earlier attempt left in the SMS log comes back with the
+    claim's own write (``ALL_OLD``), not from a read of the log before it."""
+    from chalicelib.services import issuance
+    from chalicelib.services.sms import run_sms_job
+    from tests.functional.support import counting_aws_calls, paid_note
+
+    code, _ = paid_note(world, client)
+    ref = issuance.issue_bill(world.deps, code)
+    assert ref is not None
+    with counting_aws_calls(monkeypatch) as calls:
+        outcome = run_sms_job(world.deps, {"bill_code": ref.bill_code,
+                                           "bill_number": ref.bill_number})
+    assert outcome == "sent" and len(texts_to(PHONE)) == 1
+    assert calls.calls == ["dynamodb.GetItem", "dynamodb.UpdateItem", "sns.Publish",
+                           "dynamodb.UpdateItem"]
+
+
 def test_a_red_bill_gets_the_reversal_text_once(world, client):
     _, bill = issued_bill(world, client)
     r = client.http.post(f"/v1/bills/{bill['bill_code']}/{bill['bill_number']}/reversal",

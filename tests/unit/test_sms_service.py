@@ -88,7 +88,7 @@ def test_several_failed_sends_still_end_in_one_text(deps):
 def test_a_claim_left_by_a_crash_blocks_for_five_minutes_then_is_taken_over(deps, clock):
     ref = issued(deps)
     assert deps.sms_log.claim(f"bill#{ref.bill_code}{ref.bill_number}", "bill_issued",
-                              "138****5678", clock())  # then the job died
+                              "138****5678", clock()).taken  # then the job died
     clock.advance(minutes=4, seconds=59)
     # Not "already": the job must fail, so that SQS delivers it again after the claim expires.
     with pytest.raises(ServiceUnavailable, match="holds the claim"):
