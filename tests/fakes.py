@@ -39,7 +39,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
-from chalicelib.domain.people import OperatorActions, Person, Session
+from chalicelib.domain.people import RECENT_SESSION_SECONDS, OperatorActions, Person, Session
 from chalicelib.domain.ranges import NumberRange, check_allocation
 from chalicelib.domain.reconciliation import ChannelDay, ReconLine
 from chalicelib.domain.records import (
@@ -1067,8 +1067,17 @@ class FakePeople:
             own[username] = frozenset(actions)
         return True
 
-    def put_session(self, session: Session) -> None:
+    def put_session(self, session: Session, person: Person | None = None) -> bool:
+        if person is not None:
+            now = self.people.get(person.username)
+            if now is None or now.generation != person.generation:
+                return False
+            self.people[person.username] = replace(now, recent_sessions={
+                **{h: e for h, e in now.recent_sessions.items()
+                   if session.created_epoch - e <= RECENT_SESSION_SECONDS},
+                session.token_hash: session.created_epoch})
         self.sessions[session.token_hash] = session
+        return True
 
     def session(self, token_hash: str) -> Session | None:
         return self.sessions.get(token_hash)
@@ -1085,7 +1094,14 @@ class FakePeople:
         return sorted(h for h, s in self.sessions.items() if s.username == username)
 
     def end_sessions(self, username: str, keep: str | None = None) -> int:
-        ended = [h for h in self.sessions_of(username) if h != keep]
+        recent: set[str] = set()
+        person = self.people.get(username)
+        if person is not None:
+            recent = set(person.recent_sessions)
+            self.people[username] = replace(person, generation=person.generation + 1,
+                                            recent_sessions={})
+        ended = [h for h in sorted({*self.sessions_of(username), *recent})
+                 if h != keep and h in self.sessions]
         for token_hash in ended:
             self.end_session(token_hash)
         return len(ended)

@@ -704,6 +704,8 @@ class PeopleModel(Model):
     disabled = NumberAttribute(default=0)  # 1: the account may not sign in
     totp_pending = UnicodeAttribute(null=True)  # a secret being enrolled (sealed), unconfirmed
     totp_pending_epoch = NumberAttribute(null=True)  # when it was offered
+    generation = NumberAttribute(null=True)  # credential generation (none: 0)
+    recent_sessions = MapAttribute(null=True)  # type: ignore[var-annotated]  # hash → epoch
     # a unit's row (unit#<code>): what its operators may do (domain/people.UnitAction);
     # ``may_cancel`` is the set's first form (cancel only), read when the set was never written
     may_cancel = NumberAttribute(default=0)

@@ -23,12 +23,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure, update_if
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.people import (
+    RECENT_SESSION_SECONDS,
     OperatorActions,
     Person,
     Role,
@@ -84,7 +93,11 @@ def _person(row: PeopleModel) -> Person:
                   failures=int(row.failures or 0), locked_until=int(row.locked_until or 0),
                   scope=row.scope or "", disabled=bool(row.disabled),
                   totp_pending=row.totp_pending,
-                  totp_pending_epoch=int(row.totp_pending_epoch or 0))
+                  totp_pending_epoch=int(row.totp_pending_epoch or 0),
+                  generation=int(row.generation or 0),
+                  recent_sessions={k: int(v) for k, v in (
+                      row.recent_sessions.as_dict() if row.recent_sessions is not None
+                      else {}).items()})
 
 
 def _stored(name: str, value: Any) -> Any:
@@ -256,12 +269,34 @@ class DynamoPeople:
         return update_if(row, [entry.remove() if actions is None
                                else entry.set(actions_text(actions))], still)
 
-    def put_session(self, session: Session) -> None:
-        PeopleModel(_SESSION + session.token_hash, username=session.username,
-                    role=session.role.value, unit_code=session.unit_code,
-                    scope=session.scope or None, session_of=session.username,
-                    created_epoch=session.created_epoch, seen_epoch=session.seen_epoch,
-                    client=session.client, expires_epoch=session.expires_epoch).save()
+    def put_session(self, session: Session, person: Person | None = None) -> bool:
+        row = PeopleModel(_SESSION + session.token_hash, username=session.username,
+                          role=session.role.value, unit_code=session.unit_code,
+                          scope=session.scope or None, session_of=session.username,
+                          created_epoch=session.created_epoch, seen_epoch=session.seen_epoch,
+                          client=session.client, expires_epoch=session.expires_epoch)
+        if person is None:
+            row.save()
+            return True
+        account = PeopleModel(_PERSON + person.username)
+        if not person.recent_sessions:  # the map, for its entry's path to exist
+            account.update(actions=[PeopleModel.recent_sessions.set(
+                PeopleModel.recent_sessions | {})], condition=PeopleModel.person_key.exists())
+        same = (PeopleModel.generation.does_not_exist() if person.generation == 0
+                else PeopleModel.generation == person.generation)
+        recent = PeopleModel.recent_sessions
+        stale = [recent[h].remove() for h, began in person.recent_sessions.items()
+                 if session.created_epoch - began > RECENT_SESSION_SECONDS]
+        try:
+            with TransactWrite(connection=PeopleModel._get_connection().connection) as tx:
+                tx.update(account, actions=[recent[session.token_hash].set(
+                    session.created_epoch), *stale], condition=same)
+                tx.save(row)
+        except TransactWriteError as exc:
+            if not exc.cancellation_reasons:
+                raise
+            return False
+        return True
 
     def session(self, token_hash: str) -> Session | None:
         try:
@@ -278,11 +313,33 @@ class DynamoPeople:
                       for row in PeopleModel.by_person.query(username))
 
     def end_sessions(self, username: str, keep: str | None = None) -> int:
+        recent: set[str] = set()
+        try:  # one write: the generation moves on, and the sessions begun lately are taken
+            old = PeopleModel._get_connection().update_item(
+                _PERSON + username, actions=[
+                    PeopleModel.generation.set((PeopleModel.generation | 0) + 1),
+                    PeopleModel.recent_sessions.remove()],
+                condition=PeopleModel.person_key.exists(), return_values=ALL_OLD)
+            recent = set(old.get("Attributes", {}).get("recent_sessions", {}).get("M", {}))
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
+        indexed = set(self.sessions_of(username))
         ended = 0
-        for token_hash in self.sessions_of(username):
-            if token_hash != keep:
+        for token_hash in sorted(indexed | recent):
+            if token_hash == keep:
+                continue
+            if token_hash in indexed:
                 self.end_session(token_hash)
                 ended += 1
+            else:  # named on the account's row, maybe signed out since: counted if there
+                try:
+                    PeopleModel(_SESSION + token_hash).delete(
+                        condition=PeopleModel.person_key.exists())
+                    ended += 1
+                except DeleteError as exc:
+                    if not is_conditional_failure(exc):
+                        raise
         return ended
 
     def touch_session(self, token_hash: str, seen_epoch: int) -> None:

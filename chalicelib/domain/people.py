@@ -33,6 +33,7 @@ LOCK_SECONDS = 15 * 60
 IDLE_SECONDS = 15 * 60  # a session unused this long is over
 ABSOLUTE_SECONDS = 8 * 60 * 60  # and every session ends this long after sign-in
 PENDING_TOTP_SECONDS = 10 * 60  # a secret offered for enrolment must be confirmed this soon
+RECENT_SESSION_SECONDS = 120  # a session begun this lately is named on its account's row
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
 
 
@@ -124,6 +125,12 @@ class Person:
     disabled: bool = False  # may not sign in (an admin's decision, reversible)
     totp_pending: str | None = None  # a secret being enrolled by its owner (sealed)
     totp_pending_epoch: int = 0  # when it was offered (it lapses after PENDING_TOTP_SECONDS)
+    # The account's credential generation: moved on by every change that ends its sessions; a
+    # session is stored only while it is the one its sign-in read (PeopleStore.put_session).
+    generation: int = 0
+    # Sessions begun lately (token hash → epoch), ended by name with the next change, whatever
+    # the lag of the sessions' index (RECENT_SESSION_SECONDS; the store keeps them).
+    recent_sessions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def has_totp(self) -> bool:

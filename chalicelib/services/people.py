@@ -25,6 +25,12 @@ the role and region its person had when it began, so every change to an account 
 (locked, unlocked, password or TOTP reset, disabled or enabled, role or region changed) ends all
 of that person's live sessions at once (``end_sessions``, over the store's index of sessions by
 person); a person who changes their own password or TOTP keeps only the session they did it in.
+The index lags a moment behind a sign-in, so it is not trusted alone: each change also moves
+the account's credential generation on, and a sign-in stores its session only while the
+generation is still the one it read, naming the session on the account's row (one
+transaction); the change takes those names with the same write. So a session begun in the
+second before a change is ended by name, and one begun after it with the old credentials is
+never stored, at no cost to any page (the session row alone is read per request).
 
 Regions: a finance person may carry a region (``Person.scope``, a prefix of region codes, as
 finance keys do). They see and manage only the units, and the people of units, within it, and
@@ -535,7 +541,9 @@ def sign_in(deps: Ports, username: str, password: str, otp: str,
     session = Session(token_hash=token_hash(token), username=username, role=person.role,
                       unit_code=person.unit_code, created_epoch=now, seen_epoch=now,
                       client=client[:64], scope=person.scope if person.role.is_finance else "")
-    deps.people.put_session(session)
+    if not deps.people.put_session(session, person):  # the account changed meanwhile
+        audit(deps, username, person.unit_code, "sign_in", "account_changed", client)
+        raise Unauthenticated("账户信息刚刚变更，请重新登录", code="account_changed")
     audit(deps, username, person.unit_code, "sign_in", "ok", client)
     return token, session
 

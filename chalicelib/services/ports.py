@@ -111,7 +111,11 @@ class PeopleStore(Protocol):
         """Give the operator ``username`` their own set (``None``: back to the unit's
         default), only if their own set is still ``before`` (``None``: they had none): one
         conditional write; False, and nothing written, when it changed meanwhile."""
-    def put_session(self, session: Session) -> None: ...
+    def put_session(self, session: Session, person: Person | None = None) -> bool:
+        """Store a session; with ``person`` (the account as the sign-in read it), only while
+        the account's ``generation`` is still that one, and named among the account's recent
+        sessions (one transaction): False, nothing stored, when a change to the account came
+        between the read and this write."""
     def session(self, token_hash: str) -> Session | None: ...
     def touch_session(self, token_hash: str, seen_epoch: int) -> None: ...
     def end_session(self, token_hash: str) -> None: ...
@@ -120,7 +124,9 @@ class PeopleStore(Protocol):
         begun a moment ago may be missing for about a second, as DynamoDB's indexes lag)."""
 
     def end_sessions(self, username: str, keep: str | None = None) -> int:
-        """End every stored session of ``username`` but ``keep``'s; how many ended."""
+        """End every stored session of ``username`` but ``keep``'s; how many ended. The
+        account's generation moves on first (a sign-in that read the old one stores nothing),
+        and the sessions begun lately are ended by name, not only those the index shows."""
 
 
 class ReimbursementRepository(Protocol):

@@ -189,6 +189,31 @@ class TestPeopleStore:
         assert stores.people.operator_settings("340100002").of("op.x") == mine
         assert stores.people.operator_actions("340100002") == frozenset()
 
+    def test_a_change_ends_a_session_the_index_does_not_show_yet(self, stores, monkeypatch):
+        stores.people.create(person())
+        session = Session("a" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW, NOW,
+                          "203.0.113.9")
+        assert stores.people.put_session(session, stores.people.get("op.one"))
+        monkeypatch.setattr(stores.people, "sessions_of", lambda username: [])  # the lag
+        assert stores.people.end_sessions("op.one") == 1
+        assert stores.people.session("a" * 64) is None
+        assert stores.people.end_sessions("op.one") == 0  # named once, ended once
+
+    def test_a_session_read_before_a_change_is_not_stored_after_it(self, stores):
+        stores.people.create(person())
+        read = stores.people.get("op.one")
+        stores.people.end_sessions("op.one")  # a reset between the sign-in's read and write
+        late = Session("b" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW, NOW, "x")
+        assert not stores.people.put_session(late, read)
+        assert stores.people.session("b" * 64) is None
+        fresh = stores.people.get("op.one")
+        assert fresh.generation == read.generation + 1
+        assert stores.people.put_session(late, fresh) and stores.people.session("b" * 64)
+        kept = Session("c" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW + 1000,
+                       NOW + 1000, "x")
+        assert stores.people.put_session(kept, stores.people.get("op.one"))
+        assert set(stores.people.get("op.one").recent_sessions) == {"c" * 64}  # old trimmed
+
     def test_a_session_is_read_back_touched_and_ended(self, stores):
         s = Session("a" * 64, "op.one", Role.UNIT_OPERATOR, "340100001", NOW, NOW,
                     "203.0.113.9")
