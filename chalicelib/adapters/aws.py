@@ -34,7 +34,9 @@ def botocore_session() -> Any:
     session per connection (six in the issuing function, besides boto3's one per client), each
     ≈ 10 MB and 110-180 ms of CPU to load the DynamoDB model again. A session is not safe to
     make clients from in several threads at once, so this one makes them one at a time (they
-    are made once per process; a client itself is thread-safe)."""
+    are made once per process; a client itself is thread-safe). Re-entrant: making a client may
+    load the credentials, and a credential provider (an assumed role, SSO) makes its own STS
+    client from the same session in the same thread."""
     import threading
 
     import botocore.session  # deferred with boto3: paid only by paths that need AWS
@@ -42,7 +44,7 @@ def botocore_session() -> Any:
     class OneClientAtATime(botocore.session.Session):
         def __init__(self) -> None:
             super().__init__()
-            self._making = threading.Lock()
+            self._making = threading.RLock()
 
         def create_client(self, *args: Any, **kwargs: Any) -> Any:
             with self._making:

@@ -42,3 +42,31 @@ def test_forgetting_the_clients_makes_a_new_session_for_the_next_ones() -> None:
     aws.forget_clients()
     assert aws.botocore_session() is not before
     assert aws._client("sqs", "cn-north-1", NOWHERE) is not client
+
+
+def test_a_client_made_while_another_is_being_made_in_the_same_thread_does_not_wait_for_it():
+    # as a credential provider (an assumed role, SSO) makes its STS client from the session
+    # while the session makes the client that asked for credentials
+    import threading
+
+    from chalicelib.adapters import aws
+
+    aws.forget_clients()
+    session = aws.botocore_session()
+    inner: list[object] = []
+
+    def make_another(**_):
+        if not inner:
+            inner.append(session.create_client("sts", "cn-north-1", endpoint_url=NOWHERE))
+
+    session.register("creating-client-class.kms", make_another)
+    done = threading.Event()
+
+    def make():
+        session.create_client("kms", "cn-north-1", endpoint_url=NOWHERE)
+        done.set()
+
+    threading.Thread(target=make, daemon=True).start()
+    assert done.wait(10), "the session waited for itself"
+    assert len(inner) == 1
+    aws.forget_clients()
