@@ -20,7 +20,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import console
 from chalicelib.api.console import console_view, form_fields, form_lists, page, redirect
-from chalicelib.api.errors import status_of
+from chalicelib.api.errors import STATUS, status_of
 from chalicelib.api.http import query_param
 from chalicelib.bootstrap import deps
 from chalicelib.domain import bill_templates
@@ -324,7 +324,7 @@ def note_list(me: Session, actor: Actor) -> Response:
         listed = {"notes": [], "next_cursor": None}
     rows = listed["notes"]
     query = "&".join(f"{k}={quote(v)}" for k, v in filters.items() if v and k != "cursor")
-    return page(bp, "console/unit_notes.html", 400 if problems else 200, me=me, here=NOTES,
+    return page(bp, "console/unit_notes.html", STATUS[ValidationFailed] if problems else 200, me=me, here=NOTES,
                 heading="本单位缴款书",
                 rows=rows, filters=filters, problems=problems, statuses=NOTE_STATUS,
                 yuan=fen_to_yuan_grouped, next_cursor=listed["next_cursor"], query=query,

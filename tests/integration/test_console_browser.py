@@ -143,6 +143,25 @@ def test_a_unit_admin_with_totp_lets_operators_cancel_and_an_operator_may_not_ma
     page.check("#p-cancel")
     page.get_by_role("button", name="保存经办人权限").click()
     assert "已保存经办人权限" in checked(page) and page.is_checked("#p-cancel")
+    page.get_by_role("link", name="unit1.operator 的权限").click()  # one operator's own set
+    assert "按单位默认" in checked(page)
+    page.check("#m-own")
+    page.check("#a-cancel")
+    page.check("#a-void")
+    page.check("#f-confirm")
+    page.get_by_role("button", name="保存权限").click()
+    body = checked(page, "console-unit-person.png")
+    assert "已保存该经办人的权限" in body and "撤销缴款书、作废" in body
+    page.check("#m-default")  # and back to the unit's default
+    page.check("#f-confirm")
+    page.get_by_role("button", name="保存权限").click()
+    assert "（按单位默认）" in checked(page)
+    page.get_by_role("link", name="审计日志").click()  # the unit's audit log
+    body = checked(page, "console-unit-audit.png")
+    assert "经办人单独权限" in body and "person#unit1.operator" in body
+    page.fill("#f-username", "unit1.operator")
+    page.get_by_role("button", name="查询").click()
+    assert "person#unit1.admin" not in checked(page)
     other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
                                 bypass_csp=True)
     try:
@@ -197,6 +216,11 @@ def test_a_unit_admin_reverses_a_bill_and_records_a_refund_given_back_by_hand(st
     body = checked(page, "console-unit-bills.png")
     assert "已冲红" in body and "林青" in body
     page.get_by_role("link", name="异常缴款").click()
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    page.fill("#f-paid_from", today)  # the day's exceptions only (the index's key condition)
+    page.get_by_role("button", name="查询").click()
+    assert "paid_from=" in page.url
+    checked(page)
     # the scheduler's refund job (every 60 s on the stack; asked to run now, and again every
     # few seconds in case the payment was not recorded yet) finds a counter payment has no
     # refund API: 需线下退款 in this payment's row (other tests' rows may say so sooner)
