@@ -54,7 +54,8 @@ ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话
            "set_bill_kinds": "设定允许的票据种类", "set_seal": "启用印章"}
 OUTCOMES = {"ok": "成功", "unknown_user": "用户不存在", "bad_password": "密码错误",
             "bad_otp": "动态口令错误", "otp_reused": "动态口令重复使用", "locked": "账户已锁定",
-            "totp_required": "未启用动态口令", "disabled": "账户已停用", "offered": "已生成密钥"}
+            "totp_required": "未启用动态口令", "disabled": "账户已停用", "offered": "已生成密钥",
+            "account_changed": "登录时账户已变更"}
 
 
 def _people_page(me: Session, status: int = 200, cursor: str | None = None,
