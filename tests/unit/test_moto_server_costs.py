@@ -81,3 +81,13 @@ def test_moto_finds_a_response_classs_methods_and_a_names_snake_case_once_each(m
         assert snake("VisibilityTimeout") == "visibility_timeout"
         assert snake("ContentBasedDeduplication") == "content_based_deduplication"
         assert snake is responses.camelcase_to_underscores  # one memory for all
+
+
+def test_dynamodb_local_keeps_its_tables_in_memory_only_when_asked(monkeypatch, tmp_path):
+    from devstack.services import dynamodb_local_command
+
+    monkeypatch.delenv("DYNAMODB_LOCAL_JAVA_OPTS", raising=False)
+    command = dynamodb_local_command(tmp_path, 8003, in_memory=True)
+    assert "-inMemory" in command and "-dbPath" not in command
+    assert command[-4:] == ["-inMemory", "-port", "8003", "-disableTelemetry"]
+    assert "-inMemory" not in dynamodb_local_command(tmp_path, 8003)
