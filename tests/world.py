@@ -259,9 +259,10 @@ class ProcessWorlds:
             from moto import mock_aws
 
             from chalicelib.adapters import aws
-            from tests import moto_transactions
+            from tests import moto_aliases, moto_transactions
 
             moto_transactions.install()  # transactions back up what they touch, not whole tables
+            moto_aliases.install()  # responses find each attribute's name once per shape
             self._mock = mock_aws()
             self._mock.start()
             aws.forget_clients()
