@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from chalicelib.adapters.wall_clock import real_read
 from devstack.request_stats import spent
 
 log = logging.getLogger("localstack")
@@ -79,7 +80,7 @@ class Worker:
                 return  # stopping: the messages come back once their visibility times out
             if not (messages := got.get("Messages", [])):
                 continue
-            received = time.time()
+            received = real_read().timestamp()  # measuring, as SQS stamps: the real clock
             spent(f"worker-{handler} queue wait", sum(
                 received - int(m.get("Attributes", {}).get("SentTimestamp", received * 1000))
                 / 1000 for m in messages), len(messages))
@@ -96,7 +97,7 @@ class Worker:
                 log.exception("%s failed; SQS will deliver its messages again", handler)
                 continue
             finally:  # each message waited for its whole batch
-                spent(f"worker-{handler} handler", (time.time() - received) * len(messages),
+                spent(f"worker-{handler} handler", (real_read().timestamp() - received) * len(messages),
                       len(messages))
             failed = {str(item.get("itemIdentifier")) for item in
                       (answer or {}).get("batchItemFailures", [])} if isinstance(answer, dict) \
