@@ -220,10 +220,11 @@ def test_every_console_page_but_the_door_checks_the_session_and_the_role_first()
                  and not getattr(entry.view_function, "console_roles", ())]
     assert unguarded == []
     posts = [path for path, method, _ in routes if method == "POST"]
-    upload = ("/console/finance/units/{unit_code}/seal", ["application/x-www-form-urlencoded",
-                                                          "multipart/form-data"])
+    both = ["application/x-www-form-urlencoded", "multipart/form-data"]
+    uploads = {"/console/finance/units/{unit_code}/seal",  # the seal image
+               "/console/finance/units/{unit_code}/merchants/{channel}"}  # a merId's .pfx
     assert all(entry.content_types == ["application/x-www-form-urlencoded"]
-               or (path, entry.content_types) == upload  # the one form with a file
+               or (path in uploads and entry.content_types == both)  # the forms with a file
                for path, method, entry in routes if method == "POST"), posts
 
 

@@ -898,6 +898,8 @@ CONSOLE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("/console/unit/people/{username}/unlock", "POST"): {},
     ("/console/unit/people/{username}/totp", "POST"): {"confirm": "yes"},
     ("/console/unit/people/permissions", "POST"): {"action": "reverse"},
+    ("/console/unit/people/{username}/actions", "POST"): {"mode": "own", "action": "reverse",
+                                                          "confirm": "yes"},
     ("/console/unit/bills/{bill_code}/{bill_number}/reversal", "POST"): {
         "confirm": "yes", "reason": "模糊测试"},
     ("/console/unit/bills/{bill_code}/{bill_number}/void", "POST"): {
@@ -943,7 +945,8 @@ CONSOLE_GETS = ["/console", "/console/finance", "/console/unit", "/console/finan
                 "/console/finance/units/{unit_code}/seal.png",
                 "/console/finance/units/{unit_code}/seal/sample.pdf",
                 "/console/finance/bill-templates", "/console/finance/bill-templates/new",
-                "/console/finance/bill-templates/{template_id}", "/console/unit/bills/new"]
+                "/console/finance/bill-templates/{template_id}", "/console/unit/bills/new",
+                "/console/unit/audit", "/console/unit/people/{username}"]
 _CONSOLE_QUERIES = st.sampled_from(["", "", "?day=2026-06-15", "?day=2026-13-45&unit_code=%00",
                                     "?q=%E5%BC%A0&status=unpaid&page=999999",
                                     "?region=34&cursor=forged", "?edit=103040100101",
