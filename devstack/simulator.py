@@ -5,8 +5,8 @@ a person clicks through; paying sends that channel's correctly signed notificati
 order's notify URL, then returns the payer to the pay page (``channel_servers.py``). As a
 command (the notifications themselves: ``notifications.py``)::
 
-    python -m devstack.simulator pay PAYMENT_CODE [--channel alipay]
-    python -m devstack.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]
+    python -m devstack.simulator pay PAYMENT_CODE [--channel alipay]   # the running simulator pays
+    python -m devstack.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]  # signed here
     python -m devstack.simulator bank PAYMENT_CODE AMOUNT_FEN
 
 Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack').
@@ -19,7 +19,9 @@ import json
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,54 @@ def pay(stack: dict, channel: str, out_trade_no: str, amount_fen: int) -> int:
     """Play the channel: send its payment notification for an order; the HTTP status."""
     body, headers = NOTIFIERS[channel](stack, out_trade_no, amount_fen)
     return send(f"{stack['base_url']}/callbacks/{channel}", body, headers)
+
+
+class _Form(HTMLParser):
+    """The one form of a page that posts the payer to a channel: its action and fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "form":
+            self.action = named.get("action") or ""
+        elif tag == "input" and named.get("name"):
+            self.fields[str(named["name"])] = named.get("value") or ""
+
+
+def arrive(stack: dict, order: dict) -> None:
+    """The payer's browser reaches the channel with the order the app opened: it follows the
+    pay URL when the channel's cashier serves it (Alipay's gateway; WeChat Pay's H5 page), or
+    submits the form the app serves (UnionPay's front transaction), as a browser does."""
+    url = str(order.get("pay_url") or "")
+    if order.get("form_html"):
+        form = _Form()
+        form.feed(str(order["form_html"]))
+        request = urllib.request.Request(
+            form.action, method="POST", data=urllib.parse.urlencode(form.fields).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    elif url.startswith(stack["simulator_url"]):
+        request = urllib.request.Request(url)
+    else:
+        return
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def pay_order(stack: dict, channel: str, out_trade_no: str) -> int:
+    """The payer pays an order the running simulator holds (``POST /_sim/pay``): the channel
+    notifies as it would for that order, for the merchant it was opened for (a unit's own
+    WeChat sub-merchant, Alipay seller or UnionPay merId, or the deployment's). The HTTP status
+    of the notification's delivery."""
+    request = urllib.request.Request(
+        f"{stack['simulator_url']}/_sim/pay", method="POST",
+        data=json.dumps({"channel": channel, "out_trade_no": out_trade_no}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(json.loads(response.read())["notify_status"])
 
 
 def pay_at_bank(stack: dict, payment_code: str, amount_fen: int) -> int:
@@ -120,9 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot open an order: HTTP {exc.code} {exc.read().decode()}", file=sys.stderr)
             return 1
         out_trade_no, amount = order["out_trade_no"], order["amount_fen"]
-    else:
+        arrive(stack, order)
+        status = pay_order(stack, args.channel, out_trade_no)
+    else:  # a notification made here, for the deployment's merchant, whatever the order
         out_trade_no, amount = args.out_trade_no, args.amount_fen
-    status = pay(stack, args.channel, out_trade_no, amount)
+        status = pay(stack, args.channel, out_trade_no, amount)
     print(f"{args.channel} notification for {out_trade_no} ({amount} fen): HTTP {status}")
     return 0 if status in (200, 204) else 1
 

@@ -56,10 +56,11 @@ def get_note(stack: dict[str, Any], payment_code: str, unit: int = 0) -> dict[st
     return response.json()
 
 
-def pay_with_simulator(stack: dict[str, Any], payment_code: str) -> str:
+def pay_with_simulator(stack: dict[str, Any], payment_code: str,
+                       channel: str = "wechatpay") -> str:
     done = subprocess.run(
         [sys.executable, "-m", "devstack.simulator", "--stack", stack["stack_path"],
-         "pay", payment_code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+         "pay", payment_code, "--channel", channel], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, (f"simulator pay failed:\n{done.stdout}\n{done.stderr}\n"
                                   f"{last_errors(stack)}")
     return done.stdout

@@ -22,6 +22,7 @@ from tests.integration.stack_client import (
     create_note,
     fetch,
     issue_a_bill,
+    pay_with_simulator,
     rows_of,
     sms_to,
     verify_offline,
@@ -61,6 +62,30 @@ def test_a_note_paid_through_the_simulator_is_issued(stack: dict[str, Any],
     assert re.fullmatch(r"[0-9A-Za-z]{6}", bill["check_code"]), bill
     assert bill["url"].startswith(f"{stack['base_url']}/bills/{bill['bill_code']}/"
                                   f"{bill['bill_number']}?check_code={bill['check_code']}")
+
+
+@pytest.mark.parametrize("unit", [0, 1])
+def test_a_units_own_alipay_merchant_is_paid_with_the_simulator_command(
+        stack: dict[str, Any], unit: int) -> None:
+    """The command pays as the payer would, at the merchant the order was opened for (the
+    notification it signed itself named the deployment's seller, refused with 409)."""
+    seller = f"20880000000009{unit}1"
+    grant = requests.post(f"{stack['simulator_url']}/alipay/_sim/app-auth",
+                          json={"seller_id": seller}, timeout=10).json()
+    finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
+    url = (f"{stack['base_url']}/v1/admin/units/{stack['units'][unit]['unit_code']}"
+           "/merchants/alipay")
+    put = requests.put(url, headers=finance, timeout=10, json={
+        "seller_id": seller, "auth_app_id": grant["auth_app_id"],
+        "app_auth_token": grant["app_auth_token"]})
+    assert put.status_code == 200, put.text
+    try:
+        created = create_note(stack, unit)
+        pay_with_simulator(stack, created["payment_code"], "alipay")
+        note = wait_until_issued(stack, created["payment_code"], unit)
+        assert (note["payment"]["channel"], note["payment"]["amount_fen"]) == ("alipay", 10050)
+    finally:
+        assert requests.delete(url, headers=finance, timeout=10).status_code == 200
 
 
 def test_the_public_bill_json_describes_the_bill(stack: dict[str, Any],
