@@ -14,7 +14,9 @@ import argparse
 import json
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 MAX_KEYS_BYTES = 1024 * 1024  # a key list is a few KB; more is not a key list
 KEYS_TIMEOUT_SECONDS = 10
@@ -373,84 +375,55 @@ def redrive_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
-def backfill_payment_days(args: argparse.Namespace) -> int:
-    """Date the payments written before ``paid_day-payment_id-index`` (the day page, the weekly
-    report and reconciliation read a day's payments only through it): page after page, each
-    printed with the payment id to resume after (``--after``). Run once the code that writes
-    ``paid_day`` is deployed; a second run finds nothing to date."""
-    from chalicelib.adapters.dynamo_payments import fill_paid_days
+def _backfill(args: argparse.Namespace, fill: Callable[[int, str | None], Any], bind: str,
+              rows: str, lacking: str, filled: str) -> int:
+    """A back-fill command: ``fill`` page after page from ``--after``, each page printed with
+    the key to resume after, then the totals (``rows`` read, ``lacking`` the index's key,
+    ``filled``; "" leaves the lacking out)."""
+    from chalicelib.adapters.dynamo_models import FillPage, fill_all
     from chalicelib.bootstrap import deps
 
     if not 1 <= args.page_size <= MAX_PAGE_SIZE:
         print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
         return 2
     _use_stack(args.stack)
-    deps().payments  # noqa: B018 - binds the models to this deployment's tables
-    after, scanned, undated, filled, pages = args.after or None, 0, 0, 0, 0
-    while True:
-        page = fill_paid_days(args.page_size, after)
-        pages += 1
-        scanned, undated, filled = (scanned + page.scanned, undated + page.undated,
-                                    filled + page.filled)
-        print(f"page {pages}: {page.scanned} read, {page.undated} without a day, {page.filled} "
-              f"dated; next: {f'--after {page.after}' if page.after else 'none, done'}")
-        if page.after is None:
-            break
-        after = page.after
-    print(f"{scanned} payments read, {undated} without a day, {filled} dated")
+    getattr(deps(), bind)  # binds the models to this deployment's tables
+
+    def counts(page: FillPage) -> str:
+        return (f"{page.missing} {lacking}, " if lacking else "") + f"{page.filled} {filled}"
+
+    def show(number: int, page: FillPage) -> None:
+        print(f"page {number}: {page.scanned} read, {counts(page)}; next: "
+              f"{f'--after {page.after}' if page.after else 'none, done'}")
+
+    total = fill_all(fill, args.page_size, args.after or None, show)
+    print(f"{total.scanned} {rows} read, {counts(total)}")
     return 0
+
+
+def backfill_payment_days(args: argparse.Namespace) -> int:
+    """Date the payments written before ``paid_day-payment_id-index`` (the day page, the weekly
+    report and reconciliation read a day's payments only through it). Run once the code that
+    writes ``paid_day`` is deployed; a second run finds nothing to date."""
+    from chalicelib.adapters.dynamo_payments import fill_paid_days
+
+    return _backfill(args, fill_paid_days, "payments", "payments", "without a day", "dated")
 
 
 def backfill_people_places(args: argparse.Namespace) -> int:
     """Place the accounts written before ``listing-place-index`` (the people pages list accounts
-    only through it): page after page, each printed with the key to resume after
-    (``--after``). Idempotent: a second run places nothing."""
+    only through it). Idempotent: a second run places nothing."""
     from chalicelib.adapters.dynamo_people import fill_people_places
-    from chalicelib.bootstrap import deps
 
-    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
-        print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
-        return 2
-    _use_stack(args.stack)
-    deps().people  # noqa: B018 - binds the models to this deployment's tables
-    after, scanned, placed, pages = args.after or None, 0, 0, 0
-    while True:
-        read, done, after = fill_people_places(args.page_size, after)
-        pages, scanned, placed = pages + 1, scanned + read, placed + done
-        print(f"page {pages}: {read} read, {done} placed; next: "
-              f"{f'--after {after}' if after else 'none, done'}")
-        if after is None:
-            break
-    print(f"{scanned} rows read, {placed} accounts placed")
-    return 0
+    return _backfill(args, fill_people_places, "people", "rows", "", "accounts placed")
 
 
 def backfill_bill_listing(args: argparse.Namespace) -> int:
     """List the bills issued before ``issuing_unit-issued_at-index`` (the unit console's bill
-    list reads only it): page after page, each printed with the bill id to resume after
-    (``--after``). Idempotent: a second run lists nothing."""
+    list reads only it). Idempotent: a second run lists nothing."""
     from chalicelib.adapters.dynamo_bills import fill_bill_listing
-    from chalicelib.bootstrap import deps
 
-    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
-        print(f"the page size must be 1 to {MAX_PAGE_SIZE}", file=sys.stderr)
-        return 2
-    _use_stack(args.stack)
-    deps().bills  # noqa: B018 - binds the models to this deployment's tables
-    after, scanned, unlisted, listed, pages = args.after or None, 0, 0, 0, 0
-    while True:
-        page = fill_bill_listing(args.page_size, after)
-        pages += 1
-        scanned, unlisted, listed = (scanned + page.scanned, unlisted + page.unlisted,
-                                     listed + page.listed)
-        print(f"page {pages}: {page.scanned} read, {page.unlisted} without a unit, "
-              f"{page.listed} listed; next: "
-              f"{f'--after {page.after}' if page.after else 'none, done'}")
-        if page.after is None:
-            break
-        after = page.after
-    print(f"{scanned} bills read, {unlisted} without a unit, {listed} listed")
-    return 0
+    return _backfill(args, fill_bill_listing, "bills", "bills", "without a unit", "listed")
 
 
 def main(argv: list[str] | None = None) -> int:

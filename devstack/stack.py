@@ -93,34 +93,18 @@ def date_old_payments(deps: Any) -> int:
     the bills' unit index their unit (what ``cli backfill-payment-days``,
     ``backfill-people-places`` and ``backfill-bill-listing`` do in a deployment): one Scan page
     each on a fresh stack. Returns the payments dated."""
+    from chalicelib.adapters.dynamo_bills import fill_bill_listing
+    from chalicelib.adapters.dynamo_models import fill_all
     from chalicelib.adapters.dynamo_payments import fill_paid_days
-
-    deps.payments  # noqa: B018 - binds the models to the stack's tables
-    page = fill_paid_days()
-    filled = page.filled
-    while page.after is not None:
-        page = fill_paid_days(after=page.after)
-        filled += page.filled
-    if filled:
-        log.info("dated %d payments for the payments' day index", filled)
     from chalicelib.adapters.dynamo_people import fill_people_places
 
-    deps.people  # noqa: B018
-    _, placed, after = fill_people_places()
-    while after is not None:
-        _, more, after = fill_people_places(after=after)
-        placed += more
-    if placed:
+    deps.payments, deps.people, deps.bills  # noqa: B018 - binds the models to the stack's tables
+    filled = fill_all(fill_paid_days).filled
+    if filled:
+        log.info("dated %d payments for the payments' day index", filled)
+    if placed := fill_all(fill_people_places).filled:
         log.info("placed %d accounts in the people's list index", placed)
-    from chalicelib.adapters.dynamo_bills import fill_bill_listing
-
-    deps.bills  # noqa: B018
-    bills = fill_bill_listing()
-    listed = bills.listed
-    while bills.after is not None:
-        bills = fill_bill_listing(after=bills.after)
-        listed += bills.listed
-    if listed:
+    if listed := fill_all(fill_bill_listing).filled:
         log.info("listed %d bills in the bills' unit index", listed)
     return filled
 

@@ -33,6 +33,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     BillModel,
+    FillPage,
     NoteModel,
     NumberRangeModel,
     SigningKeyModel,
@@ -587,19 +588,7 @@ class DynamoKeys:
                           endorsement=row.endorsement)
 
 
-@dataclass(frozen=True)
-class ListedPage:
-    """One page of ``fill_bill_listing``: rows the page read, issued bills found without
-    ``issuing_unit``, bills this call listed, and the bill id to resume after (None: the
-    table is read through)."""
-
-    scanned: int
-    unlisted: int
-    listed: int
-    after: str | None
-
-
-def fill_bill_listing(page_size: int = 500, after: str | None = None) -> ListedPage:
+def fill_bill_listing(page_size: int = 500, after: str | None = None) -> FillPage:
     """Back-fill of ``issuing_unit`` (the key of ``issuing_unit-issued_at-index``, the unit
     console's bill list) on bills issued before it: one page of a Scan of the bills table
     (``page_size`` rows read, after the bill id ``after``) returning only issued bills (with a
@@ -629,5 +618,5 @@ def fill_bill_listing(page_size: int = 500, after: str | None = None) -> ListedP
             BillModel.bill_id.exists() & BillModel.issuing_unit.does_not_exist()
             & BillModel.doc.exists())
     last = rows.page_iter.last_evaluated_key
-    return ListedPage(scanned=int(page.get("ScannedCount", 0)), unlisted=len(items),
-                      listed=listed, after=last["bill_id"]["S"] if last else None)
+    return FillPage(scanned=int(page.get("ScannedCount", 0)), missing=len(items),
+                    filled=listed, after=last["bill_id"]["S"] if last else None)

@@ -7,7 +7,10 @@ use (pynamodb caches a connection per model class). Models never leave ``adapter
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import (
@@ -501,6 +504,36 @@ def update_if(row: Model, actions: list[Any], condition: Any) -> bool:
             raise
         return False
     return True
+
+
+@dataclass(frozen=True)
+class FillPage:
+    """One page of a back-fill (``fill_paid_days``, ``fill_people_places``,
+    ``fill_bill_listing``): rows the page read, rows found lacking the index's key, rows this
+    call filled, and the key to resume after (None: the table is read through)."""
+
+    scanned: int
+    missing: int
+    filled: int
+    after: str | None
+
+
+def fill_all(fill: Callable[[int, str | None], FillPage], page_size: int = 500,
+             after: str | None = None,
+             each: Callable[[int, FillPage], object] | None = None) -> FillPage:
+    """Run the back-fill ``fill`` page after page from ``after`` to the table's end; the
+    totals. ``each`` sees every page (its number, from 1) as it is done."""
+    scanned = missing = filled = 0
+    for number in itertools.count(1):
+        page = fill(page_size, after)
+        if each is not None:
+            each(number, page)
+        scanned, missing, filled = (scanned + page.scanned, missing + page.missing,
+                                    filled + page.filled)
+        if page.after is None:
+            break
+        after = page.after
+    return FillPage(scanned, missing, filled, None)
 
 
 def revoke_once(row: Model, revoked_at: Any, at: str) -> None:

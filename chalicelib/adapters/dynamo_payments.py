@@ -18,8 +18,6 @@ pynamodb sends condition checks, then puts, then updates; cancellation reasons c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -27,6 +25,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     ChannelOrderModel,
+    FillPage,
     NoteModel,
     PaymentModel,
     is_conditional_failure,
@@ -238,18 +237,7 @@ class DynamoPaymentRecorder:
         return row.attribute_values
 
 
-@dataclass(frozen=True)
-class FilledPage:
-    """One page of ``fill_paid_days``: rows the page read, rows found without ``paid_day``,
-    rows this call dated, and the payment id to resume after (None: the table is read through)."""
-
-    scanned: int
-    undated: int
-    filled: int
-    after: str | None
-
-
-def fill_paid_days(page_size: int = 500, after: str | None = None) -> FilledPage:
+def fill_paid_days(page_size: int = 500, after: str | None = None) -> FillPage:
     """Back-fill of ``paid_day`` (``paid_day-payment_id-index``) on payments written before it:
     one page of a Scan of the payments table (``page_size`` rows read, starting after the
     payment id ``after``) that returns only the undated rows' ids and times, then one
@@ -272,5 +260,5 @@ def fill_paid_days(page_size: int = 500, after: str | None = None) -> FilledPage
             PaymentModel(payment_id), [PaymentModel.paid_day.set(paid_at[:10])],
             PaymentModel.payment_id.exists() & PaymentModel.paid_day.does_not_exist())
     last = rows.page_iter.last_evaluated_key
-    return FilledPage(scanned=int(page.get("ScannedCount", 0)), undated=len(items),
-                      filled=filled, after=last["payment_id"]["S"] if last else None)
+    return FillPage(scanned=int(page.get("ScannedCount", 0)), missing=len(items),
+                    filled=filled, after=last["payment_id"]["S"] if last else None)

@@ -34,7 +34,12 @@ from pynamodb.exceptions import (
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.aws import aws_boundary
-from chalicelib.adapters.dynamo_models import PeopleModel, is_conditional_failure, update_if
+from chalicelib.adapters.dynamo_models import (
+    FillPage,
+    PeopleModel,
+    is_conditional_failure,
+    update_if,
+)
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.people import (
     RECENT_SESSION_SECONDS,
@@ -355,13 +360,11 @@ class DynamoPeople:
         PeopleModel(_SESSION + token_hash).delete()
 
 
-def fill_people_places(page_size: int = 500, after: str | None = None) -> tuple[int, int,
-                                                                              str | None]:
+def fill_people_places(page_size: int = 500, after: str | None = None) -> FillPage:
     """Back-fill of ``listing-place-index`` on person rows written before it: one Scan page
     (``page_size`` rows read after the key ``after``) returning only the person rows without a
     place, then one conditional update each (the unit's region read from the units table).
-    Idempotent and resumable as ``dynamo_payments.fill_paid_days``. Returns (rows read, rows
-    placed, the key to resume after or None at the end)."""
+    Idempotent and resumable as ``dynamo_payments.fill_paid_days``."""
     from chalicelib.adapters.dynamo_models import UnitModel
 
     start = {"person_key": {"S": after}} if after else None
@@ -371,7 +374,8 @@ def fill_people_places(page_size: int = 500, after: str | None = None) -> tuple[
     page = next(rows.page_iter)
     regions: dict[str, str] = {}
     placed = 0
-    for item in page.get("Items", []):
+    items = page.get("Items", [])
+    for item in items:
         person = _person(PeopleModel.from_raw_data(item))
         code = person.unit_code or ""
         if code and code not in regions and not person.role.is_finance:
@@ -385,4 +389,5 @@ def fill_people_places(page_size: int = 500, after: str | None = None) -> tuple[
              PeopleModel.place.set(place(person, regions.get(code, "")))],
             PeopleModel.person_key.exists() & PeopleModel.place.does_not_exist())
     last = rows.page_iter.last_evaluated_key
-    return int(page.get("ScannedCount", 0)), placed, last["person_key"]["S"] if last else None
+    return FillPage(scanned=int(page.get("ScannedCount", 0)), missing=len(items), filled=placed,
+                    after=last["person_key"]["S"] if last else None)
