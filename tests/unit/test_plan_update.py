@@ -126,6 +126,47 @@ def test_the_payments_day_index_of_this_release_is_added_back_filled_then_its_ol
     assert_each_update_is_applicable(deployed, steps)
 
 
+def release_without(index: str, table_name: str, instead: dict[str, Any] | None = None
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Today's infra/resources.json, and a stack deployed before its ``index`` (with
+    ``instead`` in its place), attribute definitions as DynamoDB wants them."""
+    new = json.loads(RESOURCES.read_text())
+    deployed = copy.deepcopy(new)
+    props = deployed["Resources"][table_name]["Properties"]
+    props["GlobalSecondaryIndexes"] = [g for g in props["GlobalSecondaryIndexes"]
+                                       if g["IndexName"] != index] + ([instead] if instead else [])
+    used = {k["AttributeName"] for schema in [props["KeySchema"]] + [
+        g["KeySchema"] for g in props["GlobalSecondaryIndexes"]] for k in schema}
+    props["AttributeDefinitions"] = [a for a in props["AttributeDefinitions"]
+                                     if a["AttributeName"] in used]
+    return deployed, new
+
+
+def test_the_notes_list_index_of_this_release_is_added_then_the_status_only_one_dropped():
+    """A new projection under a new name: DynamoDB fills the new index from the stored notes
+    (the attributes it projects were always on the rows), so no back-fill runs."""
+    old = gsi("unit_code-created_at-index", "unit_code", "created_at", projection="INCLUDE")
+    old["Projection"]["NonKeyAttributes"] = ["status"]
+    deployed, new = release_without("unit_code-created_at-listed-index", "NotesTable", old)
+    steps = plan(deployed, new)
+    assert [(s.kind, s.changes[0], s.then_run) for s in steps] == [
+        ("add", "NotesTable: add unit_code-created_at-listed-index", []),
+        ("code", "the new code and every other change; dropped indexes kept", []),
+        ("drop", "NotesTable: drop unit_code-created_at-index", [])]
+    assert steps[-1].template == new
+    assert_each_update_is_applicable(deployed, steps)
+
+
+def test_a_stack_without_the_bills_unit_index_back_fills_it_after_the_new_code():
+    deployed, new = release_without("issuing_unit-issued_at-index", "BillsTable")
+    steps = plan(deployed, new)
+    assert [(s.kind, s.changes[0]) for s in steps] == [
+        ("add", "BillsTable: add issuing_unit-issued_at-index"),
+        ("code", "the new code and every other change; dropped indexes kept")]
+    assert steps[1].then_run == ["python -m chalicelib.cli backfill-bill-listing"]
+    assert_each_update_is_applicable(deployed, steps)
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     (lambda t: t.update(GlobalSecondaryIndexes=[gsi("a-index", "a", projection="KEYS_ONLY")]),
      "T: index a-index changed its definition"),
