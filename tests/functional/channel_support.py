@@ -68,6 +68,20 @@ def press_pay(world, channel: str, out_trade_no: str):
                                  urlencode({"out_trade_no": out_trade_no}).encode())
 
 
+def paid_before_and_after(world, client, channel: str, give) -> tuple[dict, dict, object]:
+    """Two orders of one unit paid at the cashier: one opened before ``give(world, client)``
+    gave the unit a merchant of its own (the deployment's), one after (the unit's); their pay
+    views and what ``give`` answered."""
+    world.channels.deliver = deliver_through(client)
+    _, direct = opened(world, client, channel)
+    given = give(world, client)
+    _, own = opened(world, client, channel)
+    for view in (direct, own):
+        at_cashier(world, client, channel, view)
+        press_pay(world, channel, view["out_trade_no"])
+    return direct, own, given
+
+
 def run_job(name: str) -> None:
     """A scheduled handler, called as EventBridge calls it (``tests/lambda_events.py``)."""
     from tests.lambda_events import handler_client, run_schedule

@@ -19,6 +19,7 @@ from tests.functional.channel_support import (
     deliver_through,
     later,
     opened,
+    paid_before_and_after,
     press_pay,
     run_job,
 )
@@ -250,13 +251,7 @@ def test_a_merchants_exception_is_refunded_with_its_token(world, client):
 
 
 def test_each_merchant_is_reconciled_against_its_own_trade_bill(world, client):
-    world.channels.deliver = deliver_through(client)
-    _, direct = opened(world, client, "alipay")  # the deployment's own merchant
-    grant = give_alipay_merchant(world, client)
-    _, own = opened(world, client, "alipay")
-    for view in (direct, own):
-        at_cashier(world, client, "alipay", view)
-        press_pay(world, "alipay", view["out_trade_no"])
+    direct, own, grant = paid_before_and_after(world, client, "alipay", give_alipay_merchant)
     ours = world.deps.statements("alipay").statement("2026-06-15")
     assert [line.out_trade_no for line in ours.lines] == [direct["out_trade_no"]]
     theirs = world.deps.statements("alipay").merchant_statement(

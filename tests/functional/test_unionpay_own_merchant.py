@@ -22,6 +22,7 @@ from tests.functional.channel_support import (
     form_fields,
     later,
     opened,
+    paid_before_and_after,
     press_pay,
     run_job,
 )
@@ -196,13 +197,7 @@ def test_the_units_merid_refunds_its_exception(world, client):
 
 
 def test_the_day_is_reconciled_from_each_merids_own_file(world, client):
-    world.channels.deliver = deliver_through(client)
-    _, direct = opened(world, client, "unionpay")  # the deployment's own merId
-    give_own_merid(world, client)
-    _, own = opened(world, client, "unionpay")
-    for view in (direct, own):
-        at_cashier(world, client, "unionpay", view)
-        press_pay(world, "unionpay", view["out_trade_no"])
+    direct, own, _ = paid_before_and_after(world, client, "unionpay", give_own_merid)
     world.clock.now += timedelta(days=1, minutes=30)
     r = client.http.post("/v1/admin/reconciliations/2026-06-15", headers=world.finance_auth())
     assert r.status_code == 200, r.body

@@ -25,6 +25,7 @@ from tests.functional.channel_support import (
     deliver_through,
     later,
     opened,
+    paid_before_and_after,
     press_pay,
     run_job,
 )
@@ -214,13 +215,7 @@ def test_a_sub_merchants_exception_is_refunded_by_it_and_closed_by_its_refund_no
 
 
 def test_the_providers_trade_bill_lists_the_sub_merchant_and_the_day_balances(world, client):
-    world.channels.deliver = deliver_through(client)
-    _, direct = opened(world, client, "wechatpay")  # the deployment's own merchant
-    give_sub_merchant(world, client)
-    _, partner = opened(world, client, "wechatpay")
-    for view in (direct, partner):
-        at_cashier(world, client, "wechatpay", view)
-        press_pay(world, "wechatpay", view["out_trade_no"])
+    direct, partner, _ = paid_before_and_after(world, client, "wechatpay", give_sub_merchant)
     statement = world.deps.statements("wechatpay").statement("2026-06-15")
     assert {line.out_trade_no: line.merchant for line in statement.lines} == {
         direct["out_trade_no"]: "", partner["out_trade_no"]: SUB_MCHID}
