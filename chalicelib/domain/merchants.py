@@ -31,7 +31,9 @@ Pure: the checks of what the finance department may record, nothing more.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from chalicelib.domain.errors import ValidationFailed
 
@@ -199,3 +201,33 @@ def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> 
         fields["auth_app_id"] = f"the token was granted by app {found.app_id}, not this one"
     if fields:
         raise ValidationFailed("应用授权令牌与所填商户不一致或已失效", fields)
+
+
+CERT_WARN_DAYS = 30  # a UnionPay signing certificate this close to its end is warned about
+
+
+def certificate_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[dict]:
+    """The unit page's warnings (``admin.unit_detail``) for a UnionPay merId whose signing
+    certificate has expired (``merchant_cert_expired``: UnionPay refuses what it signs, so the
+    unit's orders cannot be opened, queried or refunded) or ends within ``CERT_WARN_DAYS``
+    (``merchant_cert_expiring``, with the whole days left); nothing for other channels."""
+    warnings: list[dict] = []
+    for m in merchants:
+        if m.channel != "unionpay" or not m.cert_until:
+            continue
+        until = datetime.fromisoformat(m.cert_until)
+        days = (until - now).days
+        if until <= now:
+            warnings.append({"code": "merchant_cert_expired", "channel": m.channel,
+                             "merchant_id": m.merchant_id, "cert_until": m.cert_until,
+                             "message": f"银联商户号 {m.merchant_id} 的签名证书已于 "
+                                        f"{m.cert_until[:10]} 到期：该单位的银联订单无法开立、"
+                                        "查询或退款，请上传新证书"})
+        elif days < CERT_WARN_DAYS:
+            warnings.append({"code": "merchant_cert_expiring", "channel": m.channel,
+                             "merchant_id": m.merchant_id, "cert_until": m.cert_until,
+                             "days_left": days,
+                             "message": f"银联商户号 {m.merchant_id} 的签名证书将于 "
+                                        f"{m.cert_until[:10]} 到期（剩余 {days} 天），"
+                                        "请在到期前上传新证书"})
+    return warnings

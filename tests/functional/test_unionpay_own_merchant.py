@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from chalicelib.adapters.unionpay.api import form_page, sign_request
@@ -368,3 +368,25 @@ def test_the_simulator_issues_a_merchant_its_certificate_as_the_local_stack_need
     for wrong in ({"mer_id": ours}, {"mer_id": "123"}, {}):
         assert world.channels.handle("POST", "/unionpay/_sim/merchant-certificate", {},
                                      json.dumps(wrong).encode()).status == 400
+
+
+def test_the_unit_warns_a_month_before_its_merids_certificate_ends_and_once_it_has(world, client):
+    until = datetime.fromisoformat(give_own_merid(world, client)["unit"]["merchants"][0]
+                                   ["cert_until"])
+
+    def cert_warnings() -> list[dict]:
+        r = client.http.get(f"/v1/admin/units/{UNIT}", headers=world.finance_auth())
+        assert r.status_code == 200, r.body
+        return [w for w in body_of(r)["warnings"] if w["code"].startswith("merchant_cert")]
+
+    assert cert_warnings() == []
+    world.clock.now = until - timedelta(days=30, seconds=1)
+    assert cert_warnings() == []
+    world.clock.now = until - timedelta(days=12, hours=1)
+    [soon] = cert_warnings()
+    assert (soon["code"], soon["merchant_id"], soon["days_left"]) == (
+        "merchant_cert_expiring", MER_ID, 12)
+    assert "剩余 12 天" in soon["message"]
+    world.clock.now = until + timedelta(seconds=1)
+    [gone] = cert_warnings()
+    assert (gone["code"], gone["merchant_id"]) == ("merchant_cert_expired", MER_ID)
