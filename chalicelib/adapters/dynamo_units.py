@@ -49,7 +49,8 @@ def _merchant(channel: str, stored: Any) -> UnitMerchant:
                         sealed_token=str(data.get("sealed_token") or ""),
                         since=str(data.get("since") or ""),
                         cert_id=str(data.get("cert_id") or ""),
-                        cert_until=str(data.get("cert_until") or ""))
+                        cert_until=str(data.get("cert_until") or ""),
+                        token_until=str(data.get("token_until") or ""))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -73,6 +74,8 @@ def _stored(merchant: UnitMerchant) -> dict[str, str]:
         stored["sealed_token"] = merchant.sealed_token
     if merchant.cert_id:  # UnionPay: the signing certificate's serial and expiry
         stored.update(cert_id=merchant.cert_id, cert_until=merchant.cert_until)
+    if merchant.token_until:  # Alipay: when the authorisation ends
+        stored["token_until"] = merchant.token_until
     return stored
 
 

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import ValidationFailed
 
 # The channels a unit may have a merchant number of its own at (what is stored), those whose
@@ -73,6 +74,7 @@ class UnitMerchant:
     since: str = ""  # when the finance department set it (China time)
     cert_id: str = ""  # UnionPay: the signing certificate's serial in decimal (certId)
     cert_until: str = ""  # UnionPay: when that certificate expires (China time)
+    token_until: str = ""  # Alipay: when the authorisation ends, as Alipay said (China time)
 
     def public(self) -> dict:
         """As the API and the console show it: whether a token is set, never the token."""
@@ -85,7 +87,8 @@ class UnitMerchant:
                         sign_cert_set=bool(self.sealed_token))
         else:
             view.update(seller_id=self.merchant_id, auth_app_id=self.app_id or None,
-                        app_auth_token_set=bool(self.sealed_token))
+                        app_auth_token_set=bool(self.sealed_token),
+                        token_until=self.token_until or None)
         return view
 
 
@@ -185,6 +188,17 @@ class Authorisation:
     ends: str = ""
 
 
+def authorisation_end(found: Authorisation | None) -> str:
+    """When an authorisation ends, as ISO China time: Alipay's ``auth_end`` is
+    ``yyyy-MM-dd HH:mm:ss`` in Beijing time; "" when Alipay gave none or one that is not such a
+    time (nothing is then warned about)."""
+    try:
+        ends = datetime.strptime((found.ends if found else "").strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return ""
+    return ends.replace(tzinfo=CHINA_TZ).isoformat()
+
+
 def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> None:
     """``ValidationFailed`` unless the channel knows the token as a valid authorisation
     granted by ``merchant`` (its seller_id and auth_app_id): a typo would otherwise open
@@ -203,31 +217,35 @@ def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> 
         raise ValidationFailed("应用授权令牌与所填商户不一致或已失效", fields)
 
 
-CERT_WARN_DAYS = 30  # a UnionPay signing certificate this close to its end is warned about
+CERT_WARN_DAYS = 30  # a certificate or an authorisation this close to its end is warned about
+# What ends, by channel: (the field, what the page calls it, what to do).
+_ENDS = {"unionpay": ("cert_until", "cert", "银联商户号 {id} 的签名证书", "上传新证书"),
+         "alipay": ("token_until", "token", "支付宝商户 {id} 的应用授权", "请单位重新授权后保存新令牌")}
 
 
 def certificate_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[dict]:
-    """The unit page's warnings (``admin.unit_detail``) for a UnionPay merId whose signing
-    certificate has expired (``merchant_cert_expired``: UnionPay refuses what it signs, so the
-    unit's orders cannot be opened, queried or refunded) or ends within ``CERT_WARN_DAYS``
-    (``merchant_cert_expiring``, with the whole days left); nothing for other channels."""
+    """The unit page's warnings (``admin.unit_detail``) for what a unit's own merchant signs or
+    calls with and that ends: a UnionPay merId's signing certificate (``merchant_cert_…``;
+    UnionPay refuses what an expired one signs) and an Alipay authorisation (``merchant_token_…``;
+    Alipay refuses its token, error 20001): ``…_expired`` once ended (the unit's orders there
+    cannot be opened, queried or refunded), ``…_expiring`` within ``CERT_WARN_DAYS`` with the
+    whole days left; nothing for WeChat Pay (a sub-merchant does not end)."""
     warnings: list[dict] = []
     for m in merchants:
-        if m.channel != "unionpay" or not m.cert_until:
+        if m.channel not in _ENDS or not getattr(m, _ENDS[m.channel][0]):
             continue
-        until = datetime.fromisoformat(m.cert_until)
+        field_name, kind, what, todo = _ENDS[m.channel]
+        ends = str(getattr(m, field_name))
+        until = datetime.fromisoformat(ends)
         days = (until - now).days
+        named = what.format(id=m.merchant_id)
+        base = {"channel": m.channel, "merchant_id": m.merchant_id, field_name: ends}
         if until <= now:
-            warnings.append({"code": "merchant_cert_expired", "channel": m.channel,
-                             "merchant_id": m.merchant_id, "cert_until": m.cert_until,
-                             "message": f"银联商户号 {m.merchant_id} 的签名证书已于 "
-                                        f"{m.cert_until[:10]} 到期：该单位的银联订单无法开立、"
-                                        "查询或退款，请上传新证书"})
+            warnings.append({"code": f"merchant_{kind}_expired", **base,
+                             "message": f"{named}已于 {ends[:10]} 到期：该单位在此渠道的订单无法"
+                                        f"开立、查询或退款，请{todo.removeprefix('请')}"})
         elif days < CERT_WARN_DAYS:
-            warnings.append({"code": "merchant_cert_expiring", "channel": m.channel,
-                             "merchant_id": m.merchant_id, "cert_until": m.cert_until,
-                             "days_left": days,
-                             "message": f"银联商户号 {m.merchant_id} 的签名证书将于 "
-                                        f"{m.cert_until[:10]} 到期（剩余 {days} 天），"
-                                        "请在到期前上传新证书"})
+            warnings.append({"code": f"merchant_{kind}_expiring", **base, "days_left": days,
+                             "message": f"{named}将于 {ends[:10]} 到期（剩余 {days} 天），"
+                                        f"请在到期前{todo.removeprefix('请')}"})
     return warnings

@@ -34,6 +34,7 @@ from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
 from chalicelib.domain.merchants import (
     WIRED,
     UnitMerchant,
+    authorisation_end,
     check_authorisation,
     check_channel,
     pfx_parts,
@@ -92,8 +93,9 @@ def set_merchant(deps: Ports, unit: Unit, channel: str, body: object, who: str,
         token, cert_id, cert_until = open_signing_pfx(*pfx_parts(token), deps.clock())
         merchant = replace(merchant, cert_id=cert_id, cert_until=cert_until)
     elif channel == "alipay":  # Alipay confirms whose authorisation it is before it is kept
-        check_authorisation(merchant, cast(MerchantAuthority,
-                                           deps.channel_api(channel)).authorisation(token))
+        found = cast(MerchantAuthority, deps.channel_api(channel)).authorisation(token)
+        check_authorisation(merchant, found)
+        merchant = replace(merchant, token_until=authorisation_end(found))
     merchant = replace(merchant, since=china_iso(deps.clock()),
                        sealed_token=seal_token(deps, unit.unit_code, channel, token)
                        if token else "")

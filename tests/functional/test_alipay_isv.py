@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from chalicelib.domain.payments import out_refund_no
@@ -323,3 +323,23 @@ def test_the_finance_console_sets_shows_and_removes_the_alipay_merchant_never_it
     removed = post(client, f"{page_url}/merchants/alipay", {"action": "remove"}, cookies, token)
     assert removed.status_code == 200 and "本部署的支付宝应用" in removed.body.decode()
     assert world.deps.units.get(UNIT).merchants == ()
+
+
+def test_the_unit_warns_a_month_before_its_alipay_authorisation_ends_and_once_it_has(world,
+                                                                                      client):
+    give_alipay_merchant(world, client)
+
+    def token_warnings() -> list[dict]:
+        r = client.http.get(f"/v1/admin/units/{UNIT}", headers=world.finance_auth())
+        assert r.status_code == 200, r.body
+        [shown] = body_of(r)["unit"]["merchants"]
+        assert shown["token_until"] == "2027-06-01T00:00:00+08:00"  # the simulator's auth_end
+        return [w for w in body_of(r)["warnings"] if w["code"].startswith("merchant_token")]
+
+    assert token_warnings() == []
+    world.clock.now = datetime.fromisoformat("2027-05-20T09:00:00+08:00")
+    [soon] = token_warnings()
+    assert (soon["code"], soon["merchant_id"], soon["days_left"]) == (
+        "merchant_token_expiring", SELLER, 11)
+    world.clock.now = datetime.fromisoformat("2027-06-01T00:00:01+08:00")
+    assert [w["code"] for w in token_warnings()] == ["merchant_token_expired"]
