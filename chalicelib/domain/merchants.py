@@ -217,18 +217,18 @@ def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> 
         raise ValidationFailed("应用授权令牌与所填商户不一致或已失效", fields)
 
 
-CERT_WARN_DAYS = 30  # a certificate or an authorisation this close to its end is warned about
+EXPIRY_WARN_DAYS = 30  # a certificate or an authorisation this close to its end is warned about
 # What ends, by channel: (the field, what the page calls it, what to do).
 _ENDS = {"unionpay": ("cert_until", "cert", "银联商户号 {id} 的签名证书", "上传新证书"),
          "alipay": ("token_until", "token", "支付宝商户 {id} 的应用授权", "请单位重新授权后保存新令牌")}
 
 
-def certificate_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[dict]:
+def expiry_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[dict]:
     """The unit page's warnings (``admin.unit_detail``) for what a unit's own merchant signs or
     calls with and that ends: a UnionPay merId's signing certificate (``merchant_cert_…``;
     UnionPay refuses what an expired one signs) and an Alipay authorisation (``merchant_token_…``;
     Alipay refuses its token, error 20001): ``…_expired`` once ended (the unit's orders there
-    cannot be opened, queried or refunded), ``…_expiring`` within ``CERT_WARN_DAYS`` with the
+    cannot be opened, queried or refunded), ``…_expiring`` within ``EXPIRY_WARN_DAYS`` with the
     whole days left; nothing for WeChat Pay (a sub-merchant does not end)."""
     warnings: list[dict] = []
     for m in merchants:
@@ -244,7 +244,7 @@ def certificate_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> li
             warnings.append({"code": f"merchant_{kind}_expired", **base,
                              "message": f"{named}已于 {ends[:10]} 到期：该单位在此渠道的订单无法"
                                         f"开立、查询或退款，请{todo.removeprefix('请')}"})
-        elif days < CERT_WARN_DAYS:
+        elif days < EXPIRY_WARN_DAYS:
             warnings.append({"code": f"merchant_{kind}_expiring", **base, "days_left": days,
                              "message": f"{named}将于 {ends[:10]} 到期（剩余 {days} 天），"
                                         f"请在到期前{todo.removeprefix('请')}"})

@@ -21,7 +21,7 @@ from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.cursors import seal, unseal
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.fee_items import ITEM_CODE, read_fee_item
-from chalicelib.domain.merchants import certificate_warnings
+from chalicelib.domain.merchants import expiry_warnings
 from chalicelib.domain.ranges import MAX_RANGE
 from chalicelib.domain.regions import scope_of
 from chalicelib.domain.units import Unit, UnitKind
@@ -77,7 +77,7 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
     ``warnings``: each bill kind whose ranges are all low (``range_low``), allowed bill kinds
     not set or items and ranges of a kind not allowed, what stops the unit from issuing (no
     signing key, no range), and a UnionPay signing certificate expired or ending soon
-    (``domain/merchants.certificate_warnings``)."""
+    (``domain/merchants.expiry_warnings``)."""
     unit = unit_in_scope(deps, finance, unit_code)
     fee_items, unit_ranges, api_keys = deps.gather(
         lambda: deps.units.fee_items(unit_code, fresh=True),
@@ -102,7 +102,7 @@ def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:
                              "无法开票：请运维人员执行 rotate-key --use unit"})
         if not ranges:
             warnings.append({"code": "no_range", "message": "单位尚无号段，无法开具缴款书"})
-        warnings.extend(certificate_warnings(unit.merchants, deps.clock()))
+        warnings.extend(expiry_warnings(unit.merchants, deps.clock()))
     return {"unit": unit_summary(unit), "fee_items": items, "ranges": ranges,
             "api_keys": [k.public() for k in api_keys],
             "warnings": warnings}

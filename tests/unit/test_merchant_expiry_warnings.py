@@ -1,4 +1,4 @@
-"""domain.merchants.certificate_warnings: a UnionPay merId's signing certificate and an Alipay
+"""domain.merchants.expiry_warnings: a UnionPay merId's signing certificate and an Alipay
 authorisation are warned about from 30 days before their end, and as expired after it; WeChat
 Pay's sub-merchants never. authorisation_end reads Alipay's auth_end as China time."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.merchants import (
-    CERT_WARN_DAYS,
+    EXPIRY_WARN_DAYS,
     Authorisation,
     UnitMerchant,
     authorisation_end,
-    certificate_warnings,
+    expiry_warnings,
 )
 
 UNTIL = "2028-12-01T08:00:00+08:00"
@@ -23,12 +23,12 @@ def unionpay(until: str = UNTIL) -> UnitMerchant:
 
 
 def codes(now: datetime, *merchants: UnitMerchant) -> list[tuple[str, int | None]]:
-    return [(w["code"], w.get("days_left")) for w in certificate_warnings(merchants, now)]
+    return [(w["code"], w.get("days_left")) for w in expiry_warnings(merchants, now)]
 
 
 def test_nothing_is_said_until_thirty_days_before_the_end():
-    assert codes(END - timedelta(days=CERT_WARN_DAYS), unionpay()) == []
-    assert codes(END - timedelta(days=CERT_WARN_DAYS, seconds=-1), unionpay()) == [
+    assert codes(END - timedelta(days=EXPIRY_WARN_DAYS), unionpay()) == []
+    assert codes(END - timedelta(days=EXPIRY_WARN_DAYS, seconds=-1), unionpay()) == [
         ("merchant_cert_expiring", 29)]
 
 
@@ -49,7 +49,7 @@ def test_an_alipay_authorisation_is_warned_about_as_a_certificate_is():
     alipay = UnitMerchant("alipay", "2088000000000101", app_id="2021000000000101",
                           token_until=UNTIL)
     assert codes(END - timedelta(days=3, hours=1), alipay) == [("merchant_token_expiring", 3)]
-    [gone] = certificate_warnings([alipay], END)
+    [gone] = expiry_warnings([alipay], END)
     assert gone["code"] == "merchant_token_expired" and "重新授权" in gone["message"]
 
 
