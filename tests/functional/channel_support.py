@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from tests.functional.support import JSON, body_of, create_note
+from tests.functional.support import JSON, body_of, create_note, payments
 
 PAY_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -80,6 +80,22 @@ def paid_before_and_after(world, client, channel: str, give) -> tuple[dict, dict
         at_cashier(world, client, channel, view)
         press_pay(world, channel, view["out_trade_no"])
     return direct, own, given
+
+
+def paid_twice(world, client, channel: str) -> tuple[str, dict]:
+    """A note paid on one order, then again on a second one (both at the cashier): the note's
+    code and the second payment's row, an exception whose refund is pending."""
+    world.channels.deliver = deliver_through(client)
+    code, first = opened(world, client, channel)
+    _, second = opened(world, client, channel, code)
+    for view in (first, second):
+        at_cashier(world, client, channel, view)
+    assert press_pay(world, channel, first["out_trade_no"]).status == 303
+    press_pay(world, channel, second["out_trade_no"])
+    [exception] = [p for p in payments(world) if p["status"] == "exception"]
+    assert (exception["out_trade_no"], exception["refund_status"]) == (
+        second["out_trade_no"], "pending")
+    return code, exception
 
 
 def run_job(name: str) -> None:

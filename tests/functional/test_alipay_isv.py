@@ -20,6 +20,7 @@ from tests.functional.channel_support import (
     later,
     opened,
     paid_before_and_after,
+    paid_twice,
     press_pay,
     run_job,
 )
@@ -234,13 +235,7 @@ def test_an_order_keeps_its_merchant_and_the_unit_goes_back_to_the_deployments(w
 
 def test_a_merchants_exception_is_refunded_with_its_token(world, client):
     grant = give_alipay_merchant(world, client)
-    world.channels.deliver = deliver_through(client)
-    code, first = opened(world, client, "alipay")
-    _, second = opened(world, client, "alipay", code)
-    for view in (first, second):
-        at_cashier(world, client, "alipay", view)
-        press_pay(world, "alipay", view["out_trade_no"])
-    [exception] = [p for p in payments(world) if p["status"] == "exception"]
+    code, exception = paid_twice(world, client, "alipay")
     assert exception["merchant"] == SELLER
     run_job("refund_exceptions")
     [request] = sent(world, "alipay.trade.refund")

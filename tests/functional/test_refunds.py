@@ -11,29 +11,12 @@ import json
 from chalicelib.domain.payments import out_refund_no
 from devstack.notifications import bank_notification, wechatpay_notification
 from tests.functional.channel_support import (
-    at_cashier,
-    deliver_through,
     later,
     opened,
-    press_pay,
+    paid_twice,
     run_job,
 )
 from tests.functional.support import get_note, payments, post_notification
-
-
-def paid_twice(world, client, channel: str) -> tuple[str, dict]:
-    """A note paid on one order, then again on a second one: the second payment's row."""
-    world.channels.deliver = deliver_through(client)
-    code, first = opened(world, client, channel)
-    _, second = opened(world, client, channel, code)
-    for view in (first, second):
-        at_cashier(world, client, channel, view)
-    assert press_pay(world, channel, first["out_trade_no"]).status == 303
-    press_pay(world, channel, second["out_trade_no"])
-    [exception] = [p for p in payments(world) if p["status"] == "exception"]
-    assert (exception["out_trade_no"], exception["refund_status"]) == (
-        second["out_trade_no"], "pending")
-    return code, exception
 
 
 def exceptions_of(world, client, code: str) -> list[dict]:

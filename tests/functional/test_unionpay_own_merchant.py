@@ -23,6 +23,7 @@ from tests.functional.channel_support import (
     later,
     opened,
     paid_before_and_after,
+    paid_twice,
     press_pay,
     run_job,
 )
@@ -178,13 +179,7 @@ def test_a_lost_notice_is_found_by_a_query_signed_for_the_units_merid(world, cli
 
 def test_the_units_merid_refunds_its_exception(world, client):
     give_own_merid(world, client)
-    world.channels.deliver = deliver_through(client)
-    code, first = opened(world, client, "unionpay")
-    _, second = opened(world, client, "unionpay", code)
-    for view in (first, second):
-        at_cashier(world, client, "unionpay", view)
-        press_pay(world, "unionpay", view["out_trade_no"])
-    [exception] = [p for p in payments(world) if p["status"] == "exception"]
+    code, exception = paid_twice(world, client, "unionpay")
     assert exception["merchant"] == MER_ID
     run_job("refund_exceptions")
     [request] = sent(world, "/gateway/api/backTransReq.do")

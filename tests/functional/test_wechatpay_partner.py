@@ -26,6 +26,7 @@ from tests.functional.channel_support import (
     later,
     opened,
     paid_before_and_after,
+    paid_twice,
     press_pay,
     run_job,
 )
@@ -197,13 +198,7 @@ def test_a_lost_partner_notification_is_found_by_the_partner_query(world, client
 def test_a_sub_merchants_exception_is_refunded_by_it_and_closed_by_its_refund_notice(
         world, client):
     give_sub_merchant(world, client)
-    world.channels.deliver = deliver_through(client)
-    code, first = opened(world, client, "wechatpay")
-    _, second = opened(world, client, "wechatpay", code)
-    for view in (first, second):
-        at_cashier(world, client, "wechatpay", view)
-        press_pay(world, "wechatpay", view["out_trade_no"])
-    [exception] = [p for p in payments(world) if p["status"] == "exception"]
+    code, exception = paid_twice(world, client, "wechatpay")
     assert exception["merchant"] == SUB_MCHID
     run_job("refund_exceptions")
     [request] = sent(world, "/v3/refund/domestic/refunds")
