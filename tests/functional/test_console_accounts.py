@@ -4,6 +4,7 @@ region who see and change only their region (the same 404 as a finance key of it
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -26,6 +27,20 @@ NEW_PASSWORD = "Copper-Kettle-2026"
 
 def get(client, path: str, cookies: list[str]):
     return client.http.get(path, headers={"Cookie": "; ".join(cookies), "X-Forwarded-For": IP})
+
+
+def pages(client, cookies, path: str, most: int) -> list[str]:
+    """Every page's HTML from ``path`` on, following 下一页 to the end (fewer than ``most``)."""
+    found = []
+    while path:
+        r = get(client, path, cookies)
+        assert r.status_code == 200, r.body[:300]
+        body = r.body.decode()
+        found.append(body)
+        following = re.search(r'<a href="([^"]+)">下一页</a>', body)
+        path = html.unescape(following.group(1)) if following else ""
+        assert len(found) < most
+    return found
 
 
 def events(world, username: str) -> list[tuple[str, str]]:
