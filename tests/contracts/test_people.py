@@ -20,6 +20,14 @@ def person(username: str = "op.one", unit_code: str | None = "340100001",
                   created_at=AT, totp_sealed=None)
 
 
+def add_finance_people(stores) -> None:
+    """Finance admins of the province, Hefei, Luyang (a county of Hefei) and Wuhu."""
+    for name, scope in (("prov", ""), ("hefei", "3401"), ("luyang", "340102"), ("wuhu", "3402")):
+        stores.people.create(Person(username=name, role=Role.FINANCE_ADMIN, unit_code=None,
+                                    display_name=name, password_hash="h", created_at=AT,
+                                    scope=scope), "")
+
+
 class TestPeopleStore:
     def test_a_person_is_read_back_with_counters_at_zero(self, stores):
         stores.people.create(person())
@@ -89,11 +97,7 @@ class TestPeopleStore:
                                                                        "340102"),
                                    ("wh.op", "340200001", "340202")):
             stores.people.create(person(name, unit), region)
-        for name, scope in (("prov", ""), ("hefei", "3401"), ("luyang", "340102"),
-                            ("wuhu", "3402")):
-            stores.people.create(Person(username=name, role=Role.FINANCE_ADMIN, unit_code=None,
-                                        display_name=name, password_hash="h", created_at=AT,
-                                        scope=scope), "")
+        add_finance_people(stores)
         assert [p.username for p in stores.people.list(region="3401")] == [
             "hefei", "hf.op", "hf.two", "luyang"]
         assert [p.username for p in stores.people.list(region="340102")] == ["hf.two", "luyang"]
@@ -111,11 +115,7 @@ class TestPeopleStore:
                                    ("hf.amy", "340100002", "340102"),
                                    ("wh.op", "340200001", "340202")):
             stores.people.create(person(name, unit), region)
-        for name, scope in (("prov", ""), ("hefei", "3401"), ("luyang", "340102"),
-                            ("wuhu", "3402")):
-            stores.people.create(Person(username=name, role=Role.FINANCE_ADMIN, unit_code=None,
-                                        display_name=name, password_hash="h", created_at=AT,
-                                        scope=scope), "")
+        add_finance_people(stores)
 
         def every(unit_code=None, region=""):
             names, after = [], None
