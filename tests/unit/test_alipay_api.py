@@ -75,6 +75,14 @@ def answer(alipay_key: RSAPrivateKey, key: str, data: dict, spaced: bool = False
     return HttpReply(200, {}, f'{{"{key}": {text},"sign":"{sign}"}}'.encode())
 
 
+def paid_answer(alipay_key: RSAPrivateKey) -> HttpReply:
+    """Alipay's answer to a query of ``ORDER``: paid, ¥123.45."""
+    return answer(alipay_key, "alipay_trade_query_response", {
+        "code": "10000", "msg": "Success", "trade_no": "2026030222001400000000000001",
+        "out_trade_no": ORDER.out_trade_no, "trade_status": "TRADE_SUCCESS",
+        "total_amount": "123.45", "send_pay_date": "2026-03-02 10:01:02"})
+
+
 class Channel:
     def __init__(self, reply):
         self.reply, self.requests = reply, []
@@ -123,10 +131,7 @@ def test_the_signed_text_of_an_answer_is_found_as_python_alipay_sdk_finds_it(key
 
 
 def test_a_paid_trade_is_read_as_its_payment_in_fen(keys, config):
-    reply = answer(keys[0], "alipay_trade_query_response", {
-        "code": "10000", "msg": "Success", "trade_no": "2026030222001400000000000001",
-        "out_trade_no": ORDER.out_trade_no, "trade_status": "TRADE_SUCCESS",
-        "total_amount": "123.45", "send_pay_date": "2026-03-02 10:01:02"})
+    reply = paid_answer(keys[0])
     channel = Channel(reply)
     payment = AlipayApi(config, "https://gw", channel, lambda: NOW).query(ORDER)
     assert payment is not None
@@ -219,10 +224,7 @@ def test_a_merchants_wap_pay_url_carries_its_token_signed_as_the_isv_client_of_t
 
 def test_a_merchants_query_refund_and_bill_carry_its_token_and_its_payment_names_it(
         keys, config):
-    paid = answer(keys[0], "alipay_trade_query_response", {
-        "code": "10000", "msg": "Success", "trade_no": "2026030222001400000000000001",
-        "out_trade_no": ORDER.out_trade_no, "trade_status": "TRADE_SUCCESS",
-        "total_amount": "123.45", "send_pay_date": "2026-03-02 10:01:02"})
+    paid = paid_answer(keys[0])
     channel = Channel(paid)
     payment = AlipayApi(config, "https://gw", channel, lambda: NOW).query(MERCHANT)
     assert payment is not None and payment.merchant == MERCHANT.merchant
