@@ -10,7 +10,7 @@ import re
 from chalicelib.domain.records import AuditEvent
 from tests.functional.test_console_accounts import get
 from tests.functional.test_console_sign_in import sign_in
-from tests.functional.test_finance_console_audit_pages import pages
+from tests.functional.test_console_accounts import pages
 
 DAY = "2026-06-15"
 AUDIT = "/console/unit/audit"
@@ -31,7 +31,7 @@ def test_a_unit_admin_pages_through_their_units_rows_and_never_sees_another_unit
     events_of(world, "340100001", 150)
     events_of(world, "340100002", 150, start=1000)  # another unit's, interleaved in time
     cookies, _ = sign_in(client, world, "unit_admin")
-    shown = pages(client, cookies, AUDIT)
+    shown = pages(client, cookies, AUDIT, 5)
     numbers = [int(n) for page in shown for n in re.findall(r"\bn=(\d+) ", page)]
     assert [n for n in numbers if n < 1000] == list(range(149, -1, -1))
     assert not [n for n in numbers if n >= 1000]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from chalicelib.adapters.dynamo_models import PaymentModel
 from chalicelib.domain.china_time import CHINA_TZ
 from tests.functional.test_console_sign_in import sign_in
-from tests.functional.test_finance_console_audit_pages import pages
+from tests.functional.test_console_accounts import pages
 from tests.functional.test_unit_console import get
 
 EXCEPTIONS = "/console/unit/exceptions"
@@ -38,7 +38,7 @@ def test_the_units_exceptions_come_twenty_a_page_newest_first_and_never_another_
     exception_rows("340100001", 25)
     exception_rows("340100002", 10, start=100)
     cookies, _ = sign_in(client, world, "unit_admin")
-    shown = pages(client, cookies, EXCEPTIONS)
+    shown = pages(client, cookies, EXCEPTIONS, 5)
     assert len(shown) == 2 and "下一页" in shown[0]
     assert [txns(p) for p in shown] == [list(range(20)), list(range(20, 25))]
     assert "回到第一页" in shown[1]
