@@ -246,6 +246,25 @@ class FakeUnits:
         self.units[unit_code] = replace(unit, merchants=tuple(
             m for m in unit.merchants if m.channel != channel))
 
+    def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
+                         sealed_token: str) -> bool:
+        unit = self.units.get(unit_code)
+        mine = unit.merchant(merchant.channel) if unit is not None else None
+        if mine is None or mine.sealed_token != sealed_token:
+            return False
+        self.set_merchant(unit_code, merchant)
+        return True
+
+
+class FakeMetrics:
+    """Metrics: each datapoint published, as (name, value), in order."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, int]] = []
+
+    def put_count(self, name: str, value: int) -> None:
+        self.published.append((name, value))
+
 
 class FakeNoteIndex:
     """NoteIndex; mirrors ``adapters/dynamo_note_index.DynamoNoteIndex`` over the notes table:

@@ -113,3 +113,10 @@ class CachedUnits:
     def remove_merchant(self, unit_code: str, channel: str) -> None:
         self._inner.remove_merchant(unit_code, channel)
         self.forget()
+
+    def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
+                         sealed_token: str) -> bool:
+        try:
+            return self._inner.replace_merchant(unit_code, merchant, sealed_token)
+        finally:
+            self.forget()

@@ -50,7 +50,8 @@ def _merchant(channel: str, stored: Any) -> UnitMerchant:
                         since=str(data.get("since") or ""),
                         cert_id=str(data.get("cert_id") or ""),
                         cert_until=str(data.get("cert_until") or ""),
-                        token_until=str(data.get("token_until") or ""))
+                        token_until=str(data.get("token_until") or ""),
+                        token_invalid=str(data.get("token_invalid") or ""))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -76,6 +77,8 @@ def _stored(merchant: UnitMerchant) -> dict[str, str]:
         stored.update(cert_id=merchant.cert_id, cert_until=merchant.cert_until)
     if merchant.token_until:  # Alipay: when the authorisation ends
         stored["token_until"] = merchant.token_until
+    if merchant.token_invalid:  # Alipay: since when it no longer holds
+        stored["token_invalid"] = merchant.token_invalid
     return stored
 
 
@@ -173,6 +176,18 @@ class DynamoUnits:
 
     def remove_merchant(self, unit_code: str, channel: str) -> None:
         self._set(unit_code, _merchant_attribute(channel).remove())
+
+    def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
+                         sealed_token: str) -> bool:
+        attribute = _merchant_attribute(merchant.channel)
+        try:
+            UnitModel(unit_code).update(actions=[attribute.set(_stored(merchant))],
+                                        condition=attribute["sealed_token"] == sealed_token)
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     @staticmethod
     def _set(unit_code: str, *actions: Any) -> None:

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.china_time import CHINA_TZ
+from chalicelib.domain.china_time import CHINA_TZ, china_iso
 from chalicelib.domain.errors import ValidationFailed
 
 # The channels a unit may have a merchant number of its own at (what is stored), those whose
@@ -63,8 +63,9 @@ FIELDS["unionpay"] = ("mer_id", "sign_cert_pfx", "sign_cert_password")
 class UnitMerchant:
     """A unit's merchant number at ``channel``: ``merchant_id`` (WeChat sub_mchid, Alipay
     seller_id, UnionPay merId), ``app_id`` (WeChat sub_appid, optional; Alipay auth_app_id)
-    and, for Alipay, the sealed app_auth_token, for UnionPay the sealed signing key (never in
-    ``repr``) with its certificate's serial (``cert_id``) and expiry (``cert_until``, China
+    and, for Alipay, the sealed app_auth_token (with when Alipay said it ends, ``token_until``,
+    and when Alipay was found no longer to hold it, ``token_invalid``), for UnionPay the sealed
+    signing key (never in ``repr``) with its certificate's serial (``cert_id``) and expiry (``cert_until``, China
     time)."""
 
     channel: str
@@ -75,6 +76,9 @@ class UnitMerchant:
     cert_id: str = ""  # UnionPay: the signing certificate's serial in decimal (certId)
     cert_until: str = ""  # UnionPay: when that certificate expires (China time)
     token_until: str = ""  # Alipay: when the authorisation ends, as Alipay said (China time)
+    # Alipay: when the daily check (services/merchant_checks) found that Alipay no longer holds
+    # the authorisation (cancelled or replaced by the merchant; China time); "" while it holds.
+    token_invalid: str = ""
 
     def public(self) -> dict:
         """As the API and the console show it: whether a token is set, never the token."""
@@ -88,7 +92,8 @@ class UnitMerchant:
         else:
             view.update(seller_id=self.merchant_id, auth_app_id=self.app_id or None,
                         app_auth_token_set=bool(self.sealed_token),
-                        token_until=self.token_until or None)
+                        token_until=self.token_until or None,
+                        token_invalid=self.token_invalid or None)
         return view
 
 
@@ -223,15 +228,37 @@ _ENDS = {"unionpay": ("cert_until", "cert", "银联商户号 {id} 的签名证�
          "alipay": ("token_until", "token", "支付宝商户 {id} 的应用授权", "请单位重新授权后保存新令牌")}
 
 
+def checked_authorisation(merchant: UnitMerchant, found: Authorisation | None,
+                          now: datetime) -> UnitMerchant:
+    """``merchant`` (Alipay) as Alipay's answer about its token says it is now: when Alipay
+    knows no such authorisation, calls it invalid, or names another granter, the authorisation
+    no longer holds (``token_invalid``: since the first check that found it so, China time);
+    else it holds and ends when Alipay now says (``token_until``, "" for no end)."""
+    if found is None or not found.valid or (found.merchant_id, found.app_id) != (
+            merchant.merchant_id, merchant.app_id):
+        return replace(merchant, token_invalid=merchant.token_invalid or china_iso(now))
+    return replace(merchant, token_until=authorisation_end(found), token_invalid="")
+
+
 def expiry_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[dict]:
     """The unit page's warnings (``admin.unit_detail``) for what a unit's own merchant signs or
     calls with and that ends: a UnionPay merId's signing certificate (``merchant_cert_…``;
     UnionPay refuses what an expired one signs) and an Alipay authorisation (``merchant_token_…``;
     Alipay refuses its token, error 20001): ``…_expired`` once ended (the unit's orders there
     cannot be opened, queried or refunded), ``…_expiring`` within ``EXPIRY_WARN_DAYS`` with the
-    whole days left; nothing for WeChat Pay (a sub-merchant does not end)."""
+    whole days left; ``merchant_token_invalid`` instead, whatever the date, for an Alipay
+    authorisation the daily check found Alipay no longer holds (the merchant cancelled it or
+    authorised us again); nothing for WeChat Pay (a sub-merchant does not end)."""
     warnings: list[dict] = []
     for m in merchants:
+        if m.channel == "alipay" and m.token_invalid:
+            warnings.append({"code": "merchant_token_invalid", "channel": m.channel,
+                             "merchant_id": m.merchant_id, "token_invalid": m.token_invalid,
+                             "message": f"支付宝商户 {m.merchant_id} 的应用授权已失效（"
+                                        f"{m.token_invalid[:10]} 核验时支付宝告知授权已取消或已被"
+                                        f"重新授权替代）：该单位在此渠道的订单无法开立、查询或退款，"
+                                        f"请单位重新授权后保存新令牌"})
+            continue
         if m.channel not in _ENDS or not getattr(m, _ENDS[m.channel][0]):
             continue
         field_name, kind, what, todo = _ENDS[m.channel]

@@ -197,6 +197,13 @@ class UnitRepository(Protocol):
         """The unit collects into the deployment's merchant at ``channel`` again; NotFound
         when there is no such unit."""
 
+    def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
+                         sealed_token: str) -> bool:
+        """Store ``merchant`` as the unit's at its channel only if the merchant stored there
+        still has the secret ``sealed_token`` (one conditional write: a merchant set again,
+        even with the same token, is sealed anew, and one removed has none): False, and
+        nothing written, when it changed meanwhile."""
+
 
 class NoteIndex(Protocol):
     """Notes listed newest first, a page at a time: a unit's, or those created on one day.

@@ -165,6 +165,28 @@ class TestUnitRepository:
         stores.units.remove_merchant(UNIT.unit_code, "unionpay")
         assert stores.units.get(UNIT.unit_code).merchants == ()
 
+    def test_a_merchant_is_replaced_only_while_it_still_has_the_secret_it_was_read_with(
+            self, stores):
+        """The daily check keeps Alipay's answer (replace_merchant): one conditional write that
+        loses to a merchant set again (sealed anew) or removed in between."""
+        stores.units.put(UNIT, None)
+        read = UnitMerchant("alipay", "2088000000000001", "2021000000000001",
+                            sealed_token="c2VhbGVk", since="2026-06-15T10:00:00+08:00",
+                            token_until="2027-06-01T00:00:00+08:00")
+        stores.units.set_merchant(UNIT.unit_code, read)
+        checked = replace(read, token_invalid="2026-06-16T08:00:00+08:00")
+        assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is True
+        assert stores.units.get(UNIT.unit_code).merchant("alipay") == checked
+        again = replace(read, sealed_token="c2VhbGVkIGFnYWlu", since="2026-06-16T09:00:00+08:00")
+        stores.units.set_merchant(UNIT.unit_code, again)  # the finance admin, meanwhile
+        assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is False
+        assert stores.units.get(UNIT.unit_code).merchant("alipay") == again
+        stores.units.remove_merchant(UNIT.unit_code, "alipay")
+        assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is False
+        assert stores.units.get(UNIT.unit_code).merchants == ()
+        assert stores.units.replace_merchant("999999999", checked, "c2VhbGVk") is False
+        assert stores.units.get("999999999") is None
+
     def test_a_unit_put_whole_keeps_its_merchant_numbers(self, stores):
         unit = replace(UNIT, merchants=(UnitMerchant("wechatpay", "1900000109", since="x"),))
         stores.units.put(unit, None)

@@ -129,7 +129,8 @@ def test_an_alipay_merchant_is_set_with_its_token_sealed_shown_audited_and_remov
     assert shown == {"channel": "alipay", "seller_id": "2088000000000101",
                      "auth_app_id": "2021000000000101", "app_auth_token_set": True,
                      "since": "2026-06-15T10:00:00+08:00",
-                     "token_until": "2027-06-01T00:00:00+08:00"}  # Alipay's auth_end
+                     "token_until": "2027-06-01T00:00:00+08:00",  # Alipay's auth_end
+                     "token_invalid": None}  # Alipay holds it (services/merchant_checks)
     stored = world.deps.units.get("340100001").merchant("alipay")
     assert stored is not None and token not in stored.sealed_token and token not in repr(stored)
     assert open_token(world.deps, "340100001", "alipay", stored.sealed_token) == token
