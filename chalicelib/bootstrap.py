@@ -28,6 +28,7 @@ from chalicelib.services.ports import (
     JobQueue,
     JobState,
     KeyRegistry,
+    Metrics,
     NoteIndex,
     NoteRepository,
     NoticeRenderer,
@@ -368,6 +369,15 @@ class Deps:
         from chalicelib.adapters.bill_files import BillFiles
 
         return self._get("bill_files", BillFiles)
+
+    @property
+    def metrics(self) -> Metrics:
+        """CloudWatch's custom metrics; on the local stack (no CloudWatch), a log line."""
+        from chalicelib.adapters.cloudwatch_metrics import CloudWatchMetrics, LoggedMetrics
+
+        return self._get("metrics", lambda: LoggedMetrics() if self.settings.stage == "local"
+                         else CloudWatchMetrics(self._client("cloudwatch"),
+                                                self.settings.stage, self.clock))
 
     @property
     def renderer(self) -> BillRenderer:

@@ -1495,6 +1495,7 @@ def fake_overrides(keys_dir: Path) -> dict[str, Any]:
             "signer": LocalSigner(keys_dir), "refunds": FakeRefunds(tables.payments),
             "job_state": FakeJobState(), "reconciliations": FakeReconciliations(),
             "activity": FakeActivity(tables), "remittances": FakeRemittances(),
+            "metrics": FakeMetrics(),
             "wechat_oauth": FakePayerIdentity(),
             **{f"{c}_api": FakeChannelApi(c) for c in ("wechatpay", "alipay", "unionpay")},
             **{f"{c}_statements": FakeStatements(c)

@@ -630,6 +630,14 @@ class ChannelApi(Protocol):
         """Idempotent by ``request.out_refund_no``: asking again is the same refund."""
 
 
+class Metrics(Protocol):
+    """Numbers the operations alarms watch (CloudWatch custom metrics)."""
+
+    def put_count(self, name: str, value: int) -> None:
+        """Publish ``value`` as the metric ``name``'s datapoint now (unit: count);
+        ``ServiceUnavailable`` when it cannot be published."""
+
+
 class MerchantAuthority(Protocol):
     """A channel that says who granted an authorisation token of our application, and
     whether it still holds (Alipay: ``alipay.open.auth.token.app.query``)."""
@@ -803,6 +811,8 @@ class Ports(Protocol):
     def notice_renderer(self) -> NoticeRenderer: ...
     @property
     def bill_files(self) -> BillFileChecker: ...
+    @property
+    def metrics(self) -> Metrics: ...
     @property
     def renderer(self) -> BillRenderer: ...
     @property

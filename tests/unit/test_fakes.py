@@ -42,7 +42,7 @@ PAIRS = [
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),
-    (ports.RemittanceStore, fakes.FakeRemittances),
+    (ports.RemittanceStore, fakes.FakeRemittances), (ports.Metrics, fakes.FakeMetrics),
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
     (ports.OfdBillRenderer, OfdBillRenderer),
