@@ -11,7 +11,10 @@ Third-party application authorisation (第三方应用授权): ``POST /alipay/_s
 ``alipay.open.auth.token.app`` answers (``app_auth_token``, ``user_id``, ``auth_app_id``; the
 same merchant gets the same token, derived from our app_id, so any process of the stack knows
 it). A request carrying ``app_auth_token`` is made for that merchant: an unknown token is
-refused (20001 ``aop.invalid-app-auth-token``); its orders are the merchant's (found, queried
+refused (20001 ``aop.invalid-app-auth-token``); ``POST /alipay/_sim/app-auth-cancel``
+``{"seller_id"}`` is the merchant cancelling the authorisation (解除授权): its token is then
+refused as unknown, and the query says ``status`` invalid (authorising again undoes it: the
+simulator's token is the same again, where Alipay's would be new); its orders are the merchant's (found, queried
 and refunded only with its token), notified with its ``seller_id`` and ``auth_app_id``, and its
 trade bill (asked for with its token) lists only its trades, under its PID; the deployment's
 lists none of them.
@@ -90,15 +93,25 @@ class AlipayServer:
                 "app_refresh_token": f"202606BB{mac.hexdigest()[16:48]}",
                 "expires_in": "31536000", "re_expires_in": "32140800"}
 
-    def authorisation(self, token: str) -> tuple[str, str] | None:
-        """The merchant (seller_id, auth_app_id) a token of ours stands for, or None."""
+    def granter(self, token: str) -> tuple[str, str] | None:
+        """The merchant (seller_id, auth_app_id) that was granted a token of ours, or None."""
         seller = token[8:24]
         if len(token) != 40 or not seller.isdigit() or not seller.startswith("2088") \
                 or not hmac.compare_digest(self.grant(seller)["app_auth_token"], token):
             return None
         return seller, "2021" + seller[4:]
 
-    def app_auth(self, body: bytes) -> Reply:
+    def authorisation(self, token: str) -> tuple[str, str] | None:
+        """The merchant a token of ours stands for, or None: one that cancelled the
+        authorisation stands behind none."""
+        found = self.granter(token)
+        return None if found is None or found[0] in self.s.cancelled else found
+
+    def app_auth(self, body: bytes, cancel: bool = False) -> Reply:
+        """A merchant authorises our application (again: its cancellation is undone), or,
+        with ``cancel``, cancels its authorisation (解除授权): its token then stands for
+        nobody, as Alipay's no longer does (the query calls it invalid; a call with it is
+        refused, 20001)."""
         try:
             seller = str(json.loads(body or b"{}").get("seller_id", ""))
         except (ValueError, AttributeError):
@@ -107,6 +120,12 @@ class AlipayServer:
                 or seller == self.ali.get("seller_id"):
             return Reply(400, {"Content-Type": "application/json"},
                          b'{"error": "seller_id: a PID (2088 and 12 digits), not ours"}')
+        with self.s.lock:
+            if cancel:
+                self.s.cancelled.add(seller)
+                return Reply(200, {"Content-Type": "application/json"},
+                             json.dumps({"user_id": seller, "status": "invalid"}).encode())
+            self.s.cancelled.discard(seller)
         return Reply(200, {"Content-Type": "application/json"},
                      json.dumps(self.grant(seller)).encode())
 
@@ -116,6 +135,8 @@ class AlipayServer:
             return self.bill_file(query)
         if method == "POST" and url.split("?", 1)[0] == "/_sim/app-auth":
             return self.app_auth(body)
+        if method == "POST" and url.split("?", 1)[0] == "/_sim/app-auth-cancel":
+            return self.app_auth(body, cancel=True)
         if url.split("?", 1)[0] != "/gateway.do":
             return page(self.channel, 404, "<p>未知的模拟支付请求</p>")
         params = dict(query)
@@ -250,9 +271,10 @@ class AlipayServer:
                                  f"&downloadFileName={pid}0156_{day}.csv.zip&token={token}"})
 
     def auth_query(self, name: str, token: str) -> Reply:
-        """``alipay.open.auth.token.app.query``: who granted a token of ours, and that it
-        holds; a token we never issued is unknown."""
-        found = self.authorisation(token)
+        """``alipay.open.auth.token.app.query``: who granted a token of ours, and whether it
+        holds (``status`` valid, or invalid once its merchant cancelled the authorisation);
+        a token we never issued is unknown."""
+        found = self.granter(token)
         if found is None:
             return self.respond(name, {"code": "40004", "msg": "Business Failed",
                                        "sub_code": "isv.invalid-app-auth-token",
@@ -264,7 +286,7 @@ class AlipayServer:
                                                      "alipay.trade.query", "alipay.trade.refund",
                                                      BILL_METHOD],
             "auth_start": "2026-06-01 00:00:00", "auth_end": "2027-06-01 00:00:00",
-            "status": "valid"})
+            "status": "invalid" if found[0] in self.s.cancelled else "valid"})
 
     def bill_file(self, query: dict[str, str]) -> Reply:
         with self.s.lock:

@@ -113,6 +113,7 @@ class ChannelState:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (channel, api, what we sent)
         self.failing: dict[str, int] = {}  # channel → HTTP status its API answers with, for now
         self.files: dict[str, bytes] = {}  # statement downloads waiting, by token
+        self.cancelled: set[str] = set()  # Alipay merchants (PIDs) that cancelled our authorisation
         self.lock = threading.RLock()
 
     def remember(self, order: SimOrder) -> SimOrder:
