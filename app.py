@@ -146,6 +146,16 @@ def weekly_report(event) -> None:
     weekly_report_job(deps())
 
 
+# 08:00 China time (00:00 UTC), before the finance department's working day.
+@app.schedule(Cron(0, 0, "*", "*", "?", "*"))
+def check_merchant_credentials(event) -> None:
+    """Ask Alipay whether each unit's authorisation still holds, audit each unit's expiring or
+    lost merchant credentials once a day, and publish how many units have one (alarmed)."""
+    from chalicelib.services.merchant_checks import check_merchant_credentials as check
+
+    check(deps())
+
+
 @app.on_sqs_message(queue="fiscal-send-sms", batch_size=1)
 def send_sms(event) -> None:
     """Text the payer: a bill's link, or another event's message (exactly once each)."""

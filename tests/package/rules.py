@@ -329,12 +329,15 @@ def alarms(t: Template) -> list[str]:
     if not _alarm_on(t, "ApproximateAgeOfOldestMessage",
                      {"Fn::GetAtt": ["IssueBillQueue", "QueueName"]}, 900):
         out.append("no issuance-lag alarm (age of the oldest bill job)")
-    for job in ("check_archive", "reconcile_statements", "weekly_report"):
+    for job in ("check_archive", "reconcile_statements", "weekly_report",
+                "check_merchant_credentials"):
         function = function_by_handler(t, f"app.{job}")
         if not _alarm_on(t, "Errors", {"Ref": function}, 0):
             out.append(f"no alarm on {function} failures")
     if not _alarm_on(t, "5XXError", "fiscal-bills", 0.1):
         out.append("no API 5xx-rate alarm")
+    if not _alarm_on(t, "MerchantCredentialsDue", "prod", 0):
+        out.append("no alarm on units with an expiring merchant credential")
     return out
 
 

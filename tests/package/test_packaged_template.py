@@ -57,6 +57,9 @@ TABLE_ACCESS = {
     "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
                          "UnitsTable": "r", "RemittancesTable": "r",
                          "ReconciliationsTable": "r"},
+    # the daily check of merchant credentials: keeps Alipay's answer on the unit (a
+    # conditional update), audits the warnings
+    "CheckMerchantCredentialsRole": {"UnitsTable": "r+update", "AuditTable": "append"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
@@ -68,7 +71,8 @@ LEVELS = {"rw": READ | WRITE, "r": READ, "append": {"dynamodb:PutItem", "dynamod
           "put": {"dynamodb:PutItem"},  # appends, reads nothing
           "get": {"dynamodb:GetItem"},  # one row by its key, nothing else (the finance keys)
           "r+put": READ | {"dynamodb:PutItem"},  # new rows, never changed or removed
-          "r+put+update": READ | {"dynamodb:PutItem", "dynamodb:UpdateItem"}}  # never removed
+          "r+put+update": READ | {"dynamodb:PutItem", "dynamodb:UpdateItem"},  # never removed
+          "r+update": READ | {"dynamodb:UpdateItem"}}  # existing rows changed, none added
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,7 @@ def good() -> dict:
         "CheckArchive": function("app.check_archive", "CheckRole"),
         "ReconcileStatements": function("app.reconcile_statements", "ReconcileRole"),
         "WeeklyReport": function("app.weekly_report", "ReportRole"),
+        "MerchantChecks": function("app.check_merchant_credentials", "MerchantChecksRole"),
         "ApiRole": role(
             {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
              "Resource": [arn("SigningKeysTable")]},
@@ -76,6 +77,11 @@ def good() -> dict:
                                "Resource": [arn("AuditTable")]}),
         "ReportRole": role({"Effect": "Allow", "Action": ["dynamodb:Query"],
                             "Resource": [arn("AuditTable")]}),
+        "MerchantChecksRole": role(
+            {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:Query"],
+             "Resource": [arn("AuditTable")]},
+            {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+             "Condition": {"StringEquals": {"cloudwatch:namespace": "FiscalBills"}}}),
         "SigningKeysTable": copy.deepcopy(table),
         "AuditTable": copy.deepcopy(table),
         "Archive": {"Type": "AWS::S3::Bucket", "Properties": {}},
@@ -102,6 +108,8 @@ def good() -> dict:
         "ReconcileAlarm": alarm("Errors", {"Ref": "ReconcileStatements"}),
         "ReportAlarm": alarm("Errors", {"Ref": "WeeklyReport"}),
         "ApiAlarm": alarm("5XXError", "fiscal-bills", 0.05),
+        "MerchantChecksAlarm": alarm("Errors", {"Ref": "MerchantChecks"}),
+        "MerchantsDueAlarm": alarm("MerchantCredentialsDue", "prod"),
     }}
 
 
@@ -188,6 +196,10 @@ def statements(r, role_name):
     (rules.alarms, lambda r: r.pop("ReconcileAlarm"), "ReconcileStatements"),
     (rules.alarms, lambda r: r.pop("ReportAlarm"), "WeeklyReport"),
     (rules.alarms, lambda r: r.pop("ApiAlarm"), "5xx"),
+    (rules.alarms, lambda r: r.pop("MerchantChecksAlarm"), "MerchantChecks"),
+    (rules.alarms, lambda r: r.pop("MerchantsDueAlarm"), "expiring merchant credential"),
+    (rules.alarms, lambda r: r["MerchantsDueAlarm"]["Properties"].update(
+        Dimensions=[{"Name": "Stage", "Value": "test"}]), "expiring merchant credential"),
 ])
 def test_a_rule_names_the_way_the_template_breaks_it(rule, change, named):
     violations = rule(broken(change))
