@@ -8,6 +8,7 @@ operations alarm watches."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -112,6 +113,13 @@ def test_an_authorisation_the_merchant_cancelled_is_marked_warned_and_counted_un
     [audited] = events(world, "merchant_warning")
     assert [w["code"] for w in audited.detail["warnings"]] == ["merchant_token_invalid"]
     assert published(world) == [1.0]
+    from tests.functional.test_console_sign_in import sign_in
+    from tests.functional.test_finance_console_people import get
+
+    cookies, _ = sign_in(client, world, "finance_auditor")  # the finance console's audit page
+    page = get(client, f"/console/finance/audit?unit_code={UNIT}", cookies).body.decode()
+    assert re.search(r"商户证书或授权到期提醒</td><td>提醒", page), page
+    assert re.search(r"核验支付宝应用授权</td><td>成功", page) and WHO in page
 
     world.clock.now += timedelta(days=1)
     give_alipay_merchant(world, client)  # the unit authorised us again; the admin saved it
