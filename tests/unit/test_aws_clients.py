@@ -70,3 +70,47 @@ def test_a_client_made_while_another_is_being_made_in_the_same_thread_does_not_w
     assert done.wait(10), "the session waited for itself"
     assert len(inner) == 1
     aws.forget_clients()
+
+
+def test_a_client_builds_its_user_agent_once_for_each_set_of_features(monkeypatch) -> None:
+    from botocore.awsrequest import AWSResponse
+    from botocore.context import get_context, start_as_current_context
+    from botocore.useragent import UserAgentString
+
+    from chalicelib.adapters import aws
+
+    built: list[str] = []
+    botocores = UserAgentString.to_string
+
+    def counted(self) -> str:
+        built.append(botocores(self))
+        return built[-1]
+
+    monkeypatch.setattr(UserAgentString, "to_string", counted)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    aws.forget_clients()
+    s3 = aws._client("s3", "cn-north-1", NOWHERE)
+    sent: list[str] = []
+
+    def answer(request, **_):  # no network: the request as it would be sent, answered 200
+        sent.append(request.headers["User-Agent"].decode())
+        return AWSResponse(request.url, 200, {}, Empty())
+
+    class Empty:
+        def stream(self, **_):
+            return iter(())
+
+    s3.meta.events.register("before-send", answer)
+    for _ in range(3):
+        s3.head_bucket(Bucket="archive")
+    # botocore builds it twice a request (for the request, then again before signing, with the
+    # features the request recorded meanwhile): six times; now once for each set of features
+    assert len(built) == 2
+    assert sent == [built[1]] * 3
+    with start_as_current_context():
+        get_context().features.add("ours")
+        with_feature = s3._user_agent_creator.to_string()
+        assert with_feature == botocores(s3._user_agent_creator)  # botocore's own header
+    assert len(built) == 3 and "ours" in with_feature.split(" m/")[1].split(" ")[0]
+    aws.forget_clients()
