@@ -9,16 +9,23 @@ sets the document's metadata and attaches the signed XML, which is the legal car
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from functools import lru_cache
 
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from chalicelib.adapters.pdf_layout import draw_page, metrics_for
-from chalicelib.adapters.pdf_render import SAVE_LOCK, attach_file, register_cjk_font
+from chalicelib.adapters.pdf_layout import ReportlabMetrics, draw_page, metrics_for
+from chalicelib.adapters.pdf_render import (
+    SAVE_LOCK,
+    attach_file,
+    register_cjk_font,
+    seed_first_subset,
+)
 from chalicelib.domain.bill_layout import layout_bill
 from chalicelib.domain.bills import Bill
-from chalicelib.domain.layout import Page
+from chalicelib.domain.layout import Page, Text
 
 
 def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path: str,
@@ -27,18 +34,46 @@ def render_bill_pdf(bill: Bill, *, verify_url: str, xml_bytes: bytes, font_path:
     """Render ``bill`` as a PDF (A5 landscape) with ``xml_bytes`` attached as
     ``{bill_code}-{bill_number}.xml``; ``status_text`` (已冲红, 已作废) is stamped across it."""
     font = register_cjk_font(font_path)
-    pages = layout_bill(bill, metrics=metrics_for(font), verify_url=verify_url,
+    metrics = metrics_for(font)
+    pages = layout_bill(bill, metrics=metrics, verify_url=verify_url,
                         supervisor_name=supervisor_name, status_text=status_text,
                         unit_seal_png=unit_seal_png)
-    return pdf_from_pages(bill, pages, xml_bytes, font)
+    common = printed_on_every_bill(_blank(bill), metrics, supervisor_name, status_text,
+                                   unit_seal_png is not None)
+    return pdf_from_pages(bill, pages, xml_bytes, font, common)
 
 
-def pdf_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font: str) -> bytes:
+def _blank(bill: Bill) -> Bill:
+    """``bill`` with every value of its own left out: what stays is its kind, template and
+    unit (title, labels, the unit's name, seal and people)."""
+    return dataclasses.replace(
+        bill, bill_code="", bill_number="", check_code="", issued_at="", payer_name="",
+        payer_type="", payer_credit_code=None, items=(), total_fen=0, payment_code="",
+        payment_channel="", channel_txn_id="", remark=None, related_bill=None, extra=())
+
+
+@lru_cache(maxsize=64)
+def printed_on_every_bill(blank: Bill, metrics: ReportlabMetrics, supervisor_name: str,
+                          status_text: str | None, seal_image: bool) -> str:
+    """The characters a blank bill's first page prints (``_blank``), in the order it prints
+    them: what every bill of that kind and unit prints, whatever its payer and items. A value
+    that happens to print one of them uses it; a character left unused on a bill (零 of the
+    blank's total) only makes its font subset a glyph larger."""
+    page = layout_bill(blank, metrics=metrics, verify_url="", supervisor_name=supervisor_name,
+                       status_text=status_text, unit_seal_png=b"" if seal_image else None)[0]
+    return "".join(dict.fromkeys("".join(op.text for op in page.ops if isinstance(op, Text))))
+
+
+def pdf_from_pages(bill: Bill, pages: list[Page], xml_bytes: bytes, font: str,
+                   common: str = "") -> bytes:
     """The PDF of laid-out ``pages`` (drawn in the registered ``font``), titled after ``bill``,
-    with ``xml_bytes`` attached."""
+    with ``xml_bytes`` attached; ``common``, the characters every bill of its kind prints,
+    make the font's first subset (``pdf_render.seed_first_subset``)."""
     out = io.BytesIO()
     size = (pages[0].width * mm, pages[0].height * mm)
     c = Canvas(out, pagesize=size, pageCompression=1, initialFontName=font, initialFontSize=9)
+    if common:
+        seed_first_subset(c, font, common)
     c.setTitle(f"{bill.title} {bill.bill_code}-{bill.bill_number}")
     c.setAuthor(bill.issuing_unit_name)
     c.setSubject("财政电子票据")

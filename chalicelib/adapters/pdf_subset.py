@@ -14,6 +14,8 @@ per-document font state.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from struct import pack, unpack_from
 
 from reportlab.pdfbase.ttfonts import (
@@ -26,6 +28,7 @@ from reportlab.pdfbase.ttfonts import (
 from chalicelib.adapters.ttf_subset import component_size
 
 COPIED = ("name", "OS/2", "cvt ", "fpgm", "prep")  # as they are in the face (cvt and on: if any)
+KEPT_SUBSETS = 8  # the subsets of the characters every bill of a kind prints (pdf_render)
 
 
 def _components(data: bytes) -> tuple[tuple[int, int], ...]:
@@ -54,6 +57,10 @@ class SubsetMaker:
         self._post = b"\x00\x03\x00\x00" + self._tables["post"][4:16] + b"\x00" * 16
         # old glyph number → (its bytes, its components if composite)
         self._glyphs: dict[int, tuple[bytes, tuple[tuple[int, int], ...]]] = {}
+        # the last subsets made: a bill's first subset is the same in every bill of its kind
+        # and unit (``pdf_render.seed_first_subset``)
+        self._made: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _glyph(self, index: int) -> tuple[bytes, tuple[tuple[int, int], ...]]:
         found = self._glyphs.get(index)
@@ -67,6 +74,20 @@ class SubsetMaker:
         return found
 
     def __call__(self, subset: list[int]) -> bytes:
+        key = tuple(subset)
+        with self._lock:
+            made = self._made.get(key)
+            if made is not None:
+                self._made.move_to_end(key)
+                return made
+        made = self._make(subset)
+        with self._lock:
+            self._made[key] = made
+            if len(self._made) > KEPT_SUBSETS:
+                self._made.popitem(last=False)
+        return made
+
+    def _make(self, subset: list[int]) -> bytes:
         char_to_glyph = self._face.charToGlyph
         glyph_map = [0]  # new glyph number → old
         glyph_set = {0: 0}  # old → new

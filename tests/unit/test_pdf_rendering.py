@@ -337,3 +337,83 @@ def test_a_seal_image_is_compressed_once_per_process_however_many_bills_carry_it
     _bill(unit_seal_png=png)
     assert _seal_xobject.cache_info().misses == made  # the second bill made no new XObject
     assert _seal_xobject.cache_info().hits == used + 1
+
+
+def _font_files(pdf: bytes) -> list[bytes]:
+    """The embedded font programs of page 1, by font name (F1+0, F1+1, ...)."""
+    fonts = PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"]
+    return [fonts[name].get_object()["/FontDescriptor"]["/FontFile2"].get_data()
+            for name in sorted(fonts)]
+
+
+def _unseeded(bill: Bill, **changes: object) -> bytes:
+    """The bill as it was drawn before its first subset was seeded: one subset, in the order
+    the page prints its characters."""
+    from chalicelib.adapters import pdf_bill
+
+    original = pdf_bill.pdf_from_pages
+
+    def plain(*args, **kwargs):
+        return original(*args[:4])
+
+    pdf_bill.pdf_from_pages = plain
+    try:
+        return _bill(bill=bill, **changes)
+    finally:
+        pdf_bill.pdf_from_pages = original
+
+
+def test_bills_of_one_kind_and_unit_share_their_first_font_subset(tmp_path: Path) -> None:
+    # the labels, title, seals and the unit's name and people are one subset, the same bytes
+    # in every such bill; the payer's name and the items are a second, small one
+    other = dataclasses.replace(BILL, payer_name="欧阳娜娜", bill_number="0000123457",
+                                items=(Item("103040203009", "临时号牌工本费", "1", 500, 500,
+                                            "副"),), total_fen=500, remark="补办")
+    first, second = _font_files(_bill()), _font_files(_bill(bill=other))
+    assert len(first) == len(second) == 2
+    assert first[0] == second[0]
+    assert first[1] != second[1] and len(first[1]) < len(first[0]) / 3
+    assert _text(_bill(bill=other), tmp_path) == _text(_unseeded(other), tmp_path)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"status_text": "已冲红"}, {"unit_seal_png": "disc"},
+    {"bill": dataclasses.replace(BILL, items=ITEMS * 9, payer_name="欧阳娜娜")},
+], ids=["plain", "reversed", "seal image", "two pages"])
+def test_a_bill_with_a_seeded_subset_draws_every_page_as_before(changes: dict,
+                                                                tmp_path: Path) -> None:
+    if changes.get("unit_seal_png") == "disc":
+        changes["unit_seal_png"] = _red_disc_png()
+    seeded, plain = _bill(**changes), _unseeded(changes.pop("bill", BILL), **changes)
+    assert (len(_font_files(seeded)), len(_font_files(plain))) == (2, 1)
+    pages = []
+    for name, pdf in (("seeded", seeded), ("plain", plain)):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        _run([_tool("pdftoppm", "poppler-utils"), "-r", "100", str(tmp_path / f"{name}.pdf"),
+              str(tmp_path / name)])
+        pages.append(sorted(p.read_bytes() for p in tmp_path.glob(f"{name}-*.ppm")))
+    assert len(pages[0]) == len(PdfReader(io.BytesIO(seeded)).pages)
+    assert pages[0] == pages[1]
+    assert _text(seeded, tmp_path) == _text(plain, tmp_path)
+
+
+def test_the_first_subset_of_a_kind_and_unit_is_made_and_compressed_once() -> None:
+    from reportlab.pdfbase import pdfdoc, pdfmetrics
+
+    from chalicelib.adapters.pdf_render import register_cjk_font
+
+    maker = pdfmetrics.getFont(register_cjk_font(FONT)).face.makeSubset
+    _bill()
+    made, compressed = [], []
+    make, compress = maker._make, pdfdoc.zlib.compress
+    maker._make = lambda subset: made.append(len(subset)) or make(subset)
+    pdfdoc.zlib.compress = lambda data, *a: compressed.append(len(data)) or compress(data, *a)
+    try:
+        _bill(bill=dataclasses.replace(BILL, payer_name="欧阳娜娜"))
+    finally:
+        del maker._make
+        pdfdoc.zlib.compress = compress
+    assert len(made) == 1  # the second subset only: the payer's name
+    # the page, the second subset's font and its ToUnicode map, the attached XML; not the
+    # first subset's font and map
+    assert len(compressed) == 4
