@@ -92,6 +92,18 @@ ITEMS = {  # two items of each unit's own fee items, 100 yuan in all
 }
 
 
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国志红梅欣怡子涵浩然思远"
+
+
+def payer_name(i: int) -> str:
+    """The i-th note's payer: names differ from note to note, as payers' do (each name's
+    characters are drawn into its bill's PDF; one name for every bill would flatter the
+    PDF's font work)."""
+    return (SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)]
+            + GIVEN[(i * 13 + 5) % len(GIVEN)])
+
+
 def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> None:
     from chalicelib.domain.payments import Payment
     from chalicelib.services import issuance
@@ -106,6 +118,7 @@ def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> N
         codes = []
         n = max(2 * BATCH, n - n % (2 * BATCH))  # whole turns
         for i in range(5 + BATCH + 2 * n + CHILD_BILLS):
+            body["payer"]["name"] = payer_name(i)
             note, _ = notes_service.create_note(deps, unit, body)
             order = notes_service.open_order(deps, note.payment_code, {"channel": "wechatpay"})
             deps.payments.record(Payment(channel="wechatpay", channel_txn_id=f"bench{i}",
