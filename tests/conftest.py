@@ -52,6 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "wall_clock: the test may read the real time of day")
     wall_clock._read = _guarded_wall_clock
     _share_botocore_loader()
+    from tests.rewrite_cache import share_rewritten_modules
+
+    share_rewritten_modules(config)  # xdist workers: each test module rewritten once, not twice
 
 
 def _share_botocore_loader() -> None:
