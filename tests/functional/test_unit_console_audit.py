@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 from chalicelib.domain.records import AuditEvent
-from tests.functional.test_console_accounts import get
+from tests.functional.test_console_accounts import get, pages
 from tests.functional.test_console_sign_in import sign_in
-from tests.functional.test_console_accounts import pages
 
 DAY = "2026-06-15"
 AUDIT = "/console/unit/audit"

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.adapters.dynamo_models import PaymentModel
 from chalicelib.domain.china_time import CHINA_TZ
-from tests.functional.test_console_sign_in import sign_in
 from tests.functional.test_console_accounts import pages
+from tests.functional.test_console_sign_in import sign_in
 from tests.functional.test_unit_console import get
 
 EXCEPTIONS = "/console/unit/exceptions"
