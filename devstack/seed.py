@@ -131,6 +131,7 @@ def _load_or_create_state(state_dir: Path) -> dict[str, Any]:
                                       "secret": secrets.token_hex(16)})
     _add_sms_account(state)
     _add_merchant_keys(state, channels)
+    _add_merchant_ca(state["unionpay"], channels)
     _add_people(state)
     path.write_text(json.dumps(state, ensure_ascii=False, indent=1))
     path.chmod(0o600)
@@ -235,6 +236,24 @@ def _self_signed(key_path: Path, cert_path: Path, mer_id: str) -> None:
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _add_merchant_ca(unionpay: dict[str, str], channels: Path) -> None:
+    """The stack's stand-in for CFCA issuing UnionPay merchants their signing certificates
+    (the simulator issues with it; the secret's ``merchant_cert_roots_pem`` trusts it)."""
+    if unionpay.get("merchant_ca_cert_pem"):
+        return
+    from devstack.builders.unionpay import make_merchant_ca
+
+    cert, key = make_merchant_ca()
+    cert_path, key_path = channels / "unionpay_merchant_ca.pem", \
+        channels / "unionpay_merchant_ca_key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    unionpay.update(merchant_ca_cert_pem=str(cert_path), merchant_ca_key_pem=str(key_path))
+
+
 def _unionpay_chain(channels: Path) -> dict[str, str]:
     from devstack.builders.unionpay import crlf_pem, make_test_chain
 
@@ -275,7 +294,10 @@ def channel_secrets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                      "root_cert_pem": Path(unionpay["root_cert_pem"]).read_text(),
                      "merchant_sign_key_pem": Path(unionpay["merchant_sign_key_pem"]).read_text(),
                      "merchant_sign_cert_pem":
-                         Path(unionpay["merchant_sign_cert_pem"]).read_text()},
+                         Path(unionpay["merchant_sign_cert_pem"]).read_text(),
+                     **({"merchant_cert_roots_pem":
+                         Path(unionpay["merchant_ca_cert_pem"]).read_text()}
+                        if unionpay.get("merchant_ca_cert_pem") else {})},
         "bank": {"banks": {bank["bank_code"]: bank["secret"]}},
     }
 

@@ -61,13 +61,21 @@ class UnionPayServer:
         self.merchant_cert = load_certificate(
             Path(self.up["merchant_sign_cert_pem"]).read_bytes())
         self.merchants: dict[str, Any] = {self.up["mer_id"]: self.merchant_cert}
+        # The stack's stand-in for CFCA, which issues merchants their certificates (the stack
+        # configures its certificate as the trust root for them: merchant_cert_roots_pem).
+        self.merchant_ca: Any = (
+            load_certificate(Path(self.up["merchant_ca_cert_pem"]).read_bytes()),
+            own_private_key(self.up["merchant_ca_key_pem"])) \
+            if self.up.get("merchant_ca_cert_pem") else None
 
-    def issue_merchant_certificate(self, mer_id: str, password: str) -> bytes:
-        """A signing certificate for the merchant ``mer_id`` (a unit's own merId), as the PFX
-        UnionPay gives it; requests of ``mer_id`` are checked with it from now on."""
+    def issue_merchant_certificate(self, mer_id: str, password: str, **how: Any) -> bytes:
+        """A signing certificate for the merchant ``mer_id`` (a unit's own merId), issued by
+        the stack's merchant CA, as the PFX UnionPay gives it; requests of ``mer_id`` are
+        checked with it from now on. ``how``: ``merchant_signing_pfx``'s own (tests)."""
         from devstack.builders.unionpay import merchant_signing_pfx
 
-        pfx, cert = merchant_signing_pfx(mer_id, password)
+        pfx, cert = merchant_signing_pfx(mer_id, password,
+                                         **{"issuer": self.merchant_ca, **how})
         self.merchants[mer_id] = cert
         return pfx
 

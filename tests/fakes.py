@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from chalicelib.domain.merchants import UnitMerchant
+from chalicelib.domain.merchants import UnitMerchant, after_change
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.people import RECENT_SESSION_SECONDS, OperatorActions, Person, Session
@@ -234,17 +234,26 @@ class FakeUnits:
             raise NotFound(f"unknown unit {unit_code}")
         self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
 
-    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
-        self.remove_merchant(unit_code, merchant.channel)
-        unit = self.units[unit_code]
-        self.units[unit_code] = replace(unit, merchants=(*unit.merchants, merchant))
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant,
+                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        return self._change_merchant(unit_code, merchant.channel, merchant, at)
 
-    def remove_merchant(self, unit_code: str, channel: str) -> None:
+    def remove_merchant(self, unit_code: str, channel: str,
+                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        return self._change_merchant(unit_code, channel, None, at)
+
+    def _change_merchant(self, unit_code: str, channel: str, merchant: UnitMerchant | None,
+                         at: datetime | None) -> tuple[UnitMerchant | None, Unit]:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")
         unit = self.units[unit_code]
-        self.units[unit_code] = replace(unit, merchants=tuple(
-            m for m in unit.merchants if m.channel != channel))
+        previous = unit.merchant(channel)
+        retired = after_change(unit.retired_merchants, previous, merchant,
+                               at or datetime.now(UTC))
+        kept = tuple(m for m in unit.merchants if m.channel != channel)
+        self.units[unit_code] = replace(unit, merchants=(*kept, merchant) if merchant else kept,
+                                        retired_merchants=retired)
+        return previous, self.units[unit_code]
 
     def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
                          sealed_token: str) -> bool:

@@ -94,6 +94,7 @@ class FakeChannelApi:
     def __init__(self, channel: str) -> None:
         self.channel = channel
         self.authorisations: dict[str, Authorisation] = {}
+        self.merchant_roots: tuple[Any, ...] = ()  # MerchantCertificateRoots (UnionPay: CFCA)
         self.paid: dict[str, Payment] = {}
         self.refund_results: list[RefundResult] = []
         self.down = False
@@ -103,6 +104,9 @@ class FakeChannelApi:
         self.calls.append((name, what))
         if self.down:
             raise ServiceUnavailable(f"{self.channel} is down")
+
+    def merchant_cert_roots(self) -> tuple[Any, ...]:
+        return self.merchant_roots
 
     def checkout(self, order: ChannelOrder, *, description: str, notify_url: str,
                  return_url: str, client_ip: str, payer: str | None = None) -> Checkout:

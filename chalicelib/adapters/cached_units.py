@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.credentials import UnitKey
@@ -106,13 +107,17 @@ class CachedUnits:
         self._inner.set_signing_kid(unit_code, kid)
         self.forget()
 
-    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
-        self._inner.set_merchant(unit_code, merchant)
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant,
+                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        changed = self._inner.set_merchant(unit_code, merchant, at)
         self.forget()
+        return changed
 
-    def remove_merchant(self, unit_code: str, channel: str) -> None:
-        self._inner.remove_merchant(unit_code, channel)
+    def remove_merchant(self, unit_code: str, channel: str,
+                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        changed = self._inner.remove_merchant(unit_code, channel, at)
         self.forget()
+        return changed
 
     def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
                          sealed_token: str) -> bool:

@@ -96,6 +96,11 @@ class UnitModel(Model):
     wechatpay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
     alipay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
     unionpay_merchant = MapAttribute(null=True)  # type: ignore[var-annotated]
+    # The merchants it no longer collects into, kept while their payments may be refunded:
+    # [{channel, merchant_id, …, retired, keep_until}], oldest first; and the count of merchant
+    # changes, which each change's one conditional update checks and raises (no lost update).
+    retired_merchants = ListAttribute(null=True)  # type: ignore[var-annotated]
+    merchants_version = NumberAttribute(null=True)
     listing = UnicodeAttribute(null=True)  # "unit" (the index's one partition)
     region_unit = UnicodeAttribute(null=True)  # region_code#unit_code
     by_region = UnitsByRegion()

@@ -8,6 +8,8 @@ keeps working until revoked, and is listed beside the others.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -23,10 +25,11 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.adapters.fan_out import gather
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.merchants import MERCHANT_CHANNELS, UnitMerchant
+from chalicelib.domain.merchants import MERCHANT_CHANNELS, UnitMerchant, after_change
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 LISTING = "unit"  # the one partition of the units-by-region index
+MERCHANT_CHANGE_TRIES = 5  # a merchant change redone when another came between its read and write
 
 
 def _unit(row: UnitModel) -> Unit:
@@ -37,13 +40,26 @@ def _unit(row: UnitModel) -> Unit:
                 bill_kinds=tuple(row.bill_kinds) if row.bill_kinds is not None else None,
                 seals=tuple(Seal(key=str(s["key"]), since=str(s["since"]))
                             for s in row.seals or ()),
-                merchants=tuple(_merchant(channel, getattr(row, f"{channel}_merchant"))
-                                for channel in MERCHANT_CHANNELS
-                                if getattr(row, f"{channel}_merchant", None) is not None))
+                merchants=_current(row),
+                retired_merchants=_retired(row))
+
+
+def _current(row: UnitModel) -> tuple[UnitMerchant, ...]:
+    return tuple(_merchant(channel, getattr(row, f"{channel}_merchant"))
+                 for channel in MERCHANT_CHANNELS
+                 if getattr(row, f"{channel}_merchant", None) is not None)
+
+
+def _retired(row: UnitModel) -> tuple[UnitMerchant, ...]:
+    return tuple(_merchant(str(_plain(m)["channel"]), m) for m in row.retired_merchants or ())
+
+
+def _plain(stored: Any) -> dict:
+    return stored.as_dict() if hasattr(stored, "as_dict") else dict(stored)
 
 
 def _merchant(channel: str, stored: Any) -> UnitMerchant:
-    data = stored.as_dict() if hasattr(stored, "as_dict") else dict(stored)
+    data = _plain(stored)
     return UnitMerchant(channel=channel, merchant_id=str(data.get("merchant_id", "")),
                         app_id=str(data.get("app_id") or ""),
                         sealed_token=str(data.get("sealed_token") or ""),
@@ -51,7 +67,9 @@ def _merchant(channel: str, stored: Any) -> UnitMerchant:
                         cert_id=str(data.get("cert_id") or ""),
                         cert_until=str(data.get("cert_until") or ""),
                         token_until=str(data.get("token_until") or ""),
-                        token_invalid=str(data.get("token_invalid") or ""))
+                        token_invalid=str(data.get("token_invalid") or ""),
+                        retired=str(data.get("retired") or ""),
+                        keep_until=str(data.get("keep_until") or ""))
 
 
 def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
@@ -63,6 +81,7 @@ def _row(unit: Unit, api_key_hash: str | None) -> UnitModel:
                      bill_kinds=list(unit.bill_kinds) if unit.bill_kinds is not None else None,
                      seals=[_seal(s) for s in unit.seals] or None,
                      region_unit=f"{unit.region_code}#{unit.unit_code}",
+                     retired_merchants=[_stored(m) for m in unit.retired_merchants] or None,
                      **{f"{m.channel}_merchant": _stored(m)  # type: ignore[arg-type]
                         for m in unit.merchants})
 
@@ -79,6 +98,9 @@ def _stored(merchant: UnitMerchant) -> dict[str, str]:
         stored["token_until"] = merchant.token_until
     if merchant.token_invalid:  # Alipay: since when it no longer holds
         stored["token_invalid"] = merchant.token_invalid
+    if merchant.retired:  # a retired one names its channel (the list holds every channel's)
+        stored.update(channel=merchant.channel, retired=merchant.retired,
+                      keep_until=merchant.keep_until)
     return stored
 
 
@@ -171,11 +193,46 @@ class DynamoUnits:
     def set_signing_kid(self, unit_code: str, kid: str) -> None:
         self._set(unit_code, UnitModel.signing_kid.set(kid))
 
-    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
-        self._set(unit_code, _merchant_attribute(merchant.channel).set(_stored(merchant)))
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant,
+                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        return self._change_merchant(unit_code, merchant.channel, merchant, at)
 
-    def remove_merchant(self, unit_code: str, channel: str) -> None:
-        self._set(unit_code, _merchant_attribute(channel).remove())
+    def remove_merchant(self, unit_code: str, channel: str,
+                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        return self._change_merchant(unit_code, channel, None, at)
+
+    def _change_merchant(self, unit_code: str, channel: str, merchant: UnitMerchant | None,
+                         at: datetime | None) -> tuple[UnitMerchant | None, Unit]:
+        """One conditional update: the channel's merchant set (or removed) and the retired
+        list rewritten (``after_change``), on the condition that no other merchant change came
+        since the row was read (``merchants_version``); read again and redone when one did."""
+        attribute = _merchant_attribute(channel)
+        for _ in range(MERCHANT_CHANGE_TRIES):
+            row = self._row(unit_code)
+            if row is None:
+                raise NotFound(f"unknown unit {unit_code}")
+            unit = _unit(row)
+            previous = unit.merchant(channel)
+            retired = after_change(unit.retired_merchants, previous, merchant,
+                                   at or datetime.now(UTC))
+            version = row.merchants_version
+            actions = [attribute.set(_stored(merchant)) if merchant else attribute.remove(),
+                       UnitModel.retired_merchants.set([_stored(m) for m in retired])
+                       if retired else UnitModel.retired_merchants.remove(),
+                       UnitModel.merchants_version.set((version or 0) + 1)]
+            condition = (UnitModel.merchants_version.does_not_exist() if version is None
+                         else UnitModel.merchants_version == version)
+            try:
+                UnitModel(unit_code).update(
+                    actions=actions, condition=UnitModel.unit_code.exists() & condition)
+            except UpdateError as exc:
+                if is_conditional_failure(exc):
+                    continue  # another change came between (or the unit is gone): read again
+                raise
+            kept = tuple(m for m in unit.merchants if m.channel != channel)
+            return previous, replace(unit, merchants=(*kept, merchant) if merchant else kept,
+                                     retired_merchants=retired)
+        raise Conflict("商户号正被同时修改，请稍后重试", code="merchant_change_conflict")
 
     def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
                          sealed_token: str) -> bool:

@@ -25,6 +25,23 @@ for that channel, and its orders are opened for it:
   (``cert_until``) is shown. Every request of the unit's orders carries its merId and is signed
   with its key; the notice of such an order must name that merId.
 
+A merchant the unit no longer collects into (replaced by another merchant of the channel, or
+removed) is *retired*, not forgotten: money was paid to it, and until the channels' refund
+windows have closed its payments may still be refunded, its open orders queried, its statements
+reconciled, each with its own credentials (``Unit.merchant_for``). It is kept, sealed secret
+and all, ``RETIRED_KEEP`` after it was retired (``after_change``):
+
+- WeChat Pay: "交易时间超过一年的订单无法提交退款（按支付成功时间+365天计算）" (申请退款,
+  pay.weixin.qq.com/doc/v3/merchant/4012556457, and the partner page alike);
+- Alipay: "交易超过约定时间（签约时设置的可退款时间）的订单无法进行退款", by default three months,
+  at most twelve by contract (alipay.trade.refund; developer.aliyun.com/article/711070);
+- UnionPay: "退货能对11个月内的消费做（包括当清算日）" (the official ACP demo's
+  ``Form_6_4_Refund.php``).
+
+The last payment to a retired merchant is made at most ``ORDER_LIFETIME`` (two hours) plus the
+active query's tail after it was retired; 365 days from then, plus a week for that refund's
+notice, its query and its statement day to be reconciled, is ``RETIRED_KEEP`` (372 days).
+
 Pure: the checks of what the finance department may record, nothing more.
 """
 
@@ -33,7 +50,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from chalicelib.domain.china_time import CHINA_TZ, china_iso
 from chalicelib.domain.errors import ValidationFailed
@@ -79,10 +96,20 @@ class UnitMerchant:
     # Alipay: when the daily check (services/merchant_checks) found that Alipay no longer holds
     # the authorisation (cancelled or replaced by the merchant; China time); "" while it holds.
     token_invalid: str = ""
+    retired: str = ""  # when the unit stopped collecting into it (China time); "" while current
+    keep_until: str = ""  # a retired one: kept, secret and all, until then (``RETIRED_KEEP``)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What a retired merchant is looked up by: (channel, merchant_id)."""
+        return self.channel, self.merchant_id
 
     def public(self) -> dict:
-        """As the API and the console show it: whether a token is set, never the token."""
+        """As the API and the console show it: whether a token is set, never the token; a
+        retired one also says when it was retired and until when it is kept."""
         view: dict = {"channel": self.channel, "since": self.since or None}
+        if self.retired:
+            view.update(retired_at=self.retired, keep_until=self.keep_until or None)
         if self.channel == "wechatpay":
             view.update(sub_mchid=self.merchant_id, sub_appid=self.app_id or None)
         elif self.channel == "unionpay":
@@ -276,3 +303,51 @@ def expiry_warnings(merchants: Iterable[UnitMerchant], now: datetime) -> list[di
                              "message": f"{named}将于 {ends[:10]} 到期（剩余 {days} 天），"
                                         f"请在到期前{todo.removeprefix('请')}"})
     return warnings
+
+
+# How long a retired merchant is kept (module docstring: the channels' refund windows), and
+# for how many days after its retirement its statements may still hold its payments (an order
+# opened just before lives two hours, is queried a little after, and UnionPay's day ends at
+# 23:00, so the day after may hold it; one more day of margin).
+RETIRED_KEEP = timedelta(days=372)
+RETIRED_PAYMENT_DAYS = 2
+
+
+def retire(merchant: UnitMerchant, at: datetime) -> UnitMerchant:
+    """``merchant`` retired at ``at`` (aware), kept until ``RETIRED_KEEP`` after."""
+    at = at.astimezone(CHINA_TZ)
+    return replace(merchant, retired=at.isoformat(timespec="seconds"),
+                   keep_until=(at + RETIRED_KEEP).isoformat(timespec="seconds"))
+
+
+def after_change(retired: Iterable[UnitMerchant], previous: UnitMerchant | None,
+                 new: UnitMerchant | None, at: datetime) -> tuple[UnitMerchant, ...]:
+    """The unit's retired merchants once ``previous`` (its merchant at a channel, if any) gives
+    way to ``new`` (None: removed) at ``at``: ``previous`` retired unless ``new`` is the same
+    merchant (a renewed token or certificate: the new one serves its older orders); one entry
+    per (channel, merchant_id), the latest; none that is current again; none kept past its
+    ``keep_until``. Oldest retirement first."""
+    kept = {m.key: m for m in retired
+            if not m.keep_until or datetime.fromisoformat(m.keep_until) > at}
+    if previous is not None and (new is None or new.merchant_id != previous.merchant_id):
+        kept.pop(previous.key, None)
+        kept[previous.key] = retire(previous, at)
+    if new is not None:
+        kept.pop(new.key, None)
+    return tuple(kept.values())
+
+
+def may_hold_payments(merchant: UnitMerchant, day: str) -> bool:
+    """Whether the statement of ``day`` (YYYY-MM-DD) may list payments to ``merchant``: any
+    day while it is current, up to ``RETIRED_PAYMENT_DAYS`` after its retirement once retired
+    (later days list only refunds of its payments: ``statement_merchants`` asks for those)."""
+    if not merchant.retired:
+        return True
+    last = datetime.fromisoformat(merchant.retired).astimezone(CHINA_TZ).date()
+    return date.fromisoformat(day) <= last + timedelta(days=RETIRED_PAYMENT_DAYS)
+
+
+def kept_on(merchant: UnitMerchant, day: str) -> bool:
+    """Whether a retired ``merchant`` is still kept on ``day`` (its refund window open)."""
+    return not merchant.keep_until or date.fromisoformat(day) <= \
+        datetime.fromisoformat(merchant.keep_until).astimezone(CHINA_TZ).date()

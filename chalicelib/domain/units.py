@@ -35,10 +35,22 @@ class Unit:
     # Its own merchant numbers, one per channel at most (``domain/merchants``); a channel not
     # here collects into the deployment's merchant.
     merchants: tuple[UnitMerchant, ...] = ()
+    # The merchants it had and no longer collects into, kept (secrets sealed) while their
+    # payments may still be refunded (``domain/merchants.after_change``), oldest first.
+    retired_merchants: tuple[UnitMerchant, ...] = ()
 
     def merchant(self, channel: str) -> UnitMerchant | None:
         """The unit's own merchant number at ``channel``; None: the deployment's."""
         return next((m for m in self.merchants if m.channel == channel), None)
+
+    def merchant_for(self, channel: str, merchant_id: str) -> UnitMerchant | None:
+        """The merchant ``merchant_id`` at ``channel`` the unit has or had (current first, then
+        retired): whose credentials an order made with it is queried and refunded with."""
+        mine = self.merchant(channel)
+        if mine is not None and mine.merchant_id == merchant_id:
+            return mine
+        return next((m for m in reversed(self.retired_merchants)
+                     if m.key == (channel, merchant_id)), None)
 
     def kind_allowed(self, kind: str) -> bool:
         """Whether the unit may issue (and be given fee items and ranges of) bill kind ``kind``."""

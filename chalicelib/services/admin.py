@@ -59,8 +59,10 @@ def unit_summary(unit: Unit) -> dict:
     unit from before allowed kinds existed (not restricted until the finance department sets
     them); ``seal``: its current seal (sha256, since, history), null when bills draw one;
     ``merchants``: its own merchant numbers by channel (never a token: only whether one is
-    set), empty when it collects into the deployment's."""
-    from chalicelib.services.merchants import merchants_view
+    set), empty when it collects into the deployment's; ``retired_merchants``: those it had,
+    replaced or removed, kept while their payments may still be refunded (when retired, kept
+    until when; never a token), latest first."""
+    from chalicelib.services.merchants import merchants_view, retired_view
     from chalicelib.services.seals import seal_view
 
     return {"unit_code": unit.unit_code, "name": unit.name, "kind": unit.kind.value,
@@ -68,7 +70,8 @@ def unit_summary(unit: Unit) -> dict:
             "bill_kind": unit.bill_kind,
             "bill_kinds": list(unit.bill_kinds) if unit.bill_kinds is not None else None,
             "signing_kid": unit.signing_kid, "has_seal": unit.seal_key is not None,
-            "seal": seal_view(unit), "merchants": merchants_view(unit)}
+            "seal": seal_view(unit), "merchants": merchants_view(unit),
+            "retired_merchants": retired_view(unit)}
 
 
 def unit_detail(deps: Ports, finance: FinanceKey, unit_code: str) -> dict:

@@ -11,15 +11,20 @@ show only that one is set.
 
 A change takes effect for orders opened after it; an order keeps the merchant it was opened
 for (its query and refund use the order's), and a warm process may use its copy of the unit
-for up to a minute (``adapters/cached_units``).
+for up to a minute (``adapters/cached_units``). The merchant a change replaces (another
+merchant_id) or removes is retired, kept with its sealed secret while its payments may still
+be refunded (``domain/merchants.after_change``, ``RETIRED_KEEP``), in the same one conditional
+write as the change; the audit entry names it.
 
 A call for a merchant whose channel needs its secret (Alipay: ``app_auth_token`` in every
 request for it; UnionPay: the merId's own signing key, which signs every request for it) gets
 the token opened just before the call (``authorised``,
 ``authorised_refund``, ``statement_merchants``), from the unit's merchant of the same
-``seller_id`` as the order: a token the unit was given again (Alipay refreshes them) serves
-the orders opened before; an order of a merchant the unit no longer has cannot be asked about
-(``ServiceUnavailable``, logged by the caller: its notification still records it).
+``seller_id`` as the order, current or retired (``Unit.merchant_for``): a token the unit was
+given again (Alipay refreshes them) serves the orders opened before, and a retired merchant's
+own token serves its orders, refunds and statements; only a merchant the unit never had, or
+one dropped after its keep, cannot be asked about (``ServiceUnavailable``, logged by the
+caller: its notification still records it).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from chalicelib.domain.merchants import (
     authorisation_end,
     check_authorisation,
     check_channel,
+    kept_on,
+    may_hold_payments,
     pfx_parts,
     read_merchant,
 )
@@ -44,7 +51,7 @@ from chalicelib.domain.payments import ChannelOrder, RefundRequest
 from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services.changes import record_change
 from chalicelib.services.phones import derive_key
-from chalicelib.services.ports import MerchantAuthority, Ports
+from chalicelib.services.ports import MerchantAuthority, MerchantCertificateRoots, Ports
 from chalicelib.services.signing_certificates import open_signing_pfx
 
 _AAD = b"fiscal-bills/merchant-token/v1"
@@ -90,22 +97,30 @@ def set_merchant(deps: Ports, unit: Unit, channel: str, body: object, who: str,
     merchant, token = read_merchant(channel, body, wired)
     _collecting(unit)
     if channel == "unionpay":  # the PFX opened: its key and certificate are the secret
-        token, cert_id, cert_until = open_signing_pfx(*pfx_parts(token), deps.clock())
+        roots = cast(MerchantCertificateRoots, deps.channel_api(channel)).merchant_cert_roots()
+        token, cert_id, cert_until = open_signing_pfx(*pfx_parts(token), deps.clock(), roots)
         merchant = replace(merchant, cert_id=cert_id, cert_until=cert_until)
     elif channel == "alipay":  # Alipay confirms whose authorisation it is before it is kept
         found = cast(MerchantAuthority, deps.channel_api(channel)).authorisation(token)
         check_authorisation(merchant, found)
         merchant = replace(merchant, token_until=authorisation_end(found))
-    merchant = replace(merchant, since=china_iso(deps.clock()),
+    now = deps.clock()
+    merchant = replace(merchant, since=china_iso(now),
                        sealed_token=seal_token(deps, unit.unit_code, channel, token)
                        if token else "")
-    deps.units.set_merchant(unit.unit_code, merchant)
-    previous = unit.merchant(channel)
+    previous, written = deps.units.set_merchant(unit.unit_code, merchant, now)
     record_change(deps, who, "set_merchant", unit.unit_code, {
         "channel": channel, **_audited(merchant),
-        "previous": _audited(previous) if previous else None})
-    return replace(unit, merchants=(*(m for m in unit.merchants if m.channel != channel),
-                                    merchant))
+        "previous": _audited(previous) if previous else None,
+        "retired": _retired(previous, merchant)})
+    return written
+
+
+def _retired(previous: UnitMerchant | None, new: UnitMerchant | None) -> str | None:
+    """The merchant_id a change retired (None: it retired none)."""
+    if previous is None or (new is not None and new.merchant_id == previous.merchant_id):
+        return None
+    return previous.merchant_id
 
 
 def remove_merchant(deps: Ports, unit: Unit, channel: str, who: str) -> Unit:
@@ -113,13 +128,15 @@ def remove_merchant(deps: Ports, unit: Unit, channel: str, who: str) -> Unit:
     order on; ``NotFound`` (``merchant_not_found``) when it has none of its own there."""
     if channel not in WIRED:
         check_channel(channel)
-    previous = unit.merchant(channel)
-    if previous is None:
+    if unit.merchant(channel) is None:
         raise NotFound("该单位在此渠道没有自有商户号", code="merchant_not_found")
-    deps.units.remove_merchant(unit.unit_code, channel)
+    previous, written = deps.units.remove_merchant(unit.unit_code, channel, deps.clock())
+    if previous is None:  # removed by someone else meanwhile: nothing of ours to audit
+        raise NotFound("该单位在此渠道没有自有商户号", code="merchant_not_found")
     record_change(deps, who, "remove_merchant", unit.unit_code, {
-        "channel": channel, "previous": _audited(previous)})
-    return replace(unit, merchants=tuple(m for m in unit.merchants if m.channel != channel))
+        "channel": channel, "previous": _audited(previous),
+        "retired": previous.merchant_id})
+    return written
 
 
 def _audited(merchant: UnitMerchant) -> dict:
@@ -134,6 +151,13 @@ def merchants_view(unit: Unit) -> list[dict]:
     return [m.public() for m in sorted(unit.merchants, key=lambda m: m.channel)]
 
 
+def retired_view(unit: Unit) -> list[dict]:
+    """The merchants the unit had, kept while their payments may be refunded (no secret),
+    latest retirement first."""
+    return [m.public() for m in sorted(unit.retired_merchants, key=lambda m: m.retired,
+                                       reverse=True)]
+
+
 # The channels whose calls for a unit's own merchant carry the merchant's secret (UnionPay:
 # the merId's signing key and certificate, which sign every request for it).
 TOKEN_CHANNELS = ("alipay", "unionpay")
@@ -141,13 +165,14 @@ TOKEN_CHANNELS = ("alipay", "unionpay")
 
 def _token(deps: Ports, payment_code: str, channel: str, merchant_id: str) -> str:
     """The opened token of the merchant ``merchant_id`` of the unit of ``payment_code``'s note
-    at ``channel``; ``ServiceUnavailable`` when the unit no longer has that merchant."""
+    at ``channel``, current or retired (``Unit.merchant_for``); ``ServiceUnavailable`` when the
+    unit has no such merchant (never had it, or dropped it after its keep)."""
     note = deps.notes.get(payment_code)
     unit = deps.units.get(note.unit_code) if note is not None else None
-    mine = unit.merchant(channel) if unit is not None else None
-    if unit is None or mine is None or mine.merchant_id != merchant_id or not mine.sealed_token:
-        raise ServiceUnavailable(f"{channel} merchant {merchant_id} is no longer the unit's: "
-                                 f"its authorisation token is gone")
+    mine = unit.merchant_for(channel, merchant_id) if unit is not None else None
+    if unit is None or mine is None or not mine.sealed_token:
+        raise ServiceUnavailable(f"{channel} merchant {merchant_id} is not the unit's, nor one "
+                                 f"it still keeps: its authorisation token is gone")
     return open_token(deps, unit.unit_code, channel, mine.sealed_token)
 
 
@@ -168,21 +193,40 @@ def authorised_refund(deps: Ports, request: RefundRequest) -> RefundRequest:
                                                   request.channel, request.merchant))
 
 
-def statement_merchants(deps: Ports, channel: str) -> list[tuple[str, UnitMerchant, str]]:
-    """The units' own merchants at ``channel`` whose statements are fetched with their token
-    (Alipay: each authorised merchant's trade bill is its own), as (unit code, merchant,
-    token), by seller. The units are read by the region listing, a page of 500 at a time (a
-    daily job's cost: one query per 500 units)."""
+def statement_merchants(deps: Ports, channel: str,
+                        day: str) -> list[tuple[str, UnitMerchant, str]]:
+    """The units' own merchants at ``channel`` whose statements of ``day`` are fetched with
+    their token (Alipay: each authorised merchant's trade bill is its own; UnionPay: each
+    merId's file), as (unit code, merchant, token), by seller: every current one, and each
+    retired one still kept whose statement of ``day`` may hold its payments (up to
+    ``RETIRED_PAYMENT_DAYS`` after its retirement) or holds a refund of ours of its payments
+    (one refunds query, only when a retired merchant is past its payment days). The units are
+    read by the region listing, a page of 500 at a time (a daily job's cost: one query per
+    500 units)."""
     if channel not in TOKEN_CHANNELS:
         return []
     found: dict[str, tuple[str, UnitMerchant, str]] = {}
+    later: list[tuple[str, UnitMerchant]] = []  # retired ones past their payment days
     after: str | None = None
     while True:
         units, after = deps.units.in_region("", 500, after)
         for unit in units:
             mine = unit.merchant(channel)
-            if mine is not None and mine.sealed_token and mine.merchant_id not in found:
-                found[mine.merchant_id] = (unit.unit_code, mine, open_token(
-                    deps, unit.unit_code, channel, mine.sealed_token))
+            if mine is not None and mine.sealed_token:
+                found.setdefault(mine.merchant_id, (unit.unit_code, mine, ""))
+            for old in unit.retired_merchants:
+                if old.channel != channel or not old.sealed_token or not kept_on(old, day):
+                    continue
+                if may_hold_payments(old, day):
+                    found.setdefault(old.merchant_id, (unit.unit_code, old, ""))
+                else:
+                    later.append((unit.unit_code, old))
         if after is None:
-            return [found[k] for k in sorted(found)]
+            break
+    if later:
+        refunded = {r.merchant for r in deps.refunds.of_day(channel, day) if r.merchant}
+        for unit_code, old in later:
+            if old.merchant_id in refunded:
+                found.setdefault(old.merchant_id, (unit_code, old, ""))
+    return [(unit_code, merchant, open_token(deps, unit_code, channel, merchant.sealed_token))
+            for unit_code, merchant, _ in (found[k] for k in sorted(found))]

@@ -190,12 +190,19 @@ class UnitRepository(Protocol):
     def set_bill_kinds(self, unit_code: str, default: str, kinds: tuple[str, ...]) -> None:
         """The unit's default bill kind and the kinds it is allowed (the default among them);
         NotFound when there is no such unit."""
-    def set_merchant(self, unit_code: str, merchant: UnitMerchant) -> None:
+    def set_merchant(self, unit_code: str, merchant: UnitMerchant,
+                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
         """The unit's own merchant number at ``merchant.channel``, replacing any it had there
-        (its token only sealed); NotFound when there is no such unit."""
-    def remove_merchant(self, unit_code: str, channel: str) -> None:
-        """The unit collects into the deployment's merchant at ``channel`` again; NotFound
-        when there is no such unit."""
+        (its token only sealed), which is retired at ``at`` unless it is the same merchant_id
+        (``domain/merchants.after_change``, retired ones past their keep dropped): one
+        conditional write on the row as read, redone when another merchant change came
+        between. The merchant it replaced (None: none) and the unit as written; NotFound when
+        there is no such unit."""
+    def remove_merchant(self, unit_code: str, channel: str,
+                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+        """The unit collects into the deployment's merchant at ``channel`` again, the one it
+        had there retired at ``at`` (as ``set_merchant``); that merchant (None: none) and the
+        unit as written; NotFound when there is no such unit."""
 
     def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
                          sealed_token: str) -> bool:
@@ -645,6 +652,14 @@ class MerchantAuthority(Protocol):
     def authorisation(self, token: str) -> Authorisation | None:
         """None when the channel knows no such authorisation; ``ServiceUnavailable`` when it
         cannot be asked."""
+
+
+class MerchantCertificateRoots(Protocol):
+    """A channel whose merchants sign with certificates a CA issues them (UnionPay: CFCA), and
+    the trust roots an uploaded one must chain to (``merchant_cert_roots_pem``)."""
+
+    def merchant_cert_roots(self) -> tuple[Any, ...]:
+        """The configured CA certificates (``cryptography`` x509); () when none are."""
 
 
 class PayerIdentity(Protocol):

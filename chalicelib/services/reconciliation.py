@@ -182,7 +182,7 @@ def _statement(deps: Ports, channel: str, date: str) -> Statement:
     source = deps.statements(channel)
     statement = source.statement(date)
     theirs = []
-    for unit_code, merchant, token in statement_merchants(deps, channel):
+    for unit_code, merchant, token in statement_merchants(deps, channel, date):
         try:
             theirs.append(cast(MerchantStatementSource, source).merchant_statement(
                 date, merchant.merchant_id, token))

@@ -102,18 +102,56 @@ def make_test_chain(cn_org: str = UNIONPAY_CN, *,
     return root, middle, leaf, leaf_key
 
 
+# What CFCA puts in the key usage of the certificates it issues UnionPay merchants for
+# signing (the genuine test one: digitalSignature, nonRepudiation, keyEncipherment,
+# keyAgreement); and of the encryption certificate it issues beside (acp_*_enc.cer).
+SIGNING_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=True,
+                              key_encipherment=True, data_encipherment=False,
+                              key_agreement=True, key_cert_sign=False, crl_sign=False,
+                              encipher_only=False, decipher_only=False)
+ENCRYPTION_USAGE = x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                 key_encipherment=True, data_encipherment=True,
+                                 key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                 encipher_only=False, decipher_only=False)
+
+
+def make_merchant_ca(name: str = "Local Test Merchant CA", *,
+                     valid_from: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+                     days: int = 7305) -> tuple[x509.Certificate, RSAPrivateKey]:
+    """``(root, key)``: a stand-in for CFCA, which issues UnionPay merchants their signing
+    certificates: a self-signed CA (SHA-256: cryptography cannot make SHA-1 ones); the local
+    stack configures it as its trust root for merchant certificates."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name.from_rfc4514_string(f"CN={name},O=Local Test CA,C=CN")
+    return _issue(subject, key, subject, key, valid_from, days, True), key
+
+
 def merchant_signing_pfx(mer_id: str, password: str, *,
+                         issuer: tuple[x509.Certificate, RSAPrivateKey] | None = None,
                          valid_from: datetime = datetime(2024, 1, 1, tzinfo=UTC),
-                         days: int = 1826) -> tuple[bytes, x509.Certificate]:
+                         days: int = 1826, usage: x509.KeyUsage | None = SIGNING_USAGE,
+                         chain: tuple[x509.Certificate, ...] = ()
+                         ) -> tuple[bytes, x509.Certificate]:
     """``(pfx, certificate)``: a signing certificate issued to the merchant ``mer_id`` with its
-    key, as UnionPay hands one to a merchant (``acp_*_sign.pfx``, PKCS#12, ``password``);
-    self-issued here (the real one comes from CFCA), CN like ``041@<merId>@…@00000001``."""
+    key, as UnionPay hands one to a merchant (``acp_*_sign.pfx``, PKCS#12, ``password``),
+    issued by ``issuer`` (a stand-in for CFCA: ``make_merchant_ca``; None: self-issued, which
+    no trust root accepts), key usage ``usage`` (None: no such extension), ``chain`` put in
+    the PFX beside it; CN like ``041@<merId>@…@00000001``."""
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "cn"), x509.NameAttribute(
         NameOID.COMMON_NAME, f"041@{mer_id}@Local Test Merchant@00000001")])
-    cert = _issue(name, key, name, key, valid_from, days, False)
+    issuer_cert, issuer_key = issuer if issuer else (None, key)
+    builder = (x509.CertificateBuilder().subject_name(name)
+               .issuer_name(issuer_cert.subject if issuer_cert else name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(valid_from).not_valid_after(valid_from + timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    if usage is not None:
+        builder = builder.add_extension(usage, critical=True)
+    cert = builder.sign(issuer_key, SHA256())
     pfx = pkcs12.serialize_key_and_certificates(
-        b"acp_sign", key, cert, None, BestAvailableEncryption(password.encode("utf-8")))
+        b"acp_sign", key, cert, list(chain) or None,
+        BestAvailableEncryption(password.encode("utf-8")))
     return pfx, cert

@@ -213,7 +213,7 @@ def test_a_lost_notification_is_found_by_a_query_carrying_the_merchants_token(wo
 
 def test_an_order_keeps_its_merchant_and_the_unit_goes_back_to_the_deployments(world, client):
     world.channels.deliver = deliver_through(client)
-    give_alipay_merchant(world, client)
+    grant = give_alipay_merchant(world, client)
     code, before = opened(world, client, "alipay")
     r = client.http.delete(f"/v1/admin/units/{UNIT}/merchants/alipay",
                            headers=world.finance_auth())
@@ -223,14 +223,21 @@ def test_an_order_keeps_its_merchant_and_the_unit_goes_back_to_the_deployments(w
     assert world.deps.notes.get_order(before["out_trade_no"]).merchant == SELLER
     assert world.deps.notes.get_order(after["out_trade_no"]).merchant == ""
     assert [k for k, _ in url_params(after)] == DEPLOYMENT_PARAMS
-    # The removed merchant's token is gone: its order cannot be asked about, never as ours.
+    # The removed merchant is retired, not forgotten: its open order is asked about with its
+    # own token (never as ours), and its payment is found and recorded as its merchant's.
+    at_cashier(world, client, "alipay", before)
+    world.channels.pay("alipay", before["out_trade_no"], notify=False)
     later(world, 4)
     run_job("query_open_orders")
-    assert [q["out_trade_no"] for q in sent(world, "alipay.trade.query")] == [
-        after["out_trade_no"]]  # the deployment's order only
-    at_cashier(world, client, "alipay", before)
-    assert press_pay(world, "alipay", before["out_trade_no"]).status == 303  # still notified
+    asked = {q["out_trade_no"]: q.get("app_auth_token")
+             for q in sent(world, "alipay.trade.query")}
+    assert asked[before["out_trade_no"]] == grant["app_auth_token"], asked
+    # the deployment's order of the same note: asked without a token, or closed unasked once
+    # the note was found paid (the job takes the open orders in no set order)
+    assert asked.get(after["out_trade_no"]) is None, asked
     assert get_note(world, client, code)["status"] == "paid"
+    [row] = payments(world)
+    assert (row["notification_id"], row["merchant"]) == ("query", SELLER)
 
 
 def test_a_merchants_exception_is_refunded_with_its_token(world, client):

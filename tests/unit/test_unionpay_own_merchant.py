@@ -18,7 +18,7 @@ from chalicelib.domain.merchants import pfx_parts, read_merchant
 from chalicelib.domain.statements import PAYMENT, StatementLine
 from chalicelib.services.signing_certificates import open_signing_pfx
 from devstack.builders.statements import unionpay_zm
-from devstack.builders.unionpay import merchant_signing_pfx
+from devstack.builders.unionpay import make_merchant_ca, merchant_signing_pfx
 from tests.unit.test_unionpay_api import (
     MER_ID,
     NOW,
@@ -31,11 +31,13 @@ from tests.unit.test_unionpay_api import (
 
 UNIT_MER_ID = "898340100000001"
 PASSWORD = "000000"
+CA = make_merchant_ca()  # the stand-in for CFCA, the deployment's trust root for merchants
+ROOTS = (CA[0],)
 
 
 @pytest.fixture(scope="module")
 def issued():
-    pfx, cert = merchant_signing_pfx(UNIT_MER_ID, PASSWORD)
+    pfx, cert = merchant_signing_pfx(UNIT_MER_ID, PASSWORD, issuer=CA)
     return base64.b64encode(pfx).decode(), cert
 
 
@@ -71,7 +73,7 @@ def test_a_wrong_field_is_named_and_no_secret_is_repeated(issued, changes, field
 
 
 def test_the_pfx_opens_to_its_key_and_certificate_with_the_serial_as_certid(issued):
-    secret, cert_id, until = open_signing_pfx(issued[0], PASSWORD, NOW)
+    secret, cert_id, until = open_signing_pfx(issued[0], PASSWORD, NOW, ROOTS)
     assert cert_id == str(issued[1].serial_number)
     assert datetime.fromisoformat(until) == issued[1].not_valid_after_utc.replace(microsecond=0)
     assert until.endswith("+08:00")  # China time
@@ -85,13 +87,14 @@ def test_the_pfx_opens_to_its_key_and_certificate_with_the_serial_as_certid(issu
 def test_a_pfx_that_does_not_open_is_refused_without_repeating_it(issued, make, why):
     pfx, password = make(issued)
     with pytest.raises(ValidationFailed, match=why) as caught:
-        open_signing_pfx(pfx, password, NOW)
+        open_signing_pfx(pfx, password, NOW, ROOTS)
     assert set(caught.value.fields) == {"sign_cert_pfx"} and password not in caught.value.message
 
 
 def test_an_expired_certificate_is_refused(issued):
     with pytest.raises(ValidationFailed, match="not now"):
-        open_signing_pfx(issued[0], PASSWORD, issued[1].not_valid_after_utc + timedelta(days=1))
+        open_signing_pfx(issued[0], PASSWORD, issued[1].not_valid_after_utc + timedelta(days=1),
+                         ROOTS)
 
 
 def test_a_pfx_without_its_certificate_or_with_a_key_that_is_not_rsa_is_refused(issued):
@@ -100,16 +103,16 @@ def test_a_pfx_without_its_certificate_or_with_a_key_that_is_not_rsa_is_refused(
     apart = pkcs12.serialize_key_and_certificates(b"x", key, None, [issued[1]],  # type: ignore[arg-type]
                                                   BestAvailableEncryption(b"000000"))
     with pytest.raises(ValidationFailed, match="RSA private key and its certificate"):
-        open_signing_pfx(base64.b64encode(apart).decode(), PASSWORD, NOW)
+        open_signing_pfx(base64.b64encode(apart).decode(), PASSWORD, NOW, ROOTS)
     ec_key = ec.generate_private_key(ec.SECP256R1())
     alone = pkcs12.serialize_key_and_certificates(b"x", ec_key, None, None,
                                                   BestAvailableEncryption(b"000000"))
     with pytest.raises(ValidationFailed, match="RSA private key and its certificate"):
-        open_signing_pfx(base64.b64encode(alone).decode(), PASSWORD, NOW)
+        open_signing_pfx(base64.b64encode(alone).decode(), PASSWORD, NOW, ROOTS)
 
 
 def acting_for_unit(world, issued, *replies):  # noqa: F811
-    secret, _, _ = open_signing_pfx(issued[0], PASSWORD, NOW)
+    secret, _, _ = open_signing_pfx(issued[0], PASSWORD, NOW, ROOTS)
     api, channel = client(world, *replies)
     return api.for_merchant(UNIT_MER_ID, secret), channel
 
@@ -161,6 +164,7 @@ def test_a_file_line_names_its_merid_unless_it_is_the_deployments():
 def give_unit_merid(deps, issued, unit_code: str, mer_id: str = UNIT_MER_ID) -> None:
     from chalicelib.services.merchants import set_merchant
 
+    deps.channel_api("unionpay").merchant_roots = ROOTS
     set_merchant(deps, deps.units.get(unit_code), "unionpay",
                  {"mer_id": mer_id, "sign_cert_pfx": issued[0], "sign_cert_password": PASSWORD},
                  "test")
@@ -178,7 +182,7 @@ def test_an_order_of_a_units_merid_carries_its_unsealed_key_to_the_call(deps, is
                          channel="unionpay", amount_fen=136, created_at="", expires_at="",
                          merchant=UNIT_MER_ID)
     secret = authorised(deps, order).merchant_token
-    assert secret == open_signing_pfx(issued[0], PASSWORD, NOW)[0]
+    assert secret == open_signing_pfx(issued[0], PASSWORD, NOW, ROOTS)[0]
     deployment = authorised(deps, ChannelOrder(order.out_trade_no, order.payment_code,
                                                "unionpay", 136, "", ""))
     assert deployment.merchant_token == ""  # the deployment's: nothing opened
@@ -195,10 +199,10 @@ def test_an_order_of_a_merid_its_unit_no_longer_holds_cannot_be_signed_for(deps,
                          channel="unionpay", amount_fen=136, created_at="", expires_at="",
                          merchant=UNIT_MER_ID)
     give_unit_merid(deps, issued, UNIT.unit_code, "898340100000009")
-    with pytest.raises(ServiceUnavailable, match="no longer the unit's"):
+    with pytest.raises(ServiceUnavailable, match="not the unit's, nor one it still keeps"):
         authorised(deps, order)
     give_unit_merid(deps, issued, OTHER_UNIT.unit_code)  # another unit's: not this order's
-    with pytest.raises(ServiceUnavailable, match="no longer the unit's"):
+    with pytest.raises(ServiceUnavailable, match="not the unit's, nor one it still keeps"):
         authorised(deps, order)
 
 
@@ -217,7 +221,7 @@ def test_an_order_of_a_units_merid_is_never_signed_with_the_deployments_key(worl
 def test_the_units_order_is_checked_out_with_its_merid_and_certificate(world, issued):  # noqa: F811
     from dataclasses import replace
 
-    secret, cert_id, _ = open_signing_pfx(issued[0], PASSWORD, NOW)
+    secret, cert_id, _ = open_signing_pfx(issued[0], PASSWORD, NOW, ROOTS)
     api, _ = client(world)
     opened = api.checkout(replace(ORDER, merchant=UNIT_MER_ID, merchant_token=secret),
                           description="", notify_url="https://x/cb", return_url="https://x/r",

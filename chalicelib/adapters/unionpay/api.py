@@ -32,6 +32,7 @@ from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -124,6 +125,11 @@ class UnionPayApi:
                   "accessType": "0", "merId": self.config.mer_id,
                   "certId": str(self.config.merchant_sign_cert.serial_number)}
         return sign_request({**common, **fields}, self.config.merchant_sign_key)
+
+    def merchant_cert_roots(self) -> tuple[x509.Certificate, ...]:
+        """The CA certificates a unit's merId's signing certificate must chain to (configured
+        as ``merchant_cert_roots_pem``; MerchantCertificateRoots in ports)."""
+        return self.config.merchant_cert_roots
 
     def for_merchant(self, merchant_id: str, secret: str) -> UnionPayApi:
         """This client acting for a unit's own merId, signing with its key (``secret``: the

@@ -27,6 +27,16 @@ def load_certificate(data: bytes | str) -> x509.Certificate:
     return x509.load_der_x509_certificate(raw)
 
 
+def load_certificates(data: str | list[str] | None) -> tuple[x509.Certificate, ...]:
+    """Every certificate of a PEM text (or of each of a list of PEM or DER texts); () for
+    none."""
+    if not data:
+        return ()
+    if isinstance(data, str):
+        return tuple(x509.load_pem_x509_certificates(data.encode("ascii")))
+    return tuple(load_certificate(one) for one in data)
+
+
 def common_name(cert: x509.Certificate) -> str:
     """The subject's CN, or "" when it has none."""
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
@@ -47,6 +57,10 @@ class UnionPayConfig:
     validate_cn: bool = True
     merchant_sign_key: RSAPrivateKey | None = None
     merchant_sign_cert: x509.Certificate | None = None
+    # The CA certificates a unit's own merId's signing certificate must chain to when it is
+    # uploaded (``services/signing_certificates.check_merchant_chain``): CFCA's, which issues
+    # UnionPay merchants' certificates, in production; the local stack's own test CA there.
+    merchant_cert_roots: tuple[x509.Certificate, ...] = ()
 
     def __repr__(self) -> str:
         return (f"UnionPayConfig(mer_id={self.mer_id!r}, middle={common_name(self.middle_cert)!r}, "
@@ -56,13 +70,16 @@ class UnionPayConfig:
     @classmethod
     def from_secret(cls, data: Mapping[str, Any]) -> UnionPayConfig:
         """Build from the secret's JSON: mer_id, middle_cert_pem, root_cert_pem, validate_cn?,
-        and for requests merchant_sign_key_pem with merchant_sign_cert_pem."""
+        for requests merchant_sign_key_pem with merchant_sign_cert_pem, and for units' own
+        merIds merchant_cert_roots_pem (one PEM text holding every CA certificate merchant
+        signing certificates must chain to, or a list of PEM texts)."""
         key, cert = data.get("merchant_sign_key_pem"), data.get("merchant_sign_cert_pem")
         return cls(mer_id=data["mer_id"], middle_cert=load_certificate(data["middle_cert_pem"]),
                    root_cert=load_certificate(data["root_cert_pem"]),
                    validate_cn=bool(data.get("validate_cn", True)),
                    merchant_sign_key=load_pem_private_key(key.encode(), None)  # type: ignore
-                   if key else None, merchant_sign_cert=load_certificate(cert) if cert else None)
+                   if key else None, merchant_sign_cert=load_certificate(cert) if cert else None,
+                   merchant_cert_roots=load_certificates(data.get("merchant_cert_roots_pem")))
 
     def for_merchant(self, mer_id: str, secret: str) -> UnionPayConfig:
         """This configuration acting for a unit's own ``mer_id``, signing with the key and
