@@ -154,8 +154,8 @@ def merchants_view(unit: Unit) -> list[dict]:
 def retired_view(unit: Unit) -> list[dict]:
     """The merchants the unit had, kept while their payments may be refunded (no secret),
     latest retirement first."""
-    return [m.public() for m in sorted(unit.retired_merchants, key=lambda m: m.retired,
-                                       reverse=True)]
+    return [m.public() for m in sorted(reversed(unit.retired_merchants),
+                                       key=lambda m: m.retired, reverse=True)]
 
 
 # The channels whose calls for a unit's own merchant carry the merchant's secret (UnionPay:

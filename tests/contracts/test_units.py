@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +12,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.merchants import UnitMerchant
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
+T0 = datetime(2026, 6, 15, 4, tzinfo=UTC)  # 12:00 in China
 UNIT = Unit(unit_code="110101001", name="某某市公安局", kind=UnitKind.COLLECTING,
             region_code="340100", bill_kind="0301", signing_kid="unit-1",
             handling_person="李四", checker="王五")
@@ -187,6 +189,39 @@ class TestUnitRepository:
         assert stores.units.replace_merchant("999999999", checked, "c2VhbGVk") is False
         assert stores.units.get("999999999") is None
 
+    def test_a_replaced_or_removed_merchant_is_retired_with_its_secret_for_its_keep(
+            self, stores):
+        stores.units.put(UNIT, "hash-1")
+        first = UnitMerchant("unionpay", "898340100000001", sealed_token="c2VhbGVkIDE=",
+                             since="2026-06-15T10:00:00+08:00", cert_id="1",
+                             cert_until="2028-12-31T08:00:00+08:00")
+        second = replace(first, merchant_id="898340100000002", sealed_token="c2VhbGVkIDI=")
+        assert stores.units.set_merchant(UNIT.unit_code, first, T0)[0] is None
+        renewed = replace(first, sealed_token="cmVuZXdlZA==", cert_id="2")
+        previous, written = stores.units.set_merchant(UNIT.unit_code, renewed, T0)
+        assert previous == first and written.retired_merchants == ()  # same merId: renewed
+        previous, written = stores.units.set_merchant(UNIT.unit_code, second, T0)
+        assert previous == renewed
+        retired = replace(renewed, retired="2026-06-15T12:00:00+08:00",
+                          keep_until="2027-06-22T12:00:00+08:00")
+        unit = stores.units.get(UNIT.unit_code)
+        assert unit.retired_merchants == (retired,) == written.retired_merchants
+        assert unit.merchant_for("unionpay", "898340100000001") == retired
+        assert unit.merchant_for("unionpay", "898340100000002") == second
+        assert stores.units.in_region("", 10)[0][0].retired_merchants == (retired,)
+        stores.units.remove_merchant(UNIT.unit_code, "unionpay", T0 + timedelta(days=1))
+        unit = stores.units.get(UNIT.unit_code)
+        assert [m.merchant_id for m in unit.retired_merchants] == [
+            "898340100000001", "898340100000002"] and unit.merchants == ()
+        alipay = UnitMerchant("alipay", "2088000000000001", "2021000000000001",
+                              sealed_token="c2VhbGVk", since="x")
+        stores.units.set_merchant(UNIT.unit_code, alipay, T0 + timedelta(days=372, hours=1))
+        assert [m.merchant_id for m in stores.units.get(UNIT.unit_code).retired_merchants] == [
+            "898340100000002"]  # the first's keep is over: dropped with this change
+        stores.units.put(stores.units.get(UNIT.unit_code), "hash-1")  # put whole: kept
+        assert [m.merchant_id for m in stores.units.get(UNIT.unit_code).retired_merchants] == [
+            "898340100000002"]
+
     def test_a_unit_put_whole_keeps_its_merchant_numbers(self, stores):
         unit = replace(UNIT, merchants=(UnitMerchant("wechatpay", "1900000109", since="x"),))
         stores.units.put(unit, None)
@@ -204,3 +239,36 @@ class TestUnitRepository:
         with pytest.raises(NotFound):
             setter(stores.units)
         assert stores.units.get("999999999") is None
+
+
+def test_two_merchant_changes_at_once_lose_neither_retired_merchant(aws):
+    """The change that read the row before the other wrote it is refused by its condition
+    (``merchants_version``) and redone on the row as it is: both retirements are kept."""
+    from chalicelib.adapters.dynamo_units import DynamoUnits
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    units = _shared(DynamoStores()).units
+    units.put(UNIT, None)
+    wechat, alipay = (UnitMerchant("wechatpay", "1900000109", since="x"),
+                      UnitMerchant("alipay", "2088000000000001", "2021000000000001",
+                                   sealed_token="c2VhbGVk", since="x"))
+    units.set_merchant(UNIT.unit_code, wechat, T0)
+    units.set_merchant(UNIT.unit_code, alipay, T0)
+    reads = []
+    real_row = DynamoUnits._row
+
+    def row_then_the_other_change(unit_code):
+        row = real_row(unit_code)
+        reads.append(row.merchants_version)
+        if len(reads) == 1:  # between this change's read and its write, another one lands
+            units.remove_merchant(UNIT.unit_code, "alipay", T0)
+        return row
+
+    DynamoUnits._row = staticmethod(row_then_the_other_change)  # type: ignore[method-assign]
+    try:
+        units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
+    finally:
+        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
+    assert sorted(m.merchant_id for m in units.get(UNIT.unit_code).retired_merchants) == [
+        "1900000109", "2088000000000001"]
+    assert reads[0] != reads[-1]  # read again after the refused write

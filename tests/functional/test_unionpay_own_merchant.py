@@ -385,3 +385,24 @@ def test_the_unit_warns_a_month_before_its_merids_certificate_ends_and_once_it_h
     world.clock.now = until + timedelta(seconds=1)
     [gone] = cert_warnings()
     assert (gone["code"], gone["merchant_id"]) == ("merchant_cert_expired", MER_ID)
+
+
+def test_a_certificate_not_issued_by_the_configured_merchant_ca_or_not_for_signing_is_refused(
+        world, client):
+    """The stack trusts its own stand-in for CFCA (merchant_cert_roots_pem); a self-issued
+    certificate, one of another CA, and an encryption certificate of the right CA are 400
+    naming sign_cert_pfx, and nothing is kept."""
+    from devstack.builders.unionpay import ENCRYPTION_USAGE, make_merchant_ca
+
+    assert world.deps.channel("unionpay").merchant_cert_roots == (sim(world).merchant_ca[0],)
+    for how, why in (({"issuer": None}, "does not chain"),
+                     ({"issuer": make_merchant_ca("Another CA")}, "does not chain"),
+                     ({"usage": ENCRYPTION_USAGE}, "not a signing certificate")):
+        pfx = sim(world).issue_merchant_certificate(MER_ID, PASSWORD, **how)
+        r = client.http.put(MERCHANT, headers=world.finance_auth(), body=json.dumps({
+            "mer_id": MER_ID, "sign_cert_pfx": base64.b64encode(pfx).decode(),
+            "sign_cert_password": PASSWORD}))
+        error = assert_error(r, 400)
+        assert why in error["fields"]["sign_cert_pfx"], (how, error)
+    assert world.deps.units.get(UNIT).merchants == ()
+    give_own_merid(world, client)  # the stack's merchant CA's signing certificate: kept
