@@ -132,3 +132,37 @@ def test_alipay_refuses_a_merchants_statement_asked_with_a_token_it_never_issued
     source, _, _ = served("alipay", stack_state)
     with pytest.raises(ServiceUnavailable, match="must authorise again"):
         source.merchant_statement(DAY, SELLER, f"202606BB{SELLER}ffffffffffffffff")
+
+
+@pytest.fixture(params=["fake", "unionpay"])
+def roots_side(request):
+    """``(api, configure)``: FakeChannelApi, or UnionPayApi over a configuration whose
+    ``merchant_cert_roots`` ``configure(roots)`` sets (as the secret's merchant_cert_roots_pem)."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.unionpay.api import UnionPayApi
+    from tests.fakes_channels import FakeChannelApi
+    from tests.unit.test_unionpay_api import NOW
+
+    if request.param == "fake":
+        fake = FakeChannelApi("unionpay")
+        return lambda roots: (setattr(fake, "merchant_roots", tuple(roots)) or fake)
+    from chalicelib.adapters.unionpay.config import UnionPayConfig
+    from devstack.builders.unionpay import make_test_chain
+
+    root, middle, leaf, key = make_test_chain()
+    config = UnionPayConfig(mer_id="777290058110097", middle_cert=middle, root_cert=root,
+                            merchant_sign_key=key, merchant_sign_cert=leaf)
+    return lambda roots: UnionPayApi(replace(config, merchant_cert_roots=tuple(roots)),
+                                     "https://gateway.test", None, lambda: NOW)  # type: ignore[arg-type]
+
+
+class TestMerchantCertificateRoots:
+    def test_the_configured_roots_are_what_an_upload_must_chain_to(self, roots_side):
+        from devstack.builders.unionpay import make_merchant_ca
+
+        ca, other = make_merchant_ca()[0], make_merchant_ca("Other CA")[0]
+        assert roots_side([ca, other]).merchant_cert_roots() == (ca, other)
+
+    def test_none_configured_is_none(self, roots_side):
+        assert roots_side([]).merchant_cert_roots() == ()

@@ -80,10 +80,22 @@ def test_a_certificate_of_a_foreign_root_is_refused(genuine):
 def test_a_look_alike_issuer_name_is_not_enough(genuine):
     """The PFX brings its own 'CFCA TEST OCA1' (same name, another key): it signs nothing the
     configured root vouches for."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.hashes import SHA256
+
     leaf, middle, root = genuine
-    impostor_root, impostor_middle, _, _ = make_test_chain()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    impostor = (x509.CertificateBuilder().subject_name(middle.subject)
+                .issuer_name(root.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(middle.not_valid_before_utc)
+                .not_valid_after(middle.not_valid_after_utc)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, SHA256()))
     with refused("does not chain"):
-        check_merchant_chain(leaf, (impostor_middle,), (root,), GENUINE_NOW)
+        check_merchant_chain(leaf, (impostor,), (root,), GENUINE_NOW)  # its key signed neither
+    with refused("does not chain"):
+        check_merchant_chain(leaf, (), (impostor,), GENUINE_NOW)  # nor as a configured root
 
 
 def test_an_expired_certificate_is_refused(genuine):
