@@ -235,21 +235,21 @@ class FakeUnits:
         self.units[unit_code] = replace(self.units[unit_code], signing_kid=kid)
 
     def set_merchant(self, unit_code: str, merchant: UnitMerchant,
-                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                     at: datetime) -> tuple[UnitMerchant | None, Unit]:
         return self._change_merchant(unit_code, merchant.channel, merchant, at)
 
     def remove_merchant(self, unit_code: str, channel: str,
-                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                        at: datetime) -> tuple[UnitMerchant | None, Unit]:
         return self._change_merchant(unit_code, channel, None, at)
 
     def _change_merchant(self, unit_code: str, channel: str, merchant: UnitMerchant | None,
-                         at: datetime | None) -> tuple[UnitMerchant | None, Unit]:
+                         at: datetime) -> tuple[UnitMerchant | None, Unit]:
         if unit_code not in self.units:
             raise NotFound(f"unknown unit {unit_code}")
         unit = self.units[unit_code]
         previous = unit.merchant(channel)
         retired = after_change(unit.retired_merchants, previous, merchant,
-                               at or datetime.now(UTC))
+                               at)
         kept = tuple(m for m in unit.merchants if m.channel != channel)
         self.units[unit_code] = replace(unit, merchants=(*kept, merchant) if merchant else kept,
                                         retired_merchants=retired)

@@ -108,13 +108,13 @@ class CachedUnits:
         self.forget()
 
     def set_merchant(self, unit_code: str, merchant: UnitMerchant,
-                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                     at: datetime) -> tuple[UnitMerchant | None, Unit]:
         changed = self._inner.set_merchant(unit_code, merchant, at)
         self.forget()
         return changed
 
     def remove_merchant(self, unit_code: str, channel: str,
-                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                        at: datetime) -> tuple[UnitMerchant | None, Unit]:
         changed = self._inner.remove_merchant(unit_code, channel, at)
         self.forget()
         return changed

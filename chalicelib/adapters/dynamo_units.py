@@ -9,7 +9,7 @@ keeps working until revoked, and is listed beside the others.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -194,15 +194,15 @@ class DynamoUnits:
         self._set(unit_code, UnitModel.signing_kid.set(kid))
 
     def set_merchant(self, unit_code: str, merchant: UnitMerchant,
-                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                     at: datetime) -> tuple[UnitMerchant | None, Unit]:
         return self._change_merchant(unit_code, merchant.channel, merchant, at)
 
     def remove_merchant(self, unit_code: str, channel: str,
-                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                        at: datetime) -> tuple[UnitMerchant | None, Unit]:
         return self._change_merchant(unit_code, channel, None, at)
 
     def _change_merchant(self, unit_code: str, channel: str, merchant: UnitMerchant | None,
-                         at: datetime | None) -> tuple[UnitMerchant | None, Unit]:
+                         at: datetime) -> tuple[UnitMerchant | None, Unit]:
         """One conditional update: the channel's merchant set (or removed) and the retired
         list rewritten (``after_change``), on the condition that no other merchant change came
         since the row was read (``merchants_version``); read again and redone when one did."""
@@ -214,7 +214,7 @@ class DynamoUnits:
             unit = _unit(row)
             previous = unit.merchant(channel)
             retired = after_change(unit.retired_merchants, previous, merchant,
-                                   at or datetime.now(UTC))
+                                   at)
             version = row.merchants_version
             actions = [attribute.set(_stored(merchant)) if merchant else attribute.remove(),
                        UnitModel.retired_merchants.set([_stored(m) for m in retired])

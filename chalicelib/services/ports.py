@@ -191,7 +191,7 @@ class UnitRepository(Protocol):
         """The unit's default bill kind and the kinds it is allowed (the default among them);
         NotFound when there is no such unit."""
     def set_merchant(self, unit_code: str, merchant: UnitMerchant,
-                     at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                     at: datetime) -> tuple[UnitMerchant | None, Unit]:
         """The unit's own merchant number at ``merchant.channel``, replacing any it had there
         (its token only sealed), which is retired at ``at`` unless it is the same merchant_id
         (``domain/merchants.after_change``, retired ones past their keep dropped): one
@@ -199,7 +199,7 @@ class UnitRepository(Protocol):
         between. The merchant it replaced (None: none) and the unit as written; NotFound when
         there is no such unit."""
     def remove_merchant(self, unit_code: str, channel: str,
-                        at: datetime | None = None) -> tuple[UnitMerchant | None, Unit]:
+                        at: datetime) -> tuple[UnitMerchant | None, Unit]:
         """The unit collects into the deployment's merchant at ``channel`` again, the one it
         had there retired at ``at`` (as ``set_merchant``); that merchant (None: none) and the
         unit as written; NotFound when there is no such unit."""

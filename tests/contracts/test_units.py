@@ -144,14 +144,14 @@ class TestUnitRepository:
                               since="2026-06-15T10:00:00+08:00")
         alipay = UnitMerchant("alipay", "2088000000000001", "2021000000000001",
                               sealed_token="c2VhbGVk", since="2026-06-15T10:00:00+08:00")
-        stores.units.set_merchant(UNIT.unit_code, wechat)
-        stores.units.set_merchant(UNIT.unit_code, alipay)
+        stores.units.set_merchant(UNIT.unit_code, wechat, T0)
+        stores.units.set_merchant(UNIT.unit_code, alipay, T0)
         unit = stores.units.get(UNIT.unit_code)
         assert unit.merchant("wechatpay") == wechat and unit.merchant("alipay") == alipay
         other = replace(wechat, merchant_id="1900000110", app_id="")
-        stores.units.set_merchant(UNIT.unit_code, other)
+        stores.units.set_merchant(UNIT.unit_code, other, T0)
         assert stores.units.get(UNIT.unit_code).merchant("wechatpay") == other
-        stores.units.remove_merchant(UNIT.unit_code, "wechatpay")
+        stores.units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
         assert stores.units.get(UNIT.unit_code).merchants == (alipay,)
         assert stores.units.by_api_key_hash("hash-1").merchants == (alipay,)
 
@@ -160,11 +160,11 @@ class TestUnitRepository:
         unionpay = UnitMerchant("unionpay", "898340100000001", sealed_token="c2VhbGVkIGtleQ==",
                                 since="2026-06-15T10:00:00+08:00", cert_id="69026910311",
                                 cert_until="2028-12-31T08:00:00+08:00")
-        stores.units.set_merchant(UNIT.unit_code, unionpay)
+        stores.units.set_merchant(UNIT.unit_code, unionpay, T0)
         assert stores.units.get(UNIT.unit_code).merchant("unionpay") == unionpay
         assert [m.public()["mer_id"] for m in stores.units.in_region("", 10)[0][0].merchants] \
             == ["898340100000001"]
-        stores.units.remove_merchant(UNIT.unit_code, "unionpay")
+        stores.units.remove_merchant(UNIT.unit_code, "unionpay", T0)
         assert stores.units.get(UNIT.unit_code).merchants == ()
 
     def test_a_merchant_is_replaced_only_while_it_still_has_the_secret_it_was_read_with(
@@ -231,8 +231,9 @@ class TestUnitRepository:
         lambda units: units.set_signing_kid("999999999", "x"),
         lambda units: units.add_seal("999999999", Seal("seals/x.png", "")),
         lambda units: units.set_bill_kinds("999999999", "0301", ("0301",)),
-        lambda units: units.set_merchant("999999999", UnitMerchant("wechatpay", "1900000109")),
-        lambda units: units.remove_merchant("999999999", "wechatpay")],
+        lambda units: units.set_merchant("999999999", UnitMerchant("wechatpay", "1900000109"),
+                                         T0),
+        lambda units: units.remove_merchant("999999999", "wechatpay", T0)],
         ids=["signing_kid", "seal", "bill_kinds", "merchant", "no_merchant"])
     def test_setting_a_key_of_an_unknown_unit_is_not_found_and_creates_nothing(
             self, stores, setter):

@@ -284,7 +284,8 @@ def test_a_merchant_whose_authorisation_is_gone_leaves_the_day_pending_naming_it
     from dataclasses import replace
 
     world.deps.units.set_merchant(UNIT, replace(mine, sealed_token=seal_token(
-        world.deps, UNIT, "alipay", "202606BB2088000000000101revokedrevoked00")))
+        world.deps, UNIT, "alipay", "202606BB2088000000000101revokedrevoked00")),
+        world.clock())
     world.deps.units.forget()
     world.clock.now += timedelta(days=1, minutes=30)
     r = client.http.post("/v1/admin/reconciliations/2026-06-15", headers=world.finance_auth())

@@ -141,7 +141,7 @@ def test_a_notice_naming_another_merid_than_the_orders_is_refused_and_records_no
 def test_a_notice_naming_a_units_merid_for_an_order_of_the_deployment_is_refused(world,
                                                                                  client):
     give_own_merid(world, client)
-    world.deps.units.remove_merchant(UNIT, "unionpay")
+    world.deps.units.remove_merchant(UNIT, "unionpay", world.clock())
     world.deps.units.forget()
     code, view = opened(world, client, "unionpay")
     body, headers = notice(world, view, merId=MER_ID)

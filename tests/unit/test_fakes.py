@@ -39,6 +39,7 @@ PAIRS = [
     (ports.StatementSource, fakes_channels.FakeStatements),
     (ports.MerchantStatementSource, fakes_channels.FakeStatements),
     (ports.MerchantAuthority, fakes_channels.FakeChannelApi),
+    (ports.MerchantCertificateRoots, fakes_channels.FakeChannelApi),
     (ports.PayerIdentity, fakes_channels.FakePayerIdentity),
     (ports.NoticeRenderer, PdfNoticeRenderer),  # draws in memory: the real one serves
     (ports.ReportRenderer, PdfReportRenderer), (ports.DailyActivity, fakes.FakeActivity),
