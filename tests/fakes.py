@@ -261,7 +261,9 @@ class FakeUnits:
         mine = unit.merchant(merchant.channel) if unit is not None else None
         if mine is None or mine.sealed_token != sealed_token:
             return False
-        self.set_merchant(unit_code, merchant)
+        assert unit is not None and mine.merchant_id == merchant.merchant_id  # nothing retired
+        self.units[unit_code] = replace(unit, merchants=tuple(
+            merchant if m.channel == merchant.channel else m for m in unit.merchants))
         return True
 
 

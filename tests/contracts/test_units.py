@@ -175,15 +175,15 @@ class TestUnitRepository:
         read = UnitMerchant("alipay", "2088000000000001", "2021000000000001",
                             sealed_token="c2VhbGVk", since="2026-06-15T10:00:00+08:00",
                             token_until="2027-06-01T00:00:00+08:00")
-        stores.units.set_merchant(UNIT.unit_code, read)
+        stores.units.set_merchant(UNIT.unit_code, read, T0)
         checked = replace(read, token_invalid="2026-06-16T08:00:00+08:00")
         assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is True
         assert stores.units.get(UNIT.unit_code).merchant("alipay") == checked
         again = replace(read, sealed_token="c2VhbGVkIGFnYWlu", since="2026-06-16T09:00:00+08:00")
-        stores.units.set_merchant(UNIT.unit_code, again)  # the finance admin, meanwhile
+        stores.units.set_merchant(UNIT.unit_code, again, T0)  # the finance admin, meanwhile
         assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is False
         assert stores.units.get(UNIT.unit_code).merchant("alipay") == again
-        stores.units.remove_merchant(UNIT.unit_code, "alipay")
+        stores.units.remove_merchant(UNIT.unit_code, "alipay", T0)
         assert stores.units.replace_merchant(UNIT.unit_code, checked, "c2VhbGVk") is False
         assert stores.units.get(UNIT.unit_code).merchants == ()
         assert stores.units.replace_merchant("999999999", checked, "c2VhbGVk") is False

@@ -175,8 +175,8 @@ def test_the_metric_counts_units_with_any_expiring_or_lost_merchant_credential(w
     cert, wechat = units[0], units[1]
     world.deps.units.set_merchant(cert, UnitMerchant(  # a merId whose certificate ends soon
         "unionpay", "777290058110097", sealed_token="c2VhbGVk", cert_id="42",
-        cert_until="2026-07-01T08:00:00+08:00"))
-    world.deps.units.set_merchant(wechat, UnitMerchant("wechatpay", "1900000109"))
+        cert_until="2026-07-01T08:00:00+08:00"), world.clock())
+    world.deps.units.set_merchant(wechat, UnitMerchant("wechatpay", "1900000109"), world.clock())
     run_job(JOB)
     assert published(world) == [1.0]  # the certificate; Alipay's ends in a year
     assert [w["code"] for w in events(world, "merchant_warning", cert)[0].detail["warnings"]] \
