@@ -18,18 +18,21 @@ read then start their reads with the session's).
 from __future__ import annotations
 
 import gzip
+import html
 import os
 import re
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 from bench.harness import CallCounter, local_world
 from bench.pages import _pct
 
 FORM = "application/x-www-form-urlencoded"
+Row = tuple[str, int, int, int, float, float, str]
 
 
 def _cookies(response) -> list[str]:
@@ -84,7 +87,73 @@ def _billed_twice(deps, code: str) -> tuple[str, str]:
             f"/console/unit/exceptions/{row.channel}/{row.channel_txn_id}")
 
 
-def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]], list[float]]:
+def _measure(client, counter, label: str, path: str, headers: dict, n: int) -> Row:
+    last = {}
+
+    def get(i: int) -> None:
+        last["r"] = client.http.get(path, headers=headers)
+
+    times = _timed(get, n)
+    counter.clear()
+    get(0)
+    calls = ", ".join(f"{c}" for c in counter.detailed) or "none"
+    body = last["r"].body
+    assert last["r"].status_code == 200, (label, last["r"].status_code, body[:200])
+    return (label, 200, len(body), len(gzip.compress(body)),
+            statistics.median(times) * 1000, _pct(times, 0.95), calls)
+
+
+NAMES = "王伟 李娜 张敏 刘洋 陈静 杨帆 赵磊 黄丽 周杰 吴芳 徐强 孙艳 胡军 朱琳 高峰 林霞".split()
+
+
+def _busy_month(deps, unit_code: str, count: int = 3000, days: int = 30) -> dict:
+    """``count`` notes of the unit over the last ``days`` days (written straight to the table,
+    as the note creation writes them: most issued, some unpaid, a few cancelled), 16 common
+    payers with a phone each, and one rare payer (欧阳修远) with three notes, the newest two
+    weeks back: a search for that name reads most of the month."""
+    import random
+    from dataclasses import asdict
+
+    from chalicelib.adapters.dynamo_models import NoteModel
+    from chalicelib.adapters.dynamo_notes import note_to_doc
+    from chalicelib.domain.china_time import CHINA_TZ
+    from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
+    from chalicelib.domain.payer_search import payer_text
+
+    rng = random.Random(12)
+    now = deps.clock()
+    step = timedelta(days=days) / count
+    rare_at = {count // 2, count * 3 // 4, count - 10}  # from the newest: 0 is now
+    phones = {name: f"139{rng.randrange(10**8):08d}" for name in [*NAMES, "欧阳修远"]}
+    code_part = ""
+    with NoteModel.batch_write() as batch:
+        for i in range(count):
+            at = (now - step * i).astimezone(CHINA_TZ).isoformat(timespec="seconds")
+            name = "欧阳修远" if i in rare_at else rng.choice(NAMES)
+            code = f"34010026{90000000000 + i:011d}0"
+            code_part = code_part or code[8:16]
+            fen = rng.choice((2000, 8000, 10000, 15000))
+            note = Note(payment_code=code, unit_code=unit_code, region_code="340100",
+                        payer=Payer(name, "individual", phones[name]),
+                        items=(Item("103040100101", "不动产登记费（住宅）", "1", fen, fen),),
+                        total_fen=fen, bill_kind="0301", created_at=at,
+                        expires_at=(now + timedelta(days=30)).isoformat(timespec="seconds"))
+            kind = rng.random()
+            status = (NoteStatus.ISSUED if kind < 0.6 else NoteStatus.UNPAID if kind < 0.9
+                      else NoteStatus.CANCELLED)
+            row = NoteModel(code, unit_code=unit_code, created_at=at, status=status.value,
+                            total_fen=fen, doc=note_to_doc(note), created_day=at[:10],
+                            payer_find=payer_text(note.payer))
+            if status is NoteStatus.ISSUED:
+                row.payment = asdict(PaymentRef("wechatpay", f"4200BUSY{i:010d}", fen, at,
+                                                f"BUSY{i:016d}"))
+                row.bill = asdict(BillRef("34010126", f"{i:010d}", "aB3dE9", at))
+            batch.save(row)
+    return {"count": count, "common": NAMES[0], "rare": "欧阳修远",
+            "rare_phone": phones["欧阳修远"], "code_part": code_part}
+
+
+def console(n: int) -> tuple[list[Row], list[float]]:
     from chalice.test import Client
 
     import app as application
@@ -133,20 +202,38 @@ def console(n: int) -> tuple[list[tuple[str, int, int, int, float, float, str]],
                      ("unit people", "unit_admin", "/console/unit/people")]
             for label, role, path in paths:
                 headers = {"Cookie": "; ".join(sessions[role])} if role else {}
-                last = {}
-
-                def get(i: int, path=path, headers=headers, last=last) -> None:
-                    last["r"] = client.http.get(path, headers=headers)
-
-                times = _timed(get, n)
-                counter.clear()
-                get(0)
-                calls = ", ".join(f"{c}" for c in counter.detailed) or "none"
-                body = last["r"].body
-                assert last["r"].status_code == 200, (label, last["r"].status_code, body[:200])
-                rows.append((label, 200, len(body), len(gzip.compress(body)),
-                             statistics.median(times) * 1000, _pct(times, 0.95), calls))
+                rows.append(_measure(client, counter, label, path, headers, n))
             sign_ins = _timed(lambda i: _sign_in(client, operator), max(10, n // 5))
+            # The unit's busy month: the other unit pages, and the payer search over it.
+            month = _busy_month(deps, "340100001")
+            person = operator["username"]
+            rare, phone = month["rare"], month["rare_phone"]
+            busy = [("unit direct bill form", "unit_operator", "/console/unit/bills/new"),
+                    ("unit audit", "unit_admin", "/console/unit/audit"),
+                    ("unit person", "unit_admin", f"/console/unit/people/{person}"),
+                    (f"unit notes ({month['count']:,})", "unit_operator",
+                     "/console/unit/notes"),
+                    ("search: common name", "unit_operator",
+                     f"/console/unit/notes?q={quote(month['common'])}"),
+                    ("search: rare name", "unit_operator",
+                     f"/console/unit/notes?q={quote(rare)}"),
+                    ("search: rare, 继续查找", "unit_operator", None),
+                    ("search: no match", "unit_operator", f"/console/unit/notes?q={quote('无此人')}"),
+                    ("search: phone", "unit_operator", f"/console/unit/notes?q={phone}"),
+                    ("search: code digits", "unit_operator",
+                     f"/console/unit/notes?q={month['code_part']}"),
+                    ("bills: payer search", "unit_operator",
+                     f"/console/unit/bills?q={quote(rare)}")]
+            for label, role, path in busy:
+                headers = {"Cookie": "; ".join(sessions[role])}
+                if path is None:  # the rare name's second request, from its first's cursor
+                    first = client.http.get(f"/console/unit/notes?q={quote(rare)}",
+                                            headers=headers).body.decode()
+                    more = re.search(r'<a href="([^"]+)">继续查找</a>', first)
+                    if more is None:
+                        continue
+                    path = html.unescape(more.group(1))
+                rows.append(_measure(client, counter, label, path, headers, n))
     return rows, sign_ins
 
 

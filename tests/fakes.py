@@ -290,21 +290,35 @@ class FakeNoteIndex:
         return self._page([n for n in self.tables.notes.values() if n.unit_code == unit_code],
                           since, until, status, limit, after, "unit_code")
 
-    def search_unit(self, unit_code: str, since: str, until: str, match: Any, limit: int,
-                    budget: int, after: dict[str, str] | None
+    def search_unit(self, unit_code: str, since: str, until: str, search: Any, match: Any,
+                    limit: int, budget: int, after: dict[str, str] | None
                     ) -> tuple[list[Note], dict[str, str] | None, int]:
         ordered, _ = self._page([n for n in self.tables.notes.values()
                                  if n.unit_code == unit_code], since, until, None,
                                 len(self.tables.notes) + 1, after, "unit_code")
         found: list[Note] = []
         for read, note in enumerate(ordered[:budget], start=1):
-            if match(note):
+            if search.finds_payer(note.payment_code, note.payer) and match(note):
                 found.append(note)
                 if len(found) == limit:
                     return found, self._position(note), read
         if len(ordered) >= budget:  # as DynamoDB's Limit: a spent budget has a position
             return found, self._position(ordered[budget - 1]), budget
         return found, None, len(ordered)
+
+    def of_payer(self, unit_code: str, kind: str, value: str, since: str, until: str,
+                 match: Any, limit: int, after: dict[str, str] | None
+                 ) -> tuple[list[Note], dict[str, str] | None]:
+        ordered, _ = self._page([n for n in self.tables.notes.values()
+                                 if n.unit_code == unit_code
+                                 and getattr(n.payer, kind) == value], since, until, None,
+                                len(self.tables.notes) + 1, after, "unit_code")
+        found = [n for n in ordered if match(n)]
+        if len(found) < limit:
+            return found, None
+        return found[:limit], {**self._position(found[limit - 1]),
+                               f"payer_{'phone' if kind == 'phone' else 'credit'}":
+                               f"{unit_code}#{value}"}
 
     @staticmethod
     def _position(note: Note) -> dict[str, str]:

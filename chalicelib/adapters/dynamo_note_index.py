@@ -8,23 +8,39 @@ after the last note returned is exactly DynamoDB's ``LastEvaluatedKey``; a statu
 make a request return fewer, so at most ``MAX_REQUESTS`` requests are made for one page, and
 a page may come back short (even empty) with a position to go on from.
 
-A search (``search_unit``: a payer's name, which no index holds) reads the unit's notes in
-order within a budget of notes per request, and says where it stopped.
+A search (``search_unit``: part of a payer's name, which no index can look up) reads the unit's
+payer index (the keys and the payer's text only) in order within a budget of rows a request,
+then only the notes it found, and says where it stopped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
-from chalicelib.adapters.dynamo_models import NoteModel
-from chalicelib.adapters.dynamo_notes import note_from_model
+from chalicelib.adapters.dynamo_models import NoteModel, batch_get
+from chalicelib.adapters.dynamo_notes import BATCH_GET_KEYS, note_from_model
 from chalicelib.domain.notes import Note
+from chalicelib.domain.payer_search import PayerSearch, payer_from_text
 
 MAX_REQUESTS = 5
-SEARCH_CHUNK = 100  # index keys a search reads at once: one BatchGetItem's worth of notes
+KEY = ("payment_code", "unit_code", "created_at")  # a unit index row's key: a position
+# Payer index rows one search Query looks at: a page that fills early stops early (DynamoDB
+# Local's time, and DynamoDB's answer, grow with the rows a Query returns).
+SEARCH_CHUNK = 100
 Position = dict[str, str]
+
+
+def _may_find(search: PayerSearch, item: dict[str, Any]) -> bool:
+    """Whether the index row may be a note ``search`` finds: surely not when its payer text
+    says so; a row without one (a note made before the payer index) may."""
+    if "payer_find" not in item:
+        return True
+    name, phone, credit = payer_from_text(item["payer_find"]["S"])
+    return search.finds(item["payment_code"]["S"], name, phone or None, credit or None)
 
 
 def _plain(key: dict[str, dict[str, Any]] | None) -> Position | None:
@@ -44,35 +60,87 @@ class DynamoNoteIndex:
         return self._pages(NoteModel.by_unit, unit_code, since, until, status, limit, after,
                            lambda item: note_from_model(NoteModel.from_raw_data(item)))
 
-    def search_unit(self, unit_code: str, since: str, until: str,
+    def search_unit(self, unit_code: str, since: str, until: str, search: PayerSearch,
                     match: Callable[[Note], bool], limit: int, budget: int,
                     after: Position | None) -> tuple[list[Note], Position | None, int]:
-        """Chunks of ``SEARCH_CHUNK`` notes of the unit index (one Query: it carries what a
-        list shows), looked at in index order: a full page ends just after its last match
-        (that note's index key is the position), a spent budget after the last note read.
-        No filter on the index: every row read is a note looked at, so ``budget`` bounds the
-        notes read (a status is for ``match`` to test)."""
+        """The unit's payer index (``unit_code-created_at-payer-index``: the keys and the
+        payer's text, ~0.1 KB a note), newest first, with a filter on DynamoDB's side that
+        keeps the rows whose payer text or payment code holds one of ``search.needles`` (or
+        that have no payer text: notes made before it). ``budget`` bounds the index rows
+        looked at (DynamoDB's ``Limit`` counts the rows it filters out too), so it bounds a
+        request's read units. The rows that ``search`` finds, and those without a payer text,
+        are then read from the notes table (one BatchGetItem, no more than the page still
+        needs at a time) and kept when ``search`` finds them and ``match`` holds. A full page ends just after its last
+        match (that note's index key is the position), a spent budget after the last row
+        looked at."""
         found: list[Note] = []
         start = _raw(after)
         read = 0
+        wanted = reduce(or_, [c for needle in search.needles
+                              for c in (NoteModel.payer_find.contains(needle),
+                                        NoteModel.payment_code.contains(needle))],
+                        NoteModel.payer_find.does_not_exist())
         while read < budget:
-            rows = NoteModel.by_unit.query(
-                unit_code, NoteModel.created_at.between(since, until), scan_index_forward=False, limit=min(SEARCH_CHUNK, budget - read),
-                page_size=min(SEARCH_CHUNK, budget - read), last_evaluated_key=start)
+            rows = NoteModel.by_unit_payer.query(
+                unit_code, NoteModel.created_at.between(since, until), filter_condition=wanted,
+                scan_index_forward=False, limit=min(SEARCH_CHUNK, budget - read),
+                page_size=min(SEARCH_CHUNK, budget - read),
+                last_evaluated_key=start)
             page: dict[str, Any] = next(iter(rows.page_iter), {})
-            for item in page.get("Items", []):
-                read += 1
-                note = note_from_model(NoteModel.from_raw_data(item))
-                if match(note):
-                    found.append(note)
-                    if len(found) == limit:
-                        return found, {"payment_code": note.payment_code,
-                                       "unit_code": unit_code,
-                                       "created_at": note.created_at}, read
+            read += int(page.get("ScannedCount", 0))
+            candidates = [item for item in page.get("Items", []) if _may_find(search, item)]
+            taken = 0
+            while taken < len(candidates):
+                chunk = candidates[taken:taken + min(BATCH_GET_KEYS, limit - len(found))]
+                taken += len(chunk)
+                notes = self._notes(item["payment_code"]["S"] for item in chunk)
+                for item in chunk:
+                    note = notes.get(item["payment_code"]["S"])
+                    if (note is not None and search.finds_payer(note.payment_code, note.payer)
+                            and match(note)):
+                        found.append(note)
+                        if len(found) == limit:
+                            return found, _plain({k: item[k] for k in KEY}), read
             start = page.get("LastEvaluatedKey")
             if start is None:
                 break
         return found, _plain(start), read
+
+    def of_payer(self, unit_code: str, kind: str, value: str, since: str, until: str,
+                 match: Callable[[Note], bool], limit: int,
+                 after: Position | None) -> tuple[list[Note], Position | None]:
+        """The unit's notes of one payer's ``phone`` or ``credit_code`` (``kind``), newest
+        first: the sparse keys-only index of that kind (``payer_phone-created_at-index`` or
+        ``payer_credit-created_at-index``), then the notes it names in one BatchGetItem, kept
+        when ``match`` holds; at most ``MAX_REQUESTS`` rounds a page."""
+        index = NoteModel.by_payer_phone if kind == "phone" else NoteModel.by_payer_credit
+        found: list[Note] = []
+        start = _raw(after)
+        for _ in range(MAX_REQUESTS):
+            rows = index.query(f"{unit_code}#{value}", NoteModel.created_at.between(since, until),
+                               scan_index_forward=False, limit=limit - len(found),
+                               page_size=limit - len(found), last_evaluated_key=start)
+            page: dict[str, Any] = next(iter(rows.page_iter), {})
+            items = page.get("Items", [])
+            notes = self._notes(item["payment_code"]["S"] for item in items) if items else {}
+            for item in items:
+                note = notes.get(item["payment_code"]["S"])
+                if note is not None and match(note):
+                    found.append(note)
+                    if len(found) == limit:
+                        return found, _plain(item)
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return found, _plain(start)
+
+    @staticmethod
+    def _notes(codes: Iterable[str]) -> dict[str, Note]:
+        table = NoteModel.Meta.table_name
+        wanted = {table: [{"payment_code": {"S": c}} for c in codes]}
+        items = batch_get(NoteModel._get_connection().connection.client, wanted, "note search")
+        return {item["payment_code"]["S"]: note_from_model(NoteModel.from_raw_data(item))
+                for item in items[table]}
 
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: Position | None) -> tuple[list[Note], Position | None]:

@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
+from chalicelib.domain.payer_search import payer_text
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.domain.records import IdempotencyClaim, NoteLookup
 from chalicelib.domain.template_data import template_from_stored, template_to_data
@@ -71,7 +72,12 @@ class DynamoNotes:
     def add(self, note: Note) -> None:
         row = NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
                         status=note.status.value, total_fen=note.total_fen,
-                        doc=note_to_doc(note), created_day=note.created_at[:10])
+                        doc=note_to_doc(note), created_day=note.created_at[:10],
+                        payer_find=payer_text(note.payer),
+                        payer_phone=f"{note.unit_code}#{note.payer.phone}"
+                        if note.payer.phone else None,
+                        payer_credit=f"{note.unit_code}#{note.payer.credit_code}"
+                        if note.payer.credit_code else None)
         try:
             row.save(condition=NoteModel.payment_code.does_not_exist())
         except PutError as exc:

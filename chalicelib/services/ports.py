@@ -19,6 +19,7 @@ from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
 from chalicelib.domain.merchants import Authorisation, UnitMerchant
 from chalicelib.domain.notes import BillRef, Note
+from chalicelib.domain.payer_search import PayerSearch
 from chalicelib.domain.payments import (
     ChannelNotice,
     ChannelOrder,
@@ -225,14 +226,21 @@ class NoteIndex(Protocol):
                                                                     dict[str, str] | None]: ...
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]: ...
-    def search_unit(self, unit_code: str, since: str, until: str,
+    def search_unit(self, unit_code: str, since: str, until: str, search: PayerSearch,
                     match: Callable[[Note], bool], limit: int, budget: int,
                     after: dict[str, str] | None
                     ) -> tuple[list[Note], dict[str, str] | None, int]:
-        """The unit's notes that ``match`` (a test no index answers: a payer's name), newest
-        first, from after ``after``: the notes are read in order until ``limit`` match or
-        ``budget`` notes were read. Returns the matches, the position after the last note
-        looked at (None: the range is read through) and how many notes were read."""
+        """The unit's notes that ``search`` finds (part of a payer's name, which no index can
+        look up; ``domain/payer_search``) and that ``match``, newest first, from after
+        ``after``: the notes are looked at in order until ``limit`` match or ``budget`` notes
+        were looked at. Returns the matches, the position after the last note looked at
+        (None: the range is read through) and how many notes were looked at."""
+    def of_payer(self, unit_code: str, kind: str, value: str, since: str, until: str,
+                 match: Callable[[Note], bool], limit: int, after: dict[str, str] | None
+                 ) -> tuple[list[Note], dict[str, str] | None]:
+        """The unit's notes whose payer's ``phone`` or ``credit_code`` (``kind``) is
+        ``value`` (as the note holds it, normalised) and that ``match``, newest first, a page
+        at a time as ``for_unit``."""
 
 
 class FinanceKeyRepository(Protocol):
