@@ -22,7 +22,7 @@ from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import NoteModel, batch_get
-from chalicelib.adapters.dynamo_notes import BATCH_GET_KEYS, note_from_model
+from chalicelib.adapters.dynamo_notes import BATCH_GET_KEYS, note_from_item
 from chalicelib.domain.notes import Note
 from chalicelib.domain.payer_search import PayerSearch, payer_from_text
 
@@ -58,7 +58,7 @@ class DynamoNoteIndex:
     def for_unit(self, unit_code: str, since: str, until: str, status: str | None,
                  limit: int, after: Position | None) -> tuple[list[Note], Position | None]:
         return self._pages(NoteModel.by_unit, unit_code, since, until, status, limit, after,
-                           lambda item: note_from_model(NoteModel.from_raw_data(item)))
+                           note_from_item)
 
     def search_unit(self, unit_code: str, since: str, until: str, search: PayerSearch,
                     match: Callable[[Note], bool], limit: int, budget: int,
@@ -139,13 +139,13 @@ class DynamoNoteIndex:
         table = NoteModel.Meta.table_name
         wanted = {table: [{"payment_code": {"S": c}} for c in codes]}
         items = batch_get(NoteModel._get_connection().connection.client, wanted, "note search")
-        return {item["payment_code"]["S"]: note_from_model(NoteModel.from_raw_data(item))
+        return {item["payment_code"]["S"]: note_from_item(item)
                 for item in items[table]}
 
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: Position | None) -> tuple[list[Note], Position | None]:
         return self._pages(NoteModel.by_day, day, since, until, status, limit, after,
-                           lambda item: note_from_model(NoteModel.from_raw_data(item)))
+                           note_from_item)
 
     @staticmethod
     def _pages(index: Any, hash_key: str, since: str, until: str, status: str | None,

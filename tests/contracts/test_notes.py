@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -151,3 +152,30 @@ class TestNoteRepository:
         assert stores.notes.awaiting_bill(before) == [code(2), code(1)]
         assert stores.notes.awaiting_bill(before, limit=1) == [code(2)]
         assert stores.notes.awaiting_bill(at(2, china=False)) == [code(2)]
+
+
+def test_a_raw_item_reads_as_the_same_note_as_through_pynamodbs_model(aws):
+    """``note_from_item`` (the lists' and the day's fast path) and ``note_from_model`` give the
+    same note for every state a note is stored in: unpaid, paid, reserved and issued, with a
+    template's extra fields, and from the old spaced, escaped document form."""
+    from chalicelib.adapters.dynamo_models import NoteModel
+    from chalicelib.adapters.dynamo_notes import note_from_item, note_from_model
+    from tests.contracts.builders import allocate, issue, pay
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    stores = _shared(DynamoStores())
+    allocate(stores)
+    stores.notes.add(replace(note(1), template_id="0301", template_version=2,
+                             bill_extra=(("车牌号", "皖A12345"),), remark=None))
+    pay(stores, 2)
+    paid = pay(stores, 3)
+    assert stores.bills.reserve(paid, check_code="1", issued_at=at(2)) is not None
+    issue(stores, 4)
+    client = NoteModel._get_connection().connection.client
+    items = client.scan(TableName=NoteModel.Meta.table_name)["Items"]
+    old = dict(items[0], doc={"S": json.dumps(json.loads(items[0]["doc"]["S"]))})
+    assert sorted(i["status"]["S"] for i in items) == ["issued", "paid", "paid", "unpaid"]
+    assert any("reservation" in i for i in items) and any("bill" in i for i in items)
+    for item in [*items, old]:
+        assert note_from_item(item) == note_from_model(NoteModel.from_raw_data(item))
+        assert note_from_item(item).extra == note_from_model(NoteModel.from_raw_data(item)).extra
