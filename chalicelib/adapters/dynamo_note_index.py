@@ -69,10 +69,11 @@ class DynamoNoteIndex:
         that have no payer text: notes made before it). ``budget`` bounds the index rows
         looked at (DynamoDB's ``Limit`` counts the rows it filters out too), so it bounds a
         request's read units. The rows that ``search`` finds, and those without a payer text,
-        are then read from the notes table (one BatchGetItem, no more than the page still
-        needs at a time) and kept when ``search`` finds them and ``match`` holds. A full page ends just after its last
-        match (that note's index key is the position), a spent budget after the last row
-        looked at."""
+        are gathered until there are as many as the page still needs (or the budget or the
+        range ends), then read from the notes table in one BatchGetItem and kept when
+        ``search`` finds them and ``match`` holds. A full page ends just after its last match
+        (that note's index key is the position), a spent budget after the last row looked
+        at."""
         found: list[Note] = []
         start = _raw(after)
         read = 0
@@ -80,31 +81,34 @@ class DynamoNoteIndex:
                               for c in (NoteModel.payer_find.contains(needle),
                                         NoteModel.payment_code.contains(needle))],
                         NoteModel.payer_find.does_not_exist())
-        while read < budget:
-            rows = NoteModel.by_unit_payer.query(
-                unit_code, NoteModel.created_at.between(since, until), filter_condition=wanted,
-                scan_index_forward=False, limit=min(SEARCH_CHUNK, budget - read),
-                page_size=min(SEARCH_CHUNK, budget - read),
-                last_evaluated_key=start)
-            page: dict[str, Any] = next(iter(rows.page_iter), {})
-            read += int(page.get("ScannedCount", 0))
-            candidates = [item for item in page.get("Items", []) if _may_find(search, item)]
-            taken = 0
-            while taken < len(candidates):
-                chunk = candidates[taken:taken + min(BATCH_GET_KEYS, limit - len(found))]
-                taken += len(chunk)
-                notes = self._notes(item["payment_code"]["S"] for item in chunk)
-                for item in chunk:
-                    note = notes.get(item["payment_code"]["S"])
-                    if (note is not None and search.finds_payer(note.payment_code, note.payer)
-                            and match(note)):
-                        found.append(note)
-                        if len(found) == limit:
-                            return found, _plain({k: item[k] for k in KEY}), read
-            start = page.get("LastEvaluatedKey")
-            if start is None:
-                break
-        return found, _plain(start), read
+        pending: list[dict[str, Any]] = []  # candidates in index order, not yet read
+        done = False  # the range is read through, or the budget spent
+        while True:
+            if not done and len(pending) < limit - len(found):
+                rows = NoteModel.by_unit_payer.query(
+                    unit_code, NoteModel.created_at.between(since, until),
+                    filter_condition=wanted, scan_index_forward=False,
+                    limit=min(SEARCH_CHUNK, budget - read),
+                    page_size=min(SEARCH_CHUNK, budget - read), last_evaluated_key=start)
+                page: dict[str, Any] = next(iter(rows.page_iter), {})
+                read += int(page.get("ScannedCount", 0))
+                pending += [item for item in page.get("Items", []) if _may_find(search, item)]
+                start = page.get("LastEvaluatedKey")
+                done = start is None or read >= budget
+                continue
+            if not pending:
+                return found, _plain(start), read
+            # as many as the page still needs (some may not match): one BatchGetItem
+            chunk, pending = (pending[:min(BATCH_GET_KEYS, limit - len(found))],
+                              pending[min(BATCH_GET_KEYS, limit - len(found)):])
+            notes = self._notes(item["payment_code"]["S"] for item in chunk)
+            for item in chunk:
+                note = notes.get(item["payment_code"]["S"])
+                if (note is not None and search.finds_payer(note.payment_code, note.payer)
+                        and match(note)):
+                    found.append(note)
+                    if len(found) == limit:
+                        return found, _plain({k: item[k] for k in KEY}), read
 
     def of_payer(self, unit_code: str, kind: str, value: str, since: str, until: str,
                  match: Callable[[Note], bool], limit: int,

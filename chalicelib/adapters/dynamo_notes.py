@@ -45,6 +45,17 @@ def note_to_doc(note: Note) -> dict:
     }
 
 
+def note_row(note: Note) -> NoteModel:
+    """The row of a new note: its document, and the payer's keys of the search indexes."""
+    return NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
+                     status=note.status.value, total_fen=note.total_fen, doc=note_to_doc(note),
+                     created_day=note.created_at[:10], payer_find=payer_text(note.payer),
+                     payer_phone=f"{note.unit_code}#{note.payer.phone}"
+                     if note.payer.phone else None,
+                     payer_credit=f"{note.unit_code}#{note.payer.credit_code}"
+                     if note.payer.credit_code else None)
+
+
 def note_from_model(row: NoteModel) -> Note:
     return _note(row.payment_code, row.status, row.doc,
                  row.payment.as_dict() if row.payment is not None else None,
@@ -117,14 +128,7 @@ class DynamoNotes:
     """NoteRepository over the notes and channel-orders tables."""
 
     def add(self, note: Note) -> None:
-        row = NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
-                        status=note.status.value, total_fen=note.total_fen,
-                        doc=note_to_doc(note), created_day=note.created_at[:10],
-                        payer_find=payer_text(note.payer),
-                        payer_phone=f"{note.unit_code}#{note.payer.phone}"
-                        if note.payer.phone else None,
-                        payer_credit=f"{note.unit_code}#{note.payer.credit_code}"
-                        if note.payer.credit_code else None)
+        row = note_row(note)
         try:
             row.save(condition=NoteModel.payment_code.does_not_exist())
         except PutError as exc:
