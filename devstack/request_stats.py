@@ -7,7 +7,10 @@ and the wall time those requests took, and rewrites ``<path>`` as JSON (``{"coun
 "seconds": {key: s}}``) each second the counts changed (and at the stop). The worker adds the
 time each job waited in its queue and the time its handler took (``spent``), under keys of
 their own (``worker-issue_bill queue wait``, ``worker-issue_bill handler``).
-``bench.bill_latency`` reads it before and after its measured payments. A thread's role is its
+``bench.bill_latency`` reads it before and after its measured payments. The worker also
+leaves a timeline of each job (``trace``: when each message was sent, received, handled and
+deleted, and the wall times of the AWS requests its handler made, from ``recording``), kept in
+the same file under ``"trace"``, so that a payment's time can be split by step. A thread's role is its
 name without a trailing ``-<n>``: the local server names each request thread after the request
 it handles (``app GET /v1/public/notes/{n}``, see ``devstack/gateway.py``), the worker's pollers
 are ``worker-<handler>-<k>``, and the scheduler's thread is ``scheduler``. A read gathered in
@@ -25,12 +28,19 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from chalicelib.adapters.wall_clock import real_read
 
 _TRAILING_NUMBER = re.compile(r"[-_]\d+$|^Thread-\d+ ")
 _behalf = threading.local()  # .role: the thread a gathered read runs for
 _installed: list[RequestStats] = []  # the counter of this process, once installed
+_recorded = threading.local()  # .calls: the list a ``recording`` thread's requests go to
+# Wall-clock seconds of a perf_counter reading (timelines join several processes' clocks).
+_WALL = real_read().timestamp() - time.perf_counter()
 
 
 def role(thread_name: str) -> str:
@@ -70,6 +80,29 @@ def spent(key: str, seconds: float, n: int = 1) -> None:
         stats.add(key, seconds, n)
 
 
+def tracing() -> bool:
+    """Whether a counter is installed in this process (timelines are kept)."""
+    return bool(_installed)
+
+
+def trace(event: dict[str, Any]) -> None:
+    """Keep ``event`` (JSON-able: a job's timeline) in the installed counter's file, if any."""
+    for stats in _installed:
+        stats.keep(event)
+
+
+@contextmanager
+def recording() -> Iterator[list[list[Any]]]:
+    """The AWS requests this thread makes meanwhile, each ``[operation, started, ended]`` in
+    wall-clock seconds (only while a counter is installed: else the list stays empty)."""
+    calls: list[list[Any]] = []
+    _recorded.calls = calls
+    try:
+        yield calls
+    finally:
+        _recorded.calls = None
+
+
 class RequestStats:
     """Counts of botocore requests by ``"<role> <Service>.<Operation>"`` and their wall time,
     written to ``path``."""
@@ -78,6 +111,7 @@ class RequestStats:
         self.path, self._every = path, every
         self.counts: Counter[str] = Counter()
         self.seconds: dict[str, float] = {}
+        self.trace: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._written = -1
@@ -88,6 +122,10 @@ class RequestStats:
         with self._lock:
             self.counts[key] += n
             self.seconds[key] = self.seconds.get(key, 0.0) + seconds
+
+    def keep(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.trace.append(event)
 
     def install(self) -> None:
         """Count every botocore request of this process from now on, and start writing."""
@@ -101,8 +139,12 @@ class RequestStats:
             try:
                 return original(client, operation_name, api_params)
             finally:
-                stats.add(f"{current_role()} {client.meta.service_model.service_id}."
-                          f"{operation_name}", time.perf_counter() - started)
+                ended = time.perf_counter()
+                operation = f"{client.meta.service_model.service_id}.{operation_name}"
+                stats.add(f"{current_role()} {operation}", ended - started)
+                if (calls := getattr(_recorded, "calls", None)) is not None:
+                    calls.append([operation, round(_WALL + started, 4),
+                                  round(_WALL + ended, 4)])
 
         BaseClient._make_api_call = counted  # type: ignore[method-assign]
         from chalicelib.adapters import fan_out
@@ -130,9 +172,12 @@ class RequestStats:
 
     def write(self) -> None:
         with self._lock:
-            snapshot = {"counts": dict(self.counts),
-                        "seconds": {k: round(v, 6) for k, v in self.seconds.items()}}
-            total = sum(self.counts.values())
+            snapshot: dict[str, Any] = {
+                "counts": dict(self.counts),
+                "seconds": {k: round(v, 6) for k, v in self.seconds.items()}}
+            if self.trace:
+                snapshot["trace"] = list(self.trace)
+            total = sum(self.counts.values()) + len(self.trace)
         if total != self._written:
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             tmp.write_text(json.dumps(snapshot, indent=1, sort_keys=True))

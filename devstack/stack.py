@@ -5,8 +5,9 @@ Secrets Manager (S3 journalled to ``.local/s3``), creates the tables from ``infr
 the archive bucket with Object Lock, the short-lived bucket of refused notifications (with the
 template's lifecycle), the queues and the channel secret; seeds the demo world; serves the app
 on 127.0.0.1:$PORT (default 8000) through Chalice's local server; runs a worker that feeds
-queued jobs to the same handlers Lambda would call, several at a time as Lambda does
-($WORKER_CONCURRENCY per queue, default 4); serves the payment-channel simulator on
+queued jobs to the same handlers Lambda would call, several at a time as Lambda does (a
+batch per invocation, up to each function's reserved concurrency at once, or
+$WORKER_CONCURRENCY: ``devstack/jobs.py``); serves the payment-channel simulator on
 $SIMULATOR_PORT (default 8001); writes ``.local/stack.json``; stops it all on Ctrl-C.
 
 Four processes: DynamoDB Local (a JVM), moto's server (``devstack/moto_process.py``), the jobs

@@ -242,3 +242,117 @@ def test_sigusr1_wakes_the_scheduler_of_start_jobs():
         for stop in stoppers:
             stop()
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_poller_hands_each_batch_to_an_invocation_and_polls_again_at_once():
+    together = threading.Barrier(4, timeout=10)  # broken unless four handlers wait at once
+
+    def handler(event: dict, context: object) -> None:
+        together.wait()
+
+    sqs = OneQueue(4)
+    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
+                    {"issue_bill": "http://sqs/issue"}, concurrency=4, pollers=1)
+    run_until(worker, lambda: len(sqs.deleted) >= 4, seconds=15)
+    assert sorted(sqs.deleted) == ["m0", "m1", "m2", "m3"]
+    assert not together.broken
+
+
+def test_no_more_invocations_run_at_once_than_the_concurrency_and_the_rest_wait_in_the_queue():
+    running: list[str] = []
+    most = [0]
+    release = threading.Event()
+    lock = threading.Lock()
+
+    def handler(event: dict, context: object) -> None:
+        with lock:
+            running.append(event["Records"][0]["body"])
+            most[0] = max(most[0], len(running))
+        release.wait(10)
+        with lock:
+            running.pop()
+
+    sqs = OneQueue(5)
+    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
+                    {"issue_bill": "http://sqs/issue"}, concurrency=2, pollers=2)
+    worker.start()
+    try:
+        time.sleep(0.5)
+        assert most[0] == 2
+        assert len(sqs._left) == 3  # not received: Lambda's throttle leaves them in the queue
+        release.set()
+        deadline = time.monotonic() + 10
+        while len(sqs.deleted) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        release.set()
+        worker.stop()
+    assert len(sqs.deleted) == 5 and most[0] == 2
+
+
+def test_by_default_a_handler_runs_as_many_at_once_as_its_functions_reserved_concurrency(
+        tmp_path):
+    from devstack.jobs import DEFAULT_CONCURRENCY, reserved_concurrency
+
+    assert reserved_concurrency("issue_bill") == 20  # .chalice/config.json, prod stage
+    assert reserved_concurrency("send_sms") == 5
+    config = tmp_path / "config.json"
+    config.write_text('{"stages": {"prod": {"lambda_functions": {"send_sms": {}}}}}')
+    assert reserved_concurrency("send_sms", config) == DEFAULT_CONCURRENCY
+    worker = Worker(SimpleNamespace(handler_map={}), IdleQueue(),
+                    {"issue_bill": "http://sqs/issue", "send_sms": "http://sqs/sms"})
+    assert worker.concurrency == {"issue_bill": 20, "send_sms": 5}
+
+
+def test_the_worker_keeps_each_jobs_timeline_with_the_aws_requests_its_handler_made(tmp_path):
+    import json
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from devstack.request_stats import RequestStats
+
+    sent = int(time.time() * 1000) - 1000
+    sqs_client = boto3.client("sqs", region_name="cn-north-1", aws_access_key_id="x",
+                              aws_secret_access_key="x")
+    stub = Stubber(sqs_client)
+    stub.add_response("list_queues", {"QueueUrls": []})
+
+    class Queued:
+        def __init__(self) -> None:
+            self.given = False
+            self.deleted: list[str] = []
+
+        def receive_message(self, **_: object) -> dict:
+            if self.given:
+                time.sleep(0.01)
+                return {}
+            self.given = True
+            return {"Messages": [{"MessageId": "m", "ReceiptHandle": "r",
+                                  "Body": '{"payment_code": "P1"}',
+                                  "Attributes": {"SentTimestamp": str(sent)}}]}
+
+        def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:  # noqa: N803
+            self.deleted.append(ReceiptHandle)
+
+    def handler(event: dict, context: object) -> None:
+        sqs_client.list_queues()
+
+    stats = RequestStats(tmp_path / "requests.json")
+    stats.install()
+    try:
+        with stub:
+            queue = Queued()
+            worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), queue,
+                            {"issue_bill": "http://sqs/issue"}, concurrency=1)
+            run_until(worker, lambda: bool(queue.deleted) and bool(stats.trace), seconds=10)
+        stats.stop()
+    finally:
+        stats.uninstall()
+    (job,) = json.loads((tmp_path / "requests.json").read_text())["trace"]
+    assert job["handler"] == "issue_bill" and job["jobs"] == ["P1"]
+    assert job["sent"] == [sent / 1000]
+    assert job["sent"][0] < job["received"] <= job["started"] <= job["handled"] <= job["deleted"]
+    ((operation, began, ended),) = job["calls"]
+    assert operation == "SQS.ListQueues"
+    assert job["started"] - 0.01 <= began <= ended <= job["handled"] + 0.01
