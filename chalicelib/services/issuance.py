@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,7 +159,8 @@ class _Issuing:
     ref: BillRef | None = None
 
 
-def issue_bills(deps: Ports, payment_codes: Sequence[str]) -> dict[str, Outcome]:
+def issue_bills(deps: Ports, payment_codes: Sequence[str],
+                notes: Mapping[str, Note] | None = None) -> dict[str, Outcome]:
     """Issue the bills of several paid notes together, each exactly once; by payment code, the
     bill issued (or found issued), None when there is nothing to issue, or the exception that
     stopped that note (its job must run again; the others are not held back by it).
@@ -169,12 +170,14 @@ def issue_bills(deps: Ports, payment_codes: Sequence[str]) -> dict[str, Outcome]
     saved. What is shared is the requests: the notes are read in one request, the numbers of
     one unit and kind taken in one transaction, the bills saved (each with its note) in one
     transaction, the texts queued in one request. When a shared write is refused, its notes
-    go one by one, as alone, so that one note's trouble is only its own.
+    go one by one, as alone, so that one note's trouble is only its own. ``notes``: the notes
+    as the caller has just read them (``deps.notes.get_many``), else they are read here.
     """
     codes = list(dict.fromkeys(payment_codes))
     outcomes: dict[str, Outcome] = {}
     try:
-        notes = deps.notes.get_many(codes)
+        if notes is None:
+            notes = deps.notes.get_many(codes)
     except Exception as exc:  # noqa: BLE001 - every job of the batch runs again
         return dict.fromkeys(codes, exc)
     issuing: list[_Issuing] = []

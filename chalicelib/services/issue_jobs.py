@@ -4,7 +4,8 @@ Two kinds of message (``JobQueue.issue_bill`` and ``JobQueue.finish_reversal``):
 
 - ``{"payment_code", "intake"?}``: issue the bill of a paid note. The notification that paid it
   rides along (``intake``, so the callback's acknowledgement stays at two AWS calls) and is
-  archived first, then the bill is issued (``issuance.issue_bill``).
+  archived before anything of the bill is written (in a batch, while the notes are read), then
+  the bill is issued (``issuance.issue_bill``).
 - ``{"reversal": {...}}``: finish a reversal the repair job found stopped after taking its red
   bill's number (``lifecycle.finish_reversal_job``); it signs, hence this queue.
 
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
-from chalicelib.domain.notes import BillRef
+from chalicelib.domain.notes import BillRef, Note
 from chalicelib.services.intake import keep
 from chalicelib.services.issuance import Outcome, issue_bill, issue_bills
 from chalicelib.services.lifecycle import finish_reversal_job
@@ -56,12 +58,16 @@ def handle_issue_batch(deps: Ports, records: Iterable[Any]) -> dict[str, list[di
     response: the ids of the messages that failed. Raises when every message failed.
 
     Each message first does what only it needs (a reversal is finished alone; a payment's
-    notification is kept), then the paid notes' bills are issued together. A message whose
+    notification is kept), then the paid notes' bills are issued together. The notifications
+    are kept while the notes are read (one round trip, not two: the read changes nothing, and
+    nothing of a bill is written before its notification is kept); a message whose
+    notification could not be kept fails, and its note is not issued by it. A message whose
     note appears twice in the batch shares that note's one issuance and its outcome.
     """
     ids: list[str] = []  # each record's message id, in the batch's order
     outcomes: dict[int, Outcome] = {}  # record's place → its outcome
     issuing: dict[int, str] = {}  # record's place → the payment code it asks to issue
+    intakes: dict[int, dict[str, Any]] = {}  # record's place → the notification to keep
     for place, record in enumerate(records):
         ids.append(record.to_dict().get("messageId", ""))
         try:
@@ -69,17 +75,44 @@ def handle_issue_batch(deps: Ports, records: Iterable[Any]) -> dict[str, list[di
             if body.get("reversal"):
                 outcomes[place] = run_issue_job(deps, body)
                 continue
-            if body.get("intake"):
-                keep(deps, body["intake"])  # the notification that paid the note, kept first
             issuing[place] = str(body["payment_code"])
+            if body.get("intake"):
+                intakes[place] = body["intake"]
         except Exception as exc:  # noqa: BLE001 - this message runs again, alone
             log.exception("issue job %s failed", ids[-1])
             outcomes[place] = exc
     if issuing:
-        bills = issue_bills(deps, list(issuing.values()))
+        codes = list(dict.fromkeys(issuing.values()))
+        notes, *kept = deps.gather(partial(_read_notes, deps, codes),
+                                   *(partial(_kept, deps, intake) for intake in intakes.values()))
+        for place, failure in zip(intakes, kept, strict=True):
+            if failure is not None:  # this message runs again, alone
+                log.error("issue job %s failed", ids[place], exc_info=failure)
+                outcomes[place] = failure
+                del issuing[place]
+        bills = issue_bills(deps, list(issuing.values()), notes=notes)
         outcomes.update({place: bills[code] for place, code in issuing.items()})
     failed = [(ids[place], outcome) for place, outcome in sorted(outcomes.items())
               if isinstance(outcome, Exception)]
     if failed and len(failed) == len(outcomes):
         raise failed[0][1]
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id, _ in failed]}
+
+
+def _read_notes(deps: Ports, codes: list[str]) -> Mapping[str, Note] | None:
+    """The notes to issue, or None when the read failed (``issue_bills`` then reads them and
+    answers that read's failure for each)."""
+    try:
+        return deps.notes.get_many(codes)
+    except Exception:  # noqa: BLE001 - issue_bills reads again and answers its failure
+        log.warning("reading %d notes to issue failed", len(codes), exc_info=True)
+        return None
+
+
+def _kept(deps: Ports, intake: dict[str, Any]) -> Exception | None:
+    """Keep a notification; what stopped it, if anything."""
+    try:
+        keep(deps, intake)
+        return None
+    except Exception as exc:  # noqa: BLE001 - its message fails; the batch's others go on
+        return exc

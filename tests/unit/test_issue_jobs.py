@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from types import SimpleNamespace
 
@@ -121,3 +122,55 @@ def test_a_bill_whose_text_was_not_queued_fails_its_message_and_its_retry_queues
     assert handle_issue_batch(deps, records[1:]) == {"batchItemFailures": []}
     assert sorted(n for _, n in fake_jobs.sms) == ["0000000001", "0000000002"]
     assert numbers_taken(deps) == 2
+
+
+def own_intake(payment_code: str) -> dict:
+    """A notification of its own (its own archive key) for ``payment_code``."""
+    return {**intake_record(payment_code),
+            "body_b64": base64.b64encode(payment_code.encode()).decode()}
+
+
+def test_a_batch_keeps_its_notifications_while_its_notes_are_read_and_writes_after_both(deps):
+    import threading
+
+    notes = [paid_note(deps, f"42000000012026030200000{i:05d}") for i in range(2)]
+    together = threading.Barrier(3, timeout=5)  # broken unless the read and both keeps overlap
+    events: list[str] = []
+    read, put = deps.notes.get_many, deps.archive.put_once
+
+    def reading(codes):
+        together.wait()
+        events.append("read")
+        return read(codes)
+
+    def putting(key, body, content_type):
+        if key.endswith(".json"):
+            together.wait()
+            events.append("kept")
+        else:
+            events.append("bill archived")
+        return put(key, body, content_type)
+
+    deps.notes.get_many, deps.archive.put_once = reading, putting
+    records = [record_of({"payment_code": n.payment_code,
+                          "intake": own_intake(n.payment_code)}, f"m{i}")
+               for i, n in enumerate(notes)]
+    assert handle_issue_batch(deps, records) == {"batchItemFailures": []}
+    assert not together.broken
+    assert sorted(events[:3]) == ["kept", "kept", "read"] and "kept" not in events[3:]
+    assert all(deps.notes.get(n.payment_code).status is NoteStatus.ISSUED for n in notes)
+
+
+def test_a_notification_that_cannot_be_kept_fails_its_message_and_issues_nothing_for_it(deps):
+    notes = [paid_note(deps, f"42000000012026030200000{i:05d}") for i in range(2)]
+    deps.archive.fail_next_put(".json")
+    records = [record_of({"payment_code": n.payment_code,
+                          "intake": own_intake(n.payment_code)}, f"m{i}")
+               for i, n in enumerate(notes)]
+    answer = handle_issue_batch(deps, records)
+    (failed,) = answer["batchItemFailures"]
+    kept_failed = notes[int(failed["itemIdentifier"][1])]
+    assert deps.notes.get(kept_failed.payment_code).status is NoteStatus.PAID
+    assert numbers_taken(deps) == 1
+    assert handle_issue_batch(deps, records) == {"batchItemFailures": []}  # its retry
+    assert all(deps.notes.get(n.payment_code).status is NoteStatus.ISSUED for n in notes)
