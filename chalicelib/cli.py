@@ -426,6 +426,16 @@ def backfill_bill_listing(args: argparse.Namespace) -> int:
     return _backfill(args, fill_bill_listing, "bills", "bills", "without a unit", "listed")
 
 
+def backfill_payer_search(args: argparse.Namespace) -> int:
+    """Give the notes created before the payer indexes their payer's search keys (the unit
+    console's search finds a note by phone or credit code only through them). Idempotent: a
+    second run changes nothing."""
+    from chalicelib.adapters.dynamo_notes import fill_payer_search
+
+    return _backfill(args, fill_payer_search, "notes", "notes", "without payer keys",
+                     "keyed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -516,7 +526,9 @@ def main(argv: list[str] | None = None) -> int:
             ("backfill-people-places", "list the accounts written before the people's list "
                                        "index", "this key"),
             ("backfill-bill-listing", "list the bills issued before the bills' unit index",
-             "this bill id")):
+             "this bill id"),
+            ("backfill-payer-search", "key the notes created before the notes' payer indexes",
+             "this payment code")):
         fill = commands.add_parser(name, help=f"{what} (idempotent; resumable with --after)")
         fill.add_argument("--page-size", type=int, default=500,
                           help="rows a Scan page reads (default 500)")
@@ -537,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                 "finance-keys": finance_keys, "revoke-finance-key": revoke_finance_key,
                 "create-person": create_person, "backfill-payment-days": backfill_payment_days,
                 "backfill-people-places": backfill_people_places,
-                "backfill-bill-listing": backfill_bill_listing}
+                "backfill-bill-listing": backfill_bill_listing,
+                "backfill-payer-search": backfill_payer_search}
     return handlers[args.command](args)
 
 

@@ -43,6 +43,9 @@ BACKFILLS: dict[tuple[str, str], str] = {
     ("PaymentsTable", "paid_day-payment_id-index"): "backfill-payment-days",
     ("PeopleTable", "listing-place-index"): "backfill-people-places",
     ("BillsTable", "issuing_unit-issued_at-index"): "backfill-bill-listing",
+    ("NotesTable", "unit_code-created_at-payer-index"): "backfill-payer-search",
+    ("NotesTable", "payer_phone-created_at-index"): "backfill-payer-search",
+    ("NotesTable", "payer_credit-created_at-index"): "backfill-payer-search",
 }
 
 
@@ -161,8 +164,8 @@ def plan(deployed: dict[str, Any], new: dict[str, Any]) -> list[Step]:
         return template
 
     still = {name: list(d.dropped) for name, d in diffs.items() if d.dropped}
-    backfills = [BACKFILLS[(name, index)] for name, d in diffs.items() for index in d.added
-                 if (name, index) in BACKFILLS]
+    backfills = list(dict.fromkeys(BACKFILLS[(name, index)] for name, d in diffs.items()
+                                   for index in d.added if (name, index) in BACKFILLS))
     steps.append(Step("code", new_keeping(still),
                       ["the new code and every other change; dropped indexes kept"]
                       + [f"{name}: keep {i} until a later step" for name, ii in still.items()

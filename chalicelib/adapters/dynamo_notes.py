@@ -14,10 +14,12 @@ from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
     ChannelOrderModel,
     CounterModel,
+    FillPage,
     IdempotencyModel,
     NoteModel,
     batch_get,
     is_conditional_failure,
+    update_if,
 )
 from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
 from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
@@ -45,15 +47,48 @@ def note_to_doc(note: Note) -> dict:
     }
 
 
+def payer_keys(unit_code: str, payer: Payer) -> dict[str, Any]:
+    """The payer's keys of the notes' search indexes: ``payer_find`` (the slim payer index) and,
+    when the payer has them, ``payer_phone`` and ``payer_credit`` (the sparse exact ones)."""
+    return {"payer_find": payer_text(payer),
+            "payer_phone": f"{unit_code}#{payer.phone}" if payer.phone else None,
+            "payer_credit": f"{unit_code}#{payer.credit_code}" if payer.credit_code else None}
+
+
 def note_row(note: Note) -> NoteModel:
     """The row of a new note: its document, and the payer's keys of the search indexes."""
     return NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
                      status=note.status.value, total_fen=note.total_fen, doc=note_to_doc(note),
-                     created_day=note.created_at[:10], payer_find=payer_text(note.payer),
-                     payer_phone=f"{note.unit_code}#{note.payer.phone}"
-                     if note.payer.phone else None,
-                     payer_credit=f"{note.unit_code}#{note.payer.credit_code}"
-                     if note.payer.credit_code else None)
+                     created_day=note.created_at[:10],
+                     **payer_keys(note.unit_code, note.payer))
+
+
+def fill_payer_search(page_size: int = 500, after: str | None = None) -> FillPage:
+    """Back-fill of the payer's search keys (``payer_keys``) on notes created before the payer
+    indexes: one page of a Scan of the notes table (``page_size`` rows read, after the payment
+    code ``after``) returning only notes lacking ``payer_find``, with their document, then one
+    conditional update each setting what ``note_row`` sets from the note's own payer and unit.
+    Until then such a note is found by name only by the search's full read (``payer_find``
+    absent) and never by phone or credit code. Idempotent as ``fill_bill_listing``: a note that
+    has its keys is neither returned nor changed (the condition holds against a parallel run
+    too), so a run can be repeated or resumed from any page."""
+    start = {"payment_code": {"S": after}} if after else None
+    rows = NoteModel.scan(filter_condition=NoteModel.payer_find.does_not_exist()
+                          & NoteModel.doc.exists(), page_size=page_size,
+                          last_evaluated_key=start, attributes_to_get=["payment_code", "doc"])
+    page = next(rows.page_iter)
+    items = page.get("Items", [])
+    filled = 0
+    for item in items:
+        row = NoteModel.from_raw_data(item)
+        keys = payer_keys(row.doc["unit_code"], Payer(**row.doc["payer"]))
+        filled += update_if(
+            NoteModel(row.payment_code),
+            [getattr(NoteModel, name).set(value) for name, value in keys.items() if value],
+            NoteModel.payment_code.exists() & NoteModel.payer_find.does_not_exist())
+    last = rows.page_iter.last_evaluated_key
+    return FillPage(scanned=int(page.get("ScannedCount", 0)), missing=len(items),
+                    filled=filled, after=last["payment_code"]["S"] if last else None)
 
 
 def note_from_model(row: NoteModel) -> Note:

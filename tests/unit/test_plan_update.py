@@ -126,15 +126,18 @@ def test_the_payments_day_index_of_this_release_is_added_back_filled_then_its_ol
     assert_each_update_is_applicable(deployed, steps)
 
 
-def release_without(index: str, table_name: str, instead: dict[str, Any] | None = None
+def release_without(index: str | tuple[str, ...], table_name: str,
+                    instead: dict[str, Any] | None = None
                     ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Today's infra/resources.json, and a stack deployed before its ``index`` (with
-    ``instead`` in its place), attribute definitions as DynamoDB wants them."""
+    """Today's infra/resources.json, and a stack deployed before its ``index`` (or each of
+    several; with ``instead`` in its place), attribute definitions as DynamoDB wants them."""
+    names = (index,) if isinstance(index, str) else index
     new = json.loads(RESOURCES.read_text())
     deployed = copy.deepcopy(new)
     props = deployed["Resources"][table_name]["Properties"]
     props["GlobalSecondaryIndexes"] = [g for g in props["GlobalSecondaryIndexes"]
-                                       if g["IndexName"] != index] + ([instead] if instead else [])
+                                       if g["IndexName"] not in names] + (
+                                           [instead] if instead else [])
     used = {k["AttributeName"] for schema in [props["KeySchema"]] + [
         g["KeySchema"] for g in props["GlobalSecondaryIndexes"]] for k in schema}
     props["AttributeDefinitions"] = [a for a in props["AttributeDefinitions"]
@@ -164,6 +167,19 @@ def test_a_stack_without_the_bills_unit_index_back_fills_it_after_the_new_code()
         ("add", "BillsTable: add issuing_unit-issued_at-index"),
         ("code", "the new code and every other change; dropped indexes kept")]
     assert steps[1].then_run == ["python -m chalicelib.cli backfill-bill-listing"]
+    assert_each_update_is_applicable(deployed, steps)
+
+
+def test_a_stack_without_the_notes_payer_indexes_adds_them_one_a_step_then_keys_the_notes_once():
+    payer = ("unit_code-created_at-payer-index", "payer_phone-created_at-index",
+             "payer_credit-created_at-index")
+    deployed, new = release_without(payer, "NotesTable")
+    steps = plan(deployed, new)
+    assert [(s.kind, s.changes[0]) for s in steps] == [
+        *(("add", f"NotesTable: add {index}") for index in sorted(payer)),
+        ("code", "the new code and every other change; dropped indexes kept")]
+    assert steps[3].then_run == ["python -m chalicelib.cli backfill-payer-search"]
+    assert steps[-1].template == new
     assert_each_update_is_applicable(deployed, steps)
 
 
