@@ -91,15 +91,17 @@ def provision(deps: Any, local: Path) -> dict[str, str]:
 def date_old_payments(deps: Any) -> int:
     """A state folder's payments written before the payments' day index get their day, its
     accounts written before the people's list index their place, and its bills issued before
-    the bills' unit index their unit (what ``cli backfill-payment-days``,
-    ``backfill-people-places`` and ``backfill-bill-listing`` do in a deployment): one Scan page
+    the bills' unit index their unit, and its notes created before the payer indexes their
+    payer's search keys (what ``cli backfill-payment-days``, ``backfill-people-places``,
+    ``backfill-bill-listing`` and ``backfill-payer-search`` do in a deployment): one Scan page
     each on a fresh stack. Returns the payments dated."""
     from chalicelib.adapters.dynamo_bills import fill_bill_listing
     from chalicelib.adapters.dynamo_models import fill_all
+    from chalicelib.adapters.dynamo_notes import fill_payer_search
     from chalicelib.adapters.dynamo_payments import fill_paid_days
     from chalicelib.adapters.dynamo_people import fill_people_places
 
-    deps.payments, deps.people, deps.bills  # noqa: B018 - binds the models to the stack's tables
+    deps.payments, deps.people, deps.bills, deps.notes  # noqa: B018 - binds the models
     filled = fill_all(fill_paid_days).filled
     if filled:
         log.info("dated %d payments for the payments' day index", filled)
@@ -107,6 +109,8 @@ def date_old_payments(deps: Any) -> int:
         log.info("placed %d accounts in the people's list index", placed)
     if listed := fill_all(fill_bill_listing).filled:
         log.info("listed %d bills in the bills' unit index", listed)
+    if keyed := fill_all(fill_payer_search).filled:
+        log.info("keyed %d notes for the payer indexes", keyed)
     return filled
 
 
