@@ -58,7 +58,7 @@ def share_rewritten_modules(config: Any) -> int:
                 _write_pyc_fp(out, source_stat, code)
             os.replace(partial, pyc)
             written += 1
-        except (OSError, SyntaxError):
+        except (OSError, SyntaxError, ValueError):  # ValueError: undecodable or NUL bytes
             continue  # pytest meets it again at import, and reports it as it always did
     return written
 
