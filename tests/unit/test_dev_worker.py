@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from devstack.jobs import Worker
+import pytest
+
+from devstack.jobs import POLLERS, Worker
 
 
 def run_until(worker: Worker, done: Callable[[], bool], seconds: float) -> None:
@@ -43,7 +45,9 @@ class OneQueue:
             self.deleted.append(ReceiptHandle)
 
 
-def test_four_jobs_of_one_queue_run_at_the_same_time():
+@pytest.mark.parametrize("pollers", [POLLERS, 1], ids=["the default pollers", "one poller"])
+def test_four_jobs_of_one_queue_run_at_the_same_time(pollers: int):
+    """Even one poller hands each batch to an invocation of its own and polls again at once."""
     together = threading.Barrier(4, timeout=10)  # broken unless four handlers wait at once
 
     def handler(event: dict, context: object) -> None:
@@ -51,7 +55,7 @@ def test_four_jobs_of_one_queue_run_at_the_same_time():
 
     sqs = OneQueue(4)
     worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
-                    {"issue_bill": "http://sqs/issue"}, concurrency=4)
+                    {"issue_bill": "http://sqs/issue"}, concurrency=4, pollers=pollers)
     run_until(worker, lambda: len(sqs.deleted) >= 4, seconds=15)
     assert sorted(sqs.deleted) == ["m0", "m1", "m2", "m3"]
     assert not together.broken
@@ -242,20 +246,6 @@ def test_sigusr1_wakes_the_scheduler_of_start_jobs():
         for stop in stoppers:
             stop()
         signal.signal(signal.SIGUSR1, previous)
-
-
-def test_a_poller_hands_each_batch_to_an_invocation_and_polls_again_at_once():
-    together = threading.Barrier(4, timeout=10)  # broken unless four handlers wait at once
-
-    def handler(event: dict, context: object) -> None:
-        together.wait()
-
-    sqs = OneQueue(4)
-    worker = Worker(SimpleNamespace(handler_map={"issue_bill": handler}), sqs,
-                    {"issue_bill": "http://sqs/issue"}, concurrency=4, pollers=1)
-    run_until(worker, lambda: len(sqs.deleted) >= 4, seconds=15)
-    assert sorted(sqs.deleted) == ["m0", "m1", "m2", "m3"]
-    assert not together.broken
 
 
 def test_no_more_invocations_run_at_once_than_the_concurrency_and_the_rest_wait_in_the_queue():
