@@ -16,7 +16,6 @@ import os
 import re
 import threading
 import zlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
 
@@ -34,6 +33,7 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from chalicelib.adapters.last_made import LastMade
 from chalicelib.adapters.pdf_subset import SubsetMaker
 from chalicelib.adapters.qr_masks import qr_rows
 
@@ -62,22 +62,11 @@ class KeptZCompress(PDFStreamFilterZCompress):
     bill's PDF. Streams are looked up by their bytes, the least recently used forgotten."""
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept: LastMade[bytes, bytes] = LastMade(KEPT_STREAMS)
 
     def encode(self, text: str | bytes) -> bytes:
         data = text.encode("utf8") if isinstance(text, str) else text
-        with self._lock:
-            found = self._kept.get(data)
-            if found is not None:
-                self._kept.move_to_end(data)
-                return found
-        found = zlib.compress(data)
-        with self._lock:
-            self._kept[data] = found
-            if len(self._kept) > KEPT_STREAMS:
-                self._kept.popitem(last=False)
-        return found
+        return self._kept.get(data, lambda: zlib.compress(data))
 
 
 # reportlab looks its filter up in pdfdoc each time it compresses a page, a font file or a

@@ -14,8 +14,6 @@ per-document font state.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from struct import pack, unpack_from
 
 from reportlab.pdfbase.ttfonts import (
@@ -25,6 +23,7 @@ from reportlab.pdfbase.ttfonts import (
     _set_ushort,
 )
 
+from chalicelib.adapters.last_made import LastMade
 from chalicelib.adapters.ttf_subset import component_size
 
 COPIED = ("name", "OS/2", "cvt ", "fpgm", "prep")  # as they are in the face (cvt and on: if any)
@@ -59,8 +58,7 @@ class SubsetMaker:
         self._glyphs: dict[int, tuple[bytes, tuple[tuple[int, int], ...]]] = {}
         # the last subsets made: a bill's first subset is the same in every bill of its kind
         # and unit (``pdf_render.seed_first_subset``)
-        self._made: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._made: LastMade[tuple[int, ...], bytes] = LastMade(KEPT_SUBSETS)
 
     def _glyph(self, index: int) -> tuple[bytes, tuple[tuple[int, int], ...]]:
         found = self._glyphs.get(index)
@@ -74,18 +72,7 @@ class SubsetMaker:
         return found
 
     def __call__(self, subset: list[int]) -> bytes:
-        key = tuple(subset)
-        with self._lock:
-            made = self._made.get(key)
-            if made is not None:
-                self._made.move_to_end(key)
-                return made
-        made = self._make(subset)
-        with self._lock:
-            self._made[key] = made
-            if len(self._made) > KEPT_SUBSETS:
-                self._made.popitem(last=False)
-        return made
+        return self._made.get(tuple(subset), lambda: self._make(subset))
 
     def _make(self, subset: list[int]) -> bytes:
         char_to_glyph = self._face.charToGlyph
