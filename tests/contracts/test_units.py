@@ -273,3 +273,35 @@ def test_two_merchant_changes_at_once_lose_neither_retired_merchant(aws):
     assert sorted(m.merchant_id for m in units.get(UNIT.unit_code).retired_merchants) == [
         "1900000109", "2088000000000001"]
     assert reads[0] != reads[-1]  # read again after the refused write
+
+
+def test_a_merchant_change_that_keeps_losing_to_others_is_a_conflict_and_changes_nothing(aws):
+    """Each of its ``MERCHANT_CHANGE_TRIES`` reads is followed by another change landing first:
+    it gives up with ``merchant_change_conflict`` (the API's 409) and writes nothing."""
+    from chalicelib.adapters.dynamo_models import UnitModel
+    from chalicelib.adapters.dynamo_units import MERCHANT_CHANGE_TRIES, DynamoUnits
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    units = _shared(DynamoStores()).units
+    units.put(UNIT, None)
+    wechat = UnitMerchant("wechatpay", "1900000109", since="x")
+    units.set_merchant(UNIT.unit_code, wechat, T0)
+    reads = []
+    real_row = DynamoUnits._row
+
+    def row_then_another_change(unit_code):
+        row = real_row(unit_code)
+        reads.append(row.merchants_version)
+        UnitModel(unit_code).update(actions=[UnitModel.merchants_version.add(1)])
+        return row
+
+    DynamoUnits._row = staticmethod(row_then_another_change)  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Conflict) as refused:
+            units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
+    finally:
+        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
+    assert refused.value.code == "merchant_change_conflict"
+    assert len(reads) == MERCHANT_CHANGE_TRIES and len(set(reads)) == MERCHANT_CHANGE_TRIES
+    after = units.get(UNIT.unit_code)
+    assert after.merchant("wechatpay") == wechat and after.retired_merchants == ()
