@@ -351,11 +351,12 @@ class Deps:
     def wechatpay(self) -> Any:
         return self.channel("wechatpay")
 
-    def gather(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Independent reads at the same time (``adapters/fan_out``)."""
+    def gather(self, *calls: Callable[[], Any], at_most: int | None = None) -> list[Any]:
+        """Independent reads at the same time, ``at_most`` at once when given
+        (``adapters/fan_out``)."""
         from chalicelib.adapters.fan_out import gather
 
-        return gather(*calls)
+        return gather(*calls, at_most=at_most)
 
     def notices(self, channel: str) -> NotificationVerifier:
         """The verifier of a channel's notifications; its configuration is read on use."""

@@ -12,6 +12,10 @@ gather): it then uses the pool of the next depth, so a worker never waits for a 
 own pool and no number of nested gathers can deadlock. Below ``MAX_DEPTH`` the calls simply
 run one after the other.
 
+``gather(*calls, at_most=n)`` makes no more than ``n`` of the calls at once: ``n`` lanes, each
+taking the next call nobody has started, until none is left (a job's calls to a channel, bounded
+so as not to flood it). Once a call has failed, no lane starts another.
+
 Nothing here knows what it runs: bootstrap offers it to services as ``Ports.gather``, and
 adapters whose reads fan out (``dynamo_activity``, ``dynamo_units``) import it directly.
 """
@@ -43,8 +47,11 @@ def _at_depth(depth: int, call: Callable[[], Any]) -> Any:
     return call()
 
 
-def gather(*calls: Callable[[], Any]) -> list[Any]:
-    """The results of ``calls``, in order, the calls made at the same time."""
+def gather(*calls: Callable[[], Any], at_most: int | None = None) -> list[Any]:
+    """The results of ``calls``, in order, the calls made at the same time (no more than
+    ``at_most`` at once, when given)."""
+    if at_most is not None and 0 < at_most < len(calls):
+        return _in_lanes(calls, at_most)
     depth = getattr(_local, "depth", 0)
     if len(calls) < 2 or depth >= MAX_DEPTH:
         return [call() for call in calls]
@@ -63,4 +70,28 @@ def gather(*calls: Callable[[], Any]) -> list[Any]:
             failure = failure or exc
     if failure is not None:
         raise failure
+    return results
+
+
+def _in_lanes(calls: tuple[Callable[[], Any], ...], lanes: int) -> list[Any]:
+    """``calls`` made by ``lanes`` lanes gathered at once, each taking the next call nobody has
+    started; their results in order. A failure stops every lane before its next call."""
+    results: list[Any] = [None] * len(calls)
+    taken = iter(range(len(calls)))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def lane() -> None:
+        while not failed.is_set():
+            with lock:
+                i = next(taken, None)
+            if i is None:
+                return
+            try:
+                results[i] = calls[i]()
+            except BaseException:
+                failed.set()
+                raise
+
+    gather(*[lane] * lanes)
     return results

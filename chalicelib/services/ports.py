@@ -848,9 +848,11 @@ class Ports(Protocol):
     def payment_code_key(self) -> bytes:
         """The key of the payment-code permutation."""
 
-    def gather(self, *calls: Callable[[], Any]) -> list[Any]:
+    def gather(self, *calls: Callable[[], Any], at_most: int | None = None) -> list[Any]:
         """The results of ``calls`` (reads that do not depend on each other), in order, the
-        calls made at the same time: a page waits for its slowest read, not for their sum."""
+        calls made at the same time: a page waits for its slowest read, not for their sum.
+        With ``at_most``, no more than that many run at once (each next call starts when one
+        ends); once one has failed no other starts, and the failure is raised."""
 
     def notices(self, channel: str) -> NotificationVerifier:
         """The verifier of a channel's notifications."""

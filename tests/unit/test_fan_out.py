@@ -52,3 +52,39 @@ def test_gathers_nested_deeper_than_the_pool_is_wide_finish():
 
     results = gather(*(service for _ in range(WORKERS)))
     assert results == [[[n, n + 1, n + 2] for n in range(2 * WORKERS)]] * WORKERS
+
+
+def test_at_most_so_many_calls_run_at_once_and_the_results_come_back_in_order():
+    running, most = [0], [0]
+    lock = threading.Lock()
+    several = threading.Barrier(3, timeout=5)  # three at once, or the barrier breaks
+
+    def call(n: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        if n < 3:
+            several.wait()
+        threading.Event().wait(0.01)
+        with lock:
+            running[0] -= 1
+        return n * n
+
+    assert gather(*(lambda n=n: call(n) for n in range(12)), at_most=3) == [
+        n * n for n in range(12)]
+    assert most[0] == 3
+
+
+def test_with_a_bound_no_call_starts_once_one_has_failed():
+    started = []
+
+    def call(n: int) -> int:
+        started.append(n)
+        if n == 1:
+            raise LookupError("one")
+        threading.Event().wait(0.02)  # the others take longer: the failure comes first
+        return n
+
+    with pytest.raises(LookupError, match="one"):
+        gather(*(lambda n=n: call(n) for n in range(10)), at_most=2)
+    assert sorted(started) == [0, 1]  # the other lane's call, then no more
