@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from chalicelib.domain.merchants import UnitMerchant, after_change
+from chalicelib.domain.merchants import UnitMerchant, after_change, still_kept
 from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.people import RECENT_SESSION_SECONDS, OperatorActions, Person, Session
@@ -265,6 +265,14 @@ class FakeUnits:
         self.units[unit_code] = replace(unit, merchants=tuple(
             merchant if m.channel == merchant.channel else m for m in unit.merchants))
         return True
+
+    def drop_retired(self, unit_code: str, at: datetime) -> tuple[UnitMerchant, ...]:
+        unit = self.units.get(unit_code)
+        if unit is None:
+            return ()
+        kept = still_kept(unit.retired_merchants, at)
+        self.units[unit_code] = replace(unit, retired_merchants=kept)
+        return tuple(m for m in unit.retired_merchants if m not in kept)
 
 
 class FakeMetrics:

@@ -125,3 +125,9 @@ class CachedUnits:
             return self._inner.replace_merchant(unit_code, merchant, sealed_token)
         finally:
             self.forget()
+
+    def drop_retired(self, unit_code: str, at: datetime) -> tuple[UnitMerchant, ...]:
+        try:
+            return self._inner.drop_retired(unit_code, at)
+        finally:
+            self.forget()

@@ -25,7 +25,12 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.adapters.fan_out import gather
 from chalicelib.domain.credentials import UnitKey, key_id_of
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.merchants import MERCHANT_CHANNELS, UnitMerchant, after_change
+from chalicelib.domain.merchants import (
+    MERCHANT_CHANNELS,
+    UnitMerchant,
+    after_change,
+    still_kept,
+)
 from chalicelib.domain.units import FeeItem, Seal, Unit, UnitKind
 
 LISTING = "unit"  # the one partition of the units-by-region index
@@ -215,24 +220,47 @@ class DynamoUnits:
             previous = unit.merchant(channel)
             retired = after_change(unit.retired_merchants, previous, merchant,
                                    at)
-            version = row.merchants_version
-            actions = [attribute.set(_stored(merchant)) if merchant else attribute.remove(),
-                       UnitModel.retired_merchants.set([_stored(m) for m in retired])
-                       if retired else UnitModel.retired_merchants.remove(),
-                       UnitModel.merchants_version.set((version or 0) + 1)]
-            condition = (UnitModel.merchants_version.does_not_exist() if version is None
-                         else UnitModel.merchants_version == version)
-            try:
-                UnitModel(unit_code).update(
-                    actions=actions, condition=UnitModel.unit_code.exists() & condition)
-            except UpdateError as exc:
-                if is_conditional_failure(exc):
-                    continue  # another change came between (or the unit is gone): read again
-                raise
+            if not self._rewrite(row, retired, attribute.set(_stored(merchant)) if merchant
+                                 else attribute.remove()):
+                continue  # another change came between (or the unit is gone): read again
             kept = tuple(m for m in unit.merchants if m.channel != channel)
             return previous, replace(unit, merchants=(*kept, merchant) if merchant else kept,
                                      retired_merchants=retired)
         raise Conflict("商户号正被同时修改，请稍后重试", code="merchant_change_conflict")
+
+    def drop_retired(self, unit_code: str, at: datetime) -> tuple[UnitMerchant, ...]:
+        for _ in range(MERCHANT_CHANGE_TRIES):
+            row = self._row(unit_code)
+            if row is None:
+                return ()
+            retired = _retired(row)
+            kept = still_kept(retired, at)
+            if len(kept) == len(retired):
+                return ()  # nothing ended (a change meanwhile may have dropped it already)
+            if self._rewrite(row, kept):
+                return tuple(m for m in retired if m not in kept)
+        raise Conflict("商户号正被同时修改，请稍后重试", code="merchant_change_conflict")
+
+    @staticmethod
+    def _rewrite(row: UnitModel, retired: tuple[UnitMerchant, ...], *actions: Any) -> bool:
+        """One UpdateItem of the unit's merchants as read in ``row``: ``actions``, the retired
+        list set to ``retired``, and ``merchants_version`` raised, on the condition that it is
+        still the version read; False (nothing written) when another change came between or
+        the unit is gone."""
+        version = row.merchants_version
+        condition = (UnitModel.merchants_version.does_not_exist() if version is None
+                     else UnitModel.merchants_version == version)
+        try:
+            UnitModel(row.unit_code).update(
+                actions=[*actions, UnitModel.retired_merchants.set([_stored(m) for m in retired])
+                         if retired else UnitModel.retired_merchants.remove(),
+                         UnitModel.merchants_version.set((version or 0) + 1)],
+                condition=UnitModel.unit_code.exists() & condition)
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def replace_merchant(self, unit_code: str, merchant: UnitMerchant,
                          sealed_token: str) -> bool:

@@ -327,14 +327,21 @@ def after_change(retired: Iterable[UnitMerchant], previous: UnitMerchant | None,
     merchant (a renewed token or certificate: the new one serves its older orders); one entry
     per (channel, merchant_id), the latest; none that is current again; none kept past its
     ``keep_until``. Oldest retirement first."""
-    kept = {m.key: m for m in retired
-            if not m.keep_until or datetime.fromisoformat(m.keep_until) > at}
+    kept = {m.key: m for m in still_kept(retired, at)}
     if previous is not None and (new is None or new.merchant_id != previous.merchant_id):
         kept.pop(previous.key, None)
         kept[previous.key] = retire(previous, at)
     if new is not None:
         kept.pop(new.key, None)
     return tuple(kept.values())
+
+
+def still_kept(retired: Iterable[UnitMerchant], at: datetime) -> tuple[UnitMerchant, ...]:
+    """The retired merchants whose keep has not ended at ``at`` (aware), in their order: a
+    change drops the others (``after_change``), and so does the daily check
+    (``services/merchant_checks``) on a unit no change came to."""
+    return tuple(m for m in retired
+                 if not m.keep_until or datetime.fromisoformat(m.keep_until) > at)
 
 
 def may_hold_payments(merchant: UnitMerchant, day: str) -> bool:

@@ -211,6 +211,13 @@ class UnitRepository(Protocol):
         still has the secret ``sealed_token`` (one conditional write: a merchant set again,
         even with the same token, is sealed anew, and one removed has none): False, and
         nothing written, when it changed meanwhile."""
+    def drop_retired(self, unit_code: str, at: datetime) -> tuple[UnitMerchant, ...]:
+        """Drop the unit's retired merchants whose keep has ended at ``at``
+        (``domain/merchants.still_kept``), by the same conditional write as a merchant change
+        (on ``merchants_version``, which it raises): a change landing between its read and
+        its write wins, and the drop is redone on the row as that change left it. The entries
+        dropped (none written when none had ended, or the unit is gone); ``Conflict``
+        (``merchant_change_conflict``) when other changes kept landing first."""
 
 
 class NoteIndex(Protocol):

@@ -222,6 +222,25 @@ class TestUnitRepository:
         assert [m.merchant_id for m in stores.units.get(UNIT.unit_code).retired_merchants] == [
             "898340100000002"]
 
+    def test_retired_merchants_past_their_keep_are_dropped_and_the_others_kept(self, stores):
+        stores.units.put(UNIT, None)
+        first, second, third = (UnitMerchant("wechatpay", f"190000010{n}", since="x")
+                                for n in (1, 2, 3))
+        stores.units.set_merchant(UNIT.unit_code, first, T0 - timedelta(days=400))
+        stores.units.set_merchant(UNIT.unit_code, second, T0 - timedelta(days=380))
+        stores.units.set_merchant(UNIT.unit_code, third, T0 - timedelta(days=10))
+        [ended, kept] = stores.units.get(UNIT.unit_code).retired_merchants
+        assert ended.keep_until == "2026-06-07T12:00:00+08:00"  # retired 380 days before T0
+        assert stores.units.drop_retired(UNIT.unit_code, T0) == (ended,)
+        unit = stores.units.get(UNIT.unit_code)
+        assert unit.retired_merchants == (kept,) and unit.merchants == (third,)
+        assert stores.units.drop_retired(UNIT.unit_code, T0) == ()  # none ended: nothing
+        assert stores.units.get(UNIT.unit_code) == unit
+        assert stores.units.drop_retired(UNIT.unit_code, T0 + timedelta(days=400)) == (kept,)
+        assert stores.units.get(UNIT.unit_code).retired_merchants == ()
+        assert stores.units.drop_retired("999999999", T0) == ()
+        assert stores.units.get("999999999") is None
+
     def test_a_unit_put_whole_keeps_its_merchant_numbers(self, stores):
         unit = replace(UNIT, merchants=(UnitMerchant("wechatpay", "1900000109", since="x"),))
         stores.units.put(unit, None)
@@ -305,3 +324,41 @@ def test_a_merchant_change_that_keeps_losing_to_others_is_a_conflict_and_changes
     assert len(reads) == MERCHANT_CHANGE_TRIES and len(set(reads)) == MERCHANT_CHANGE_TRIES
     after = units.get(UNIT.unit_code)
     assert after.merchant("wechatpay") == wechat and after.retired_merchants == ()
+
+
+def test_a_merchant_change_landing_while_retired_merchants_are_dropped_wins_and_loses_nothing(
+        aws):
+    """The drop that read the row before a finance admin's PUT wrote it is refused by its
+    condition (``merchants_version``) and redone on the row as the PUT left it: the PUT's
+    merchant and the one it retired are kept; the ended entry is gone (the PUT dropped it,
+    as every change does, so the drop finds nothing left to drop)."""
+    from chalicelib.adapters.dynamo_units import DynamoUnits
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    units = _shared(DynamoStores()).units
+    units.put(UNIT, None)
+    first, second, third = (UnitMerchant("wechatpay", f"190000010{n}", since="x")
+                            for n in (1, 2, 3))
+    units.set_merchant(UNIT.unit_code, first, T0 - timedelta(days=400))
+    units.set_merchant(UNIT.unit_code, second, T0 - timedelta(days=380))
+    [ended] = units.get(UNIT.unit_code).retired_merchants
+    reads = []
+    real_row = DynamoUnits._row
+
+    def row_then_a_put(unit_code):
+        row = real_row(unit_code)
+        reads.append(row.merchants_version)
+        if len(reads) == 1:  # between the drop's read and its write, the admin's PUT lands
+            units.set_merchant(UNIT.unit_code, third, T0 - timedelta(hours=1))
+        return row
+
+    DynamoUnits._row = staticmethod(row_then_a_put)  # type: ignore[method-assign]
+    try:
+        assert units.drop_retired(UNIT.unit_code, T0) == ()
+    finally:
+        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
+    unit = units.get(UNIT.unit_code)
+    assert unit.merchants == (third,)
+    assert [m.merchant_id for m in unit.retired_merchants] == ["1900000102"]  # the PUT's
+    assert ended not in unit.retired_merchants
+    assert reads[0] != reads[-1]  # read again (after the PUT's own read) once refused
