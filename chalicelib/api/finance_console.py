@@ -52,7 +52,8 @@ ACTIONS = {"sign_in": "登录", "sign_out": "退出", "session_expired": "会话
            "bill_reverse": "冲红", "bill_void": "作废", "bill_paper": "换开纸质票据",
            "refund_retry": "重新发起退款", "refund_offline": "登记线下退款",
            "set_bill_kinds": "设定允许的票据种类", "set_seal": "启用印章",
-           "check_merchant": "核验支付宝应用授权", "merchant_warning": "商户证书或授权到期提醒"}
+           "check_merchant": "核验支付宝应用授权", "merchant_warning": "商户证书或授权到期提醒",
+           "drop_retired_merchants": "删除保留期满的已停用商户号"}
 OUTCOMES = {"ok": "成功", "unknown_user": "用户不存在", "bad_password": "密码错误",
             "bad_otp": "动态口令错误", "otp_reused": "动态口令重复使用", "locked": "账户已锁定",
             "totp_required": "未启用动态口令", "disabled": "账户已停用", "offered": "已生成密钥",

@@ -12,29 +12,51 @@ with an Alipay merchant), and until when (``auth_end``, kept as ``token_until``)
 no longer holds is marked ``token_invalid`` on the merchant; one it holds again (the merchant
 authorised us with the same token's PID and the finance department saved it) clears it.
 
-The job, in one pass over the units (the region listing, 500 a page):
+The job, over every unit (the region listing, 500 a page):
 
 - each Alipay merchant's answer from Alipay is kept by one conditional write
   (``UnitRepository.replace_merchant``: only while the unit still has the very merchant the job
   read, so a finance admin's PUT or DELETE meanwhile wins and the job's answer is dropped),
   audited ``check_merchant`` with the job as who, only when something changed; Alipay
   unreachable (or not configured) changes nothing, and what the unit already showed stays;
+- retired merchants whose keep has ended (``RETIRED_KEEP``) are dropped by the same conditional
+  write a merchant change makes (``UnitRepository.drop_retired``: a change landing meanwhile
+  wins and the drop is redone on what it left), audited ``drop_retired_merchants``, so a unit
+  no change comes to does not keep them (and their secrets) for ever;
 - each unit with a warning left (expiring, expired or invalid) gets one ``merchant_warning``
   audit event a day, with the warnings (so the finance console's audit pages show it), and is
   counted;
 - the count is published as the metric ``MerchantCredentialsDue`` (``ports.Metrics``), which
   the operations alarm watches (``infra/resources.json``: above 0 it mails the alarm topic).
+
+The units of a page are checked ``AT_ONCE`` at a time (``Ports.gather``), so a page waits for
+about an eighth of its Alipay round trips, not their sum. The scheduled job works in slices
+(``check_merchant_credentials_slice``, every five minutes), as the archive check does: a round
+starts at the first slice at or after 08:00 Beijing time on a day it has not started yet; a
+slice checks units while its invocation has more than ``RESERVE_SECONDS`` left, and saves
+where it stopped in ``JobState`` (the page's position and the units of that page already
+checked), so the next slice goes on there and any number of units is checked once a day, each
+once. The metric is published when the round ends. Between rounds a slice reads its state and
+stops. ``check_merchant_credentials`` checks every unit at once in one process.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import cast
 
-from chalicelib.domain.china_time import china_iso
-from chalicelib.domain.errors import ServiceUnavailable
-from chalicelib.domain.merchants import UnitMerchant, checked_authorisation, expiry_warnings
+from chalicelib.domain.china_time import CHINA_TZ, china_iso
+from chalicelib.domain.errors import Conflict, ServiceUnavailable
+from chalicelib.domain.merchants import (
+    UnitMerchant,
+    checked_authorisation,
+    expiry_warnings,
+    still_kept,
+)
 from chalicelib.domain.units import Unit
 from chalicelib.services.changes import record_change
 from chalicelib.services.merchants import open_token
@@ -44,14 +66,22 @@ log = logging.getLogger(__name__)
 WHO = "job:check_merchant_credentials"  # the audit log's client of what the job records
 METRIC = "MerchantCredentialsDue"
 WARNED = "merchant_warning"  # the audit action of a unit's warnings, once a day
+DROPPED = "drop_retired_merchants"  # the audit action of retired merchants dropped
 PAGE = 500
+AT_ONCE = 8  # units checked at once: Alipay queries in flight, at most
+JOB = "check-merchant-credentials"  # its JobState
+ROUND_HOUR = 8  # a round starts at the first slice at or after 08:00 Beijing time
+# A slice starts no unit with less than this left of its invocation: one unit's worst case is
+# an Alipay query that times out (channel_http's 10 s) and a few DynamoDB requests.
+RESERVE_SECONDS = 30.0
 
 
 @dataclass
 class CheckReport:
-    """What one run did: units read, Alipay merchants asked about, answers kept, answers
-    dropped because the merchant changed meanwhile, merchants Alipay could not be asked about,
-    units with a warning (the metric), and warnings audited this run."""
+    """What one run (or slice) did: units checked, Alipay merchants asked about, answers kept,
+    answers dropped because the merchant changed meanwhile, merchants Alipay could not be asked
+    about, units with a warning (the metric), warnings audited, and retired merchants dropped
+    past their keep; for a slice, whether it ended the round, or found none due (``idle``)."""
 
     units: int = 0
     asked: int = 0
@@ -60,26 +90,124 @@ class CheckReport:
     unasked: int = 0
     due: int = 0
     audited: int = 0
+    dropped: int = 0
+    round_finished: bool = True
+    idle: bool = False
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTS}
+
+    def add(self, other: CheckReport) -> None:
+        for name, value in other.counts().items():
+            setattr(self, name, getattr(self, name) + value)
 
 
-def check_merchant_credentials(deps: Ports) -> CheckReport:
-    """The daily job (module docstring); its report, also logged."""
+COUNTS = ("units", "asked", "updated", "superseded", "unasked", "due", "audited", "dropped")
+
+
+def check_merchant_credentials(deps: Ports, page: int = PAGE) -> CheckReport:
+    """Every unit, in this one process (module docstring); its report, also logged."""
     report = CheckReport()
     authority: list[MerchantAuthority | None] = []  # built on the first Alipay merchant
     after: str | None = None
     while True:
-        units, after = deps.units.in_region("", PAGE, after)
-        for unit in units:
-            report.units += 1
-            unit = _alipay_checked(deps, unit, authority, report)
-            warnings = expiry_warnings(unit.merchants, deps.clock())
-            if warnings:
-                report.due += 1
-                report.audited += _audit_once(deps, unit.unit_code, warnings)
+        units, after = deps.units.in_region("", page, after)
+        _check_units(deps, units, authority, report, lambda: math.inf)
         if after is None:
             break
     deps.metrics.put_count(METRIC, report.due)
     log.info("merchant credentials checked: %s", report)
+    return report
+
+
+def check_merchant_credentials_slice(deps: Ports, seconds_left: Callable[[], float],
+                                     page: int = PAGE) -> CheckReport:
+    """One bounded run of the day's round, resumed where the last one stopped (module
+    docstring): what this slice did."""
+    state, version = deps.job_state.load(JOB)
+    now = deps.clock()
+    if not state.get("in_round"):
+        due = state.get("next_round_at")
+        if due and now < datetime.fromisoformat(due):
+            return CheckReport(idle=True)
+        state = {"in_round": True, "round_started_at": china_iso(now), "after": None,
+                 "done": [], "totals": {}, "slices": 0}
+    report = CheckReport(round_finished=False)
+    authority: list[MerchantAuthority | None] = []
+    after, done = state["after"], set(state["done"])
+    while seconds_left() > RESERVE_SECONDS:
+        units, following = deps.units.in_region("", page, after)
+        todo = [u for u in units if u.unit_code not in done]
+        done |= _check_units(deps, todo, authority, report, seconds_left)
+        if any(u.unit_code not in done for u in todo):
+            break  # time ran short within the page: the next slice checks the rest of it
+        after, done = following, set()
+        if after is None:
+            report.round_finished = True
+            break
+    totals = {name: state["totals"].get(name, 0) + value
+              for name, value in report.counts().items()}
+    if report.round_finished:
+        deps.metrics.put_count(METRIC, totals["due"])
+        started = datetime.fromisoformat(state["round_started_at"])
+        state = {"in_round": False, "next_round_at": china_iso(_next_round(started)),
+                 "last_round": {"round_started_at": state["round_started_at"],
+                                "finished_at": china_iso(now), "slices": state["slices"] + 1,
+                                **totals}}
+        log.info("merchant credentials round done: %s", state["last_round"])
+    else:
+        state.update(after=after, done=sorted(done), totals=totals, slices=state["slices"] + 1)
+    deps.job_state.save(JOB, state, version)
+    log.info("merchant credentials slice: %s", report)
+    return report
+
+
+def _next_round(started: datetime) -> datetime:
+    """The first 08:00 Beijing time after ``started``."""
+    china = started.astimezone(CHINA_TZ)
+    at = china.replace(hour=ROUND_HOUR, minute=0, second=0, microsecond=0)
+    return at if at > china else at + timedelta(days=1)
+
+
+def _check_units(deps: Ports, units: list[Unit], authority: list[MerchantAuthority | None],
+                 report: CheckReport, seconds_left: Callable[[], float]) -> set[str]:
+    """Check ``units``, ``AT_ONCE`` at a time, none started with less than
+    ``RESERVE_SECONDS`` left; what they did added to ``report``; the codes of those checked."""
+    if any(_alipay_token(u) for u in units):
+        _authority(deps, authority)  # built once, before the units are checked at once
+    deps.audit  # noqa: B018 - the adapters the units share are made before, not by each
+
+    def check(unit: Unit) -> Callable[[], CheckReport | None]:
+        def one() -> CheckReport | None:
+            if seconds_left() <= RESERVE_SECONDS:
+                return None
+            return _check_unit(deps, unit, authority[0] if authority else None)
+        return one
+
+    checked: set[str] = set()
+    found = deps.gather(*[check(u) for u in units], at_most=AT_ONCE)
+    for unit, done in zip(units, found, strict=True):
+        if done is not None:
+            report.add(done)
+            checked.add(unit.unit_code)
+    return checked
+
+
+def _alipay_token(unit: Unit) -> bool:
+    mine = unit.merchant("alipay")
+    return mine is not None and bool(mine.sealed_token)
+
+
+def _check_unit(deps: Ports, unit: Unit, authority: MerchantAuthority | None) -> CheckReport:
+    """One unit checked: Alipay asked, retired merchants past their keep dropped, its warnings
+    audited once a day."""
+    report = CheckReport(units=1)
+    unit = _alipay_checked(deps, unit, authority, report)
+    report.dropped = _drop_retired(deps, unit)
+    warnings = expiry_warnings(unit.merchants, deps.clock())
+    if warnings:
+        report.due = 1
+        report.audited = _audit_once(deps, unit.unit_code, warnings)
     return report
 
 
@@ -94,14 +222,13 @@ def _authority(deps: Ports, built: list[MerchantAuthority | None]) -> MerchantAu
     return built[0]
 
 
-def _alipay_checked(deps: Ports, unit: Unit, built: list[MerchantAuthority | None],
+def _alipay_checked(deps: Ports, unit: Unit, authority: MerchantAuthority | None,
                     report: CheckReport) -> Unit:
     """``unit`` as it stands once Alipay's answer about its authorisation is kept (or the
     unit as it is now, re-read, when a change came first)."""
     mine = unit.merchant("alipay")
     if mine is None or not mine.sealed_token:
         return unit
-    authority = _authority(deps, built)
     if authority is None:
         report.unasked += 1
         return unit
@@ -128,6 +255,23 @@ def _alipay_checked(deps: Ports, unit: Unit, built: list[MerchantAuthority | Non
         "channel": "alipay", **_seen(checked), "previous": _seen(mine)})
     return replace(unit, merchants=tuple(checked if m.channel == "alipay" else m
                                          for m in unit.merchants))
+
+
+def _drop_retired(deps: Ports, unit: Unit) -> int:
+    """Drop the unit's retired merchants whose keep has ended (when the listing shows one):
+    the number dropped, audited as the job's change."""
+    now = deps.clock()
+    if len(still_kept(unit.retired_merchants, now)) == len(unit.retired_merchants):
+        return 0
+    try:
+        dropped = deps.units.drop_retired(unit.unit_code, now)
+    except Conflict as exc:  # changes kept landing: they drop them too, or tomorrow's run does
+        log.warning("unit %s: retired merchants not dropped: %s", unit.unit_code, exc)
+        return 0
+    if dropped:
+        record_change(deps, WHO, DROPPED, unit.unit_code,
+                      {"dropped": [m.public() for m in dropped]})
+    return len(dropped)
 
 
 def _seen(merchant: UnitMerchant) -> dict:

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.aws import client as aws_client
 from chalicelib.domain.merchants import UnitMerchant
+from chalicelib.domain.units import Unit, UnitKind
+from chalicelib.services import merchant_checks
+from chalicelib.services.merchant_checks import (
+    DROPPED,
+    check_merchant_credentials,
+    check_merchant_credentials_slice,
+)
+from chalicelib.services.merchants import seal_token
 from devstack.sim_alipay import AlipayServer
-from tests.functional.channel_support import run_job
 from tests.functional.support import body_of
 from tests.functional.test_alipay_isv import SELLER, UNIT, authorised, give_alipay_merchant, sent
 
@@ -23,6 +32,20 @@ JOB = "check_merchant_credentials"
 WHO = "job:check_merchant_credentials"
 QUERY = "alipay.open.auth.token.app.query"
 NEAR_END = "2027-05-21T08:00:00+08:00"  # 10 days (and 16 h) before the simulator's auth_end
+
+
+def run_check() -> None:
+    """The scheduled handler, invoked as Lambda invokes it: EventBridge's event and a context
+    with its function's timeout (``.chalice/config.json``; the test client's 3 s is less than
+    a slice keeps in reserve)."""
+    from chalice.local import LambdaContext
+
+    import app as application
+    from devstack.jobs import lambda_timeout
+    from tests.lambda_events import handler_client, scheduled_event
+
+    application.app.handler_map[JOB](scheduled_event(handler_client()), LambdaContext(
+        JOB, 1024, max_runtime_ms=lambda_timeout(JOB) * 1000))
 
 
 def at(world, moment: str) -> None:
@@ -62,7 +85,7 @@ def test_an_authorisation_ten_days_from_its_end_is_asked_about_audited_once_a_da
     give_alipay_merchant(world, client)
     kept = alipay_of(world)
     at(world, NEAR_END)
-    run_job(JOB)
+    run_check()
     assert sent(world, QUERY)[-1] == {"app_auth_token": authorised(world)["app_auth_token"]}
     assert alipay_of(world) == kept  # Alipay says what it said: nothing written
     assert events(world, "check_merchant") == []
@@ -74,11 +97,12 @@ def test_an_authorisation_ten_days_from_its_end_is_asked_about_audited_once_a_da
     assert warnings(world, client) == ["merchant_token_expiring"]
     assert published(world) == [1.0]
 
-    world.clock.now += timedelta(hours=2)  # run again the same day (a retry): no second event
-    run_job(JOB)
+    world.clock.now += timedelta(hours=2)  # the same day: the round is done, nothing due
+    run_check()
+    check_merchant_credentials(world.deps)  # and a whole run again (an operator's retry)
     assert len(events(world, "merchant_warning")) == 1
     world.clock.now += timedelta(days=1)  # the next day: one more
-    run_job(JOB)
+    run_check()
     assert [e.at[:10] for e in events(world, "merchant_warning")] == ["2027-05-22",
                                                                        "2027-05-21"]
 
@@ -89,7 +113,7 @@ def test_an_end_alipay_moved_is_kept_by_the_job_and_audited_as_its_change(world,
     earlier = replace(read, token_until="2026-07-01T00:00:00+08:00")
     assert world.deps.units.replace_merchant(UNIT, earlier, read.sealed_token)
     assert warnings(world, client) == ["merchant_token_expiring"]
-    run_job(JOB)
+    run_check()
     assert alipay_of(world) == read  # Alipay's auth_end again: 2027-06-01
     [change] = events(world, "check_merchant")
     assert change.client == WHO and change.detail["token_until"] == "2027-06-01T00:00:00+08:00"
@@ -104,7 +128,7 @@ def test_an_authorisation_the_merchant_cancelled_is_marked_warned_and_counted_un
     r = world.channels.handle("POST", "/alipay/_sim/app-auth-cancel", {},
                               json.dumps({"seller_id": SELLER}).encode())
     assert r.status == 200, r.body
-    run_job(JOB)
+    run_check()
     gone = alipay_of(world)
     assert gone.token_invalid == "2026-06-15T10:00:00+08:00"
     [change] = events(world, "check_merchant")
@@ -124,7 +148,7 @@ def test_an_authorisation_the_merchant_cancelled_is_marked_warned_and_counted_un
     world.clock.now += timedelta(days=1)
     give_alipay_merchant(world, client)  # the unit authorised us again; the admin saved it
     assert alipay_of(world).token_invalid == "" and warnings(world, client) == []
-    run_job(JOB)
+    run_check()
     assert published(world)[-1] == 0.0
 
 
@@ -133,7 +157,7 @@ def test_alipay_unreachable_keeps_the_token_and_the_warning(world, client):
     kept = alipay_of(world)
     at(world, NEAR_END)
     world.channels.failing["alipay"] = 503
-    run_job(JOB)
+    run_check()
     del world.channels.failing["alipay"]
     assert alipay_of(world) == kept
     assert events(world, "check_merchant") == []
@@ -161,7 +185,7 @@ def test_a_finance_admins_put_while_the_job_asks_alipay_is_not_overwritten(
             self.s.cancelled.discard(SELLER)
 
     monkeypatch.setattr(AlipayServer, "auth_query", meanwhile)
-    run_job(JOB)
+    run_check()
     assert len(calls) == 2
     after = alipay_of(world)
     assert after.token_invalid == "" and after.sealed_token != before.sealed_token
@@ -177,13 +201,13 @@ def test_the_metric_counts_units_with_any_expiring_or_lost_merchant_credential(w
         "unionpay", "777290058110097", sealed_token="c2VhbGVk", cert_id="42",
         cert_until="2026-07-01T08:00:00+08:00"), world.clock())
     world.deps.units.set_merchant(wechat, UnitMerchant("wechatpay", "1900000109"), world.clock())
-    run_job(JOB)
+    run_check()
     assert published(world) == [1.0]  # the certificate; Alipay's ends in a year
     assert [w["code"] for w in events(world, "merchant_warning", cert)[0].detail["warnings"]] \
         == ["merchant_cert_expiring"]
     assert events(world, "merchant_warning") == [] == events(world, "merchant_warning", wechat)
     at(world, NEAR_END)  # a year on: the certificate has ended, the authorisation nears its end
-    run_job(JOB)
+    run_check()
     assert published(world) == [2.0]
     assert warnings(world, client, cert) == ["merchant_cert_expired"]
 
@@ -216,3 +240,141 @@ def test_the_simulator_answers_the_query_of_a_cancelled_authorisation_signed_as_
     assert authorised(world)["app_auth_token"] == token  # authorised again
     assert api.authorisation(token) == held
     assert api.authorisation(token[:-4] + "ffff") is None
+
+
+def alipay_units(world, count: int) -> dict[str, str]:
+    """``count`` more collecting units, each with an Alipay merchant that authorised us (as
+    a finance admin's PUT stores it, with Alipay's end): their tokens by unit code."""
+    tokens = {}
+    for n in range(count):
+        code, seller = f"3401077{n:02d}", f"20880000000077{n:02d}"
+        world.deps.units.add(Unit(unit_code=code, name=f"某某单位{n}", kind=UnitKind.COLLECTING,
+                                  region_code="110101"))  # listed before the seeded units
+        grant = authorised(world, seller)
+        world.deps.units.set_merchant(code, UnitMerchant(
+            "alipay", seller, grant["auth_app_id"], since="2026-06-15T09:00:00+08:00",
+            sealed_token=seal_token(world.deps, code, "alipay", grant["app_auth_token"]),
+            token_until="2027-06-01T00:00:00+08:00"), world.clock())
+        tokens[code] = grant["app_auth_token"]
+    return tokens
+
+
+def asked(world) -> list[str]:
+    return [data["app_auth_token"] for data in sent(world, QUERY)]
+
+
+def test_alipay_is_asked_about_several_merchants_at_once_and_never_more_than_the_bound(
+        world, monkeypatch):
+    monkeypatch.setattr(merchant_checks, "AT_ONCE", 3)
+    tokens = alipay_units(world, 10)
+    lock, running, most = threading.Lock(), [0], [0]
+    original = AlipayServer.auth_query
+
+    def slow(self, name, token):  # an Alipay round trip of 50 ms
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)
+            return original(self, name, token)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(AlipayServer, "auth_query", slow)
+    report = check_merchant_credentials(world.deps)
+    assert most[0] == 3  # three at once, never four
+    assert report.asked == 10 and sorted(asked(world)) == sorted(tokens.values())
+    assert report.updated == 0 and report.units == len(world.deps.units.in_region("", 500)[0])
+
+
+def time_for(checks: int):
+    """seconds_left of an invocation that runs short after ``checks`` looks at the time (one
+    before each page, one before each unit)."""
+    left = iter([100.0] * checks)
+    lock = threading.Lock()
+
+    def seconds_left() -> float:
+        with lock:
+            return next(left, 0.0)
+    return seconds_left
+
+
+def test_a_round_cut_short_goes_on_in_the_next_slice_and_checks_every_unit_once(
+        world, monkeypatch):
+    monkeypatch.setattr(merchant_checks, "AT_ONCE", 1)  # one after the other: cut where told
+    tokens = alipay_units(world, 9)
+    units = len(world.deps.units.in_region("", 500)[0])
+
+    # the first page of 4, the second page and 2 of its units, then no time left: cut midway
+    first = check_merchant_credentials_slice(world.deps, time_for(1 + 4 + 1 + 2), page=4)
+    assert not first.round_finished and (first.units, first.asked) == (6, 6)
+    assert published(world) == []  # the round is not over: no count yet
+    state, _ = world.deps.job_state.load(merchant_checks.JOB)
+    assert state["in_round"] and state["totals"]["units"] == first.units
+    second = check_merchant_credentials_slice(world.deps, lambda: 100.0, page=4)
+    assert second.round_finished
+    assert sorted(asked(world)) == sorted(tokens.values())  # each asked once, none twice
+    assert first.units + second.units == units
+    assert published(world) == [0.0]
+    state, _ = world.deps.job_state.load(merchant_checks.JOB)
+    assert state["last_round"]["units"] == units and state["last_round"]["slices"] == 2
+    assert state["next_round_at"] == "2026-06-16T08:00:00+08:00"
+
+    world.clock.now += timedelta(hours=21, minutes=59)  # 07:59 the next day: not yet
+    assert check_merchant_credentials_slice(world.deps, lambda: 100.0).idle
+    world.clock.now += timedelta(minutes=1)
+    again = check_merchant_credentials_slice(world.deps, lambda: 100.0)
+    assert again.round_finished and again.units == units and len(asked(world)) == 18
+
+
+def test_a_slice_with_no_time_left_checks_nothing_and_loses_no_unit(world):
+    tokens = alipay_units(world, 3)
+    nothing = check_merchant_credentials_slice(world.deps, lambda: 0.0, page=2)
+    assert (nothing.units, nothing.round_finished, asked(world)) == (0, False, [])
+    done = check_merchant_credentials_slice(world.deps, lambda: 100.0, page=2)
+    assert done.round_finished and sorted(asked(world)) == sorted(tokens.values())
+
+
+def test_retired_merchants_past_their_keep_are_dropped_by_the_job_and_audited(world, client):
+    units, now = world.deps.units, world.clock()
+    ended = UnitMerchant("alipay", "2088000000000801", "2021000000000801",
+                         sealed_token="ZW5kZWQgc2VhbGVk", since="2025-05-01T10:00:00+08:00")
+    kept = replace(ended, merchant_id="2088000000000802", app_id="2021000000000802",
+                   sealed_token="a2VwdCBzZWFsZWQ=")
+    units.set_merchant(UNIT, ended, now - timedelta(days=400))
+    units.remove_merchant(UNIT, "alipay", now - timedelta(days=380))  # kept until 8 days ago
+    units.set_merchant(UNIT, kept, now - timedelta(days=20))
+    units.remove_merchant(UNIT, "alipay", now - timedelta(days=10))
+    assert [m.merchant_id for m in alipay_retired(world)] == [ended.merchant_id,
+                                                              kept.merchant_id]
+    run_check()
+    assert [m.merchant_id for m in alipay_retired(world)] == [kept.merchant_id]
+    [dropped] = events(world, DROPPED)
+    assert (dropped.client, dropped.outcome) == (WHO, "ok")
+    [view] = dropped.detail["dropped"]
+    assert (view["seller_id"], view["keep_until"]) == (ended.merchant_id,
+                                                      "2026-06-07T10:00:00+08:00")
+    assert ended.sealed_token not in json.dumps(dropped.detail)
+    from tests.functional.test_console_sign_in import sign_in
+    from tests.functional.test_finance_console_people import get
+
+    cookies, _ = sign_in(client, world, "finance_auditor")  # the finance console's audit page
+    page = get(client, f"/console/finance/audit?unit_code={UNIT}", cookies).body.decode()
+    assert re.search(r"删除保留期满的已停用商户号</td><td>成功", page), page
+
+    [other] = alipay_retired(world)
+    assert other.keep_until == "2027-06-12T10:00:00+08:00"  # retired 10 days ago
+    at(world, "2027-06-11T10:00:00+08:00")  # a day of its keep left: kept, no event
+    run_check()
+    assert [m.merchant_id for m in alipay_retired(world)] == [kept.merchant_id]
+    assert len(events(world, DROPPED)) == 1
+    world.clock.now += timedelta(days=1)
+    run_check()
+    assert alipay_retired(world) == () and len(events(world, DROPPED)) == 2
+
+
+def alipay_retired(world) -> tuple[UnitMerchant, ...]:
+    world.deps.units.forget()
+    return tuple(m for m in world.deps.units.get(UNIT).retired_merchants
+                 if m.channel == "alipay")

@@ -57,9 +57,11 @@ TABLE_ACCESS = {
     "WeeklyReportRole": {"NotesTable": "r", "PaymentsTable": "r", "BillsTable": "r",
                          "UnitsTable": "r", "RemittancesTable": "r",
                          "ReconciliationsTable": "r"},
-    # the daily check of merchant credentials: keeps Alipay's answer on the unit (a
-    # conditional update), audits the warnings
-    "CheckMerchantCredentialsRole": {"UnitsTable": "r+update", "AuditTable": "append"},
+    # the daily check of merchant credentials: keeps Alipay's answer on the unit and drops
+    # retired merchants past their keep (conditional updates), audits the warnings, resumes
+    # its round from slice to slice (its job state)
+    "CheckMerchantCredentialsRole": {"UnitsTable": "r+update", "AuditTable": "append",
+                                     "CountersTable": "state"},
 }
 READ = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
         "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
