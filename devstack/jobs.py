@@ -38,6 +38,15 @@ STOP_SECONDS = 2.0  # what stop() waits for pollers in all; one inside a long po
 CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
 
+def lambda_timeout(handler: str, config: Path = CONFIG) -> int:
+    """The production stage's timeout of ``handler``'s function in seconds (the stage's, else
+    Chalice's default of 60, when the function sets none): a scheduled job that works in slices
+    reads how long it has left from its context, as in Lambda."""
+    stage = json.loads(config.read_text()).get("stages", {}).get("prod", {})
+    function = stage.get("lambda_functions", {}).get(handler, {})
+    return int(function.get("lambda_timeout", stage.get("lambda_timeout", 60)))
+
+
 def reserved_concurrency(handler: str, config: Path = CONFIG) -> int:
     """The production stage's reserved concurrency of ``handler``'s function (Lambda runs no
     more of its instances at once), or ``DEFAULT_CONCURRENCY`` when the config sets none."""
@@ -187,15 +196,19 @@ def _job_of(body: str) -> str:
 
 class Scheduler:
     """Calls the channel jobs (active query, refunds) every ``every`` seconds, as EventBridge
-    calls them in production (there, every five minutes), and the weekly report's job (there,
-    on Mondays; it keeps last week's report once, then only finds it kept).
+    calls them in production (there, every five minutes), the weekly report's job (there,
+    on Mondays; it keeps last week's report once, then only finds it kept) and the merchant
+    credentials' check (there, every five minutes too: a round a day from 08:00 Beijing time,
+    the slices between rounds only read its state). Each is given the context Lambda gives it,
+    its function's timeout included.
 
     ``run_soon()`` runs them at once instead of at the end of the period (which then starts
     again), so that a test or a developer waiting for the refund job need not wait out the
     minute: the stack calls it on SIGUSR1 (``kill -USR1 <pid in stack.json>``). Wake-ups that
     come while the jobs run make one run more, not one each."""
 
-    HANDLERS = ("query_open_orders", "refund_exceptions", "weekly_report")
+    HANDLERS = ("query_open_orders", "refund_exceptions", "weekly_report",
+                "check_merchant_credentials")
 
     def __init__(self, app: Any, every: float = 60.0) -> None:
         self._app, self._every = app, every
@@ -228,7 +241,8 @@ class Scheduler:
                 return
             for name in self.HANDLERS:
                 try:
-                    self._app.handler_map[name](event, LambdaContext(name, 1024))
+                    self._app.handler_map[name](event, LambdaContext(
+                        name, 1024, max_runtime_ms=lambda_timeout(name) * 1000))
                 except Exception:  # noqa: BLE001 - as Lambda: the next run tries again
                     log.exception("%s failed", name)
 

@@ -228,6 +228,28 @@ def test_the_scheduler_runs_its_jobs_at_once_when_asked_and_otherwise_waits_its_
         scheduler.stop()
 
 
+def test_the_scheduler_runs_the_merchant_check_with_its_functions_timeout_as_lambda_does():
+    from devstack.jobs import Scheduler, lambda_timeout
+
+    left: dict[str, float] = {}
+    app = SimpleNamespace(handler_map={
+        name: lambda event, context, name=name: left.__setitem__(
+            name, context.get_remaining_time_in_millis() / 1000)
+        for name in Scheduler.HANDLERS})
+    scheduler = Scheduler(app, every=3600)
+    scheduler.start()
+    try:
+        scheduler.run_soon()
+        deadline = time.monotonic() + 10
+        while len(left) < len(Scheduler.HANDLERS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        scheduler.stop()
+    assert lambda_timeout("check_merchant_credentials") == 300  # .chalice/config.json
+    assert 290 < left["check_merchant_credentials"] <= 300  # not chalice's 3 s default
+    assert 50 < left["query_open_orders"] <= 60  # no timeout of its own: Lambda's 60 s
+
+
 def test_sigusr1_wakes_the_scheduler_of_start_jobs():
     import os
     import signal
