@@ -15,7 +15,7 @@ import sys
 import time
 
 BENCHMARKS = ("channels", "wechat_notification", "issuance", "signing", "verification", "pages",
-              "archive_check", "uploads", "cost", "console",
+              "archive_check", "merchant_check", "uploads", "cost", "console",
               "bill_latency")
 LOCAL_STACK = {"bill_latency"}  # runs the whole local stack: under the integration lock
 
