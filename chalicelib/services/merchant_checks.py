@@ -37,7 +37,10 @@ slice checks units while its invocation has more than ``RESERVE_SECONDS`` left, 
 where it stopped in ``JobState`` (the page's position and the units of that page already
 checked), so the next slice goes on there and any number of units is checked once a day, each
 once. The metric is published when the round ends. Between rounds a slice reads its state and
-stops. ``check_merchant_credentials`` checks every unit at once in one process.
+stops. A unit whose check fails (an error nothing here handles: AWS failing, a bug) is logged
+and counted, the others are checked, and the slice fails once it has saved where it is
+(``MerchantCheckFailed``: the job's alarm). ``check_merchant_credentials`` checks every unit at
+once in one process.
 """
 
 from __future__ import annotations
@@ -80,8 +83,10 @@ RESERVE_SECONDS = 30.0
 class CheckReport:
     """What one run (or slice) did: units checked, Alipay merchants asked about, answers kept,
     answers dropped because the merchant changed meanwhile, merchants Alipay could not be asked
-    about, units with a warning (the metric), warnings audited, and retired merchants dropped
-    past their keep; for a slice, whether it ended the round, or found none due (``idle``)."""
+    about, units with a warning (the metric), warnings audited, retired merchants dropped past
+    their keep, and units whose check failed (an error it does not handle: AWS failing, a bug;
+    logged, and the run fails once it has saved where it is); for a slice, whether it ended the
+    round, or found none due (``idle``)."""
 
     units: int = 0
     asked: int = 0
@@ -91,6 +96,7 @@ class CheckReport:
     due: int = 0
     audited: int = 0
     dropped: int = 0
+    failed: int = 0
     round_finished: bool = True
     idle: bool = False
 
@@ -102,7 +108,8 @@ class CheckReport:
             setattr(self, name, getattr(self, name) + value)
 
 
-COUNTS = ("units", "asked", "updated", "superseded", "unasked", "due", "audited", "dropped")
+COUNTS = ("units", "asked", "updated", "superseded", "unasked", "due", "audited", "dropped",
+          "failed")
 
 
 def check_merchant_credentials(deps: Ports, page: int = PAGE) -> CheckReport:
@@ -117,6 +124,7 @@ def check_merchant_credentials(deps: Ports, page: int = PAGE) -> CheckReport:
             break
     deps.metrics.put_count(METRIC, report.due)
     log.info("merchant credentials checked: %s", report)
+    _raise_if_failed(report)
     return report
 
 
@@ -159,7 +167,20 @@ def check_merchant_credentials_slice(deps: Ports, seconds_left: Callable[[], flo
         state.update(after=after, done=sorted(done), totals=totals, slices=state["slices"] + 1)
     deps.job_state.save(JOB, state, version)
     log.info("merchant credentials slice: %s", report)
+    _raise_if_failed(report)
     return report
+
+
+class MerchantCheckFailed(Exception):
+    """Raised at the end of a run in which some unit's check failed: the invocation fails, so
+    ``MerchantCredentialsJobAlarm`` (the function's Errors) fires; the other units were checked
+    and the round goes on."""
+
+
+def _raise_if_failed(report: CheckReport) -> None:
+    if report.failed:
+        raise MerchantCheckFailed(f"{report.failed} units' merchant credentials could not be "
+                                  f"checked (logged above); the others were: {report}")
 
 
 def _next_round(started: datetime) -> datetime:
@@ -173,15 +194,22 @@ def _check_units(deps: Ports, units: list[Unit], authority: list[MerchantAuthori
                  report: CheckReport, seconds_left: Callable[[], float]) -> set[str]:
     """Check ``units``, ``AT_ONCE`` at a time, none started with less than
     ``RESERVE_SECONDS`` left; what they did added to ``report``; the codes of those checked."""
-    if any(_alipay_token(u) for u in units):
-        _authority(deps, authority)  # built once, before the units are checked at once
-    deps.audit  # noqa: B018 - the adapters the units share are made before, not by each
+    # Made once, before the units are checked at once: the Alipay client, the secret the
+    # tokens are sealed with, the adapters the units share.
+    if any(_alipay_token(u) for u in units) and _authority(deps, authority) is not None:
+        deps.payer_pepper  # noqa: B018
+    deps.audit  # noqa: B018
 
     def check(unit: Unit) -> Callable[[], CheckReport | None]:
         def one() -> CheckReport | None:
             if seconds_left() <= RESERVE_SECONDS:
                 return None
-            return _check_unit(deps, unit, authority[0] if authority else None)
+            try:
+                return _check_unit(deps, unit, authority[0] if authority else None)
+            except Exception:  # noqa: BLE001 - one unit must not hold up the others' round
+                log.exception("unit %s: its merchant credentials could not be checked",
+                              unit.unit_code)
+                return CheckReport(units=1, failed=1)
         return one
 
     checked: set[str] = set()

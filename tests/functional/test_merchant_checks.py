@@ -20,6 +20,7 @@ from chalicelib.domain.units import Unit, UnitKind
 from chalicelib.services import merchant_checks
 from chalicelib.services.merchant_checks import (
     DROPPED,
+    MerchantCheckFailed,
     check_merchant_credentials,
     check_merchant_credentials_slice,
 )
@@ -334,6 +335,23 @@ def test_a_slice_with_no_time_left_checks_nothing_and_loses_no_unit(world):
     assert (nothing.units, nothing.round_finished, asked(world)) == (0, False, [])
     done = check_merchant_credentials_slice(world.deps, lambda: 100.0, page=2)
     assert done.round_finished and sorted(asked(world)) == sorted(tokens.values())
+
+
+def test_a_unit_whose_check_fails_holds_up_no_other_and_the_run_fails_once_it_is_saved(world):
+    import pytest
+
+    tokens = alipay_units(world, 3)
+    broken = min(tokens)
+    mine = world.deps.units.get(broken).merchant("alipay")
+    elsewhere = seal_token(world.deps, UNIT, "alipay", tokens[broken])  # cannot be opened here
+    assert world.deps.units.replace_merchant(broken, replace(mine, sealed_token=elsewhere),
+                                             mine.sealed_token)
+    with pytest.raises(MerchantCheckFailed, match="^1 units"):
+        check_merchant_credentials_slice(world.deps, lambda: 100.0)
+    assert sorted(asked(world)) == sorted(t for code, t in tokens.items() if code != broken)
+    state, _ = world.deps.job_state.load(merchant_checks.JOB)
+    assert not state["in_round"] and state["last_round"]["failed"] == 1
+    assert published(world) == [0.0]  # the round ended: counted without it
 
 
 def test_retired_merchants_past_their_keep_are_dropped_by_the_job_and_audited(world, client):
