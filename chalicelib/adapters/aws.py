@@ -50,6 +50,10 @@ def botocore_session() -> Any:
             with self._making:
                 made = super().create_client(*args, **kwargs)
             build_user_agent_once(made)
+            if made.meta.service_model.service_name == "dynamodb":
+                from chalicelib.adapters.dynamo_raw import decode_reads
+
+                decode_reads(made)
             return made
 
     return OneClientAtATime()
