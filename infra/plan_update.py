@@ -43,7 +43,7 @@ BACKFILLS: dict[tuple[str, str], str] = {
     ("PaymentsTable", "paid_day-payment_id-index"): "backfill-payment-days",
     ("PeopleTable", "listing-place-index"): "backfill-people-places",
     ("BillsTable", "issuing_unit-issued_at-index"): "backfill-bill-listing",
-    ("NotesTable", "unit_code-created_at-payer-index"): "backfill-payer-search",
+    ("NotesTable", "unit_code-created_at-payer-listed-index"): "backfill-payer-search",
     ("NotesTable", "payer_phone-created_at-index"): "backfill-payer-search",
     ("NotesTable", "payer_credit-created_at-index"): "backfill-payer-search",
 }

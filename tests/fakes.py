@@ -37,7 +37,7 @@ from chalicelib.domain.errors import (
     ServiceUnavailable,
 )
 from chalicelib.domain.merchants import UnitMerchant, after_change, still_kept
-from chalicelib.domain.notes import CHINA_TZ, BillRef, Note, NoteStatus, PaymentRef
+from chalicelib.domain.notes import CHINA_TZ, BillRef, ListedNote, Note, NoteStatus, PaymentRef
 from chalicelib.domain.payments import ORDER_CHANNELS, ChannelOrder, Payment, PaymentOutcome
 from chalicelib.domain.people import RECENT_SESSION_SECONDS, OperatorActions, Person, Session
 from chalicelib.domain.ranges import NumberRange, check_allocation
@@ -300,14 +300,14 @@ class FakeNoteIndex:
 
     def search_unit(self, unit_code: str, since: str, until: str, search: Any, match: Any,
                     limit: int, budget: int, after: dict[str, str] | None
-                    ) -> tuple[list[Note], dict[str, str] | None, int]:
+                    ) -> tuple[list[ListedNote], dict[str, str] | None, int]:
         ordered, _ = self._page([n for n in self.tables.notes.values()
                                  if n.unit_code == unit_code], since, until, None,
                                 len(self.tables.notes) + 1, after, "unit_code")
-        found: list[Note] = []
+        found: list[ListedNote] = []
         for read, note in enumerate(ordered[:budget], start=1):
-            if search.finds_payer(note.payment_code, note.payer) and match(note):
-                found.append(note)
+            if search.finds_payer(note.payment_code, note.payer) and match(note.listed()):
+                found.append(note.listed())
                 if len(found) == limit:
                     return found, self._position(note), read
         if len(ordered) >= budget:  # as DynamoDB's Limit: a spent budget has a position

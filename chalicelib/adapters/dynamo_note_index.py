@@ -9,8 +9,9 @@ make a request return fewer, so at most ``MAX_REQUESTS`` requests are made for o
 a page may come back short (even empty) with a position to go on from.
 
 A search (``search_unit``: part of a payer's name, which no index can look up) reads the unit's
-payer index (the keys and the payer's text only) in order within a budget of rows a request,
-then only the notes it found, and says where it stopped.
+payer index (the keys, the payer's text and what a list shows) in order within a budget of rows
+a request, lists what it found from those rows (reading in full only notes made before the
+index's attributes), and says where it stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import NoteModel, batch_get
-from chalicelib.adapters.dynamo_notes import BATCH_GET_KEYS, note_from_item
-from chalicelib.domain.notes import Note
+from chalicelib.adapters.dynamo_notes import BATCH_GET_KEYS, listed_from_item, note_from_item
+from chalicelib.domain.notes import ListedNote, Note
 from chalicelib.domain.payer_search import PayerSearch, payer_from_text
 
 MAX_REQUESTS = 5
@@ -61,27 +62,28 @@ class DynamoNoteIndex:
                            note_from_item)
 
     def search_unit(self, unit_code: str, since: str, until: str, search: PayerSearch,
-                    match: Callable[[Note], bool], limit: int, budget: int,
-                    after: Position | None) -> tuple[list[Note], Position | None, int]:
-        """The unit's payer index (``unit_code-created_at-payer-index``: the keys and the
-        payer's text, ~0.1 KB a note), newest first, with a filter on DynamoDB's side that
-        keeps the rows whose payer text or payment code holds one of ``search.needles`` (or
-        that have no payer text: notes made before it). ``budget`` bounds the index rows
-        looked at (DynamoDB's ``Limit`` counts the rows it filters out too), so it bounds a
-        request's read units. The rows that ``search`` finds, and those without a payer text,
-        are gathered until there are as many as the page still needs (or the budget or the
-        range ends), then read from the notes table in one BatchGetItem and kept when
-        ``search`` finds them and ``match`` holds. A full page ends just after its last match
+                    match: Callable[[ListedNote], bool], limit: int, budget: int,
+                    after: Position | None) -> tuple[list[ListedNote], Position | None, int]:
+        """The unit's payer index (``unit_code-created_at-payer-listed-index``: the keys, the
+        payer's text and what a list shows, ~0.3 KB a note), newest first, with a filter on
+        DynamoDB's side that keeps the rows whose payer text or payment code holds one of
+        ``search.needles`` (or that have no payer text: notes made before it). ``budget``
+        bounds the index rows looked at (DynamoDB's ``Limit`` counts the rows it filters out
+        too), so it bounds a request's read units. The rows that ``search`` finds are gathered
+        until there are as many as the page still needs (or the budget or the range ends), and
+        kept when ``match`` holds; a row lacking the payer's text or the note's brief (a note
+        made before them) is read from the notes table, all such of a page in one
+        BatchGetItem, and decided on the note. A full page ends just after its last match
         (that note's index key is the position), a spent budget after the last row looked
         at."""
-        found: list[Note] = []
+        found: list[ListedNote] = []
         start = _raw(after)
         read = 0
         wanted = reduce(or_, [c for needle in search.needles
                               for c in (NoteModel.payer_find.contains(needle),
                                         NoteModel.payment_code.contains(needle))],
                         NoteModel.payer_find.does_not_exist())
-        pending: list[dict[str, Any]] = []  # candidates in index order, not yet read
+        pending: list[dict[str, Any]] = []  # candidates in index order, not yet decided
         done = False  # the range is read through, or the budget spent
         while True:
             if not done and len(pending) < limit - len(found):
@@ -98,15 +100,20 @@ class DynamoNoteIndex:
                 continue
             if not pending:
                 return found, _plain(start), read
-            # as many as the page still needs (some may not match): one BatchGetItem
+            # as many as the page still needs (some may not match); the notes of rows that do
+            # not show them, in one BatchGetItem
             chunk, pending = (pending[:min(BATCH_GET_KEYS, limit - len(found))],
                               pending[min(BATCH_GET_KEYS, limit - len(found)):])
-            notes = self._notes(item["payment_code"]["S"] for item in chunk)
+            listed = {item["payment_code"]["S"]: listed_from_item(item) for item in chunk}
+            unlisted = [code for code, note in listed.items() if note is None]
+            notes = self._notes(unlisted) if unlisted else {}
             for item in chunk:
-                note = notes.get(item["payment_code"]["S"])
-                if (note is not None and search.finds_payer(note.payment_code, note.payer)
-                        and match(note)):
-                    found.append(note)
+                code = item["payment_code"]["S"]
+                whole = notes.get(code)
+                shown = listed[code] or (whole.listed() if whole is not None else None)
+                if (shown is not None and search.finds_payer(code, shown.payer)
+                        and match(shown)):
+                    found.append(shown)
                     if len(found) == limit:
                         return found, _plain({k: item[k] for k in KEY}), read
 

@@ -22,8 +22,8 @@ from chalicelib.adapters.dynamo_models import (
     update_if,
 )
 from chalicelib.domain.errors import Conflict, IllegalTransition, NotFound
-from chalicelib.domain.notes import BillRef, Item, Note, NoteStatus, Payer, PaymentRef
-from chalicelib.domain.payer_search import payer_text
+from chalicelib.domain.notes import BillRef, Item, ListedNote, Note, NoteStatus, Payer, PaymentRef
+from chalicelib.domain.payer_search import payer_from_text, payer_text
 from chalicelib.domain.payments import ChannelOrder
 from chalicelib.domain.records import IdempotencyClaim, NoteLookup
 from chalicelib.domain.template_data import template_from_stored, template_to_data
@@ -47,33 +47,44 @@ def note_to_doc(note: Note) -> dict:
     }
 
 
-def payer_keys(unit_code: str, payer: Payer) -> dict[str, Any]:
-    """The payer's keys of the notes' search indexes: ``payer_find`` (the slim payer index) and,
-    when the payer has them, ``payer_phone`` and ``payer_credit`` (the sparse exact ones)."""
-    return {"payer_find": payer_text(payer),
+def payer_keys(unit_code: str, payer: Payer, doc: dict[str, Any]) -> dict[str, Any]:
+    """The keys of the notes' search indexes, from the note's document: ``payer_find`` and
+    ``note_brief`` (the payer index) and, when the payer has them, ``payer_phone`` and
+    ``payer_credit`` (the sparse exact ones)."""
+    return {"payer_find": payer_text(payer), "note_brief": note_brief(doc),
             "payer_phone": f"{unit_code}#{payer.phone}" if payer.phone else None,
             "payer_credit": f"{unit_code}#{payer.credit_code}" if payer.credit_code else None}
 
 
+def note_brief(doc: dict[str, Any]) -> str:
+    """What a list shows of a note that only its document holds and that never changes (the
+    payer's type, the total, the bill kind, the expiry), as compact JSON: the payer index
+    projects it, so the payer search lists a note from its index row."""
+    return json.dumps([doc["payer"]["type"], int(doc["total_fen"]), doc["bill_kind"],
+                       doc.get("expires_at")], ensure_ascii=False, separators=(",", ":"))
+
+
 def note_row(note: Note) -> NoteModel:
-    """The row of a new note: its document, and the payer's keys of the search indexes."""
+    """The row of a new note: its document, and the keys of the search indexes."""
+    doc = note_to_doc(note)
     return NoteModel(note.payment_code, unit_code=note.unit_code, created_at=note.created_at,
-                     status=note.status.value, total_fen=note.total_fen, doc=note_to_doc(note),
+                     status=note.status.value, total_fen=note.total_fen, doc=doc,
                      created_day=note.created_at[:10],
-                     **payer_keys(note.unit_code, note.payer))
+                     **payer_keys(note.unit_code, note.payer, doc))
 
 
 def fill_payer_search(page_size: int = 500, after: str | None = None) -> FillPage:
-    """Back-fill of the payer's search keys (``payer_keys``) on notes created before the payer
-    indexes: one page of a Scan of the notes table (``page_size`` rows read, after the payment
-    code ``after``) returning only notes lacking ``payer_find``, with their document, then one
-    conditional update each setting what ``note_row`` sets from the note's own payer and unit.
-    Until then such a note is found by name only by the search's full read (``payer_find``
-    absent) and never by phone or credit code. Idempotent as ``fill_bill_listing``: a note that
-    has its keys is neither returned nor changed (the condition holds against a parallel run
-    too), so a run can be repeated or resumed from any page."""
+    """Back-fill of the search indexes' keys (``payer_keys``) on notes created before the payer
+    indexes, or before ``note_brief``: one page of a Scan of the notes table (``page_size`` rows
+    read, after the payment code ``after``) returning only notes lacking ``note_brief``, with
+    their document, then one conditional update each setting what ``note_row`` sets from the
+    note's own document (the payer's keys again when it has them: the same values, a payer never
+    changes). Until then such a note is found by name only by the search's full read and never
+    by phone or credit code. Idempotent as ``fill_bill_listing``: a note that has its keys is
+    neither returned nor changed (the condition holds against a parallel run too), so a run can
+    be repeated or resumed from any page."""
     start = {"payment_code": {"S": after}} if after else None
-    rows = NoteModel.scan(filter_condition=NoteModel.payer_find.does_not_exist()
+    rows = NoteModel.scan(filter_condition=NoteModel.note_brief.does_not_exist()
                           & NoteModel.doc.exists(), page_size=page_size,
                           last_evaluated_key=start, attributes_to_get=["payment_code", "doc"])
     page = next(rows.page_iter)
@@ -81,11 +92,11 @@ def fill_payer_search(page_size: int = 500, after: str | None = None) -> FillPag
     filled = 0
     for item in items:
         row = NoteModel.from_raw_data(item)
-        keys = payer_keys(row.doc["unit_code"], Payer(**row.doc["payer"]))
+        keys = payer_keys(row.doc["unit_code"], Payer(**row.doc["payer"]), row.doc)
         filled += update_if(
             NoteModel(row.payment_code),
             [getattr(NoteModel, name).set(value) for name, value in keys.items() if value],
-            NoteModel.payment_code.exists() & NoteModel.payer_find.does_not_exist())
+            NoteModel.payment_code.exists() & NoteModel.note_brief.does_not_exist())
     last = rows.page_iter.last_evaluated_key
     return FillPage(scanned=int(page.get("ScannedCount", 0)), missing=len(items),
                     filled=filled, after=last["payment_code"]["S"] if last else None)
@@ -110,6 +121,29 @@ def note_from_item(item: dict[str, Any]) -> Note:
         return note_from_model(NoteModel.from_raw_data(item))
     return _note(item["payment_code"]["S"], item["status"]["S"], json.loads(item["doc"]["S"]),
                  *maps)
+
+
+def listed_from_item(item: dict[str, Any]) -> ListedNote | None:
+    """The note a payer index row shows (``NotesByUnitPayer``: keys, ``payer_find``,
+    ``note_brief``, status, payment, bill), from the row alone: ``note.listed()`` of the note
+    it indexes. None when the row lacks the payer's text or the brief (a note made before
+    them), or holds a value ``note_from_item`` would leave to pynamodb: read the note then."""
+    if "payer_find" not in item or "note_brief" not in item:
+        return None
+    try:
+        payment, bill = _plain_map(item.get("payment")), _plain_map(item.get("bill"))
+    except _NotPlain:
+        return None
+    name, phone, credit = payer_from_text(item["payer_find"]["S"])
+    kind, total_fen, bill_kind, expires_at = json.loads(item["note_brief"]["S"])
+    return ListedNote(
+        payment_code=item["payment_code"]["S"], unit_code=item["unit_code"]["S"],
+        payer=Payer(name, kind, phone or None, credit or None), total_fen=total_fen,
+        bill_kind=bill_kind, created_at=item["created_at"]["S"],
+        status=NoteStatus(item["status"]["S"]), expires_at=expires_at,
+        payment=PaymentRef(**{**payment, "amount_fen": int(payment["amount_fen"])})
+        if payment else None,
+        bill=BillRef(**bill) if bill else None)
 
 
 class _NotPlain(Exception):

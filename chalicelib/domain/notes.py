@@ -139,10 +139,14 @@ class Note:
 
     def status_at(self, now: datetime) -> NoteStatus:
         """The status a reader sees at ``now``: an unpaid note past its expiry reads expired."""
-        if self.status is NoteStatus.UNPAID and self.expires_at:
-            if now >= datetime.fromisoformat(self.expires_at):
-                return NoteStatus.EXPIRED
-        return self.status
+        return _status_at(self.status, self.expires_at, now)
+
+    def listed(self) -> ListedNote:
+        """What a list shows of this note."""
+        return ListedNote(payment_code=self.payment_code, unit_code=self.unit_code,
+                          payer=self.payer, total_fen=self.total_fen, bill_kind=self.bill_kind,
+                          created_at=self.created_at, status=self.status,
+                          expires_at=self.expires_at, payment=self.payment, bill=self.bill)
 
     def cancelled(self, now: datetime) -> Note:
         current = self.status_at(now)
@@ -156,6 +160,33 @@ class Note:
         if current is not NoteStatus.UNPAID:
             raise IllegalTransition(f"该缴款书当前不可缴款（状态：{current.value}）",
                                     code="note_not_payable")
+
+
+@dataclass(frozen=True)
+class ListedNote:
+    """A note as a list shows it (``Note.listed()``): who pays, how much, its status, payment
+    and bill, not its items. The payer search reads it from an index row, without the note."""
+
+    payment_code: str
+    unit_code: str
+    payer: Payer
+    total_fen: int
+    bill_kind: str
+    created_at: str
+    status: NoteStatus
+    expires_at: str | None = None
+    payment: PaymentRef | None = None
+    bill: BillRef | None = None
+
+    def status_at(self, now: datetime) -> NoteStatus:
+        """As ``Note.status_at``."""
+        return _status_at(self.status, self.expires_at, now)
+
+
+def _status_at(status: NoteStatus, expires_at: str | None, now: datetime) -> NoteStatus:
+    if status is NoteStatus.UNPAID and expires_at and now >= datetime.fromisoformat(expires_at):
+        return NoteStatus.EXPIRED
+    return status
 
 
 @dataclass(frozen=True)

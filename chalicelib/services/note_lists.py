@@ -23,7 +23,7 @@ from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.credentials import FinanceKey
 from chalicelib.domain.cursors import seal, unseal
 from chalicelib.domain.errors import Forbidden, ValidationFailed
-from chalicelib.domain.notes import Note, NoteStatus
+from chalicelib.domain.notes import ListedNote, Note, NoteStatus
 from chalicelib.domain.payer_search import PayerSearch
 from chalicelib.domain.units import Unit
 from chalicelib.services.admin import cursor_key, page_limit, unit_in_scope
@@ -97,7 +97,7 @@ def list_notes(deps: Ports, caller: Unit | FinanceKey, params: dict[str, str],
 
         search = PayerSearch(word)
 
-        def matches(note: Note) -> bool:
+        def matches(note: Note | ListedNote) -> bool:
             return status is None or note.status_at(now) is status
 
         after = position.get("after") if position else None
@@ -110,12 +110,12 @@ def list_notes(deps: Ports, caller: Unit | FinanceKey, params: dict[str, str],
             return {"notes": [note_summary(n, n.status_at(now)) for n in notes],
                     "next_cursor": seal({"after": after}, cursor_key(deps), question)
                     if after else None, "searched": None, "budget_spent": False}
-        notes, after, searched = deps.note_index.search_unit(
+        listed, after, searched = deps.note_index.search_unit(
             unit_code, since, until, search, matches, limit, SEARCH_BUDGET, after)
-        return {"notes": [note_summary(n, n.status_at(now)) for n in notes],
+        return {"notes": [note_summary(n, n.status_at(now)) for n in listed],
                 "next_cursor": seal({"after": after}, cursor_key(deps), question)
                 if after else None, "searched": searched,
-                "budget_spent": after is not None and len(notes) < limit}
+                "budget_spent": after is not None and len(listed) < limit}
     if unit_code is not None:
         notes, after = deps.note_index.for_unit(unit_code, since, until,
                                                 stored.value if stored else None, limit,
@@ -153,7 +153,7 @@ def _across_days(deps: Ports, finance: FinanceKey, first: date, last: date, sinc
     return found, {"day": day.isoformat(), "after": after}
 
 
-def note_summary(note: Note, status: NoteStatus) -> dict:
+def note_summary(note: Note | ListedNote, status: NoteStatus) -> dict:
     """A note as a list shows it: enough to find it; ``GET /v1/notes/{code}`` has the rest."""
     return {"payment_code": note.payment_code, "status": status.value,
             "unit_code": note.unit_code, "payer": {"name": note.payer.name,

@@ -18,7 +18,7 @@ from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
 from chalicelib.domain.merchants import Authorisation, UnitMerchant
-from chalicelib.domain.notes import BillRef, Note
+from chalicelib.domain.notes import BillRef, ListedNote, Note
 from chalicelib.domain.payer_search import PayerSearch
 from chalicelib.domain.payments import (
     ChannelNotice,
@@ -234,14 +234,15 @@ class NoteIndex(Protocol):
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: dict[str, str] | None) -> tuple[list[Note], dict[str, str] | None]: ...
     def search_unit(self, unit_code: str, since: str, until: str, search: PayerSearch,
-                    match: Callable[[Note], bool], limit: int, budget: int,
+                    match: Callable[[ListedNote], bool], limit: int, budget: int,
                     after: dict[str, str] | None
-                    ) -> tuple[list[Note], dict[str, str] | None, int]:
+                    ) -> tuple[list[ListedNote], dict[str, str] | None, int]:
         """The unit's notes that ``search`` finds (part of a payer's name, which no index can
         look up; ``domain/payer_search``) and that ``match``, newest first, from after
-        ``after``: the notes are looked at in order until ``limit`` match or ``budget`` notes
-        were looked at. Returns the matches, the position after the last note looked at
-        (None: the range is read through) and how many notes were looked at."""
+        ``after``, as a list shows them (``Note.listed()``): the notes are looked at in order
+        until ``limit`` match or ``budget`` notes were looked at. Returns the matches, the
+        position after the last note looked at (None: the range is read through) and how many
+        notes were looked at."""
     def of_payer(self, unit_code: str, kind: str, value: str, since: str, until: str,
                  match: Callable[[Note], bool], limit: int, after: dict[str, str] | None
                  ) -> tuple[list[Note], dict[str, str] | None]:

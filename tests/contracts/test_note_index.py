@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from chalicelib.domain.notes import NoteStatus, Payer
 from chalicelib.domain.payer_search import PayerSearch
-from tests.contracts.builders import UNIT, at, code, note
+from tests.contracts.builders import UNIT, allocate, at, code, issue, note, pay
 
 SINCE, UNTIL = "2026-06-15T00:00:00", "2026-06-15T23:59:59+08:00"
+T0_PLUS_5 = datetime.fromisoformat(at(5))
 EVERY = PayerSearch("张三")  # the builders' payer: every note
 
 
@@ -59,7 +61,7 @@ class TestNoteIndex:
                                                           100, None)
         # a full page: read at least to its last match (a store may have looked further)
         assert [n.payment_code for n in page] == [code(5), code(3)] and 4 <= read <= 7 and after
-        assert page[1] == stores.notes.get(code(3))  # whole, as the repository reads it
+        assert page[1] == stores.notes.get(code(3)).listed()  # as a list shows it
         rest, end, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, EVERY, match, 2,
                                                         100, after)
         assert [n.payment_code for n in rest] == [code(0)] and end is None and read == 3
@@ -99,7 +101,35 @@ class TestNoteIndex:
         assert found(code(3)[-6:]) == [code(3)]
         whole = stores.note_index.search_unit(UNIT, SINCE, UNTIL, PayerSearch("欧阳修远"),
                                               lambda n: True, 10, 100, None)[0]
-        assert whole == [stores.notes.get(code(0))]  # whole, as the repository reads it
+        assert whole == [stores.notes.get(code(0)).listed()]  # as a list shows it
+
+
+    def test_a_search_lists_each_note_as_a_list_shows_it_whatever_its_state(self, stores):
+        allocate(stores)
+        issue(stores, 0, minutes=0)  # issued: its payment and bill
+        pay(stores, 1, minutes=1)  # paid, no bill yet
+        stores.notes.add(note(2, minutes=2, phone=None))  # unpaid, no phone
+        stores.notes.add(replace(note(3, minutes=3), expires_at=at(4)))  # expires at 4
+        stores.notes.add(note(4, minutes=4))
+        stores.notes.cancel(code(4))
+        stores.notes.add(replace(note(5, minutes=5), total_fen=123456, bill_kind="0302",
+                                 payer=Payer("张三有限公司", "organization", None,
+                                             "91350100M000100Y43")))
+        later = T0_PLUS_5
+
+        def expired(listed) -> bool:
+            return listed.status_at(later) is NoteStatus.EXPIRED
+
+        found, end, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, EVERY,
+                                                         lambda n: True, 10, 100, None)
+        assert found == [stores.notes.get(code(n)).listed() for n in (5, 4, 3, 2, 1, 0)]
+        assert end is None and read == 6
+        assert [n.status.value for n in found] == [
+            "unpaid", "cancelled", "unpaid", "unpaid", "paid", "issued"]
+        assert found[-1].bill is not None and found[-2].payment is not None
+        only, _, _ = stores.note_index.search_unit(UNIT, SINCE, UNTIL, EVERY, expired, 10, 100,
+                                                   None)
+        assert [n.payment_code for n in only] == [code(3)]
 
 
 def test_a_search_reads_in_full_the_notes_made_before_the_payer_index(aws):
@@ -112,10 +142,40 @@ def test_a_search_reads_in_full_the_notes_made_before_the_payer_index(aws):
     for n, name in enumerate(["欧阳修远", "张三", "欧阳娜"]):
         stores.notes.add(replace(note(n, minutes=n), payer=Payer(name, "individual")))
     for n in (0, 1):
-        NoteModel(code(n)).update(actions=[NoteModel.payer_find.remove()])
+        NoteModel(code(n)).update(actions=[NoteModel.payer_find.remove(),
+                                           NoteModel.note_brief.remove()])
     found, end, read = stores.note_index.search_unit(UNIT, SINCE, UNTIL, PayerSearch("欧阳"),
                                                      lambda n: True, 10, 100, None)
     assert [n.payment_code for n in found] == [code(2), code(0)] and end is None and read == 3
+    assert found == [stores.notes.get(code(n)).listed() for n in (2, 0)]
+
+
+def test_a_search_reads_in_full_only_the_notes_whose_row_lacks_the_brief(aws):
+    """A note keyed for the payer index before ``note_brief`` existed: listed from the note,
+    read in one BatchGetItem with the page's other such notes; the others from their rows."""
+    from chalicelib.adapters.dynamo_models import NoteModel
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    stores = _shared(DynamoStores())
+    for n in range(4):
+        stores.notes.add(note(n, minutes=n))
+    for n in (1, 2):
+        NoteModel(code(n)).update(actions=[NoteModel.note_brief.remove()])
+    client = NoteModel._get_connection().connection.client
+    asked: list[list[str]] = []
+
+    def count(params, **_):
+        asked.append([k["payment_code"]["S"] for t in params["RequestItems"].values()
+                      for k in t["Keys"]])
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", count)
+    try:
+        found, end, _ = stores.note_index.search_unit(UNIT, SINCE, UNTIL, EVERY,
+                                                      lambda n: True, 10, 100, None)
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchGetItem", count)
+    assert found == [stores.notes.get(code(n)).listed() for n in (3, 2, 1, 0)] and end is None
+    assert asked == [[code(2), code(1)]]
 
 
 class TestNotesOfAPayer:

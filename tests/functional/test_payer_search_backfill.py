@@ -17,12 +17,17 @@ from tests.functional.test_unit_console_note_search import NOTES, codes
 
 PHONE = "13955550123"
 CREDIT = "91350100M000100Y43"
-KEYS = ("payer_find", "payer_phone", "payer_credit")
+KEYS = ("payer_find", "note_brief", "payer_phone", "payer_credit")
 
 
 def as_before_the_indexes(payment_code: str) -> None:
     """The note's row as the code before the payer indexes wrote it: no payer keys."""
     NoteModel(payment_code).update(actions=[getattr(NoteModel, k).remove() for k in KEYS])
+
+
+def as_before_the_brief(payment_code: str) -> None:
+    """The note's row as the code before ``note_brief`` wrote it: the payer keys only."""
+    NoteModel(payment_code).update(actions=[NoteModel.note_brief.remove()])
 
 
 def keys_of(payment_code: str) -> dict:
@@ -39,10 +44,15 @@ def test_notes_created_before_the_indexes_are_found_by_phone_and_credit_once_key
         "name": "合肥市某某有限公司", "type": "organization", "credit_code": CREDIT}}
     )["payment_code"]
     world.clock.now += timedelta(seconds=1)
+    world.clock.now += timedelta(seconds=1)
+    briefless = create_note(world, client, {**NOTE, "payer": {
+        "name": "赵六", "type": "individual", "phone": "13955550124"}})["payment_code"]
     keyed = create_note(world, client)["payment_code"]  # written by today's code: untouched
-    as_written = {code: keys_of(code) for code in (person, org, keyed)}
+    as_written = {code: keys_of(code) for code in (person, org, briefless, keyed)}
     as_before_the_indexes(person)
     as_before_the_indexes(org)
+    as_before_the_brief(briefless)
+    assert keys_of(briefless)["note_brief"] is None
     cookies, _ = sign_in(client, world, "unit_operator")
     assert codes(get(client, f"{NOTES}?q={PHONE}", cookies).body.decode()) == []
     assert codes(get(client, f"{NOTES}?q={CREDIT}", cookies).body.decode()) == []
@@ -51,8 +61,9 @@ def test_notes_created_before_the_indexes_are_found_by_phone_and_credit_once_key
     assert main(["backfill-payer-search", "--page-size", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("page 1: ") and out[-1].endswith(
-        ", 2 without payer keys, 2 keyed")
-    assert {code: keys_of(code) for code in (person, org, keyed)} == as_written
+        ", 3 without payer keys, 3 keyed")
+    assert {code: keys_of(code) for code in (person, org, briefless, keyed)} == as_written
+    assert codes(get(client, f"{NOTES}?q=赵六", cookies).body.decode()) == [briefless]
     assert codes(get(client, f"{NOTES}?q={PHONE}", cookies).body.decode()) == [person]
     assert codes(get(client, f"{NOTES}?q={CREDIT}", cookies).body.decode()) == [org]
     assert codes(get(client, f"{NOTES}?q=王五", cookies).body.decode()) == [person]

@@ -171,7 +171,7 @@ def test_a_stack_without_the_bills_unit_index_back_fills_it_after_the_new_code()
 
 
 def test_a_stack_without_the_notes_payer_indexes_adds_them_one_a_step_then_keys_the_notes_once():
-    payer = ("unit_code-created_at-payer-index", "payer_phone-created_at-index",
+    payer = ("unit_code-created_at-payer-listed-index", "payer_phone-created_at-index",
              "payer_credit-created_at-index")
     deployed, new = release_without(payer, "NotesTable")
     steps = plan(deployed, new)
@@ -179,6 +179,25 @@ def test_a_stack_without_the_notes_payer_indexes_adds_them_one_a_step_then_keys_
         *(("add", f"NotesTable: add {index}") for index in sorted(payer)),
         ("code", "the new code and every other change; dropped indexes kept")]
     assert steps[3].then_run == ["python -m chalicelib.cli backfill-payer-search"]
+    assert steps[-1].template == new
+    assert_each_update_is_applicable(deployed, steps)
+
+
+def test_the_payer_search_index_of_this_release_is_added_keyed_then_the_slim_one_dropped():
+    """The real case: a stack with ``unit_code-created_at-payer-index`` (``payer_find`` only)
+    gets the index that also projects what a list shows, under a new name; the back-fill gives
+    the notes made before it their ``note_brief``; then the slim one is dropped."""
+    old = gsi("unit_code-created_at-payer-index", "unit_code", "created_at",
+              projection="INCLUDE")
+    old["Projection"]["NonKeyAttributes"] = ["payer_find"]
+    deployed, new = release_without("unit_code-created_at-payer-listed-index", "NotesTable", old)
+    steps = plan(deployed, new)
+    assert [(s.kind, s.changes[0], s.then_run) for s in steps] == [
+        ("add", "NotesTable: add unit_code-created_at-payer-listed-index", []),
+        ("code", "the new code and every other change; dropped indexes kept",
+         ["python -m chalicelib.cli backfill-payer-search"]),
+        ("drop", "NotesTable: drop unit_code-created_at-payer-index", [])]
+    assert "unit_code-created_at-payer-index" in gsis(steps[1], "NotesTable")
     assert steps[-1].template == new
     assert_each_update_is_applicable(deployed, steps)
 
