@@ -427,8 +427,9 @@ def backfill_bill_listing(args: argparse.Namespace) -> int:
 
 
 def backfill_payer_search(args: argparse.Namespace) -> int:
-    """Give the notes created before the payer indexes their payer's search keys (the unit
-    console's search finds a note by phone or credit code only through them). Idempotent: a
+    """Give the notes created before the payer indexes, or before ``note_brief``, their search
+    keys (the unit console's search finds a note by phone or credit code only through them, and
+    lists a note from the payer index without reading it only with its brief). Idempotent: a
     second run changes nothing."""
     from chalicelib.adapters.dynamo_notes import fill_payer_search
 
