@@ -19,11 +19,13 @@ A third, per request and not per bill: moto's dispatch looks up, on every reques
 methods of the response class by ``inspect.getmembers`` and turns action and attribute names
 from CamelCase to snake_case character by character (``remember_name_lookups``; about a
 quarter of its dispatch's CPU in a profile of the bills' mix of S3, SQS and SNS requests).
-Classes and names do not change while moto runs, so each answer is remembered.
+Classes and names do not change while moto runs, so each answer is remembered. Likewise its
+response serializer lists the names each member of each answer may have on moto's object
+(``devstack/moto_aliases.py``, which the in-process test tiers install too).
 
-``start_moto`` applies all three (in moto's process, ``devstack/moto_process.py``, or the
+``start_moto`` applies all four (in moto's process, ``devstack/moto_process.py``, or the
 stack's), to that process from then on (``apply()`` is idempotent); nothing outside ``devstack``
-runs them, so the tiers' in-process moto is moto as released.
+runs the first three, so the tiers' in-process moto is moto as released but for its serializer.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ TRACKED_MODELS = frozenset({("sns", "SMS")})  # (moto service, model class) kept
 
 
 def apply() -> None:
-    """The three changes, for this process."""
+    """The four changes, for this process."""
+    from devstack import moto_aliases
+
     retention_check_reads_one_attribute()
     track_only(TRACKED_MODELS)
     remember_name_lookups()
+    moto_aliases.install()
 
 
 # moto's modules that call camelcase_to_underscores per request (each imported it by name)

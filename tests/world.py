@@ -259,7 +259,8 @@ class ProcessWorlds:
             from moto import mock_aws
 
             from chalicelib.adapters import aws
-            from tests import moto_aliases, moto_transactions
+            from devstack import moto_aliases
+            from tests import moto_transactions
 
             moto_transactions.install()  # transactions back up what they touch, not whole tables
             moto_aliases.install()  # responses find each attribute's name once per shape

@@ -20,7 +20,8 @@ from moto import mock_aws
 
 from chalicelib.adapters import dynamo_models
 from chalicelib.config import Settings, load_settings
-from tests import moto_aliases, moto_transactions
+from devstack import moto_aliases
+from tests import moto_transactions
 from tests.fakes import (
     FakeActivity,
     FakeAudit,
@@ -106,7 +107,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(key, raising=False)
     moto_transactions.install()  # as in the other tiers (tests/moto_transactions.py)
-    moto_aliases.install()  # likewise (tests/moto_aliases.py)
+    moto_aliases.install()  # likewise (devstack/moto_aliases.py)
     with mock_aws():
         empty_moto()  # inside the process's mock (tests/world.py) the state is not new
         _bind_models()

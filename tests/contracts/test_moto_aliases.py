@@ -1,4 +1,4 @@
-"""moto's responses with attribute names remembered (tests/moto_aliases.py) are byte for byte
+"""moto's responses with attribute names remembered (devstack/moto_aliases.py) are byte for byte
 the responses of moto as released: items of every attribute type through every read and every
 write that returns values, S3's listing and object attributes, SQS's and SNS's answers."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests import moto_aliases
+from devstack import moto_aliases
 from tests.contracts.conftest import client
 
 ITEM = {"k": {"S": "item#1"}, "r": {"S": "2026-06-15"}, "n": {"N": "8000"},

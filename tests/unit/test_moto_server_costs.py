@@ -91,3 +91,17 @@ def test_dynamodb_local_keeps_its_tables_in_memory_only_when_asked(monkeypatch, 
     assert "-inMemory" in command and "-dbPath" not in command
     assert command[-4:] == ["-inMemory", "-port", "8003", "-disableTelemetry"]
     assert "-inMemory" not in dynamodb_local_command(tmp_path, 8003)
+
+
+def test_the_stacks_moto_finds_each_attributes_name_once_as_the_tiers_moto_does(monkeypatch):
+    from devstack import moto_aliases, moto_tuning
+
+    applied: list[str] = []
+    for name in ("retention_check_reads_one_attribute", "remember_name_lookups"):
+        monkeypatch.setattr(moto_tuning, name, lambda name=name: applied.append(name))
+    monkeypatch.setattr(moto_tuning, "track_only", lambda models: applied.append("track_only"))
+    monkeypatch.setattr(moto_aliases, "install", lambda: applied.append("aliases"))
+    moto_tuning.apply()  # as start_moto does in the stack's moto process
+    assert sorted(applied) == ["aliases", "remember_name_lookups",
+                               "retention_check_reads_one_attribute", "track_only"]
+

@@ -15,6 +15,9 @@ it out again. Objects that carry their own ``Meta`` (none of moto's do; theirs i
 attribute) are asked each time, as before. The values are still read from each object, the
 transformers still applied: the bytes of every response are moto's
 (``tests/contracts/test_moto_aliases.py`` compares them with and without on real responses).
+
+Installed by the in-process test tiers (``tests/world.py``, the contract tier's ``aws``) and by
+the local stack's moto (``moto_tuning.apply``).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def install() -> None:
             remembered[key] = found
         yield from found[0]
 
-    picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]
+    picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign,assignment]
     _INSTALLED.append((picker, original))
 
 
