@@ -229,7 +229,10 @@ class _S3Journal:
         # Each version's manifest entry, made again only when its lock state changes: a flush
         # walks every version twice a second, and a new version is a new moto object.
         self._entries: dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]] = {}
-        self._last: dict[str, Any] | None = None
+        # Each key's versions as manifest text, made again only when one of its entries is new
+        # (by (bucket, key): the entries it was made from, and the text).
+        self._texts: dict[tuple[str, str], tuple[tuple[int, ...], list[Any], str]] = {}
+        self._last: str | None = None  # the manifest last written
         self._live: set[str] | None = None  # the blobs the manifest names (None: not yet read)
         self._lock = threading.Lock()
         # Set after every request that may have written S3 (``_JournalledMotoServer``): the
@@ -246,10 +249,15 @@ class _S3Journal:
             self._hashes[ident] = digest
         return digest
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self) -> tuple[str, set[str]]:
+        """The manifest's text (as ``json.dumps`` of the state that :meth:`restore` reads) and
+        the blobs it names. Every version is still looked at (a lock may change on an old one),
+        but a key whose entries are all as before reuses its text from the last flush."""
         from moto.s3.models import FakeKey, s3_backends
 
         seen: dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]] = {}
+        texts: dict[tuple[str, str], tuple[tuple[int, ...], list[Any], str]] = {}
+        live: set[str] = set()
 
         def version(bucket: str, v: Any) -> dict[str, Any]:
             state = (bucket, v.last_modified, getattr(v, "lock_mode", None),
@@ -265,30 +273,42 @@ class _S3Journal:
                          "legal_hold": v.lock_legal_status,
                          "last_modified": v.last_modified.isoformat()}
             seen[id(v)] = (v, state, entry)
+            if "blob" in entry:
+                live.add(entry["blob"])
             return entry
 
-        buckets = {name: {
-            "account": account, "partition": partition, "region": b.region_name,
-            "versioning": b.versioning_status, "object_lock": b.object_lock_enabled,
-            "default_retention": [b.default_lock_mode or None, b.default_lock_days,
-                                  b.default_lock_years],
-            "keys": {k: [version(name, v) for v in list(vs)] for k, vs in b.keys.lists()},
-        } for account, partitions in list(s3_backends.items())
-            for partition, backend in list(partitions.items())
-            for name, b in list(backend.buckets.items())}
-        self._entries = seen
-        return {"format": 1, "buckets": buckets}
+        def key_text(bucket: str, key: str, versions: list[Any]) -> str:
+            entries = [version(bucket, v) for v in list(versions)]
+            ids = tuple(map(id, entries))
+            known = self._texts.get((bucket, key))
+            if known is None or known[0] != ids:  # (the entries are kept: ids stay theirs)
+                known = (ids, entries, json.dumps(key) + ": " + json.dumps(entries, default=str))
+            texts[(bucket, key)] = known
+            return known[2]
+
+        buckets = []
+        for account, partitions in list(s3_backends.items()):
+            for partition, backend in list(partitions.items()):
+                for name, b in list(backend.buckets.items()):
+                    head = json.dumps({
+                        "account": account, "partition": partition, "region": b.region_name,
+                        "versioning": b.versioning_status, "object_lock": b.object_lock_enabled,
+                        "default_retention": [b.default_lock_mode or None, b.default_lock_days,
+                                              b.default_lock_years]}, default=str)
+                    # dict(): moto's key store as plain key -> versions (its own copy, too)
+                    keys = ", ".join(key_text(name, k, vs) for k, vs in dict(b.keys).items())
+                    buckets.append(f"{json.dumps(name)}: {head[:-1]}, \"keys\": {{{keys}}}}}")
+        self._entries, self._texts = seen, texts
+        return '{"format": 1, "buckets": {' + ", ".join(buckets) + "}}", live
 
     def flush(self) -> bool:
         """Write the manifest if S3 changed since the last flush (True), then drop stale blobs."""
         with self._lock:
-            state = self._snapshot()
-            if state == self._last:
+            text, live = self._snapshot()
+            if text == self._last:
                 return False
-            _write_atomic(self.manifest, json.dumps(state, default=str).encode())
-            self._last = state
-            live = {e["blob"] for b in state["buckets"].values() for vs in b["keys"].values()
-                    for e in vs if "blob" in e}
+            _write_atomic(self.manifest, text.encode())
+            self._last = text
             if self._live is None:  # the first flush reads the folder: a kill may have left
                 stale = [b.name for b in self.blobs.iterdir() if b.name not in live]  # temp files
             else:  # then only the blobs the manifest stopped naming go

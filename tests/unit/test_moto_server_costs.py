@@ -105,3 +105,39 @@ def test_the_stacks_moto_finds_each_attributes_name_once_as_the_tiers_moto_does(
     assert sorted(applied) == ["aliases", "remember_name_lookups",
                                "retention_check_reads_one_attribute", "track_only"]
 
+
+def test_the_s3_journal_makes_again_only_the_text_of_keys_that_changed(tmp_path, monkeypatch):
+    import json
+
+    from moto.s3.models import s3_backends
+
+    from devstack import services
+
+    backend = s3_backends["000000000042"]["aws"]
+    backend.create_bucket("journal-cost", "cn-north-1")
+    try:
+        backend.put_bucket_versioning("journal-cost", "Enabled")
+        backend.put_object_lock_configuration("journal-cost", True, "COMPLIANCE", 10, None)
+        for n in range(50):
+            backend.put_object("journal-cost", f"k{n}", b"%d" % n)
+        journal = services._S3Journal(tmp_path / "s3")
+        assert journal.flush()
+        rendered: list[object] = []
+        dumps = json.dumps
+        monkeypatch.setattr(services.json, "dumps",
+                            lambda value, **kw: rendered.append(value) or dumps(value, **kw))
+        assert not journal.flush()  # nothing changed: nothing written
+        backend.put_object("journal-cost", "k7", b"seven again")  # a new version of one key
+        old = backend.get_object("journal-cost", "k8")
+        old.lock_legal_status = "ON"  # a lock changed on an existing version
+        assert journal.flush()
+        keys = {value for value in rendered if isinstance(value, str)}
+        assert {"k7", "k8"} <= keys, keys
+        assert not keys & {f"k{n}" for n in range(50) if n not in (7, 8)}, keys  # reused
+        written = json.loads(journal.manifest.read_text())["buckets"]["journal-cost"]["keys"]
+        assert len(written["k7"]) == 2 and written["k8"][0]["legal_hold"] == "ON"
+        assert written["k9"][0]["legal_hold"] in (None, "OFF")
+    finally:
+        for key in list(dict(backend.buckets["journal-cost"].keys)):
+            backend.buckets["journal-cost"].keys.pop(key)
+        backend.buckets.pop("journal-cost")
