@@ -14,6 +14,9 @@ Four processes: DynamoDB Local (a JVM), moto's server (``devstack/moto_process.p
 (worker and scheduler, ``devstack/jobs_process.py``) and this one (the app and the simulator),
 so that they do not queue for one interpreter lock (``devstack/processes.py``).
 ``MOTO_IN_PROCESS=1`` and ``JOBS_IN_PROCESS=1`` put moto or the jobs back in this process.
+``DYNAMODB_IN_MEMORY=1`` keeps DynamoDB Local's tables in its memory only (``-inMemory``: cheaper
+per write, and nothing of them survives a stop, so only for a stack that is never restarted,
+e.g. a test's own stack on a fresh state folder).
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def run() -> int:
 
     started = time.monotonic()
     jar_dir = services.install_dynamodb_local(local / "node")
-    ddb = services.start_dynamodb_local(jar_dir, local / "dynamodb", ddb_port)
+    ddb = services.start_dynamodb_local(jar_dir, local / "dynamodb", ddb_port,
+                                        in_memory=os.environ.get("DYNAMODB_IN_MEMORY") == "1")
     if os.environ.get("MOTO_IN_PROCESS") == "1":  # the old way: moto behind the stack's GIL
         moto: Any = services.start_moto(moto_port, local)
     else:

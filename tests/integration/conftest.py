@@ -74,11 +74,14 @@ def _dynamodb_local_jar() -> Path:
 
 
 class StackProcess:
-    """One run of the stack command on ``local_dir``; ``start()`` returns once it serves."""
+    """One run of the stack command on ``local_dir``; ``start()`` returns once it serves.
+    ``in_memory``: DynamoDB Local keeps the tables in memory only (``DYNAMODB_IN_MEMORY=1``), for
+    a stack that is never restarted."""
 
-    def __init__(self, local_dir: Path, ports: dict[str, int]) -> None:
+    def __init__(self, local_dir: Path, ports: dict[str, int], in_memory: bool = False) -> None:
         self.local_dir = local_dir
         self.ports = ports
+        self.in_memory = in_memory
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self.doc: dict[str, Any] = {}
@@ -97,8 +100,11 @@ class StackProcess:
         self.log_path = self.local_dir / f"stack-run-{runs + 1}.log"
         env = {**os.environ, "LOCAL_DIR": str(self.local_dir), "PYTHONUNBUFFERED": "1",
                **{name: str(port) for name, port in self.ports.items()}}
-        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE",
+                     "DYNAMODB_IN_MEMORY"):
             env.pop(name, None)
+        if self.in_memory:
+            env["DYNAMODB_IN_MEMORY"] = "1"
         launched = time.time_ns()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(

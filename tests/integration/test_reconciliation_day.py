@@ -95,9 +95,11 @@ def wait_for(what: str, check: Any, stack: dict[str, Any], timeout: float = 240.
 def day_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from tests.integration.conftest import StackProcess, new_ports
 
-    run = StackProcess(tmp_path_factory.mktemp("day") / "local", new_ports())
+    # DynamoDB Local in memory: this stack is never restarted (the session's is, by test_restart)
+    run = StackProcess(tmp_path_factory.mktemp("day") / "local", new_ports(), in_memory=True)
     try:
         run.start()
+        assert not list(run.local_dir.glob("dynamodb/*.db")), "DynamoDB Local wrote SQLite files"
         yield run.doc
     finally:
         run.stop()
