@@ -2,8 +2,9 @@
 
 Each family below sends its share of requests (``QUOTAS``); every request must be answered
 below 500, every refusal in its route's shape, and every refused request must leave the stores
-as they were (``checks.py`` lists the few writes a refusal may make, and why). Runs are
-derandomized, so CI sees the same requests every time; the clock is the world's pinned one.
+as they were (``checks.py`` lists the few writes a refusal may make, and why). The requests
+are drawn from a seed (``driver.py``), so CI sees the same requests every time; the clock is
+the world's pinned one.
 
     .venv/bin/python -m pytest -q tests/fuzz
 """
@@ -13,10 +14,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 
 from tests.fuzz import routes
 from tests.fuzz.checks import TALLY, LastErrors, check
+from tests.fuzz.driver import draws
 
 QUOTAS = {
     "collecting_notes": 1500,
@@ -42,9 +43,6 @@ def run_family(family: str, fuzz_world) -> None:
     strategy = routes.family_strategy(family, targets)
     before = TALLY.sent[family]
 
-    @settings(max_examples=QUOTAS[family], derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(request=strategy)
     def fuzz(request: routes.Request) -> None:
         errors.records.clear()
         recorder.start()
@@ -57,10 +55,11 @@ def run_family(family: str, fuzz_world) -> None:
 
     app_log.addHandler(errors)
     try:
-        fuzz()
+        for request in draws(strategy, QUOTAS[family], seed=f"fuzz {family}"):
+            fuzz(request)
     finally:
         app_log.removeHandler(errors)
-    assert TALLY.sent[family] - before >= QUOTAS[family]
+    assert TALLY.sent[family] - before == QUOTAS[family]
 
 
 def test_every_route_has_a_strategy():
