@@ -15,8 +15,9 @@ read then start their reads with the session's).
 Then a busy month (``_busy_month``): 3,000 notes of the operator's unit over the last 30 days,
 written straight to the table as the note creation writes them, and the pages measured on
 it: the unit pages the list above leaves out (直接开票's form, the unit audit, a person), the
-notes list, the payer search (a common name: a page fills; a rare name: 继续查找, and its
-second request; no match; a phone, looked up whole; digits of payment codes), the bills'
+notes list, the payer search (a common name: one of 16 payers, so its 200-row budget runs out
+with ~16 found, short of a page; a rare name: 继续查找, and its second request; no match; a
+phone, looked up whole; digits of payment codes), the bills'
 search, and the day page with the day's ~100 of those notes. The earlier pages are measured
 before the month is written, so they compare with earlier runs.
 
