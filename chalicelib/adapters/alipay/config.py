@@ -15,11 +15,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.serialization import (
-    load_der_private_key,
     load_der_public_key,
-    load_pem_private_key,
     load_pem_public_key,
 )
+
+from chalicelib.adapters.private_keys import der_private_key, pem_private_key
 
 
 @dataclass(frozen=True, repr=False)
@@ -61,8 +61,8 @@ class AlipayConfig:
 def _private_key(text: str) -> Any:
     raw = text.strip().encode("ascii")
     if b"-----BEGIN" in raw:
-        return load_pem_private_key(raw, None)
-    return load_der_private_key(base64.b64decode(b"".join(raw.split()), validate=True), None)
+        return pem_private_key(raw)
+    return der_private_key(base64.b64decode(b"".join(raw.split()), validate=True))
 
 
 def load_alipay_public_key(text: str) -> Any:

@@ -14,10 +14,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from cryptography.hazmat.primitives.serialization import (
-    load_pem_private_key,
-    load_pem_public_key,
-)
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from chalicelib.adapters.private_keys import pem_private_key
 
 
 @dataclass(frozen=True, repr=False)
@@ -71,6 +70,6 @@ class WechatPayConfig:
         merchant = data.get("merchant_private_key_pem")
         return cls(mchid=data["mchid"], appid=data["appid"],
                    apiv3_key=data["apiv3_key"].encode("utf-8"), platform_keys=keys,
-                   merchant_private_key=load_pem_private_key(merchant.encode("ascii"), None)
+                   merchant_private_key=pem_private_key(merchant.encode("ascii"))
                    if merchant else None,  # type: ignore[arg-type]
                    merchant_serial=data.get("merchant_serial"))
