@@ -27,9 +27,17 @@ BANK, SECRET = "ABC34010001", b"s" * 32
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory):
+    """Key files and seed state made once for the module, copied into each test's world."""
+    path = tmp_path_factory.mktemp("seed")
+    fake_deps(path)
+    return path
+
+
 @pytest.fixture
-def issued(tmp_path):
-    deps = fake_deps(tmp_path)
+def issued(tmp_path, seeded_dir):
+    deps = fake_deps(tmp_path, seed_from=seeded_dir)
     ref = issue_bill(deps, paid_note(deps).payment_code)
     assert ref is not None
     record = deps.bills.get(ref.bill_code, ref.bill_number)

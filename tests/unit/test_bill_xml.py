@@ -344,18 +344,26 @@ plain_tags = st.sampled_from(["EInvoice", "Item", "Signature", "a.b-c_d"])
 odd_tags = st.sampled_from(["{urn:x}Item", "p:q", "1bad", "has space"])
 
 
+# Made once, not at each draw: a strategy made anew works out again what it can draw (each
+# branch of a one_of, each time), which was most of these tests' CPU. The same strategies.
+texts = {False: plain_text, True: st.one_of(*[plain_text] * 30, odd_text)}
+tags = {False: plain_tags, True: st.one_of(*[plain_tags] * 30, odd_tags)}
+attribute_names = {odd: st.lists(st.sampled_from(["Role", "b", "A"] + ["x:y"] * odd),
+                                 max_size=2, unique=True) for odd in (False, True)}
+child_counts = st.integers(0, 3)
+
+
 @st.composite
 def trees(draw, odd: bool, depth: int = 0) -> ET.Element:
     def text():
-        return draw(st.one_of(*[plain_text] * 30, odd_text) if odd else plain_text)
+        return draw(texts[odd])
 
-    el = ET.Element(draw(st.one_of(*[plain_tags] * 30, odd_tags) if odd else plain_tags))
-    for name in draw(st.lists(st.sampled_from(["Role", "b", "A"] + ["x:y"] * odd),
-                              max_size=2, unique=True)):
+    el = ET.Element(draw(tags[odd]))
+    for name in draw(attribute_names[odd]):
         el.set(name, text() or "")
     el.text = text()
     if depth < 3:
-        for _ in range(draw(st.integers(0, 3))):
+        for _ in range(draw(child_counts)):
             child = draw(trees(odd, depth + 1))
             child.tail = text()
             el.append(child)

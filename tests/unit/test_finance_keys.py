@@ -5,12 +5,6 @@ import pytest
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.units import hash_api_key
 from chalicelib.services.finance_keys import create_finance_key, revoke_finance_key
-from tests.fakes import fake_deps
-
-
-@pytest.fixture
-def deps(tmp_path):
-    return fake_deps(tmp_path)
 
 
 def test_a_new_finance_key_is_stored_only_as_its_hash_and_named_by_a_prefix_of_it(deps):
