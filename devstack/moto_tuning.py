@@ -24,8 +24,9 @@ response serializer lists the names each member of each answer may have on moto'
 (``devstack/moto_aliases.py``, which the in-process test tiers install too).
 
 ``start_moto`` applies all four (in moto's process, ``devstack/moto_process.py``, or the
-stack's), to that process from then on (``apply()`` is idempotent); nothing outside ``devstack``
-runs the first three, so the tiers' in-process moto is moto as released but for its serializer.
+stack's), to that process from then on (``apply()`` is idempotent). The tiers' in-process moto
+(``tests/world.py``, the contract tier's ``aws``) takes only the third and the fourth, which
+change no answer: their moto keeps moto's own retention check and dashboard.
 """
 
 from __future__ import annotations

@@ -259,11 +259,12 @@ class ProcessWorlds:
             from moto import mock_aws
 
             from chalicelib.adapters import aws
-            from devstack import moto_aliases
+            from devstack import moto_aliases, moto_tuning
             from tests import moto_transactions
 
             moto_transactions.install()  # transactions back up what they touch, not whole tables
             moto_aliases.install()  # responses find each attribute's name once per shape
+            moto_tuning.remember_name_lookups()  # the dispatcher's name lookups, once each
             self._mock = mock_aws()
             self._mock.start()
             aws.forget_clients()
