@@ -7,7 +7,8 @@ already tried (to make each example novel), "mutations" that re-run an example w
 copied over others (a quarter of the runs were such replays or invalid ones), and the
 bookkeeping of both. Here each request is one fresh ``ConjectureData`` over a ``Random`` seeded
 by the family's name, drawn with the same strategies and the same primitive provider as
-``@given`` uses: the same kinds of values, the same requests on every run.
+``@given`` uses: the same kinds of values. The same seed gives the same requests in processes
+that loaded the same modules (the provider sometimes draws constants found in loaded modules).
 """
 
 from __future__ import annotations
