@@ -141,3 +141,25 @@ def test_the_s3_journal_makes_again_only_the_text_of_keys_that_changed(tmp_path,
         for key in list(dict(backend.buckets["journal-cost"].keys)):
             backend.buckets["journal-cost"].keys.pop(key)
         backend.buckets.pop("journal-cost")
+
+
+def test_moto_s_process_logs_no_request_unless_verbose(monkeypatch):
+    from werkzeug import _internal
+
+    from devstack import moto_process
+
+    werkzeug_log = logging.getLogger("werkzeug")
+    level = werkzeug_log.level
+    monkeypatch.setattr(_internal, "_logger", None)  # as in a new process
+    try:
+        werkzeug_log.setLevel(logging.NOTSET)
+        moto_process.configure_logging(verbose=False)
+        _internal._log("info", "the server starts")  # werkzeug's first message
+        assert not werkzeug_log.isEnabledFor(logging.INFO)
+        moto_process.configure_logging(verbose=True)
+        assert werkzeug_log.isEnabledFor(logging.INFO)
+    finally:
+        werkzeug_log.setLevel(level)
+        for handler in list(werkzeug_log.handlers):
+            if type(handler).__module__ == "werkzeug._internal":
+                werkzeug_log.removeHandler(handler)
