@@ -7,25 +7,60 @@ already tried (to make each example novel), "mutations" that re-run an example w
 copied over others (a quarter of the runs were such replays or invalid ones), and the
 bookkeeping of both. Here each request is one fresh ``ConjectureData`` over a ``Random`` seeded
 by the family's name, drawn with the same strategies and the same primitive provider as
-``@given`` uses: the same kinds of values. The same seed gives the same requests in processes
-that loaded the same modules (the provider sometimes draws constants found in loaded modules).
+``@given`` uses: the same kinds of values. The same seed gives the same requests in every process: the provider
+sometimes (one draw in twenty) picks a constant found in the source of the project's loaded
+modules, a set that grows with what a worker happened to import before; while a family draws,
+that set is fixed to the constants of the product's code, ``app.py`` and ``chalicelib``
+(``FIXED_CONSTANTS``; Hypothesis never takes them from tests).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 import random
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 from hypothesis import strategies as st
 from hypothesis.control import BuildContext
 from hypothesis.errors import StopTest
+from hypothesis.internal.conjecture import providers
 from hypothesis.internal.conjecture.data import ConjectureData
+from hypothesis.internal.constants_ast import Constants, constants_from_module
+
+FIXED_CONSTANTS = ("app", "chalicelib")  # the product's modules: the constants draws may use
+
+
+@functools.cache
+def fixed_constants() -> Constants:
+    """The constants in the source of every module of ``FIXED_CONSTANTS``, whatever else the
+    process has loaded."""
+    found = Constants()
+    for name in FIXED_CONSTANTS:
+        package = importlib.import_module(name)
+        inside = pkgutil.walk_packages(getattr(package, "__path__", []), name + ".")
+        modules = [package] + [importlib.import_module(info.name)
+                               for info in sorted(inside, key=lambda info: info.name)]
+        for module in modules:
+            found |= constants_from_module(module)
+    return found
 
 
 def draws(strategy: st.SearchStrategy[Any], count: int, seed: str) -> Iterator[Any]:
     """``count`` values of ``strategy``, the same ones for the same ``seed``."""
     rnd = random.Random(seed)
+    fixed = fixed_constants()
+    providers.CONSTANTS_CACHE.cache.clear()  # permitted constants, computed from the set in use
+    with mock.patch.object(providers, "_get_local_constants", lambda: fixed):
+        yield from _draw(strategy, count, seed, rnd)
+    providers.CONSTANTS_CACHE.cache.clear()
+
+
+def _draw(strategy: st.SearchStrategy[Any], count: int, seed: str,
+          rnd: random.Random) -> Iterator[Any]:
     sent = rejected = 0
     while sent < count:
         data = ConjectureData(random=rnd)
