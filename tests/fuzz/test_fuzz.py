@@ -3,9 +3,9 @@
 Each family below sends its share of requests (``QUOTAS``); every request must be answered
 below 500, every refusal in its route's shape, and every refused request must leave the stores
 as they were (``checks.py`` lists the few writes a refusal may make, and why). The requests
-are drawn from a seed per family (``driver.py``); Hypothesis's provider also mixes in constants
-found in the modules a process has loaded, so a family's requests can differ a little with what
-its worker ran before (the count never does). The clock is the world's pinned one.
+are drawn from a seed per family (``driver.py``), the same requests in every process and every
+run (the constants Hypothesis's provider mixes in are fixed to the product's). The clock is the
+world's pinned one.
 
     .venv/bin/python -m pytest -q tests/fuzz
 """
