@@ -13,7 +13,9 @@ per partition, far above a county's day (thousands of notes), and a report reads
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_bills import bill_from_doc
@@ -26,6 +28,8 @@ from chalicelib.domain.reports import VoidedBill
 
 BATCH = 100  # BatchGetItem's limit
 NOTE_READ = ["payment_code", "status", "doc", "payment", "bill"]
+BILL_READ = ["doc"]  # a bill is its document; its index keys and file names are not shown
+VOIDED_READ = ["doc", "voided_at"]
 
 
 @aws_boundary
@@ -39,12 +43,11 @@ class DynamoActivity:
         # one more is more for DynamoDB to send and botocore to parse (not the reservation: a
         # day's notes are counted and listed, never issued from).
         rows = NoteModel.by_day.query(day, attributes_to_get=NOTE_READ)
-        return [note_from_item(item) for page in rows.page_iter for item in page.get("Items", [])]
+        return [note_from_item(item) for item in _items(rows)]
 
     @staticmethod
     def payments(day: str) -> list[PaymentRecord]:
-        found = [PaymentRecord.of_row(row.attribute_values)
-                 for row in PaymentModel.by_day.query(day)]
+        found = [_payment(item) for item in _items(PaymentModel.by_day.query(day))]
         return sorted(found, key=lambda p: (p.paid_at, p.payment_id))
 
     @staticmethod
@@ -58,10 +61,35 @@ class DynamoActivity:
 
     @staticmethod
     def bills_issued(day: str) -> list[Bill]:
-        return [bill_from_doc(row.doc) for row in BillModel.by_day.query(day)
-                if row.doc is not None]
+        rows = BillModel.by_day.query(day, attributes_to_get=BILL_READ)
+        return [bill_from_doc(json.loads(item["doc"]["S"])) for item in _items(rows)
+                if "S" in item.get("doc", {})]
 
     @staticmethod
     def bills_voided(day: str) -> list[VoidedBill]:
-        return [VoidedBill(bill=bill_from_doc(row.doc), voided_at=row.voided_at or day)
-                for row in BillModel.by_voided_day.query(day) if row.doc is not None]
+        rows = BillModel.by_voided_day.query(day, attributes_to_get=VOIDED_READ)
+        return [VoidedBill(bill=bill_from_doc(json.loads(item["doc"]["S"])),
+                           voided_at=item.get("voided_at", {}).get("S") or day)
+                for item in _items(rows) if "S" in item.get("doc", {})]
+
+
+# A busy day's lists are read from the raw items, as ``notes_created`` reads its notes: building
+# pynamodb's model of each row costs ~0.3-0.7 ms of CPU, which the day page pays on every request.
+
+def _items(rows: Any) -> Iterable[dict[str, Any]]:
+    """The raw items of every page of a pynamodb query."""
+    return (item for page in rows.page_iter for item in page.get("Items", []))
+
+
+def _payment(item: dict[str, Any]) -> PaymentRecord:
+    """``PaymentRecord.of_row`` of a raw item: the payments table keeps only text and numbers;
+    any other type is left to pynamodb's model."""
+    row: dict[str, Any] = {}
+    for name, value in item.items():
+        if "S" in value:
+            row[name] = value["S"]
+        elif "N" in value:
+            row[name] = value["N"]
+        else:
+            return PaymentRecord.of_row(PaymentModel.from_raw_data(item).attribute_values)
+    return PaymentRecord.of_row(row)

@@ -75,3 +75,18 @@ class TestDailyActivity:
         assert not stores.bills.set_status(bill.bill.bill_id, BillStatus.VOIDED,
                                            expected=BillStatus.REVERSED, at=at(60))
         assert stores.activity.bills_voided(DAY) == []
+
+    def test_a_days_payments_and_bills_are_whole_as_their_own_stores_read_them(self, stores):
+        # The day's lists are decoded from the day indexes' raw items: every field of a payment
+        # (an exception's unit and reason too) and of a bill is what the stores themselves give.
+        allocate(stores)
+        stored = issue(stores, 1)
+        stores.notes.add_order(order(1, suffix="B"))
+        stores.payments.record(payment(1, suffix="B", minutes=5))  # paid twice: an exception
+        day = stores.activity.payments(DAY)
+        assert len(day) == 2 and {p.status for p in day} == {"applied", "exception"}
+        assert day == [stores.payments.find(p.payment_id) for p in day]
+        exception = next(p for p in day if p.status == "exception")
+        assert exception.exception_unit and exception.reason
+        [bill] = stores.activity.bills_issued(DAY)
+        assert bill == stores.bills.get(stored.bill.bill_code, stored.bill.bill_number).bill
