@@ -18,7 +18,7 @@ it: the unit pages the list above leaves out (直接开票's form, the unit audi
 notes list, the payer search (a common name: one of 16 payers, so its 200-row budget runs out
 with ~16 found, short of a page; a rare name: 继续查找, and its second request; no match; a
 phone, looked up whole; digits of payment codes), the bills'
-search, and the day page with the day's ~100 of those notes. The earlier pages are measured
+search, and the day page of yesterday (Beijing): a whole day of them, ~100, at any hour. The earlier pages are measured
 before the month is written, so they compare with earlier runs.
 
     .venv/bin/python -m bench.console [N_REQUESTS]
@@ -155,10 +155,12 @@ def _busy_month(deps, unit_code: str, count: int = 3000, days: int = 30) -> dict
                                                 f"BUSY{i:016d}"))
                 row.bill = asdict(BillRef("34010126", f"{i:010d}", "aB3dE9", at))
             batch.save(row)
-    today = now.astimezone(CHINA_TZ).date().isoformat()
-    return {"count": count, "common": NAMES[0], "rare": "欧阳修远",
-            "today": sum(1 for i in range(count)
-                         if (now - step * i).astimezone(CHINA_TZ).date().isoformat() == today),
+    # The day page is measured on yesterday (Beijing): a whole day of the month's notes, ~100,
+    # whatever the time of day the bench runs at (today's would hold 1 note just after midnight).
+    day = (now.astimezone(CHINA_TZ) - timedelta(days=1)).date().isoformat()
+    return {"count": count, "common": NAMES[0], "rare": "欧阳修远", "day": day,
+            "day_notes": sum(1 for i in range(count)
+                             if (now - step * i).astimezone(CHINA_TZ).date().isoformat() == day),
             "rare_phone": phones["欧阳修远"], "code_part": code_part}
 
 
@@ -233,8 +235,8 @@ def console(n: int) -> tuple[list[Row], list[float]]:
                      f"/console/unit/notes?q={month['code_part']}"),
                     ("bills: payer search", "unit_operator",
                      f"/console/unit/bills?q={quote(rare)}"),
-                    (f"finance day ({month['today']} notes)", "finance_auditor",
-                     "/console/finance/day")]
+                    (f"finance day ({month['day_notes']} notes)", "finance_auditor",
+                     f"/console/finance/day?day={month['day']}")]
             for label, role, path in busy:
                 headers = {"Cookie": "; ".join(sessions[role])}
                 if path is None:  # the rare name's second request, from its first's cursor
