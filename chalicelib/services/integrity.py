@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.records import ArchivedFile
 from chalicelib.services.ports import Ports
+from chalicelib.services.rounds import round_state
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,13 @@ def check_archive(deps: Ports, limit: int | None = None) -> IntegrityReport:
 def check_archive_slice(deps: Ports, seconds_left: Callable[[], float],
                         page_bills: int = PAGE_BILLS) -> IntegrityReport:
     """One bounded run of the daily round, resumed where the last one stopped."""
-    state, version = deps.job_state.load(JOB)
     now = deps.clock()
-    if not state.get("in_round"):
-        due = state.get("next_round_at")
-        if due and now < datetime.fromisoformat(due):
-            return IntegrityReport(idle=True)
-        state = {"in_round": True, "after": None, "round_started_at": now.isoformat(),
-                 "checked": 0, "problems": 0, "slices": 0, "last_round": state.get("last_round")}
+    opened = round_state(deps, JOB, now, lambda saved: {
+        "in_round": True, "after": None, "round_started_at": now.isoformat(), "checked": 0,
+        "problems": 0, "slices": 0, "last_round": saved.get("last_round")})
+    if opened is None:
+        return IntegrityReport(idle=True)
+    state, version = opened
     report = IntegrityReport(round_finished=False)
     after = state["after"]
     with ThreadPoolExecutor(READERS) as pool:

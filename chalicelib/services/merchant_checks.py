@@ -64,6 +64,7 @@ from chalicelib.domain.units import Unit
 from chalicelib.services.changes import record_change
 from chalicelib.services.merchants import open_token
 from chalicelib.services.ports import MerchantAuthority, Ports
+from chalicelib.services.rounds import round_state
 
 log = logging.getLogger(__name__)
 WHO = "job:check_merchant_credentials"  # the audit log's client of what the job records
@@ -132,14 +133,13 @@ def check_merchant_credentials_slice(deps: Ports, seconds_left: Callable[[], flo
                                      page: int = PAGE) -> CheckReport:
     """One bounded run of the day's round, resumed where the last one stopped (module
     docstring): what this slice did."""
-    state, version = deps.job_state.load(JOB)
     now = deps.clock()
-    if not state.get("in_round"):
-        due = state.get("next_round_at")
-        if due and now < datetime.fromisoformat(due):
-            return CheckReport(idle=True)
-        state = {"in_round": True, "round_started_at": china_iso(now), "after": None,
-                 "done": [], "totals": {}, "slices": 0}
+    opened = round_state(deps, JOB, now, lambda _: {
+        "in_round": True, "round_started_at": china_iso(now), "after": None, "done": [],
+        "totals": {}, "slices": 0})
+    if opened is None:
+        return CheckReport(idle=True)
+    state, version = opened
     report = CheckReport(round_finished=False)
     authority: list[MerchantAuthority | None] = []
     after, done = state["after"], set(state["done"])
