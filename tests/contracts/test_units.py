@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -264,7 +266,6 @@ class TestUnitRepository:
 def test_two_merchant_changes_at_once_lose_neither_retired_merchant(aws):
     """The change that read the row before the other wrote it is refused by its condition
     (``merchants_version``) and redone on the row as it is: both retirements are kept."""
-    from chalicelib.adapters.dynamo_units import DynamoUnits
     from tests.contracts.conftest import DynamoStores, _shared
 
     units = _shared(DynamoStores()).units
@@ -274,21 +275,13 @@ def test_two_merchant_changes_at_once_lose_neither_retired_merchant(aws):
                                    sealed_token="c2VhbGVk", since="x"))
     units.set_merchant(UNIT.unit_code, wechat, T0)
     units.set_merchant(UNIT.unit_code, alipay, T0)
-    reads = []
-    real_row = DynamoUnits._row
 
-    def row_then_the_other_change(unit_code):
-        row = real_row(unit_code)
-        reads.append(row.merchants_version)
+    def the_other_change(reads: list[int]) -> None:
         if len(reads) == 1:  # between this change's read and its write, another one lands
             units.remove_merchant(UNIT.unit_code, "alipay", T0)
-        return row
 
-    DynamoUnits._row = staticmethod(row_then_the_other_change)  # type: ignore[method-assign]
-    try:
+    with _after_each_unit_read(the_other_change) as reads:
         units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
-    finally:
-        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
     assert sorted(m.merchant_id for m in units.get(UNIT.unit_code).retired_merchants) == [
         "1900000109", "2088000000000001"]
     assert reads[0] != reads[-1]  # read again after the refused write
@@ -298,28 +291,19 @@ def test_a_merchant_change_that_keeps_losing_to_others_is_a_conflict_and_changes
     """Each of its ``MERCHANT_CHANGE_TRIES`` reads is followed by another change landing first:
     it gives up with ``merchant_change_conflict`` (the API's 409) and writes nothing."""
     from chalicelib.adapters.dynamo_models import UnitModel
-    from chalicelib.adapters.dynamo_units import MERCHANT_CHANGE_TRIES, DynamoUnits
+    from chalicelib.adapters.dynamo_units import MERCHANT_CHANGE_TRIES
     from tests.contracts.conftest import DynamoStores, _shared
 
     units = _shared(DynamoStores()).units
     units.put(UNIT, None)
     wechat = UnitMerchant("wechatpay", "1900000109", since="x")
     units.set_merchant(UNIT.unit_code, wechat, T0)
-    reads = []
-    real_row = DynamoUnits._row
 
-    def row_then_another_change(unit_code):
-        row = real_row(unit_code)
-        reads.append(row.merchants_version)
-        UnitModel(unit_code).update(actions=[UnitModel.merchants_version.add(1)])
-        return row
+    def another_change(_: list[int]) -> None:
+        UnitModel(UNIT.unit_code).update(actions=[UnitModel.merchants_version.add(1)])
 
-    DynamoUnits._row = staticmethod(row_then_another_change)  # type: ignore[method-assign]
-    try:
-        with pytest.raises(Conflict) as refused:
-            units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
-    finally:
-        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
+    with _after_each_unit_read(another_change) as reads, pytest.raises(Conflict) as refused:
+        units.remove_merchant(UNIT.unit_code, "wechatpay", T0)
     assert refused.value.code == "merchant_change_conflict"
     assert len(reads) == MERCHANT_CHANGE_TRIES and len(set(reads)) == MERCHANT_CHANGE_TRIES
     after = units.get(UNIT.unit_code)
@@ -332,7 +316,6 @@ def test_a_merchant_change_landing_while_retired_merchants_are_dropped_wins_and_
     condition (``merchants_version``) and redone on the row as the PUT left it: the PUT's
     merchant and the one it retired are kept; the ended entry is gone (the PUT dropped it,
     as every change does, so the drop finds nothing left to drop)."""
-    from chalicelib.adapters.dynamo_units import DynamoUnits
     from tests.contracts.conftest import DynamoStores, _shared
 
     units = _shared(DynamoStores()).units
@@ -342,23 +325,38 @@ def test_a_merchant_change_landing_while_retired_merchants_are_dropped_wins_and_
     units.set_merchant(UNIT.unit_code, first, T0 - timedelta(days=400))
     units.set_merchant(UNIT.unit_code, second, T0 - timedelta(days=380))
     [ended] = units.get(UNIT.unit_code).retired_merchants
-    reads = []
-    real_row = DynamoUnits._row
 
-    def row_then_a_put(unit_code):
-        row = real_row(unit_code)
-        reads.append(row.merchants_version)
+    def a_put(reads: list[int]) -> None:
         if len(reads) == 1:  # between the drop's read and its write, the admin's PUT lands
             units.set_merchant(UNIT.unit_code, third, T0 - timedelta(hours=1))
-        return row
 
-    DynamoUnits._row = staticmethod(row_then_a_put)  # type: ignore[method-assign]
-    try:
+    with _after_each_unit_read(a_put) as reads:
         assert units.drop_retired(UNIT.unit_code, T0) == ()
-    finally:
-        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
     unit = units.get(UNIT.unit_code)
     assert unit.merchants == (third,)
     assert [m.merchant_id for m in unit.retired_merchants] == ["1900000102"]  # the PUT's
     assert ended not in unit.retired_merchants
     assert reads[0] != reads[-1]  # read again (after the PUT's own read) once refused
+
+
+@contextmanager
+def _after_each_unit_read(then: Callable[[list[int]], None]) -> Iterator[list[int]]:
+    """Within the block, each read of a unit's row by ``DynamoUnits`` records the
+    ``merchants_version`` it read, then calls ``then`` with the versions read so far: another
+    change landing between a change's read and its conditional write. Yields those versions."""
+    from chalicelib.adapters.dynamo_units import DynamoUnits
+
+    reads: list[int] = []
+    real_row = DynamoUnits._row
+
+    def row_then(unit_code: str):
+        row = real_row(unit_code)
+        reads.append(row.merchants_version)
+        then(reads)
+        return row
+
+    DynamoUnits._row = staticmethod(row_then)  # type: ignore[method-assign]
+    try:
+        yield reads
+    finally:
+        DynamoUnits._row = staticmethod(real_row)  # type: ignore[method-assign]
