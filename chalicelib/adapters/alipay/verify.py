@@ -86,6 +86,15 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
                         now: datetime | None = None) -> AlipayTrade:
     """Verify the RSA2 ``sign`` over the received fields, then check and return the trade."""
     del now  # see the module docstring: nothing in the notice is signed time
+    fields = verified_fields(raw_body, content_type, config)
+    merchant, merchant_app = _merchant(fields, config)
+    return _trade(fields, merchant, merchant_app)
+
+
+def verified_fields(raw_body: bytes, content_type: str, config: AlipayConfig) -> dict[str, str]:
+    """The fields of a form Alipay posted and signed (V1, RSA2), addressed to our ``app_id``:
+    a payment notice's (``verify_notification``) or an open-platform message's
+    (``messages.verify_message``). Anything else raises ``SignatureInvalid``."""
     fields, codec = read_form(raw_body, content_type, charset_field="charset", codecs=CHARSETS)
     sign_type = fields.get("sign_type")
     if sign_type != SIGN_TYPE:
@@ -105,10 +114,14 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
                                         PKCS1v15(), SHA256())
     except InvalidSignature:
         raise SignatureInvalid("sign does not match the fields for Alipay's public key") from None
-    # Authentic from here on: Alipay said it, but was it said to us, and is it well formed?
+    # Authentic from here on: Alipay said it, but was it said to us?
     if fields.get("app_id") != config.app_id:
         raise SignatureInvalid(f"app_id {fields.get('app_id')!r} is not ours")
-    merchant, merchant_app = _merchant(fields, config)
+    return fields
+
+
+def _trade(fields: dict[str, str], merchant: str, merchant_app: str) -> AlipayTrade:
+    """The trade of a verified notice (is it well formed?)."""
     trade_status = _required(fields, "trade_status")
     if trade_status not in TRADE_STATUSES:
         raise ValidationFailed(f"unknown trade_status {trade_status!r}",
