@@ -153,8 +153,9 @@ def check_merchant_credentials(event) -> None:
     """Ask Alipay whether each unit's authorisation still holds, drop retired merchants past
     their keep, audit each unit's expiring or lost merchant credentials once a day, and publish
     how many units have one (alarmed): a slice of the day's round, resumed where the last one
-    stopped; between rounds it only reads its state."""
-    from chalicelib.services.merchant_checks import check_merchant_credentials_slice as check
+    stopped; between rounds it only reads its state. Before the round, the re-check Alipay's
+    cancellation messages queued (``services/merchant_rechecks``)."""
+    from chalicelib.services.merchant_rechecks import scheduled_check as check
 
     context = event.context
     check(deps(), lambda: context.get_remaining_time_in_millis() / 1000)
@@ -174,8 +175,8 @@ def send_sms(event) -> None:
 # and the reversal of a bill, which signs (only the issuing role may use the signing keys),
 # whether a unit's key asks for it or a person in the unit console (its form posts there).
 # Each serves API Gateway proxy events through the same app, for its own routes only.
-CALLBACK_ROUTES = ("/callbacks/wechatpay", "/callbacks/alipay", "/callbacks/unionpay",
-                   "/callbacks/bank")
+CALLBACK_ROUTES = ("/callbacks/wechatpay", "/callbacks/alipay", "/callbacks/alipay/gateway",
+                   "/callbacks/unionpay", "/callbacks/bank")
 REVERSAL_ROUTES = ("/v1/bills/{bill_code}/{bill_number}/reversal",
                    "/console/unit/bills/{bill_code}/{bill_number}/reversal")
 

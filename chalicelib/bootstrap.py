@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from chalicelib.adapters.wall_clock import utc_now
 from chalicelib.config import Settings, load_settings
@@ -28,6 +28,7 @@ from chalicelib.services.ports import (
     JobQueue,
     JobState,
     KeyRegistry,
+    MessageVerifier,
     Metrics,
     NoteIndex,
     NoteRepository,
@@ -364,6 +365,13 @@ class Deps:
 
         return self._get(f"{channel}_notices",
                          lambda: NOTICES[channel](lambda: self.channel(channel)))
+
+    def messages(self, channel: str) -> MessageVerifier:
+        """The verifier of a channel's open-platform messages: Alipay's notices verifier,
+        which reads them too (``adapters/notices.AlipayNotices.message``)."""
+        if channel != "alipay":
+            raise KeyError(f"{channel} sends no open-platform messages")
+        return cast(MessageVerifier, self.notices(channel))
 
     @property
     def bill_files(self) -> BillFileChecker:

@@ -12,8 +12,9 @@ Third-party application authorisation (第三方应用授权): ``POST /alipay/_s
 same merchant gets the same token, derived from our app_id, so any process of the stack knows
 it). A request carrying ``app_auth_token`` is made for that merchant: an unknown token is
 refused (20001 ``aop.invalid-app-auth-token``); ``POST /alipay/_sim/app-auth-cancel``
-``{"seller_id"}`` is the merchant cancelling the authorisation (解除授权): its token is then
-refused as unknown, and the query says ``status`` invalid (authorising again undoes it: the
+``{"seller_id"}`` is the merchant cancelling the authorisation (解除授权): Alipay's message
+``alipay.open.auth.appauth.cancelled`` is posted, signed, to the app's gateway
+(``/callbacks/alipay/gateway``, ``cancelled_message``), and its token is then refused as unknown, and the query says ``status`` invalid (authorising again undoes it: the
 simulator's token is the same again, where Alipay's would be new); its orders are the merchant's (found, queried
 and refunded only with its token), notified with its ``seller_id`` and ``auth_app_id``, and its
 trade bill (asked for with its token) lists only its trades, under its PID; the deployment's
@@ -40,7 +41,7 @@ from chalicelib.domain.china_time import CHINA_TZ
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from chalicelib.domain.forms import read_form
 from chalicelib.domain.money import fen_to_yuan, yuan_to_fen
-from devstack.notifications import alipay_notification, own_private_key
+from devstack.notifications import alipay_message, alipay_notification, own_private_key
 from devstack.sim_common import (
     ChannelState,
     Reply,
@@ -54,6 +55,7 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 # The page methods and the product each must be sold as (销售产品码).
 BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 AUTH_QUERY = "alipay.open.auth.token.app.query"
+CANCELLED = "alipay.open.auth.appauth.cancelled"  # the message of a cancelled authorisation
 BILL_FILE = "/downloadBillFile.resource"  # dwbillcenter.alipay.com's, played here
 PAGES = {"alipay.trade.wap.pay": "QUICK_WAP_WAY", "alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY"}
 
@@ -123,11 +125,32 @@ class AlipayServer:
         with self.s.lock:
             if cancel:
                 self.s.cancelled.add(seller)
-                return Reply(200, {"Content-Type": "application/json"},
-                             json.dumps({"user_id": seller, "status": "invalid"}).encode())
-            self.s.cancelled.discard(seller)
+            else:
+                self.s.cancelled.discard(seller)
+        if cancel:
+            return self.cancelled_message(seller, body)
         return Reply(200, {"Content-Type": "application/json"},
                      json.dumps(self.grant(seller)).encode())
+
+    def cancelled_message(self, seller: str, body: bytes) -> Reply:
+        """Alipay's message that ``seller`` cancelled its authorisation
+        (``alipay.open.auth.appauth.cancelled``), signed with Alipay's key and posted to the
+        stack's application gateway (``/callbacks/alipay/gateway``); what was posted and how
+        the app answered. The message's ``biz_content`` is ``{}`` and it names no merchant,
+        unless the request gives ``biz_content`` or ``message`` (common parameters): what
+        Alipay puts there is not documented where we can read it."""
+        asked = json.loads(body or b"{}")
+        content = asked.get("biz_content") if isinstance(asked.get("biz_content"), dict) else {}
+        extra = asked.get("message") if isinstance(asked.get("message"), dict) else {}
+        notify_id = new_id("", 32)
+        data, headers = alipay_message(self.s.stack, CANCELLED, now=self.s.clock(),
+                                       biz_content=content, notify_id=notify_id,
+                                       **{str(k): str(v) for k, v in extra.items()})
+        status = self.s.deliver(f"{self.s.stack['base_url']}/callbacks/alipay/gateway", data,
+                                headers)
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps({
+            "user_id": seller, "status": "invalid", "notify_id": notify_id,
+            "message_status": status}).encode())
 
     def handle(self, method: str, url: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Reply:

@@ -4,6 +4,7 @@
 |-----------|--------------------------------|---------------------------|-----------------------|
 | wechatpay | 204, no body                   | 401 {"code":"FAIL",…}     | 413 {"code":"FAIL",…} |
 | alipay    | 200, body exactly ``success``  | 400, body ``fail``        | 413, body ``fail``    |
+| alipay/gateway (messages) | 200 ``success`` (queued) | 400 ``fail``   | 413 ``fail``          |
 | unionpay  | 200, body ``ok``               | 400, body ``fail``        | 413, body ``fail``    |
 | bank      | 200 {"result": …}              | 401 contract error object | 413 contract error    |
 
@@ -38,6 +39,7 @@ from chalicelib.domain.errors import (
     SignatureInvalid,
 )
 from chalicelib.domain.payments import PaymentOutcome
+from chalicelib.services import merchant_rechecks
 from chalicelib.services import payments as payments_service
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def _order_unknown(outcome: PaymentOutcome) -> NotFound | None:
     return None
 
 
-def _record(channel: str, record: Callable[[], PaymentOutcome]) -> PaymentOutcome | Exception:
+def _record[T](channel: str, record: Callable[[], T]) -> T | Exception:
     """What the channel's notification came to: its outcome, or why it was not recorded (the
     status of the answer is ``status_of`` that exception; the callback words only the body)."""
     try:
@@ -135,6 +137,25 @@ def _form_channel(channel: str, record, ack: str) -> Response:
 @bp.route("/callbacks/alipay", methods=["POST"], content_types=FORM)
 def alipay() -> Response:
     return _form_channel("alipay", payments_service.record_alipay, "success")
+
+
+@bp.route("/callbacks/alipay/gateway", methods=["POST"], content_types=FORM)
+def alipay_gateway() -> Response:
+    """Our Alipay application's gateway (应用网关, set in Alipay's console apart from the
+    payments' notify_url): its open-platform messages. A merchant's cancelled authorisation
+    is verified and its re-check queued (``services/merchant_rechecks``); answered as the
+    payment notices are (``success``; ``fail`` with 400 unverified, 413 too large, 5xx when it
+    could not be queued, so Alipay sends it again)."""
+    refused = _disabled("alipay")
+    if refused:
+        return _text(status_of(refused, "alipay"), "fail")
+    request = bp.current_request
+    outcome = _record("alipay message", lambda: merchant_rechecks.record_alipay_message(
+        deps(), raw_body(request), request.headers.get("content-type", ""),
+        client_address(request)))
+    if isinstance(outcome, Exception):
+        return _text(status_of(outcome, "alipay"), "fail")
+    return _text(200, "success")
 
 
 @bp.route("/callbacks/unionpay", methods=["POST"], content_types=FORM)

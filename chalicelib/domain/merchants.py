@@ -47,6 +47,7 @@ Pure: the checks of what the finance department may record, nothing more.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -247,6 +248,49 @@ def check_authorisation(merchant: UnitMerchant, found: Authorisation | None) -> 
         fields["auth_app_id"] = f"the token was granted by app {found.app_id}, not this one"
     if fields:
         raise ValidationFailed("应用授权令牌与所填商户不一致或已失效", fields)
+
+
+@dataclass(frozen=True)
+class AuthorisationCancelled:
+    """A verified message from the channel that a merchant cancelled its authorisation of our
+    application (Alipay: ``alipay.open.auth.appauth.cancelled``): its ``notify_id`` (the same
+    message delivered again has the same one) and what it names that might say whose it was.
+    Those are hints only: the message's content is not documented where we can read it, so
+    nothing is decided on them (``services/merchant_rechecks``): ``merchant_ids`` the PIDs it
+    names, ``app_ids`` the app_ids, ``token_digests`` the SHA-256 (hex) of tokens it names."""
+
+    notify_id: str
+    merchant_ids: tuple[str, ...] = ()
+    app_ids: tuple[str, ...] = ()
+    token_digests: tuple[str, ...] = ()
+
+    @property
+    def hints(self) -> bool:
+        return bool(self.merchant_ids or self.app_ids or self.token_digests)
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """A verified message of the channel's open platform (Alipay's 消息服务): its method
+    (``msg_method``), its ``notify_id``, and, when it is one, the cancellation it reports."""
+
+    method: str
+    notify_id: str
+    cancelled: AuthorisationCancelled | None = None
+
+
+def token_digest(token: str) -> str:
+    """What a token a message names is compared by (SHA-256, hex), so it is never kept."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def names_merchant(cancelled: AuthorisationCancelled, merchant: UnitMerchant,
+                   token_digest: str) -> bool:
+    """Whether the message names this (Alipay) merchant: its PID, its auth_app_id, or the
+    digest of its token (``token_digest``, "" when not known)."""
+    return (merchant.merchant_id in cancelled.merchant_ids
+            or (bool(merchant.app_id) and merchant.app_id in cancelled.app_ids)
+            or (bool(token_digest) and token_digest in cancelled.token_digests))
 
 
 EXPIRY_WARN_DAYS = 30  # a certificate or an authorisation this close to its end is warned about

@@ -120,12 +120,12 @@ def check_merchant_credentials(deps: Ports, page: int = PAGE) -> CheckReport:
     after: str | None = None
     while True:
         units, after = deps.units.in_region("", page, after)
-        _check_units(deps, units, authority, report, lambda: math.inf)
+        check_units(deps, units, authority, report, lambda: math.inf)
         if after is None:
             break
     deps.metrics.put_count(METRIC, report.due)
     log.info("merchant credentials checked: %s", report)
-    _raise_if_failed(report)
+    raise_if_failed(report)
     return report
 
 
@@ -142,17 +142,8 @@ def check_merchant_credentials_slice(deps: Ports, seconds_left: Callable[[], flo
     state, version = opened
     report = CheckReport(round_finished=False)
     authority: list[MerchantAuthority | None] = []
-    after, done = state["after"], set(state["done"])
-    while seconds_left() > RESERVE_SECONDS:
-        units, following = deps.units.in_region("", page, after)
-        todo = [u for u in units if u.unit_code not in done]
-        done |= _check_units(deps, todo, authority, report, seconds_left)
-        if any(u.unit_code not in done for u in todo):
-            break  # time ran short within the page: the next slice checks the rest of it
-        after, done = following, set()
-        if after is None:
-            report.round_finished = True
-            break
+    after, done, report.round_finished = walk(deps, state["after"], set(state["done"]),
+                                              authority, report, seconds_left, page)
     totals = {name: state["totals"].get(name, 0) + value
               for name, value in report.counts().items()}
     if report.round_finished:
@@ -167,7 +158,7 @@ def check_merchant_credentials_slice(deps: Ports, seconds_left: Callable[[], flo
         state.update(after=after, done=sorted(done), totals=totals, slices=state["slices"] + 1)
     deps.job_state.save(JOB, state, version)
     log.info("merchant credentials slice: %s", report)
-    _raise_if_failed(report)
+    raise_if_failed(report)
     return report
 
 
@@ -177,7 +168,7 @@ class MerchantCheckFailed(Exception):
     and the round goes on."""
 
 
-def _raise_if_failed(report: CheckReport) -> None:
+def raise_if_failed(report: CheckReport) -> None:
     if report.failed:
         raise MerchantCheckFailed(f"{report.failed} units' merchant credentials could not be "
                                   f"checked (logged above); the others were: {report}")
@@ -190,13 +181,33 @@ def _next_round(started: datetime) -> datetime:
     return at if at > china else at + timedelta(days=1)
 
 
-def _check_units(deps: Ports, units: list[Unit], authority: list[MerchantAuthority | None],
-                 report: CheckReport, seconds_left: Callable[[], float]) -> set[str]:
+def walk(deps: Ports, after: str | None, done: set[str],
+         authority: list[MerchantAuthority | None], report: CheckReport,
+         seconds_left: Callable[[], float], page: int = PAGE,
+         wanted: Callable[[Unit], bool] | None = None) -> tuple[str | None, set[str], bool]:
+    """Check the units of the region listing from its page after ``after`` on (of that page,
+    those not in ``done``; only those ``wanted``, when given) while the invocation has more
+    than ``RESERVE_SECONDS`` left: where it stopped (the page's position and the units of that
+    page checked), and whether it reached the listing's end."""
+    while seconds_left() > RESERVE_SECONDS:
+        units, following = deps.units.in_region("", page, after)
+        todo = [u for u in units if u.unit_code not in done and (wanted is None or wanted(u))]
+        done |= check_units(deps, todo, authority, report, seconds_left)
+        if any(u.unit_code not in done for u in todo):
+            break  # time ran short within the page: the next slice checks the rest of it
+        after, done = following, set()
+        if after is None:
+            return None, done, True
+    return after, done, False
+
+
+def check_units(deps: Ports, units: list[Unit], authority: list[MerchantAuthority | None],
+                report: CheckReport, seconds_left: Callable[[], float]) -> set[str]:
     """Check ``units``, ``AT_ONCE`` at a time, none started with less than
     ``RESERVE_SECONDS`` left; what they did added to ``report``; the codes of those checked."""
     # Made once, before the units are checked at once: the Alipay client, the secret the
     # tokens are sealed with, the adapters the units share.
-    if any(_alipay_token(u) for u in units) and _authority(deps, authority) is not None:
+    if any(alipay_authorised(u) for u in units) and _authority(deps, authority) is not None:
         deps.payer_pepper  # noqa: B018
     deps.audit  # noqa: B018
 
@@ -221,7 +232,8 @@ def _check_units(deps: Ports, units: list[Unit], authority: list[MerchantAuthori
     return checked
 
 
-def _alipay_token(unit: Unit) -> bool:
+def alipay_authorised(unit: Unit) -> bool:
+    """Whether the unit collects into an Alipay merchant of its own (it holds its token)."""
     mine = unit.merchant("alipay")
     return mine is not None and bool(mine.sealed_token)
 

@@ -17,7 +17,7 @@ from chalicelib.domain.bill_templates import BillTemplate, TemplateChoice
 from chalicelib.domain.bills import Bill, BillStatus
 from chalicelib.domain.credentials import FinanceKey, UnitKey
 from chalicelib.domain.key_trust import KeyTrust
-from chalicelib.domain.merchants import Authorisation, UnitMerchant
+from chalicelib.domain.merchants import Authorisation, ChannelMessage, UnitMerchant
 from chalicelib.domain.notes import BillRef, ListedNote, Note
 from chalicelib.domain.payer_search import PayerSearch
 from chalicelib.domain.payments import (
@@ -536,6 +536,16 @@ class NotificationVerifier(Protocol):
         it does not prove it came from the channel, or the channel is not configured."""
 
 
+class MessageVerifier(Protocol):
+    """A channel's open-platform messages (Alipay's 消息服务, posted to our application
+    gateway): verified over the raw bytes as its notifications are, then read."""
+
+    def message(self, raw_body: bytes, headers: Mapping[str, str],
+                now: datetime) -> ChannelMessage:
+        """What the message says; ``SignatureInvalid`` (or another ``DomainError``) when it
+        does not prove it came from the channel to us, or the channel is not configured."""
+
+
 class BillFileChecker(Protocol):
     """Checking a bill file (XML, or PDF with the XML attached) against public keys."""
 
@@ -864,6 +874,9 @@ class Ports(Protocol):
 
     def notices(self, channel: str) -> NotificationVerifier:
         """The verifier of a channel's notifications."""
+
+    def messages(self, channel: str) -> MessageVerifier:
+        """The verifier of a channel's open-platform messages (Alipay only)."""
 
     def channel_api(self, name: str) -> ChannelApi:
         """The client of a channel's server."""

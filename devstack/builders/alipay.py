@@ -1,7 +1,8 @@
-"""Building Alipay asynchronous notifications (异步通知, RSA2) as Alipay posts them.
+"""Building Alipay asynchronous notifications (异步通知, RSA2) as Alipay posts them, and the
+open platform's messages (消息服务) to an application gateway, signed the same way.
 
 For the local channel simulator and the tests only (payment-channels.md §2.1): the production
-path verifies (``chalicelib/adapters/alipay/verify.py``) and never builds.
+path verifies (``chalicelib/adapters/alipay/verify.py``, ``messages.py``) and never builds.
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ def trade_fields(*, app_id: str, seller_id: str, out_trade_no: str, total_fen: i
         "app_id": app_id,
         "buyer_pay_amount": yuan,
         "seller_id": seller_id,
+    }
+
+
+def message_fields(*, app_id: str, msg_method: str, now: datetime,
+                   biz_content: Mapping[str, object] | None = None,
+                   notify_id: str | None = None) -> dict[str, str]:
+    """The common parameters of an open-platform message (version 1.1) to application
+    ``app_id``, without sign (``chalicelib/adapters/alipay/messages.py`` names the source).
+    What ``biz_content`` holds, and whether ``msg_type``, ``msg_uid`` or ``msg_app_id`` come
+    with a given message, is not documented where we can read it: the caller adds them."""
+    return {
+        "notify_id": notify_id or secrets.token_hex(16),
+        "utc_timestamp": str(int(now.timestamp() * 1000)),
+        "msg_method": msg_method,
+        "app_id": app_id,
+        "version": "1.1",
+        "biz_content": json.dumps(dict(biz_content or {}), ensure_ascii=False,
+                                  separators=(",", ":")),
+        "charset": "utf-8",
     }
 
 

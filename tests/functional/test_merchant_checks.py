@@ -229,7 +229,8 @@ def test_the_simulator_answers_the_query_of_a_cancelled_authorisation_signed_as_
     assert api.authorisation(token) == held
     r = world.channels.handle("POST", "/alipay/_sim/app-auth-cancel", {},
                               json.dumps({"seller_id": SELLER}).encode())
-    assert (r.status, json.loads(r.body)) == (200, {"user_id": SELLER, "status": "invalid"})
+    answer = json.loads(r.body)
+    assert (r.status, answer["user_id"], answer["status"]) == (200, SELLER, "invalid")
     assert api.authorisation(token) == replace(held, valid=False)
     order = ChannelOrder(out_trade_no="34012600000000000015A1",
                          payment_code="34012600000000000015", channel="alipay", amount_fen=100,
