@@ -8,6 +8,7 @@ command (the notifications themselves: ``notifications.py``)::
     python -m devstack.simulator pay PAYMENT_CODE [--channel alipay]   # the running simulator pays
     python -m devstack.simulator notify OUT_TRADE_NO AMOUNT_FEN [--channel unionpay]  # signed here
     python -m devstack.simulator bank PAYMENT_CODE AMOUNT_FEN
+    python -m devstack.simulator cancel-auth SELLER_ID   # a merchant cancels its Alipay authorisation
 
 Keys and merchant ids come from ``.local/stack.json`` (CONTRACT.md, 'Local stack').
 """
@@ -93,6 +94,18 @@ def pay_order(stack: dict, channel: str, out_trade_no: str) -> int:
         return int(json.loads(response.read())["notify_status"])
 
 
+def cancel_authorisation(stack: dict, seller_id: str) -> dict:
+    """A merchant cancels its Alipay authorisation of our application at the running
+    simulator, which posts Alipay's message (``alipay.open.auth.appauth.cancelled``) to the
+    app's gateway: its answer (``notify_id``, ``message_status``: how the app answered)."""
+    request = urllib.request.Request(
+        f"{stack['simulator_url']}/alipay/_sim/app-auth-cancel", method="POST",
+        data=json.dumps({"seller_id": seller_id}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
 def pay_at_bank(stack: dict, payment_code: str, amount_fen: int) -> int:
     body, headers = bank_notification(stack, payment_code, amount_fen)
     return send(f"{stack['base_url']}/callbacks/bank", body, headers)
@@ -156,8 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     bank = sub.add_parser("bank", help="pay a note at an agent bank's counter")
     bank.add_argument("payment_code")
     bank.add_argument("amount_fen", type=int)
+    cancel = sub.add_parser("cancel-auth", help="a merchant cancels its Alipay authorisation "
+                                                "(Alipay's message to the app's gateway)")
+    cancel.add_argument("seller_id")
     args = parser.parse_args(argv)
     stack = json.loads(Path(args.stack).read_text())
+    if args.command == "cancel-auth":
+        answer = cancel_authorisation(stack, args.seller_id)
+        print(f"alipay authorisation of {args.seller_id} cancelled; message "
+              f"{answer['notify_id']} to the app's gateway: HTTP {answer['message_status']}")
+        return 0 if answer["message_status"] == 200 else 1
     if args.command == "bank":
         status = pay_at_bank(stack, args.payment_code, args.amount_fen)
         print(f"bank counter payment of {args.payment_code} ({args.amount_fen} fen): "

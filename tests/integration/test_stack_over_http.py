@@ -8,6 +8,8 @@ the helper that signs a WeChat notification.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,13 +19,16 @@ import pytest
 import requests
 
 from tests.integration.stack_client import (
+    REPO,
     auth,
     bill_api,
     create_note,
     fetch,
     issue_a_bill,
+    last_errors,
     pay_with_simulator,
     rows_of,
+    run_scheduled_jobs,
     sms_to,
     verify_offline,
     wait_for_sms,
@@ -86,6 +91,50 @@ def test_a_units_own_alipay_merchant_is_paid_with_the_simulator_command(
         assert (note["payment"]["channel"], note["payment"]["amount_fen"]) == ("alipay", 10050)
     finally:
         assert requests.delete(url, headers=finance, timeout=10).status_code == 200
+
+
+def test_a_cancelled_alipay_authorisation_is_found_by_the_next_slice_not_the_next_morning(
+        stack: dict[str, Any]) -> None:
+    """The simulator command cancels a unit's Alipay authorisation: Alipay's signed message
+    reaches the stack's application gateway (answered success), and the scheduler's next run
+    re-checks, so the unit warns of it."""
+    seller, unit = "2088000000000921", stack["units"][1]["unit_code"]
+    grant = requests.post(f"{stack['simulator_url']}/alipay/_sim/app-auth",
+                          json={"seller_id": seller}, timeout=10).json()
+    finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
+    url = f"{stack['base_url']}/v1/admin/units/{unit}"
+    put = requests.put(f"{url}/merchants/alipay", headers=finance, timeout=10, json={
+        "seller_id": seller, "auth_app_id": grant["auth_app_id"],
+        "app_auth_token": grant["app_auth_token"]})
+    assert put.status_code == 200, put.text
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "devstack.simulator", "--stack", stack["stack_path"],
+             "cancel-auth", seller], cwd=REPO, capture_output=True, text=True, timeout=60,
+            check=False)
+        assert done.returncode == 0 and "HTTP 200" in done.stdout, (done.stdout, done.stderr)
+
+        def logged() -> str:
+            return "".join(p.read_text(errors="replace")
+                           for p in Path(stack["local_dir"]).glob("stack-run-*.log"))
+
+        deadline = time.monotonic() + 60
+        while "alipay cancellations re-checked" not in logged() and time.monotonic() < deadline:
+            run_scheduled_jobs(stack)  # the scheduler's next run, now
+            time.sleep(3)
+        assert "alipay cancellations re-checked" in logged(), last_errors(stack)
+        # The API process's copy of the unit is at most a minute old (adapters/cached_units).
+        deadline, found = time.monotonic() + 75, []
+        while not found and time.monotonic() < deadline:
+            unit_view = requests.get(url, headers=finance, timeout=10).json()
+            found = [w for w in unit_view["warnings"] if w["code"] == "merchant_token_invalid"]
+            time.sleep(0 if found else 2)
+        assert found, f"no merchant_token_invalid shown\n{last_errors(stack)}"
+    finally:
+        requests.post(f"{stack['simulator_url']}/alipay/_sim/app-auth",
+                      json={"seller_id": seller}, timeout=10)
+        assert requests.delete(f"{url}/merchants/alipay", headers=finance,
+                               timeout=10).status_code == 200
 
 
 def test_the_public_bill_json_describes_the_bill(stack: dict[str, Any],
