@@ -9,7 +9,9 @@ times ``check_merchant_credentials`` with the Alipay queries one at a time (``AT
 before) and ``AT_ONCE`` at a time (8), each Alipay call first waiting RTT_MS (default 100: a
 round trip to Alipay's gateway from cn-north-1; the simulator itself answers in a few ms of our
 CPU). Then one round of the scheduled slices from scratch (a fresh day), counting every AWS
-request it makes by operation and table, and one slice between rounds.
+request it makes by operation and table, and one slice between rounds. Last, the re-check of
+an Alipay cancellation message (``recheck``): one naming the cancelled merchant's PID, one
+naming nobody.
 """
 
 from __future__ import annotations
@@ -107,7 +109,41 @@ def main(units: int, alipay: int, rtt_ms: float, ended: int) -> None:
                                                     sorted(round_calls.items())))
     print("AWS requests of a slice between rounds: " + ", ".join(
         f"{k} {v}" for k, v in sorted(counted.items())))
+    recheck(deps, channels, alipay, counted, counting, real_call)
     PROCESS_WORLDS.stop()
+
+
+def recheck(deps, channels, alipay: int, counted, counting, real_call) -> None:
+    """The re-check of an Alipay cancellation message (``services/merchant_rechecks``): the
+    first Alipay merchant cancels; a message naming its PID, then one naming nobody, each
+    queued and re-checked by one pass: wall time, Alipay calls, AWS requests."""
+    import botocore.client
+
+    from chalicelib.domain.merchants import AuthorisationCancelled
+    from chalicelib.services import merchant_rechecks
+
+    gone = f"2088{100000:012d}"
+    channels.cancelled.add(gone)
+    for label, message in (("naming the PID", AuthorisationCancelled("bench-1", (gone,))),
+                           ("naming nobody", AuthorisationCancelled("bench-2"))):
+        counted.clear()
+        botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        try:
+            merchant_rechecks.queue_recheck(deps, message)
+            queued = dict(counted)
+            counted.clear()
+            started = time.perf_counter()
+            report = merchant_rechecks.recheck_cancelled(deps, lambda: 250.0)
+            took = time.perf_counter() - started
+        finally:
+            botocore.client.BaseClient._make_api_call = real_call  # type: ignore[method-assign]
+        assert report.round_finished
+        print(f"re-check of a message {label} ({alipay} Alipay merchants): {took:.2f} s, "
+              f"{report.asked} Alipay calls, {report.updated} answers kept, due {report.due}")
+        print("  AWS requests queueing it: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(queued.items())))
+        print("  AWS requests of the pass: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(counted.items())))
 
 
 if __name__ == "__main__":

@@ -211,3 +211,22 @@ def test_the_simulator_posts_the_message_the_app_accepts(world, client):
     assert sent["message_status"] == 200
     [pending] = queued(world)["pending"]
     assert (pending["notify_id"], pending["merchant_ids"]) == (sent["notify_id"], [SELLER])
+
+
+def test_the_answer_costs_one_read_and_one_conditional_write_and_a_repeat_one_read(
+        world, client, monkeypatch):
+    from tests.functional.support import counting_aws_calls
+
+    body, headers = message(world)
+    post(client, alipay_message(world.stack, "alipay.open.auth.userauth.cancelled",
+                                now=world.clock())[0], headers)  # Alipay's secret read once
+    with counting_aws_calls(monkeypatch) as first:
+        assert post(client, body, headers).body == b"success"
+    with counting_aws_calls(monkeypatch) as again:
+        assert post(client, body, headers).body == b"success"
+    assert (first.calls, again.calls) == (["dynamodb.GetItem", "dynamodb.PutItem"],
+                                          ["dynamodb.GetItem"])
+    run_check()  # the pass
+    with counting_aws_calls(monkeypatch) as idle:
+        run_check()  # between rounds, nothing pending: the two states read
+    assert idle.calls == ["dynamodb.GetItem", "dynamodb.GetItem"]
