@@ -59,8 +59,9 @@ from chalicelib.services.ports import MerchantAuthority, Ports
 log = logging.getLogger(__name__)
 JOB = "merchant-rechecks"  # its JobState: pending messages, notify_ids seen, the pass under way
 SEEN_DAYS = 7  # a notify_id delivered again within this queues nothing more
-SEEN_MOST = 2000  # notify_ids remembered, at most (the newest)
+SEEN_MOST = 1000  # notify_ids remembered, at most (the newest)
 PENDING_MOST = 100  # messages kept with their hints; past that, a pass re-checks everyone
+QUEUED_MOST = 500  # messages waiting, at most (the newest; past PENDING_MOST none has hints)
 SAVE_TRIES = 5
 
 
@@ -106,7 +107,7 @@ def queue_recheck(deps: Ports, cancelled: AuthorisationCancelled) -> bool:
                         "merchant_ids": list(cancelled.merchant_ids) if kept else [],
                         "app_ids": list(cancelled.app_ids) if kept else [],
                         "token_digests": list(cancelled.token_digests) if kept else []})
-        return {**state, "seen": seen, "pending": pending[-10 * PENDING_MOST:]}
+        return {**state, "seen": seen, "pending": pending[-QUEUED_MOST:]}
 
     return _update(deps, add)
 

@@ -40,6 +40,7 @@ _TOKEN = re.compile(r"^[0-9A-Za-z._-]{16,128}$")
 _MERCHANT_NAMES = ("user_id", "msg_uid")
 _APP_NAMES = ("auth_app_id", "msg_app_id")
 _TOKEN_NAMES = ("app_auth_token",)
+_MOST_EACH = 5  # PIDs, app_ids and tokens kept of one message, at most (each)
 _MOST_NODES = 200  # objects and lists of biz_content looked into, at most (the body: 16 KB)
 
 
@@ -59,7 +60,7 @@ def verify_message(raw_body: bytes, content_type: str, config: AlipayConfig) -> 
     content = {} if fields.get("encrypt_type") else _object(fields.get("biz_content", ""))
     for name, value in [*fields.items(), *_named_values(content)]:
         kind = _kind(name, value)
-        if kind and value not in found[kind]:
+        if kind and value not in found[kind] and len(found[kind]) < _MOST_EACH:
             found[kind].append(value)
     return ChannelMessage(method=method, notify_id=notify_id, cancelled=AuthorisationCancelled(
         notify_id=notify_id, merchant_ids=tuple(found["merchant"]), app_ids=tuple(found["app"]),
