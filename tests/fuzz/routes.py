@@ -840,6 +840,14 @@ for _channel in ("wechatpay", "alipay", "unionpay", "bank"):
     _callback_route(_channel)
 
 
+@route("/callbacks/alipay/gateway", "POST", "callbacks_alipay_gateway", "alipay")
+def _alipay_gateway(t: Targets):
+    """Alipay's messages to the application gateway, signed, hostile inside (``signed.py``)."""
+    from tests.fuzz import signed
+
+    return signed.alipay_message(t)
+
+
 # ---- the consoles (people signed in) ----------------------------------------------------------
 
 def _console_headers(t: Targets, content_types: list[str | None] | None = None

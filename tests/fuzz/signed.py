@@ -160,6 +160,39 @@ def alipay(draw: st.DrawFn, t: Targets) -> Request:
                    {"Content-Type": content_type}, body.encode("ascii"))
 
 
+@st.composite
+def alipay_message(draw: st.DrawFn, t: Targets) -> Request:
+    """An open-platform message to the application gateway, signed with Alipay's key: a
+    cancellation (or another method) whose biz_content and fields are hostile."""
+    from chalicelib.adapters.alipay.verify import signing_string
+    from devstack.builders.alipay import message_fields
+
+    ali = t.stack["channels"]["alipay"]
+    method = draw(st.sampled_from(["alipay.open.auth.appauth.cancelled"] * 5 + [
+        "alipay.open.auth.userauth.cancelled", ""]))
+    biz = draw(st.one_of(
+        st.just({"user_id": "2088000000000101"}), st.just({}),
+        st.builds(lambda k, v: {k: v}, st.sampled_from(["user_id", "auth_app_id",
+                                                        "app_auth_token", "x"]), h.text())))
+    fields = message_fields(app_id=ali["app_id"], msg_method=method, now=_now(t),
+                            biz_content=biz, notify_id=draw(st.text(
+                                alphabet="0123456789abcdef", min_size=1, max_size=200)))
+    fields = draw(_text_values(fields))
+    if draw(st.booleans()):
+        fields["biz_content"] = draw(st.one_of(h.text(), st.sampled_from(
+            ["[1]", "null", '{"user_id": {"user_id": []}}', "{" * 300])))
+    data = {"charset": "utf-8", **fields}
+    sign = base64.b64encode(t.alipay_key.sign(signing_string(data).encode("utf-8", "replace"),
+                                              PKCS1v15(), SHA256())).decode()
+    pairs = {**data, "sign": sign, "sign_type": draw(st.sampled_from(["RSA2"] * 5 + ["RSA"]))}
+    body = "&".join(f"{quote_plus(str(k).encode('utf-8', 'replace'))}="
+                    f"{quote_plus(str(v).encode('utf-8', 'replace'))}" for k, v in pairs.items())
+    return Request("callbacks_alipay_gateway", "alipay", "/callbacks/alipay/gateway", "POST",
+                   "/callbacks/alipay/gateway",
+                   {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                   body.encode("ascii"))
+
+
 # ---- UnionPay -----------------------------------------------------------------------------
 
 @st.composite

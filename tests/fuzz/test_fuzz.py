@@ -31,6 +31,7 @@ QUOTAS = {
     "callbacks_junk": 800,
     "callbacks_wechatpay": 500,
     "callbacks_alipay": 500,
+    "callbacks_alipay_gateway": 200,
     "callbacks_unionpay": 500,
     "callbacks_bank": 500,
     "console": 600,
