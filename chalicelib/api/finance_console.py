@@ -216,7 +216,6 @@ def audit_log(me: Session, actor: Actor) -> Response:
 @console_view(bp, *FINANCE, early=True)
 def day_page(me: Session, actor: Actor) -> Response:
     """A day's notes, payments and bills (today unless ``day=``), of one unit or fee item."""
-    from chalicelib.domain.money import fen_to_yuan_grouped
     from chalicelib.services.day_book import LIST_LIMIT, day_book
     from chalicelib.services.note_pages import NOTE_STATUS
 
@@ -234,7 +233,7 @@ def day_page(me: Session, actor: Actor) -> Response:
         unit_in_scope(d, credential(me), unit)  # another region's unit: the 404 page
     book = day_book(d, day if not problems else today, unit, item, scope=me.scope)
     return page(bp, "console/finance_day.html", me=me, here=DAY, heading="当日业务",
-                book=book, yuan=fen_to_yuan_grouped, limit=LIST_LIMIT, problems=problems,
+                book=book, limit=LIST_LIMIT, problems=problems,
                 filters={"day": day, "unit_code": unit, "item_code": item},
                 note_status=NOTE_STATUS, channels=CHANNELS)
 

@@ -54,15 +54,24 @@ def _env():
     env = Environment(loader=PackageLoader("chalicelib", "templates"),
                       autoescape=select_autoescape(["html"]))
     env.filters["china_time"] = china_time
+    env.filters["yuan"] = fen_to_yuan_grouped
     return env
+
+
+_BEIJING_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00")
 
 
 def china_time(iso: str) -> str:
     """An ISO 8601 time shown as Beijing time, to the second: 2026-11-23 01:56:35."""
     try:
-        return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
+    if moment.year >= 1000 and _BEIJING_SECONDS.fullmatch(iso):
+        # already Beijing time to the second (as the notes, payments and bills keep their
+        # times): the same digits, without astimezone and strftime (a day page shows hundreds)
+        return f"{iso[:10]} {iso[11:19]}"
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # frame-ancestors does not fall back to default-src: without it another site could frame a
