@@ -1482,6 +1482,10 @@ class FakeActivity:
         return sorted((n for n in self.tables.notes.values() if n.created_at[:10] == day),
                       key=lambda n: n.created_at)
 
+    def notes_made(self, day: str) -> list[Note]:
+        return [replace(n, status=NoteStatus.UNPAID, payment=None, bill=None,
+                        extra={"reservation": None}) for n in self.notes_created(day)]
+
     def payments(self, day: str) -> list[PaymentRecord]:
         return [PaymentRecord.of_row(r) for r in sorted(
             (r for r in self.tables.payments.values() if r["paid_at"][:10] == day),

@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_bills import bill_from_doc
 from chalicelib.adapters.dynamo_models import BillModel, NoteModel, PaymentModel
-from chalicelib.adapters.dynamo_notes import note_from_item, note_from_model
+from chalicelib.adapters.dynamo_notes import made_from_item, note_from_item, note_from_model
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.notes import Note
 from chalicelib.domain.records import PaymentRecord
@@ -28,6 +28,7 @@ from chalicelib.domain.reports import VoidedBill
 
 BATCH = 100  # BatchGetItem's limit
 NOTE_READ = ["payment_code", "status", "doc", "payment", "bill"]
+MADE_READ = ["payment_code", "doc"]  # a note as made: what its creation wrote, never changed
 BILL_READ = ["doc"]  # a bill is its document; its index keys and file names are not shown
 VOIDED_READ = ["doc", "voided_at"]
 
@@ -44,6 +45,14 @@ class DynamoActivity:
         # day's notes are counted and listed, never issued from).
         rows = NoteModel.by_day.query(day, attributes_to_get=NOTE_READ)
         return [note_from_item(item) for item in _items(rows)]
+
+    @staticmethod
+    def notes_made(day: str) -> list[Note]:
+        # The day page's notes: ~430 bytes of document a note, where NOTE_READ's status,
+        # payment and bill add ~300 more to send, parse and decode (measured on a day of 100
+        # notes: the query and its decoding 14 -> 10 ms of CPU at load 14).
+        rows = NoteModel.by_day.query(day, attributes_to_get=MADE_READ)
+        return [made_from_item(item) for item in _items(rows)]
 
     @staticmethod
     def payments(day: str) -> list[PaymentRecord]:

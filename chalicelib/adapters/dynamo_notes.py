@@ -123,6 +123,15 @@ def note_from_item(item: dict[str, Any]) -> Note:
                  *maps)
 
 
+def made_from_item(item: dict[str, Any]) -> Note:
+    """A note as it was made, from a raw item's ``payment_code`` and ``doc`` alone (the two
+    attributes its creation writes and nothing changes): ``note_from_item`` of the item with
+    its status unpaid and no payment, bill or reservation. A day's list needs no more, and
+    reading those three maps too is half as many bytes again to send and decode."""
+    return _note(item["payment_code"]["S"], NoteStatus.UNPAID.value,
+                 json.loads(item["doc"]["S"]), None, None, None)
+
+
 def listed_from_item(item: dict[str, Any]) -> ListedNote | None:
     """The note a payer index row shows (``NotesByUnitPayer``: keys, ``payer_find``,
     ``note_brief``, status, payment, bill), from the row alone: ``note.listed()`` of the note

@@ -3,8 +3,10 @@ the payments received, the bills issued and voided that day (China time), option
 unit or one fee item, with totals per unit and per fee item.
 
 It reads what ``DailyActivity`` reads for the weekly report (one query per day index, one
-batched read per 100 paid notes, never a scan), so a day costs what the day recorded. Lists are
-cut at ``LIST_LIMIT`` rows each; the totals always count the whole day.
+batched read per 100 paid notes, never a scan), so a day costs what the day recorded; the day's
+notes as they were made (``notes_made``: their code and document, all the page shows of them
+and all their totals need, not what became of them). Lists are cut at ``LIST_LIMIT`` rows
+each; the totals always count the whole day.
 
 The four day reads do not depend on each other and are made at once (``Ports.gather``); the
 notes of the day's payments are then read only when they were not created that day (a note
@@ -100,7 +102,7 @@ def day_book(deps: Ports, day: str, unit_code: str = "", item_code: str = "",
             getattr(cell, kind).add(item.amount_fen)
 
     created, payments, issued, voided_all = deps.gather(
-        lambda: deps.activity.notes_created(day), lambda: deps.activity.payments(day),
+        lambda: deps.activity.notes_made(day), lambda: deps.activity.payments(day),
         lambda: deps.activity.bills_issued(day), lambda: deps.activity.bills_voided(day))
     notes = [n for n in created if wanted(n.unit_code, n.items)]
     for note in notes:

@@ -3,7 +3,10 @@ through the day indexes the writes keep)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalicelib.domain.bills import BillStatus
+from chalicelib.domain.notes import NoteStatus
 from tests.contracts.builders import (
     allocate,
     at,
@@ -90,3 +93,23 @@ class TestDailyActivity:
         assert exception.exception_unit and exception.reason
         [bill] = stores.activity.bills_issued(DAY)
         assert bill == stores.bills.get(stored.bill.bill_code, stored.bill.bill_number).bill
+
+    def test_a_days_notes_as_made_are_its_notes_as_created_whatever_became_of_them(self, stores):
+        # The day page reads a note's code and document only: every field it lists or totals
+        # (unit, payer, items, total, time) is the note's own (fails with one of them dropped).
+        allocate(stores)
+        issue(stores, 1)  # made, paid and billed since
+        stores.notes.add(note(2, total_fen=3500, minutes=-60, phone=None))  # still unpaid
+        made = stores.activity.notes_made(DAY)
+        now = {n.payment_code: n for n in stores.activity.notes_created(DAY)}
+        assert [n.payment_code for n in made] == [code(2), code(1)]
+        assert now[code(1)].status is NoteStatus.ISSUED and now[code(1)].bill is not None
+        for n in made:
+            assert (n.status, n.payment, n.bill, n.extra) == (NoteStatus.UNPAID, None, None,
+                                                               {"reservation": None})
+            assert n == replace(now[n.payment_code], status=NoteStatus.UNPAID, payment=None,
+                                bill=None, extra={"reservation": None})
+        assert made == [replace(note(2, total_fen=3500, minutes=-60, phone=None),
+                                extra={"reservation": None}),
+                        replace(note(1), extra={"reservation": None})]
+        assert stores.activity.notes_made(NEXT_DAY) == []
