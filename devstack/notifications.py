@@ -67,15 +67,16 @@ def alipay_message(stack: dict, msg_method: str, *, now: datetime | None = None,
                    biz_content: dict | None = None, notify_id: str | None = None,
                    **overrides: str) -> tuple[bytes, dict]:
     """An open-platform message (消息服务) to the stack's application, signed with Alipay's
-    key as a notification is, for ``/callbacks/alipay/gateway``; ``overrides`` add or replace
-    common parameters (``msg_uid``, ``app_id``, …)."""
+    key under rule V2 (``sign_type`` signed too, as Alipay signs application-gateway messages),
+    for ``/callbacks/alipay/gateway``; ``overrides`` add or replace common parameters
+    (``msg_uid``, ``app_id``, …)."""
     ali = stack["channels"]["alipay"]
     key = own_private_key(ali["alipay_private_key_pem"])
     fields = alipay.message_fields(app_id=ali["app_id"], msg_method=msg_method,
                                    now=now or utc_now(), biz_content=biz_content,
                                    notify_id=notify_id)
     fields.update(overrides)
-    return (alipay.sign_notification(fields, key),  # type: ignore[arg-type]
+    return (alipay.sign_notification(fields, key, rule=alipay.V2),  # type: ignore[arg-type]
             {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
 
 

@@ -23,6 +23,8 @@ from chalicelib.adapters.alipay.verify import (
     _UNSIGNED,
     CHARSETS,
     SIGN_TYPE,
+    V1,
+    V2,
     signing_string,
 )
 from chalicelib.domain.china_time import CHINA_TZ
@@ -84,8 +86,10 @@ def message_fields(*, app_id: str, msg_method: str, now: datetime,
 
 
 def sign_notification(fields: Mapping[str, str], private_key: RSAPrivateKey,
-                      charset: str = "utf-8") -> bytes:
-    """A form body as Alipay posts it: the fields, ``sign`` (V1, RSA2) and ``sign_type``.
+                      charset: str = "utf-8", *, rule: str = V1) -> bytes:
+    """A form body as Alipay posts it: the fields, ``sign`` (RSA2; over the V1 string for a
+    payment notice, the V2 string, ``sign_type`` included, for an application-gateway message)
+    and ``sign_type``.
 
     Values are percent-encoded in ``charset`` (space as ``+``, so ``+``/``/``/``=`` of the
     signature as ``%2B``/``%2F``/``%3D``).
@@ -96,7 +100,9 @@ def sign_notification(fields: Mapping[str, str], private_key: RSAPrivateKey,
     if fields.get("charset", charset) != charset:
         raise ValueError(f"fields say charset {fields['charset']!r}, not {charset!r}")
     data = {"charset": charset, **fields}
-    sign = private_key.sign(signing_string(data).encode(codec), PKCS1v15(), SHA256())
+    if rule == V2:
+        data["sign_type"] = SIGN_TYPE
+    sign = private_key.sign(signing_string(data, rule=rule).encode(codec), PKCS1v15(), SHA256())
     data["sign"] = base64.b64encode(sign).decode("ascii")
     data["sign_type"] = SIGN_TYPE
     return urlencode(data, encoding=codec).encode("ascii")

@@ -5,18 +5,24 @@ ignored; another message named and nothing more."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
 
 from chalicelib.adapters.alipay.config import AlipayConfig
 from chalicelib.adapters.alipay.messages import CANCELLED, verify_message
+from chalicelib.adapters.alipay.verify import V1, V2, signing_string, verify_notification
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
 from chalicelib.domain.merchants import AuthorisationCancelled, token_digest
-from devstack.builders.alipay import message_fields, sign_notification
+from devstack.builders.alipay import message_fields, sign_notification, trade_fields
 
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
 APP_ID = "2021000117650139"
@@ -36,13 +42,41 @@ def config(alipay_key: RSAPrivateKey) -> AlipayConfig:
                         alipay_public_key=alipay_key.public_key())
 
 
-def signed(key: RSAPrivateKey, biz: object = None, method: str = CANCELLED,
+def signed(key: RSAPrivateKey, biz: object = None, method: str = CANCELLED, rule: str = V2,
            **common: str) -> bytes:
     fields = message_fields(app_id=APP_ID, msg_method=method, now=NOW, notify_id="n-1")
     if biz is not None:
         fields["biz_content"] = biz if isinstance(biz, str) else json.dumps(biz)
     fields.update(common)
-    return sign_notification(fields, key)
+    return sign_notification(fields, key, rule=rule)
+
+
+@pytest.mark.parametrize("rule", [V2, V1])
+def test_a_message_signed_under_either_rule_is_alipays(config, alipay_key, rule):
+    """Our reference says V2 for application-gateway messages (sign_type signed too), one SDK
+    checks them under V1: Alipay's signature under either is accepted."""
+    assert verify_message(signed(alipay_key, {}, rule=rule), FORM, config).notify_id == "n-1"
+
+
+def test_a_message_signed_under_v2_names_its_sign_type_in_what_was_signed(config, alipay_key):
+    """Under V2 the signed string holds sign_type=RSA2: the signature does not hold for the
+    same fields without it, so the rule really is V2 (not V1 by another name)."""
+    body = signed(alipay_key, {}, rule=V2)
+    fields = dict(parse_qsl(body.decode()))
+    signature = base64.b64decode(fields["sign"])
+    with pytest.raises(InvalidSignature):
+        alipay_key.public_key().verify(signature, signing_string(fields, rule=V1).encode(),
+                                       PKCS1v15(), SHA256())
+    alipay_key.public_key().verify(signature, signing_string(fields, rule=V2).encode(),
+                                   PKCS1v15(), SHA256())
+
+
+def test_a_payment_notice_is_still_checked_under_v1_only(config, alipay_key):
+    fields = trade_fields(app_id=APP_ID, seller_id="2088721000000001", out_trade_no="A1",
+                          total_fen=100, now=NOW)
+    verify_notification(sign_notification(fields, alipay_key), FORM, config)
+    with pytest.raises(SignatureInvalid):
+        verify_notification(sign_notification(fields, alipay_key, rule=V2), FORM, config)
 
 
 def test_a_cancellation_is_reduced_to_the_hints_it_names_and_a_token_to_its_digest(

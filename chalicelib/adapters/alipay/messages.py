@@ -7,10 +7,15 @@ A message is a form (``application/x-www-form-urlencoded``) with common paramete
 ``sign_type``, ``sign`` and optionally ``encrypt_type``; the old 1.0 protocol also had
 ``notify_type``, ``notify_time`` and ``auth_app_id`` (the essensoft/paylink SDK's
 ``AlipayMessageServiceNotify.cs``; its docs link, docs.open.alipay.com/msgapi_54/, is not
-reachable here). It is signed as the payment notices are (the same SDK's
-``AlipayNotifyClient.CheckNotifySign``: ``sign`` and ``sign_type`` removed, the rest sorted,
-``k=v&…``, RSA2), so it is checked by the same verifier (``verify.verified_fields``), which also
-requires ``app_id`` to be ours. Only then is it read.
+reachable here). Our reference (``reference/payment-channels.md`` §2.1, after Alipay's Java SDK)
+says application-gateway messages are signed under rule V2 (only ``sign`` left out of the
+string: ``sign_type`` is signed too), the payment notices under V1 (``sign`` and ``sign_type``
+left out); the essensoft SDK checks messages under V1 (``AlipayNotifyClient.CheckNotifySign``).
+So a message is accepted when Alipay's RSA2 signature holds under either rule: both are Alipay's
+signature over the message's own fields (its ``msg_method`` among them, which no payment notice
+has), so neither admits anything Alipay did not send. It is checked by the payment notices'
+verifier (``verify.verified_fields``), which also requires ``app_id`` to be ours. Only then is
+it read.
 
 ``alipay.open.auth.appauth.cancelled`` (第三方应用授权取消消息) says a merchant cancelled its
 authorisation of our application. What its ``biz_content`` holds is not documented anywhere we
@@ -29,9 +34,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.alipay.config import AlipayConfig
-from chalicelib.adapters.alipay.verify import verified_fields
+from chalicelib.adapters.alipay.verify import V1, V2, verified_fields
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.merchants import AuthorisationCancelled, ChannelMessage, token_digest
+from chalicelib.domain.merchants import (
+    AuthorisationCancelled,
+    ChannelMessage,
+    token_digest,
+)
 
 CANCELLED = "alipay.open.auth.appauth.cancelled"
 _PID = re.compile(r"^2088[0-9]{12}$")
@@ -47,7 +56,7 @@ _MOST_NODES = 200  # objects and lists of biz_content looked into, at most (the 
 def verify_message(raw_body: bytes, content_type: str, config: AlipayConfig) -> ChannelMessage:
     """The verified message (``SignatureInvalid`` when Alipay did not sign it for us;
     ``ValidationFailed`` when a signed one lacks ``msg_method`` or ``notify_id``)."""
-    fields = verified_fields(raw_body, content_type, config)
+    fields = verified_fields(raw_body, content_type, config, rules=(V2, V1))
     method, notify_id = fields.get("msg_method", ""), fields.get("notify_id", "")
     if not method or not notify_id:
         missing = "msg_method" if not method else "notify_id"

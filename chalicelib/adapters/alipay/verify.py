@@ -43,6 +43,10 @@ CHARSETS = {"utf-8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
 TRADE_STATUSES = ("WAIT_BUYER_PAY", "TRADE_CLOSED", "TRADE_SUCCESS", "TRADE_FINISHED")
 PAID_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
 _UNSIGNED = ("sign", "sign_type")
+# The two rules of the string Alipay signs (its Java SDK's AlipaySignature.verifyV1 / verifyV2):
+# V1 leaves out sign and sign_type (payment notices), V2 only sign (application-gateway
+# messages, reference/payment-channels.md §2.1).
+V1, V2 = "v1", "v2"
 _ALIPAY_TIME = "%Y-%m-%d %H:%M:%S"
 _PID = re.compile(r"^2088[0-9]{12}$")  # a seller's Alipay user id
 _APP_ID = re.compile(r"^[0-9]{16}$")
@@ -91,10 +95,12 @@ def verify_notification(raw_body: bytes, content_type: str, config: AlipayConfig
     return _trade(fields, merchant, merchant_app)
 
 
-def verified_fields(raw_body: bytes, content_type: str, config: AlipayConfig) -> dict[str, str]:
-    """The fields of a form Alipay posted and signed (V1, RSA2), addressed to our ``app_id``:
-    a payment notice's (``verify_notification``) or an open-platform message's
-    (``messages.verify_message``). Anything else raises ``SignatureInvalid``."""
+def verified_fields(raw_body: bytes, content_type: str, config: AlipayConfig, *,
+                    rules: tuple[str, ...] = (V1,)) -> dict[str, str]:
+    """The fields of a form Alipay posted and signed (RSA2) under one of ``rules``, addressed
+    to our ``app_id``: a payment notice's (``verify_notification``, V1 only) or an
+    open-platform message's (``messages.verify_message``, V2 or V1). Anything else raises
+    ``SignatureInvalid``."""
     fields, codec = read_form(raw_body, content_type, charset_field="charset", codecs=CHARSETS)
     sign_type = fields.get("sign_type")
     if sign_type != SIGN_TYPE:
@@ -109,11 +115,9 @@ def verified_fields(raw_body: bytes, content_type: str, config: AlipayConfig) ->
         signature = base64.b64decode(sign, validate=True)
     except (binascii.Error, ValueError):
         raise SignatureInvalid("sign is not valid base64") from None
-    try:
-        config.alipay_public_key.verify(signature, signing_string(fields).encode(codec),
-                                        PKCS1v15(), SHA256())
-    except InvalidSignature:
-        raise SignatureInvalid("sign does not match the fields for Alipay's public key") from None
+    if not any(_signed(config, signature, signing_string(fields, rule=rule).encode(codec))
+               for rule in rules):
+        raise SignatureInvalid("sign does not match the fields for Alipay's public key")
     # Authentic from here on: Alipay said it, but was it said to us?
     if fields.get("app_id") != config.app_id:
         raise SignatureInvalid(f"app_id {fields.get('app_id')!r} is not ours")
@@ -159,10 +163,20 @@ def _merchant(fields: Mapping[str, str], config: AlipayConfig) -> tuple[str, str
     return seller, auth_app
 
 
-def signing_string(fields: Mapping[str, str]) -> str:
-    """The V1 string: without sign/sign_type and empty values, sorted by key, ``k=v&…``."""
+def signing_string(fields: Mapping[str, str], *, rule: str = V1) -> str:
+    """The string Alipay signs: without empty values and ``sign`` (and, under rule V1, without
+    ``sign_type``), sorted by key, ``k=v&…``."""
+    unsigned = _UNSIGNED if rule == V1 else ("sign",)
     return "&".join(f"{key}={value}" for key, value in sorted(fields.items())
-                    if key not in _UNSIGNED and value != "")
+                    if key not in unsigned and value != "")
+
+
+def _signed(config: AlipayConfig, signature: bytes, content: bytes) -> bool:
+    try:
+        config.alipay_public_key.verify(signature, content, PKCS1v15(), SHA256())
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _required(fields: Mapping[str, str], name: str) -> str:
