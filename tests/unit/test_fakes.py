@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters.bill_files import BillFiles
-from chalicelib.adapters.notices import WechatPayNotices
+from chalicelib.adapters.notices import AlipayNotices, WechatPayNotices
 from chalicelib.adapters.ofd_bill import OfdBillRenderer
 from chalicelib.adapters.pdf_bill import PdfBillRenderer
 from chalicelib.adapters.pdf_notice import PdfNoticeRenderer
@@ -47,7 +47,7 @@ PAIRS = [
     # Pure adapters, no I/O: the fakes use them as they are.
     (ports.BillFileChecker, BillFiles), (ports.BillRenderer, PdfBillRenderer),
     (ports.OfdBillRenderer, OfdBillRenderer),
-    (ports.NotificationVerifier, WechatPayNotices),
+    (ports.NotificationVerifier, WechatPayNotices), (ports.MessageVerifier, AlipayNotices),
 ]
 
 
