@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -243,6 +244,29 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+# Chromium 156 gives every new window (each Playwright context is one) two WebUI renderers for
+# its address bar's popups (chrome://omnibox-popup.top-chrome/ and its AI-mode page), which a
+# headless test never shows: ~1 CPU-s a context (8 contexts of 3 pages checked by axe: 31-39 ->
+# 23 CPU-s of Chromium). Chromium reads only the last --disable-features switch, so Playwright's
+# own list is repeated in ours (chromium_args).
+CHROMIUM_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
+PLAYWRIGHT_SWITCHES = Path("driver/package/lib/server/chromium/chromiumSwitches.js")
+
+
+def playwright_disabled_features() -> list[str]:
+    """The features Playwright's launch disables (its ``chromiumSwitches.js``)."""
+    import playwright
+
+    source = (Path(playwright.__file__).parent / PLAYWRIGHT_SWITCHES).read_text()
+    block = re.search(r"const disabledFeatures = [^\[]*\[(.*?)\]", source, re.S)
+    if block is None:
+        pytest.fail(f"Playwright's disabled features not found in {PLAYWRIGHT_SWITCHES}")
+    return re.findall(r'^\s*"(\w+)",?$', block[1], re.M)
+
+
+def chromium_args() -> list[str]:
+    features = [*playwright_disabled_features(), *CHROMIUM_DISABLED_FEATURES]
+    return [*CHROMIUM_ARGS, "--disable-features=" + ",".join(features)]
 
 
 @pytest.fixture(scope="session")
@@ -253,7 +277,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
         try:
             yield launched
         finally:
