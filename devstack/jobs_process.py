@@ -26,6 +26,9 @@ def main() -> int:
     from devstack.request_stats import from_environment
 
     configure_logging()
+    from devstack import clock
+
+    clock.use_environment()  # the stack's clock (it passed LOCAL_CLOCK_OFFSET on)
     stats = from_environment(".jobs")  # $STACK_STATS: benchmarks only
     from chalicelib import bootstrap
     from chalicelib.config import load_settings

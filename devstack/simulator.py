@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from devstack import clock
 from devstack.channel_servers import ChannelServers
 from devstack.notifications import NOTIFIERS, bank_notification
 
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     cancel.add_argument("seller_id")
     args = parser.parse_args(argv)
     stack = json.loads(Path(args.stack).read_text())
+    clock.follow(stack)  # what it signs carries the stack's time
     if args.command == "cancel-auth":
         answer = cancel_authorisation(stack, args.seller_id)
         print(f"alipay authorisation of {args.seller_id} cancelled; message "

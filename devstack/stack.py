@@ -14,6 +14,8 @@ Four processes: DynamoDB Local (a JVM), moto's server (``devstack/moto_process.p
 (worker and scheduler, ``devstack/jobs_process.py``) and this one (the app and the simulator),
 so that they do not queue for one interpreter lock (``devstack/processes.py``).
 ``MOTO_IN_PROCESS=1`` and ``JOBS_IN_PROCESS=1`` put moto or the jobs back in this process.
+``LOCAL_CLOCK_AT`` (an instant) or ``LOCAL_CLOCK_OFFSET`` (seconds) runs the stack's clock from
+that instant or that far from real time (``devstack/clock.py``).
 ``DYNAMODB_IN_MEMORY=1`` keeps DynamoDB Local's tables in its memory only (``-inMemory``: cheaper
 per write, and nothing of them survives a stop, so only for a stack that is never restarted,
 e.g. a test's own stack on a fresh state folder).
@@ -167,6 +169,11 @@ def run() -> int:
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         _env(local, moto.endpoint_url, f"http://127.0.0.1:{ddb_port}", port, sim_port)
+        from devstack import clock
+
+        # LOCAL_CLOCK_AT / LOCAL_CLOCK_OFFSET: this process and the jobs read one moved clock
+        if (offset := clock.use_environment()) is not None:
+            log.info("clock moved by %s: it reads %s", offset, clock.wall_clock.utc_now())
         from devstack.request_stats import from_environment
 
         if (stats := from_environment()) is not None:  # $STACK_STATS: benchmarks only
@@ -186,6 +193,7 @@ def run() -> int:
         stack = stack_document(seeded, deps.settings.public_base_url, moto.endpoint_url)
         stack["dynamodb_endpoint_url"] = f"http://127.0.0.1:{ddb_port}"
         stack["simulator_url"] = f"http://127.0.0.1:{sim_port}"
+        stack["clock_offset_seconds"] = offset.total_seconds() if offset is not None else 0.0
         stack["pid"] = os.getpid()  # kill -USR1 it: run the scheduled jobs now
         (local / "stack.json").write_text(json.dumps(stack, ensure_ascii=False, indent=2))
 
