@@ -292,6 +292,7 @@ class LoadSampler:
 
 
 def main(payments: int = 60, *levels: int) -> None:
+    from devstack import clock
     from tests.integration.conftest import StackProcess, new_ports
 
     levels = levels or (1, 4, 8)
@@ -301,6 +302,7 @@ def main(payments: int = 60, *levels: int) -> None:
     profile = os.environ.get("PROFILE")
     run = StackProcess(workdir / "local", new_ports())
     stack = run.start()
+    clock.follow(stack)  # the notifications signed here carry the stack's time
     local = threading.local()
     summary: list[str] = []
 

@@ -96,11 +96,13 @@ def pages(n: int) -> list[tuple[str, int, int, int, float, float]]:
 
 def notification_to_bill(payments: int) -> tuple[list[float], list[float], dict[str, list]]:
     from bench.bill_latency import pay_and_wait
+    from devstack import clock
     from tests.integration.concurrency_support import CHANNELS
     from tests.integration.conftest import StackProcess, new_ports
 
     run = StackProcess(Path(tempfile.mkdtemp(prefix="bench-pages-")) / "local", new_ports())
     stack = run.start()
+    clock.follow(stack)  # the notifications signed here carry the stack's time
     visible, acks = [], []
     by_channel: dict[str, list] = {c: [] for c in CHANNELS}
     try:

@@ -9,8 +9,10 @@ No test reads the wall clock. Every clock the product has defaults to
 computes a date without pinning its clock (``tests/world.py``'s ``Clock``, ``tests/fakes.py``'s
 ``FakeClock``, ``now=`` of the simulator's notifications) fails on every day instead of on the
 days its arithmetic crosses a month or a year. A test that really needs the time of day says so
-with ``@pytest.mark.wall_clock`` (every test of the integration tier does: its stack runs on real
-time); the fixtures it uses may then read the wall clock too.
+with ``@pytest.mark.wall_clock``; the fixtures it uses may then read the wall clock too. A test
+marked ``@pytest.mark.stack_clock(offset)`` reads real time + ``offset`` instead: the clock of
+the local stacks it talks to (every test of the integration tier: its stacks run on a pinned
+clock, ``tests/integration/conftest.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class WallClockRead(AssertionError):
 def _guarded_wall_clock() -> datetime:
     from chalicelib.adapters import wall_clock
 
+    if _RUNNING and (stack := _RUNNING[0].get_closest_marker("stack_clock")) is not None:
+        return wall_clock.real_read() + stack.args[0]
     if _RUNNING and _RUNNING[0].get_closest_marker("wall_clock"):
         return wall_clock.real_read()
     WALL_CLOCK_READS.append("".join(traceback.format_stack(limit=8)[:-1]))
@@ -50,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from chalicelib.adapters import wall_clock
 
     config.addinivalue_line("markers", "wall_clock: the test may read the real time of day")
+    config.addinivalue_line("markers", "stack_clock(offset): the test reads real time + offset "
+                                       "(a timedelta), its local stacks' pinned clock")
     wall_clock._read = _guarded_wall_clock
     _share_botocore_loader()
     from tests.rewrite_cache import share_rewritten_modules

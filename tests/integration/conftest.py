@@ -4,6 +4,14 @@ Each stack gets a fresh state folder (LOCAL_DIR) and free ports outside 8000-800
 developer's own ``make run`` is left alone. Only DynamoDB Local's npm install is shared (it is
 58 MB and takes a minute): ``LOCAL_DIR/node`` links to one cached copy. Nothing is skipped:
 a missing tool fails with a message saying what to install.
+
+The session runs on one clock, not the machine's (issue 11: no test depends on the time of day):
+it reads ``CLOCK_AT`` when the session starts and advances with real time. Every stack started
+here reads it (``LOCAL_CLOCK_OFFSET``, ``devstack/clock.py``), and so does the product code a
+test calls in this process (``@pytest.mark.stack_clock``, ``tests/conftest.py``); a test that
+needs a stack's date asks ``stack_client.stack_now``. A stack may start on a clock of its own
+(``StackProcess(clock_at=...)``: the reconciliation day's). ``STACK_CLOCK_AT`` (an ISO instant)
+starts the session's elsewhere, e.g. to try a boundary.
 """
 
 from __future__ import annotations
@@ -18,11 +26,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+
+from chalicelib.domain.china_time import CHINA_TZ
+from devstack import clock
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_PREFIX = Path(os.environ.get("DYNAMODB_LOCAL_NODE_PREFIX",
@@ -32,6 +44,12 @@ STOP_TIMEOUT = 30.0
 RESERVED_PORTS = range(8000, 8004)  # `make run`'s app, simulator, moto and DynamoDB Local
 PORT_NAMES = ("PORT", "SIMULATOR_PORT", "MOTO_PORT", "DYNAMODB_PORT")
 RUNNING: list[StackProcess] = []  # started and not yet stopped by us
+# 10:00 Beijing on a Wednesday mid-month: 13 hours before UnionPay's clearing day ends (23:00
+# Beijing, 15:00 UTC), 14 before midnight, days from a week's ends, half a month from a month's.
+CLOCK_AT = (os.environ.get("STACK_CLOCK_AT")
+            or datetime(2026, 6, 17, 10, tzinfo=CHINA_TZ).isoformat())
+CLOCK_OFFSET = clock.offset_from({"STAGE": "test", clock.AT: CLOCK_AT})  # real time + this
+assert CLOCK_OFFSET is not None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,11 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The stack runs on real time, so every test here may read it (tests/conftest.py)."""
+    """The stacks run on the session's clock, so every test here reads it (tests/conftest.py)."""
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
-            item.add_marker(pytest.mark.wall_clock)
+            item.add_marker(pytest.mark.stack_clock(CLOCK_OFFSET))
 
 
 def free_ports(count: int) -> list[int]:
@@ -77,12 +95,15 @@ def _dynamodb_local_jar() -> Path:
 class StackProcess:
     """One run of the stack command on ``local_dir``; ``start()`` returns once it serves.
     ``in_memory``: DynamoDB Local keeps the tables in memory only (``DYNAMODB_IN_MEMORY=1``), for
-    a stack that is never restarted."""
+    a stack that is never restarted. Its clock is the session's, or, with ``clock_at``, its own:
+    it reads that instant when the stack starts (each start)."""
 
-    def __init__(self, local_dir: Path, ports: dict[str, int], in_memory: bool = False) -> None:
+    def __init__(self, local_dir: Path, ports: dict[str, int], in_memory: bool = False,
+                 clock_at: datetime | None = None) -> None:
         self.local_dir = local_dir
         self.ports = ports
         self.in_memory = in_memory
+        self.clock_at = clock_at
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self.doc: dict[str, Any] = {}
@@ -102,10 +123,14 @@ class StackProcess:
         env = {**os.environ, "LOCAL_DIR": str(self.local_dir), "PYTHONUNBUFFERED": "1",
                **{name: str(port) for name, port in self.ports.items()}}
         for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE",
-                     "DYNAMODB_IN_MEMORY"):
+                     "DYNAMODB_IN_MEMORY", clock.AT, clock.OFFSET):
             env.pop(name, None)
         if self.in_memory:
             env["DYNAMODB_IN_MEMORY"] = "1"
+        if self.clock_at is not None:
+            env[clock.AT] = self.clock_at.isoformat()
+        else:
+            env[clock.OFFSET] = clock.seconds(CLOCK_OFFSET)
         launched = time.time_ns()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(

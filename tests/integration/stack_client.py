@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ _phones = itertools.count(1)
 def unique_phone() -> str:
     """A mainland mobile number no other note of this run uses (to find its SMS)."""
     return f"139{int(time.time()) % 10_000:04d}{next(_phones):04d}"
+
+
+def stack_now(stack: dict[str, Any]) -> datetime:
+    """Now on the stack's clock (``devstack/clock.py``: real time + the offset it reports)."""
+    return datetime.now(UTC) + timedelta(seconds=stack.get("clock_offset_seconds", 0.0))
 
 
 def auth(stack: dict[str, Any], unit: int = 0) -> dict[str, str]:

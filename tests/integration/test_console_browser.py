@@ -13,9 +13,10 @@ from typing import Any
 import pyotp
 import pytest
 
+from chalicelib.domain.china_time import CHINA_TZ
 from devstack.simulator import pay_at_bank
 from tests.integration.axe import violations
-from tests.integration.stack_client import REPO, run_scheduled_jobs
+from tests.integration.stack_client import REPO, run_scheduled_jobs, stack_now
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +43,15 @@ def person(stack: dict[str, Any], role: str) -> dict[str, Any]:
     return next(p for p in stack["people"] if p["role"] == role)
 
 
-def fresh_code(who: dict[str, Any]) -> str:
+def fresh_code(who: dict[str, Any], stack: dict[str, Any]) -> str:
     """A code the server has not accepted yet for this account (now, or the next step, which
-    the server's ±1 step also accepts; else wait for the step after)."""
+    the server's ±1 step also accepts; else wait for the step after), on the stack's clock."""
     totp = pyotp.TOTP(who["totp_secret"])
-    step = int(time.time()) // 30
+    step = int(stack_now(stack).timestamp()) // 30
     last = _USED_STEPS.get(who["username"], 0)
     if last >= step + 1:
-        time.sleep(30 - time.time() % 30 + 0.5)
-        step = int(time.time()) // 30
+        time.sleep(30 - stack_now(stack).timestamp() % 30 + 0.5)
+        step = int(stack_now(stack).timestamp()) // 30
     use = step if last < step else step + 1
     _USED_STEPS[who["username"]] = use
     return str(totp.at(use * 30))
@@ -79,7 +80,7 @@ def sign_in(page: Any, stack: dict[str, Any], role: str, screenshot: str | None 
     page.fill("#username", who["username"])
     page.fill("#password", who["password"])
     if "totp_secret" in who:
-        page.fill("#otp", fresh_code(who))
+        page.fill("#otp", fresh_code(who, stack))
     checked(page, screenshot)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
@@ -216,7 +217,7 @@ def test_a_person_changes_their_password_enrols_totp_and_an_admins_reset_ends_th
         body = checked(me, "console-me-totp.png")
         assert "仅显示这一次" in body and "<svg" in body
         secret = me.inner_text("dd.code >> nth=0").strip()
-        me.fill("#c-otp", pyotp.TOTP(secret).now())
+        me.fill("#c-otp", pyotp.TOTP(secret).at(stack_now(stack)))
         me.get_by_role("button", name="确认并启用").click()
         body = checked(me)
         assert "已启用新的动态口令" in body and "已启用" in me.inner_text("main")
@@ -292,7 +293,8 @@ def test_a_county_finance_person_sees_only_their_county(stack, desk, browser):
     try:
         county = other.new_page()
         county.problems = []
-        _sign_in_as(county, stack, "yaohai.fin", "Lotus-Pond-2026", pyotp.TOTP(secret).now())
+        _sign_in_as(county, stack, "yaohai.fin", "Lotus-Pond-2026",
+                    pyotp.TOTP(secret).at(stack_now(stack)))
         assert "340102" in checked(county)
         county.get_by_role("link", name="单位").click()
         assert "340100001" not in checked(county)
@@ -346,7 +348,7 @@ def test_a_unit_admin_reverses_a_bill_and_records_a_refund_given_back_by_hand(st
     body = checked(page, "console-unit-bills.png")
     assert "已冲红" in body and "林青" in body
     page.get_by_role("link", name="异常缴款").click()
-    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    today = stack_now(stack).astimezone(CHINA_TZ).date().isoformat()
     page.fill("#f-paid_from", today)  # the day's exceptions only (the index's key condition)
     page.get_by_role("button", name="查询").click()
     assert "paid_from=" in page.url

@@ -11,11 +11,13 @@ processed that day, and the session's shared stack also holds the other tests' p
 signed notifications straight to the callbacks, which no channel's statement has (they would be
 recorded_only here, as they should).
 
-The stack and its simulator run on the wall clock, so the day reconciled is today (Beijing), as
-far as it went: the simulator serves today's statement so far. The payments stay on one day
-whatever the hour, except in a run that crosses Beijing midnight (16:00 UTC), or UnionPay's
-clearing day, which ends at 23:00 Beijing (15:00 UTC): a run then would find its last UnionPay
-payments on tomorrow's file, rightly.
+The day is the stack's today (Beijing), as far as it went: the simulator serves today's
+statement so far. Its stack runs on a clock of its own, started at ``DAY_AT`` (10:00 Beijing on
+a Wednesday mid-month, ``devstack/clock.py``), whatever the machine's time and the session's
+clock: the app, the jobs and the channels' simulator all read it, and the test takes the day
+and the week from it. A run crossing Beijing midnight or UnionPay's clearing-day end (23:00
+Beijing) would rightly find its last payments on the next day's files; this one would have to
+last 13 hours to reach either (on the machine's clock it failed in runs crossing 15:00 UTC).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from tests.integration.stack_client import (
     get_note,
     last_errors,
     run_scheduled_jobs,
+    stack_now,
 )
 
 pytestmark = pytest.mark.integration
@@ -47,6 +50,7 @@ CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
 PAYMENTS, LOST = 300, 5
 PAYERS = 4  # paying at once
 TOTAL = 10050  # stack_client.note_body's total
+DAY_AT = datetime(2026, 6, 17, 10, 0, tzinfo=CHINA_TZ)  # the day stack's clock at its start
 
 
 def sim_pay(stack: dict[str, Any], **body: Any) -> dict[str, Any]:
@@ -96,7 +100,8 @@ def day_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     from tests.integration.conftest import StackProcess, new_ports
 
     # DynamoDB Local in memory: this stack is never restarted (the session's is, by test_restart)
-    run = StackProcess(tmp_path_factory.mktemp("day") / "local", new_ports(), in_memory=True)
+    run = StackProcess(tmp_path_factory.mktemp("day") / "local", new_ports(), in_memory=True,
+                       clock_at=DAY_AT)
     try:
         run.start()
         assert not list(run.local_dir.glob("dynamodb/*.db")), "DynamoDB Local wrote SQLite files"
@@ -110,7 +115,9 @@ def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(
     session = requests.Session()
     sessions = threading.local()  # a payer's own connection in each of the payers' threads
     finance = {"Authorization": f"Bearer {stack['finance']['api_key']}"}
-    today = datetime.now(CHINA_TZ).date().isoformat()
+    started_at = stack_now(stack).astimezone(CHINA_TZ)
+    assert started_at.date() == DAY_AT.date() and started_at.hour < 12, started_at  # its own clock
+    today = started_at.date().isoformat()
     lost: list[tuple[str, str, int]] = []  # (channel, payment code, unit)
     codes: list[tuple[str, int]] = []
     started = time.monotonic()
@@ -164,7 +171,7 @@ def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(
     for _, code, unit in lost:
         assert get_note(stack, code, unit)["status"] == "unpaid"  # nobody told us
 
-    assert datetime.now(CHINA_TZ).hour < 23, "UnionPay's clearing day has ended: run it earlier"
+    assert stack_now(stack).astimezone(CHINA_TZ).hour < 23, "UnionPay's clearing day has ended"
     reconciling = time.monotonic()
     r = requests.post(f"{stack['base_url']}/v1/admin/reconciliations/{today}", headers=finance,
                       timeout=120)
@@ -210,7 +217,8 @@ def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(
     print(f"\nreconciled in {reconciled_in:.1f} s (4 channels, 305 + 5 found), "
           f"again in {rerun_in:.1f} s; statement files archived: "
           f"{ {c: view[c]['statement_files'][0]['size'] for c in CHANNELS} } bytes")
-    print(f"\n300 payments in {paid_in:.0f} s; statements: {counts}; "
+    print(f"\n300 payments in {paid_in:.0f} s from {started_at:%Y-%m-%d %H:%M:%S} Beijing on the "
+          f"stack's clock; statements: {counts}; "
           f"fees {sum(view[c]['statement_fee_fen'] for c in CHANNELS)} fen; "
           f"net {sum(view[c]['statement_net_fen'] for c in CHANNELS)} fen")
 
@@ -231,7 +239,7 @@ def test_a_day_of_300_payments_reconciles_and_every_lost_payment_is_billed_once(
     control = bank_file.content.decode("gb18030").splitlines()[-1].split(",")
     assert control[0] == "TOTAL" and int(control[3]) == remitted
     # 每周一报: the same figures as JSON, CSV and PDF
-    week = datetime.now(CHINA_TZ).strftime("%G-W%V")
+    week = stack_now(stack).astimezone(CHINA_TZ).strftime("%G-W%V")
     report = session.get(f"{stack['base_url']}/v1/admin/reports/weekly/{week}",
                          headers=finance, timeout=120).json()
     assert report["totals"]["paid"]["count"] >= PAYMENTS

@@ -37,7 +37,7 @@ def test_a_direct_bill_of_each_kind_carries_its_fields_and_verifies_offline(
     unit = unit_index(stack, UNIT_OF[template_id])
     body = {"payer": {"name": "张小明", "type": "individual", "phone": unique_phone()},
             "paid_by": "pos", **SAMPLES[template_id]}
-    # The stack runs on the wall clock: dates long past, never in its future.
+    # Dates long past, never in the stack's future (whatever its clock is set to).
     body["extra"] = {k: "2020-01-06" if k in DATES else v for k, v in body["extra"].items()}
     created = requests.post(f"{stack['base_url']}/v1/bills", json=body,
                             headers=auth(stack, unit), timeout=10)

@@ -12,6 +12,7 @@ import ast
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,11 @@ def test_a_test_that_reads_the_wall_clock_fails_even_if_the_error_is_swallowed(t
     assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
     assert "test_unpinned.py::test_a_due_date_thirty_days_on" in run.stdout
     assert "the test read the wall clock; pin its clock" in run.stdout
+
+
+@pytest.mark.stack_clock(timedelta(hours=-3))
+def test_a_test_marked_stack_clock_reads_its_stacks_clock():
+    from datetime import UTC, datetime
+
+    assert abs(wall_clock.utc_now() - (datetime.now(UTC) - timedelta(hours=3))) \
+        < timedelta(seconds=5)
