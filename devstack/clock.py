@@ -97,6 +97,12 @@ def follow(stack: Mapping[str, object]) -> None:
         move(timedelta(seconds=offset))
 
 
+def behind() -> bool:
+    """This process's clock reads earlier than the machine's (moved into the past): DynamoDB
+    Local, sweeping expired items by the machine's clock, would delete them early."""
+    return wall_clock.utc_now() < wall_clock.real_read() - timedelta(seconds=1)
+
+
 def seconds(offset: timedelta) -> str:
     """An offset as the variable holds it: seconds, to the microsecond."""
     return f"{offset.total_seconds():.6f}"

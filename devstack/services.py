@@ -245,13 +245,16 @@ def start_dynamodb_local(jar_dir: Path, data_dir: Path, port: int, in_memory: bo
                        f"{log_path.read_text(errors='replace')[-2000:]}")
 
 
-def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_client: Any
-                  ) -> list[str]:
+def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_client: Any,
+                  ttl: bool = True) -> list[str]:
     """Create the template's ``AWS::DynamoDB::Table`` resources named in ``table_names``.
 
     ``table_names``: logical id → table name (ValueError for an id that is no table). Keys,
     indexes, BillingMode, streams as in the template; PITR, SSE, deletion protection dropped; TTL
-    via UpdateTimeToLive. An existing table gets the template's indexes it lacks (a state
+    via UpdateTimeToLive unless ``ttl`` is False (a stack whose clock is behind the machine's:
+    DynamoDB Local sweeps by the machine's clock, so it would delete items before they expire on
+    the stack's; DynamoDB deletes expired items up to two days late, never early, so the product
+    never counts on the sweep). An existing table gets the template's indexes it lacks (a state
     folder made before they existed), one at a time as DynamoDB allows. Returns the names
     created.
     """
@@ -280,9 +283,9 @@ def create_tables(template_path: Path, table_names: dict[str, str], dynamodb_cli
         dynamodb_client.create_table(TableName=name, **params)
         dynamodb_client.get_waiter("table_exists").wait(
             TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-        if (ttl := props.get("TimeToLiveSpecification", {})).get("Enabled"):
+        if ttl and (spec := props.get("TimeToLiveSpecification", {})).get("Enabled"):
             dynamodb_client.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "AttributeName": ttl["AttributeName"], "Enabled": True})
+                "AttributeName": spec["AttributeName"], "Enabled": True})
         created.append(name)
     return created
 

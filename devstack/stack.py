@@ -63,11 +63,13 @@ def _env(local: Path, moto_url: str, ddb_url: str, port: int, sim_port: int) -> 
 def provision(deps: Any, local: Path) -> dict[str, str]:
     """Tables, buckets, queues and secret (idempotent); returns queue name → URL."""
     from chalicelib.adapters.dynamo_models import LOGICAL_IDS
+    from devstack.clock import behind
     from devstack.services import create_lifecycle_bucket, create_tables
 
     settings = deps.settings
     names = {LOGICAL_IDS[n]: settings.table(n) for n in LOGICAL_IDS}
-    create_tables(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
+    create_tables(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"),
+                  ttl=not behind())  # DynamoDB Local's TTL sweep reads the machine's clock
     add_missing_indexes(ROOT / "infra" / "resources.json", names, deps._client("dynamodb"))
     date_old_payments(deps)
     s3 = deps._client("s3")

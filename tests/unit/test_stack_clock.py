@@ -101,3 +101,14 @@ def test_a_deployment_with_a_clock_setting_reads_real_utc_time():
                          text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert float(run.stdout) < 5.0, run.stdout
+
+
+def test_a_clock_behind_the_machines_is_told_apart(real_time):
+    """A stack behind the machine's clock leaves DynamoDB Local's TTL sweep off (it would sweep
+    the stack's items before they expire on the stack's clock)."""
+    clock.move(timedelta(0))
+    assert not clock.behind()
+    clock.move(timedelta(hours=1))
+    assert not clock.behind()
+    clock.move(timedelta(days=-168))
+    assert clock.behind()
