@@ -38,12 +38,13 @@ TRACKED_MODELS = frozenset({("sns", "SMS")})  # (moto service, model class) kept
 
 def apply() -> None:
     """The four changes, for this process."""
-    from devstack import moto_aliases
+    from devstack import moto_aliases, moto_updates
 
     retention_check_reads_one_attribute()
     track_only(TRACKED_MODELS)
     remember_name_lookups()
     moto_aliases.install()
+    moto_updates.install()
 
 
 # moto's modules that call camelcase_to_underscores per request (each imported it by name)

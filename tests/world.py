@@ -259,13 +259,14 @@ class ProcessWorlds:
             from moto import mock_aws
 
             from chalicelib.adapters import aws
-            from devstack import moto_aliases, moto_tuning
+            from devstack import moto_aliases, moto_tuning, moto_updates
             from tests import moto_dynamodb, moto_transactions
 
             moto_transactions.install()  # transactions back up what they touch, not whole tables
             moto_aliases.install()  # responses find each attribute's name once per shape
             moto_tuning.remember_name_lookups()  # the dispatcher's name lookups, once each
             moto_dynamodb.install()  # attribute values written directly, updates parsed once
+            moto_updates.install()  # update expressions walked without re-asking each node
             self._mock = mock_aws()
             self._mock.start()
             aws.forget_clients()

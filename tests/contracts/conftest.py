@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from chalicelib.adapters import dynamo_models
 from chalicelib.config import Settings, load_settings
-from devstack import moto_aliases, moto_tuning
+from devstack import moto_aliases, moto_tuning, moto_updates
 from tests import moto_transactions
 from tests.fakes import (
     FakeActivity,
@@ -109,6 +109,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     moto_transactions.install()  # as in the other tiers (tests/moto_transactions.py)
     moto_aliases.install()  # likewise (devstack/moto_aliases.py)
     moto_tuning.remember_name_lookups()  # likewise (tests/world.py)
+    moto_updates.install()  # likewise (devstack/moto_updates.py)
     with mock_aws():
         empty_moto()  # inside the process's mock (tests/world.py) the state is not new
         _bind_models()
