@@ -44,6 +44,7 @@ class Faults:
     seed: int = 20260615
     active: bool = False
     injected: dict[str, int] = field(default_factory=dict)
+    points: dict[tuple[str, str], int] = field(default_factory=dict)  # (operation, kind) hit
     requests: int = 0
     waited_for_claims: int = 0  # client retries that waited for a stale idempotency claim
 
@@ -68,6 +69,7 @@ class Faults:
             kinds.append("read_timeout_after_work")
         kind = self._random.choice(kinds)
         self._count(kind)
+        self.points[(operation, kind)] = self.points.get((operation, kind), 0) + 1
         if kind == "connect_timeout":
             raise ConnectTimeoutError(endpoint_url=request.url)
         if kind == "read_timeout_after_work":

@@ -184,7 +184,8 @@ def test_two_hundred_notes_paid_through_every_channel_while_a_fifth_of_aws_calls
 
     print(f"\nfault storm: {faults.requests} AWS requests by the product, injected "
           f"{faults.injected}, {faults.waited_for_claims} waits for a stale idempotency claim, "
-          f"{backoff.slept:.0f} s of SDK back-off not slept")
+          f"{backoff.slept:.0f} s of SDK back-off not slept; faults by call: "
+          f"{sorted(faults.points.items())}")
     assert sum(faults.injected.values()) > 0.15 * faults.requests  # the storm really happened
     assert set(faults.injected) == {"refusal", "connect_timeout", "read_timeout_after_work"}
     assert len(set(codes)) == NOTES

@@ -26,6 +26,32 @@ from tests.fuzz.routes import Request, hmac_b64
 from tests.fuzz.targets import Targets
 from tests.world import PINNED_NOW
 
+# The strategies the signed notifications draw from, made once (a strategy made anew at each
+# draw is validated and labelled anew: a sixth of a signed family's drawing). The same
+# strategies as before, so the same requests.
+_BOOL = st.booleans()
+_UP_TO_3 = st.integers(0, 3)
+_ONE_IN = {n: st.integers(0, n - 1) for n in (6, 8, 10)}
+_DIGITS_12, _DIGITS_19, _DIGITS_20 = (st.text(alphabet="0123456789", min_size=n, max_size=n)
+                                      for n in (12, 19, 20))
+_NOTIFY_IDS = st.text(alphabet="0123456789abcdef", min_size=8, max_size=34)
+_FIELD_ACTIONS = st.sampled_from(["replace", "replace", "number", "delete", "add"])
+_NUMBERS = st.sampled_from(
+    ["0", "-1", "0.001", "1e10", "1" * 5000, "100.005", "NaN", "-0.00",
+     "99999999999999999999.99", "１００.00", " 100.00", "100.00\x00", "0x10"])
+_AADS = {kind: st.sampled_from([kind] * 5 + ["", "x" * 1000, "\x00"])
+         for kind in ("refund", "transaction")}
+_RESOURCE_NONCES = st.sampled_from(["a1b2c3d4e5f6"] * 5 + [
+    "", "short", "a" * 13, "a" * 5000, "çççççç", "\x00" * 12, "🙂🙂🙂"])
+_NONCES = st.sampled_from(["5K8264ILTKCH16CQ2502SI8ZNMTM67VS"] * 4 + ["", "\x00", "n" * 5000,
+                                                                      "随机串"])
+_BAD_HEADERS = st.sampled_from(["", "x", "\x00", "a" * 3000])
+_BAD_BANK_CODES = st.sampled_from(["", "x", "\x00", "9" * 3000])
+_CHARSETS = st.sampled_from(["utf-8"] * 4 + ["gbk", "gb2312"])
+_SIGN_TYPES = st.sampled_from(["RSA2"] * 5 + ["RSA", ""])
+_RESP_CODES = st.sampled_from(["00"] * 5 + ["01", "A6", ""])
+_ENCODINGS = st.sampled_from(["utf-8"] * 4 + ["gbk", "gb18030", "UTF-8"])
+
 
 def _now(t: Targets) -> datetime:
     return t.clock() if t.clock else PINNED_NOW
@@ -53,17 +79,15 @@ def _order(t: Targets, channel: str) -> st.SearchStrategy[tuple[str, int]]:
 def _text_values(draw: st.DrawFn, fields: dict[str, str]) -> dict[str, str]:
     """Form fields with a few values replaced by hostile text, removed, or added."""
     out = dict(fields)
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(_UP_TO_3)):
         name = draw(st.sampled_from(sorted(out) or ["x"]))
-        action = draw(st.sampled_from(["replace", "replace", "number", "delete", "add"]))
+        action = draw(_FIELD_ACTIONS)
         if action == "delete":
             out.pop(name, None)
         elif action == "add":
             out[draw(h.text())] = draw(h.text())
         elif action == "number":
-            out[name] = draw(st.sampled_from(
-                ["0", "-1", "0.001", "1e10", "1" * 5000, "100.005", "NaN", "-0.00",
-                 "99999999999999999999.99", "１００.00", " 100.00", "100.00\x00", "0x10"]))
+            out[name] = draw(_NUMBERS)
         else:
             out[name] = draw(h.text())
     return out
@@ -79,8 +103,8 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
     now = _now(t)
     stamp = int(now.timestamp())
     out_trade_no, amount = draw(_order(t, "wechatpay"))
-    txn = "4200" + draw(st.text(alphabet="0123456789", min_size=20, max_size=20))
-    refund = draw(st.integers(0, 5)) == 0
+    txn = "4200" + draw(_DIGITS_20)
+    refund = draw(_ONE_IN[6]) == 0
     if refund:
         resource: dict[str, Any] = refund_resource(
             mchid=wx["mchid"], out_trade_no=str(out_trade_no), transaction_id=txn,
@@ -91,13 +115,12 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
             mchid=wx["mchid"], appid=wx["appid"], out_trade_no=str(out_trade_no),
             transaction_id=txn, amount_fen=amount,
             success_time=china_iso(now))
-    plain = h.to_bytes(h.encode(h.mutate(draw, resource), ascii_only=draw(st.booleans())))
-    if draw(st.integers(0, 9)) == 0:
+    plain = h.to_bytes(h.encode(h.mutate(draw, resource), ascii_only=draw(_BOOL)))
+    if draw(_ONE_IN[10]) == 0:
         plain = draw(h.raw_bodies())
     original_type = "refund" if refund else "transaction"
-    aad = draw(st.sampled_from([original_type] * 5 + ["", "x" * 1000, "\x00"]))
-    resource_nonce = draw(st.sampled_from(["a1b2c3d4e5f6"] * 5 + [
-        "", "short", "a" * 13, "a" * 5000, "çççççç", "\x00" * 12, "🙂🙂🙂"]))
+    aad = draw(_AADS[original_type])
+    resource_nonce = draw(_RESOURCE_NONCES)
     key = wx["apiv3_key"].encode()
     nonce_bytes = resource_nonce.encode("utf-8")
     usable = nonce_bytes if 8 <= len(nonce_bytes) <= 128 else b"a1b2c3d4e5f6"
@@ -111,17 +134,16 @@ def wechatpay(draw: st.DrawFn, t: Targets) -> Request:
                      "ciphertext": ciphertext, "associated_data": aad, "nonce": resource_nonce}}
     body = h.to_bytes(h.encode(h.mutate(draw, outer, max_changes=2)))
     timestamp = draw(_timestamps(stamp))
-    nonce = draw(st.sampled_from(["5K8264ILTKCH16CQ2502SI8ZNMTM67VS"] * 4 + ["", "\x00", "n" * 5000,
-                                                                             "随机串"]))
+    nonce = draw(_NONCES)
     message = b"%s\n%s\n%s\n" % (h.to_bytes(timestamp), h.to_bytes(nonce), body)
     signature = base64.b64encode(t.wechat_key.sign(message, PKCS1v15(), SHA256())).decode()
     headers = {"Wechatpay-Serial": wx["platform_serial"], "Wechatpay-Signature": signature,
                "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
                "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
                "Content-Type": "application/json"}
-    if draw(st.integers(0, 7)) == 0:
+    if draw(_ONE_IN[8]) == 0:
         name = draw(st.sampled_from(sorted(headers)))
-        headers[name] = draw(st.sampled_from(["", "x", "\x00", "a" * 3000]))
+        headers[name] = draw(_BAD_HEADERS)
     return Request("callbacks_wechatpay", "wechatpay", "/callbacks/wechatpay", "POST",
                    "/callbacks/wechatpay", headers, body)
 
@@ -135,14 +157,13 @@ def alipay(draw: st.DrawFn, t: Targets) -> Request:
 
     ali = t.stack["channels"]["alipay"]
     out_trade_no, amount = draw(_order(t, "alipay"))
-    charset = draw(st.sampled_from(["utf-8"] * 4 + ["gbk", "gb2312"]))
+    charset = draw(_CHARSETS)
     try:
         fields = trade_fields(app_id=ali["app_id"], seller_id=ali["seller_id"],
                               out_trade_no=str(out_trade_no), total_fen=max(0, amount),
                               now=_now(t), charset=charset,
                               trade_no="2026061522001" + "0" * 15,
-                              notify_id=draw(st.text(alphabet="0123456789abcdef", min_size=8,
-                                                     max_size=34)))
+                              notify_id=draw(_NOTIFY_IDS))
     except (ValueError, TypeError):
         fields = {"out_trade_no": str(out_trade_no), "charset": charset}
     fields = draw(_text_values(fields))
@@ -150,7 +171,7 @@ def alipay(draw: st.DrawFn, t: Targets) -> Request:
     data = {"charset": charset, **fields} if "charset" in fields else dict(fields)
     signed = signing_string(data).encode(codec, "replace")
     sign = base64.b64encode(t.alipay_key.sign(signed, PKCS1v15(), SHA256())).decode()
-    pairs = {**data, "sign": sign, "sign_type": draw(st.sampled_from(["RSA2"] * 5 + ["RSA", ""]))}
+    pairs = {**data, "sign": sign, "sign_type": draw(_SIGN_TYPES)}
     body = "&".join(f"{quote_plus(str(k).encode(codec, 'replace'))}="
                     f"{quote_plus(str(v).encode(codec, 'replace'))}" for k, v in pairs.items())
     content_type = draw(st.sampled_from([f"application/x-www-form-urlencoded; charset={charset}"]
@@ -203,10 +224,9 @@ def unionpay(draw: st.DrawFn, t: Targets) -> Request:
     up = t.stack["channels"]["unionpay"]
     order_id, amount = draw(_order(t, "unionpay"))
     fields = txn_fields(mer_id=up["mer_id"], order_id=str(order_id), txn_amt_fen=amount,
-                        now=_now(t), query_id="95" + draw(st.text(alphabet="0123456789",
-                                                                  min_size=19, max_size=19)),
-                        resp_code=draw(st.sampled_from(["00"] * 5 + ["01", "A6", ""])))
-    encoding = draw(st.sampled_from(["utf-8"] * 4 + ["gbk", "gb18030", "UTF-8"]))
+                        now=_now(t), query_id="95" + draw(_DIGITS_19),
+                        resp_code=draw(_RESP_CODES))
+    encoding = draw(_ENCODINGS)
     data = {"signMethod": "01", "version": "5.1.0", **fields, "encoding": encoding}
     data = draw(_text_values(data))
     cert = draw(st.sampled_from([t.unionpay_cert] * 6 + t.hostile_certs))
@@ -236,17 +256,17 @@ def bank(draw: st.DrawFn, t: Targets) -> Request:
     code = draw(st.sampled_from([t.orders["bank"]["payment_code"]] * 3 + t.codes()))
     body = {"bank_code": cfg["bank_code"], "payment_code": code,
             "amount_fen": t.orders["bank"]["amount_fen"],
-            "bank_txn_id": "B" + draw(st.text(alphabet="0123456789", min_size=12, max_size=12)),
+            "bank_txn_id": "B" + draw(_DIGITS_12),
             "paid_at": china_iso(now)}
-    raw = h.to_bytes(h.encode(h.mutate(draw, body), ascii_only=draw(st.booleans())))
-    if draw(st.integers(0, 9)) == 0:
+    raw = h.to_bytes(h.encode(h.mutate(draw, body), ascii_only=draw(_BOOL)))
+    if draw(_ONE_IN[10]) == 0:
         raw = draw(h.raw_bodies())
     timestamp = draw(_timestamps(int(now.timestamp())))
     signature = hmac_b64(cfg["secret"].encode(), h.to_bytes(timestamp) + b"\n" + raw)
     headers = {"Content-Type": "application/json", "X-Bank-Code": cfg["bank_code"],
                "X-Timestamp": timestamp, "X-Signature": signature}
-    if draw(st.integers(0, 7)) == 0:
-        headers["X-Bank-Code"] = draw(st.sampled_from(["", "x", "\x00", "9" * 3000]))
+    if draw(_ONE_IN[8]) == 0:
+        headers["X-Bank-Code"] = draw(_BAD_BANK_CODES)
     return Request("callbacks_bank", "bank", "/callbacks/bank", "POST", "/callbacks/bank",
                    headers, raw)
 
