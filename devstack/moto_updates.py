@@ -1,55 +1,39 @@
-"""moto's DynamoDB update expressions, parsed once per text and validated without re-deriving
-each validator's table of node classes at every node.
+"""moto's DynamoDB update expressions validated without re-deriving each validator's table of
+node classes at every node.
 
-An ``UpdateItem`` (and each ``Update`` of a ``TransactWriteItems``) costs moto a parse of its
-update expression (twice: once in the response layer to list the placeholders, once in the
-backend) and a validation that runs ten AST walkers over a copy of the tree. Each walker asks
-its ``_processing_map()`` (a new dict of node class → bound method) twice per node it visits,
-and tests each node against those classes with ``isinstance`` on moto's abstract node classes.
-In a profile of the 200-note fault storm that validation was the largest part of moto's
-``update_item``.
+An ``UpdateItem`` (and each ``Update`` of a ``TransactWriteItems``) costs moto a validation
+that runs ten AST walkers over a copy of the expression's tree. Each walker asks its
+``_processing_map()`` (a new dict of node class → bound method) twice per node it visits, and
+tests each node against those classes with ``isinstance`` on moto's abstract node classes. In a
+profile of the 200-note fault storm that validation was the largest part of moto's
+``update_item``. (Parsing each text once is ``tests/moto_dynamodb.py``'s.)
 
-``install()`` changes how, not what:
+``install()`` changes how, not what: ``DepthFirstTraverser.traverse_node_recursively`` visits
+the same nodes in the same order and calls the same processors with the same arguments; the
+processor a node gets is the first class of the walker's map the node is an instance of,
+looked up once per walker class and node class instead of at every node (a walker's map is
+fixed: each ``_processing_map`` returns the same classes and the same methods of the walker
+every time; one that does not is refused).
 
-- ``UpdateExpressionParser.make`` remembers the tree of each expression text (pynamodb sends
-  the same few texts again and again). Nothing writes to that tree: the response layer only
-  lists its clauses, and moto's validator works on a deep copy of it (``Validator.__init__``).
-  A text that does not parse raises each time, as before.
-- ``DepthFirstTraverser.traverse_node_recursively`` visits the same nodes in the same order and
-  calls the same processors with the same arguments; the processor a node gets is the first
-  class of the walker's map the node is an instance of, looked up once per walker class and
-  node class instead of at every node (a walker's map is fixed: each ``_processing_map``
-  returns the same classes and the same methods of the walker every time).
-
-Installed by the in-process test tiers (``tests/world.py``) and the local stack's moto
-(``moto_tuning.apply``); ``tests/contracts/test_moto_updates.py`` compares moto's answers and
-stored items with and without it.
+Installed by the in-process test tiers (``tests/world.py``), the contract tier's ``aws`` and
+the local stack's moto (``moto_tuning.apply``); ``tests/contracts/test_moto_updates.py``
+compares moto's answers and stored items with and without it.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 _INSTALLED: list[tuple[Any, str, Any]] = []
 
 
 def install() -> None:
-    """Both changes, for this process (idempotent)."""
+    """The walk, for this process (idempotent)."""
     if _INSTALLED:
         return
-    from moto.dynamodb.parsing import ast_nodes, expressions
+    from moto.dynamodb.parsing import ast_nodes
 
     ast: Any = ast_nodes
-    parsing: Any = expressions
-
-    parser = parsing.UpdateExpressionParser
-    make = parser.__dict__["make"]
-    parse = functools.lru_cache(maxsize=512)(make.__func__)
-
-    def remembered(cls: Any, expression_str: str) -> Any:
-        return parse(cls, expression_str)
-
     traverser = ast.DepthFirstTraverser
     walk = traverser.__dict__["traverse_node_recursively"]
     node_class = ast.Node
@@ -69,9 +53,7 @@ def install() -> None:
                     parent_node.children[child_id] = node
         return node
 
-    _INSTALLED.append((parser, "make", make))
     _INSTALLED.append((traverser, "traverse_node_recursively", walk))
-    parser.make = classmethod(remembered)  # type: ignore[method-assign,assignment]
     traverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
 
 
@@ -93,7 +75,7 @@ def _processor(walker: Any, cls: type) -> Any:
 
 
 def uninstall() -> None:
-    """moto's own parse and walk again (for the contract test that compares both)."""
+    """moto's own walk again (for the contract test that compares both)."""
     while _INSTALLED:
         owner, name, original = _INSTALLED.pop()
         setattr(owner, name, original)

@@ -1,5 +1,5 @@
-"""moto with update expressions parsed once and walked with remembered processors
-(devstack/moto_updates.py) answers every update as moto as released does: the same items
+"""moto with update expressions walked with remembered processors (devstack/moto_updates.py)
+answers every update as moto as released does: the same items
 stored, the same values returned, the same refusals (invalid expressions, overlapping paths, a
 key attribute updated, a missing attribute, mismatched types), in updates and transactions."""
 
@@ -18,8 +18,7 @@ ITEM = {**KEY, "n": {"N": "8000"}, "s": {"S": "甲"}, "ss": {"SS": ["a", "b"]},
         "list": {"L": [{"S": "x"}, {"N": "1"}]},
         "map": {"M": {"payer": {"S": "张三"}, "items": {"L": [{"M": {"fen": {"N": "1"}}}]}}}}
 
-# (UpdateExpression, names, values): valid ones and ones moto refuses, each sent twice (the
-# second time from the remembered tree).
+# (UpdateExpression, names, values): valid ones and ones moto refuses, each sent twice.
 UPDATES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
     ("SET n = n + :one, #s = :s", {"#s": "s"}, {":one": {"N": "1"}, ":s": {"S": "乙"}}),
     ("SET #m.#p = :v REMOVE #l[0]", {"#m": "map", "#p": "payer", "#l": "list"},
