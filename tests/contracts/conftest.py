@@ -3,9 +3,9 @@
 A port's test class asks for ``stores`` (or ``archive``, ``jobs``, ...), a fixture parametrized
 over ``fake`` and ``dynamo``/``moto``: the same test body then runs against ``tests/fakes.py``
 and against the real adapter on in-process moto, so a fake that drifts from its adapter fails
-here, not in production. The AWS side is cheap: one ``mock_aws`` per test (its state starts
-empty), only the tables a test touches, created from ``infra/resources.json`` on first use, and
-boto3 clients built once per process.
+here, not in production. The AWS side is cheap: one ``mock_aws`` for the session, emptied
+before and after each test (its state starts empty), only the tables a test touches, created
+from ``infra/resources.json`` on first use, and boto3 clients built once per process.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,8 +100,22 @@ def _bind_models() -> None:
         dynamo_models.configure(SETTINGS)
 
 
+@pytest.fixture(scope="session")
+def process_mock() -> Iterator[None]:
+    """One moto mock for the rest of the session, as ``tests/world.py`` keeps one per process.
+
+    Starting a mock registers moto's ~1,300 URL patterns with ``responses`` again (one
+    ``CallbackResponse`` per pattern and HTTP method, 0.02 CPU-s a start) and stopping it drops
+    them: once per test that was ~6 % of the tier's CPU. A mock started while another is active
+    (the functional tier's, in the same process) only counts itself in, as a nested one did."""
+    mock = mock_aws()
+    mock.start()
+    yield
+    mock.stop()
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, process_mock: None) -> Iterator[None]:
     """moto for one test: every AWS service in memory, empty at the start."""
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
@@ -110,10 +125,28 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     moto_aliases.install()  # likewise (devstack/moto_aliases.py)
     moto_tuning.remember_name_lookups()  # likewise (tests/world.py)
     moto_updates.install()  # likewise (devstack/moto_updates.py)
-    with mock_aws():
-        empty_moto()  # inside the process's mock (tests/world.py) the state is not new
-        _bind_models()
-        yield
+    empty_moto()  # every backend emptied in place, as a new mock would find them
+    _bind_models()
+    yield
+    empty_moto()  # nothing a test wrote outlives it (a mock's stop used to drop it)
+
+
+@pytest.fixture(scope="session")
+def demo_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the demo world's state (``devstack.seed``: the channels' keys and
+    certificates, API keys, people), made once for the session: a dozen RSA keys and four
+    argon2 hashes, ~1.2 CPU-s, that each module using the channels made for itself. Tests only
+    read its files."""
+    from devstack.seed import _load_or_create_state
+
+    path = tmp_path_factory.mktemp("demo-state")
+    _load_or_create_state(path)
+    return path
+
+
+def demo_state(state_dir: Path) -> dict[str, Any]:
+    """A module's own copy of the demo world's state (its files are the session's)."""
+    return json.loads((state_dir / "world.json").read_text())
 
 
 class FakeStores:

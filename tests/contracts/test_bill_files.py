@@ -7,6 +7,7 @@ drift; the contract holds each to what the services rely on.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -28,9 +29,11 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def seeded_dir(tmp_path_factory):
-    """Key files and seed state made once for the module, copied into each test's world."""
+def seeded_dir(tmp_path_factory, demo_state_dir):
+    """Key files and seed state made once for the module (over the session's channel keys),
+    copied into each test's world."""
     path = tmp_path_factory.mktemp("seed")
+    shutil.copytree(demo_state_dir, path / "state")
     fake_deps(path)
     return path
 

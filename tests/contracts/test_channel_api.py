@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +19,7 @@ import pytest
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.payments import ChannelOrder, Payment, RefundRequest
 from tests.contracts.builders import at, channel_client, code
+from tests.contracts.conftest import demo_state
 
 CHANNELS_URL = "http://channels.test"
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -33,11 +35,9 @@ class Channel:
 
 
 @pytest.fixture(scope="session")
-def channel_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def channel_state(demo_state_dir: Path) -> dict[str, Any]:
     """The demo channels' keys and certificates, made once (RSA keys are slow to make)."""
-    from devstack.seed import _load_or_create_state
-
-    return _load_or_create_state(tmp_path_factory.mktemp("channels"))
+    return demo_state(demo_state_dir)
 
 
 def served(channel: str, state: dict[str, Any]) -> Channel:

@@ -6,6 +6,7 @@ the fake against our Alipay client on the simulator's Alipay (in-process)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from chalicelib.domain.merchants import Authorisation
 from chalicelib.domain.statements import PAYMENT, Statement, StatementLine
 from devstack.sim_common import SimOrder
 from tests.contracts.builders import code
+from tests.contracts.conftest import demo_state
 from tests.contracts.test_statement_sources import DAY, PAID, served
 from tests.fakes_channels import FakeChannelApi, FakeStatements
 
@@ -76,10 +78,8 @@ class Side:
 
 
 @pytest.fixture(scope="module")
-def stack_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from devstack.seed import _load_or_create_state
-
-    return _load_or_create_state(tmp_path_factory.mktemp("merchant-channels"))
+def stack_state(demo_state_dir: Path) -> dict[str, Any]:
+    return demo_state(demo_state_dir)
 
 
 @pytest.fixture(params=["fake", "alipay"])

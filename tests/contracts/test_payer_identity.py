@@ -9,12 +9,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chalicelib.domain.errors import ServiceUnavailable
+from tests.contracts.conftest import demo_state
 
 CHANNELS_URL = "http://channels.test"
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -68,10 +70,8 @@ def faked() -> Identity:
 
 
 @pytest.fixture(scope="session")
-def channel_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from devstack.seed import _load_or_create_state
-
-    return _load_or_create_state(tmp_path_factory.mktemp("oauth"))
+def channel_state(demo_state_dir: Path) -> dict[str, Any]:
+    return demo_state(demo_state_dir)
 
 
 @pytest.fixture(params=["fake", "served"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from chalicelib.domain.statements import StatementInvalid
 from devstack.sim_common import SimOrder, SimRefund
 from devstack.sim_statements import day_lines, fee_of
 from tests.contracts.builders import channel_client, code
+from tests.contracts.conftest import demo_state
 
 CHANNELS_URL = "http://channels.test"
 NOW = datetime(2026, 6, 16, 2, 30, tzinfo=UTC)  # 10:30 the next morning, China
@@ -27,10 +29,8 @@ CHANNELS = ("wechatpay", "alipay", "unionpay", "bank")
 
 
 @pytest.fixture(scope="session")
-def channel_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from devstack.seed import _load_or_create_state
-
-    return _load_or_create_state(tmp_path_factory.mktemp("statements"))
+def channel_state(demo_state_dir: Path) -> dict[str, Any]:
+    return demo_state(demo_state_dir)
 
 
 class Tampering:
