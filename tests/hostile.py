@@ -9,6 +9,7 @@ XML variants start from a real signed bill and change one thing.
 from __future__ import annotations
 
 import zlib
+from functools import cache
 
 
 def _object(number: int, body: bytes) -> bytes:
@@ -110,7 +111,15 @@ def lzw_zeros(size: int) -> bytes:
 
 
 def hostile_pdfs() -> dict[str, bytes]:
-    """Each hostile PDF, by what is wrong with it; every one must be refused with a 400."""
+    """Each hostile PDF, by what is wrong with it; every one must be refused with a 400.
+
+    Made once per process (the two 64 MB bombs: ~0.45 CPU-s), not once per test that reads one:
+    a new dict each call, over the same bytes (immutable)."""
+    return dict(_hostile_pdfs())
+
+
+@cache
+def _hostile_pdfs() -> dict[str, bytes]:
     catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
     pages = b"<< /Type /Pages /Kids [] /Count 0 >>"
     return {
