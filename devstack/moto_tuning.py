@@ -21,11 +21,13 @@ from CamelCase to snake_case character by character (``remember_name_lookups``; 
 quarter of its dispatch's CPU in a profile of the bills' mix of S3, SQS and SNS requests).
 Classes and names do not change while moto runs, so each answer is remembered. Likewise its
 response serializer lists the names each member of each answer may have on moto's object
-(``devstack/moto_aliases.py``, which the in-process test tiers install too).
+(``devstack/moto_aliases.py``, which the in-process test tiers install too), and its
+DynamoDB update validation looks each walker's processor up once per node class
+(``devstack/moto_updates.py``, likewise).
 
-``start_moto`` applies all four (in moto's process, ``devstack/moto_process.py``, or the
+``start_moto`` applies all five (in moto's process, ``devstack/moto_process.py``, or the
 stack's), to that process from then on (``apply()`` is idempotent). The tiers' in-process moto
-(``tests/world.py``, the contract tier's ``aws``) takes only the third and the fourth, which
+(``tests/world.py``, the contract tier's ``aws``) takes only the last three, which
 change no answer: their moto keeps moto's own retention check and dashboard.
 """
 
@@ -37,7 +39,7 @@ TRACKED_MODELS = frozenset({("sns", "SMS")})  # (moto service, model class) kept
 
 
 def apply() -> None:
-    """The four changes, for this process."""
+    """The five changes, for this process."""
     from devstack import moto_aliases, moto_updates
 
     retention_check_reads_one_attribute()
