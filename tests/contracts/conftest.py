@@ -104,8 +104,8 @@ def _bind_models() -> None:
 def process_mock() -> Iterator[None]:
     """One moto mock for the rest of the session, as ``tests/world.py`` keeps one per process.
 
-    Starting a mock registers moto's ~1,300 URL patterns with ``responses`` again (one
-    ``CallbackResponse`` per pattern and HTTP method, 0.02 CPU-s a start) and stopping it drops
+    Starting a mock registers ~1,300 callbacks with ``responses`` again (a ``CallbackResponse``
+    per moto URL pattern, ~180, and HTTP method, 7: 0.02 CPU-s a start) and stopping it drops
     them: once per test that was ~6 % of the tier's CPU. A mock started while another is active
     (the functional tier's, in the same process) only counts itself in, as a nested one did."""
     mock = mock_aws()
