@@ -1,5 +1,5 @@
-"""BillFileChecker, BillRenderer, OfdBillRenderer and NotificationVerifier: adapters with no I/O
-of their own.
+"""BillFileChecker, BillRenderer, OfdBillRenderer, NotificationVerifier and MessageVerifier:
+adapters with no I/O of their own.
 
 The fakes use these adapters as they are (``tests/fakes.fake_deps``), so there is no fake to
 drift; the contract holds each to what the services rely on.
@@ -118,3 +118,53 @@ class TestNotificationVerifier:
         raw, headers = self.notice(secret=b"f" * 32)
         with pytest.raises(SignatureInvalid):
             BankNotices(lambda: BankConfig(banks={BANK: SECRET})).verify(raw, headers, NOW)
+
+
+class TestMessageVerifier:
+    """Alipay's application-gateway messages: what the merchant re-check relies on."""
+
+    APP_ID = "2021000117650139"
+    FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+    @pytest.fixture(scope="class")
+    def alipay_key(self):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def verifier(self, key):
+        from chalicelib.adapters.alipay.config import AlipayConfig
+        from chalicelib.adapters.notices import AlipayNotices
+
+        return AlipayNotices(lambda: AlipayConfig(app_id=self.APP_ID, seller_id="2088721000000001",
+                                                  alipay_public_key=key.public_key()))
+
+    def message(self, key, method="alipay.open.auth.appauth.cancelled", **common):
+        from devstack.builders.alipay import V2, message_fields
+        from devstack.builders.alipay import sign_notification as sign_alipay
+
+        fields = message_fields(app_id=self.APP_ID, msg_method=method, now=NOW,
+                                biz_content={"user_id": "2088000000000101"}, notify_id="n-7")
+        fields.update(common)
+        return sign_alipay(fields, key, rule=V2)
+
+    def test_a_verified_cancellation_is_read_with_its_notify_id_and_hints(self, alipay_key):
+        seen = self.verifier(alipay_key).message(self.message(alipay_key), self.FORM, NOW)
+        assert (seen.method, seen.notify_id) == ("alipay.open.auth.appauth.cancelled", "n-7")
+        assert seen.cancelled is not None
+        assert seen.cancelled.merchant_ids == ("2088000000000101",)
+
+    def test_another_method_is_named_and_carries_no_cancellation(self, alipay_key):
+        seen = self.verifier(alipay_key).message(
+            self.message(alipay_key, method="alipay.open.auth.userauth.cancelled"), self.FORM, NOW)
+        assert seen.method == "alipay.open.auth.userauth.cancelled" and seen.cancelled is None
+
+    def test_a_forged_or_misaddressed_message_is_refused_before_it_is_read(self, alipay_key):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with pytest.raises(SignatureInvalid):
+            self.verifier(alipay_key).message(self.message(other), self.FORM, NOW)
+        with pytest.raises(SignatureInvalid):
+            self.verifier(alipay_key).message(
+                self.message(alipay_key, app_id="2021000000000999"), self.FORM, NOW)
