@@ -4,10 +4,18 @@ Each file is written with ``If-None-Match: *``, so an existing key is never repl
 production the bucket also has versioning and Object Lock in compliance mode (infra/), so no
 version can be deleted or changed before its retention date. The SHA-256 of every file is stored
 in its metadata and returned, for the bill record and the integrity job.
+
+That same digest is the write's checksum (``x-amz-checksum-sha256``, with
+``x-amz-sdk-checksum-algorithm: SHA256``, which Object Lock requires of every write): S3 refuses
+the write unless the bytes it received have the digest recorded. Left to itself botocore would
+hash the body again for the header over HTTP, and over HTTPS send it ``aws-chunked`` with the
+checksum in a trailer, read through a wrapper that hashes it as it goes; given the checksum it
+sends the body as it is, and signs it (its SHA-256 once more, in C: ~30 us for a PDF).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -25,11 +33,13 @@ class S3Archive:
         self._bucket = bucket
 
     def put_once(self, key: str, body: bytes, content_type: str) -> ArchivedFile:
-        digest = hashlib.sha256(body).hexdigest()
+        hashed = hashlib.sha256(body)
+        digest = hashed.hexdigest()
         try:
             written = self._s3.put_object(Bucket=self._bucket, Key=key, Body=body,
                                           IfNoneMatch="*", ContentType=content_type,
-                                          Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256")
+                                          Metadata={"sha256": digest}, ChecksumAlgorithm="SHA256",
+                                          ChecksumSHA256=base64.b64encode(hashed.digest()).decode())
             return ArchivedFile(key=key, sha256=digest, size=len(body),
                                 version_id=written.get("VersionId", "") or "")
         except ClientError as exc:

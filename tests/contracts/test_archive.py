@@ -3,6 +3,7 @@ bill archive is in production: write once, never overwrite, read what was writte
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -61,3 +62,41 @@ class TestArchive:
         stored = archive.put_once("intake/empty", b"", "application/octet-stream")
         assert (stored.size, stored.sha256) == (0, hashlib.sha256(b"").hexdigest())
         assert archive.get("intake/empty") == b""
+
+
+def test_a_write_carries_the_recorded_digest_as_the_checksum_s3_checks_and_its_body_as_is(aws):
+    """S3 takes the write only if its bytes have the digest the archive records: the checksum
+    header is that digest (not one botocore makes of its own, nor an ``aws-chunked`` trailer,
+    which botocore sends over HTTPS when left to hash the body itself), beside the checksum
+    algorithm Object Lock requires; the body goes as it is, its hash signed."""
+    from chalicelib.adapters.s3_archive import S3Archive
+
+    s3 = client("s3")
+    s3.create_bucket(Bucket=SETTINGS.archive_bucket, ObjectLockEnabledForBucket=True,
+                     CreateBucketConfiguration={"LocationConstraint": SETTINGS.region})
+    sent: list = []
+
+    def capture(request, **_) -> None:
+        sent.append(request)
+
+    body = b"%PDF-1.4 " + bytes(range(256)) * 40
+    s3.meta.events.register("before-send.s3.PutObject", capture, unique_id="test-capture")
+    try:
+        stored = S3Archive(s3, SETTINGS.archive_bucket).put_once("bills/1.pdf", body,
+                                                                  "application/pdf")
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", unique_id="test-capture")
+
+    [request] = sent
+    assert request.url.startswith("https://")  # where botocore would use a trailer
+    digest = hashlib.sha256(body)
+    headers = {k.lower(): v.decode() if isinstance(v, bytes) else v
+               for k, v in request.headers.items()}
+    assert headers["x-amz-checksum-sha256"] == base64.b64encode(digest.digest()).decode()
+    assert headers["x-amz-sdk-checksum-algorithm"] == "SHA256"
+    assert headers["x-amz-meta-sha256"] == stored.sha256 == digest.hexdigest()
+    assert headers["x-amz-content-sha256"] == digest.hexdigest()  # the payload signed
+    assert "aws-chunked" not in headers.get("content-encoding", "")
+    assert "x-amz-trailer" not in headers
+    sent_body = request.body
+    assert (sent_body.getvalue() if hasattr(sent_body, "getvalue") else sent_body) == body
