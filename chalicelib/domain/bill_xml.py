@@ -158,6 +158,20 @@ def _read_template_ext(main: ET.Element | None) -> dict:
 # characters, surrogates or non-characters, which reading refuses).
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _NOT_PLAIN_TEXT = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_PLAIN_NAMES: set[str] = set()  # names found plain: a bill's few dozen, matched once a process
+MAX_PLAIN_NAMES = 4096
+
+
+def _is_plain_name(name: object) -> bool:
+    if not isinstance(name, str):
+        return False
+    if name in _PLAIN_NAMES:
+        return True
+    if not _PLAIN_NAME.fullmatch(name):
+        return False
+    if len(_PLAIN_NAMES) < MAX_PLAIN_NAMES:
+        _PLAIN_NAMES.add(name)
+    return True
 
 
 def _text_c14n(text: str) -> str:
@@ -184,32 +198,46 @@ def _attr_c14n(value: str) -> str:
     return value
 
 
-def _plain_c14n(el: ET.Element, out: list[str]) -> bool:
-    """Write the canonical form of ``el`` and its tail to ``out``; False (with ``out`` left
-    unfinished) as soon as something is not plain."""
+def _plain_open(el: ET.Element, out: list[str]) -> bool:
+    """Write the canonical start tag of ``el`` and its text to ``out``; False (with ``out``
+    left unfinished) if a name is not plain. Text is not looked at: ``_plain_text`` checks
+    what was written, once."""
     tag = el.tag
-    if not isinstance(tag, str) or not _PLAIN_NAME.fullmatch(tag):
+    if not _is_plain_name(tag):
         return False
-    out.append("<" + tag)
-    if el.attrib:
-        for name, value in sorted(el.attrib.items()):
-            if not _PLAIN_NAME.fullmatch(name) or _NOT_PLAIN_TEXT.search(value):
+    attrib = el.attrib
+    if attrib:
+        out.append("<" + tag)
+        for name, value in sorted(attrib.items()):
+            if not _is_plain_name(name):
                 return False
             out.append(f' {name}="{_attr_c14n(value)}"')
-    out.append(">")
+        out.append(">")
+    else:
+        out.append(f"<{tag}>")
     if el.text:
-        if _NOT_PLAIN_TEXT.search(el.text):
-            return False
         out.append(_text_c14n(el.text))
+    return True
+
+
+def _plain_c14n(el: ET.Element, out: list[str]) -> bool:
+    """Write the canonical form of ``el`` and its tail to ``out``; False (with ``out`` left
+    unfinished) as soon as a name is not plain. The text written must then pass
+    ``_plain_text``: it is plain exactly when every text and value is (the escapes neither add
+    nor remove a character that is not)."""
+    if not _plain_open(el, out):
+        return False
     for child in el:
         if not _plain_c14n(child, out):
             return False
-    out.append(f"</{tag}>")
+    out.append(f"</{el.tag}>")
     if el.tail:
-        if _NOT_PLAIN_TEXT.search(el.tail):
-            return False
         out.append(_text_c14n(el.tail))
     return True
+
+
+def _plain_text(written: str) -> bool:
+    return _NOT_PLAIN_TEXT.search(written) is None
 
 
 def _canonical(root: ET.Element) -> bytes:
@@ -220,22 +248,99 @@ def _canonical(root: ET.Element) -> bytes:
     four times per bill (two signatures, then the check of both). Anything not plain still
     takes the round trip."""
     out: list[str] = []
-    if not root.tail and _plain_c14n(root, out):
-        return "".join(out).encode("utf-8")
+    if not root.tail and _plain_c14n(root, out) and _plain_text(written := "".join(out)):
+        return written.encode("utf-8")
     return ET.canonicalize(ET.tostring(root, encoding="unicode")).encode("utf-8")
 
 
-def signing_input(root: ET.Element, role: str, kid: str, alg: str, sign_time: str) -> bytes:
-    """The exact bytes the signer of ``role`` signs, given the signatures already present."""
-    draft = copy.deepcopy(root)  # the same canonical form as a re-read copy, without the read
-    sigs = draft.find("EInvoiceSignature")
-    assert sigs is not None
+def _pending(sigs: ET.Element, role: str, kid: str, alg: str, sign_time: str) -> ET.Element:
+    """A signature as it stands while it is made: all but its value, the last of ``sigs``."""
     pending = _sub(sigs, "Signature")
     pending.set("Role", role)
     _sub(pending, "KeyId", kid)
     _sub(pending, "Algorithm", alg)
     _sub(pending, "SignTime", sign_time)
+    return pending
+
+
+def signing_input(root: ET.Element, role: str, kid: str, alg: str, sign_time: str) -> bytes:
+    """The exact bytes the signer of ``role`` signs, given the signatures already present."""
+    sigs = root.find("EInvoiceSignature")
+    assert sigs is not None
+    return SignedStates(root).signing_input(len(sigs), role, kid, alg, sign_time)
+
+
+def _copied_signing_input(root: ET.Element, earlier: int, role: str, kid: str, alg: str,
+                          sign_time: str) -> bytes:
+    """``SignedStates.signing_input`` the long way: a copy of the document with its first
+    ``earlier`` signatures only and the pending one, in canonical form."""
+    draft = copy.deepcopy(root)
+    sigs = draft.find("EInvoiceSignature")
+    assert sigs is not None
+    for later in list(sigs)[earlier:]:
+        sigs.remove(later)
+    _pending(sigs, role, kid, alg, sign_time)
     return _canonical(draft)
+
+
+class SignedStates:
+    """The signing inputs of one document (the canonical form of each state it was signed in),
+    the part no signature changes written once.
+
+    A state is the document with its first ``earlier`` signatures and the one being made (all
+    but its value). Everything outside ``EInvoiceSignature`` is the same in every state: for a
+    plain document (``_canonical``'s fast path) it is written once, before and after the
+    signatures, and each state adds only its signatures; the document is neither copied nor
+    changed. Exactly the bytes of the copied way (``_copied_signing_input``, which anything not
+    plain still takes; a test compares both on any tree). A bill's issuance makes two states and
+    checks both, which copied the document six times and wrote it whole four. Between two
+    calls only the signatures may change (``append_signature``): what is outside them is kept.
+    """
+
+    def __init__(self, root: ET.Element) -> None:
+        self._root = root
+        self._around: tuple[str, str] | None = None  # before and after the signatures' own
+        self._plain = not root.tail
+
+    def signing_input(self, earlier: int, role: str, kid: str, alg: str,
+                      sign_time: str) -> bytes:
+        sigs = self._root.find("EInvoiceSignature")
+        assert sigs is not None
+        if self._plain and self._around is None:
+            self._around = self._outside(sigs)
+            self._plain = self._around is not None
+        if self._around is not None:
+            out = [self._around[0]]
+            for done in list(sigs)[:earlier]:
+                if not _plain_c14n(done, out):
+                    break
+            else:
+                holder = ET.Element("EInvoiceSignature")
+                if _plain_c14n(_pending(holder, role, kid, alg, sign_time), out):
+                    out.append(self._around[1])
+                    if _plain_text(written := "".join(out)):
+                        return written.encode("utf-8")
+        return _copied_signing_input(self._root, earlier, role, kid, alg, sign_time)
+
+    def _outside(self, sigs: ET.Element) -> tuple[str, str] | None:
+        """The canonical text before ``sigs``' first signature and after its last, if plain."""
+        before: list[str] = []
+        after: list[str] = []
+        if not _plain_open(self._root, before):
+            return None
+        out = before
+        for child in self._root:
+            if child is sigs:
+                if not _plain_open(sigs, before):
+                    return None
+                out = after
+                out.append("</EInvoiceSignature>")
+                if sigs.tail:
+                    out.append(_text_c14n(sigs.tail))
+            elif not _plain_c14n(child, out):
+                return None
+        after.append(f"</{self._root.tag}>")
+        return "".join(before), "".join(after)
 
 
 def append_signature(root: ET.Element, info: SignatureInfo) -> None:
@@ -249,9 +354,70 @@ def append_signature(root: ET.Element, info: SignatureInfo) -> None:
     _sub(el, "SignatureValue", info.value_b64)
 
 
+def _attr_xml(value: str) -> str:
+    """An attribute value escaped as ``ET.tostring`` escapes it."""
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#09;")
+    return value
+
+
+def _plain_xml(el: ET.Element, out: list[str]) -> bool:
+    """Write ``el`` and its tail to ``out`` as ``ET.tostring`` writes them (attributes in their
+    order, an element with neither text nor children as ``<tag />``, ElementTree's escapes);
+    False (``out`` unfinished) as soon as a name is not plain or a value is not a string."""
+    tag = el.tag
+    if not _is_plain_name(tag):
+        return False
+    out.append("<" + tag)
+    for name, value in el.attrib.items():
+        if not _is_plain_name(name) or not isinstance(value, str):
+            return False
+        out.append(f' {name}="{_attr_xml(value)}"')
+    text = el.text
+    if text is not None and not isinstance(text, str):
+        return False
+    if text or len(el):
+        out.append(">")
+        if text:
+            out.append(_text_c14n(text))  # the same three escapes as ElementTree's
+        for child in el:
+            if not _plain_xml(child, out):
+                return False
+        out.append(f"</{tag}>")
+    else:
+        out.append(" />")
+    tail = el.tail
+    if tail:
+        if not isinstance(tail, str):
+            return False
+        out.append(_text_c14n(tail))
+    return True
+
+
 def serialize(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8",
-                                                                     xml_declaration=False)
+    """The document as archived: the XML declaration, then exactly what
+    ``ET.tostring(root, encoding="utf-8", xml_declaration=False)`` writes (a test compares them
+    on any tree). A plain tree (every bill we build) is written directly: ElementTree's writer
+    first walks the tree for namespaces, then writes through a text wrapper piece by piece,
+    ≈ 0.17 ms for a bill of two items against ≈ 0.04; anything else is left to it."""
+    out: list[str] = []
+    if _plain_xml(root, out):
+        body = "".join(out).encode("utf-8", "xmlcharrefreplace")  # as ElementTree encodes
+    else:
+        body = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 @dataclass(frozen=True)
@@ -405,17 +571,14 @@ def parse_document(data: bytes) -> ParsedBill:
     sigs_el = blocks[0]
     signatures: list[SignatureInfo] = []
     inputs: list[bytes] = []
+    states = SignedStates(root)
     for el in list(sigs_el):
         info = SignatureInfo(role=el.get("Role", ""), kid=_text(el, "KeyId"),
                              alg=_text(el, "Algorithm"), sign_time=_text(el, "SignTime"),
                              value_b64=_text(el, "SignatureValue"))
         # The document as it stood when this signature was made: earlier signatures only.
-        draft = copy.deepcopy(root)
-        draft_sigs = draft.find("EInvoiceSignature")
-        assert draft_sigs is not None
-        for later in list(draft_sigs)[len(signatures):]:
-            draft_sigs.remove(later)
-        inputs.append(signing_input(draft, info.role, info.kid, info.alg, info.sign_time))
+        inputs.append(states.signing_input(len(signatures), info.role, info.kid, info.alg,
+                                           info.sign_time))
         signatures.append(info)
     return ParsedBill(bill=bill, signatures=tuple(signatures), signed_inputs=tuple(inputs),
                       ext_tags=_ext_tags(main))

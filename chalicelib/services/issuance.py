@@ -82,9 +82,10 @@ def check_signatures(deps: Ports, xml: bytes) -> None:
 def sign_document(deps: Ports, bill: Bill, unit_key: SigningKey, finance_key: SigningKey) -> bytes:
     """Build the XML and add the unit's then the finance department's signature."""
     root = bill_xml.build_document(bill)
+    states = bill_xml.SignedStates(root)  # the bill written once for both signing inputs
     sign_time = bill.issued_at
-    for role, key in (("unit", unit_key), ("supervisor", finance_key)):
-        message = bill_xml.signing_input(root, role, key.kid, key.alg, sign_time)
+    for earlier, (role, key) in enumerate((("unit", unit_key), ("supervisor", finance_key))):
+        message = states.signing_input(earlier, role, key.kid, key.alg, sign_time)
         value = deps.signer.sign(key.key_ref, message, key.alg)
         bill_xml.append_signature(root, bill_xml.SignatureInfo(
             role=role, kid=key.kid, alg=key.alg, sign_time=sign_time,

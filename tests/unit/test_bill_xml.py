@@ -393,3 +393,112 @@ def test_the_canonical_form_of_a_pretty_printed_bill_file_is_the_standard_librar
     assert bill_xml._canonical(root) == _reference_c14n(root)
     root.tail = "\n"
     assert bill_xml._canonical(root) == _reference_c14n(root)
+
+
+# The signing inputs of a document, written once outside its signatures (``SignedStates``),
+# against the long way (a copy of each state in canonical form); the document written as
+# ElementTree writes it (``serialize``).
+@st.composite
+def documents(draw, odd: bool) -> ET.Element:
+    """A tree with an ``EInvoiceSignature`` among its root's children, holding signatures."""
+    root = draw(trees(odd))
+    sigs = ET.Element("EInvoiceSignature")
+    sigs.text = draw(texts[odd])
+    sigs.tail = draw(texts[odd])
+    for _ in range(draw(st.integers(0, 2))):
+        signature = draw(trees(odd, 2))
+        signature.tail = draw(texts[odd])
+        sigs.append(signature)
+    root.insert(draw(st.integers(0, len(root))), sigs)
+    root.tail = draw(st.sampled_from([None, None, None, "\n"]))
+    return root
+
+
+def _the_long_way(root: ET.Element, earlier: int, *pending: str) -> bytes | type[Exception]:
+    try:
+        return bill_xml._copied_signing_input(root, earlier, *pending)
+    except Exception as exc:  # noqa: BLE001 - the standard library refuses some trees
+        return type(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents(odd=False) | documents(odd=True),
+       st.sampled_from([("unit", "k1", "ES256", SIGN_TIME), ("supervisor", "a&b<c>", "SM2", "\t"),
+                        ("unit", "k\r", "ES256", SIGN_TIME), ("unit", "k", "x\ud800", "t")]))
+def test_every_signing_input_of_any_document_is_its_copy_in_canonical_form(root, pending):
+    states = bill_xml.SignedStates(root)
+    before = ET.tostring(root)
+    sigs = root.find("EInvoiceSignature")
+    for earlier in range(len(sigs) + 1):
+        expected = _the_long_way(root, earlier, *pending)
+        if isinstance(expected, bytes):
+            assert states.signing_input(earlier, *pending) == expected
+        else:
+            with pytest.raises(expected):
+                states.signing_input(earlier, *pending)
+    assert ET.tostring(root) == before  # the document is left as it was
+
+
+def test_signing_and_reading_a_bill_copy_no_document(signers, monkeypatch):
+    """Issuance's two signing inputs and the check of both: the bill's part outside its
+    signatures written once for each, no copy of it made."""
+    def no_copy(*_):
+        raise AssertionError("the document was copied")
+
+    monkeypatch.setattr(bill_xml.copy, "deepcopy", no_copy)
+    signers.signed.clear()
+    parsed = bill_xml.parse_document(signed_xml(BILL, signers))
+    assert list(parsed.signed_inputs) == signers.signed
+    monkeypatch.undo()
+    root = ET.fromstring(signed_xml(BILL, signers))
+    assert list(parsed.signed_inputs[:1]) == [
+        bill_xml._copied_signing_input(root, 0, "unit", "unit.pem", "ES256", SIGN_TIME)]
+
+
+def _as_elementtree_writes(root: ET.Element) -> bytes | type[Exception]:
+    try:
+        return (b'<?xml version="1.0" encoding="UTF-8"?>'
+                + ET.tostring(root, encoding="utf-8", xml_declaration=False))
+    except Exception as exc:  # noqa: BLE001 - the standard library refuses some trees
+        return type(exc)
+
+
+any_text = st.none() | st.text(max_size=8)  # surrogates, carriage returns, controls, all
+
+
+@st.composite
+def written_trees(draw, depth: int = 0) -> ET.Element:
+    el = ET.Element(draw(st.one_of(*[plain_tags] * 10, odd_tags)))
+    for name in draw(attribute_names[True]):
+        el.set(name, draw(any_text) or "")
+    el.text = draw(any_text)
+    if depth < 3:
+        for _ in range(draw(child_counts)):
+            child = draw(written_trees(depth + 1))
+            child.tail = draw(any_text)
+            el.append(child)
+    return el
+
+
+@settings(max_examples=200, deadline=None)
+@given(written_trees())
+def test_a_document_is_written_byte_for_byte_as_elementtree_writes_it(root):
+    expected = _as_elementtree_writes(root)
+    if isinstance(expected, bytes):
+        assert bill_xml.serialize(root) == expected
+    else:
+        with pytest.raises(expected):
+            bill_xml.serialize(root)
+
+
+def test_a_bill_is_written_directly_not_through_elementtrees_writer(signers, monkeypatch):
+    root = ET.fromstring(signed_xml(replace(BILL, remark='a & b < c > "d"\t\n𝄞', checker=""),
+                                    signers))
+    expected = _as_elementtree_writes(root)
+    assert b"<Checker />" in expected  # an empty element, as ElementTree writes one
+
+    def not_this_way(*_, **__):
+        raise AssertionError("written through ElementTree")
+
+    monkeypatch.setattr(ET, "tostring", not_this_way)
+    assert bill_xml.serialize(root) == expected
