@@ -19,9 +19,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_world(in_memory: bool = False):
+def local_world(in_memory: bool = False, tls: bool = False):
     """Yield the ``Deps`` of a freshly provisioned local stack (no HTTP server, no worker);
-    ``in_memory``: DynamoDB Local keeps its tables in memory only (cheaper; nothing survives)."""
+    ``in_memory``: DynamoDB Local keeps its tables in memory only (cheaper; nothing survives);
+    ``tls``: S3, SQS and the rest of moto are reached through ``bench.tls_front`` (HTTPS, the
+    connection kept), as AWS is in production, not over plain HTTP with a new connection for
+    every request (this process's ``AWS_CA_BUNDLE`` names the front's certificate)."""
     from devstack import services
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -36,6 +39,19 @@ def local_world(in_memory: bool = False):
                             stderr=subprocess.DEVNULL, start_new_session=True)
     moto_url = f"http://127.0.0.1:{moto_port}"
     _wait_for(moto_url)
+    front = None
+    if tls:
+        from bench.tls_front import make_certificate
+
+        cert, key = make_certificate(tmp)
+        front_port = free_port()
+        front = subprocess.Popen([sys.executable, "-m", "bench.tls_front", str(front_port),
+                                  str(moto_port), str(cert), str(key)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+        os.environ["AWS_CA_BUNDLE"] = str(cert)  # the issuing child inherits it
+        moto_url = f"https://127.0.0.1:{front_port}"
+        _wait_for_port(front_port)
     try:
         from chalicelib import bootstrap
         from chalicelib.config import load_settings
@@ -53,8 +69,24 @@ def local_world(in_memory: bool = False):
         put_channel_secrets(deps, seeded.state)
         yield deps, seeded
     finally:
+        if front is not None:
+            services.stop_process_group(front)
         services.stop_process_group(moto)
         services.stop_process_group(ddb)
+
+
+def _wait_for_port(port: int, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _wait_for(url: str, seconds: float = 30) -> None:

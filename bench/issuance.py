@@ -10,10 +10,13 @@ request, the numbers taken in one transaction, the bills saved in one, the texts
 Bare minimum: each bill's PDF drawn once and two signatures (no storage at all), in CPU and wall:
 compare CPU with CPU (a loaded machine's wall time holds the waits for a core too).
 
-    .venv/bin/python -m bench.issuance [N] [--profile] [--sm2]      (all of them: python -m bench)
+    .venv/bin/python -m bench.issuance [N] [--profile] [--sm2] [--tls]   (all of them: python -m bench)
 
 ``--sm2`` issues as the seeded unit that signs with SM2 (the traffic police, 340100002), so both
 signatures are SM2 with SM3 instead of ECDSA P-256 (``bench.signing`` compares the two alone).
+``--tls`` reaches moto (S3, SQS) through a TLS front that keeps its connections
+(``bench.tls_front``), as the product reaches AWS in production: over moto's plain HTTP each
+request opens a new connection, and botocore treats S3 bodies as it does only over plain HTTP.
 
 Also printed: the AWS calls one bill and ten bills make, by service and operation (a botocore hook on every
 client the job uses), and the peak memory (resident set) of this process, which is the issuing
@@ -104,13 +107,14 @@ def payer_name(i: int) -> str:
             + GIVEN[(i * 13 + 5) % len(GIVEN)])
 
 
-def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> None:
+def main(n: int = 100, profile: bool = False, unit_code: str = "340100001",
+         tls: bool = False) -> None:
     from chalicelib.domain.payments import Payment
     from chalicelib.services import issuance
     from chalicelib.services import notes as notes_service
     from chalicelib.services.seals import seal_png_of
 
-    with local_world() as (deps, _):
+    with local_world(tls=tls) as (deps, _):
         unit = deps.units.get(unit_code)
         assert unit is not None
         body = {"payer": {"name": "张三", "type": "individual", "phone": "13812345678"},
@@ -212,7 +216,8 @@ def main(n: int = 100, profile: bool = False, unit_code: str = "340100001") -> N
         bare_cpu = time.process_time() - cpu_started
 
     print(f"\nBill issuance, {n} bills each way in turns of {BATCH}, one thread, DynamoDB "
-          f"Local + moto, unit {unit_code} signing {unit_key.alg}, finance {finance_key.alg}\n")
+          f"Local + moto{' behind a TLS front (kept connections)' if tls else ''}, unit "
+          f"{unit_code} signing {unit_key.alg}, finance {finance_key.alg}\n")
     print(f"{'path':<40}{'bills/s':>9}{'ms/bill':>9}{'calls/bill':>12}{'ratio to bare':>15}")
     for name, mode in modes.items():
         print(f"{'full, ' + name + ' (CPU)':<40}{mode.bills / mode.cpu:>9.1f}"
@@ -289,6 +294,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--issue"]:
         issue_only(sys.argv[2:])
         sys.exit(0)
-    args = [a for a in sys.argv[1:] if a not in ("--profile", "--sm2")]
+    args = [a for a in sys.argv[1:] if a not in ("--profile", "--sm2", "--tls")]
     main(int(args[0]) if args else 100, profile="--profile" in sys.argv[1:],
-         unit_code="340100002" if "--sm2" in sys.argv[1:] else "340100001")
+         unit_code="340100002" if "--sm2" in sys.argv[1:] else "340100001",
+         tls="--tls" in sys.argv[1:])
