@@ -13,14 +13,23 @@ A repeated notification fails step 2 and changes nothing. When step 1 or 3 fails
 still arrived: the payment is written as an *exception* (a second call), for a refund; except
 when it was paid to another merchant than the order's: then it is not ours to record
 (``MERCHANT_MISMATCH``, nothing written).
-pynamodb sends condition checks, then puts, then updates; cancellation reasons come in that order.
+
+The transaction is the acknowledgement's one write, so its request is written here, item by
+item, in the order of steps 1-3 (cancellation reasons come in that order), and sent by the
+payments connection's botocore client: pynamodb's ``TransactWrite`` spent ~0.26 ms of CPU
+building the same request from condition objects, plus its dispatch, on every notification.
+The payment's item is still the model's own (``PaymentModel.serialize``). It asks for no
+consumed capacity (pynamodb asks every request for ``TOTAL``; nothing here reads it): DynamoDB
+Local answered the transaction ~0.45 ms sooner without it; DynamoDB charges nothing for either.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_models import (
@@ -51,20 +60,70 @@ def _utc(iso: str) -> str:
         return utc_now().isoformat(timespec="seconds")
 
 
-def _merchant_condition(payment: Payment) -> Condition:
-    """The order was opened for the merchant the payment names (none: the deployment's), and
-    for the unit's application the channel names with it, when it names one (Alipay's
-    auth_app_id)."""
-    condition = ((ChannelOrderModel.merchant == payment.merchant) if payment.merchant
-                 else ChannelOrderModel.merchant.does_not_exist())
+def _order_check(payment: Payment) -> dict[str, Any]:
+    """Step 1: the order is this note's, of this amount and channel, and was opened for the
+    merchant the payment names (none: the deployment's), and for the unit's application the
+    channel names with it, when it names one (Alipay's auth_app_id)."""
+    names = {"#code": "payment_code", "#amount": "amount_fen", "#channel": "channel",
+             "#merchant": "merchant"}
+    values: dict[str, Any] = {":code": {"S": payment.payment_code},
+                              ":amount": {"N": str(payment.amount_fen)},
+                              ":channel": {"S": payment.channel}}
+    condition = "#code = :code AND #amount = :amount AND #channel = :channel AND "
+    if payment.merchant:
+        condition += "#merchant = :merchant"
+        values[":merchant"] = {"S": payment.merchant}
+    else:
+        condition += "attribute_not_exists(#merchant)"
     if payment.merchant_app:
-        condition = condition & (ChannelOrderModel.merchant_app == payment.merchant_app)
-    return condition
+        condition += " AND #app = :app"
+        names["#app"] = "merchant_app"
+        values[":app"] = {"S": payment.merchant_app}
+    return {"ConditionCheck": {
+        "TableName": ChannelOrderModel.Meta.table_name,
+        "Key": {"out_trade_no": {"S": payment.out_trade_no}},
+        "ConditionExpression": condition, "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values}}
 
 
-def _failed(reasons: list, index: int) -> bool:
-    return (index < len(reasons) and reasons[index] is not None
-            and reasons[index].code == "ConditionalCheckFailed")
+def _note_paid(payment: Payment, by_order: bool) -> dict[str, Any]:
+    """Step 3: the note unpaid → paid (a counter payment: only at the note's own total), with
+    its payment, and in the sparse index of notes awaiting their bill."""
+    names = {"#status": "status", "#payment": "payment", "#awaiting": "awaiting_bill",
+             "#since": "awaiting_since"}
+    values: dict[str, Any] = {
+        ":unpaid": {"S": NoteStatus.UNPAID.value}, ":paid": {"S": NoteStatus.PAID.value},
+        ":payment": {"M": {"channel": {"S": payment.channel},
+                           "channel_txn_id": {"S": payment.channel_txn_id},
+                           "amount_fen": {"N": str(payment.amount_fen)},
+                           "paid_at": {"S": payment.paid_at},
+                           "out_trade_no": {"S": payment.out_trade_no}}},
+        ":awaiting": {"S": "paid"}, ":since": {"S": _utc(payment.paid_at)}}
+    condition = "#status = :unpaid"
+    if not by_order:
+        condition += " AND #total = :total"
+        names["#total"] = "total_fen"
+        values[":total"] = {"N": str(payment.amount_fen)}
+    return {"Update": {
+        "TableName": NoteModel.Meta.table_name,
+        "Key": {"payment_code": {"S": payment.payment_code}},
+        "UpdateExpression": "SET #status = :paid, #payment = :payment, "
+                            "#awaiting = :awaiting, #since = :since",
+        "ConditionExpression": condition, "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values}}
+
+
+def _cancellation_codes(exc: ClientError) -> list[str | None]:
+    """Why each item of a cancelled transaction failed (None: it did not), in request order;
+    [] when ``exc`` is not a cancelled transaction."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    return [None if r.get("Code") in (None, "None") else r["Code"]
+            for r in exc.response.get("CancellationReasons") or []]
+
+
+def _failed(reasons: list[str | None], index: int) -> bool:
+    return index < len(reasons) and reasons[index] == "ConditionalCheckFailed"
 
 
 @aws_boundary
@@ -81,35 +140,19 @@ class DynamoPaymentRecorder:
         return self._connection
 
     def record(self, payment: Payment) -> PaymentOutcome:
-        row = self._row(payment, status="applied")
         by_order = payment.channel in ORDER_CHANNELS  # a bank's or the unit's own: no order
-        payable = NoteModel.status == NoteStatus.UNPAID.value
-        if not by_order:
-            payable = payable & (NoteModel.total_fen == payment.amount_fen)
+        items = [{"Put": {
+            "TableName": PaymentModel.Meta.table_name,
+            "Item": self._row(payment, status="applied").serialize(),
+            "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": {"#id": "payment_id"}}}, _note_paid(payment, by_order)]
+        if by_order:
+            items.insert(_CHECK, _order_check(payment))
         try:
-            from pynamodb.transactions import TransactWrite
-
-            with TransactWrite(connection=self._conn()) as tx:
-                if by_order:
-                    tx.condition_check(
-                        ChannelOrderModel, payment.out_trade_no,
-                        condition=(ChannelOrderModel.payment_code == payment.payment_code)
-                        & (ChannelOrderModel.amount_fen == payment.amount_fen)
-                        & (ChannelOrderModel.channel == payment.channel)
-                        & _merchant_condition(payment))
-                tx.save(row, condition=PaymentModel.payment_id.does_not_exist())
-                tx.update(NoteModel(payment.payment_code), actions=[
-                    NoteModel.status.set(NoteStatus.PAID.value),
-                    NoteModel.payment.set({
-                        "channel": payment.channel, "channel_txn_id": payment.channel_txn_id,
-                        "amount_fen": payment.amount_fen, "paid_at": payment.paid_at,
-                        "out_trade_no": payment.out_trade_no}),
-                    NoteModel.awaiting_bill.set("paid"),
-                    NoteModel.awaiting_since.set(_utc(payment.paid_at)),
-                ], condition=payable)
+            self._conn().client.transact_write_items(TransactItems=items)
             return PaymentOutcome.RECORDED
-        except TransactWriteError as exc:
-            reasons = list(exc.cancellation_reasons or [])
+        except ClientError as exc:
+            reasons = _cancellation_codes(exc)
             if not reasons:
                 raise
             if not by_order:  # no condition check was sent: put, then update

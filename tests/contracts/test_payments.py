@@ -8,6 +8,8 @@ from chalicelib.domain.notes import NoteStatus, PaymentRef
 from chalicelib.domain.payments import PaymentOutcome
 from chalicelib.domain.records import PaymentRecord
 from tests.contracts.builders import UNIT, at, code, note, order, payment
+from tests.contracts.conftest import DynamoStores, _shared
+from tests.functional.support import botocore_hooks
 
 
 def held(record: PaymentRecord) -> set[str]:
@@ -209,3 +211,29 @@ class TestPaymentRecorder:
         assert held(applied) == set(SEEN)
         assert held(exception) == {*SEEN, "reason", "exception_unit", "refund_status",
                                    "refund_due"}
+
+
+def test_a_payment_is_one_transaction_of_check_put_and_update_asking_no_consumed_capacity(
+        aws, monkeypatch):
+    """The acknowledgement's write, as DynamoDB receives it: one ``TransactWriteItems`` of the
+    order's check, the payment and the note, in that order (the cancellation reasons are read
+    by position), asking for no consumed capacity: nothing reads it, and DynamoDB Local answered
+    the transaction ~0.45 ms later when it was asked (pynamodb asks every request for TOTAL)."""
+    stores = _shared(DynamoStores())
+    opened(stores)
+    stores.notes.add(note(2))
+    sent: list[dict] = []
+
+    def keep(params: dict, **_: object) -> None:
+        sent.append(params)
+
+    with botocore_hooks(monkeypatch,
+                        {"before-parameter-build.dynamodb.TransactWriteItems": keep}):
+        assert stores.payments.record(payment(1)) is PaymentOutcome.RECORDED
+        assert stores.payments.record(payment(2, channel="bank")) is PaymentOutcome.RECORDED
+    order_paid, counter_paid = sent
+    assert [next(iter(item)) for item in order_paid["TransactItems"]] == [
+        "ConditionCheck", "Put", "Update"]
+    assert [next(iter(item)) for item in counter_paid["TransactItems"]] == ["Put", "Update"]
+    assert order_paid.get("ReturnConsumedCapacity", "NONE") == "NONE"
+    assert counter_paid.get("ReturnConsumedCapacity", "NONE") == "NONE"
