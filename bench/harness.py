@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -104,6 +105,42 @@ def _wait_for(url: str, seconds: float = 30) -> None:
             time.sleep(0.1)
 
 
+def server_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) each local server started by this process has used so far:
+    ``dynamodb`` (DynamoDB Local's JVM) and ``moto`` (its server), read from ``/proc`` (Linux;
+    elsewhere, or for a server not found, nothing). The kernel counts in ticks (10 ms): compare
+    sums over many requests, not one."""
+    used: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in _descendants(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        name = ("dynamodb" if Path(command[0].decode()).name == "java"
+                else "moto" if b"moto.server" in command else None)
+        if name is not None:
+            used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
 def summary(samples: list[float]) -> tuple[float, float]:
     """Median and 95th percentile, in milliseconds."""
     ordered = sorted(samples)
@@ -114,13 +151,17 @@ class CallCounter:
     """Counts AWS API calls made through botocore clients it is attached to.
 
     ``calls`` holds each operation's name; ``detailed`` the same with its table, when it names
-    one (``GetItem fiscal-bills``).
+    one (``GetItem fiscal-bills``); ``waits`` each operation's seconds from its request being
+    sent until its answer was parsed (botocore's ``before-call`` to ``after-call``: signing,
+    the round trip, parsing), the latest call of each client last.
     """
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.detailed: list[str] = []
+        self.waits: dict[str, list[float]] = {}
         self._attached: set[int] = set()
+        self._sent: dict[int, float] = {}
 
     def attach(self, client) -> None:
         if id(client) in self._attached:
@@ -128,6 +169,8 @@ class CallCounter:
         self._attached.add(id(client))
         # once per API call (not per HTTP retry), with the call's own parameters
         client.meta.events.register("before-parameter-build", self._count)
+        client.meta.events.register("before-call", self._send)
+        client.meta.events.register("after-call", self._answered)
 
     def attach_pynamodb(self, deps) -> None:
         """Attach to every botocore client pynamodb holds for us: one per model's connection
@@ -145,6 +188,15 @@ class CallCounter:
     def clear(self) -> None:
         self.calls.clear()
         self.detailed.clear()
+        self.waits.clear()
+
+    def _send(self, model, context=None, **_) -> None:
+        self._sent[id(context)] = time.perf_counter()
+
+    def _answered(self, model, context=None, **_) -> None:
+        sent = self._sent.pop(id(context), None)
+        if sent is not None:
+            self.waits.setdefault(model.name, []).append(time.perf_counter() - sent)
 
     def _count(self, model, params=None, **_) -> None:
         self.calls.append(model.name)
