@@ -16,7 +16,13 @@ import pytest
 from chalicelib.domain.china_time import CHINA_TZ
 from devstack.simulator import pay_at_bank
 from tests.integration.axe import violations
-from tests.integration.stack_client import REPO, run_scheduled_jobs, stack_now
+from tests.integration.stack_client import (
+    REPO,
+    create_note,
+    issue_a_bill,
+    run_scheduled_jobs,
+    stack_now,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -115,8 +121,11 @@ def test_a_finance_admin_signs_in_with_totp_creates_a_person_and_reads_the_audit
     page.get_by_role("button", name="分配号段").click()
     body = checked(page, "console-finance-unit.png")
     assert "已分配号段" in body and "不动产登记费" in body
+    issue_a_bill(stack)  # the day shown has a note paid and billed, and one still open
+    create_note(stack)
     page.get_by_role("link", name="当日业务").click()
-    checked(page, "console-finance-day.png")
+    body = checked(page, "console-finance-day.png")
+    assert "当日没有业务" not in body and stack["units"][0]["unit_code"] in body
     page.get_by_role("link", name="审计日志").click()
     page.fill("#f-username", "he.ping")
     page.get_by_role("button", name="查询").click()
