@@ -1478,13 +1478,11 @@ class FakeActivity:
     def __init__(self, tables: Tables | None = None) -> None:
         self.tables = tables or Tables()
 
-    def notes_created(self, day: str) -> list[Note]:
-        return sorted((n for n in self.tables.notes.values() if n.created_at[:10] == day),
-                      key=lambda n: n.created_at)
-
     def notes_made(self, day: str) -> list[Note]:
         return [replace(n, status=NoteStatus.UNPAID, payment=None, bill=None,
-                        extra={"reservation": None}) for n in self.notes_created(day)]
+                        extra={"reservation": None})
+                for n in sorted((n for n in self.tables.notes.values()
+                                 if n.created_at[:10] == day), key=lambda n: n.created_at)]
 
     def payments(self, day: str) -> list[PaymentRecord]:
         return [PaymentRecord.of_row(r) for r in sorted(

@@ -5,7 +5,9 @@ through; payments of every channel (the four channels and the four ways a unit's
 behind a direct bill came) are one partition of ``paid_day-payment_id-index``, which
 reconciliation also reads, one channel at a time. A week's report costs 7 × 4 queries plus one
 ``BatchGetItem`` per 100 paid notes: it grows with what the week recorded, never with the
-tables' size. The indexes project all attributes, so nothing is read twice.
+tables' size. The notes' day index holds each note as made (its keys and ``doc``, written once:
+``NotesByDay``), which is what a day's notes are read for; the paid notes are read whole, by
+their codes.
 
 A day is one partition of each index: DynamoDB serves 3,000 reads and 1,000 writes a second
 per partition, far above a county's day (thousands of notes), and a report reads it once.
@@ -20,14 +22,13 @@ from typing import Any
 from chalicelib.adapters.aws import aws_boundary
 from chalicelib.adapters.dynamo_bills import bill_from_doc
 from chalicelib.adapters.dynamo_models import BillModel, NoteModel, PaymentModel
-from chalicelib.adapters.dynamo_notes import made_from_item, note_from_item, note_from_model
+from chalicelib.adapters.dynamo_notes import made_from_item, note_from_model
 from chalicelib.domain.bills import Bill
 from chalicelib.domain.notes import Note
 from chalicelib.domain.records import PaymentRecord
 from chalicelib.domain.reports import VoidedBill
 
 BATCH = 100  # BatchGetItem's limit
-NOTE_READ = ["payment_code", "status", "doc", "payment", "bill"]
 MADE_READ = ["payment_code", "doc"]  # a note as made: what its creation wrote, never changed
 BILL_READ = ["doc"]  # a bill is its document; its index keys and file names are not shown
 VOIDED_READ = ["doc", "voided_at"]
@@ -38,19 +39,10 @@ class DynamoActivity:
     """DailyActivity."""
 
     @staticmethod
-    def notes_created(day: str) -> list[Note]:
-        # Raw items (a busy day's hundreds of notes cost ~0.5 ms of CPU each through pynamodb's
-        # model), and only what a note is made of: the index holds every attribute, and each
-        # one more is more for DynamoDB to send and botocore to parse (not the reservation: a
-        # day's notes are counted and listed, never issued from).
-        rows = NoteModel.by_day.query(day, attributes_to_get=NOTE_READ)
-        return [note_from_item(item) for item in _items(rows)]
-
-    @staticmethod
     def notes_made(day: str) -> list[Note]:
-        # The day page's notes: ~430 bytes of document a note, where NOTE_READ's status,
-        # payment and bill add ~300 more to send, parse and decode (measured on a day of 100
-        # notes: the query and its decoding 14 -> 10 ms of CPU at load 14).
+        # The day page's, the weekly report's and the anomaly checks' notes: raw items (a busy
+        # day's hundreds of notes cost ~0.5 ms of CPU each through pynamodb's model), the code
+        # and the ~430 bytes of document a note, all the index holds besides its keys.
         rows = NoteModel.by_day.query(day, attributes_to_get=MADE_READ)
         return [made_from_item(item) for item in _items(rows)]
 
@@ -82,7 +74,7 @@ class DynamoActivity:
                 for item in _items(rows) if "S" in item.get("doc", {})]
 
 
-# A busy day's lists are read from the raw items, as ``notes_created`` reads its notes: building
+# A busy day's lists are read from the raw items, as ``notes_made`` reads its notes: building
 # pynamodb's model of each row costs ~0.3-0.7 ms of CPU, which the day page pays on every request.
 
 def _items(rows: Any) -> Iterable[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """Notes listed newest first: a unit's (``unit_code-created_at-listed-index``) or a day's
-(``created_day-created_at-index``), a page at a time, at a bounded cost. Both indexes carry
-what a list shows (``note_lists.note_summary``), so a page is its queries and nothing after;
-a unit's notes come without their reservation (not projected: a list never shows it).
+(``created_day-created_at-made-index``), a page at a time, at a bounded cost. The unit index
+carries what a list shows (``note_lists.note_summary``), so a unit's page is its queries and
+nothing after, its notes without their reservation (not projected: a list never shows it). The
+day index holds each note as made only (``NotesByDay``: a status change does not write it), so
+a day's page reads the notes it names, whole, as ``of_payer`` does.
 
 A page is read with DynamoDB's own ``Limit`` set to what is still missing, so the position
 after the last note returned is exactly DynamoDB's ``LastEvaluatedKey``; a status filter may
@@ -29,6 +31,7 @@ from chalicelib.domain.payer_search import PayerSearch, payer_from_text
 
 MAX_REQUESTS = 5
 KEY = ("payment_code", "unit_code", "created_at")  # a unit index row's key: a position
+DAY_KEY = ("payment_code", "created_day", "created_at")  # a day index row's
 # Payer index rows one search Query looks at: a page that fills early stops early (DynamoDB
 # Local's time, and DynamoDB's answer, grow with the rows a Query returns).
 SEARCH_CHUNK = 100
@@ -155,8 +158,32 @@ class DynamoNoteIndex:
 
     def of_day(self, day: str, since: str, until: str, status: str | None, limit: int,
                after: Position | None) -> tuple[list[Note], Position | None]:
-        return self._pages(NoteModel.by_day, day, since, until, status, limit, after,
-                           note_from_item)
+        """The day's notes, newest first: the keys from the day index (which holds no status,
+        payment or bill: a status change does not write it), then the notes they name in one
+        BatchGetItem, kept when their stored status is ``status`` (DynamoDB cannot filter on
+        what the index does not hold); at most ``MAX_REQUESTS`` rounds a page, each looking at
+        as many index rows as the page still needs, as a filtered query did. A full page ends
+        at its last note's index key."""
+        found: list[Note] = []
+        start = _raw(after)
+        for _ in range(MAX_REQUESTS):
+            rows = NoteModel.by_day.query(day, NoteModel.created_at.between(since, until),
+                                          scan_index_forward=False, limit=limit - len(found),
+                                          page_size=limit - len(found), last_evaluated_key=start,
+                                          attributes_to_get=list(DAY_KEY))
+            page: dict[str, Any] = next(iter(rows.page_iter), {})
+            items = page.get("Items", [])
+            notes = self._notes(item["payment_code"]["S"] for item in items) if items else {}
+            for item in items:
+                note = notes.get(item["payment_code"]["S"])
+                if note is not None and (status is None or note.status.value == status):
+                    found.append(note)
+                    if len(found) == limit:
+                        return found, _plain({k: item[k] for k in DAY_KEY})
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return found, _plain(start)
 
     @staticmethod
     def _pages(index: Any, hash_key: str, since: str, until: str, status: str | None,

@@ -177,7 +177,7 @@ class Remitted:
 class WeekRecords:
     """What the stores recorded in a week, day by day: the report's only input."""
 
-    notes_created: list[Note] = field(default_factory=list)
+    notes_created: list[Note] = field(default_factory=list)  # as made (unit, items, total)
     notes_paid: list[Note] = field(default_factory=list)
     exceptions: list[PaymentRecord] = field(default_factory=list)
     bills_issued: list[Bill] = field(default_factory=list)

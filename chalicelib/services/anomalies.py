@@ -50,7 +50,7 @@ def find(deps: Ports, finance: Any, start: str | None, end: str | None) -> dict[
     days = _period(start, end)
     records = WeekRecords()
     for day in days:
-        records.notes_created += deps.activity.notes_created(day)
+        records.notes_created += deps.activity.notes_made(day)
         applied = [p.payment_code for p in deps.activity.payments(day) if p.status == "applied"]
         if applied:
             records.notes_paid += [n for n in deps.activity.notes(applied)

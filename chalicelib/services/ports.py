@@ -759,13 +759,12 @@ class DailyActivity(Protocol):
     indexes existed carry no day and are not seen (payments: ``cli backfill-payment-days``
     dates them)."""
 
-    def notes_created(self, day: str) -> list[Note]:
-        """Notes created that day, oldest first."""
     def notes_made(self, day: str) -> list[Note]:
         """Notes created that day as they were made, oldest first: what their creation wrote
         and never changes (unit, payer, items, total, time...), each unpaid, with no payment,
-        bill or reservation, whatever became of it since (the day page lists and totals what
-        was made; the payments and bills of the day are read on their own)."""
+        bill or reservation, whatever became of it since (the day page, the weekly report and
+        the anomaly checks list, total and check what was made; the payments and bills of the
+        day are read on their own)."""
     def payments(self, day: str) -> list[PaymentRecord]:
         """Payments (applied and exceptions) received that day, oldest first."""
     def notes(self, payment_codes: Sequence[str]) -> list[Note]:

@@ -76,7 +76,7 @@ def week_records(deps: Ports, week: Week) -> WeekRecords:
     """Everything the week's seven days recorded, read day by day through the day indexes."""
     records = WeekRecords()
     for day in week.days():
-        records.notes_created += deps.activity.notes_created(day)
+        records.notes_created += deps.activity.notes_made(day)
         payments = deps.activity.payments(day)
         applied = [p.payment_code for p in payments if p.status == "applied"]
         if applied:

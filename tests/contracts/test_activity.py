@@ -28,9 +28,9 @@ class TestDailyActivity:
         stores.notes.add(note(1))
         stores.notes.add(note(2, minutes=24 * 60))
         stores.notes.add(note(3, minutes=-10 * 60))  # 00:00 China time: still the 15th
-        assert [n.payment_code for n in stores.activity.notes_created(DAY)] == [code(3), code(1)]
-        assert [n.payment_code for n in stores.activity.notes_created(NEXT_DAY)] == [code(2)]
-        assert stores.activity.notes_created("2026-06-13") == []
+        assert [n.payment_code for n in stores.activity.notes_made(DAY)] == [code(3), code(1)]
+        assert [n.payment_code for n in stores.activity.notes_made(NEXT_DAY)] == [code(2)]
+        assert stores.activity.notes_made("2026-06-13") == []
 
     def test_payments_applied_and_exceptions_are_found_by_the_day_received(self, stores):
         stores.notes.add(note(1))
@@ -101,7 +101,7 @@ class TestDailyActivity:
         issue(stores, 1)  # made, paid and billed since
         stores.notes.add(note(2, total_fen=3500, minutes=-60, phone=None))  # still unpaid
         made = stores.activity.notes_made(DAY)
-        now = {n.payment_code: n for n in stores.activity.notes_created(DAY)}
+        now = {c: stores.notes.get(c) for c in (code(1), code(2))}
         assert [n.payment_code for n in made] == [code(2), code(1)]
         assert now[code(1)].status is NoteStatus.ISSUED and now[code(1)].bill is not None
         for n in made:
@@ -113,3 +113,26 @@ class TestDailyActivity:
                                 extra={"reservation": None}),
                         replace(note(1), extra={"reservation": None})]
         assert stores.activity.notes_made(NEXT_DAY) == []
+
+
+def test_the_day_index_holds_each_note_as_made_and_a_status_change_does_not_write_it(aws):
+    """The notes' day index projects the keys and ``doc`` only (what its creation writes and
+    nothing changes): a paid and issued note's row there is what its creation wrote, so the
+    payment and the issuance do not write the index (each rewrote a row of every attribute)."""
+    from chalicelib.adapters.dynamo_models import NoteModel
+    from tests.contracts.conftest import DynamoStores, _shared
+
+    stores = _shared(DynamoStores())
+    allocate(stores)
+    issue(stores, 1)  # made, paid and billed
+    client = NoteModel._get_connection().connection.client
+    [row] = client.query(TableName=NoteModel.Meta.table_name,
+                         IndexName=NoteModel.by_day.Meta.index_name,
+                         KeyConditionExpression="created_day = :d",
+                         ExpressionAttributeValues={":d": {"S": DAY}},
+                         Select="ALL_PROJECTED_ATTRIBUTES")["Items"]
+    assert sorted(row) == ["created_at", "created_day", "doc", "payment_code"]
+    whole = client.get_item(TableName=NoteModel.Meta.table_name,
+                            Key={"payment_code": {"S": code(1)}})["Item"]
+    assert whole["status"]["S"] == NoteStatus.ISSUED.value and "bill" in whole
+    assert row == {name: whole[name] for name in row}

@@ -47,6 +47,35 @@ class TestNoteIndex:
         assert [n.payment_code for n in rest] == [code(1)] and end is None
         assert rest[0].unit_code == UNIT and rest[0].region_code == "340100"
 
+    def test_a_days_notes_are_listed_as_they_are_now_by_the_stored_status_asked(self, stores):
+        # The day index holds each note as made: the list still shows what became of it (its
+        # status, payment and bill) and keeps to the stored status asked, page after page.
+        allocate(stores)
+        for n in range(5):
+            stores.notes.add(note(n, minutes=n))
+        pay(stores, 5, minutes=5)
+        issue(stores, 6, minutes=6)
+        pay(stores, 7, minutes=7)
+        stores.notes.cancel(code(2))
+        everything, end = stores.note_index.of_day("2026-06-15", SINCE, UNTIL, None, 20, None)
+        assert [n.payment_code for n in everything] == [code(n) for n in range(7, -1, -1)]
+        assert everything == [stores.notes.get(code(n)) for n in range(7, -1, -1)]
+        assert end is None
+        assert everything[1].status is NoteStatus.ISSUED and everything[1].bill is not None
+        paid, after = stores.note_index.of_day("2026-06-15", SINCE, UNTIL,
+                                               NoteStatus.PAID.value, 1, None)
+        assert [n.payment_code for n in paid] == [code(7)] and after
+        assert paid[0].payment is not None and paid[0].payment.amount_fen == 2000
+        more, _ = stores.note_index.of_day("2026-06-15", SINCE, UNTIL, NoteStatus.PAID.value,
+                                           5, after)
+        assert [n.payment_code for n in more] == [code(5)]
+        unpaid, _ = stores.note_index.of_day("2026-06-15", SINCE, UNTIL,
+                                             NoteStatus.UNPAID.value, 2, None)
+        assert [n.payment_code for n in unpaid] == [code(4), code(3)]
+        cancelled, _ = stores.note_index.of_day("2026-06-15", at(1), at(3),
+                                                NoteStatus.CANCELLED.value, 5, None)
+        assert [n.payment_code for n in cancelled] == [code(2)]
+
     def test_a_search_reads_in_order_within_its_budget_and_goes_on_from_where_it_stopped(
             self, stores):
         for n in range(7):

@@ -22,7 +22,7 @@ def test_an_existing_table_gets_the_indexes_the_template_added_since(monkeypatch
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="cn-north-1")
         old = [i for i in props["GlobalSecondaryIndexes"]
-               if i["IndexName"] != "created_day-created_at-index"]
+               if i["IndexName"] != "created_day-created_at-made-index"]
         used = {k["AttributeName"] for k in props["KeySchema"]} | {
             k["AttributeName"] for i in old for k in i["KeySchema"]}
         ddb.create_table(TableName="old-notes", KeySchema=props["KeySchema"],

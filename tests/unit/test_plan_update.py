@@ -160,6 +160,27 @@ def test_the_notes_list_index_of_this_release_is_added_then_the_status_only_one_
     assert_each_update_is_applicable(deployed, steps)
 
 
+def test_the_notes_day_index_of_this_release_is_added_then_the_one_of_every_attribute_dropped():
+    """The real case: a stack with ``created_day-created_at-index`` (every attribute, rewritten
+    at each status change) gets the one projecting the keys and ``doc`` under a new name, in a
+    step of its own while the old code runs; DynamoDB fills it from the stored notes (every
+    note dated since the index existed has ``created_day``, ``created_at`` and ``doc``), so no
+    back-fill runs; the old one is dropped once the new code reads the new one."""
+    old = gsi("created_day-created_at-index", "created_day", "created_at")
+    deployed, new = release_without("created_day-created_at-made-index", "NotesTable", old)
+    steps = plan(deployed, new)
+    assert [(s.kind, s.changes[0], s.then_run) for s in steps] == [
+        ("add", "NotesTable: add created_day-created_at-made-index", []),
+        ("code", "the new code and every other change; dropped indexes kept", []),
+        ("drop", "NotesTable: drop created_day-created_at-index", [])]
+    assert {"created_day-created_at-index", "created_day-created_at-made-index"} <= set(
+        gsis(steps[1], "NotesTable"))
+    assert gsis(steps[0], "NotesTable")["created_day-created_at-made-index"]["Projection"] == {
+        "ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc"]}
+    assert steps[-1].template == new
+    assert_each_update_is_applicable(deployed, steps)
+
+
 def test_a_stack_without_the_bills_unit_index_back_fills_it_after_the_new_code():
     deployed, new = release_without("issuing_unit-issued_at-index", "BillsTable")
     steps = plan(deployed, new)
