@@ -534,13 +534,14 @@ MAX_BATCH_GET_ATTEMPTS = 5  # rounds for keys DynamoDB leaves unprocessed (throt
 
 
 def batch_get(client: Any, wanted: dict[str, list[dict[str, Any]]],
-              what: str) -> dict[str, list[dict[str, Any]]]:
+              what: str, consistent: bool = True) -> dict[str, list[dict[str, Any]]]:
     """The items of ``wanted`` (keys by table name, at most a hundred in all) that exist, by
-    table, as raw items: one ``BatchGetItem``, consistent reads. Keys DynamoDB leaves
-    unprocessed are asked for again, a bounded number of times, then ``ServiceUnavailable``
-    naming ``what``."""
+    table, as raw items: one ``BatchGetItem``, consistent reads unless ``consistent`` is False
+    (half the read units: keys found in an index, itself eventually consistent). Keys DynamoDB
+    leaves unprocessed are asked for again, a bounded number of times, then
+    ``ServiceUnavailable`` naming ``what``."""
     items: dict[str, list[dict[str, Any]]] = {table: [] for table in wanted}
-    request = {table: {"Keys": keys, "ConsistentRead": True}
+    request = {table: {"Keys": keys, "ConsistentRead": consistent}
                for table, keys in wanted.items() if keys}
     for _ in range(MAX_BATCH_GET_ATTEMPTS):
         if not request:

@@ -149,10 +149,11 @@ class DynamoNoteIndex:
         return found, _plain(start)
 
     @staticmethod
-    def _notes(codes: Iterable[str]) -> dict[str, Note]:
+    def _notes(codes: Iterable[str], consistent: bool = True) -> dict[str, Note]:
         table = NoteModel.Meta.table_name
         wanted = {table: [{"payment_code": {"S": c}} for c in codes]}
-        items = batch_get(NoteModel._get_connection().connection.client, wanted, "note search")
+        items = batch_get(NoteModel._get_connection().connection.client, wanted, "note search",
+                          consistent)
         return {item["payment_code"]["S"]: note_from_item(item)
                 for item in items[table]}
 
@@ -163,7 +164,8 @@ class DynamoNoteIndex:
         BatchGetItem, kept when their stored status is ``status`` (DynamoDB cannot filter on
         what the index does not hold); at most ``MAX_REQUESTS`` rounds a page, each looking at
         as many index rows as the page still needs, as a filtered query did. A full page ends
-        at its last note's index key."""
+        at its last note's index key. The notes are read eventually consistent, as the index
+        is (half a read unit a note of up to 4 KB, where a consistent read costs one)."""
         found: list[Note] = []
         start = _raw(after)
         for _ in range(MAX_REQUESTS):
@@ -173,7 +175,8 @@ class DynamoNoteIndex:
                                           attributes_to_get=list(DAY_KEY))
             page: dict[str, Any] = next(iter(rows.page_iter), {})
             items = page.get("Items", [])
-            notes = self._notes(item["payment_code"]["S"] for item in items) if items else {}
+            notes = self._notes((item["payment_code"]["S"] for item in items),
+                                consistent=False) if items else {}
             for item in items:
                 note = notes.get(item["payment_code"]["S"])
                 if note is not None and (status is None or note.status.value == status):
