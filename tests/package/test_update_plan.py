@@ -1,7 +1,8 @@
 """The staged update of a deployed stack (``infra/plan_update.py``) on the packaged template:
-a stack deployed before this release's payments day index and people list index reaches this
-template in steps that each change at most one index per table, and the tables of every step
-pass cfn-lint for both China regions, as the packaged template itself does."""
+a stack deployed before this release's payments day index, people list index and notes day
+index of the note as made reaches this template in steps that each change at most one index
+per table, and the tables of every step pass cfn-lint for both China regions, as the packaged
+template itself does."""
 
 from __future__ import annotations
 
@@ -41,14 +42,22 @@ def test_an_older_stack_reaches_this_template_in_steps_cfn_lint_accepts(tmp_path
                       {"AttributeName": "paid_at", "KeyType": "RANGE"}],
         "Projection": {"ProjectionType": "ALL"}})
     without(deployed, "PeopleTable", "listing-place-index")
+    without(deployed, "NotesTable", "created_day-created_at-made-index", {
+        "IndexName": "created_day-created_at-index",
+        "KeySchema": [{"AttributeName": "created_day", "KeyType": "HASH"},
+                      {"AttributeName": "created_at", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"}})
 
     steps = plan(deployed, new)
 
     assert [(s.kind, s.changes[0] if s.kind != "code" else "") for s in steps] == [
-        ("add", "PaymentsTable: add paid_day-payment_id-index"), ("code", ""),
-        ("drop", "PaymentsTable: drop channel_day-paid_at-index")]
-    assert steps[0].changes == ["PaymentsTable: add paid_day-payment_id-index",
+        ("add", "NotesTable: add created_day-created_at-made-index"), ("code", ""),
+        ("drop", "NotesTable: drop created_day-created_at-index")]
+    assert steps[0].changes == ["NotesTable: add created_day-created_at-made-index",
+                                "PaymentsTable: add paid_day-payment_id-index",
                                 "PeopleTable: add listing-place-index"]
+    assert steps[2].changes == ["NotesTable: drop created_day-created_at-index",
+                                "PaymentsTable: drop channel_day-paid_at-index"]
     assert steps[1].then_run == ["python -m chalicelib.cli backfill-payment-days",
                                  "python -m chalicelib.cli backfill-people-places"]
     assert steps[-1].template == new
