@@ -174,28 +174,29 @@ def _is_plain_name(name: object) -> bool:
     return True
 
 
+# Escapes, in the order they apply ("&" first): text is escaped alike by C14N 2.0 and by
+# ElementTree's writer; attribute values differ (C14N's tab and newline references, ElementTree's
+# ">" and carriage return too).
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_C14N_ATTR_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), ('"', "&quot;"), ("\t", "&#x9;"),
+                      ("\n", "&#xA;"))
+_XML_ATTR_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"),
+                     ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _escaped(value: str, escapes: tuple[tuple[str, str], ...]) -> str:
+    for raw, reference in escapes:
+        if raw in value:
+            value = value.replace(raw, reference)
+    return value
+
+
 def _text_c14n(text: str) -> str:
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return _escaped(text, _TEXT_ESCAPES)
 
 
 def _attr_c14n(value: str) -> str:
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\t" in value:
-        value = value.replace("\t", "&#x9;")
-    if "\n" in value:
-        value = value.replace("\n", "&#xA;")
-    return value
+    return _escaped(value, _C14N_ATTR_ESCAPES)
 
 
 def _plain_open(el: ET.Element, out: list[str]) -> bool:
@@ -356,21 +357,7 @@ def append_signature(root: ET.Element, info: SignatureInfo) -> None:
 
 def _attr_xml(value: str) -> str:
     """An attribute value escaped as ``ET.tostring`` escapes it."""
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
+    return _escaped(value, _XML_ATTR_ESCAPES)
 
 
 def _plain_xml(el: ET.Element, out: list[str]) -> bool:
