@@ -77,32 +77,28 @@ def local_world(in_memory: bool = False, tls: bool = False):
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    _wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(),
+                seconds, pause=0.05)
 
 
 def _wait_for(url: str, seconds: float = 30) -> None:
-    import time
     import urllib.request
 
+    _wait_until(lambda: urllib.request.urlopen(url + "/moto-api/", timeout=1).close(),
+                seconds, pause=0.1)
+
+
+def _wait_until(probe, seconds: float, pause: float) -> None:
+    """Call ``probe`` until it raises no ``OSError``; its last error after ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            probe()
             return
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.1)
+            time.sleep(pause)
 
 
 def server_cpu() -> dict[str, float]:
