@@ -128,18 +128,30 @@ class DynamoNoteIndex:
         ``payer_credit-created_at-index``), then the notes it names in one BatchGetItem, kept
         when ``match`` holds; at most ``MAX_REQUESTS`` rounds a page."""
         index = NoteModel.by_payer_phone if kind == "phone" else NoteModel.by_payer_credit
+        return self._named(index, f"{unit_code}#{value}", since, until, match, limit, after)
+
+    def _named(self, index: Any, hash_key: str, since: str, until: str,
+               keep: Callable[[Note], bool], limit: int, after: Position | None,
+               consistent: bool = True,
+               attributes: list[str] | None = None) -> tuple[list[Note], Position | None]:
+        """The notes an index names, newest first: its keys a round at a time, each round
+        looking at as many rows as the page still needs, then the notes they name in one
+        BatchGetItem, kept when ``keep`` holds; at most ``MAX_REQUESTS`` rounds a page. A full
+        page ends at its last note's index key."""
         found: list[Note] = []
         start = _raw(after)
         for _ in range(MAX_REQUESTS):
-            rows = index.query(f"{unit_code}#{value}", NoteModel.created_at.between(since, until),
+            rows = index.query(hash_key, NoteModel.created_at.between(since, until),
                                scan_index_forward=False, limit=limit - len(found),
-                               page_size=limit - len(found), last_evaluated_key=start)
+                               page_size=limit - len(found), last_evaluated_key=start,
+                               attributes_to_get=attributes)
             page: dict[str, Any] = next(iter(rows.page_iter), {})
             items = page.get("Items", [])
-            notes = self._notes(item["payment_code"]["S"] for item in items) if items else {}
+            notes = self._notes((item["payment_code"]["S"] for item in items),
+                                consistent) if items else {}
             for item in items:
                 note = notes.get(item["payment_code"]["S"])
-                if note is not None and match(note):
+                if note is not None and keep(note):
                     found.append(note)
                     if len(found) == limit:
                         return found, _plain(item)
@@ -166,27 +178,9 @@ class DynamoNoteIndex:
         as many index rows as the page still needs, as a filtered query did. A full page ends
         at its last note's index key. The notes are read eventually consistent, as the index
         is (half a read unit a note of up to 4 KB, where a consistent read costs one)."""
-        found: list[Note] = []
-        start = _raw(after)
-        for _ in range(MAX_REQUESTS):
-            rows = NoteModel.by_day.query(day, NoteModel.created_at.between(since, until),
-                                          scan_index_forward=False, limit=limit - len(found),
-                                          page_size=limit - len(found), last_evaluated_key=start,
-                                          attributes_to_get=list(DAY_KEY))
-            page: dict[str, Any] = next(iter(rows.page_iter), {})
-            items = page.get("Items", [])
-            notes = self._notes((item["payment_code"]["S"] for item in items),
-                                consistent=False) if items else {}
-            for item in items:
-                note = notes.get(item["payment_code"]["S"])
-                if note is not None and (status is None or note.status.value == status):
-                    found.append(note)
-                    if len(found) == limit:
-                        return found, _plain({k: item[k] for k in DAY_KEY})
-            start = page.get("LastEvaluatedKey")
-            if start is None:
-                break
-        return found, _plain(start)
+        return self._named(NoteModel.by_day, day, since, until,
+                           lambda note: status is None or note.status.value == status, limit,
+                           after, consistent=False, attributes=list(DAY_KEY))
 
     @staticmethod
     def _pages(index: Any, hash_key: str, since: str, until: str, status: str | None,
