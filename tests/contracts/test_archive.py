@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.domain.errors import NotFound
 from tests.contracts.conftest import SETTINGS, client
+from tests.functional.support import botocore_hooks
 
 
 @pytest.fixture(params=["fake", "s3", "s3-unversioned"])
@@ -64,7 +65,8 @@ class TestArchive:
         assert archive.get("intake/empty") == b""
 
 
-def test_a_write_carries_the_recorded_digest_as_the_checksum_s3_checks_and_its_body_as_is(aws):
+def test_a_write_carries_the_recorded_digest_as_the_checksum_s3_checks_and_its_body_as_is(
+        aws, monkeypatch):
     """S3 takes the write only if its bytes have the digest the archive records: the checksum
     header is that digest (not one botocore makes of its own, nor an ``aws-chunked`` trailer,
     which botocore sends over HTTPS when left to hash the body itself), beside the checksum
@@ -80,12 +82,9 @@ def test_a_write_carries_the_recorded_digest_as_the_checksum_s3_checks_and_its_b
         sent.append(request)
 
     body = b"%PDF-1.4 " + bytes(range(256)) * 40
-    s3.meta.events.register("before-send.s3.PutObject", capture, unique_id="test-capture")
-    try:
+    with botocore_hooks(monkeypatch, {"before-send.s3.PutObject": capture}):
         stored = S3Archive(s3, SETTINGS.archive_bucket).put_once("bills/1.pdf", body,
                                                                   "application/pdf")
-    finally:
-        s3.meta.events.unregister("before-send.s3.PutObject", unique_id="test-capture")
 
     [request] = sent
     assert request.url.startswith("https://")  # where botocore would use a trailer
