@@ -8,6 +8,7 @@ from datetime import datetime
 from chalicelib.domain.notes import NoteStatus, Payer
 from chalicelib.domain.payer_search import PayerSearch
 from tests.contracts.builders import UNIT, allocate, at, code, issue, note, pay
+from tests.functional.support import botocore_hooks
 
 SINCE, UNTIL = "2026-06-15T00:00:00", "2026-06-15T23:59:59+08:00"
 T0_PLUS_5 = datetime.fromisoformat(at(5))
@@ -231,26 +232,21 @@ class TestNotesOfAPayer:
         assert [n.payment_code for n in org] == [code(6)] and end is None
 
 
-def test_a_days_page_reads_its_notes_in_one_eventually_consistent_batch(aws):
+def test_a_days_page_reads_its_notes_in_one_eventually_consistent_batch(aws, monkeypatch):
     """The day index names the notes (its keys only: it holds no status); the page reads them
     in one BatchGetItem, eventually consistent as the index itself is: half the read units."""
-    from chalicelib.adapters.dynamo_models import NoteModel
     from tests.contracts.conftest import DynamoStores, _shared
 
     stores = _shared(DynamoStores())
     for n in range(3):
         stores.notes.add(note(n, minutes=n))
-    client = NoteModel._get_connection().connection.client
     asked: list[tuple[list[str], bool]] = []
 
     def count(params, **_):
         asked.extend(([k["payment_code"]["S"] for k in t["Keys"]], t["ConsistentRead"])
                      for t in params["RequestItems"].values())
 
-    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", count)
-    try:
+    with botocore_hooks(monkeypatch, {"before-parameter-build.dynamodb.BatchGetItem": count}):
         page, end = stores.note_index.of_day("2026-06-15", SINCE, UNTIL, None, 10, None)
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.BatchGetItem", count)
     assert page == [stores.notes.get(code(n)) for n in (2, 1, 0)] and end is None
     assert asked == [([code(2), code(1), code(0)], False)]
